@@ -1,0 +1,1 @@
+/* ctx.c - placeholder, being written */

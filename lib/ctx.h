@@ -1,0 +1,23 @@
+/*
+ * ctx.h - the library context (ctx.c): configuration, logger and the
+ * process's one SSL_CTX (created lazily, on the first TLS connection, so a
+ * plaintext-only run never pays for OpenSSL start-up).
+ */
+#ifndef TR_CTX_H
+#define TR_CTX_H
+
+#include "tlsrelay.h"
+#include "config.h"
+
+struct ssl_ctx_st;
+
+struct tlsrelay_ctx {
+	tr_config cfg;
+	tlsrelay_log_fn log_fn;
+	void *log_arg;
+	int verbose;
+	struct ssl_ctx_st *ssl_ctx;   /* NULL until tr_tls_ctx() creates it */
+	int ca_loaded;                /* CA file/path loaded into ssl_ctx */
+};
+
+#endif

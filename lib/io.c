@@ -1,0 +1,1 @@
+/* io.c - placeholder, being written */

@@ -1,0 +1,48 @@
+/*
+ * log.c - formatting log lines and handing them to the context's logger.
+ */
+#include "config.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+#include "ctx.h"
+#include "log.h"
+
+#define TR_LOG_LINE_MAX 2048
+
+static void tr_vemit(struct tlsrelay_ctx *ctx, int priority, const char *fmt,
+                     va_list ap)
+{
+	char line[TR_LOG_LINE_MAX];
+
+	vsnprintf(line, sizeof line, fmt, ap);
+	tr_sanitize_line(line);
+	ctx->log_fn(ctx->log_arg, priority, line);
+}
+
+void tr_log(struct tlsrelay_ctx *ctx, int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx == NULL || ctx->log_fn == NULL)
+		return;
+	va_start(ap, fmt);
+	tr_vemit(ctx, priority, fmt, ap);
+	va_end(ap);
+}
+
+void tr_vlog(struct tlsrelay_ctx *ctx, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx == NULL || ctx->log_fn == NULL || ctx->verbose < level)
+		return;
+	va_start(ap, fmt);
+	tr_vemit(ctx, LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+int tr_verbosity(const struct tlsrelay_ctx *ctx)
+{
+	return ctx ? ctx->verbose : 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * message.h - the spooled message (message.c).
+ *
+ * tlsrelay_message_spool() copies the input to an unlinked temporary file
+ * (O_TMPFILE, else mkstemp + unlink: it never outlives the process) in
+ * canonical form: every line ends in CR LF; LF alone becomes CR LF; a CR
+ * not followed by LF becomes CR LF too (a bare CR is a line break to many
+ * servers, so sending it raw would allow SMTP smuggling); the last line is
+ * terminated; an mbox "From " line at the very start (Exim's message_prefix)
+ * is dropped. The spool is NOT dot-stuffed: BDAT sends it as is, DATA
+ * dot-stuffs it while sending (tr_dotstuff). Memory use is a fixed buffer.
+ */
+#ifndef TR_MESSAGE_H
+#define TR_MESSAGE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "tlsrelay.h"
+
+struct tlsrelay_message {
+	int fd;                       /* spool file, read from offset 0 */
+	unsigned long long size;      /* bytes in canonical form */
+	int has_8bit;                 /* some byte >= 0x80 */
+	int has_nul;                  /* some NUL byte */
+	size_t max_line;              /* longest line, without CR LF */
+	unsigned long long lines;
+};
+
+/* Spool from fd into a file in dir (NULL = $TMPDIR, else /tmp). */
+struct tlsrelay_message *tr_message_spool(int fd, const char *dir,
+                                          tlsrelay_status *st);
+
+/* Streaming dot-stuffer for DATA. Start with st->bol = 1. Copies in[0..n)
+ * to out, doubling a '.' at the start of each line; returns bytes written
+ * to out. out must hold 2*n bytes. The canonical spool always ends with
+ * CR LF, so after the last chunk the caller sends ".\r\n". */
+typedef struct tr_dotstuff_state { int bol; } tr_dotstuff_state;
+size_t tr_dotstuff(tr_dotstuff_state *st, const char *in, size_t n, char *out);
+
+/* Canonicalising copier used by the spooler, exposed for unit tests: feed
+ * raw input chunks, get canonical bytes. Call tr_canon_finish at EOF to
+ * terminate an unterminated last line. out must hold 2*n (+2) bytes. */
+typedef struct tr_canon_state {
+	int pending_cr;               /* last input byte was CR */
+	int at_start;                 /* nothing emitted yet (for "From ") */
+	int in_from_line;             /* dropping a leading "From " line */
+	char head[5];                 /* first bytes held back to detect "From " */
+	size_t headlen;
+	int last_was_lf;              /* last byte emitted was LF (or none yet) */
+	int emitted_any;
+	size_t cur_line;              /* length of the current line so far */
+	size_t max_line;
+	unsigned long long lines;
+	int has_8bit, has_nul;
+} tr_canon_state;
+void tr_canon_init(tr_canon_state *c);
+size_t tr_canon_feed(tr_canon_state *c, const char *in, size_t n, char *out);
+size_t tr_canon_finish(tr_canon_state *c, char *out);
+
+#endif

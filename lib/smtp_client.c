@@ -1,0 +1,1 @@
+/* smtp_client.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* smtp_reply.c - placeholder, being written */

@@ -1,0 +1,83 @@
+/*
+ * status.c - tlsrelay_status construction and the one place where a status
+ * becomes a sysexits(3) exit code.
+ */
+#include "config.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "status.h"
+
+/* sysexits values, spelled out so no header is needed. */
+enum { EX_OK_ = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOUSER_ = 67,
+       EX_UNAVAILABLE_ = 69, EX_TEMPFAIL_ = 75, EX_CONFIG_ = 78 };
+
+void tr_sanitize_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+tlsrelay_cat tr_status_set(tlsrelay_status *st, tlsrelay_cat cat,
+                           const char *dsn, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st == NULL)
+		return cat;
+	st->cat = cat;
+	snprintf(st->dsn, sizeof st->dsn, "%s", dsn ? dsn : "");
+	va_start(ap, fmt);
+	vsnprintf(st->text, sizeof st->text, fmt, ap);
+	va_end(ap);
+	tr_sanitize_line(st->text);
+	return cat;
+}
+
+tlsrelay_cat tr_status_ok(tlsrelay_status *st)
+{
+	return tr_status_set(st, TLSRELAY_OK, "2.0.0", "%s", "");
+}
+
+void tr_status_copy(tlsrelay_status *dst, const tlsrelay_status *src)
+{
+	if (dst != src)
+		memcpy(dst, src, sizeof *dst);
+}
+
+int tlsrelay_status_exit(const tlsrelay_status *st)
+{
+	switch (st->cat) {
+	case TLSRELAY_OK:
+		return EX_OK_;
+	case TLSRELAY_PERM:
+		return strcmp(st->dsn, "5.1.1") == 0 ? EX_NOUSER_ : EX_UNAVAILABLE_;
+	case TLSRELAY_USAGE:
+		return EX_USAGE_;
+	case TLSRELAY_DATAERR:
+		return EX_DATAERR_;
+	case TLSRELAY_CONFIG:
+		return EX_CONFIG_;
+	case TLSRELAY_TEMP:
+	case TLSRELAY_INTERNAL:
+	default:
+		/* Anything uncertain is a temporary failure: mail is kept. */
+		return EX_TEMPFAIL_;
+	}
+}
+
+const char *tlsrelay_cat_name(tlsrelay_cat cat)
+{
+	static const char *const names[] = {
+		"ok", "temporary", "permanent", "usage", "data", "config", "internal"
+	};
+	if ((unsigned)cat < sizeof names / sizeof names[0])
+		return names[cat];
+	return "unknown";
+}
+
+const char *tlsrelay_version(void)
+{
+	return PACKAGE_VERSION;
+}

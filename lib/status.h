@@ -1,0 +1,35 @@
+/*
+ * status.h - building tlsrelay_status values (status.c).
+ *
+ * One error convention for the whole library: a function that can fail
+ * fills a caller-owned tlsrelay_status and returns its category. The text
+ * is always one printable line: tr_status_set() replaces CR, LF and other
+ * control bytes with spaces and truncates to TLSRELAY_TEXT_MAX-1.
+ * Translation to sysexits lives in tlsrelay_status_exit() only.
+ */
+#ifndef TR_STATUS_H
+#define TR_STATUS_H
+
+#include "tlsrelay.h"
+
+#if defined(__GNUC__)
+#define TR_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define TR_PRINTF(a, b)
+#endif
+
+/* Set *st (may be NULL: then nothing happens); returns cat. dsn may be
+ * NULL or "" for none. */
+tlsrelay_cat tr_status_set(tlsrelay_status *st, tlsrelay_cat cat,
+                           const char *dsn, const char *fmt, ...) TR_PRINTF(4, 5);
+
+/* st = OK, "2.0.0", empty text. Returns TLSRELAY_OK. */
+tlsrelay_cat tr_status_ok(tlsrelay_status *st);
+
+/* Copy src to dst (both non-NULL). */
+void tr_status_copy(tlsrelay_status *dst, const tlsrelay_status *src);
+
+/* Replace control bytes in s (NUL-terminated, in place) with spaces. */
+void tr_sanitize_line(char *s);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * tlsrelay.h - the one public header of libtlsrelay.
+ *
+ * libtlsrelay delivers one message by SMTP to a relay host or to the MX hosts
+ * of the recipient domain, upgrading the connection with STARTTLS and
+ * enforcing the TLS policy the administrator configured.
+ *
+ * Typical use (this is what the tlsrelay transport program does):
+ *
+ *     tlsrelay_status st;
+ *     tlsrelay_ctx *ctx = tlsrelay_ctx_new();
+ *     tlsrelay_ctx_load_config(ctx, path, 1, &st);     // or defaults
+ *     tlsrelay_message *msg = tlsrelay_message_spool(ctx, 0, &st);
+ *     tlsrelay_deliver(ctx, &request, msg, &st);
+ *     exit(tlsrelay_status_exit(&st));
+ *
+ * Conventions:
+ * - Every function that can fail takes a tlsrelay_status *st and fills it in;
+ *   st->text is one line of text (no CR/LF) owned by the caller's struct.
+ * - Functions return the category of *st (TLSRELAY_OK on success) unless
+ *   documented otherwise.
+ * - Objects are created by *_new/_spool and released by *_free; free(NULL)
+ *   semantics hold for every *_free.
+ * - A tlsrelay_ctx is used by one thread at a time.
+ * - Exported symbols all start with tlsrelay_.
+ */
+#ifndef TLSRELAY_H
+#define TLSRELAY_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status categories. The order is not meaningful; use the helpers. */
+typedef enum tlsrelay_cat {
+	TLSRELAY_OK = 0,       /* done (delivered, or the call succeeded) */
+	TLSRELAY_TEMP,         /* temporary failure: try again later */
+	TLSRELAY_PERM,         /* permanent failure: bounce */
+	TLSRELAY_USAGE,        /* bad arguments from the caller */
+	TLSRELAY_DATAERR,      /* the message bytes cannot be sent */
+	TLSRELAY_CONFIG,       /* bad or unreadable configuration */
+	TLSRELAY_INTERNAL      /* resource exhaustion or a bug: treated as temporary */
+} tlsrelay_cat;
+
+#define TLSRELAY_DSN_MAX  16
+#define TLSRELAY_TEXT_MAX 512
+
+typedef struct tlsrelay_status {
+	tlsrelay_cat cat;
+	char dsn[TLSRELAY_DSN_MAX];   /* RFC 3463 code "4.7.5", or "" */
+	char text[TLSRELAY_TEXT_MAX]; /* one line, printable, no CR/LF */
+} tlsrelay_status;
+
+/* sysexits(3) status for a status: 0, 75 (TEMPFAIL, also INTERNAL), 67
+ * (NOUSER: DSN 5.1.1), 69 (UNAVAILABLE: other permanent), 64 (USAGE),
+ * 65 (DATAERR), 78 (CONFIG). */
+int tlsrelay_status_exit(const tlsrelay_status *st);
+
+/* Name of a category ("ok", "temporary", ...), never NULL. */
+const char *tlsrelay_cat_name(tlsrelay_cat cat);
+
+/* Library version string, e.g. "0.1.0". */
+const char *tlsrelay_version(void);
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct tlsrelay_ctx tlsrelay_ctx;
+
+/* Log priorities follow syslog(3): LOG_ERR=3, LOG_WARNING=4, LOG_INFO=6,
+ * LOG_DEBUG=7. The line has no trailing newline and never holds a secret. */
+typedef void (*tlsrelay_log_fn)(void *arg, int priority, const char *line);
+
+/* A new context with every setting at its default; NULL when out of memory. */
+tlsrelay_ctx *tlsrelay_ctx_new(void);
+void tlsrelay_ctx_free(tlsrelay_ctx *ctx);
+
+/* Where log lines go (default: nowhere). verbose: 0 = LOG_INFO and more
+ * severe, 1 = also protocol state changes, 2 = also the SMTP dialogue. */
+void tlsrelay_ctx_set_logger(tlsrelay_ctx *ctx, tlsrelay_log_fn fn, void *arg,
+                             int verbose);
+
+/* Read "key = value" settings from path. When must_exist is 0 a missing
+ * file is not an error (the defaults stay). Errors are TLSRELAY_CONFIG with
+ * "path:line: reason" in st->text. */
+tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
+                                      int must_exist, tlsrelay_status *st);
+
+/* Set one setting as if read from a file (same validation). */
+tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
+                              const char *value, tlsrelay_status *st);
+
+/* Default configuration file path (SYSCONFDIR/tlsrelay.conf). */
+const char *tlsrelay_default_config_path(void);
+
+/* ---------------------------------------------------------------- message */
+
+typedef struct tlsrelay_message tlsrelay_message;
+
+/* Copy the message from fd (read to EOF) into an unlinked temporary file in
+ * the configured spool directory, normalising line endings to CRLF. Memory
+ * use is bounded whatever the size. NULL on failure (st says why:
+ * TLSRELAY_TEMP for I/O trouble, TLSRELAY_DATAERR for unusable input). */
+tlsrelay_message *tlsrelay_message_spool(tlsrelay_ctx *ctx, int fd,
+                                         tlsrelay_status *st);
+void tlsrelay_message_free(tlsrelay_message *msg);
+
+/* Size in bytes of the message as sent (CRLF, before dot-stuffing). */
+unsigned long long tlsrelay_message_size(const tlsrelay_message *msg);
+
+/* --------------------------------------------------------------- delivery */
+
+typedef struct tlsrelay_rcpt {
+	const char *addr;          /* in: recipient address, no angle brackets */
+	tlsrelay_status status;    /* out: this recipient's outcome */
+} tlsrelay_rcpt;
+
+typedef struct tlsrelay_request {
+	const char *sender;        /* "" or "<>" = null sender; NULL = "" */
+	const char *nexthop;       /* NULL = relayhost setting, else MX lookup */
+	const char *notify;        /* DSN NOTIFY value ("SUCCESS,FAILURE") or NULL */
+	const char *ret;           /* DSN RET value ("FULL"/"HDRS") or NULL */
+	const char *envid;         /* DSN ENVID (plain text, xtext-encoded on send) */
+	tlsrelay_rcpt *rcpts;
+	size_t nrcpts;
+} tlsrelay_request;
+
+/* Deliver msg to every recipient of req. Each recipient's status is set;
+ * *st is the summary that decides the exit status:
+ *   OK    - every recipient accepted after the server's 2xx to the data;
+ *   TEMP  - at least one recipient is not finally settled (it must be tried
+ *           again; recipients already accepted may then be delivered twice,
+ *           which is preferred to losing mail);
+ *   PERM  - every recipient was permanently refused (dsn 5.1.1 when every
+ *           one was unknown).
+ * st->text names the host and the reason, for the first output line. */
+tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
+                              tlsrelay_message *msg, tlsrelay_status *st);
+
+/* Validate an envelope address for use in MAIL FROM/RCPT TO: no control
+ * characters, no angle brackets, bounded length. TLSRELAY_USAGE if bad. */
+tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
+                                    tlsrelay_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TLSRELAY_H */
