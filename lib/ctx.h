@@ -7,7 +7,7 @@
 #define TR_CTX_H
 
 #include "tlsrelay.h"
-#include "config.h"
+#include "settings.h"
 
 struct ssl_ctx_st;
 

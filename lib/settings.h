@@ -1,7 +1,7 @@
 /*
- * config.h - settings of a tlsrelay context (config.c).
+ * settings.h - settings of a tlsrelay context (settings.c).
  *
- * Every key is declared once in the table in config.c (name, type, default,
+ * Every key is declared once in the table in settings.c (name, type, default,
  * validation); this struct holds the parsed values. Strings are owned by
  * the struct (tr_config_free releases them). Time values are seconds,
  * written in files with Postfix units: "30" or "30s", "5m", "1h", "1d".
@@ -11,8 +11,8 @@
  * white space around key and value trimmed. An unknown key, a bad value or
  * a line without '=' is TLSRELAY_CONFIG with "file:line: reason".
  */
-#ifndef TR_CONFIG_H
-#define TR_CONFIG_H
+#ifndef TR_SETTINGS_H
+#define TR_SETTINGS_H
 
 #include "tlsrelay.h"
 #include "tls_level.h"
