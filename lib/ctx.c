@@ -1,1 +1,63 @@
-/* ctx.c - placeholder, being written */
+/*
+ * ctx.c - the public context: creation, configuration, logger.
+ */
+#include "config.h"
+#include <stdlib.h>
+#include "ctx.h"
+#include "status.h"
+#include "tls.h"
+
+tlsrelay_ctx *tlsrelay_ctx_new(void)
+{
+	tlsrelay_ctx *ctx = calloc(1, sizeof *ctx);
+
+	if (ctx)
+		tr_config_init(&ctx->cfg);
+	return ctx;
+}
+
+void tlsrelay_ctx_free(tlsrelay_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	tr_tls_ctx_free(ctx);
+	tr_config_free(&ctx->cfg);
+	free(ctx);
+}
+
+void tlsrelay_ctx_set_logger(tlsrelay_ctx *ctx, tlsrelay_log_fn fn, void *arg,
+                             int verbose)
+{
+	ctx->log_fn = fn;
+	ctx->log_arg = arg;
+	ctx->verbose = verbose;
+}
+
+tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
+                                      int must_exist, tlsrelay_status *st)
+{
+	tr_tls_ctx_free(ctx);   /* settings may change the TLS context */
+	return tr_config_load(&ctx->cfg, path, must_exist, st);
+}
+
+tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
+                              const char *value, tlsrelay_status *st)
+{
+	tr_tls_ctx_free(ctx);
+	return tr_config_set(&ctx->cfg, key, value, NULL, st);
+}
+
+const char *tlsrelay_default_config_path(void)
+{
+	return SYSCONFDIR "/tlsrelay.conf";
+}
+
+int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx)
+{
+	return ctx->cfg.deadline;
+}
+
+int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx)
+{
+	return ctx->cfg.use_syslog;
+}

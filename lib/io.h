@@ -1,1 +1,97 @@
-/* placeholder */
+/*
+ * io.h - buffered, deadline-bounded I/O on one TCP connection (io.c).
+ *
+ * The stream reads and writes through a pair of functions (plain socket or
+ * TLS); tr_io_set_tls() swaps them in place after a STARTTLS handshake, so
+ * protocol code never asks whether TLS is on. The socket is non-blocking;
+ * every wait is a poll() bounded by the smaller of the current operation
+ * timeout and the session's absolute deadline.
+ *
+ * Writes are buffered (one TLS record's worth, 16 KiB) and leave on
+ * tr_io_flush(), so a pipelined command group goes out in one write and,
+ * with TLS, one record. TCP_NODELAY is set: we decide when data leaves.
+ *
+ * Return values: TR_IO_OK (0) or one of the negative TR_IO_* codes; io->err
+ * then holds a short description ("timeout", "Connection reset by peer").
+ */
+#ifndef TR_IO_H
+#define TR_IO_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define TR_IO_RBUF 16384
+#define TR_IO_WBUF 16384
+
+enum {
+	TR_IO_OK = 0,
+	TR_IO_EOF = -1,        /* peer closed the connection */
+	TR_IO_TIMEOUT = -2,    /* operation timeout or session deadline */
+	TR_IO_ERROR = -3,      /* system or TLS error (see err) */
+	TR_IO_TOOLONG = -4     /* line longer than the caller's buffer */
+};
+
+struct tr_io;
+
+/* One direction of the stream: returns bytes moved (> 0), 0 at EOF (read
+ * only) or -1; on -1, *want is POLLIN/POLLOUT when the call must be retried
+ * after that event, or 0 for a hard error (io->err filled in). */
+typedef struct tr_io_ops {
+	ssize_t (*read)(struct tr_io *io, void *buf, size_t n, short *want);
+	ssize_t (*write)(struct tr_io *io, const void *buf, size_t n, short *want);
+} tr_io_ops;
+
+typedef struct tr_io {
+	int fd;                       /* -1 when closed */
+	const tr_io_ops *ops;
+	void *tls;                    /* SSL * when ops are the TLS ones */
+	char rbuf[TR_IO_RBUF];
+	size_t rpos, rlen;            /* unread bytes: rbuf[rpos..rlen) */
+	char wbuf[TR_IO_WBUF];
+	size_t wlen;
+	long long deadline_ms;        /* absolute CLOCK_MONOTONIC ms; 0 = none */
+	int timeout_ms;               /* per operation; <= 0 = deadline only */
+	unsigned long long nread, nwritten;
+	unsigned reads, flushes;      /* read calls that returned data; flushes */
+	char err[256];
+} tr_io;
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+long long tr_now_ms(void);
+
+/* Initialise an unconnected stream with the session deadline. */
+void tr_io_init(tr_io *io, long long deadline_ms);
+
+/* Connect a new non-blocking socket to sa within timeout_ms. */
+int tr_io_connect(tr_io *io, const struct sockaddr *sa, socklen_t len,
+                  int timeout_ms);
+
+/* Timeout for the following operations (ms). */
+void tr_io_set_timeout(tr_io *io, int timeout_ms);
+
+/* Read one line ending in LF (a CR before it is removed) into line (cap
+ * bytes, NUL-terminated; the line may contain NULs: *len counts them). */
+int tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len);
+
+/* Bytes received but not yet consumed by the protocol. */
+size_t tr_io_unread(const tr_io *io);
+
+/* Queue bytes; full buffers are written out at once. */
+int tr_io_write(tr_io *io, const void *buf, size_t n);
+
+/* Write out everything queued. */
+int tr_io_flush(tr_io *io);
+
+/* Swap in TLS read/write functions for an established SSL *. */
+void tr_io_set_tls(tr_io *io, void *ssl);
+
+/* Wait for the socket to become readable/writable (POLLIN/POLLOUT) within
+ * the current timeout and deadline: TR_IO_OK or TR_IO_TIMEOUT/TR_IO_ERROR.
+ * Used by the TLS handshake. */
+int tr_io_wait(tr_io *io, short events);
+
+/* Close the socket (TLS is shut down by tls.c first). */
+void tr_io_close(tr_io *io);
+
+#endif

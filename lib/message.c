@@ -1,1 +1,348 @@
-/* message.c - placeholder, being written */
+/*
+ * message.c - spool the message to an unlinked temporary file in canonical
+ * CR LF form (see message.h), and dot-stuff it for DATA while sending.
+ *
+ * Memory use is fixed: one read buffer and one output buffer sized for the
+ * worst case of one read (every byte a line end).
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ctx.h"
+#include "message.h"
+#include "status.h"
+
+#define SPOOL_READ_SIZE (64 * 1024)
+
+static const char from_prefix[] = "From ";
+#define FROM_PREFIX_LEN (sizeof from_prefix - 1)
+
+enum { PHASE_HEAD, PHASE_FROM_LINE, PHASE_BODY };
+
+/* ------------------------------------------------------- canonicalisation */
+
+void tr_canon_init(tr_canon_state *c)
+{
+	memset(c, 0, sizeof *c);
+	c->phase = PHASE_HEAD;
+}
+
+/* Emit one canonical byte and keep the statistics. The output only holds
+ * CR immediately followed by LF, so CR never counts towards a line. */
+static void canon_put(tr_canon_state *c, char *out, size_t *o, char ch)
+{
+	unsigned char u = (unsigned char)ch;
+
+	out[(*o)++] = ch;
+	if (ch == '\n') {
+		if (c->cur_line > c->max_line)
+			c->max_line = c->cur_line;
+		c->cur_line = 0;
+		c->lines++;
+		c->mid_line = 0;
+		return;
+	}
+	c->mid_line = 1;
+	if (ch == '\r')
+		return;
+	c->cur_line++;
+	if (u >= 0x80)
+		c->has_8bit = 1;
+	else if (u == 0)
+		c->has_nul = 1;
+}
+
+/* One input byte of the message body. A CR is emitted at once; the next
+ * byte decides whether it already had its LF (CR LF) or needs one (bare
+ * CR). This keeps the output at most two bytes per input byte. */
+static void canon_body(tr_canon_state *c, char *out, size_t *o, char ch)
+{
+	if (c->pending_cr) {
+		c->pending_cr = 0;
+		canon_put(c, out, o, '\n');
+		if (ch == '\n')
+			return;
+	}
+	if (ch == '\r') {
+		canon_put(c, out, o, '\r');
+		c->pending_cr = 1;
+	} else if (ch == '\n') {
+		canon_put(c, out, o, '\r');
+		canon_put(c, out, o, '\n');
+	} else {
+		canon_put(c, out, o, ch);
+	}
+}
+
+/* Release the held-back start of the input: it was not "From ". */
+static void canon_flush_head(tr_canon_state *c, char *out, size_t *o)
+{
+	size_t i, n = c->headlen;
+
+	c->phase = PHASE_BODY;
+	c->headlen = 0;
+	for (i = 0; i < n; i++)
+		canon_body(c, out, o, from_prefix[i]);
+}
+
+/* One byte of the leading mbox "From " line, which is dropped with its
+ * line ending (LF, CR LF or a bare CR). */
+static void canon_from_line(tr_canon_state *c, char *out, size_t *o, char ch)
+{
+	if (c->from_cr) {
+		c->phase = PHASE_BODY;
+		if (ch != '\n')
+			canon_body(c, out, o, ch);
+	} else if (ch == '\r') {
+		c->from_cr = 1;
+	} else if (ch == '\n') {
+		c->phase = PHASE_BODY;
+	}
+}
+
+size_t tr_canon_feed(tr_canon_state *c, const char *in, size_t n, char *out)
+{
+	size_t i = 0, o = 0;
+
+	for (; i < n && c->phase != PHASE_BODY; i++) {
+		if (c->phase == PHASE_FROM_LINE) {
+			canon_from_line(c, out, &o, in[i]);
+		} else if (in[i] == from_prefix[c->headlen]) {
+			if (++c->headlen == FROM_PREFIX_LEN)
+				c->phase = PHASE_FROM_LINE;
+		} else {
+			canon_flush_head(c, out, &o);
+			canon_body(c, out, &o, in[i]);
+		}
+	}
+	for (; i < n; i++)
+		canon_body(c, out, &o, in[i]);
+	return o;
+}
+
+size_t tr_canon_finish(tr_canon_state *c, char *out)
+{
+	size_t o = 0;
+
+	if (c->phase == PHASE_HEAD)
+		canon_flush_head(c, out, &o);
+	c->phase = PHASE_BODY;
+	if (c->pending_cr) {
+		c->pending_cr = 0;
+		canon_put(c, out, &o, '\n');
+	} else if (c->mid_line) {
+		canon_put(c, out, &o, '\r');
+		canon_put(c, out, &o, '\n');
+	}
+	return o;
+}
+
+/* ------------------------------------------------------------ dot-stuffing */
+
+size_t tr_dotstuff(tr_dotstuff_state *st, const char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+	int bol = st->bol;
+
+	for (i = 0; i < n; i++) {
+		if (bol && in[i] == '.')
+			out[o++] = '.';
+		out[o++] = in[i];
+		bol = in[i] == '\n';
+	}
+	st->bol = bol;
+	return o;
+}
+
+/* ---------------------------------------------------------------- spooling */
+
+/* Create the unlinked file with mkstemp when O_TMPFILE cannot be used. */
+static int spool_mkstemp(const char *dir)
+{
+	static const char tmpl[] = "/tlsrelay.XXXXXX";
+	size_t dlen = strlen(dir);
+	char *path = malloc(dlen + sizeof tmpl);
+	int fd, saved;
+
+	if (path == NULL)
+		return -1;
+	memcpy(path, dir, dlen);
+	memcpy(path + dlen, tmpl, sizeof tmpl);
+	fd = mkstemp(path);
+	if (fd >= 0 && (unlink(path) != 0 ||
+	                fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)) {
+		saved = errno;
+		(void)unlink(path);
+		close(fd);
+		errno = saved;
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+static int spool_open(const char *dir)
+{
+#ifdef O_TMPFILE
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+	                errno != EINVAL))
+		return fd;
+#endif
+	return spool_mkstemp(dir);
+}
+
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static ssize_t read_some(int fd, char *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static const char *spool_dir(const char *dir)
+{
+	const char *env;
+
+	if (dir != NULL && *dir != '\0')
+		return dir;
+	env = getenv("TMPDIR");
+	if (env != NULL && *env != '\0')
+		return env;
+	return "/tmp";
+}
+
+/* Copy fd to msg->fd through the canonicaliser; fills *st on failure. */
+static int spool_copy(struct tlsrelay_message *msg, int fd, const char *dir,
+                      char *in, char *out, tlsrelay_status *st)
+{
+	tr_canon_state c;
+	ssize_t r;
+	size_t o;
+
+	tr_canon_init(&c);
+	for (;;) {
+		r = read_some(fd, in, SPOOL_READ_SIZE);
+		if (r < 0) {
+			tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
+			              "cannot read message: %s", strerror(errno));
+			return -1;
+		}
+		o = r > 0 ? tr_canon_feed(&c, in, (size_t)r, out)
+		          : tr_canon_finish(&c, out);
+		if (write_all(msg->fd, out, o) != 0) {
+			tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
+			              "cannot write spool file in %s: %s", dir,
+			              strerror(errno));
+			return -1;
+		}
+		msg->size += o;
+		if (r == 0)
+			break;
+	}
+	msg->has_8bit = c.has_8bit;
+	msg->has_nul = c.has_nul;
+	msg->max_line = c.max_line;
+	msg->lines = c.lines;
+	return 0;
+}
+
+/* Create the spool file, copy, rewind; fills *st on failure. */
+static int spool_fill(struct tlsrelay_message *msg, int fd, const char *dir,
+                      char *buf, tlsrelay_status *st)
+{
+	msg->fd = spool_open(dir);
+	if (msg->fd < 0) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
+		              "cannot create spool file in %s: %s", dir,
+		              strerror(errno));
+		return -1;
+	}
+	if (spool_copy(msg, fd, dir, buf, buf + SPOOL_READ_SIZE, st) != 0)
+		return -1;
+	if (lseek(msg->fd, 0, SEEK_SET) != 0) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
+		              "cannot rewind spool file in %s: %s", dir,
+		              strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct tlsrelay_message *tr_message_spool(int fd, const char *dir,
+                                          tlsrelay_status *st)
+{
+	struct tlsrelay_message *msg;
+	char *buf;
+
+	if (fd < 0) {
+		tr_status_set(st, TLSRELAY_USAGE, "", "bad message file descriptor");
+		return NULL;
+	}
+	dir = spool_dir(dir);
+	msg = calloc(1, sizeof *msg);
+	buf = malloc(SPOOL_READ_SIZE + TR_CANON_OUT_MAX(SPOOL_READ_SIZE));
+	if (msg == NULL || buf == NULL) {
+		free(msg);
+		free(buf);
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		return NULL;
+	}
+	msg->fd = -1;
+	if (spool_fill(msg, fd, dir, buf, st) != 0) {
+		free(buf);
+		tlsrelay_message_free(msg);
+		return NULL;
+	}
+	free(buf);
+	tr_status_ok(st);
+	return msg;
+}
+
+/* -------------------------------------------------------------- public API */
+
+tlsrelay_message *tlsrelay_message_spool(tlsrelay_ctx *ctx, int fd,
+                                         tlsrelay_status *st)
+{
+	return tr_message_spool(fd, ctx ? ctx->cfg.spool_directory : NULL, st);
+}
+
+void tlsrelay_message_free(tlsrelay_message *msg)
+{
+	if (msg == NULL)
+		return;
+	if (msg->fd >= 0)
+		close(msg->fd);
+	free(msg);
+}
+
+unsigned long long tlsrelay_message_size(const tlsrelay_message *msg)
+{
+	return msg ? msg->size : 0;
+}

@@ -39,18 +39,20 @@ size_t tr_dotstuff(tr_dotstuff_state *st, const char *in, size_t n, char *out);
 
 /* Canonicalising copier used by the spooler, exposed for unit tests: feed
  * raw input chunks, get canonical bytes. Call tr_canon_finish at EOF to
- * terminate an unterminated last line. out must hold 2*n (+2) bytes. */
+ * terminate an unterminated last line. Up to 4 bytes of a possible leading
+ * "From " are held back and emitted by a later call, so out must hold
+ * TR_CANON_OUT_MAX(n) bytes for tr_canon_feed and TR_CANON_OUT_MAX(0) for
+ * tr_canon_finish. The statistics describe the bytes emitted so far. */
+#define TR_CANON_OUT_MAX(n) (2 * (size_t)(n) + 6)
 typedef struct tr_canon_state {
-	int pending_cr;               /* last input byte was CR */
-	int at_start;                 /* nothing emitted yet (for "From ") */
-	int in_from_line;             /* dropping a leading "From " line */
-	char head[5];                 /* first bytes held back to detect "From " */
-	size_t headlen;
-	int last_was_lf;              /* last byte emitted was LF (or none yet) */
-	int emitted_any;
+	int phase;                    /* internal: head, "From " line, body */
+	size_t headlen;               /* bytes of "From " matched and held */
+	int from_cr;                  /* CR seen in the dropped "From " line */
+	int pending_cr;               /* a CR was emitted, its LF not yet */
+	int mid_line;                 /* bytes emitted since the last LF */
 	size_t cur_line;              /* length of the current line so far */
-	size_t max_line;
-	unsigned long long lines;
+	size_t max_line;              /* longest line, without CR LF */
+	unsigned long long lines;     /* lines emitted (CR LF count) */
 	int has_8bit, has_nul;
 } tr_canon_state;
 void tr_canon_init(tr_canon_state *c);

@@ -1,1 +1,704 @@
-/* config.c - placeholder, being written */
+/*
+ * settings.c - the table of settings, value validation and the reader of
+ * "key = value" configuration files (see settings.h).
+ *
+ * Every setting is one row of the settings[] table: name, kind of value,
+ * where it lives in tr_config, its default and its bounds or validation
+ * function. Nothing else in this file names a particular setting.
+ */
+#include "config.h"
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "nexthop.h"
+#include "settings.h"
+#include "status.h"
+
+#define CONFIG_DSN   "4.3.5"   /* mail system configuration error */
+#define NOMEM_DSN    "4.3.0"
+#define QUOTE_MAX    64        /* bytes of a bad value quoted in error texts */
+#define WHERE_PATH_MAX 200     /* bytes of a file name kept in "file:line" */
+#define WEEK         (7 * 86400)
+
+/* Validation of a string value (never empty here). Returns 0 when value is
+ * good, possibly writing a normalised form to norm (left "" to keep value
+ * as is); -1 with the reason in why. */
+typedef int (*check_fn)(const char *value, char *norm, size_t ncap,
+                        char *why, size_t wcap);
+
+enum kind {
+	K_STRING,   /* char *, "" = unset (NULL); check validates */
+	K_TIME,     /* int seconds, tr_parse_time syntax, min..max */
+	K_INT,      /* int, decimal digits, min..max */
+	K_BOOL,     /* int, yes|no */
+	K_LEVEL     /* tr_tls_level, a supported level name */
+};
+
+struct setting {
+	const char *name;
+	enum kind kind;
+	size_t offset;        /* of the field in tr_config */
+	const char *def;      /* default as written in a file; NULL for K_STRING */
+	int min, max;         /* K_TIME, K_INT */
+	check_fn check;       /* K_STRING; NULL = any text */
+};
+
+static int check_nexthop(const char *, char *, size_t, char *, size_t);
+static int check_helo(const char *, char *, size_t, char *, size_t);
+static int check_path(const char *, char *, size_t, char *, size_t);
+static int check_resolver(const char *, char *, size_t, char *, size_t);
+
+#define AT(field) offsetof(tr_config, field)
+
+static const struct setting settings[] = {
+	{ "relayhost",          K_STRING, AT(relayhost),        NULL,   0, 0,     check_nexthop },
+	{ "helo_name",          K_STRING, AT(helo_name),        NULL,   0, 0,     check_helo },
+	{ "tls_security_level", K_LEVEL,  AT(tls_level),        "may",  0, 0,     NULL },
+	{ "tls_ca_file",        K_STRING, AT(tls_ca_file),      NULL,   0, 0,     check_path },
+	{ "tls_ca_path",        K_STRING, AT(tls_ca_path),      NULL,   0, 0,     check_path },
+	{ "connect_timeout",    K_TIME,   AT(connect_timeout),  "30s",  1, 3600,  NULL },
+	{ "command_timeout",    K_TIME,   AT(command_timeout),  "300s", 1, 3600,  NULL },
+	{ "data_timeout",       K_TIME,   AT(data_timeout),     "180s", 1, 3600,  NULL },
+	{ "deadline",           K_TIME,   AT(deadline),         "600s", 10, 86400, NULL },
+	{ "dns_resolver",       K_STRING, AT(dns_resolver),     NULL,   0, 0,     check_resolver },
+	{ "spool_directory",    K_STRING, AT(spool_directory),  NULL,   0, 0,     check_path },
+	{ "mx_address_limit",   K_INT,    AT(mx_address_limit), "5",    1, 50,    NULL },
+	{ "mx_session_limit",   K_INT,    AT(mx_session_limit), "2",    1, 10,    NULL },
+	{ "syslog",             K_BOOL,   AT(use_syslog),       "yes",  0, 0,     NULL },
+};
+
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* ------------------------------------------------------------ error texts */
+
+/* s for an error text: control bytes become '?', at most QUOTE_MAX bytes
+ * (cut at a UTF-8 character boundary) then "...". buf: QUOTE_MAX + 4. */
+static const char *quote(const char *s, char *buf)
+{
+	size_t n = strlen(s), i;
+	int cut = n > QUOTE_MAX;
+
+	if (cut) {
+		n = QUOTE_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	strcpy(buf + i, cut ? "..." : "");
+	return buf;
+}
+
+static tlsrelay_cat cfg_error(tlsrelay_status *st, const char *where,
+                              const char *fmt, ...) TR_PRINTF(3, 4);
+
+/* TLSRELAY_CONFIG with "where: reason" (no prefix when where is NULL). */
+static tlsrelay_cat cfg_error(tlsrelay_status *st, const char *where,
+                              const char *fmt, ...)
+{
+	char reason[TLSRELAY_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	return tr_status_set(st, TLSRELAY_CONFIG, CONFIG_DSN, "%s%s%s",
+	                     where ? where : "", where ? ": " : "", reason);
+}
+
+static tlsrelay_cat bad_value(tlsrelay_status *st, const char *where,
+                              const struct setting *k, const char *value,
+                              const char *why)
+{
+	char q[QUOTE_MAX + 4];
+
+	return cfg_error(st, where, "bad value \"%s\" for %s: %s",
+	                 quote(value, q), k->name, why);
+}
+
+static tlsrelay_cat no_memory(tlsrelay_status *st)
+{
+	return tr_status_set(st, TLSRELAY_INTERNAL, NOMEM_DSN, "out of memory");
+}
+
+/* "1h", "10s": the largest unit that divides secs exactly. */
+static const char *time_text(int secs, char *buf, size_t cap)
+{
+	static const struct {
+		int secs;
+		char unit;
+	} units[] = { { WEEK, 'w' }, { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+	size_t i;
+
+	for (i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (secs % units[i].secs == 0)
+			break;
+	if (i == sizeof units / sizeof units[0])
+		snprintf(buf, cap, "%ds", secs);
+	else
+		snprintf(buf, cap, "%d%c", secs / units[i].secs, units[i].unit);
+	return buf;
+}
+
+/* "none, may, encrypt": the levels this build supports. */
+static const char *supported_levels(char *buf, size_t cap)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++) {
+		if (!tr_tls_level_supported((tr_tls_level)lv) || used >= cap)
+			continue;
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s",
+		                         used ? ", " : "",
+		                         tr_tls_level_name((tr_tls_level)lv));
+	}
+	return buf;
+}
+
+/* ------------------------------------------------------- value syntaxes */
+
+/* Decimal digits at p into *v, saturating at limit + 1. Returns the first
+ * byte after the digits (p itself when there are none). */
+static const char *scan_digits(const char *p, unsigned long limit,
+                               unsigned long *v)
+{
+	*v = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		*v = *v * 10 + (unsigned long)(*p - '0');
+		if (*v > limit)
+			*v = limit + 1;
+	}
+	return p;
+}
+
+enum { PT_OK, PT_SYNTAX, PT_RANGE };
+
+static int parse_time(const char *s, int *out)
+{
+	unsigned long v, unit;
+	const char *p = scan_digits(s, WEEK, &v);
+
+	if (p == s)
+		return PT_SYNTAX;
+	switch (*p) {
+	case '\0': unit = 1; break;
+	case 's': unit = 1; p++; break;
+	case 'm': unit = 60; p++; break;
+	case 'h': unit = 3600; p++; break;
+	case 'd': unit = 86400; p++; break;
+	case 'w': unit = WEEK; p++; break;
+	default: return PT_SYNTAX;
+	}
+	if (*p != '\0')
+		return PT_SYNTAX;
+	if (v == 0 || v > WEEK / unit)
+		return PT_RANGE;
+	*out = (int)(v * unit);
+	return PT_OK;
+}
+
+int tr_parse_time(const char *s, int *out)
+{
+	if (s == NULL || out == NULL)
+		return -1;
+	return parse_time(s, out) == PT_OK ? 0 : -1;
+}
+
+/* A port number 1-65535. */
+static int parse_port(const char *s, int *port)
+{
+	unsigned long v;
+	const char *end = scan_digits(s, 65535, &v);
+
+	if (end == s || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/* --------------------------------------------------- string validations */
+
+static int check_nexthop(const char *value, char *norm, size_t ncap,
+                         char *why, size_t wcap)
+{
+	tr_nexthop nh;
+
+	return tr_nexthop_parse(value, &nh, why, wcap);
+}
+
+static int check_path(const char *value, char *norm, size_t ncap,
+                      char *why, size_t wcap)
+{
+	if (value[0] == '/')
+		return 0;
+	snprintf(why, wcap, "expected an absolute path (starting with \"/\")");
+	return -1;
+}
+
+/* RFC 1123 host name: labels of letters, digits and '-' (not first or last),
+ * 1-63 bytes each, 255 bytes in all. */
+static int dns_name_ok(const char *s)
+{
+	size_t label = 0, total = strlen(s);
+
+	if (total == 0 || total > 255)
+		return 0;
+	for (const char *p = s;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		           (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)) {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 address literals). */
+static int address_literal_ok(const char *s)
+{
+	char inside[64];
+	unsigned char bin[sizeof(struct in6_addr)];
+	size_t n = strlen(s);
+
+	if (n < 3 || s[0] != '[' || s[n - 1] != ']' || n - 2 >= sizeof inside)
+		return 0;
+	memcpy(inside, s + 1, n - 2);
+	inside[n - 2] = '\0';
+	if (strncasecmp(inside, "IPv6:", 5) == 0)
+		return inet_pton(AF_INET6, inside + 5, bin) == 1;
+	return inet_pton(AF_INET, inside, bin) == 1;
+}
+
+static int check_helo(const char *value, char *norm, size_t ncap,
+                      char *why, size_t wcap)
+{
+	if (value[0] == '[' ? address_literal_ok(value) : dns_name_ok(value))
+		return 0;
+	snprintf(why, wcap, "expected a host name (letters, digits, \"-\" and "
+	         "\".\") or an address literal like [192.0.2.1] or "
+	         "[IPv6:2001:db8::1]");
+	return -1;
+}
+
+/* Split a dns_resolver value into address text, family and port text. */
+static int split_resolver(const char *value, char *addr, size_t acap,
+                          int *family, const char **port)
+{
+	const char *colon = strchr(value, ':'), *start = value, *close;
+	size_t len;
+
+	*port = NULL;
+	if (value[0] == '[') {
+		if ((close = strchr(value, ']')) == NULL ||
+		    (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		*family = AF_INET6;
+		start = value + 1;
+		len = (size_t)(close - start);
+		if (close[1] == ':')
+			*port = close + 2;
+	} else if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+		*family = AF_INET6;
+		len = strlen(value);
+	} else {
+		*family = AF_INET;
+		len = colon ? (size_t)(colon - value) : strlen(value);
+		if (colon != NULL)
+			*port = colon + 1;
+	}
+	if (len >= acap)
+		return -1;
+	memcpy(addr, start, len);
+	addr[len] = '\0';
+	return 0;
+}
+
+/* Numeric only: "IP", "IP:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT". Stored
+ * normalised: "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]:5353". */
+static int check_resolver(const char *value, char *norm, size_t ncap,
+                          char *why, size_t wcap)
+{
+	char addr[INET6_ADDRSTRLEN + 8];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *port;
+	int family, portnum = 0;
+
+	if (split_resolver(value, addr, sizeof addr, &family, &port) != 0 ||
+	    inet_pton(family, addr, bin) != 1 ||
+	    inet_ntop(family, bin, addr, sizeof addr) == NULL) {
+		snprintf(why, wcap, "expected a numeric address: IP, IP:PORT, "
+		         "IPv6 or [IPv6]:PORT");
+		return -1;
+	}
+	if (port != NULL && parse_port(port, &portnum) != 0) {
+		snprintf(why, wcap, "bad port \"%.20s\": expected 1-65535", port);
+		return -1;
+	}
+	if (port == NULL)
+		snprintf(norm, ncap, "%s", addr);
+	else
+		snprintf(norm, ncap, family == AF_INET6 ? "[%s]:%d" : "%s:%d",
+		         addr, portnum);
+	return 0;
+}
+
+/* ------------------------------------------------------- storing values */
+
+static void *field(tr_config *cfg, const struct setting *k)
+{
+	return (char *)cfg + k->offset;
+}
+
+static const void *cfield(const tr_config *cfg, const struct setting *k)
+{
+	return (const char *)cfg + k->offset;
+}
+
+static tlsrelay_cat set_string(tr_config *cfg, const struct setting *k,
+                               const char *value, const char *where,
+                               tlsrelay_status *st)
+{
+	char **slot = field(cfg, k);
+	char norm[128] = "", why[TLSRELAY_TEXT_MAX] = "";
+	char *copy = NULL;
+
+	if (*value != '\0') {
+		if (k->check != NULL &&
+		    k->check(value, norm, sizeof norm, why, sizeof why) != 0)
+			return bad_value(st, where, k, value, why);
+		if ((copy = strdup(norm[0] ? norm : value)) == NULL)
+			return no_memory(st);
+	}
+	free(*slot);
+	*slot = copy;
+	return tr_status_ok(st);
+}
+
+static tlsrelay_cat set_number(tr_config *cfg, const struct setting *k,
+                               const char *value, const char *where,
+                               tlsrelay_status *st)
+{
+	char why[128], lo[16], hi[16];
+	unsigned long v;
+	const char *end;
+	int n = 0, rc;
+
+	if (k->kind == K_TIME) {
+		rc = parse_time(value, &n);
+		if (rc == PT_OK && (n < k->min || n > k->max))
+			rc = PT_RANGE;
+		if (rc == PT_SYNTAX)
+			return bad_value(st, where, k, value,
+			                 "expected a time like 30s, 5m, 1h");
+		if (rc == PT_RANGE) {
+			snprintf(why, sizeof why, "must be from %s to %s",
+			         time_text(k->min, lo, sizeof lo),
+			         time_text(k->max, hi, sizeof hi));
+			return bad_value(st, where, k, value, why);
+		}
+	} else {
+		end = scan_digits(value, (unsigned long)k->max, &v);
+		if (end == value || *end != '\0' || v < (unsigned long)k->min ||
+		    v > (unsigned long)k->max) {
+			snprintf(why, sizeof why, "expected a number from %d to %d",
+			         k->min, k->max);
+			return bad_value(st, where, k, value, why);
+		}
+		n = (int)v;
+	}
+	*(int *)field(cfg, k) = n;
+	return tr_status_ok(st);
+}
+
+static tlsrelay_cat set_bool(tr_config *cfg, const struct setting *k,
+                             const char *value, const char *where,
+                             tlsrelay_status *st)
+{
+	int *slot = field(cfg, k);
+
+	if (strcasecmp(value, "yes") == 0)
+		*slot = 1;
+	else if (strcasecmp(value, "no") == 0)
+		*slot = 0;
+	else
+		return bad_value(st, where, k, value, "expected yes or no");
+	return tr_status_ok(st);
+}
+
+static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
+                              const char *value, const char *where,
+                              tlsrelay_status *st)
+{
+	char list[128], why[160];
+	tr_tls_level lv = tr_tls_level_from_name(value);
+
+	supported_levels(list, sizeof list);
+	if (lv == TR_TLS_INVALID) {
+		snprintf(why, sizeof why, "expected one of: %s", list);
+		return bad_value(st, where, k, value, why);
+	}
+	if (!tr_tls_level_supported(lv))
+		return cfg_error(st, where, "%s: level %s is not supported by this "
+		                 "build yet (supported: %s)", k->name,
+		                 tr_tls_level_name(lv), list);
+	*(tr_tls_level *)field(cfg, k) = lv;
+	return tr_status_ok(st);
+}
+
+static tlsrelay_cat set_value(tr_config *cfg, const struct setting *k,
+                              const char *value, const char *where,
+                              tlsrelay_status *st)
+{
+	switch (k->kind) {
+	case K_STRING:
+		return set_string(cfg, k, value, where, st);
+	case K_TIME:
+	case K_INT:
+		return set_number(cfg, k, value, where, st);
+	case K_BOOL:
+		return set_bool(cfg, k, value, where, st);
+	case K_LEVEL:
+	default:
+		return set_level(cfg, k, value, where, st);
+	}
+}
+
+static const struct setting *find_setting(const char *name)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
+                           const char *where, tlsrelay_status *st)
+{
+	const struct setting *k;
+	char q[QUOTE_MAX + 4];
+
+	if (key == NULL)
+		key = "";
+	if (value == NULL)
+		value = "";
+	if ((k = find_setting(key)) == NULL)
+		return cfg_error(st, where, "unknown setting \"%s\"", quote(key, q));
+	if (strlen(value) > TR_CONFIG_LINE_MAX)
+		return cfg_error(st, where, "value for %s is longer than %d bytes",
+		                 k->name, TR_CONFIG_LINE_MAX);
+	for (const char *p = value; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return bad_value(st, where, k, value,
+			                 "control character in value");
+	return set_value(cfg, k, value, where, st);
+}
+
+const char *tr_config_key_name(int i)
+{
+	if (i < 0 || (size_t)i >= NSETTINGS)
+		return NULL;
+	return settings[i].name;
+}
+
+void tr_config_init(tr_config *cfg)
+{
+	tlsrelay_status st;
+	tlsrelay_cat rc;
+
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (settings[i].def == NULL)
+			continue;
+		rc = set_value(cfg, &settings[i], settings[i].def, NULL, &st);
+		assert(rc == TLSRELAY_OK);   /* the table's defaults are valid */
+		(void)rc;
+	}
+}
+
+void tr_config_free(tr_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (settings[i].kind == K_STRING) {
+			char **slot = field(cfg, &settings[i]);
+			free(*slot);
+			*slot = NULL;
+		}
+	}
+}
+
+/* dst = deep copy of src. -1 when out of memory (dst then holds nothing). */
+static int config_copy(tr_config *dst, const tr_config *src)
+{
+	size_t i;
+
+	*dst = *src;
+	for (i = 0; i < NSETTINGS; i++)
+		if (settings[i].kind == K_STRING)
+			*(char **)field(dst, &settings[i]) = NULL;
+	for (i = 0; i < NSETTINGS; i++) {
+		char *const *from = cfield(src, &settings[i]);
+		char **slot = field(dst, &settings[i]);
+		if (settings[i].kind != K_STRING || *from == NULL)
+			continue;
+		if ((*slot = strdup(*from)) == NULL) {
+			tr_config_free(dst);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- file reader */
+
+enum line_rc { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL, LINE_ERROR };
+
+/* One line without its LF or CRLF into buf (TR_CONFIG_LINE_MAX + 2 bytes). */
+static enum line_rc read_line(FILE *fp, char *buf)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(fp)) != EOF && c != '\n') {
+		if (c == '\0')
+			return LINE_NUL;
+		if (n > TR_CONFIG_LINE_MAX)   /* room for one CR more */
+			return LINE_LONG;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && ferror(fp))
+		return LINE_ERROR;
+	if (c == EOF && n == 0)
+		return LINE_EOF;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return n > TR_CONFIG_LINE_MAX ? LINE_LONG : LINE_OK;
+}
+
+/* "path:line" (line 0: "path"), keeping the end of a very long path. */
+static void format_where(char *buf, size_t cap, const char *path,
+                         unsigned long line)
+{
+	size_t n = strlen(path), used;
+	const char *dots = "";
+
+	if (n > WHERE_PATH_MAX) {
+		path += n - WHERE_PATH_MAX;
+		dots = "...";
+	}
+	used = (size_t)snprintf(buf, cap, "%s%s", dots, path);
+	if (line > 0 && used < cap)
+		snprintf(buf + used, cap - used, ":%lu", line);
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
+                               tlsrelay_status *st)
+{
+	char q[QUOTE_MAX + 4];
+	char *key = trim(line), *eq, *value;
+
+	if (*key == '\0' || *key == '#')
+		return tr_status_ok(st);
+	if ((eq = strchr(key, '=')) == NULL)
+		return cfg_error(st, where, "expected \"name = value\", found \"%s\"",
+		                 quote(key, q));
+	*eq = '\0';
+	value = trim(eq + 1);
+	key = trim(key);
+	if (*key == '\0')
+		return cfg_error(st, where, "missing setting name before \"=\"");
+	if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key))
+		return cfg_error(st, where, "bad setting name \"%s\": use lowercase "
+		                 "letters, digits and \"_\"", quote(key, q));
+	return tr_config_set(cfg, key, value, where, st);
+}
+
+static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
+                               tlsrelay_status *st)
+{
+	char line[TR_CONFIG_LINE_MAX + 2], where[TLSRELAY_TEXT_MAX];
+	unsigned long lineno;
+	tlsrelay_cat rc;
+
+	for (lineno = 1;; lineno++) {
+		enum line_rc lr = read_line(fp, line);
+		int err = errno;
+
+		format_where(where, sizeof where, path, lineno);
+		switch (lr) {
+		case LINE_EOF:
+			return tr_status_ok(st);
+		case LINE_LONG:
+			return cfg_error(st, where, "line longer than %d bytes",
+			                 TR_CONFIG_LINE_MAX);
+		case LINE_NUL:
+			return cfg_error(st, where, "NUL byte in line (not a text file?)");
+		case LINE_ERROR:
+			format_where(where, sizeof where, path, 0);
+			return cfg_error(st, where, "read error: %s", strerror(err));
+		case LINE_OK:
+		default:
+			if ((rc = parse_line(cfg, line, where, st)) != TLSRELAY_OK)
+				return rc;
+		}
+	}
+}
+
+tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
+                            tlsrelay_status *st)
+{
+	char where[TLSRELAY_TEXT_MAX];
+	tr_config tmp;
+	tlsrelay_cat rc;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		int err = errno;
+		if (err == ENOENT && !must_exist)
+			return tr_status_ok(st);
+		format_where(where, sizeof where, path, 0);
+		return cfg_error(st, where, "cannot open: %s", strerror(err));
+	}
+	if (config_copy(&tmp, cfg) != 0) {
+		fclose(fp);
+		return no_memory(st);
+	}
+	rc = load_lines(&tmp, fp, path, st);
+	fclose(fp);
+	if (rc != TLSRELAY_OK) {
+		tr_config_free(&tmp);
+		return rc;
+	}
+	tr_config_free(cfg);
+	*cfg = tmp;
+	return TLSRELAY_OK;
+}

@@ -4,18 +4,48 @@
  * Every key is declared once in the table in settings.c (name, type, default,
  * validation); this struct holds the parsed values. Strings are owned by
  * the struct (tr_config_free releases them). Time values are seconds,
- * written in files with Postfix units: "30" or "30s", "5m", "1h", "1d".
+ * written in files with Postfix units: "30" or "30s", "5m", "1h", "1d", "1w".
  *
  * File syntax: "key = value" per line; '#' starts a comment line (only at
- * the start of a line, after optional white space); blank lines ignored;
- * white space around key and value trimmed. An unknown key, a bad value or
- * a line without '=' is TLSRELAY_CONFIG with "file:line: reason".
+ * the start of a line, after optional white space; elsewhere it is part of
+ * the value); blank lines ignored; white space (spaces, tabs) around key and
+ * value trimmed; the value may hold '=' and inner spaces; LF or CRLF line
+ * ends; lines up to TR_CONFIG_LINE_MAX bytes (without the line end); key
+ * names are [a-z0-9_]+; a repeated key: the last one wins (as in Postfix
+ * main.cf). An unknown key, a bad value, a line without '=', an over-long
+ * line or a NUL byte is TLSRELAY_CONFIG (dsn 4.3.5) with "file:line: reason".
+ *
+ * Keys (types, defaults, accepted values):
+ *   relayhost           nexthop (nexthop.h syntax), default unset
+ *   helo_name           host name or [address literal], default unset
+ *   tls_security_level  a level of tls_level.h supported by this build
+ *                       (none, may, encrypt), default may
+ *   tls_ca_file         absolute path, default unset
+ *   tls_ca_path         absolute path, default unset
+ *   connect_timeout     time 1s..1h, default 30s
+ *   command_timeout     time 1s..1h, default 300s
+ *   data_timeout        time 1s..1h, default 180s
+ *   deadline            time 10s..1d, default 600s
+ *   dns_resolver        numeric: IP, IP:PORT, IPv6, [IPv6] or [IPv6]:PORT;
+ *                       stored normalised as "192.0.2.1", "192.0.2.1:5353",
+ *                       "::1" or "[::1]:5353"; default unset
+ *   spool_directory     absolute path, default unset
+ *   mx_address_limit    integer 1..50, default 5
+ *   mx_session_limit    integer 1..10, default 2
+ *   syslog              yes|no (any case), default yes (use_syslog)
+ * Paths must be absolute; whether they exist is checked where they are used.
+ * An empty value unsets a string key (back to NULL); for other keys it is a
+ * bad value. Control bytes are never accepted in a value.
  */
 #ifndef TR_SETTINGS_H
 #define TR_SETTINGS_H
 
 #include "tlsrelay.h"
 #include "tls_level.h"
+
+/* Longest line of a configuration file, and longest value for
+ * tr_config_set, in bytes. */
+#define TR_CONFIG_LINE_MAX 4096
 
 typedef struct tr_config {
 	char *relayhost;          /* NULL = MX of the recipient domain */
@@ -27,30 +57,42 @@ typedef struct tr_config {
 	int command_timeout;      /* seconds, default 300: each reply */
 	int data_timeout;         /* seconds, default 180: each write of data */
 	int deadline;             /* seconds, default 600: whole run */
-	char *dns_resolver;       /* "IP" or "IP:PORT" or "[IPv6]:PORT"; NULL = system */
+	char *dns_resolver;       /* "IP", "IP:PORT", "IPv6", "[IPv6]:PORT"; NULL = system */
 	char *spool_directory;    /* NULL = $TMPDIR or /tmp */
 	int mx_address_limit;     /* addresses tried at most, default 5 */
 	int mx_session_limit;     /* SMTP sessions at most, default 2 */
 	int use_syslog;           /* syslog = yes|no, default yes */
 } tr_config;
 
-void tr_config_init(tr_config *cfg);     /* all defaults */
-void tr_config_free(tr_config *cfg);     /* releases strings; cfg reusable after init */
+/* All defaults (allocates nothing: every string default is NULL). */
+void tr_config_init(tr_config *cfg);
 
-/* Set key to value; where (may be NULL) prefixes error text ("file:line").
- * Returns TLSRELAY_OK or TLSRELAY_CONFIG. */
+/* Frees the strings and sets them to NULL; the other fields are left as
+ * they are, NOT reset to defaults (call tr_config_init to reuse cfg).
+ * Calling it twice, or with NULL, is harmless. */
+void tr_config_free(tr_config *cfg);
+
+/* Set key to value (used as given: not trimmed; NULL = ""); where (may be
+ * NULL) prefixes error text ("file:line"). Returns TLSRELAY_OK, or
+ * TLSRELAY_CONFIG (dsn 4.3.5) with cfg unchanged, or TLSRELAY_INTERNAL when
+ * out of memory. */
 tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
                            const char *where, tlsrelay_status *st);
 
-/* Read a file (see above). must_exist = 0: ENOENT is not an error. */
+/* Read a file (see above). must_exist = 0: ENOENT is not an error (cfg
+ * unchanged, st OK); any other open or read error is TLSRELAY_CONFIG with
+ * "path: cannot open: <strerror>" or "path: read error: <strerror>". All or
+ * nothing: on any error cfg is left exactly as it was. */
 tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
                             tlsrelay_status *st);
 
-/* Parse a Postfix-style time ("30", "30s", "5m", "2h", "1d", "1w") into
- * seconds in *out (0 < value <= 1 week). 0 on success, -1 if bad. */
+/* Parse a Postfix-style time ("30", "30s", "5m", "2h", "1d", "1w": digits
+ * and at most one lowercase unit, nothing else) into seconds in *out
+ * (0 < value <= 1 week). 0 on success, -1 if bad (*out untouched). */
 int tr_parse_time(const char *s, int *out);
 
-/* Iterate the key table: name of key i, or NULL past the end. */
+/* Iterate the key table: name of key i (0, 1, ...), or NULL when i < 0 or
+ * past the end. */
 const char *tr_config_key_name(int i);
 
 #endif

@@ -1,1 +1,428 @@
-/* smtp_client.c - placeholder, being written */
+/*
+ * smtp_client.c - one SMTP session: connect, greeting, EHLO/HELO, STARTTLS,
+ * then the transaction (smtp_txn.c) and QUIT.
+ *
+ * See smtp_client.h for the contract. Decisions (Postfix conventions):
+ * - A 4xx or 5xx greeting skips this server with a temporary failure
+ *   (Postfix smtp_skip_5xx_greeting = yes): another MX may work.
+ * - EHLO refused -> HELO (no extensions, so no STARTTLS and no PIPELINING).
+ * - STARTTLS hygiene lives in do_starttls() alone: only 220 means go; bytes
+ *   already received after the 220 abort the connection (response
+ *   injection); every pre-TLS capability is forgotten; EHLO is sent again;
+ *   STARTTLS is never sent twice on one connection.
+ * - Level may: STARTTLS refused (4xx other than 421, 5xx) continues in
+ *   plaintext on the same connection; a failed handshake, an injected
+ *   reply or a nonsense reply to STARTTLS reconnect in plaintext
+ *   (TR_OUT_PLAIN). Level encrypt and above: each is a temporary failure
+ *   with 4.7.x, and the caller tries the next server.
+ */
+#include "config.h"
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include "ctx.h"
+#include "log.h"
+#include "smtp_session.h"
+
+static int addr_port(const tr_addr *a)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->sa;
+
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+static const char *const state_names[TR_ST_COUNT] = {
+	"CONNECT", "TLS_WRAP", "GREETING", "EHLO", "HELO", "STARTTLS",
+	"TLS_HANDSHAKE", "EHLO_TLS", "MAIL", "RCPT", "DATA", "BODY", "DOT",
+	"QUIT", "DONE", "FAILED"
+};
+
+const char *tr_state_name(tr_state s)
+{
+	return (unsigned)s < TR_ST_COUNT ? state_names[s] : "?";
+}
+
+void tr_sess_state(tr_session *s, tr_state to)
+{
+	if (s->state == to)
+		return;
+	tr_vlog(s->ctx, 1, "%s: %s -> %s", s->relay, tr_state_name(s->state),
+	        tr_state_name(to));
+	s->state = to;
+}
+
+/* ------------------------------------------------------------ chat */
+
+int tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof cmd - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof cmd - 2)
+		n = (int)strlen(cmd);
+	if (masked)
+		tr_vlog(s->ctx, 2, "> %s: %.*s ********", s->relay,
+		        (int)strcspn(cmd, " "), cmd);
+	else
+		tr_vlog(s->ctx, 2, "> %s: %s", s->relay, cmd);
+	memcpy(cmd + n, "\r\n", 2);
+	return tr_io_write(&s->io, cmd, (size_t)n + 2);
+}
+
+int tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st)
+{
+	int r = tr_io_flush(&s->io);
+	size_t len;
+
+	s->in_sync = 0;
+	tr_reply_init(&s->reply);
+	while (r == TR_IO_OK) {
+		r = tr_io_readline(&s->io, s->line, sizeof s->line, &len);
+		if (r != TR_IO_OK)
+			break;
+		switch (tr_reply_feed(&s->reply, s->line, len)) {
+		case TR_REPLY_DONE: {
+			char text[TLSRELAY_TEXT_MAX];
+			tr_vlog(s->ctx, 2, "< %s: %s", s->relay,
+			        tr_reply_format(&s->reply, text, sizeof text));
+			s->in_sync = 1;
+			return 0;
+		}
+		case TR_REPLY_BAD:
+			tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
+			              "malformed reply from %s while %s: %s",
+			              s->relay, what, s->reply.error);
+			return -1;
+		default:
+			break;
+		}
+	}
+	if (r == TR_IO_TOOLONG)
+		tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
+		              "malformed reply from %s while %s: %s",
+		              s->relay, what, s->io.err);
+	else
+		tr_status_set(st, TLSRELAY_TEMP, "4.4.2",
+		              "lost connection with %s while %s: %s",
+		              s->relay, what, s->io.err);
+	return -1;
+}
+
+tlsrelay_cat tr_sess_reply_status(tr_session *s, const char *what,
+                                  tlsrelay_status *st)
+{
+	char text[TLSRELAY_TEXT_MAX], dsn[16];
+	int cls = s->reply.code / 100;
+	tlsrelay_cat cat = cls == 2 ? TLSRELAY_OK : cls == 5 ? TLSRELAY_PERM
+	                                                     : TLSRELAY_TEMP;
+
+	if (s->reply.dsn[0])
+		snprintf(dsn, sizeof dsn, "%s", s->reply.dsn);
+	else
+		snprintf(dsn, sizeof dsn, "%d.0.0", cls == 5 || cls == 2 ? cls : 4);
+	tr_reply_format(&s->reply, text, sizeof text);
+	if (cat == TLSRELAY_OK)     /* logged as status=sent (REPLY) */
+		return tr_status_set(st, cat, dsn, "%s", text);
+	return tr_status_set(st, cat, dsn, "host %s said: %s (in reply to %s)",
+	                     s->relay, text, what);
+}
+
+void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st)
+{
+	tr_rcpt_trace *t = &s->trace[i];
+
+	tr_status_copy(&s->req->rcpts[i].status, st);
+	snprintf(t->relay, sizeof t->relay, "%s", s->relay);
+	if (s->tls_active)
+		snprintf(t->tls, sizeof t->tls, "%s:%s (%s)", s->tls.protocol,
+		         s->tls.cipher, tr_trust_name(s->tls.trust));
+	else
+		snprintf(t->tls, sizeof t->tls, "none");
+}
+
+void tr_sess_fail_pending(tr_session *s, const tlsrelay_status *st)
+{
+	for (size_t i = 0; i < s->req->nrcpts; i++)
+		if (s->trying[i] && s->req->rcpts[i].status.cat == TLSRELAY_TEMP)
+			tr_sess_settle(s, i, st);
+}
+
+/* ------------------------------------------------------------ stages */
+
+/* A failure at site level: every pending recipient gets it. Returns -1. */
+static int site_fail(tr_session *s, tlsrelay_status *st)
+{
+	tr_sess_fail_pending(s, st);
+	tr_sess_state(s, TR_ST_FAILED);
+	return -1;
+}
+
+static int do_connect(tr_session *s, tlsrelay_status *st)
+{
+	const tr_config *cfg = &s->ctx->cfg;
+	tr_tls_params tp = { s->p->host, s->p->peername, s->relay };
+
+	tr_sess_state(s, TR_ST_CONNECT);
+	if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
+	                  s->p->addr->len, cfg->connect_timeout * 1000) != TR_IO_OK) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "connect to %s: %s",
+		              s->relay, s->io.err);
+		return site_fail(s, st);
+	}
+	if (!s->p->implicit_tls)
+		return 0;
+	tr_sess_state(s, TR_ST_TLS_WRAP);
+	tr_io_set_timeout(&s->io, cfg->command_timeout * 1000);
+	if (tr_tls_start(s->ctx, &s->io, &tp, &s->tls, st) != TLSRELAY_OK) {
+		if (st->cat == TLSRELAY_CONFIG)
+			st->cat = TLSRELAY_TEMP;    /* a CA problem must not bounce mail */
+		return site_fail(s, st);
+	}
+	s->tls_active = 1;
+	return 0;
+}
+
+static int do_greeting(tr_session *s, tlsrelay_status *st)
+{
+	tr_sess_state(s, TR_ST_GREETING);
+	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
+	if (tr_sess_reply(s, "receiving the initial server greeting", st) < 0)
+		return site_fail(s, st);
+	if (s->reply.code == 220)
+		return 0;
+	tr_sess_reply_status(s, "the initial server greeting", st);
+	/* Skip a server that refuses us: never bounce because of one MX. */
+	st->cat = TLSRELAY_TEMP;
+	st->dsn[0] = '4';
+	if (s->reply.code / 100 == 2)
+		snprintf(st->dsn, sizeof st->dsn, "4.5.0");
+	return site_fail(s, st);
+}
+
+/* EHLO, falling back to HELO when EHLO is refused (not after TLS). */
+static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
+{
+	const char *helo = s->p->helo;
+	const char *what = after_tls ? "performing the EHLO handshake after STARTTLS"
+	                             : "performing the EHLO handshake";
+
+	memset(&s->caps, 0, sizeof s->caps);   /* forget what came before */
+	s->esmtp = 0;
+	tr_sess_state(s, after_tls ? TR_ST_EHLO_TLS : TR_ST_EHLO);
+	tr_sess_send(s, 0, "EHLO %s", helo);
+	if (tr_sess_reply(s, what, st) < 0)
+		return site_fail(s, st);
+	if (s->reply.code == 250) {
+		s->esmtp = 1;
+		tr_caps_parse(&s->reply, &s->caps);
+		return 0;
+	}
+	if (after_tls || s->reply.code == 421 || s->reply.code / 100 == 2) {
+		tr_sess_reply_status(s, "EHLO", st);
+		if (st->cat == TLSRELAY_OK)
+			tr_status_set(st, TLSRELAY_TEMP, "4.5.0", "unexpected reply to EHLO from %s", s->relay);
+		return site_fail(s, st);
+	}
+	tr_sess_state(s, TR_ST_HELO);
+	tr_sess_send(s, 0, "HELO %s", helo);
+	if (tr_sess_reply(s, "performing the HELO handshake", st) < 0)
+		return site_fail(s, st);
+	if (s->reply.code == 250)
+		return 0;
+	if (tr_sess_reply_status(s, "HELO", st) == TLSRELAY_OK)
+		tr_status_set(st, TLSRELAY_TEMP, "4.5.0", "unexpected reply to HELO from %s", s->relay);
+	return site_fail(s, st);
+}
+
+/* ------------------------------------------------------------ STARTTLS */
+
+static void log_tls(tr_session *s)
+{
+	const tr_tls_info *t = &s->tls;
+
+	tr_log(s->ctx, LOG_INFO, "%s TLS connection established to %s: %s with cipher %s (%d/%d bits)%s",
+	       tr_trust_label(t->trust), s->relay, t->protocol, t->cipher, t->bits,
+	       t->alg_bits, t->resumed ? " (session resumed)" : "");
+	if (t->have_cert)
+		tr_vlog(s->ctx, 1, "%s: subject=%s issuer=%s cert-sha256=%s pkey-sha256=%s%s%s",
+		        s->relay, t->subject, t->issuer, t->cert_sha256, t->pkey_sha256,
+		        t->chain_ok ? "" : " verify-error=", t->chain_ok ? "" : t->verify_error);
+}
+
+/* TLS failed at a level that allows plaintext: reconnect without TLS. */
+static int tls_fallback(tr_session *s, const tlsrelay_status *why)
+{
+	tr_log(s->ctx, LOG_INFO, "%s; retrying in plaintext (tls_security_level = may)", why->text);
+	tr_sess_state(s, TR_ST_FAILED);
+	return 1;
+}
+
+/* TLS is required and could not be had: 4.7.x, try the next server. */
+static int tls_required_fail(tr_session *s, tlsrelay_status *st)
+{
+	st->cat = TLSRELAY_TEMP;
+	return site_fail(s, st);
+}
+
+/* Reply to STARTTLS other than 220. */
+static int starttls_refused(tr_session *s, tlsrelay_status *st)
+{
+	char text[TLSRELAY_TEXT_MAX];
+	int code = s->reply.code, required = s->p->level >= TR_TLS_ENCRYPT;
+
+	tr_reply_format(&s->reply, text, sizeof text);
+	if (code == 421) {
+		tr_sess_reply_status(s, "STARTTLS", st);
+		return site_fail(s, st);
+	}
+	if (code / 100 == 4 || code / 100 == 5) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required, but host %s refused to start TLS: %s",
+		              s->relay, text);
+		if (required)
+			return tls_required_fail(s, st);
+		tr_log(s->ctx, LOG_INFO, "host %s refused to start TLS: %s; continuing in plaintext",
+		       s->relay, text);
+		return 0;
+	}
+	/* 2xx other than 220, 3xx: the dialogue is out of step. */
+	tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "host %s sent an unexpected reply to STARTTLS: %s",
+	              s->relay, text);
+	return required ? tls_required_fail(s, st) : tls_fallback(s, st);
+}
+
+/* Returns 0 to go on, -1 after a site failure, 1 for a plaintext retry. */
+static int do_starttls(tr_session *s, tlsrelay_status *st)
+{
+	int required = s->p->level >= TR_TLS_ENCRYPT;
+	tr_tls_params tp = { s->p->host, s->p->peername, s->relay };
+
+	if (s->tls_active || s->p->no_tls || s->p->level < TR_TLS_MAY)
+		return 0;
+	if (!(s->caps.flags & TR_CAP_STARTTLS)) {
+		if (!required)
+			return 0;
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.4",
+		              "TLS is required, but was not offered by host %s", s->relay);
+		return tls_required_fail(s, st);
+	}
+	if (s->starttls_sent)      /* cannot happen: never twice */
+		return 0;
+	tr_sess_state(s, TR_ST_STARTTLS);
+	s->starttls_sent = 1;
+	tr_sess_send(s, 0, "STARTTLS");
+	if (tr_sess_reply(s, "sending STARTTLS", st) < 0)
+		return site_fail(s, st);
+	if (s->reply.code != 220)
+		return starttls_refused(s, st);
+	if (tr_io_unread(&s->io) > 0) {
+		s->in_sync = 0;
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		              "host %s sent %zu bytes after its 220 reply to STARTTLS (response injection?)",
+		              s->relay, tr_io_unread(&s->io));
+		tr_log(s->ctx, LOG_WARNING, "%s", st->text);
+		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
+	}
+	tr_sess_state(s, TR_ST_TLS_HANDSHAKE);
+	s->in_sync = 0;
+	if (tr_tls_start(s->ctx, &s->io, &tp, &s->tls, st) != TLSRELAY_OK) {
+		if (st->cat != TLSRELAY_TEMP)
+			return tls_required_fail(s, st);   /* CA load failure: defer */
+		tr_log(s->ctx, LOG_INFO, "%s", st->text);
+		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
+	}
+	s->tls_active = 1;
+	log_tls(s);
+	return do_ehlo(s, 1, st);
+}
+
+/* ------------------------------------------------------------ session */
+
+static void do_quit(tr_session *s)
+{
+	/* The reply to QUIT is not awaited: the mail is settled already. */
+	tr_sess_state(s, TR_ST_QUIT);
+	tr_sess_send(s, 0, "QUIT");
+	(void)tr_io_flush(&s->io);
+}
+
+static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
+                        const tr_session_params *p, tlsrelay_request *req,
+                        tlsrelay_message *msg, tr_rcpt_trace *trace,
+                        long long deadline_ms)
+{
+	memset(s, 0, sizeof *s);
+	s->ctx = ctx;
+	s->p = p;
+	s->req = req;
+	s->msg = msg;
+	s->trace = trace;
+	tr_io_init(&s->io, deadline_ms);
+	s->state = TR_ST_COUNT;     /* "?" -> CONNECT is the first transition */
+	if (strcmp(p->host, p->addr->text) == 0)
+		snprintf(s->relay, sizeof s->relay, "[%s]:%d", p->addr->text, addr_port(p->addr));
+	else
+		snprintf(s->relay, sizeof s->relay, "%s[%s]:%d", p->host, p->addr->text,
+		         addr_port(p->addr));
+	s->accepted = calloc(req->nrcpts ? req->nrcpts : 1, 1);
+	s->trying = calloc(req->nrcpts ? req->nrcpts : 1, 1);
+	if (s->accepted == NULL || s->trying == NULL)
+		return -1;
+	for (size_t i = 0; i < req->nrcpts; i++)
+		if (req->rcpts[i].status.cat == TLSRELAY_TEMP && (!p->select || p->select[i])) {
+			s->trying[i] = 1;
+			s->ntrying++;
+		}
+	return 0;
+}
+
+static void session_end(tr_session *s)
+{
+	tr_tls_stop(&s->io);
+	tr_io_close(&s->io);
+	free(s->accepted);
+	free(s->trying);
+}
+
+tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
+                          tlsrelay_request *req, tlsrelay_message *msg,
+                          tr_rcpt_trace *trace, long long deadline_ms,
+                          int *greeted, tlsrelay_status *st)
+{
+	tr_session s;
+	tr_outcome out = TR_OUT_DONE;
+	int r;
+
+	*greeted = 0;
+	if (session_init(&s, ctx, p, req, msg, trace, deadline_ms) < 0) {
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		session_end(&s);
+		return out;
+	}
+	if (do_connect(&s, st) < 0 || do_greeting(&s, st) < 0)
+		goto out;
+	if (do_ehlo(&s, 0, st) < 0)
+		goto out;
+	*greeted = 1;
+	if ((r = do_starttls(&s, st)) != 0) {
+		if (r > 0)
+			out = TR_OUT_PLAIN;
+		goto out;
+	}
+	tr_txn_run(&s, st);
+	if (s.state != TR_ST_FAILED)
+		tr_sess_state(&s, TR_ST_DONE);
+out:
+	if (s.in_sync && s.io.fd >= 0)
+		do_quit(&s);
+	session_end(&s);
+	return out;
+}

@@ -9,6 +9,10 @@
  * make the reply TR_REPLY_BAD; so do a code that is not three digits with a
  * first digit 2-5, a separator other than ' ' or '-' (a bare "250" is a
  * final line), and continuation lines whose code differs from the first.
+ *
+ * A tr_reply is about 9 KB (mind small thread stacks) and holds pointers
+ * into itself: never copy one by value (the copy's line[] would still point
+ * into the original's buf).
  */
 #ifndef TR_SMTP_REPLY_H
 #define TR_SMTP_REPLY_H
@@ -25,7 +29,8 @@ typedef struct tr_reply {
 	size_t nlines;
 	/* text of each line after "NNN-"/"NNN " (may be empty), NUL-terminated,
 	 * stored back to back in buf; line[i] points into buf. Control bytes
-	 * other than TAB are replaced with '?'. */
+	 * (0x00-0x1f and 0x7f) other than TAB are replaced with '?'; bytes
+	 * 0x80-0xff (UTF-8) are kept. */
 	const char *line[TR_REPLY_LINES_MAX];
 	char buf[TR_REPLY_TEXT_MAX];
 	size_t used;
@@ -35,23 +40,34 @@ typedef struct tr_reply {
 
 enum { TR_REPLY_MORE = 0, TR_REPLY_DONE = 1, TR_REPLY_BAD = -1 };
 
+/* Zero *r; also to reuse a tr_reply for the next reply. */
 void tr_reply_init(tr_reply *r);
 
 /* Feed one line (len bytes, may contain NULs, no CR LF). Returns
  * TR_REPLY_MORE (a continuation line was taken), TR_REPLY_DONE (the final
  * line was taken: r->done = 1) or TR_REPLY_BAD (r->error says why; the
- * reply must not be used). Feeding after DONE or BAD returns TR_REPLY_BAD. */
+ * reply must not be used). Feeding after DONE or BAD returns TR_REPLY_BAD:
+ * after BAD, r->error keeps the first reason; after DONE, r->error is set
+ * (a line after the final one means the session is out of step) and
+ * r->done stays 1. A rejected line changes nothing but r->error. r->dsn is
+ * set from the first line, with class digit code/100. */
 int tr_reply_feed(tr_reply *r, const char *line, size_t len);
 
 /* Enhanced status code ("x.y.z", RFC 3463) at the start of text, whose class
  * digit must equal class_digit (2, 4 or 5; 0 = any). On success copies it to
  * out (cap >= 12) and returns the number of bytes it occupies in text,
- * including one following space if there is one; 0 if there is none. */
+ * including one following space if there is one; 0 if there is none.
+ * Syntax: class "." 1*3DIGIT "." 1*3DIGIT, then a space or the end of
+ * text (so "5.1.1x" is none). out is set to "" when there is none (or when
+ * cap is too small: then 0 is returned); out may be NULL to only measure. */
 size_t tr_parse_dsn(const char *text, int class_digit, char *out, size_t cap);
 
 /* The reply as one printable line for logs and status text:
  * "550 5.1.1 <x@y>: Recipient address rejected" with continuation lines
- * joined by single spaces; truncated to cap-1 bytes. Returns out. */
+ * joined by single spaces; truncated to cap-1 bytes. Returns out.
+ * Lines with empty text add nothing (a bare "250" gives "250"); TABs become
+ * spaces. Always NUL-terminated if cap > 0; cap 0 writes nothing. A reply
+ * with no line gives "". */
 char *tr_reply_format(const tr_reply *r, char *out, size_t cap);
 
 /* ------------------------------------------------------- EHLO capabilities */
@@ -85,10 +101,17 @@ typedef struct tr_caps {
 /* Capabilities from a 250 EHLO reply: every line after the first, keywords
  * matched case-insensitively in any order, the last line as well as the
  * others. "AUTH=LOGIN PLAIN" (old form) counts as AUTH. Unknown keywords
- * are ignored. A SIZE value that is not a decimal number is ignored. */
+ * are ignored. A SIZE value that is not a decimal number is ignored.
+ * A keyword matches only as a whole word (SP/TAB separated): "STARTTLSX"
+ * is not STARTTLS. SIZE without a value, with a non-number or with a value
+ * that overflows unsigned long long sets TR_CAP_SIZE with size_max 0.
+ * *caps is zeroed first and stays zero unless r is complete (done, no
+ * error) with code 250. */
 void tr_caps_parse(const tr_reply *r, tr_caps *caps);
 
-/* Space-separated names of the flags set in caps->flags, for logs. */
+/* Space-separated names of the flags set in caps->flags, for logs, in
+ * TR_CAP_* bit order ("STARTTLS PIPELINING SIZE AUTH"); "" if none.
+ * Truncated to cap-1 bytes like tr_reply_format(); cap 0 writes nothing. */
 char *tr_caps_format(const tr_caps *caps, char *out, size_t cap);
 
 #endif

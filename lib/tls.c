@@ -1,1 +1,269 @@
-/* tls.c - placeholder, being written */
+/*
+ * tls.c - OpenSSL client side of STARTTLS and implicit TLS.
+ *
+ * See tls.h for the contract. The TLS pair of tr_io operations lives here:
+ * they map SSL_get_error() onto "retry after POLLIN/POLLOUT", EOF or error.
+ */
+#include "config.h"
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include "ctx.h"
+#include "log.h"
+#include "tls.h"
+
+/* ------------------------------------------------------------ stream ops */
+
+static ssize_t tls_map_error(tr_io *io, int ret, short *want)
+{
+	SSL *ssl = io->tls;
+	int e = SSL_get_error(ssl, ret);
+	unsigned long code;
+
+	*want = 0;
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		*want = POLLIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		*want = POLLOUT;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		code = ERR_get_error();
+		ERR_clear_error();
+		snprintf(io->err, sizeof io->err, "TLS error: %s",
+		         code ? ERR_reason_error_string(code) : "connection closed");
+		return -1;
+	}
+}
+
+static ssize_t tls_read(tr_io *io, void *buf, size_t n, short *want)
+{
+	int r = SSL_read(io->tls, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
+
+	if (r > 0)
+		return r;
+	return tls_map_error(io, r, want);
+}
+
+static ssize_t tls_write(tr_io *io, const void *buf, size_t n, short *want)
+{
+	int r = SSL_write(io->tls, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
+
+	if (r > 0)
+		return r;
+	return tls_map_error(io, r, want);
+}
+
+static const tr_io_ops tls_ops = { tls_read, tls_write };
+
+void tr_io_set_tls(tr_io *io, void *ssl)
+{
+	io->tls = ssl;
+	io->ops = &tls_ops;
+}
+
+/* ------------------------------------------------------------ the SSL_CTX */
+
+static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
+{
+	SSL_CTX *c;
+	const tr_config *cfg = &ctx->cfg;
+
+	if (ctx->ssl_ctx)
+		return ctx->ssl_ctx;
+	OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	if ((c = SSL_CTX_new(TLS_client_method())) == NULL) {
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "cannot create TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+	SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF
+	                       | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(c, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* The chain is always evaluated (to log Trusted/Untrusted); whether a
+	 * bad chain is fatal is the policy's decision, not OpenSSL's. */
+	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+	if ((cfg->tls_ca_file && !SSL_CTX_load_verify_file(c, cfg->tls_ca_file)) ||
+	    (cfg->tls_ca_path && !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path))) {
+		ERR_clear_error();
+		SSL_CTX_free(c);
+		tr_status_set(st, TLSRELAY_CONFIG, "4.3.5",
+		              "cannot load CA certificates from %s",
+		              cfg->tls_ca_file ? cfg->tls_ca_file : cfg->tls_ca_path);
+		return NULL;
+	}
+	ctx->ca_loaded = cfg->tls_ca_file != NULL || cfg->tls_ca_path != NULL;
+	ctx->ssl_ctx = c;
+	return c;
+}
+
+void tr_tls_ctx_free(struct tlsrelay_ctx *ctx)
+{
+	SSL_CTX_free(ctx->ssl_ctx);
+	ctx->ssl_ctx = NULL;
+}
+
+/* ------------------------------------------------------------ posture */
+
+static void hex_digest(const unsigned char *md, unsigned len, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < len && o + 3 < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, i ? ":%02X" : "%02X", md[i]);
+}
+
+static int is_ip_literal(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static void cert_info(SSL *ssl, X509 *cert, const char *peername, tr_tls_info *info)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	long vr = SSL_get_verify_result(ssl);
+
+	info->have_cert = 1;
+	X509_NAME_oneline(X509_get_subject_name(cert), info->subject, sizeof info->subject);
+	X509_NAME_oneline(X509_get_issuer_name(cert), info->issuer, sizeof info->issuer);
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen))
+		hex_digest(md, mdlen, info->cert_sha256, sizeof info->cert_sha256);
+	if (X509_pubkey_digest(cert, EVP_sha256(), md, &mdlen))
+		hex_digest(md, mdlen, info->pkey_sha256, sizeof info->pkey_sha256);
+	info->chain_ok = vr == X509_V_OK;
+	if (!info->chain_ok)
+		snprintf(info->verify_error, sizeof info->verify_error, "%s",
+		         X509_verify_cert_error_string(vr));
+	if (peername && *peername) {
+		if (is_ip_literal(peername))
+			info->name_ok = X509_check_ip_asc(cert, peername, 0) == 1;
+		else
+			info->name_ok = X509_check_host(cert, peername, 0,
+			        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+	}
+}
+
+static void fill_info(SSL *ssl, const char *peername, tr_tls_info *info)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+
+	snprintf(info->protocol, sizeof info->protocol, "%s", SSL_get_version(ssl));
+	snprintf(info->cipher, sizeof info->cipher, "%s", SSL_get_cipher_name(ssl));
+	info->bits = SSL_get_cipher_bits(ssl, &info->alg_bits);
+	info->resumed = SSL_session_reused(ssl);
+	if (cert)
+		cert_info(ssl, cert, peername, info);
+	if (!info->have_cert)
+		info->trust = TR_TRUST_ANONYMOUS;
+	else if (info->chain_ok && info->name_ok)
+		info->trust = TR_TRUST_VERIFIED;
+	else if (info->chain_ok)
+		info->trust = TR_TRUST_TRUSTED;
+	else
+		info->trust = TR_TRUST_UNTRUSTED;
+}
+
+/* ------------------------------------------------------------ handshake */
+
+static void handshake_error(tr_io *io, int ret, char *out, size_t cap)
+{
+	unsigned long code = ERR_get_error();
+	int e = SSL_get_error(io->tls, ret);
+
+	if (code)
+		snprintf(out, cap, "%s", ERR_reason_error_string(code));
+	else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN)
+		snprintf(out, cap, "connection closed during handshake");
+	else
+		snprintf(out, cap, "handshake error %d", e);
+	ERR_clear_error();
+}
+
+static int run_handshake(tr_io *io, char *why, size_t cap)
+{
+	for (;;) {
+		int r = SSL_connect(io->tls), e, w;
+
+		if (r == 1)
+			return 0;
+		e = SSL_get_error(io->tls, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			handshake_error(io, r, why, cap);
+			return -1;
+		}
+		w = tr_io_wait(io, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT);
+		if (w != TR_IO_OK) {
+			snprintf(why, cap, "%s", io->err);
+			return -1;
+		}
+	}
+}
+
+tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
+                          const tr_tls_params *p, tr_tls_info *info,
+                          tlsrelay_status *st)
+{
+	SSL_CTX *c = get_ssl_ctx(ctx, st);
+	SSL *ssl;
+	char why[256];
+
+	memset(info, 0, sizeof *info);
+	if (c == NULL)
+		return st->cat;
+	if ((ssl = SSL_new(c)) == NULL || !SSL_set_fd(ssl, io->fd)) {
+		SSL_free(ssl);
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "cannot create TLS session");
+	}
+	if (p->sni && *p->sni && !is_ip_literal(p->sni))
+		SSL_set_tlsext_host_name(ssl, p->sni);
+	SSL_set_connect_state(ssl);
+	io->tls = ssl;
+	if (run_handshake(io, why, sizeof why) < 0) {
+		SSL_free(ssl);
+		io->tls = NULL;
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		                     "TLS handshake with %s failed: %s", p->relay, why);
+	}
+	tr_io_set_tls(io, ssl);
+	fill_info(ssl, p->peername, info);
+	return tr_status_ok(st);
+}
+
+void tr_tls_stop(tr_io *io)
+{
+	SSL *ssl = io->tls;
+
+	if (ssl == NULL)
+		return;
+	(void)SSL_shutdown(ssl);   /* non-blocking socket: one try */
+	ERR_clear_error();
+	SSL_free(ssl);
+	io->tls = NULL;
+}
+
+const char *tr_trust_name(tr_trust t)
+{
+	static const char *const n[] = {
+		"none", "anonymous", "untrusted", "trusted", "verified"
+	};
+	return (unsigned)t < 5 ? n[t] : "none";
+}
+
+const char *tr_trust_label(tr_trust t)
+{
+	static const char *const n[] = {
+		"No", "Anonymous", "Untrusted", "Trusted", "Verified"
+	};
+	return (unsigned)t < 5 ? n[t] : "No";
+}

@@ -1,1 +1,75 @@
-/* placeholder */
+/*
+ * tls.h - OpenSSL on an existing SMTP connection (tls.c).
+ *
+ * One SSL_CTX per context, made on first use (a plaintext-only delivery
+ * never initialises OpenSSL's TLS state). OpenSSL's configuration file is
+ * not loaded: the settings that matter (TLS >= 1.2, no compression) are set
+ * here, so behaviour does not depend on /etc/ssl/openssl.cnf.
+ *
+ * tr_tls_start() runs the client handshake on io->fd (already connected,
+ * after a 220 to STARTTLS or at once for implicit TLS) within the io's
+ * timeout and deadline, then installs the TLS read/write functions in io.
+ * It fills *info with the negotiated posture, whatever the level, so that
+ * the caller can log it and decide. It returns
+ *   TLSRELAY_OK   - TLS is up (info->trust says how far it was checked);
+ *   TLSRELAY_TEMP - the handshake failed: dsn 4.7.5, text says why. The
+ *                   connection must then be closed (tr_tls_stop + close).
+ * Certificate requirements of the levels above encrypt are checked by the
+ * policy code from *info (and, later, enforced in the handshake itself).
+ */
+#ifndef TR_TLS_H
+#define TR_TLS_H
+
+#include "tlsrelay.h"
+#include "io.h"
+
+typedef enum tr_trust {
+	TR_TRUST_NONE = 0,     /* no TLS */
+	TR_TRUST_ANONYMOUS,    /* TLS without a server certificate */
+	TR_TRUST_UNTRUSTED,    /* certificate not checked or chain not trusted */
+	TR_TRUST_TRUSTED,      /* chain verified, name not matched */
+	TR_TRUST_VERIFIED      /* chain verified and name matched */
+} tr_trust;
+
+typedef struct tr_tls_info {
+	char protocol[16];         /* "TLSv1.3" */
+	char cipher[64];           /* "TLS_AES_256_GCM_SHA384" */
+	int bits, alg_bits;
+	int resumed;
+	int have_cert;
+	int chain_ok;              /* chain verified against the configured CAs */
+	int name_ok;               /* certificate matches peername */
+	tr_trust trust;
+	char verify_error[128];    /* why chain_ok is 0 */
+	char subject[256], issuer[256];
+	char cert_sha256[96];      /* "AB:CD:..." (32 bytes) */
+	char pkey_sha256[96];
+} tr_tls_info;
+
+typedef struct tr_tls_params {
+	const char *sni;           /* server name to send; NULL/IP literal: none */
+	const char *peername;      /* name to match in the certificate */
+	const char *relay;         /* "host[addr]:port", for messages */
+} tr_tls_params;
+
+struct tlsrelay_ctx;
+
+tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
+                          const tr_tls_params *p, tr_tls_info *info,
+                          tlsrelay_status *st);
+
+/* Send close_notify (one non-blocking try) and free the SSL; the socket
+ * stays open for the caller to close. Safe when TLS is not active. */
+void tr_tls_stop(tr_io *io);
+
+/* Free the context's SSL_CTX. */
+void tr_tls_ctx_free(struct tlsrelay_ctx *ctx);
+
+/* "verified", "trusted", "untrusted", "anonymous", "none". */
+const char *tr_trust_name(tr_trust t);
+
+/* Postfix's capitalised form for the "... TLS connection established"
+ * line: "Verified", "Trusted", "Untrusted", "Anonymous". */
+const char *tr_trust_label(tr_trust t);
+
+#endif

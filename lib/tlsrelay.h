@@ -91,6 +91,11 @@ tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
 tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
                               const char *value, tlsrelay_status *st);
 
+/* Settings a host program needs for itself: the whole-run deadline in
+ * seconds (to arm a last-resort timer) and whether to log to syslog. */
+int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx);
+int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
+
 /* Default configuration file path (SYSCONFDIR/tlsrelay.conf). */
 const char *tlsrelay_default_config_path(void);
 

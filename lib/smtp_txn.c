@@ -1,0 +1,293 @@
+/*
+ * smtp_txn.c - the mail transaction: MAIL FROM, RCPT TO..., DATA, the
+ * message body, and the end of data.
+ *
+ * With PIPELINING (RFC 2920) MAIL, every RCPT and DATA leave in one write
+ * (one TLS record) and the replies are read in order; without it each
+ * command waits for its reply. Either way a recipient is settled OK only
+ * after the server's 2xx to the end of data.
+ *
+ * Decisions:
+ * - SIZE: a message larger than the server's declared SIZE is refused
+ *   before MAIL (5.3.4, permanent), as Postfix does.
+ * - An address with non-ASCII bytes needs SMTPUTF8; a server without it
+ *   makes the delivery fail permanently with 5.6.7 (RFC 6531).
+ * - BODY=8BITMIME is declared when the body has 8-bit bytes and the server
+ *   offers 8BITMIME; without the extension the body is sent as it is.
+ * - DSN parameters (RET, ENVID, NOTIFY) are sent only when the server
+ *   offers DSN; otherwise they are dropped.
+ * - A lost connection after the end of data was sent but before its reply
+ *   is a temporary failure: the message may arrive twice, never be lost.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ctx.h"
+#include "log.h"
+#include "message.h"
+#include "smtp_session.h"
+
+#define BODY_CHUNK 65536
+
+char *tr_xtext(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (cap == 0)
+		return out;
+	for (; *s && o + 4 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 33 || c > 126 || c == '+' || c == '=')
+			o += (size_t)snprintf(out + o, cap - o, "+%02X", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int has_non_ascii(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
+static int needs_smtputf8(const tr_session *s)
+{
+	if (has_non_ascii(s->req->sender))
+		return 1;
+	for (size_t i = 0; i < s->req->nrcpts; i++)
+		if (s->trying[i] && has_non_ascii(s->req->rcpts[i].addr))
+			return 1;
+	return 0;
+}
+
+/* Message-level checks before MAIL: -1 after settling everything. */
+static int precheck(tr_session *s, int *utf8, tlsrelay_status *st)
+{
+	unsigned long long max = s->caps.size_max;
+
+	*utf8 = needs_smtputf8(s);
+	if (*utf8 && !(s->caps.flags & TR_CAP_SMTPUTF8)) {
+		tr_status_set(st, TLSRELAY_PERM, "5.6.7",
+		              "SMTPUTF8 is required, but was not offered by host %s", s->relay);
+		tr_sess_fail_pending(s, st);
+		return -1;
+	}
+	if ((s->caps.flags & TR_CAP_SIZE) && max > 0 && s->msg->size > max) {
+		tr_status_set(st, TLSRELAY_PERM, "5.3.4",
+		              "message size %llu exceeds size limit %llu of server %s",
+		              s->msg->size, max, s->relay);
+		tr_sess_fail_pending(s, st);
+		return -1;
+	}
+	return 0;
+}
+
+static void send_mail_from(tr_session *s, int utf8)
+{
+	const tlsrelay_request *q = s->req;
+	char params[600] = "", envid[300];
+	size_t n = 0;
+	int dsn = (s->caps.flags & TR_CAP_DSN) != 0;
+
+#define ADD(...) (n += (size_t)snprintf(params + n, n < sizeof params ? sizeof params - n : 0, __VA_ARGS__))
+	if (s->caps.flags & TR_CAP_SIZE)
+		ADD(" SIZE=%llu", s->msg->size);
+	if (s->msg->has_8bit && (s->caps.flags & TR_CAP_8BITMIME))
+		ADD(" BODY=8BITMIME");
+	if (utf8)
+		ADD(" SMTPUTF8");
+	if (dsn && q->ret && *q->ret)
+		ADD(" RET=%s", q->ret);
+	if (dsn && q->envid && *q->envid)
+		ADD(" ENVID=%s", tr_xtext(q->envid, envid, sizeof envid));
+#undef ADD
+	tr_sess_state(s, TR_ST_MAIL);
+	tr_sess_send(s, 0, "MAIL FROM:<%s>%s", q->sender ? q->sender : "", params);
+}
+
+static void send_rcpt(tr_session *s, size_t i)
+{
+	const tlsrelay_request *q = s->req;
+
+	if ((s->caps.flags & TR_CAP_DSN) && q->notify && *q->notify)
+		tr_sess_send(s, 0, "RCPT TO:<%s> NOTIFY=%s", q->rcpts[i].addr, q->notify);
+	else
+		tr_sess_send(s, 0, "RCPT TO:<%s>", q->rcpts[i].addr);
+}
+
+/* Settle every recipient accepted in this session with *st. */
+static void settle_accepted(tr_session *s, const tlsrelay_status *st)
+{
+	for (size_t i = 0; i < s->req->nrcpts; i++)
+		if (s->accepted[i])
+			tr_sess_settle(s, i, st);
+}
+
+/* Read the reply to RCPT for recipient i. -1: connection trouble. */
+static int rcpt_reply(tr_session *s, size_t i, tlsrelay_status *st)
+{
+	tlsrelay_status rs;
+
+	if (tr_sess_reply(s, "sending RCPT TO", st) < 0)
+		return -1;
+	if (tr_sess_reply_status(s, "RCPT TO command", &rs) == TLSRELAY_OK) {
+		s->accepted[i] = 1;
+		s->naccepted++;
+	} else {
+		tr_sess_settle(s, i, &rs);
+	}
+	return 0;
+}
+
+/* The body from the spool, dot-stuffed, and the end of data. */
+static int send_body(tr_session *s, tlsrelay_status *st)
+{
+	char in[BODY_CHUNK], out[2 * BODY_CHUNK];
+	tr_dotstuff_state ds = { 1 };
+	off_t off = 0;
+
+	tr_sess_state(s, TR_ST_BODY);
+	tr_io_set_timeout(&s->io, s->ctx->cfg.data_timeout * 1000);
+	for (;;) {
+		ssize_t n = pread(s->msg->fd, in, sizeof in, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot read spool file: %s",
+			              strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		off += n;
+		if (tr_io_write(&s->io, out, tr_dotstuff(&ds, in, (size_t)n, out)) != TR_IO_OK)
+			goto lost;
+	}
+	tr_sess_state(s, TR_ST_DOT);
+	if (tr_io_write(&s->io, ".\r\n", 3) != TR_IO_OK || tr_io_flush(&s->io) != TR_IO_OK)
+		goto lost;
+	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
+	return 0;
+lost:
+	tr_status_set(st, TLSRELAY_TEMP, "4.4.2", "lost connection with %s while sending message body: %s",
+	              s->relay, s->io.err);
+	return -1;
+}
+
+/* DATA's reply is in s->reply. Sends the body and settles accepted ones. */
+static void data_and_end(tr_session *s, tlsrelay_status *st)
+{
+	tlsrelay_status rs;
+
+	if (s->reply.code != 354) {
+		tr_sess_reply_status(s, "DATA command", &rs);
+		if (rs.cat == TLSRELAY_OK)   /* 2xx to DATA: out of step */
+			tr_status_set(&rs, TLSRELAY_TEMP, "4.5.0", "host %s answered DATA with %d",
+			              s->relay, s->reply.code);
+		settle_accepted(s, &rs);
+		tr_status_copy(st, &rs);
+		return;
+	}
+	if (send_body(s, st) < 0) {
+		s->in_sync = 0;
+		settle_accepted(s, st);
+		return;
+	}
+	if (tr_sess_reply(s, "sending end of data -- message may be sent more than once", st) < 0) {
+		settle_accepted(s, st);
+		return;
+	}
+	tr_sess_reply_status(s, "end of DATA command", &rs);
+	settle_accepted(s, &rs);
+	tr_status_copy(st, &rs);
+}
+
+/* MAIL's reply is in s->reply: 0 to go on, -1 after settling. */
+static int mail_reply(tr_session *s, tlsrelay_status *st)
+{
+	if (tr_sess_reply_status(s, "MAIL FROM command", st) == TLSRELAY_OK)
+		return 0;
+	tr_sess_fail_pending(s, st);
+	return -1;
+}
+
+static void txn_pipelined(tr_session *s, tlsrelay_status *st)
+{
+	send_mail_from(s, needs_smtputf8(s));
+	tr_sess_state(s, TR_ST_RCPT);
+	for (size_t i = 0; i < s->req->nrcpts; i++)
+		if (s->trying[i])
+			send_rcpt(s, i);
+	tr_sess_send(s, 0, "DATA");
+	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
+		goto lost;
+	if (mail_reply(s, st) < 0)
+		return;     /* the other replies are not needed: QUIT follows */
+	for (size_t i = 0; i < s->req->nrcpts; i++)
+		if (s->trying[i] && rcpt_reply(s, i, st) < 0)
+			goto lost;
+	tr_sess_state(s, TR_ST_DATA);
+	if (tr_sess_reply(s, "sending DATA", st) < 0)
+		goto lost;
+	if (s->naccepted > 0) {
+		data_and_end(s, st);
+		return;
+	}
+	/* No recipient: end an accepted DATA with an empty message (RFC 2920). */
+	if (s->reply.code == 354) {
+		tr_io_write(&s->io, ".\r\n", 3);
+		if (tr_sess_reply(s, "ending an empty DATA", st) < 0)
+			s->in_sync = 0;
+	}
+	return;
+lost:
+	tr_sess_fail_pending(s, st);
+}
+
+static void txn_serial(tr_session *s, tlsrelay_status *st)
+{
+	send_mail_from(s, needs_smtputf8(s));
+	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
+		goto lost;
+	if (mail_reply(s, st) < 0)
+		return;
+	tr_sess_state(s, TR_ST_RCPT);
+	for (size_t i = 0; i < s->req->nrcpts; i++) {
+		if (!s->trying[i])
+			continue;
+		send_rcpt(s, i);
+		if (rcpt_reply(s, i, st) < 0)
+			goto lost;
+	}
+	if (s->naccepted == 0)
+		return;
+	tr_sess_state(s, TR_ST_DATA);
+	tr_sess_send(s, 0, "DATA");
+	if (tr_sess_reply(s, "sending DATA", st) < 0)
+		goto lost;
+	data_and_end(s, st);
+	return;
+lost:
+	tr_sess_fail_pending(s, st);
+}
+
+void tr_txn_run(tr_session *s, tlsrelay_status *st)
+{
+	int utf8;
+
+	if (s->ntrying == 0)
+		return;
+	if (precheck(s, &utf8, st) < 0)
+		return;
+	if (s->caps.flags & TR_CAP_PIPELINING)
+		txn_pipelined(s, st);
+	else
+		txn_serial(s, st);
+}

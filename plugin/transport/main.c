@@ -1,0 +1,194 @@
+/*
+ * main.c - tlsrelay, the sendmail-compatible transport program.
+ *
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
+ *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
+ *
+ * Only glue: arguments, configuration, one library call, the exit status.
+ * The message comes on standard input. On failure the first line on
+ * standard output is "X.Y.Z reason": Postfix pipe(8) takes the DSN from it.
+ *
+ * Decisions:
+ * - Configuration problems (bad option, bad setting, unreadable file) print
+ *   DSN 4.3.5 and exit 78 (EX_CONFIG): with Postfix the 4.x.x DSN defers
+ *   the mail instead of bouncing it, so a typo does not bounce the queue;
+ *   Exim reads the exit status only, so list 78 in its temp_errors.
+ * - A last-resort alarm (deadline + 15 s) exits 75 even if something in the
+ *   library blocks; the library keeps its own deadline on every wait.
+ * - -i (ignore dots) is accepted and ignored: a lone "." never ends input.
+ */
+#include "config.h"
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include "tlsrelay.h"
+
+#define EX_USAGE_ 64
+#define EX_CONFIG_ 78
+#define EX_TEMPFAIL_ 75
+
+struct opts {
+	const char *config;
+	const char *sender, *nexthop, *notify, *ret, *envid;
+	const char *overrides[32];
+	int noverrides;
+	int verbose;
+};
+
+struct logsink {
+	int to_syslog, to_stderr;
+};
+
+static void usage_line(void)
+{
+	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
+	      "[-N notify] [-R ret] [-V envid] [-v] [--] recipient...\n", stdout);
+}
+
+static void log_line(void *arg, int priority, const char *line)
+{
+	const struct logsink *s = arg;
+
+	if (s->to_syslog)
+		syslog(priority, "%s", line);
+	if (s->to_stderr)
+		fprintf(stderr, "tlsrelay: %s\n", line);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "4.4.2 tlsrelay: delivery deadline exceeded\n";
+
+	(void)sig;
+	(void)!write(STDOUT_FILENO, msg, sizeof msg - 1);
+	_exit(EX_TEMPFAIL_);
+}
+
+/* Upper-case a DSN keyword list in place ("success,delay" -> "SUCCESS,DELAY"). */
+static char *upcase(char *s)
+{
+	for (char *p = s; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return s;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:vi")) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->sender = optarg; break;
+		case 'r': o->nexthop = optarg; break;
+		case 'N': o->notify = upcase(optarg); break;
+		case 'R': o->ret = upcase(optarg); break;
+		case 'V': o->envid = optarg; break;
+		case 'v': o->verbose++; break;
+		case 'i': break;
+		case 'o':
+			if (o->noverrides == (int)(sizeof o->overrides / sizeof o->overrides[0]) ||
+			    strchr(optarg, '=') == NULL) {
+				printf("4.3.5 tlsrelay: bad -o \"%s\": expected key=value\n", optarg);
+				return -1;
+			}
+			o->overrides[o->noverrides++] = optarg;
+			break;
+		default:
+			printf("4.3.5 tlsrelay: unknown option -%c or missing argument\n", optopt);
+			usage_line();
+			return -1;
+		}
+	}
+	if (o->sender && strcmp(o->sender, "<>") == 0)
+		o->sender = "";
+	if (optind >= argc) {
+		printf("4.3.5 tlsrelay: no recipients given\n");
+		usage_line();
+		return -1;
+	}
+	return optind;
+}
+
+/* Configuration file and -o overrides. Prints the error; 0 or -1. */
+static int configure(tlsrelay_ctx *ctx, const struct opts *o)
+{
+	tlsrelay_status st;
+	const char *path = o->config ? o->config : tlsrelay_default_config_path();
+
+	if (tlsrelay_ctx_load_config(ctx, path, o->config != NULL, &st) != TLSRELAY_OK)
+		goto bad;
+	for (int i = 0; i < o->noverrides; i++) {
+		char key[128];
+		const char *eq = strchr(o->overrides[i], '=');
+		snprintf(key, sizeof key, "%.*s", (int)(eq - o->overrides[i]), o->overrides[i]);
+		if (tlsrelay_ctx_set(ctx, key, eq + 1, &st) != TLSRELAY_OK)
+			goto bad;
+	}
+	return 0;
+bad:
+	printf("%s tlsrelay: %s\n", st.dsn[0] ? st.dsn : "4.3.5", st.text);
+	return -1;
+}
+
+static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt)
+{
+	tlsrelay_status st;
+	tlsrelay_rcpt *rcpts = calloc((size_t)nrcpt, sizeof *rcpts);
+	tlsrelay_request req = { o->sender ? o->sender : "", o->nexthop, o->notify,
+	                         o->ret, o->envid, rcpts, (size_t)nrcpt };
+	tlsrelay_message *msg;
+
+	if (rcpts == NULL) {
+		printf("4.3.0 tlsrelay: out of memory\n");
+		return EX_TEMPFAIL_;
+	}
+	for (int i = 0; i < nrcpt; i++)
+		rcpts[i].addr = rcpt[i];
+	if ((msg = tlsrelay_message_spool(ctx, STDIN_FILENO, &st)) != NULL) {
+		tlsrelay_deliver(ctx, &req, msg, &st);
+		tlsrelay_message_free(msg);
+	}
+	if (st.cat != TLSRELAY_OK)
+		printf("%s %s\n", st.dsn[0] ? st.dsn : (st.cat == TLSRELAY_PERM ? "5.0.0" : "4.0.0"),
+		       st.text);
+	free(rcpts);
+	return tlsrelay_status_exit(&st);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct logsink sink = { 0, 0 };
+	tlsrelay_ctx *ctx;
+	int first, rc;
+
+	if ((first = parse_args(argc, argv, &o)) < 0)
+		return EX_USAGE_;
+	if ((ctx = tlsrelay_ctx_new()) == NULL) {
+		printf("4.3.0 tlsrelay: out of memory\n");
+		return EX_TEMPFAIL_;
+	}
+	if (configure(ctx, &o) < 0) {
+		tlsrelay_ctx_free(ctx);
+		return EX_CONFIG_;
+	}
+	sink.to_syslog = tlsrelay_ctx_use_syslog(ctx);
+	sink.to_stderr = o.verbose > 0;
+	if (sink.to_syslog)
+		openlog("tlsrelay", LOG_PID, LOG_MAIL);
+	tlsrelay_ctx_set_logger(ctx, log_line, &sink, o.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
+	rc = deliver(ctx, &o, argc - first, argv + first);
+	fflush(stdout);
+	tlsrelay_ctx_free(ctx);
+	return rc;
+}
