@@ -56,21 +56,22 @@ static int check_resolver(const char *, char *, size_t, char *, size_t);
 
 #define AT(field) offsetof(tr_config, field)
 
+/* name, kind, field, default, min, max, check */
 static const struct setting settings[] = {
-	{ "relayhost",          K_STRING, AT(relayhost),        NULL,   0, 0,     check_nexthop },
-	{ "helo_name",          K_STRING, AT(helo_name),        NULL,   0, 0,     check_helo },
-	{ "tls_security_level", K_LEVEL,  AT(tls_level),        "may",  0, 0,     NULL },
-	{ "tls_ca_file",        K_STRING, AT(tls_ca_file),      NULL,   0, 0,     check_path },
-	{ "tls_ca_path",        K_STRING, AT(tls_ca_path),      NULL,   0, 0,     check_path },
-	{ "connect_timeout",    K_TIME,   AT(connect_timeout),  "30s",  1, 3600,  NULL },
-	{ "command_timeout",    K_TIME,   AT(command_timeout),  "300s", 1, 3600,  NULL },
-	{ "data_timeout",       K_TIME,   AT(data_timeout),     "180s", 1, 3600,  NULL },
-	{ "deadline",           K_TIME,   AT(deadline),         "600s", 10, 86400, NULL },
-	{ "dns_resolver",       K_STRING, AT(dns_resolver),     NULL,   0, 0,     check_resolver },
-	{ "spool_directory",    K_STRING, AT(spool_directory),  NULL,   0, 0,     check_path },
-	{ "mx_address_limit",   K_INT,    AT(mx_address_limit), "5",    1, 50,    NULL },
-	{ "mx_session_limit",   K_INT,    AT(mx_session_limit), "2",    1, 10,    NULL },
-	{ "syslog",             K_BOOL,   AT(use_syslog),       "yes",  0, 0,     NULL },
+	{ "relayhost", K_STRING, AT(relayhost), NULL, 0, 0, check_nexthop },
+	{ "helo_name", K_STRING, AT(helo_name), NULL, 0, 0, check_helo },
+	{ "tls_security_level", K_LEVEL, AT(tls_level), "may", 0, 0, NULL },
+	{ "tls_ca_file", K_STRING, AT(tls_ca_file), NULL, 0, 0, check_path },
+	{ "tls_ca_path", K_STRING, AT(tls_ca_path), NULL, 0, 0, check_path },
+	{ "connect_timeout", K_TIME, AT(connect_timeout), "30s", 1, 3600, NULL },
+	{ "command_timeout", K_TIME, AT(command_timeout), "300s", 1, 3600, NULL },
+	{ "data_timeout", K_TIME, AT(data_timeout), "180s", 1, 3600, NULL },
+	{ "deadline", K_TIME, AT(deadline), "600s", 10, 86400, NULL },
+	{ "dns_resolver", K_STRING, AT(dns_resolver), NULL, 0, 0, check_resolver },
+	{ "spool_directory", K_STRING, AT(spool_directory), NULL, 0, 0, check_path },
+	{ "mx_address_limit", K_INT, AT(mx_address_limit), "5", 1, 50, NULL },
+	{ "mx_session_limit", K_INT, AT(mx_session_limit), "2", 1, 10, NULL },
+	{ "syslog", K_BOOL, AT(use_syslog), "yes", 0, 0, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -553,11 +554,13 @@ static int config_copy(tr_config *dst, const tr_config *src)
 		if (settings[i].kind == K_STRING)
 			*(char **)field(dst, &settings[i]) = NULL;
 	for (i = 0; i < NSETTINGS; i++) {
-		char *const *from = cfield(src, &settings[i]);
-		char **slot = field(dst, &settings[i]);
-		if (settings[i].kind != K_STRING || *from == NULL)
+		char *const *from;
+		char **slot;
+		if (settings[i].kind != K_STRING)
 			continue;
-		if ((*slot = strdup(*from)) == NULL) {
+		from = cfield(src, &settings[i]);
+		slot = field(dst, &settings[i]);
+		if (*from != NULL && (*slot = strdup(*from)) == NULL) {
 			tr_config_free(dst);
 			return -1;
 		}
@@ -661,7 +664,8 @@ static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
 			return cfg_error(st, where, "line longer than %d bytes",
 			                 TR_CONFIG_LINE_MAX);
 		case LINE_NUL:
-			return cfg_error(st, where, "NUL byte in line (not a text file?)");
+			return cfg_error(st, where,
+			                 "NUL byte in line (not a text file?)");
 		case LINE_ERROR:
 			format_where(where, sizeof where, path, 0);
 			return cfg_error(st, where, "read error: %s", strerror(err));

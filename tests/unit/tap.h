@@ -33,8 +33,8 @@ static void tap_ok(int cond, const char *name, const char *diag)
 
 /* Compare strings (NULL-safe). */
 #define TAP_STR(got, want, name) do { \
-	const char *g_ = (got), *w_ = (want); char d_[1024]; \
-	snprintf(d_, sizeof d_, "got \"%s\", want \"%s\"", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+	const char *g_ = (got), *w_ = (want); char d_[1100]; \
+	snprintf(d_, sizeof d_, "got \"%.500s\", want \"%.500s\"", g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
 	tap_ok((g_ == NULL && w_ == NULL) || (g_ && w_ && strcmp(g_, w_) == 0), (name), d_); } while (0)
 
 /* Compare byte buffers. */
