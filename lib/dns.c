@@ -133,8 +133,8 @@ static int parse_port(const char *s, int *port)
 	return 0;
 }
 
-/* Check that text is a usable numeric address of family af and store its
- * canonical form in out. */
+/* Check that text is a usable numeric address of family af and copy it
+ * (as written) to out. */
 static int parse_ip(int af, const char *text, char *out, size_t outsz)
 {
 	unsigned char bin[sizeof(struct in6_addr)];
@@ -148,7 +148,10 @@ static int parse_ip(int af, const char *text, char *out, size_t outsz)
 	if (af == AF_INET6)
 		return -1;              /* see the top of this file */
 #endif
-	return inet_ntop(af, bin, out, (socklen_t)outsz) ? 0 : -1;
+	if (strlen(text) >= outsz)
+		return -1;
+	memcpy(out, text, strlen(text) + 1);
+	return 0;
 }
 
 /* "IP", "IPv4:PORT", "[IPv6]" or "[IPv6]:PORT" into server and port. */
@@ -184,12 +187,17 @@ static int parse_resolver(const char *s, char *server, size_t size, int *port)
 	return parse_ip(AF_INET, host, server, size);
 }
 
+static int clamp_timeout(int t)
+{
+	return t < DNS_TIMEOUT_MIN ? DNS_TIMEOUT_MIN :
+	       t > DNS_TIMEOUT_MAX ? DNS_TIMEOUT_MAX : t;
+}
+
 int tr_dns_init(tr_dns *d, const char *resolver, int timeout)
 {
 	memset(d, 0, sizeof *d);
 	d->port = 53;
-	d->timeout = timeout < DNS_TIMEOUT_MIN ? DNS_TIMEOUT_MIN :
-	             timeout > DNS_TIMEOUT_MAX ? DNS_TIMEOUT_MAX : timeout;
+	d->timeout = clamp_timeout(timeout);
 	d->attempts = DNS_ATTEMPTS;
 	if (resolver == NULL || resolver[0] == '\0')
 		return 0;
@@ -339,8 +347,7 @@ static int res_open(const tr_dns *d, res_state rs)
 		res_nclose(rs);
 		return -1;
 	}
-	if (timeout < DNS_TIMEOUT_MIN || timeout > DNS_TIMEOUT_MAX)
-		timeout = DNS_TIMEOUT_MAX;
+	timeout = clamp_timeout(timeout);       /* d may not come from init */
 	if (attempts < 1 || attempts > RES_MAXRETRY)
 		attempts = DNS_ATTEMPTS;
 	rs->retrans = timeout;

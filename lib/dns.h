@@ -4,7 +4,15 @@
  * DNS goes through the system's stub resolver (res_nquery on a private
  * res_state: no global state is changed), or, when dns_resolver is set,
  * through that one server only (tests use their own server on loopback;
- * /etc/resolv.conf is then never read for queries). Timeouts are bounded.
+ * /etc/resolv.conf is then never read for queries). Timeouts are bounded:
+ * each query waits timeout seconds per try, attempts tries. With a
+ * configured server the resolv.conf options are ignored too (rotate,
+ * no-aaaa, use-vc, ...). Queries set RES_TRUSTAD (the AD bit is kept in
+ * answers): whoever uses AD later (DANE) must only trust it from a
+ * trustworthy (local) resolver.
+ *
+ * An IPv6 dns_resolver needs glibc (its extended server list); elsewhere
+ * tr_dns_init refuses it.
  *
  * Host selection follows RFC 5321 section 5.1: MX records sorted by
  * preference, random order among equal preferences, the domain itself as
@@ -30,8 +38,12 @@ typedef struct tr_dns {
 	int attempts;
 } tr_dns;
 
-/* Parse a dns_resolver value ("127.0.0.1", "127.0.0.1:5353",
- * "[::1]:5353"; NULL or "" = system). 0 ok, -1 bad. */
+/* Parse a dns_resolver value ("127.0.0.1", "127.0.0.1:5353", "::1",
+ * "[::1]", "[::1]:5353"; NULL or "" = system). Only numeric addresses; a
+ * bare IPv6 address never has a port ("::1:53" is an address). server is
+ * kept as written. timeout is clamped to 1..30; attempts is 2.
+ * 0 ok, -1 bad: *d is then the system resolver, which the caller must not
+ * silently use (a bad setting is a configuration error). */
 int tr_dns_init(tr_dns *d, const char *resolver, int timeout);
 
 typedef struct tr_mx {
@@ -41,7 +53,20 @@ typedef struct tr_mx {
 
 /* MX hosts of domain in delivery order (at most TR_DNS_MAX_HOSTS); returns
  * count >= 1 or -1 with *st set (PERM 5.1.10 null MX, PERM 5.1.2 no such
- * domain, TEMP 4.4.3 lookup failure). Implicit MX: the domain, pref 0. */
+ * domain, TEMP 4.4.3 lookup failure). Implicit MX: the domain, pref 0.
+ * out has room for TR_DNS_MAX_HOSTS. Details:
+ * - host names lowercased, no trailing dot; the domain too (it may be
+ *   given in any case, with a trailing dot); CNAMEs in the answer are
+ *   followed (at most 8);
+ * - a host listed twice is kept once, at its lowest preference; with more
+ *   than TR_DNS_MAX_HOSTS records the lowest preferences are kept;
+ * - a null MX beside real MX records is ignored (misconfiguration: the
+ *   real ones are used); only null MX records -> PERM 5.1.10;
+ * - MX targets that are not host names (LDH and '_') are skipped; when
+ *   none is left -> TEMP 4.4.3;
+ * - a syntactically bad domain -> PERM 5.1.2 without any query;
+ * - SERVFAIL, REFUSED, timeouts, unreachable server, malformed or
+ *   truncated answers -> TEMP 4.4.3. */
 int tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out, tlsrelay_status *st);
 
 typedef struct tr_addr {
@@ -52,13 +77,21 @@ typedef struct tr_addr {
 
 /* Addresses of host (IPv6 first, then IPv4, as Postfix with
  * inet_protocols = all prefers neither: we list AAAA then A), port set to
- * port. A numeric host ("192.0.2.1", "::1") is used as is. Returns count
- * >= 1 or -1 with *st (PERM 5.4.4 host not found, TEMP 4.4.3 failure). */
+ * port, at most max, no duplicates. A numeric host ("192.0.2.1", "::1")
+ * is used as is (no DNS). With a configured server: AAAA then A queries;
+ * without: getaddrinfo() (honours /etc/hosts; its timeouts are the
+ * system's). Returns count >= 1 or -1 with *st (PERM 5.4.4 host not found
+ * or without address records, TEMP 4.4.3 failure when nothing was found,
+ * USAGE for port outside 1..65535 or max < 1). */
 int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
                  int max, tlsrelay_status *st);
 
-/* Sort helper exposed for tests: order mx[0..n) by preference, shuffling
- * equal preferences using rnd (a source of random numbers; NULL = random). */
+/* Sort helper exposed for tests: order mx[0..n) by preference (stable),
+ * then shuffle each run of equal preferences using rnd (a source of random
+ * numbers; NULL = getrandom(), or a per-thread generator seeded once).
+ * The shuffle is Fisher-Yates from the end of the run: for i = len-1 down
+ * to 1, swap entries i and rnd(rnd_arg) % (i + 1); rnd is not called for
+ * a run of one. */
 void tr_mx_order(tr_mx *mx, int n, unsigned (*rnd)(void *), void *rnd_arg);
 
 #endif
