@@ -8,9 +8,13 @@
  *   routed on its own (one MX lookup per domain).
  * - A recipient that no server settled keeps the last failure seen (the
  *   connect error, the TLS policy failure, ...). When no address could be
- *   tried at all, the DNS failure is the status; "host not found" is
- *   permanent only for MX delivery (a relay host that does not resolve is
- *   an admin's problem: the mail is kept, 4.4.4).
+ *   tried at all, the DNS failure is the status; "host not found" and
+ *   "no such domain" are permanent only for a recipient's own domain: a
+ *   relay host (relayhost, -r) that does not resolve is an admin's
+ *   problem, so the mail is kept (4.4.4).
+ * - A 5xx to HELO (or to EHLO after STARTTLS) settles the recipients as
+ *   permanent without trying another MX, as Postfix's smtp(8) does with
+ *   hard errors; only a 5xx greeting merely skips the server.
  * - Summary: all OK -> OK; any recipient still TEMP -> TEMP, also when
  *   others were accepted (the MTA then retries all: duplicates are better
  *   than loss; configure recipient limit 1 to avoid them); all PERM -> PERM
@@ -89,7 +93,18 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 	return 0;
 }
 
-static void route_nexthop(route *r, const tr_nexthop *nh)
+/* A relay host's DNS trouble never bounces mail. */
+static void relay_dns_soft(const tr_nexthop *nh, int is_relay, tlsrelay_status *st)
+{
+	char why[TLSRELAY_TEXT_MAX];
+
+	if (is_relay && st->cat == TLSRELAY_PERM) {
+		snprintf(why, sizeof why, "%s", st->text);
+		tr_status_set(st, TLSRELAY_TEMP, "4.4.4", "relay host %s: %.400s", nh->host, why);
+	}
+}
+
+static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 {
 	tr_mx mx[TR_DNS_MAX_HOSTS];
 	tlsrelay_status last;
@@ -100,6 +115,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh)
 	if (nh->mx_lookup) {
 		nmx = tr_dns_mx(&r->dns, nh->host, mx, &last);
 		if (nmx < 0) {
+			relay_dns_soft(nh, is_relay, &last);
 			settle_selected(r, &last);
 			return;
 		}
@@ -117,10 +133,11 @@ static void route_nexthop(route *r, const tr_nexthop *nh)
 	if (r->attempted > 0 || !pending(r))
 		return;
 	/* No address could be tried: the lookup failure decides. */
-	if (last.cat == TLSRELAY_PERM && !(nh->mx_lookup && dns_perm)) {
+	if (last.cat == TLSRELAY_PERM && !dns_perm) {
 		last.cat = TLSRELAY_TEMP;
 		memcpy(last.dsn, "4.4.4", 6);
 	}
+	relay_dns_soft(nh, is_relay, &last);
 	settle_selected(r, &last);
 }
 
@@ -154,7 +171,7 @@ static void route_by_domain(route *r)
 			               q->rcpts[j].status.cat == TLSRELAY_TEMP;
 			r->routed[j] |= r->select[j];
 		}
-		route_nexthop(r, &nh);
+		route_nexthop(r, &nh, 0);
 	}
 }
 
@@ -300,7 +317,7 @@ static tlsrelay_cat route_request(route *r, tlsrelay_status *st)
 		return tr_status_set(st, r->req->nexthop ? TLSRELAY_USAGE : TLSRELAY_CONFIG,
 		                     "4.3.5", "bad nexthop \"%.100s\": %s", hop, err);
 	memset(r->select, 1, r->req->nrcpts);
-	route_nexthop(r, &nh);
+	route_nexthop(r, &nh, 1);
 	return TLSRELAY_OK;
 }
 

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include "nexthop.h"
 #include "settings.h"
+#include "dns.h"
 #include "status.h"
 
 #define CONFIG_DSN   "4.3.5"   /* mail system configuration error */
@@ -338,6 +339,7 @@ static int check_resolver(const char *value, char *norm, size_t ncap,
 	unsigned char bin[sizeof(struct in6_addr)];
 	const char *port;
 	int family, portnum = 0;
+	tr_dns probe;
 
 	if (split_resolver(value, addr, sizeof addr, &family, &port) != 0 ||
 	    inet_pton(family, addr, bin) != 1 ||
@@ -355,6 +357,11 @@ static int check_resolver(const char *value, char *norm, size_t ncap,
 	else
 		snprintf(norm, ncap, family == AF_INET6 ? "[%s]:%d" : "%s:%d",
 		         addr, portnum);
+	/* The resolver code has the last word (it refuses 0.0.0.0, ::). */
+	if (tr_dns_init(&probe, norm, 5) != 0) {
+		snprintf(why, wcap, "not a usable DNS server address");
+		return -1;
+	}
 	return 0;
 }
 

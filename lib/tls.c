@@ -90,6 +90,10 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	/* The chain is always evaluated (to log Trusted/Untrusted); whether a
 	 * bad chain is fatal is the policy's decision, not OpenSSL's. */
 	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+	/* Without configured CAs, the system's hashed CA directory: looked up
+	 * lazily per certificate, never the whole bundle loaded up front. */
+	if (!cfg->tls_ca_file && !cfg->tls_ca_path)
+		(void)SSL_CTX_load_verify_dir(c, X509_get_default_cert_dir());
 	if ((cfg->tls_ca_file && !SSL_CTX_load_verify_file(c, cfg->tls_ca_file)) ||
 	    (cfg->tls_ca_path && !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path))) {
 		ERR_clear_error();
@@ -99,7 +103,8 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 		              cfg->tls_ca_file ? cfg->tls_ca_file : cfg->tls_ca_path);
 		return NULL;
 	}
-	ctx->ca_loaded = cfg->tls_ca_file != NULL || cfg->tls_ca_path != NULL;
+	ERR_clear_error();
+	ctx->ca_loaded = 1;
 	ctx->ssl_ctx = c;
 	return c;
 }

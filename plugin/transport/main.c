@@ -46,7 +46,7 @@ struct logsink {
 static void usage_line(void)
 {
 	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	      "[-N notify] [-R ret] [-V envid] [-v] [--] recipient...\n", stdout);
+	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [--] recipient...\n", stdout);
 }
 
 static void log_line(void *arg, int priority, const char *line)
@@ -95,7 +95,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'o':
 			if (o->noverrides == (int)(sizeof o->overrides / sizeof o->overrides[0]) ||
 			    strchr(optarg, '=') == NULL) {
-				printf("4.3.5 tlsrelay: bad -o \"%s\": expected key=value\n", optarg);
+				printf("4.3.5 tlsrelay: bad -o \"%s\": expected key=value "
+				       "(at most 32 -o options)\n", optarg);
 				return -1;
 			}
 			o->overrides[o->noverrides++] = optarg;
@@ -152,6 +153,8 @@ static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rc
 	for (int i = 0; i < nrcpt; i++)
 		rcpts[i].addr = rcpt[i];
 	if ((msg = tlsrelay_message_spool(ctx, STDIN_FILENO, &st)) != NULL) {
+		/* Re-arm: the library's deadline starts now, after the input. */
+		alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
 		tlsrelay_deliver(ctx, &req, msg, &st);
 		tlsrelay_message_free(msg);
 	}
