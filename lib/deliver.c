@@ -73,8 +73,12 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 	int n = tr_dns_addrs(&r->dns, host, nh->port, addrs, TR_DNS_MAX_ADDRS, last);
 
 	for (int a = 0; a < n; a++) {
-		tr_session_params p = { r->helo, host, host, &addrs[a], cfg->tls_level,
-		                        nh->implicit_tls, 0, r->select };
+		tr_session_params p = { .helo = r->helo, .host = host, .addr = &addrs[a],
+		                        .level = cfg->tls_level, .implicit_tls = nh->implicit_tls,
+		                        .select = r->select };
+
+		p.tls.sni = host;
+		p.tls.names[p.tls.nnames++] = host;
 		int greeted = 0, plain_greeted = 0;
 
 		if (r->attempted >= cfg->mx_address_limit || tr_now_ms() >= r->deadline_ms)

@@ -166,10 +166,23 @@ static int site_fail(tr_session *s, tlsrelay_status *st)
 	return -1;
 }
 
+static void log_tls(tr_session *s)
+{
+	const tr_tls_info *t = &s->tls;
+
+	tr_log(s->ctx, LOG_INFO, "%s TLS connection established to %s: %s with cipher %s (%d/%d bits)%s",
+	       tr_trust_label(t->trust), s->relay, t->protocol, t->cipher, t->bits,
+	       t->alg_bits, t->resumed ? " (session resumed)" : "");
+	if (t->have_cert)
+		tr_vlog(s->ctx, 1, "%s: subject=%s issuer=%s cert-sha256=%s pkey-sha256=%s%s%s",
+		        s->relay, t->subject, t->issuer, t->cert_sha256, t->pkey_sha256,
+		        t->chain_ok ? "" : " verify-error=", t->chain_ok ? "" : t->verify_error);
+}
+
 static int do_connect(tr_session *s, tlsrelay_status *st)
 {
 	const tr_config *cfg = &s->ctx->cfg;
-	tr_tls_params tp = { s->p->host, s->p->peername, s->relay };
+	tr_tls_params tp = s->p->tls;
 
 	tr_sess_state(s, TR_ST_CONNECT);
 	if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
@@ -182,12 +195,19 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 		return 0;
 	tr_sess_state(s, TR_ST_TLS_WRAP);
 	tr_io_set_timeout(&s->io, cfg->command_timeout * 1000);
+	tp.relay = s->relay;
 	if (tr_tls_start(s->ctx, &s->io, &tp, &s->tls, st) != TLSRELAY_OK) {
 		if (st->cat == TLSRELAY_CONFIG)
 			st->cat = TLSRELAY_TEMP;    /* a CA problem must not bounce mail */
 		return site_fail(s, st);
 	}
 	s->tls_active = 1;
+	log_tls(s);
+	if (tr_tls_enforce(&s->tls, s->p->level, s->p->fps, s->p->nfps, s->relay, st)
+	    != TLSRELAY_OK) {
+		tr_log(s->ctx, LOG_INFO, "%s", st->text);
+		return site_fail(s, st);
+	}
 	return 0;
 }
 
@@ -245,19 +265,6 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 
 /* ------------------------------------------------------------ STARTTLS */
 
-static void log_tls(tr_session *s)
-{
-	const tr_tls_info *t = &s->tls;
-
-	tr_log(s->ctx, LOG_INFO, "%s TLS connection established to %s: %s with cipher %s (%d/%d bits)%s",
-	       tr_trust_label(t->trust), s->relay, t->protocol, t->cipher, t->bits,
-	       t->alg_bits, t->resumed ? " (session resumed)" : "");
-	if (t->have_cert)
-		tr_vlog(s->ctx, 1, "%s: subject=%s issuer=%s cert-sha256=%s pkey-sha256=%s%s%s",
-		        s->relay, t->subject, t->issuer, t->cert_sha256, t->pkey_sha256,
-		        t->chain_ok ? "" : " verify-error=", t->chain_ok ? "" : t->verify_error);
-}
-
 /* TLS failed at a level that allows plaintext: reconnect without TLS. */
 static int tls_fallback(tr_session *s, const tlsrelay_status *why)
 {
@@ -303,7 +310,7 @@ static int starttls_refused(tr_session *s, tlsrelay_status *st)
 static int do_starttls(tr_session *s, tlsrelay_status *st)
 {
 	int required = s->p->level >= TR_TLS_ENCRYPT;
-	tr_tls_params tp = { s->p->host, s->p->peername, s->relay };
+	tr_tls_params tp = s->p->tls;
 
 	if (s->tls_active || s->p->no_tls || s->p->level < TR_TLS_MAY)
 		return 0;
@@ -332,6 +339,7 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
 	}
 	tr_sess_state(s, TR_ST_TLS_HANDSHAKE);
+	tp.relay = s->relay;
 	s->in_sync = 0;
 	if (tr_tls_start(s->ctx, &s->io, &tp, &s->tls, st) != TLSRELAY_OK) {
 		if (st->cat != TLSRELAY_TEMP)
@@ -340,7 +348,14 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
 	}
 	s->tls_active = 1;
+	s->in_sync = 1;     /* the server now waits for EHLO: QUIT is fine */
 	log_tls(s);
+	/* Certificate requirements are checked before anything else is sent. */
+	if (tr_tls_enforce(&s->tls, s->p->level, s->p->fps, s->p->nfps, s->relay, st)
+	    != TLSRELAY_OK) {
+		tr_log(s->ctx, LOG_INFO, "%s", st->text);
+		return tls_required_fail(s, st);
+	}
 	return do_ehlo(s, 1, st);
 }
 

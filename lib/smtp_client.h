@@ -63,9 +63,12 @@ typedef struct tr_rcpt_trace {
 typedef struct tr_session_params {
 	const char *helo;          /* name for EHLO/HELO */
 	const char *host;          /* server host name (MX name or relay host) */
-	const char *peername;      /* name the certificate is checked against */
 	const tr_addr *addr;       /* address (with port) to connect to */
 	tr_tls_level level;        /* effective TLS level for this server */
+	tr_tls_params tls;         /* SNI, certificate names, protocols (relay
+	                            * is filled in by the session) */
+	const char *const *fps;    /* fingerprint level: accepted digests */
+	int nfps;
 	int implicit_tls;          /* TLS from the first byte (smtps) */
 	int no_tls;                /* plaintext retry: never STARTTLS */
 	const unsigned char *select; /* recipients of this nexthop; NULL = all */

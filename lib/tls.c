@@ -9,12 +9,14 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include "ctx.h"
 #include "log.h"
 #include "tls.h"
+#include "tls_level.h"
 
 /* ------------------------------------------------------------ stream ops */
 
@@ -133,7 +135,16 @@ static int is_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-static void cert_info(SSL *ssl, X509 *cert, const char *peername, tr_tls_info *info)
+/* Does cert carry name? ".example.com" matches any subdomain. */
+static int cert_has_name(X509 *cert, const char *name)
+{
+	if (is_ip_literal(name))
+		return X509_check_ip_asc(cert, name, 0) == 1;
+	return X509_check_host(cert, name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+	                       NULL) == 1;
+}
+
+static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info *info)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
@@ -150,16 +161,14 @@ static void cert_info(SSL *ssl, X509 *cert, const char *peername, tr_tls_info *i
 	if (!info->chain_ok)
 		snprintf(info->verify_error, sizeof info->verify_error, "%s",
 		         X509_verify_cert_error_string(vr));
-	if (peername && *peername) {
-		if (is_ip_literal(peername))
-			info->name_ok = X509_check_ip_asc(cert, peername, 0) == 1;
-		else
-			info->name_ok = X509_check_host(cert, peername, 0,
-			        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
-	}
+	for (int i = 0; i < p->nnames && !info->name_ok; i++)
+		if (p->names[i] && *p->names[i] && cert_has_name(cert, p->names[i])) {
+			info->name_ok = 1;
+			snprintf(info->matched, sizeof info->matched, "%s", p->names[i]);
+		}
 }
 
-static void fill_info(SSL *ssl, const char *peername, tr_tls_info *info)
+static void fill_info(SSL *ssl, const tr_tls_params *p, tr_tls_info *info)
 {
 	X509 *cert = SSL_get0_peer_certificate(ssl);
 
@@ -168,7 +177,7 @@ static void fill_info(SSL *ssl, const char *peername, tr_tls_info *info)
 	info->bits = SSL_get_cipher_bits(ssl, &info->alg_bits);
 	info->resumed = SSL_session_reused(ssl);
 	if (cert)
-		cert_info(ssl, cert, peername, info);
+		cert_info(ssl, cert, p, info);
 	if (!info->have_cert)
 		info->trust = TR_TRUST_ANONYMOUS;
 	else if (info->chain_ok && info->name_ok)
@@ -232,6 +241,14 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 	}
 	if (p->sni && *p->sni && !is_ip_literal(p->sni))
 		SSL_set_tlsext_host_name(ssl, p->sni);
+	if ((p->min_proto && !SSL_set_min_proto_version(ssl, p->min_proto)) ||
+	    (p->max_proto && !SSL_set_max_proto_version(ssl, p->max_proto)) ||
+	    (p->ciphers && *p->ciphers && !SSL_set_cipher_list(ssl, p->ciphers))) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5",
+		                     "bad TLS protocols or ciphers in the policy for %s", p->relay);
+	}
 	SSL_set_connect_state(ssl);
 	io->tls = ssl;
 	if (run_handshake(io, why, sizeof why) < 0) {
@@ -241,7 +258,43 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		                     "TLS handshake with %s failed: %s", p->relay, why);
 	}
 	tr_io_set_tls(io, ssl);
-	fill_info(ssl, p->peername, info);
+	fill_info(ssl, p, info);
+	return tr_status_ok(st);
+}
+
+static int fp_listed(const tr_tls_info *info, const char *const *fps, int nfps)
+{
+	for (int i = 0; i < nfps; i++)
+		if (strcasecmp(fps[i], info->cert_sha256) == 0 ||
+		    strcasecmp(fps[i], info->pkey_sha256) == 0)
+			return 1;
+	return 0;
+}
+
+tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, int level,
+                            const char *const *fps, int nfps,
+                            const char *relay, tlsrelay_status *st)
+{
+	if (level < TR_TLS_FINGERPRINT)
+		return tr_status_ok(st);
+	if (!info->have_cert)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		                     "Server certificate not verified: %s presented none", relay);
+	if (level == TR_TLS_FINGERPRINT) {
+		if (fp_listed(info, fps, nfps))
+			return tr_status_ok(st);
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		        "Server certificate not verified: fingerprint of %s matches no "
+		        "match= value (cert %s, pkey %s)", relay, info->cert_sha256,
+		        info->pkey_sha256);
+	}
+	if (!info->chain_ok)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		        "Server certificate not trusted: %s: %s", relay, info->verify_error);
+	if (!info->name_ok)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		        "Server certificate not verified: %s: certificate name does not "
+		        "match the policy (%s)", relay, info->subject);
 	return tr_status_ok(st);
 }
 

@@ -38,7 +38,8 @@ typedef struct tr_tls_info {
 	int resumed;
 	int have_cert;
 	int chain_ok;              /* chain verified against the configured CAs */
-	int name_ok;               /* certificate matches peername */
+	int name_ok;               /* certificate matches one of the names */
+	char matched[256];         /* the name that matched */
 	tr_trust trust;
 	char verify_error[128];    /* why chain_ok is 0 */
 	char subject[256], issuer[256];
@@ -46,10 +47,16 @@ typedef struct tr_tls_info {
 	char pkey_sha256[96];
 } tr_tls_info;
 
+#define TR_TLS_MAX_NAMES 16
+
 typedef struct tr_tls_params {
 	const char *sni;           /* server name to send; NULL/IP literal: none */
-	const char *peername;      /* name to match in the certificate */
+	const char *names[TR_TLS_MAX_NAMES]; /* accepted certificate names;
+	                            * ".example.com" = any subdomain of it */
+	int nnames;
 	const char *relay;         /* "host[addr]:port", for messages */
+	int min_proto, max_proto;  /* TLS1_2_VERSION...; 0 = library default */
+	const char *ciphers;       /* OpenSSL cipher list for TLS <= 1.2; NULL */
 } tr_tls_params;
 
 struct tlsrelay_ctx;
@@ -57,6 +64,15 @@ struct tlsrelay_ctx;
 tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
                           const tr_tls_params *p, tr_tls_info *info,
                           tlsrelay_status *st);
+
+/* Does the posture meet the level? Levels below fingerprint accept any
+ * TLS. fingerprint: the certificate's or its public key's SHA-256 digest
+ * (upper-case "AB:CD:..") is one of fps. verify/secure: the chain is
+ * trusted and a name matched. TLSRELAY_OK, or TLSRELAY_TEMP 4.7.5 with the
+ * reason ("Server certificate not verified: ..."). */
+tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, int level,
+                            const char *const *fps, int nfps,
+                            const char *relay, tlsrelay_status *st);
 
 /* Send close_notify (one non-blocking try) and free the SSL; the socket
  * stays open for the caller to close. Safe when TLS is not active. */
