@@ -5,7 +5,32 @@
 #include <stdlib.h>
 #include "ctx.h"
 #include "status.h"
+#include "policy.h"
+#include "sasl.h"
 #include "tls.h"
+
+/* Forget everything derived from the settings (they are changing). */
+static void ctx_reset(tlsrelay_ctx *ctx)
+{
+	tr_tls_ctx_free(ctx);
+	tr_sasl_map_free(ctx->sasl);
+	ctx->sasl = NULL;
+	tr_policy_map_free(ctx->policy);
+	ctx->policy = NULL;
+}
+
+tlsrelay_cat tr_ctx_load_maps(tlsrelay_ctx *ctx, tlsrelay_status *st)
+{
+	const tr_config *cfg = &ctx->cfg;
+
+	if (cfg->sasl_password_map && ctx->sasl == NULL &&
+	    (ctx->sasl = tr_sasl_map_load(cfg->sasl_password_map, st)) == NULL)
+		return st->cat;
+	if (cfg->tls_policy_map && ctx->policy == NULL &&
+	    (ctx->policy = tr_policy_map_load(cfg->tls_policy_map, st)) == NULL)
+		return st->cat;
+	return tr_status_ok(st);
+}
 
 tlsrelay_ctx *tlsrelay_ctx_new(void)
 {
@@ -20,7 +45,7 @@ void tlsrelay_ctx_free(tlsrelay_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	tr_tls_ctx_free(ctx);
+	ctx_reset(ctx);
 	tr_config_free(&ctx->cfg);
 	free(ctx);
 }
@@ -36,14 +61,14 @@ void tlsrelay_ctx_set_logger(tlsrelay_ctx *ctx, tlsrelay_log_fn fn, void *arg,
 tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
                                       int must_exist, tlsrelay_status *st)
 {
-	tr_tls_ctx_free(ctx);   /* settings may change the TLS context */
+	ctx_reset(ctx);   /* settings may change the TLS context and maps */
 	return tr_config_load(&ctx->cfg, path, must_exist, st);
 }
 
 tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
                               const char *value, tlsrelay_status *st)
 {
-	tr_tls_ctx_free(ctx);
+	ctx_reset(ctx);
 	return tr_config_set(&ctx->cfg, key, value, NULL, st);
 }
 

@@ -10,6 +10,8 @@
 #include "settings.h"
 
 struct ssl_ctx_st;
+struct tr_sasl_map;
+struct tr_policy_map;
 
 struct tlsrelay_ctx {
 	tr_config cfg;
@@ -18,6 +20,11 @@ struct tlsrelay_ctx {
 	int verbose;
 	struct ssl_ctx_st *ssl_ctx;   /* NULL until tr_tls_ctx() creates it */
 	int ca_loaded;                /* CA file/path loaded into ssl_ctx */
+	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
+	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 };
+
+/* Load the configured maps if not loaded yet: TLSRELAY_OK or CONFIG. */
+tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
 #endif

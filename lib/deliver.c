@@ -12,9 +12,8 @@
  *   "no such domain" are permanent only for a recipient's own domain: a
  *   relay host (relayhost, -r) that does not resolve is an admin's
  *   problem, so the mail is kept (4.4.4).
- * - A 5xx to HELO (or to EHLO after STARTTLS) settles the recipients as
- *   permanent without trying another MX, as Postfix's smtp(8) does with
- *   hard errors; only a 5xx greeting merely skips the server.
+ * - A 5xx to the greeting, HELO or EHLO after STARTTLS skips the server
+ *   (temporary): it refused the session, not the message.
  * - Summary: all OK -> OK; any recipient still TEMP -> TEMP, also when
  *   others were accepted (the MTA then retries all: duplicates are better
  *   than loss; configure recipient limit 1 to avoid them); all PERM -> PERM
@@ -33,7 +32,15 @@
 #include "dns.h"
 #include "log.h"
 #include "nexthop.h"
+#include "policy.h"
+#include "sasl.h"
 #include "status.h"
+
+/* Certificate names and SNI of one policy, expanded for one server. */
+typedef struct tls_names {
+	char buf[TR_TLS_MAX_NAMES][TR_HOSTNAME_MAX + 2];
+	char sni[TR_HOSTNAME_MAX];
+} tls_names;
 
 typedef struct route {
 	tlsrelay_ctx *ctx;
@@ -47,7 +54,54 @@ typedef struct route {
 	long long deadline_ms;
 	int attempted;              /* addresses tried for this nexthop */
 	int sessions;
+	tr_policy pol;              /* effective policy of the nexthop */
+	const tr_nexthop *nh;
 } route;
+
+/* A policy "match" word for server host under nexthop nh. */
+static void expand_name(const char *m, const char *host, const tr_nexthop *nh,
+                        char *out, size_t cap)
+{
+	int max = (int)cap - 2;     /* room for a leading dot and the NUL */
+
+	if (strcmp(m, "hostname") == 0)
+		snprintf(out, cap, "%.*s", max, host);
+	else if (strcmp(m, "nexthop") == 0)
+		snprintf(out, cap, "%.*s", max, nh->host);
+	else if (strcmp(m, "dot-nexthop") == 0)
+		snprintf(out, cap, ".%.*s", max, nh->host);
+	else
+		snprintf(out, cap, "%.*s", max, m);
+}
+
+/* Session TLS parameters from the route's policy, for server host. */
+static void tls_params(const route *r, const char *host, tr_session_params *p,
+                       tls_names *nm)
+{
+	const tr_policy *pol = &r->pol;
+	const char *sn = pol->servername;
+
+	p->level = pol->level;
+	expand_name(sn[0] ? sn : "hostname", host, r->nh, nm->sni, sizeof nm->sni);
+	p->tls.sni = nm->sni;
+	p->tls.min_proto = pol->min_proto;
+	p->tls.max_proto = pol->max_proto;
+	p->tls.ciphers = pol->ciphers[0] ? pol->ciphers : NULL;
+	if (pol->level == TR_TLS_FINGERPRINT) {
+		for (int i = 0; i < pol->nmatch; i++)
+			p->tls.names[i] = pol->match[i];   /* used as digests */
+		p->fps = p->tls.names;
+		p->nfps = pol->nmatch;
+		p->tls.nnames = 0;
+		return;
+	}
+	for (int i = 0; i < pol->nmatch && i < TR_TLS_MAX_NAMES; i++) {
+		expand_name(pol->match[i], host, r->nh, nm->buf[i], sizeof nm->buf[i]);
+		p->tls.names[p->tls.nnames++] = nm->buf[i];
+	}
+	if (p->tls.nnames == 0)      /* levels below verify: log the host's name */
+		p->tls.names[p->tls.nnames++] = host;
+}
 
 static int pending(const route *r)
 {
@@ -70,15 +124,19 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 {
 	const tr_config *cfg = &r->ctx->cfg;
 	tr_addr addrs[TR_DNS_MAX_ADDRS];
+	tr_sasl_cred cred = { NULL, NULL, "" };
 	int n = tr_dns_addrs(&r->dns, host, nh->port, addrs, TR_DNS_MAX_ADDRS, last);
+
+	if (r->ctx->sasl && !tr_sasl_lookup(r->ctx->sasl, host, nh->port, nh, &cred))
+		cred.user = NULL;
 
 	for (int a = 0; a < n; a++) {
 		tr_session_params p = { .helo = r->helo, .host = host, .addr = &addrs[a],
-		                        .level = cfg->tls_level, .implicit_tls = nh->implicit_tls,
-		                        .select = r->select };
+		                        .implicit_tls = nh->implicit_tls, .select = r->select };
+		tls_names nm;
 
-		p.tls.sni = host;
-		p.tls.names[p.tls.nnames++] = host;
+		tls_params(r, host, &p, &nm);
+		p.cred = cred.user ? &cred : NULL;
 		int greeted = 0, plain_greeted = 0;
 
 		if (r->attempted >= cfg->mx_address_limit || tr_now_ms() >= r->deadline_ms)
@@ -108,14 +166,38 @@ static void relay_dns_soft(const tr_nexthop *nh, int is_relay, tlsrelay_status *
 	}
 }
 
+/* The policy for nh: the policy map's entry, else tls_security_level. A
+ * level this build cannot enforce defers (never a weaker level). */
+static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
+{
+	char text[TR_POLICY_TEXT_MAX];
+
+	if (!tr_policy_lookup(r->ctx->policy, nh, &r->pol)) {
+		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
+		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
+	}
+	tr_vlog(r->ctx, 1, "policy for %s: %s", nh->host,
+	        tr_policy_format(&r->pol, text, sizeof text));
+	if (tr_tls_level_supported(r->pol.level))
+		return 0;
+	tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "TLS level %s (%s) is not supported by this build",
+	              tr_tls_level_name(r->pol.level), r->pol.source);
+	return -1;
+}
+
 static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 {
 	tr_mx mx[TR_DNS_MAX_HOSTS];
 	tlsrelay_status last;
 	int nmx = 1, dns_perm = 1;
 
-	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
+	r->nh = nh;
 	r->attempted = r->sessions = 0;
+	if (route_policy(r, nh, &last) < 0) {
+		settle_selected(r, &last);
+		return;
+	}
+	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
 	if (nh->mx_lookup) {
 		nmx = tr_dns_mx(&r->dns, nh->host, mx, &last);
 		if (nmx < 0) {
@@ -291,6 +373,8 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 		tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "bad dns_resolver \"%s\"", cfg->dns_resolver);
 		return -1;
 	}
+	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
+		return -1;
 	if (cfg->helo_name)
 		snprintf(r->helo, sizeof r->helo, "%s", cfg->helo_name);
 	else if (gethostname(r->helo, sizeof r->helo - 1) < 0 || r->helo[0] == '\0')

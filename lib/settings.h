@@ -33,6 +33,9 @@
  *   mx_address_limit    integer 1..50, default 5
  *   mx_session_limit    integer 1..10, default 2
  *   syslog              yes|no (any case), default yes (use_syslog)
+ *   tls_policy_map      absolute path of a Postfix-style TLS policy table
+ *   sasl_password_map   absolute path of "[host]:port user:password" lines
+ *                       (must not be accessible by other users)
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -62,6 +65,8 @@ typedef struct tr_config {
 	int mx_address_limit;     /* addresses tried at most, default 5 */
 	int mx_session_limit;     /* SMTP sessions at most, default 2 */
 	int use_syslog;           /* syslog = yes|no, default yes */
+	char *tls_policy_map;     /* per-destination TLS policy file; NULL = none */
+	char *sasl_password_map;  /* "[host]:port user:password" file; NULL = none */
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */

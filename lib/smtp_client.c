@@ -3,8 +3,9 @@
  * then the transaction (smtp_txn.c) and QUIT.
  *
  * See smtp_client.h for the contract. Decisions (Postfix conventions):
- * - A 4xx or 5xx greeting skips this server with a temporary failure
- *   (Postfix smtp_skip_5xx_greeting = yes): another MX may work.
+ * - A 4xx or 5xx greeting, EHLO after STARTTLS or HELO skips this server
+ *   with a temporary failure (Postfix smtp_skip_5xx_greeting = yes; for
+ *   HELO stricter than Postfix, which bounces): another MX may work.
  * - EHLO refused -> HELO (no extensions, so no STARTTLS and no PIPELINING).
  * - STARTTLS hygiene lives in do_starttls() alone: only 220 means go; bytes
  *   already received after the 220 abort the connection (response
@@ -23,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <openssl/crypto.h>
 #include "ctx.h"
 #include "log.h"
+#include "sasl.h"
 #include "smtp_session.h"
 
 static int addr_port(const tr_addr *a)
@@ -38,7 +41,7 @@ static int addr_port(const tr_addr *a)
 
 static const char *const state_names[TR_ST_COUNT] = {
 	"CONNECT", "TLS_WRAP", "GREETING", "EHLO", "HELO", "STARTTLS",
-	"TLS_HANDSHAKE", "EHLO_TLS", "MAIL", "RCPT", "DATA", "BODY", "DOT",
+	"TLS_HANDSHAKE", "EHLO_TLS", "AUTH", "MAIL", "RCPT", "DATA", "BODY", "DOT",
 	"QUIT", "DONE", "FAILED"
 };
 
@@ -62,20 +65,25 @@ int tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
-	int n;
+	int n, r;
 
 	va_start(ap, fmt);
 	n = vsnprintf(cmd, sizeof cmd - 2, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof cmd - 2)
 		n = (int)strlen(cmd);
-	if (masked)
+	if (masked && strchr(cmd, ' '))        /* "AUTH PLAIN ********" */
 		tr_vlog(s->ctx, 2, "> %s: %.*s ********", s->relay,
 		        (int)strcspn(cmd, " "), cmd);
+	else if (masked)                       /* a bare secret line */
+		tr_vlog(s->ctx, 2, "> %s: ********", s->relay);
 	else
 		tr_vlog(s->ctx, 2, "> %s: %s", s->relay, cmd);
 	memcpy(cmd + n, "\r\n", 2);
-	return tr_io_write(&s->io, cmd, (size_t)n + 2);
+	r = tr_io_write(&s->io, cmd, (size_t)n + 2);
+	if (masked)
+		OPENSSL_cleanse(cmd, sizeof cmd);
+	return r;
 }
 
 int tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st)
@@ -211,6 +219,20 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 	return 0;
 }
 
+/* The server refused the session itself (greeting, EHLO after TLS, HELO):
+ * skip it with a temporary failure whatever its code. A refusal of our
+ * HELO says nothing about the message, and another MX may accept it; so,
+ * unlike Postfix for a 5xx HELO, no bounce here. */
+static int refused_us(tr_session *s, const char *what, tlsrelay_status *st)
+{
+	if (tr_sess_reply_status(s, what, st) == TLSRELAY_OK || s->reply.code / 100 == 3)
+		tr_status_set(st, TLSRELAY_TEMP, "4.5.0", "unexpected reply to %s from %s: %d",
+		              what, s->relay, s->reply.code);
+	st->cat = TLSRELAY_TEMP;
+	st->dsn[0] = '4';
+	return site_fail(s, st);
+}
+
 static int do_greeting(tr_session *s, tlsrelay_status *st)
 {
 	tr_sess_state(s, TR_ST_GREETING);
@@ -219,13 +241,8 @@ static int do_greeting(tr_session *s, tlsrelay_status *st)
 		return site_fail(s, st);
 	if (s->reply.code == 220)
 		return 0;
-	tr_sess_reply_status(s, "the initial server greeting", st);
 	/* Skip a server that refuses us: never bounce because of one MX. */
-	st->cat = TLSRELAY_TEMP;
-	st->dsn[0] = '4';
-	if (s->reply.code / 100 == 2)
-		snprintf(st->dsn, sizeof st->dsn, "4.5.0");
-	return site_fail(s, st);
+	return refused_us(s, "the initial server greeting", st);
 }
 
 /* EHLO, falling back to HELO when EHLO is refused (not after TLS). */
@@ -246,21 +263,15 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 		tr_caps_parse(&s->reply, &s->caps);
 		return 0;
 	}
-	if (after_tls || s->reply.code == 421 || s->reply.code / 100 == 2) {
-		tr_sess_reply_status(s, "EHLO", st);
-		if (st->cat == TLSRELAY_OK)
-			tr_status_set(st, TLSRELAY_TEMP, "4.5.0", "unexpected reply to EHLO from %s", s->relay);
-		return site_fail(s, st);
-	}
+	if (after_tls || s->reply.code == 421 || s->reply.code / 100 == 2)
+		return refused_us(s, "EHLO", st);
 	tr_sess_state(s, TR_ST_HELO);
 	tr_sess_send(s, 0, "HELO %s", helo);
 	if (tr_sess_reply(s, "performing the HELO handshake", st) < 0)
 		return site_fail(s, st);
 	if (s->reply.code == 250)
 		return 0;
-	if (tr_sess_reply_status(s, "HELO", st) == TLSRELAY_OK)
-		tr_status_set(st, TLSRELAY_TEMP, "4.5.0", "unexpected reply to HELO from %s", s->relay);
-	return site_fail(s, st);
+	return refused_us(s, "HELO", st);
 }
 
 /* ------------------------------------------------------------ STARTTLS */
@@ -281,10 +292,17 @@ static int tls_required_fail(tr_session *s, tlsrelay_status *st)
 }
 
 /* Reply to STARTTLS other than 220. */
+/* TLS is required by the level, or because credentials are configured
+ * for this server: they are never sent in plaintext. */
+static int tls_required(const tr_session *s)
+{
+	return s->p->level >= TR_TLS_ENCRYPT || s->p->cred != NULL;
+}
+
 static int starttls_refused(tr_session *s, tlsrelay_status *st)
 {
 	char text[TLSRELAY_TEXT_MAX];
-	int code = s->reply.code, required = s->p->level >= TR_TLS_ENCRYPT;
+	int code = s->reply.code, required = tls_required(s);
 
 	tr_reply_format(&s->reply, text, sizeof text);
 	if (code == 421) {
@@ -309,7 +327,7 @@ static int starttls_refused(tr_session *s, tlsrelay_status *st)
 /* Returns 0 to go on, -1 after a site failure, 1 for a plaintext retry. */
 static int do_starttls(tr_session *s, tlsrelay_status *st)
 {
-	int required = s->p->level >= TR_TLS_ENCRYPT;
+	int required = tls_required(s);
 	tr_tls_params tp = s->p->tls;
 
 	if (s->tls_active || s->p->no_tls || s->p->level < TR_TLS_MAY)
@@ -317,8 +335,9 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	if (!(s->caps.flags & TR_CAP_STARTTLS)) {
 		if (!required)
 			return 0;
-		tr_status_set(st, TLSRELAY_TEMP, "4.7.4",
-		              "TLS is required, but was not offered by host %s", s->relay);
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required%s, but was not offered by host %s",
+		              s->p->level < TR_TLS_ENCRYPT ? " (SASL credentials are configured)" : "",
+		              s->relay);
 		return tls_required_fail(s, st);
 	}
 	if (s->starttls_sent)      /* cannot happen: never twice */
@@ -431,6 +450,14 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 		if (r > 0)
 			out = TR_OUT_PLAIN;
 		goto out;
+	}
+	if (p->cred) {
+		tr_sess_state(&s, TR_ST_AUTH);
+		if (tr_auth_run(&s, p->cred, st) < 0) {
+			tr_sess_fail_pending(&s, st);
+			tr_sess_state(&s, TR_ST_FAILED);
+			goto out;
+		}
 	}
 	tr_txn_run(&s, st);
 	if (s.state != TR_ST_FAILED)

@@ -10,6 +10,8 @@
  *          end of data, or a message-level limit such as SIZE);
  *   TEMP - not settled (4xx, lost connection, TLS policy not met...): the
  *          caller may try another server.
+ * With credentials (p->cred), TLS becomes mandatory whatever the level and
+ * AUTH follows the EHLO after STARTTLS.
  * Site failures (no connection, greeting refused, TLS required but not
  * available) set every pending recipient's status to the failure.
  *
@@ -35,6 +37,7 @@ typedef enum tr_state {
 	TR_ST_STARTTLS,
 	TR_ST_TLS_HANDSHAKE,
 	TR_ST_EHLO_TLS,
+	TR_ST_AUTH,
 	TR_ST_MAIL,
 	TR_ST_RCPT,
 	TR_ST_DATA,
@@ -69,6 +72,7 @@ typedef struct tr_session_params {
 	                            * is filled in by the session) */
 	const char *const *fps;    /* fingerprint level: accepted digests */
 	int nfps;
+	const struct tr_sasl_cred *cred; /* AUTH with these after TLS; NULL = none */
 	int implicit_tls;          /* TLS from the first byte (smtps) */
 	int no_tls;                /* plaintext retry: never STARTTLS */
 	const unsigned char *select; /* recipients of this nexthop; NULL = all */

@@ -15,9 +15,9 @@ static const struct {
 	{ "encrypt",     TR_TLS_ENCRYPT,     1 },
 	{ "dane",        TR_TLS_DANE,        0 },
 	{ "dane-only",   TR_TLS_DANE_ONLY,   0 },
-	{ "fingerprint", TR_TLS_FINGERPRINT, 0 },
-	{ "verify",      TR_TLS_VERIFY,      0 },
-	{ "secure",      TR_TLS_SECURE,      0 },
+	{ "fingerprint", TR_TLS_FINGERPRINT, 1 },
+	{ "verify",      TR_TLS_VERIFY,      1 },
+	{ "secure",      TR_TLS_SECURE,      1 },
 };
 
 #define NLEVELS (sizeof levels / sizeof levels[0])

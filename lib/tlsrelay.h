@@ -143,6 +143,14 @@ typedef struct tlsrelay_request {
 tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
                               tlsrelay_message *msg, tlsrelay_status *st);
 
+/* What TLS policy mail for dest (a domain, or "[host]:port") would get, as
+ * one line in out (e.g. "example.com: nexthop example.com:25: secure
+ * match=nexthop:dot-nexthop (from /etc/tlsrelay/tls_policy:3 key
+ * example.com)"). Sends nothing. TLSRELAY_USAGE for a bad dest,
+ * TLSRELAY_CONFIG for a bad map. */
+tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
+                                      char *out, size_t cap, tlsrelay_status *st);
+
 /* Validate an envelope address for use in MAIL FROM/RCPT TO: no control
  * characters, no angle brackets, bounded length. TLSRELAY_USAGE if bad. */
 tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,

@@ -3,6 +3,7 @@
  *
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
  *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q DESTINATION
  *
  * Only glue: arguments, configuration, one library call, the exit status.
  * The message comes on standard input. On failure the first line on
@@ -33,6 +34,7 @@
 
 struct opts {
 	const char *config;
+	const char *query;            /* -q DEST: print the policy, send nothing */
 	const char *sender, *nexthop, *notify, *ret, *envid;
 	const char *overrides[32];
 	int noverrides;
@@ -46,7 +48,8 @@ struct logsink {
 static void usage_line(void)
 {
 	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [--] recipient...\n", stdout);
+	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [--] recipient...\n"
+	      "       tlsrelay [-c config] [-o key=value] -q destination\n", stdout);
 }
 
 static void log_line(void *arg, int priority, const char *line)
@@ -82,8 +85,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof *o);
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:vi")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vi")) != -1) {
 		switch (c) {
+		case 'q': o->query = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'f': o->sender = optarg; break;
 		case 'r': o->nexthop = optarg; break;
@@ -109,7 +113,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->sender && strcmp(o->sender, "<>") == 0)
 		o->sender = "";
-	if (optind >= argc) {
+	if (optind >= argc && o->query == NULL) {
 		printf("4.3.5 tlsrelay: no recipients given\n");
 		usage_line();
 		return -1;
@@ -136,6 +140,20 @@ static int configure(tlsrelay_ctx *ctx, const struct opts *o)
 bad:
 	printf("%s tlsrelay: %s\n", st.dsn[0] ? st.dsn : "4.3.5", st.text);
 	return -1;
+}
+
+/* -q DEST: the effective policy on standard output. */
+static int query(tlsrelay_ctx *ctx, const char *dest)
+{
+	char line[8192];
+	tlsrelay_status st;
+
+	if (tlsrelay_policy_describe(ctx, dest, line, sizeof line, &st) != TLSRELAY_OK) {
+		printf("%s tlsrelay: %s\n", st.dsn, st.text);
+		return tlsrelay_status_exit(&st);
+	}
+	printf("%s\n", line);
+	return 0;
 }
 
 static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt)
@@ -181,6 +199,11 @@ int main(int argc, char **argv)
 	if (configure(ctx, &o) < 0) {
 		tlsrelay_ctx_free(ctx);
 		return EX_CONFIG_;
+	}
+	if (o.query) {
+		rc = query(ctx, o.query);
+		tlsrelay_ctx_free(ctx);
+		return rc;
 	}
 	sink.to_syslog = tlsrelay_ctx_use_syslog(ctx);
 	sink.to_stderr = o.verbose > 0;

@@ -1,0 +1,53 @@
+/*
+ * query.c - tlsrelay_policy_describe(): what policy mail for a destination
+ * would get, without sending anything (tlsrelay -q).
+ *
+ * The destination is routed as mail would be: a bare domain goes to the
+ * relayhost when one is configured (the policy is then the relay host's,
+ * as Postfix looks policies up by nexthop), else to its MX hosts;
+ * "[host]:port" is that host. The policy is the tls_policy_map entry for
+ * the nexthop, else tls_security_level.
+ */
+#include "config.h"
+#include <stdio.h>
+#include <string.h>
+#include "ctx.h"
+#include "nexthop.h"
+#include "policy.h"
+#include "sasl.h"
+#include "status.h"
+
+tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
+                                      char *out, size_t cap, tlsrelay_status *st)
+{
+	const char *relay = ctx->cfg.relayhost;
+	tr_nexthop nh;
+	tr_policy pol;
+	tr_sasl_cred cred;
+	char err[128], hop[TR_NEXTHOP_TEXT_MAX], text[TR_POLICY_TEXT_MAX];
+	int via_relay = dest[0] != '[' && relay && *relay;
+
+	if (cap == 0)
+		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "no room for the answer");
+	if (tr_nexthop_parse(via_relay ? relay : dest, &nh, err, sizeof err) < 0)
+		return tr_status_set(st, via_relay ? TLSRELAY_CONFIG : TLSRELAY_USAGE,
+		                     "4.3.5", "bad destination \"%.100s\": %s",
+		                     via_relay ? relay : dest, err);
+	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
+		return st->cat;
+	if (!tr_policy_lookup(ctx->policy, &nh, &pol)) {
+		tr_policy_from_level(ctx->cfg.tls_level, &pol);
+		snprintf(pol.source, sizeof pol.source, "tls_security_level");
+	}
+	snprintf(out, cap, "%s: nexthop %s%s: %s%s%s", dest,
+	         tr_nexthop_format(&nh, hop, sizeof hop), via_relay ? " (relayhost)" : "",
+	         tr_policy_format(&pol, text, sizeof text),
+	         tr_tls_level_supported(pol.level) ? "" : " [not supported by this build: mail is deferred]",
+	         ctx->sasl && tr_sasl_lookup(ctx->sasl, nh.host, nh.port, &nh, &cred)
+	         ? "; AUTH with the credentials of key " : "");
+	if (ctx->sasl && tr_sasl_lookup(ctx->sasl, nh.host, nh.port, &nh, &cred)) {
+		size_t n = strlen(out);
+		snprintf(out + n, cap - n, "%s", cred.key);
+	}
+	return tr_status_ok(st);
+}

@@ -1,0 +1,804 @@
+#!/usr/bin/python3
+"""peer.py - a scriptable, adversarial SMTP server for the tlsrelay tests.
+
+    peer.py serve --port PORT --scenario FILE --outdir DIR [--pidfile FILE]
+                  [--certs DIR] [--max-lifetime SECS]
+    peer.py report DIR          (facts from DIR/transcript.jsonl, key=value)
+
+Python 3 standard library only. Listens on 127.0.0.1 only (never anything
+else), one thread per connection, connection index 1, 2, ... in accept
+order. Every command, reply and event is one JSON line in
+DIR/transcript.jsonl; message data (after DATA/354, un-dot-stuffed) goes to
+DIR/data-CONN-N.eml. The scenario format is described in README.md.
+
+Exit: on SIGTERM/SIGINT/SIGHUP (status 0), after --max-lifetime seconds
+(default 120, status 0), or at once with status 2 if the port cannot be
+bound (the caller picks another port) and 1 on a bad scenario.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+
+HOST = "127.0.0.1"
+LINE_MAX = 4096                 # command line, bytes with CRLF
+MSG_MAX = 8 * 1024 * 1024       # stored message bytes
+REPLY_MAX = 4 * 1024 * 1024     # generated reply bytes
+SILENT_MAX = 60                 # seconds of silence at most
+MAX_CONNECTIONS = 20
+READ_CHUNK = 65536
+
+DEFAULTS = {
+    "hostname": "peer.test",
+    "greeting": "220 peer.test ESMTP peer.py",
+    "implicit_tls": False,
+    "cert": "server.pem",
+    "key": "server.key",
+    "ehlo_caps": ["PIPELINING", "SIZE 10240000", "STARTTLS", "ENHANCEDSTATUSCODES",
+                  "8BITMIME", "DSN"],
+    "ehlo_caps_tls": None,       # None: ehlo_caps without STARTTLS
+    "replies": {},
+    "replies_tls": {},
+    "rcpt_replies": {},
+    "actions": {},
+    "hide": [],
+    "starttls_action": "tls",
+    "garbage": "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+    "silent_secs": 10,
+    "idle_timeout": 30,
+    "handshake_timeout": 10,
+}
+KNOWN_VERBS = {"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DOT",
+               "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "XCLIENT"}
+MERGED_DICTS = ("replies", "replies_tls", "rcpt_replies", "actions")
+KNOWN_KEYS = set(DEFAULTS) | {"comment", "connections"}
+ACTIONS = ("drop", "reply_drop", "silent", "reply_silent")
+STARTTLS_ACTIONS = ("tls", "none", "garbage", "close")
+
+
+class ScenarioError(Exception):
+    pass
+
+
+def check_scenario(sc):
+    if not isinstance(sc, dict):
+        raise ScenarioError("the scenario must be a JSON object")
+    for part in [sc] + list((sc.get("connections") or {}).values()):
+        if not isinstance(part, dict):
+            raise ScenarioError("connections: each value must be an object")
+        for k, v in part.items():
+            if k not in KNOWN_KEYS:
+                raise ScenarioError("unknown key %r" % k)
+            if k in MERGED_DICTS and not isinstance(v, dict):
+                raise ScenarioError("%s must be an object" % k)
+            if k == "actions":
+                for a in v.values():
+                    if a not in ACTIONS:
+                        raise ScenarioError("bad action %r (one of %s)" % (a, ", ".join(ACTIONS)))
+            if k == "starttls_action" and v not in STARTTLS_ACTIONS:
+                raise ScenarioError("bad starttls_action %r" % v)
+        if part is not sc and "connections" in part:
+            raise ScenarioError("connections cannot nest")
+    for n in (sc.get("connections") or {}):
+        if not str(n).isdigit():
+            raise ScenarioError("connections keys are connection numbers (1, 2, ...)")
+    for part in [sc] + list((sc.get("connections") or {}).values()):
+        for k in ("greeting",):
+            if k in part:
+                build_reply(part[k])
+        for k in ("replies", "replies_tls", "rcpt_replies"):
+            for v in part.get(k, {}).values():
+                if v is not None:
+                    build_reply(v)
+
+
+def conn_config(sc, n):
+    """The scenario as seen by connection n: defaults < top level < connections[n]."""
+    cfg = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULTS.items()}
+    for part in (sc, (sc.get("connections") or {}).get(str(n), {})):
+        for k, v in part.items():
+            if k in ("connections", "comment"):
+                continue
+            if k in MERGED_DICTS:
+                for kk, vv in v.items():     # null removes an inherited entry
+                    if vv is None:
+                        cfg[k].pop(kk, None)
+                    else:
+                        cfg[k][kk] = vv
+            else:
+                cfg[k] = v
+    if cfg["ehlo_caps_tls"] is None:
+        cfg["ehlo_caps_tls"] = [c for c in cfg["ehlo_caps"]
+                                if c.split()[0].upper() != "STARTTLS"]
+    cfg["silent_secs"] = max(0, min(float(cfg["silent_secs"]), SILENT_MAX))
+    return cfg
+
+
+def build_reply(spec):
+    """A reply: a string, or a list of strings and {"repeat": S, "times": N}.
+    Lone LF becomes CRLF; a final CRLF is added if missing. Returns bytes."""
+    parts = spec if isinstance(spec, list) else [spec]
+    out = []
+    size = 0
+    for p in parts:
+        if isinstance(p, dict):
+            s, t = p.get("repeat"), p.get("times", 1)
+            if not isinstance(s, str) or not isinstance(t, int) or t < 0:
+                raise ScenarioError("bad repeat part %r" % (p,))
+            if len(s) * t > REPLY_MAX:
+                raise ScenarioError("reply longer than %d bytes" % REPLY_MAX)
+            p = s * t
+        elif not isinstance(p, str):
+            raise ScenarioError("bad reply part %r" % (p,))
+        size += len(p)
+        if size > REPLY_MAX:
+            raise ScenarioError("reply longer than %d bytes" % REPLY_MAX)
+        out.append(p)
+    text = "".join(out).replace("\r\n", "\n").replace("\n", "\r\n")
+    if not text.endswith("\r\n"):
+        text += "\r\n"
+    return text.encode("utf-8", "surrogateescape")
+
+
+def printable(b, limit=300):
+    s = b[:limit].decode("utf-8", "backslashreplace")
+    return s + ("..." if len(b) > limit else "")
+
+
+class Transcript:
+    def __init__(self, path):
+        self.lock = threading.Lock()
+        self.fp = open(path, "a", encoding="utf-8")
+        self.seq = 0
+
+    def write(self, conn, kind, **fields):
+        with self.lock:
+            self.seq += 1
+            rec = {"seq": self.seq, "t": round(time.time(), 3), "conn": conn, "kind": kind}
+            rec.update(fields)
+            self.fp.write(json.dumps(rec, sort_keys=False) + "\n")
+            self.fp.flush()
+
+    def close(self):
+        with self.lock:
+            self.fp.close()
+
+
+class Closed(Exception):
+    """The connection is over (reason in args[0])."""
+
+
+class Conn:
+    def __init__(self, server, sock, n):
+        self.server = server
+        self.sock = sock
+        self.n = n
+        self.cfg = conn_config(server.scenario, n)
+        self.tr = server.transcript
+        self.tls = False
+        self.buf = b""              # bytes read; buf[pos:] is still unread
+        self.pos = 0
+        self.flight = 0             # reads so far: commands of one read share a flight
+        self.counts = {}            # verb -> occurrences on this connection
+        self.caps = self.cfg["ehlo_caps"]
+        self.injected = False
+        self.mail_ok = False
+        self.rcpt_ok = 0
+        self.ntxn = 0
+        self.sock.settimeout(float(self.cfg["idle_timeout"]))
+
+    # ------------------------------------------------------------ output
+    def event(self, name, **fields):
+        self.tr.write(self.n, "event", event=name, tls=self.tls, **fields)
+
+    def send(self, data):
+        try:
+            self.sock.sendall(data)
+        except (OSError, ssl.SSLError) as e:
+            raise Closed("send failed: %s" % e)
+
+    # ------------------------------------------------------------- input
+    def fill(self):
+        """One read (one "flight") appended to what is still unread."""
+        try:
+            data = self.sock.recv(READ_CHUNK)
+        except socket.timeout:
+            raise Closed("idle timeout")
+        except (OSError, ssl.SSLError) as e:
+            raise Closed("recv failed: %s" % e)
+        if not data:
+            raise Closed("eof")
+        self.flight += 1
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
+
+    def unread(self):
+        return self.buf[self.pos:]
+
+    def readline(self, limit):
+        """One line with its LF (which may lack its CR). A line longer than
+        limit comes back cut at limit with toolong=True; the rest of it, up
+        to its LF, is read and thrown away. Memory: limit + one read."""
+        while True:
+            i = self.buf.find(b"\n", self.pos, self.pos + limit)
+            if i >= 0:
+                line, self.pos = self.buf[self.pos:i + 1], i + 1
+                return line, False
+            if len(self.buf) - self.pos >= limit:
+                head = self.buf[self.pos:self.pos + limit]
+                self.pos += limit
+                while True:
+                    j = self.buf.find(b"\n", self.pos)
+                    if j >= 0:
+                        self.pos = j + 1
+                        return head, True
+                    self.pos = len(self.buf)
+                    self.fill()
+            self.fill()
+
+    # ----------------------------------------------------------- replies
+    def lookup(self, verb, occurrence, arg):
+        """The scenario's reply for this command, or None. Order: replies_tls
+        (when TLS is on) VERB#N then VERB; replies VERB#N; rcpt_replies (RCPT
+        only, first pattern contained in the argument); replies VERB. The end
+        of data is DOT (alias ".")."""
+        cfg = self.cfg
+        names = [verb] + (["."] if verb == "DOT" else [])
+        tables = ([cfg["replies_tls"]] if self.tls else []) + [cfg["replies"]]
+        for table in tables:
+            for nm in names:
+                if "%s#%d" % (nm, occurrence) in table:
+                    return build_reply(table["%s#%d" % (nm, occurrence)])
+            if verb == "RCPT" and table is cfg["replies"]:
+                addr = arg.lower()
+                for pat, rep in cfg["rcpt_replies"].items():
+                    if pat.lower() in addr:
+                        return build_reply(rep)
+            for nm in names:
+                if nm in table:
+                    return build_reply(table[nm])
+        return None
+
+    def action_for(self, verb, occurrence):
+        acts = self.cfg["actions"]
+        for k in ("%s#%d" % (verb, occurrence), verb):
+            if k in acts:
+                return acts[k]
+        if verb == "DOT":
+            for k in (".#%d" % occurrence, "."):
+                if k in acts:
+                    return acts[k]
+        return None
+
+    def ehlo_reply(self):
+        lines = [self.cfg["hostname"]] + list(self.caps)
+        out = []
+        for i, l in enumerate(lines):
+            out.append("250%s%s" % (" " if i == len(lines) - 1 else "-", l))
+        return build_reply("\r\n".join(out))
+
+    def offers_starttls(self):
+        return any(c.split()[0].upper() == "STARTTLS" for c in self.caps if c.strip())
+
+    def default_reply(self, verb, arg):
+        h = self.cfg["hostname"]
+        if verb in ("EHLO", "LHLO"):
+            return self.ehlo_reply()
+        if verb == "HELO":
+            return build_reply("250 %s" % h)
+        if verb == "STARTTLS":
+            if self.tls:
+                return build_reply("554 5.5.1 Error: TLS already active")
+            if not self.offers_starttls():
+                return build_reply("502 5.5.1 Error: STARTTLS not offered")
+            return build_reply("220 2.0.0 Ready to start TLS")
+        if verb == "MAIL":
+            return build_reply("250 2.1.0 Ok")
+        if verb == "RCPT":
+            if not self.mail_ok:
+                return build_reply("503 5.5.1 Error: need MAIL command")
+            return build_reply("250 2.1.5 Ok")
+        if verb == "DATA":
+            if not self.mail_ok:
+                return build_reply("503 5.5.1 Error: need RCPT command")
+            if self.rcpt_ok == 0:
+                return build_reply("554 5.5.1 Error: no valid recipients")
+            return build_reply("354 End data with <CR><LF>.<CR><LF>")
+        if verb == "DOT":
+            return build_reply("250 2.0.0 Ok: queued as PEER%d%d" % (self.n, self.ntxn))
+        if verb in ("RSET", "NOOP"):
+            return build_reply("250 2.0.0 Ok")
+        if verb == "QUIT":
+            return build_reply("221 2.0.0 Bye")
+        if verb == "AUTH":
+            return build_reply("504 5.5.4 Error: authentication not supported")
+        return build_reply("502 5.5.2 Error: command not recognized")
+
+    # -------------------------------------------------------------- TLS
+    def tls_context(self):
+        certs = self.server.certs
+        cert = os.path.join(certs, self.cfg["cert"])
+        key = os.path.join(certs, self.cfg["key"])
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        return ctx
+
+    def start_tls(self, why):
+        if self.unread():
+            self.event("plaintext_discarded", bytes=len(self.unread()), data=printable(self.unread()))
+            self.buf, self.pos = b"", 0
+        try:
+            ctx = self.tls_context()
+            self.sock.settimeout(float(self.cfg["handshake_timeout"]))
+            s = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
+            self.sock = s
+            self.server.track(self, s)
+            s.do_handshake()
+        except (OSError, ssl.SSLError, ValueError) as e:
+            self.event("tls_failed", reason=str(e), at=why)
+            raise Closed("TLS handshake failed")
+        self.sock.settimeout(float(self.cfg["idle_timeout"]))
+        self.tls = True
+        self.caps = self.cfg["ehlo_caps_tls"]
+        self.event("tls_started", at=why, version=self.sock.version(),
+                   cipher=(self.sock.cipher() or ["?"])[0])
+
+    def starttls_garbage(self):
+        """Read the ClientHello (some bytes), answer with bytes that are not TLS."""
+        self.sock.settimeout(5)
+        got = b""
+        try:
+            got = self.sock.recv(READ_CHUNK)
+        except (OSError, ssl.SSLError):
+            pass
+        garbage = self.cfg["garbage"].encode("utf-8", "surrogateescape")
+        self.event("garbage_sent", client_bytes=len(got), bytes=len(garbage))
+        self.send(garbage)
+        raise Closed("garbage sent instead of TLS")
+
+    # ---------------------------------------------------------- actions
+    def silence(self, at):
+        secs = min(self.cfg["silent_secs"], self.server.time_left())
+        self.event("silent", at=at, secs=secs)
+        self.server.stopping.wait(secs)
+        raise Closed("silence over")
+
+    def shown_reply(self, verb, occurrence, reply):
+        """The reply as the transcript records it: "" when an action
+        withholds it (drop, silent); "action" names the action."""
+        act = self.action_for(verb, occurrence)
+        fields = {"reply": "" if act in ("drop", "silent") else printable(reply, 200)}
+        if act:
+            fields["action"] = act
+        return fields
+
+    def reply_with_action(self, verb, occurrence, reply):
+        """Send reply unless the scenario's action for this command says
+        otherwise. Returns normally when the dialogue goes on."""
+        act = self.action_for(verb, occurrence)
+        if act in ("drop", "silent"):
+            if act == "drop":
+                self.event("dropped", at=verb, occurrence=occurrence, replied=False)
+                raise Closed("dropped")
+            self.silence(verb)
+        self.send(reply)
+        if act == "reply_drop":
+            self.event("dropped", at=verb, occurrence=occurrence, replied=True)
+            raise Closed("dropped")
+        if act == "reply_silent":
+            self.silence(verb)
+
+    # ------------------------------------------------------------- DATA
+    def read_data(self):
+        """Message lines until CRLF.CRLF, un-dot-stuffed. Returns (bytes,
+        complete, notes)."""
+        data = bytearray()
+        notes = []
+        over = False
+        while True:
+            line, toolong = self.readline(1 << 20)
+            if toolong and "long_line" not in notes:
+                notes.append("long_line")
+            if line == b".\r\n":
+                break
+            if line == b".\n":
+                notes.append("bare_lf_terminator")
+                break
+            if line.startswith(b"."):
+                line = line[1:]
+            if len(data) + len(line) > MSG_MAX:
+                over = True
+                continue
+            data += line
+        if over:
+            notes.append("too_big")
+        return bytes(data), notes
+
+    # ------------------------------------------------------------- loop
+    def run(self):
+        reason = "?"
+        self.tr.write(self.n, "connect", peer="%s:%d" % self.sock.getpeername()[:2])
+        try:
+            if self.cfg["implicit_tls"]:
+                self.start_tls("CONNECT")
+            greeting = build_reply(self.cfg["greeting"])
+            self.tr.write(self.n, "greeting", tls=self.tls,
+                          **self.shown_reply("CONNECT", 1, greeting))
+            self.reply_with_action("CONNECT", 1, greeting)
+            while True:
+                self.command()
+        except Closed as e:
+            reason = e.args[0]
+        except Exception as e:   # never let a thread die silently
+            reason = "peer error: %r" % e
+        trailing = len(self.unread())
+        self.tr.write(self.n, "close", tls=self.tls, reason=reason, trailing_bytes=trailing,
+                      trailing=printable(self.unread(), 100) if trailing else "",
+                      after_injection=self.injected)
+        self.server.untrack(self)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def command(self):
+        line, toolong = self.readline(LINE_MAX)
+        flight = self.flight
+        text = line.rstrip(b"\r\n")
+        if toolong:
+            self.tr.write(self.n, "command", tls=self.tls, verb="?", line=printable(text, 200),
+                          flight=flight, after_injection=self.injected, toolong=True,
+                          reply="500 5.5.2 line too long")
+            self.send(build_reply("500 5.5.2 Error: line too long"))
+            return
+        word, _, arg = text.partition(b" ")
+        verb = word.decode("ascii", "replace").upper()
+        if not (verb.isascii() and verb.isalnum() and len(verb) <= 16):
+            verb = "?"      # not a command word: binary, garbage, a TLS record
+        verb_arg = arg.decode("utf-8", "backslashreplace")
+        occurrence = self.counts[verb] = self.counts.get(verb, 0) + 1
+        rec = {"verb": verb, "line": text.decode("utf-8", "backslashreplace"),
+               "flight": flight, "occurrence": occurrence}
+        if self.injected:
+            rec["after_injection"] = True
+        if not line.endswith(b"\r\n"):
+            rec["bare_lf"] = True
+        if verb in [h.upper() for h in self.cfg["hide"]]:
+            reply = build_reply("500 5.5.2 Error: command not recognized")
+        else:
+            reply = self.lookup(verb, occurrence, verb_arg) or self.default_reply(verb, verb_arg)
+        code = reply[:3].decode("ascii", "replace")
+        self.tr.write(self.n, "command", tls=self.tls, **self.shown_reply(verb, occurrence, reply),
+                      **rec)
+
+        if verb == "STARTTLS":
+            first_end = reply.find(b"\r\n") + 2
+            if len(reply) > first_end:
+                self.event("injected", bytes=len(reply) - first_end,
+                           data=printable(reply[first_end:], 200))
+            if len(reply) > first_end:
+                self.injected = True    # whatever comes next was sent after it
+            self.reply_with_action(verb, occurrence, reply)
+            if code != "220" or self.tls:
+                return
+            act = self.cfg["starttls_action"]
+            if act == "tls":
+                self.start_tls("STARTTLS")
+            elif act == "garbage":
+                self.starttls_garbage()
+            elif act == "close":
+                self.event("dropped", at="STARTTLS", occurrence=occurrence, replied=True)
+                raise Closed("closed after STARTTLS reply")
+            return
+
+        if verb == "MAIL":
+            self.mail_ok = code.startswith("2")
+            self.rcpt_ok = 0
+        elif verb == "RCPT" and code.startswith("2"):
+            self.rcpt_ok += 1
+        elif verb in ("RSET", "EHLO", "HELO"):
+            self.mail_ok = False
+            self.rcpt_ok = 0
+        self.reply_with_action(verb, occurrence, reply)
+        if verb == "QUIT":
+            raise Closed("quit")
+        if verb == "DATA" and code.startswith("3"):
+            self.data_phase()
+
+    def data_phase(self):
+        data, notes = self.read_data()
+        self.ntxn += 1
+        occurrence = self.counts["DOT"] = self.counts.get("DOT", 0) + 1
+        name = "data-%d-%d.eml" % (self.n, self.ntxn)
+        with open(os.path.join(self.server.outdir, name), "wb") as f:
+            f.write(data)
+        reply = self.lookup("DOT", occurrence, "")
+        if reply is None:
+            reply = self.default_reply("DOT", "")
+        if "too_big" in notes and reply[:1] == b"2":
+            reply = build_reply("552 5.3.4 Error: message too big for peer.py")
+        self.tr.write(self.n, "command", tls=self.tls, verb="DOT", line=".", flight=self.flight,
+                      occurrence=occurrence, **self.shown_reply("DOT", occurrence, reply), data_file=name,
+                      data_bytes=len(data), data_sha256=hashlib.sha256(data).hexdigest(),
+                      rcpts_accepted=self.rcpt_ok,
+                      notes=notes, **({"after_injection": True} if self.injected else {}))
+        self.mail_ok = False
+        self.rcpt_ok = 0
+        self.reply_with_action("DOT", occurrence, reply)
+
+
+class Server:
+    def __init__(self, args, scenario):
+        self.scenario = scenario
+        self.outdir = args.outdir
+        self.certs = args.certs
+        self.started = time.monotonic()
+        self.lifetime = args.max_lifetime
+        self.stopping = threading.Event()
+        self.transcript = Transcript(os.path.join(args.outdir, "transcript.jsonl"))
+        self.lock = threading.Lock()
+        self.socks = {}
+        self.threads = []
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind((HOST, args.port))
+        self.lsock.listen(16)
+        self.lsock.settimeout(0.2)
+
+    def time_left(self):
+        return max(0.0, self.lifetime - (time.monotonic() - self.started))
+
+    def track(self, conn, sock):
+        with self.lock:
+            self.socks[conn] = sock
+
+    def untrack(self, conn):
+        with self.lock:
+            self.socks.pop(conn, None)
+
+    def serve(self):
+        n = 0
+        while not self.stopping.is_set() and self.time_left() > 0:
+            try:
+                sock, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                if self.stopping.is_set():
+                    break
+                raise
+            n += 1
+            if n > MAX_CONNECTIONS:
+                self.transcript.write(n, "refused", reason="more than %d connections" % MAX_CONNECTIONS)
+                sock.close()
+                continue
+            conn = Conn(self, sock, n)
+            self.track(conn, sock)
+            t = threading.Thread(target=conn.run, name="conn%d" % n, daemon=True)
+            self.threads.append(t)
+            t.start()
+        self.stop()
+
+    def stop(self):
+        self.stopping.set()
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+        # Let connections whose client has gone finish reading what is buffered.
+        deadline = time.monotonic() + 2
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        with self.lock:
+            socks = list(self.socks.values())
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in self.threads:
+            t.join(1)
+        self.transcript.write(0, "exit", lifetime_left=round(self.time_left(), 1))
+        self.transcript.close()
+
+
+def cmd_serve(args):
+    try:
+        with open(args.scenario, encoding="utf-8") as f:
+            scenario = json.load(f)
+        check_scenario(scenario)
+    except (OSError, ValueError, ScenarioError) as e:
+        print("peer.py: bad scenario %s: %s" % (args.scenario, e), file=sys.stderr)
+        return 1
+    os.makedirs(args.outdir, exist_ok=True)
+    try:
+        server = Server(args, scenario)
+    except OSError as e:
+        print("peer.py: cannot listen on %s:%d: %s" % (HOST, args.port, e), file=sys.stderr)
+        return 2
+
+    def on_signal(signum, frame):
+        server.stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    if args.pidfile:
+        tmp = args.pidfile + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % os.getpid())
+        os.rename(tmp, args.pidfile)   # appears only when we listen
+    print("peer.py: listening on %s:%d, scenario %s" % (HOST, args.port, args.scenario), flush=True)
+    try:
+        server.serve()
+    finally:
+        if args.pidfile:
+            try:
+                os.unlink(args.pidfile)
+            except OSError:
+                pass
+    return 0
+
+
+# ------------------------------------------------------------------ report
+
+def load(outdir):
+    recs = []
+    with open(os.path.join(outdir, "transcript.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                recs.append(json.loads(line))
+    return recs
+
+
+def cmd_report(args):
+    """key=value facts for the shell tests. Keys:
+    conns                 connections accepted
+    peer_errors           connections that ended on an exception in peer.py (a peer bug)
+    peer_exit             1 if the peer stopped cleanly (wrote its exit record)
+    cN.trace              verbs and {events} of connection N ("+" marks TLS)
+    mail_plain mail_tls   MAIL commands without / with TLS
+    auth_plain            AUTH commands without TLS
+    starttls              STARTTLS commands in all; starttls_max: most on one connection
+    starttls_conns        connections (space-separated numbers) that sent STARTTLS
+    helo ehlo             HELO / EHLO commands
+    injected              connections that got an injected STARTTLS reply
+    after_injection       commands + trailing bytes received after an injection
+    tls_first             1 if every connection did TLS before its first command
+    delivered             over what the 2xx end-of-data replies went: "tls", "plain",
+                          both space-separated, or "none"
+    accepted_data         data files (under DIR) whose end of data got 2xx in a
+                          transaction with at least one accepted recipient
+    all_data data_bytes   every data file, and their sizes
+    unknown               commands that are not SMTP verbs (e.g. body lines sent
+                          outside DATA, garbage)
+    mail_lines rcpt_lines the MAIL / RCPT lines, joined with " | "
+    txn_cmds txn_flights  first transaction: MAIL+RCPT+DATA count and the number of
+                          different reads (flights) they arrived in
+    flights               "N:K" per connection: commands per read, e.g. "1:1 1:1 1:3"
+    """
+    recs = load(args.outdir)
+    conns = sorted({r["conn"] for r in recs if r["kind"] == "connect"})
+    out = {}
+    out["conns"] = len(conns)
+    out["peer_errors"] = sum(1 for r in recs if r["kind"] == "close"
+                             and r.get("reason", "").startswith("peer error"))
+    out["peer_exit"] = sum(1 for r in recs if r["kind"] == "exit")
+    cmds = [r for r in recs if r["kind"] == "command"]
+    out["mail_plain"] = sum(1 for r in cmds if r["verb"] == "MAIL" and not r["tls"])
+    out["mail_tls"] = sum(1 for r in cmds if r["verb"] == "MAIL" and r["tls"])
+    out["auth_plain"] = sum(1 for r in cmds if r["verb"] == "AUTH" and not r["tls"])
+    out["helo"] = sum(1 for r in cmds if r["verb"] == "HELO")
+    out["ehlo"] = sum(1 for r in cmds if r["verb"] == "EHLO")
+    st = [r for r in cmds if r["verb"] == "STARTTLS"]
+    out["starttls"] = len(st)
+    per = {}
+    for r in st:
+        per[r["conn"]] = per.get(r["conn"], 0) + 1
+    out["starttls_max"] = max(per.values()) if per else 0
+    out["starttls_conns"] = " ".join(str(c) for c in sorted(per))
+    inj = {r["conn"] for r in recs if r["kind"] == "event" and r.get("event") == "injected"}
+    out["injected"] = len(inj)
+    after = sum(1 for r in cmds if r.get("after_injection"))
+    after += sum(r.get("trailing_bytes", 0) for r in recs
+                 if r["kind"] == "close" and r.get("after_injection"))
+    out["after_injection"] = after
+    tls_first = 1
+    for c in conns:
+        first = [r for r in recs if r["conn"] == c and r["kind"] in ("command", "event")]
+        if not first or not (first[0]["kind"] == "event" and first[0]["event"] == "tls_started"):
+            tls_first = 0
+    out["tls_first"] = tls_first if conns else 0
+    dots = [r for r in cmds if r["verb"] == "DOT"]
+    # accepted: 2xx to the end of data of a transaction with a recipient
+    acc = [r for r in dots if r["reply"][:1] == "2" and r.get("rcpts_accepted", 0) > 0]
+    over = []
+    for r in acc:
+        w = "tls" if r["tls"] else "plain"
+        if w not in over:
+            over.append(w)
+    out["delivered"] = " ".join(over) or "none"
+    out["accepted_data"] = " ".join(r["data_file"] for r in acc)
+    out["all_data"] = " ".join(r["data_file"] for r in dots)
+    out["data_bytes"] = " ".join(str(r["data_bytes"]) for r in dots)
+    out["unknown"] = sum(1 for r in cmds if r["verb"] not in KNOWN_VERBS)
+    out["mail_lines"] = " | ".join(r["line"] for r in cmds if r["verb"] == "MAIL")
+    out["rcpt_lines"] = " | ".join(r["line"] for r in cmds if r["verb"] == "RCPT")
+    # first transaction: from the first MAIL to the next DATA on that connection
+    txn = []
+    for r in cmds:
+        if not txn:
+            if r["verb"] == "MAIL":
+                txn.append(r)
+            continue
+        if r["conn"] != txn[0]["conn"] or r["verb"] not in ("RCPT", "DATA"):
+            break
+        txn.append(r)
+        if r["verb"] == "DATA":
+            break
+    out["txn_cmds"] = len(txn)
+    out["txn_flights"] = len({r["flight"] for r in txn})
+    fl = []
+    for c in conns:
+        counts = {}
+        order = []
+        for r in cmds:
+            if r["conn"] == c and r["verb"] != "DOT":
+                if r["flight"] not in counts:
+                    order.append(r["flight"])
+                counts[r["flight"]] = counts.get(r["flight"], 0) + 1
+        fl += ["%d:%d" % (c, counts[f]) for f in order]
+    out["flights"] = " ".join(fl)
+    for c in conns:
+        items = []
+        for r in recs:
+            if r["conn"] != c:
+                continue
+            if r["kind"] == "greeting":
+                items.append("<%s>" % (r["reply"][:3] or "(%s)" % r.get("action")))
+            elif r["kind"] == "command":
+                items.append(("+" if r["tls"] else "") + r["verb"] + "=" +
+                             (r["reply"][:3] or "(%s)" % r.get("action")))
+            elif r["kind"] == "event":
+                items.append("{%s}" % r["event"])
+            elif r["kind"] == "close":
+                items.append("{close:%s%s}" % (r["reason"], ",trailing=%d" % r["trailing_bytes"]
+                                                if r["trailing_bytes"] else ""))
+        out["c%d.trace" % c] = " ".join(items)
+    for k, v in out.items():
+        v = "".join(c if c >= " " and c != "\x7f" else "?" for c in str(v))
+        print("%s=%s" % (k, v))
+    return 0
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(prog="peer.py", description="scriptable SMTP peer for tests")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve", help="run the server")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--scenario", required=True)
+    s.add_argument("--outdir", required=True)
+    s.add_argument("--pidfile")
+    s.add_argument("--certs", default=os.path.normpath(os.path.join(here, "..", "certs")))
+    s.add_argument("--max-lifetime", type=float, default=120.0)
+    r = sub.add_parser("report", help="summarise DIR/transcript.jsonl as key=value lines")
+    r.add_argument("outdir")
+    args = ap.parse_args()
+    if args.cmd == "serve":
+        if not 0 < args.port < 65536:
+            ap.error("bad port")
+        args.max_lifetime = max(1.0, min(args.max_lifetime, 3600.0))
+        return cmd_serve(args)
+    return cmd_report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
