@@ -41,6 +41,8 @@ static const struct field {
 	{ "mx_address_limit",   F_INT,   offsetof(tr_config, mx_address_limit) },
 	{ "mx_session_limit",   F_INT,   offsetof(tr_config, mx_session_limit) },
 	{ "syslog",             F_INT,   offsetof(tr_config, use_syslog) },
+	{ "tls_policy_map",     F_STR,   offsetof(tr_config, tls_policy_map) },
+	{ "sasl_password_map",  F_STR,   offsetof(tr_config, sasl_password_map) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -143,7 +145,8 @@ static void test_defaults(void)
 		"tls_ca_file=(null);tls_ca_path=(null);connect_timeout=30;"
 		"command_timeout=300;data_timeout=180;deadline=600;"
 		"dns_resolver=(null);spool_directory=(null);mx_address_limit=5;"
-		"mx_session_limit=2;syslog=1;";
+		"mx_session_limit=2;syslog=1;"
+	    "tls_policy_map=(null);sasl_password_map=(null);";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
@@ -248,7 +251,7 @@ static void test_good_values(void)
 /* ----------------------------------------------------------- bad values */
 
 #define TIME_WHY     "expected a time like 30s, 5m, 1h"
-#define LEVELS       "none, may, encrypt"
+#define LEVELS       "none, may, encrypt, fingerprint, verify, secure"
 #define RESOLVER_WHY "expected a numeric address: IP, IP:PORT, IPv6 or [IPv6]:PORT"
 #define PATH_WHY     "expected an absolute path (starting with \"/\")"
 #define HELO_WHY     "expected a host name (letters, digits, \"-\" and \".\") " \
@@ -303,8 +306,8 @@ static const struct {
 	  "tls_security_level: expected one of: " LEVELS },
 	{ "tls_security_level", "MAY", NULL, "bad value \"MAY\" for "
 	  "tls_security_level: expected one of: " LEVELS },
-	{ "tls_security_level", "verify", "f:9", "f:9: tls_security_level: level "
-	  "verify is not supported by this build yet (supported: " LEVELS ")" },
+	{ "tls_security_level", "dane-only", "f:9", "f:9: tls_security_level: level "
+	  "dane-only is not supported by this build yet (supported: " LEVELS ")" },
 	{ "tls_security_level", "dane", NULL, "tls_security_level: level dane is "
 	  "not supported by this build yet (supported: " LEVELS ")" },
 	{ "dns_resolver", "localhost", NULL,
@@ -660,8 +663,8 @@ static const struct {
 	  "FILE:1: bad value \"a?b\" for helo_name: " CTRL_WHY, NOCHECK },
 	{ "two CRs at the end", "helo_name = a\r\r\n", 0, TLSRELAY_CONFIG,
 	  "FILE:1: bad value \"a?\" for helo_name: " CTRL_WHY, NOCHECK },
-	{ "unsupported level", "tls_security_level = verify\n", 0,
-	  TLSRELAY_CONFIG, "FILE:1: tls_security_level: level verify is not "
+	{ "unsupported level", "tls_security_level = dane\n", 0,
+	  TLSRELAY_CONFIG, "FILE:1: tls_security_level: level dane is not "
 	  "supported by this build yet (supported: " LEVELS ")", NOCHECK },
 };
 
