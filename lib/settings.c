@@ -466,6 +466,9 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 		return cfg_error(st, where, "%s: level %s is not supported by this "
 		                 "build yet (supported: %s)", k->name,
 		                 tr_tls_level_name(lv), list);
+	if (lv == TR_TLS_FINGERPRINT)   /* no digests here: could never succeed */
+		return cfg_error(st, where, "%s: level fingerprint needs match= digests: "
+		                 "give it per destination in tls_policy_map", k->name);
 	*(tr_tls_level *)field(cfg, k) = lv;
 	return tr_status_ok(st);
 }

@@ -187,6 +187,22 @@ static void log_tls(tr_session *s)
 		        t->chain_ok ? "" : " verify-error=", t->chain_ok ? "" : t->verify_error);
 }
 
+/* Check the certificate against the level, then log the posture. A pinned
+ * fingerprint that matched is "Verified", as in Postfix. -1 on failure. */
+static int tls_enforce(tr_session *s, tlsrelay_status *st)
+{
+	if (tr_tls_enforce(&s->tls, s->p->level, s->p->fps, s->p->nfps, s->relay, st)
+	    != TLSRELAY_OK) {
+		log_tls(s);
+		tr_log(s->ctx, LOG_INFO, "%s", st->text);
+		return -1;
+	}
+	if (s->p->level == TR_TLS_FINGERPRINT)
+		s->tls.trust = TR_TRUST_VERIFIED;
+	log_tls(s);
+	return 0;
+}
+
 static int do_connect(tr_session *s, tlsrelay_status *st)
 {
 	const tr_config *cfg = &s->ctx->cfg;
@@ -210,12 +226,8 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 		return site_fail(s, st);
 	}
 	s->tls_active = 1;
-	log_tls(s);
-	if (tr_tls_enforce(&s->tls, s->p->level, s->p->fps, s->p->nfps, s->relay, st)
-	    != TLSRELAY_OK) {
-		tr_log(s->ctx, LOG_INFO, "%s", st->text);
+	if (tls_enforce(s, st) < 0)
 		return site_fail(s, st);
-	}
 	return 0;
 }
 
@@ -291,7 +303,6 @@ static int tls_required_fail(tr_session *s, tlsrelay_status *st)
 	return site_fail(s, st);
 }
 
-/* Reply to STARTTLS other than 220. */
 /* TLS is required by the level, or because credentials are configured
  * for this server: they are never sent in plaintext. */
 static int tls_required(const tr_session *s)
@@ -299,6 +310,7 @@ static int tls_required(const tr_session *s)
 	return s->p->level >= TR_TLS_ENCRYPT || s->p->cred != NULL;
 }
 
+/* Reply to STARTTLS other than 220. */
 static int starttls_refused(tr_session *s, tlsrelay_status *st)
 {
 	char text[TLSRELAY_TEXT_MAX];
@@ -368,13 +380,9 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	}
 	s->tls_active = 1;
 	s->in_sync = 1;     /* the server now waits for EHLO: QUIT is fine */
-	log_tls(s);
 	/* Certificate requirements are checked before anything else is sent. */
-	if (tr_tls_enforce(&s->tls, s->p->level, s->p->fps, s->p->nfps, s->relay, st)
-	    != TLSRELAY_OK) {
-		tr_log(s->ctx, LOG_INFO, "%s", st->text);
+	if (tls_enforce(s, st) < 0)
 		return tls_required_fail(s, st);
-	}
 	return do_ehlo(s, 1, st);
 }
 

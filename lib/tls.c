@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -73,6 +74,23 @@ void tr_io_set_tls(tr_io *io, void *ssl)
 
 /* ------------------------------------------------------------ the SSL_CTX */
 
+static int is_dir(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static SSL_CTX *ca_error(SSL_CTX *c, const char *key, const char *path,
+                         tlsrelay_status *st)
+{
+	ERR_clear_error();
+	SSL_CTX_free(c);
+	tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s: cannot load CA certificates from %s",
+	              key, path);
+	return NULL;
+}
+
 static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 {
 	SSL_CTX *c;
@@ -96,15 +114,13 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	 * lazily per certificate, never the whole bundle loaded up front. */
 	if (!cfg->tls_ca_file && !cfg->tls_ca_path)
 		(void)SSL_CTX_load_verify_dir(c, X509_get_default_cert_dir());
-	if ((cfg->tls_ca_file && !SSL_CTX_load_verify_file(c, cfg->tls_ca_file)) ||
-	    (cfg->tls_ca_path && !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path))) {
-		ERR_clear_error();
-		SSL_CTX_free(c);
-		tr_status_set(st, TLSRELAY_CONFIG, "4.3.5",
-		              "cannot load CA certificates from %s",
-		              cfg->tls_ca_file ? cfg->tls_ca_file : cfg->tls_ca_path);
-		return NULL;
-	}
+	if (cfg->tls_ca_file && !SSL_CTX_load_verify_file(c, cfg->tls_ca_file))
+		return ca_error(c, "tls_ca_file", cfg->tls_ca_file, st);
+	/* OpenSSL only records a directory: check it is one, or nothing would
+	 * ever verify and the cause would be hidden. */
+	if (cfg->tls_ca_path && (!is_dir(cfg->tls_ca_path) ||
+	                         !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path)))
+		return ca_error(c, "tls_ca_path", cfg->tls_ca_path, st);
 	ERR_clear_error();
 	ctx->ca_loaded = 1;
 	ctx->ssl_ctx = c;
@@ -135,6 +151,19 @@ static int is_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* SHA-256 of the DER SubjectPublicKeyInfo, as Postfix and "openssl pkey
+ * -pubin -outform DER | openssl dgst -sha256" compute a public-key pin
+ * (X509_pubkey_digest hashes the key bits only: a different value). */
+static int spki_digest(X509 *cert, unsigned char *md, unsigned *mdlen)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+	int ok = len > 0 && EVP_Digest(der, (size_t)len, md, mdlen, EVP_sha256(), NULL);
+
+	OPENSSL_free(der);
+	return ok;
+}
+
 /* Does cert carry name? ".example.com" matches any subdomain. */
 static int cert_has_name(X509 *cert, const char *name)
 {
@@ -155,7 +184,7 @@ static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info 
 	X509_NAME_oneline(X509_get_issuer_name(cert), info->issuer, sizeof info->issuer);
 	if (X509_digest(cert, EVP_sha256(), md, &mdlen))
 		hex_digest(md, mdlen, info->cert_sha256, sizeof info->cert_sha256);
-	if (X509_pubkey_digest(cert, EVP_sha256(), md, &mdlen))
+	if (spki_digest(cert, md, &mdlen))
 		hex_digest(md, mdlen, info->pkey_sha256, sizeof info->pkey_sha256);
 	info->chain_ok = vr == X509_V_OK;
 	if (!info->chain_ok)
