@@ -17,6 +17,8 @@
  * - A last-resort alarm (deadline + 15 s) exits 75 even if something in the
  *   library blocks; the library keeps its own deadline on every wait.
  * - -i (ignore dots) is accepted and ignored: a lone "." never ends input.
+ * - No core dumps (RLIMIT_CORE 0, not dumpable): the process may hold SMTP
+ *   AUTH passwords, which must not end up in a core file.
  */
 #include "config.h"
 #include <ctype.h>
@@ -25,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "tlsrelay.h"
 
@@ -60,6 +64,14 @@ static void log_line(void *arg, int priority, const char *line)
 		syslog(priority, "%s", line);
 	if (s->to_stderr)
 		fprintf(stderr, "tlsrelay: %s\n", line);
+}
+
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 static void on_alarm(int sig)
@@ -190,6 +202,7 @@ int main(int argc, char **argv)
 	tlsrelay_ctx *ctx;
 	int first, rc;
 
+	no_core_dumps();
 	if ((first = parse_args(argc, argv, &o)) < 0)
 		return EX_USAGE_;
 	if ((ctx = tlsrelay_ctx_new()) == NULL) {

@@ -7,7 +7,9 @@
 # (auth-zone), and the root is stubbed to a closed loopback port, so nothing
 # ever leaves the machine. dnsq is always given the resolver, so
 # /etc/resolv.conf servers are never used. Every process started here is
-# stopped by its PID from the EXIT trap, and the temp dir is removed.
+# stopped by its PID from the EXIT trap, and the temp dir is removed. The
+# unbound machinery (config, start, readiness, stop) is in unbound.sh,
+# shared with test_mx_delivery.sh.
 #
 # Needs: unbound (Debian package "unbound"); without it the whole test is
 # skipped: "1..0 # SKIP reason" and exit 0, which Automake's tap-driver.sh
@@ -31,189 +33,33 @@ skip_all() {
 	exit 0
 }
 
-UNBOUND=${UNBOUND:-}
-if [ -z "$UNBOUND" ]; then
-	UNBOUND=$(command -v unbound 2>/dev/null || true)
-	[ -z "$UNBOUND" ] && [ -x /usr/sbin/unbound ] && UNBOUND=/usr/sbin/unbound
-fi
-if [ -z "$UNBOUND" ] || [ ! -x "$UNBOUND" ]; then
-	skip_all "unbound not installed (apt-get install unbound)"
-fi
+# The unbound machinery (shared with test_mx_delivery.sh): ub_* functions.
+# shellcheck source=tests/dns/unbound.sh
+. "$here/unbound.sh"
+
+ub_find || skip_all "unbound not installed (apt-get install unbound)"
 [ -x "$DNSQ" ] || { echo "Bail out! $DNSQ not built"; exit 1; }
 [ -r "$ZONE" ] || { echo "Bail out! $ZONE missing"; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/trdns.XXXXXX") ||
 	{ echo "Bail out! mktemp failed"; exit 1; }
-ub_pid=
-deaf_pid=
-
-# Stop one process we started: TERM, wait at most 5 s, then KILL.
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null || return 0
-	s=0
-	while [ $s -lt 50 ] && kill -0 "$1" 2>/dev/null; do
-		sleep 0.1
-		s=$((s + 1))
-	done
-	kill -0 "$1" 2>/dev/null && kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
-
-# Stop an unbound we started: the PID in its pidfile (unbound's own, in case
-# $! was a wrapper), then $!.
-stop_unbound() {
-	[ -n "$1" ] || return 0
-	pf=
-	[ -r "$2.pid" ] && pf=$(tr -dc 0-9 <"$2.pid")
-	[ -n "$pf" ] && [ "$pf" != "$1" ] && stop_pid "$pf"
-	stop_pid "$1"
-	rm -f "$2.pid"
-}
 
 cleanup() {
-	stop_unbound "$ub_pid" "$tmp/unbound.conf"
-	stop_unbound "$deaf_pid" "$tmp/deaf.conf"
-	ub_pid=
-	deaf_pid=
+	ub_cleanup
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-# ------------------------------------------------------------ ports
-
-rand_port() {
-	n=$(od -An -N2 -tu2 /dev/urandom | tr -dc 0-9)
-	echo $((20000 + ${n:-0} % 40000))
-}
-
-# True when something listens on 127.0.0.1/::1 port $1 (UDP or TCP). When ss
-# is missing we cannot tell; unbound's own bind then decides.
-port_busy() {
-	command -v ss >/dev/null 2>&1 || return 1
-	[ -n "$(ss -Hlnut "( sport = :$1 )" 2>/dev/null)" ]
-}
-
-has_ipv6_lo() {
-	grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null
-}
-
 # A loopback port where nothing listens: answers are "connection refused".
-closed=
-for p in 1 $(rand_port) $(rand_port) $(rand_port); do
-	if ! port_busy "$p"; then
-		closed=$p
-		break
-	fi
-done
-[ -n "$closed" ] || { echo "Bail out! no closed loopback port found"; exit 1; }
+ub_setup "$tmp" "$ZONE" || { echo "Bail out! no closed loopback port found"; exit 1; }
+closed=$ub_closed
 
-# ------------------------------------------------------------ unbound
-
-# write_conf FILE PORT EXTRA: a config listening on PORT. EXTRA is added to
-# the server: clause.
-write_conf() {
-	{
-		echo "server:"
-		echo "    interface: 127.0.0.1@$2"
-		[ "$use_v6" = yes ] && echo "    interface: ::1@$2"
-		echo "    port: $2"
-		echo "    do-ip6: $use_v6"
-		echo "    chroot: \"\""
-		echo "    username: \"\""
-		echo "    directory: \"$tmp\""
-		echo "    pidfile: \"$1.pid\""
-		echo "    logfile: \"$1.log\""
-		echo "    use-syslog: no"
-		echo "    verbosity: 1"
-		echo "    num-threads: 1"
-		echo "    module-config: \"iterator\""
-		echo "    do-not-query-localhost: no"
-		echo "$3"
-		echo "remote-control:"
-		echo "    control-enable: no"
-	} >"$1"
-}
-
-# The resolver under test. "test." is an RFC 6761 name that unbound answers
-# NXDOMAIN for by default: nodefault lifts that so the auth-zone is used.
-# The root is stubbed to a closed loopback port (nothing outside "test."
-# can be resolved), and 127.0.0.3 (broken.test's server) may not be
-# queried, which makes broken.test a fast SERVFAIL.
-main_conf() {
-	write_conf "$tmp/unbound.conf" "$1" "    local-zone: \"test.\" nodefault
-    do-not-query-address: 127.0.0.3
-auth-zone:
-    name: \"test.\"
-    zonefile: \"$ZONE\"
-    for-downstream: no
-    for-upstream: yes
-    fallback-enabled: no
-stub-zone:
-    name: \".\"
-    stub-addr: 127.0.0.1@$closed"
-}
-
-# A resolver that drops every query (access-control deny): timeouts.
-deaf_conf() {
-	write_conf "$tmp/deaf.conf" "$1" "    access-control: 127.0.0.0/8 deny
-    access-control: ::1/128 deny
-    local-zone: \".\" refuse"
-}
-
-# start_unbound WRITE_FN CONF READY_FN: write CONF (WRITE_FN PORT) for a
-# random free port and start unbound with it, until READY_FN PORT CONF says
-# it is up (5 s at most per try, 8 tries). Sets started_pid, started_port.
-start_unbound() {
-	started_pid=
-	for try in 1 2 3 4 5 6 7 8; do
-		port=$(rand_port)
-		port_busy "$port" && continue
-		rm -f "$2.log" "$2.pid"
-		$1 "$port"
-		"$UNBOUND" -d -c "$2" >"$2.out" 2>&1 &
-		started_pid=$!
-		w=0
-		while [ $w -lt 50 ] && kill -0 "$started_pid" 2>/dev/null; do
-			# Ready, and still ours a moment later (not another
-			# server that held the port while ours failed to bind).
-			if $3 "$port" "$2" && sleep 0.2 &&
-			   kill -0 "$started_pid" 2>/dev/null; then
-				started_port=$port
-				return 0
-			fi
-			sleep 0.1
-			w=$((w + 1))
-		done
-		stop_unbound "$started_pid" "$2"    # not up (port taken?)
-		started_pid=
-		echo "# unbound on port $port did not start (try $try):"
-		cat "$2.log" "$2.out" 2>/dev/null | tail -5 | sed 's/^/#   /'
-	done
-	return 1
-}
-
-main_ready() {
-	"$DNSQ" -t 1 "127.0.0.1:$1" mx nomx.test 2>/dev/null | grep -q '^mx '
-}
-
-deaf_ready() {
-	grep -q 'start of service' "$2.log" 2>/dev/null
-}
-
-use_v6=no
-has_ipv6_lo && use_v6=yes
-if ! start_unbound main_conf "$tmp/unbound.conf" main_ready && [ "$use_v6" = yes ]; then
-	use_v6=no                   # ::1 present but not usable: IPv4 only
-	start_unbound main_conf "$tmp/unbound.conf" main_ready
-fi
-[ -n "$started_pid" ] || { echo "Bail out! cannot start unbound"; exit 1; }
-ub_pid=$started_pid
-PORT=$started_port
+# The resolver under test, ready when dnsq gets an answer from it.
+ub_start_main ub_dnsq_ready || { echo "Bail out! cannot start unbound"; exit 1; }
+PORT=$ub_port
 R=127.0.0.1:$PORT
-echo "# unbound pid $ub_pid on port $PORT (IPv6: $use_v6), closed port $closed"
+echo "# unbound pid $ub_pid on port $PORT (IPv6: $ub_use_v6), closed port $closed"
 
 # ------------------------------------------------------------ TAP helpers
 
@@ -386,11 +232,10 @@ fi
 expect_err "unreachable resolver: addrs -> temporary 4.4.3" temporary 4.4.3 \
 	-t 1 "127.0.0.1:$closed" addrs mx1.multi.test 25
 
-if start_unbound deaf_conf "$tmp/deaf.conf" deaf_ready; then
-	deaf_pid=$started_pid
+if ub_start_deaf; then
 	t0=$(now)
 	expect_err "silent resolver: mx -> temporary 4.4.3 (timeout)" \
-		temporary 4.4.3 -t 1 "127.0.0.1:$started_port" mx multi.test
+		temporary 4.4.3 -t 1 "127.0.0.1:$ub_deaf_port" mx multi.test
 	t1=$(now)
 	# 1 s per try, 2 tries: about 2 s.
 	if [ $((t1 - t0)) -le 8 ]; then
@@ -398,15 +243,14 @@ if start_unbound deaf_conf "$tmp/deaf.conf" deaf_ready; then
 	else
 		not_ok "silent resolver: failed within 8 s" "took $((t1 - t0)) s"
 	fi
-	stop_unbound "$deaf_pid" "$tmp/deaf.conf"
-	deaf_pid=
+	ub_stop_deaf
 else
 	not_ok "silent resolver: second unbound started"
 fi
 
 # ------------------------------------------------------------ IPv6 resolver
 
-if [ "$use_v6" = yes ]; then
+if [ "$ub_use_v6" = yes ]; then
 	check_multi "IPv6 resolver [::1]:port: mx" "[::1]:$PORT" multi.test
 	expect "IPv6 resolver [::1]:port: addrs" 0 "addr ::1
 addr 127.0.0.11" "[::1]:$PORT" addrs mx1.multi.test 25

@@ -2,14 +2,31 @@
 """peer.py - a scriptable, adversarial SMTP server for the tlsrelay tests.
 
     peer.py serve --port PORT --scenario FILE --outdir DIR [--pidfile FILE]
-                  [--certs DIR] [--max-lifetime SECS]
+                  [--certs DIR] [--max-lifetime SECS] [--address 127.X.Y.Z]
     peer.py report DIR          (facts from DIR/transcript.jsonl, key=value)
 
-Python 3 standard library only. Listens on 127.0.0.1 only (never anything
-else), one thread per connection, connection index 1, 2, ... in accept
+Python 3 standard library only. Listens on 127.0.0.1, or on the IPv4
+loopback address given with --address (127.0.0.0/8 only, never anything
+else; tests/dns/test_mx_delivery.sh runs peers on 127.0.0.2x:25), one
+thread per connection, connection index 1, 2, ... in accept
 order. Every command, reply and event is one JSON line in
 DIR/transcript.jsonl; message data (after DATA/354, un-dot-stuffed) goes to
 DIR/data-CONN-N.eml. The scenario format is described in README.md.
+
+Additions for tests/peer/test_policy.sh (not yet in README.md):
+  "auth": {"user": U, "password": P[, "ok": REPLY, "fail": REPLY]} makes AUTH
+      PLAIN (initial response, or a "334 " prompt) and AUTH LOGIN (334
+      prompts "VXNlcm5hbWU6", "UGFzc3dvcmQ6") work: 235 (or "ok") when the
+      client sent U and P, 535 5.7.8 (or "fail") otherwise; "*" aborts (501),
+      other mechanisms get 504, undecodable base64 501. Default null: AUTH is
+      answered 504 as before. A replies/replies_tls "AUTH" entry still wins.
+      The AUTH command record gets auth_mech, auth_user, auth_result (ok,
+      fail, aborted, bad, unsupported), auth_initial, auth_responses.
+  "tls_min_version", "tls_max_version": "TLSv1.2" or "TLSv1.3" (default null:
+      the ssl module's defaults).
+  tls_started events carry "sni" (the client's server name, null if none).
+  report: auth, auth_tls, auth_ok, auth_mechs, auth_results, auth_users,
+      tls_versions, sni.
 
 Exit: on SIGTERM/SIGINT/SIGHUP (status 0), after --max-lifetime seconds
 (default 120, status 0), or at once with status 2 if the port cannot be
@@ -17,6 +34,8 @@ bound (the caller picks another port) and 1 on a bad scenario.
 """
 
 import argparse
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -54,7 +73,14 @@ DEFAULTS = {
     "silent_secs": 10,
     "idle_timeout": 30,
     "handshake_timeout": 10,
+    "auth": None,                # {"user", "password"[, "ok", "fail"]}: AUTH PLAIN/LOGIN dialogue
+    "tls_min_version": None,     # "TLSv1.2", "TLSv1.3": bounds of the server's TLS versions
+    "tls_max_version": None,
 }
+AUTH_OK = "235 2.7.0 Authentication successful"
+AUTH_FAIL = "535 5.7.8 Error: authentication failed: authentication failure"
+AUTH_KEYS = {"user", "password", "ok", "fail"}
+TLS_VERSIONS = {"TLSv1.2": "TLSv1_2", "TLSv1.3": "TLSv1_3"}
 KNOWN_VERBS = {"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "DOT",
                "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "XCLIENT"}
 MERGED_DICTS = ("replies", "replies_tls", "rcpt_replies", "actions")
@@ -84,6 +110,17 @@ def check_scenario(sc):
                         raise ScenarioError("bad action %r (one of %s)" % (a, ", ".join(ACTIONS)))
             if k == "starttls_action" and v not in STARTTLS_ACTIONS:
                 raise ScenarioError("bad starttls_action %r" % v)
+            if k == "auth" and v is not None:
+                if not isinstance(v, dict) or set(v) - AUTH_KEYS or \
+                        not all(isinstance(v.get(x), str) for x in ("user", "password")):
+                    raise ScenarioError("auth must be null or an object with user, password "
+                                        "(strings) and optionally ok, fail (replies)")
+                for x in ("ok", "fail"):
+                    if x in v:
+                        build_reply(v[x])
+            if k in ("tls_min_version", "tls_max_version") and v is not None \
+                    and v not in TLS_VERSIONS:
+                raise ScenarioError("%s must be null or one of %s" % (k, ", ".join(TLS_VERSIONS)))
         if part is not sc and "connections" in part:
             raise ScenarioError("connections cannot nest")
     for n in (sc.get("connections") or {}):
@@ -175,6 +212,10 @@ class Closed(Exception):
     """The connection is over (reason in args[0])."""
 
 
+class _AuthAbort(Exception):
+    """The client answered "*" to a 334 prompt."""
+
+
 class Conn:
     def __init__(self, server, sock, n):
         self.server = server
@@ -192,6 +233,7 @@ class Conn:
         self.mail_ok = False
         self.rcpt_ok = 0
         self.ntxn = 0
+        self.sni = None             # server name the client asked for (TLS SNI)
         self.sock.settimeout(float(self.cfg["idle_timeout"]))
 
     # ------------------------------------------------------------ output
@@ -328,6 +370,14 @@ class Conn:
         key = os.path.join(certs, self.cfg["key"])
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
+        if self.cfg["tls_min_version"]:
+            ctx.minimum_version = getattr(ssl.TLSVersion, TLS_VERSIONS[self.cfg["tls_min_version"]])
+        if self.cfg["tls_max_version"]:
+            ctx.maximum_version = getattr(ssl.TLSVersion, TLS_VERSIONS[self.cfg["tls_max_version"]])
+
+        def on_sni(sslobj, server_name, context):
+            self.sni = server_name      # None: the client sent no SNI
+        ctx.sni_callback = on_sni
         return ctx
 
     def start_tls(self, why):
@@ -348,7 +398,7 @@ class Conn:
         self.tls = True
         self.caps = self.cfg["ehlo_caps_tls"]
         self.event("tls_started", at=why, version=self.sock.version(),
-                   cipher=(self.sock.cipher() or ["?"])[0])
+                   cipher=(self.sock.cipher() or ["?"])[0], sni=self.sni)
 
     def starttls_garbage(self):
         """Read the ClientHello (some bytes), answer with bytes that are not TLS."""
@@ -473,7 +523,11 @@ class Conn:
         if verb in [h.upper() for h in self.cfg["hide"]]:
             reply = build_reply("500 5.5.2 Error: command not recognized")
         else:
-            reply = self.lookup(verb, occurrence, verb_arg) or self.default_reply(verb, verb_arg)
+            reply = self.lookup(verb, occurrence, verb_arg)
+            if reply is None and verb == "AUTH" and self.cfg["auth"]:
+                self.auth_dialogue(rec, verb_arg, occurrence)
+                return
+            reply = reply or self.default_reply(verb, verb_arg)
         code = reply[:3].decode("ascii", "replace")
         self.tr.write(self.n, "command", tls=self.tls, **self.shown_reply(verb, occurrence, reply),
                       **rec)
@@ -512,6 +566,67 @@ class Conn:
         if verb == "DATA" and code.startswith("3"):
             self.data_phase()
 
+    # ------------------------------------------------------------- AUTH
+    def auth_dialogue(self, rec, arg, occurrence):
+        """AUTH PLAIN (initial response or 334 prompt) or LOGIN (334
+        prompts for user and password) against cfg["auth"]; "*" aborts.
+        One command record for the whole exchange, written also when the
+        client goes away in the middle."""
+        auth = self.cfg["auth"]
+        mech, _, initial = arg.strip().partition(" ")
+        mech = mech.upper()
+        info = {"auth_mech": mech, "auth_initial": bool(initial), "auth_responses": 0,
+                "auth_user": "", "auth_result": "unsupported"}
+        reply = None
+
+        def decode(text):
+            if text == "=":
+                return b""
+            return base64.b64decode(text.encode("ascii", "replace"), validate=True)
+
+        def prompt(text):
+            self.send(build_reply("334 " + text))
+            line, toolong = self.readline(LINE_MAX)
+            info["auth_responses"] += 1
+            resp = line.rstrip(b"\r\n").decode("ascii", "backslashreplace")
+            if resp == "*":
+                raise _AuthAbort()
+            return resp
+
+        try:
+            try:
+                if mech == "PLAIN":
+                    blob = decode(initial if initial else prompt(""))
+                    parts = blob.split(b"\0")
+                    if len(parts) != 3:
+                        info["auth_result"] = "bad"
+                        reply = build_reply("535 5.7.8 Error: malformed PLAIN response")
+                    else:
+                        user, pw = parts[1], parts[2]
+                elif mech == "LOGIN":
+                    user = decode(initial) if initial else decode(prompt("VXNlcm5hbWU6"))
+                    info["auth_user"] = user.decode("utf-8", "backslashreplace")
+                    pw = decode(prompt("UGFzc3dvcmQ6"))
+                else:
+                    reply = build_reply("504 5.5.4 Unrecognized authentication type")
+                if reply is None:
+                    info["auth_user"] = user.decode("utf-8", "backslashreplace")
+                    good = (user == auth["user"].encode("utf-8") and
+                            pw == auth["password"].encode("utf-8"))
+                    info["auth_result"] = "ok" if good else "fail"
+                    reply = build_reply(auth.get("ok", AUTH_OK) if good else auth.get("fail", AUTH_FAIL))
+            except _AuthAbort:
+                info["auth_result"] = "aborted"
+                reply = build_reply("501 5.7.0 Authentication aborted")
+            except (binascii.Error, ValueError):
+                info["auth_result"] = "bad"
+                reply = build_reply("501 5.5.2 Error: cannot decode response")
+        finally:
+            shown = self.shown_reply("AUTH", occurrence, reply) if reply is not None \
+                else {"reply": "", "action": "client gone"}
+            self.tr.write(self.n, "command", tls=self.tls, **shown, **rec, **info)
+        self.reply_with_action("AUTH", occurrence, reply)
+
     def data_phase(self):
         data, notes = self.read_data()
         self.ntxn += 1
@@ -548,7 +663,7 @@ class Server:
         self.threads = []
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind((HOST, args.port))
+        self.lsock.bind((args.address, args.port))
         self.lsock.listen(16)
         self.lsock.settimeout(0.2)
 
@@ -634,7 +749,7 @@ def cmd_serve(args):
         with open(tmp, "w") as f:
             f.write("%d\n" % os.getpid())
         os.rename(tmp, args.pidfile)   # appears only when we listen
-    print("peer.py: listening on %s:%d, scenario %s" % (HOST, args.port, args.scenario), flush=True)
+    print("peer.py: listening on %s:%d, scenario %s" % (args.address, args.port, args.scenario), flush=True)
     try:
         server.serve()
     finally:
@@ -666,6 +781,12 @@ def cmd_report(args):
     cN.trace              verbs and {events} of connection N ("+" marks TLS)
     mail_plain mail_tls   MAIL commands without / with TLS
     auth_plain            AUTH commands without TLS
+    auth auth_tls auth_ok AUTH commands; over TLS; with accepted credentials (scenario "auth")
+    auth_mechs auth_results auth_users
+                          per AUTH command: mechanism, result (ok, fail, aborted, bad,
+                          unsupported, "-" without a dialogue) and the user name it sent
+    tls_versions          protocol of each TLS session, e.g. "TLSv1.3"
+    sni                   server name (SNI) the client sent in each TLS session, "-" for none
     starttls              STARTTLS commands in all; starttls_max: most on one connection
     starttls_conns        connections (space-separated numbers) that sent STARTTLS
     helo ehlo             HELO / EHLO commands
@@ -695,6 +816,17 @@ def cmd_report(args):
     out["mail_plain"] = sum(1 for r in cmds if r["verb"] == "MAIL" and not r["tls"])
     out["mail_tls"] = sum(1 for r in cmds if r["verb"] == "MAIL" and r["tls"])
     out["auth_plain"] = sum(1 for r in cmds if r["verb"] == "AUTH" and not r["tls"])
+    auths = [r for r in cmds if r["verb"] == "AUTH"]
+    out["auth"] = len(auths)
+    out["auth_tls"] = sum(1 for r in auths if r["tls"])
+    out["auth_ok"] = sum(1 for r in auths if r.get("auth_result") == "ok")
+    out["auth_mechs"] = " ".join(r.get("auth_mech", "?") for r in auths)
+    out["auth_results"] = " ".join(r.get("auth_result", "-") for r in auths)
+    out["auth_users"] = " ".join(r.get("auth_user", "") for r in auths)
+    out["tls_versions"] = " ".join(r.get("version", "?") for r in recs if r["kind"] == "event"
+                                   and r.get("event") == "tls_started")
+    out["sni"] = " ".join(r.get("sni") or "-" for r in recs if r["kind"] == "event"
+                          and r.get("event") == "tls_started")
     out["helo"] = sum(1 for r in cmds if r["verb"] == "HELO")
     out["ehlo"] = sum(1 for r in cmds if r["verb"] == "EHLO")
     st = [r for r in cmds if r["verb"] == "STARTTLS"]
@@ -789,12 +921,20 @@ def main():
     s.add_argument("--pidfile")
     s.add_argument("--certs", default=os.path.normpath(os.path.join(here, "..", "certs")))
     s.add_argument("--max-lifetime", type=float, default=120.0)
+    s.add_argument("--address", default=HOST,
+                   help="IPv4 loopback address to listen on (127.0.0.0/8; default %s)" % HOST)
     r = sub.add_parser("report", help="summarise DIR/transcript.jsonl as key=value lines")
     r.add_argument("outdir")
     args = ap.parse_args()
     if args.cmd == "serve":
         if not 0 < args.port < 65536:
             ap.error("bad port")
+        try:
+            loopback = socket.inet_pton(socket.AF_INET, args.address)[0] == 127
+        except OSError:
+            loopback = False
+        if not loopback:
+            ap.error("--address must be an IPv4 loopback address (127.0.0.0/8)")
         args.max_lifetime = max(1.0, min(args.max_lifetime, 3600.0))
         return cmd_serve(args)
     return cmd_report(args)
