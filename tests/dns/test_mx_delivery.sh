@@ -1,0 +1,375 @@
+#!/bin/bash
+# tests/dns/test_mx_delivery.sh - tlsrelay without a relay host: MX routing
+# (RFC 5321 section 5.1) end to end. A real unbound serves
+# tests/dns/test.zone (tests/dns/unbound.sh), tlsrelay is run with
+# dns_resolver pointing at it, and tests/peer/peer.py instances listen on
+# 127.0.0.2x:25 and 127.0.0.3x:25, the addresses of the MX hosts in the
+# zone. TAP output.
+#
+# Cases: the first MX dead -> the second delivers (byte for byte); the
+# first greets 421 -> the next delivers; IPv6 address dead -> IPv4
+# delivers; equal preferences -> both hosts come first within 20 runs;
+# implicit MX; null MX -> 69 5.1.10; NXDOMAIN -> 69 5.1.2; SERVFAIL and a
+# resolver that never answers -> 75 4.4.3; every MX dead -> 75 with the last
+# connect error (4.4.1); a relay host that does not resolve -> 75 4.4.4
+# (deferred, never bounced); mx_address_limit (2, and the default 5) counted
+# by listeners that accept and close at once (each accept is one connection
+# in the peer's transcript); mx_session_limit (the default 2, then 3) with
+# servers answering 451 to MAIL FROM.
+#
+# Needs root (port 25), python3, unbound and the built tlsrelay
+# ($TLSRELAY_BIN, else $top_builddir/plugin/transport/tlsrelay); without
+# them, or when something already listens on port 25 of 127.0.0.20-39 (or
+# of every address), the whole test is skipped ("1..0 # SKIP reason"); the
+# IPv6 case alone is skipped when something listens on [::1]:25.
+# tests/unit/dnsq (built by "make check") is used to see that unbound
+# answers, when present. About 15 s.
+#
+# Safety: only 127.0.0.0/8 and ::1. Every process (unbound, peers, tlsrelay
+# under timeout 60) is stopped by its PID (tests/lib.sh EXIT trap and
+# ub_cleanup); TLSRELAY_KEEP_TMP=1 keeps the temp directory.
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/dns/unbound.sh
+. "$top_srcdir/tests/dns/unbound.sh"
+
+# ---------------------------------------------------------------- needs
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
+"$PY" -c 'import ssl, json, threading' 2>/dev/null || tap_skip_all "python3 without the ssl module"
+ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root (peers listen on 127.0.0.2x:25)"
+require_cmd timeout cmp
+PEER=$top_srcdir/tests/peer/peer.py
+SCEN=$top_srcdir/tests/peer/scenarios
+ZONE=$top_srcdir/tests/dns/test.zone
+TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
+DNSQ=${DNSQ:-$top_builddir/tests/unit/dnsq}
+
+# Local addresses listening on TCP port 25 (ss; else a probe of ours).
+listen25() {
+	local a
+	if command -v ss >/dev/null 2>&1; then
+		ss -Htln 'sport = :25' 2>/dev/null | awk '{print $4}'
+		return
+	fi
+	for a in 127.0.0.{20..39} ::1; do
+		timeout 2 bash -c "exec 3<>/dev/tcp/$a/25" 2>/dev/null && echo "[$a]:25"
+	done
+}
+v6_busy=
+for a in $(listen25); do
+	case $a in
+	0.0.0.0:25|'*:25'|'[::]:25'|'[::ffff:0.0.0.0]:25'|127.0.0.2[0-9]:25|127.0.0.3[0-9]:25|'[127.0.0.'*)
+		tap_skip_all "port 25 is taken on the test addresses ($a listens)" ;;
+	'[::1]:25') v6_busy=$a ;;
+	esac
+done
+[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+
+make_tmpdir TEST_TMP
+T=$TEST_TMP
+mkdir -p "$T/spool"
+
+# ---------------------------------------------------------------- unbound
+at_exit ub_cleanup
+ub_setup "$T" "$ZONE" || tap_bail "unbound setup failed"
+ready=ub_log_ready
+[ -x "$DNSQ" ] && ready=ub_dnsq_ready
+ub_start_main "$ready" || tap_bail "cannot start unbound"
+tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port (IPv6: $ub_use_v6)"
+
+# ---------------------------------------------------------------- message
+{
+	printf 'Subject: mx delivery test\n'
+	printf 'Message-ID: <mx-test@example.test>\n'
+	printf '\n'
+	printf '.leading dot\n'
+	printf '.\n'
+	printf 'last line\n'
+} > "$T/msg.in"
+{
+	printf 'Subject: mx delivery test\r\n'
+	printf 'Message-ID: <mx-test@example.test>\r\n'
+	printf '\r\n'
+	printf '.leading dot\r\n'
+	printf '.\r\n'
+	printf 'last line\r\n'
+} > "$T/msg.canon"
+
+cat > "$T/tlsrelay.conf" <<EOF
+# written by tests/dns/test_mx_delivery.sh
+helo_name = client.test
+connect_timeout = 5s
+command_timeout = 10s
+data_timeout = 10s
+deadline = 30s
+spool_directory = $T/spool
+EOF
+
+# ---------------------------------------------------------------- peers
+# peers NAME ADDR:SCENARIO ...: one peer.py per address, on port 25, output
+# in $T/NAME/ADDR/; waits until each listens. PEER_PIDS, PEER_DIRS.
+PEER_PIDS=()
+PEER_DIRS=()
+
+# shellcheck disable=SC2317 # called through wait_until
+_peer_ready() {	# _peer_ready PIDFILE PID: pid file written, or the peer is gone
+	[ -s "$1" ] || ! kill -0 "$2" 2>/dev/null
+}
+
+peers() {
+	local name=$1 spec addr dir i; shift
+	PEER_PIDS=()
+	PEER_DIRS=()
+	for spec in "$@"; do
+		addr=${spec%%:*}
+		dir=$T/$name/$addr
+		mkdir -p "$dir"
+		start_bg "peer-$name-$addr" "$PY" "$PEER" serve --address "$addr" --port 25 \
+			--scenario "$SCEN/${spec#*:}.json" --outdir "$dir" \
+			--pidfile "$dir/peer.pid" --max-lifetime 60
+		PEER_PIDS+=("$BG_PID")
+		PEER_DIRS+=("$dir")
+	done
+	for ((i = 0; i < ${#PEER_PIDS[@]}; i++)); do
+		wait_until 10 _peer_ready "${PEER_DIRS[i]}/peer.pid" "${PEER_PIDS[i]}"
+		[ -s "${PEER_DIRS[i]}/peer.pid" ] && continue
+		tap_diag "$(cat "$T/peer-$name-${PEER_DIRS[i]##*/}.out" 2>/dev/null)"
+		tap_bail "case $name: peer.py on ${PEER_DIRS[i]##*/}:25 did not start"
+	done
+}
+
+# stop_peers: stop the case's peers by PID, then write each report.
+stop_peers() {
+	local pid dir
+	for pid in "${PEER_PIDS[@]}"; do stop_pid "$pid"; done
+	for dir in "${PEER_DIRS[@]}"; do "$PY" "$PEER" report "$dir" > "$dir/report" 2>&1; done
+	PEER_PIDS=()
+}
+
+# fact NAME ADDR KEY: a value from a peer's report (after stop_peers).
+fact() {
+	sed -n "s/^$3=//p" "$T/$1/$2/report" | head -n 1
+}
+
+# live_conns NAME ADDR: connections the running peer accepted so far.
+live_conns() {
+	"$PY" "$PEER" report "$T/$1/$2" 2>/dev/null | sed -n 's/^conns=//p' | head -n 1
+}
+
+# ---------------------------------------------------------------- tlsrelay
+# send NAME RCPT [ARGS...]: tlsrelay -v, no relay host unless ARGS set one;
+# RC, OUT (stdout), ERR (stderr: the -v log), FIRST (first stdout line).
+send() {
+	local name=$1 rcpt=$2; shift 2
+	mkdir -p "$T/$name"
+	timeout -k 5 60 "$TLSRELAY" -c "$T/tlsrelay.conf" -v \
+		-o "dns_resolver=127.0.0.1:$ub_port" -o tls_security_level=may -o syslog=no \
+		"$@" -f sender@example.test -- "$rcpt" \
+		< "$T/msg.in" > "$T/$name/stdout" 2> "$T/$name/stderr"
+	RC=$?
+	OUT=$(cat "$T/$name/stdout")
+	ERR=$(cat "$T/$name/stderr")
+	FIRST=$(head -n 1 "$T/$name/stdout")
+}
+
+# why: the last run, for a failure's diagnostics.
+why() {
+	printf 'exit %s; stdout:\n%s\n-v log (tail):\n%s' "$RC" "$OUT" \
+		"$(printf '%s\n' "$ERR" | tail -n 25)"
+}
+
+# result NAME WANT_RC DSN: exit status WANT_RC; the first output line starts
+# with "DSN " ("-": no output at all).
+result() {
+	local ok=0
+	[ "$RC" = "$2" ] || ok=1
+	if [ "$3" = - ]; then
+		[ -z "$OUT" ] || ok=1
+	else
+		case $FIRST in "$3 "*) ;; *) ok=1 ;; esac
+	fi
+	local want="first line \"$3 ...\""
+	[ "$3" = - ] && want="no output"
+	tap_ok "$ok" "$1" "$(printf 'want exit %s, %s\n%s' "$2" "$want" "$(why)")"
+}
+
+# delivered NAME CASE ADDR: the peer at ADDR accepted the message, and it is
+# the input byte for byte (CR LF, un-dot-stuffed).
+delivered() {
+	local dir=$T/$2/$3 st=0 f='' e
+	for e in "$dir"/data-*.eml; do [ -f "$e" ] && f=$e && break; done
+	[ "$(fact "$2" "$3" delivered)" != none ] && [ "$(fact "$2" "$3" peer_errors)" = 0 ] &&
+		[ -n "$f" ] && cmp -s "$f" "$T/msg.canon" || st=1
+	tap_ok "$st" "$1" "$(printf 'peer %s report:\n%s\nmessage:\n%s' "$3" \
+		"$(grep -E '^(conns|delivered|data_bytes|peer_errors|peer_exit|c[0-9]+\.trace)=' \
+			"$dir/report" 2>/dev/null)" "$(od -c "${f:-/dev/null}" | head -n 20)")"
+}
+
+# tried ERE...: the -v log shows a CONNECT to each relay matching an ERE, in
+# this order (relays as "host[address]:port").
+tried() {
+	local got
+	got=$(printf '%s\n' "$ERR" | sed -n 's/^tlsrelay: \([^ ]*\): [^ ]* -> CONNECT$/\1/p' | tr '\n' ' ')
+	local want="^" re
+	for re in "$@"; do want="$want$re "; done
+	printf '%s\n' "$got" | grep -Eq -- "$want\$"
+}
+
+connects() {	# the relays tlsrelay connected to, in order (for diagnostics)
+	printf '%s\n' "$ERR" | sed -n 's/^tlsrelay: \([^ ]*\): [^ ]* -> CONNECT$/\1/p' | tr '\n' ' '
+}
+
+# ================================================================ cases
+
+# -- 1: the first MX dead (refused), the second delivers.
+peers mxd1 127.0.0.22:good
+send mxd1 user@mxd1.test
+stop_peers
+result "first MX down: exit 0, no output" 0 -
+delivered "first MX down: the second MX got the message byte for byte" mxd1 127.0.0.22
+tried 'down\.mxd1\.test\[127\.0\.0\.21\]:25' 'up\.mxd1\.test\[127\.0\.0\.22\]:25'
+tap_ok $? "first MX down: preference 10 tried, then 20" "connects: $(connects)"
+
+# -- 2: the first MX greets 421, the next delivers.
+peers greet421 127.0.0.24:greeting_421 127.0.0.25:good
+send greet421 user@greet421.test
+stop_peers
+result "first MX greets 421: exit 0" 0 -
+delivered "first MX greets 421: the next MX got the message" greet421 127.0.0.25
+[ "$(fact greet421 127.0.0.24 conns)" = 1 ] && [ "$(fact greet421 127.0.0.24 mail_plain)" = 0 ] &&
+	[ "$(fact greet421 127.0.0.24 mail_tls)" = 0 ]
+tap_ok $? "first MX greets 421: it was connected once, no MAIL FROM" \
+	"$(cat "$T/greet421/127.0.0.24/report")"
+
+# -- 3: the IPv6 address (nothing on [::1]:25) fails, IPv4 delivers.
+if [ -n "$v6_busy" ]; then
+	for t in "exit 0" "IPv4 got the message" "::1 tried first"; do
+		tap_skip "IPv6 unreachable: $t" "something listens on $v6_busy"
+	done
+else
+	peers v6 127.0.0.23:good
+	send v6 user@v6.test
+	stop_peers
+	result "IPv6 unreachable -> IPv4: exit 0" 0 -
+	delivered "IPv6 unreachable -> IPv4: the peer on 127.0.0.23 got the message" v6 127.0.0.23
+	tried 'dual\.v6\.test\[::1\]:25' 'dual\.v6\.test\[127\.0\.0\.23\]:25'
+	tap_ok $? "IPv6 unreachable -> IPv4: [::1] tried first, then 127.0.0.23" "connects: $(connects)"
+fi
+
+# -- 4: equal preferences: within 20 runs each host gets the first
+# connection at least once (failure odds 2^-19). Only that is asserted.
+peers eq 127.0.0.26:good 127.0.0.27:good
+first_a=0 first_b=0 bad=
+for ((run = 1; run <= 20; run++)); do
+	send "eq/run$run" user@eq.test
+	[ "$RC" = 0 ] || { bad="run $run: $(why)"; break; }
+	case $(connects) in
+	'a.eq.test[127.0.0.26]:25 '*) first_a=$((first_a + 1)) ;;
+	'b.eq.test[127.0.0.27]:25 '*) first_b=$((first_b + 1)) ;;
+	*) bad="run $run: first connection to neither: $(connects)"; break ;;
+	esac
+	[ $first_a -gt 0 ] && [ $first_b -gt 0 ] && break
+done
+[ $run -gt 20 ] && run=20
+conns_a=$(live_conns eq 127.0.0.26)
+conns_b=$(live_conns eq 127.0.0.27)
+stop_peers
+tap_ok "$([ -z "$bad" ]; echo $?)" "equal preferences: every run delivered (exit 0)" "$bad"
+[ $first_a -gt 0 ] && [ $first_b -gt 0 ] && [ "${conns_a:-0}" -gt 0 ] && [ "${conns_b:-0}" -gt 0 ]
+tap_ok $? "equal preferences: each host came first at least once within $run runs" \
+	"first: a.eq $first_a, b.eq $first_b; peers' connections: a $conns_a, b $conns_b"
+
+# -- 5: implicit MX: no MX record, the domain's A record.
+peers implicit 127.0.0.28:good
+send implicit user@implicit.test
+stop_peers
+result "implicit MX: exit 0" 0 -
+delivered "implicit MX: the domain's own address got the message" implicit 127.0.0.28
+
+# -- 6-8: DNS answers that settle the delivery without any connection.
+send nullmx user@nullmx.test
+result "null MX: exit 69, 5.1.10" 69 5.1.10
+none=$(connects)
+send nx user@nx.test
+result "NXDOMAIN: exit 69, 5.1.2" 69 5.1.2
+none=$none$(connects)
+send servfail user@broken.test
+result "SERVFAIL: exit 75, 4.4.3" 75 4.4.3
+none=$none$(connects)
+tap_is "$none" "" "null MX, NXDOMAIN, SERVFAIL: no connection attempted"
+
+# -- 8b: a resolver that never answers (unbound with access-control deny):
+# temporary 4.4.3, bounded by the DNS timeout (command_timeout 2 s per try).
+if ub_start_deaf; then
+	t0=$(date +%s)
+	send deaf user@mxd1.test -o "dns_resolver=127.0.0.1:$ub_deaf_port" -o command_timeout=2s
+	t1=$(date +%s)
+	ub_stop_deaf
+	result "resolver timeout: exit 75, 4.4.3" 75 4.4.3
+	[ $((t1 - t0)) -le 15 ]
+	tap_ok $? "resolver timeout: failed within 15 s ($((t1 - t0)) s)"
+else
+	tap_ok 1 "resolver timeout: the silent unbound started"
+fi
+
+# -- 9: every MX dead: deferred with the last failure (the second MX).
+send alldown user@alldown.test
+result "all MX down: exit 75, 4.4.1" 75 4.4.1
+case $FIRST in
+*'d2.alldown.test[127.0.0.30]:25'*) tap_ok 0 "all MX down: the reason is the last connect error" ;;
+*) tap_ok 1 "all MX down: the reason is the last connect error" "$(why)" ;;
+esac
+tried 'd1\.alldown\.test\[127\.0\.0\.29\]:25' 'd2\.alldown\.test\[127\.0\.0\.30\]:25'
+tap_ok $? "all MX down: both tried, in preference order" "connects: $(connects)"
+
+# -- 10: a relay host that does not resolve is deferred, never bounced.
+send relay_nx user@mxd1.test -o relayhost=nosuch.test
+result "relayhost nosuch.test (MX lookup, NXDOMAIN): exit 75, 4.4.4" 75 4.4.4
+send relay_nx_br user@mxd1.test -o 'relayhost=[nosuch.test]'
+result "relayhost [nosuch.test] (no address): exit 75, 4.4.4" 75 4.4.4
+
+# -- 11: mx_address_limit, counted by listeners that accept and close
+# (3 MX hosts with 2 addresses each: 127.0.0.31-32, 33-34, 35-36).
+LIMIT_PEERS=(127.0.0.31:mx_drop 127.0.0.32:mx_drop 127.0.0.33:mx_drop
+             127.0.0.34:mx_drop 127.0.0.35:mx_drop 127.0.0.36:mx_drop)
+conns_of() {	# conns_of CASE ADDR...: one count per address
+	local name=$1 a; shift
+	for a in "$@"; do printf '%s ' "$(fact "$name" "$a" conns)"; done
+}
+peers limit2 "${LIMIT_PEERS[@]}"
+send limit2 user@limit.test -o mx_address_limit=2
+stop_peers
+result "mx_address_limit=2, 6 dead addresses: exit 75, 4.4.2" 75 4.4.2
+got=$(conns_of limit2 127.0.0.3{1..6})
+tap_is "$got" "1 1 0 0 0 0 " "mx_address_limit=2: exactly 2 connections, both to the first MX"
+
+peers limit5 "${LIMIT_PEERS[@]}"
+send limit5 user@limit.test
+stop_peers
+result "mx_address_limit default (5), 6 dead addresses: exit 75" 75 4.4.2
+got=$(conns_of limit5 127.0.0.3{1..6})
+case $got in
+"1 1 1 1 1 0 "|"1 1 1 1 0 1 ") tap_ok 0 "mx_address_limit default: exactly 5 connections, in MX order" ;;
+*) tap_ok 1 "mx_address_limit default: exactly 5 connections, in MX order" \
+	"connections per address 127.0.0.31-36: $got; $(why)" ;;
+esac
+
+# -- 12: mx_session_limit: two MX answer 451 to MAIL FROM (sessions past
+# EHLO), the third would deliver.
+peers sess2 127.0.0.37:mail_451 127.0.0.38:mail_451 127.0.0.39:good
+send sess2 user@sess.test
+stop_peers
+result "mx_session_limit default (2): exit 75 with the 451" 75 4.3.0
+tap_is "$(conns_of sess2 127.0.0.37 127.0.0.38 127.0.0.39)" "1 1 0 " \
+	"mx_session_limit default: two sessions, the third MX not contacted"
+
+peers sess3 127.0.0.37:mail_451 127.0.0.38:mail_451 127.0.0.39:good
+send sess3 user@sess.test -o mx_session_limit=3
+stop_peers
+result "mx_session_limit=3: exit 0" 0 -
+delivered "mx_session_limit=3: the third MX got the message" sess3 127.0.0.39
+
+tap_done
