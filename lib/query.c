@@ -4,8 +4,9 @@
  *
  * The destination is routed as mail would be: a bare domain goes to the
  * relayhost when one is configured (the policy is then the relay host's,
- * as Postfix looks policies up by nexthop), else to its MX hosts;
- * "[host]:port" is that host. The policy is the tls_policy_map entry for
+ * as Postfix looks policies up by nexthop), else to its MX hosts; a
+ * destination with a port, brackets or an smtp:/smtps: prefix is that
+ * nexthop itself. The policy is the tls_policy_map entry for
  * the nexthop, else tls_security_level.
  */
 #include "config.h"
@@ -25,7 +26,9 @@ tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
 	tr_policy pol;
 	tr_sasl_cred cred;
 	char err[128], hop[TR_NEXTHOP_TEXT_MAX], text[TR_POLICY_TEXT_MAX];
-	int via_relay = dest[0] != '[' && relay && *relay;
+	/* Only a bare domain follows the relayhost; "[h]", "h:port",
+	 * "smtps:..." name the server themselves. */
+	int via_relay = strpbrk(dest, "[:") == NULL && relay && *relay;
 
 	if (cap == 0)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "no room for the answer");
