@@ -20,7 +20,6 @@
 #include "status.h"
 
 #define CONFIG_DSN     "4.3.5"   /* mail system configuration error */
-#define QUOTE_MAX      64        /* bytes of a bad text quoted in errors */
 #define WHERE_PATH_MAX 200       /* bytes of a file name kept in "file:line" */
 #define WHERE_MAX      (WHERE_PATH_MAX + 32)
 #define KEY_MAX        TR_NEXTHOP_TEXT_MAX
@@ -30,25 +29,6 @@
 
 /* ------------------------------------------------------------ error texts */
 
-/* s for an error text: control bytes become '?', at most QUOTE_MAX bytes
- * (cut at a UTF-8 character boundary) then "...". buf: QUOTE_MAX + 4. */
-static const char *quote(const char *s, char *buf)
-{
-	size_t n = strlen(s), i;
-	int cut = n > QUOTE_MAX;
-
-	if (cut) {
-		n = QUOTE_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	strcpy(buf + i, cut ? "..." : "");
-	return buf;
-}
 
 /* TLSRELAY_CONFIG with "where: reason" (no prefix when where is NULL). */
 static TR_PRINTF(3, 4) tlsrelay_cat cfg_error(tlsrelay_status *st,
@@ -146,7 +126,7 @@ static int normalise_digest(const char *d, char *out)
 static tlsrelay_cat add_digests(char *val, tr_policy *p, const char *where,
                                 tlsrelay_status *st)
 {
-	char norm[96], q[QUOTE_MAX + 4];
+	char norm[96], q[TR_QUOTE_MAX + 4];
 	tlsrelay_cat rc;
 	char *d;
 
@@ -154,7 +134,7 @@ static tlsrelay_cat add_digests(char *val, tr_policy *p, const char *where,
 		if (normalise_digest(d, norm) != 0)
 			return cfg_error(st, where, "bad fingerprint \"%s\": expected a "
 			                 "SHA-256 digest, 32 hex byte pairs separated "
-			                 "by \":\"", quote(d, q));
+			                 "by \":\"", tr_quote(d, q));
 		if ((rc = add_match(p, norm, where, st)) != TLSRELAY_OK)
 			return rc;
 	}
@@ -165,7 +145,7 @@ static tlsrelay_cat add_names(char *val, tr_policy *p, const char *where,
                               tlsrelay_status *st)
 {
 	static const char *const words[] = { "hostname", "nexthop", "dot-nexthop" };
-	char q[QUOTE_MAX + 4], low[256];
+	char q[TR_QUOTE_MAX + 4], low[256];
 	tlsrelay_cat rc;
 	char *n;
 
@@ -174,7 +154,7 @@ static tlsrelay_cat add_names(char *val, tr_policy *p, const char *where,
 		                        !dns_name_ok(n[0] == '.' ? n + 1 : n)))
 			return cfg_error(st, where, "bad match name \"%s\": expected "
 			                 "hostname, nexthop, dot-nexthop, a DNS name or "
-			                 ".domain", quote(n, q));
+			                 ".domain", tr_quote(n, q));
 		lower_copy(low, n, sizeof low);
 		if ((rc = add_match(p, low, where, st)) != TLSRELAY_OK)
 			return rc;
@@ -240,15 +220,15 @@ static int proto_set(char *val, unsigned *set, int *open, char **bad)
 static tlsrelay_cat parse_protocols(char *val, tr_policy *p, const char *where,
                                     tlsrelay_status *st)
 {
-	char q[QUOTE_MAX + 4], q2[QUOTE_MAX + 4], *bad;
+	char q[TR_QUOTE_MAX + 4], q2[TR_QUOTE_MAX + 4], *bad;
 	unsigned set;
 	int open;
 
-	quote(val, q);
+	tr_quote(val, q);
 	if (proto_set(val, &set, &open, &bad) != 0)
 		return cfg_error(st, where, "bad protocols \"%s\": unknown protocol "
 		                 "\"%s\" (expected SSLv2, SSLv3, TLSv1, TLSv1.1, "
-		                 "TLSv1.2 or TLSv1.3)", q, quote(bad, q2));
+		                 "TLSv1.2 or TLSv1.3)", q, tr_quote(bad, q2));
 	if (set == 0)
 		return cfg_error(st, where, "bad protocols \"%s\": allows no protocol "
 		                 "this client uses (TLSv1.2, TLSv1.3)", q);
@@ -265,7 +245,7 @@ static tlsrelay_cat parse_ciphers(char *val, tr_policy *p, const char *where,
 	static const struct {
 		const char *grade, *list;
 	} grades[] = { { "high", CIPHERS_HIGH }, { "medium", CIPHERS_MEDIUM } };
-	char q[QUOTE_MAX + 4];
+	char q[TR_QUOTE_MAX + 4];
 
 	for (size_t i = 0; i < sizeof grades / sizeof grades[0]; i++) {
 		if (strcasecmp(val, grades[i].grade) == 0) {
@@ -275,18 +255,18 @@ static tlsrelay_cat parse_ciphers(char *val, tr_policy *p, const char *where,
 		}
 	}
 	return cfg_error(st, where, "bad ciphers \"%s\": expected high or medium",
-	                 quote(val, q));
+	                 tr_quote(val, q));
 }
 
 static tlsrelay_cat parse_servername(char *val, tr_policy *p,
                                      const char *where, tlsrelay_status *st)
 {
 	static const char *const words[] = { "hostname", "nexthop" };
-	char q[QUOTE_MAX + 4];
+	char q[TR_QUOTE_MAX + 4];
 
 	if (!is_one_of(val, words, 2) && !dns_name_ok(val))
 		return cfg_error(st, where, "bad servername \"%s\": expected "
-		                 "hostname, nexthop or a DNS name", quote(val, q));
+		                 "hostname, nexthop or a DNS name", tr_quote(val, q));
 	lower_copy(p->servername, val, sizeof p->servername);
 	return tr_status_ok(st);
 }
@@ -317,19 +297,19 @@ static const struct attr {
 static tlsrelay_cat parse_attr(char *tok, tr_policy *p, unsigned *seen,
                                const char *where, tlsrelay_status *st)
 {
-	char *eq = strchr(tok, '='), q[QUOTE_MAX + 4];
+	char *eq = strchr(tok, '='), q[TR_QUOTE_MAX + 4];
 	const struct attr *a = NULL;
 	unsigned bit;
 
 	if (eq == NULL || eq == tok)
 		return cfg_error(st, where, "malformed attribute \"%s\": expected "
-		                 "name=value", quote(tok, q));
+		                 "name=value", tr_quote(tok, q));
 	*eq = '\0';
 	for (size_t i = 0; i < NATTRS && a == NULL; i++)
 		if (strcasecmp(tok, attrs[i].name) == 0)
 			a = &attrs[i];
 	if (a == NULL)
-		return cfg_error(st, where, "unknown attribute \"%s\"", quote(tok, q));
+		return cfg_error(st, where, "unknown attribute \"%s\"", tr_quote(tok, q));
 	if (a->parse == NULL)
 		return cfg_error(st, where, "attribute \"%s\" is not supported by "
 		                 "tlsrelay", a->name);
@@ -371,7 +351,7 @@ void tr_policy_from_level(tr_tls_level level, tr_policy *out)
 static tlsrelay_cat policy_text(const char *value, const char *where,
                                 char *buf, tlsrelay_status *st)
 {
-	char q[QUOTE_MAX + 4];
+	char q[TR_QUOTE_MAX + 4];
 
 	if (strlen(value) > TR_POLICY_LINE_MAX)
 		return cfg_error(st, where, "policy longer than %d bytes",
@@ -379,7 +359,7 @@ static tlsrelay_cat policy_text(const char *value, const char *where,
 	for (const char *c = value; *c != '\0'; c++)
 		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
 			return cfg_error(st, where, "control character in policy \"%s\"",
-			                 quote(value, q));
+			                 tr_quote(value, q));
 	strcpy(buf, value);
 	return tr_status_ok(st);
 }
@@ -387,7 +367,7 @@ static tlsrelay_cat policy_text(const char *value, const char *where,
 tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
                                    tr_policy *out, tlsrelay_status *st)
 {
-	char buf[TR_POLICY_LINE_MAX + 1], q[QUOTE_MAX + 4], names[128];
+	char buf[TR_POLICY_LINE_MAX + 1], q[TR_QUOTE_MAX + 4], names[128];
 	char *cur, *tok;
 	unsigned seen = 0;
 	tlsrelay_cat rc;
@@ -400,7 +380,7 @@ tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
 	memset(&p, 0, sizeof p);
 	if ((p.level = tr_tls_level_from_name(tok)) == TR_TLS_INVALID)
 		return cfg_error(st, where, "unknown security level \"%s\" (expected "
-		                 "one of: %s)", quote(tok, q),
+		                 "one of: %s)", tr_quote(tok, q),
 		                 level_names(names, sizeof names));
 	while ((tok = strtok_r(NULL, TOKEN_SEPS, &cur)) != NULL)
 		if ((rc = parse_attr(tok, &p, &seen, where, st)) != TLSRELAY_OK)
@@ -572,7 +552,7 @@ static int add_entry(tr_policy_map *m, const char *key, const char *value,
 static tlsrelay_cat flush(tr_policy_map *m, struct pending *pe,
                           tlsrelay_status *st)
 {
-	char where[WHERE_MAX], key[KEY_MAX], why[256], q[QUOTE_MAX + 4];
+	char where[WHERE_MAX], key[KEY_MAX], why[256], q[TR_QUOTE_MAX + 4];
 	char *text = pe->text, *value = text + strcspn(text, " \t");
 	tlsrelay_cat rc;
 	tr_policy p;
@@ -586,9 +566,9 @@ static tlsrelay_cat flush(tr_policy_map *m, struct pending *pe,
 	value += strspn(value, " \t");
 	if (*value == '\0')
 		return cfg_error(st, where, "no policy after key \"%s\"",
-		                 quote(text, q));
+		                 tr_quote(text, q));
 	if (normalise_key(text, key, why, sizeof why) != 0)
-		return cfg_error(st, where, "bad key \"%s\": %s", quote(text, q), why);
+		return cfg_error(st, where, "bad key \"%s\": %s", tr_quote(text, q), why);
 	if ((rc = tr_policy_parse_value(value, where, &p, st)) != TLSRELAY_OK)
 		return rc;
 	if (m->n >= TR_POLICY_MAX_ENTRIES)
@@ -676,7 +656,7 @@ static tlsrelay_cat check_duplicates(const tr_policy_map *m,
                                      tlsrelay_status *st)
 {
 	const struct entry *dup = NULL;
-	char where[WHERE_MAX], q[QUOTE_MAX + 4];
+	char where[WHERE_MAX], q[TR_QUOTE_MAX + 4];
 
 	for (size_t i = 1; i < m->n; i++)
 		if (strcmp(m->v[i].key, m->v[i - 1].key) == 0 &&
@@ -686,7 +666,7 @@ static tlsrelay_cat check_duplicates(const tr_policy_map *m,
 		return tr_status_ok(st);
 	snprintf(where, sizeof where, "%s:%lu", m->path, dup->line);
 	return cfg_error(st, where, "duplicate key \"%s\" (first at line %lu)",
-	                 quote(dup->key, q), dup[-1].line);
+	                 tr_quote(dup->key, q), dup[-1].line);
 }
 
 tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st)

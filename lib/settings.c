@@ -23,7 +23,6 @@
 
 #define CONFIG_DSN   "4.3.5"   /* mail system configuration error */
 #define NOMEM_DSN    "4.3.0"
-#define QUOTE_MAX    64        /* bytes of a bad value quoted in error texts */
 #define WHERE_PATH_MAX 200     /* bytes of a file name kept in "file:line" */
 #define WEEK         (7 * 86400)
 
@@ -81,25 +80,6 @@ static const struct setting settings[] = {
 
 /* ------------------------------------------------------------ error texts */
 
-/* s for an error text: control bytes become '?', at most QUOTE_MAX bytes
- * (cut at a UTF-8 character boundary) then "...". buf: QUOTE_MAX + 4. */
-static const char *quote(const char *s, char *buf)
-{
-	size_t n = strlen(s), i;
-	int cut = n > QUOTE_MAX;
-
-	if (cut) {
-		n = QUOTE_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	strcpy(buf + i, cut ? "..." : "");
-	return buf;
-}
 
 static tlsrelay_cat cfg_error(tlsrelay_status *st, const char *where,
                               const char *fmt, ...) TR_PRINTF(3, 4);
@@ -122,10 +102,10 @@ static tlsrelay_cat bad_value(tlsrelay_status *st, const char *where,
                               const struct setting *k, const char *value,
                               const char *why)
 {
-	char q[QUOTE_MAX + 4];
+	char q[TR_QUOTE_MAX + 4];
 
 	return cfg_error(st, where, "bad value \"%s\" for %s: %s",
-	                 quote(value, q), k->name, why);
+	                 tr_quote(value, q), k->name, why);
 }
 
 static tlsrelay_cat no_memory(tlsrelay_status *st)
@@ -503,14 +483,14 @@ tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
                            const char *where, tlsrelay_status *st)
 {
 	const struct setting *k;
-	char q[QUOTE_MAX + 4];
+	char q[TR_QUOTE_MAX + 4];
 
 	if (key == NULL)
 		key = "";
 	if (value == NULL)
 		value = "";
 	if ((k = find_setting(key)) == NULL)
-		return cfg_error(st, where, "unknown setting \"%s\"", quote(key, q));
+		return cfg_error(st, where, "unknown setting \"%s\"", tr_quote(key, q));
 	if (strlen(value) > TR_CONFIG_LINE_MAX)
 		return cfg_error(st, where, "value for %s is longer than %d bytes",
 		                 k->name, TR_CONFIG_LINE_MAX);
@@ -638,14 +618,14 @@ static char *trim(char *s)
 static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
                                tlsrelay_status *st)
 {
-	char q[QUOTE_MAX + 4];
+	char q[TR_QUOTE_MAX + 4];
 	char *key = trim(line), *eq, *value;
 
 	if (*key == '\0' || *key == '#')
 		return tr_status_ok(st);
 	if ((eq = strchr(key, '=')) == NULL)
 		return cfg_error(st, where, "expected \"name = value\", found \"%s\"",
-		                 quote(key, q));
+		                 tr_quote(key, q));
 	*eq = '\0';
 	value = trim(eq + 1);
 	key = trim(key);
@@ -653,7 +633,7 @@ static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
 		return cfg_error(st, where, "missing setting name before \"=\"");
 	if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key))
 		return cfg_error(st, where, "bad setting name \"%s\": use lowercase "
-		                 "letters, digits and \"_\"", quote(key, q));
+		                 "letters, digits and \"_\"", tr_quote(key, q));
 	return tr_config_set(cfg, key, value, where, st);
 }
 

@@ -19,6 +19,24 @@ void tr_sanitize_line(char *s)
 			*s = ' ';
 }
 
+const char *tr_quote(const char *s, char *buf)
+{
+	size_t n = strlen(s), i;
+	int cut = n > TR_QUOTE_MAX;
+
+	if (cut) {
+		n = TR_QUOTE_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	strcpy(buf + i, cut ? "..." : "");
+	return buf;
+}
+
 tlsrelay_cat tr_status_set(tlsrelay_status *st, tlsrelay_cat cat,
                            const char *dsn, const char *fmt, ...)
 {

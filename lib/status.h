@@ -29,6 +29,12 @@ tlsrelay_cat tr_status_ok(tlsrelay_status *st);
 /* Copy src to dst (both non-NULL). */
 void tr_status_copy(tlsrelay_status *dst, const tlsrelay_status *src);
 
+/* s made safe for an error text: control bytes become '?', at most
+ * TR_QUOTE_MAX bytes (cut at a UTF-8 character boundary) then "...".
+ * buf holds TR_QUOTE_MAX + 4 bytes. Returns buf. */
+#define TR_QUOTE_MAX 64
+const char *tr_quote(const char *s, char *buf);
+
 /* Replace control bytes in s (NUL-terminated, in place) with spaces. */
 void tr_sanitize_line(char *s);
 
