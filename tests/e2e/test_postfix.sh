@@ -104,12 +104,25 @@ host_log_for() {	# host_log_for QID: the host's log lines of that message
 	pf_log_lines "$HOST" "[: ]$1: "
 }
 
-# ------------------------------------------------- a, b, c: TLS delivery
-make_msg tls user@example.test "tlsrelay e2e over TLS"
-send tls user@example.test
-tap_ok $? "a: swaks hands the message to the host Postfix" "$(tail -n 15 "$T/tls.swaks")"
+# deliver NAME TO SUBJECT TEST: make_msg and send the message, the point TEST
+# (swaks handed it to the host), then wait (60 s at most) for the host's
+# verdict; sets line (that log line), MSGID and QID
+deliver() {
+	local name=$1 to=$2
+	make_msg "$name" "$to" "$3"
+	send "$name" "$to"
+	tap_ok $? "$4" "$(tail -n 15 "$T/$name.swaks")"
+	line=$(pf_log_wait "$HOST" "$QID: to=<$to>, relay=.*status=(sent|deferred|bounced)" 60)
+}
 
-line=$(pf_log_wait "$HOST" "$QID: to=<user@example.test>, relay=.*status=(sent|deferred|bounced)" 60)
+still_queued() {	# still_queued NAME TEST: the point TEST that QID is in the host queue
+	pf_queue_ids "$HOST" > "$T/$1.queue"
+	grep -qx "$QID" "$T/$1.queue"
+	tap_ok $? "$2" "queue: $(cat "$T/$1.queue")"
+}
+
+# ------------------------------------------------- a, b, c: TLS delivery
+deliver tls user@example.test "tlsrelay e2e over TLS" "a: swaks hands the message to the host Postfix"
 tap_like "$line" "status=sent" "c: host log: relay=tlsrelay status=sent"
 tap_like "$line" ": to=<user@example\.test>, relay=tlsrelay," "c: host log: the delivery went through relay=tlsrelay"
 
@@ -134,10 +147,7 @@ fi
 receiver_tls "$RECV" none || tap_bail "receiver did not restart without STARTTLS"
 wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening after restart"
 
-make_msg plain alice@example.test "tlsrelay e2e plaintext under may"
-send plain alice@example.test
-tap_ok $? "d: may: swaks hands the message to the host" "$(tail -n 15 "$T/plain.swaks")"
-line=$(pf_log_wait "$HOST" "$QID: to=<alice@example.test>, relay=.*status=(sent|deferred|bounced)" 60)
+deliver plain alice@example.test "tlsrelay e2e plaintext under may" "d: may: swaks hands the message to the host"
 tap_like "$line" "status=sent" "d: may without STARTTLS: status=sent"
 mail=$(receiver_wait_mail "$RECV" alice "$MSGID" 30)
 tap_ok $? "d: may without STARTTLS: the message arrives" "host log: $(host_log_for "$QID")"
@@ -153,16 +163,11 @@ else
 fi
 
 write_conf encrypt
-make_msg enc bob@example.test "tlsrelay e2e encrypt without STARTTLS"
-send enc bob@example.test
-tap_ok $? "d: encrypt: swaks hands the message to the host" "$(tail -n 15 "$T/enc.swaks")"
-line=$(pf_log_wait "$HOST" "$QID: to=<bob@example.test>, relay=.*status=(sent|deferred|bounced)" 60)
+deliver enc bob@example.test "tlsrelay e2e encrypt without STARTTLS" "d: encrypt: swaks hands the message to the host"
 tap_like "$line" "status=deferred" "d: encrypt without STARTTLS: status=deferred"
 tap_like "$line" "dsn=4\.7\.[0-9]+," "d: encrypt without STARTTLS: dsn=4.7.x"
 tap_diag "host log: $line"
-pf_queue_ids "$HOST" > "$T/enc.queue"
-grep -qx "$QID" "$T/enc.queue"
-tap_ok $? "d: encrypt without STARTTLS: the message stays in the host queue" "queue: $(cat "$T/enc.queue")"
+still_queued enc "d: encrypt without STARTTLS: the message stays in the host queue"
 pf_push "$HOST" "$QID"	# one more attempt: still deferred, never bounced
 pf_log_wait "$HOST" "$QID: to=<bob@example.test>, relay=tlsrelay, .*status=deferred" 30 >/dev/null
 tap_unlike "$(host_log_for "$QID")" "status=(bounced|sent)" "d: encrypt without STARTTLS: never bounced nor sent"
@@ -175,22 +180,14 @@ write_conf may
 receiver_tls "$RECV" may || tap_bail "receiver did not restart with STARTTLS"
 wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening after restart"
 
-make_msg temp tempfail@example.test "tlsrelay e2e 450"
-send temp tempfail@example.test
-tap_ok $? "e: 450: swaks hands the message to the host" "$(tail -n 15 "$T/temp.swaks")"
-line=$(pf_log_wait "$HOST" "$QID: to=<tempfail@example.test>, relay=.*status=(sent|deferred|bounced)" 60)
+deliver temp tempfail@example.test "tlsrelay e2e 450" "e: 450: swaks hands the message to the host"
 tap_like "$line" "status=deferred" "e: 450 from the receiver: status=deferred"
 tap_like "$line" "dsn=4\.[0-9]+\.[0-9]+," "e: 450 from the receiver: dsn=4.x.x"
 tap_diag "host log: $line"
-pf_queue_ids "$HOST" > "$T/temp.queue"
-grep -qx "$QID" "$T/temp.queue"
-tap_ok $? "e: 450 from the receiver: the message stays in the host queue" "queue: $(cat "$T/temp.queue")"
+still_queued temp "e: 450 from the receiver: the message stays in the host queue"
 pf_delete "$HOST" "$QID"
 
-make_msg rej reject@example.test "tlsrelay e2e 550"
-send rej reject@example.test
-tap_ok $? "e: 550: swaks hands the message to the host" "$(tail -n 15 "$T/rej.swaks")"
-line=$(pf_log_wait "$HOST" "$QID: to=<reject@example.test>, relay=.*status=(sent|deferred|bounced)" 60)
+deliver rej reject@example.test "tlsrelay e2e 550" "e: 550: swaks hands the message to the host"
 tap_like "$line" "status=bounced" "e: 550 5.1.1 from the receiver: status=bounced"
 tap_like "$line" "dsn=5\.1\.1," "e: 550 5.1.1 from the receiver: dsn=5.1.1"
 tap_diag "host log: $line"

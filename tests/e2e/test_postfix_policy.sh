@@ -20,18 +20,13 @@
 # is asserted. Processes are stopped by PID (peer) and by postfix stop.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/peer/peer.sh"
 
 require_root
 require_cmd postfix postconf postqueue postsuper swaks runuser timeout
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
-"$PY" -c 'import ssl, json, threading' 2>/dev/null || tap_skip_all "python3 without the ssl module"
-PEER=$top_srcdir/tests/peer/peer.py
-SCEN=$top_srcdir/tests/peer/scenarios
-grep -q '"auth"' "$PEER" || tap_bail "$PEER has no AUTH dialogue support (scenario key \"auth\")"
-if command -v getent >/dev/null 2>&1 && ! getent ahosts localhost | grep -q '^127\.0\.0\.1 '; then
-	tap_skip_all "localhost does not resolve to 127.0.0.1 (the [localhost] cases need it)"
-fi
+peer_init
+peer_require_auth
+peer_require_localhost
 make_tmpdir
 
 T=$TEST_TMP
@@ -93,32 +88,6 @@ HOST=$PF_DIR
 pf_start "$HOST" || tap_bail "host Postfix did not start"
 wait_port 127.0.0.1 "$HPORT" 15 || tap_bail "host not listening on $HPORT"
 tap_diag "host 127.0.0.1:$HPORT ($HOST), tlsrelay $TR"
-
-# ------------------------------------------------------------------- peer
-_peer_ready() { [ -s "$1" ] || ! kill -0 "$2" 2>/dev/null; }
-
-start_peer() {	# start_peer SCENARIO DIR: sets PEER_PID, PEER_PORT
-	local scen=$1 dir=$2 try
-	for ((try = 1; try <= 5; try++)); do
-		rm -rf "$dir" && mkdir -p "$dir" || return 1
-		PEER_PORT=$(free_port) || return 1
-		start_bg "peer-${dir##*/}-$try" "$PY" "$PEER" serve --port "$PEER_PORT" \
-			--scenario "$SCEN/$scen.json" --outdir "$dir" --pidfile "$dir/peer.pid" \
-			--max-lifetime 120
-		PEER_PID=$BG_PID
-		wait_until 10 _peer_ready "$dir/peer.pid" "$PEER_PID"
-		[ -s "$dir/peer.pid" ] && return 0
-		if kill -0 "$PEER_PID" 2>/dev/null; then
-			stop_pid "$PEER_PID"
-			return 1
-		fi
-		wait "$PEER_PID" 2>/dev/null
-		[ $? = 2 ] || { cat "$T/peer-${dir##*/}-$try.out" >&2; return 1; }
-	done
-	return 1
-}
-
-rg() { sed -n "s/^$1=//p" "$DIR/report" | head -n 1; }
 
 host_log_for() { pf_log_lines "$HOST" "[: ]$1: "; }	# host_log_for QID
 
@@ -223,8 +192,7 @@ while read -r name scen level opts rcpt want dsn checks reason; do
 	esac
 	# no retry of this message may reach the next case's peer
 	wait_until 15 eval '! pf_queue_ids "$HOST" | grep -qx "$QID"' || tap_diag "$name: $QID still queued"
-	stop_pid "$PEER_PID"
-	"$PY" "$PEER" report "$DIR" > "$DIR/report" 2>&1
+	peer_report
 	IFS=';' read -r -a _checks <<< "${checks#-}"
 	for c in "${_checks[@]}"; do
 		[ -n "$c" ] || continue

@@ -28,13 +28,10 @@
 
 : "${top_builddir:=/tmp/pb}"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/peer/peer.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
-"$PY" -c 'import ssl, json, threading' 2>/dev/null || tap_skip_all "python3 without the ssl module"
+peer_init
 require_cmd timeout cmp
-PEER=$top_srcdir/tests/peer/peer.py
-SCEN=$top_srcdir/tests/peer/scenarios
 TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
 [ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
 
@@ -167,33 +164,6 @@ EOF
 )
 
 # ----------------------------------------------------------------- helpers
-_peer_ready() {	# _peer_ready PIDFILE PID: pid file written, or the peer is gone
-	[ -s "$1" ] || ! kill -0 "$2" 2>/dev/null
-}
-
-# start_peer SCENARIO DIR: peer.py on a free port; sets PEER_PID, PEER_PORT.
-# A port taken meanwhile (exit 2) is retried with another one.
-start_peer() {
-	local scen=$1 dir=$2 try
-	for ((try = 1; try <= 5; try++)); do
-		rm -rf "$dir" && mkdir -p "$dir" || return 1
-		PEER_PORT=$(free_port) || return 1
-		start_bg "peer-${dir##*/}-$try" "$PY" "$PEER" serve --port "$PEER_PORT" \
-			--scenario "$SCEN/$scen.json" --outdir "$dir" --pidfile "$dir/peer.pid" \
-			--max-lifetime 120
-		PEER_PID=$BG_PID
-		wait_until 10 _peer_ready "$dir/peer.pid" "$PEER_PID"
-		[ -s "$dir/peer.pid" ] && return 0
-		if kill -0 "$PEER_PID" 2>/dev/null; then
-			stop_pid "$PEER_PID"
-			return 1
-		fi
-		wait "$PEER_PID" 2>/dev/null
-		[ $? = 2 ] || { cat "$T/peer-${dir##*/}-$try.out" >&2; return 1; }
-	done
-	return 1
-}
-
 # run_once NAME SCENARIO LEVEL RCPTS OPTS [VERBOSE]: peer + tlsrelay; sets
 # RC, ELAPSED_MS, DIR (with stdout, stderr, report, transcript.jsonl).
 run_once() {
@@ -231,45 +201,12 @@ run_once() {
 	deadline = 30s
 	spool_directory = $T/spool
 	EOF
-	local t0 t1
-	t0=$(date +%s%N)
-	timeout -k 5 60 "$TLSRELAY" -c "$DIR/tlsrelay.conf" -f sender@example.test "${args[@]}" \
-		-- "${rcpt[@]}" < "$MSG" > "$DIR/stdout" 2> "$DIR/stderr"
-	RC=$?
-	t1=$(date +%s%N)
-	ELAPSED_MS=$(((t1 - t0) / 1000000))
-	stop_pid "$PEER_PID"
-	"$PY" "$PEER" report "$DIR" > "$DIR/report" 2>&1
-}
-
-rg() {	# rg KEY: a value from $DIR/report
-	sed -n "s/^$1=//p" "$DIR/report" | head -n 1
-}
-
-# point ASPECT STATUS NAME [DIAG]: one TAP line; an aspect listed in the
-# case's TODO fails as "not ok ... # TODO reason"; if it passes, it is a
-# plain ok with a note to remove the TODO mark.
-point() {
-	local aspect=$1 st=$2 name=$3 diag=${4:-}
-	case ",$TODO_ASPECTS," in
-	*",$aspect,"*)
-		if [ "$st" = 0 ]; then
-			tap_ok 0 "$name"
-			tap_diag "case is marked TODO for $aspect ($TODO_REASON) but passed: remove the mark"
-		else
-			tap_ok 1 "$name # TODO $TODO_REASON" "$diag"
-			KNOWN=1
-		fi
-		;;
-	*)
-		tap_ok "$st" "$name" "$diag" || FAILED=1
-		;;
-	esac
+	peer_run_tlsrelay "$MSG" -f sender@example.test "${args[@]}" -- "${rcpt[@]}"
 }
 
 # invariants LEVEL: prints one line per violated invariant
 invariants() {
-	local level=$1 f
+	local level=$1
 	if [ "$level" = encrypt ]; then
 		[ "$(rg mail_plain)" = 0 ] || echo "MAIL FROM sent in plaintext under encrypt ($(rg mail_plain) times)"
 		[ "$(rg auth_plain)" = 0 ] || echo "AUTH sent in plaintext under encrypt"
@@ -277,19 +214,7 @@ invariants() {
 	if [ "$level" = none ]; then
 		[ "$(rg starttls)" = 0 ] || echo "STARTTLS sent under level none"
 	fi
-	[ "$(rg after_injection)" = 0 ] ||
-		echo "$(rg after_injection) commands/bytes received after an injected STARTTLS reply"
-	[ "$(rg starttls_max)" -le 1 ] 2>/dev/null || echo "STARTTLS sent $(rg starttls_max) times on one connection"
-	for f in $(rg accepted_data); do
-		cmp -s "$DIR/$f" "$CANON" ||
-			echo "accepted message $f differs from the canonical input: $(cmp "$DIR/$f" "$CANON" 2>&1 | head -n 1)"
-	done
-	if [ "$RC" = 0 ] && [ -z "$(rg accepted_data)" ]; then
-		echo "exit 0, but the peer never answered 2xx to the end of data"
-	fi
-	case $RC in 124|137) echo "tlsrelay did not finish within 60 s (killed)" ;; esac
-	[ "$(rg peer_errors)" = 0 ] || echo "peer.py internal error (harness bug): see transcript"
-	[ "$(rg peer_exit)" = 1 ] || echo "peer.py did not stop cleanly"
+	peer_invariants_common "$CANON"
 }
 
 # run_check NAME: 0 if the case-specific check holds; diagnostic on stdout
@@ -349,33 +274,12 @@ diagnose() {	# diagnose NAME SCEN LEVEL RCPTS OPTS VERBOSE
 tap_diag "tlsrelay: $TLSRELAY; peer: $PY $PEER"
 while read -r name scen level exp_rc exp_dsn exp_over rcpts opts checks todo; do
 	case $name in ''|'#'*) continue ;; esac
-	TODO_ASPECTS= TODO_REASON= FAILED=0 KNOWN=0
-	if [ -n "$todo" ] && [ "$todo" != - ]; then
-		TODO_ASPECTS=${todo%%:*} TODO_REASON=${todo#*:} TODO_REASON=${TODO_REASON# }
-	fi
-	[ -f "$SCEN/$scen.json" ] || tap_bail "case $name: no scenario $SCEN/$scen.json"
+	peer_case_start "$name" "$scen" "$todo"
 	run_once "$name" "$scen" "$level" "$rcpts" "$opts"
-	first=$(head -n 1 "$DIR/stdout")
-
-	point rc "$([ "$RC" = "$exp_rc" ]; echo $?)" "$name ($level): exit status $exp_rc" \
-		"got exit $RC, want $exp_rc; output: $first"
-	if [ "$exp_dsn" = - ]; then
-		point dsn "$([ -z "$first" ]; echo $?)" "$name: no status line" "got: $first"
-	else
-		st=1
-		[[ $first == "$exp_dsn"* && $first =~ ^[245]\.[0-9]{1,3}\.[0-9]{1,3}\  ]] && st=0
-		point dsn "$st" "$name: status line starts with $exp_dsn" "got: $first"
-	fi
-	point over "$([ "$(rg delivered)" = "$exp_over" ]; echo $?)" "$name: delivered over $exp_over" \
-		"got: $(rg delivered)"
+	peer_outcome_points "$name" "$name ($level)" "$exp_rc" "$exp_dsn" "$exp_over"
 	viol=$(invariants "$level")
 	point inv "$([ -z "$viol" ]; echo $?)" "$name: transcript invariants" "$viol"
-	IFS=';' read -r -a _checks <<< "${checks#-}"
-	for c in "${_checks[@]}"; do
-		[ -n "$c" ] || continue
-		diag=$(run_check "$c")
-		point "$c" $? "$name: $c" "$diag"
-	done
+	peer_check_points "$name" "$checks"
 	if [ "$FAILED" = 1 ] || [ "$KNOWN" = 1 ]; then
 		diagnose "$name" "$scen" "$level" "$rcpts" "$opts" "$FAILED"
 	fi

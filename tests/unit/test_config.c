@@ -15,6 +15,7 @@
 #include "settings.h"
 #include "status.h"
 #include "tap.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------- helpers */
 
@@ -88,52 +89,10 @@ static void render_all(const tr_config *cfg, char *buf, size_t cap)
 		                         render(cfg, fields[i].key, one, sizeof one));
 }
 
-/* want with every "FILE" replaced by path. */
-static void expand(const char *want, const char *path, char *out, size_t cap)
-{
-	const char *p;
-	size_t used = 0;
-
-	out[0] = '\0';
-	while ((p = strstr(want, "FILE")) != NULL && used < cap) {
-		used += (size_t)snprintf(out + used, cap - used, "%.*s%s",
-		                         (int)(p - want), want, path);
-		want = p + 4;
-	}
-	if (used < cap)
-		snprintf(out + used, cap - used, "%s", want);
-}
-
-/* TAP_STR through a function: the compiler then does not know the sizes of
- * the arrays compared, and -Wformat-truncation stays quiet about tap.h's
- * fixed diagnostic buffer (a long diagnostic is merely cut short). */
-static void check_str(const char *got, const char *want, const char *name)
-{
-	TAP_STR(got, want, name);
-}
-
 /* Two renderings of a whole configuration must be equal. */
 static void check_same(const char *before, const char *after, const char *name)
 {
 	tap_ok(strcmp(before, after) == 0, name, "the configuration changed");
-}
-
-static char tmpdir[64];
-
-/* Write len bytes to a new temporary file; its name into path. */
-static int write_temp(const char *data, size_t len, char *path, size_t cap)
-{
-	int fd;
-
-	snprintf(path, cap, "%s/confXXXXXX", tmpdir);
-	if ((fd = mkstemp(path)) < 0)
-		return -1;
-	if (write(fd, data, len) != (ssize_t)len) {
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return close(fd);
 }
 
 /* ------------------------------------------------------------ defaults */
@@ -678,7 +637,8 @@ static void test_files(void)
 		size_t len = file_cases[c].len;
 		if (len == 0)
 			len = strlen(file_cases[c].data);
-		if (write_temp(file_cases[c].data, len, path, sizeof path) != 0) {
+		if (write_temp("conf", file_cases[c].data, len, path,
+		               sizeof path) != 0) {
 			tap_ok(0, file_cases[c].name, strerror(errno));
 			continue;
 		}
@@ -719,7 +679,7 @@ static void test_long_lines(void)
 			"4097-byte line refused", "4097-byte last line refused" };
 		size_t len = n + strlen(ends[variant]);
 		memcpy(data + n, ends[variant], strlen(ends[variant]));
-		if (write_temp(data, len, path, sizeof path) != 0)
+		if (write_temp("conf", data, len, path, sizeof path) != 0)
 			break;
 		tr_config_init(&cfg);
 		TAP_INT(tr_config_load(&cfg, path, 1, &st),
@@ -761,7 +721,7 @@ static void test_load_errors(void)
 	        "a directory: error even with must_exist 0");
 	snprintf(want, sizeof want, "%s: read error: %s", tmpdir, strerror(EISDIR));
 	check_str(st.text, want, "a directory: text");
-	if (write_temp(data, sizeof data - 1, path, sizeof path) == 0) {
+	if (write_temp("conf", data, sizeof data - 1, path, sizeof path) == 0) {
 		TAP_INT(tr_config_load(&cfg, path, 1, &st), TLSRELAY_CONFIG,
 		        "bad line 3 after good lines: error");
 		unlink(path);

@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "status.h"
 #include "tap.h"
+#include "testutil.h"
 
 /* SHA-256 digests: lower case as written, upper case as stored. */
 #define FP_L "01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:" \
@@ -41,47 +42,6 @@
 #define NOPROTO "allows no protocol this client uses (TLSv1.2, TLSv1.3)"
 
 /* ------------------------------------------------------------- helpers */
-
-static char tmpdir[64];
-
-/* TAP_STR through a function: the compiler then does not know the sizes of
- * the arrays compared (keeps -Wformat-truncation quiet about tap.h). */
-static void check_str(const char *got, const char *want, const char *name)
-{
-	TAP_STR(got, want, name);
-}
-
-/* want with every "FILE" replaced by path. */
-static void expand(const char *want, const char *path, char *out, size_t cap)
-{
-	const char *p;
-	size_t used = 0;
-
-	out[0] = '\0';
-	while ((p = strstr(want, "FILE")) != NULL && used < cap) {
-		used += (size_t)snprintf(out + used, cap - used, "%.*s%s",
-		                         (int)(p - want), want, path);
-		want = p + 4;
-	}
-	if (used < cap)
-		snprintf(out + used, cap - used, "%s", want);
-}
-
-/* Write len bytes to a new temporary file; its name into path. */
-static int write_temp(const char *data, size_t len, char *path, size_t cap)
-{
-	int fd;
-
-	snprintf(path, cap, "%s/policyXXXXXX", tmpdir);
-	if ((fd = mkstemp(path)) < 0)
-		return -1;
-	if (write(fd, data, len) != (ssize_t)len) {
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return close(fd);
-}
 
 /* value parsed (where NULL) and formatted, or "ERROR: text". */
 static const char *parsed(const char *value, char *buf, size_t cap)
@@ -560,7 +520,8 @@ static void test_file_errors(void)
 		size_t len = file_errors[c].len ? file_errors[c].len
 		                                : strlen(file_errors[c].data);
 		snprintf(name, sizeof name, "file: %s", file_errors[c].name);
-		if (write_temp(file_errors[c].data, len, path, sizeof path) != 0) {
+		if (write_temp("policy", file_errors[c].data, len, path,
+		               sizeof path) != 0) {
 			tap_ok(0, name, "cannot write a temporary file");
 			continue;
 		}
@@ -587,7 +548,7 @@ static void test_file_limits(void)
 	/* 4096 bytes and CRLF: accepted; 4097 bytes: refused on line 2 */
 	used = (size_t)snprintf(data, cap, "%-4096s\r\n", "example.com may");
 	used += (size_t)snprintf(data + used, cap - used, "%-4097s\n", "b.example may");
-	write_temp(data, used, path, sizeof path);
+	write_temp("policy", data, used, path, sizeof path);
 	m = tr_policy_map_load(path, &st);
 	expand("FILE:2: line longer than 4096 bytes", path, want, sizeof want);
 	check_str(st.text, want, "file: 4096 bytes + CRLF ok, 4097 refused");
@@ -597,7 +558,7 @@ static void test_file_limits(void)
 	memset(xs, 'x', sizeof xs - 1);
 	xs[sizeof xs - 1] = '\0';
 	used = (size_t)snprintf(data, cap, "a.example may\n %s\n %s\n", xs, xs);
-	write_temp(data, used, path, sizeof path);
+	write_temp("policy", data, used, path, sizeof path);
 	m = tr_policy_map_load(path, &st);
 	expand("FILE:3: entry longer than 4096 bytes", path, want, sizeof want);
 	check_str(st.text, want, "file: entry over 4096 bytes");
@@ -607,7 +568,7 @@ static void test_file_limits(void)
 	used = 0;
 	for (int i = 0; i <= TR_POLICY_MAX_ENTRIES; i++)
 		used += (size_t)snprintf(data + used, cap - used, "d%d.example may\n", i);
-	write_temp(data, used, path, sizeof path);
+	write_temp("policy", data, used, path, sizeof path);
 	m = tr_policy_map_load(path, &st);
 	expand("FILE:100001: more than 100000 entries", path, want, sizeof want);
 	check_str(st.text, want, "file: more than 100000 entries");
@@ -734,7 +695,7 @@ static void test_lookup(void)
 	tr_nexthop nh;
 	tr_policy p, before;
 
-	write_temp(lookup_map, strlen(lookup_map), path, sizeof path);
+	write_temp("policy", lookup_map, strlen(lookup_map), path, sizeof path);
 	m = tr_policy_map_load(path, &st);
 	tap_ok(m != NULL, "lookup: the map loads", st.text);
 	TAP_INT(st.cat, TLSRELAY_OK, "lookup: st OK after load");
@@ -765,7 +726,7 @@ static void test_lookup(void)
 	tr_policy_map_free(m);
 	unlink(path);
 	/* an empty file: a map that finds nothing */
-	write_temp("", 0, path, sizeof path);
+	write_temp("policy", "", 0, path, sizeof path);
 	m = tr_policy_map_load(path, &st);
 	tap_ok(m != NULL && tr_policy_map_size(m) == 0, "lookup: empty file loads",
 	       st.text);

@@ -22,36 +22,12 @@
 #include "smtp_session.h"
 #include "status.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define SECRET "s3cr3t"
 #define NUL_TEXT "a.example u:p\nb.example u:" SECRET "\0x\n"
 
-static char tmpdir[64];
-
 /* ------------------------------------------------------------- helpers */
-
-/* TAP_STR through a function (keeps -Wformat-truncation quiet about
- * tap.h's fixed diagnostic buffer). */
-static void check_str(const char *got, const char *want, const char *name)
-{
-	TAP_STR(got, want, name);
-}
-
-/* want with every "FILE" replaced by path. */
-static void expand(const char *want, const char *path, char *out, size_t cap)
-{
-	const char *p;
-	size_t used = 0;
-
-	out[0] = '\0';
-	while ((p = strstr(want, "FILE")) != NULL && used < cap) {
-		used += (size_t)snprintf(out + used, cap - used, "%.*s%s",
-		                         (int)(p - want), want, path);
-		want = p + 4;
-	}
-	if (used < cap)
-		snprintf(out + used, cap - used, "%s", want);
-}
 
 /* Write len bytes to tmpdir/name with mode; the path into path. */
 static int write_file(const char *name, const char *data, size_t len,
