@@ -19,7 +19,6 @@
 #include "policy.h"
 #include "status.h"
 
-#define CONFIG_DSN     "4.3.5"   /* mail system configuration error */
 #define WHERE_PATH_MAX 200       /* bytes of a file name kept in "file:line" */
 #define WHERE_MAX      (WHERE_PATH_MAX + 32)
 #define KEY_MAX        TR_NEXTHOP_TEXT_MAX
@@ -28,22 +27,6 @@
 #define CIPHERS_MEDIUM "HIGH:MEDIUM:!aNULL:!eNULL"
 
 /* ------------------------------------------------------------ error texts */
-
-
-/* TLSRELAY_CONFIG with "where: reason" (no prefix when where is NULL). */
-static TR_PRINTF(3, 4) tlsrelay_cat cfg_error(tlsrelay_status *st,
-                                              const char *where,
-                                              const char *fmt, ...)
-{
-	char reason[TLSRELAY_TEXT_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof reason, fmt, ap);
-	va_end(ap);
-	return tr_status_set(st, TLSRELAY_CONFIG, CONFIG_DSN, "%s%s%s",
-	                     where ? where : "", where ? ": " : "", reason);
-}
 
 static tlsrelay_cat no_memory(tlsrelay_status *st)
 {
@@ -100,7 +83,7 @@ static tlsrelay_cat add_match(tr_policy *p, const char *text,
                               const char *where, tlsrelay_status *st)
 {
 	if (p->nmatch >= TR_POLICY_MAX_MATCH)
-		return cfg_error(st, where, "too many match= values (at most %d)",
+		return tr_config_error(st, where, "too many match= values (at most %d)",
 		                 TR_POLICY_MAX_MATCH);
 	snprintf(p->match[p->nmatch++], sizeof p->match[0], "%s", text);
 	return tr_status_ok(st);
@@ -132,7 +115,7 @@ static tlsrelay_cat add_digests(char *val, tr_policy *p, const char *where,
 
 	while ((d = strsep(&val, "|")) != NULL) {
 		if (normalise_digest(d, norm) != 0)
-			return cfg_error(st, where, "bad fingerprint \"%s\": expected a "
+			return tr_config_error(st, where, "bad fingerprint \"%s\": expected a "
 			                 "SHA-256 digest, 32 hex byte pairs separated "
 			                 "by \":\"", tr_quote(d, q));
 		if ((rc = add_match(p, norm, where, st)) != TLSRELAY_OK)
@@ -152,7 +135,7 @@ static tlsrelay_cat add_names(char *val, tr_policy *p, const char *where,
 	while ((n = strsep(&val, ":")) != NULL) {
 		if (strlen(n) > 255 || (!is_one_of(n, words, 3) &&
 		                        !dns_name_ok(n[0] == '.' ? n + 1 : n)))
-			return cfg_error(st, where, "bad match name \"%s\": expected "
+			return tr_config_error(st, where, "bad match name \"%s\": expected "
 			                 "hostname, nexthop, dot-nexthop, a DNS name or "
 			                 ".domain", tr_quote(n, q));
 		lower_copy(low, n, sizeof low);
@@ -169,7 +152,7 @@ static tlsrelay_cat parse_match(char *val, tr_policy *p, const char *where,
 		return add_digests(val, p, where, st);
 	if (p->level == TR_TLS_VERIFY || p->level == TR_TLS_SECURE)
 		return add_names(val, p, where, st);
-	return cfg_error(st, where, "attribute \"match\" is not allowed at level "
+	return tr_config_error(st, where, "attribute \"match\" is not allowed at level "
 	                 "%s (only at fingerprint, verify and secure)",
 	                 tr_tls_level_name(p->level));
 }
@@ -226,11 +209,11 @@ static tlsrelay_cat parse_protocols(char *val, tr_policy *p, const char *where,
 
 	tr_quote(val, q);
 	if (proto_set(val, &set, &open, &bad) != 0)
-		return cfg_error(st, where, "bad protocols \"%s\": unknown protocol "
+		return tr_config_error(st, where, "bad protocols \"%s\": unknown protocol "
 		                 "\"%s\" (expected SSLv2, SSLv3, TLSv1, TLSv1.1, "
 		                 "TLSv1.2 or TLSv1.3)", q, tr_quote(bad, q2));
 	if (set == 0)
-		return cfg_error(st, where, "bad protocols \"%s\": allows no protocol "
+		return tr_config_error(st, where, "bad protocols \"%s\": allows no protocol "
 		                 "this client uses (TLSv1.2, TLSv1.3)", q);
 	p->min_proto = (set & BIT12) ? TLS1_2_VERSION : TLS1_3_VERSION;
 	p->max_proto = !(set & BIT13) ? TLS1_2_VERSION : open ? 0 : TLS1_3_VERSION;
@@ -254,7 +237,7 @@ static tlsrelay_cat parse_ciphers(char *val, tr_policy *p, const char *where,
 			return tr_status_ok(st);
 		}
 	}
-	return cfg_error(st, where, "bad ciphers \"%s\": expected high or medium",
+	return tr_config_error(st, where, "bad ciphers \"%s\": expected high or medium",
 	                 tr_quote(val, q));
 }
 
@@ -265,7 +248,7 @@ static tlsrelay_cat parse_servername(char *val, tr_policy *p,
 	char q[TR_QUOTE_MAX + 4];
 
 	if (!is_one_of(val, words, 2) && !dns_name_ok(val))
-		return cfg_error(st, where, "bad servername \"%s\": expected "
+		return tr_config_error(st, where, "bad servername \"%s\": expected "
 		                 "hostname, nexthop or a DNS name", tr_quote(val, q));
 	lower_copy(p->servername, val, sizeof p->servername);
 	return tr_status_ok(st);
@@ -302,26 +285,26 @@ static tlsrelay_cat parse_attr(char *tok, tr_policy *p, unsigned *seen,
 	unsigned bit;
 
 	if (eq == NULL || eq == tok)
-		return cfg_error(st, where, "malformed attribute \"%s\": expected "
+		return tr_config_error(st, where, "malformed attribute \"%s\": expected "
 		                 "name=value", tr_quote(tok, q));
 	*eq = '\0';
 	for (size_t i = 0; i < NATTRS && a == NULL; i++)
 		if (strcasecmp(tok, attrs[i].name) == 0)
 			a = &attrs[i];
 	if (a == NULL)
-		return cfg_error(st, where, "unknown attribute \"%s\"", tr_quote(tok, q));
+		return tr_config_error(st, where, "unknown attribute \"%s\"", tr_quote(tok, q));
 	if (a->parse == NULL)
-		return cfg_error(st, where, "attribute \"%s\" is not supported by "
+		return tr_config_error(st, where, "attribute \"%s\" is not supported by "
 		                 "tlsrelay", a->name);
 	if (p->level == TR_TLS_NONE)
-		return cfg_error(st, where, "attribute \"%s\" is not allowed at level "
+		return tr_config_error(st, where, "attribute \"%s\" is not allowed at level "
 		                 "none (TLS is disabled)", a->name);
 	if (eq[1] == '\0')
-		return cfg_error(st, where, "attribute \"%s\" has an empty value",
+		return tr_config_error(st, where, "attribute \"%s\" has an empty value",
 		                 a->name);
 	bit = 1u << (unsigned)(a - attrs);
 	if (a->once && (*seen & bit))
-		return cfg_error(st, where, "attribute \"%s\" is given more than "
+		return tr_config_error(st, where, "attribute \"%s\" is given more than "
 		                 "once", a->name);
 	*seen |= bit;
 	return a->parse(eq + 1, p, where, st);
@@ -354,11 +337,11 @@ static tlsrelay_cat policy_text(const char *value, const char *where,
 	char q[TR_QUOTE_MAX + 4];
 
 	if (strlen(value) > TR_POLICY_LINE_MAX)
-		return cfg_error(st, where, "policy longer than %d bytes",
+		return tr_config_error(st, where, "policy longer than %d bytes",
 		                 TR_POLICY_LINE_MAX);
 	for (const char *c = value; *c != '\0'; c++)
 		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-			return cfg_error(st, where, "control character in policy \"%s\"",
+			return tr_config_error(st, where, "control character in policy \"%s\"",
 			                 tr_quote(value, q));
 	strcpy(buf, value);
 	return tr_status_ok(st);
@@ -376,17 +359,17 @@ tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
 	if ((rc = policy_text(value ? value : "", where, buf, st)) != TLSRELAY_OK)
 		return rc;
 	if ((tok = strtok_r(buf, TOKEN_SEPS, &cur)) == NULL)
-		return cfg_error(st, where, "empty policy: expected a security level");
+		return tr_config_error(st, where, "empty policy: expected a security level");
 	memset(&p, 0, sizeof p);
 	if ((p.level = tr_tls_level_from_name(tok)) == TR_TLS_INVALID)
-		return cfg_error(st, where, "unknown security level \"%s\" (expected "
+		return tr_config_error(st, where, "unknown security level \"%s\" (expected "
 		                 "one of: %s)", tr_quote(tok, q),
 		                 level_names(names, sizeof names));
 	while ((tok = strtok_r(NULL, TOKEN_SEPS, &cur)) != NULL)
 		if ((rc = parse_attr(tok, &p, &seen, where, st)) != TLSRELAY_OK)
 			return rc;
 	if (p.level == TR_TLS_FINGERPRINT && p.nmatch == 0)
-		return cfg_error(st, where, "level fingerprint needs match= with at "
+		return tr_config_error(st, where, "level fingerprint needs match= with at "
 		                 "least one SHA-256 digest");
 	apply_defaults(&p);
 	snprintf(p.source, sizeof p.source, "%s", where ? where : "");
@@ -565,14 +548,14 @@ static tlsrelay_cat flush(tr_policy_map *m, struct pending *pe,
 		*value++ = '\0';
 	value += strspn(value, " \t");
 	if (*value == '\0')
-		return cfg_error(st, where, "no policy after key \"%s\"",
+		return tr_config_error(st, where, "no policy after key \"%s\"",
 		                 tr_quote(text, q));
 	if (normalise_key(text, key, why, sizeof why) != 0)
-		return cfg_error(st, where, "bad key \"%s\": %s", tr_quote(text, q), why);
+		return tr_config_error(st, where, "bad key \"%s\": %s", tr_quote(text, q), why);
 	if ((rc = tr_policy_parse_value(value, where, &p, st)) != TLSRELAY_OK)
 		return rc;
 	if (m->n >= TR_POLICY_MAX_ENTRIES)
-		return cfg_error(st, where, "more than %d entries",
+		return tr_config_error(st, where, "more than %d entries",
 		                 TR_POLICY_MAX_ENTRIES);
 	return add_entry(m, key, value, pe->line) ? no_memory(st) : TLSRELAY_OK;
 }
@@ -592,10 +575,10 @@ static tlsrelay_cat take_line(tr_policy_map *m, struct pending *pe, char *line,
 		return TLSRELAY_OK;
 	if (p != line) {
 		if (pe->len == 0)
-			return cfg_error(st, where, "continuation line (starting with "
+			return tr_config_error(st, where, "continuation line (starting with "
 			                 "white space) without an entry before it");
 		if (pe->len + 1 + n > TR_POLICY_LINE_MAX)
-			return cfg_error(st, where, "entry longer than %d bytes",
+			return tr_config_error(st, where, "entry longer than %d bytes",
 			                 TR_POLICY_LINE_MAX);
 		pe->text[pe->len++] = ' ';
 		memcpy(pe->text + pe->len, p, n + 1);
@@ -627,15 +610,15 @@ static tlsrelay_cat load_lines(tr_policy_map *m, FILE *fp, tlsrelay_status *st)
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		if (memchr(line, '\0', (size_t)n) != NULL)
-			rc = cfg_error(st, where, "NUL byte in line (not a text file?)");
+			rc = tr_config_error(st, where, "NUL byte in line (not a text file?)");
 		else if (n > TR_POLICY_LINE_MAX)
-			rc = cfg_error(st, where, "line longer than %d bytes",
+			rc = tr_config_error(st, where, "line longer than %d bytes",
 			               TR_POLICY_LINE_MAX);
 		else
 			rc = take_line(m, pe, line, where, lineno, st);
 	}
 	if (rc == TLSRELAY_OK && !feof(fp))
-		rc = cfg_error(st, m->path, "read error: %s", strerror(errno));
+		rc = tr_config_error(st, m->path, "read error: %s", strerror(errno));
 	else if (rc == TLSRELAY_OK)
 		rc = flush(m, pe, st);
 	free(line);
@@ -665,7 +648,7 @@ static tlsrelay_cat check_duplicates(const tr_policy_map *m,
 	if (dup == NULL)
 		return tr_status_ok(st);
 	snprintf(where, sizeof where, "%s:%lu", m->path, dup->line);
-	return cfg_error(st, where, "duplicate key \"%s\" (first at line %lu)",
+	return tr_config_error(st, where, "duplicate key \"%s\" (first at line %lu)",
 	                 tr_quote(dup->key, q), dup[-1].line);
 }
 
@@ -677,7 +660,7 @@ tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st)
 	FILE *fp;
 
 	if (path == NULL || *path == '\0') {
-		cfg_error(st, NULL, "no policy table file name");
+		tr_config_error(st, NULL, "no policy table file name");
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof *m)) == NULL) {
@@ -688,7 +671,7 @@ tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st)
 	snprintf(m->path, sizeof m->path, "%s%s", len > WHERE_PATH_MAX ? "..." : "",
 	         path + (len > WHERE_PATH_MAX ? len - WHERE_PATH_MAX : 0));
 	if ((fp = fopen(path, "r")) == NULL) {
-		rc = cfg_error(st, m->path, "cannot open: %s", strerror(errno));
+		rc = tr_config_error(st, m->path, "cannot open: %s", strerror(errno));
 	} else {
 		rc = load_lines(m, fp, st);
 		fclose(fp);

@@ -21,7 +21,6 @@
 #include "dns.h"
 #include "status.h"
 
-#define CONFIG_DSN   "4.3.5"   /* mail system configuration error */
 #define NOMEM_DSN    "4.3.0"
 #define WHERE_PATH_MAX 200     /* bytes of a file name kept in "file:line" */
 #define WEEK         (7 * 86400)
@@ -81,22 +80,6 @@ static const struct setting settings[] = {
 /* ------------------------------------------------------------ error texts */
 
 
-static tlsrelay_cat cfg_error(tlsrelay_status *st, const char *where,
-                              const char *fmt, ...) TR_PRINTF(3, 4);
-
-/* TLSRELAY_CONFIG with "where: reason" (no prefix when where is NULL). */
-static tlsrelay_cat cfg_error(tlsrelay_status *st, const char *where,
-                              const char *fmt, ...)
-{
-	char reason[TLSRELAY_TEXT_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof reason, fmt, ap);
-	va_end(ap);
-	return tr_status_set(st, TLSRELAY_CONFIG, CONFIG_DSN, "%s%s%s",
-	                     where ? where : "", where ? ": " : "", reason);
-}
 
 static tlsrelay_cat bad_value(tlsrelay_status *st, const char *where,
                               const struct setting *k, const char *value,
@@ -104,7 +87,7 @@ static tlsrelay_cat bad_value(tlsrelay_status *st, const char *where,
 {
 	char q[TR_QUOTE_MAX + 4];
 
-	return cfg_error(st, where, "bad value \"%s\" for %s: %s",
+	return tr_config_error(st, where, "bad value \"%s\" for %s: %s",
 	                 tr_quote(value, q), k->name, why);
 }
 
@@ -443,11 +426,11 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 		return bad_value(st, where, k, value, why);
 	}
 	if (!tr_tls_level_supported(lv))
-		return cfg_error(st, where, "%s: level %s is not supported by this "
+		return tr_config_error(st, where, "%s: level %s is not supported by this "
 		                 "build yet (supported: %s)", k->name,
 		                 tr_tls_level_name(lv), list);
 	if (lv == TR_TLS_FINGERPRINT)   /* no digests here: could never succeed */
-		return cfg_error(st, where, "%s: level fingerprint needs match= digests: "
+		return tr_config_error(st, where, "%s: level fingerprint needs match= digests: "
 		                 "give it per destination in tls_policy_map", k->name);
 	*(tr_tls_level *)field(cfg, k) = lv;
 	return tr_status_ok(st);
@@ -490,9 +473,9 @@ tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
 	if (value == NULL)
 		value = "";
 	if ((k = find_setting(key)) == NULL)
-		return cfg_error(st, where, "unknown setting \"%s\"", tr_quote(key, q));
+		return tr_config_error(st, where, "unknown setting \"%s\"", tr_quote(key, q));
 	if (strlen(value) > TR_CONFIG_LINE_MAX)
-		return cfg_error(st, where, "value for %s is longer than %d bytes",
+		return tr_config_error(st, where, "value for %s is longer than %d bytes",
 		                 k->name, TR_CONFIG_LINE_MAX);
 	for (const char *p = value; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -624,15 +607,15 @@ static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
 	if (*key == '\0' || *key == '#')
 		return tr_status_ok(st);
 	if ((eq = strchr(key, '=')) == NULL)
-		return cfg_error(st, where, "expected \"name = value\", found \"%s\"",
+		return tr_config_error(st, where, "expected \"name = value\", found \"%s\"",
 		                 tr_quote(key, q));
 	*eq = '\0';
 	value = trim(eq + 1);
 	key = trim(key);
 	if (*key == '\0')
-		return cfg_error(st, where, "missing setting name before \"=\"");
+		return tr_config_error(st, where, "missing setting name before \"=\"");
 	if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key))
-		return cfg_error(st, where, "bad setting name \"%s\": use lowercase "
+		return tr_config_error(st, where, "bad setting name \"%s\": use lowercase "
 		                 "letters, digits and \"_\"", tr_quote(key, q));
 	return tr_config_set(cfg, key, value, where, st);
 }
@@ -653,14 +636,14 @@ static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
 		case LINE_EOF:
 			return tr_status_ok(st);
 		case LINE_LONG:
-			return cfg_error(st, where, "line longer than %d bytes",
+			return tr_config_error(st, where, "line longer than %d bytes",
 			                 TR_CONFIG_LINE_MAX);
 		case LINE_NUL:
-			return cfg_error(st, where,
+			return tr_config_error(st, where,
 			                 "NUL byte in line (not a text file?)");
 		case LINE_ERROR:
 			format_where(where, sizeof where, path, 0);
-			return cfg_error(st, where, "read error: %s", strerror(err));
+			return tr_config_error(st, where, "read error: %s", strerror(err));
 		case LINE_OK:
 		default:
 			if ((rc = parse_line(cfg, line, where, st)) != TLSRELAY_OK)
@@ -682,7 +665,7 @@ tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
 		if (err == ENOENT && !must_exist)
 			return tr_status_ok(st);
 		format_where(where, sizeof where, path, 0);
-		return cfg_error(st, where, "cannot open: %s", strerror(err));
+		return tr_config_error(st, where, "cannot open: %s", strerror(err));
 	}
 	if (config_copy(&tmp, cfg) != 0) {
 		fclose(fp);

@@ -19,6 +19,19 @@ void tr_sanitize_line(char *s)
 			*s = ' ';
 }
 
+tlsrelay_cat tr_config_error(tlsrelay_status *st, const char *where,
+                             const char *fmt, ...)
+{
+	char reason[TLSRELAY_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s%s%s",
+	                     where ? where : "", where ? ": " : "", reason);
+}
+
 const char *tr_quote(const char *s, char *buf)
 {
 	size_t n = strlen(s), i;

@@ -29,6 +29,11 @@ tlsrelay_cat tr_status_ok(tlsrelay_status *st);
 /* Copy src to dst (both non-NULL). */
 void tr_status_copy(tlsrelay_status *dst, const tlsrelay_status *src);
 
+/* TLSRELAY_CONFIG, dsn 4.3.5, text "where: reason" (no prefix when where
+ * is NULL): the one form of every configuration error. */
+tlsrelay_cat tr_config_error(tlsrelay_status *st, const char *where,
+                             const char *fmt, ...) TR_PRINTF(3, 4);
+
 /* s made safe for an error text: control bytes become '?', at most
  * TR_QUOTE_MAX bytes (cut at a UTF-8 character boundary) then "...".
  * buf holds TR_QUOTE_MAX + 4 bytes. Returns buf. */
