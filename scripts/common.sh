@@ -12,13 +12,17 @@
 TR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TR_BUILD=${TR_BUILD:-$TR_ROOT/_build}
 
-# What the build, the tests and the demo use (Debian 12 package names).
-TR_PACKAGES=(
-	build-essential autoconf automake libtool pkg-config libssl-dev
-	postfix swaks libnet-ssleay-perl
-	unbound ldnsutils libmilter-dev valgrind clang
-	openssl python3 iproute2 procps util-linux
-)
+# What the build, the tests and the demo use (Debian 12 package names): one
+# list per area in scripts/packages.d/*.list (one name a line, # comments).
+TR_PACKAGES=()
+for _tr_list in "$TR_ROOT"/scripts/packages.d/*.list; do
+	[ -f "$_tr_list" ] || continue
+	while read -r _tr_pkg _; do
+		case $_tr_pkg in ''|'#'*) continue ;; esac
+		TR_PACKAGES+=("$_tr_pkg")
+	done < "$_tr_list"
+done
+unset _tr_list _tr_pkg
 
 tr_step() { printf '\n==> %s\n' "$*"; }
 
