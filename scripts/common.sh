@@ -2,6 +2,7 @@
 # scripts/common.sh - shared by scripts/test and scripts/demo (sourced, bash).
 #
 #   tr_install_deps   apt-get install what is missing (only then apt-get update)
+#   tr_prepare        source scripts/prepare.d/*.sh (components apt cannot install)
 #   tr_build          autoreconf -fi, configure in $TR_BUILD (out of tree), make -j2
 #   tr_step TEXT      a progress heading
 #   tr_run LOG CMD... run CMD with its output in LOG; on failure show LOG's tail
@@ -77,6 +78,21 @@ tr_install_deps() {
 	# shellcheck disable=SC2086
 	$sudo apt-get update -q </dev/null &&
 	$sudo apt-get install -y -q --no-install-recommends $missing </dev/null
+}
+
+# tr_prepare: source scripts/prepare.d/*.sh in order, after the packages are
+# installed. A preparer readies a component that apt cannot install here (an
+# unpacked Exim, a downloaded header) and may append to TR_CONFIGURE_FLAGS.
+# It must be idempotent, quick when already done, and must not fail the
+# build when its component is optional (say why on one line instead).
+tr_prepare() {
+	local f
+	for f in "$TR_ROOT"/scripts/prepare.d/*.sh; do
+		[ -f "$f" ] || continue
+		# shellcheck disable=SC1090
+		. "$f" || { echo "prepare: $f failed"; return 1; }
+	done
+	return 0
 }
 
 tr_build() {
