@@ -10,7 +10,7 @@
 #include "tls.h"
 
 /* Forget everything derived from the settings (they are changing). */
-static void ctx_reset(tlsrelay_ctx *ctx)
+void tr_ctx_reset(tlsrelay_ctx *ctx)
 {
 	tr_tls_ctx_free(ctx);
 	tr_sasl_map_free(ctx->sasl);
@@ -45,7 +45,7 @@ void tlsrelay_ctx_free(tlsrelay_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	ctx_reset(ctx);
+	tr_ctx_reset(ctx);
 	tr_config_free(&ctx->cfg);
 	free(ctx);
 }
@@ -61,14 +61,14 @@ void tlsrelay_ctx_set_logger(tlsrelay_ctx *ctx, tlsrelay_log_fn fn, void *arg,
 tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
                                       int must_exist, tlsrelay_status *st)
 {
-	ctx_reset(ctx);   /* settings may change the TLS context and maps */
+	tr_ctx_reset(ctx);   /* settings may change the TLS context and maps */
 	return tr_config_load(&ctx->cfg, path, must_exist, st);
 }
 
 tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
                               const char *value, tlsrelay_status *st)
 {
-	ctx_reset(ctx);
+	tr_ctx_reset(ctx);
 	return tr_config_set(&ctx->cfg, key, value, NULL, st);
 }
 

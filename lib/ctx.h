@@ -24,6 +24,10 @@ struct tlsrelay_ctx {
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 };
 
+/* Forget everything derived from the settings (they are about to change):
+ * the SSL_CTX and the loaded maps. */
+void tr_ctx_reset(struct tlsrelay_ctx *ctx);
+
 /* Load the configured maps if not loaded yet: TLSRELAY_OK or CONFIG. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 

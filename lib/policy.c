@@ -500,7 +500,21 @@ struct tr_policy_map {
 	struct entry *v;
 	size_t n, cap;
 	char path[WHERE_PATH_MAX + 4];   /* the file name for texts */
+	tr_report_fn report;             /* check mode: every problem here */
+	void *report_arg;
+	int nerr;                        /* check mode: problems reported */
 };
+
+/* Check mode: report the problem in *st and go on (returns OK). */
+static tlsrelay_cat go_on(tr_policy_map *m, tlsrelay_cat rc,
+                          const tlsrelay_status *st)
+{
+	if (rc != TLSRELAY_CONFIG || m->report == NULL)
+		return rc;
+	m->report(m->report_arg, st->text);
+	m->nerr++;
+	return TLSRELAY_OK;
+}
 
 /* The entry being collected from its first line and continuations. */
 struct pending {
@@ -585,12 +599,11 @@ static tlsrelay_cat take_line(tr_policy_map *m, struct pending *pe, char *line,
 		pe->len += n;
 		return TLSRELAY_OK;
 	}
-	if ((rc = flush(m, pe, st)) != TLSRELAY_OK)
-		return rc;
-	memcpy(pe->text, p, n + 1);
+	rc = flush(m, pe, st);   /* its error is returned after this line is */
+	memcpy(pe->text, p, n + 1);   /* kept, so that check mode goes on */
 	pe->len = n;
 	pe->line = lineno;
-	return TLSRELAY_OK;
+	return rc;
 }
 
 /* Every line of fp (LF or CRLF ends), then the last entry. */
@@ -616,11 +629,12 @@ static tlsrelay_cat load_lines(tr_policy_map *m, FILE *fp, tlsrelay_status *st)
 			               TR_POLICY_LINE_MAX);
 		else
 			rc = take_line(m, pe, line, where, lineno, st);
+		rc = go_on(m, rc, st);
 	}
 	if (rc == TLSRELAY_OK && !feof(fp))
 		rc = tr_config_error(st, m->path, "read error: %s", strerror(errno));
 	else if (rc == TLSRELAY_OK)
-		rc = flush(m, pe, st);
+		rc = go_on(m, flush(m, pe, st), st);
 	free(line);
 	free(pe);
 	return rc;
@@ -641,10 +655,18 @@ static tlsrelay_cat check_duplicates(const tr_policy_map *m,
 	const struct entry *dup = NULL;
 	char where[WHERE_MAX], q[TR_QUOTE_MAX + 4];
 
-	for (size_t i = 1; i < m->n; i++)
-		if (strcmp(m->v[i].key, m->v[i - 1].key) == 0 &&
-		    (dup == NULL || m->v[i].line < dup->line))
+	for (size_t i = 1; i < m->n; i++) {
+		if (strcmp(m->v[i].key, m->v[i - 1].key) != 0)
+			continue;
+		if (m->report) {   /* check mode: every one */
+			snprintf(where, sizeof where, "%s:%lu", m->path, m->v[i].line);
+			go_on((tr_policy_map *)m, tr_config_error(st, where,
+			      "duplicate key \"%s\" (first at line %lu)",
+			      tr_quote(m->v[i].key, q), m->v[i - 1].line), st);
+		} else if (dup == NULL || m->v[i].line < dup->line) {
 			dup = &m->v[i];
+		}
+	}
 	if (dup == NULL)
 		return tr_status_ok(st);
 	snprintf(where, sizeof where, "%s:%lu", m->path, dup->line);
@@ -652,7 +674,45 @@ static tlsrelay_cat check_duplicates(const tr_policy_map *m,
 	                 tr_quote(dup->key, q), dup[-1].line);
 }
 
+static tr_policy_map *map_load(const char *path, tr_report_fn fn, void *arg,
+                               tlsrelay_status *st);
+
 tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st)
+{
+	return map_load(path, NULL, NULL, st);
+}
+
+int tr_policy_map_check(const char *path, tr_report_fn fn, void *arg)
+{
+	tlsrelay_status st;
+	tr_policy_map *m = map_load(path, fn, arg, &st);
+	int nerr;
+
+	if (m == NULL) {   /* cannot open, out of memory */
+		fn(arg, st.text);
+		return 1;
+	}
+	nerr = m->nerr;
+	for (size_t i = 0; i < m->n; i++) {
+		char where[WHERE_MAX];
+		tr_policy p;
+
+		snprintf(where, sizeof where, "%s:%lu", m->path, m->v[i].line);
+		if (tr_policy_parse_value(m->v[i].value, where, &p, &st) == TLSRELAY_OK &&
+		    !tr_tls_level_supported(p.level)) {
+			tr_config_error(&st, where, "level %s is not supported by this build "
+			                "(mail for %s would be deferred)",
+			                tr_tls_level_name(p.level), m->v[i].key);
+			fn(arg, st.text);
+			nerr++;
+		}
+	}
+	tr_policy_map_free(m);
+	return nerr;
+}
+
+static tr_policy_map *map_load(const char *path, tr_report_fn fn, void *arg,
+                               tlsrelay_status *st)
 {
 	tr_policy_map *m;
 	tlsrelay_cat rc;
@@ -667,6 +727,8 @@ tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st)
 		no_memory(st);
 		return NULL;
 	}
+	m->report = fn;
+	m->report_arg = arg;
 	len = strlen(path);
 	snprintf(m->path, sizeof m->path, "%s%s", len > WHERE_PATH_MAX ? "..." : "",
 	         path + (len > WHERE_PATH_MAX ? len - WHERE_PATH_MAX : 0));

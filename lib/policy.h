@@ -92,6 +92,7 @@
 #include "tlsrelay.h"
 #include "tls_level.h"
 #include "nexthop.h"
+#include "status.h"
 
 #define TR_POLICY_MAX_MATCH   16       /* = TR_TLS_MAX_NAMES of tls.h */
 #define TR_POLICY_LINE_MAX    4096
@@ -123,6 +124,12 @@ typedef struct tr_policy_map tr_policy_map;
  * (tr_policy_map_free), or NULL with *st set (see ERRORS above); st may be
  * NULL. An empty file gives an empty map. */
 tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st);
+
+/* Check mode (tlsrelay -t): read the table at path reporting every problem
+ * to fn ("FILE:LINE: reason", also entries whose level this build cannot
+ * enforce) instead of stopping at the first. Returns the number of
+ * problems. */
+int tr_policy_map_check(const char *path, tr_report_fn fn, void *arg);
 
 /* Free m and everything it holds; NULL is harmless. */
 void tr_policy_map_free(tr_policy_map *m);

@@ -47,6 +47,9 @@ struct tr_sasl_map {
 	size_t size;          /* bytes allocated for buf */
 	struct entry *ents;
 	size_t n, cap;
+	tr_report_fn report;  /* check mode: every line problem goes here */
+	void *report_arg;
+	int nerr;
 };
 
 static const struct {
@@ -137,7 +140,14 @@ static int read_file(const char *path, tr_sasl_map *m, size_t *len,
 		return map_error(st, path, 0, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &sb) < 0)
 		r = map_error(st, path, 0, "cannot stat: %s", strerror(errno));
-	else if ((r = check_file(&sb, path, st)) == 0)
+	else if ((r = check_file(&sb, path, st)) < 0 && m->report &&
+	         S_ISREG(sb.st_mode) && (sb.st_mode & 007) != 0 &&
+	         sb.st_size >= 0 && sb.st_size <= TR_SASL_FILE_MAX) {
+		m->report(m->report_arg, st->text);   /* check mode: permissions */
+		m->nerr++;                            /* reported, lines still read */
+		r = 0;
+	}
+	if (r == 0)
 		r = read_all(fd, m, sb.st_size, len, path, st);
 	close(fd);
 	return r;
@@ -330,8 +340,12 @@ static int parse_file(tr_sasl_map *m, size_t len, const char *path,
 		lineno++;
 		if (eol > p && eol[-1] == '\r')
 			eol--;
-		if (parse_line(m, p, (size_t)(eol - p), lineno, path, st) < 0)
-			return -1;
+		if (parse_line(m, p, (size_t)(eol - p), lineno, path, st) < 0) {
+			if (m->report == NULL || st->cat != TLSRELAY_CONFIG)
+				return -1;
+			m->report(m->report_arg, st->text);   /* check mode: go on */
+			m->nerr++;
+		}
 		p = lf ? lf + 1 : end;
 	}
 	return 0;
@@ -412,6 +426,29 @@ tr_sasl_map *tr_sasl_map_load(const char *path, tlsrelay_status *st)
 	}
 	tr_status_ok(st);
 	return m;
+}
+
+int tr_sasl_map_check(const char *path, tr_report_fn fn, void *arg)
+{
+	tlsrelay_status st;
+	tr_sasl_map *m = calloc(1, sizeof *m);
+	size_t len = 0;
+	int nerr;
+
+	if (m == NULL) {
+		fn(arg, "out of memory");
+		return 1;
+	}
+	m->report = fn;
+	m->report_arg = arg;
+	if (read_file(path, m, &len, &st) < 0 || parse_file(m, len, path, &st) < 0 ||
+	    sort_entries(m, path, &st) < 0) {
+		fn(arg, st.text);
+		m->nerr++;
+	}
+	nerr = m->nerr;
+	tr_sasl_map_free(m);
+	return nerr;
 }
 
 void tr_sasl_map_free(tr_sasl_map *m)

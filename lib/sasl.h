@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include "tlsrelay.h"
 #include "nexthop.h"
+#include "status.h"
 
 #define TR_SASL_USER_MAX     255
 #define TR_SASL_PASS_MAX     255
@@ -65,6 +66,11 @@ typedef struct tr_sasl_map tr_sasl_map;
  * The whole file is kept in one allocation that is wiped on free and on
  * every error path. */
 tr_sasl_map *tr_sasl_map_load(const char *path, tlsrelay_status *st);
+
+/* Check mode (tlsrelay -t): read path reporting every line problem to fn
+ * ("path:line: reason", also the file's permissions) instead of stopping at
+ * the first. Returns the number of problems. Secrets never reach fn. */
+int tr_sasl_map_check(const char *path, tr_report_fn fn, void *arg);
 
 /* Wipe every secret (OPENSSL_cleanse) and free. NULL is harmless. */
 void tr_sasl_map_free(tr_sasl_map *m);

@@ -620,8 +620,12 @@ static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
 	return tr_config_set(cfg, key, value, where, st);
 }
 
+/* Every line of fp. Without fn the first error stops the reading; with fn
+ * (check mode) each error goes to fn, is counted in *nerr and reading goes
+ * on (a read error still stops it). */
 static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
-                               tlsrelay_status *st)
+                               tlsrelay_status *st, tr_report_fn fn,
+                               void *arg, int *nerr)
 {
 	char line[TR_CONFIG_LINE_MAX + 2], where[TLSRELAY_TEXT_MAX];
 	unsigned long lineno;
@@ -636,18 +640,34 @@ static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
 		case LINE_EOF:
 			return tr_status_ok(st);
 		case LINE_LONG:
-			return tr_config_error(st, where, "line longer than %d bytes",
-			                 TR_CONFIG_LINE_MAX);
+			rc = tr_config_error(st, where, "line longer than %d bytes",
+			                     TR_CONFIG_LINE_MAX);
+			while (fn && (err = getc(fp)) != EOF && err != '\n')
+				;   /* check mode: skip the rest of the line */
+			break;
 		case LINE_NUL:
-			return tr_config_error(st, where,
-			                 "NUL byte in line (not a text file?)");
+			rc = tr_config_error(st, where,
+			                     "NUL byte in line (not a text file?)");
+			while (fn && (err = getc(fp)) != EOF && err != '\n')
+				;
+			break;
 		case LINE_ERROR:
 			format_where(where, sizeof where, path, 0);
-			return tr_config_error(st, where, "read error: %s", strerror(err));
+			rc = tr_config_error(st, where, "read error: %s", strerror(err));
+			if (fn) {
+				fn(arg, st->text);
+				++*nerr;
+			}
+			return rc;
 		case LINE_OK:
 		default:
-			if ((rc = parse_line(cfg, line, where, st)) != TLSRELAY_OK)
-				return rc;
+			rc = parse_line(cfg, line, where, st);
+		}
+		if (rc != TLSRELAY_OK && fn == NULL)
+			return rc;
+		if (rc != TLSRELAY_OK) {
+			fn(arg, st->text);
+			++*nerr;
 		}
 	}
 }
@@ -671,7 +691,7 @@ tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
 		fclose(fp);
 		return no_memory(st);
 	}
-	rc = load_lines(&tmp, fp, path, st);
+	rc = load_lines(&tmp, fp, path, st, NULL, NULL, NULL);
 	fclose(fp);
 	if (rc != TLSRELAY_OK) {
 		tr_config_free(&tmp);
@@ -680,4 +700,71 @@ tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
 	tr_config_free(cfg);
 	*cfg = tmp;
 	return TLSRELAY_OK;
+}
+
+int tr_config_load_report(tr_config *cfg, const char *path, tr_report_fn fn,
+                          void *arg)
+{
+	char where[TLSRELAY_TEXT_MAX];
+	tlsrelay_status st;
+	int nerr = 0;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		format_where(where, sizeof where, path, 0);
+		tr_config_error(&st, where, "cannot open: %s", strerror(errno));
+		fn(arg, st.text);
+		return 1;
+	}
+	(void)load_lines(cfg, fp, path, &st, fn, arg, &nerr);
+	fclose(fp);
+	return nerr;
+}
+
+/* ------------------------------------------------------- showing values */
+
+const char *tr_config_value_text(const tr_config *cfg, int i, char *buf,
+                                 size_t cap)
+{
+	const struct setting *k;
+	const void *f;
+
+	buf[0] = '\0';
+	if (i < 0 || (size_t)i >= NSETTINGS)
+		return buf;
+	k = &settings[i];
+	f = cfield(cfg, k);
+	switch (k->kind) {
+	case K_STRING:
+		snprintf(buf, cap, "%s", *(char *const *)f ? *(char *const *)f : "");
+		break;
+	case K_TIME:
+		time_text(*(const int *)f, buf, cap);
+		break;
+	case K_INT:
+		snprintf(buf, cap, "%d", *(const int *)f);
+		break;
+	case K_BOOL:
+		snprintf(buf, cap, "%s", *(const int *)f ? "yes" : "no");
+		break;
+	case K_LEVEL:
+	default:
+		snprintf(buf, cap, "%s", tr_tls_level_name(*(const tr_tls_level *)f));
+		break;
+	}
+	return buf;
+}
+
+int tr_config_is_default(const tr_config *cfg, int i)
+{
+	char now[TR_CONFIG_LINE_MAX + 1], def[TR_CONFIG_LINE_MAX + 1];
+	tr_config d;
+
+	if (i < 0 || (size_t)i >= NSETTINGS)
+		return 1;
+	tr_config_init(&d);
+	tr_config_value_text(cfg, i, now, sizeof now);
+	tr_config_value_text(&d, i, def, sizeof def);
+	tr_config_free(&d);
+	return strcmp(now, def) == 0;
 }

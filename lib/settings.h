@@ -47,6 +47,7 @@
 
 #include "tlsrelay.h"
 #include "tls_level.h"
+#include "status.h"
 
 /* Longest line of a configuration file, and longest value for
  * tr_config_set, in bytes. */
@@ -97,6 +98,20 @@ tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
  * and at most one lowercase unit, nothing else) into seconds in *out
  * (0 < value <= 1 week). 0 on success, -1 if bad (*out untouched). */
 int tr_parse_time(const char *s, int *out);
+
+/* Check mode (tlsrelay -t): read path like tr_config_load, but report
+ * every problem to fn (each as "file:line: reason") and go on; cfg gets
+ * every good line. Returns the number of problems (0 = clean). */
+int tr_config_load_report(tr_config *cfg, const char *path, tr_report_fn fn,
+                          void *arg);
+
+/* Setting i's value as a file would hold it ("5m", "yes", a path); ""
+ * when unset. Returns buf. */
+const char *tr_config_value_text(const tr_config *cfg, int i, char *buf,
+                                 size_t cap);
+
+/* 1 when setting i has its default value (unset strings included). */
+int tr_config_is_default(const tr_config *cfg, int i);
 
 /* Iterate the key table: name of key i (0, 1, ...), or NULL when i < 0 or
  * past the end. */

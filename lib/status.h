@@ -34,6 +34,11 @@ void tr_status_copy(tlsrelay_status *dst, const tlsrelay_status *src);
 tlsrelay_cat tr_config_error(tlsrelay_status *st, const char *where,
                              const char *fmt, ...) TR_PRINTF(3, 4);
 
+/* Receives one problem text ("file:line: reason") in check mode, where a
+ * reader reports every problem and goes on instead of stopping at the
+ * first (tlsrelay -t). */
+typedef tlsrelay_report_fn tr_report_fn;
+
 /* s made safe for an error text: control bytes become '?', at most
  * TR_QUOTE_MAX bytes (cut at a UTF-8 character boundary) then "...".
  * buf holds TR_QUOTE_MAX + 4 bytes. Returns buf. */

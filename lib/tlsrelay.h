@@ -99,6 +99,30 @@ int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
 /* Default configuration file path (SYSCONFDIR/tlsrelay.conf). */
 const char *tlsrelay_default_config_path(void);
 
+/* ------------------------------------------------- configuration check */
+
+/* Receives one line of output (no newline): a setting, or a problem as
+ * "file[:line]: reason". */
+typedef void (*tlsrelay_report_fn)(void *arg, const char *line);
+
+/* `tlsrelay -n`: each setting as "key = value", in the settings table's
+ * order: only those that differ from the default, or all when all != 0. */
+void tlsrelay_config_show(tlsrelay_ctx *ctx, int all, tlsrelay_report_fn fn,
+                          void *arg);
+
+/* `tlsrelay -t`, first step: read the configuration file at path into ctx
+ * reporting every problem to fn (and going on), instead of stopping at the
+ * first. must_exist 0: a missing file is no problem. Returns the number of
+ * problems. */
+int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exist,
+                              tlsrelay_report_fn fn, void *arg);
+
+/* `tlsrelay -t`, second step: check what the settings of ctx name (policy
+ * map, SASL password map and its permissions, CA file and directory, spool
+ * directory, levels this build cannot enforce), every problem to fn.
+ * Touches no network. Returns the number of problems. */
+int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg);
+
 /* ---------------------------------------------------------------- message */
 
 typedef struct tlsrelay_message tlsrelay_message;

@@ -1,2 +1,5 @@
-# mk/admin.mk - included by Makefile.am (one fragment per area; use += on the shared
-# variables: TESTS, check_PROGRAMS, EXTRA_DIST, SCRIPT_DIRS, lib_libtlsrelay_core_la_SOURCES ...).
+# mk/admin.mk - included by Makefile.am: the admin tools (tlsrelay -n/-d/-t,
+# tlsrelay-probe) and their tests.
+SCRIPT_DIRS += tests/admin
+TESTS += tests/admin/test_confcheck.sh
+EXTRA_DIST += tests/admin

@@ -4,6 +4,7 @@
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
  *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q DESTINATION
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t
  *
  * Only glue: arguments, configuration, one library call, the exit status.
  * The message comes on standard input. On failure the first line on
@@ -17,6 +18,10 @@
  * - A last-resort alarm (deadline + 15 s) exits 75 even if something in the
  *   library blocks; the library keeps its own deadline on every wait.
  * - -i (ignore dots) is accepted and ignored: a lone "." never ends input.
+ * - -n prints the non-default settings (postconf -n), -d every setting;
+ *   -t checks the configuration and the files it names, printing every
+ *   problem as "file:line: reason" and exiting 78 if there is any (0 and
+ *   "configuration OK" otherwise). None of them reads a message.
  * - No core dumps (RLIMIT_CORE 0, not dumpable): the process may hold SMTP
  *   AUTH passwords, which must not end up in a core file.
  */
@@ -39,6 +44,8 @@
 struct opts {
 	const char *config;
 	const char *query;            /* -q DEST: print the policy, send nothing */
+	int show;                     /* -n: 1 = non-default settings, -d: 2 = all */
+	int check;                    /* -t: check the configuration */
 	const char *sender, *nexthop, *notify, *ret, *envid;
 	const char *overrides[32];
 	int noverrides;
@@ -53,7 +60,8 @@ static void usage_line(void)
 {
 	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
 	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [--] recipient...\n"
-	      "       tlsrelay [-c config] [-o key=value] -q destination\n", stdout);
+	      "       tlsrelay [-c config] [-o key=value] -q destination\n"
+	      "       tlsrelay [-c config] [-o key=value] -n | -d | -t\n", stdout);
 }
 
 static void log_line(void *arg, int priority, const char *line)
@@ -97,8 +105,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof *o);
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vi")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vindt")) != -1) {
 		switch (c) {
+		case 'n': o->show = 1; break;
+		case 'd': o->show = 2; break;
+		case 't': o->check = 1; break;
 		case 'q': o->query = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'f': o->sender = optarg; break;
@@ -125,7 +136,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->sender && strcmp(o->sender, "<>") == 0)
 		o->sender = "";
-	if (optind >= argc && o->query == NULL) {
+	if (optind >= argc && o->query == NULL && !o->show && !o->check) {
 		printf("4.3.5 tlsrelay: no recipients given\n");
 		usage_line();
 		return -1;
@@ -152,6 +163,42 @@ static int configure(tlsrelay_ctx *ctx, const struct opts *o)
 bad:
 	printf("%s tlsrelay: %s\n", st.dsn[0] ? st.dsn : "4.3.5", st.text);
 	return -1;
+}
+
+static void print_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+static void print_problem(void *arg, const char *line)
+{
+	printf("tlsrelay: %s\n", line);
+	++*(int *)arg;
+}
+
+/* -t: every problem of the configuration; 0 or EX_CONFIG. */
+static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
+{
+	const char *path = o->config ? o->config : tlsrelay_default_config_path();
+	tlsrelay_status st;
+	int n = 0;
+
+	tlsrelay_ctx_check_config(ctx, path, o->config != NULL, print_problem, &n);
+	for (int i = 0; i < o->noverrides; i++) {
+		char key[128];
+		const char *eq = strchr(o->overrides[i], '=');
+		snprintf(key, sizeof key, "%.*s", (int)(eq - o->overrides[i]), o->overrides[i]);
+		if (tlsrelay_ctx_set(ctx, key, eq + 1, &st) != TLSRELAY_OK)
+			print_problem(&n, st.text);
+	}
+	tlsrelay_ctx_check_files(ctx, print_problem, &n);
+	if (n > 0) {
+		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
+		return EX_CONFIG_;
+	}
+	printf("tlsrelay: configuration OK (%s)\n", path);
+	return 0;
 }
 
 /* -q DEST: the effective policy on standard output. */
@@ -209,9 +256,19 @@ int main(int argc, char **argv)
 		printf("4.3.0 tlsrelay: out of memory\n");
 		return EX_TEMPFAIL_;
 	}
+	if (o.check) {
+		rc = check_all(ctx, &o);
+		tlsrelay_ctx_free(ctx);
+		return rc;
+	}
 	if (configure(ctx, &o) < 0) {
 		tlsrelay_ctx_free(ctx);
 		return EX_CONFIG_;
+	}
+	if (o.show) {
+		tlsrelay_config_show(ctx, o.show == 2, print_line, NULL);
+		tlsrelay_ctx_free(ctx);
+		return 0;
 	}
 	if (o.query) {
 		rc = query(ctx, o.query);

@@ -1,0 +1,162 @@
+/*
+ * confcheck.c - what `tlsrelay -n` and `tlsrelay -t` print: the settings
+ * that differ from their defaults, and every problem of the configuration
+ * file and of the files it names.
+ *
+ * Decisions:
+ * - -n prints "key = value" for each setting whose value differs from the
+ *   default, in the order of the settings table (postconf -n style); with
+ *   all set, every setting (postconf style).
+ * - -t never stops at the first problem: each goes to the caller as one
+ *   "file[:line]: reason" line, and the count decides the exit status. It
+ *   reads the files the way delivery will (same parsers), as the user that
+ *   runs it: run it as the pipe(8) user to see what delivery will see.
+ * - The CA file is loaded with OpenSSL (a file without a certificate is a
+ *   problem); a CA directory must exist and hold hashed names ("*.0", as
+ *   c_rehash / openssl rehash make them), else lookups find nothing.
+ * - Nothing here touches the network: DNS and servers are tlsrelay-probe's.
+ */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include "ctx.h"
+#include "policy.h"
+#include "sasl.h"
+#include "settings.h"
+#include "status.h"
+#include "tls_level.h"
+
+struct reporter {
+	tlsrelay_report_fn fn;
+	void *arg;
+	int n;
+};
+
+static void TR_PRINTF(2, 3) problem(struct reporter *r, const char *fmt, ...)
+{
+	char line[TLSRELAY_TEXT_MAX + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	tr_sanitize_line(line);
+	r->fn(r->arg, line);
+	r->n++;
+}
+
+static void relay_report(void *arg, const char *text)
+{
+	struct reporter *r = arg;
+
+	r->fn(r->arg, text);
+}
+
+void tlsrelay_config_show(tlsrelay_ctx *ctx, int all, tlsrelay_report_fn fn,
+                          void *arg)
+{
+	char value[TR_CONFIG_LINE_MAX + 1], line[TR_CONFIG_LINE_MAX + 200];
+	const char *name;
+
+	for (int i = 0; (name = tr_config_key_name(i)) != NULL; i++) {
+		if (!all && tr_config_is_default(&ctx->cfg, i))
+			continue;
+		tr_config_value_text(&ctx->cfg, i, value, sizeof value);
+		snprintf(line, sizeof line, "%s =%s%s", name, value[0] ? " " : "", value);
+		fn(arg, line);
+	}
+}
+
+int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exist,
+                              tlsrelay_report_fn fn, void *arg)
+{
+	struct reporter r = { fn, arg, 0 };
+
+	tr_ctx_reset(ctx);
+	if (!must_exist && access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	r.n = tr_config_load_report(&ctx->cfg, path, relay_report, &r);
+	return r.n;
+}
+
+/* ---------------------------------------------------------- named files */
+
+static void check_ca_file(struct reporter *r, const char *path)
+{
+	X509_STORE *store = X509_STORE_new();
+	int n = 0;
+
+	if (access(path, R_OK) != 0) {
+		problem(r, "tls_ca_file %s: cannot read: %s", path, strerror(errno));
+	} else if (store == NULL || X509_STORE_load_file(store, path) != 1) {
+		problem(r, "tls_ca_file %s: no PEM certificate could be loaded", path);
+	} else {
+		STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+		n = objs ? sk_X509_OBJECT_num(objs) : 0;
+		if (n == 0)
+			problem(r, "tls_ca_file %s: holds no certificate", path);
+	}
+	X509_STORE_free(store);
+}
+
+static void check_ca_path(struct reporter *r, const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int hashed = 0;
+
+	if (d == NULL) {
+		problem(r, "tls_ca_path %s: cannot open directory: %s", path, strerror(errno));
+		return;
+	}
+	while ((e = readdir(d)) != NULL && !hashed) {
+		const char *dot = strrchr(e->d_name, '.');
+		hashed = dot && dot - e->d_name == 8 && strspn(dot + 1, "0123456789") ==
+		         strlen(dot + 1) && dot[1] != '\0';
+	}
+	closedir(d);
+	if (!hashed)
+		problem(r, "tls_ca_path %s: no hashed certificate names (HASH.0): "
+		        "run \"openssl rehash %s\"", path, path);
+}
+
+static void check_spool(struct reporter *r, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		problem(r, "spool_directory %s: %s", path, strerror(errno));
+	else if (!S_ISDIR(sb.st_mode))
+		problem(r, "spool_directory %s: not a directory", path);
+	else if (access(path, W_OK | X_OK) != 0)
+		problem(r, "spool_directory %s: not writable by this user (uid %ld)",
+		        path, (long)getuid());
+}
+
+int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg)
+{
+	const tr_config *cfg = &ctx->cfg;
+	struct reporter r = { fn, arg, 0 };
+
+	if (!tr_tls_level_supported(cfg->tls_level))
+		problem(&r, "tls_security_level %s is not supported by this build",
+		        tr_tls_level_name(cfg->tls_level));
+	if (cfg->tls_policy_map)
+		r.n += tr_policy_map_check(cfg->tls_policy_map, relay_report, &r);
+	if (cfg->sasl_password_map)
+		r.n += tr_sasl_map_check(cfg->sasl_password_map, relay_report, &r);
+	if (cfg->tls_ca_file)
+		check_ca_file(&r, cfg->tls_ca_file);
+	if (cfg->tls_ca_path)
+		check_ca_path(&r, cfg->tls_ca_path);
+	if (cfg->spool_directory)
+		check_spool(&r, cfg->spool_directory);
+	return r.n;
+}
