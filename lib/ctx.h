@@ -22,6 +22,7 @@ struct tlsrelay_ctx {
 	int ca_loaded;                /* CA file/path loaded into ssl_ctx */
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
+	struct tr_probe *probe;       /* tlsrelay_probe() running: probe.h */
 };
 
 /* Forget everything derived from the settings (they are about to change):

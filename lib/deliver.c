@@ -33,6 +33,7 @@
 #include "log.h"
 #include "nexthop.h"
 #include "policy.h"
+#include "probe.h"
 #include "sasl.h"
 #include "status.h"
 
@@ -176,6 +177,7 @@ static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
+	tr_probe_policy(r->ctx, &r->pol);   /* tlsrelay-probe: show it, -l */
 	tr_vlog(r->ctx, 1, "policy for %s: %s", nh->host,
 	        tr_policy_format(&r->pol, text, sizeof text));
 	if (tr_tls_level_supported(r->pol.level))
@@ -421,7 +423,7 @@ tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
 		route_free(&r);
 		return st->cat;
 	}
-	for (size_t i = 0; i < req->nrcpts; i++)
+	for (size_t i = 0; i < req->nrcpts && ctx->probe == NULL; i++)
 		log_rcpt(&r, i, started);
 	route_free(&r);
 	return tr_deliver_summary(req, st);

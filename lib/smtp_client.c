@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 #include "ctx.h"
 #include "log.h"
+#include "probe.h"
 #include "sasl.h"
 #include "smtp_session.h"
 
@@ -169,6 +170,7 @@ void tr_sess_fail_pending(tr_session *s, const tlsrelay_status *st)
 /* A failure at site level: every pending recipient gets it. Returns -1. */
 static int site_fail(tr_session *s, tlsrelay_status *st)
 {
+	tr_probe_say(s->ctx, "  -> %s", st->text);
 	tr_sess_fail_pending(s, st);
 	tr_sess_state(s, TR_ST_FAILED);
 	return -1;
@@ -209,6 +211,7 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 	tr_tls_params tp = s->p->tls;
 
 	tr_sess_state(s, TR_ST_CONNECT);
+	tr_probe_say(s->ctx, "server %s%s", s->relay, s->p->no_tls ? " (again, without TLS)" : "");
 	if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
 	                  s->p->addr->len, cfg->connect_timeout * 1000) != TR_IO_OK) {
 		tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "connect to %s: %s",
@@ -226,6 +229,7 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 		return site_fail(s, st);
 	}
 	s->tls_active = 1;
+	tr_probe_tls(s->ctx, s->io.tls, &s->tls);
 	if (tls_enforce(s, st) < 0)
 		return site_fail(s, st);
 	return 0;
@@ -251,6 +255,7 @@ static int do_greeting(tr_session *s, tlsrelay_status *st)
 	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
 	if (tr_sess_reply(s, "receiving the initial server greeting", st) < 0)
 		return site_fail(s, st);
+	tr_probe_reply(s->ctx, "greeting", &s->reply);
 	if (s->reply.code == 220)
 		return 0;
 	/* Skip a server that refuses us: never bounce because of one MX. */
@@ -270,6 +275,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 	tr_sess_send(s, 0, "EHLO %s", helo);
 	if (tr_sess_reply(s, what, st) < 0)
 		return site_fail(s, st);
+	tr_probe_reply(s->ctx, after_tls ? "EHLO after TLS" : "EHLO", &s->reply);
 	if (s->reply.code == 250) {
 		s->esmtp = 1;
 		tr_caps_parse(&s->reply, &s->caps);
@@ -281,6 +287,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 	tr_sess_send(s, 0, "HELO %s", helo);
 	if (tr_sess_reply(s, "performing the HELO handshake", st) < 0)
 		return site_fail(s, st);
+	tr_probe_reply(s->ctx, "HELO", &s->reply);
 	if (s->reply.code == 250)
 		return 0;
 	return refused_us(s, "HELO", st);
@@ -292,6 +299,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 static int tls_fallback(tr_session *s, const tlsrelay_status *why)
 {
 	tr_log(s->ctx, LOG_INFO, "%s; retrying in plaintext (tls_security_level = may)", why->text);
+	tr_probe_say(s->ctx, "  -> %s; level may: retrying in plaintext", why->text);
 	tr_sess_state(s, TR_ST_FAILED);
 	return 1;
 }
@@ -344,6 +352,8 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 
 	if (s->tls_active || s->p->no_tls || s->p->level < TR_TLS_MAY)
 		return 0;
+	tr_probe_say(s->ctx, "  STARTTLS: %s", s->caps.flags & TR_CAP_STARTTLS
+	             ? "offered" : "not offered");
 	if (!(s->caps.flags & TR_CAP_STARTTLS)) {
 		if (!required)
 			return 0;
@@ -359,6 +369,7 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	tr_sess_send(s, 0, "STARTTLS");
 	if (tr_sess_reply(s, "sending STARTTLS", st) < 0)
 		return site_fail(s, st);
+	tr_probe_reply(s->ctx, "reply to STARTTLS", &s->reply);
 	if (s->reply.code != 220)
 		return starttls_refused(s, st);
 	if (tr_io_unread(&s->io) > 0) {
@@ -380,6 +391,7 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	}
 	s->tls_active = 1;
 	s->in_sync = 1;     /* the server now waits for EHLO: QUIT is fine */
+	tr_probe_tls(s->ctx, s->io.tls, &s->tls);
 	/* Certificate requirements are checked before anything else is sent. */
 	if (tls_enforce(s, st) < 0)
 		return tls_required_fail(s, st);
@@ -459,6 +471,8 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 			out = TR_OUT_PLAIN;
 		goto out;
 	}
+	if (tr_probe_instead_of_mail(&s, st))
+		goto out;     /* probe mode: never AUTH, never MAIL FROM */
 	if (p->cred) {
 		tr_sess_state(&s, TR_ST_AUTH);
 		if (tr_auth_run(&s, p->cred, st) < 0) {

@@ -173,19 +173,27 @@ static int cert_has_name(X509 *cert, const char *name)
 	                       NULL) == 1;
 }
 
-static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info *info)
+void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
+                         char pkey_sha256[96])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
+
+	cert_sha256[0] = pkey_sha256[0] = '\0';
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen))
+		hex_digest(md, mdlen, cert_sha256, 96);
+	if (spki_digest(cert, md, &mdlen))
+		hex_digest(md, mdlen, pkey_sha256, 96);
+}
+
+static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info *info)
+{
 	long vr = SSL_get_verify_result(ssl);
 
 	info->have_cert = 1;
 	X509_NAME_oneline(X509_get_subject_name(cert), info->subject, sizeof info->subject);
 	X509_NAME_oneline(X509_get_issuer_name(cert), info->issuer, sizeof info->issuer);
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen))
-		hex_digest(md, mdlen, info->cert_sha256, sizeof info->cert_sha256);
-	if (spki_digest(cert, md, &mdlen))
-		hex_digest(md, mdlen, info->pkey_sha256, sizeof info->pkey_sha256);
+	tr_tls_cert_digests(cert, info->cert_sha256, info->pkey_sha256);
 	info->chain_ok = vr == X509_V_OK;
 	if (!info->chain_ok)
 		snprintf(info->verify_error, sizeof info->verify_error, "%s",

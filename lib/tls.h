@@ -78,6 +78,12 @@ tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, int level,
  * stays open for the caller to close. Safe when TLS is not active. */
 void tr_tls_stop(tr_io *io);
 
+/* SHA-256 digests of a certificate and of its DER SubjectPublicKeyInfo,
+ * "AB:CD:..." (the forms the policy map's match= takes). */
+struct x509_st;
+void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
+                         char pkey_sha256[96]);
+
 /* Free the context's SSL_CTX. */
 void tr_tls_ctx_free(struct tlsrelay_ctx *ctx);
 

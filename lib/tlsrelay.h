@@ -175,6 +175,22 @@ tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
 tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
                                       char *out, size_t cap, tlsrelay_status *st);
 
+/* tlsrelay-probe: what would happen to mail for dest (a domain: routed as
+ * mail to postmaster@dest, through the relayhost when one is configured;
+ * "[host]:port": that server), found by running the delivery code up to
+ * the EHLO after STARTTLS on each server it would try, in order, and
+ * sending QUIT there: never AUTH, never MAIL FROM. level (NULL = the
+ * configured policy) forces a level; port (0 = default) the port. What
+ * each server said and showed (greeting, EHLO before and after TLS, TLS
+ * protocol/cipher/group, the certificate chain with its digests, the
+ * verification) goes to fn line by line. *st is the verdict: OK "mail for
+ * DEST would be delivered: Verified TLS to HOST[ADDR]:PORT (...)", TEMP
+ * "... would be deferred: REASON", PERM "... would be bounced: REASON",
+ * USAGE for a bad dest, level or port, CONFIG for a bad configuration. */
+tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *level,
+                            int port, tlsrelay_report_fn fn, void *arg,
+                            tlsrelay_status *st);
+
 /* Validate an envelope address for use in MAIL FROM/RCPT TO: no control
  * characters, no angle brackets, bounded length. TLSRELAY_USAGE if bad. */
 tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,

@@ -1,5 +1,11 @@
 # mk/admin.mk - included by Makefile.am: the admin tools (tlsrelay -n/-d/-t,
 # tlsrelay-probe) and their tests.
 SCRIPT_DIRS += tests/admin
-TESTS += tests/admin/test_confcheck.sh
+TESTS += tests/admin/test_confcheck.sh tests/admin/test_probe.sh
 EXTRA_DIST += tests/admin
+
+# tlsrelay-probe: glue over tlsrelay_probe() (lib/probe.c, lib/probe_cert.c)
+sbin_PROGRAMS += plugin/probe/tlsrelay-probe
+plugin_probe_tlsrelay_probe_SOURCES = plugin/probe/main.c
+plugin_probe_tlsrelay_probe_LDADD = lib/libtlsrelay.la
+man_MANS += doc/tlsrelay-probe.8

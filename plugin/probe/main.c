@@ -1,0 +1,124 @@
+/*
+ * main.c - tlsrelay-probe: what would happen to mail for a destination.
+ *
+ *   tlsrelay-probe [-c CONFIG] [-o KEY=VALUE]... [-l LEVEL] [-p PORT] [-v]
+ *                  DESTINATION
+ *
+ * Glue only: the library's tlsrelay_probe() runs the delivery code in probe
+ * mode (see lib/probe.c) and this prints what it reports, then the verdict
+ * as the last line. Never sends MAIL FROM.
+ *
+ * Exit status (documented in tlsrelay-probe(8)): 0 mail would be delivered,
+ * 75 it would be deferred, 69 it would bounce, 64 bad arguments, 78 bad
+ * configuration.
+ */
+#include "config.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "tlsrelay.h"
+
+#define EX_USAGE_ 64
+#define EX_UNAVAILABLE_ 69
+#define EX_TEMPFAIL_ 75
+#define EX_CONFIG_ 78
+
+static void usage(void)
+{
+	fputs("usage: tlsrelay-probe [-c config] [-o key=value] [-l level] [-p port] [-v] "
+	      "destination\n", stderr);
+}
+
+static void print_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+static void log_line(void *arg, int priority, const char *line)
+{
+	(void)arg;
+	(void)priority;
+	printf("  | %s\n", line);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "tlsrelay-probe: deadline exceeded\n";
+
+	(void)sig;
+	(void)!write(STDOUT_FILENO, msg, sizeof msg - 1);
+	_exit(EX_TEMPFAIL_);
+}
+
+static int set_overrides(tlsrelay_ctx *ctx, char **ov, int n, tlsrelay_status *st)
+{
+	for (int i = 0; i < n; i++) {
+		char key[128];
+		const char *eq = strchr(ov[i], '=');
+		snprintf(key, sizeof key, "%.*s", (int)(eq - ov[i]), ov[i]);
+		if (tlsrelay_ctx_set(ctx, key, eq + 1, st) != TLSRELAY_OK)
+			return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL, *level = NULL;
+	char *ov[32];
+	int nov = 0, port = 0, verbose = 0, c, rc;
+	tlsrelay_status st;
+	tlsrelay_ctx *ctx;
+
+	while ((c = getopt(argc, argv, "c:o:l:p:v")) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'l': level = optarg; break;
+		case 'p': port = atoi(optarg); if (port <= 0 || port > 65535) port = -1; break;
+		case 'v': verbose = 1; break;
+		case 'o':
+			if (nov == 32 || strchr(optarg, '=') == NULL) {
+				usage();
+				return EX_USAGE_;
+			}
+			ov[nov++] = optarg;
+			break;
+		default: usage(); return EX_USAGE_;
+		}
+	}
+	if (optind != argc - 1) {
+		usage();
+		return EX_USAGE_;
+	}
+	if ((ctx = tlsrelay_ctx_new()) == NULL) {
+		puts("tlsrelay-probe: out of memory");
+		return EX_TEMPFAIL_;
+	}
+	if (tlsrelay_ctx_load_config(ctx, config ? config : tlsrelay_default_config_path(),
+	                             config != NULL, &st) != TLSRELAY_OK ||
+	    set_overrides(ctx, ov, nov, &st) < 0) {
+		printf("tlsrelay-probe: %s\n", st.text);
+		tlsrelay_ctx_free(ctx);
+		return st.cat == TLSRELAY_USAGE ? EX_USAGE_ : EX_CONFIG_;
+	}
+	if (verbose)
+		tlsrelay_ctx_set_logger(ctx, log_line, NULL, 2);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	tlsrelay_probe(ctx, argv[optind], level, port, print_line, NULL, &st);
+	printf("%s\n", st.text);
+	switch (st.cat) {
+	case TLSRELAY_OK: rc = 0; break;
+	case TLSRELAY_PERM: rc = EX_UNAVAILABLE_; break;
+	case TLSRELAY_USAGE: rc = EX_USAGE_; break;
+	case TLSRELAY_CONFIG: rc = EX_CONFIG_; break;
+	default: rc = EX_TEMPFAIL_; break;
+	}
+	tlsrelay_ctx_free(ctx);
+	return rc;
+}
