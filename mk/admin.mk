@@ -9,3 +9,9 @@ sbin_PROGRAMS += plugin/probe/tlsrelay-probe
 plugin_probe_tlsrelay_probe_SOURCES = plugin/probe/main.c
 plugin_probe_tlsrelay_probe_LDADD = lib/libtlsrelay.la
 man_MANS += doc/tlsrelay-probe.8
+
+# The Debian packages (tests/pkg/test_debian.sh runs only with CI=true or
+# TR_TEST_PACKAGES=yes: it installs them).
+SCRIPT_DIRS += tests/pkg
+TESTS += tests/pkg/test_debian.sh
+EXTRA_DIST += tests/pkg debian

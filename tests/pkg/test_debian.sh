@@ -1,0 +1,103 @@
+#!/bin/bash
+# tests/pkg/test_debian.sh - the Debian packages: build them from a copy of
+# the source tree with "dpkg-buildpackage -us -uc -b", check them with
+# lintian (no errors), install them with dpkg, deliver one message through
+# the INSTALLED /usr/sbin/tlsrelay (swaks -> private Postfix -> pipe(8) ->
+# tlsrelay -> private Postfix with STARTTLS), run the installed
+# tlsrelay-probe and tlsrelay -t, then purge the packages.
+#
+# Installing packages changes the machine, so the test runs only when
+# asked: CI=true (a throw-away machine) or TR_TEST_PACKAGES=yes, as root,
+# and only when no tlsrelay package was installed before (it would not
+# remove an admin's own). Otherwise it skips, saying why.
+# Build dependencies come from debian/control (scripts/packages.d/admin.list
+# installs them with the rest). About 1-2 minutes, mostly the build.
+
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+
+case "${TR_TEST_PACKAGES:-}:${CI:-}" in
+yes:*|*:true) ;;
+*) tap_skip_all "installs packages system-wide: set TR_TEST_PACKAGES=yes (CI sets CI=true)" ;;
+esac
+require_root
+require_cmd dpkg-buildpackage dpkg lintian postfix swaks
+for p in libtlsrelay0 tlsrelay tlsrelay-milter tlsrelay-exim libtlsrelay-dev; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' &&
+		tap_skip_all "package $p is already installed: not touching it"
+done
+make_tmpdir
+T=$TEST_TMP
+
+# ------------------------------------------------------------------ build
+mkdir -p "$T/build/src"
+(cd "$top_srcdir" && tar --exclude='./_build*' --exclude=./.git --exclude='*.o' \
+	--exclude='*.lo' --exclude='*.la' --exclude=.libs --exclude=.deps \
+	--exclude=./autom4te.cache -cf - .) | (cd "$T/build/src" && tar xf -) ||
+	tap_bail "cannot copy the source tree"
+# a checkout's own configure output must not leak into the package build
+(cd "$T/build/src" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || :; })
+(cd "$T/build/src" && timeout 900 dpkg-buildpackage -us -uc -b > "$T/build.log" 2>&1)
+tap_ok $? "dpkg-buildpackage -us -uc -b" "$(tail -n 30 "$T/build.log")"
+ls "$T"/build/*.deb > "$T/debs" 2>/dev/null
+for p in libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelay-milter tlsrelay-exim; do
+	tap_ok "$(grep -q "/${p}_[^/]*\\.deb$" "$T/debs"; echo $?)" "package $p built"
+done
+[ -s "$T/debs" ] || tap_bail "no package built"
+
+lintian --fail-on error --no-tag-display-limit "$T"/build/*.changes > "$T/lintian.out" 2>&1
+tap_ok $? "lintian: no errors" "$(cat "$T/lintian.out")"
+tap_diag "lintian: $(grep -c '^W:' "$T/lintian.out") warnings"
+
+# ---------------------------------------------------------------- install
+purge() {
+	dpkg --purge tlsrelay-exim tlsrelay-milter libtlsrelay-dev tlsrelay libtlsrelay0 \
+		>> "$T/purge.log" 2>&1
+}
+at_exit purge
+# shellcheck disable=SC2046
+DEBIAN_FRONTEND=noninteractive dpkg -i $(cat "$T/debs") > "$T/install.log" 2>&1
+tap_ok $? "dpkg -i of the built packages" "$(tail -n 30 "$T/install.log")"
+tap_ok "$(test -x /usr/sbin/tlsrelay && test -x /usr/sbin/tlsrelay-probe; echo $?)" "installed: /usr/sbin/tlsrelay and tlsrelay-probe"
+tap_ok "$(test -f /etc/tlsrelay.conf; echo $?)" "installed: /etc/tlsrelay.conf (a conffile)"
+tap_like "$(dpkg-query -L libtlsrelay-dev)" '/tlsrelay\.pc$' "installed: tlsrelay.pc"
+tap_ok "$(pkg-config --exists tlsrelay; echo $?)" "pkg-config finds the installed library"
+OUT=$(/usr/sbin/tlsrelay -t 2>&1)
+tap_ok $? "installed tlsrelay -t: the shipped /etc/tlsrelay.conf is clean" "$OUT"
+
+# ------------------------------------------- one delivery through them all
+RPORT=$(free_port) && HPORT=$(free_port) || tap_bail "no free port"
+mkdir -p "$T/trspool" && chown nobody "$T/trspool" && chmod 0700 "$T/trspool"
+chmod 0755 "$T"
+cat > "$T/tlsrelay.conf" <<EOF
+relayhost = [127.0.0.1]:$RPORT
+tls_security_level = verify
+tls_ca_file = $CERTS/ca.pem
+helo_name = host.tlsrelay.test
+deadline = 60s
+spool_directory = $T/trspool
+syslog = no
+EOF
+chmod 0644 "$T/tlsrelay.conf"
+receiver_new receiver "$RPORT" may || tap_bail "receiver_new failed"
+RECV=$PF_DIR
+host_new host "$HPORT" /usr/sbin/tlsrelay "$T/tlsrelay.conf" || tap_bail "host_new failed"
+HOST=$PF_DIR
+pf_start "$RECV" || tap_bail "receiver Postfix did not start"
+pf_start "$HOST" || tap_bail "host Postfix did not start"
+wait_port 127.0.0.1 "$RPORT" 15 && wait_port 127.0.0.1 "$HPORT" 15 || tap_bail "Postfix not listening"
+printf 'Subject: package test %s\n\nDelivered by the packaged tlsrelay.\n' "$$" > "$T/msg.eml"
+swaks_send "$HPORT" sender@sender.test user@example.test "$T/msg.eml"
+tap_ok $? "swaks handed the message to the host Postfix" "$SWAKS_OUT"
+line=$(pf_log_wait "$HOST" "$SENT_QID: to=<user@example.test>, relay=tlsrelay.*status=(sent|deferred|bounced)" 60)
+tap_like "$line" 'status=sent' "the installed tlsrelay delivered it (host log)"
+file=$(receiver_wait_mail "$RECV" user "package test $$" 30)
+tap_ok $? "the receiver stored it"
+tap_like "$(mail_header "$file" Received)" 'TLSv1\.[23]' "it arrived over TLS"
+
+OUT=$(timeout 60 /usr/sbin/tlsrelay-probe -c "$T/tlsrelay.conf" "[localhost]:$RPORT" 2>&1)
+tap_ok $? "installed tlsrelay-probe: exit 0" "$OUT"
+tap_like "$OUT" "would be delivered: Verified TLS to localhost" "installed tlsrelay-probe: Verified TLS"
+
+purge
+tap_ok "$(test ! -e /usr/sbin/tlsrelay; echo $?)" "dpkg --purge removes /usr/sbin/tlsrelay"
+tap_done
