@@ -13,3 +13,9 @@ lib_libtlsrelay_core_la_SOURCES += \
 TESTS += tests/dane/test_dane.sh
 SCRIPT_DIRS += tests/dane
 EXTRA_DIST += tests/dane
+
+check_PROGRAMS += tests/unit/test_dane
+tests_unit_test_dane_SOURCES = tests/unit/test_dane.c tests/unit/tap.h
+tests_unit_test_dane_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_dane_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_dane

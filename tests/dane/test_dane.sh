@@ -26,6 +26,7 @@
 #   unsigned zone with TLSA      -> may (insecure TLSA ignored); dane-only 75
 #   insecure MX, secure MX host  -> DANE enforced, logged "Trusted" (Postfix
 #                                   insecure_mx_policy = dane); dane-only 75
+#   MX host is a CNAME           -> TLSA at the target first, else at the alias
 #   relay host [mx.ee.dane.test] -> DANE without an MX lookup
 #   a policy map entry "dane" over tls_security_level = may
 #   tlsrelay -q describes the DANE outcome per MX host
@@ -271,6 +272,16 @@ outcome "insecure MX, mismatching TLSA (dane): deferred" 75 4.7.5 none
 run halfdane_only 127.0.0.60 good user@halfdane.insecure.test -o tls_security_level=dane-only
 outcome "insecure MX (dane-only): deferred" 75 4.7.5 none
 tap_like "$OUT" 'non DNSSEC destination' "insecure MX (dane-only): non DNSSEC destination"
+
+# -- MX host names that are aliases: TLSA at the target, else at the alias.
+run cname 127.0.0.60 good user@cname.dane.test -o tls_security_level=dane
+outcome "MX host is an alias: TLSA of the target" 0 - tls
+tap_is "$(rg sni)" mx.ee.dane.test "alias: SNI is the target (the TLSA base domain)"
+run cname2 127.0.0.68 good user@cname2.dane.test -o tls_security_level=dane-only
+outcome "MX host is an alias, target without TLSA: TLSA of the alias" 0 - tls
+tap_is "$(rg sni)" alias2.dane.test "alias without target TLSA: SNI is the alias"
+tap_like "$ERR" 'Verified TLS connection established to alias2\.dane\.test.*DANE DANE-EE' \
+	"alias without target TLSA: verified by DANE"
 
 # -- a relay host: no MX lookup, TLSA of the host itself.
 run relay 127.0.0.64 good user@example.org -o tls_security_level=dane -o 'relayhost=[mx.mismatch.dane.test]'
