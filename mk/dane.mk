@@ -19,3 +19,4 @@ tests_unit_test_dane_SOURCES = tests/unit/test_dane.c tests/unit/tap.h
 tests_unit_test_dane_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_dane_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_dane
+EXTRA_DIST += doc/DANE.md

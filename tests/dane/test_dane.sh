@@ -16,6 +16,7 @@
 # Cases (level dane unless said):
 #   DANE-EE 3 1 1 match          -> delivered over TLS, "Verified", DANE logged,
 #                                   SNI = the MX host name (TLSA base domain)
+#   DANE-EE, expired certificate -> delivered (dates ignored, RFC 7671 5.1)
 #   DANE-TA 2 0 1 and 2 1 1      -> delivered (the server sends the CA cert)
 #   DANE-TA, name not in cert    -> 75 4.7.5, no MAIL
 #   mismatching TLSA             -> 75 4.7.5, no MAIL (plain or TLS)
@@ -86,12 +87,13 @@ EE311=$(spki "$T/leaf.pem")
 TA201=$(openssl x509 -in "$CERTS/ca.pem" -outform DER | sha256)
 TA211=$(spki "$CERTS/ca.pem")
 OTHER311=$(spki "$CERTS/other.pem")
+EXP311=$(spki "$CERTS/expired.pem")
 [ ${#EE311} = 64 ] && [ ${#TA201} = 64 ] && [ ${#TA211} = 64 ] || tap_bail "digest computation failed"
 
 # ---------------------------------------------------------------- zones
 subst() {	# subst IN OUT: @EE311@ ... from the digests above
 	sed -e "s/@EE311@/$EE311/g" -e "s/@TA201@/$TA201/g" -e "s/@TA211@/$TA211/g" \
-	    -e "s/@OTHER311@/$OTHER311/g" "$1" > "$2"
+	    -e "s/@OTHER311@/$OTHER311/g" -e "s/@EXP311@/$EXP311/g" "$1" > "$2"
 }
 subst "$here/dane.zone.in" "$T/zones/dane.test.zone"
 subst "$here/insecure.zone.in" "$T/zones/insecure.test.zone"
@@ -140,6 +142,7 @@ tap_diag "validating unbound pid $ub_pid on 127.0.0.1:$ub_port"
 
 # ---------------------------------------------------------------- peers
 printf '{"cert": "%s", "key": "%s"}\n' "$T/leaf-chain.pem" "$T/leaf.key" > "$T/good.json"
+printf '{"cert": "%s", "key": "%s"}\n' "$CERTS/expired.pem" "$CERTS/expired.key" > "$T/expired.json"
 printf '{"cert": "%s", "key": "%s", "ehlo_caps": ["PIPELINING", "SIZE 10240000", "ENHANCEDSTATUSCODES", "8BITMIME"]}\n' \
 	"$T/leaf-chain.pem" "$T/leaf.key" > "$T/no_starttls.json"
 
@@ -208,6 +211,10 @@ tap_like "$ERR" '^tlsrelay: Verified TLS connection established to mx\.ee\.dane\
 tap_like "$ERR" 'to=<user@ee\.dane\.test>, relay=mx\.ee\.dane\.test\[127\.0\.0\.60\]:25, .*tls=TLSv1\.[23]:[^ ]* \(verified, DANE\)' \
 	"DANE-EE: the recipient's log line says verified, DANE"
 tap_is "$(rg sni)" mx.ee.dane.test "DANE-EE: SNI is the TLSA base domain"
+
+# -- DANE-EE ignores the certificate's dates (RFC 7671 section 5.1).
+run expired 127.0.0.70 expired user@expired.dane.test -o tls_security_level=dane-only
+outcome "DANE-EE with an expired certificate" 0 - tls
 
 # -- DANE-TA(2): full CA certificate digest, and CA public key digest.
 run ta201 127.0.0.61 good user@ta.dane.test -o tls_security_level=dane
