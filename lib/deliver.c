@@ -57,6 +57,8 @@ typedef struct route {
 	int sessions;
 	tr_policy pol;              /* effective policy of the nexthop */
 	tr_dane_mx mx_state;        /* DNSSEC status of its MX lookup (DANE) */
+	int dane_usable;            /* hosts tried so far with usable TLSA records:
+	                             * DANE, not MTA-STS, for them (dane.h) */
 	const tr_nexthop *nh;
 } route;
 
@@ -185,6 +187,7 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 		        tr_dane_host_describe(&dh, text, sizeof text));
 	else if (dh.why[0])
 		tr_vlog(r->ctx, 1, "DANE for %s: %s", host, dh.why);
+	r->dane_usable += tr_dane_preempts_sts(&dh);
 	stop = try_addrs(r, nh, host, addrs, n, &dh, last);
 	tr_dane_host_free(&dh);
 	return stop;
@@ -229,6 +232,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 	r->nh = nh;
 	r->attempted = r->sessions = 0;
 	r->mx_state = TR_DANE_MX_NONE;
+	r->dane_usable = 0;
 	if (route_policy(r, nh, &last) < 0) {
 		settle_selected(r, &last);
 		return;
