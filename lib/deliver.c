@@ -28,6 +28,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include "ctx.h"
+#include "dane.h"
 #include "deliver.h"
 #include "dns.h"
 #include "log.h"
@@ -56,6 +57,9 @@ typedef struct route {
 	int attempted;              /* addresses tried for this nexthop */
 	int sessions;
 	tr_policy pol;              /* effective policy of the nexthop */
+	tr_dane_mx mx_state;        /* DNSSEC status of its MX lookup (DANE) */
+	int dane_usable;            /* hosts tried so far with usable TLSA records:
+	                             * DANE, not MTA-STS, for them (dane.h) */
 	const tr_nexthop *nh;
 } route;
 
@@ -75,14 +79,26 @@ static void expand_name(const char *m, const char *host, const tr_nexthop *nh,
 		snprintf(out, cap, "%.*s", max, m);
 }
 
-/* Session TLS parameters from the route's policy, for server host. */
-static void tls_params(const route *r, const char *host, tr_session_params *p,
-                       tls_names *nm)
+/* Session TLS parameters from the route's policy and the server's DANE
+ * policy (dane.h), for server host. With usable TLSA records the SNI and
+ * the reference names are DANE's (the TLSA base domain first). */
+static void tls_params(const route *r, const char *host, const tr_dane_host *dh,
+                       tr_session_params *p, tls_names *nm)
 {
 	const tr_policy *pol = &r->pol;
 	const char *sn = pol->servername;
 
-	p->level = pol->level;
+	p->level = dh->level;
+	if (dh->state == TR_DANE_USABLE) {
+		p->tls.dane = dh;
+		p->tls.sni = dh->base;
+		for (int i = 0; i < dh->nnames; i++)
+			p->tls.names[p->tls.nnames++] = dh->names[i];
+		p->tls.min_proto = pol->min_proto;
+		p->tls.max_proto = pol->max_proto;
+		p->tls.ciphers = pol->ciphers[0] ? pol->ciphers : NULL;
+		return;
+	}
 	expand_name(sn[0] ? sn : "hostname", host, r->nh, nm->sni, sizeof nm->sni);
 	p->tls.sni = nm->sni;
 	p->tls.min_proto = pol->min_proto;
@@ -119,14 +135,13 @@ static void settle_selected(route *r, const tlsrelay_status *st)
 			tr_status_copy(&r->req->rcpts[i].status, st);
 }
 
-/* Sessions with every address of one host. 1 = stop trying hosts. */
-static int try_host(route *r, const tr_nexthop *nh, const char *host,
-                    tlsrelay_status *last)
+/* Sessions with the n addresses of one host. 1 = stop trying hosts. */
+static int try_addrs(route *r, const tr_nexthop *nh, const char *host,
+                     const tr_addr *addrs, int n, const tr_dane_host *dh,
+                     tlsrelay_status *last)
 {
 	const tr_config *cfg = &r->ctx->cfg;
-	tr_addr addrs[TR_DNS_MAX_ADDRS];
 	tr_sasl_cred cred = { NULL, NULL, "" };
-	int n = tr_dns_addrs(&r->dns, host, nh->port, addrs, TR_DNS_MAX_ADDRS, last);
 
 	if (r->ctx->sasl && !tr_sasl_lookup(r->ctx->sasl, host, nh->port, nh, &cred))
 		cred.user = NULL;
@@ -136,7 +151,7 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 		                        .implicit_tls = nh->implicit_tls, .select = r->select };
 		tls_names nm;
 
-		tls_params(r, host, &p, &nm);
+		tls_params(r, host, dh, &p, &nm);
 		p.cred = cred.user ? &cred : NULL;
 		int greeted = 0, plain_greeted = 0;
 
@@ -154,6 +169,29 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 			return 1;
 	}
 	return 0;
+}
+
+/* One host: its addresses and, at levels dane/dane-only, its DANE policy
+ * (dane.h; a server DANE says to skip has no address to try), then the
+ * sessions. 1 = stop trying hosts. */
+static int try_host(route *r, const tr_nexthop *nh, const char *host,
+                    tlsrelay_status *last)
+{
+	tr_addr addrs[TR_DNS_MAX_ADDRS];
+	tr_dane_host dh;
+	char text[TLSRELAY_TEXT_MAX];
+	int n = tr_dane_route_host(&r->dns, r->pol.level, r->mx_state, nh->host, host,
+	                           nh->port, addrs, TR_DNS_MAX_ADDRS, &dh, last), stop;
+
+	if (n >= 0 && tr_tls_level_dane(r->pol.level))
+		tr_vlog(r->ctx, 1, "DANE for %s: %s", host,
+		        tr_dane_host_describe(&dh, text, sizeof text));
+	else if (dh.why[0])
+		tr_vlog(r->ctx, 1, "DANE for %s: %s", host, dh.why);
+	r->dane_usable += tr_dane_preempts_sts(&dh);
+	stop = try_addrs(r, nh, host, addrs, n, &dh, last);
+	tr_dane_host_free(&dh);
+	return stop;
 }
 
 /* A relay host's DNS trouble never bounces mail. */
@@ -195,12 +233,19 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 
 	r->nh = nh;
 	r->attempted = r->sessions = 0;
+	r->mx_state = TR_DANE_MX_NONE;
+	r->dane_usable = 0;
 	if (route_policy(r, nh, &last) < 0) {
 		settle_selected(r, &last);
 		return;
 	}
 	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
-	if (nh->mx_lookup) {
+	if (nh->mx_lookup && tr_tls_level_dane(r->pol.level)) {
+		tr_dns_sec sec;
+
+		nmx = tr_dns_mx_sec(&r->dns, nh->host, mx, &sec, &last);
+		r->mx_state = sec.secure ? TR_DANE_MX_SECURE : TR_DANE_MX_INSECURE;
+	} else if (nh->mx_lookup) {
 		nmx = tr_dns_mx(&r->dns, nh->host, mx, &last);
 		if (nmx < 0) {
 			relay_dns_soft(nh, is_relay, &last);

@@ -1,15 +1,7 @@
 /*
- * dns.c - MX and address lookups (see dns.h).
- *
- * Every lookup uses a private struct __res_state (res_ninit ... res_nclose),
- * so the process-wide _res is never touched. When a resolver is configured
- * (tr_dns.server) the state's name server list is replaced by that one
- * server before any query: the servers of /etc/resolv.conf are never used
- * for such a lookup, and the resolv.conf options that change answers
- * (rotate, no-aaaa, use-vc, ...) are reset too.
- *
- * IPv6 resolver addresses need glibc's extended server list
- * (_u._ext.nsaddrs); on other C libraries tr_dns_init rejects them.
+ * dns.c - MX and address lookups (see dns.h). The resolver itself (a
+ * private res_state per lookup, one query, the answer walk) is in
+ * dns_res.c, shared with the TLSA lookups of dns_tlsa.c.
  */
 #include "config.h"
 
@@ -32,87 +24,12 @@
 #endif
 
 #include "dns.h"
+#include "dns_res.h"
 #include "status.h"
 
-#define DNS_BUFSIZE        65536  /* largest DNS message */
-#define DNS_MAX_CNAME      8      /* CNAME hops followed in one answer */
 #define DNS_TIMEOUT_MIN    1
 #define DNS_TIMEOUT_MAX    30
 #define DNS_ATTEMPTS       2
-
-/* Outcome of one query. */
-typedef enum dns_res { DNS_OK, DNS_NODATA, DNS_NXDOMAIN, DNS_TEMP } dns_res;
-
-/* One query's answer: buf holds the message that msg parses. */
-typedef struct dns_answer {
-	unsigned char *buf;
-	ns_msg msg;
-	int herr;       /* resolver h_errno after a failure */
-	int err;        /* errno after a failure */
-} dns_answer;
-
-/* ------------------------------------------------------------ names */
-
-static int host_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-/* Copy a host/domain name to out (outsz bytes), lowercased, without the
- * trailing dot, checking LDH (plus '_') syntax and label lengths. */
-static int norm_name(const char *in, char *out, size_t outsz)
-{
-	size_t len, i, label = 0;
-
-	if (in == NULL)
-		return -1;
-	len = strlen(in);
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > 253 || len >= outsz)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return -1;
-			label = 0;
-		} else if (!host_char(c) || ++label > 63) {
-			return -1;
-		}
-		out[i] = (char)((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
-	}
-	if (label == 0)
-		return -1;
-	out[len] = '\0';
-	return 0;
-}
-
-/* Case-insensitive comparison of two names, ignoring one trailing dot. */
-static int same_name(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i;
-
-	if (la > 0 && a[la - 1] == '.')
-		la--;
-	if (lb > 0 && b[lb - 1] == '.')
-		lb--;
-	if (la != lb)
-		return 0;
-	for (i = 0; i < la; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return 0;
-	}
-	return 1;
-}
 
 /* ------------------------------------------------------------ settings */
 
@@ -286,186 +203,6 @@ void tr_mx_order(tr_mx *mx, int n, unsigned (*rnd)(void *), void *rnd_arg)
 	}
 }
 
-/* ------------------------------------------------------------ resolver */
-
-/* Replace the name servers read from resolv.conf by d's server. */
-static int use_server(const tr_dns *d, res_state rs)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-#ifdef __GLIBC__
-	for (int i = 0; i < rs->nscount && i < MAXNS; i++) {
-		free(rs->_u._ext.nsaddrs[i]);    /* IPv6 servers of resolv.conf */
-		rs->_u._ext.nsaddrs[i] = NULL;
-	}
-	for (int i = 0; i < MAXNS; i++)
-		rs->_u._ext.nssocks[i] = -1;
-	rs->_u._ext.nscount = 0;
-#endif
-	memset(rs->nsaddr_list, 0, sizeof rs->nsaddr_list);
-	rs->nscount = 1;
-	/* Answers come from this server only: reset resolv.conf options. */
-	rs->options = (rs->options & RES_INIT) | RES_DEFAULT;
-	if (inet_pton(AF_INET, d->server, &a4) == 1) {
-		rs->nsaddr_list[0].sin_family = AF_INET;
-		rs->nsaddr_list[0].sin_port = htons((uint16_t)d->port);
-		rs->nsaddr_list[0].sin_addr = a4;
-		return 0;
-	}
-#ifdef __GLIBC__
-	if (inet_pton(AF_INET6, d->server, &a6) == 1) {
-		/* sin_family 0 in nsaddr_list[0] tells glibc to use nsaddrs[0];
-		 * res_nclose frees it. */
-		struct sockaddr_in6 *sa6 = calloc(1, sizeof *sa6);
-
-		if (sa6 == NULL)
-			return -1;
-		sa6->sin6_family = AF_INET6;
-		sa6->sin6_port = htons((uint16_t)d->port);
-		sa6->sin6_addr = a6;
-		rs->_u._ext.nsaddrs[0] = sa6;
-		return 0;
-	}
-#else
-	(void)a6;
-#endif
-	rs->nscount = 0;
-	return -1;
-}
-
-/* Initialise the private state rs for one lookup. On failure nothing
- * needs to be released. */
-static int res_open(const tr_dns *d, res_state rs)
-{
-	int timeout = d->timeout, attempts = d->attempts;
-
-	memset(rs, 0, sizeof *rs);
-	if (res_ninit(rs) != 0)
-		return -1;
-	if (d->server[0] != '\0' && use_server(d, rs) < 0) {
-		res_nclose(rs);
-		return -1;
-	}
-	timeout = clamp_timeout(timeout);       /* d may not come from init */
-	if (attempts < 1 || attempts > RES_MAXRETRY)
-		attempts = DNS_ATTEMPTS;
-	rs->retrans = timeout;
-	rs->retry = attempts;
-#ifdef RES_TRUSTAD
-	rs->options |= RES_TRUSTAD;
-#endif
-	return 0;
-}
-
-/* One query of name/type; classifies the outcome. */
-static dns_res dns_query(res_state rs, const char *name, int type,
-                         dns_answer *ans)
-{
-	int n;
-
-	ans->herr = 0;
-	ans->err = 0;
-	errno = 0;
-	rs->res_h_errno = 0;
-	n = res_nquery(rs, name, ns_c_in, type, ans->buf, DNS_BUFSIZE);
-	if (n < 0) {
-		ans->herr = rs->res_h_errno;
-		ans->err = errno;
-		switch (ans->herr) {
-		case HOST_NOT_FOUND:
-			return DNS_NXDOMAIN;
-		case NO_DATA:
-			return DNS_NODATA;
-		default:
-			return DNS_TEMP;        /* TRY_AGAIN, NO_RECOVERY, ... */
-		}
-	}
-	ans->herr = TRY_AGAIN;
-	if (n > DNS_BUFSIZE || ns_initparse(ans->buf, n, &ans->msg) < 0)
-		return DNS_TEMP;
-	switch (ns_msg_getflag(ans->msg, ns_f_rcode)) {
-	case ns_r_noerror:
-		break;
-	case ns_r_nxdomain:
-		return DNS_NXDOMAIN;
-	default:
-		return DNS_TEMP;
-	}
-	if (ns_msg_getflag(ans->msg, ns_f_tc))
-		return DNS_TEMP;        /* truncated even over TCP */
-	ans->herr = 0;
-	return ns_msg_count(ans->msg, ns_s_an) == 0 ? DNS_NODATA : DNS_OK;
-}
-
-/* Text for a temporary failure. */
-static const char *temp_reason(const dns_answer *ans)
-{
-	if (ans->err == ECONNREFUSED)
-		return "DNS server unreachable (connection refused)";
-	if (ans->herr == NO_RECOVERY)
-		return "DNS server refused the query or sent a bad answer";
-	return "DNS server failure or timeout";
-}
-
-/* ------------------------------------------------------------ answers */
-
-typedef int (*rr_fn)(ns_msg *msg, ns_rr *rr, void *arg);
-
-/* Target of the CNAME owned by name in the answer section: 1 found,
- * 0 none, -1 malformed. */
-static int find_cname(ns_msg *msg, const char *name, char *out, size_t outsz)
-{
-	int count = ns_msg_count(*msg, ns_s_an);
-
-	for (int i = 0; i < count; i++) {
-		ns_rr rr;
-
-		if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
-			return -1;
-		if (ns_rr_type(rr) != ns_t_cname || ns_rr_class(rr) != ns_c_in ||
-		    !same_name(ns_rr_name(rr), name))
-			continue;
-		if (dn_expand(ns_msg_base(*msg), ns_msg_end(*msg), ns_rr_rdata(rr),
-		              out, (int)outsz) < 0)
-			return -1;
-		return 1;
-	}
-	return 0;
-}
-
-/* Call fn for each answer record of type that belongs to qname, following
- * CNAMEs (at most DNS_MAX_CNAME). -1 if the message is malformed. */
-static int answer_walk(ns_msg *msg, const char *qname, int type, rr_fn fn,
-                       void *arg)
-{
-	char cur[NS_MAXDNAME], next[NS_MAXDNAME];
-	int count = ns_msg_count(*msg, ns_s_an);
-
-	snprintf(cur, sizeof cur, "%s", qname);
-	for (int hop = 0; hop < DNS_MAX_CNAME; hop++) {
-		int r = find_cname(msg, cur, next, sizeof next);
-
-		if (r < 0)
-			return -1;
-		if (r == 0 || same_name(next, cur))
-			break;
-		memcpy(cur, next, sizeof cur);
-	}
-	for (int i = 0; i < count; i++) {
-		ns_rr rr;
-
-		if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
-			return -1;
-		if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in ||
-		    !same_name(ns_rr_name(rr), cur))
-			continue;
-		if (fn(msg, &rr, arg) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------ MX */
 
 typedef struct mx_acc {
@@ -516,7 +253,7 @@ static int mx_add(ns_msg *msg, ns_rr *rr, void *arg)
 		a->nulls++;
 		return 0;
 	}
-	if (norm_name(name, host, sizeof host) < 0) {
+	if (tr_dns_norm_name(name, host, sizeof host) < 0) {
 		a->bad++;
 		return 0;
 	}
@@ -535,12 +272,12 @@ static int mx_fail(tlsrelay_status *st, tlsrelay_cat cat, const char *dsn,
 }
 
 /* Turn a successful MX answer into the host list. */
-static int mx_answer(dns_answer *ans, const char *domain, tr_mx *out,
+static int mx_answer(tr_dns_answer *ans, const char *domain, tr_mx *out,
                      tlsrelay_status *st)
 {
 	mx_acc a = { out, 0, 0, 0 };
 
-	if (answer_walk(&ans->msg, domain, ns_t_mx, mx_add, &a) < 0)
+	if (tr_dns_walk(&ans->msg, domain, ns_t_mx, mx_add, &a, NULL, 0) < 0)
 		return mx_fail(st, TLSRELAY_TEMP, "4.4.3", domain,
 		               "malformed DNS answer");
 	if (a.n == 0 && a.nulls > 0)
@@ -559,13 +296,14 @@ static int mx_answer(dns_answer *ans, const char *domain, tr_mx *out,
 	return a.n;
 }
 
-int tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out,
-              tlsrelay_status *st)
+/* The MX lookup; *ad receives the answer's AD bit. */
+static int mx_lookup(const tr_dns *d, const char *domain, tr_mx *out, int *ad,
+                     tlsrelay_status *st)
 {
 	char name[TR_HOSTNAME_MAX];
 	struct __res_state rs;
-	dns_answer ans;
-	dns_res r;
+	tr_dns_answer ans;
+	tr_dns_res r;
 	int n;
 
 	if (d == NULL || out == NULL) {
@@ -573,35 +311,36 @@ int tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out,
 		              d == NULL ? "settings" : "output");
 		return -1;
 	}
-	if (norm_name(domain, name, sizeof name) < 0)
+	if (tr_dns_norm_name(domain, name, sizeof name) < 0)
 		return mx_fail(st, TLSRELAY_PERM, "5.1.2",
 		               domain ? domain : "(none)", "is not a valid domain name");
-	ans.buf = malloc(DNS_BUFSIZE);
+	ans.buf = malloc(TR_DNS_BUFSIZE);
 	if (ans.buf == NULL) {
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return -1;
 	}
-	if (res_open(d, &rs) < 0) {
+	if (tr_dns_res_open(d, &rs) < 0) {
 		free(ans.buf);
 		return mx_fail(st, TLSRELAY_TEMP, "4.4.3", name,
 		               "cannot initialise the resolver");
 	}
-	r = dns_query(&rs, name, ns_t_mx, &ans);
+	r = tr_dns_query(&rs, name, ns_t_mx, &ans);
 	res_nclose(&rs);
+	*ad = ans.ad;
 	switch (r) {
-	case DNS_NXDOMAIN:
+	case TR_DNS_NXDOMAIN:
 		n = mx_fail(st, TLSRELAY_PERM, "5.1.2", name, "does not exist");
 		break;
-	case DNS_TEMP:
-		n = mx_fail(st, TLSRELAY_TEMP, "4.4.3", name, temp_reason(&ans));
+	case TR_DNS_TEMP:
+		n = mx_fail(st, TLSRELAY_TEMP, "4.4.3", name, tr_dns_temp_reason(&ans));
 		break;
-	case DNS_NODATA:                        /* implicit MX */
+	case TR_DNS_NODATA:                        /* implicit MX */
 		snprintf(out[0].host, sizeof out[0].host, "%s", name);
 		out[0].pref = 0;
 		tr_status_ok(st);
 		n = 1;
 		break;
-	case DNS_OK:
+	case TR_DNS_OK:
 	default:
 		n = mx_answer(&ans, name, out, st);
 		break;
@@ -610,11 +349,37 @@ int tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out,
 	return n;
 }
 
+int tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out,
+              tlsrelay_status *st)
+{
+	int ad = 0;
+
+	return mx_lookup(d, domain, out, &ad, st);
+}
+
+int tr_dns_mx_sec(const tr_dns *d, const char *domain, tr_mx *out,
+                  tr_dns_sec *sec, tlsrelay_status *st)
+{
+	tr_dns dd;
+	int ad = 0, n;
+
+	memset(sec, 0, sizeof *sec);
+	if (d == NULL)
+		return mx_lookup(d, domain, out, &ad, st);
+	dd = *d;
+	dd.dnssec = 1;
+	n = mx_lookup(&dd, domain, out, &ad, st);
+	sec->secure = n > 0 && ad;
+	return n;
+}
+
 /* ------------------------------------------------------------ addresses */
 
 typedef struct addr_acc {
 	tr_addr *out;
 	int n, max, port;
+	int insecure;                   /* an answer without the AD bit */
+	char rname[TR_HOSTNAME_MAX];    /* name after CNAMEs; "" until known */
 } addr_acc;
 
 /* Append the address (family af, bytes bin, IPv6 scope) unless present. */
@@ -681,17 +446,20 @@ static int addr_fail(tlsrelay_status *st, tlsrelay_cat cat, const char *host,
 }
 
 /* Query type for name; add what it holds. Returns the query's outcome
- * (DNS_TEMP also for a malformed answer); *why set for DNS_TEMP. */
-static dns_res addr_query(res_state rs, const char *name, int type,
-                          dns_answer *ans, addr_acc *a, const char **why)
+ * (TR_DNS_TEMP also for a malformed answer); *why set for TR_DNS_TEMP. */
+static tr_dns_res addr_query(res_state rs, const char *name, int type,
+                          tr_dns_answer *ans, addr_acc *a, const char **why)
 {
-	dns_res r = dns_query(rs, name, type, ans);
+	tr_dns_res r = tr_dns_query(rs, name, type, ans);
 
-	if (r == DNS_TEMP)
-		*why = temp_reason(ans);
-	if (r == DNS_OK && answer_walk(&ans->msg, name, type, addr_add, a) < 0) {
+	if (r == TR_DNS_TEMP)
+		*why = tr_dns_temp_reason(ans);
+	if (r != TR_DNS_TEMP && !ans->ad)
+		a->insecure = 1;
+	if (r == TR_DNS_OK && tr_dns_walk(&ans->msg, name, type, addr_add, a,
+	                                  a->rname[0] ? NULL : a->rname, sizeof a->rname) < 0) {
 		*why = "malformed DNS answer";
-		r = DNS_TEMP;
+		r = TR_DNS_TEMP;
 	}
 	return r;
 }
@@ -701,31 +469,33 @@ static int addrs_dns(const tr_dns *d, const char *name, addr_acc *a,
                      tlsrelay_status *st)
 {
 	struct __res_state rs;
-	dns_answer ans;
-	dns_res r6, r4 = DNS_NODATA;
+	tr_dns_answer ans;
+	tr_dns_res r6, r4 = TR_DNS_NODATA;
 	const char *why = NULL;
 
-	ans.buf = malloc(DNS_BUFSIZE);
+	ans.buf = malloc(TR_DNS_BUFSIZE);
 	if (ans.buf == NULL) {
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return -1;
 	}
-	if (res_open(d, &rs) < 0) {
+	if (tr_dns_res_open(d, &rs) < 0) {
 		free(ans.buf);
 		return addr_fail(st, TLSRELAY_TEMP, name, "cannot initialise the resolver");
 	}
 	r6 = addr_query(&rs, name, ns_t_aaaa, &ans, a, &why);
-	if (r6 != DNS_NXDOMAIN)
+	if (r6 != TR_DNS_NXDOMAIN)
 		r4 = addr_query(&rs, name, ns_t_a, &ans, a, &why);
 	res_nclose(&rs);
 	free(ans.buf);
+	if (r6 == TR_DNS_TEMP || r4 == TR_DNS_TEMP)
+		a->insecure = 1;        /* one RRset unknown: not all secure */
 	if (a->n > 0) {
 		tr_status_ok(st);
 		return a->n;
 	}
-	if (r6 == DNS_TEMP || r4 == DNS_TEMP)
+	if (r6 == TR_DNS_TEMP || r4 == TR_DNS_TEMP)
 		return addr_fail(st, TLSRELAY_TEMP, name, why);
-	if (r6 == DNS_NXDOMAIN || r4 == DNS_NXDOMAIN)
+	if (r6 == TR_DNS_NXDOMAIN || r4 == TR_DNS_NXDOMAIN)
 		return addr_fail(st, TLSRELAY_PERM, name, NULL);
 	return addr_fail(st, TLSRELAY_PERM, name, "no address record");
 }
@@ -783,10 +553,13 @@ static int addrs_gai(const char *name, addr_acc *a, tlsrelay_status *st)
 	return a->n;
 }
 
-int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
-                 int max, tlsrelay_status *st)
+/* Addresses of host; dns != 0: through res_nquery even without a
+ * configured server (DNSSEC status wanted). */
+static int addrs_lookup(const tr_dns *d, const char *host, int port, tr_addr *out,
+                        int max, int dns, addr_acc *acc, tlsrelay_status *st)
 {
-	addr_acc a = { out, 0, max, port };
+	addr_acc a = { out, 0, max, port, 0, "" };
+	int n;
 	char name[TR_HOSTNAME_MAX];
 	unsigned char bin[sizeof(struct in6_addr)];
 	int af = AF_UNSPEC;
@@ -804,11 +577,43 @@ int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
 	if (af != AF_UNSPEC) {                  /* a numeric host is used as is */
 		addr_keep(&a, af, bin, 0);
 		tr_status_ok(st);
+		acc->insecure = 1;
 		return a.n;
 	}
-	if (norm_name(host, name, sizeof name) < 0)
+	if (tr_dns_norm_name(host, name, sizeof name) < 0)
 		return addr_fail(st, TLSRELAY_PERM, host, "invalid host name");
-	if (d->server[0] != '\0')
-		return addrs_dns(d, name, &a, st);
-	return addrs_gai(name, &a, st);
+	if (d->server[0] != '\0' || dns)
+		n = addrs_dns(d, name, &a, st);
+	else
+		n = addrs_gai(name, &a, st);
+	acc->insecure = a.insecure;
+	memcpy(acc->rname, a.rname, sizeof acc->rname);
+	return n;
+}
+
+int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
+                 int max, tlsrelay_status *st)
+{
+	addr_acc acc;
+
+	return addrs_lookup(d, host, port, out, max, 0, &acc, st);
+}
+
+int tr_dns_addrs_sec(const tr_dns *d, const char *host, int port, tr_addr *out,
+                     int max, tr_dns_sec *sec, tlsrelay_status *st)
+{
+	addr_acc acc = { NULL, 0, 0, 0, 1, "" };
+	tr_dns dd;
+	int n;
+
+	memset(sec, 0, sizeof *sec);
+	if (d == NULL)
+		return addrs_lookup(d, host, port, out, max, 1, &acc, st);
+	dd = *d;
+	dd.dnssec = 1;
+	n = addrs_lookup(&dd, host, port, out, max, 1, &acc, st);
+	sec->secure = n > 0 && !acc.insecure;
+	if (n > 0 && acc.rname[0] && !tr_dns_same_name(acc.rname, host))
+		memcpy(sec->rname, acc.rname, sizeof sec->rname);
+	return n;
 }

@@ -36,6 +36,8 @@ typedef struct tr_dns {
 	int port;                     /* for server; 53 by default */
 	int timeout;                  /* seconds per try */
 	int attempts;
+	int dnssec;                   /* ask for DNSSEC (EDNS0 + DO); the
+	                               * *_sec lookups set it themselves */
 } tr_dns;
 
 /* Parse a dns_resolver value ("127.0.0.1", "127.0.0.1:5353", "::1",
@@ -85,6 +87,28 @@ typedef struct tr_addr {
  * USAGE for port outside 1..65535 or max < 1). */
 int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
                  int max, tlsrelay_status *st);
+
+/* DNSSEC status of a lookup (DANE). */
+typedef struct tr_dns_sec {
+	int secure;                   /* every answer carried the AD bit */
+	char rname[TR_HOSTNAME_MAX];  /* addresses: the name the records belong
+	                               * to after CNAMEs; "" when no CNAME */
+} tr_dns_sec;
+
+/* tr_dns_mx, asking for DNSSEC: sec->secure is 1 when the answer (the MX
+ * RRset, or the validated denial behind an implicit MX) had the AD bit.
+ * Same results otherwise; a bogus answer is a SERVFAIL from a validating
+ * resolver, so TEMP 4.4.3. */
+int tr_dns_mx_sec(const tr_dns *d, const char *domain, tr_mx *out,
+                  tr_dns_sec *sec, tlsrelay_status *st);
+
+/* tr_dns_addrs, asking for DNSSEC and always through DNS (res_nquery: the
+ * configured server, else the resolv.conf servers; never /etc/hosts):
+ * sec->secure is 1 when the AAAA and A answers (records or NODATA) both
+ * had the AD bit; a numeric host is never secure. sec->rname is the CNAME
+ * target when the host name is an alias. */
+int tr_dns_addrs_sec(const tr_dns *d, const char *host, int port, tr_addr *out,
+                     int max, tr_dns_sec *sec, tlsrelay_status *st);
 
 /* Sort helper exposed for tests: order mx[0..n) by preference (stable),
  * then shuffle each run of equal preferences using rnd (a source of random

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ctx.h"
+#include "dane.h"
 #include "nexthop.h"
 #include "policy.h"
 #include "sasl.h"
@@ -52,5 +53,6 @@ tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
 		size_t n = strlen(out);
 		snprintf(out + n, cap - n, "%s", cred.key);
 	}
+	tr_query_dane(ctx, &nh, &pol, out, cap);   /* dane, dane-only: per MX host */
 	return tr_status_ok(st);
 }

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "tls.h"
+#include "tls_dane.h"
 #include "tls_level.h"
 
 /* ------------------------------------------------------------ stream ops */
@@ -110,6 +111,7 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	/* The chain is always evaluated (to log Trusted/Untrusted); whether a
 	 * bad chain is fatal is the policy's decision, not OpenSSL's. */
 	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+	(void)tr_tls_dane_ctx(c);   /* per SSL only where TLSA records say so */
 	/* Without configured CAs, the system's hashed CA directory: looked up
 	 * lazily per certificate, never the whole bundle loaded up front. */
 	if (!cfg->tls_ca_file && !cfg->tls_ca_path)
@@ -286,6 +288,10 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5",
 		                     "bad TLS protocols or ciphers in the policy for %s", p->relay);
 	}
+	if (p->dane && tr_tls_dane_setup(ssl, p->dane, why, sizeof why) < 0) {
+		SSL_free(ssl);
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "DANE for %s: %s", p->relay, why);
+	}
 	SSL_set_connect_state(ssl);
 	io->tls = ssl;
 	if (run_handshake(io, why, sizeof why) < 0) {
@@ -296,6 +302,8 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 	}
 	tr_io_set_tls(io, ssl);
 	fill_info(ssl, p, info);
+	if (p->dane)
+		tr_tls_dane_posture(ssl, info);
 	return tr_status_ok(st);
 }
 
@@ -312,6 +320,8 @@ tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, int level,
                             const char *const *fps, int nfps,
                             const char *relay, tlsrelay_status *st)
 {
+	if (level == TR_TLS_DANE || level == TR_TLS_DANE_ONLY)
+		return tr_tls_dane_enforce(info, relay, st);
 	if (level < TR_TLS_FINGERPRINT)
 		return tr_status_ok(st);
 	if (!info->have_cert)

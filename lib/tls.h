@@ -45,6 +45,10 @@ typedef struct tr_tls_info {
 	char subject[256], issuer[256];
 	char cert_sha256[96];      /* "AB:CD:..." (32 bytes) */
 	char pkey_sha256[96];
+	int dane;                  /* DANE was in force (tls_dane.c) */
+	int dane_ok;               /* a TLSA record matched */
+	char dane_match[96];       /* "DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0" */
+	char dane_error[128];      /* why dane_ok is 0 */
 } tr_tls_info;
 
 #define TR_TLS_MAX_NAMES 16
@@ -57,6 +61,8 @@ typedef struct tr_tls_params {
 	const char *relay;         /* "host[addr]:port", for messages */
 	int min_proto, max_proto;  /* TLS1_2_VERSION...; 0 = library default */
 	const char *ciphers;       /* OpenSSL cipher list for TLS <= 1.2; NULL */
+	const struct tr_dane_host *dane; /* usable TLSA records (dane.h): DANE
+	                            * verification for this connection; NULL */
 } tr_tls_params;
 
 struct tlsrelay_ctx;
@@ -65,8 +71,9 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
                           const tr_tls_params *p, tr_tls_info *info,
                           tlsrelay_status *st);
 
-/* Does the posture meet the level? Levels below fingerprint accept any
- * TLS. fingerprint: the certificate's or its public key's SHA-256 digest
+/* Does the posture meet the level? Levels dane/dane-only (used only for
+ * a server with usable TLSA records) need a TLSA match (tls_dane.h).
+ * Other levels below fingerprint accept any TLS. fingerprint: the certificate's or its public key's SHA-256 digest
  * (upper-case "AB:CD:..") is one of fps. verify/secure: the chain is
  * trusted and a name matched. TLSRELAY_OK, or TLSRELAY_TEMP 4.7.5 with the
  * reason ("Server certificate not verified: ..."). */

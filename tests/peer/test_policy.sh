@@ -227,7 +227,7 @@ map-encrypt-over-may  no_starttls           may     encrypt  75 4.7.4  none  pma
 map-may-over-encrypt  no_starttls           encrypt may      0  -      plain pmap=may             one_conn
 map-none-over-verify  good                  verify  none     0  -      plain pmap=none            one_conn;no_starttls
 map-key-without-port  no_starttls           may     may      0  -      plain pmap=noport_encrypt  one_conn
-map-dane-unsupported  good                  may     dane     75 4.7.5  none  pmap=dane            no_conn;says=not_supported
+map-dane-ip-literal   good                  may     dane     0  -      tls   pmap=dane            one_conn
 map-broken            good                  may     may      78 4.3.5  none  pmap=broken          no_conn;says=policy:3:
 # --- protocols=
 proto-tls13           good                  may     encrypt  0  -      tls   pmap=tls13           tls=TLSv1.3;log_tls13
@@ -272,7 +272,7 @@ q-bracket-other-port  none    relay=none;pmap=q   [127.0.0.1]:@PORT@   0  ^\[127
 q-bracket-port        may     relay=none;pmap=q   [localhost]:@PORT@   0  ^\[localhost\]:@PORT@: nexthop \[localhost\]:@PORT@: secure match=localhost protocols=>=TLSv1\.3 ciphers=high \(from .*/policy:7 key \[localhost\]:@PORT@\)$
 q-bracket-case        may     relay=none;pmap=q   [LocalHost]:@PORT@   0  : secure match=localhost .*key \[localhost\]:@PORT@\)$
 q-named-port          may     relay=none;pmap=q   [mx.example.test]:587  0  : verify match=hostname:\.example\.test servername=nexthop \(from .*/policy:8 key \[mx\.example\.test\]:587\)$
-q-unsupported-level   may     relay=none;pmap=q   [127.0.0.2]:@PORT@   0  : dane \(from .*/policy:9 key .*\) \[not supported by this build: mail is deferred\]$
+q-dane-ip-literal     may     relay=none;pmap=q   [127.0.0.2]:@PORT@   0  ^  127\.0\.0\.2: may \(127\.0\.0\.2 is an IP address: no TLSA base domain\)$
 q-relayhost           verify  pmap=q;sasl=ok      example.org          0  ^example\.org: nexthop \[127\.0\.0\.1\]:@PORT@ \(relayhost\): verify match=hostname \(from tls_security_level\); AUTH with the credentials of key \[127\.0\.0\.1\]:@PORT@$
 q-relayhost-bracket   verify  pmap=q;sasl=ok      [localhost]:@PORT@   0  ^\[localhost\]:@PORT@: nexthop \[localhost\]:@PORT@: secure match=localhost
 q-relayhost-smtps     verify  pmap=q              smtps:[127.0.0.1]    0  ^smtps:\[127\.0\.0\.1\]: nexthop smtps:\[127\.0\.0\.1\]:465: encrypt \(from .*/policy:6 key \[127\.0\.0\.1\]\)$

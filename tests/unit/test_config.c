@@ -147,6 +147,8 @@ static const struct {
 	{ "tls_security_level", NULL, "none", "none" },
 	{ "tls_security_level", NULL, "may", "may" },
 	{ "tls_security_level", NULL, "encrypt", "encrypt" },
+	{ "tls_security_level", NULL, "dane", "dane" },
+	{ "tls_security_level", NULL, "dane-only", "dane-only" },
 	{ "tls_ca_file", NULL, "/etc/ssl/certs/ca-certificates.crt",
 	  "/etc/ssl/certs/ca-certificates.crt" },
 	{ "tls_ca_file", NULL, "/nonexistent/ca.pem", "/nonexistent/ca.pem" },
@@ -210,7 +212,7 @@ static void test_good_values(void)
 /* ----------------------------------------------------------- bad values */
 
 #define TIME_WHY     "expected a time like 30s, 5m, 1h"
-#define LEVELS       "none, may, encrypt, fingerprint, verify, secure"
+#define LEVELS       "none, may, encrypt, dane, dane-only, fingerprint, verify, secure"
 #define RESOLVER_WHY "expected a numeric address: IP, IP:PORT, IPv6 or [IPv6]:PORT"
 #define PATH_WHY     "expected an absolute path (starting with \"/\")"
 #define HELO_WHY     "expected a host name (letters, digits, \"-\" and \".\") " \
@@ -265,10 +267,6 @@ static const struct {
 	  "tls_security_level: expected one of: " LEVELS },
 	{ "tls_security_level", "MAY", NULL, "bad value \"MAY\" for "
 	  "tls_security_level: expected one of: " LEVELS },
-	{ "tls_security_level", "dane-only", "f:9", "f:9: tls_security_level: level "
-	  "dane-only is not supported by this build yet (supported: " LEVELS ")" },
-	{ "tls_security_level", "dane", NULL, "tls_security_level: level dane is "
-	  "not supported by this build yet (supported: " LEVELS ")" },
 	{ "dns_resolver", "localhost", NULL,
 	  "bad value \"localhost\" for dns_resolver: " RESOLVER_WHY },
 	{ "dns_resolver", "1.2.3.4:99999", NULL, "bad value \"1.2.3.4:99999\" for "
@@ -622,9 +620,6 @@ static const struct {
 	  "FILE:1: bad value \"a?b\" for helo_name: " CTRL_WHY, NOCHECK },
 	{ "two CRs at the end", "helo_name = a\r\r\n", 0, TLSRELAY_CONFIG,
 	  "FILE:1: bad value \"a?\" for helo_name: " CTRL_WHY, NOCHECK },
-	{ "unsupported level", "tls_security_level = dane\n", 0,
-	  TLSRELAY_CONFIG, "FILE:1: tls_security_level: level dane is not "
-	  "supported by this build yet (supported: " LEVELS ")", NOCHECK },
 };
 
 static void test_files(void)

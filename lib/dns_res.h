@@ -1,0 +1,74 @@
+/*
+ * dns_res.h - the resolver core shared by dns.c (MX, addresses) and
+ * dns_tlsa.c (TLSA): name syntax, a private res_state per lookup, one
+ * query with its outcome and DNSSEC status, and a walk over the answer
+ * records of one type that follows CNAMEs. Private to the library.
+ *
+ * DNSSEC status: a query made with tr_dns.dnssec set asks for DNSSEC
+ * records (EDNS0 with the DO bit) and keeps the AD bit of the answer
+ * (RES_TRUSTAD). tr_dns_answer.ad is that bit: 1 means the resolver says
+ * it validated the answer. The library has no validator of its own: the AD
+ * bit is only as trustworthy as the path to the resolver (a validating
+ * resolver the admin runs on the same host; see tlsrelay.conf(5)).
+ */
+#ifndef TR_DNS_RES_H
+#define TR_DNS_RES_H
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
+#include "dns.h"
+
+#define TR_DNS_BUFSIZE     65536  /* largest DNS message */
+
+/* Outcome of one query. */
+typedef enum tr_dns_res {
+	TR_DNS_OK,          /* records of the type (or a CNAME) in the answer */
+	TR_DNS_NODATA,      /* the name exists, no record of the type */
+	TR_DNS_NXDOMAIN,    /* no such name */
+	TR_DNS_TEMP         /* SERVFAIL (also DNSSEC bogus), timeout, bad answer */
+} tr_dns_res;
+
+/* One query's answer: buf (TR_DNS_BUFSIZE bytes, the caller's) holds the
+ * message that msg parses (msg is valid for TR_DNS_OK only). */
+typedef struct tr_dns_answer {
+	unsigned char *buf;
+	ns_msg msg;
+	int herr;       /* resolver h_errno after a failure */
+	int err;        /* errno after a failure */
+	int ad;         /* AD bit of the answer (OK, NODATA, NXDOMAIN) */
+} tr_dns_answer;
+
+typedef int (*tr_rr_fn)(ns_msg *msg, ns_rr *rr, void *arg);
+
+/* Copy a host/domain name to out (outsz bytes), lowercased, without the
+ * trailing dot, checking LDH (plus '_') syntax and label lengths. 0 ok,
+ * -1 bad. */
+int tr_dns_norm_name(const char *in, char *out, size_t outsz);
+
+/* Case-insensitive comparison of two names, ignoring one trailing dot. */
+int tr_dns_same_name(const char *a, const char *b);
+
+/* Initialise the private state rs for one lookup with d's server,
+ * timeout, attempts; RES_TRUSTAD always, EDNS0 + DO when d->dnssec. 0 ok;
+ * on failure (-1) nothing needs to be released. Release with res_nclose. */
+int tr_dns_res_open(const tr_dns *d, res_state rs);
+
+/* One query of name/type into ans (ans->buf must be TR_DNS_BUFSIZE
+ * bytes); classifies the outcome and records the AD bit. */
+tr_dns_res tr_dns_query(res_state rs, const char *name, int type,
+                        tr_dns_answer *ans);
+
+/* Text for a TR_DNS_TEMP outcome ("DNS server failure or timeout", ...). */
+const char *tr_dns_temp_reason(const tr_dns_answer *ans);
+
+/* Call fn for each answer record of type that belongs to qname, following
+ * CNAMEs in the answer (at most 8 hops). final (finalsz bytes, may be
+ * NULL) receives the name the records belong to (qname when there is no
+ * CNAME), without a trailing dot. -1 if the message is malformed or fn
+ * returned -1. */
+int tr_dns_walk(ns_msg *msg, const char *qname, int type, tr_rr_fn fn,
+                void *arg, char *final, size_t finalsz);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * tls_dane.c - OpenSSL's DANE API for one connection (see tls_dane.h).
+ *
+ * Decisions:
+ * - Only DANE-TA(2) and DANE-EE(3) records reach OpenSSL (dns_tlsa.c drops
+ *   the others): PKIX usages would make OpenSSL consult the CA store,
+ *   which RFC 7672 section 3.1.3 rules out for SMTP.
+ * - DANE-EE matches ignore names and validity dates as RFC 7672 3.1.1
+ *   asks (DANE_FLAG_NO_DANE_EE_NAMECHECKS; OpenSSL ignores the dates of a
+ *   DANE-EE match itself). DANE-TA matches check the reference names of
+ *   dane.h, without partial wildcards (as Postfix).
+ * - A record OpenSSL refuses is skipped; if it refuses all of them the
+ *   connection is not made (4.7.5 by the caller): never a silent
+ *   downgrade to unauthenticated TLS.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "dane.h"
+#include "status.h"
+#include "tls_dane.h"
+
+int tr_tls_dane_ctx(SSL_CTX *c)
+{
+	int r = SSL_CTX_dane_enable(c);
+
+	ERR_clear_error();
+	return r > 0 ? 0 : -1;
+}
+
+int tr_tls_dane_setup(SSL *ssl, const tr_dane_host *h, char *why, size_t cap)
+{
+	int added = 0;
+
+	if (h == NULL || h->state != TR_DANE_USABLE || h->base[0] == '\0') {
+		snprintf(why, cap, "no usable TLSA records");
+		return -1;
+	}
+	if (SSL_dane_enable(ssl, h->base) <= 0) {
+		ERR_clear_error();
+		snprintf(why, cap, "OpenSSL cannot enable DANE for %s", h->base);
+		return -1;
+	}
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	for (int i = 0; i < h->nnames; i++)
+		if (strcmp(h->names[i], h->base) != 0)
+			(void)SSL_add1_host(ssl, h->names[i]);
+	for (int i = 0; i < h->tlsa.n; i++) {
+		const tr_tlsa_rr *rr = &h->tlsa.rr[i];
+
+		if (SSL_dane_tlsa_add(ssl, rr->usage, rr->selector, rr->mtype,
+		                      rr->data, rr->len) > 0)
+			added++;
+	}
+	ERR_clear_error();
+	if (added == 0) {
+		snprintf(why, cap, "OpenSSL accepted none of the TLSA records of %s", h->base);
+		return -1;
+	}
+	return 0;
+}
+
+void tr_tls_dane_posture(SSL *ssl, tr_tls_info *info)
+{
+	uint8_t usage = 0, selector = 0, mtype = 0;
+	const unsigned char *data = NULL;
+	size_t dlen = 0;
+	long vr = SSL_get_verify_result(ssl);
+	int depth = SSL_get0_dane_tlsa(ssl, &usage, &selector, &mtype, &data, &dlen);
+
+	info->dane = 1;
+	if (vr == X509_V_OK && depth >= 0) {
+		tr_tlsa_rr rr = { usage, selector, mtype, NULL, 0 };
+		char name[64];
+
+		info->dane_ok = 1;
+		snprintf(info->dane_match, sizeof info->dane_match, "%s at depth %d",
+		         tr_dane_rr_name(&rr, name, sizeof name), depth);
+		return;
+	}
+	snprintf(info->dane_error, sizeof info->dane_error, "%s",
+	         vr != X509_V_OK ? X509_verify_cert_error_string(vr)
+	                         : "no TLSA record matched");
+}
+
+tlsrelay_cat tr_tls_dane_enforce(const tr_tls_info *info, const char *relay,
+                                 tlsrelay_status *st)
+{
+	if (!info->have_cert)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		                     "Server certificate not verified: %s presented none", relay);
+	if (info->dane && info->dane_ok)
+		return tr_status_ok(st);
+	return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+	        "Server certificate not verified: %s: no TLSA record matched the "
+	        "certificate chain (%s; subject %s)", relay,
+	        info->dane_error[0] ? info->dane_error : "DANE not in force",
+	        info->subject);
+}

@@ -1,0 +1,41 @@
+/*
+ * tls_dane.h - OpenSSL's DANE verification for one connection
+ * (tls_dane.c), driven by the per-server policy of dane.h.
+ *
+ * tr_tls_dane_ctx() enables DANE on the shared SSL_CTX (SSL_CTX_dane_enable;
+ * harmless for connections that do not use it). tr_tls_dane_setup() turns
+ * DANE on for one SSL before the handshake: SSL_dane_enable with the TLSA
+ * base domain (also the SNI), the other reference names (SSL_add1_host),
+ * DANE_FLAG_NO_DANE_EE_NAMECHECKS, and every usable record
+ * (SSL_dane_tlsa_add). The handshake itself never fails on the
+ * certificate (SSL_VERIFY_NONE, as for every level): after it,
+ * tr_tls_dane_posture() records whether a TLSA record authenticated the
+ * server, and tr_tls_dane_enforce() turns that into the verdict before
+ * anything else is sent.
+ */
+#ifndef TR_TLS_DANE_H
+#define TR_TLS_DANE_H
+
+#include <openssl/ssl.h>
+#include "tls.h"
+
+struct tr_dane_host;
+
+/* 0, or -1 when OpenSSL refuses (no DANE support). */
+int tr_tls_dane_ctx(SSL_CTX *c);
+
+/* 0, or -1 with why set: DANE could not be set up (OpenSSL refused the
+ * base domain or every record); the caller must not go on with TLS. */
+int tr_tls_dane_setup(SSL *ssl, const struct tr_dane_host *h, char *why, size_t cap);
+
+/* After the handshake: info->dane = 1, info->dane_ok and dane_match
+ * ("DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0") when a record matched, or
+ * dane_error with the verification error. */
+void tr_tls_dane_posture(SSL *ssl, tr_tls_info *info);
+
+/* TLSRELAY_OK when a TLSA record matched, else TLSRELAY_TEMP 4.7.5
+ * "Server certificate not verified: RELAY: no TLSA record matched (...)". */
+tlsrelay_cat tr_tls_dane_enforce(const tr_tls_info *info, const char *relay,
+                                 tlsrelay_status *st);
+
+#endif
