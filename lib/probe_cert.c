@@ -100,6 +100,9 @@ void tr_probe_tls(struct tlsrelay_ctx *ctx, void *sslp, const tr_tls_info *info)
 		tr_probe_say(ctx, "  no server certificate");
 	for (int i = 0; chain && i < sk_X509_num(chain); i++)
 		show_cert(ctx, i, sk_X509_value(chain, i));
+	if (info->dane)
+		tr_probe_say(ctx, "  DANE: %s", info->dane_ok ? info->dane_match
+		             : info->dane_error[0] ? info->dane_error : "no TLSA record matched");
 	if (!info->have_cert)
 		return;
 	tr_probe_say(ctx, "  verification: chain %s%s%s, name %s%s -> %s",
