@@ -4,6 +4,25 @@
  *
  * Memory use is fixed: one read buffer and one output buffer sized for the
  * worst case of one read (every byte a line end).
+ *
+ * Decisions (where RFC 5321 leaves a choice, Postfix's behaviour):
+ * - Line ends: LF, CR LF and a bare CR all become CR LF; a missing final
+ *   line end is added. A bare CR or LF is never sent (SMTP smuggling).
+ * - A leading mbox "From " line (Exim without message_prefix =, sendmail
+ *   with the F flag) is dropped; "From " later in the message is kept.
+ * - Lines longer than 998 octets are folded: CR LF SPACE is inserted after
+ *   each 998 octets, like Postfix (smtp_line_length_limit = 998): in a
+ *   header this is ordinary folding; in a body it adds one space per fold,
+ *   which is less harm than a server truncating or refusing the line.
+ * - NUL bytes: refused before any server is contacted, DSN 5.6.0, exit 65
+ *   (EX_DATAERR: both Postfix pipe(8) and Exim treat it as permanent, and
+ *   Postfix takes the 5.6.0 from the output). RFC 5321 and 5322 do not
+ *   allow NUL in a message, and servers differ: some truncate the line at
+ *   the NUL, some drop the byte, some refuse. Sending would risk silent
+ *   corruption; a bounce tells the sender. (BINARYMIME is not used.)
+ * - 8-bit bytes are sent as they are; BODY=8BITMIME is declared only when
+ *   the server offers 8BITMIME (no MIME downgrade, as Postfix when it
+ *   cannot convert).
  */
 #include "config.h"
 #include <errno.h>
@@ -31,11 +50,19 @@ void tr_canon_init(tr_canon_state *c)
 }
 
 /* Emit one canonical byte and keep the statistics. The output only holds
- * CR immediately followed by LF, so CR never counts towards a line. */
+ * CR immediately followed by LF, so CR never counts towards a line. A
+ * content byte that would make the line longer than TR_LINE_MAX octets is
+ * preceded by CR LF SPACE (the fold), so no line sent is longer. */
 static void canon_put(tr_canon_state *c, char *out, size_t *o, char ch)
 {
 	unsigned char u = (unsigned char)ch;
 
+	if (ch != '\r' && ch != '\n' && c->cur_line >= TR_LINE_MAX) {
+		canon_put(c, out, o, '\r');
+		canon_put(c, out, o, '\n');
+		canon_put(c, out, o, ' ');
+		c->folds++;
+	}
 	out[(*o)++] = ch;
 	if (ch == '\n') {
 		if (c->cur_line > c->max_line)
@@ -138,6 +165,17 @@ size_t tr_canon_finish(tr_canon_state *c, char *out)
 		canon_put(c, out, &o, '\n');
 	}
 	return o;
+}
+
+/* ------------------------------------------------------------ content check */
+
+tlsrelay_cat tr_message_check(const struct tlsrelay_message *msg,
+                              tlsrelay_status *st)
+{
+	if (msg != NULL && msg->has_nul)
+		return tr_status_set(st, TLSRELAY_DATAERR, "5.6.0",
+		                     "message contains NUL bytes, which SMTP cannot carry: not sent");
+	return tr_status_ok(st);
 }
 
 /* ------------------------------------------------------------ dot-stuffing */
@@ -270,6 +308,7 @@ static int spool_copy(struct tlsrelay_message *msg, int fd, const char *dir,
 	msg->has_nul = c.has_nul;
 	msg->max_line = c.max_line;
 	msg->lines = c.lines;
+	msg->folds = c.folds;
 	return 0;
 }
 
