@@ -1,2 +1,3 @@
 # mk/txn.mk - included by Makefile.am (one fragment per area; use += on the shared
 # variables: TESTS, check_PROGRAMS, EXTRA_DIST, SCRIPT_DIRS, lib_libtlsrelay_core_la_SOURCES ...).
+TESTS += tests/peer/test_integrity.sh

@@ -40,7 +40,8 @@ Additions for tests/peer/test_integrity.sh (CHUNKING, message integrity):
       recorded like a DATA message (data_file, data_bytes, data_sha256,
       rcpts_accepted); each BDAT record has chunk_bytes, last, and
       chunk_reads (reads its data needed after the command's own read: 0 =
-      it arrived in the same flight as the command).
+      it arrived in the same flight as the command). A DATA message's record
+      has data_reads (reads from 354 to the final dot: 1 = one flight).
   "store_data": false keeps no message bytes (data files are empty): the
       peer only counts them and computes the SHA-256 (for 100 MB messages).
   report: round_trips, bdat_lines, bdat_reads, data_sha256; txn_cmds and
@@ -740,7 +741,9 @@ class Conn:
         self.reply_with_action("AUTH", occurrence, reply)
 
     def data_phase(self):
+        before = self.flight
         sink, notes = self.read_data()
+        reads = self.flight - before
         self.ntxn += 1
         occurrence = self.counts["DOT"] = self.counts.get("DOT", 0) + 1
         name = self.save_message(sink)
@@ -751,7 +754,7 @@ class Conn:
             reply = build_reply("552 5.3.4 Error: message too big for peer.py")
         self.tr.write(self.n, "command", tls=self.tls, verb="DOT", line=".", flight=self.flight,
                       occurrence=occurrence, **self.shown_reply("DOT", occurrence, reply), data_file=name,
-                      data_bytes=sink.n, data_sha256=sink.sha.hexdigest(),
+                      data_bytes=sink.n, data_sha256=sink.sha.hexdigest(), data_reads=reads,
                       rcpts_accepted=self.rcpt_ok,
                       notes=notes, **({"after_injection": True} if self.injected else {}))
         self.mail_ok = False
@@ -907,10 +910,12 @@ def cmd_report(args):
                           both space-separated, or "none"
     accepted_data         data files (under DIR) whose end of data got 2xx in a
                           transaction with at least one accepted recipient
+    accepted_sha256       SHA-256 of each accepted message (as accepted_data)
     all_data data_bytes   every data file, and their sizes
     data_sha256           SHA-256 of every message (also with "store_data": false)
     bdat_lines            the BDAT lines, joined with " | "
     bdat_reads            per BDAT: reads its data took after the command's read
+    data_reads            per DATA message: reads its body and dot took after 354
     round_trips           per connection: 1 (connect) + 1 (greeting) + TLS
                           handshakes + reads that brought commands, QUIT excluded
                           (the client flights after which it waits for a reply)
@@ -974,12 +979,14 @@ def cmd_report(args):
             over.append(w)
     out["delivered"] = " ".join(over) or "none"
     out["accepted_data"] = " ".join(r["data_file"] for r in acc)
+    out["accepted_sha256"] = " ".join(r["data_sha256"] for r in acc)
     out["all_data"] = " ".join(r["data_file"] for r in dots)
     out["data_bytes"] = " ".join(str(r["data_bytes"]) for r in dots)
     out["data_sha256"] = " ".join(r["data_sha256"] for r in dots)
     bdats = [r for r in cmds if r["verb"] == "BDAT"]
     out["bdat_lines"] = " | ".join(r["line"] for r in bdats)
     out["bdat_reads"] = " ".join(str(r.get("chunk_reads", "-")) for r in bdats)
+    out["data_reads"] = " ".join(str(r["data_reads"]) for r in dots if "data_reads" in r)
     rts = []
     for c in conns:
         hs = sum(1 for r in recs if r["conn"] == c and r["kind"] == "event"
