@@ -171,7 +171,7 @@ EOF
 
 # ----------------------------------------------------------------- helpers
 # run_case NAME SCENARIO MSG RCPTS OPTS: peer + tlsrelay (level encrypt);
-# sets DIR, RC, MSG, and RSS_KB (with option rss).
+# sets DIR, RC, MSG; with option rss, $DIR/rss holds the peak RSS in KB.
 run_case() {
 	local name=$1 scen=$2 msg=$3 rcpts=$4 opts=$5 opt sender=sender@example.test rss=
 	local -a conf=() rcpt=() wrap=()
@@ -206,7 +206,6 @@ run_case() {
 		< "$M/$msg.in" > "$DIR/stdout" 2> "$DIR/stderr"
 	RC=$?
 	peer_report
-	RSS_KB=$(tail -n 1 "$DIR/rss" 2>/dev/null)
 }
 
 # invariants CASE: one line per violated invariant
@@ -230,7 +229,6 @@ invariants() {
 	[ "$(rg peer_exit)" = 1 ] || echo "peer.py did not stop cleanly"
 }
 
-declare -A RSS
 # run_check CHECK: 0 if it holds; diagnostic on stdout
 run_check() {
 	local mail bd nb size
@@ -292,19 +290,56 @@ run_check() {
 }
 
 # ------------------------------------------------------------------- run
-tap_diag "tlsrelay: $TLSRELAY; peer: $PY $PEER"
+# The cases run JOBS at a time (each has its own peer, port and directory;
+# results in files), those with option rss alone at the end; then the TAP
+# points are evaluated in table order.
+JOBS=${INT_JOBS:-3}
+tap_diag "tlsrelay: $TLSRELAY; peer: $PY $PEER; $JOBS cases at a time"
+run_bg() {	# run_bg NAME SCEN MSG RCPTS OPTS: run_case in a subshell, results in files
+	(
+		t0=$(date +%s%N)
+		run_case "$@"
+		echo "$RC" > "$DIR/rc"
+		echo $((($(date +%s%N) - t0) / 1000000)) > "$DIR/ms"
+	) > "$T/cases/$1.run" 2>&1
+}
+selected() {	# selected NAME OPTS: in INT_ONLY, and runnable
+	[[ $1 =~ ${INT_ONLY:-.} ]] || return 1
+	[[ ";$2;" != *";rss;"* ]] || [ -x /usr/bin/time ]
+}
+running=0
 while read -r name scen msg exp_rc exp_dsn exp_over rcpts opts checks; do
 	case $name in ''|'#'*) continue ;; esac
-	[[ $name =~ ${INT_ONLY:-.} ]] || continue     # INT_ONLY=REGEX: a subset, by hand
-	if [[ ";$opts;" == *";rss;"* ]] && [ ! -x /usr/bin/time ]; then
+	selected "$name" "$opts" || continue
+	[ -f "$SCEN/int_$scen.json" ] || tap_bail "case $name: no scenario int_$scen.json"
+	[[ ";$opts;" == *";rss;"* ]] && continue
+	if [ "$running" -ge "$JOBS" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	run_bg "$name" "$scen" "$msg" "$rcpts" "$opts" &
+	running=$((running + 1))
+done <<< "$CASES"
+wait
+while read -r name scen msg exp_rc exp_dsn exp_over rcpts opts checks; do
+	case $name in ''|'#'*) continue ;; esac
+	selected "$name" "$opts" && [[ ";$opts;" == *";rss;"* ]] && run_bg "$name" "$scen" "$msg" "$rcpts" "$opts"
+done <<< "$CASES"
+
+declare -A RSS
+while read -r name scen msg exp_rc exp_dsn exp_over rcpts opts checks; do
+	case $name in ''|'#'*) continue ;; esac
+	if [[ $name =~ ${INT_ONLY:-.} ]] && ! selected "$name" "$opts"; then
 		tap_skip "$name" "no /usr/bin/time (Debian package time)"
 		continue
 	fi
+	selected "$name" "$opts" || continue
 	peer_case_start "$name" "int_$scen" -
-	t0=$(date +%s%N)
-	run_case "$name" "$scen" "$msg" "$rcpts" "$opts"
-	tap_diag "$name: $(((($(date +%s%N) - t0) / 1000000))) ms"
-	[ -n "$RSS_KB" ] && RSS[$name]=$RSS_KB && tap_diag "$name: peak RSS $RSS_KB KB"
+	DIR=$T/cases/$name MSG=$msg
+	RC=$(cat "$DIR/rc" 2>/dev/null) || tap_bail "case $name did not run: $(head -c 500 "$T/cases/$name.run")"
+	RSS_KB=$(tail -n 1 "$DIR/rss" 2>/dev/null)
+	tap_diag "$name: $(cat "$DIR/ms") ms${RSS_KB:+, peak RSS $RSS_KB KB}"
+	[ -n "$RSS_KB" ] && RSS[$name]=$RSS_KB
 	peer_outcome_points "$name" "$name" "$exp_rc" "$exp_dsn" "$exp_over"
 	viol=$(invariants)
 	point inv "$([ -z "$viol" ]; echo $?)" "$name: invariants" "$viol"
@@ -314,8 +349,7 @@ while read -r name scen msg exp_rc exp_dsn exp_over rcpts opts checks; do
 		tap_diag "$(grep -E '^(c[0-9]*\.trace|flights|mail_lines|bdat_lines|round_trips)=' "$DIR/report" | cut -c1-400)"
 		tap_diag "$(head -c 1500 "$DIR/stderr")"
 	fi
-	case $name in rss-100m-*) rm -f "$T/spool"/* ;; esac
 done <<< "$CASES"
-rm -f "$M/100m.in"
+rm -f "$M/100m.in" "$T/spool"/*
 
 tap_done
