@@ -104,6 +104,42 @@ static void canon_body(tr_canon_state *c, char *out, size_t *o, char ch)
 	}
 }
 
+/* Fast path: copy the longest run of in[0..n) that holds no CR or LF and
+ * fits in the current line without a fold, with the same statistics as
+ * canon_put byte by byte. Returns its length (0: the next byte needs
+ * canon_body). Only called when no CR is pending. */
+static size_t canon_plain_run(tr_canon_state *c, const char *in, size_t n,
+                              char *out, size_t *o)
+{
+	size_t room = c->cur_line < TR_LINE_MAX ? TR_LINE_MAX - c->cur_line : 0;
+	size_t k = n < room ? n : room;
+	const char *cr, *lf;
+
+	if (k == 0)
+		return 0;
+	if ((lf = memchr(in, '\n', k)) != NULL)
+		k = (size_t)(lf - in);
+	if ((cr = memchr(in, '\r', k)) != NULL)
+		k = (size_t)(cr - in);
+	if (k == 0)
+		return 0;
+	if (!c->has_8bit || !c->has_nul) {
+		unsigned char any = 0;
+		int nul = 0;
+		for (size_t j = 0; j < k; j++) {
+			any |= (unsigned char)in[j];
+			nul |= in[j] == '\0';
+		}
+		c->has_8bit |= (any & 0x80) != 0;
+		c->has_nul |= nul;
+	}
+	memcpy(out + *o, in, k);
+	*o += k;
+	c->cur_line += k;
+	c->mid_line = 1;
+	return k;
+}
+
 /* Release the held-back start of the input: it was not "From ". */
 static void canon_flush_head(tr_canon_state *c, char *out, size_t *o)
 {
@@ -145,8 +181,12 @@ size_t tr_canon_feed(tr_canon_state *c, const char *in, size_t n, char *out)
 			canon_body(c, out, &o, in[i]);
 		}
 	}
-	for (; i < n; i++)
-		canon_body(c, out, &o, in[i]);
+	while (i < n) {
+		if (!c->pending_cr)
+			i += canon_plain_run(c, in + i, n - i, out, &o);
+		if (i < n)
+			canon_body(c, out, &o, in[i++]);
+	}
 	return o;
 }
 

@@ -280,6 +280,82 @@ static void test_canon_case(const struct canon_case *t)
 	free(alt.p);
 }
 
+/* A reference canonicaliser written for clarity, not speed (no "From "
+ * handling: inputs start with 'X'): line ends to CR LF, folds after 998
+ * octets. */
+static void ref_canon(const char *in, size_t n, struct buf *out, size_t *max_line,
+                      int *has_8bit, int *has_nul)
+{
+	size_t i, line = 0;
+
+	out->len = 0;
+	*max_line = 0;
+	*has_8bit = *has_nul = 0;
+	for (i = 0; i < n; i++) {
+		unsigned char u = (unsigned char)in[i];
+
+		if (u == '\r' || u == '\n') {
+			buf_add(out, "\r\n", 2);
+			*max_line = line > *max_line ? line : *max_line;
+			line = 0;
+			if (u == '\r' && i + 1 < n && in[i + 1] == '\n')
+				i++;
+			continue;
+		}
+		if (line == 998) {
+			buf_add(out, "\r\n ", 3);
+			*max_line = 998;
+			line = 1;
+		}
+		buf_add(out, in + i, 1);
+		line++;
+		*has_8bit |= u >= 0x80;
+		*has_nul |= u == 0;
+	}
+	if (line > 0) {
+		buf_add(out, "\r\n", 2);
+		*max_line = line > *max_line ? line : *max_line;
+	}
+}
+
+/* Random inputs (CR, LF, NUL, 8-bit, long runs) fed in random chunk
+ * sizes: output and statistics equal the reference's. */
+static void test_canon_random(void)
+{
+	struct buf want = { 0 }, got = { 0 };
+	unsigned seed = 12345;
+	int bad = -1;
+
+	for (int round = 0; round < 200 && bad < 0; round++) {
+		size_t n = 1 + (seed = seed * 1103515245 + 12345) % 6000, max, cut;
+		char *in = malloc(n);
+		tr_canon_state c;
+		int h8, h0;
+
+		if (in == NULL)
+			abort();
+		for (size_t i = 0; i < n; i++) {
+			unsigned r = (seed = seed * 1103515245 + 12345) >> 16;
+			in[i] = r % 50 == 0 ? '\r' : r % 50 == 1 ? '\n' : r % 997 == 2 ? '\0' :
+			        r % 301 == 3 ? (char)0xe9 : (char)('a' + r % 26);
+		}
+		in[0] = 'X';
+		if (round % 3 == 0)   /* some inputs with a line far over 998 */
+			for (size_t i = 1; i < n && i < 4000; i++)
+				in[i] = (char)('a' + i % 26);
+		ref_canon(in, n, &want, &max, &h8, &h0);
+		cut = (seed >> 8) % (n + 1);
+		if (!canon_run(in, n, &cut, 1, 0, &got, &c) || got.len != want.len ||
+		    (got.len && memcmp(got.p, want.p, got.len) != 0) || c.max_line != max ||
+		    c.has_8bit != h8 || c.has_nul != h0)
+			bad = round;
+		free(in);
+	}
+	tap_ok(bad < 0, "canon: 200 random inputs equal the reference", "");
+	free(want.p);
+	free(got.p);
+}
+
 /* ------------------------------------------------------ long-line folding */
 
 /* Append n copies of ch to b. */
@@ -861,6 +937,7 @@ int main(void)
 	for (i = 0; i < sizeof fold_cases / sizeof fold_cases[0]; i++)
 		test_fold_case(&fold_cases[i]);
 	test_fold_huge();
+	test_canon_random();
 	test_message_check();
 
 	if (mkdtemp(work) == NULL) {
