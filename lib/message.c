@@ -220,18 +220,25 @@ tlsrelay_cat tr_message_check(const struct tlsrelay_message *msg,
 
 /* ------------------------------------------------------------ dot-stuffing */
 
+/* Line by line: a '.' at a line start is doubled, the rest of the line up
+ * to its LF is copied with memcpy. */
 size_t tr_dotstuff(tr_dotstuff_state *st, const char *in, size_t n, char *out)
 {
-	size_t i, o = 0;
-	int bol = st->bol;
+	size_t i = 0, o = 0;
 
-	for (i = 0; i < n; i++) {
-		if (bol && in[i] == '.')
+	while (i < n) {
+		const char *lf;
+		size_t len;
+
+		if (st->bol && in[i] == '.')
 			out[o++] = '.';
-		out[o++] = in[i];
-		bol = in[i] == '\n';
+		lf = memchr(in + i, '\n', n - i);
+		len = lf ? (size_t)(lf - (in + i)) + 1 : n - i;
+		memcpy(out + o, in + i, len);
+		o += len;
+		i += len;
+		st->bol = lf != NULL;
 	}
-	st->bol = bol;
 	return o;
 }
 
