@@ -32,6 +32,7 @@
 #include "deliver.h"
 #include "dns.h"
 #include "log.h"
+#include "message.h"
 #include "nexthop.h"
 #include "policy.h"
 #include "probe.h"
@@ -464,6 +465,11 @@ tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
 
 	if (check_request(req, st) != TLSRELAY_OK)
 		return st->cat;
+	if (tr_message_check(msg, st) != TLSRELAY_OK) {     /* nothing is sent */
+		for (size_t i = 0; i < req->nrcpts; i++)
+			tr_status_copy(&req->rcpts[i].status, st);
+		return st->cat;
+	}
 	if (route_init(&r, ctx, req, msg, st) < 0 || route_request(&r, st) != TLSRELAY_OK) {
 		route_free(&r);
 		return st->cat;

@@ -4,6 +4,25 @@
  *
  * Memory use is fixed: one read buffer and one output buffer sized for the
  * worst case of one read (every byte a line end).
+ *
+ * Decisions (where RFC 5321 leaves a choice, Postfix's behaviour):
+ * - Line ends: LF, CR LF and a bare CR all become CR LF; a missing final
+ *   line end is added. A bare CR or LF is never sent (SMTP smuggling).
+ * - A leading mbox "From " line (Exim without message_prefix =, sendmail
+ *   with the F flag) is dropped; "From " later in the message is kept.
+ * - Lines longer than 998 octets are folded: CR LF SPACE is inserted after
+ *   each 998 octets, like Postfix (smtp_line_length_limit = 998): in a
+ *   header this is ordinary folding; in a body it adds one space per fold,
+ *   which is less harm than a server truncating or refusing the line.
+ * - NUL bytes: refused before any server is contacted, DSN 5.6.0, exit 65
+ *   (EX_DATAERR: both Postfix pipe(8) and Exim treat it as permanent, and
+ *   Postfix takes the 5.6.0 from the output). RFC 5321 and 5322 do not
+ *   allow NUL in a message, and servers differ: some truncate the line at
+ *   the NUL, some drop the byte, some refuse. Sending would risk silent
+ *   corruption; a bounce tells the sender. (BINARYMIME is not used.)
+ * - 8-bit bytes are sent as they are; BODY=8BITMIME is declared only when
+ *   the server offers 8BITMIME (no MIME downgrade, as Postfix when it
+ *   cannot convert).
  */
 #include "config.h"
 #include <errno.h>
@@ -31,11 +50,19 @@ void tr_canon_init(tr_canon_state *c)
 }
 
 /* Emit one canonical byte and keep the statistics. The output only holds
- * CR immediately followed by LF, so CR never counts towards a line. */
+ * CR immediately followed by LF, so CR never counts towards a line. A
+ * content byte that would make the line longer than TR_LINE_MAX octets is
+ * preceded by CR LF SPACE (the fold), so no line sent is longer. */
 static void canon_put(tr_canon_state *c, char *out, size_t *o, char ch)
 {
 	unsigned char u = (unsigned char)ch;
 
+	if (ch != '\r' && ch != '\n' && c->cur_line >= TR_LINE_MAX) {
+		canon_put(c, out, o, '\r');
+		canon_put(c, out, o, '\n');
+		canon_put(c, out, o, ' ');
+		c->folds++;
+	}
 	out[(*o)++] = ch;
 	if (ch == '\n') {
 		if (c->cur_line > c->max_line)
@@ -75,6 +102,42 @@ static void canon_body(tr_canon_state *c, char *out, size_t *o, char ch)
 	} else {
 		canon_put(c, out, o, ch);
 	}
+}
+
+/* Fast path: copy the longest run of in[0..n) that holds no CR or LF and
+ * fits in the current line without a fold, with the same statistics as
+ * canon_put byte by byte. Returns its length (0: the next byte needs
+ * canon_body). Only called when no CR is pending. */
+static size_t canon_plain_run(tr_canon_state *c, const char *in, size_t n,
+                              char *out, size_t *o)
+{
+	size_t room = c->cur_line < TR_LINE_MAX ? TR_LINE_MAX - c->cur_line : 0;
+	size_t k = n < room ? n : room;
+	const char *cr, *lf;
+
+	if (k == 0)
+		return 0;
+	if ((lf = memchr(in, '\n', k)) != NULL)
+		k = (size_t)(lf - in);
+	if ((cr = memchr(in, '\r', k)) != NULL)
+		k = (size_t)(cr - in);
+	if (k == 0)
+		return 0;
+	if (!c->has_8bit || !c->has_nul) {
+		unsigned char any = 0;
+		int nul = 0;
+		for (size_t j = 0; j < k; j++) {
+			any |= (unsigned char)in[j];
+			nul |= in[j] == '\0';
+		}
+		c->has_8bit |= (any & 0x80) != 0;
+		c->has_nul |= nul;
+	}
+	memcpy(out + *o, in, k);
+	*o += k;
+	c->cur_line += k;
+	c->mid_line = 1;
+	return k;
 }
 
 /* Release the held-back start of the input: it was not "From ". */
@@ -118,8 +181,12 @@ size_t tr_canon_feed(tr_canon_state *c, const char *in, size_t n, char *out)
 			canon_body(c, out, &o, in[i]);
 		}
 	}
-	for (; i < n; i++)
-		canon_body(c, out, &o, in[i]);
+	while (i < n) {
+		if (!c->pending_cr)
+			i += canon_plain_run(c, in + i, n - i, out, &o);
+		if (i < n)
+			canon_body(c, out, &o, in[i++]);
+	}
 	return o;
 }
 
@@ -140,20 +207,38 @@ size_t tr_canon_finish(tr_canon_state *c, char *out)
 	return o;
 }
 
+/* ------------------------------------------------------------ content check */
+
+tlsrelay_cat tr_message_check(const struct tlsrelay_message *msg,
+                              tlsrelay_status *st)
+{
+	if (msg != NULL && msg->has_nul)
+		return tr_status_set(st, TLSRELAY_DATAERR, "5.6.0",
+		                     "message contains NUL bytes, which SMTP cannot carry: not sent");
+	return tr_status_ok(st);
+}
+
 /* ------------------------------------------------------------ dot-stuffing */
 
+/* Line by line: a '.' at a line start is doubled, the rest of the line up
+ * to its LF is copied with memcpy. */
 size_t tr_dotstuff(tr_dotstuff_state *st, const char *in, size_t n, char *out)
 {
-	size_t i, o = 0;
-	int bol = st->bol;
+	size_t i = 0, o = 0;
 
-	for (i = 0; i < n; i++) {
-		if (bol && in[i] == '.')
+	while (i < n) {
+		const char *lf;
+		size_t len;
+
+		if (st->bol && in[i] == '.')
 			out[o++] = '.';
-		out[o++] = in[i];
-		bol = in[i] == '\n';
+		lf = memchr(in + i, '\n', n - i);
+		len = lf ? (size_t)(lf - (in + i)) + 1 : n - i;
+		memcpy(out + o, in + i, len);
+		o += len;
+		i += len;
+		st->bol = lf != NULL;
 	}
-	st->bol = bol;
 	return o;
 }
 
@@ -270,6 +355,7 @@ static int spool_copy(struct tlsrelay_message *msg, int fd, const char *dir,
 	msg->has_nul = c.has_nul;
 	msg->max_line = c.max_line;
 	msg->lines = c.lines;
+	msg->folds = c.folds;
 	return 0;
 }
 

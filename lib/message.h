@@ -7,8 +7,14 @@
  * not followed by LF becomes CR LF too (a bare CR is a line break to many
  * servers, so sending it raw would allow SMTP smuggling); the last line is
  * terminated; an mbox "From " line at the very start (Exim's message_prefix)
- * is dropped. The spool is NOT dot-stuffed: BDAT sends it as is, DATA
- * dot-stuffs it while sending (tr_dotstuff). Memory use is a fixed buffer.
+ * is dropped; a line longer than TR_LINE_MAX (998) octets is folded by
+ * inserting CR LF SPACE after each 998 octets, as Postfix does with
+ * smtp_line_length_limit = 998 (RFC 5321 4.5.3.1.6). The spool is NOT
+ * dot-stuffed: BDAT sends it as is, DATA dot-stuffs it while sending
+ * (tr_dotstuff). Its size is therefore exactly the BDAT byte count and the
+ * SIZE= value. Memory use is a fixed buffer, whatever the message size.
+ * NUL bytes are kept in the spool and counted; tr_message_check() refuses
+ * such a message before anything is sent (see message.c for why).
  */
 #ifndef TR_MESSAGE_H
 #define TR_MESSAGE_H
@@ -22,13 +28,22 @@ struct tlsrelay_message {
 	unsigned long long size;      /* bytes in canonical form */
 	int has_8bit;                 /* some byte >= 0x80 */
 	int has_nul;                  /* some NUL byte */
-	size_t max_line;              /* longest line, without CR LF */
+	size_t max_line;              /* longest line, without CR LF (<= 998) */
 	unsigned long long lines;
+	unsigned long long folds;     /* CR LF SPACE inserted in long lines */
 };
+
+/* Longest line sent, in octets without CR LF (RFC 5321 4.5.3.1.6). */
+#define TR_LINE_MAX 998
 
 /* Spool from fd into a file in dir (NULL = $TMPDIR, else /tmp). */
 struct tlsrelay_message *tr_message_spool(int fd, const char *dir,
                                           tlsrelay_status *st);
+
+/* Content checks before any server is contacted: TLSRELAY_OK, or
+ * TLSRELAY_DATAERR (exit 65) with DSN 5.6.0 for NUL bytes. */
+tlsrelay_cat tr_message_check(const struct tlsrelay_message *msg,
+                              tlsrelay_status *st);
 
 /* Streaming dot-stuffer for DATA. Start with st->bol = 1. Copies in[0..n)
  * to out, doubling a '.' at the start of each line; returns bytes written
@@ -42,8 +57,11 @@ size_t tr_dotstuff(tr_dotstuff_state *st, const char *in, size_t n, char *out);
  * terminate an unterminated last line. Up to 4 bytes of a possible leading
  * "From " are held back and emitted by a later call, so out must hold
  * TR_CANON_OUT_MAX(n) bytes for tr_canon_feed and TR_CANON_OUT_MAX(0) for
- * tr_canon_finish. The statistics describe the bytes emitted so far. */
-#define TR_CANON_OUT_MAX(n) (2 * (size_t)(n) + 6)
+ * tr_canon_finish. The statistics describe the bytes emitted so far.
+ * Bound: each input byte (and each of the 4 held back) gives at most 2
+ * bytes; a fold adds 3 and needs 997 content bytes since the last one, so
+ * one call folds at most (n + 4) / 997 + 1 times. */
+#define TR_CANON_OUT_MAX(n) (2 * (size_t)(n) + 3 * ((size_t)(n) / 997) + 16)
 typedef struct tr_canon_state {
 	int phase;                    /* internal: head, "From " line, body */
 	size_t headlen;               /* bytes of "From " matched and held */
@@ -53,6 +71,7 @@ typedef struct tr_canon_state {
 	size_t cur_line;              /* length of the current line so far */
 	size_t max_line;              /* longest line, without CR LF */
 	unsigned long long lines;     /* lines emitted (CR LF count) */
+	unsigned long long folds;     /* long-line folds emitted */
 	int has_8bit, has_nul;
 } tr_canon_state;
 void tr_canon_init(tr_canon_state *c);

@@ -71,6 +71,7 @@ static const struct setting settings[] = {
 	{ "mx_address_limit", K_INT, AT(mx_address_limit), "5", 1, 50, NULL },
 	{ "mx_session_limit", K_INT, AT(mx_session_limit), "2", 1, 10, NULL },
 	{ "syslog", K_BOOL, AT(use_syslog), "yes", 0, 0, NULL },
+	{ "use_chunking", K_BOOL, AT(use_chunking), "yes", 0, 0, NULL },
 	{ "tls_policy_map", K_STRING, AT(tls_policy_map), NULL, 0, 0, check_path },
 	{ "sasl_password_map", K_STRING, AT(sasl_password_map), NULL, 0, 0, check_path },
 };

@@ -35,6 +35,8 @@
  *   mx_address_limit    integer 1..50, default 5
  *   mx_session_limit    integer 1..10, default 2
  *   syslog              yes|no (any case), default yes (use_syslog)
+ *   use_chunking        yes|no, default yes: BDAT when the server offers
+ *                       CHUNKING (no: always DATA)
  *   tls_policy_map      absolute path of a Postfix-style TLS policy table
  *   sasl_password_map   absolute path of "[host]:port user:password" lines
  *                       (must not be accessible by other users)
@@ -68,6 +70,7 @@ typedef struct tr_config {
 	int mx_address_limit;     /* addresses tried at most, default 5 */
 	int mx_session_limit;     /* SMTP sessions at most, default 2 */
 	int use_syslog;           /* syslog = yes|no, default yes */
+	int use_chunking;         /* use_chunking = yes|no, default yes: BDAT */
 	char *tls_policy_map;     /* per-destination TLS policy file; NULL = none */
 	char *sasl_password_map;  /* "[host]:port user:password" file; NULL = none */
 } tr_config;

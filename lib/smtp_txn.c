@@ -1,11 +1,31 @@
 /*
- * smtp_txn.c - the mail transaction: MAIL FROM, RCPT TO..., DATA, the
- * message body, and the end of data.
+ * smtp_txn.c - the mail transaction: MAIL FROM, RCPT TO..., then the body
+ * with BDAT (CHUNKING, RFC 3030) or DATA, and the end of data.
  *
- * With PIPELINING (RFC 2920) MAIL, every RCPT and DATA leave in one write
- * (one TLS record) and the replies are read in order; without it each
- * command waits for its reply. Either way a recipient is settled OK only
- * after the server's 2xx to the end of data.
+ * Round trips (a write followed by a wait for replies):
+ * - CHUNKING + PIPELINING: MAIL, every RCPT, "BDAT n LAST" and the whole
+ *   body leave in one write (one TLS record when it fits in 16 KiB): one
+ *   round trip for the transaction. A message over BDAT_CHUNK (1 MiB) goes
+ *   in 1 MiB chunks: the first with MAIL and RCPT; the others, pipelined,
+ *   only after MAIL and a RCPT were accepted and the first chunk's reply
+ *   was 2xx (so a refused message costs at most 1 MiB of traffic).
+ * - CHUNKING without PIPELINING: each command and each chunk waits for its
+ *   reply (RFC 3030 section 4.2).
+ * - PIPELINING only: MAIL, every RCPT and DATA in one write; after 354 the
+ *   body and the final dot in as few writes as the 16 KiB buffer allows.
+ * - Neither: each command waits for its reply.
+ * The spool is read in fixed-size pieces: memory does not grow with the
+ * message. BDAT sends the canonical spool as it is (no dot-stuffing); its
+ * byte counts are those of the canonical CR LF message.
+ *
+ * A recipient is settled OK only after the server's 2xx to the end of
+ * data: the reply to "BDAT n LAST" (with a 2xx to every earlier chunk) or
+ * to the final dot. With BDAT: all RCPTs refused -> the BDAT reply is
+ * read and ignored, nothing is delivered; a 4xx/5xx to any chunk fails the
+ * transaction (temporary/permanent, no more chunks are sent); a 2xx to
+ * LAST after a refused chunk is out of step (4.5.0, temporary: never
+ * lose); a lost connection or timeout before the reply to LAST is
+ * temporary (4.4.2). use_chunking = no (tlsrelay.conf) always uses DATA.
  *
  * Decisions:
  * - SIZE: a message larger than the server's declared SIZE is refused
@@ -31,6 +51,7 @@
 #include "smtp_session.h"
 
 #define BODY_CHUNK 65536
+#define BDAT_CHUNK (1024 * 1024)     /* bytes per BDAT command */
 
 char *tr_xtext(const char *s, char *out, size_t cap)
 {
@@ -278,6 +299,197 @@ lost:
 	tr_sess_fail_pending(s, st);
 }
 
+/* ------------------------------------------------------------------- BDAT */
+
+/* The BDAT progress of one transaction. */
+typedef struct bdat {
+	unsigned long long off;       /* spool bytes sent so far */
+	unsigned long nsent, nreplied; /* chunks sent / replies read */
+	int refused;                  /* a chunk got 4xx/5xx (status in fail) */
+	tlsrelay_status fail;
+} bdat;
+
+/* Queue one "BDAT n [LAST]" and its n bytes from the spool; -1 with *st
+ * on a spool read error or a lost connection. */
+static int bdat_send_chunk(tr_session *s, bdat *b, tlsrelay_status *st)
+{
+	unsigned long long left = s->msg->size - b->off;
+	unsigned long long n = left < BDAT_CHUNK ? left : BDAT_CHUNK;
+	char buf[BODY_CHUNK];
+
+	if (tr_sess_send(s, 0, "BDAT %llu%s", n, n == left ? " LAST" : "") != TR_IO_OK)
+		goto lost;
+	while (n > 0) {
+		ssize_t r = pread(s->msg->fd, buf, n < sizeof buf ? n : sizeof buf, (off_t)b->off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot read spool file: %s",
+			              r < 0 ? strerror(errno) : "file shorter than its size");
+			return -1;
+		}
+		if (tr_io_write(&s->io, buf, (size_t)r) != TR_IO_OK)
+			goto lost;
+		b->off += (unsigned long long)r;
+		n -= (unsigned long long)r;
+	}
+	b->nsent++;
+	return 0;
+lost:
+	tr_status_set(st, TLSRELAY_TEMP, "4.4.2", "lost connection with %s while sending message body: %s",
+	              s->relay, s->io.err);
+	return -1;
+}
+
+/* Queue the chunks up to the end of the message (first only: just one). */
+static int bdat_send(tr_session *s, bdat *b, int first_only, tlsrelay_status *st)
+{
+	tr_sess_state(s, TR_ST_BODY);
+	tr_io_set_timeout(&s->io, s->ctx->cfg.data_timeout * 1000);
+	do {
+		if (bdat_send_chunk(s, b, st) < 0)
+			return -1;
+	} while (!first_only && b->off < s->msg->size);
+	if (b->off == s->msg->size)
+		tr_sess_state(s, TR_ST_DOT);
+	if (tr_io_flush(&s->io) != TR_IO_OK) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.4.2", "lost connection with %s while sending message body: %s",
+		              s->relay, s->io.err);
+		return -1;
+	}
+	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
+	return 0;
+}
+
+/* Read the replies to every chunk sent and not yet answered. The first
+ * refusal is kept in b->fail. -1 with *st: connection trouble. */
+static int bdat_replies(tr_session *s, bdat *b, tlsrelay_status *st)
+{
+	tlsrelay_status rs;
+
+	while (b->nreplied < b->nsent) {
+		int last = b->nreplied + 1 == b->nsent && b->off == s->msg->size;
+
+		if (tr_sess_reply(s, last ? "sending end of data -- message may be sent more than once"
+		                          : "sending message body", st) < 0)
+			return -1;
+		b->nreplied++;
+		if (tr_sess_reply_status(s, last ? "end of data (BDAT LAST)" : "BDAT command", &rs)
+		    == TLSRELAY_OK && s->reply.code / 100 == 2)
+			continue;
+		if (s->reply.code / 100 != 4 && s->reply.code / 100 != 5)
+			tr_status_set(&rs, TLSRELAY_TEMP, "4.5.0", "host %s answered BDAT with %d",
+			              s->relay, s->reply.code);
+		if (!b->refused)
+			tr_status_copy(&b->fail, &rs);
+		b->refused = 1;
+	}
+	return 0;
+}
+
+/* Every chunk is answered: settle the accepted recipients. The reply to
+ * the LAST chunk is in s->reply. */
+static void bdat_settle(tr_session *s, bdat *b, tlsrelay_status *st)
+{
+	tlsrelay_status rs;
+
+	if (!b->refused) {
+		tr_sess_reply_status(s, "end of data (BDAT LAST)", &rs);
+	} else if (b->off == s->msg->size && s->reply.code / 100 == 2) {
+		tr_status_set(&rs, TLSRELAY_TEMP, "4.5.0",
+		              "host %s accepted the last chunk after refusing one (%s %s): out of step",
+		              s->relay, b->fail.dsn, b->fail.text);
+	} else {
+		tr_status_copy(&rs, &b->fail);
+	}
+	settle_accepted(s, &rs);
+	tr_status_copy(st, &rs);
+}
+
+/* MAIL's and the RCPTs' replies are read: send and settle the body.
+ * Without PIPELINING each chunk waits for its reply. */
+static void bdat_body(tr_session *s, bdat *b, tlsrelay_status *st)
+{
+	int pipelined = (s->caps.flags & TR_CAP_PIPELINING) != 0;
+
+	/* nsent == 0: an empty message still needs its "BDAT 0 LAST". */
+	while ((b->off < s->msg->size || b->nsent == 0) && !b->refused) {
+		if (bdat_send(s, b, !pipelined, st) < 0 || bdat_replies(s, b, st) < 0) {
+			s->in_sync = 0;
+			settle_accepted(s, st);
+			return;
+		}
+	}
+	bdat_settle(s, b, st);
+}
+
+/* With PIPELINING: MAIL, RCPTs and the first chunk in one write. */
+static void txn_bdat_pipelined(tr_session *s, bdat *b, tlsrelay_status *st)
+{
+	send_mail_from(s, needs_smtputf8(s));
+	tr_sess_state(s, TR_ST_RCPT);
+	for (size_t i = 0; i < s->req->nrcpts; i++)
+		if (s->trying[i])
+			send_rcpt(s, i);
+	if (bdat_send(s, b, 1, st) < 0) {
+		s->in_sync = 0;
+		goto lost;
+	}
+	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
+		goto lost;
+	if (mail_reply(s, st) < 0)
+		return;     /* the other replies are not needed: QUIT follows */
+	for (size_t i = 0; i < s->req->nrcpts; i++)
+		if (s->trying[i] && rcpt_reply(s, i, st) < 0)
+			goto lost;
+	if (bdat_replies(s, b, st) < 0) {
+		settle_accepted(s, st);
+		goto lost;
+	}
+	if (s->naccepted == 0)
+		return;     /* the chunk was refused or ignored: nothing delivered */
+	bdat_body(s, b, st);
+	return;
+lost:
+	tr_sess_fail_pending(s, st);
+}
+
+/* Without PIPELINING: every command waits for its reply. */
+static void txn_bdat_serial(tr_session *s, bdat *b, tlsrelay_status *st)
+{
+	send_mail_from(s, needs_smtputf8(s));
+	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
+		goto lost;
+	if (mail_reply(s, st) < 0)
+		return;
+	tr_sess_state(s, TR_ST_RCPT);
+	for (size_t i = 0; i < s->req->nrcpts; i++) {
+		if (!s->trying[i])
+			continue;
+		send_rcpt(s, i);
+		if (rcpt_reply(s, i, st) < 0)
+			goto lost;
+	}
+	if (s->naccepted == 0)
+		return;
+	bdat_body(s, b, st);
+	return;
+lost:
+	tr_sess_fail_pending(s, st);
+}
+
+static void txn_bdat(tr_session *s, tlsrelay_status *st)
+{
+	bdat b;
+
+	memset(&b, 0, sizeof b);
+	if (s->caps.flags & TR_CAP_PIPELINING)
+		txn_bdat_pipelined(s, &b, st);
+	else
+		txn_bdat_serial(s, &b, st);
+}
+
 void tr_txn_run(tr_session *s, tlsrelay_status *st)
 {
 	int utf8;
@@ -286,7 +498,9 @@ void tr_txn_run(tr_session *s, tlsrelay_status *st)
 		return;
 	if (precheck(s, &utf8, st) < 0)
 		return;
-	if (s->caps.flags & TR_CAP_PIPELINING)
+	if ((s->caps.flags & TR_CAP_CHUNKING) && s->ctx->cfg.use_chunking)
+		txn_bdat(s, st);
+	else if (s->caps.flags & TR_CAP_PIPELINING)
 		txn_pipelined(s, st);
 	else
 		txn_serial(s, st);

@@ -28,6 +28,25 @@ Additions for tests/peer/test_policy.sh (not yet in README.md):
   report: auth, auth_tls, auth_ok, auth_mechs, auth_results, auth_users,
       tls_versions, sni.
 
+Additions for tests/peer/test_integrity.sh (CHUNKING, message integrity):
+  BDAT (RFC 3030): "BDAT n [LAST]" then exactly n bytes, read whatever they
+      contain. Default replies: 503 without an accepted MAIL, 554 5.5.1 without
+      an accepted RCPT, 503 after a refused chunk of the same transaction,
+      else "250 2.0.0 Ok: n bytes" and, for LAST, "250 2.0.0 Ok: queued as ..."
+      (replies "BDAT"/"BDAT#N" override; the data is read first either way).
+      Action "drop" on BDAT closes after the command line, before its data
+      (a close in the middle of BDAT); other actions act after the data.
+      The transaction ends at LAST: the message (the chunks joined) is
+      recorded like a DATA message (data_file, data_bytes, data_sha256,
+      rcpts_accepted); each BDAT record has chunk_bytes, last, and
+      chunk_reads (reads its data needed after the command's own read: 0 =
+      it arrived in the same flight as the command). A DATA message's record
+      has data_reads (reads from 354 to the final dot: 1 = one flight).
+  "store_data": false keeps no message bytes (data files are empty): the
+      peer only counts them and computes the SHA-256 (for 100 MB messages).
+  report: round_trips, bdat_lines, bdat_reads, data_sha256; txn_cmds and
+      txn_flights count a BDAT that ends the first transaction too.
+
 Exit: on SIGTERM/SIGINT/SIGHUP (status 0), after --max-lifetime seconds
 (default 120, status 0), or at once with status 2 if the port cannot be
 bound (the caller picks another port) and 1 on a bad scenario.
@@ -76,6 +95,7 @@ DEFAULTS = {
     "auth": None,                # {"user", "password"[, "ok", "fail"]}: AUTH PLAIN/LOGIN dialogue
     "tls_min_version": None,     # "TLSv1.2", "TLSv1.3": bounds of the server's TLS versions
     "tls_max_version": None,
+    "store_data": True,          # False: message bytes only counted and hashed
 }
 AUTH_OK = "235 2.7.0 Authentication successful"
 AUTH_FAIL = "535 5.7.8 Error: authentication failed: authentication failure"
@@ -216,6 +236,27 @@ class _AuthAbort(Exception):
     """The client answered "*" to a 334 prompt."""
 
 
+class MsgSink:
+    """Message bytes: counted, hashed, kept up to MSG_MAX when store is on."""
+
+    def __init__(self, store):
+        self.store = store
+        self.data = bytearray()
+        self.n = 0
+        self.sha = hashlib.sha256()
+        self.over = False
+
+    def add(self, b):
+        self.n += len(b)
+        self.sha.update(b)
+        if not self.store:
+            return
+        if len(self.data) + len(b) > MSG_MAX:
+            self.over = True
+        else:
+            self.data += b
+
+
 class Conn:
     def __init__(self, server, sock, n):
         self.server = server
@@ -234,6 +275,8 @@ class Conn:
         self.rcpt_ok = 0
         self.ntxn = 0
         self.sni = None             # server name the client asked for (TLS SNI)
+        self.msg = None             # MsgSink of the BDAT transaction in progress
+        self.bdat_failed = False    # a chunk of this BDAT transaction was refused
         self.sock.settimeout(float(self.cfg["idle_timeout"]))
 
     # ------------------------------------------------------------ output
@@ -447,11 +490,10 @@ class Conn:
 
     # ------------------------------------------------------------- DATA
     def read_data(self):
-        """Message lines until CRLF.CRLF, un-dot-stuffed. Returns (bytes,
-        complete, notes)."""
-        data = bytearray()
+        """Message lines until CRLF.CRLF, un-dot-stuffed. Returns (MsgSink,
+        notes)."""
+        sink = MsgSink(self.cfg["store_data"])
         notes = []
-        over = False
         while True:
             line, toolong = self.readline(1 << 20)
             if toolong and "long_line" not in notes:
@@ -463,13 +505,24 @@ class Conn:
                 break
             if line.startswith(b"."):
                 line = line[1:]
-            if len(data) + len(line) > MSG_MAX:
-                over = True
-                continue
-            data += line
-        if over:
+            sink.add(line)
+        if sink.over:
             notes.append("too_big")
-        return bytes(data), notes
+        return sink, notes
+
+    def read_chunk(self, n, sink):
+        """Exactly n bytes of a BDAT chunk into sink; returns the reads it
+        took after the one that brought the command line."""
+        reads = 0
+        while n > 0:
+            if self.pos >= len(self.buf):
+                self.fill()
+                reads += 1
+            take = min(n, len(self.buf) - self.pos)
+            sink.add(self.buf[self.pos:self.pos + take])
+            self.pos += take
+            n -= take
+        return reads
 
     # ------------------------------------------------------------- loop
     def run(self):
@@ -520,6 +573,9 @@ class Conn:
             rec["after_injection"] = True
         if not line.endswith(b"\r\n"):
             rec["bare_lf"] = True
+        if verb == "BDAT" and verb not in [h.upper() for h in self.cfg["hide"]]:
+            self.bdat(rec, verb_arg, occurrence)
+            return
         if verb in [h.upper() for h in self.cfg["hide"]]:
             reply = build_reply("500 5.5.2 Error: command not recognized")
         else:
@@ -555,16 +611,73 @@ class Conn:
         if verb == "MAIL":
             self.mail_ok = code.startswith("2")
             self.rcpt_ok = 0
+            self.msg, self.bdat_failed = None, False
         elif verb == "RCPT" and code.startswith("2"):
             self.rcpt_ok += 1
         elif verb in ("RSET", "EHLO", "HELO"):
             self.mail_ok = False
             self.rcpt_ok = 0
+            self.msg, self.bdat_failed = None, False
         self.reply_with_action(verb, occurrence, reply)
         if verb == "QUIT":
             raise Closed("quit")
         if verb == "DATA" and code.startswith("3"):
             self.data_phase()
+
+    # ------------------------------------------------------------- BDAT
+    def save_message(self, sink):
+        name = "data-%d-%d.eml" % (self.n, self.ntxn)
+        with open(os.path.join(self.server.outdir, name), "wb") as f:
+            f.write(sink.data)
+        return name
+
+    def bdat_default(self, size, last):
+        if not self.mail_ok:
+            return build_reply("503 5.5.1 Error: need MAIL command")
+        if self.rcpt_ok == 0:
+            return build_reply("554 5.5.1 Error: no valid recipients")
+        if self.bdat_failed:
+            return build_reply("503 5.5.1 Error: BDAT transaction failed")
+        if self.msg.over and last:
+            return build_reply("552 5.3.4 Error: message too big for peer.py")
+        if last:
+            return build_reply("250 2.0.0 Ok: queued as PEER%d%d" % (self.n, self.ntxn + 1))
+        return build_reply("250 2.0.0 Ok: %d bytes" % size)
+
+    def bdat(self, rec, arg, occurrence):
+        """BDAT n [LAST] (RFC 3030): the chunk is read whatever the reply."""
+        words = arg.split()
+        ok = len(words) in (1, 2) and words[0].isdigit() and \
+            (len(words) == 1 or words[1].upper() == "LAST")
+        if not ok:
+            reply = build_reply("501 5.5.4 Syntax: BDAT count [LAST]")
+            self.tr.write(self.n, "command", tls=self.tls, **self.shown_reply("BDAT", occurrence, reply), **rec)
+            self.reply_with_action("BDAT", occurrence, reply)
+            return
+        size, last = int(words[0]), len(words) == 2
+        if self.action_for("BDAT", occurrence) == "drop":
+            self.tr.write(self.n, "command", tls=self.tls, reply="", action="drop",
+                          chunk_bytes=size, last=last, **rec)
+            self.event("dropped", at="BDAT", occurrence=occurrence, replied=False)
+            raise Closed("dropped")
+        if self.msg is None:
+            self.msg = MsgSink(self.cfg["store_data"])
+        reads = self.read_chunk(size, self.msg)
+        reply = self.lookup("BDAT", occurrence, arg) or self.bdat_default(size, last)
+        fields = dict(chunk_bytes=size, last=last, chunk_reads=reads)
+        if reply[:1] != b"2":
+            self.bdat_failed = True
+        if last:
+            self.ntxn += 1
+            fields.update(data_file=self.save_message(self.msg), data_bytes=self.msg.n,
+                          data_sha256=self.msg.sha.hexdigest(), rcpts_accepted=self.rcpt_ok)
+            if reply[:1] != b"2" or self.bdat_failed:
+                fields["rcpts_accepted"] = 0 if self.bdat_failed else self.rcpt_ok
+            self.msg, self.bdat_failed = None, False
+            self.mail_ok, self.rcpt_ok = False, 0
+        self.tr.write(self.n, "command", tls=self.tls, **self.shown_reply("BDAT", occurrence, reply),
+                      **rec, **fields)
+        self.reply_with_action("BDAT", occurrence, reply)
 
     # ------------------------------------------------------------- AUTH
     def auth_dialogue(self, rec, arg, occurrence):
@@ -628,12 +741,12 @@ class Conn:
         self.reply_with_action("AUTH", occurrence, reply)
 
     def data_phase(self):
-        data, notes = self.read_data()
+        before = self.flight
+        sink, notes = self.read_data()
+        reads = self.flight - before
         self.ntxn += 1
         occurrence = self.counts["DOT"] = self.counts.get("DOT", 0) + 1
-        name = "data-%d-%d.eml" % (self.n, self.ntxn)
-        with open(os.path.join(self.server.outdir, name), "wb") as f:
-            f.write(data)
+        name = self.save_message(sink)
         reply = self.lookup("DOT", occurrence, "")
         if reply is None:
             reply = self.default_reply("DOT", "")
@@ -641,7 +754,7 @@ class Conn:
             reply = build_reply("552 5.3.4 Error: message too big for peer.py")
         self.tr.write(self.n, "command", tls=self.tls, verb="DOT", line=".", flight=self.flight,
                       occurrence=occurrence, **self.shown_reply("DOT", occurrence, reply), data_file=name,
-                      data_bytes=len(data), data_sha256=hashlib.sha256(data).hexdigest(),
+                      data_bytes=sink.n, data_sha256=sink.sha.hexdigest(), data_reads=reads,
                       rcpts_accepted=self.rcpt_ok,
                       notes=notes, **({"after_injection": True} if self.injected else {}))
         self.mail_ok = False
@@ -797,11 +910,19 @@ def cmd_report(args):
                           both space-separated, or "none"
     accepted_data         data files (under DIR) whose end of data got 2xx in a
                           transaction with at least one accepted recipient
+    accepted_sha256       SHA-256 of each accepted message (as accepted_data)
     all_data data_bytes   every data file, and their sizes
+    data_sha256           SHA-256 of every message (also with "store_data": false)
+    bdat_lines            the BDAT lines, joined with " | "
+    bdat_reads            per BDAT: reads its data took after the command's read
+    data_reads            per DATA message: reads its body and dot took after 354
+    round_trips           per connection: 1 (connect) + 1 (greeting) + TLS
+                          handshakes + reads that brought commands, QUIT excluded
+                          (the client flights after which it waits for a reply)
     unknown               commands that are not SMTP verbs (e.g. body lines sent
                           outside DATA, garbage)
     mail_lines rcpt_lines the MAIL / RCPT lines, joined with " | "
-    txn_cmds txn_flights  first transaction: MAIL+RCPT+DATA count and the number of
+    txn_cmds txn_flights  first transaction: MAIL+RCPT+DATA (or +first BDAT) count and the number of
                           different reads (flights) they arrived in
     flights               "N:K" per connection: commands per read, e.g. "1:1 1:1 1:3"
     """
@@ -848,7 +969,7 @@ def cmd_report(args):
         if not first or not (first[0]["kind"] == "event" and first[0]["event"] == "tls_started"):
             tls_first = 0
     out["tls_first"] = tls_first if conns else 0
-    dots = [r for r in cmds if r["verb"] == "DOT"]
+    dots = [r for r in cmds if "data_file" in r]    # DATA's dot or BDAT LAST
     # accepted: 2xx to the end of data of a transaction with a recipient
     acc = [r for r in dots if r["reply"][:1] == "2" and r.get("rcpts_accepted", 0) > 0]
     over = []
@@ -858,8 +979,21 @@ def cmd_report(args):
             over.append(w)
     out["delivered"] = " ".join(over) or "none"
     out["accepted_data"] = " ".join(r["data_file"] for r in acc)
+    out["accepted_sha256"] = " ".join(r["data_sha256"] for r in acc)
     out["all_data"] = " ".join(r["data_file"] for r in dots)
     out["data_bytes"] = " ".join(str(r["data_bytes"]) for r in dots)
+    out["data_sha256"] = " ".join(r["data_sha256"] for r in dots)
+    bdats = [r for r in cmds if r["verb"] == "BDAT"]
+    out["bdat_lines"] = " | ".join(r["line"] for r in bdats)
+    out["bdat_reads"] = " ".join(str(r.get("chunk_reads", "-")) for r in bdats)
+    out["data_reads"] = " ".join(str(r["data_reads"]) for r in dots if "data_reads" in r)
+    rts = []
+    for c in conns:
+        hs = sum(1 for r in recs if r["conn"] == c and r["kind"] == "event"
+                 and r.get("event") == "tls_started")
+        fls = {r["flight"] for r in cmds if r["conn"] == c and r["verb"] != "QUIT"}
+        rts.append(str(2 + hs + len(fls)))
+    out["round_trips"] = " ".join(rts)
     out["unknown"] = sum(1 for r in cmds if r["verb"] not in KNOWN_VERBS)
     out["mail_lines"] = " | ".join(r["line"] for r in cmds if r["verb"] == "MAIL")
     out["rcpt_lines"] = " | ".join(r["line"] for r in cmds if r["verb"] == "RCPT")
@@ -870,10 +1004,10 @@ def cmd_report(args):
             if r["verb"] == "MAIL":
                 txn.append(r)
             continue
-        if r["conn"] != txn[0]["conn"] or r["verb"] not in ("RCPT", "DATA"):
+        if r["conn"] != txn[0]["conn"] or r["verb"] not in ("RCPT", "DATA", "BDAT"):
             break
         txn.append(r)
-        if r["verb"] == "DATA":
+        if r["verb"] in ("DATA", "BDAT"):
             break
     out["txn_cmds"] = len(txn)
     out["txn_flights"] = len({r["flight"] for r in txn})

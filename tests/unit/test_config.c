@@ -42,6 +42,7 @@ static const struct field {
 	{ "mx_address_limit",   F_INT,   offsetof(tr_config, mx_address_limit) },
 	{ "mx_session_limit",   F_INT,   offsetof(tr_config, mx_session_limit) },
 	{ "syslog",             F_INT,   offsetof(tr_config, use_syslog) },
+	{ "use_chunking",       F_INT,   offsetof(tr_config, use_chunking) },
 	{ "tls_policy_map",     F_STR,   offsetof(tr_config, tls_policy_map) },
 	{ "sasl_password_map",  F_STR,   offsetof(tr_config, sasl_password_map) },
 };
@@ -104,7 +105,7 @@ static void test_defaults(void)
 		"tls_ca_file=(null);tls_ca_path=(null);connect_timeout=30;"
 		"command_timeout=300;data_timeout=180;deadline=600;"
 		"dns_resolver=(null);spool_directory=(null);mx_address_limit=5;"
-		"mx_session_limit=2;syslog=1;"
+		"mx_session_limit=2;syslog=1;use_chunking=1;"
 	    "tls_policy_map=(null);sasl_password_map=(null);";
 	tr_config cfg;
 	char all[2048], name[128];
@@ -180,6 +181,8 @@ static const struct {
 	{ "syslog", NULL, "no", "0" },
 	{ "syslog", "no", "yes", "1" },
 	{ "syslog", NULL, "NO", "0" },
+	{ "use_chunking", NULL, "no", "0" },
+	{ "use_chunking", "no", "Yes", "1" },
 };
 
 static void test_good_values(void)

@@ -126,7 +126,8 @@ static int canon_run(const char *in, size_t n, const size_t *cuts,
 static int same_stats(const tr_canon_state *a, const tr_canon_state *b)
 {
 	return a->has_8bit == b->has_8bit && a->has_nul == b->has_nul &&
-	       a->max_line == b->max_line && a->lines == b->lines;
+	       a->max_line == b->max_line && a->lines == b->lines &&
+	       a->folds == b->folds;
 }
 
 /* The lowest free descriptor: equal before and after = nothing leaked. */
@@ -279,6 +280,190 @@ static void test_canon_case(const struct canon_case *t)
 	free(alt.p);
 }
 
+/* A reference canonicaliser written for clarity, not speed (no "From "
+ * handling: inputs start with 'X'): line ends to CR LF, folds after 998
+ * octets. */
+static void ref_canon(const char *in, size_t n, struct buf *out, size_t *max_line,
+                      int *has_8bit, int *has_nul)
+{
+	size_t i, line = 0;
+
+	out->len = 0;
+	*max_line = 0;
+	*has_8bit = *has_nul = 0;
+	for (i = 0; i < n; i++) {
+		unsigned char u = (unsigned char)in[i];
+
+		if (u == '\r' || u == '\n') {
+			buf_add(out, "\r\n", 2);
+			*max_line = line > *max_line ? line : *max_line;
+			line = 0;
+			if (u == '\r' && i + 1 < n && in[i + 1] == '\n')
+				i++;
+			continue;
+		}
+		if (line == 998) {
+			buf_add(out, "\r\n ", 3);
+			*max_line = 998;
+			line = 1;
+		}
+		buf_add(out, in + i, 1);
+		line++;
+		*has_8bit |= u >= 0x80;
+		*has_nul |= u == 0;
+	}
+	if (line > 0) {
+		buf_add(out, "\r\n", 2);
+		*max_line = line > *max_line ? line : *max_line;
+	}
+}
+
+/* Random inputs (CR, LF, NUL, 8-bit, long runs) fed in random chunk
+ * sizes: output and statistics equal the reference's. */
+static void test_canon_random(void)
+{
+	struct buf want = { 0 }, got = { 0 };
+	unsigned seed = 12345;
+	int bad = -1;
+
+	for (int round = 0; round < 200 && bad < 0; round++) {
+		size_t n = 1 + (seed = seed * 1103515245 + 12345) % 6000, max, cut;
+		char *in = malloc(n);
+		tr_canon_state c;
+		int h8, h0;
+
+		if (in == NULL)
+			abort();
+		for (size_t i = 0; i < n; i++) {
+			unsigned r = (seed = seed * 1103515245 + 12345) >> 16;
+			in[i] = r % 50 == 0 ? '\r' : r % 50 == 1 ? '\n' : r % 997 == 2 ? '\0' :
+			        r % 301 == 3 ? (char)0xe9 : (char)('a' + r % 26);
+		}
+		in[0] = 'X';
+		if (round % 3 == 0)   /* some inputs with a line far over 998 */
+			for (size_t i = 1; i < n && i < 4000; i++)
+				in[i] = (char)('a' + i % 26);
+		ref_canon(in, n, &want, &max, &h8, &h0);
+		cut = (seed >> 8) % (n + 1);
+		if (!canon_run(in, n, &cut, 1, 0, &got, &c) || got.len != want.len ||
+		    (got.len && memcmp(got.p, want.p, got.len) != 0) || c.max_line != max ||
+		    c.has_8bit != h8 || c.has_nul != h0)
+			bad = round;
+		free(in);
+	}
+	tap_ok(bad < 0, "canon: 200 random inputs equal the reference", "");
+	free(want.p);
+	free(got.p);
+}
+
+/* ------------------------------------------------------ long-line folding */
+
+/* Append n copies of ch to b. */
+static void buf_rep(struct buf *b, char ch, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_add(b, &ch, 1);
+}
+
+/* Lines over 998 octets get CR LF SPACE after each 998 octets (Postfix's
+ * smtp_line_length_limit). Each case runs through test_canon_case (whole,
+ * split at every offset, byte by byte, exact output bounds) and checks
+ * the fold count. in/out: "x" runs given by their length, then a tail. */
+struct fold_case {
+	const char *name;
+	size_t xs;              /* leading run of 'x' (after head) */
+	const char *head, *tail;
+	size_t out_runs[4];     /* output: runs of 'x', joined by "\r\n " */
+	const char *out_head, *out_tail;
+	size_t max_line;
+	unsigned long long lines, folds;
+};
+
+static const struct fold_case fold_cases[] = {
+	{ "998 octets: not folded", 998, "", "\n", { 998 }, "", "\r\n", 998, 1, 0 },
+	{ "999 octets: one fold", 999, "", "\n", { 998, 1 }, "", "\r\n", 998, 2, 1 },
+	{ "1995 octets: one fold, full continuation", 1995, "", "\n", { 998, 997 }, "", "\r\n", 998, 2, 1 },
+	{ "1997 octets: two folds", 1997, "", "\n", { 998, 997, 2 }, "", "\r\n", 998, 3, 2 },
+	{ "999 octets, no final newline", 999, "", "", { 998, 1 }, "", "\r\n", 998, 2, 1 },
+	{ "998 octets then CR LF", 998, "", "\r\nnext\n", { 998 }, "", "\r\nnext\r\n", 998, 2, 0 },
+	{ "998 octets then bare CR", 998, "", "\rnext", { 998 }, "", "\r\nnext\r\n", 998, 2, 0 },
+	{ "999 octets then bare CR", 999, "", "\ry", { 998, 1 }, "", "\r\ny\r\n", 998, 3, 1 },
+	{ "leading dot kept, continuation starts with space", 1000, ".", "\n", { 997, 3 }, ".", "\r\n", 998, 2, 1 },
+	{ "long From line dropped whole", 1200, "From ", "\na\n", { 0 }, "", "a\r\n", 1, 1, 0 },
+	{ "second line long", 1000, "ab\n", "\n", { 998, 2 }, "ab\r\n", "\r\n", 998, 3, 1 },
+};
+
+static void test_fold_case(const struct fold_case *f)
+{
+	struct buf in = { 0 }, out = { 0 }, scratch = { 0 };
+	struct canon_case t;
+	tr_canon_state c;
+	char name[200];
+	size_t i;
+
+	buf_add(&in, f->head, strlen(f->head));
+	buf_rep(&in, 'x', f->xs);
+	buf_add(&in, f->tail, strlen(f->tail));
+	buf_add(&out, f->out_head, strlen(f->out_head));
+	for (i = 0; i < 4 && f->out_runs[i] > 0; i++) {
+		if (i > 0)
+			buf_add(&out, "\r\n ", 3);
+		buf_rep(&out, 'x', f->out_runs[i]);
+	}
+	buf_add(&out, f->out_tail, strlen(f->out_tail));
+	t = (struct canon_case){ f->name, in.p, in.len, out.p, out.len, 0, 0,
+	                         f->max_line, f->lines };
+	test_canon_case(&t);
+	canon_run(in.p, in.len, NULL, 0, 0, &scratch, &c);
+	snprintf(name, sizeof name, "canon %s: folds", f->name);
+	TAP_INT(c.folds, f->folds, name);
+	free(in.p);
+	free(out.p);
+	free(scratch.p);
+}
+
+/* A 100000-octet line with every kind of chunking: no line over 998, and
+ * removing the folds gives the input back. */
+static void test_fold_huge(void)
+{
+	static const size_t n = 100000;
+	struct buf in = { 0 }, out = { 0 }, back = { 0 };
+	tr_canon_state c;
+	size_t i, line = 0, longest = 0, cut = 4097;
+	int ok;
+
+	for (i = 0; i < n; i++) {
+		char ch = (char)('a' + i % 26);
+		buf_add(&in, &ch, 1);
+	}
+	ok = canon_run(in.p, n, &cut, 1, 0, &out, &c);
+	for (i = 0; i < out.len; i++) {
+		if (out.p[i] == '\r' && i + 2 < out.len && out.p[i + 1] == '\n' && out.p[i + 2] == ' ') {
+			i += 2;
+			continue;
+		}
+		if (out.p[i] == '\r' || out.p[i] == '\n')
+			continue;
+		buf_add(&back, out.p + i, 1);
+	}
+	for (i = 0; i < out.len; i++) {
+		if (out.p[i] == '\n') {
+			longest = line > longest ? line : longest;
+			line = 0;
+		} else if (out.p[i] != '\r') {
+			line++;
+		}
+	}
+	tap_ok(ok, "fold 100000-octet line: within output bounds", "");
+	TAP_INT(longest, 998, "fold 100000-octet line: longest line sent 998");
+	TAP_INT(c.max_line, 998, "fold 100000-octet line: max_line 998");
+	TAP_INT(c.folds, (n - 998 + 996) / 997, "fold 100000-octet line: folds");
+	TAP_MEM(back.p, back.len, in.p, in.len, "fold 100000-octet line: unfolded equals input");
+	free(in.p);
+	free(out.p);
+	free(back.p);
+}
+
 /* ----------------------------------------------------------- dot-stuffing */
 
 struct dot_case {
@@ -426,6 +611,26 @@ static void test_spool_file(const char *work, const char *spool)
 	tlsrelay_message_free(msg);
 	TAP_INT(dir_entries(spool), 0, "spool file: dir empty after free");
 	close(fd);
+}
+
+/* NUL bytes are refused before sending (5.6.0, DATAERR = exit 65); the
+ * same message without them passes. */
+static void test_message_check(void)
+{
+	struct tlsrelay_message m;
+	tlsrelay_status st;
+
+	memset(&m, 0, sizeof m);
+	m.fd = -1;
+	TAP_INT(tr_message_check(&m, &st), TLSRELAY_OK, "check: clean message ok");
+	m.has_8bit = 1;
+	m.folds = 3;
+	TAP_INT(tr_message_check(&m, &st), TLSRELAY_OK, "check: 8-bit, folded message ok");
+	m.has_nul = 1;
+	TAP_INT(tr_message_check(&m, &st), TLSRELAY_DATAERR, "check: NUL refused as DATAERR");
+	TAP_STR(st.dsn, "5.6.0", "check: NUL DSN 5.6.0");
+	tap_ok(has_text(&st, "NUL"), "check: NUL named in the reason", st.text);
+	TAP_INT(tlsrelay_status_exit(&st), 65, "check: NUL exit status 65");
 }
 
 /* Through a pipe and the public API, spool directory from the context. */
@@ -599,7 +804,7 @@ struct gen {
 
 static void gen_line(struct gen *g)
 {
-	size_t fill = (size_t)(g->line * 7 % 997), n;
+	size_t fill = (size_t)(g->line * 7 % 985), n;   /* lines up to 998: no fold */
 
 	n = (size_t)snprintf(g->cur, sizeof g->cur, "line %08llu ", g->line);
 	memset(g->cur + n, 'a' + (int)(g->line % 26), fill);
@@ -729,6 +934,11 @@ int main(void)
 	for (i = 0; i < sizeof dot_cases / sizeof dot_cases[0]; i++)
 		test_dot_case(&dot_cases[i]);
 	test_canon_then_dotstuff();
+	for (i = 0; i < sizeof fold_cases / sizeof fold_cases[0]; i++)
+		test_fold_case(&fold_cases[i]);
+	test_fold_huge();
+	test_canon_random();
+	test_message_check();
 
 	if (mkdtemp(work) == NULL) {
 		tap_ok(0, "mkdtemp", strerror(errno));
