@@ -1,2 +1,15 @@
 # mk/sts.mk - included by Makefile.am (one fragment per area; use += on the shared
 # variables: TESTS, check_PROGRAMS, EXTRA_DIST, SCRIPT_DIRS, lib_libtlsrelay_core_la_SOURCES ...).
+#
+# MTA-STS (RFC 8461) and TLS-RPT (RFC 8460): policy parser, TXT lookup,
+# HTTPS fetch (libcurl), cache and results store (SQLite), the decision
+# used by deliver.c, and the tlsrelay-sts command.
+lib_libtlsrelay_core_la_SOURCES += \
+	lib/sts_policy.c lib/sts_policy.h
+unit_sts_ldadd = lib/libtlsrelay-core.la
+
+check_PROGRAMS += tests/unit/test_sts_policy
+tests_unit_test_sts_policy_SOURCES = tests/unit/test_sts_policy.c tests/unit/tap.h
+tests_unit_test_sts_policy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sts_policy_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_sts_policy
