@@ -35,6 +35,7 @@
 #include "policy.h"
 #include "sasl.h"
 #include "status.h"
+#include "sts.h"
 
 /* Certificate names and SNI of one policy, expanded for one server. */
 typedef struct tls_names {
@@ -55,7 +56,13 @@ typedef struct route {
 	int attempted;              /* addresses tried for this nexthop */
 	int sessions;
 	tr_policy pol;              /* effective policy of the nexthop */
+	int policy_mapped;          /* pol is a tls_policy_map entry */
 	const tr_nexthop *nh;
+	tr_sts_route sts;           /* MTA-STS / TLS-RPT of the nexthop (sts.h) */
+	/* DANE HOOK (sts.h, precedence): set per MX host in try_host() by the
+	 * DANE code when the host has usable TLSA records; MTA-STS then stays
+	 * out of that host's way. Always 0 until DANE is merged. */
+	int has_usable_tlsa;
 } route;
 
 /* A policy "match" word for server host under nexthop nh. */
@@ -125,8 +132,12 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 	const tr_config *cfg = &r->ctx->cfg;
 	tr_addr addrs[TR_DNS_MAX_ADDRS];
 	tr_sasl_cred cred = { NULL, NULL, "" };
-	int n = tr_dns_addrs(&r->dns, host, nh->port, addrs, TR_DNS_MAX_ADDRS, last);
+	int n;
 
+	r->has_usable_tlsa = 0;     /* DANE HOOK: set here from the TLSA lookup */
+	if (!tr_sts_route_host(&r->sts, host, r->has_usable_tlsa, last))
+		return 0;               /* MTA-STS enforce: not a policy MX */
+	n = tr_dns_addrs(&r->dns, host, nh->port, addrs, TR_DNS_MAX_ADDRS, last);
 	if (r->ctx->sasl && !tr_sasl_lookup(r->ctx->sasl, host, nh->port, nh, &cred))
 		cred.user = NULL;
 
@@ -134,8 +145,11 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 		tr_session_params p = { .helo = r->helo, .host = host, .addr = &addrs[a],
 		                        .implicit_tls = nh->implicit_tls, .select = r->select };
 		tls_names nm;
+		tr_tls_outcome oc;
 
 		tls_params(r, host, &p, &nm);
+		tr_sts_route_params(&r->sts, host, r->has_usable_tlsa, &p);
+		p.outcome = &oc;
 		p.cred = cred.user ? &cred : NULL;
 		int greeted = 0, plain_greeted = 0;
 
@@ -144,9 +158,13 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 		r->attempted++;
 		if (tr_session_run(r->ctx, &p, r->req, r->msg, r->trace, r->deadline_ms,
 		                   &greeted, last) == TR_OUT_PLAIN) {
+			tr_sts_route_session(&r->sts, host, &addrs[a], r->has_usable_tlsa, &oc);
 			p.no_tls = 1;
+			p.outcome = NULL;
 			tr_session_run(r->ctx, &p, r->req, r->msg, r->trace, r->deadline_ms,
 			               &plain_greeted, last);
+		} else {
+			tr_sts_route_session(&r->sts, host, &addrs[a], r->has_usable_tlsa, &oc);
 		}
 		r->sessions += greeted || plain_greeted;
 		if (!pending(r) || r->sessions >= cfg->mx_session_limit)
@@ -172,7 +190,8 @@ static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 {
 	char text[TR_POLICY_TEXT_MAX];
 
-	if (!tr_policy_lookup(r->ctx->policy, nh, &r->pol)) {
+	r->policy_mapped = tr_policy_lookup(r->ctx->policy, nh, &r->pol);
+	if (!r->policy_mapped) {
 		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
@@ -197,6 +216,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 		settle_selected(r, &last);
 		return;
 	}
+	tr_sts_route_begin(&r->sts, r->ctx, &r->dns, nh, is_relay, r->policy_mapped);
 	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
 	if (nh->mx_lookup) {
 		nmx = tr_dns_mx(&r->dns, nh->host, mx, &last);
@@ -386,6 +406,7 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 
 static void route_free(route *r)
 {
+	tr_sts_route_end(&r->sts);
 	free(r->trace);
 	free(r->select);
 	free(r->routed);

@@ -32,6 +32,7 @@
 #endif
 
 #include "dns.h"
+#include "dns_res.h"
 #include "status.h"
 
 #define DNS_BUFSIZE        65536  /* largest DNS message */
@@ -811,4 +812,13 @@ int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
 	if (d->server[0] != '\0')
 		return addrs_dns(d, name, &a, st);
 	return addrs_gai(name, &a, st);
+}
+
+/* ------------------------------------------------------------ others */
+
+/* The private resolver state of a lookup, for record types handled in
+ * their own files (dns_txt.c): see dns_res.h. */
+int tr_dns_res_open(const tr_dns *d, struct __res_state *rs)
+{
+	return res_open(d, rs);
 }

@@ -5,8 +5,13 @@
 # HTTPS fetch (libcurl), cache and results store (SQLite), the decision
 # used by deliver.c, and the tlsrelay-sts command.
 lib_libtlsrelay_core_la_SOURCES += \
-	lib/sts_policy.c lib/sts_policy.h
-unit_sts_ldadd = lib/libtlsrelay-core.la
+	lib/sts_policy.c lib/sts_policy.h \
+	lib/dns_txt.c lib/dns_txt.h lib/dns_res.h \
+	lib/sts_fetch.c lib/sts_fetch.h \
+	lib/sts_cache.c lib/sts_cache.h \
+	lib/sts.c lib/sts.h
+lib_libtlsrelay_core_la_CFLAGS += $(CURL_CFLAGS) $(SQLITE_CFLAGS)
+lib_libtlsrelay_core_la_LIBADD += $(CURL_LIBS) $(SQLITE_LIBS)
 
 check_PROGRAMS += tests/unit/test_sts_policy
 tests_unit_test_sts_policy_SOURCES = tests/unit/test_sts_policy.c tests/unit/tap.h
