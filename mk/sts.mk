@@ -9,12 +9,25 @@ lib_libtlsrelay_core_la_SOURCES += \
 	lib/dns_txt.c lib/dns_txt.h lib/dns_res.h \
 	lib/sts_fetch.c lib/sts_fetch.h \
 	lib/sts_cache.c lib/sts_cache.h \
-	lib/sts.c lib/sts.h
-lib_libtlsrelay_core_la_CFLAGS += $(CURL_CFLAGS) $(SQLITE_CFLAGS)
-lib_libtlsrelay_core_la_LIBADD += $(CURL_LIBS) $(SQLITE_LIBS)
+	lib/sts.c lib/sts.h \
+	lib/tlsrpt.c lib/tlsrpt.h
+lib_libtlsrelay_core_la_CFLAGS += $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(ZLIB_CFLAGS)
+lib_libtlsrelay_core_la_LIBADD += $(CURL_LIBS) $(SQLITE_LIBS) $(ZLIB_LIBS)
+
+# tlsrelay-sts: cache refresh (cron), show, TLS-RPT reports. It uses the
+# library's internal functions, so it links the core, not libtlsrelay.la.
+sbin_PROGRAMS += plugin/sts/tlsrelay-sts
+plugin_sts_tlsrelay_sts_SOURCES = plugin/sts/main.c
+plugin_sts_tlsrelay_sts_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+plugin_sts_tlsrelay_sts_LDADD = lib/libtlsrelay-core.la
 
 check_PROGRAMS += tests/unit/test_sts_policy
 tests_unit_test_sts_policy_SOURCES = tests/unit/test_sts_policy.c tests/unit/tap.h
 tests_unit_test_sts_policy_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_sts_policy_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_sts_policy
+
+# End-to-end: unbound + HTTPS policy server + peers on 127.0.0.80-99:25.
+TESTS += tests/sts/test_sts.sh
+SCRIPT_DIRS += tests/sts
+EXTRA_DIST += tests/sts
