@@ -59,7 +59,7 @@ mkdir -p "$T/spool"
 # ---------------------------------------------------------------- HTTPS cert
 # One certificate for every mta-sts.DOMAIN.test except mta-sts.badhttps.test.
 DOMAINS="enf nomatch untrusted wrongname testing flaky malformed redirect big ctype
-	badhttps nomx rpt"
+	badhttps nomx rpt nostls expired"
 san=
 for d in $DOMAINS; do
 	[ "$d" = badhttps ] && continue
@@ -77,6 +77,8 @@ openssl x509 -req -in "$T/https.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" 
 	printf '$ORIGIN test.\n$TTL 60\n'
 	printf '@ SOA ns.test. hostmaster.test. 1 3600 600 86400 60\n@ NS ns.test.\nns A 127.0.0.1\n'
 	printf 'mx.example A 127.0.0.81\nmx-untrusted.example A 127.0.0.82\nmx-wrong.example A 127.0.0.83\n'
+	printf 'mx-plain.example A 127.0.0.84\nmx-expired.example A 127.0.0.85\n'
+	printf 'nostls MX 10 mx-plain.example.test.\nexpired MX 10 mx-expired.example.test.\n'
 	for d in $DOMAINS; do
 		printf 'mta-sts.%s A 127.0.0.80\n' "$d"
 		printf '_mta-sts.%s TXT "v=STSv1; id=%s1;"\n' "$d" "$d"
@@ -119,7 +121,9 @@ write_policies() {	# write_policies [FLAKY_STATUS]
  "mta-sts.big.test": {"body": "${ENF_ELSE}x-pad: $(printf '%0100d' 0)\\n", "repeat": 700},
  "mta-sts.ctype.test": {"type": "text/html", "body": "$ENF_ELSE"},
  "mta-sts.badhttps.test": {"body": "$ENF_ELSE"},
- "mta-sts.rpt.test": {"body": "$(policy testing mx.example.test)"}
+ "mta-sts.rpt.test": {"body": "$(policy testing mx.example.test)"},
+ "mta-sts.nostls.test": {"body": "$ENF_EX"},
+ "mta-sts.expired.test": {"body": "$(policy testing '*.example.test')"}
 }
 EOF
 }
@@ -136,8 +140,11 @@ touch "$T/fetches.log"
 # ---------------------------------------------------------------- peers
 printf '{"comment": "good MX"}\n' > "$T/good.json"
 printf '{"cert": "other.pem", "key": "other.key"}\n' > "$T/untrusted.json"
+printf '{"ehlo_caps": ["PIPELINING", "8BITMIME"]}\n' > "$T/plain.json"
+printf '{"cert": "expired.pem", "key": "expired.key"}\n' > "$T/expired.json"
 declare -A PDIR
-for spec in 127.0.0.81:good 127.0.0.82:untrusted 127.0.0.83:good; do
+for spec in 127.0.0.81:good 127.0.0.82:untrusted 127.0.0.83:good 127.0.0.84:plain \
+	127.0.0.85:expired; do
 	addr=${spec%%:*}
 	PDIR[$addr]=$T/peer-$addr
 	mkdir -p "${PDIR[$addr]}"
@@ -230,12 +237,19 @@ send wrongname user@wrongname.test
 expect "enforce + certificate for another name: deferred" 75 "^4\.7\.5 .*certificate name does not match"
 tap_is "$(pfact 127.0.0.83 mail_plain)/$(pfact 127.0.0.83 mail_tls)" "0/0" "enforce + wrong name: no MAIL at all"
 
+send nostls user@nostls.test
+expect "enforce + MX without STARTTLS: deferred" 75 "^4\.7\.4 TLS is required, but was not offered"
+tap_is "$(pfact 127.0.0.84 mail_plain)" 0 "enforce + no STARTTLS: no MAIL in plaintext"
+
 # ---------------------------------------------------------------- testing
 n81=$(ndata 127.0.0.81)
 send testing user@testing.test
 expect "testing + MX mismatch: delivered" 0 "status=sent"
 tap_like "$ERR" "MTA-STS policy of testing\.test \(testing\): MX host mx\.example\.test matches no mx pattern; delivering anyway" "testing + mismatch: logged"
 tap_is "$(ndata 127.0.0.81)" "$((n81 + 1))" "testing + mismatch: the MX got the message"
+send expired user@expired.test
+expect "testing + expired certificate: delivered" 0 "status=sent"
+tap_like "$ERR" "MTA-STS policy of expired\.test \(testing\): mx-expired\.example\.test\[127\.0\.0\.85\]: certificate-expired \(not enforced\)" "testing + expired certificate: logged"
 
 # ---------------------------------------------------------------- fetch failures
 send flaky1 user@flaky.test
@@ -313,6 +327,14 @@ OUT=$(sts report --day "$DAY" --domain badhttps.test --submitter client.test 2>&
 printf '%s\n' "$OUT" > "$T/report-badhttps.json"
 tap_run "report badhttps.test: sts-webpki-invalid" "$PY" "$CHECK" "$T/report-badhttps.json" \
 	badhttps.test sts 1 1 sts-webpki-invalid
+OUT=$(sts report --day "$DAY" --domain nostls.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-nostls.json"
+tap_run "report nostls.test: starttls-not-supported" "$PY" "$CHECK" "$T/report-nostls.json" \
+	nostls.test sts 0 1 starttls-not-supported
+OUT=$(sts report --day "$DAY" --domain expired.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-expired.json"
+tap_run "report expired.test: certificate-expired" "$PY" "$CHECK" "$T/report-expired.json" \
+	expired.test sts 0 1 certificate-expired
 OUT=$(sts report --day 1999-01-01 --domain rpt.test 2>&1); RC=$?
 tap_is "$RC/$OUT" "0/" "report: a day without results prints nothing"
 
