@@ -31,3 +31,12 @@ TESTS += tests/unit/test_sts_policy
 TESTS += tests/sts/test_sts.sh
 SCRIPT_DIRS += tests/sts
 EXTRA_DIST += tests/sts
+
+man_MANS += doc/tlsrelay-sts.8
+EXTRA_DIST += doc/tlsrelay-sts.8 doc/MTA-STS.md
+
+check_PROGRAMS += tests/unit/test_tlsrpt
+tests_unit_test_tlsrpt_SOURCES = tests/unit/test_tlsrpt.c tests/unit/tap.h
+tests_unit_test_tlsrpt_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_tlsrpt_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_tlsrpt
