@@ -106,6 +106,12 @@ void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr
 /* Release the store. */
 void tr_sts_route_end(tr_sts_route *r);
 
+/* For tlsrelay -q (no network): "" when MTA-STS does not apply to nh
+ * (see route_begin), else " [MTA-STS: ...]" with the cached policy's mode,
+ * id, expiry and mx patterns, or "no cached policy". */
+void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_relay,
+                     int policy_mapped, char *out, size_t cap);
+
 /* The RFC 8460 result type of a session under an STS policy (sts = 1) or
  * no policy (sts = 0); NULL when there is nothing to count (no greeting). */
 const char *tr_sts_result_type(const tr_tls_outcome *o, int sts);

@@ -285,6 +285,13 @@ send off user@nomatch.test -o mta_sts=no
 expect "mta_sts = no: delivered" 0 "status=sent"
 tap_unlike "$ERR" "MTA-STS" "mta_sts = no: no MTA-STS activity"
 
+# ---------------------------------------------------------------- tlsrelay -q
+OUT=$("$TLSRELAY" -c "$T/tlsrelay.conf" -q enf.test 2>&1)
+tap_like "$OUT" "^enf\.test: nexthop enf\.test:25: may .*\[MTA-STS: enforce, id enf1, mx mx\.example\.test; enforced as verify match=hostname\]$" \
+	"-q: the cached MTA-STS policy is shown"
+OUT=$("$TLSRELAY" -c "$T/tlsrelay.conf" -q '[mx.example.test]' 2>&1)
+tap_unlike "$OUT" "MTA-STS" "-q: not for a bracketed nexthop"
+
 # ---------------------------------------------------------------- tlsrelay-sts
 OUT=$(sts show enf.test nomx.test 2>&1); RC=$?
 tap_like "$OUT" "^enf\.test: mode enforce, id enf1, expires .* \(cached\), mx mx\.example\.test$" "show: cached policy"
