@@ -4,7 +4,7 @@
 # _smtp._tls TXT records), tests/sts/https_policy.py serves the policies
 # over HTTPS on 127.0.0.80 with a certificate from the test CA (made here,
 # in the temporary directory), tests/peer/peer.py instances are the MX hosts
-# on 127.0.0.81-83:25, and the real tlsrelay delivers with mta_sts = yes and
+# on 127.0.0.81-86:25, and the real tlsrelay delivers with mta_sts = yes and
 # an SQLite cache. TAP output.
 #
 # Cases: enforce + matching MX -> verified delivery (SNI = MX name); enforce
@@ -59,7 +59,7 @@ mkdir -p "$T/spool"
 # ---------------------------------------------------------------- HTTPS cert
 # One certificate for every mta-sts.DOMAIN.test except mta-sts.badhttps.test.
 DOMAINS="enf nomatch untrusted wrongname testing flaky malformed redirect big ctype
-	badhttps nomx rpt nostls expired"
+	badhttps nomx rpt nostls expired par"
 san=
 for d in $DOMAINS; do
 	[ "$d" = badhttps ] && continue
@@ -79,6 +79,7 @@ openssl x509 -req -in "$T/https.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" 
 	printf 'mx.example A 127.0.0.81\nmx-untrusted.example A 127.0.0.82\nmx-wrong.example A 127.0.0.83\n'
 	printf 'mx-plain.example A 127.0.0.84\nmx-expired.example A 127.0.0.85\n'
 	printf 'nostls MX 10 mx-plain.example.test.\nexpired MX 10 mx-expired.example.test.\n'
+	printf 'mx-par.example A 127.0.0.86\npar MX 10 mx-par.example.test.\n'
 	for d in $DOMAINS; do
 		printf 'mta-sts.%s A 127.0.0.80\n' "$d"
 		printf '_mta-sts.%s TXT "v=STSv1; id=%s1;"\n' "$d" "$d"
@@ -123,6 +124,7 @@ write_policies() {	# write_policies [FLAKY_STATUS]
  "mta-sts.badhttps.test": {"body": "$ENF_ELSE"},
  "mta-sts.rpt.test": {"body": "$(policy testing mx.example.test)"},
  "mta-sts.nostls.test": {"body": "$ENF_EX"},
+ "mta-sts.par.test": {"body": "$(policy testing '*.example.test')"},
  "mta-sts.expired.test": {"body": "$(policy testing '*.example.test')"}
 }
 EOF
@@ -144,7 +146,7 @@ printf '{"ehlo_caps": ["PIPELINING", "8BITMIME"]}\n' > "$T/plain.json"
 printf '{"cert": "expired.pem", "key": "expired.key"}\n' > "$T/expired.json"
 declare -A PDIR
 for spec in 127.0.0.81:good 127.0.0.82:untrusted 127.0.0.83:good 127.0.0.84:plain \
-	127.0.0.85:expired; do
+	127.0.0.85:expired 127.0.0.86:good; do
 	addr=${spec%%:*}
 	PDIR[$addr]=$T/peer-$addr
 	mkdir -p "${PDIR[$addr]}"
@@ -241,6 +243,49 @@ send nostls user@nostls.test
 expect "enforce + MX without STARTTLS: deferred" 75 "^4\.7\.4 TLS is required, but was not offered"
 tap_is "$(pfact 127.0.0.84 mail_plain)" 0 "enforce + no STARTTLS: no MAIL in plaintext"
 
+# ---------------------------------------------------------------- concurrency
+# Several transport processes at once share the cache (new file: all of them
+# create tables, fetch and write): every one delivers, none complains.
+# (their own MX, 127.0.0.86: peer.py takes 20 connections at most)
+n86=$(ndata 127.0.0.86)
+pids=()
+for i in 1 2 3 4 5 6; do
+	mkdir -p "$T/par$i"
+	timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+		-o "mta_sts_cache=$T/par.db" -f sender@example.test -- user@par.test \
+		< "$T/msg" > "$T/par$i/stdout" 2> "$T/par$i/stderr" &
+	pids+=($!)
+done
+st=0
+for p in "${pids[@]}"; do wait "$p" || st=1; done
+tap_ok "$st" "6 concurrent transports, one new cache: all delivered" "$(cat "$T"/par*/stdout)"
+tap_is "$(ndata 127.0.0.86)" "$((n86 + 6))" "6 concurrent transports: 6 messages at the MX"
+tap_unlike "$(cat "$T"/par*/stderr)" "cache unusable|MTA-STS cache:|TLS-RPT store:" "6 concurrent transports: no cache error"
+OUT=$(sts -o "mta_sts_cache=$T/par.db" report --day "$(date -u +%Y-%m-%d)" --domain par.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-par.json"
+tap_run "6 concurrent transports: 6 TLS results counted" "$PY" "$CHECK" "$T/report-par.json" par.test sts 0 6 \
+	certificate-host-mismatch
+OUT=$(sts -o "mta_sts_cache=$T/par.db" show par.test 2>&1)
+tap_like "$OUT" "^par\.test: mode testing, id par1" "6 concurrent transports: the policy is cached"
+
+# ---------------------------------------------------------------- as nobody
+# The transport runs as an unprivileged user (Postfix pipe user=nobody).
+mkdir -p "$T/nobody" && chown nobody "$T/nobody" && chmod 755 "$T"
+cp "$T/msg" "$T/nobody/msg" && chmod 644 "$T/nobody/msg" "$T/tlsrelay.conf"
+chmod 777 "$T/spool"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/nobody/sts.db" -f sender@example.test -- user@nomatch.test \
+	< "$T/nobody/msg" > "$T/nobody/out1" 2> "$T/nobody/err1"
+RC=$?; OUT=$(cat "$T/nobody/out1"); ERR=$(cat "$T/nobody/err1")
+expect "as nobody, writable cache: policy applied (deferred)" 75 "^4\.7\.5 .*matches no mx pattern"
+tap_ok "$([ -s "$T/nobody/sts.db" ]; echo $?)" "as nobody: cache file created"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/nope/sts.db" -f sender@example.test -- user@enf.test \
+	< "$T/nobody/msg" > "$T/nobody/out2" 2> "$T/nobody/err2"
+RC=$?; OUT=$(cat "$T/nobody/out2"); ERR=$(cat "$T/nobody/err2")
+expect "unusable cache: delivery goes on with the fetched policy" 0 "Verified TLS connection established to mx\.example\.test"
+tap_like "$ERR" "MTA-STS cache unusable, working without it: " "unusable cache: logged"
+
 # ---------------------------------------------------------------- testing
 n81=$(ndata 127.0.0.81)
 send testing user@testing.test
@@ -265,6 +310,7 @@ tap_like "$ERR" "HTTP status 500; no policy applies" "fetch failure without cach
 write_policies
 
 # ---------------------------------------------------------------- refused policies
+nomatch_fetches=$(fetches nomatch)
 for c in "malformed:mode repeated" "redirect:HTTP status 301 \(redirects are not followed\)" \
 	"big:policy larger than 65536 bytes" "ctype:media type text/html, not text/plain" \
 	"badhttps:certificate not valid"; do
@@ -273,7 +319,7 @@ for c in "malformed:mode repeated" "redirect:HTTP status 301 \(redirects are not
 	expect "$d policy refused: no policy, delivered" 0 "status=sent"
 	tap_like "$ERR" "${c#*:}" "$d policy refused: the reason is logged"
 done
-tap_is "$(grep -c '^mta-sts.nomatch.test ' "$T/fetches.log")" 1 "redirect: the Location was not followed"
+tap_is "$(fetches nomatch)" "$nomatch_fetches" "redirect: the Location was not followed"
 
 # ---------------------------------------------------------------- precedence
 printf 'nomatch.test may\n' > "$T/tls_policy"
