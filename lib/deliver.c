@@ -216,7 +216,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 		settle_selected(r, &last);
 		return;
 	}
-	tr_sts_route_begin(&r->sts, r->ctx, &r->dns, nh, is_relay, r->policy_mapped);
+	tr_sts_route_begin(&r->sts, r->ctx, &r->dns, nh, is_relay, r->policy_mapped, r->deadline_ms);
 	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
 	if (nh->mx_lookup) {
 		nmx = tr_dns_mx(&r->dns, nh->host, mx, &last);

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include "ctx.h"
 #include "dns_txt.h"
+#include "io.h"
 #include "log.h"
 #include "status.h"
 #include "sts.h"
@@ -77,13 +78,18 @@ static void use_cached(tr_sts_found *out, const tr_sts_cached *c, const char *or
 
 /* Fetch and parse; 0 with *pol, -1 with out->fail_*. */
 static int fetch_policy(struct tlsrelay_ctx *ctx, const tr_dns *dns, const char *domain,
-                        tr_sts_policy *pol, tr_sts_found *out)
+                        long long deadline_ms, tr_sts_policy *pol, tr_sts_found *out)
 {
 	int t = ctx->cfg.command_timeout < FETCH_TIMEOUT_MAX ? ctx->cfg.command_timeout : FETCH_TIMEOUT_MAX;
+	long long left = deadline_ms ? (deadline_ms - tr_now_ms()) / 1000 : t;
 	char *body = NULL, err[TLSRELAY_TEXT_MAX - 64];
 	size_t len = 0;
-	tr_sts_fetch_res fr = tr_sts_fetch(ctx, dns, domain, t, &body, &len, err, sizeof err);
+	tr_sts_fetch_res fr;
 	int r = 0;
+
+	if (left < t)
+		t = left < 1 ? 1 : (int)left;
+	fr = tr_sts_fetch(ctx, dns, domain, t, &body, &len, err, sizeof err);
 
 	if (fr != TR_STS_FETCH_OK) {
 		snprintf(out->fail_type, sizeof out->fail_type, "%s",
@@ -103,7 +109,7 @@ static int fetch_policy(struct tlsrelay_ctx *ctx, const tr_dns *dns, const char 
 
 void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
                      tr_sts_store *store, const char *domain, int force,
-                     long long now, tr_sts_found *out)
+                     long long now, long long deadline_ms, tr_sts_found *out)
 {
 	tr_sts_cached c;
 	tr_sts_policy pol;
@@ -127,7 +133,7 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 		use_cached(out, &c, "cache");
 		return;
 	}
-	if (fetch_policy(ctx, dns, domain, &pol, out) < 0) {
+	if (fetch_policy(ctx, dns, domain, deadline_ms, &pol, out) < 0) {
 		tr_log(ctx, LOG_WARNING, "%s%s", out->fail_text,
 		       valid ? "; using the cached policy" : "; no policy applies");
 		if (valid)
@@ -195,7 +201,8 @@ static void record(tr_sts_route *r, const char *result, const char *mx, const ch
 /* ------------------------------------------------------------ route */
 
 void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns *dns,
-                        const tr_nexthop *nh, int is_relay, int policy_mapped)
+                        const tr_nexthop *nh, int is_relay, int policy_mapped,
+                        long long deadline_ms)
 {
 	r->ctx = ctx;
 	r->active = 0;
@@ -203,7 +210,8 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 		return;
 	r->active = 1;
 	snprintf(r->domain, sizeof r->domain, "%s", nh->host);
-	tr_sts_discover(ctx, dns, route_store(r), nh->host, 0, (long long)time(NULL), &r->f);
+	tr_sts_discover(ctx, dns, route_store(r), nh->host, 0, (long long)time(NULL), deadline_ms,
+	                &r->f);
 	r->mx_text[0] = '\0';
 	if (r->f.have) {
 		size_t used = 0;

@@ -66,10 +66,12 @@ typedef struct tr_sts_found {
 
 /* Discover domain's policy with store (NULL = no cache) at time now.
  * force: fetch even when the cached id is current (tlsrelay-sts refresh).
+ * A fetch takes at most min(60 s, command_timeout) and ends by
+ * deadline_ms (tr_now_ms() based; 0 = no deadline).
  * Never fails: problems end in out->fail_* and a logged warning. */
 void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
                      tr_sts_store *store, const char *domain, int force,
-                     long long now, tr_sts_found *out);
+                     long long now, long long deadline_ms, tr_sts_found *out);
 
 /* Per delivery: the state of MTA-STS for the nexthop being routed. */
 typedef struct tr_sts_route {
@@ -86,7 +88,8 @@ typedef struct tr_sts_route {
 /* Begin a nexthop: look up the policy when MTA-STS applies (mta_sts = yes,
  * MX delivery to the recipient domain, no policy map entry). */
 void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns *dns,
-                        const tr_nexthop *nh, int is_relay, int policy_mapped);
+                        const tr_nexthop *nh, int is_relay, int policy_mapped,
+                        long long deadline_ms);
 
 /* May host be used? 1 yes; 0 skip it (enforce, no pattern matches), *st
  * then TEMP 4.7.5. */

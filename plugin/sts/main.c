@@ -133,7 +133,7 @@ static int refresh_one(const char *domain, void *arg)
 	struct run *r = arg;
 	tr_sts_found f;
 
-	tr_sts_discover(r->ctx, &r->dns, r->store, domain, 1, (long long)time(NULL), &f);
+	tr_sts_discover(r->ctx, &r->dns, r->store, domain, 1, (long long)time(NULL), 0, &f);
 	if (f.have) {
 		print_policy(domain, &f.pol, f.id, f.expires, f.origin);
 	} else {
