@@ -178,6 +178,35 @@ int tr_sts_store_each(tr_sts_store *s, int (*fn)(const char *domain, void *arg),
 	return r;
 }
 
+int tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days)
+{
+	sqlite3_stmt *a = prepare(s, "DELETE FROM sts_policy WHERE expires < ?1");
+	sqlite3_stmt *b = prepare(s, "DELETE FROM tlsrpt WHERE day < ?1");
+	time_t t = (time_t)(now - (long long)keep_days * 86400);
+	struct tm tm;
+	char day[16];
+	int n = -1;
+
+	if (a && b) {
+		gmtime_r(&t, &tm);
+		strftime(day, sizeof day, "%Y-%m-%d", &tm);
+		sqlite3_bind_int64(a, 1, now);
+		sqlite3_bind_text(b, 1, day, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(a) != SQLITE_DONE)
+			db_fail(s, "prune policies");
+		else {
+			n = sqlite3_changes(s->db);
+			if (sqlite3_step(b) != SQLITE_DONE)
+				n = db_fail(s, "prune results");
+			else
+				n += sqlite3_changes(s->db);
+		}
+	}
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	return n;
+}
+
 /* ------------------------------------------------------------ TLS-RPT */
 
 static const char *nz(const char *s)

@@ -56,6 +56,10 @@ int tr_sts_store_delete(tr_sts_store *s, const char *domain);
 int tr_sts_store_each(tr_sts_store *s, int (*fn)(const char *domain, void *arg),
                       void *arg);
 
+/* Forget policies expired before now and TLS-RPT results of days before
+ * now - keep_days * 86400 (UTC). Returns the rows removed, or -1. */
+int tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days);
+
 /* One TLS-RPT result (see tlsrpt.h). */
 typedef struct tr_rpt_row {
 	const char *policy_domain;

@@ -6,8 +6,10 @@
  *       Look up and fetch again the policy of each domain (default: every
  *       cached domain), even when the TXT id is unchanged, so that cached
  *       policies are renewed before they expire (cron, e.g. daily). One
- *       line per domain on stdout. Exit 0, or 1 when a domain has no
- *       usable policy after the refresh, 78 for a configuration error.
+ *       line per domain on stdout. Then expired policies and TLS-RPT
+ *       results older than 30 days are removed (the file stays bounded).
+ *       Exit 0, or 1 when a domain has no usable policy after the
+ *       refresh, 78 for a configuration error.
  *   tlsrelay-sts [...] show domain...
  *       The cached policy (no network). Exit 1 when one is not cached.
  *   tlsrelay-sts [...] report --day YYYY-MM-DD [--domain D] [--org NAME]
@@ -35,6 +37,7 @@
 
 #define EX_USAGE_ 64
 #define EX_CONFIG_ 78
+#define KEEP_DAYS 30        /* TLS-RPT results kept by refresh */
 
 struct opts {
 	const char *config, *overrides[32];
@@ -348,6 +351,10 @@ int main(int argc, char **argv)
 			for (size_t k = 0; k < l.n; k++)
 				refresh_one(l.v[k], &r);
 			free(l.v);
+		}
+		if (tr_sts_store_prune(r.store, (long long)time(NULL), KEEP_DAYS) < 0) {
+			fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_store_error(r.store));
+			r.bad = 1;
 		}
 		rc = r.bad;
 	} else if (strcmp(argv[i], "show") == 0) {

@@ -114,6 +114,12 @@ static void test_store_report(void)
 	        "report: nothing the day before");
 	TAP_INT(tr_tlsrpt_json(s, "2023-13-01", "d.test", &m, &json, err, sizeof err), -1,
 	        "report: bad day refused");
+	/* Prune on 2023-11-16 keeping 0 days: the 15th goes, the 16th stays. */
+	TAP_INT(tr_sts_store_prune(s, day0 + 86400 + 5, 0), 2, "prune: the older day's two rows removed");
+	TAP_INT(tr_tlsrpt_json(s, "2023-11-16", "d.test", &m, &json, err, sizeof err), 1,
+	        "prune: the newer day kept");
+	free(json);
+	json = NULL;
 	tr_sts_store_close(s);
 	unlink(path);
 	unlink(db);
