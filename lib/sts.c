@@ -176,6 +176,11 @@ static tr_sts_store *route_store(tr_sts_route *r)
 {
 	char err[256];
 
+	if (r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
+		r->store_failed = 1;     /* once per delivery */
+		tr_log(r->ctx, LOG_WARNING, "mta_sts = yes without mta_sts_cache: every delivery "
+		       "fetches the policy, and a failed fetch means no policy");
+	}
 	if (r->store || r->store_failed || r->ctx->cfg.mta_sts_cache == NULL)
 		return r->store;
 	r->store = tr_sts_store_open(r->ctx->cfg.mta_sts_cache, err, sizeof err);

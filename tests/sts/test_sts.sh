@@ -286,6 +286,10 @@ RC=$?; OUT=$(cat "$T/nobody/out2"); ERR=$(cat "$T/nobody/err2")
 expect "unusable cache: delivery goes on with the fetched policy" 0 "Verified TLS connection established to mx\.example\.test"
 tap_like "$ERR" "MTA-STS cache unusable, working without it: " "unusable cache: logged"
 
+send nocache user@enf.test -o mta_sts_cache=
+expect "no mta_sts_cache: policy fetched and enforced, delivered" 0 "MTA-STS policy of enf\.test: mode enforce, id enf1 \(fetched\)"
+tap_like "$ERR" "mta_sts = yes without mta_sts_cache: every delivery fetches the policy" "no mta_sts_cache: warned"
+
 # ---------------------------------------------------------------- testing
 n81=$(ndata 127.0.0.81)
 send testing user@testing.test
