@@ -149,6 +149,7 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 
 		tls_params(r, host, &p, &nm);
 		tr_sts_route_params(&r->sts, host, r->has_usable_tlsa, &p);
+		memset(&oc, 0, sizeof oc);
 		p.outcome = &oc;
 		p.cred = cred.user ? &cred : NULL;
 		int greeted = 0, plain_greeted = 0;

@@ -30,6 +30,26 @@ static const char schema[] =
 	" PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result,"
 	" receiving_mx, receiving_ip));";
 
+/* The schema, retried while another process holds the lock: the busy
+ * handler does not cover every case of concurrent creation (switching to
+ * WAL needs an exclusive lock and may return SQLITE_BUSY at once).
+ * At most SCHEMA_TRIES x 100 ms. */
+#define SCHEMA_TRIES 50
+
+static int setup_schema(sqlite3 *db)
+{
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	int rc = SQLITE_BUSY;
+
+	for (int i = 0; i < SCHEMA_TRIES; i++) {
+		rc = sqlite3_exec(db, schema, NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	return rc;
+}
+
 static int db_fail(tr_sts_store *s, const char *what)
 {
 	snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
@@ -56,7 +76,7 @@ tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 	                     SQLITE_OPEN_NOMUTEX, NULL);
 	umask(old);
 	if (rc != SQLITE_OK || sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+	    setup_schema(s->db) != SQLITE_OK) {
 		snprintf(err, cap, "%.200s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		tr_sts_store_close(s);
 		return NULL;
