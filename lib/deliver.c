@@ -38,6 +38,7 @@
 #include "probe.h"
 #include "sasl.h"
 #include "status.h"
+#include "sts.h"
 
 /* Certificate names and SNI of one policy, expanded for one server. */
 typedef struct tls_names {
@@ -61,7 +62,12 @@ typedef struct route {
 	tr_dane_mx mx_state;        /* DNSSEC status of its MX lookup (DANE) */
 	int dane_usable;            /* hosts tried so far with usable TLSA records:
 	                             * DANE, not MTA-STS, for them (dane.h) */
+	int policy_mapped;          /* pol is a tls_policy_map entry */
 	const tr_nexthop *nh;
+	tr_sts_route sts;           /* MTA-STS / TLS-RPT of the nexthop (sts.h) */
+	/* Set per MX host in try_host() from its DANE lookup: usable TLSA
+	 * records; MTA-STS then stays out of that host's way (sts.h). */
+	int has_usable_tlsa;
 } route;
 
 /* A policy "match" word for server host under nexthop nh. */
@@ -151,8 +157,12 @@ static int try_addrs(route *r, const tr_nexthop *nh, const char *host,
 		tr_session_params p = { .helo = r->helo, .host = host, .addr = &addrs[a],
 		                        .implicit_tls = nh->implicit_tls, .select = r->select };
 		tls_names nm;
+		tr_tls_outcome oc;
 
 		tls_params(r, host, dh, &p, &nm);
+		tr_sts_route_params(&r->sts, host, r->has_usable_tlsa, &p);
+		memset(&oc, 0, sizeof oc);
+		p.outcome = &oc;
 		p.cred = cred.user ? &cred : NULL;
 		int greeted = 0, plain_greeted = 0;
 
@@ -161,9 +171,13 @@ static int try_addrs(route *r, const tr_nexthop *nh, const char *host,
 		r->attempted++;
 		if (tr_session_run(r->ctx, &p, r->req, r->msg, r->trace, r->deadline_ms,
 		                   &greeted, last) == TR_OUT_PLAIN) {
+			tr_sts_route_session(&r->sts, host, &addrs[a], r->has_usable_tlsa, &oc);
 			p.no_tls = 1;
+			p.outcome = NULL;
 			tr_session_run(r->ctx, &p, r->req, r->msg, r->trace, r->deadline_ms,
 			               &plain_greeted, last);
+		} else {
+			tr_sts_route_session(&r->sts, host, &addrs[a], r->has_usable_tlsa, &oc);
 		}
 		r->sessions += greeted || plain_greeted;
 		if (!pending(r) || r->sessions >= cfg->mx_session_limit)
@@ -190,7 +204,14 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 	else if (dh.why[0])
 		tr_vlog(r->ctx, 1, "DANE for %s: %s", host, dh.why);
 	r->dane_usable += tr_dane_preempts_sts(&dh);
-	stop = try_addrs(r, nh, host, addrs, n, &dh, last);
+	/* DANE before MTA-STS (RFC 8461 section 2): a host with usable,
+	 * DNSSEC-validated TLSA records is left to DANE. Otherwise MTA-STS
+	 * enforce skips an MX that its policy does not list. */
+	r->has_usable_tlsa = tr_dane_preempts_sts(&dh);
+	if (!tr_sts_route_host(&r->sts, host, r->has_usable_tlsa, last))
+		stop = 0;
+	else
+		stop = try_addrs(r, nh, host, addrs, n, &dh, last);
 	tr_dane_host_free(&dh);
 	return stop;
 }
@@ -212,7 +233,8 @@ static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 {
 	char text[TR_POLICY_TEXT_MAX];
 
-	if (!tr_policy_lookup(r->ctx->policy, nh, &r->pol)) {
+	r->policy_mapped = tr_policy_lookup(r->ctx->policy, nh, &r->pol);
+	if (!r->policy_mapped) {
 		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
@@ -240,6 +262,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 		settle_selected(r, &last);
 		return;
 	}
+	tr_sts_route_begin(&r->sts, r->ctx, &r->dns, nh, is_relay, r->policy_mapped, r->deadline_ms);
 	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
 	if (nh->mx_lookup && tr_tls_level_dane(r->pol.level)) {
 		tr_dns_sec sec;
@@ -434,6 +457,7 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 
 static void route_free(route *r)
 {
+	tr_sts_route_end(&r->sts);
 	free(r->trace);
 	free(r->select);
 	free(r->routed);

@@ -18,6 +18,7 @@
 #include "policy.h"
 #include "sasl.h"
 #include "status.h"
+#include "sts.h"
 
 tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
                                       char *out, size_t cap, tlsrelay_status *st)
@@ -26,7 +27,8 @@ tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
 	tr_nexthop nh;
 	tr_policy pol;
 	tr_sasl_cred cred;
-	char err[128], hop[TR_NEXTHOP_TEXT_MAX], text[TR_POLICY_TEXT_MAX];
+	char err[128], hop[TR_NEXTHOP_TEXT_MAX], text[TR_POLICY_TEXT_MAX], sts[2048];
+	int mapped;
 	/* Only a bare domain follows the relayhost; "[h]", "h:port",
 	 * "smtps:..." name the server themselves. */
 	int via_relay = strpbrk(dest, "[:") == NULL && relay && *relay;
@@ -39,7 +41,8 @@ tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
 		                     via_relay ? relay : dest, err);
 	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
 		return st->cat;
-	if (!tr_policy_lookup(ctx->policy, &nh, &pol)) {
+	mapped = tr_policy_lookup(ctx->policy, &nh, &pol);
+	if (!mapped) {
 		tr_policy_from_level(ctx->cfg.tls_level, &pol);
 		snprintf(pol.source, sizeof pol.source, "tls_security_level");
 	}
@@ -54,5 +57,11 @@ tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
 		snprintf(out + n, cap - n, "%s", cred.key);
 	}
 	tr_query_dane(ctx, &nh, &pol, out, cap);   /* dane, dane-only: per MX host */
+	/* MTA-STS is for a recipient domain only: a bare domain, no relayhost. */
+	tr_sts_describe(ctx, &nh, via_relay || strpbrk(dest, "[:") != NULL, mapped, sts, sizeof sts);
+	if (sts[0]) {
+		size_t n = strlen(out);
+		snprintf(out + n, cap - n, "%s", sts);
+	}
 	return tr_status_ok(st);
 }

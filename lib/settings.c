@@ -74,6 +74,9 @@ static const struct setting settings[] = {
 	{ "use_chunking", K_BOOL, AT(use_chunking), "yes", 0, 0, NULL },
 	{ "tls_policy_map", K_STRING, AT(tls_policy_map), NULL, 0, 0, check_path },
 	{ "sasl_password_map", K_STRING, AT(sasl_password_map), NULL, 0, 0, check_path },
+	{ "mta_sts", K_BOOL, AT(mta_sts), "no", 0, 0, NULL },
+	{ "mta_sts_cache", K_STRING, AT(mta_sts_cache), NULL, 0, 0, check_path },
+	{ "mta_sts_https_port", K_INT, AT(mta_sts_https_port), "443", 1, 65535, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

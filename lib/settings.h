@@ -40,6 +40,10 @@
  *   tls_policy_map      absolute path of a Postfix-style TLS policy table
  *   sasl_password_map   absolute path of "[host]:port user:password" lines
  *                       (must not be accessible by other users)
+ *   mta_sts             yes|no, default no: MTA-STS for MX delivery (sts.h)
+ *   mta_sts_cache       absolute path of the SQLite policy cache and TLS-RPT
+ *                       store (sts_cache.h), default unset
+ *   mta_sts_https_port  integer 1..65535, default 443 (for tests)
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -73,6 +77,9 @@ typedef struct tr_config {
 	int use_chunking;         /* use_chunking = yes|no, default yes: BDAT */
 	char *tls_policy_map;     /* per-destination TLS policy file; NULL = none */
 	char *sasl_password_map;  /* "[host]:port user:password" file; NULL = none */
+	int mta_sts;              /* apply MTA-STS policies (RFC 8461), default no */
+	char *mta_sts_cache;      /* SQLite file: STS policies, TLS-RPT results */
+	int mta_sts_https_port;   /* policy fetch port (tests), default 443 */
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */

@@ -444,6 +444,19 @@ static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
 	return 0;
 }
 
+/* For TLS-RPT: what this session showed of the server's TLS. */
+static void tls_outcome(const tr_session *s, tr_tls_outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	o->greeted = s->greeted || s->tls_active;
+	o->offered = s->starttls_sent || s->p->implicit_tls || s->tls_active ||
+	             (s->caps.flags & TR_CAP_STARTTLS) != 0;
+	o->tried = s->starttls_sent || s->p->implicit_tls;
+	o->up = s->tls_active;
+	if (o->up)
+		o->info = s->tls;
+}
+
 static void session_end(tr_session *s)
 {
 	tr_tls_stop(&s->io);
@@ -472,6 +485,7 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 	if (do_ehlo(&s, 0, st) < 0)
 		goto out;
 	*greeted = 1;
+	s.greeted = 1;
 	if ((r = do_starttls(&s, st)) != 0) {
 		if (r > 0)
 			out = TR_OUT_PLAIN;
@@ -493,6 +507,8 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 out:
 	if (s.in_sync && s.io.fd >= 0)
 		do_quit(&s);
+	if (p->outcome)
+		tls_outcome(&s, p->outcome);
 	session_end(&s);
 	return out;
 }

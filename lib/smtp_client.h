@@ -63,6 +63,15 @@ typedef struct tr_rcpt_trace {
 	char tls[128];                       /* "TLSv1.3:CIPHER (trusted)" or "none" */
 } tr_rcpt_trace;
 
+/* What one session learnt about TLS, for TLS-RPT (sts.c). */
+typedef struct tr_tls_outcome {
+	int greeted;               /* EHLO/HELO completed (a TLS result exists) */
+	int offered;               /* the server advertised STARTTLS (or smtps) */
+	int tried;                 /* a TLS handshake was attempted */
+	int up;                    /* TLS was established */
+	tr_tls_info info;          /* posture when up (certificate checks) */
+} tr_tls_outcome;
+
 typedef struct tr_session_params {
 	const char *helo;          /* name for EHLO/HELO */
 	const char *host;          /* server host name (MX name or relay host) */
@@ -76,6 +85,7 @@ typedef struct tr_session_params {
 	int implicit_tls;          /* TLS from the first byte (smtps) */
 	int no_tls;                /* plaintext retry: never STARTTLS */
 	const unsigned char *select; /* recipients of this nexthop; NULL = all */
+	tr_tls_outcome *outcome;   /* filled at the end when not NULL */
 } tr_session_params;
 
 typedef struct tr_session {

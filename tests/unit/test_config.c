@@ -45,6 +45,9 @@ static const struct field {
 	{ "use_chunking",       F_INT,   offsetof(tr_config, use_chunking) },
 	{ "tls_policy_map",     F_STR,   offsetof(tr_config, tls_policy_map) },
 	{ "sasl_password_map",  F_STR,   offsetof(tr_config, sasl_password_map) },
+	{ "mta_sts",            F_INT,   offsetof(tr_config, mta_sts) },
+	{ "mta_sts_cache",      F_STR,   offsetof(tr_config, mta_sts_cache) },
+	{ "mta_sts_https_port", F_INT,   offsetof(tr_config, mta_sts_https_port) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -106,7 +109,8 @@ static void test_defaults(void)
 		"command_timeout=300;data_timeout=180;deadline=600;"
 		"dns_resolver=(null);spool_directory=(null);mx_address_limit=5;"
 		"mx_session_limit=2;syslog=1;use_chunking=1;"
-	    "tls_policy_map=(null);sasl_password_map=(null);";
+	    "tls_policy_map=(null);sasl_password_map=(null);"
+	    "mta_sts=0;mta_sts_cache=(null);mta_sts_https_port=443;";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
@@ -183,6 +187,9 @@ static const struct {
 	{ "syslog", NULL, "NO", "0" },
 	{ "use_chunking", NULL, "no", "0" },
 	{ "use_chunking", "no", "Yes", "1" },
+	{ "mta_sts", NULL, "yes", "1" },
+	{ "mta_sts_cache", NULL, "/var/lib/tlsrelay/sts.db", "/var/lib/tlsrelay/sts.db" },
+	{ "mta_sts_https_port", NULL, "8443", "8443" },
 };
 
 static void test_good_values(void)
@@ -266,6 +273,9 @@ static const struct {
 	{ "syslog", "maybe", NULL,
 	  "bad value \"maybe\" for syslog: expected yes or no" },
 	{ "syslog", "", NULL, "bad value \"\" for syslog: expected yes or no" },
+	{ "mta_sts", "enforce", NULL, "bad value \"enforce\" for mta_sts: expected yes or no" },
+	{ "mta_sts_https_port", "0", NULL,
+	  "bad value \"0\" for mta_sts_https_port: expected a number from 1 to 65535" },
 	{ "tls_security_level", "bogus", NULL, "bad value \"bogus\" for "
 	  "tls_security_level: expected one of: " LEVELS },
 	{ "tls_security_level", "MAY", NULL, "bad value \"MAY\" for "

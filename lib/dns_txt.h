@@ -1,0 +1,22 @@
+/*
+ * dns_txt.h - TXT lookups (dns_txt.c), for _mta-sts and _smtp._tls records.
+ * Same resolver settings as dns.h (dns_resolver, timeouts).
+ */
+#ifndef TR_DNS_TXT_H
+#define TR_DNS_TXT_H
+
+#include "dns.h"
+
+#define TR_DNS_TXT_MAX   2048     /* bytes of one record (strings joined) */
+#define TR_DNS_TXT_COUNT 8        /* records kept at most */
+
+/* TXT records of name (CNAMEs followed by the server: every TXT record of
+ * the answer section is taken). Each record's character-strings are
+ * joined without separator (RFC 8461 3.1, RFC 8460 3) into out[i]; a
+ * longer record is cut to TR_DNS_TXT_MAX - 1 bytes; NUL bytes inside end
+ * the text there. Returns the count (0 = no such name or no TXT record),
+ * or -1 with *st TEMP 4.4.3 (server failure, timeout, bad answer). */
+int tr_dns_txt(const tr_dns *d, const char *name,
+               char out[][TR_DNS_TXT_MAX], int max, tlsrelay_status *st);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * sts.c - MTA-STS discovery and enforcement, TLS-RPT recording (see sts.h).
+ *
+ * Decisions:
+ * - The store is opened once per delivery, on first use. When it cannot be
+ *   opened (path not writable...) MTA-STS still works without a cache and
+ *   the reason is logged: a cache problem must not stop mail.
+ * - A policy fetch is bounded by min(60 s, command_timeout).
+ * - In testing mode a host outside the patterns is still tried; it is
+ *   counted once, as validation-failure, whatever its TLS did.
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/x509.h>
+#include "ctx.h"
+#include "dns_txt.h"
+#include "io.h"
+#include "log.h"
+#include "status.h"
+#include "sts.h"
+#include "sts_fetch.h"
+
+#define FETCH_TIMEOUT_MAX 60
+
+/* ------------------------------------------------------------ discovery */
+
+/* The one STSv1 record: 1 with id, 0 none usable, -1 lookup failed. */
+static int txt_id(const tr_dns *dns, const char *domain,
+                  char *id, char *why, size_t cap)
+{
+	char (*recs)[TR_DNS_TXT_MAX] = malloc(TR_DNS_TXT_COUNT * sizeof *recs);
+	char name[TR_HOSTNAME_MAX + 16], one[TR_STS_ID_MAX];
+	tlsrelay_status st;
+	int n, found = 0;
+
+	snprintf(name, sizeof name, "_mta-sts.%s", domain);
+	if (recs == NULL) {
+		snprintf(why, cap, "out of memory");
+		return -1;
+	}
+	n = tr_dns_txt(dns, name, recs, TR_DNS_TXT_COUNT, &st);
+	if (n < 0) {
+		snprintf(why, cap, "%.300s", st.text);
+		free(recs);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int r = tr_sts_txt_parse(recs[i], one);
+
+		if (r == 0)
+			continue;
+		if (r < 0 || found++) {
+			snprintf(why, cap, "%s: %s", name, r < 0 ? "bad STSv1 record" : "more than one STSv1 record");
+			free(recs);
+			return 0;
+		}
+		memcpy(id, one, sizeof one);
+	}
+	free(recs);
+	if (!found)
+		snprintf(why, cap, "%s: no STSv1 TXT record", name);
+	return found;
+}
+
+static void use_cached(tr_sts_found *out, const tr_sts_cached *c, const char *origin)
+{
+	out->have = 1;
+	out->pol = c->pol;
+	out->expires = c->expires;
+	memcpy(out->id, c->id, sizeof out->id);
+	out->origin = origin;
+}
+
+/* Fetch and parse; 0 with *pol, -1 with out->fail_*. */
+static int fetch_policy(struct tlsrelay_ctx *ctx, const tr_dns *dns, const char *domain,
+                        long long deadline_ms, tr_sts_policy *pol, tr_sts_found *out)
+{
+	int t = ctx->cfg.command_timeout < FETCH_TIMEOUT_MAX ? ctx->cfg.command_timeout : FETCH_TIMEOUT_MAX;
+	long long left = deadline_ms ? (deadline_ms - tr_now_ms()) / 1000 : t;
+	char *body = NULL, err[TLSRELAY_TEXT_MAX - 64];
+	size_t len = 0;
+	tr_sts_fetch_res fr;
+	int r = 0;
+
+	if (left < t)
+		t = left < 1 ? 1 : (int)left;
+	fr = tr_sts_fetch(ctx, dns, domain, t, &body, &len, err, sizeof err);
+
+	if (fr != TR_STS_FETCH_OK) {
+		snprintf(out->fail_type, sizeof out->fail_type, "%s",
+		         fr == TR_STS_FETCH_WEBPKI ? "sts-webpki-invalid" : "sts-policy-fetch-error");
+		snprintf(out->fail_text, sizeof out->fail_text, "MTA-STS policy fetch failed: %s", err);
+		return -1;
+	}
+	if (tr_sts_policy_parse(body, len, pol, err, sizeof err) < 0) {
+		snprintf(out->fail_type, sizeof out->fail_type, "sts-policy-invalid");
+		snprintf(out->fail_text, sizeof out->fail_text,
+		         "MTA-STS policy of %.200s refused: %.250s", domain, err);
+		r = -1;
+	}
+	free(body);
+	return r;
+}
+
+void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
+                     tr_sts_store *store, const char *domain, int force,
+                     long long now, long long deadline_ms, tr_sts_found *out)
+{
+	tr_sts_cached c;
+	tr_sts_policy pol;
+	char id[TR_STS_ID_MAX] = "", why[TLSRELAY_TEXT_MAX - 64] = "";
+	int cached = store ? tr_sts_store_get(store, domain, &c) : 0;
+	int valid = cached == 1 && c.expires > now;
+	int txt;
+
+	memset(out, 0, sizeof *out);
+	out->origin = "none";
+	if (cached < 0)
+		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", tr_sts_store_error(store));
+	txt = txt_id(dns, domain, id, why, sizeof why);
+	if (txt <= 0) {
+		tr_vlog(ctx, 1, "MTA-STS %s: %s%s", domain, why, valid ? "; using the cached policy" : "");
+		if (valid)
+			use_cached(out, &c, "cache");
+		return;
+	}
+	if (valid && !force && strcmp(c.id, id) == 0) {
+		use_cached(out, &c, "cache");
+		return;
+	}
+	if (fetch_policy(ctx, dns, domain, deadline_ms, &pol, out) < 0) {
+		tr_log(ctx, LOG_WARNING, "%s%s", out->fail_text,
+		       valid ? "; using the cached policy" : "; no policy applies");
+		if (valid)
+			use_cached(out, &c, "cache (fetch failed)");
+		return;
+	}
+	if (store && tr_sts_store_put(store, domain, id, &pol, now) < 0)
+		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", tr_sts_store_error(store));
+	out->have = 1;
+	out->pol = pol;
+	out->expires = now + pol.max_age;
+	memcpy(out->id, id, sizeof id);
+	out->origin = "fetched";
+	tr_log(ctx, LOG_INFO, "MTA-STS policy of %s fetched: id %s, mode %s, max_age %ld",
+	       domain, id, tr_sts_mode_name(pol.mode), pol.max_age);
+}
+
+/* ------------------------------------------------------------ TLS-RPT */
+
+const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
+{
+	if (!o->greeted)
+		return NULL;
+	if (!o->offered)
+		return "starttls-not-supported";
+	if (!o->up)
+		return "validation-failure";
+	if (!sts)
+		return "success";
+	if (!o->info.have_cert)
+		return "certificate-not-trusted";
+	if (!o->info.chain_ok)
+		return strcmp(o->info.verify_error,
+		              X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED)) == 0
+		       ? "certificate-expired" : "certificate-not-trusted";
+	return o->info.name_ok ? "success" : "certificate-host-mismatch";
+}
+
+static tr_sts_store *route_store(tr_sts_route *r)
+{
+	char err[256];
+
+	if (r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
+		r->store_failed = 1;     /* once per delivery */
+		tr_log(r->ctx, LOG_WARNING, "mta_sts = yes without mta_sts_cache: every delivery "
+		       "fetches the policy, and a failed fetch means no policy");
+	}
+	if (r->store || r->store_failed || r->ctx->cfg.mta_sts_cache == NULL)
+		return r->store;
+	r->store = tr_sts_store_open(r->ctx->cfg.mta_sts_cache, err, sizeof err);
+	if (r->store == NULL) {
+		r->store_failed = 1;
+		tr_log(r->ctx, LOG_WARNING, "MTA-STS cache unusable, working without it: %s", err);
+	}
+	return r->store;
+}
+
+static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip)
+{
+	int sts = r->f.have && r->f.pol.mode != TR_STS_MODE_NONE;
+	tr_rpt_row row = {
+		r->domain, sts || r->f.fail_type[0] ? "sts" : "no-policy-found",
+		sts ? r->policy_text : "", sts ? r->mx_text : "", result, mx, ip, 1
+	};
+
+	if (r->store && tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
+		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
+}
+
+/* ------------------------------------------------------------ route */
+
+void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns *dns,
+                        const tr_nexthop *nh, int is_relay, int policy_mapped,
+                        long long deadline_ms)
+{
+	r->ctx = ctx;
+	r->active = 0;
+	if (!ctx->cfg.mta_sts || is_relay || !nh->mx_lookup || policy_mapped)
+		return;
+	r->active = 1;
+	snprintf(r->domain, sizeof r->domain, "%s", nh->host);
+	tr_sts_discover(ctx, dns, route_store(r), nh->host, 0, (long long)time(NULL), deadline_ms,
+	                &r->f);
+	r->mx_text[0] = '\0';
+	if (r->f.have) {
+		size_t used = 0;
+
+		tr_sts_policy_format(&r->f.pol, r->policy_text, sizeof r->policy_text);
+		for (int i = 0; i < r->f.pol.nmx; i++)
+			used += (size_t)snprintf(r->mx_text + used, sizeof r->mx_text - used, "%s%s",
+			                         i ? "\n" : "", r->f.pol.mx[i]);
+		tr_log(ctx, LOG_INFO, "MTA-STS policy of %s: mode %s, id %s (%s)", r->domain,
+		       tr_sts_mode_name(r->f.pol.mode), r->f.id, r->f.origin);
+	}
+	if (r->f.fail_type[0])
+		record(r, r->f.fail_type, "", "");
+}
+
+static int applies(const tr_sts_route *r, int has_usable_tlsa, tr_sts_mode mode)
+{
+	return r->active && r->f.have && !has_usable_tlsa && r->f.pol.mode == mode;
+}
+
+int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
+                      tlsrelay_status *st)
+{
+	if (applies(r, has_usable_tlsa, TR_STS_MODE_TESTING) && !tr_sts_mx_match(&r->f.pol, host))
+		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (testing): MX host %s matches "
+		       "no mx pattern; delivering anyway", r->domain, host);
+	if (!applies(r, has_usable_tlsa, TR_STS_MODE_ENFORCE) || tr_sts_mx_match(&r->f.pol, host))
+		return 1;
+	tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "MTA-STS policy of %s (enforce): MX host %s "
+	              "matches no mx pattern of the policy", r->domain, host);
+	tr_log(r->ctx, LOG_WARNING, "%s; skipped", st->text);
+	record(r, "validation-failure", host, "");
+	return 0;
+}
+
+void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
+                         tr_session_params *p)
+{
+	if (!applies(r, has_usable_tlsa, TR_STS_MODE_ENFORCE))
+		return;
+	if (p->level < TR_TLS_VERIFY) {
+		p->level = TR_TLS_VERIFY;
+		p->tls.names[0] = host;
+		p->tls.nnames = 1;
+		p->tls.sni = host;
+		p->fps = NULL;
+		p->nfps = 0;
+	}
+}
+
+void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr,
+                          int has_usable_tlsa, const tr_tls_outcome *o)
+{
+	int sts = r->active && r->f.have && r->f.pol.mode != TR_STS_MODE_NONE && !has_usable_tlsa;
+	const char *res;
+
+	if (!r->active || has_usable_tlsa)
+		return;                 /* DANE records its own results */
+	if (sts && !tr_sts_mx_match(&r->f.pol, host))
+		res = "validation-failure";     /* testing: counted once, as the mismatch */
+	else if ((res = tr_sts_result_type(o, sts)) == NULL)
+		return;
+	if (sts && r->f.pol.mode == TR_STS_MODE_TESTING && strcmp(res, "success") != 0)
+		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (testing): %s[%s]: %s "
+		       "(not enforced)", r->domain, host, addr->text, res);
+	record(r, res, host, addr->text);
+}
+
+void tr_sts_route_end(tr_sts_route *r)
+{
+	tr_sts_store_close(r->store);
+	r->store = NULL;
+	r->store_failed = 0;
+	r->active = 0;
+}
+
+void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_relay,
+                     int policy_mapped, char *out, size_t cap)
+{
+	tr_sts_store *st = NULL;
+	tr_sts_cached c;
+	char err[256];
+	size_t used;
+
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	if (!ctx->cfg.mta_sts || is_relay || !nh->mx_lookup || policy_mapped)
+		return;
+	if (ctx->cfg.mta_sts_cache && access(ctx->cfg.mta_sts_cache, R_OK) == 0)
+		st = tr_sts_store_open(ctx->cfg.mta_sts_cache, err, sizeof err);
+	if (st == NULL || tr_sts_store_get(st, nh->host, &c) != 1 || c.expires <= (long long)time(NULL)) {
+		snprintf(out, cap, " [MTA-STS: no cached policy; looked up at delivery]");
+		tr_sts_store_close(st);
+		return;
+	}
+	used = (size_t)snprintf(out, cap, " [MTA-STS: %s, id %s, mx", tr_sts_mode_name(c.pol.mode), c.id);
+	for (int i = 0; i < c.pol.nmx && used < cap; i++)
+		used += (size_t)snprintf(out + used, cap - used, " %s", c.pol.mx[i]);
+	if (used < cap)
+		snprintf(out + used, cap - used, "%s]",
+		         c.pol.mode == TR_STS_MODE_ENFORCE ? "; enforced as verify match=hostname" : "");
+	tr_sts_store_close(st);
+}

@@ -1,0 +1,84 @@
+/*
+ * sts_cache.h - the MTA-STS policy cache and the TLS-RPT results, one
+ * SQLite file (mta_sts_cache) shared by every transport process
+ * (sts_cache.c).
+ *
+ * Concurrency: SQLite's file locking, WAL journal, a 5 s busy timeout;
+ * each write is one statement (its own transaction), so a process killed
+ * half-way leaves the file consistent. The file is created 0644 (it holds
+ * no secrets); its directory must be writable by the user the transport
+ * runs as (Postfix pipe: user=...), for the WAL files.
+ *
+ * Tables (schema version 1, created on open when missing):
+ *   sts_policy(domain PRIMARY KEY, id, fetched, expires, policy)
+ *       domain lower case; id the TXT record's id; fetched/expires Unix
+ *       seconds (expires = fetched + max_age); policy the canonical text
+ *       (tr_sts_policy_format), parsed again when read.
+ *   tlsrpt(day, policy_domain, policy_type, policy_string, mx_host, result,
+ *          receiving_mx, receiving_ip, count)
+ *       one row per distinct key and UTC day "YYYY-MM-DD", count summed.
+ *       result is "success" or an RFC 8460 result type.
+ *
+ * Every function returns -1 on a database error with the reason in the
+ * store (tr_sts_store_error), never aborts. Strings passed in are copied.
+ */
+#ifndef TR_STS_CACHE_H
+#define TR_STS_CACHE_H
+
+#include "sts_policy.h"
+
+typedef struct tr_sts_store tr_sts_store;
+
+/* Open (creating file and tables when needed). NULL with err set. */
+tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap);
+void tr_sts_store_close(tr_sts_store *s);
+const char *tr_sts_store_error(const tr_sts_store *s);
+
+typedef struct tr_sts_cached {
+	char id[TR_STS_ID_MAX];
+	long long fetched, expires;
+	tr_sts_policy pol;
+} tr_sts_cached;
+
+/* The cached policy of domain (expired or not). 1 found, 0 none (a row
+ * whose policy no longer parses counts as none), -1 error. */
+int tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out);
+
+/* Insert or replace domain's policy, fetched at now. 0 / -1. */
+int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
+                     const tr_sts_policy *pol, long long now);
+
+/* Remove domain's policy. 0 / -1. */
+int tr_sts_store_delete(tr_sts_store *s, const char *domain);
+
+/* fn(domain, arg) for every cached domain, in name order; stops when fn
+ * returns non-zero. 0 / -1. */
+int tr_sts_store_each(tr_sts_store *s, int (*fn)(const char *domain, void *arg),
+                      void *arg);
+
+/* Forget policies expired before now and TLS-RPT results of days before
+ * now - keep_days * 86400 (UTC). Returns the rows removed, or -1. */
+int tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days);
+
+/* One TLS-RPT result (see tlsrpt.h). */
+typedef struct tr_rpt_row {
+	const char *policy_domain;
+	const char *policy_type;     /* "sts", "tlsa", "no-policy-found" */
+	const char *policy_string;   /* lines joined with '\n', "" for none */
+	const char *mx_host;         /* policy's mx patterns joined with '\n' */
+	const char *result;          /* "success" or an RFC 8460 result type */
+	const char *receiving_mx;    /* "" when not known */
+	const char *receiving_ip;    /* "" when not known */
+	long long count;             /* on read: sessions */
+} tr_rpt_row;
+
+/* Count one more session for row on the UTC day of now. 0 / -1. */
+int tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long long now);
+
+/* fn(row, arg) for every row of day ("YYYY-MM-DD"), of domain only when
+ * domain is not NULL, ordered by domain, policy, result. Row strings are
+ * valid during the call only. 0 / -1. */
+int tr_sts_store_rows(tr_sts_store *s, const char *day, const char *domain,
+                      int (*fn)(const tr_rpt_row *row, void *arg), void *arg);
+
+#endif

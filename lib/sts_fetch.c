@@ -1,0 +1,184 @@
+/*
+ * sts_fetch.c - HTTPS fetch of an MTA-STS policy with libcurl (see
+ * sts_fetch.h).
+ *
+ * curl_global_init is called once per process, on the first fetch (the
+ * transport is single-threaded; a threaded host program must call
+ * curl_global_init itself before its threads start).
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+#include "ctx.h"
+#include "sts_fetch.h"
+#include "sts_policy.h"
+
+typedef struct body_buf {
+	char *data;
+	size_t len;
+	int too_big;
+} body_buf;
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	body_buf *b = arg;
+	size_t add = size * n;
+	char *nd;
+
+	if (add > TR_STS_POLICY_MAX - b->len) {
+		b->too_big = 1;
+		return 0;                        /* aborts the transfer */
+	}
+	if ((nd = realloc(b->data, b->len + add + 1)) == NULL)
+		return 0;
+	memcpy(nd + b->len, p, add);
+	b->data = nd;
+	b->len += add;
+	b->data[b->len] = '\0';
+	return add;
+}
+
+/* "mta-sts.d:PORT:addr1,addr2" for CURLOPT_RESOLVE from our own DNS. */
+static struct curl_slist *resolve_list(const tr_dns *dns, const char *host, int port,
+                                       char *err, size_t cap)
+{
+	tr_addr addrs[TR_DNS_MAX_ADDRS];
+	tlsrelay_status st;
+	char entry[TR_HOSTNAME_MAX + 16 * 70];
+	size_t used;
+	int n = tr_dns_addrs(dns, host, port, addrs, TR_DNS_MAX_ADDRS, &st);
+	struct curl_slist *l;
+
+	if (n < 0) {
+		snprintf(err, cap, "%s", st.text);
+		return NULL;
+	}
+	used = (size_t)snprintf(entry, sizeof entry, "%s:%d:", host, port);
+	for (int i = 0; i < n && used < sizeof entry; i++)
+		used += (size_t)snprintf(entry + used, sizeof entry - used,
+		                         strchr(addrs[i].text, ':') ? "%s[%s]" : "%s%s",
+		                         i ? "," : "", addrs[i].text);
+	if ((l = curl_slist_append(NULL, entry)) == NULL)
+		snprintf(err, cap, "out of memory");
+	return l;
+}
+
+static int set_options(CURL *c, const struct tlsrelay_ctx *ctx, const char *url,
+                       struct curl_slist *res, int timeout_s, body_buf *b)
+{
+	const tr_config *cfg = &ctx->cfg;
+	long connect_s = cfg->connect_timeout < 30 ? cfg->connect_timeout : 30;
+	int bad = 0;
+
+	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, res) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)TR_STS_POLICY_MAX) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "tlsrelay-mta-sts/" PACKAGE_VERSION) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK;
+	if (cfg->tls_ca_file || cfg->tls_ca_path) {   /* then only those */
+		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, cfg->tls_ca_file) != CURLE_OK;
+		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, cfg->tls_ca_path) != CURLE_OK;
+	}
+	return bad ? -1 : 0;
+}
+
+/* "text/plain" with optional parameters, any case. */
+static int is_text_plain(const char *ct)
+{
+	size_t n = strlen("text/plain");
+
+	if (ct == NULL || strncasecmp(ct, "text/plain", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static tr_sts_fetch_res check_reply(CURL *c, CURLcode rc, const body_buf *b,
+                                    const char *url, char *err, size_t cap)
+{
+	long code = 0;
+	char *ct = NULL;
+
+	if (b->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(err, cap, "%s: policy larger than %d bytes", url, TR_STS_POLICY_MAX);
+		return TR_STS_FETCH_ERROR;
+	}
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	    rc == CURLE_SSL_CERTPROBLEM) {
+		snprintf(err, cap, "%s: certificate not valid: %s", url, curl_easy_strerror(rc));
+		return TR_STS_FETCH_WEBPKI;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(err, cap, "%s: %s", url, curl_easy_strerror(rc));
+		return TR_STS_FETCH_ERROR;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		snprintf(err, cap, "%s: HTTP status %ld%s", url, code,
+		         code / 100 == 3 ? " (redirects are not followed)" : "");
+		return TR_STS_FETCH_ERROR;
+	}
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	if (!is_text_plain(ct)) {
+		snprintf(err, cap, "%s: media type %.60s, not text/plain", url, ct ? ct : "(none)");
+		return TR_STS_FETCH_ERROR;
+	}
+	return TR_STS_FETCH_OK;
+}
+
+tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
+                              const char *domain, int timeout_s,
+                              char **body, size_t *len, char *err, size_t cap)
+{
+	static int global_done;
+	int port = ctx->cfg.mta_sts_https_port;
+	char host[TR_HOSTNAME_MAX + 8], url[TR_HOSTNAME_MAX + 64];
+	body_buf b = { NULL, 0, 0 };
+	struct curl_slist *res = NULL;
+	tr_sts_fetch_res out = TR_STS_FETCH_ERROR;
+	CURL *c = NULL;
+
+	*body = NULL;
+	*len = 0;
+	snprintf(host, sizeof host, "mta-sts.%s", domain);
+	if (port == 443)
+		snprintf(url, sizeof url, "https://%s/.well-known/mta-sts.txt", host);
+	else
+		snprintf(url, sizeof url, "https://%s:%d/.well-known/mta-sts.txt", host, port);
+	if (!global_done && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+		global_done = 1;
+	if ((res = resolve_list(dns, host, port, err, cap)) == NULL)
+		goto out;
+	if ((c = curl_easy_init()) == NULL || set_options(c, ctx, url, res, timeout_s, &b) < 0) {
+		snprintf(err, cap, "%s: cannot set up libcurl", url);
+		goto out;
+	}
+	out = check_reply(c, curl_easy_perform(c), &b, url, err, cap);
+	if (out == TR_STS_FETCH_OK) {
+		*body = b.data;
+		*len = b.len;
+		b.data = NULL;
+		if (*body == NULL && (*body = calloc(1, 1)) == NULL)
+			out = TR_STS_FETCH_ERROR;
+	}
+out:
+	curl_easy_cleanup(c);
+	curl_slist_free_all(res);
+	free(b.data);
+	return out;
+}

@@ -1,0 +1,409 @@
+#!/bin/bash
+# tests/sts/test_sts.sh - MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) end to
+# end: a real unbound serves a zone written here (MX, A and _mta-sts /
+# _smtp._tls TXT records), tests/sts/https_policy.py serves the policies
+# over HTTPS on 127.0.0.80 with a certificate from the test CA (made here,
+# in the temporary directory), tests/peer/peer.py instances are the MX hosts
+# on 127.0.0.81-86:25, and the real tlsrelay delivers with mta_sts = yes and
+# an SQLite cache. TAP output.
+#
+# Cases: enforce + matching MX -> verified delivery (SNI = MX name); enforce
+# + MX outside the patterns -> 75 4.7.5, no connection; enforce + untrusted
+# certificate and + certificate for another name -> 75, no MAIL at all;
+# testing + mismatch -> delivered, logged, recorded; fetch failure with a
+# cached policy (still enforced) and without one (no policy); TXT id
+# unchanged -> no fetch, id changed -> one fetch (the server counts);
+# malformed policy, redirect, oversize body, wrong media type, HTTPS
+# certificate for another name -> refused (no policy applies); precedence:
+# tls_policy_map entry, relay host, mta_sts = no; tlsrelay-sts show/refresh;
+# TLS-RPT: the JSON report checked against RFC 8460's structure
+# (tests/sts/tlsrpt_check.py), the report mail sent through tlsrelay.
+#
+# Needs root (port 25), python3, unbound, openssl and the built tlsrelay and
+# tlsrelay-sts; skipped without them or when port 25 is taken on
+# 127.0.0.80-99. Safety: only 127.0.0.0/8; every process is stopped by its
+# PID (tests/lib.sh EXIT trap, ub_cleanup). TLSRELAY_KEEP_TMP=1 keeps files.
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/dns/unbound.sh
+. "$top_srcdir/tests/dns/unbound.sh"
+
+# ---------------------------------------------------------------- needs
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
+"$PY" -c 'import ssl, json, sqlite3, gzip, email' 2>/dev/null || tap_skip_all "python3 without ssl/sqlite3"
+ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root (peers listen on 127.0.0.8x:25)"
+require_cmd timeout openssl
+PEER=$top_srcdir/tests/peer/peer.py
+CERTS=$top_srcdir/tests/certs
+TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
+STS=${TLSRELAY_STS_BIN:-$top_builddir/plugin/sts/tlsrelay-sts}
+CHECK=$here/tlsrpt_check.py
+[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY"
+[ -x "$STS" ] || tap_bail "no tlsrelay-sts at $STS"
+if command -v ss >/dev/null 2>&1; then
+	for a in $(ss -Htln 'sport = :25' 2>/dev/null | awk '{print $4}'); do
+		case $a in
+		0.0.0.0:25|'*:25'|'[::]:25'|127.0.0.8[0-9]:25|127.0.0.9[0-9]:25)
+			tap_skip_all "port 25 is taken on the test addresses ($a listens)" ;;
+		esac
+	done
+fi
+
+make_tmpdir TEST_TMP
+T=$TEST_TMP
+mkdir -p "$T/spool"
+
+# ---------------------------------------------------------------- HTTPS cert
+# One certificate for every mta-sts.DOMAIN.test except mta-sts.badhttps.test.
+DOMAINS="enf nomatch untrusted wrongname testing flaky malformed redirect big ctype
+	badhttps nomx rpt nostls expired par"
+san=
+for d in $DOMAINS; do
+	[ "$d" = badhttps ] && continue
+	san="${san:+$san,}DNS:mta-sts.$d.test"
+done
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/https.key" 2>/dev/null &&
+openssl req -new -key "$T/https.key" -subj "/CN=mta-sts test" -out "$T/https.csr" 2>/dev/null &&
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$san" > "$T/https.ext" &&
+openssl x509 -req -in "$T/https.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" \
+	-set_serial 0x5151 -days 2 -extfile "$T/https.ext" -out "$T/https.pem" 2>/dev/null ||
+	tap_bail "cannot make the HTTPS certificate"
+
+# ---------------------------------------------------------------- zone
+{
+	printf '$ORIGIN test.\n$TTL 60\n'
+	printf '@ SOA ns.test. hostmaster.test. 1 3600 600 86400 60\n@ NS ns.test.\nns A 127.0.0.1\n'
+	printf 'mx.example A 127.0.0.81\nmx-untrusted.example A 127.0.0.82\nmx-wrong.example A 127.0.0.83\n'
+	printf 'mx-plain.example A 127.0.0.84\nmx-expired.example A 127.0.0.85\n'
+	printf 'nostls MX 10 mx-plain.example.test.\nexpired MX 10 mx-expired.example.test.\n'
+	printf 'mx-par.example A 127.0.0.86\npar MX 10 mx-par.example.test.\n'
+	for d in $DOMAINS; do
+		printf 'mta-sts.%s A 127.0.0.80\n' "$d"
+		printf '_mta-sts.%s TXT "v=STSv1; id=%s1;"\n' "$d" "$d"
+	done
+	for d in enf nomatch testing flaky malformed redirect big ctype badhttps rpt; do
+		printf '%s MX 10 mx.example.test.\n' "$d"
+	done
+	printf 'untrusted MX 10 mx-untrusted.example.test.\nwrongname MX 10 mx-wrong.example.test.\n'
+	printf 'nomx MX 10 mx.example.test.\n'
+	printf '_smtp._tls.rpt TXT "v=TLSRPTv1; rua=https://ignored.test/x,mailto:tlsrpt@rpt.test"\n'
+} > "$T/sts.zone"
+
+at_exit ub_cleanup
+ub_setup "$T" "$T/sts.zone" || tap_bail "unbound setup failed"
+ub_start_main ub_log_ready || tap_bail "cannot start unbound"
+tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port"
+
+# ---------------------------------------------------------------- policies
+policy() {	# policy MODE PATTERN...: a policy text (JSON-escaped LF)
+	local mode=$1 p out; shift
+	out="version: STSv1\\nmode: $mode\\n"
+	for p in "$@"; do out="$out""mx: $p\\n"; done
+	printf '%smax_age: 86400\\n' "$out"
+}
+ENF_OK=$(policy enforce mx.example.test)
+ENF_ELSE=$(policy enforce '*.elsewhere.test')
+ENF_EX=$(policy enforce '*.example.test')
+write_policies() {	# write_policies [FLAKY_STATUS]
+	cat > "$T/policies.json" <<EOF
+{
+ "mta-sts.enf.test": {"body": "$ENF_OK"},
+ "mta-sts.nomx.test": {"body": "$ENF_OK"},
+ "mta-sts.nomatch.test": {"body": "$ENF_ELSE"},
+ "mta-sts.untrusted.test": {"body": "$ENF_EX"},
+ "mta-sts.wrongname.test": {"body": "$ENF_EX"},
+ "mta-sts.testing.test": {"body": "$(policy testing '*.elsewhere.test')"},
+ "mta-sts.flaky.test": {"status": ${1:-200}, "body": "$ENF_ELSE"},
+ "mta-sts.malformed.test": {"body": "version: STSv1\\nmode: enforce\\nmode: enforce\\nmx: *.elsewhere.test\\nmax_age: 86400\\n"},
+ "mta-sts.redirect.test": {"status": 301, "location": "https://mta-sts.nomatch.test/.well-known/mta-sts.txt", "body": "$ENF_ELSE"},
+ "mta-sts.big.test": {"body": "${ENF_ELSE}x-pad: $(printf '%0100d' 0)\\n", "repeat": 700},
+ "mta-sts.ctype.test": {"type": "text/html", "body": "$ENF_ELSE"},
+ "mta-sts.badhttps.test": {"body": "$ENF_ELSE"},
+ "mta-sts.rpt.test": {"body": "$(policy testing mx.example.test)"},
+ "mta-sts.nostls.test": {"body": "$ENF_EX"},
+ "mta-sts.par.test": {"body": "$(policy testing '*.example.test')"},
+ "mta-sts.expired.test": {"body": "$(policy testing '*.example.test')"}
+}
+EOF
+}
+write_policies
+
+HP=$(free_port) || tap_bail "no free port"
+start_bg https "$PY" "$here/https_policy.py" --address 127.0.0.80 --port "$HP" \
+	--cert "$T/https.pem" --key "$T/https.key" --config "$T/policies.json" \
+	--log "$T/fetches.log" --pidfile "$T/https.pid" --max-lifetime 600
+HTTPS_PID=$BG_PID
+wait_until 10 test -s "$T/https.pid" || tap_bail "HTTPS policy server did not start: $(cat "$T/https.out" 2>/dev/null)"
+touch "$T/fetches.log"
+
+# ---------------------------------------------------------------- peers
+printf '{"comment": "good MX"}\n' > "$T/good.json"
+printf '{"cert": "other.pem", "key": "other.key"}\n' > "$T/untrusted.json"
+printf '{"ehlo_caps": ["PIPELINING", "8BITMIME"]}\n' > "$T/plain.json"
+printf '{"cert": "expired.pem", "key": "expired.key"}\n' > "$T/expired.json"
+declare -A PDIR
+for spec in 127.0.0.81:good 127.0.0.82:untrusted 127.0.0.83:good 127.0.0.84:plain \
+	127.0.0.85:expired 127.0.0.86:good; do
+	addr=${spec%%:*}
+	PDIR[$addr]=$T/peer-$addr
+	mkdir -p "${PDIR[$addr]}"
+	start_bg "peer-$addr" "$PY" "$PEER" serve --address "$addr" --port 25 \
+		--scenario "$T/${spec#*:}.json" --outdir "${PDIR[$addr]}" \
+		--pidfile "${PDIR[$addr]}/peer.pid" --max-lifetime 600
+	wait_until 10 test -s "${PDIR[$addr]}/peer.pid" || tap_bail "peer on $addr:25 did not start"
+done
+
+# pfact ADDR KEY: a value from a live peer's report.
+pfact() {
+	"$PY" "$PEER" report "${PDIR[$1]}" 2>/dev/null | sed -n "s/^$2=//p" | head -n 1
+}
+ndata() {	# ndata ADDR: messages accepted by the peer so far
+	local n
+	n=$(pfact "$1" accepted_data)
+	set -- $n
+	echo $#
+}
+
+# ---------------------------------------------------------------- tlsrelay
+cat > "$T/tlsrelay.conf" <<EOF
+helo_name = client.test
+connect_timeout = 5s
+command_timeout = 10s
+data_timeout = 10s
+deadline = 60s
+spool_directory = $T/spool
+tls_ca_file = $CERTS/ca.pem
+tls_security_level = may
+syslog = no
+mta_sts = yes
+mta_sts_cache = $T/sts.db
+mta_sts_https_port = $HP
+EOF
+printf 'Subject: sts test\n\nhello\n' > "$T/msg"
+
+# send NAME RCPT [ARGS...]: RC, OUT (stdout), ERR (-v log)
+send() {
+	local name=$1 rcpt=$2; shift 2
+	mkdir -p "$T/$name"
+	timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+		"$@" -f sender@example.test -- "$rcpt" < "$T/msg" > "$T/$name/stdout" 2> "$T/$name/stderr"
+	RC=$?
+	OUT=$(cat "$T/$name/stdout")
+	ERR=$(cat "$T/$name/stderr")
+}
+why() { printf 'exit %s; stdout: %s\nlog:\n%s' "$RC" "$OUT" "$(printf '%s\n' "$ERR" | tail -n 20)"; }
+fetches() { grep -c "^mta-sts.$1.test " "$T/fetches.log"; }
+sts() { timeout -k 5 60 "$STS" -c "$T/tlsrelay.conf" -o "dns_resolver=127.0.0.1:$ub_port" "$@"; }
+
+# expect NAME WANT_RC ERE: exit status and a stdout/log line matching ERE
+expect() {
+	local st=0
+	[ "$RC" = "$2" ] || st=1
+	printf '%s\n%s\n' "$OUT" "$ERR" | grep -Eq -- "$3" || st=1
+	tap_ok "$st" "$1" "$(printf 'want exit %s and /%s/\n%s' "$2" "$3" "$(why)")"
+}
+
+# ---------------------------------------------------------------- enforce
+n81=$(ndata 127.0.0.81)
+send enf user@enf.test
+expect "enforce + matching MX: delivered" 0 "Verified TLS connection established to mx\.example\.test\[127\.0\.0\.81\]"
+tap_is "$(ndata 127.0.0.81)" "$((n81 + 1))" "enforce + matching MX: the MX got the message"
+tap_like "$(pfact 127.0.0.81 sni)" "mx\.example\.test" "enforce: SNI is the MX host name"
+tap_like "$ERR" "MTA-STS policy of enf\.test fetched: id enf1, mode enforce" "enforce: policy fetched and logged"
+tap_is "$(fetches enf)" 1 "enforce: one fetch"
+
+send enf2 user@enf.test
+expect "same TXT id, cached policy: delivered" 0 "MTA-STS policy of enf\.test: mode enforce, id enf1 \(cache\)"
+tap_is "$(fetches enf)" 1 "TXT id unchanged: no new fetch"
+
+"$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE sts_policy SET id=? WHERE domain=?", ("old0","enf.test")); c.commit()' "$T/sts.db"
+send enf3 user@enf.test
+expect "TXT id changed: policy fetched again" 0 "MTA-STS policy of enf\.test fetched: id enf1"
+tap_is "$(fetches enf)" 2 "TXT id changed: exactly one more fetch"
+
+n81=$(ndata 127.0.0.81)
+c81=$(pfact 127.0.0.81 conns)
+send nomatch user@nomatch.test
+expect "enforce + MX outside the patterns: deferred 4.7.5" 75 "^4\.7\.5 .*MX host mx\.example\.test matches no mx pattern"
+tap_is "$(pfact 127.0.0.81 conns)" "$c81" "enforce + MX outside the patterns: no connection to it"
+
+send untrusted user@untrusted.test
+expect "enforce + untrusted certificate: deferred" 75 "^4\.7\.5 .*not trusted"
+tap_is "$(pfact 127.0.0.82 mail_plain)/$(pfact 127.0.0.82 mail_tls)" "0/0" "enforce + untrusted certificate: no MAIL at all (nothing in plaintext)"
+tap_is "$(pfact 127.0.0.82 starttls)" 1 "enforce + untrusted certificate: one STARTTLS, no plaintext retry"
+
+send wrongname user@wrongname.test
+expect "enforce + certificate for another name: deferred" 75 "^4\.7\.5 .*certificate name does not match"
+tap_is "$(pfact 127.0.0.83 mail_plain)/$(pfact 127.0.0.83 mail_tls)" "0/0" "enforce + wrong name: no MAIL at all"
+
+send nostls user@nostls.test
+expect "enforce + MX without STARTTLS: deferred" 75 "^4\.7\.4 TLS is required, but was not offered"
+tap_is "$(pfact 127.0.0.84 mail_plain)" 0 "enforce + no STARTTLS: no MAIL in plaintext"
+
+# ---------------------------------------------------------------- concurrency
+# Several transport processes at once share the cache (new file: all of them
+# create tables, fetch and write): every one delivers, none complains.
+# (their own MX, 127.0.0.86: peer.py takes 20 connections at most)
+n86=$(ndata 127.0.0.86)
+pids=()
+for i in 1 2 3 4 5 6; do
+	mkdir -p "$T/par$i"
+	timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+		-o "mta_sts_cache=$T/par.db" -f sender@example.test -- user@par.test \
+		< "$T/msg" > "$T/par$i/stdout" 2> "$T/par$i/stderr" &
+	pids+=($!)
+done
+st=0
+for p in "${pids[@]}"; do wait "$p" || st=1; done
+tap_ok "$st" "6 concurrent transports, one new cache: all delivered" "$(cat "$T"/par*/stdout)"
+tap_is "$(ndata 127.0.0.86)" "$((n86 + 6))" "6 concurrent transports: 6 messages at the MX"
+tap_unlike "$(cat "$T"/par*/stderr)" "cache unusable|MTA-STS cache:|TLS-RPT store:" "6 concurrent transports: no cache error"
+OUT=$(sts -o "mta_sts_cache=$T/par.db" report --day "$(date -u +%Y-%m-%d)" --domain par.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-par.json"
+tap_run "6 concurrent transports: 6 TLS results counted" "$PY" "$CHECK" "$T/report-par.json" par.test sts 0 6 \
+	certificate-host-mismatch
+OUT=$(sts -o "mta_sts_cache=$T/par.db" show par.test 2>&1)
+tap_like "$OUT" "^par\.test: mode testing, id par1" "6 concurrent transports: the policy is cached"
+
+# ---------------------------------------------------------------- as nobody
+# The transport runs as an unprivileged user (Postfix pipe user=nobody).
+mkdir -p "$T/nobody" && chown nobody "$T/nobody" && chmod 755 "$T"
+cp "$T/msg" "$T/nobody/msg" && chmod 644 "$T/nobody/msg" "$T/tlsrelay.conf"
+chmod 777 "$T/spool"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/nobody/sts.db" -f sender@example.test -- user@nomatch.test \
+	< "$T/nobody/msg" > "$T/nobody/out1" 2> "$T/nobody/err1"
+RC=$?; OUT=$(cat "$T/nobody/out1"); ERR=$(cat "$T/nobody/err1")
+expect "as nobody, writable cache: policy applied (deferred)" 75 "^4\.7\.5 .*matches no mx pattern"
+tap_ok "$([ -s "$T/nobody/sts.db" ]; echo $?)" "as nobody: cache file created"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/nope/sts.db" -f sender@example.test -- user@enf.test \
+	< "$T/nobody/msg" > "$T/nobody/out2" 2> "$T/nobody/err2"
+RC=$?; OUT=$(cat "$T/nobody/out2"); ERR=$(cat "$T/nobody/err2")
+expect "unusable cache: delivery goes on with the fetched policy" 0 "Verified TLS connection established to mx\.example\.test"
+tap_like "$ERR" "MTA-STS cache unusable, working without it: " "unusable cache: logged"
+
+send nocache user@enf.test -o mta_sts_cache=
+expect "no mta_sts_cache: policy fetched and enforced, delivered" 0 "MTA-STS policy of enf\.test: mode enforce, id enf1 \(fetched\)"
+tap_like "$ERR" "mta_sts = yes without mta_sts_cache: every delivery fetches the policy" "no mta_sts_cache: warned"
+
+# ---------------------------------------------------------------- testing
+n81=$(ndata 127.0.0.81)
+send testing user@testing.test
+expect "testing + MX mismatch: delivered" 0 "status=sent"
+tap_like "$ERR" "MTA-STS policy of testing\.test \(testing\): MX host mx\.example\.test matches no mx pattern; delivering anyway" "testing + mismatch: logged"
+tap_is "$(ndata 127.0.0.81)" "$((n81 + 1))" "testing + mismatch: the MX got the message"
+send expired user@expired.test
+expect "testing + expired certificate: delivered" 0 "status=sent"
+tap_like "$ERR" "MTA-STS policy of expired\.test \(testing\): mx-expired\.example\.test\[127\.0\.0\.85\]: certificate-expired \(not enforced\)" "testing + expired certificate: logged"
+
+# ---------------------------------------------------------------- fetch failures
+send flaky1 user@flaky.test
+expect "flaky: policy fetched (enforce, MX outside) -> deferred" 75 "^4\.7\.5 .*matches no mx pattern"
+write_policies 500
+"$PY" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE sts_policy SET id=? WHERE domain=?", ("old0","flaky.test")); c.commit()' "$T/sts.db"
+send flaky2 user@flaky.test
+expect "fetch failure + cached policy: cached policy still enforced" 75 "^4\.7\.5 .*matches no mx pattern"
+tap_like "$ERR" "MTA-STS policy fetch failed: .*HTTP status 500; using the cached policy" "fetch failure + cache: logged"
+send flaky3 user@flaky.test -o "mta_sts_cache=$T/empty.db"
+expect "fetch failure without a cached policy: no policy, delivered" 0 "status=sent"
+tap_like "$ERR" "HTTP status 500; no policy applies" "fetch failure without cache: logged"
+write_policies
+
+# ---------------------------------------------------------------- refused policies
+nomatch_fetches=$(fetches nomatch)
+for c in "malformed:mode repeated" "redirect:HTTP status 301 \(redirects are not followed\)" \
+	"big:policy larger than 65536 bytes" "ctype:media type text/html, not text/plain" \
+	"badhttps:certificate not valid"; do
+	d=${c%%:*}
+	send "$d" "user@$d.test"
+	expect "$d policy refused: no policy, delivered" 0 "status=sent"
+	tap_like "$ERR" "${c#*:}" "$d policy refused: the reason is logged"
+done
+tap_is "$(fetches nomatch)" "$nomatch_fetches" "redirect: the Location was not followed"
+
+# ---------------------------------------------------------------- precedence
+printf 'nomatch.test may\n' > "$T/tls_policy"
+send map user@nomatch.test -o "tls_policy_map=$T/tls_policy"
+expect "tls_policy_map entry wins over MTA-STS: delivered" 0 "status=sent"
+send relay user@nomatch.test -o "relayhost=[mx.example.test]"
+expect "relay host: MTA-STS not applied, delivered" 0 "status=sent"
+send off user@nomatch.test -o mta_sts=no
+expect "mta_sts = no: delivered" 0 "status=sent"
+tap_unlike "$ERR" "MTA-STS" "mta_sts = no: no MTA-STS activity"
+
+# ---------------------------------------------------------------- tlsrelay -q
+OUT=$("$TLSRELAY" -c "$T/tlsrelay.conf" -q enf.test 2>&1)
+tap_like "$OUT" "^enf\.test: nexthop enf\.test:25: may .*\[MTA-STS: enforce, id enf1, mx mx\.example\.test; enforced as verify match=hostname\]$" \
+	"-q: the cached MTA-STS policy is shown"
+OUT=$("$TLSRELAY" -c "$T/tlsrelay.conf" -q '[mx.example.test]' 2>&1)
+tap_unlike "$OUT" "MTA-STS" "-q: not for a bracketed nexthop"
+
+# ---------------------------------------------------------------- tlsrelay-sts
+OUT=$(sts show enf.test nomx.test 2>&1); RC=$?
+tap_like "$OUT" "^enf\.test: mode enforce, id enf1, expires .* \(cached\), mx mx\.example\.test$" "show: cached policy"
+tap_like "$OUT" "^nomx\.test: not cached$" "show: a domain not cached"
+tap_is "$RC" 1 "show: exit 1 when one is not cached"
+before=$(fetches enf)
+OUT=$(sts refresh 2>&1); RC=$?
+tap_like "$OUT" "^enf\.test: mode enforce, id enf1, expires .* \(fetched\)" "refresh: every cached domain fetched again"
+tap_is "$(fetches enf)" "$((before + 1))" "refresh: enf.test fetched although its id is unchanged"
+OUT=$(sts refresh nomx.test 2>&1); RC=$?
+tap_like "$OUT" "^nomx\.test: mode enforce, id nomx1" "refresh DOMAIN: fetches a new domain"
+tap_is "$RC" 0 "refresh: exit 0"
+
+# ---------------------------------------------------------------- TLS-RPT
+send rpt1 user@rpt.test
+send rpt2 user@rpt.test
+DAY=$(date -u +%Y-%m-%d)
+OUT=$(sts report --day "$DAY" --domain testing.test --org "Test Org" --contact tlsrpt@client.test \
+	--submitter client.test 2>&1); RC=$?
+tap_is "$RC" 0 "report: exit 0"
+printf '%s\n' "$OUT" > "$T/report-testing.json"
+tap_run "report testing.test: RFC 8460 structure" "$PY" "$CHECK" "$T/report-testing.json" \
+	testing.test sts 0 1 validation-failure
+OUT=$(sts report --day "$DAY" --domain rpt.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-rpt.json"
+tap_run "report rpt.test: 2 successful sessions" "$PY" "$CHECK" "$T/report-rpt.json" rpt.test sts 2 0
+OUT=$(sts report --day "$DAY" --domain untrusted.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-untrusted.json"
+tap_run "report untrusted.test: certificate-not-trusted" "$PY" "$CHECK" "$T/report-untrusted.json" \
+	untrusted.test sts 0 1 certificate-not-trusted
+OUT=$(sts report --day "$DAY" --domain wrongname.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-wrongname.json"
+tap_run "report wrongname.test: certificate-host-mismatch" "$PY" "$CHECK" "$T/report-wrongname.json" \
+	wrongname.test sts 0 1 certificate-host-mismatch
+OUT=$(sts report --day "$DAY" --domain malformed.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-malformed.json"
+tap_run "report malformed.test: sts-policy-invalid, then a success without policy" "$PY" "$CHECK" \
+	"$T/report-malformed.json" malformed.test sts 1 1 sts-policy-invalid
+OUT=$(sts report --day "$DAY" --domain badhttps.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-badhttps.json"
+tap_run "report badhttps.test: sts-webpki-invalid" "$PY" "$CHECK" "$T/report-badhttps.json" \
+	badhttps.test sts 1 1 sts-webpki-invalid
+OUT=$(sts report --day "$DAY" --domain nostls.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-nostls.json"
+tap_run "report nostls.test: starttls-not-supported" "$PY" "$CHECK" "$T/report-nostls.json" \
+	nostls.test sts 0 1 starttls-not-supported
+OUT=$(sts report --day "$DAY" --domain expired.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-expired.json"
+tap_run "report expired.test: certificate-expired" "$PY" "$CHECK" "$T/report-expired.json" \
+	expired.test sts 0 1 certificate-expired
+OUT=$(sts report --day 1999-01-01 --domain rpt.test 2>&1); RC=$?
+tap_is "$RC/$OUT" "0/" "report: a day without results prints nothing"
+
+n81=$(ndata 127.0.0.81)
+OUT=$(sts report --day "$DAY" --domain rpt.test --submitter client.test --send \
+	--from tlsrpt-sender@client.test 2>&1); RC=$?
+tap_is "$RC" 0 "report --send: exit 0" "$OUT"
+tap_like "$OUT" "^rpt\.test: report sent to <tlsrpt@rpt\.test>$" "report --send: mailed to the mailto: rua"
+tap_is "$(ndata 127.0.0.81)" "$((n81 + 1))" "report --send: the rua's MX got the report"
+last=$(ls -t "${PDIR[127.0.0.81]}"/data-*.eml | head -n 1)
+tap_run "report mail: RFC 8460 MIME structure, gzip'd JSON valid" "$PY" "$CHECK" --mail "$last" \
+	rpt.test sts 2 0
+
+stop_pid "$HTTPS_PID"
+tap_done

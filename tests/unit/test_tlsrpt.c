@@ -1,0 +1,138 @@
+/*
+ * test_tlsrpt.c - TLS-RPT pieces without the network: the rua list of a
+ * TLSRPTv1 record, the RFC 8460 result type of a session, the store's
+ * counting and the JSON report's totals (tlsrpt.c, sts.c, sts_cache.c).
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/x509.h>
+#include "sts.h"
+#include "sts_cache.h"
+#include "tlsrpt.h"
+#include "tap.h"
+
+struct rcase {
+	const char *name, *txt;
+	int want;
+	const char *first, *second;
+};
+
+static const struct rcase rcases[] = {
+	{ "one mailto", "v=TLSRPTv1; rua=mailto:tlsrpt@example.com", 1, "tlsrpt@example.com", NULL },
+	{ "https skipped", "v=TLSRPTv1;rua=https://r.example.com/x,mailto:a@example.com", 1,
+	  "a@example.com", NULL },
+	{ "two mailto, spaces", "v=TLSRPTv1; rua=mailto:a@x.test , mailto:b@y.test;", 2,
+	  "a@x.test", "b@y.test" },
+	{ "MAILTO any case", "v=TLSRPTv1; rua=MAILTO:a@x.test", 1, "a@x.test", NULL },
+	{ "no @", "v=TLSRPTv1; rua=mailto:nobody", 0, NULL, NULL },
+	{ "angle bracket refused", "v=TLSRPTv1; rua=mailto:a<b@x.test", 0, NULL, NULL },
+	{ "not TLSRPT", "v=spf1 -all", -1, NULL, NULL },
+	{ "TLSRPTv10 is not v1", "v=TLSRPTv10; rua=mailto:a@x.test", -1, NULL, NULL },
+	{ "no rua", "v=TLSRPTv1;", 0, NULL, NULL },
+};
+
+static void test_rua(void)
+{
+	char out[4][256], name[200];
+
+	for (size_t i = 0; i < sizeof rcases / sizeof rcases[0]; i++) {
+		const struct rcase *c = &rcases[i];
+		int n = tr_tlsrpt_rua(c->txt, out, 4);
+
+		snprintf(name, sizeof name, "rua: %s", c->name);
+		TAP_INT(n, c->want, name);
+		if (c->first && n >= 1)
+			TAP_STR(out[0], c->first, name);
+		if (c->second && n >= 2)
+			TAP_STR(out[1], c->second, name);
+	}
+}
+
+static void test_result_type(void)
+{
+	tr_tls_outcome o;
+
+	memset(&o, 0, sizeof o);
+	TAP_STR(tr_sts_result_type(&o, 1), NULL, "result: no greeting -> nothing counted");
+	o.greeted = 1;
+	TAP_STR(tr_sts_result_type(&o, 1), "starttls-not-supported", "result: STARTTLS not offered");
+	o.offered = o.tried = 1;
+	TAP_STR(tr_sts_result_type(&o, 1), "validation-failure", "result: handshake failed");
+	o.up = 1;
+	TAP_STR(tr_sts_result_type(&o, 0), "success", "result: no policy, TLS up");
+	TAP_STR(tr_sts_result_type(&o, 1), "certificate-not-trusted", "result: STS, no certificate");
+	o.info.have_cert = 1;
+	snprintf(o.info.verify_error, sizeof o.info.verify_error, "%s",
+	         X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED));
+	TAP_STR(tr_sts_result_type(&o, 1), "certificate-expired", "result: STS, expired");
+	snprintf(o.info.verify_error, sizeof o.info.verify_error, "self-signed certificate");
+	TAP_STR(tr_sts_result_type(&o, 1), "certificate-not-trusted", "result: STS, untrusted");
+	o.info.chain_ok = 1;
+	TAP_STR(tr_sts_result_type(&o, 1), "certificate-host-mismatch", "result: STS, wrong name");
+	o.info.name_ok = 1;
+	TAP_STR(tr_sts_result_type(&o, 1), "success", "result: STS, verified");
+}
+
+static void test_store_report(void)
+{
+	char path[] = "/tmp/test_tlsrpt.XXXXXX", db[64], err[256], *json = NULL;
+	int fd = mkstemp(path);
+	tr_sts_store *s;
+	tr_tlsrpt_meta m = { "Org \"Q\"", "c@x.test", "x.test", NULL };
+	tr_rpt_row ok = { "d.test", "sts", "version: STSv1\nmode: testing", "*.d.test", "success",
+	                  "mx.d.test", "192.0.2.1", 0 };
+	tr_rpt_row bad = ok;
+	long long day0 = 1700006400;   /* 2023-11-15T00:00:00Z */
+
+	if (fd >= 0)
+		close(fd);
+	snprintf(db, sizeof db, "%s.db", path);
+	s = tr_sts_store_open(db, err, sizeof err);
+	tap_ok(s != NULL, "store: opens", err);
+	if (s == NULL)
+		return;
+	bad.result = "certificate-expired";
+	for (int i = 0; i < 3; i++)
+		tr_sts_store_record(s, &ok, day0 + 100 + i);
+	tr_sts_store_record(s, &bad, day0 + 200);
+	tr_sts_store_record(s, &bad, day0 + 86400);          /* next day */
+	TAP_INT(tr_tlsrpt_json(s, "2023-11-15", "d.test", &m, &json, err, sizeof err), 1,
+	        "report: results found");
+	tap_ok(json && strstr(json, "\"total-successful-session-count\":3,"
+	                      "\"total-failure-session-count\":1") != NULL,
+	       "report: counts of that day only", json);
+	tap_ok(json && strstr(json, "\"organization-name\":\"Org \\\"Q\\\"\"") != NULL,
+	       "report: strings JSON-escaped", json);
+	tap_ok(json && strstr(json, "\"policy-string\":[\"version: STSv1\",\"mode: testing\"]") != NULL,
+	       "report: policy-string split into lines", json);
+	free(json);
+	json = NULL;
+	TAP_INT(tr_tlsrpt_json(s, "2023-11-14", "d.test", &m, &json, err, sizeof err), 0,
+	        "report: nothing the day before");
+	TAP_INT(tr_tlsrpt_json(s, "2023-13-01", "d.test", &m, &json, err, sizeof err), -1,
+	        "report: bad day refused");
+	/* Prune on 2023-11-16 keeping 0 days: the 15th goes, the 16th stays. */
+	TAP_INT(tr_sts_store_prune(s, day0 + 86400 + 5, 0), 2, "prune: the older day's two rows removed");
+	TAP_INT(tr_tlsrpt_json(s, "2023-11-16", "d.test", &m, &json, err, sizeof err), 1,
+	        "prune: the newer day kept");
+	free(json);
+	json = NULL;
+	tr_sts_store_close(s);
+	unlink(path);
+	unlink(db);
+	snprintf(err, sizeof err, "%s-wal", db);
+	unlink(err);
+	snprintf(err, sizeof err, "%s-shm", db);
+	unlink(err);
+}
+
+int main(void)
+{
+	test_rua();
+	test_result_type();
+	test_store_report();
+	return tap_done();
+}
