@@ -1,2 +1,6 @@
 # mk/reliability.mk - included by Makefile.am (one fragment per area; use += on the shared
 # variables: TESTS, check_PROGRAMS, EXTRA_DIST, SCRIPT_DIRS, lib_libtlsrelay_core_la_SOURCES ...).
+
+# Issue 4 (first half): fault injection at every step, multiple recipients
+# and MX hosts, bad input to the program.
+TESTS += tests/peer/test_faults.sh
