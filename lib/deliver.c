@@ -263,6 +263,58 @@ static void route_by_domain(route *r)
 
 /* ------------------------------------------------------------ summary */
 
+/* "<a>, <b>" for the recipients of category class (OK, PERM, or the rest),
+ * bounded by cap; "... N more" when they do not fit. 0 if there is none. */
+static size_t rcpt_list(const tlsrelay_request *req, int class, char *out, size_t cap)
+{
+	size_t o = 0, n = 0, left = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < req->nrcpts; i++) {
+		tlsrelay_cat c = req->rcpts[i].status.cat;
+		int in = class == TLSRELAY_OK ? c == TLSRELAY_OK
+		       : class == TLSRELAY_PERM ? c == TLSRELAY_PERM
+		       : c != TLSRELAY_OK && c != TLSRELAY_PERM;
+		size_t len = strlen(req->rcpts[i].addr);
+
+		if (!in)
+			continue;
+		if (left > 0 || o + len + 16 + 20 > cap) {   /* room for "... N more" */
+			left++;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, cap - o, "%s<%s>", n ? ", " : "", req->rcpts[i].addr);
+		n++;
+	}
+	if (left > 0)
+		snprintf(out + o, cap - o, "%s... %zu more", n ? ", " : "", left);
+	return n + left;
+}
+
+/* Several recipients, not all accepted: the output line names who failed
+ * (and who was accepted, and so will get the message again when the MTA
+ * retries), so that the admin reading the MTA's log knows. The reason is
+ * cut to make room; the lists are bounded. */
+static void name_rcpts(const tlsrelay_request *req, tlsrelay_status *st)
+{
+	char lists[3][120], suffix[400], reason[TLSRELAY_TEXT_MAX];
+	static const char *const words[3] = { "deferred", "refused", "accepted" };
+	static const int classes[3] = { TLSRELAY_TEMP, TLSRELAY_PERM, TLSRELAY_OK };
+	size_t o = 0, keep;
+
+	if (req->nrcpts < 2)
+		return;
+	for (int k = 0; k < 3; k++)
+		if (rcpt_list(req, classes[k], lists[k], sizeof lists[k]) > 0)
+			o += (size_t)snprintf(suffix + o, sizeof suffix - o, "%s%s: %s",
+			                      o ? "; " : " [", words[k], lists[k]);
+	snprintf(suffix + o, sizeof suffix - o, "]");
+	keep = sizeof st->text - 1 - strlen(suffix);
+	snprintf(reason, sizeof reason, "%s", st->text);
+	snprintf(st->text, sizeof st->text, "%.*s%s", (int)keep, reason, suffix);
+	tr_sanitize_line(st->text);
+}
+
 tlsrelay_cat tr_deliver_summary(const tlsrelay_request *req, tlsrelay_status *st)
 {
 	const tlsrelay_status *first_temp = NULL, *first_perm = NULL;
@@ -283,17 +335,21 @@ tlsrelay_cat tr_deliver_summary(const tlsrelay_request *req, tlsrelay_status *st
 	if (first_temp) {
 		tr_status_copy(st, first_temp);
 		st->cat = TLSRELAY_TEMP;     /* INTERNAL too: the mail is kept */
-		return st->cat;
-	}
-	if (nok > 0) {   /* some accepted, some refused for good */
-		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
+		/* Postfix takes the class from the output line before the exit
+		 * status: a temporary result must never print 5.x.x. */
+		if (st->dsn[0] != '4')
+			snprintf(st->dsn, sizeof st->dsn, "4.0.0");
+	} else if (nok > 0) {   /* some accepted, some refused for good */
+		tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
 		        "%zu of %zu recipients accepted, the others refused (%s %s); "
 		        "retrying all (set the recipient limit to 1 to avoid this)",
 		        nok, req->nrcpts, first_perm->dsn, first_perm->text);
+	} else {
+		tr_status_copy(st, first_perm);
+		if (nnouser != req->nrcpts && strcmp(st->dsn, "5.1.1") == 0)
+			memcpy(st->dsn, "5.0.0", 6);   /* not every one unknown: EX_UNAVAILABLE */
 	}
-	tr_status_copy(st, first_perm);
-	if (nnouser != req->nrcpts && strcmp(st->dsn, "5.1.1") == 0)
-		memcpy(st->dsn, "5.0.0", 6);   /* not every one unknown: EX_UNAVAILABLE */
+	name_rcpts(req, st);
 	return st->cat;
 }
 
