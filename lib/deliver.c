@@ -390,20 +390,66 @@ static tlsrelay_cat check_request(const tlsrelay_request *q, tlsrelay_status *st
 	return tr_status_ok(st);
 }
 
+/* Length of the UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, at most U+10FFFF), 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	unsigned long cp = s[0] & (0x3f >> (n - 1));
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Bad input is refused before any connection (5.1.3, exit 64): control
+ * bytes, angle brackets, white space outside a quoted local part (it
+ * would be sent as "RCPT TO:<a b@c>", which no server accepts; Postfix
+ * pipe(8) flags=q quotes such local parts), bytes that are not UTF-8. */
 tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
                                     tlsrelay_status *st)
 {
 	size_t n = strlen(addr);
+	int quoted = 0;
+	const char *why = NULL;
 
 	if (n == 0 && !allow_empty)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.1.3", "empty recipient address");
 	if (n > 512)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.1.3", "address longer than 512 bytes");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && why == NULL; i++) {
 		unsigned char c = (unsigned char)addr[i];
+		size_t u;
+
 		if (c < 0x20 || c == 0x7f || c == '<' || c == '>')
-			return tr_status_set(st, TLSRELAY_USAGE, "5.1.3",
-			                     "bad address \"%.60s\": control character or angle bracket", addr);
+			why = "control character or angle bracket";
+		else if (c >= 0x80 && (u = utf8_len((const unsigned char *)addr + i)) == 0)
+			why = "not UTF-8";
+		else if (c >= 0x80)
+			i += u - 1;
+		else if (c == '"' && (i == 0 || quoted))
+			quoted = !quoted;
+		else if (c == '\\' && quoted && addr[i + 1] != '\0')
+			i++;
+		else if (c == ' ' && !quoted)
+			why = "white space outside a quoted local part";
+	}
+	if (why) {
+		char ex[61];     /* printable: the output line goes to the MTA's log */
+		size_t i;
+
+		for (i = 0; i < n && i < sizeof ex - 1; i++)
+			ex[i] = (addr[i] < 0x20 || addr[i] >= 0x7f) ? '?' : addr[i];
+		ex[i] = '\0';
+		return tr_status_set(st, TLSRELAY_USAGE, "5.1.3", "bad address \"%s\": %s", ex, why);
 	}
 	return tr_status_ok(st);
 }

@@ -3,5 +3,5 @@
 
 # Issue 4 (first half): fault injection at every step, multiple recipients
 # and MX hosts, bad input to the program.
-TESTS += tests/peer/test_faults.sh tests/peer/test_rcpts.sh
+TESTS += tests/peer/test_faults.sh tests/peer/test_rcpts.sh tests/peer/test_badinput.sh
 TESTS += tests/dns/test_mx_faults.sh
