@@ -5,3 +5,4 @@
 # and MX hosts, bad input to the program.
 TESTS += tests/peer/test_faults.sh tests/peer/test_rcpts.sh tests/peer/test_badinput.sh
 TESTS += tests/dns/test_mx_faults.sh
+TESTS += tests/e2e/test_postfix_rcpts.sh
