@@ -504,7 +504,7 @@ static tlsrelay_cat route_request(route *r, tlsrelay_status *st)
 		return TLSRELAY_OK;
 	}
 	if (tr_nexthop_parse(hop, &nh, err, sizeof err) < 0)
-		return tr_status_set(st, r->req->nexthop ? TLSRELAY_USAGE : TLSRELAY_CONFIG,
+		return tr_status_set(st, TLSRELAY_CONFIG,    /* -r: the MTA's transport config */
 		                     "4.3.5", "bad nexthop \"%.100s\": %s", hop, err);
 	memset(r->select, 1, r->req->nrcpts);
 	route_nexthop(r, &nh, 1);

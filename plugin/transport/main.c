@@ -13,7 +13,10 @@
  * - Configuration problems (bad option, bad setting, unreadable file) print
  *   DSN 4.3.5 and exit 78 (EX_CONFIG): with Postfix the 4.x.x DSN defers
  *   the mail instead of bouncing it, so a typo does not bounce the queue;
- *   Exim reads the exit status only, so list 78 in its temp_errors.
+ *   Exim reads the exit status only, so list 78 in its temp_errors. A bad
+ *   command line (unknown option, missing argument, bad -o, no recipient,
+ *   bad -r) is a configuration problem of the MTA's transport: 78 too.
+ *   64 (EX_USAGE) is left for bad addresses and DSN values (5.x.x).
  * - A last-resort alarm (deadline + 15 s) exits 75 even if something in the
  *   library blocks; the library keeps its own deadline on every wait.
  * - -i (ignore dots) is accepted and ignored: a lone "." never ends input.
@@ -42,7 +45,6 @@
 #include <unistd.h>
 #include "tlsrelay.h"
 
-#define EX_USAGE_ 64
 #define EX_CONFIG_ 78
 #define EX_TEMPFAIL_ 75
 
@@ -248,8 +250,12 @@ int main(int argc, char **argv)
 	if (std_fds(&stdin_closed) < 0)
 		return EX_TEMPFAIL_;      /* nowhere to print: 0-2 cannot be made valid */
 	no_core_dumps();
+	/* A bad command line is the MTA's transport configuration (master.cf,
+	 * an Exim transport): 78 like the other configuration errors, so that
+	 * Exim (which reads only the exit status) defers too, as Postfix does
+	 * on the 4.3.5 DSN. */
 	if ((first = parse_args(argc, argv, &o)) < 0)
-		return EX_USAGE_;
+		return EX_CONFIG_;
 	if ((ctx = tlsrelay_ctx_new()) == NULL) {
 		printf("4.3.0 tlsrelay: out of memory\n");
 		return EX_TEMPFAIL_;

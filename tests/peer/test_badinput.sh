@@ -90,11 +90,11 @@ bad() {
 }
 
 # ------------------------------------------------------------ command line
-bad no-recipient       64 '^4\.3\.5 tlsrelay: no recipients given$' - -c "$CONF" -f s@example.test
-bad unknown-flag       64 '^4\.3\.5 tlsrelay: unknown option -x' - -c "$CONF" -x -- $R
-bad missing-argument   64 '^4\.3\.5 tlsrelay: unknown option -f or missing argument' - -c "$CONF" -f
-bad bad-o              64 '^4\.3\.5 tlsrelay: bad -o "relayhost": expected key=value' - -c "$CONF" -o relayhost -- $R
-bad bad-nexthop        64 '^4\.3\.5 bad nexthop "\[127\.0\.0\.1": ' - -c "$CONF" -r '[127.0.0.1' -- $R
+bad no-recipient       78 '^4\.3\.5 tlsrelay: no recipients given$' - -c "$CONF" -f s@example.test
+bad unknown-flag       78 '^4\.3\.5 tlsrelay: unknown option -x' - -c "$CONF" -x -- $R
+bad missing-argument   78 '^4\.3\.5 tlsrelay: unknown option -f or missing argument' - -c "$CONF" -f
+bad bad-o              78 '^4\.3\.5 tlsrelay: bad -o "relayhost": expected key=value' - -c "$CONF" -o relayhost -- $R
+bad bad-nexthop        78 '^4\.3\.5 bad nexthop "\[127\.0\.0\.1": ' - -c "$CONF" -r '[127.0.0.1' -- $R
 bad empty-recipient    64 '^5\.1\.3 empty recipient address$' - -c "$CONF" -- ''
 bad space-recipient    64 '^5\.1\.3 bad address "a b@example\.test": white space outside a quoted local part$' \
 	- -c "$CONF" -- 'a b@example.test'
