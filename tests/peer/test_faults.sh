@@ -309,6 +309,7 @@ run_case() {
 	fi
 }
 
+# shellcheck disable=SC2317 # called through at_exit
 stop_leftovers() {	# peers of cases that did not finish (the test was interrupted)
 	local pid
 	while read -r pid; do
