@@ -87,7 +87,8 @@ KNOWN_VERBS = {"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA
                "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "XCLIENT"}
 MERGED_DICTS = ("replies", "replies_tls", "rcpt_replies", "actions")
 KNOWN_KEYS = set(DEFAULTS) | {"comment", "connections"}
-ACTIONS = ("drop", "reply_drop", "silent", "reply_silent", "reset", "endless", "reply")
+ACTIONS = ("drop", "reply_drop", "silent", "reply_silent", "reset", "endless", "reply", "trickle")
+TRICKLE_SECS = 0.25             # between two bytes of a "trickle" reply
 STARTTLS_ACTIONS = ("tls", "none", "garbage", "close", "reset", "silent")
 ENDLESS_MAX = 256 * 1024 * 1024     # bytes of an endless reply at most
 
@@ -458,11 +459,29 @@ class Conn:
             sent += len(chunk)
         raise Closed("endless reply over after %d bytes" % sent)
 
+    def trickle(self, code, at):
+        """An endless multi-line reply sent one byte every TRICKLE_SECS, so
+        that each read of the client gets a byte before its timeout: only
+        an overall deadline ends it (or silent_secs, or the client)."""
+        line = b"%s-slow\r\n" % (code[:3] or b"250")
+        stop = time.monotonic() + min(self.cfg["silent_secs"], self.server.time_left())
+        self.event("trickle", at=at)
+        sent = 0
+        while time.monotonic() < stop and not self.server.stopping.is_set():
+            try:
+                self.sock.sendall(line[sent % len(line):sent % len(line) + 1])
+            except (OSError, ssl.SSLError):
+                raise Closed("trickle: client gone after %d bytes" % sent)
+            sent += 1
+            self.server.stopping.wait(TRICKLE_SECS)
+        raise Closed("trickle over after %d bytes" % sent)
+
     def shown_reply(self, verb, occurrence, reply):
         """The reply as the transcript records it: "" when an action
         withholds it (drop, silent, reset, endless); "action" names it."""
         act = self.action_for(verb, occurrence)
-        fields = {"reply": "" if act in ("drop", "silent", "reset", "endless") else printable(reply, 200)}
+        fields = {"reply": "" if act in ("drop", "silent", "reset", "endless", "trickle")
+                  else printable(reply, 200)}
         if act:
             fields["action"] = act
         return fields
@@ -475,6 +494,8 @@ class Conn:
             self.reset(verb)
         if act == "endless":
             self.endless(reply, verb)
+        if act == "trickle":
+            self.trickle(reply, verb)
         if act in ("drop", "silent"):
             if act == "drop":
                 self.event("dropped", at=verb, occurrence=occurrence, replied=False)

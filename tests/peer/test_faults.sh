@@ -15,6 +15,10 @@
 #   4xx       451 4.3.0                     5xx       554 5.7.1
 #   garbage   "HTTP/1.1 400 Bad Request"    longline  a 100 KB "250 x..." line
 #   endless   "250-..." continuation lines without end
+#   trickle   the same, one byte every 0.25 s: each read gets a byte before
+#             command_timeout, only the deadline ends it (an extra fault, at
+#             three steps only: the wait code is the same at every step, and
+#             each case lasts the whole deadline)
 #
 # In the body the fault comes once the first bytes arrived (7 MB message,
 # so the client is still writing): rst/close/silence as above, 4xx/5xx are
@@ -61,7 +65,7 @@ mkdir -p "$T/spool" "$T/cases"
 # ------------------------------------------------------------------ table
 # step | fault | exit | DSN regex of the first output line ("-": none) |
 # peer got (acc, data, no) | timeout that ends a silence (connect,
-# command, data; "-") ; or: step | fault | n/a | reason (rest of the line).
+# command, data, deadline; "-") ; or: step | fault | n/a | reason (rest of the line).
 FAULTS=$(cat <<'EOF'
 connect   refused   75  ^4\.4\.1       no   -
 connect   rst       n/a a reset right after the connect is the greeting row (greeting rst)
@@ -180,6 +184,9 @@ dot       silence   75  ^4\.4\.2       data command
 dot       garbage   75  ^4\.5\.0       data -
 dot       longline  75  ^4\.5\.0       acc  -
 dot       endless   75  ^4\.5\.0       data -
+greeting  trickle   75  ^4\.4\.2       no   deadline
+rcpt2     trickle   75  ^4\.4\.2       no   deadline
+dot       trickle   75  ^4\.4\.2       data deadline
 quit      refused   n/a refused happens at connect only
 quit      rst       0   -              acc  -
 quit      close     0   -              acc  -
@@ -205,8 +212,8 @@ KEYS = {"greeting": "CONNECT", "ehlo": "EHLO#1", "starttls": "STARTTLS", "ehlo_t
         "body": "BODY", "dot": "DOT", "quit": "QUIT"}
 REPLY = {"4xx": "451 4.3.0 fault injected", "5xx": "554 5.7.1 fault injected",
          "garbage": "HTTP/1.1 400 Bad Request", "longline": ["250 ", {"repeat": "x", "times": 102400}],
-         "endless": "250 endless"}
-ACTION = {"rst": "reset", "close": "drop", "silence": "silent", "endless": "endless"}
+         "endless": "250 endless", "trickle": "250 slow"}
+ACTION = {"rst": "reset", "close": "drop", "silence": "silent", "endless": "endless", "trickle": "trickle"}
 BODY = {"rst": "reset", "close": "drop", "silence": "silent", "endless": "endless",
         "4xx": "reply_drop", "5xx": "reply_drop", "garbage": "reply", "longline": "reply"}
 TLS = {"rst": "reset", "close": "close", "silence": "silent", "garbage": "garbage"}
@@ -324,7 +331,9 @@ at_exit stop_leftovers
 # --------------------------------------------------------------- checks
 declare -A R     # the current case's peer report
 timeout_of() {	# timeout_of NAME: seconds of tlsrelay's connect, command or data timeout
-	case $1 in connect) echo "$CONNECT_T" ;; command) echo "$COMMAND_T" ;; data) echo "$DATA_T" ;; esac
+	case $1 in
+	connect) echo "$CONNECT_T" ;; command) echo "$COMMAND_T" ;; data) echo "$DATA_T" ;; deadline) echo "$DEADLINE" ;;
+	esac
 }
 
 check_case() {	# check_case STEP FAULT EXIT DSN_RE GOT TMO
