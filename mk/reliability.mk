@@ -6,3 +6,10 @@
 TESTS += tests/peer/test_faults.sh tests/peer/test_rcpts.sh tests/peer/test_badinput.sh
 TESTS += tests/dns/test_mx_faults.sh
 TESTS += tests/e2e/test_postfix_rcpts.sh
+
+# test_io: the waits of lib/io.c end at the operation timeout or the deadline
+check_PROGRAMS += tests/unit/test_io
+tests_unit_test_io_SOURCES = tests/unit/test_io.c tests/unit/tap.h
+tests_unit_test_io_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_io_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_io
