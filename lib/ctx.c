@@ -2,7 +2,9 @@
  * ctx.c - the public context: creation, configuration, logger.
  */
 #include "config.h"
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ctx.h"
 #include "status.h"
 #include "policy.h"
@@ -19,16 +21,28 @@ void tr_ctx_reset(tlsrelay_ctx *ctx)
 	ctx->policy = NULL;
 }
 
+/* The error names the setting too ("sasl_password_map FILE: cannot open:
+ * ..."): the file name alone does not tell the admin which map it is. */
+static tlsrelay_cat map_error(const char *setting, tlsrelay_status *st)
+{
+	char text[TLSRELAY_TEXT_MAX];
+
+	snprintf(text, sizeof text, "%s", st->text);
+	snprintf(st->text, sizeof st->text, "%s %.*s", setting,
+	         (int)(sizeof st->text - strlen(setting) - 2), text);
+	return st->cat;
+}
+
 tlsrelay_cat tr_ctx_load_maps(tlsrelay_ctx *ctx, tlsrelay_status *st)
 {
 	const tr_config *cfg = &ctx->cfg;
 
 	if (cfg->sasl_password_map && ctx->sasl == NULL &&
 	    (ctx->sasl = tr_sasl_map_load(cfg->sasl_password_map, st)) == NULL)
-		return st->cat;
+		return map_error("sasl_password_map", st);
 	if (cfg->tls_policy_map && ctx->policy == NULL &&
 	    (ctx->policy = tr_policy_map_load(cfg->tls_policy_map, st)) == NULL)
-		return st->cat;
+		return map_error("tls_policy_map", st);
 	return tr_status_ok(st);
 }
 

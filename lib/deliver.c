@@ -334,6 +334,58 @@ static void route_by_domain(route *r)
 
 /* ------------------------------------------------------------ summary */
 
+/* "<a>, <b>" for the recipients of category class (OK, PERM, or the rest),
+ * bounded by cap; "... N more" when they do not fit. 0 if there is none. */
+static size_t rcpt_list(const tlsrelay_request *req, int class, char *out, size_t cap)
+{
+	size_t o = 0, n = 0, left = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < req->nrcpts; i++) {
+		tlsrelay_cat c = req->rcpts[i].status.cat;
+		int in = class == TLSRELAY_OK ? c == TLSRELAY_OK
+		       : class == TLSRELAY_PERM ? c == TLSRELAY_PERM
+		       : c != TLSRELAY_OK && c != TLSRELAY_PERM;
+		size_t len = strlen(req->rcpts[i].addr);
+
+		if (!in)
+			continue;
+		if (left > 0 || o + len + 16 + 20 > cap) {   /* room for "... N more" */
+			left++;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, cap - o, "%s<%s>", n ? ", " : "", req->rcpts[i].addr);
+		n++;
+	}
+	if (left > 0)
+		snprintf(out + o, cap - o, "%s... %zu more", n ? ", " : "", left);
+	return n + left;
+}
+
+/* Several recipients, not all accepted: the output line names who failed
+ * (and who was accepted, and so will get the message again when the MTA
+ * retries), so that the admin reading the MTA's log knows. The reason is
+ * cut to make room; the lists are bounded. */
+static void name_rcpts(const tlsrelay_request *req, tlsrelay_status *st)
+{
+	char lists[3][120], suffix[400], reason[TLSRELAY_TEXT_MAX];
+	static const char *const words[3] = { "deferred", "refused", "accepted" };
+	static const int classes[3] = { TLSRELAY_TEMP, TLSRELAY_PERM, TLSRELAY_OK };
+	size_t o = 0, keep;
+
+	if (req->nrcpts < 2)
+		return;
+	for (int k = 0; k < 3; k++)
+		if (rcpt_list(req, classes[k], lists[k], sizeof lists[k]) > 0)
+			o += (size_t)snprintf(suffix + o, sizeof suffix - o, "%s%s: %s",
+			                      o ? "; " : " [", words[k], lists[k]);
+	snprintf(suffix + o, sizeof suffix - o, "]");
+	keep = sizeof st->text - 1 - strlen(suffix);
+	snprintf(reason, sizeof reason, "%s", st->text);
+	snprintf(st->text, sizeof st->text, "%.*s%s", (int)keep, reason, suffix);
+	tr_sanitize_line(st->text);
+}
+
 tlsrelay_cat tr_deliver_summary(const tlsrelay_request *req, tlsrelay_status *st)
 {
 	const tlsrelay_status *first_temp = NULL, *first_perm = NULL;
@@ -354,17 +406,21 @@ tlsrelay_cat tr_deliver_summary(const tlsrelay_request *req, tlsrelay_status *st
 	if (first_temp) {
 		tr_status_copy(st, first_temp);
 		st->cat = TLSRELAY_TEMP;     /* INTERNAL too: the mail is kept */
-		return st->cat;
-	}
-	if (nok > 0) {   /* some accepted, some refused for good */
-		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
+		/* Postfix takes the class from the output line before the exit
+		 * status: a temporary result must never print 5.x.x. */
+		if (st->dsn[0] != '4')
+			snprintf(st->dsn, sizeof st->dsn, "4.0.0");
+	} else if (nok > 0) {   /* some accepted, some refused for good */
+		tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
 		        "%zu of %zu recipients accepted, the others refused (%s %s); "
 		        "retrying all (set the recipient limit to 1 to avoid this)",
 		        nok, req->nrcpts, first_perm->dsn, first_perm->text);
+	} else {
+		tr_status_copy(st, first_perm);
+		if (nnouser != req->nrcpts && strcmp(st->dsn, "5.1.1") == 0)
+			memcpy(st->dsn, "5.0.0", 6);   /* not every one unknown: EX_UNAVAILABLE */
 	}
-	tr_status_copy(st, first_perm);
-	if (nnouser != req->nrcpts && strcmp(st->dsn, "5.1.1") == 0)
-		memcpy(st->dsn, "5.0.0", 6);   /* not every one unknown: EX_UNAVAILABLE */
+	name_rcpts(req, st);
 	return st->cat;
 }
 
@@ -405,20 +461,66 @@ static tlsrelay_cat check_request(const tlsrelay_request *q, tlsrelay_status *st
 	return tr_status_ok(st);
 }
 
+/* Length of the UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, at most U+10FFFF), 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	unsigned long cp = s[0] & (0x3f >> (n - 1));
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Bad input is refused before any connection (5.1.3, exit 64): control
+ * bytes, angle brackets, white space outside a quoted local part (it
+ * would be sent as "RCPT TO:<a b@c>", which no server accepts; Postfix
+ * pipe(8) flags=q quotes such local parts), bytes that are not UTF-8. */
 tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
                                     tlsrelay_status *st)
 {
 	size_t n = strlen(addr);
+	int quoted = 0;
+	const char *why = NULL;
 
 	if (n == 0 && !allow_empty)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.1.3", "empty recipient address");
 	if (n > 512)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.1.3", "address longer than 512 bytes");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && why == NULL; i++) {
 		unsigned char c = (unsigned char)addr[i];
+		size_t u;
+
 		if (c < 0x20 || c == 0x7f || c == '<' || c == '>')
-			return tr_status_set(st, TLSRELAY_USAGE, "5.1.3",
-			                     "bad address \"%.60s\": control character or angle bracket", addr);
+			why = "control character or angle bracket";
+		else if (c >= 0x80 && (u = utf8_len((const unsigned char *)addr + i)) == 0)
+			why = "not UTF-8";
+		else if (c >= 0x80)
+			i += u - 1;
+		else if (c == '"' && (i == 0 || quoted))
+			quoted = !quoted;
+		else if (c == '\\' && quoted && addr[i + 1] != '\0')
+			i++;
+		else if (c == ' ' && !quoted)
+			why = "white space outside a quoted local part";
+	}
+	if (why) {
+		char ex[61];     /* printable: the output line goes to the MTA's log */
+		size_t i;
+
+		for (i = 0; i < n && i < sizeof ex - 1; i++)
+			ex[i] = (addr[i] < 0x20 || addr[i] >= 0x7f) ? '?' : addr[i];
+		ex[i] = '\0';
+		return tr_status_set(st, TLSRELAY_USAGE, "5.1.3", "bad address \"%s\": %s", ex, why);
 	}
 	return tr_status_ok(st);
 }
@@ -474,7 +576,7 @@ static tlsrelay_cat route_request(route *r, tlsrelay_status *st)
 		return TLSRELAY_OK;
 	}
 	if (tr_nexthop_parse(hop, &nh, err, sizeof err) < 0)
-		return tr_status_set(st, r->req->nexthop ? TLSRELAY_USAGE : TLSRELAY_CONFIG,
+		return tr_status_set(st, TLSRELAY_CONFIG,    /* -r: the MTA's transport config */
 		                     "4.3.5", "bad nexthop \"%.100s\": %s", hop, err);
 	memset(r->select, 1, r->req->nrcpts);
 	route_nexthop(r, &nh, 1);

@@ -70,19 +70,16 @@ void tr_io_set_timeout(tr_io *io, int timeout_ms)
 /* Milliseconds left for this wait, or -1 if none left. */
 static int wait_budget(const tr_io *io, long long started)
 {
-	long long now = tr_now_ms(), left = 0;
+	long long now = tr_now_ms(), left = 60 * 60 * 1000;   /* never unbounded */
 
-	if (io->timeout_ms <= 0 && io->deadline_ms <= 0)
-		return 60 * 60 * 1000;   /* never unbounded: one hour */
-	/* An expired timeout is negative: it must not count as "no timeout"
-	 * (that let a silent server hold us until the session deadline). */
-	if (io->timeout_ms > 0)
+	/* Each bound only ever lowers "left". (It used to start at -1 meaning
+	 * "no timeout", so an operation timeout that had just expired, left
+	 * < 0, was taken for "none" and the wait went on until the deadline:
+	 * a silent server held the process for the whole deadline.) */
+	if (io->timeout_ms > 0 && started + io->timeout_ms - now < left)
 		left = started + io->timeout_ms - now;
-	if (io->deadline_ms > 0) {
-		long long d = io->deadline_ms - now;
-		if (io->timeout_ms <= 0 || d < left)
-			left = d;
-	}
+	if (io->deadline_ms > 0 && io->deadline_ms - now < left)
+		left = io->deadline_ms - now;
 	if (left <= 0)
 		return -1;
 	return left > 0x7fffffff ? 0x7fffffff : (int)left;

@@ -14,7 +14,10 @@
  * - Configuration problems (bad option, bad setting, unreadable file) print
  *   DSN 4.3.5 and exit 78 (EX_CONFIG): with Postfix the 4.x.x DSN defers
  *   the mail instead of bouncing it, so a typo does not bounce the queue;
- *   Exim reads the exit status only, so list 78 in its temp_errors.
+ *   Exim reads the exit status only, so list 78 in its temp_errors. A bad
+ *   command line (unknown option, missing argument, bad -o, no recipient,
+ *   bad -r) is a configuration problem of the MTA's transport: 78 too.
+ *   64 (EX_USAGE) is left for bad addresses and DSN values (5.x.x).
  * - A last-resort alarm (deadline + 15 s) exits 75 even if something in the
  *   library blocks; the library keeps its own deadline on every wait.
  * - -i (ignore dots) is accepted and ignored: a lone "." never ends input.
@@ -24,9 +27,19 @@
  *   "configuration OK" otherwise). None of them reads a message.
  * - No core dumps (RLIMIT_CORE 0, not dumpable): the process may hold SMTP
  *   AUTH passwords, which must not end up in a core file.
+ * - File descriptors 0, 1 and 2 are made valid before anything is opened
+ *   (a missing one on /dev/null): a closed one would be reused by the
+ *   config file, the spool file or the socket, so that the message would be
+ *   read from the spool file itself (an empty message sent, exit 0) or the
+ *   output and -v log written into the SMTP connection. A closed standard
+ *   input is then refused: 4.3.0, exit 75, nothing sent.
+ * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
+ *   error (4.3.0, exit 75) instead of a killed process.
  */
 #include "config.h"
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +50,6 @@
 #include <unistd.h>
 #include "tlsrelay.h"
 
-#define EX_USAGE_ 64
 #define EX_CONFIG_ 78
 #define EX_TEMPFAIL_ 75
 
@@ -56,8 +68,13 @@ struct logsink {
 	int to_syslog, to_stderr;
 };
 
+/* The synopsis, after a command line error, for a person at a terminal
+ * only: an MTA (pipe(8)) puts all the output into the DSN text, which must
+ * stay the one line that names the problem. */
 static void usage_line(void)
 {
+	if (!isatty(STDOUT_FILENO))
+		return;
 	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
 	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [--] recipient...\n"
 	      "       tlsrelay [-c config] [-o key=value] -q destination\n"
@@ -80,6 +97,28 @@ static void no_core_dumps(void)
 
 	(void)setrlimit(RLIMIT_CORE, &none);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Open /dev/null on each of fds 0-2 that is closed; *stdin_closed tells
+ * whether fd 0 was. -1 if /dev/null cannot be opened. */
+static int std_fds(int *stdin_closed)
+{
+	*stdin_closed = 0;
+	for (int fd = 0; fd <= 2; fd++) {
+		int nfd;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == 0)
+			*stdin_closed = 1;
+		/* The lowest free number is fd itself: the lower ones are open. */
+		if ((nfd = open("/dev/null", O_RDWR)) != fd) {
+			if (nfd >= 0)
+				close(nfd);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void on_alarm(int sig)
@@ -215,7 +254,8 @@ static int query(tlsrelay_ctx *ctx, const char *dest)
 	return 0;
 }
 
-static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt)
+static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt,
+                   int stdin_closed)
 {
 	tlsrelay_status st;
 	tlsrelay_rcpt *rcpts = calloc((size_t)nrcpt, sizeof *rcpts);
@@ -225,6 +265,11 @@ static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rc
 
 	if (rcpts == NULL) {
 		printf("4.3.0 tlsrelay: out of memory\n");
+		return EX_TEMPFAIL_;
+	}
+	if (stdin_closed) {
+		printf("4.3.0 tlsrelay: standard input is closed: no message to send\n");
+		free(rcpts);
 		return EX_TEMPFAIL_;
 	}
 	for (int i = 0; i < nrcpt; i++)
@@ -247,11 +292,17 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct logsink sink = { 0, 0 };
 	tlsrelay_ctx *ctx;
-	int first, rc;
+	int first, rc, stdin_closed;
 
+	if (std_fds(&stdin_closed) < 0)
+		return EX_TEMPFAIL_;      /* nowhere to print: 0-2 cannot be made valid */
 	no_core_dumps();
+	/* A bad command line is the MTA's transport configuration (master.cf,
+	 * an Exim transport): 78 like the other configuration errors, so that
+	 * Exim (which reads only the exit status) defers too, as Postfix does
+	 * on the 4.3.5 DSN. */
 	if ((first = parse_args(argc, argv, &o)) < 0)
-		return EX_USAGE_;
+		return EX_CONFIG_;
 	if ((ctx = tlsrelay_ctx_new()) == NULL) {
 		printf("4.3.0 tlsrelay: out of memory\n");
 		return EX_TEMPFAIL_;
@@ -281,9 +332,10 @@ int main(int argc, char **argv)
 		openlog("tlsrelay", LOG_PID, LOG_MAIL);
 	tlsrelay_ctx_set_logger(ctx, log_line, &sink, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
-	rc = deliver(ctx, &o, argc - first, argv + first);
+	rc = deliver(ctx, &o, argc - first, argv + first, stdin_closed);
 	fflush(stdout);
 	tlsrelay_ctx_free(ctx);
 	return rc;

@@ -61,6 +61,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -96,6 +97,7 @@ DEFAULTS = {
     "tls_min_version": None,     # "TLSv1.2", "TLSv1.3": bounds of the server's TLS versions
     "tls_max_version": None,
     "store_data": True,          # False: message bytes only counted and hashed
+    "accept": "yes",             # "never": a full listen queue, connects time out (top level only)
 }
 AUTH_OK = "235 2.7.0 Authentication successful"
 AUTH_FAIL = "535 5.7.8 Error: authentication failed: authentication failure"
@@ -105,8 +107,10 @@ KNOWN_VERBS = {"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA
                "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "XCLIENT"}
 MERGED_DICTS = ("replies", "replies_tls", "rcpt_replies", "actions")
 KNOWN_KEYS = set(DEFAULTS) | {"comment", "connections"}
-ACTIONS = ("drop", "reply_drop", "silent", "reply_silent")
-STARTTLS_ACTIONS = ("tls", "none", "garbage", "close")
+ACTIONS = ("drop", "reply_drop", "silent", "reply_silent", "reset", "endless", "reply", "trickle")
+TRICKLE_SECS = 0.25             # between two bytes of a "trickle" reply
+STARTTLS_ACTIONS = ("tls", "none", "garbage", "close", "reset", "silent")
+ENDLESS_MAX = 256 * 1024 * 1024     # bytes of an endless reply at most
 
 
 class ScenarioError(Exception):
@@ -128,6 +132,8 @@ def check_scenario(sc):
                 for a in v.values():
                     if a not in ACTIONS:
                         raise ScenarioError("bad action %r (one of %s)" % (a, ", ".join(ACTIONS)))
+            if k == "accept" and (v not in ("yes", "never") or part is not sc):
+                raise ScenarioError("accept must be \"yes\" or \"never\", at the top level")
             if k == "starttls_action" and v not in STARTTLS_ACTIONS:
                 raise ScenarioError("bad starttls_action %r" % v)
             if k == "auth" and v is not None:
@@ -443,14 +449,19 @@ class Conn:
         self.event("tls_started", at=why, version=self.sock.version(),
                    cipher=(self.sock.cipher() or ["?"])[0], sni=self.sni)
 
-    def starttls_garbage(self):
-        """Read the ClientHello (some bytes), answer with bytes that are not TLS."""
+    def read_client_hello(self):
+        """Some bytes of the ClientHello (at most 5 s of waiting)."""
         self.sock.settimeout(5)
         got = b""
         try:
             got = self.sock.recv(READ_CHUNK)
         except (OSError, ssl.SSLError):
             pass
+        return got
+
+    def starttls_garbage(self):
+        """Read the ClientHello (some bytes), answer with bytes that are not TLS."""
+        got = self.read_client_hello()
         garbage = self.cfg["garbage"].encode("utf-8", "surrogateescape")
         self.event("garbage_sent", client_bytes=len(got), bytes=len(garbage))
         self.send(garbage)
@@ -463,11 +474,57 @@ class Conn:
         self.server.stopping.wait(secs)
         raise Closed("silence over")
 
+    def reset(self, at):
+        """Abort the connection with a TCP RST (SO_LINGER 0, then close)."""
+        self.event("reset", at=at)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        raise Closed("reset")
+
+    def endless(self, code, at):
+        """An endless multi-line reply: CODE-... lines until the client goes
+        away, silent_secs pass or ENDLESS_MAX bytes were sent."""
+        line = b"%s-endless continuation line %s\r\n" % (code[:3] or b"250", b"x" * 40)
+        chunk = line * 200
+        sent = 0
+        stop = time.monotonic() + min(self.cfg["silent_secs"], self.server.time_left())
+        self.event("endless", at=at)
+        while sent < ENDLESS_MAX and time.monotonic() < stop and not self.server.stopping.is_set():
+            self.sock.settimeout(max(0.1, stop - time.monotonic()))
+            try:
+                self.sock.sendall(chunk)
+            except socket.timeout:
+                break
+            except (OSError, ssl.SSLError):
+                raise Closed("endless reply: client gone after %d bytes" % sent)
+            sent += len(chunk)
+        raise Closed("endless reply over after %d bytes" % sent)
+
+    def trickle(self, code, at):
+        """An endless multi-line reply sent one byte every TRICKLE_SECS, so
+        that each read of the client gets a byte before its timeout: only
+        an overall deadline ends it (or silent_secs, or the client)."""
+        line = b"%s-slow\r\n" % (code[:3] or b"250")
+        stop = time.monotonic() + min(self.cfg["silent_secs"], self.server.time_left())
+        self.event("trickle", at=at)
+        sent = 0
+        while time.monotonic() < stop and not self.server.stopping.is_set():
+            try:
+                self.sock.sendall(line[sent % len(line):sent % len(line) + 1])
+            except (OSError, ssl.SSLError):
+                raise Closed("trickle: client gone after %d bytes" % sent)
+            sent += 1
+            self.server.stopping.wait(TRICKLE_SECS)
+        raise Closed("trickle over after %d bytes" % sent)
+
     def shown_reply(self, verb, occurrence, reply):
         """The reply as the transcript records it: "" when an action
-        withholds it (drop, silent); "action" names the action."""
+        withholds it (drop, silent, reset, endless); "action" names it."""
         act = self.action_for(verb, occurrence)
-        fields = {"reply": "" if act in ("drop", "silent") else printable(reply, 200)}
+        fields = {"reply": "" if act in ("drop", "silent", "reset", "endless", "trickle")
+                  else printable(reply, 200)}
         if act:
             fields["action"] = act
         return fields
@@ -476,6 +533,12 @@ class Conn:
         """Send reply unless the scenario's action for this command says
         otherwise. Returns normally when the dialogue goes on."""
         act = self.action_for(verb, occurrence)
+        if act == "reset":
+            self.reset(verb)
+        if act == "endless":
+            self.endless(reply, verb)
+        if act == "trickle":
+            self.trickle(reply, verb)
         if act in ("drop", "silent"):
             if act == "drop":
                 self.event("dropped", at=verb, occurrence=occurrence, replied=False)
@@ -603,6 +666,12 @@ class Conn:
                 self.start_tls("STARTTLS")
             elif act == "garbage":
                 self.starttls_garbage()
+            elif act == "reset":
+                self.read_client_hello()
+                self.reset("TLS handshake")
+            elif act == "silent":
+                self.read_client_hello()
+                self.silence("TLS handshake")
             elif act == "close":
                 self.event("dropped", at="STARTTLS", occurrence=occurrence, replied=True)
                 raise Closed("closed after STARTTLS reply")
@@ -740,7 +809,32 @@ class Conn:
             self.tr.write(self.n, "command", tls=self.tls, **shown, **rec, **info)
         self.reply_with_action("AUTH", occurrence, reply)
 
+    def body_fault(self, act):
+        """actions "BODY": a fault once the first bytes of the message have
+        arrived (the client is still sending): drop, reset, silent (stop
+        reading), reply_drop (the "BODY" reply, then close), reply (the
+        "BODY" reply, then go on reading), endless (an endless reply, never
+        reading again)."""
+        if not self.unread():
+            self.fill()
+        reply = self.lookup("BODY", 1, "") or build_reply("451 4.3.0 peer.py: fault in the body")
+        self.event("body_fault", action=act, unread=len(self.unread()))
+        if act == "drop":
+            raise Closed("dropped in the body")
+        if act == "reset":
+            self.reset("BODY")
+        if act == "silent":
+            self.silence("BODY")
+        if act == "endless":
+            self.endless(reply, "BODY")
+        self.send(reply)
+        if act == "reply_drop":
+            raise Closed("replied and dropped in the body")
+
     def data_phase(self):
+        act = self.action_for("BODY", 1)
+        if act:
+            self.body_fault(act)
         before = self.flight
         sink, notes = self.read_data()
         reads = self.flight - before
@@ -777,8 +871,27 @@ class Server:
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind((args.address, args.port))
-        self.lsock.listen(16)
+        self.fillers = []
+        if scenario.get("accept") == "never":
+            self.lsock.listen(0)
+            self.fill_backlog(args.address, args.port)
+        else:
+            self.lsock.listen(16)
         self.lsock.settimeout(0.2)
+
+    def fill_backlog(self, address, port):
+        """accept "never": a listen queue of 0 filled by our own connections
+        and never accepted, so that the kernel drops further SYNs and a
+        client's connect() hangs until its own timeout."""
+        for _ in range(3):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect((address, port))
+            except (BlockingIOError, InterruptedError):
+                pass
+            self.fillers.append(s)
+        time.sleep(0.2)
 
     def time_left(self):
         return max(0.0, self.lifetime - (time.monotonic() - self.started))
@@ -793,7 +906,9 @@ class Server:
 
     def serve(self):
         n = 0
-        while not self.stopping.is_set() and self.time_left() > 0:
+        if self.fillers:       # accept "never": wait, accept nothing
+            self.stopping.wait(self.time_left())
+        while not self.fillers and not self.stopping.is_set() and self.time_left() > 0:
             try:
                 sock, _ = self.lsock.accept()
             except socket.timeout:
@@ -816,10 +931,11 @@ class Server:
 
     def stop(self):
         self.stopping.set()
-        try:
-            self.lsock.close()
-        except OSError:
-            pass
+        for s in self.fillers + [self.lsock]:
+            try:
+                s.close()
+            except OSError:
+                pass
         # Let connections whose client has gone finish reading what is buffered.
         deadline = time.monotonic() + 2
         for t in self.threads:
@@ -866,6 +982,10 @@ def cmd_serve(args):
     try:
         server.serve()
     finally:
+        if args.report:     # the report of "peer.py report", without another start
+            with open(args.report + ".tmp", "w", encoding="utf-8") as f:
+                cmd_report(argparse.Namespace(outdir=args.outdir), f)
+            os.rename(args.report + ".tmp", args.report)
         if args.pidfile:
             try:
                 os.unlink(args.pidfile)
@@ -886,7 +1006,7 @@ def load(outdir):
     return recs
 
 
-def cmd_report(args):
+def cmd_report(args, out_fp=None):
     """key=value facts for the shell tests. Keys:
     conns                 connections accepted
     peer_errors           connections that ended on an exception in peer.py (a peer bug)
@@ -1040,7 +1160,7 @@ def cmd_report(args):
         out["c%d.trace" % c] = " ".join(items)
     for k, v in out.items():
         v = "".join(c if c >= " " and c != "\x7f" else "?" for c in str(v))
-        print("%s=%s" % (k, v))
+        print("%s=%s" % (k, v), file=out_fp or sys.stdout)
     return 0
 
 
@@ -1055,6 +1175,7 @@ def main():
     s.add_argument("--pidfile")
     s.add_argument("--certs", default=os.path.normpath(os.path.join(here, "..", "certs")))
     s.add_argument("--max-lifetime", type=float, default=120.0)
+    s.add_argument("--report", help="write the report (as \"peer.py report\") to this file at exit")
     s.add_argument("--address", default=HOST,
                    help="IPv4 loopback address to listen on (127.0.0.0/8; default %s)" % HOST)
     r = sub.add_parser("report", help="summarise DIR/transcript.jsonl as key=value lines")

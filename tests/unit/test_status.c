@@ -146,11 +146,51 @@ static void test_xtext(void)
 	TAP_STR(tr_xtext("++++", out, 9), "+2B+2B", "xtext truncates on whole escapes");
 }
 
+/* Several recipients: the output line names them, bounded. */
+static void test_summary_lists(void)
+{
+	static char addrs[60][120];
+	tlsrelay_rcpt r[60];
+	tlsrelay_request q = { "", NULL, NULL, NULL, NULL, r, 3 };
+	tlsrelay_status st;
+
+	r[0].addr = "a@example.test";
+	tr_status_set(&r[0].status, TLSRELAY_OK, "2.0.0", "sent");
+	r[1].addr = "b@example.test";
+	tr_status_set(&r[1].status, TLSRELAY_TEMP, "4.2.0", "busy");
+	r[2].addr = "c@example.test";
+	tr_status_set(&r[2].status, TLSRELAY_PERM, "5.1.1", "unknown");
+	tr_deliver_summary(&q, &st);
+	TAP_STR(st.text, "busy [deferred: <b@example.test>; refused: <c@example.test>; "
+	        "accepted: <a@example.test>]", "summary lists: who was deferred, refused, accepted");
+	q.rcpts = r + 1;
+	q.nrcpts = 1;
+	tr_deliver_summary(&q, &st);
+	TAP_STR(st.text, "busy", "summary lists: none for one recipient");
+	/* A temporary result never prints a 5.x.x DSN (Postfix would bounce). */
+	tr_status_set(&r[1].status, TLSRELAY_TEMP, "5.7.1", "odd");
+	tr_deliver_summary(&q, &st);
+	TAP_STR(st.dsn, "4.0.0", "summary: temporary with a 5.x.x DSN prints 4.0.0");
+	/* 60 long addresses: the line stays within TLSRELAY_TEXT_MAX, ends with "more]". */
+	for (int i = 0; i < 60; i++) {
+		snprintf(addrs[i], sizeof addrs[i], "%0100d@example.test", i);
+		r[i].addr = addrs[i];
+		tr_status_set(&r[i].status, i % 3 == 0 ? TLSRELAY_OK : i % 3 == 1 ? TLSRELAY_TEMP
+		              : TLSRELAY_PERM, "4.0.0", "%0400d", i);
+	}
+	q.rcpts = r;
+	q.nrcpts = 60;
+	tr_deliver_summary(&q, &st);
+	TAP_INT(strlen(st.text) < TLSRELAY_TEXT_MAX, 1, "summary lists: bounded");
+	TAP_INT(strstr(st.text, "... 20 more]") != NULL, 1, "summary lists: \"... N more\" at the end");
+}
+
 int main(void)
 {
 	test_exit_codes();
 	test_status_text();
 	test_summary();
+	test_summary_lists();
 	test_addresses();
 	test_xtext();
 	return tap_done();
