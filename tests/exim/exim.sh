@@ -55,7 +55,7 @@ exim_new() {	# exim_new NAME PORT
 	tls_advertise_hosts =
 	keep_environment =
 	domainlist local_domains = @
-	domainlist relay_to_domains = example.test
+	domainlist relay_to_domains = example.test : plain.test
 	hostlist relay_from_hosts = 127.0.0.1
 	acl_smtp_rcpt = acl_check_rcpt
 	# tests: no delays, no freezing of bounces for days
