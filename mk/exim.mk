@@ -31,7 +31,7 @@ AM_TESTS_ENVIRONMENT += EXIM='$(EXIM)'; export EXIM; \
 	TLSRELAY_EXIM_SO='$(abs_top_builddir)/plugin/exim/.libs/tlsrelay_exim.so'; export TLSRELAY_EXIM_SO;
 SCRIPT_DIRS += tests/exim
 TESTS += tests/exim/test_exim.sh tests/exim/test_exim_dlfunc.sh
-EXTRA_DIST += tests/exim
+EXTRA_DIST += tests/exim/exim.sh tests/exim/test_exim.sh tests/exim/test_exim_dlfunc.sh
 man_MANS += doc/tlsrelay-exim.3
 
 # tlsrelay_policy_get, table-driven (runs whether or not the .so is built)
