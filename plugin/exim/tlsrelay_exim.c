@@ -43,14 +43,18 @@
  * address_data calls "complete": there a DEFER defers the address (see
  * conf/exim/router_tlsrelay_smtp.conf). FAIL_FORCED is never returned.
  *
- * Only glue: the policy comes from the library (tlsrelay_policy_get). The
+ * Only glue: the policy comes from the library (tlsrelay_policy_get); the
+ * .so keeps one context between calls (see "One context per process"). The
  * answer lives in a static buffer until the next call: Exim copies a result
  * and keeps an error message only until its next expansion (it is single-
  * threaded). The .so exports these seven functions only.
  */
+#define _GNU_SOURCE 1   /* st_mtim; config.h is not included (Exim has its own) */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <sys/stat.h>
 #include "tlsrelay.h"
 #include <local_scan.h>
 
@@ -85,6 +89,64 @@ static int say(uschar **yield, int code, const char *fmt, ...)
 	return code;
 }
 
+/*
+ * One context per process, kept between calls (a delivery makes five: the
+ * router's and the transport's four), so that tlsrelay.conf and the policy
+ * map are parsed once: a 100 000-entry map takes about 0.35 s. It is used
+ * again only for the same CONFIG argument, while that file is the same
+ * file, unchanged (device, inode, size, mtime), and for at most
+ * CACHE_SECONDS: a long-lived Exim process sees an edited policy map that
+ * late at most. Exim forks or re-executes itself for every delivery, so in
+ * practice each delivery reads the files afresh. A failed load is not kept.
+ */
+#define CACHE_SECONDS 10
+
+static struct {
+	tlsrelay_ctx *ctx;
+	char path[4096];
+	int given;
+	struct stat id;      /* of the configuration file; zeroed if missing */
+	time_t loaded;
+} cache;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The context for conf (given: it must exist), or NULL with *st set. */
+static tlsrelay_ctx *context(const char *conf, int given, tlsrelay_status *st)
+{
+	struct stat id;
+	time_t now = time(NULL);
+
+	if (stat(conf, &id) != 0)
+		memset(&id, 0, sizeof id);
+	if (cache.ctx && cache.given == given && strcmp(cache.path, conf) == 0 &&
+	    same_file(&cache.id, &id) && now >= cache.loaded &&
+	    now - cache.loaded < CACHE_SECONDS)
+		return cache.ctx;
+	tlsrelay_ctx_free(cache.ctx);
+	memset(&cache, 0, sizeof cache);
+	if ((cache.ctx = tlsrelay_ctx_new()) == NULL) {
+		snprintf(st->text, sizeof st->text, "out of memory");
+		st->cat = TLSRELAY_INTERNAL;
+		return NULL;
+	}
+	if (tlsrelay_ctx_load_config(cache.ctx, conf, given, st) != TLSRELAY_OK) {
+		tlsrelay_ctx_free(cache.ctx);
+		cache.ctx = NULL;
+		return NULL;
+	}
+	snprintf(cache.path, sizeof cache.path, "%s", conf);
+	cache.given = given;
+	cache.id = id;
+	cache.loaded = now;
+	return cache.ctx;
+}
+
 /* The policy for argv[0] under config argv[1] (optional). OK with *info,
  * or FAIL/DEFER with the reason in *yield. */
 static int lookup(const char *fn, uschar **yield, int argc, uschar *argv[],
@@ -99,11 +161,11 @@ static int lookup(const char *fn, uschar **yield, int argc, uschar *argv[],
 		return say(yield, FAIL, SO_NAME " %s: expected {NEXTHOP} and optionally {CONFIG}", fn);
 	given = argc == 2 && argv[1][0] != '\0';
 	conf = given ? (const char *)argv[1] : tlsrelay_default_config_path();
-	if ((ctx = tlsrelay_ctx_new()) == NULL)
-		return say(yield, DEFER, SO_NAME " %s: out of memory", fn);
-	if (tlsrelay_ctx_load_config(ctx, conf, given, &st) == TLSRELAY_OK)
+	if (strlen(conf) >= sizeof cache.path)
+		return say(yield, FAIL, SO_NAME " %s: CONFIG path longer than %zu bytes", fn,
+		           sizeof cache.path - 1);
+	if ((ctx = context(conf, given, &st)) != NULL)
 		tlsrelay_policy_get(ctx, (const char *)argv[0], info, &st);
-	tlsrelay_ctx_free(ctx);
 	if (st.cat != TLSRELAY_OK)
 		return say(yield, exim_code(st.cat), SO_NAME " %s: %s", fn, st.text);
 	return OK;

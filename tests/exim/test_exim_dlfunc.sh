@@ -140,6 +140,35 @@ fail_case "bad configuration" DEFER level enc.test "$T/badkey.conf"
 fail_case "complete, broken map" DEFER complete enc.test "$BAD"
 fail_case "describe, broken map" DEFER describe enc.test "$BAD"
 
+# One Exim process, several calls (stdin of "exim -be"): the context is kept
+# between calls, but not across a change of tlsrelay.conf, and a failed load
+# is not kept.
+coproc BEPROC { exim_cmd "$BE" -be 2>&1; }
+be_line() {	# be_line FN NEXTHOP CONF: one expansion in the running exim -be
+	local line
+	printf '${dlfunc{%s}{%s}{%s}{%s}}\n' "$SO" "$1" "$2" "$3" >&"${BEPROC[1]}"
+	while IFS= read -r -t 30 line <&"${BEPROC[0]}"; do
+		line=${line#> }
+		case $line in *"failed (1)"*|'') continue ;; esac
+		printf '%s\n' "$line"
+		return 0
+	done
+	echo "(no answer)"
+}
+live_conf() { printf 'tls_policy_map = %s\nsyslog = no\ntls_security_level = %s\n' "$T/live.map" "$1" > "$T/live.conf"; }
+cp "$T/bad.map" "$T/live.map"
+live_conf encrypt
+tap_like "$(be_line level enc.test "$T/live.conf")" "^Failed: tlsrelay_exim level: .*live.map:1: " \
+	"be, one process: a broken map fails"
+cp "$T/good.map" "$T/live.map"
+tap_is "$(be_line level enc.test "$T/live.conf")" "encrypt" "be, one process: a failed map load is not kept (fixed map read)"
+tap_is "$(be_line level may.test "$T/live.conf")" "may" "be, one process: the next call answers from the kept context"
+tap_is "$(be_line level other.test "$T/live.conf")" "encrypt" "be, one process: tls_security_level encrypt"
+live_conf none
+tap_is "$(be_line level other.test "$T/live.conf")" "none" "be, one process: an edited tlsrelay.conf is read again"
+exec {BEPROC[1]}>&-
+wait "$BEPROC_PID" 2>/dev/null
+
 # host lists fail closed, never FAIL or DEFER (Exim would read "no match")
 for fn in require_tls verify_hosts verify_names; do
 	tap_is "$(be "$fn" may.test "$BAD")" "*" "be: $fn with a broken map fails closed (\"*\")"
