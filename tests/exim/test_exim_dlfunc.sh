@@ -26,6 +26,7 @@
 exim_require
 require_cmd postfix postconf swaks runuser
 [ -f "${TLSRELAY_EXIM_SO:-}" ] || tap_skip_all "tlsrelay_exim.so not built (configure --enable-exim needs local_scan.h)"
+"$EXIM" -bV 2>/dev/null | grep -q 'Expand_dlfunc' || tap_skip_all "$EXIM has no \${dlfunc} (exim -bV lacks Expand_dlfunc; Debian: exim4-daemon-heavy)"
 make_tmpdir
 T=$TEST_TMP
 
