@@ -18,6 +18,10 @@
 #   e. none, receiver with STARTTLS: delivered without TLS (hosts_avoid_tls)
 #   f. secure (not "complete" for Exim): routed to the tlsrelay pipe
 #      transport (conf/exim/router_tlsrelay.conf), delivered over TLS
+#   g. verify, the receiver's certificate names 127.0.0.1 and comes from
+#      the test CA (TLSRELAY_CA): delivered, CV=yes
+#   h. verify, a certificate for another name: deferred
+#   i. encrypt, the same certificate: delivered over TLS
 # Needs root, $EXIM, the built .so ($TLSRELAY_EXIM_SO), postfix, swaks.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -326,6 +330,32 @@ line=$(outcome "$EXIM_ID" dave@example.test)
 tap_like "$line" "$EXIM_ID => dave <dave@example.test> R=tlsrelay T=tlsrelay" "f: secure: routed to the tlsrelay pipe transport"
 mail=$(receiver_wait_mail "$RECV" dave "$MSGID" 30)
 tap_like "$(received "$mail")" "using TLSv1\.[23]" "f: tlsrelay delivered it over TLS"
+
+# ------------------- g. verify: chain and name checked by Exim (test CA)
+set_policy "example.test verify"
+send g erin@example.test || tap_bail "swaks g failed"
+line=$(outcome "$EXIM_ID" erin@example.test)
+tap_like "$line" "$EXIM_ID => erin@example.test R=tlsrelay_smtp T=tlsrelay_smtp .*X=TLS.* CV=yes" \
+	"g: verify, certificate for the server's name from the CA: delivered, verified (CV=yes)"
+
+# ------------ h. verify, certificate with another name: deferred (name check)
+pf_set "$RECV" "smtpd_tls_cert_file = $CERTS/wrong-name.pem" "smtpd_tls_key_file = $CERTS/wrong-name.key" &&
+	pf_restart "$RECV" && wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver restart with wrong-name.pem failed"
+send h bob@example.test || tap_bail "swaks h failed"
+line=$(outcome "$EXIM_ID" bob@example.test)
+tap_like "$line" "$EXIM_ID == bob@example.test R=tlsrelay_smtp T=tlsrelay_smtp defer .*certificate verification failed" \
+	"h: verify, certificate names another host: Exim defers (tls_verify_cert_hostnames)"
+H_ID=$EXIM_ID
+in_queue "$H_ID"
+tap_ok $? "h: the message stays in Exim's queue"
+
+# ------------- i. encrypt, the same certificate: delivered (not verified)
+set_policy "example.test encrypt"
+rm -f "$HOST"/spool/db/retry*
+exim_cmd "$HOST" -M "$H_ID" >/dev/null 2>&1
+line=$(outcome "$H_ID" "bob@example.test.*X=TLS")
+tap_like "$line" "$H_ID => bob@example.test R=tlsrelay_smtp T=tlsrelay_smtp .*X=TLS" \
+	"i: encrypt: the same server is used over TLS (its name is not checked)"
 
 exim_stop "$HOST"
 tap_done
