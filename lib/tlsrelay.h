@@ -191,6 +191,38 @@ tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *lev
                             int port, tlsrelay_report_fn fn, void *arg,
                             tlsrelay_status *st);
 
+/* The TLS policy for one nexthop, for a host MTA that enforces it with its
+ * own SMTP client (the Exim shared object, plugin/exim/). See
+ * tlsrelay_policy_get. */
+typedef struct tlsrelay_policy_info {
+	const char *level;       /* "none", "may", "encrypt", "dane", "dane-only",
+	                          * "fingerprint", "verify", "secure" (static) */
+	int tls_required;        /* no plaintext: level encrypt and above */
+	int verify_chain;        /* the certificate chain must verify against the
+	                          * CA: levels verify and secure */
+	int verify_name;         /* the certificate must name the server: levels
+	                          * verify and secure */
+	int complete;            /* 1 when the three flags are the whole policy, so
+	                          * that a client enforcing just them (TLS, chain,
+	                          * name = the server's host name) does what
+	                          * tlsrelay would: levels none, may, encrypt;
+	                          * verify with match=hostname only. 0 for dane,
+	                          * dane-only, fingerprint, secure, other match=
+	                          * lists, protocols=, ciphers= or servername= */
+	char text[TLSRELAY_TEXT_MAX]; /* the policy as tlsrelay -q prints it,
+	                          * with its source; truncated if need be */
+} tlsrelay_policy_info;
+
+/* The policy for nexthop exactly as written ("example.com" = MX delivery to
+ * that domain, "[mx.example.com]", "[192.0.2.1]:587", ...; the relayhost
+ * setting is NOT applied, unlike tlsrelay_policy_describe: the caller routes
+ * the mail itself): the tls_policy_map entry, else tls_security_level. Only
+ * tls_policy_map is read (not sasl_password_map). Sends nothing, no DNS.
+ * TLSRELAY_USAGE for a bad nexthop, TLSRELAY_CONFIG for an unreadable or
+ * bad map, TLSRELAY_INTERNAL when out of memory; *out is filled on OK only. */
+tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
+                                 tlsrelay_policy_info *out, tlsrelay_status *st);
+
 /* Validate an envelope address for use in MAIL FROM/RCPT TO: no control
  * characters, no angle brackets, bounded length. TLSRELAY_USAGE if bad. */
 tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
