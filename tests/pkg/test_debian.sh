@@ -9,51 +9,36 @@
 # Installing packages changes the machine, so the test runs only when
 # asked: CI=true (a throw-away machine) or TR_TEST_PACKAGES=yes, as root,
 # and only when no tlsrelay package was installed before (it would not
-# remove an admin's own). Otherwise it skips, saying why.
+# remove an admin's own). Otherwise it skips, saying why. The build is
+# shared with tests/docs/test_quickstart.sh (tests/pkg/debs.sh: built once
+# per source state, the two tests serialised by a lock).
 # Build dependencies come from debian/control (scripts/packages.d/admin.list
 # installs them with the rest). About 1-2 minutes, mostly the build.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
-case "${TR_TEST_PACKAGES:-}:${CI:-}" in
-yes:*|*:true) ;;
-*) tap_skip_all "installs packages system-wide: set TR_TEST_PACKAGES=yes (CI sets CI=true)" ;;
-esac
-require_root
-require_cmd dpkg-buildpackage dpkg lintian postfix swaks
-for p in libtlsrelay0 tlsrelay tlsrelay-milter tlsrelay-exim libtlsrelay-dev; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' &&
-		tap_skip_all "package $p is already installed: not touching it"
-done
+. "$top_srcdir/tests/pkg/debs.sh"
+debs_gate
+require_cmd lintian postfix swaks
 make_tmpdir
 T=$TEST_TMP
 
 # ------------------------------------------------------------------ build
-mkdir -p "$T/build/src"
-(cd "$top_srcdir" && tar --exclude='./_build*' --exclude=./.git --exclude='*.o' \
-	--exclude='*.lo' --exclude='*.la' --exclude=.libs --exclude=.deps \
-	--exclude=./autom4te.cache -cf - .) | (cd "$T/build/src" && tar xf -) ||
-	tap_bail "cannot copy the source tree"
-# a checkout's own configure output must not leak into the package build
-(cd "$T/build/src" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || :; })
-(cd "$T/build/src" && timeout 900 dpkg-buildpackage -us -uc -b > "$T/build.log" 2>&1)
-tap_ok $? "dpkg-buildpackage -us -uc -b" "$(tail -n 30 "$T/build.log")"
-ls "$T"/build/*.deb > "$T/debs" 2>/dev/null
+debs_lock
+debs_build
+tap_ok "$DEBS_RC" "dpkg-buildpackage -us -uc -b" "$(tail -n 30 "$DEBS_LOG")"
+ls "$DEBS_DIR"/*.deb > "$T/debs" 2>/dev/null
 for p in libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelay-milter tlsrelay-exim; do
 	tap_ok "$(grep -q "/${p}_[^/]*\\.deb$" "$T/debs"; echo $?)" "package $p built"
 done
 [ -s "$T/debs" ] || tap_bail "no package built"
 
-lintian --fail-on error --no-tag-display-limit "$T"/build/*.changes > "$T/lintian.out" 2>&1
+lintian --fail-on error --no-tag-display-limit "$DEBS_DIR"/*.changes > "$T/lintian.out" 2>&1
 tap_ok $? "lintian: no errors" "$(cat "$T/lintian.out")"
 tap_diag "lintian: $(grep -c '^W:' "$T/lintian.out") warnings"
 
 # ---------------------------------------------------------------- install
-purge() {
-	dpkg --purge tlsrelay-exim tlsrelay-milter libtlsrelay-dev tlsrelay libtlsrelay0 \
-		>> "$T/purge.log" 2>&1
-}
-at_exit purge
+at_exit debs_purge
 # shellcheck disable=SC2046
 DEBIAN_FRONTEND=noninteractive dpkg -i $(cat "$T/debs") > "$T/install.log" 2>&1
 tap_ok $? "dpkg -i of the built packages" "$(tail -n 30 "$T/install.log")"
@@ -98,6 +83,6 @@ OUT=$(timeout 60 /usr/sbin/tlsrelay-probe -c "$T/tlsrelay.conf" "[localhost]:$RP
 tap_ok $? "installed tlsrelay-probe: exit 0" "$OUT"
 tap_like "$OUT" "would be delivered: Verified TLS to localhost" "installed tlsrelay-probe: Verified TLS"
 
-purge
+debs_purge
 tap_ok "$(test ! -e /usr/sbin/tlsrelay; echo $?)" "dpkg --purge removes /usr/sbin/tlsrelay"
 tap_done

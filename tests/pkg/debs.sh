@@ -1,0 +1,77 @@
+#!/bin/bash
+# tests/pkg/debs.sh - the Debian packages built from this tree, shared by the
+# tests that install them (tests/pkg/test_debian.sh,
+# tests/docs/test_quickstart.sh). Sourced after tests/lib.sh.
+#
+#   debs_gate        skip the test unless CI=true or TR_TEST_PACKAGES=yes,
+#                    as root, with no tlsrelay package installed already
+#   debs_lock        serialise the package tests of this build tree (they
+#                    install and purge the same packages): an exclusive
+#                    flock held until the test exits
+#   debs_build       build once per source state: copy the tree, hash the
+#                    copy, and reuse $top_builddir/tests/pkg/debs.HASH/ if a
+#                    build of the same sources succeeded there. Sets
+#                    DEBS_DIR (the .deb and .changes files), DEBS_LOG, and
+#                    DEBS_RC (dpkg-buildpackage's exit status, 0 when reused)
+#   debs_purge       dpkg --purge every tlsrelay package (ignores errors)
+#
+# TR_DEBS_DIR=DIR uses the .deb files in DIR instead of building (a build
+# made by hand, or by CI in an earlier step).
+
+DEBS_PACKAGES="libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelay-milter tlsrelay-exim"
+
+debs_gate() {
+	case "${TR_TEST_PACKAGES:-}:${CI:-}" in
+	yes:*|*:true) ;;
+	*) tap_skip_all "installs packages system-wide: set TR_TEST_PACKAGES=yes (CI sets CI=true)" ;;
+	esac
+	require_root
+	require_cmd dpkg-buildpackage dpkg flock
+	local p
+	for p in $DEBS_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' &&
+			tap_skip_all "package $p is already installed: not touching it"
+	done
+	return 0
+}
+
+debs_lock() {
+	mkdir -p "$top_builddir/tests/pkg" || tap_bail "cannot create $top_builddir/tests/pkg"
+	exec 9> "$top_builddir/tests/pkg/.debs.lock"
+	flock -w 1800 9 || tap_bail "another package test holds $top_builddir/tests/pkg/.debs.lock"
+}
+
+debs_build() {
+	local src hash dir
+	if [ -n "${TR_DEBS_DIR:-}" ]; then
+		DEBS_DIR=$TR_DEBS_DIR DEBS_LOG=/dev/null DEBS_RC=0
+		return 0
+	fi
+	src=$(mktemp -d "$top_builddir/tests/pkg/src.XXXXXX") || tap_bail "mktemp failed"
+	at_exit "rm -rf '$src'"
+	(cd "$top_srcdir" && tar --exclude='./_build*' --exclude=./.git --exclude='*.o' \
+		--exclude='*.lo' --exclude='*.la' --exclude=.libs --exclude=.deps \
+		--exclude=./autom4te.cache -cf - .) | (cd "$src" && tar xf -) ||
+		tap_bail "cannot copy the source tree"
+	# a checkout's own configure output must not leak into the package build
+	(cd "$src" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || :; })
+	hash=$(cd "$src" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum)
+	dir=$top_builddir/tests/pkg/debs.${hash:0:16}
+	DEBS_DIR=$dir DEBS_LOG=$dir/build.log
+	if [ -f "$dir/ok" ]; then
+		DEBS_RC=0
+		return 0
+	fi
+	rm -rf "$top_builddir"/tests/pkg/debs.*
+	mkdir -p "$dir" && mv "$src" "$dir/src" || tap_bail "cannot set up $dir"
+	(cd "$dir/src" && timeout 900 dpkg-buildpackage -us -uc -b > "$DEBS_LOG" 2>&1)
+	DEBS_RC=$?
+	rm -rf "$dir/src"
+	[ "$DEBS_RC" = 0 ] && touch "$dir/ok"
+	return 0
+}
+
+debs_purge() {
+	# shellcheck disable=SC2086
+	dpkg --purge $DEBS_PACKAGES > /dev/null 2>&1 || :
+}
