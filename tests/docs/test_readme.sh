@@ -1,0 +1,70 @@
+#!/bin/bash
+# tests/docs/test_readme.sh - README.md against the tree (no root, no network):
+# - the Exim quick start block (<!-- quickstart:exim -->) includes the
+#   snippet files the tlsrelay package ships, by the path where it installs
+#   them (debian/tlsrelay.examples has conf/exim -> .../examples/exim/), and
+#   sets only macros those files use; every .include'd file exists in
+#   conf/exim/ and tests/exim/test_exim.sh runs the same files unchanged;
+# - the Postfix quick start's master.cf line names the paths the package
+#   installs (debian/tlsrelay.install) and the quick start has its blocks;
+# - the two commands at the top exist and are executable;
+# - the troubleshooting page exists and README and tlsrelay(8) link it.
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+require_cmd python3
+
+R=$top_srcdir/README.md
+blocks() { python3 "$top_srcdir/tests/docs/readme_blocks.py" "$R" "$1"; }
+
+# ------------------------------------------------------------------ Exim
+EXIM=$(blocks exim)
+tap_ok $? "README has a block marked quickstart:exim"
+grep -qx 'conf/exim' "$top_srcdir/debian/tlsrelay.examples"
+tap_ok $? "debian/tlsrelay.examples ships conf/exim (-> /usr/share/doc/tlsrelay/examples/exim/)"
+incs=$(printf '%s\n' "$EXIM" | sed -n 's/^\.include[ \t]\{1,\}//p')
+tap_ok "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
+for inc in $incs; do
+	case $inc in
+	/usr/share/doc/tlsrelay/examples/exim/*) tap_ok 0 "$inc: the package's path" ;;
+	*) tap_ok 1 "$inc: the package's path" "expected /usr/share/doc/tlsrelay/examples/exim/FILE" ;;
+	esac
+	base=${inc##*/}
+	tap_ok "$(test -f "$top_srcdir/conf/exim/$base"; echo $?)" "$base is a file of conf/exim/"
+	grep -qx "\\.include \\\$top_srcdir/conf/exim/$base" "$top_srcdir"/tests/exim/*.sh
+	tap_ok $? "tests/exim .includes $base unchanged"
+done
+macros=$(printf '%s\n' "$EXIM" | sed -n 's/^\([A-Z][A-Z0-9_]*\)[ \t]*=.*/\1/p')
+tap_ok "$(test -n "$macros"; echo $?)" "the Exim block sets the path macros"
+for m in $macros; do
+	used=no
+	for inc in $incs; do
+		grep -q "^\\.ifndef $m\$" "$top_srcdir/conf/exim/${inc##*/}" && used=yes
+	done
+	tap_is "$used" yes "macro $m is one the included files take"
+done
+want_prog=$(sed -n 's#^usr/sbin/tlsrelay$#/usr/sbin/tlsrelay#p' "$top_srcdir/debian/tlsrelay.install")
+tap_like "$EXIM" "^TLSRELAY_PROGRAM = $want_prog\$" "TLSRELAY_PROGRAM is the packaged $want_prog"
+tap_like "$EXIM" '^TLSRELAY_CONFIG = /etc/tlsrelay\.conf$' "TLSRELAY_CONFIG is the packaged /etc/tlsrelay.conf"
+
+# ---------------------------------------------------------------- Postfix
+PF=$(blocks postfix)
+tap_ok $? "README has blocks marked quickstart:postfix"
+tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay\.conf -f \$\{sender\} -- \$\{recipient\}' \
+	"the master.cf line runs the packaged tlsrelay with the packaged config"
+grep -qx 'conf/tlsrelay.conf etc/' "$top_srcdir/debian/tlsrelay.install"
+tap_ok $? "the package installs /etc/tlsrelay.conf"
+tap_like "$PF" 'tlsrelay_destination_recipient_limit = 1' "the quick start sets the recipient limit 1"
+tap_like "$PF" '^tlsrelay -t$' "the quick start runs tlsrelay -t"
+tap_like "$PF" '^tlsrelay-probe ' "the quick start runs tlsrelay-probe"
+tap_like "$PF" 'tls_security_level = verify' "the quick start's smarthost is checked (verify)"
+
+# ------------------------------------------------------------ the top
+for c in demo test; do
+	tap_like "$(sed -n '1,30p' "$R")" "^    \\./scripts/$c\$" "README shows ./scripts/$c near the top"
+	tap_ok "$(test -x "$top_srcdir/scripts/$c"; echo $?)" "scripts/$c is executable"
+done
+
+# ----------------------------------------------------------- links
+tap_ok "$(test -f "$top_srcdir/doc/TROUBLESHOOTING.md"; echo $?)" "doc/TROUBLESHOOTING.md exists"
+tap_like "$(cat "$R")" '\(doc/TROUBLESHOOTING\.md\)' "README links doc/TROUBLESHOOTING.md"
+tap_like "$(cat "$top_srcdir/doc/tlsrelay.8")" 'TROUBLESHOOTING\.md' "tlsrelay(8) points to TROUBLESHOOTING.md"
+tap_done
