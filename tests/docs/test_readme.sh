@@ -2,7 +2,8 @@
 # tests/docs/test_readme.sh - README.md against the tree (no root, no network):
 # - the Exim quick start block (<!-- quickstart:exim -->) includes the
 #   snippet files the tlsrelay package ships, by the path where it installs
-#   them (debian/tlsrelay.examples has conf/exim -> .../examples/exim/), and
+#   them (debian/tlsrelay.install: usr/share/doc/tlsrelay/exim, uncompressed:
+#   debian/rules keeps dh_compress off *.conf), and
 #   sets only macros those files use; every .include'd file exists in
 #   conf/exim/ and tests/exim/test_exim.sh runs the same files unchanged;
 # - the Postfix quick start's master.cf line names the paths the package
@@ -18,14 +19,16 @@ blocks() { python3 "$top_srcdir/tests/docs/readme_blocks.py" "$R" "$1"; }
 # ------------------------------------------------------------------ Exim
 EXIM=$(blocks exim)
 tap_ok $? "README has a block marked quickstart:exim"
-grep -qx 'conf/exim' "$top_srcdir/debian/tlsrelay.examples"
-tap_ok $? "debian/tlsrelay.examples ships conf/exim (-> /usr/share/doc/tlsrelay/examples/exim/)"
+grep -qx 'usr/share/doc/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
+tap_ok $? "debian/tlsrelay.install ships /usr/share/doc/tlsrelay/exim/ (make install puts conf/exim there)"
+grep -q 'dh_compress.*-X\.conf' "$top_srcdir/debian/rules"
+tap_ok $? "debian/rules keeps dh_compress off the .conf snippets (Exim cannot .include a .gz)"
 incs=$(printf '%s\n' "$EXIM" | sed -n 's/^\.include[ \t]\{1,\}//p')
 tap_ok "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
 for inc in $incs; do
 	case $inc in
-	/usr/share/doc/tlsrelay/examples/exim/*) tap_ok 0 "$inc: the package's path" ;;
-	*) tap_ok 1 "$inc: the package's path" "expected /usr/share/doc/tlsrelay/examples/exim/FILE" ;;
+	/usr/share/doc/tlsrelay/exim/*) tap_ok 0 "$inc: the package's path" ;;
+	*) tap_ok 1 "$inc: the package's path" "expected /usr/share/doc/tlsrelay/exim/FILE" ;;
 	esac
 	base=${inc##*/}
 	tap_ok "$(test -f "$top_srcdir/conf/exim/$base"; echo $?)" "$base is a file of conf/exim/"
