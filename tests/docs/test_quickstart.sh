@@ -45,6 +45,8 @@ if [ -z "${TR_QUICKSTART_NS:-}" ]; then
 	require_cmd unshare mount postfix postconf sendmail python3 apt
 	[ -d /var/spool/postfix ] && [ -d /var/lib/postfix ] ||
 		tap_skip_all "the postfix package's directories are missing"
+	unshare -m --propagation private true 2>/dev/null ||
+		tap_skip_all "cannot create a mount namespace here (unshare -m)"
 	TR_QUICKSTART_NS=1 exec unshare -m --propagation private -- bash "$0" "$@"
 fi
 

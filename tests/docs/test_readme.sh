@@ -6,6 +6,11 @@
 #   debian/rules keeps dh_compress off *.conf), and
 #   sets only macros those files use; every .include'd file exists in
 #   conf/exim/ and tests/exim/test_exim.sh runs the same files unchanged;
+# - with an Exim (EXIM from configure, as root): the block, split into the
+#   main, router and transport sections as Debian's split configuration
+#   does, with the package's snippet path pointing at conf/exim/, passes
+#   "exim -bV", and "exim -bt" routes a remote address to router and
+#   transport tlsrelay;
 # - the Postfix quick start's master.cf line names the paths the package
 #   installs (debian/tlsrelay.install) and the quick start has its blocks;
 # - the two commands at the top exist and are executable;
@@ -17,13 +22,13 @@ R=$top_srcdir/README.md
 blocks() { python3 "$top_srcdir/tests/docs/readme_blocks.py" "$R" "$1"; }
 
 # ------------------------------------------------------------------ Exim
-EXIM=$(blocks exim)
+EXIM_BLOCK=$(blocks exim)
 tap_ok $? "README has a block marked quickstart:exim"
 grep -qx 'usr/share/doc/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
 tap_ok $? "debian/tlsrelay.install ships /usr/share/doc/tlsrelay/exim/ (make install puts conf/exim there)"
 grep -q 'dh_compress.*-X\.conf' "$top_srcdir/debian/rules"
 tap_ok $? "debian/rules keeps dh_compress off the .conf snippets (Exim cannot .include a .gz)"
-incs=$(printf '%s\n' "$EXIM" | sed -n 's/^\.include[ \t]\{1,\}//p')
+incs=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\.include[ \t]\{1,\}//p')
 tap_ok "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
 for inc in $incs; do
 	case $inc in
@@ -35,7 +40,7 @@ for inc in $incs; do
 	grep -qx "\\.include \\\$top_srcdir/conf/exim/$base" "$top_srcdir"/tests/exim/*.sh
 	tap_ok $? "tests/exim .includes $base unchanged"
 done
-macros=$(printf '%s\n' "$EXIM" | sed -n 's/^\([A-Z][A-Z0-9_]*\)[ \t]*=.*/\1/p')
+macros=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\([A-Z][A-Z0-9_]*\)[ \t]*=.*/\1/p')
 tap_ok "$(test -n "$macros"; echo $?)" "the Exim block sets the path macros"
 for m in $macros; do
 	used=no
@@ -45,8 +50,36 @@ for m in $macros; do
 	tap_is "$used" yes "macro $m is one the included files take"
 done
 want_prog=$(sed -n 's#^usr/sbin/tlsrelay$#/usr/sbin/tlsrelay#p' "$top_srcdir/debian/tlsrelay.install")
-tap_like "$EXIM" "^TLSRELAY_PROGRAM = $want_prog\$" "TLSRELAY_PROGRAM is the packaged $want_prog"
-tap_like "$EXIM" '^TLSRELAY_CONFIG = /etc/tlsrelay\.conf$' "TLSRELAY_CONFIG is the packaged /etc/tlsrelay.conf"
+tap_like "$EXIM_BLOCK" "^TLSRELAY_PROGRAM = $want_prog\$" "TLSRELAY_PROGRAM is the packaged $want_prog"
+tap_like "$EXIM_BLOCK" '^TLSRELAY_CONFIG = /etc/tlsrelay\.conf$' "TLSRELAY_CONFIG is the packaged /etc/tlsrelay.conf"
+
+# Exim reads the block (split as update-exim4.conf would put the files)
+exim_checks() {
+	local main routers transports out
+	. "$top_srcdir/tests/exim/exim.sh"
+	EXIM_UID=$(id -u Debian-exim) EXIM_GID=$(id -g Debian-exim)
+	make_tmpdir
+	exim_new readme 25 || return 1
+	section() {	# the lines of the block under "# /etc/exim4/conf.d/$1/..."
+		printf '%s\n' "$EXIM_BLOCK" | awk -v want="$1" '
+			/^# \/etc\/exim4\/conf\.d\// { split($2, p, "/"); cur = p[5]; next }
+			cur == want && $0 != "----"' | sed "s#/usr/share/doc/tlsrelay/exim/#$top_srcdir/conf/exim/#"
+	}
+	main=$(section main) routers=$(section router) transports=$(section transport)
+	tap_ok "$(test -n "$main" && test -n "$routers" && test -n "$transports"; echo $?)" \
+		"the Exim block has main, router and transport parts"
+	printf '%s\n\nbegin acl\nacl_check_rcpt:\n  accept\n\nbegin routers\n%s\n\nbegin transports\n%s\n' \
+		"$main" "$routers" "$transports" >> "$EX_CONF"
+	out=$(exim_cmd "$EX_DIR" -bV 2>&1)
+	tap_ok $? "exim -bV accepts the README's Exim configuration" "$out"
+	out=$(exim_cmd "$EX_DIR" -bt someone@example.net 2>&1)
+	tap_like "$out" 'router = tlsrelay, transport = tlsrelay' "exim -bt: remote mail goes to router and transport tlsrelay" 
+}
+if [ -n "${EXIM:-}" ] && [ -x "$EXIM" ] && [ "$(id -u)" = 0 ] && getent passwd Debian-exim >/dev/null; then
+	exim_checks
+else
+	tap_skip "exim -bV / -bt of the README's Exim block" "no Exim here (EXIM from configure, root, user Debian-exim)"
+fi
 
 # ---------------------------------------------------------------- Postfix
 PF=$(blocks postfix)
