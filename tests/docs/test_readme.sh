@@ -3,7 +3,7 @@
 # - the Exim quick start block (<!-- quickstart:exim -->) includes the
 #   snippet files the tlsrelay package ships, by the path where it installs
 #   them (debian/tlsrelay.install: usr/share/doc/tlsrelay/exim, uncompressed:
-#   debian/rules keeps dh_compress off *.conf), and
+#   debian/rules keeps dh_compress out of that directory), and
 #   sets only macros those files use; every .include'd file exists in
 #   conf/exim/ and tests/exim/test_exim.sh runs the same files unchanged;
 # - with an Exim (EXIM from configure, as root): the block, split into the
@@ -26,8 +26,8 @@ EXIM_BLOCK=$(blocks exim)
 tap_ok $? "README has a block marked quickstart:exim"
 grep -qx 'usr/share/doc/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
 tap_ok $? "debian/tlsrelay.install ships /usr/share/doc/tlsrelay/exim/ (make install puts conf/exim there)"
-grep -q 'dh_compress.*-X\.conf' "$top_srcdir/debian/rules"
-tap_ok $? "debian/rules keeps dh_compress off the .conf snippets (Exim cannot .include a .gz)"
+grep -q 'dh_compress -Xusr/share/doc/tlsrelay/exim/' "$top_srcdir/debian/rules"
+tap_ok $? "debian/rules keeps dh_compress out of the snippets' directory (Exim cannot .include a .gz)"
 incs=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\.include[ \t]\{1,\}//p')
 tap_ok "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
 for inc in $incs; do
