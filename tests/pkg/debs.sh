@@ -13,7 +13,8 @@
 #                    build of the same sources succeeded there. Sets
 #                    DEBS_DIR (the .deb and .changes files), DEBS_LOG, and
 #                    DEBS_RC (dpkg-buildpackage's exit status, 0 when reused)
-#   debs_purge       dpkg --purge every tlsrelay package (ignores errors)
+#   debs_purge       dpkg --purge every tlsrelay package and its -dbgsym
+#                    (test_debian.sh installs every .deb built; ignores errors)
 #
 # TR_DEBS_DIR=DIR uses the .deb files in DIR instead of building (a build
 # made by hand, or by CI in an earlier step).
@@ -72,6 +73,11 @@ debs_build() {
 }
 
 debs_purge() {
+	# dependents first (the -dbgsym packages depend on theirs): dpkg refuses
+	# to remove a package another installed one depends on
+	local p all=""
+	for p in $DEBS_PACKAGES; do all="${p}-dbgsym $all"; done
 	# shellcheck disable=SC2086
-	dpkg --purge $DEBS_PACKAGES > /dev/null 2>&1 || :
+	dpkg --purge $all tlsrelay-exim tlsrelay-milter libtlsrelay-dev tlsrelay libtlsrelay0 \
+		> /dev/null 2>&1 || :
 }
