@@ -12,6 +12,7 @@
 struct ssl_ctx_st;
 struct tr_sasl_map;
 struct tr_policy_map;
+struct tr_tls_cache;
 
 struct tlsrelay_ctx {
 	tr_config cfg;
@@ -20,6 +21,7 @@ struct tlsrelay_ctx {
 	int verbose;
 	struct ssl_ctx_st *ssl_ctx;   /* NULL until tr_tls_ctx() creates it */
 	int ca_loaded;                /* CA file/path loaded into ssl_ctx */
+	struct tr_tls_cache *tls_cache; /* tls_session_cache state (tls_cache.c) */
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 };

@@ -73,6 +73,9 @@ static const struct setting settings[] = {
 	{ "syslog", K_BOOL, AT(use_syslog), "yes", 0, 0, NULL },
 	{ "tls_policy_map", K_STRING, AT(tls_policy_map), NULL, 0, 0, check_path },
 	{ "sasl_password_map", K_STRING, AT(sasl_password_map), NULL, 0, 0, check_path },
+	{ "tls_session_cache", K_STRING, AT(tls_session_cache), NULL, 0, 0, check_path },
+	{ "tls_session_cache_timeout", K_TIME, AT(tls_session_cache_timeout), "3600s", 1, 604800, NULL },
+	{ "tls_session_cache_size", K_INT, AT(tls_session_cache_size), "1000", 1, 100000, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

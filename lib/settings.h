@@ -38,6 +38,11 @@
  *   tls_policy_map      absolute path of a Postfix-style TLS policy table
  *   sasl_password_map   absolute path of "[host]:port user:password" lines
  *                       (must not be accessible by other users)
+ *   tls_session_cache   absolute path of the TLS session cache directory
+ *                       (tls_cache.h), default unset (no resumption)
+ *   tls_session_cache_timeout  time 1s..1w, default 3600s (longest life of a
+ *                       cached session; the server's hint may shorten it)
+ *   tls_session_cache_size     integer 1..100000, default 1000 (entries)
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -69,6 +74,9 @@ typedef struct tr_config {
 	int use_syslog;           /* syslog = yes|no, default yes */
 	char *tls_policy_map;     /* per-destination TLS policy file; NULL = none */
 	char *sasl_password_map;  /* "[host]:port user:password" file; NULL = none */
+	char *tls_session_cache;  /* session cache directory; NULL = off */
+	int tls_session_cache_timeout; /* seconds, default 3600 */
+	int tls_session_cache_size;    /* entries (slot files), default 1000 */
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "tls.h"
+#include "tls_cache.h"
 #include "tls_level.h"
 
 /* ------------------------------------------------------------ stream ops */
@@ -121,6 +122,7 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	if (cfg->tls_ca_path && (!is_dir(cfg->tls_ca_path) ||
 	                         !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path)))
 		return ca_error(c, "tls_ca_path", cfg->tls_ca_path, st);
+	tr_tls_cache_setup(ctx, c);
 	ERR_clear_error();
 	ctx->ca_loaded = 1;
 	ctx->ssl_ctx = c;
@@ -129,6 +131,7 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 
 void tr_tls_ctx_free(struct tlsrelay_ctx *ctx)
 {
+	tr_tls_cache_free(ctx);
 	SSL_CTX_free(ctx->ssl_ctx);
 	ctx->ssl_ctx = NULL;
 }
@@ -187,6 +190,13 @@ static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info 
 	if (spki_digest(cert, md, &mdlen))
 		hex_digest(md, mdlen, info->pkey_sha256, sizeof info->pkey_sha256);
 	info->chain_ok = vr == X509_V_OK;
+	/* A resumed session carries the verdict of its full handshake (made
+	 * under the same policy key): only time can have changed it since. */
+	if (info->chain_ok && SSL_session_reused(ssl) &&
+	    X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+		info->chain_ok = 0;
+		vr = X509_V_ERR_CERT_HAS_EXPIRED;
+	}
 	if (!info->chain_ok)
 		snprintf(info->verify_error, sizeof info->verify_error, "%s",
 		         X509_verify_cert_error_string(vr));
@@ -279,8 +289,10 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		                     "bad TLS protocols or ciphers in the policy for %s", p->relay);
 	}
 	SSL_set_connect_state(ssl);
+	tr_tls_cache_attach(ctx, ssl, p);
 	io->tls = ssl;
 	if (run_handshake(io, why, sizeof why) < 0) {
+		tr_tls_cache_detach(ssl);
 		SSL_free(ssl);
 		io->tls = NULL;
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
@@ -289,6 +301,12 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 	tr_io_set_tls(io, ssl);
 	fill_info(ssl, p, info);
 	return tr_status_ok(st);
+}
+
+void tr_tls_approve(tr_io *io)
+{
+	if (io->tls)
+		tr_tls_cache_approve(io->tls);
 }
 
 static int fp_listed(const tr_tls_info *info, const char *const *fps, int nfps)
@@ -335,6 +353,7 @@ void tr_tls_stop(tr_io *io)
 		return;
 	(void)SSL_shutdown(ssl);   /* non-blocking socket: one try */
 	ERR_clear_error();
+	tr_tls_cache_detach(ssl);
 	SSL_free(ssl);
 	io->tls = NULL;
 }

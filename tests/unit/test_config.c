@@ -44,6 +44,9 @@ static const struct field {
 	{ "syslog",             F_INT,   offsetof(tr_config, use_syslog) },
 	{ "tls_policy_map",     F_STR,   offsetof(tr_config, tls_policy_map) },
 	{ "sasl_password_map",  F_STR,   offsetof(tr_config, sasl_password_map) },
+	{ "tls_session_cache",  F_STR,   offsetof(tr_config, tls_session_cache) },
+	{ "tls_session_cache_timeout", F_INT, offsetof(tr_config, tls_session_cache_timeout) },
+	{ "tls_session_cache_size", F_INT, offsetof(tr_config, tls_session_cache_size) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -105,7 +108,9 @@ static void test_defaults(void)
 		"command_timeout=300;data_timeout=180;deadline=600;"
 		"dns_resolver=(null);spool_directory=(null);mx_address_limit=5;"
 		"mx_session_limit=2;syslog=1;"
-	    "tls_policy_map=(null);sasl_password_map=(null);";
+	    "tls_policy_map=(null);sasl_password_map=(null);"
+		"tls_session_cache=(null);tls_session_cache_timeout=3600;"
+		"tls_session_cache_size=1000;";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
