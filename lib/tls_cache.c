@@ -158,7 +158,13 @@ static int open_dir(tr_tls_cache *tc)
 		cache_off(tc, why);
 		return -1;
 	}
-	if (fstat(fd, &sb) < 0 || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+	if (fstat(fd, &sb) < 0) {
+		snprintf(why, sizeof why, "cannot stat: %s", strerror(errno));
+		close(fd);
+		cache_off(tc, why);
+		return -1;
+	}
+	if (sb.st_uid != geteuid() || (sb.st_mode & 022)) {
 		if (sb.st_uid != geteuid())
 			snprintf(why, sizeof why, "owned by uid %ld, not by uid %ld that tlsrelay runs as",
 			         (long)sb.st_uid, (long)geteuid());
