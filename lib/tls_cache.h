@@ -26,6 +26,9 @@
  * SNI, protocol range, cipher list and the identity (path, device, inode,
  * size, mtime) of the CA file or directory. A session made under "may"
  * therefore never satisfies "verify", and a CA change forgets old sessions.
+ * Anything else that decides whether a certificate is accepted must be in
+ * the key too, or disable caching for that connection: with DANE, the TLSA
+ * records (a resumed session runs no chain check, so no DANE check either).
  * A resumed session is still checked by tr_tls_enforce (tls.c re-derives
  * names and digests from the peer certificate kept in the session; the
  * chain result is the one of the full handshake under the same key; an
