@@ -12,6 +12,7 @@
 struct ssl_ctx_st;
 struct tr_sasl_map;
 struct tr_policy_map;
+struct tr_tls_cache;
 
 struct tlsrelay_ctx {
 	tr_config cfg;
@@ -19,7 +20,9 @@ struct tlsrelay_ctx {
 	void *log_arg;
 	int verbose;
 	struct ssl_ctx_st *ssl_ctx;   /* NULL until tr_tls_ctx() creates it */
-	int ca_loaded;                /* CA file/path loaded into ssl_ctx */
+	int ca_loaded;                /* tls_ca_file parsed into ssl_ctx (tls.c) */
+	int ca_failed;                /* ... and that failed */
+	struct tr_tls_cache *tls_cache; /* tls_session_cache state (tls_cache.c) */
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 	struct tr_probe *probe;       /* tlsrelay_probe() running: probe.h */

@@ -111,11 +111,15 @@ static void tls_params(const route *r, const char *host, const tr_dane_host *dh,
 	p->tls.min_proto = pol->min_proto;
 	p->tls.max_proto = pol->max_proto;
 	p->tls.ciphers = pol->ciphers[0] ? pol->ciphers : NULL;
+	p->tls.nexthop = r->nh->host;
+	p->tls.level = pol->level;
 	if (pol->level == TR_TLS_FINGERPRINT) {
 		for (int i = 0; i < pol->nmatch; i++)
 			p->tls.names[i] = pol->match[i];   /* used as digests */
 		p->fps = p->tls.names;
 		p->nfps = pol->nmatch;
+		p->tls.pins = p->fps;
+		p->tls.npins = p->nfps;
 		p->tls.nnames = 0;
 		return;
 	}

@@ -166,4 +166,8 @@ void tr_policy_from_level(tr_tls_level level, tr_policy *out);
  * cap > 0 (truncated if cap < TR_POLICY_TEXT_MAX). Returns out. */
 char *tr_policy_format(const tr_policy *p, char *out, size_t cap);
 
+/* Lower-case ASCII copy of src into dst (cap bytes, always terminated):
+ * keys and names (shared by policy.c and policy_value.c). */
+void tr_policy_lower(char *dst, const char *src, size_t cap);
+
 #endif

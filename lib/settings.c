@@ -77,6 +77,9 @@ static const struct setting settings[] = {
 	{ "mta_sts", K_BOOL, AT(mta_sts), "no", 0, 0, NULL },
 	{ "mta_sts_cache", K_STRING, AT(mta_sts_cache), NULL, 0, 0, check_path },
 	{ "mta_sts_https_port", K_INT, AT(mta_sts_https_port), "443", 1, 65535, NULL },
+	{ "tls_session_cache", K_STRING, AT(tls_session_cache), NULL, 0, 0, check_path },
+	{ "tls_session_cache_timeout", K_TIME, AT(tls_session_cache_timeout), "3600s", 1, 604800, NULL },
+	{ "tls_session_cache_size", K_INT, AT(tls_session_cache_size), "1000", 1, 100000, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -44,6 +44,11 @@
  *   mta_sts_cache       absolute path of the SQLite policy cache and TLS-RPT
  *                       store (sts_cache.h), default unset
  *   mta_sts_https_port  integer 1..65535, default 443 (for tests)
+ *   tls_session_cache   absolute path of the TLS session cache directory
+ *                       (tls_cache.h), default unset (no resumption)
+ *   tls_session_cache_timeout  time 1s..1w, default 3600s (longest life of a
+ *                       cached session; the server's hint may shorten it)
+ *   tls_session_cache_size     integer 1..100000, default 1000 (entries)
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -80,6 +85,9 @@ typedef struct tr_config {
 	int mta_sts;              /* apply MTA-STS policies (RFC 8461), default no */
 	char *mta_sts_cache;      /* SQLite file: STS policies, TLS-RPT results */
 	int mta_sts_https_port;   /* policy fetch port (tests), default 443 */
+	char *tls_session_cache;  /* session cache directory; NULL = off */
+	int tls_session_cache_timeout; /* seconds, default 3600 */
+	int tls_session_cache_size;    /* entries (slot files), default 1000 */
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */

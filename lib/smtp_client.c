@@ -153,9 +153,10 @@ void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st)
 	tr_status_copy(&s->req->rcpts[i].status, st);
 	snprintf(t->relay, sizeof t->relay, "%s", s->relay);
 	if (s->tls_active)
-		snprintf(t->tls, sizeof t->tls, "%s:%s (%s%s)", s->tls.protocol,
+		snprintf(t->tls, sizeof t->tls, "%s:%s (%s%s%s)", s->tls.protocol,
 		         s->tls.cipher, tr_trust_name(s->tls.trust),
-		         s->tls.dane_ok ? ", DANE" : "");
+		         s->tls.dane_ok ? ", DANE" : "",
+		         s->tls.resumed ? ", TLS session reused" : "");
 	else
 		snprintf(t->tls, sizeof t->tls, "none");
 }
@@ -182,9 +183,9 @@ static void log_tls(tr_session *s)
 {
 	const tr_tls_info *t = &s->tls;
 
-	tr_log(s->ctx, LOG_INFO, "%s TLS connection established to %s: %s with cipher %s (%d/%d bits)%s%s%s",
-	       tr_trust_label(t->trust), s->relay, t->protocol, t->cipher, t->bits,
-	       t->alg_bits, t->resumed ? " (session resumed)" : "",
+	tr_log(s->ctx, LOG_INFO, "%s TLS connection %s to %s: %s with cipher %s (%d/%d bits)%s%s",
+	       tr_trust_label(t->trust), t->resumed ? "reused" : "established", s->relay,
+	       t->protocol, t->cipher, t->bits, t->alg_bits,
 	       t->dane_ok ? ", DANE " : "", t->dane_ok ? t->dane_match : "");
 	if (t->have_cert)
 		tr_vlog(s->ctx, 1, "%s: subject=%s issuer=%s cert-sha256=%s pkey-sha256=%s%s%s",
@@ -208,6 +209,7 @@ static int tls_enforce(tr_session *s, tlsrelay_status *st)
 		s->tls.trust = s->p->tls.dane && s->p->tls.dane->mx_insecure
 		               ? TR_TRUST_TRUSTED : TR_TRUST_VERIFIED;
 	log_tls(s);
+	tr_tls_approve(&s->io);
 	return 0;
 }
 

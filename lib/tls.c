@@ -6,6 +6,8 @@
  */
 #include "config.h"
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,15 +20,31 @@
 #include "log.h"
 #include "tls.h"
 #include "tls_dane.h"
+#include "tls_cache.h"
 #include "tls_level.h"
 
 /* ------------------------------------------------------------ stream ops */
+
+/* Reason text of an OpenSSL error code. The libcrypto error strings are
+ * not loaded at start-up (OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS saves about
+ * a million instructions per run); libssl's are, and handshake failures
+ * carry libssl reasons. Others print as "error:CODE:lib(N)::reason(M)". */
+static const char *err_text(unsigned long code, char *buf, size_t cap)
+{
+	const char *r = ERR_reason_error_string(code);
+
+	if (r)
+		return r;
+	ERR_error_string_n(code, buf, cap);
+	return buf;
+}
 
 static ssize_t tls_map_error(tr_io *io, int ret, short *want)
 {
 	SSL *ssl = io->tls;
 	int e = SSL_get_error(ssl, ret);
 	unsigned long code;
+	char text[256];
 
 	*want = 0;
 	switch (e) {
@@ -41,15 +59,22 @@ static ssize_t tls_map_error(tr_io *io, int ret, short *want)
 	default:
 		code = ERR_get_error();
 		ERR_clear_error();
-		snprintf(io->err, sizeof io->err, "TLS error: %s",
-		         code ? ERR_reason_error_string(code) : "connection closed");
+		snprintf(io->err, sizeof io->err, "TLS error: %.200s",
+		         code ? err_text(code, text, sizeof text) : "connection closed");
 		return -1;
 	}
 }
 
 static ssize_t tls_read(tr_io *io, void *buf, size_t n, short *want)
 {
-	int r = SSL_read(io->tls, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
+	int one = 1, r;
+
+	/* ACK at once what arrives (TLS 1.3 session tickets after the
+	 * handshake): a server that writes the ticket and then its EHLO reply
+	 * would otherwise wait for our delayed ACK (40 ms, Nagle on its side).
+	 * Linux drops quick-ACK mode by itself, so it is set before each read. */
+	(void)setsockopt(io->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	r = SSL_read(io->tls, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
 
 	if (r > 0)
 		return r;
@@ -82,14 +107,35 @@ static int is_dir(const char *path)
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-static SSL_CTX *ca_error(SSL_CTX *c, const char *key, const char *path,
-                         tlsrelay_status *st)
+static tlsrelay_cat ca_error(const char *key, const char *path, tlsrelay_status *st)
 {
 	ERR_clear_error();
-	SSL_CTX_free(c);
-	tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s: cannot load CA certificates from %s",
-	              key, path);
-	return NULL;
+	return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s: cannot load CA certificates from %s",
+	                     key, path);
+}
+
+/* tls_ca_file is parsed when a certificate chain is first checked, not
+ * when the SSL_CTX is made: a resumed session (tls_cache.c) checks no
+ * chain and so never pays for it (2.5 M instructions for one small PEM
+ * file with OpenSSL 3.0). A file that cannot be loaded fails the chain
+ * check and sets ctx->ca_failed; tr_tls_start() then reports the
+ * configuration error exactly as an eager load did. */
+static int verify_chain(X509_STORE_CTX *xs, void *arg)
+{
+	struct tlsrelay_ctx *ctx = arg;
+
+	if (!ctx->ca_loaded && !ctx->ca_failed) {
+		if (SSL_CTX_load_verify_file(ctx->ssl_ctx, ctx->cfg.tls_ca_file))
+			ctx->ca_loaded = 1;
+		else
+			ctx->ca_failed = 1;
+		ERR_clear_error();
+	}
+	if (ctx->ca_failed) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	return X509_verify_cert(xs);
 }
 
 static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
@@ -99,7 +145,10 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 
 	if (ctx->ssl_ctx)
 		return ctx->ssl_ctx;
-	OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	/* No openssl.cnf, no libcrypto error strings (err_text), no clean-up
+	 * at exit (the process ends: 1.5 M instructions of freeing saved). */
+	OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT |
+	                 OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
 	if ((c = SSL_CTX_new(TLS_client_method())) == NULL) {
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "cannot create TLS context");
 		return NULL;
@@ -116,21 +165,37 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	 * lazily per certificate, never the whole bundle loaded up front. */
 	if (!cfg->tls_ca_file && !cfg->tls_ca_path)
 		(void)SSL_CTX_load_verify_dir(c, X509_get_default_cert_dir());
-	if (cfg->tls_ca_file && !SSL_CTX_load_verify_file(c, cfg->tls_ca_file))
-		return ca_error(c, "tls_ca_file", cfg->tls_ca_file, st);
+	/* The CA file must at least be readable now: its contents are parsed
+	 * by verify_chain() on the first full handshake. */
+	if (cfg->tls_ca_file) {
+		FILE *fp = fopen(cfg->tls_ca_file, "r");
+		if (fp == NULL) {
+			SSL_CTX_free(c);
+			ca_error("tls_ca_file", cfg->tls_ca_file, st);
+			return NULL;
+		}
+		fclose(fp);
+		SSL_CTX_set_cert_verify_callback(c, verify_chain, ctx);
+	}
 	/* OpenSSL only records a directory: check it is one, or nothing would
 	 * ever verify and the cause would be hidden. */
 	if (cfg->tls_ca_path && (!is_dir(cfg->tls_ca_path) ||
-	                         !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path)))
-		return ca_error(c, "tls_ca_path", cfg->tls_ca_path, st);
+	                         !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path))) {
+		SSL_CTX_free(c);
+		ca_error("tls_ca_path", cfg->tls_ca_path, st);
+		return NULL;
+	}
+	tr_tls_cache_setup(ctx, c);
 	ERR_clear_error();
-	ctx->ca_loaded = 1;
+	ctx->ca_loaded = cfg->tls_ca_file == NULL;
+	ctx->ca_failed = 0;
 	ctx->ssl_ctx = c;
 	return c;
 }
 
 void tr_tls_ctx_free(struct tlsrelay_ctx *ctx)
 {
+	tr_tls_cache_free(ctx);
 	SSL_CTX_free(ctx->ssl_ctx);
 	ctx->ssl_ctx = NULL;
 }
@@ -197,6 +262,13 @@ static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info 
 	X509_NAME_oneline(X509_get_issuer_name(cert), info->issuer, sizeof info->issuer);
 	tr_tls_cert_digests(cert, info->cert_sha256, info->pkey_sha256);
 	info->chain_ok = vr == X509_V_OK;
+	/* A resumed session carries the verdict of its full handshake (made
+	 * under the same policy key): only time can have changed it since. */
+	if (info->chain_ok && SSL_session_reused(ssl) &&
+	    X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+		info->chain_ok = 0;
+		vr = X509_V_ERR_CERT_HAS_EXPIRED;
+	}
 	if (!info->chain_ok)
 		snprintf(info->verify_error, sizeof info->verify_error, "%s",
 		         X509_verify_cert_error_string(vr));
@@ -233,9 +305,10 @@ static void handshake_error(tr_io *io, int ret, char *out, size_t cap)
 {
 	unsigned long code = ERR_get_error();
 	int e = SSL_get_error(io->tls, ret);
+	char text[256];
 
 	if (code)
-		snprintf(out, cap, "%s", ERR_reason_error_string(code));
+		snprintf(out, cap, "%s", err_text(code, text, sizeof text));
 	else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN)
 		snprintf(out, cap, "connection closed during handshake");
 	else
@@ -293,10 +366,17 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "DANE for %s: %s", p->relay, why);
 	}
 	SSL_set_connect_state(ssl);
+	/* No session reuse under DANE: a resumed session skips the chain
+	 * check, and with it the TLSA match (tls_cache.h). */
+	if (p->dane == NULL)
+		tr_tls_cache_attach(ctx, ssl, p);
 	io->tls = ssl;
-	if (run_handshake(io, why, sizeof why) < 0) {
+	if (run_handshake(io, why, sizeof why) < 0 || ctx->ca_failed) {
+		tr_tls_cache_detach(ssl);
 		SSL_free(ssl);
 		io->tls = NULL;
+		if (ctx->ca_failed)
+			return ca_error("tls_ca_file", ctx->cfg.tls_ca_file, st);
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		                     "TLS handshake with %s failed: %s", p->relay, why);
 	}
@@ -305,6 +385,12 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 	if (p->dane)
 		tr_tls_dane_posture(ssl, info);
 	return tr_status_ok(st);
+}
+
+void tr_tls_approve(tr_io *io)
+{
+	if (io->tls)
+		tr_tls_cache_approve(io->tls);
 }
 
 static int fp_listed(const tr_tls_info *info, const char *const *fps, int nfps)
@@ -353,6 +439,7 @@ void tr_tls_stop(tr_io *io)
 		return;
 	(void)SSL_shutdown(ssl);   /* non-blocking socket: one try */
 	ERR_clear_error();
+	tr_tls_cache_detach(ssl);
 	SSL_free(ssl);
 	io->tls = NULL;
 }

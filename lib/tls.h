@@ -63,6 +63,11 @@ typedef struct tr_tls_params {
 	const char *ciphers;       /* OpenSSL cipher list for TLS <= 1.2; NULL */
 	const struct tr_dane_host *dane; /* usable TLSA records (dane.h): DANE
 	                            * verification for this connection; NULL */
+	/* For the session cache key (tls_cache.h): the policy in force. */
+	const char *nexthop;       /* nexthop host (relay host or domain) */
+	int level;                 /* tr_tls_level */
+	const char *const *pins;   /* fingerprint level: accepted digests */
+	int npins;
 } tr_tls_params;
 
 struct tlsrelay_ctx;
@@ -80,6 +85,10 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, int level,
                             const char *const *fps, int nfps,
                             const char *relay, tlsrelay_status *st);
+
+/* The policy accepted the TLS posture of io: its session may be saved in
+ * the session cache (tls_cache.h) for later processes. */
+void tr_tls_approve(tr_io *io);
 
 /* Send close_notify (one non-blocking try) and free the SSL; the socket
  * stays open for the caller to close. Safe when TLS is not active. */

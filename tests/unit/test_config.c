@@ -48,6 +48,9 @@ static const struct field {
 	{ "mta_sts",            F_INT,   offsetof(tr_config, mta_sts) },
 	{ "mta_sts_cache",      F_STR,   offsetof(tr_config, mta_sts_cache) },
 	{ "mta_sts_https_port", F_INT,   offsetof(tr_config, mta_sts_https_port) },
+	{ "tls_session_cache",  F_STR,   offsetof(tr_config, tls_session_cache) },
+	{ "tls_session_cache_timeout", F_INT, offsetof(tr_config, tls_session_cache_timeout) },
+	{ "tls_session_cache_size", F_INT, offsetof(tr_config, tls_session_cache_size) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -110,7 +113,9 @@ static void test_defaults(void)
 		"dns_resolver=(null);spool_directory=(null);mx_address_limit=5;"
 		"mx_session_limit=2;syslog=1;use_chunking=1;"
 	    "tls_policy_map=(null);sasl_password_map=(null);"
-	    "mta_sts=0;mta_sts_cache=(null);mta_sts_https_port=443;";
+	    "mta_sts=0;mta_sts_cache=(null);mta_sts_https_port=443;"
+		"tls_session_cache=(null);tls_session_cache_timeout=3600;"
+		"tls_session_cache_size=1000;";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
