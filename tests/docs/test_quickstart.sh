@@ -20,7 +20,8 @@
 #   and nothing needs restoring: the mounts end with the namespace. The
 #   test plays the admin's running Postfix there (Debian's master.cf, a
 #   minimal main.cf, no inet services: nothing listens on port 25) and
-#   stops it at exit.
+#   stops it at exit. /var/lib/tlsrelay, which the quick start makes, is a
+#   fresh directory in the namespace if it exists, else removed at exit.
 # - a receiving server playing the smarthost: a private Postfix with
 #   STARTTLS on a free loopback port (tests/lib.sh receiver_new), whose
 #   certificate names localhost and is signed by tests/certs/ca.pem.
@@ -110,6 +111,15 @@ else
 	wait_until 10 test -S /dev/log || tap_bail "syslogd.py did not start"
 fi
 
+# /var/lib/tlsrelay (block 2 makes it): a fresh one in this namespace if
+# it exists, else removed at exit
+if [ -d /var/lib/tlsrelay ]; then
+	mkdir -p "$T/sys/tlsrelay" && mount --bind "$T/sys/tlsrelay" /var/lib/tlsrelay ||
+		tap_bail "cannot bind over /var/lib/tlsrelay"
+else
+	at_exit "rm -rf /var/lib/tlsrelay"
+fi
+
 # the smarthost
 receiver_new receiver "$RPORT" may || tap_bail "receiver_new failed"
 RECV=$PF_DIR
@@ -158,6 +168,8 @@ done
 file=$(receiver_wait_mail "$RECV" user "tlsrelay test" 30)
 tap_ok $? "the smarthost stored the test message" "$(tail -n 20 "$T/mail.log")"
 tap_like "$(mail_header "$file" Received)" 'using TLSv1\.[23]' "it arrived over TLS (Received header)"
-tap_like "$(grep 'tlsrelay\[' "$T/mail.log")" 'Verified TLS connection established to localhost\[127\.0\.0\.1\]' \
+tap_like "$(grep 'tlsrelay\[' "$T/mail.log")" 'Verified TLS connection (established|reused) to localhost\[127\.0\.0\.1\]' \
 	"tlsrelay logged the session as Verified"
+tap_unlike "$(grep 'tlsrelay\[' "$T/mail.log")" 'warning|TLS session cache .*: ' \
+	"tlsrelay logged no warning (session cache directory, settings)"
 tap_done

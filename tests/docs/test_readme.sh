@@ -90,7 +90,7 @@ grep -qx 'conf/tlsrelay.conf etc/' "$top_srcdir/debian/tlsrelay.install"
 tap_ok $? "the package installs /etc/tlsrelay.conf"
 tap_like "$PF" 'tlsrelay_destination_recipient_limit = 1' "the quick start sets the recipient limit 1"
 tap_like "$PF" '^tlsrelay -t$' "the quick start runs tlsrelay -t"
-tap_like "$PF" '^tlsrelay-probe ' "the quick start runs tlsrelay-probe"
+tap_like "$PF" '^runuser -u nobody -- tlsrelay-probe ' "the quick start runs tlsrelay-probe as the pipe user"
 tap_like "$PF" 'tls_security_level = verify' "the quick start's smarthost is checked (verify)"
 
 # ------------------------------------------------------------ the top
