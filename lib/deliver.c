@@ -31,6 +31,7 @@
 #include "deliver.h"
 #include "dns.h"
 #include "log.h"
+#include "msgreq.h"
 #include "nexthop.h"
 #include "policy.h"
 #include "sasl.h"
@@ -56,6 +57,7 @@ typedef struct route {
 	int sessions;
 	tr_policy pol;              /* effective policy of the nexthop */
 	const tr_nexthop *nh;
+	tr_msgreq msgreq;           /* milter: the message's own requirement */
 } route;
 
 /* A policy "match" word for server host under nexthop nh. */
@@ -176,6 +178,10 @@ static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
+	/* milter: the message's X-TLSRelay-Require raises, never lowers */
+	if (tr_msgreq_apply(&r->msgreq, r->ctx->cfg.require_header,
+	                    r->ctx->cfg.tls_required_enable, &r->pol, NULL, st) != TLSRELAY_OK)
+		return -1;
 	tr_vlog(r->ctx, 1, "policy for %s: %s", nh->host,
 	        tr_policy_format(&r->pol, text, sizeof text));
 	if (tr_tls_level_supported(r->pol.level))
@@ -375,6 +381,12 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 	}
 	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
 		return -1;
+	/* milter: read and remove X-TLSRelay-Require before anything is sent */
+	if (tr_msgreq_take(msg, &r->msgreq, st) != TLSRELAY_OK)
+		return -1;
+	if (r->msgreq.nfields > 0)
+		tr_log(ctx, LOG_INFO, "%s: %s (removed from the message)", TR_MSGREQ_HEADER,
+		       r->msgreq.bad ? r->msgreq.bad_value : tr_tls_level_name(r->msgreq.level));
 	if (cfg->helo_name)
 		snprintf(r->helo, sizeof r->helo, "%s", cfg->helo_name);
 	else if (gethostname(r->helo, sizeof r->helo - 1) < 0 || r->helo[0] == '\0')

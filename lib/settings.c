@@ -73,6 +73,11 @@ static const struct setting settings[] = {
 	{ "syslog", K_BOOL, AT(use_syslog), "yes", 0, 0, NULL },
 	{ "tls_policy_map", K_STRING, AT(tls_policy_map), NULL, 0, 0, check_path },
 	{ "sasl_password_map", K_STRING, AT(sasl_password_map), NULL, 0, 0, check_path },
+	/* milter: per-message requirements (msgreq.h, tlsrelay-milter(8)) */
+	{ "require_header", K_BOOL, AT(require_header), "yes", 0, 0, NULL },
+	{ "tls_required_enable", K_BOOL, AT(tls_required_enable), "no", 0, 0, NULL },
+	{ "milter_socket", K_STRING, AT(milter_socket), NULL, 0, 0, NULL },
+	{ "milter_rules", K_STRING, AT(milter_rules), NULL, 0, 0, check_path },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

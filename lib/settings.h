@@ -38,6 +38,15 @@
  *   tls_policy_map      absolute path of a Postfix-style TLS policy table
  *   sasl_password_map   absolute path of "[host]:port user:password" lines
  *                       (must not be accessible by other users)
+ *   require_header      yes|no, default yes: a message's X-TLSRelay-Require
+ *                       header raises the level (msgreq.h)
+ *   tls_required_enable yes|no, default no: RFC 8689 "TLS-Required: No" may
+ *                       relax DANE/MTA-STS requirements (never a configured
+ *                       level)
+ *   milter_socket       tlsrelay-milter only: inet:PORT@HOST, inet6:..., or
+ *                       unix:PATH; checked by the milter; default unset
+ *   milter_rules        tlsrelay-milter only: absolute path of the rules
+ *                       file (msgrules.h); default unset
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -69,6 +78,11 @@ typedef struct tr_config {
 	int use_syslog;           /* syslog = yes|no, default yes */
 	char *tls_policy_map;     /* per-destination TLS policy file; NULL = none */
 	char *sasl_password_map;  /* "[host]:port user:password" file; NULL = none */
+	/* milter (msgreq.h, tlsrelay-milter(8)) */
+	int require_header;       /* honour X-TLSRelay-Require, default yes */
+	int tls_required_enable;  /* honour RFC 8689 TLS-Required: No, default no */
+	char *milter_socket;      /* tlsrelay-milter's socket (libmilter syntax) */
+	char *milter_rules;       /* tlsrelay-milter's rules file */
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */

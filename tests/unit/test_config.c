@@ -44,6 +44,10 @@ static const struct field {
 	{ "syslog",             F_INT,   offsetof(tr_config, use_syslog) },
 	{ "tls_policy_map",     F_STR,   offsetof(tr_config, tls_policy_map) },
 	{ "sasl_password_map",  F_STR,   offsetof(tr_config, sasl_password_map) },
+	{ "require_header",     F_INT,   offsetof(tr_config, require_header) },
+	{ "tls_required_enable", F_INT,  offsetof(tr_config, tls_required_enable) },
+	{ "milter_socket",      F_STR,   offsetof(tr_config, milter_socket) },
+	{ "milter_rules",       F_STR,   offsetof(tr_config, milter_rules) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -105,7 +109,8 @@ static void test_defaults(void)
 		"command_timeout=300;data_timeout=180;deadline=600;"
 		"dns_resolver=(null);spool_directory=(null);mx_address_limit=5;"
 		"mx_session_limit=2;syslog=1;"
-	    "tls_policy_map=(null);sasl_password_map=(null);";
+	    "tls_policy_map=(null);sasl_password_map=(null);"
+	    "require_header=1;tls_required_enable=0;milter_socket=(null);milter_rules=(null);";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
