@@ -68,6 +68,10 @@ out=$("$MILTER" -c "$CONF" -t 2>&1); rc=$?
 tap_is "$rc" 0 "a. -t accepts the rules"
 tap_like "$out" "^$RULES: 3 rules, ok$" "a. -t counts the rules"
 
+sed -E 's/^#(from|to|header) /\1 /' "$top_srcdir/conf/milter/rules" > "$T/sample.rules"
+out=$("$MILTER" -c "$CONF" -r "$T/sample.rules" -t 2>&1)
+tap_like "$out" "^$T/sample.rules: 6 rules, ok$" "a. the sample conf/milter/rules, uncommented, is valid"
+
 printf 'from secret@sender.test encrypt\nto example.test strongest\n' > "$T/bad.rules"
 out=$("$MILTER" -f -c "$CONF" -r "$T/bad.rules" -p "inet:$MPORT@127.0.0.1" 2>&1); rc=$?
 tap_is "$rc" 78 "a. bad rules: exit 78"
@@ -76,6 +80,11 @@ out=$("$MILTER" -f -c "$CONF" -r "$T/missing.rules" -p "inet:$MPORT@127.0.0.1" 2
 tap_is "$rc" 78 "a. unreadable rules: exit 78"
 tap_like "$out" "^tlsrelay-milter: $T/missing.rules: cannot open: No such file or directory$" \
 	"a. unreadable rules: clear message"
+cp "$RULES" "$T/secret.rules" && chmod 0600 "$T/secret.rules"
+out=$(as_nobody "$MILTER" -c "$CONF" -r "$T/secret.rules" -t 2>&1); rc=$?
+tap_is "$rc" 78 "a. rules the milter's user cannot read: exit 78"
+tap_like "$out" "^tlsrelay-milter: $T/secret.rules: cannot open: Permission denied$" \
+	"a. rules the milter's user cannot read: clear message"
 out=$("$MILTER" -f -c "$CONF" -p "127.0.0.1:$MPORT" 2>&1); rc=$?
 tap_is "$rc" 78 "a. bad socket: exit 78"
 tap_like "$out" "bad socket \"127.0.0.1:$MPORT\": expected inet:PORT@HOST" "a. bad socket: clear message"
