@@ -50,6 +50,9 @@ struct opts {
 static int to_stderr = 1;
 
 static void logmsg(int priority, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logmsg(int priority, const char *fmt, ...)
 {
 	va_list ap;
 
