@@ -30,10 +30,10 @@ endif
 man_MANS += doc/tlsrelay-milter.8
 SCRIPT_DIRS += tests/milter
 TESTS += tests/milter/test_milter.sh
-EXTRA_DIST += tests/milter
+EXTRA_DIST += tests/milter/test_milter.sh
 
 # sendmail 8 (unpacked by scripts/prepare.d/milter.sh) with the tlsrelay
 # mailer of conf/sendmail/tlsrelay.m4.
 SCRIPT_DIRS += tests/sendmail
 TESTS += tests/sendmail/test_sendmail.sh
-EXTRA_DIST += tests/sendmail
+EXTRA_DIST += tests/sendmail/test_sendmail.sh

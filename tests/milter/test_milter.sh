@@ -12,7 +12,8 @@
 #   b. a sender rule (encrypt): the host queues the message with the milter's
 #      X-TLSRelay-Require header; tlsrelay defers it (TLS required, receiver
 #      has no STARTTLS): it stays in the queue, the receiver gets nothing
-#   c. header rule + sender rule: the strongest level is written, once
+#   c. header rule + sender rule: the strongest level is written, once; a
+#      recipient rule
 #   d. the same message from a sender without a rule goes out in plaintext
 #      (tls_security_level = may); the delivered copy has no requirement header
 #   e. a forged X-TLSRelay-Require from outside (two copies) is removed by
@@ -159,6 +160,14 @@ tap_like "$hdr" "^$HDR: verify$" "c. header rule (verify) beats sender rule (enc
 tap_is "$(printf '%s\n' "$hdr" | grep -ci "^$HDR:")" 1 "c. exactly one requirement header (the forged 'none' removed)"
 deferred_with "$QC" "4\.7\.[0-9]"
 tap_ok $? "c. deferred"
+
+# ---------------------------------------------- c. recipient rule
+msg c2 "hello"
+swaks_send "$HPORT" other@sender.test carol@example.test "$T/c2.eml"
+QC2=$SENT_QID
+tap_like "$(queued_header "$QC2")" "^$HDR: secure$" "c. recipient rule: $HDR: secure"
+deferred_with "$QC2" "4\.7\.[0-9]"
+tap_ok $? "c. recipient rule: deferred"
 
 # ------------------------------------------- d. no rule: plaintext under may
 # (also to tempfail@, which the receiver answers with 450: the queue file
