@@ -22,7 +22,8 @@ dnl # not passed on: tlsrelay routes by relayhost (tlsrelay.conf) or by the
 dnl # recipient domain's MX, as for every MTA.
 dnl #
 dnl # The mailer line:
-dnl #   P=    the program; A= its argv: -f $f (envelope sender, "<>" for the
+dnl #   P=    the program; A= its argv: -T (configuration errors exit 75,
+dnl #         see below), -f $f (envelope sender, "<>" for the
 dnl #         null sender) -- $u (the recipients; "--" so that no address is
 dnl #         taken for an option).
 dnl #   F=m   several recipients in one run (tlsrelay delivers to all of them and
@@ -42,9 +43,10 @@ dnl #
 dnl # Exit statuses (sysexits, as sendmail reads them): 0 delivered; 75
 dnl # (EX_TEMPFAIL) keeps the message queued and retried; 67 (EX_NOUSER), 69
 dnl # (EX_UNAVAILABLE) and 65 (EX_DATAERR) bounce. tlsrelay exits 78 (EX_CONFIG)
-dnl # on a configuration error; sendmail bounces on 78 (only 75, 74 and 71 are
-dnl # temporary to it), so check the configuration with "tlsrelay -q DOMAIN"
-dnl # after every change. The first line of tlsrelay's output ("4.7.5 reason")
+dnl # on a configuration error, and sendmail bounces on 78 (only 75, 74 and 71
+dnl # are temporary to it): hence -T in A=, which makes tlsrelay exit 75 on a
+dnl # configuration error, so a typo keeps the queue instead of bouncing it.
+dnl # Check the configuration with "tlsrelay -t" after every change. The first line of tlsrelay's output ("4.7.5 reason")
 dnl # is quoted in sendmail's log and in the DSN.
 dnl #
 ifdef(`TLSRELAY_PATH',, `define(`TLSRELAY_PATH', `/usr/sbin/tlsrelay')')dnl
@@ -52,5 +54,5 @@ ifdef(`TLSRELAY_ARGS',, `define(`TLSRELAY_ARGS', `')')dnl
 MAILER_DEFINITIONS
 Mtlsrelay,	P=TLSRELAY_PATH, F=mDFMun8, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\r\n, L=990,
 		T=DNS/RFC822/SMTP,
-		A=tlsrelay TLSRELAY_ARGS -f $f -- $u
+		A=tlsrelay -T TLSRELAY_ARGS -f $f -- $u
 

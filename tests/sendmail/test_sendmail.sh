@@ -104,8 +104,8 @@ EOF
 m4 "$T/sm/etc/test.mc" > "$T/sm/etc/test.cf" 2> "$T/m4.err"
 tap_ok $? "a. m4 builds the configuration" "$(cat "$T/m4.err")"
 tap_is "$(cat "$T/m4.err")" "" "a. m4 has no complaint"
-tap_like "$(grep -A2 '^Mtlsrelay' "$T/sm/etc/test.cf")" "A=tlsrelay -c $T/tlsrelay.conf -f \\\$f -- \\\$u" \
-	"a. the Mtlsrelay line: A=tlsrelay ... -f \$f -- \$u"
+tap_like "$(grep -A2 '^Mtlsrelay' "$T/sm/etc/test.cf")" "A=tlsrelay -T -c $T/tlsrelay.conf -f \\\$f -- \\\$u" \
+	"a. the Mtlsrelay line: A=tlsrelay -T ... -f \$f -- \$u"
 "$SMDIR/usr/libexec/sendmail/makemap" -C "$T/sm/etc/test.cf" hash "$T/sm/etc/mailertable" < "$T/sm/etc/mailertable"
 tap_ok $? "a. makemap builds the mailertable"
 
@@ -158,8 +158,9 @@ tap_unlike "$(receiver_maildir "$RECV" tempfail 2>/dev/null; ls "$(receiver_mail
 	"^[0-9]" "c. nothing reached the receiver"
 
 # ------------------------------------- d. exit 78 (configuration error)
-# Documented in tlsrelay.m4: sendmail treats only 75, 74 and 71 as
-# temporary, so tlsrelay's 78 bounces. Checked so the documentation stays true.
+# Without -T (the mailer "tlsrelaybad" below): sendmail treats only 75, 74
+# and 71 as temporary, so tlsrelay's 78 bounces. This is why the shipped
+# mailer (tlsrelay.m4) passes -T: see case e.
 MARK="sendmail-d-$$-$RANDOM"
 printf 'From: <sender@sender.test>\nTo: <user@broken.test>\nSubject: %s\n\n%s\n' \
 	"$MARK" "$MARK" > "$T/d.eml"
@@ -169,6 +170,23 @@ bounced() { mailq | grep -q 'MAILER-DAEMON\|<>'; }
 wait_until 60 bounced
 tap_ok $? "d. exit 78: sendmail bounces it (a DSN to the sender is queued)" "$(mailq)"
 tap_unlike "$(mailq)" "user@broken.test" "d. the original is no longer queued"
+
+# ------------------------------------- e. configuration error with -T
+# The shipped mailer passes -T: a configuration error (here an unknown key
+# added to tlsrelay.conf for a moment) exits 75, and the message stays
+# queued instead of bouncing.
+cp "$T/tlsrelay.conf" "$T/tlsrelay.conf.good"
+printf 'no_such_setting = 1\n' >> "$T/tlsrelay.conf"
+MARK="sendmail-e-$$-$RANDOM"
+printf 'From: <sender@sender.test>\nTo: <conferr@example.test>\nSubject: %s\n\n%s\n' \
+	"$MARK" "$MARK" > "$T/e.eml"
+swaks_send "$SPORT" sender@sender.test conferr@example.test "$T/e.eml"
+tap_ok $? "e. sendmail accepts the message"
+e_deferred() { mailq | grep -A3 "conferr@example.test" | grep -qi "deferred\|4.3.5"; }
+wait_until 60 e_deferred
+tap_ok $? "e. -T: the configuration error defers it (75)" "$(mailq)"
+tap_like "$(mailq)" "conferr@example.test" "e. -T: it stays queued, not bounced"
+cp "$T/tlsrelay.conf.good" "$T/tlsrelay.conf"
 
 stop_pid "$SMPID"
 tap_done
