@@ -33,6 +33,7 @@
 #include "dns.h"
 #include "log.h"
 #include "message.h"
+#include "msgreq.h"
 #include "nexthop.h"
 #include "policy.h"
 #include "probe.h"
@@ -68,6 +69,7 @@ typedef struct route {
 	/* Set per MX host in try_host() from its DANE lookup: usable TLSA
 	 * records; MTA-STS then stays out of that host's way (sts.h). */
 	int has_usable_tlsa;
+	tr_msgreq msgreq;           /* milter: the message's own requirement */
 } route;
 
 /* A policy "match" word for server host under nexthop nh. */
@@ -242,6 +244,10 @@ static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
+	/* milter: the message's X-TLSRelay-Require raises, never lowers */
+	if (tr_msgreq_apply(&r->msgreq, r->ctx->cfg.require_header,
+	                    r->ctx->cfg.tls_required_enable, &r->pol, NULL, st) != TLSRELAY_OK)
+		return -1;
 	tr_probe_policy(r->ctx, &r->pol);   /* tlsrelay-probe: show it, -l */
 	tr_vlog(r->ctx, 1, "policy for %s: %s", nh->host,
 	        tr_policy_format(&r->pol, text, sizeof text));
@@ -552,6 +558,13 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 	}
 	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
 		return -1;
+	/* milter: read and remove X-TLSRelay-Require before anything is sent
+	 * (no message when tlsrelay-probe runs the delivery code) */
+	if (msg != NULL && tr_msgreq_take(msg, &r->msgreq, st) != TLSRELAY_OK)
+		return -1;
+	if (r->msgreq.nfields > 0)
+		tr_log(ctx, LOG_INFO, "%s: %s (removed from the message)", TR_MSGREQ_HEADER,
+		       r->msgreq.bad ? r->msgreq.bad_value : tr_tls_level_name(r->msgreq.level));
 	if (cfg->helo_name)
 		snprintf(r->helo, sizeof r->helo, "%s", cfg->helo_name);
 	else if (gethostname(r->helo, sizeof r->helo - 1) < 0 || r->helo[0] == '\0')
@@ -595,6 +608,8 @@ tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
 
 	if (check_request(req, st) != TLSRELAY_OK)
 		return st->cat;
+	if (msg == NULL && ctx->probe == NULL)   /* only tlsrelay_probe() has none */
+		return tr_status_set(st, TLSRELAY_USAGE, "4.3.0", "no message to deliver");
 	if (tr_message_check(msg, st) != TLSRELAY_OK) {     /* nothing is sent */
 		for (size_t i = 0; i < req->nrcpts; i++)
 			tr_status_copy(&req->rcpts[i].status, st);

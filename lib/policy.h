@@ -116,6 +116,11 @@ typedef struct tr_policy {
 	 * given to tr_policy_parse_value, or what the caller writes here (e.g.
 	 * "tls_security_level"); "" = unknown. Truncated if need be. */
 	char source[300];
+	/* milter: RFC 8689 "TLS-Required: No" is in the message and
+	 * tls_required_enable = yes (set by tr_msgreq_apply, msgreq.h). Code
+	 * that derives a requirement from DANE or MTA-STS may then relax it;
+	 * nothing may lower the configured level (level above). */
+	int tls_required_no;
 } tr_policy;
 
 typedef struct tr_policy_map tr_policy_map;

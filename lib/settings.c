@@ -80,6 +80,11 @@ static const struct setting settings[] = {
 	{ "tls_session_cache", K_STRING, AT(tls_session_cache), NULL, 0, 0, check_path },
 	{ "tls_session_cache_timeout", K_TIME, AT(tls_session_cache_timeout), "3600s", 1, 604800, NULL },
 	{ "tls_session_cache_size", K_INT, AT(tls_session_cache_size), "1000", 1, 100000, NULL },
+	/* milter: per-message requirements (msgreq.h, tlsrelay-milter(8)) */
+	{ "require_header", K_BOOL, AT(require_header), "yes", 0, 0, NULL },
+	{ "tls_required_enable", K_BOOL, AT(tls_required_enable), "no", 0, 0, NULL },
+	{ "milter_socket", K_STRING, AT(milter_socket), NULL, 0, 0, NULL },
+	{ "milter_rules", K_STRING, AT(milter_rules), NULL, 0, 0, check_path },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

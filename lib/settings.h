@@ -49,6 +49,15 @@
  *   tls_session_cache_timeout  time 1s..1w, default 3600s (longest life of a
  *                       cached session; the server's hint may shorten it)
  *   tls_session_cache_size     integer 1..100000, default 1000 (entries)
+ *   require_header      yes|no, default yes: a message's X-TLSRelay-Require
+ *                       header raises the level (msgreq.h)
+ *   tls_required_enable yes|no, default no: RFC 8689 "TLS-Required: No" may
+ *                       relax DANE/MTA-STS requirements (never a configured
+ *                       level)
+ *   milter_socket       tlsrelay-milter only: inet:PORT@HOST, inet6:..., or
+ *                       unix:PATH; checked by the milter; default unset
+ *   milter_rules        tlsrelay-milter only: absolute path of the rules
+ *                       file (msgrules.h); default unset
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -88,6 +97,11 @@ typedef struct tr_config {
 	char *tls_session_cache;  /* session cache directory; NULL = off */
 	int tls_session_cache_timeout; /* seconds, default 3600 */
 	int tls_session_cache_size;    /* entries (slot files), default 1000 */
+	/* milter (msgreq.h, tlsrelay-milter(8)) */
+	int require_header;       /* honour X-TLSRelay-Require, default yes */
+	int tls_required_enable;  /* honour RFC 8689 TLS-Required: No, default no */
+	char *milter_socket;      /* tlsrelay-milter's socket (libmilter syntax) */
+	char *milter_rules;       /* tlsrelay-milter's rules file */
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */

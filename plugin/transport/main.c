@@ -33,6 +33,11 @@
  *   read from the spool file itself (an empty message sent, exit 0) or the
  *   output and -v log written into the SMTP connection. A closed standard
  *   input is then refused: 4.3.0, exit 75, nothing sent.
+ * - -T (for sendmail, whose mailers may only exit 75, 74 or 71 to keep a
+ *   message queued): configuration errors exit 75 instead of 78, with
+ *   the same 4.3.5 line. It is found before the options are parsed, so a
+ *   bad command line is covered too. Postfix (which reads the DSN) and
+ *   Exim (temp_errors lists 78) do not need it.
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
  */
@@ -76,7 +81,7 @@ static void usage_line(void)
 	if (!isatty(STDOUT_FILENO))
 		return;
 	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [--] recipient...\n"
+	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
 	      "       tlsrelay [-c config] [-o key=value] -q destination\n"
 	      "       tlsrelay [-c config] [-o key=value] -n | -d | -t\n", stdout);
 }
@@ -138,13 +143,23 @@ static char *upcase(char *s)
 	return s;
 }
 
+/* -T anywhere before the recipients (or "--"): configuration errors exit
+ * 75, not 78. Looked for before parsing, which may itself fail. */
+static int config_is_temporary(int argc, char **argv)
+{
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-T") == 0)
+			return 1;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	int c;
 
 	memset(o, 0, sizeof *o);
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vindt")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vindtT")) != -1) {
 		switch (c) {
 		case 'n': o->show = 1; break;
 		case 'd': o->show = 2; break;
@@ -158,6 +173,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V': o->envid = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'i': break;
+		case 'T': break;          /* config_is_temporary() */
 		case 'o':
 			if (o->noverrides == (int)(sizeof o->overrides / sizeof o->overrides[0]) ||
 			    strchr(optarg, '=') == NULL) {
@@ -287,7 +303,18 @@ static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rc
 	return tlsrelay_status_exit(&st);
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+
+	if (rc == EX_CONFIG_ && config_is_temporary(argc, argv))
+		rc = EX_TEMPFAIL_;
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	struct opts o;
 	struct logsink sink = { 0, 0 };

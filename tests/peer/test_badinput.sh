@@ -95,6 +95,10 @@ bad unknown-flag       78 '^4\.3\.5 tlsrelay: unknown option -x' - -c "$CONF" -x
 bad missing-argument   78 '^4\.3\.5 tlsrelay: unknown option -f or missing argument' - -c "$CONF" -f
 bad bad-o              78 '^4\.3\.5 tlsrelay: bad -o "relayhost": expected key=value' - -c "$CONF" -o relayhost -- $R
 bad bad-nexthop        78 '^4\.3\.5 bad nexthop "\[127\.0\.0\.1": ' - -c "$CONF" -r '[127.0.0.1' -- $R
+# -T (sendmail): the same errors exit 75, and the same line
+bad T-unknown-flag     75 '^4\.3\.5 tlsrelay: unknown option -x' - -T -c "$CONF" -x -- $R
+bad T-missing-config   75 '^4\.3\.5 tlsrelay: .*/missing\.conf: cannot open: No such file' - -T -c "$T/missing.conf" -- $R
+bad T-bad-address      64 '^5\.1\.3 empty recipient address$' - -T -c "$CONF" -- ''
 bad empty-recipient    64 '^5\.1\.3 empty recipient address$' - -c "$CONF" -- ''
 bad space-recipient    64 '^5\.1\.3 bad address "a b@example\.test": white space outside a quoted local part$' \
 	- -c "$CONF" -- 'a b@example.test'

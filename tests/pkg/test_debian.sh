@@ -43,7 +43,16 @@ at_exit debs_purge
 DEBIAN_FRONTEND=noninteractive dpkg -i $(cat "$T/debs") > "$T/install.log" 2>&1
 tap_ok $? "dpkg -i of the built packages" "$(tail -n 30 "$T/install.log")"
 tap_ok "$(test -x /usr/sbin/tlsrelay && test -x /usr/sbin/tlsrelay-probe; echo $?)" "installed: /usr/sbin/tlsrelay and tlsrelay-probe"
-tap_ok "$(test -f /etc/tlsrelay.conf; echo $?)" "installed: /etc/tlsrelay.conf (a conffile)"
+tap_ok "$(test -f /etc/tlsrelay/tlsrelay.conf; echo $?)" "installed: /etc/tlsrelay/tlsrelay.conf (a conffile)"
+tap_like "$(dpkg-query -W -f='${Conffiles}' tlsrelay)" '/etc/tlsrelay/tlsrelay\.conf' "tlsrelay.conf is a conffile"
+tap_ok "$(test -x /usr/sbin/tlsrelay-sts; echo $?)" "installed: /usr/sbin/tlsrelay-sts"
+tap_ok "$(test -x /usr/sbin/tlsrelay-milter; echo $?)" "installed: /usr/sbin/tlsrelay-milter"
+tap_ok "$(test -f /lib/systemd/system/tlsrelay-milter.service; echo $?)" "installed: the milter's systemd unit"
+tap_ok "$(test -f /etc/default/tlsrelay-milter; echo $?)" "installed: /etc/default/tlsrelay-milter"
+OUT=$(/usr/sbin/tlsrelay-milter -t -r /etc/tlsrelay/milter_rules 2>&1)
+tap_ok $? "installed tlsrelay-milter -t accepts the shipped rules file" "$OUT"
+tap_like "$(dpkg-query -L tlsrelay-exim)" '/tlsrelay/tlsrelay_exim\.so$' "installed: the Exim dlfunc object"
+tap_like "$(dpkg-query -L tlsrelay)" '/usr/share/doc/tlsrelay/exim/transport_tlsrelay\.conf' "installed: the Exim snippets"
 tap_like "$(dpkg-query -L libtlsrelay-dev)" '/tlsrelay\.pc$' "installed: tlsrelay.pc"
 tap_ok "$(pkg-config --exists tlsrelay; echo $?)" "pkg-config finds the installed library"
 OUT=$(/usr/sbin/tlsrelay -t 2>&1)

@@ -51,6 +51,10 @@ static const struct field {
 	{ "tls_session_cache",  F_STR,   offsetof(tr_config, tls_session_cache) },
 	{ "tls_session_cache_timeout", F_INT, offsetof(tr_config, tls_session_cache_timeout) },
 	{ "tls_session_cache_size", F_INT, offsetof(tr_config, tls_session_cache_size) },
+	{ "require_header",     F_INT,   offsetof(tr_config, require_header) },
+	{ "tls_required_enable", F_INT,  offsetof(tr_config, tls_required_enable) },
+	{ "milter_socket",      F_STR,   offsetof(tr_config, milter_socket) },
+	{ "milter_rules",       F_STR,   offsetof(tr_config, milter_rules) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -115,7 +119,8 @@ static void test_defaults(void)
 	    "tls_policy_map=(null);sasl_password_map=(null);"
 	    "mta_sts=0;mta_sts_cache=(null);mta_sts_https_port=443;"
 		"tls_session_cache=(null);tls_session_cache_timeout=3600;"
-		"tls_session_cache_size=1000;";
+		"tls_session_cache_size=1000;"
+	    "require_header=1;tls_required_enable=0;milter_socket=(null);milter_rules=(null);";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;

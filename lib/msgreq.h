@@ -1,0 +1,80 @@
+/*
+ * msgreq.h - the per-message TLS requirement carried in the message's
+ * header section (msgreq.c): read it from the spool, remove it, apply it
+ * to a destination policy.
+ *
+ * THE HEADER
+ *   X-TLSRelay-Require: LEVEL
+ *   written by tlsrelay-milter(8) after it removed every incoming copy.
+ *   LEVEL (case-insensitive, white space around it ignored):
+ *     encrypt, dane, dane-only, verify, secure   raise the destination's
+ *                                                policy to at least LEVEL
+ *     none, may                                  require nothing (no effect)
+ *     anything else, fingerprint (it has no digests), a value longer than
+ *     TR_MSGREQ_VALUE_MAX bytes                  unusable: the message is
+ *                                                deferred (4.7.5), never
+ *                                                sent at a weaker level
+ *   Several fields: the strongest level counts; one unusable value defers.
+ *
+ * TLS-Required: No  (RFC 8689 section 5)
+ *   Only recorded here. Where the admin enables it (tls_required_enable),
+ *   tr_msgreq_apply sets tr_policy.tls_required_no: requirements that come
+ *   from DANE or MTA-STS lookups may then be relaxed by the code that makes
+ *   them; the level from tls_policy_map / tls_security_level and the level
+ *   the X-TLSRelay-Require header asks for are never lowered. The field
+ *   stays in the message (RFC 8689: it travels with the message).
+ *
+ * WHERE
+ *   Only the header section counts: the lines from the start of the spool
+ *   up to the first empty line, or up to the first line that is neither a
+ *   header field ("name:" with name printable ASCII, optional white space
+ *   before the colon) nor a continuation line (starting with space or tab).
+ *   Field names are compared case-insensitively.
+ */
+#ifndef TR_MSGREQ_H
+#define TR_MSGREQ_H
+
+#include "tlsrelay.h"
+#include "tls_level.h"
+#include "policy.h"
+
+#define TR_MSGREQ_HEADER    "X-TLSRelay-Require"
+#define TR_MSGREQ_VALUE_MAX 64
+#define TR_MSGREQ_FIELDS_MAX 1000   /* requirement fields removed at most */
+
+typedef struct tr_msgreq {
+	tr_tls_level level;     /* strongest usable level; TR_TLS_INVALID = none */
+	int nfields;            /* X-TLSRelay-Require fields found (and removed) */
+	int bad;                /* one of them had an unusable value */
+	char bad_value[TR_MSGREQ_VALUE_MAX + 4]; /* that value, control bytes
+	                                            replaced, "..." if cut */
+	int tls_required_no;    /* a "TLS-Required: No" field is present */
+} tr_msgreq;
+
+/* Scan msg's header section into *out and remove every X-TLSRelay-Require
+ * field (with its continuation lines) from the spool file, in place:
+ * msg->size and msg->lines shrink accordingly (max_line, has_8bit and
+ * has_nul stay as they were: upper bounds). Returns TLSRELAY_OK, or
+ * TLSRELAY_TEMP "4.3.0" on a read/write error (the spool is then unusable:
+ * the caller must not send it), or with more than TR_MSGREQ_FIELDS_MAX
+ * requirement fields. */
+tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
+                            tlsrelay_status *st);
+
+/* Apply rq to the destination policy pol:
+ * - honour_no (tls_required_enable) and TLS-Required: No -> pol->tls_required_no
+ *   = 1 (nothing else changes);
+ * - honour_header (require_header) off, or no requirement field -> pol as is;
+ * - an unusable value -> TLSRELAY_TEMP "4.7.5" (pol untouched);
+ * - pol->level below the header's level -> pol->level raised, its match=
+ *   names replaced by that level's defaults (verify: hostname; secure:
+ *   nexthop, dot-nexthop); protocols, ciphers and servername kept; source
+ *   gets " + X-TLSRelay-Require: LEVEL" appended. Returns 1 in *raised.
+ *   A fingerprint destination already pins the server's certificate: it
+ *   satisfies every header level and is kept as it is.
+ * Returns TLSRELAY_OK otherwise. raised may be NULL. */
+tlsrelay_cat tr_msgreq_apply(const tr_msgreq *rq, int honour_header,
+                             int honour_no, tr_policy *pol, int *raised,
+                             tlsrelay_status *st);
+
+#endif

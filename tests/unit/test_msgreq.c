@@ -1,0 +1,271 @@
+/*
+ * test_msgreq.c - the X-TLSRelay-Require header on the transport side
+ * (msgreq.c): reading and removing it from the spool, applying it (and
+ * RFC 8689 TLS-Required: No) to a destination policy.
+ *
+ * Table-driven: each case gives the message as the MTA hands it over (LF
+ * line ends; the spooler makes them CR LF), the message expected on the
+ * wire after removal, and what was found.
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "message.h"
+#include "msgreq.h"
+#include "policy.h"
+#include "status.h"
+#include "tap.h"
+
+#define FP "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:" \
+           "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Spool text (LF ends) through a pipe, as the transport does. */
+static struct tlsrelay_message *spool(const char *text, size_t len)
+{
+	tlsrelay_status st;
+	struct tlsrelay_message *m;
+	FILE *f = tmpfile();
+
+	if (f == NULL || fwrite(text, 1, len, f) != len || fflush(f) != 0)
+		return NULL;
+	rewind(f);
+	m = tr_message_spool(fileno(f), NULL, &st);
+	fclose(f);
+	return m;
+}
+
+/* The spool's bytes with CR LF turned back into LF, NUL-terminated. */
+static char *contents(struct tlsrelay_message *m)
+{
+	char *buf = calloc(1, (size_t)m->size + 1), *o = buf;
+	ssize_t n = pread(m->fd, buf, (size_t)m->size, 0);
+	off_t end;
+
+	if (n != (ssize_t)m->size)
+		return buf;
+	end = lseek(m->fd, 0, SEEK_END);
+	if (end != (off_t)m->size)
+		snprintf(buf, (size_t)m->size + 1, "(file is %lld bytes, size says %llu)",
+		         (long long)end, m->size);
+	else
+		for (ssize_t i = 0; i < n; i++)
+			if (!(buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n'))
+				*o++ = buf[i];
+	if (end == (off_t)m->size)
+		*o = '\0';
+	return buf;
+}
+
+static unsigned long long count_lines(const char *s)
+{
+	unsigned long long n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* ------------------------------------------------------------------ take */
+
+static const struct take_case {
+	const char *name, *in, *out;
+	const char *level;      /* tr_tls_level_name of the result ("invalid": none) */
+	int nfields, bad, tls_no;
+	const char *bad_value;
+} take_cases[] = {
+	{ "no requirement field: unchanged",
+	  "From: a@b.example\nSubject: hi\n\nbody\n",
+	  "From: a@b.example\nSubject: hi\n\nbody\n", "invalid", 0, 0, 0, "" },
+	{ "one field removed",
+	  "Received: x\nX-TLSRelay-Require: verify\nSubject: hi\n\nbody\n",
+	  "Received: x\nSubject: hi\n\nbody\n", "verify", 1, 0, 0, "" },
+	{ "first line of the message",
+	  "X-TLSRelay-Require: encrypt\nSubject: hi\n\nbody\n",
+	  "Subject: hi\n\nbody\n", "encrypt", 1, 0, 0, "" },
+	{ "last line of the header, no body",
+	  "Subject: hi\nX-TLSRelay-Require: encrypt\n",
+	  "Subject: hi\n", "encrypt", 1, 0, 0, "" },
+	{ "several, any case, folded, space before colon: strongest, all removed",
+	  "x-tlsrelay-require: encrypt\nSubject: a\nX-TLSRELAY-REQUIRE :\n  secure \nTo: c\n"
+	  "X-TLSRelay-Require:\tdane\n\nbody\n",
+	  "Subject: a\nTo: c\n\nbody\n", "secure", 3, 0, 0, "" },
+	{ "continuation of another field kept",
+	  "Subject: a\n b\nX-TLSRelay-Require: verify\n continued\nTo: c\n\nb\n",
+	  "Subject: a\n b\nTo: c\n\nb\n", "invalid", 1, 1, 0, "verify continued" },
+	{ "in the body: not a header field, kept",
+	  "Subject: a\n\nX-TLSRelay-Require: secure\n",
+	  "Subject: a\n\nX-TLSRelay-Require: secure\n", "invalid", 0, 0, 0, "" },
+	{ "after a line that is not a field: body, kept",
+	  "Subject: a\nthis is no header\nX-TLSRelay-Require: secure\n\n",
+	  "Subject: a\nthis is no header\nX-TLSRelay-Require: secure\n\n", "invalid", 0, 0, 0, "" },
+	{ "similar name kept",
+	  "X-TLSRelay-Required: secure\nX-TLSRelay-Require-Not: secure\n\nb\n",
+	  "X-TLSRelay-Required: secure\nX-TLSRelay-Require-Not: secure\n\nb\n", "invalid", 0, 0, 0, "" },
+	{ "unknown level: bad, removed",
+	  "X-TLSRelay-Require: maximum\n\nb\n", "\nb\n", "invalid", 1, 1, 0, "maximum" },
+	{ "fingerprint: bad (no digests)",
+	  "X-TLSRelay-Require: fingerprint\n\nb\n", "\nb\n", "invalid", 1, 1, 0, "fingerprint" },
+	{ "empty value: bad",
+	  "X-TLSRelay-Require:\n\nb\n", "\nb\n", "invalid", 1, 1, 0, "" },
+	{ "bad and good: bad wins, strongest good recorded",
+	  "X-TLSRelay-Require: verify\nX-TLSRelay-Require: ???\n\nb\n", "\nb\n", "verify", 2, 1, 0, "???" },
+	{ "none and may: known, require nothing",
+	  "X-TLSRelay-Require: none\nX-TLSRelay-Require: MAY\n\nb\n", "\nb\n", "may", 2, 0, 0, "" },
+	{ "too long a value: bad, shown cut",
+	  "X-TLSRelay-Require: 0123456789012345678901234567890123456789012345678901234567890123456789\n\nb\n",
+	  "\nb\n", "invalid", 1, 1, 0, "012345678901234567890123456789012345678901234567890123456789012..." },
+	{ "TLS-Required: No recorded and kept",
+	  "Subject: a\nTLS-Required: No\n\nb\n", "Subject: a\nTLS-Required: No\n\nb\n", "invalid", 0, 0, 1, "" },
+	{ "TLS-Required: other values ignored",
+	  "tls-required: yes\n\nb\n", "tls-required: yes\n\nb\n", "invalid", 0, 0, 0, "" },
+	{ "TLS-Required: no, folded, any case",
+	  "TLS-REQUIRED:\n  nO\n\nb\n", "TLS-REQUIRED:\n  nO\n\nb\n", "invalid", 0, 0, 1, "" },
+	{ "empty message", "", "", "invalid", 0, 0, 0, "" },
+	{ "header only, no final line end",
+	  "X-TLSRelay-Require: secure", "", "secure", 1, 0, 0, "" },
+};
+
+static void check_take(const struct take_case *c)
+{
+	struct tlsrelay_message *m = spool(c->in, strlen(c->in));
+	tlsrelay_status st;
+	tr_msgreq rq;
+	char name[256], *got;
+
+	snprintf(name, sizeof name, "%s: spooled", c->name);
+	tap_ok(m != NULL, name, NULL);
+	if (m == NULL)
+		return;
+	snprintf(name, sizeof name, "%s: OK", c->name);
+	tap_ok(tr_msgreq_take(m, &rq, &st) == TLSRELAY_OK, name, st.text);
+	got = contents(m);
+	snprintf(name, sizeof name, "%s: message", c->name);
+	TAP_STR(got, c->out, name);
+	snprintf(name, sizeof name, "%s: line count", c->name);
+	TAP_INT(m->lines, count_lines(c->out) + (c->out[0] && c->out[strlen(c->out) - 1] != '\n'), name);
+	free(got);
+	snprintf(name, sizeof name, "%s: level", c->name);
+	TAP_STR(tr_tls_level_name(rq.level), c->level, name);
+	snprintf(name, sizeof name, "%s: fields/bad/TLS-Required", c->name);
+	char have[64], want[64];
+	snprintf(have, sizeof have, "%d/%d/%d", rq.nfields, rq.bad, rq.tls_required_no);
+	snprintf(want, sizeof want, "%d/%d/%d", c->nfields, c->bad, c->tls_no);
+	TAP_STR(have, want, name);
+	snprintf(name, sizeof name, "%s: bad value", c->name);
+	TAP_STR(rq.bad ? rq.bad_value : "", c->bad_value, name);
+	tlsrelay_message_free(m);
+}
+
+/* A body larger than the copy buffer moves down intact. */
+static void test_big(void)
+{
+	size_t body = 100000, hl = strlen("X-TLSRelay-Require: secure\nSubject: big\n\n");
+	char *in = malloc(hl + body + 1), *want;
+	struct tlsrelay_message *m;
+	tlsrelay_status st;
+	tr_msgreq rq;
+
+	memcpy(in, "X-TLSRelay-Require: secure\nSubject: big\n\n", hl);
+	for (size_t i = 0; i < body; i++)
+		in[hl + i] = (i % 71 == 70) ? '\n' : (char)('a' + i % 26);
+	in[hl + body - 1] = '\n';
+	in[hl + body] = '\0';
+	want = in + strlen("X-TLSRelay-Require: secure\n");
+	m = spool(in, strlen(in));
+	tap_ok(m && tr_msgreq_take(m, &rq, &st) == TLSRELAY_OK, "big message: OK", NULL);
+	if (m) {
+		char *got = contents(m);
+		tap_ok(strcmp(got, want) == 0, "big message: body moved intact", NULL);
+		TAP_INT(m->size, strlen(want) + count_lines(want), "big message: size in CR LF form");
+		free(got);
+		tlsrelay_message_free(m);
+	}
+	free(in);
+}
+
+/* ----------------------------------------------------------------- apply */
+
+static tr_msgreq req(const char *level, int bad, int tls_no)
+{
+	tr_msgreq rq;
+
+	memset(&rq, 0, sizeof rq);
+	rq.level = level ? tr_tls_level_from_name(level) : TR_TLS_INVALID;
+	rq.nfields = level != NULL || bad;
+	rq.bad = bad;
+	if (bad)
+		snprintf(rq.bad_value, sizeof rq.bad_value, "maximum");
+	rq.tls_required_no = tls_no;
+	return rq;
+}
+
+static const struct apply_case {
+	const char *name;
+	const char *dest;       /* destination policy (tr_policy_parse_value) */
+	const char *hdr;        /* header level, NULL = no header */
+	int bad, tls_no, honour, honour_no;
+	const char *want;       /* tr_policy_format, or "ERROR: text" */
+	int flag;               /* pol.tls_required_no */
+} apply_cases[] = {
+	{ "no header: policy as is", "may", NULL, 0, 0, 1, 0, "may (from dest)", 0 },
+	{ "header raises may to verify", "may", "verify", 0, 0, 1, 0,
+	  "verify match=hostname (from dest + X-TLSRelay-Require: verify)", 0 },
+	{ "header raises none to encrypt", "none", "encrypt", 0, 0, 1, 0,
+	  "encrypt (from dest + X-TLSRelay-Require: encrypt)", 0 },
+	{ "header raises encrypt to secure, protocols kept", "encrypt protocols=TLSv1.3", "secure", 0, 0, 1, 0,
+	  "secure match=nexthop:dot-nexthop protocols=TLSv1.3 (from dest + X-TLSRelay-Require: secure)", 0 },
+	{ "header never lowers: secure stays", "secure match=.example.com", "encrypt", 0, 0, 1, 0,
+	  "secure match=.example.com (from dest)", 0 },
+	{ "fingerprint destination satisfies secure", "fingerprint match=" FP, "secure", 0, 0, 1, 0,
+	  "fingerprint match=" FP " (from dest)", 0 },
+	{ "header may: nothing", "none", "may", 0, 0, 1, 0, "none (from dest)", 0 },
+	{ "require_header = no: ignored", "may", "secure", 0, 0, 0, 0, "may (from dest)", 0 },
+	{ "unusable value: deferred", "secure", NULL, 1, 0, 1, 0,
+	  "ERROR: temporary 4.7.5 the message requires TLS level \"maximum\" (X-TLSRelay-Require header), "
+	  "which this tlsrelay cannot enforce", 0 },
+	{ "unusable value, require_header = no: ignored", "may", NULL, 1, 0, 0, 0, "may (from dest)", 0 },
+	{ "TLS-Required: No, enabled: flag set, configured encrypt kept", "encrypt", NULL, 0, 1, 1, 1,
+	  "encrypt (from dest)", 1 },
+	{ "TLS-Required: No, enabled: header level kept", "may", "verify", 0, 1, 1, 1,
+	  "verify match=hostname (from dest + X-TLSRelay-Require: verify)", 1 },
+	{ "TLS-Required: No, not enabled: no flag", "encrypt", NULL, 0, 1, 1, 0, "encrypt (from dest)", 0 },
+};
+
+static void test_apply(void)
+{
+	for (size_t i = 0; i < sizeof apply_cases / sizeof apply_cases[0]; i++) {
+		const struct apply_case *c = &apply_cases[i];
+		tr_msgreq rq = req(c->hdr, c->bad, c->tls_no);
+		tlsrelay_status st;
+		tr_policy pol;
+		char got[TR_POLICY_TEXT_MAX], name[256];
+		int raised = -1;
+
+		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK) {
+			tap_ok(0, c->name, st.text);
+			continue;
+		}
+		if (tr_msgreq_apply(&rq, c->honour, c->honour_no, &pol, &raised, &st) != TLSRELAY_OK)
+			snprintf(got, sizeof got, "ERROR: %s %s %s", tlsrelay_cat_name(st.cat), st.dsn, st.text);
+		else
+			tr_policy_format(&pol, got, sizeof got);
+		TAP_STR(got, c->want, c->name);
+		snprintf(name, sizeof name, "%s: tls_required_no flag", c->name);
+		TAP_INT(pol.tls_required_no, c->flag, name);
+		snprintf(name, sizeof name, "%s: raised", c->name);
+		TAP_INT(raised, strstr(c->want, "+ X-TLSRelay") != NULL, name);
+	}
+}
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof take_cases / sizeof take_cases[0]; i++)
+		check_take(&take_cases[i]);
+	test_big();
+	test_apply();
+	return tap_done();
+}
