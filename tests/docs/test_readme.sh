@@ -51,7 +51,7 @@ for m in $macros; do
 done
 want_prog=$(sed -n 's#^usr/sbin/tlsrelay$#/usr/sbin/tlsrelay#p' "$top_srcdir/debian/tlsrelay.install")
 tap_like "$EXIM_BLOCK" "^TLSRELAY_PROGRAM = $want_prog\$" "TLSRELAY_PROGRAM is the packaged $want_prog"
-tap_like "$EXIM_BLOCK" '^TLSRELAY_CONFIG = /etc/tlsrelay\.conf$' "TLSRELAY_CONFIG is the packaged /etc/tlsrelay.conf"
+tap_like "$EXIM_BLOCK" '^TLSRELAY_CONFIG = /etc/tlsrelay/tlsrelay\.conf$' "TLSRELAY_CONFIG is the packaged /etc/tlsrelay/tlsrelay.conf"
 
 # Exim reads the block (split as update-exim4.conf would put the files)
 exim_checks() {
@@ -84,14 +84,33 @@ fi
 # ---------------------------------------------------------------- Postfix
 PF=$(blocks postfix)
 tap_ok $? "README has blocks marked quickstart:postfix"
-tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay\.conf -f \$\{sender\} -- \$\{recipient\}' \
+tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay\.conf -f \$\{sender\} -- \$\{recipient\}' \
 	"the master.cf line runs the packaged tlsrelay with the packaged config"
-grep -qx 'conf/tlsrelay.conf etc/' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "the package installs /etc/tlsrelay.conf"
+grep -qx 'conf/tlsrelay.conf etc/tlsrelay/' "$top_srcdir/debian/tlsrelay.install"
+tap_ok $? "the package installs /etc/tlsrelay/tlsrelay.conf"
+grep -q -- '--sysconfdir=/etc/tlsrelay ' "$top_srcdir/debian/rules"
+tap_ok $? "the packaged tlsrelay reads /etc/tlsrelay/tlsrelay.conf by default (sysconfdir)"
 tap_like "$PF" 'tlsrelay_destination_recipient_limit = 1' "the quick start sets the recipient limit 1"
 tap_like "$PF" '^tlsrelay -t$' "the quick start runs tlsrelay -t"
 tap_like "$PF" '^runuser -u nobody -- tlsrelay-probe ' "the quick start runs tlsrelay-probe as the pipe user"
 tap_like "$PF" 'tls_security_level = verify' "the quick start's smarthost is checked (verify)"
+
+# --------------------------------------------------------------- sendmail
+SM=$(blocks sendmail)
+tap_ok $? "README has a block marked quickstart:sendmail"
+grep -qx 'conf/sendmail' "$top_srcdir/debian/tlsrelay.examples"
+tap_ok $? "debian/tlsrelay.examples ships conf/sendmail (-> /usr/share/doc/tlsrelay/examples/sendmail/)"
+inc=$(printf '%s\n' "$SM" | sed -n "s/^include(\`\([^']*\)')dnl\$/\1/p")
+tap_is "$inc" /usr/share/doc/tlsrelay/examples/sendmail/tlsrelay.m4 "the sendmail block includes the packaged tlsrelay.m4"
+tap_ok "$(test -f "$top_srcdir/conf/sendmail/${inc##*/}"; echo $?)" "${inc##*/} is a file of conf/sendmail/"
+grep -q "^include(.*/conf/sendmail/tlsrelay.m4')dnl\$" "$top_srcdir/tests/sendmail/test_sendmail.sh"
+tap_ok $? "tests/sendmail includes the same tlsrelay.m4 unchanged"
+for m in $(printf '%s\n' "$SM" | sed -n "s/^define(\`\([A-Z_]*\)'.*/\1/p"); do
+	grep -q "ifdef(\`$m'" "$top_srcdir/conf/sendmail/tlsrelay.m4"
+	tap_ok $? "macro $m is one tlsrelay.m4 takes"
+done
+tap_like "$SM" "^define\(\`TLSRELAY_ARGS', \`-c /etc/tlsrelay/tlsrelay\.conf'\)dnl\$" \
+	"TLSRELAY_ARGS names the packaged configuration"
 
 # ------------------------------------------------------------ the top
 for c in demo test; do
