@@ -38,7 +38,7 @@ mkdir -p "$T/build/src"
 (cd "$T/build/src" && { [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || :; })
 (cd "$T/build/src" && timeout 900 dpkg-buildpackage -us -uc -b > "$T/build.log" 2>&1)
 tap_ok $? "dpkg-buildpackage -us -uc -b" "$(tail -n 30 "$T/build.log")"
-ls "$T"/build/*.deb > "$T/debs" 2>/dev/null
+ls "$T"/build/*.deb 2>/dev/null | grep -v -- '-dbgsym_' > "$T/debs"
 for p in libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelay-milter tlsrelay-exim; do
 	tap_ok "$(grep -q "/${p}_[^/]*\\.deb$" "$T/debs"; echo $?)" "package $p built"
 done
