@@ -119,6 +119,9 @@ void tr_config_free(tr_config *cfg);
 tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
                            const char *where, tlsrelay_status *st);
 
+/* dst = deep copy of src. -1 when out of memory (dst then holds nothing). */
+int tr_config_copy(tr_config *dst, const tr_config *src);
+
 /* Read a file (see above). must_exist = 0: ENOENT is not an error (cfg
  * unchanged, st OK); any other open or read error is TLSRELAY_CONFIG with
  * "path: cannot open: <strerror>" or "path: read error: <strerror>". All or

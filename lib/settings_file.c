@@ -1,0 +1,192 @@
+/*
+ * settings_file.c - the reader of "key = value" configuration files (see
+ * settings.h for the syntax): lines, comments, "file:line" in error texts,
+ * all-or-nothing loading, and check mode (tlsrelay -t: every problem
+ * reported, reading goes on). Values are validated by settings.c.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "settings.h"
+#include "status.h"
+
+#define WHERE_PATH_MAX 200     /* bytes of a file name kept in "file:line" */
+
+/* ----------------------------------------------------------- file reader */
+
+enum line_rc { LINE_OK, LINE_EOF, LINE_LONG, LINE_NUL, LINE_ERROR };
+
+/* One line without its LF or CRLF into buf (TR_CONFIG_LINE_MAX + 2 bytes). */
+static enum line_rc read_line(FILE *fp, char *buf)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(fp)) != EOF && c != '\n') {
+		if (c == '\0')
+			return LINE_NUL;
+		if (n > TR_CONFIG_LINE_MAX)   /* room for one CR more */
+			return LINE_LONG;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && ferror(fp))
+		return LINE_ERROR;
+	if (c == EOF && n == 0)
+		return LINE_EOF;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return n > TR_CONFIG_LINE_MAX ? LINE_LONG : LINE_OK;
+}
+
+/* "path:line" (line 0: "path"), keeping the end of a very long path. */
+static void format_where(char *buf, size_t cap, const char *path,
+                         unsigned long line)
+{
+	size_t n = strlen(path), used;
+	const char *dots = "";
+
+	if (n > WHERE_PATH_MAX) {
+		path += n - WHERE_PATH_MAX;
+		dots = "...";
+	}
+	used = (size_t)snprintf(buf, cap, "%s%s", dots, path);
+	if (line > 0 && used < cap)
+		snprintf(buf + used, cap - used, ":%lu", line);
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*end = '\0';
+	return s;
+}
+
+static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
+                               tlsrelay_status *st)
+{
+	char q[TR_QUOTE_MAX + 4];
+	char *key = trim(line), *eq, *value;
+
+	if (*key == '\0' || *key == '#')
+		return tr_status_ok(st);
+	if ((eq = strchr(key, '=')) == NULL)
+		return tr_config_error(st, where, "expected \"name = value\", found \"%s\"",
+		                 tr_quote(key, q));
+	*eq = '\0';
+	value = trim(eq + 1);
+	key = trim(key);
+	if (*key == '\0')
+		return tr_config_error(st, where, "missing setting name before \"=\"");
+	if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key))
+		return tr_config_error(st, where, "bad setting name \"%s\": use lowercase "
+		                 "letters, digits and \"_\"", tr_quote(key, q));
+	return tr_config_set(cfg, key, value, where, st);
+}
+
+/* Every line of fp. Without fn the first error stops the reading; with fn
+ * (check mode) each error goes to fn, is counted in *nerr and reading goes
+ * on (a read error still stops it). */
+static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
+                               tlsrelay_status *st, tr_report_fn fn,
+                               void *arg, int *nerr)
+{
+	char line[TR_CONFIG_LINE_MAX + 2], where[TLSRELAY_TEXT_MAX];
+	unsigned long lineno;
+	tlsrelay_cat rc;
+
+	for (lineno = 1;; lineno++) {
+		enum line_rc lr = read_line(fp, line);
+		int err = errno;
+
+		format_where(where, sizeof where, path, lineno);
+		switch (lr) {
+		case LINE_EOF:
+			return tr_status_ok(st);
+		case LINE_LONG:
+			rc = tr_config_error(st, where, "line longer than %d bytes",
+			                     TR_CONFIG_LINE_MAX);
+			while (fn && (err = getc(fp)) != EOF && err != '\n')
+				;   /* check mode: skip the rest of the line */
+			break;
+		case LINE_NUL:
+			rc = tr_config_error(st, where,
+			                     "NUL byte in line (not a text file?)");
+			while (fn && (err = getc(fp)) != EOF && err != '\n')
+				;
+			break;
+		case LINE_ERROR:
+			format_where(where, sizeof where, path, 0);
+			rc = tr_config_error(st, where, "read error: %s", strerror(err));
+			if (fn) {
+				fn(arg, st->text);
+				++*nerr;
+			}
+			return rc;
+		case LINE_OK:
+		default:
+			rc = parse_line(cfg, line, where, st);
+		}
+		if (rc != TLSRELAY_OK && fn == NULL)
+			return rc;
+		if (rc != TLSRELAY_OK) {
+			fn(arg, st->text);
+			++*nerr;
+		}
+	}
+}
+
+tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
+                            tlsrelay_status *st)
+{
+	char where[TLSRELAY_TEXT_MAX];
+	tr_config tmp;
+	tlsrelay_cat rc;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		int err = errno;
+		if (err == ENOENT && !must_exist)
+			return tr_status_ok(st);
+		format_where(where, sizeof where, path, 0);
+		return tr_config_error(st, where, "cannot open: %s", strerror(err));
+	}
+	if (tr_config_copy(&tmp, cfg) != 0) {
+		fclose(fp);
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	}
+	rc = load_lines(&tmp, fp, path, st, NULL, NULL, NULL);
+	fclose(fp);
+	if (rc != TLSRELAY_OK) {
+		tr_config_free(&tmp);
+		return rc;
+	}
+	tr_config_free(cfg);
+	*cfg = tmp;
+	return TLSRELAY_OK;
+}
+
+int tr_config_load_report(tr_config *cfg, const char *path, tr_report_fn fn,
+                          void *arg)
+{
+	char where[TLSRELAY_TEXT_MAX];
+	tlsrelay_status st;
+	int nerr = 0;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		format_where(where, sizeof where, path, 0);
+		tr_config_error(&st, where, "cannot open: %s", strerror(errno));
+		fn(arg, st.text);
+		return 1;
+	}
+	(void)load_lines(cfg, fp, path, &st, fn, arg, &nerr);
+	fclose(fp);
+	return nerr;
+}
