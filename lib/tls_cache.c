@@ -151,7 +151,9 @@ static int open_dir(tr_tls_cache *tc)
 	if (tc->dirfd >= 0 || tc->off)
 		return tc->off ? -1 : 0;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && mkdir(path, 0700) == 0)
+	/* tlsrelay-probe only reads the cache: run as root, it must not make
+	 * a directory (or entries) that the transport's user cannot use. */
+	if (fd < 0 && errno == ENOENT && tc->ctx->probe == NULL && mkdir(path, 0700) == 0)
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
@@ -321,7 +323,7 @@ static void store_session(tr_tls_cache *tc, SSL_SESSION *sess)
 	int derlen = i2d_SSL_SESSION(sess, NULL), h;
 	size_t len;
 
-	if (tc->stored || tc->off || derlen <= 0)
+	if (tc->stored || tc->off || derlen <= 0 || tc->ctx->probe != NULL)
 		return;
 	h = snprintf(hdr, sizeof hdr, MAGIC " %lld %zu %d\n", session_expiry(tc, sess),
 	             tc->keylen, derlen);

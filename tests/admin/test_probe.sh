@@ -71,9 +71,17 @@ probe -c "$T/base.conf" -l secure "[localhost]:$PEER_PORT"
 OUT2=$OUT
 probe -c "$T/base.conf" -l secure "[localhost]:$PEER_PORT"
 tap_is "$OUT" "$OUT2" "two runs print the same (diff-able output)"
+# The probe only reads the TLS session cache: run as root it must not make
+# a directory (or entries) that the transport's user then cannot use.
+probe -c "$T/base.conf" -o "tls_session_cache=$T/sesscache" -l secure "[localhost]:$PEER_PORT"
+tap_is "$RC" 0 "with tls_session_cache set: exit 0"
+tap_ok "$(test ! -e "$T/sesscache"; echo $?)" "the probe did not create the session cache directory"
+mkdir -m 0700 "$T/sesscache2"
+probe -c "$T/base.conf" -o "tls_session_cache=$T/sesscache2" -l secure "[localhost]:$PEER_PORT"
+tap_is "$(ls -A "$T/sesscache2" | wc -l)" 0 "the probe wrote no session into an existing cache"
 peer_report
 tap_is "$(rg mail_plain)/$(rg mail_tls)/$(rg auth)" "0/0/0" "the server never saw MAIL FROM nor AUTH"
-tap_is "$(rg conns)" 3 "one connection per probe"
+tap_is "$(rg conns)" 5 "one connection per probe"
 
 # --------------------------------------- credentials: TLS required, no AUTH
 DIR=$T/auth; start_peer pol_auth "$DIR" || tap_bail "cannot start peer.py"
