@@ -209,7 +209,9 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 	tr_tls_params tp = s->p->tls;
 
 	tr_sess_state(s, TR_ST_CONNECT);
-	if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
+	if (s->p->io_ops != NULL)
+		s->io.ops = s->p->io_ops;     /* scripted server (fuzzing) */
+	else if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
 	                  s->p->addr->len, cfg->connect_timeout * 1000) != TR_IO_OK) {
 		tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "connect to %s: %s",
 		              s->relay, s->io.err);

@@ -76,6 +76,10 @@ typedef struct tr_session_params {
 	int implicit_tls;          /* TLS from the first byte (smtps) */
 	int no_tls;                /* plaintext retry: never STARTTLS */
 	const unsigned char *select; /* recipients of this nexthop; NULL = all */
+	const tr_io_ops *io_ops;   /* NULL: connect to addr. Tests and fuzzing:
+	                            * the server is these operations, already
+	                            * "connected"; there is no socket (io.fd -1),
+	                            * so a TLS handshake fails */
 } tr_session_params;
 
 typedef struct tr_session {
