@@ -344,8 +344,13 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	int required = tls_required(s);
 	tr_tls_params tp = s->p->tls;
 
-	if (s->tls_active || s->p->no_tls || s->p->level < TR_TLS_MAY)
+	if (s->tls_active || s->p->level < TR_TLS_MAY || (s->p->no_tls && !required))
 		return 0;
+	if (s->p->no_tls) {      /* a plaintext retry is never right here */
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required, but a plaintext session "
+		              "with host %s was asked for", s->relay);
+		return tls_required_fail(s, st);
+	}
 	if (!(s->caps.flags & TR_CAP_STARTTLS)) {
 		if (!required)
 			return 0;
