@@ -38,7 +38,7 @@ tests_fuzz_replay_session_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_session.
 tests_fuzz_replay_session_CFLAGS = $(FUZZ_CFLAGS_COMMON)
 tests_fuzz_replay_session_LDADD = $(FUZZ_LIBS)
 
-TESTS += tests/fuzz/test_corpus.sh
+TESTS += tests/fuzz/test_corpus.sh tests/e2e/test_valgrind.sh
 SCRIPT_DIRS += tests/fuzz
 EXTRA_DIST += tests/fuzz doc/FUZZING.md
 
