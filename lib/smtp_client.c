@@ -16,6 +16,9 @@
  *   reply or a nonsense reply to STARTTLS reconnect in plaintext
  *   (TR_OUT_PLAIN). Level encrypt and above: each is a temporary failure
  *   with 4.7.x, and the caller tries the next server.
+ * - A plaintext session (p->no_tls) when TLS is required (level encrypt and
+ *   above, or credentials) fails with 4.7.4 before MAIL: the caller asks for
+ *   one only at level may, and no caller mistake may send mail in clear.
  */
 #include "config.h"
 #include <arpa/inet.h>
