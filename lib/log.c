@@ -11,6 +11,9 @@
 #define TR_LOG_LINE_MAX 2048
 
 static void tr_vemit(struct tlsrelay_ctx *ctx, int priority, const char *fmt,
+                     va_list ap) TR_PRINTF(3, 0);
+
+static void tr_vemit(struct tlsrelay_ctx *ctx, int priority, const char *fmt,
                      va_list ap)
 {
 	char line[TR_LOG_LINE_MAX];

@@ -16,6 +16,9 @@
  *   reply or a nonsense reply to STARTTLS reconnect in plaintext
  *   (TR_OUT_PLAIN). Level encrypt and above: each is a temporary failure
  *   with 4.7.x, and the caller tries the next server.
+ * - A plaintext session (p->no_tls) when TLS is required (level encrypt and
+ *   above, or credentials) fails with 4.7.4 before MAIL: the caller asks for
+ *   one only at level may, and no caller mistake may send mail in clear.
  */
 #include "config.h"
 #include <arpa/inet.h>
@@ -220,7 +223,9 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 
 	tr_sess_state(s, TR_ST_CONNECT);
 	tr_probe_say(s->ctx, "server %s%s", s->relay, s->p->no_tls ? " (again, without TLS)" : "");
-	if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
+	if (s->p->io_ops != NULL)
+		s->io.ops = s->p->io_ops;     /* scripted server (fuzzing) */
+	else if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
 	                  s->p->addr->len, cfg->connect_timeout * 1000) != TR_IO_OK) {
 		tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "connect to %s: %s",
 		              s->relay, s->io.err);
@@ -358,8 +363,13 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	int required = tls_required(s);
 	tr_tls_params tp = s->p->tls;
 
-	if (s->tls_active || s->p->no_tls || s->p->level < TR_TLS_MAY)
+	if (s->tls_active || s->p->level < TR_TLS_MAY || (s->p->no_tls && !required))
 		return 0;
+	if (s->p->no_tls) {      /* a plaintext retry is never right here */
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required, but a plaintext session "
+		              "with host %s was asked for", s->relay);
+		return tls_required_fail(s, st);
+	}
 	tr_probe_say(s->ctx, "  STARTTLS: %s", s->caps.flags & TR_CAP_STARTTLS
 	             ? "offered" : "not offered");
 	if (!(s->caps.flags & TR_CAP_STARTTLS)) {

@@ -86,6 +86,10 @@ typedef struct tr_session_params {
 	int no_tls;                /* plaintext retry: never STARTTLS */
 	const unsigned char *select; /* recipients of this nexthop; NULL = all */
 	tr_tls_outcome *outcome;   /* filled at the end when not NULL */
+	const tr_io_ops *io_ops;   /* NULL: connect to addr. Tests and fuzzing:
+	                            * the server is these operations, already
+	                            * "connected"; there is no socket (io.fd -1),
+	                            * so a TLS handshake fails */
 } tr_session_params;
 
 typedef struct tr_session {

@@ -38,6 +38,10 @@
  *   offers DSN; otherwise they are dropped.
  * - A lost connection after the end of data was sent but before its reply
  *   is a temporary failure: the message may arrive twice, never be lost.
+ * - Bytes received after the 354 reply to DATA (before the body was sent)
+ *   put the dialogue out of step: a "250" already there would be read as
+ *   the reply to the end of data. Temporary failure 4.5.0, no body sent,
+ *   no QUIT (found by tests/fuzz/fuzz_session).
  */
 #include "config.h"
 #include <errno.h>
@@ -214,6 +218,16 @@ static void data_and_end(tr_session *s, tlsrelay_status *st)
 			              s->relay, s->reply.code);
 		settle_accepted(s, &rs);
 		tr_status_copy(st, &rs);
+		return;
+	}
+	if (tr_io_unread(&s->io) > 0) {
+		/* Bytes after the 354: a reply to a dot not yet sent would be
+		 * taken as the end-of-data reply. Out of step: no body. */
+		s->in_sync = 0;
+		tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
+		              "host %s sent %zu bytes after its 354 reply to DATA (out of step)",
+		              s->relay, tr_io_unread(&s->io));
+		settle_accepted(s, st);
 		return;
 	}
 	if (send_body(s, st) < 0) {

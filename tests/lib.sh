@@ -107,8 +107,36 @@ tap_skip_all() {	# tap_skip_all REASON: the whole test is skipped (Automake TAP:
 }
 
 tap_done() {	# tap_done: print the plan; failures are counted by the TAP driver
+	_lib_san_check
 	printf '1..%d\n' "$_tap_n"
 	exit 0
+}
+
+# Sanitizer build (scripts/test sets ASAN_OPTIONS/UBSAN_OPTIONS): every
+# instrumented program this test starts, directly or through Postfix as
+# nobody (stage_tlsrelay copies the options into its wrapper), writes its
+# reports to $TR_SAN_DIR (world-writable, sticky). tap_done then adds one
+# check "no sanitizer reports" that fails with the reports as diagnostics.
+_lib_san_dir=""
+if [ -n "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] && [ -z "${TR_SAN_DIR:-}" ]; then
+	_lib_san_dir=$(mktemp -d /tmp/tlsrelay-san.XXXXXXXX) && chmod 1777 "$_lib_san_dir" &&
+		TR_SAN_DIR=$_lib_san_dir &&
+		export TR_SAN_DIR ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$_lib_san_dir/san" \
+			UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$_lib_san_dir/san"
+fi
+
+_lib_san_check() {	# one check on the sanitizer reports (sanitizer builds only)
+	local f reports=""
+	[ -n "$_lib_san_dir" ] || return 0
+	for f in "$_lib_san_dir"/san.*; do
+		[ -f "$f" ] && reports="$reports$(printf '==== %s\n' "${f##*/}"; head -c 4000 "$f")
+"
+	done
+	if [ -z "$reports" ]; then
+		tap_ok 0 "no sanitizer reports (ASan, UBSan, LSan)"
+	else
+		tap_ok 1 "no sanitizer reports (ASan, UBSan, LSan)" "$reports"
+	fi
 }
 
 tap_bail() {	# tap_bail REASON: stop the whole test now
@@ -139,6 +167,7 @@ _lib_cleanup() {
 		# only a process that is still our child: a reaped PID may be reused
 		[ "$(_lib_ppid "$pid")" = "$$" ] && stop_pid "$pid"
 	done
+	[ -n "$_lib_san_dir" ] && _lib_tmpdirs+=("$_lib_san_dir")
 	for d in "${_lib_tmpdirs[@]}"; do
 		if [ "${TLSRELAY_KEEP_TMP:-0}" = 1 ]; then
 			echo "# kept $d" >&2
@@ -531,6 +560,7 @@ stage_tlsrelay() {
 		# tlsrelay staged by tests/lib.sh from $src
 		LD_LIBRARY_PATH="$dest/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 		export LD_LIBRARY_PATH
+		$(_lib_san_env)
 		exec "$dest/libexec/tlsrelay" "\$@"
 		EOF
 	else
@@ -546,6 +576,14 @@ stage_tlsrelay() {
 		return 1
 	fi
 	echo "$dest/tlsrelay"
+}
+
+_lib_san_env() {	# shell lines that set the sanitizer options (pipe(8) clears the environment)
+	local v
+	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		[ -n "${!v:-}" ] && printf "%s='%s'; export %s; " "$v" "${!v}" "$v"
+	done
+	return 0
 }
 
 host_new() {	# host_new NAME PORT TLSRELAY CONF: the host MTA; example.test goes to tlsrelay; sets PF_DIR
