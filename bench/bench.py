@@ -6,6 +6,8 @@ the child's rusage is the client's own (CPU includes exec, dynamic linking
 and exit; peak RSS is the client's):
   tlsrelay          full TLS 1.3 handshake (no session cache)
   tlsrelay-resumed  with tls_session_cache (the sample configuration)
+  tlsrelay-nochunking  full handshake, use_chunking = no (DATA, not BDAT:
+                    one round trip more against a server with CHUNKING)
   msmtp             GnuTLS, STARTTLS, certificate verification
   swaks             Perl, STARTTLS, certificate verification
 All verify the receiver's certificate against tests/certs/ca.pem.
@@ -72,14 +74,17 @@ class Clients:
             f.write("defaults\nlogfile -\n")
         os.chmod(os.path.join(work, "msmtprc"), 0o600)
 
-    def conf(self, port, cache):
-        path = os.path.join(self.work, "tlsrelay-%d-%s.conf" % (port, "cache" if cache else "nocache"))
+    def conf(self, port, cache, chunking=True):
+        path = os.path.join(self.work, "tlsrelay-%d-%s%s.conf" % (
+            port, "cache" if cache else "nocache", "" if chunking else "-nochunking"))
         with open(path, "w") as f:
             f.write("relayhost = [127.0.0.1]:%d\ntls_security_level = verify\n"
                     "tls_ca_file = %s\nhelo_name = client.bench.test\nsyslog = no\n"
                     "spool_directory = %s\n" % (port, self.a.ca, self.work))
             if cache:
                 f.write("tls_session_cache = %s\n" % os.path.join(self.work, "tls_cache"))
+            if not chunking:
+                f.write("use_chunking = no\n")
         return path
 
     def argv(self, name, port):
@@ -88,6 +93,9 @@ class Clients:
             return [a.tlsrelay, "-c", self.conf(port, False), "-f", "bench@client.test", "--", "bench@example.test"]
         if name == "tlsrelay-resumed":
             return [a.tlsrelay, "-c", self.conf(port, True), "-f", "bench@client.test", "--", "bench@example.test"]
+        if name == "tlsrelay-nochunking":
+            return [a.tlsrelay, "-c", self.conf(port, False, chunking=False), "-f", "bench@client.test",
+                    "--", "bench@example.test"]
         if name == "msmtp":
             return [a.msmtp, "-C", os.path.join(self.work, "msmtprc"), "--host=127.0.0.1",
                     "--port=%d" % port, "--auth=off", "--tls=on", "--tls-starttls=on",
@@ -219,17 +227,17 @@ def fmt(v, f="%s"):
 def table(res):
     lines = []
     seq, rt, ins = res["sequential"], res.get("round_trips", {}), res.get("instructions", {})
-    lines.append("%-17s %9s %9s %9s %9s %8s %12s" % (
+    lines.append("%-19s %9s %9s %9s %9s %8s %12s" % (
         "client (10 KB)", "deliv/s", "wall ms", "CPU ms", "RSS KB", "RTTs", "instructions"))
     for k, v in seq.items():
-        lines.append("%-17s %9s %9s %9s %9s %8s %12s" % (
+        lines.append("%-19s %9s %9s %9s %9s %8s %12s" % (
             k, v["deliveries_per_s"], v["wall_ms_median"], v["cpu_ms_median"], v["peak_rss_kb"],
             fmt(rt.get(k)), "{:,}".format(ins[k]) if ins.get(k) else "-"))
     pf = res.get("postfix") or {}
     for k in ("sequential", "parallel"):
         if k in pf:
             p = pf[k]
-            lines.append("%-17s %9s %9s %9s %9s %8s %12s" % (
+            lines.append("%-19s %9s %9s %9s %9s %8s %12s" % (
                 "postfix smtp(8) " + k[:3], p.get("msgs_per_s"), "-", fmt(p.get("cpu_ms_per_msg")),
                 fmt(p.get("peak_rss_kb")), "-", "-"))
     lines.append("")
@@ -270,7 +278,7 @@ def main():
         return
     a = ap.parse_args()
     cl = Clients(a, a.work)
-    names = ["tlsrelay", "tlsrelay-resumed", "msmtp", "swaks"]
+    names = ["tlsrelay", "tlsrelay-resumed", "tlsrelay-nochunking", "msmtp", "swaks"]
     res = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if a.machine_json:
         with open(a.machine_json) as f:

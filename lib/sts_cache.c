@@ -1,6 +1,14 @@
 /*
  * sts_cache.c - MTA-STS policy cache and TLS-RPT results in SQLite (see
  * sts_cache.h).
+ *
+ * SQLite is not linked: libsqlite3.so.0 is loaded with dlopen when a store
+ * is first opened (dynload.h: 1.3 M instructions and 0.7 MB of RSS at every
+ * start of the transport otherwise, which mta_sts = no never uses). This
+ * file is compiled against sqlite3.h and calls SQLite only through the
+ * table below. A library that cannot be loaded, or older than 3.24 (the
+ * UPSERT of tr_sts_store_record), makes tr_sts_store_open fail with that
+ * reason: MTA-STS then works without a cache (sts.c).
  */
 #include "config.h"
 #include <ctype.h>
@@ -10,7 +18,67 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <sqlite3.h>
+#include "dynload.h"
 #include "sts_cache.h"
+
+#define SQLITE_SONAME "libsqlite3.so.0"
+#define SQLITE_MIN_VERSION 3024000       /* 3.24.0: INSERT ... ON CONFLICT DO UPDATE */
+
+/* The SQLite functions used, resolved by tr_dynload. */
+static struct {
+	int (*libversion_number)(void);
+	int (*open_v2)(const char *path, sqlite3 **db, int flags, const char *vfs);
+	int (*busy_timeout)(sqlite3 *db, int ms);
+	int (*exec)(sqlite3 *db, const char *sql, int (*cb)(void *, int, char **, char **),
+	            void *arg, char **errmsg);
+	const char *(*errmsg)(sqlite3 *db);
+	int (*close)(sqlite3 *db);
+	int (*prepare_v2)(sqlite3 *db, const char *sql, int n, sqlite3_stmt **st, const char **tail);
+	int (*bind_text)(sqlite3_stmt *st, int i, const char *s, int n, void (*del)(void *));
+	int (*bind_int64)(sqlite3_stmt *st, int i, sqlite3_int64 v);
+	int (*bind_null)(sqlite3_stmt *st, int i);
+	int (*step)(sqlite3_stmt *st);
+	const unsigned char *(*column_text)(sqlite3_stmt *st, int i);
+	sqlite3_int64 (*column_int64)(sqlite3_stmt *st, int i);
+	int (*finalize)(sqlite3_stmt *st);
+	int (*changes)(sqlite3 *db);
+} sq;
+
+static tr_dynlib sqlite_lib = { SQLITE_SONAME, 0, "" };
+
+/* 0 when SQLite is loaded, else -1 with the reason. */
+static int sqlite_load(char *err, size_t cap)
+{
+	static const tr_dynsym syms[] = {
+		{ "sqlite3_libversion_number", &sq.libversion_number },
+		{ "sqlite3_open_v2", &sq.open_v2 },
+		{ "sqlite3_busy_timeout", &sq.busy_timeout },
+		{ "sqlite3_exec", &sq.exec },
+		{ "sqlite3_errmsg", &sq.errmsg },
+		{ "sqlite3_close", &sq.close },
+		{ "sqlite3_prepare_v2", &sq.prepare_v2 },
+		{ "sqlite3_bind_text", &sq.bind_text },
+		{ "sqlite3_bind_int64", &sq.bind_int64 },
+		{ "sqlite3_bind_null", &sq.bind_null },
+		{ "sqlite3_step", &sq.step },
+		{ "sqlite3_column_text", &sq.column_text },
+		{ "sqlite3_column_int64", &sq.column_int64 },
+		{ "sqlite3_finalize", &sq.finalize },
+		{ "sqlite3_changes", &sq.changes },
+	};
+	int first = sqlite_lib.state == 0;
+	char why[sizeof sqlite_lib.err];
+	int v;
+
+	if (tr_dynload(&sqlite_lib, syms, sizeof syms / sizeof syms[0], err, cap) < 0 || !first)
+		return sqlite_lib.state > 0 ? 0 : -1;
+	if ((v = sq.libversion_number()) < SQLITE_MIN_VERSION) {
+		snprintf(why, sizeof why, "%s is version %d.%d.%d, 3.24.0 or later is needed",
+		         SQLITE_SONAME, v / 1000000, v / 1000 % 1000, v % 1000);
+		tr_dynload_refuse(&sqlite_lib, why);
+	}
+	return tr_dynload(&sqlite_lib, syms, 0, err, cap);
+}
 
 struct tr_sts_store {
 	sqlite3 *db;
@@ -42,7 +110,7 @@ static int setup_schema(sqlite3 *db)
 	int rc = SQLITE_BUSY;
 
 	for (int i = 0; i < SCHEMA_TRIES; i++) {
-		rc = sqlite3_exec(db, schema, NULL, NULL, NULL);
+		rc = sq.exec(db, schema, NULL, NULL, NULL);
 		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 			break;
 		nanosleep(&pause, NULL);
@@ -52,7 +120,7 @@ static int setup_schema(sqlite3 *db)
 
 static int db_fail(tr_sts_store *s, const char *what)
 {
-	snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
+	snprintf(s->err, sizeof s->err, "%s: %s", what, sq.errmsg(s->db));
 	return -1;
 }
 
@@ -71,13 +139,18 @@ tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 		snprintf(err, cap, "out of memory");
 		return NULL;
 	}
+	if (sqlite_load(s->err, sizeof s->err) < 0) {
+		snprintf(err, cap, "%.200s: %s", path, s->err);
+		free(s);
+		return NULL;
+	}
 	old = umask(022);
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                     SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sq.open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                SQLITE_OPEN_NOMUTEX, NULL);
 	umask(old);
-	if (rc != SQLITE_OK || sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	if (rc != SQLITE_OK || sq.busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    setup_schema(s->db) != SQLITE_OK) {
-		snprintf(err, cap, "%.200s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		snprintf(err, cap, "%.200s: %s", path, s->db ? sq.errmsg(s->db) : "cannot open");
 		tr_sts_store_close(s);
 		return NULL;
 	}
@@ -88,7 +161,8 @@ void tr_sts_store_close(tr_sts_store *s)
 {
 	if (s == NULL)
 		return;
-	sqlite3_close(s->db);
+	if (s->db != NULL)
+		sq.close(s->db);
 	free(s);
 }
 
@@ -96,7 +170,7 @@ static sqlite3_stmt *prepare(tr_sts_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (sq.prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		db_fail(s, "prepare");
 		return NULL;
 	}
@@ -121,20 +195,20 @@ int tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out)
 	if (st == NULL)
 		return -1;
 	lower(domain, d, sizeof d);
-	sqlite3_bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
+	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
+	rc = sq.step(st);
 	if (rc == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		const char *pol = (const char *)sqlite3_column_text(st, 3);
+		const char *id = (const char *)sq.column_text(st, 0);
+		const char *pol = (const char *)sq.column_text(st, 3);
 
 		snprintf(out->id, sizeof out->id, "%s", id ? id : "");
-		out->fetched = sqlite3_column_int64(st, 1);
-		out->expires = sqlite3_column_int64(st, 2);
+		out->fetched = sq.column_int64(st, 1);
+		out->expires = sq.column_int64(st, 2);
 		found = pol && tr_sts_policy_parse(pol, strlen(pol), &out->pol, why, sizeof why) == 0;
 	} else if (rc != SQLITE_DONE) {
 		found = db_fail(s, "read policy");
 	}
-	sqlite3_finalize(st);
+	sq.finalize(st);
 	return found;
 }
 
@@ -147,20 +221,20 @@ int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
 	int r = 0;
 
 	if (st == NULL || text == NULL) {
-		sqlite3_finalize(st);
+		sq.finalize(st);
 		free(text);
 		return -1;
 	}
 	lower(domain, d, sizeof d);
 	tr_sts_policy_format(pol, text, TR_STS_MAX_MX * 270 + 128);
-	sqlite3_bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, now + pol->max_age);
-	sqlite3_bind_text(st, 5, text, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	sq.bind_int64(st, 3, now);
+	sq.bind_int64(st, 4, now + pol->max_age);
+	sq.bind_text(st, 5, text, -1, SQLITE_TRANSIENT);
+	if (sq.step(st) != SQLITE_DONE)
 		r = db_fail(s, "store policy");
-	sqlite3_finalize(st);
+	sq.finalize(st);
 	free(text);
 	return r;
 }
@@ -174,10 +248,10 @@ int tr_sts_store_delete(tr_sts_store *s, const char *domain)
 	if (st == NULL)
 		return -1;
 	lower(domain, d, sizeof d);
-	sqlite3_bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
+	if (sq.step(st) != SQLITE_DONE)
 		r = db_fail(s, "delete policy");
-	sqlite3_finalize(st);
+	sq.finalize(st);
 	return r;
 }
 
@@ -189,12 +263,12 @@ int tr_sts_store_each(tr_sts_store *s, int (*fn)(const char *domain, void *arg),
 
 	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (fn((const char *)sqlite3_column_text(st, 0), arg))
+	while ((rc = sq.step(st)) == SQLITE_ROW)
+		if (fn((const char *)sq.column_text(st, 0), arg))
 			break;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = db_fail(s, "list policies");
-	sqlite3_finalize(st);
+	sq.finalize(st);
 	return r;
 }
 
@@ -210,20 +284,20 @@ int tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days)
 	if (a && b) {
 		gmtime_r(&t, &tm);
 		strftime(day, sizeof day, "%Y-%m-%d", &tm);
-		sqlite3_bind_int64(a, 1, now);
-		sqlite3_bind_text(b, 1, day, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(a) != SQLITE_DONE)
+		sq.bind_int64(a, 1, now);
+		sq.bind_text(b, 1, day, -1, SQLITE_TRANSIENT);
+		if (sq.step(a) != SQLITE_DONE)
 			db_fail(s, "prune policies");
 		else {
-			n = sqlite3_changes(s->db);
-			if (sqlite3_step(b) != SQLITE_DONE)
+			n = sq.changes(s->db);
+			if (sq.step(b) != SQLITE_DONE)
 				n = db_fail(s, "prune results");
 			else
-				n += sqlite3_changes(s->db);
+				n += sq.changes(s->db);
 		}
 	}
-	sqlite3_finalize(a);
-	sqlite3_finalize(b);
+	sq.finalize(a);
+	sq.finalize(b);
 	return n;
 }
 
@@ -250,17 +324,17 @@ int tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long long now)
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof day, "%Y-%m-%d", &tm);
 	lower(nz(row->policy_domain), d, sizeof d);
-	sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, nz(row->policy_type), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, nz(row->policy_string), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, nz(row->mx_host), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 6, nz(row->result), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 7, nz(row->receiving_mx), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, nz(row->receiving_ip), -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	sq.bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 3, nz(row->policy_type), -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 4, nz(row->policy_string), -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 5, nz(row->mx_host), -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 6, nz(row->result), -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 7, nz(row->receiving_mx), -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 8, nz(row->receiving_ip), -1, SQLITE_TRANSIENT);
+	if (sq.step(st) != SQLITE_DONE)
 		r = db_fail(s, "record TLS result");
-	sqlite3_finalize(st);
+	sq.finalize(st);
 	return r;
 }
 
@@ -278,25 +352,25 @@ int tr_sts_store_rows(tr_sts_store *s, const char *day, const char *domain,
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
 	if (domain) {
 		lower(domain, d, sizeof d);
-		sqlite3_bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
+		sq.bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
 	} else {
-		sqlite3_bind_null(st, 2);
+		sq.bind_null(st, 2);
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sq.step(st)) == SQLITE_ROW) {
 		tr_rpt_row row = {
-			(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-			(const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 5),
-			(const char *)sqlite3_column_text(st, 6), sqlite3_column_int64(st, 7)
+			(const char *)sq.column_text(st, 0), (const char *)sq.column_text(st, 1),
+			(const char *)sq.column_text(st, 2), (const char *)sq.column_text(st, 3),
+			(const char *)sq.column_text(st, 4), (const char *)sq.column_text(st, 5),
+			(const char *)sq.column_text(st, 6), sq.column_int64(st, 7)
 		};
 		if (fn(&row, arg))
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		r = db_fail(s, "read TLS results");
-	sqlite3_finalize(st);
+	sq.finalize(st);
 	return r;
 }

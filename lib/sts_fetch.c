@@ -2,6 +2,13 @@
  * sts_fetch.c - HTTPS fetch of an MTA-STS policy with libcurl (see
  * sts_fetch.h).
  *
+ * libcurl is not linked: it is loaded with dlopen("libcurl.so.4") on the
+ * first fetch (dynload.h says why: ~8 M instructions and 4.5 MB of RSS at
+ * every start of the transport otherwise). This file is compiled against
+ * curl's headers and calls libcurl only through the table below. When it
+ * cannot be loaded, or is older than 7.85.0 (CURLOPT_PROTOCOLS_STR), the
+ * fetch fails with that reason (sts-policy-fetch-error).
+ *
  * curl_global_init is called once per process, on the first fetch (the
  * transport is single-threaded; a threaded host program must call
  * curl_global_init itself before its threads start).
@@ -13,8 +20,60 @@
 #include <strings.h>
 #include <curl/curl.h>
 #include "ctx.h"
+#include "dynload.h"
 #include "sts_fetch.h"
 #include "sts_policy.h"
+
+#define CURL_SONAME "libcurl.so.4"
+#define CURL_MIN_VERSION 0x075500        /* 7.85.0 */
+
+/* The libcurl functions used, resolved by tr_dynload. */
+static struct {
+	CURLcode (*global_init)(long flags);
+	curl_version_info_data *(*version_info)(CURLversion v);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode rc);
+	void (*easy_cleanup)(CURL *c);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} cu;
+
+static tr_dynlib curl_lib = { CURL_SONAME, 0, "" };
+
+/* 0 when libcurl is loaded and initialised, else -1 with the reason. */
+static int curl_load(char *err, size_t cap)
+{
+	static const tr_dynsym syms[] = {
+		{ "curl_global_init", &cu.global_init },
+		{ "curl_version_info", &cu.version_info },
+		{ "curl_easy_init", &cu.easy_init },
+		{ "curl_easy_setopt", &cu.easy_setopt },
+		{ "curl_easy_perform", &cu.easy_perform },
+		{ "curl_easy_getinfo", &cu.easy_getinfo },
+		{ "curl_easy_strerror", &cu.easy_strerror },
+		{ "curl_easy_cleanup", &cu.easy_cleanup },
+		{ "curl_slist_append", &cu.slist_append },
+		{ "curl_slist_free_all", &cu.slist_free_all },
+	};
+	int first = curl_lib.state == 0;
+	curl_version_info_data *v;
+	char why[sizeof curl_lib.err];
+
+	if (tr_dynload(&curl_lib, syms, sizeof syms / sizeof syms[0], err, cap) < 0 || !first)
+		return curl_lib.state > 0 ? 0 : -1;
+	v = cu.version_info(CURLVERSION_NOW);
+	if (v == NULL || v->version_num < CURL_MIN_VERSION) {
+		snprintf(why, sizeof why, "%s is version %s, 7.85.0 or later is needed",
+		         CURL_SONAME, v && v->version ? v->version : "(unknown)");
+		tr_dynload_refuse(&curl_lib, why);
+	} else if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		tr_dynload_refuse(&curl_lib, "curl_global_init failed");
+	}
+	return tr_dynload(&curl_lib, syms, 0, err, cap);
+}
 
 typedef struct body_buf {
 	char *data;
@@ -61,7 +120,7 @@ static struct curl_slist *resolve_list(const tr_dns *dns, const char *host, int 
 		used += (size_t)snprintf(entry + used, sizeof entry - used,
 		                         strchr(addrs[i].text, ':') ? "%s[%s]" : "%s%s",
 		                         i ? "," : "", addrs[i].text);
-	if ((l = curl_slist_append(NULL, entry)) == NULL)
+	if ((l = cu.slist_append(NULL, entry)) == NULL)
 		snprintf(err, cap, "out of memory");
 	return l;
 }
@@ -73,24 +132,24 @@ static int set_options(CURL *c, const struct tlsrelay_ctx *ctx, const char *url,
 	long connect_s = cfg->connect_timeout < 30 ? cfg->connect_timeout : 30;
 	int bad = 0;
 
-	bad |= curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, res) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)TR_STS_POLICY_MAX) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "tlsrelay-mta-sts/" PACKAGE_VERSION) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_URL, url) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_RESOLVE, res) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_MAXFILESIZE, (long)TR_STS_POLICY_MAX) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_USERAGENT, "tlsrelay-mta-sts/" PACKAGE_VERSION) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_WRITEDATA, b) != CURLE_OK;
 	if (cfg->tls_ca_file || cfg->tls_ca_path) {   /* then only those */
-		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, cfg->tls_ca_file) != CURLE_OK;
-		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, cfg->tls_ca_path) != CURLE_OK;
+		bad |= cu.easy_setopt(c, CURLOPT_CAINFO, cfg->tls_ca_file) != CURLE_OK;
+		bad |= cu.easy_setopt(c, CURLOPT_CAPATH, cfg->tls_ca_path) != CURLE_OK;
 	}
 	return bad ? -1 : 0;
 }
@@ -120,20 +179,20 @@ static tr_sts_fetch_res check_reply(CURL *c, CURLcode rc, const body_buf *b,
 	}
 	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
 	    rc == CURLE_SSL_CERTPROBLEM) {
-		snprintf(err, cap, "%s: certificate not valid: %s", url, curl_easy_strerror(rc));
+		snprintf(err, cap, "%s: certificate not valid: %s", url, cu.easy_strerror(rc));
 		return TR_STS_FETCH_WEBPKI;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(err, cap, "%s: %s", url, curl_easy_strerror(rc));
+		snprintf(err, cap, "%s: %s", url, cu.easy_strerror(rc));
 		return TR_STS_FETCH_ERROR;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		snprintf(err, cap, "%s: HTTP status %ld%s", url, code,
 		         code / 100 == 3 ? " (redirects are not followed)" : "");
 		return TR_STS_FETCH_ERROR;
 	}
-	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	cu.easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
 	if (!is_text_plain(ct)) {
 		snprintf(err, cap, "%s: media type %.60s, not text/plain", url, ct ? ct : "(none)");
 		return TR_STS_FETCH_ERROR;
@@ -145,9 +204,8 @@ tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
                               const char *domain, int timeout_s,
                               char **body, size_t *len, char *err, size_t cap)
 {
-	static int global_done;
 	int port = ctx->cfg.mta_sts_https_port;
-	char host[TR_HOSTNAME_MAX + 8], url[TR_HOSTNAME_MAX + 64];
+	char host[TR_HOSTNAME_MAX + 8], url[TR_HOSTNAME_MAX + 64], why[sizeof curl_lib.err];
 	body_buf b = { NULL, 0, 0 };
 	struct curl_slist *res = NULL;
 	tr_sts_fetch_res out = TR_STS_FETCH_ERROR;
@@ -160,15 +218,17 @@ tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 		snprintf(url, sizeof url, "https://%s/.well-known/mta-sts.txt", host);
 	else
 		snprintf(url, sizeof url, "https://%s:%d/.well-known/mta-sts.txt", host, port);
-	if (!global_done && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-		global_done = 1;
+	if (curl_load(why, sizeof why) < 0) {
+		snprintf(err, cap, "%s: %s", url, why);
+		return TR_STS_FETCH_ERROR;
+	}
 	if ((res = resolve_list(dns, host, port, err, cap)) == NULL)
 		goto out;
-	if ((c = curl_easy_init()) == NULL || set_options(c, ctx, url, res, timeout_s, &b) < 0) {
+	if ((c = cu.easy_init()) == NULL || set_options(c, ctx, url, res, timeout_s, &b) < 0) {
 		snprintf(err, cap, "%s: cannot set up libcurl", url);
 		goto out;
 	}
-	out = check_reply(c, curl_easy_perform(c), &b, url, err, cap);
+	out = check_reply(c, cu.easy_perform(c), &b, url, err, cap);
 	if (out == TR_STS_FETCH_OK) {
 		*body = b.data;
 		*len = b.len;
@@ -177,8 +237,10 @@ tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 			out = TR_STS_FETCH_ERROR;
 	}
 out:
-	curl_easy_cleanup(c);
-	curl_slist_free_all(res);
+	if (c != NULL)
+		cu.easy_cleanup(c);
+	if (res != NULL)
+		cu.slist_free_all(res);
 	free(b.data);
 	return out;
 }

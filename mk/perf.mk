@@ -6,3 +6,9 @@
 lib_libtlsrelay_core_la_SOURCES += lib/tls_cache.c lib/tls_cache.h
 TESTS += tests/e2e/test_session_cache.sh
 EXTRA_DIST += bench doc/PERFORMANCE.md
+
+# The transport, the library and tlsrelay-sts do not link libcurl nor SQLite
+# (loaded with dlopen for MTA-STS: lib/dynload.h).
+TESTS += tests/perf/test_linked.sh
+SCRIPT_DIRS += tests/perf
+EXTRA_DIST += tests/perf

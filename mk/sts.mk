@@ -3,16 +3,19 @@
 #
 # MTA-STS (RFC 8461) and TLS-RPT (RFC 8460): policy parser, TXT lookup,
 # HTTPS fetch (libcurl), cache and results store (SQLite), the decision
-# used by deliver.c, and the tlsrelay-sts command.
+# used by deliver.c, and the tlsrelay-sts command. libcurl and SQLite are
+# loaded with dlopen on first use (lib/dynload.h), not linked: only their
+# headers are used at build time.
 lib_libtlsrelay_core_la_SOURCES += \
 	lib/sts_policy.c lib/sts_policy.h \
 	lib/dns_txt.c lib/dns_txt.h lib/dns_res.h \
 	lib/sts_fetch.c lib/sts_fetch.h \
 	lib/sts_cache.c lib/sts_cache.h \
 	lib/sts.c lib/sts.h \
-	lib/tlsrpt.c lib/tlsrpt.h
+	lib/tlsrpt.c lib/tlsrpt.h \
+	lib/dynload.c lib/dynload.h
 lib_libtlsrelay_core_la_CFLAGS += $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(ZLIB_CFLAGS)
-lib_libtlsrelay_core_la_LIBADD += $(CURL_LIBS) $(SQLITE_LIBS) $(ZLIB_LIBS)
+lib_libtlsrelay_core_la_LIBADD += $(DL_LIBS) $(ZLIB_LIBS)
 
 # tlsrelay-sts: cache refresh (cron), show, TLS-RPT reports. It uses the
 # library's internal functions, so it links the core, not libtlsrelay.la.

@@ -31,6 +31,9 @@
 #   relay host [mx.ee.dane.test] -> DANE without an MX lookup
 #   a policy map entry "dane" over tls_security_level = may
 #   tlsrelay -q describes the DANE outcome per MX host
+#   tls_session_cache with a server that resumes sessions: DANE deliveries
+#   never resume (each checks the TLSA records again: a record changed
+#   between two deliveries defers the second); encrypt does resume
 #
 # Needs root (port 25), python3, unbound, ldns-keygen/ldns-signzone and
 # openssl; without them the test is skipped. Safety: only 127.0.0.0/8; every
@@ -97,11 +100,14 @@ subst() {	# subst IN OUT: @EE311@ ... from the digests above
 }
 subst "$here/dane.zone.in" "$T/zones/dane.test.zone"
 subst "$here/insecure.zone.in" "$T/zones/insecure.test.zone"
+# dane2: the same zone, mx.sc's TLSA record no longer matching (same keys)
+sed "/^_25\._tcp\.mx\.sc /s/$EE311/$OTHER311/" "$T/zones/dane.test.zone" > "$T/zones/dane2.test.zone"
 (
 	cd "$T/zones" || exit 1
 	ksk=$(ldns-keygen -a ECDSAP256SHA256 -k dane.test) &&
 	zsk=$(ldns-keygen -a ECDSAP256SHA256 dane.test) &&
 	ldns-signzone -o dane.test. dane.test.zone "$ksk" "$zsk" &&
+	ldns-signzone -o dane.test. -f dane2.test.zone.signed dane2.test.zone "$ksk" "$zsk" &&
 	cp "$ksk.ds" dane.test.ds
 ) > "$T/sign.out" 2>&1 || tap_bail "signing the zone failed: $(cat "$T/sign.out")"
 # Bogus: the TLSA data of mx.bogus becomes the matching digest after signing.
@@ -112,13 +118,14 @@ grep -q "mx\.bogus.*TLSA.*3 1 1 $EE311" "$T/zones/dane.test.zone.signed" ||
 
 # ---------------------------------------------------------------- unbound
 dane_ub_conf() {	# dane_ub_conf PORT: validating resolver for dane.test/insecure.test
-	ub_write_conf "$ub_dir/unbound.conf" "$1" "    module-config: \"validator iterator\"
+	# (DANE_UB_CONF, DANE_ZONE: another config file and signed zone)
+	ub_write_conf "${DANE_UB_CONF:-$ub_dir/unbound.conf}" "$1" "    module-config: \"validator iterator\"
     local-zone: \"test.\" nodefault
     trust-anchor-file: \"$T/zones/dane.test.ds\"
     val-log-level: 2
 auth-zone:
     name: \"dane.test.\"
-    zonefile: \"$T/zones/dane.test.zone.signed\"
+    zonefile: \"${DANE_ZONE:-$T/zones/dane.test.zone.signed}\"
     for-downstream: no
     for-upstream: yes
     fallback-enabled: no
@@ -315,5 +322,55 @@ QOUT=$(q -o tls_security_level=dane-only -q plain.insecure.test)
 tap_like "$QOUT" 'MX records of plain\.insecure\.test are not DNSSEC-validated' "-q: dane-only, insecure MX"
 QOUT=$(q -o tls_security_level=may -q ee.dane.test)
 tap_unlike "$QOUT" 'TLSA' "-q at level may: no DANE lookups"
+
+# -- tls_session_cache: no session reuse under DANE. A resumed session runs
+# no certificate check, hence no TLSA match; the cache key does not hold the
+# TLSA records. The peer on 127.0.0.71 keeps one TLS context (its tickets
+# stay valid), and "encrypt" shows that sessions are resumed there; under
+# DANE each delivery makes a full handshake, and when the TLSA record
+# changes (a second resolver serves the zone signed again with a record
+# that no longer matches) the next delivery is deferred.
+DANE_UB_CONF=$ub_dir/unbound2.conf DANE_ZONE=$T/zones/dane2.test.zone.signed \
+	ub_start dane_ub_conf "$ub_dir/unbound2.conf" ub_log_ready || tap_bail "cannot start the second unbound"
+ub2_pid=$ub_started_pid ub2_port=$ub_started_port
+at_exit ub_stop "$ub2_pid" "$ub_dir/unbound2.conf"
+DIR=$T/sc
+mkdir -p "$DIR"
+printf '{"cert": "%s", "key": "%s", "tls_resume": true}\n' "$T/leaf-chain.pem" "$T/leaf.key" > "$T/resume.json"
+start_bg peer-sc "$PY" "$PEER" serve --address 127.0.0.71 --port 25 \
+	--scenario "$T/resume.json" --outdir "$DIR" --pidfile "$DIR/peer.pid" --max-lifetime 120
+sc_pid=$BG_PID
+wait_until 10 _peer_ready "$DIR/peer.pid" "$sc_pid"
+[ -s "$DIR/peer.pid" ] || tap_bail "peer on 127.0.0.71:25 did not start: $(cat "$T/peer-sc.out")"
+sc_send() {	# sc_send NAME RESOLVER_PORT [tlsrelay ARGS...]: RC, OUT, ERR; the peer's report
+	local name=$1 port=$2; shift 2
+	timeout -k 5 60 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$port" \
+		-o "tls_session_cache=$T/sc/cache" "$@" -f sender@example.org -- user@sc.dane.test \
+		< "$T/msg" > "$DIR/$name.out" 2> "$DIR/$name.err"
+	RC=$?
+	OUT=$(head -n 1 "$DIR/$name.out")
+	ERR=$(cat "$DIR/$name.err")
+	"$PY" "$PEER" report "$DIR" > "$DIR/report" 2>&1
+}
+sc_send enc1 "$ub_port" -o tls_security_level=encrypt
+sc_send enc2 "$ub_port" -o tls_security_level=encrypt
+tap_ok "$([ "$RC" = 0 ] && [ "$(rg tls_resumed)" = 1 ]; echo $?)" \
+	"session cache, encrypt: the second delivery resumes the session (the peer resumes)" "$(why)"
+tap_like "$ERR" 'TLS connection reused to mx\.sc\.dane\.test' "session cache, encrypt: logged reused"
+for i in 1 2; do
+	sc_send "dane$i" "$ub_port" -o tls_security_level=dane
+	tap_ok "$([ "$RC" = 0 ]; echo $?)" "session cache, DANE delivery $i: delivered" "$(why)"
+	tap_like "$ERR" '^tlsrelay: Verified TLS connection established to mx\.sc\.dane\.test\[127\.0\.0\.71\]:25: .*DANE DANE-EE' \
+		"session cache, DANE delivery $i: full handshake, TLSA matched"
+	tap_unlike "$ERR" 'reused' "session cache, DANE delivery $i: no session reused"
+done
+tap_is "$(rg tls_resumed)" 1 "session cache, DANE: the peer resumed no DANE session"
+mails=$(rg mail_tls)
+sc_send dane3 "$ub2_port" -o tls_security_level=dane
+tap_ok "$([ "$RC" = 75 ] && case $OUT in "4.7.5 "*) true ;; *) false ;; esac; echo $?)" \
+	"session cache, TLSA changed to a mismatch: deferred 4.7.5" "$(why)"
+tap_like "$OUT" 'no TLSA record matched' "session cache, TLSA changed: the reason names TLSA"
+tap_is "$(rg mail_tls)/$(rg tls_resumed)" "$mails/1" "session cache, TLSA changed: no MAIL, nothing resumed"
+stop_pid "$sc_pid"
 
 tap_done

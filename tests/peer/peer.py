@@ -25,6 +25,12 @@ Additions for tests/peer/test_policy.sh (not yet in README.md):
   "tls_min_version", "tls_max_version": "TLSv1.2" or "TLSv1.3" (default null:
       the ssl module's defaults).
   tls_started events carry "sni" (the client's server name, null if none).
+  "tls_resume": true keeps one TLS context for the server's lifetime, so its
+      TLS 1.3 tickets (and TLS 1.2 sessions) are valid across connections
+      (default false: a new context, hence no resumption, per connection;
+      with true, connections should not overlap: the SNI callback is the
+      latest connection's). tls_started events carry "resumed" (true when
+      the client resumed a session); report: tls_resumed (count).
   report: auth, auth_tls, auth_ok, auth_mechs, auth_results, auth_users,
       tls_versions, sni.
 
@@ -98,6 +104,7 @@ DEFAULTS = {
     "tls_max_version": None,
     "store_data": True,          # False: message bytes only counted and hashed
     "accept": "yes",             # "never": a full listen queue, connects time out (top level only)
+    "tls_resume": False,         # True: one TLS context for the server's life (session resumption)
 }
 AUTH_OK = "235 2.7.0 Authentication successful"
 AUTH_FAIL = "535 5.7.8 Error: authentication failed: authentication failure"
@@ -414,6 +421,12 @@ class Conn:
 
     # -------------------------------------------------------------- TLS
     def tls_context(self):
+        def on_sni(sslobj, server_name, context):
+            self.sni = server_name      # None: the client sent no SNI
+        kept = getattr(self.server, "tls_resume_ctx", None) if self.cfg["tls_resume"] else None
+        if kept is not None:
+            kept.sni_callback = on_sni
+            return kept
         certs = self.server.certs
         cert = os.path.join(certs, self.cfg["cert"])
         key = os.path.join(certs, self.cfg["key"])
@@ -423,10 +436,9 @@ class Conn:
             ctx.minimum_version = getattr(ssl.TLSVersion, TLS_VERSIONS[self.cfg["tls_min_version"]])
         if self.cfg["tls_max_version"]:
             ctx.maximum_version = getattr(ssl.TLSVersion, TLS_VERSIONS[self.cfg["tls_max_version"]])
-
-        def on_sni(sslobj, server_name, context):
-            self.sni = server_name      # None: the client sent no SNI
         ctx.sni_callback = on_sni
+        if self.cfg["tls_resume"]:
+            self.server.tls_resume_ctx = ctx
         return ctx
 
     def start_tls(self, why):
@@ -447,7 +459,8 @@ class Conn:
         self.tls = True
         self.caps = self.cfg["ehlo_caps_tls"]
         self.event("tls_started", at=why, version=self.sock.version(),
-                   cipher=(self.sock.cipher() or ["?"])[0], sni=self.sni)
+                   cipher=(self.sock.cipher() or ["?"])[0], sni=self.sni,
+                   resumed=self.sock.session_reused)
 
     def read_client_hello(self):
         """Some bytes of the ClientHello (at most 5 s of waiting)."""
@@ -1020,6 +1033,7 @@ def cmd_report(args, out_fp=None):
                           unsupported, "-" without a dialogue) and the user name it sent
     tls_versions          protocol of each TLS session, e.g. "TLSv1.3"
     sni                   server name (SNI) the client sent in each TLS session, "-" for none
+    tls_resumed           TLS sessions the client resumed (scenario "tls_resume")
     starttls              STARTTLS commands in all; starttls_max: most on one connection
     starttls_conns        connections (space-separated numbers) that sent STARTTLS
     helo ehlo             HELO / EHLO commands
@@ -1068,6 +1082,8 @@ def cmd_report(args, out_fp=None):
                                    and r.get("event") == "tls_started")
     out["sni"] = " ".join(r.get("sni") or "-" for r in recs if r["kind"] == "event"
                           and r.get("event") == "tls_started")
+    out["tls_resumed"] = sum(1 for r in recs if r["kind"] == "event"
+                             and r.get("event") == "tls_started" and r.get("resumed"))
     out["helo"] = sum(1 for r in cmds if r["verb"] == "HELO")
     out["ehlo"] = sum(1 for r in cmds if r["verb"] == "EHLO")
     st = [r for r in cmds if r["verb"] == "STARTTLS"]

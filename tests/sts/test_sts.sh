@@ -290,6 +290,31 @@ send nocache user@enf.test -o mta_sts_cache=
 expect "no mta_sts_cache: policy fetched and enforced, delivered" 0 "MTA-STS policy of enf\.test: mode enforce, id enf1 \(fetched\)"
 tap_like "$ERR" "mta_sts = yes without mta_sts_cache: every delivery fetches the policy" "no mta_sts_cache: warned"
 
+# ---------------------------------------------------------------- dlopen
+# libcurl and SQLite are loaded with dlopen on first use (lib/dynload.h): a
+# library that cannot be used (here a libcurl.so.4 / libsqlite3.so.0 found
+# first on LD_LIBRARY_PATH, without their functions) is a fetch failure or
+# an unusable cache, with the reason logged; RFC 8461's rules then apply.
+mkdir -p "$T/nocurl" "$T/nosqlite"
+if printf 'int tr_not_the_library;\n' > "$T/fake.c" &&
+	"${CC:-cc}" -shared -fPIC -Wl,-soname,libcurl.so.4 -o "$T/nocurl/libcurl.so.4" "$T/fake.c" &&
+	"${CC:-cc}" -shared -fPIC -Wl,-soname,libsqlite3.so.0 -o "$T/nosqlite/libsqlite3.so.0" "$T/fake.c"; then
+	nomatch_fetches=$(fetches nomatch)
+	LD_LIBRARY_PATH=$T/nocurl send nocurl1 user@nomatch.test -o "mta_sts_cache=$T/nocurl.db"
+	expect "libcurl unusable, no cached policy: no policy applies, delivered" 0 "status=sent"
+	tap_like "$ERR" "MTA-STS policy fetch failed: https://mta-sts\.nomatch\.test:$HP/\.well-known/mta-sts\.txt: libcurl\.so\.4 has no curl_[a-z_]* \(too old\?\); no policy applies" \
+		"libcurl unusable: the reason is logged"
+	tap_is "$(fetches nomatch)" "$nomatch_fetches" "libcurl unusable: no request made"
+	LD_LIBRARY_PATH=$T/nocurl send nocurl2 user@nomatch.test
+	expect "libcurl unusable, cached policy (id unchanged): still enforced" 75 "^4\.7\.5 .*matches no mx pattern"
+	LD_LIBRARY_PATH=$T/nosqlite send nosqlite1 user@enf.test -o "mta_sts_cache=$T/nosqlite.db"
+	expect "SQLite unusable: delivered under the fetched policy" 0 "MTA-STS policy of enf\.test: mode enforce, id enf1 \(fetched\)"
+	tap_like "$ERR" "MTA-STS cache unusable, working without it: .*nosqlite\.db: libsqlite3\.so\.0 has no sqlite3_[a-z0-9_]* \(too old\?\)" \
+		"SQLite unusable: the reason is logged"
+else
+	tap_skip "libcurl / SQLite unusable" "no C compiler to build the stand-in libraries"
+fi
+
 # ---------------------------------------------------------------- testing
 n81=$(ndata 127.0.0.81)
 send testing user@testing.test

@@ -1,0 +1,57 @@
+#!/bin/bash
+# tests/perf/test_linked.sh - the programs that run once per message do not
+# link libcurl nor SQLite (TAP).
+#
+# The transport is one process per message: every library in its NEEDED
+# entries is mapped and relocated at each start. libcurl (and its ~28
+# dependencies) and SQLite are only for MTA-STS and are loaded with dlopen
+# when a policy is fetched or the cache opened (lib/dynload.h; cost measured
+# in doc/PERFORMANCE.md). This reads the dynamic section (readelf -d) of the
+# real transport binary (behind libtool's wrapper if there is one), of
+# libtlsrelay.so and of tlsrelay-sts, and fails if libcurl or libsqlite3 is
+# NEEDED. That the dlopen path itself works is tests/sts/test_sts.sh (real
+# fetches, the SQLite cache, and a libcurl/SQLite that cannot be loaded).
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
+require_cmd readelf
+
+real_prog() {	# real_prog PATH: the ELF file behind a libtool wrapper script
+	local p=$1 prog
+	if grep -q 'temporary wrapper script for' "$p" 2>/dev/null; then
+		prog=$(sed -n "s/^ *program=\(lt-\)\{0,1\}'\([^']*\)'.*/\1\2/p" "$p" | head -n 1)
+		case $prog in lt-*) "$p" </dev/null >/dev/null 2>&1 ;; esac	# relinked on first run
+		p=$(dirname "$p")/.libs/${prog:-$(basename "$p")}
+	fi
+	echo "$p"
+}
+needed() {	# needed FILE: its NEEDED sonames, one a line
+	readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+}
+
+TR=$(real_prog "${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}")
+[ -f "$TR" ] || tap_bail "no transport at $TR"
+check() {	# check NAME FILE
+	local name=$1 f=$2 n
+	n=$(needed "$f")
+	tap_diag "$name ($f) NEEDED: $(printf '%s' "$n" | tr '\n' ' ')"
+	# the parse works: every one of these programs uses OpenSSL directly
+	tap_like "$n" '^libssl\.so\.' "$name: NEEDED entries read (libssl is one)"
+	tap_unlike "$n" '^libcurl' "$name: libcurl is not NEEDED (dlopen on the first MTA-STS fetch)"
+	tap_unlike "$n" '^libsqlite3' "$name: libsqlite3 is not NEEDED (dlopen when the MTA-STS cache is opened)"
+}
+check transport "$TR"
+
+lib=$top_builddir/lib/.libs/libtlsrelay.so
+if [ -z "${TLSRELAY_BIN:-}" ] && [ -f "$lib" ]; then
+	check libtlsrelay.so "$(readlink -f "$lib")"
+else
+	tap_skip "libtlsrelay.so" "not in the build tree (TLSRELAY_BIN set or no shared library built)"
+fi
+sts=$top_builddir/plugin/sts/tlsrelay-sts
+if [ -z "${TLSRELAY_BIN:-}" ] && [ -e "$sts" ]; then
+	check tlsrelay-sts "$(real_prog "$sts")"
+else
+	tap_skip "tlsrelay-sts" "not in the build tree"
+fi
+tap_done
