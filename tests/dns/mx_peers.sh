@@ -2,14 +2,12 @@
 # tests/dns/mx_peers.sh - helpers for the tests that run tlsrelay without a
 # relay host against tests/peer/peer.py instances listening on port 25 of
 # loopback addresses that a test zone names as MX hosts (unbound.sh serves
-# the zone). Sourced by tests/dns/test_mx_faults.sh after tests/lib.sh and
-# unbound.sh; the same helpers as tests/dns/test_mx_delivery.sh (which
-# still has its own copies; it can switch to this file).
+# the zone). Sourced by tests/dns/test_mx_delivery.sh and test_mx_faults.sh
+# after tests/lib.sh, unbound.sh and mx_needs.sh.
 #
 # The caller sets PY, PEER, SCEN, TLSRELAY, T (temp dir with msg.in,
 # msg.canon and tlsrelay.conf) and ub_port.
 #
-#   mx_listen25                   local addresses listening on TCP port 25
 #   peers NAME ADDR:SCENARIO...   one peer.py per address on port 25, in
 #                                 $T/NAME/ADDR/ (SCENARIO: a name in $SCEN or
 #                                 an absolute path); PEER_PIDS, PEER_DIRS
@@ -24,17 +22,6 @@
 
 PEER_PIDS=()
 PEER_DIRS=()
-
-mx_listen25() {
-	local a
-	if command -v ss >/dev/null 2>&1; then
-		ss -Htln 'sport = :25' 2>/dev/null | awk '{print $4}'
-		return
-	fi
-	for a in "$@"; do
-		timeout 2 bash -c "exec 3<>/dev/tcp/$a/25" 2>/dev/null && echo "[$a]:25"
-	done
-}
 
 # shellcheck disable=SC2317 # called through wait_until
 _mx_peer_ready() {	# PIDFILE PID: pid file written, or the peer is gone

@@ -29,26 +29,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
 # shellcheck source=tests/dns/unbound.sh
 . "$top_srcdir/tests/dns/unbound.sh"
+# shellcheck source=tests/dns/mx_needs.sh
+. "$top_srcdir/tests/dns/mx_needs.sh"
 # shellcheck source=tests/dns/mx_peers.sh
 . "$top_srcdir/tests/dns/mx_peers.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
-"$PY" -c 'import ssl, json, threading' 2>/dev/null || tap_skip_all "python3 without the ssl module"
-ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (peers listen on 127.0.0.4x:25)"
+mx_needs 127.0.0.4x 'ssl, json, threading'
 require_cmd timeout cmp
-PEER=$top_srcdir/tests/peer/peer.py
-SCEN=$top_srcdir/tests/peer/scenarios
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
 DNSQ=${DNSQ:-$top_builddir/tests/unit/dnsq}
-for a in $(mx_listen25 127.0.0.{40..59}); do
-	case $a in
-	0.0.0.0:25|'*:25'|'[::]:25'|'[::ffff:0.0.0.0]:25'|127.0.0.4[0-9]:25|127.0.0.5[0-9]:25)
-		tap_skip_all "port 25 is taken on the test addresses ($a listens)" ;;
-	esac
-done
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+mx_port25_free 40 59
 
 make_tmpdir TEST_TMP
 T=$TEST_TMP
