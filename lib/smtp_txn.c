@@ -272,13 +272,18 @@ lost:
 	tr_sess_fail_pending(s, st);
 }
 
-static void txn_serial(tr_session *s, tlsrelay_status *st)
+/* Without PIPELINING: MAIL FROM, then each RCPT TO, each waiting for its
+ * reply (txn_serial and txn_bdat_serial). Returns 1 when a recipient was
+ * accepted (the message may follow), 0 when the transaction ends here (MAIL
+ * refused, or no recipient accepted), -1 when the connection was lost (the
+ * pending recipients have failed). */
+static int serial_envelope(tr_session *s, tlsrelay_status *st)
 {
 	send_mail_from(s, needs_smtputf8(s));
 	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
 		goto lost;
 	if (mail_reply(s, st) < 0)
-		return;
+		return 0;
 	tr_sess_state(s, TR_ST_RCPT);
 	for (size_t i = 0; i < s->req->nrcpts; i++) {
 		if (!s->trying[i])
@@ -287,16 +292,23 @@ static void txn_serial(tr_session *s, tlsrelay_status *st)
 		if (rcpt_reply(s, i, st) < 0)
 			goto lost;
 	}
-	if (s->naccepted == 0)
+	return s->naccepted > 0;
+lost:
+	tr_sess_fail_pending(s, st);
+	return -1;
+}
+
+static void txn_serial(tr_session *s, tlsrelay_status *st)
+{
+	if (serial_envelope(s, st) <= 0)
 		return;
 	tr_sess_state(s, TR_ST_DATA);
 	tr_sess_send(s, 0, "DATA");
-	if (tr_sess_reply(s, "sending DATA", st) < 0)
-		goto lost;
+	if (tr_sess_reply(s, "sending DATA", st) < 0) {
+		tr_sess_fail_pending(s, st);
+		return;
+	}
 	data_and_end(s, st);
-	return;
-lost:
-	tr_sess_fail_pending(s, st);
 }
 
 /* ------------------------------------------------------------------- BDAT */
@@ -458,25 +470,8 @@ lost:
 /* Without PIPELINING: every command waits for its reply. */
 static void txn_bdat_serial(tr_session *s, bdat *b, tlsrelay_status *st)
 {
-	send_mail_from(s, needs_smtputf8(s));
-	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
-		goto lost;
-	if (mail_reply(s, st) < 0)
-		return;
-	tr_sess_state(s, TR_ST_RCPT);
-	for (size_t i = 0; i < s->req->nrcpts; i++) {
-		if (!s->trying[i])
-			continue;
-		send_rcpt(s, i);
-		if (rcpt_reply(s, i, st) < 0)
-			goto lost;
-	}
-	if (s->naccepted == 0)
-		return;
-	bdat_body(s, b, st);
-	return;
-lost:
-	tr_sess_fail_pending(s, st);
+	if (serial_envelope(s, st) > 0)
+		bdat_body(s, b, st);
 }
 
 static void txn_bdat(tr_session *s, tlsrelay_status *st)
