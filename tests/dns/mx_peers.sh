@@ -3,7 +3,8 @@
 # relay host against tests/peer/peer.py instances listening on port 25 of
 # loopback addresses that a test zone names as MX hosts (unbound.sh serves
 # the zone). Sourced by tests/dns/test_mx_delivery.sh and test_mx_faults.sh
-# after tests/lib.sh, unbound.sh and mx_needs.sh.
+# after tests/lib.sh and unbound.sh; sources mx_needs.sh (mx_needs,
+# mx_port25_free).
 #
 # The caller sets PY, PEER, SCEN, TLSRELAY, T (temp dir with msg.in,
 # msg.canon and tlsrelay.conf) and ub_port.
@@ -19,6 +20,9 @@
 #   delivered NAME CASE ADDR      tap point: ADDR accepted msg.canon byte for byte
 #   connects                      relays tlsrelay connected to, in order
 #   tried ERE...                  0 if the connects match the EREs in order
+
+# shellcheck source=tests/dns/mx_needs.sh
+. "$top_srcdir/tests/dns/mx_needs.sh"
 
 PEER_PIDS=()
 PEER_DIRS=()

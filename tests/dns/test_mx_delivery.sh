@@ -33,9 +33,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
 # shellcheck source=tests/dns/unbound.sh
 . "$top_srcdir/tests/dns/unbound.sh"
-
-# shellcheck source=tests/dns/mx_needs.sh
-. "$top_srcdir/tests/dns/mx_needs.sh"
 # shellcheck source=tests/dns/mx_peers.sh
 . "$top_srcdir/tests/dns/mx_peers.sh"
 
