@@ -9,6 +9,7 @@
 #
 # Contents
 #   Set-up:   peer_init               (sets PY, PEER, SCEN; skips without python3 + ssl)
+#             peer_require_tlsrelay   (sets TLSRELAY; bails without the built tlsrelay)
 #             peer_require_auth       (bails if peer.py lacks the AUTH dialogue)
 #             peer_require_localhost  (skips if [localhost] is not 127.0.0.1)
 #   Peer:     start_peer SCENARIO DIR (sets PEER_PID, PEER_PORT)
@@ -31,6 +32,11 @@ peer_init() {	# peer_init: PY (python3 with ssl), PEER (peer.py), SCEN (its scen
 	# shellcheck disable=SC2154 # top_srcdir: set by tests/lib.sh
 	PEER=$top_srcdir/tests/peer/peer.py
 	SCEN=$top_srcdir/tests/peer/scenarios
+}
+
+peer_require_tlsrelay() {	# peer_require_tlsrelay: TLSRELAY, the built transport (bails without it)
+	TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
+	[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
 }
 
 peer_require_auth() {	# peer_require_auth: peer.py must know the AUTH dialogue

@@ -24,8 +24,7 @@
 
 peer_init
 require_cmd timeout cmp
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+peer_require_tlsrelay
 
 # The descriptor cases need the program itself: bash, running libtool's
 # wrapper script, would hand it a different set of open descriptors.
