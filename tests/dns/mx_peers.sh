@@ -9,6 +9,9 @@
 # The caller sets PY, PEER, SCEN, TLSRELAY, T (temp dir with msg.in,
 # msg.canon and tlsrelay.conf) and ub_port.
 #
+#   mx_unbound ZONE               unbound serving ZONE (stopped at exit); ub_port
+#   mx_conf                       $T/tlsrelay.conf for send: level may, short
+#                                 timeouts, spool $T/spool
 #   peers NAME ADDR:SCENARIO...   one peer.py per address on port 25, in
 #                                 $T/NAME/ADDR/ (SCENARIO: a name in $SCEN or
 #                                 an absolute path); PEER_PIDS, PEER_DIRS
@@ -26,6 +29,29 @@
 
 PEER_PIDS=()
 PEER_DIRS=()
+
+mx_unbound() {
+	local ready=ub_log_ready
+	at_exit ub_cleanup
+	ub_setup "$T" "$1" || tap_bail "unbound setup failed"
+	[ -x "${DNSQ:-}" ] && ready=ub_dnsq_ready
+	ub_start_main "$ready" || tap_bail "cannot start unbound"
+	tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port (IPv6: $ub_use_v6)"
+}
+
+mx_conf() {
+	mkdir -p "$T/spool"
+	cat > "$T/tlsrelay.conf" <<EOF
+# written by ${0##*/} (tests/dns/mx_peers.sh)
+helo_name = client.test
+tls_security_level = may
+connect_timeout = 5s
+command_timeout = 10s
+data_timeout = 10s
+deadline = 30s
+spool_directory = $T/spool
+EOF
+}
 
 # shellcheck disable=SC2317 # called through wait_until
 _mx_peer_ready() {	# PIDFILE PID: pid file written, or the peer is gone

@@ -46,15 +46,9 @@ v6_busy=$MX_V6_BUSY
 
 make_tmpdir TEST_TMP
 T=$TEST_TMP
-mkdir -p "$T/spool"
 
 # ---------------------------------------------------------------- unbound
-at_exit ub_cleanup
-ub_setup "$T" "$ZONE" || tap_bail "unbound setup failed"
-ready=ub_log_ready
-[ -x "$DNSQ" ] && ready=ub_dnsq_ready
-ub_start_main "$ready" || tap_bail "cannot start unbound"
-tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port (IPv6: $ub_use_v6)"
+mx_unbound "$ZONE"
 
 # ---------------------------------------------------------------- message
 {
@@ -74,16 +68,7 @@ tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port (IPv6: $ub_use_v6)"
 	printf 'last line\r\n'
 } > "$T/msg.canon"
 
-cat > "$T/tlsrelay.conf" <<EOF
-# written by tests/dns/test_mx_delivery.sh
-helo_name = client.test
-tls_security_level = may
-connect_timeout = 5s
-command_timeout = 10s
-data_timeout = 10s
-deadline = 30s
-spool_directory = $T/spool
-EOF
+mx_conf
 
 # ---------------------------------------------------------------- peers
 # peers, stop_peers, fact, send, why, result, delivered, tried, connects:

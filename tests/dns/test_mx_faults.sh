@@ -39,28 +39,13 @@ mx_port25_free 40 59
 
 make_tmpdir TEST_TMP
 T=$TEST_TMP
-mkdir -p "$T/spool"
 cat "$top_srcdir/tests/dns/test.zone" "$top_srcdir/tests/dns/mx_faults.zone" > "$T/zone"
 
-at_exit ub_cleanup
-ub_setup "$T" "$T/zone" || tap_bail "unbound setup failed"
-ready=ub_log_ready
-[ -x "$DNSQ" ] && ready=ub_dnsq_ready
-ub_start_main "$ready" || tap_bail "cannot start unbound"
-tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port"
+mx_unbound "$T/zone"
 
 printf 'Subject: mx faults\n\n.leading dot\nlast line\n' > "$T/msg.in"
 printf 'Subject: mx faults\r\n\r\n.leading dot\r\nlast line\r\n' > "$T/msg.canon"
-cat > "$T/tlsrelay.conf" <<EOF
-# written by tests/dns/test_mx_faults.sh
-helo_name = client.test
-tls_security_level = may
-connect_timeout = 5s
-command_timeout = 10s
-data_timeout = 10s
-deadline = 30s
-spool_directory = $T/spool
-EOF
+mx_conf
 FIRST_FB='first\.fb\.test\[127\.0\.0\.40\]:25'
 SECOND_FB='second\.fb\.test\[127\.0\.0\.41\]:25'
 
