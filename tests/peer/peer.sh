@@ -12,6 +12,7 @@
 #             peer_require_tlsrelay   (sets TLSRELAY; bails without the built tlsrelay)
 #             peer_require_auth       (bails if peer.py lacks the AUTH dialogue)
 #             peer_require_localhost  (skips if [localhost] is not 127.0.0.1)
+#             peer_conf FILE          (a tlsrelay.conf for the peer: level may, spool $T/spool)
 #   Peer:     start_peer SCENARIO DIR (sets PEER_PID, PEER_PORT)
 #             peer_report             (stops the peer, writes $DIR/report)
 #             rg KEY                  (a value from $DIR/report)
@@ -47,6 +48,20 @@ peer_require_localhost() {	# [localhost] must resolve to 127.0.0.1 (peer.py list
 	if command -v getent >/dev/null 2>&1 && ! getent ahosts localhost | grep -q '^127\.0\.0\.1 '; then
 		tap_skip_all "localhost does not resolve to 127.0.0.1 (the [localhost] cases need it)"
 	fi
+}
+
+# peer_conf FILE: a tlsrelay.conf relaying to the running peer (PEER_PORT):
+# level may, helo client.test, no syslog, short timeouts, spool $T/spool.
+peer_conf() {
+	cat > "$1" <<EOF
+relayhost = [127.0.0.1]:$PEER_PORT
+tls_security_level = may
+helo_name = client.test
+syslog = no
+command_timeout = 10s
+deadline = 30s
+spool_directory = $T/spool
+EOF
 }
 
 # -------------------------------------------------------------------- peer
