@@ -75,8 +75,7 @@ bounce_file:
 begin retry
 *  *  F,1d,1d
 EOF
-if ! out=$(exim_cmd "$HOST" -bV 2>&1); then tap_bail "exim -bV refuses the configuration: $out"; fi
-exim_start "$HOST" || tap_bail "Exim did not start"
+exim_check_start "$HOST"
 tap_diag "receiver 127.0.0.1:$RPORT, Exim 127.0.0.1:$HPORT ($HOST), tlsrelay $TR"
 
 # send NAME FROM TO: a small message; sets MSGID; Exim's id in EXIM_ID

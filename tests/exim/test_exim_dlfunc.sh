@@ -238,8 +238,7 @@ begin transports
 begin retry
 *  *  F,1d,1d
 EOF
-if ! out=$(exim_cmd "$HOST" -bV 2>&1); then tap_bail "exim -bV refuses the configuration: $out"; fi
-exim_start "$HOST" || tap_bail "Exim did not start"
+exim_check_start "$HOST"
 tap_diag "receiver 127.0.0.1:$RPORT (no STARTTLS), Exim 127.0.0.1:$HPORT ($HOST)"
 
 send() {	# send NAME TO: sets MSGID, EXIM_ID
