@@ -19,6 +19,7 @@
 #       local addresses listening on TCP port 25 (ss; without ss, a probe of
 #       each ADDR).
 
+# shellcheck disable=SC2034 # PY, PEER, SCEN, TLSRELAY: for the caller
 mx_needs() {
 	local addrs=$1 mods=$2 why=${3:-python3 without the ssl module}
 	PY=/usr/bin/python3
@@ -45,6 +46,7 @@ mx_listen25() {
 	done
 }
 
+# shellcheck disable=SC2034 # MX_V6_BUSY: for the caller
 mx_port25_free() {
 	local lo=$1 hi=$2 a o
 	MX_V6_BUSY=
