@@ -86,6 +86,32 @@ tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
 	return tr_config_set(&ctx->cfg, key, value, NULL, st);
 }
 
+tlsrelay_cat tlsrelay_ctx_set_pair(tlsrelay_ctx *ctx, const char *pair,
+                                   tlsrelay_status *st)
+{
+	char key[128];
+	const char *eq = strchr(pair, '=');
+
+	if (eq == NULL)
+		return tr_status_set(st, TLSRELAY_USAGE, "4.3.5", "bad setting \"%s\": expected key=value",
+		                     pair);
+	snprintf(key, sizeof key, "%.*s", (int)(eq - pair), pair);
+	return tlsrelay_ctx_set(ctx, key, eq + 1, st);
+}
+
+tlsrelay_cat tlsrelay_ctx_configure(tlsrelay_ctx *ctx, const char *config,
+                                    const char *const *pairs, int n, tlsrelay_status *st)
+{
+	const char *path = config ? config : tlsrelay_default_config_path();
+
+	if (tlsrelay_ctx_load_config(ctx, path, config != NULL, st) != TLSRELAY_OK)
+		return st->cat;
+	for (int i = 0; i < n; i++)
+		if (tlsrelay_ctx_set_pair(ctx, pairs[i], st) != TLSRELAY_OK)
+			return st->cat;
+	return TLSRELAY_OK;
+}
+
 const char *tlsrelay_default_config_path(void)
 {
 	return SYSCONFDIR "/tlsrelay.conf";

@@ -253,21 +253,43 @@ static int mail_reply(tr_session *s, tlsrelay_status *st)
 	return -1;
 }
 
-static void txn_pipelined(tr_session *s, tlsrelay_status *st)
+/* With PIPELINING: MAIL FROM and every RCPT TO sent without waiting
+ * (txn_pipelined and txn_bdat_pipelined send what ends the group). */
+static void send_envelope(tr_session *s)
 {
 	send_mail_from(s, needs_smtputf8(s));
 	tr_sess_state(s, TR_ST_RCPT);
 	for (size_t i = 0; i < s->req->nrcpts; i++)
 		if (s->trying[i])
 			send_rcpt(s, i);
-	tr_sess_send(s, 0, "DATA");
+}
+
+/* The replies to send_envelope's commands. Returns 1 when all were read,
+ * 0 when MAIL FROM was refused (the other replies are not needed: QUIT
+ * follows), -1 when the connection was lost (the caller fails what is
+ * pending). */
+static int envelope_replies(tr_session *s, tlsrelay_status *st)
+{
 	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
-		goto lost;
+		return -1;
 	if (mail_reply(s, st) < 0)
-		return;     /* the other replies are not needed: QUIT follows */
+		return 0;
 	for (size_t i = 0; i < s->req->nrcpts; i++)
 		if (s->trying[i] && rcpt_reply(s, i, st) < 0)
-			goto lost;
+			return -1;
+	return 1;
+}
+
+static void txn_pipelined(tr_session *s, tlsrelay_status *st)
+{
+	int r;
+
+	send_envelope(s);
+	tr_sess_send(s, 0, "DATA");
+	if ((r = envelope_replies(s, st)) == 0)
+		return;
+	if (r < 0)
+		goto lost;
 	tr_sess_state(s, TR_ST_DATA);
 	if (tr_sess_reply(s, "sending DATA", st) < 0)
 		goto lost;
@@ -286,13 +308,18 @@ lost:
 	tr_sess_fail_pending(s, st);
 }
 
-static void txn_serial(tr_session *s, tlsrelay_status *st)
+/* Without PIPELINING: MAIL FROM, then each RCPT TO, each waiting for its
+ * reply (txn_serial and txn_bdat_serial). Returns 1 when a recipient was
+ * accepted (the message may follow), 0 when the transaction ends here (MAIL
+ * refused, or no recipient accepted), -1 when the connection was lost (the
+ * pending recipients have failed). */
+static int serial_envelope(tr_session *s, tlsrelay_status *st)
 {
 	send_mail_from(s, needs_smtputf8(s));
 	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
 		goto lost;
 	if (mail_reply(s, st) < 0)
-		return;
+		return 0;
 	tr_sess_state(s, TR_ST_RCPT);
 	for (size_t i = 0; i < s->req->nrcpts; i++) {
 		if (!s->trying[i])
@@ -301,16 +328,23 @@ static void txn_serial(tr_session *s, tlsrelay_status *st)
 		if (rcpt_reply(s, i, st) < 0)
 			goto lost;
 	}
-	if (s->naccepted == 0)
+	return s->naccepted > 0;
+lost:
+	tr_sess_fail_pending(s, st);
+	return -1;
+}
+
+static void txn_serial(tr_session *s, tlsrelay_status *st)
+{
+	if (serial_envelope(s, st) <= 0)
 		return;
 	tr_sess_state(s, TR_ST_DATA);
 	tr_sess_send(s, 0, "DATA");
-	if (tr_sess_reply(s, "sending DATA", st) < 0)
-		goto lost;
+	if (tr_sess_reply(s, "sending DATA", st) < 0) {
+		tr_sess_fail_pending(s, st);
+		return;
+	}
 	data_and_end(s, st);
-	return;
-lost:
-	tr_sess_fail_pending(s, st);
 }
 
 /* ------------------------------------------------------------------- BDAT */
@@ -441,22 +475,17 @@ static void bdat_body(tr_session *s, bdat *b, tlsrelay_status *st)
 /* With PIPELINING: MAIL, RCPTs and the first chunk in one write. */
 static void txn_bdat_pipelined(tr_session *s, bdat *b, tlsrelay_status *st)
 {
-	send_mail_from(s, needs_smtputf8(s));
-	tr_sess_state(s, TR_ST_RCPT);
-	for (size_t i = 0; i < s->req->nrcpts; i++)
-		if (s->trying[i])
-			send_rcpt(s, i);
+	int r;
+
+	send_envelope(s);
 	if (bdat_send(s, b, 1, st) < 0) {
 		s->in_sync = 0;
 		goto lost;
 	}
-	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
+	if ((r = envelope_replies(s, st)) == 0)
+		return;
+	if (r < 0)
 		goto lost;
-	if (mail_reply(s, st) < 0)
-		return;     /* the other replies are not needed: QUIT follows */
-	for (size_t i = 0; i < s->req->nrcpts; i++)
-		if (s->trying[i] && rcpt_reply(s, i, st) < 0)
-			goto lost;
 	if (bdat_replies(s, b, st) < 0) {
 		settle_accepted(s, st);
 		goto lost;
@@ -472,25 +501,8 @@ lost:
 /* Without PIPELINING: every command waits for its reply. */
 static void txn_bdat_serial(tr_session *s, bdat *b, tlsrelay_status *st)
 {
-	send_mail_from(s, needs_smtputf8(s));
-	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
-		goto lost;
-	if (mail_reply(s, st) < 0)
-		return;
-	tr_sess_state(s, TR_ST_RCPT);
-	for (size_t i = 0; i < s->req->nrcpts; i++) {
-		if (!s->trying[i])
-			continue;
-		send_rcpt(s, i);
-		if (rcpt_reply(s, i, st) < 0)
-			goto lost;
-	}
-	if (s->naccepted == 0)
-		return;
-	bdat_body(s, b, st);
-	return;
-lost:
-	tr_sess_fail_pending(s, st);
+	if (serial_envelope(s, st) > 0)
+		bdat_body(s, b, st);
 }
 
 static void txn_bdat(tr_session *s, tlsrelay_status *st)

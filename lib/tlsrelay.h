@@ -91,6 +91,17 @@ tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
 tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
                               const char *value, tlsrelay_status *st);
 
+/* "key=value" (as given to a program's -o option) set by tlsrelay_ctx_set;
+ * without "=" TLSRELAY_USAGE. */
+tlsrelay_cat tlsrelay_ctx_set_pair(tlsrelay_ctx *ctx, const char *pair,
+                                   tlsrelay_status *st);
+
+/* What a program's -c and -o options ask for: the settings of config (NULL:
+ * tlsrelay_default_config_path(), which may be missing), then the n
+ * "key=value" pairs in order, stopping at the first error. */
+tlsrelay_cat tlsrelay_ctx_configure(tlsrelay_ctx *ctx, const char *config,
+                                    const char *const *pairs, int n, tlsrelay_status *st);
+
 /* Settings a host program needs for itself: the whole-run deadline in
  * seconds (to arm a last-resort timer) and whether to log to syslog. */
 int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx);

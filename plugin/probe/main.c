@@ -53,22 +53,10 @@ static void on_alarm(int sig)
 	_exit(EX_TEMPFAIL_);
 }
 
-static int set_overrides(tlsrelay_ctx *ctx, char **ov, int n, tlsrelay_status *st)
-{
-	for (int i = 0; i < n; i++) {
-		char key[128];
-		const char *eq = strchr(ov[i], '=');
-		snprintf(key, sizeof key, "%.*s", (int)(eq - ov[i]), ov[i]);
-		if (tlsrelay_ctx_set(ctx, key, eq + 1, st) != TLSRELAY_OK)
-			return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *config = NULL, *level = NULL;
-	char *ov[32];
+	const char *ov[32];
 	int nov = 0, port = 0, verbose = 0, c, rc;
 	tlsrelay_status st;
 	tlsrelay_ctx *ctx;
@@ -97,9 +85,7 @@ int main(int argc, char **argv)
 		puts("tlsrelay-probe: out of memory");
 		return EX_TEMPFAIL_;
 	}
-	if (tlsrelay_ctx_load_config(ctx, config ? config : tlsrelay_default_config_path(),
-	                             config != NULL, &st) != TLSRELAY_OK ||
-	    set_overrides(ctx, ov, nov, &st) < 0) {
+	if (tlsrelay_ctx_configure(ctx, config, ov, nov, &st) != TLSRELAY_OK) {
 		printf("tlsrelay-probe: %s\n", st.text);
 		tlsrelay_ctx_free(ctx);
 		return st.cat == TLSRELAY_USAGE ? EX_USAGE_ : EX_CONFIG_;

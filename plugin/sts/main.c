@@ -75,19 +75,9 @@ static int usage(void)
 static int configure(tlsrelay_ctx *ctx, const struct opts *o)
 {
 	tlsrelay_status st;
-	const char *path = o->config ? o->config : tlsrelay_default_config_path();
 
-	if (tlsrelay_ctx_load_config(ctx, path, o->config != NULL, &st) != TLSRELAY_OK)
-		goto bad;
-	for (int i = 0; i < o->noverrides; i++) {
-		char key[128];
-		const char *eq = strchr(o->overrides[i], '=');
-		snprintf(key, sizeof key, "%.*s", (int)(eq - o->overrides[i]), o->overrides[i]);
-		if (tlsrelay_ctx_set(ctx, key, eq + 1, &st) != TLSRELAY_OK)
-			goto bad;
-	}
-	return 0;
-bad:
+	if (tlsrelay_ctx_configure(ctx, o->config, o->overrides, o->noverrides, &st) == TLSRELAY_OK)
+		return 0;
 	fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
 	return -1;
 }

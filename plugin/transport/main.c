@@ -203,19 +203,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 static int configure(tlsrelay_ctx *ctx, const struct opts *o)
 {
 	tlsrelay_status st;
-	const char *path = o->config ? o->config : tlsrelay_default_config_path();
 
-	if (tlsrelay_ctx_load_config(ctx, path, o->config != NULL, &st) != TLSRELAY_OK)
-		goto bad;
-	for (int i = 0; i < o->noverrides; i++) {
-		char key[128];
-		const char *eq = strchr(o->overrides[i], '=');
-		snprintf(key, sizeof key, "%.*s", (int)(eq - o->overrides[i]), o->overrides[i]);
-		if (tlsrelay_ctx_set(ctx, key, eq + 1, &st) != TLSRELAY_OK)
-			goto bad;
-	}
-	return 0;
-bad:
+	if (tlsrelay_ctx_configure(ctx, o->config, o->overrides, o->noverrides, &st) == TLSRELAY_OK)
+		return 0;
 	printf("%s tlsrelay: %s\n", st.dsn[0] ? st.dsn : "4.3.5", st.text);
 	return -1;
 }
@@ -240,13 +230,9 @@ static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 	int n = 0;
 
 	tlsrelay_ctx_check_config(ctx, path, o->config != NULL, print_problem, &n);
-	for (int i = 0; i < o->noverrides; i++) {
-		char key[128];
-		const char *eq = strchr(o->overrides[i], '=');
-		snprintf(key, sizeof key, "%.*s", (int)(eq - o->overrides[i]), o->overrides[i]);
-		if (tlsrelay_ctx_set(ctx, key, eq + 1, &st) != TLSRELAY_OK)
+	for (int i = 0; i < o->noverrides; i++)
+		if (tlsrelay_ctx_set_pair(ctx, o->overrides[i], &st) != TLSRELAY_OK)
 			print_problem(&n, st.text);
-	}
 	tlsrelay_ctx_check_files(ctx, print_problem, &n);
 	if (n > 0) {
 		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);

@@ -21,36 +21,19 @@
 # stat of the stamp). Exim is optional: any failure prints one line and
 # returns 0, and the Exim parts of the build and tests are then skipped.
 
+# shellcheck source=scripts/prepare.d/unpack.inc
+. "${BASH_SOURCE[0]%/*}/unpack.inc"
+
 _tr_exim_prepare() {
 	local dir=${TR_EXIM_DIR:-} pkgs="exim4-daemon-heavy exim4-base exim4-dev"
-	local tmp f
 	if [ -z "$dir" ]; then
 		if [ "$(id -u)" = 0 ]; then dir=/var/cache/tlsrelay-test/exim
 		else dir=${TR_BUILD:-$TR_ROOT/_build}/.exim; fi
 	fi
 	if [ ! -s "$dir/stamp" ] || [ ! -x "$dir/root/usr/sbin/exim4" ] ||
 	   [ ! -f "$dir/root/usr/include/exim4/local_scan.h" ]; then
-		command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 ||
-			{ echo "prepare exim: no apt-get/dpkg-deb: Exim parts skipped"; return 0; }
-		mkdir -p "$dir" || { echo "prepare exim: cannot create $dir"; return 0; }
-		tmp=$(mktemp -d "$dir/.new.XXXXXX") || return 0
-		chmod 0755 "$tmp"
-		# shellcheck disable=SC2086
-		if ! (cd "$tmp" && apt-get download -q $pkgs) > "$tmp/download.out" 2>&1; then
-			echo "prepare exim: apt-get download $pkgs failed: Exim parts skipped"
-			sed 's/^/    /' "$tmp/download.out" | tail -n 5
-			rm -rf "$tmp"
-			return 0
-		fi
-		mkdir -p "$tmp/root"
-		for f in "$tmp"/*.deb; do
-			dpkg-deb -x "$f" "$tmp/root" || { echo "prepare exim: dpkg-deb -x $f failed"; rm -rf "$tmp"; return 0; }
-		done
-		(cd "$tmp" && ls ./*.deb | sed 's|^\./||') > "$tmp/root.stamp"
-		rm -f "$tmp"/*.deb "$tmp/download.out"
-		rm -rf "$dir/root" && mv "$tmp/root" "$dir/root" && mv "$tmp/root.stamp" "$dir/stamp"
-		rm -rf "$tmp"
-		echo "prepare exim: unpacked $(tr '\n' ' ' < "$dir/stamp")into $dir"
+		# shellcheck disable=SC2086 # pkgs: a list
+		tr_unpack_debs exim "$dir" "Exim parts skipped" $pkgs || return 0
 	fi
 	if [ "$(id -u)" = 0 ] && ! getent passwd Debian-exim >/dev/null 2>&1; then
 		useradd -r -M -d /nonexistent -s /usr/sbin/nologin -U Debian-exim 2>/dev/null ||

@@ -20,33 +20,18 @@
 # for the build: any failure prints one line and returns 0, and the test
 # then says why it skips.
 
+# shellcheck source=scripts/prepare.d/unpack.inc
+. "${BASH_SOURCE[0]%/*}/unpack.inc"
+
 _tr_sendmail_prepare() {
 	local dir=${TR_SENDMAIL_DIR:-/var/cache/tlsrelay-test/sendmail}
-	local pkgs="sendmail-bin sendmail-cf libwrap0" tmp f
+	local pkgs="sendmail-bin sendmail-cf libwrap0"
 	[ "$(id -u)" = 0 ] || return 0
 	[ -s "$dir/stamp" ] && [ -x "$dir/root/usr/libexec/sendmail/sendmail" ] &&
 		[ -f "$dir/root/usr/share/sendmail/cf/m4/cf.m4" ] && return 0
-	command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 ||
-		{ echo "prepare sendmail: no apt-get/dpkg-deb: the sendmail test will skip"; return 0; }
-	mkdir -p "$dir" || { echo "prepare sendmail: cannot create $dir"; return 0; }
-	tmp=$(mktemp -d "$dir/.new.XXXXXX") || return 0
-	chmod 0755 "$tmp"
-	# shellcheck disable=SC2086
-	if ! (cd "$tmp" && apt-get download -q $pkgs) > "$tmp/download.out" 2>&1; then
-		echo "prepare sendmail: apt-get download $pkgs failed: the sendmail test will skip"
-		sed 's/^/    /' "$tmp/download.out" | tail -n 5
-		rm -rf "$tmp"
-		return 0
-	fi
-	mkdir -p "$tmp/root"
-	for f in "$tmp"/*.deb; do
-		dpkg-deb -x "$f" "$tmp/root" || { echo "prepare sendmail: dpkg-deb -x $f failed"; rm -rf "$tmp"; return 0; }
-	done
-	chmod g-s "$tmp/root/usr/libexec/sendmail/"* 2>/dev/null
-	(cd "$tmp" && ls ./*.deb | sed 's|^\./||') > "$tmp/root.stamp"
-	rm -rf "$dir/root" && mv "$tmp/root" "$dir/root" && mv "$tmp/root.stamp" "$dir/stamp"
-	rm -rf "$tmp"
-	echo "prepare sendmail: unpacked $(tr '\n' ' ' < "$dir/stamp")into $dir"
+	# shellcheck disable=SC2086 # pkgs: a list
+	tr_unpack_debs sendmail "$dir" "the sendmail test will skip" $pkgs || return 0
+	chmod g-s "$dir/root/usr/libexec/sendmail/"* 2>/dev/null
 	return 0
 }
 _tr_sendmail_prepare

@@ -44,24 +44,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/dns/unbound.sh
 . "$top_srcdir/tests/dns/unbound.sh"
 
+# shellcheck source=tests/dns/mx_needs.sh
+. "$top_srcdir/tests/dns/mx_needs.sh"
+
 # ---------------------------------------------------------------- needs
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
-"$PY" -c 'import ssl, json, threading' 2>/dev/null || tap_skip_all "python3 without the ssl module"
-ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
 require_cmd ldns-keygen ldns-signzone openssl timeout
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (peers listen on 127.0.0.6x:25)"
-PEER=$top_srcdir/tests/peer/peer.py
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
-if command -v ss >/dev/null 2>&1; then
-	for a in $(ss -Htln 'sport = :25' 2>/dev/null | awk '{print $4}'); do
-		case $a in
-		0.0.0.0:25|'*:25'|'[::]:25'|127.0.0.6[0-9]:25|127.0.0.7[0-9]:25)
-			tap_skip_all "port 25 is taken on the test addresses ($a listens)" ;;
-		esac
-	done
-fi
+mx_needs 127.0.0.6x 'ssl, json, threading'
+mx_port25_free 60 79
 
 make_tmpdir TEST_TMP
 T=$TEST_TMP

@@ -2,14 +2,16 @@
 # tests/dns/mx_peers.sh - helpers for the tests that run tlsrelay without a
 # relay host against tests/peer/peer.py instances listening on port 25 of
 # loopback addresses that a test zone names as MX hosts (unbound.sh serves
-# the zone). Sourced by tests/dns/test_mx_faults.sh after tests/lib.sh and
-# unbound.sh; the same helpers as tests/dns/test_mx_delivery.sh (which
-# still has its own copies; it can switch to this file).
+# the zone). Sourced by tests/dns/test_mx_delivery.sh and test_mx_faults.sh
+# after tests/lib.sh and unbound.sh; sources mx_needs.sh (mx_needs,
+# mx_port25_free).
 #
 # The caller sets PY, PEER, SCEN, TLSRELAY, T (temp dir with msg.in,
 # msg.canon and tlsrelay.conf) and ub_port.
 #
-#   mx_listen25                   local addresses listening on TCP port 25
+#   mx_unbound ZONE               unbound serving ZONE (stopped at exit); ub_port
+#   mx_conf                       $T/tlsrelay.conf for send: level may, short
+#                                 timeouts, spool $T/spool
 #   peers NAME ADDR:SCENARIO...   one peer.py per address on port 25, in
 #                                 $T/NAME/ADDR/ (SCENARIO: a name in $SCEN or
 #                                 an absolute path); PEER_PIDS, PEER_DIRS
@@ -22,18 +24,33 @@
 #   connects                      relays tlsrelay connected to, in order
 #   tried ERE...                  0 if the connects match the EREs in order
 
+# shellcheck source=tests/dns/mx_needs.sh
+. "$top_srcdir/tests/dns/mx_needs.sh"
+
 PEER_PIDS=()
 PEER_DIRS=()
 
-mx_listen25() {
-	local a
-	if command -v ss >/dev/null 2>&1; then
-		ss -Htln 'sport = :25' 2>/dev/null | awk '{print $4}'
-		return
-	fi
-	for a in "$@"; do
-		timeout 2 bash -c "exec 3<>/dev/tcp/$a/25" 2>/dev/null && echo "[$a]:25"
-	done
+mx_unbound() {
+	local ready=ub_log_ready
+	at_exit ub_cleanup
+	ub_setup "$T" "$1" || tap_bail "unbound setup failed"
+	[ -x "${DNSQ:-}" ] && ready=ub_dnsq_ready
+	ub_start_main "$ready" || tap_bail "cannot start unbound"
+	tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port (IPv6: $ub_use_v6)"
+}
+
+mx_conf() {
+	mkdir -p "$T/spool"
+	cat > "$T/tlsrelay.conf" <<EOF
+# written by ${0##*/} (tests/dns/mx_peers.sh)
+helo_name = client.test
+tls_security_level = may
+connect_timeout = 5s
+command_timeout = 10s
+data_timeout = 10s
+deadline = 30s
+spool_directory = $T/spool
+EOF
 }
 
 # shellcheck disable=SC2317 # called through wait_until

@@ -33,52 +33,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
 # shellcheck source=tests/dns/unbound.sh
 . "$top_srcdir/tests/dns/unbound.sh"
+# shellcheck source=tests/dns/mx_peers.sh
+. "$top_srcdir/tests/dns/mx_peers.sh"
 
 # ---------------------------------------------------------------- needs
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
-"$PY" -c 'import ssl, json, threading' 2>/dev/null || tap_skip_all "python3 without the ssl module"
-ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (peers listen on 127.0.0.2x:25)"
+mx_needs 127.0.0.2x 'ssl, json, threading'
 require_cmd timeout cmp
-PEER=$top_srcdir/tests/peer/peer.py
-SCEN=$top_srcdir/tests/peer/scenarios
 ZONE=$top_srcdir/tests/dns/test.zone
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
 DNSQ=${DNSQ:-$top_builddir/tests/unit/dnsq}
-
-# Local addresses listening on TCP port 25 (ss; else a probe of ours).
-listen25() {
-	local a
-	if command -v ss >/dev/null 2>&1; then
-		ss -Htln 'sport = :25' 2>/dev/null | awk '{print $4}'
-		return
-	fi
-	for a in 127.0.0.{20..39} ::1; do
-		timeout 2 bash -c "exec 3<>/dev/tcp/$a/25" 2>/dev/null && echo "[$a]:25"
-	done
-}
-v6_busy=
-for a in $(listen25); do
-	case $a in
-	0.0.0.0:25|'*:25'|'[::]:25'|'[::ffff:0.0.0.0]:25'|127.0.0.2[0-9]:25|127.0.0.3[0-9]:25|'[127.0.0.'*)
-		tap_skip_all "port 25 is taken on the test addresses ($a listens)" ;;
-	'[::1]:25') v6_busy=$a ;;
-	esac
-done
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+mx_port25_free 20 39
+v6_busy=$MX_V6_BUSY
 
 make_tmpdir TEST_TMP
 T=$TEST_TMP
-mkdir -p "$T/spool"
 
 # ---------------------------------------------------------------- unbound
-at_exit ub_cleanup
-ub_setup "$T" "$ZONE" || tap_bail "unbound setup failed"
-ready=ub_log_ready
-[ -x "$DNSQ" ] && ready=ub_dnsq_ready
-ub_start_main "$ready" || tap_bail "cannot start unbound"
-tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port (IPv6: $ub_use_v6)"
+mx_unbound "$ZONE"
 
 # ---------------------------------------------------------------- message
 {
@@ -98,135 +68,22 @@ tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port (IPv6: $ub_use_v6)"
 	printf 'last line\r\n'
 } > "$T/msg.canon"
 
-cat > "$T/tlsrelay.conf" <<EOF
-# written by tests/dns/test_mx_delivery.sh
-helo_name = client.test
-connect_timeout = 5s
-command_timeout = 10s
-data_timeout = 10s
-deadline = 30s
-spool_directory = $T/spool
-EOF
+mx_conf
 
 # ---------------------------------------------------------------- peers
-# peers NAME ADDR:SCENARIO ...: one peer.py per address, on port 25, output
-# in $T/NAME/ADDR/; waits until each listens. PEER_PIDS, PEER_DIRS.
-PEER_PIDS=()
-PEER_DIRS=()
-
-# shellcheck disable=SC2317 # called through wait_until
-_peer_ready() {	# _peer_ready PIDFILE PID: pid file written, or the peer is gone
-	[ -s "$1" ] || ! kill -0 "$2" 2>/dev/null
-}
-
-peers() {
-	local name=$1 spec addr dir i; shift
-	PEER_PIDS=()
-	PEER_DIRS=()
-	for spec in "$@"; do
-		addr=${spec%%:*}
-		dir=$T/$name/$addr
-		mkdir -p "$dir"
-		start_bg "peer-$name-$addr" "$PY" "$PEER" serve --address "$addr" --port 25 \
-			--scenario "$SCEN/${spec#*:}.json" --outdir "$dir" \
-			--pidfile "$dir/peer.pid" --max-lifetime 60
-		PEER_PIDS+=("$BG_PID")
-		PEER_DIRS+=("$dir")
-	done
-	for ((i = 0; i < ${#PEER_PIDS[@]}; i++)); do
-		wait_until 10 _peer_ready "${PEER_DIRS[i]}/peer.pid" "${PEER_PIDS[i]}"
-		[ -s "${PEER_DIRS[i]}/peer.pid" ] && continue
-		tap_diag "$(cat "$T/peer-$name-${PEER_DIRS[i]##*/}.out" 2>/dev/null)"
-		tap_bail "case $name: peer.py on ${PEER_DIRS[i]##*/}:25 did not start"
-	done
-}
-
-# stop_peers: stop the case's peers by PID, then write each report.
-stop_peers() {
-	local pid dir
-	for pid in "${PEER_PIDS[@]}"; do stop_pid "$pid"; done
-	for dir in "${PEER_DIRS[@]}"; do "$PY" "$PEER" report "$dir" > "$dir/report" 2>&1; done
-	PEER_PIDS=()
-}
-
-# fact NAME ADDR KEY: a value from a peer's report (after stop_peers).
-fact() {
-	sed -n "s/^$3=//p" "$T/$1/$2/report" | head -n 1
-}
+# peers, stop_peers, fact, send, why, result, delivered, tried, connects:
+# tests/dns/mx_peers.sh.
 
 # live_conns NAME ADDR: connections the running peer accepted so far.
 live_conns() {
 	"$PY" "$PEER" report "$T/$1/$2" 2>/dev/null | sed -n 's/^conns=//p' | head -n 1
 }
 
-# ---------------------------------------------------------------- tlsrelay
-# send NAME RCPT [ARGS...]: tlsrelay -v, no relay host unless ARGS set one;
-# RC, OUT (stdout), ERR (stderr: the -v log), FIRST (first stdout line).
-send() {
-	local name=$1 rcpt=$2; shift 2
-	mkdir -p "$T/$name"
-	timeout -k 5 60 "$TLSRELAY" -c "$T/tlsrelay.conf" -v \
-		-o "dns_resolver=127.0.0.1:$ub_port" -o tls_security_level=may -o syslog=no \
-		"$@" -f sender@example.test -- "$rcpt" \
-		< "$T/msg.in" > "$T/$name/stdout" 2> "$T/$name/stderr"
-	RC=$?
-	OUT=$(cat "$T/$name/stdout")
-	ERR=$(cat "$T/$name/stderr")
-	FIRST=$(head -n 1 "$T/$name/stdout")
-}
-
-# why: the last run, for a failure's diagnostics.
-why() {
-	printf 'exit %s; stdout:\n%s\n-v log (tail):\n%s' "$RC" "$OUT" \
-		"$(printf '%s\n' "$ERR" | tail -n 25)"
-}
-
-# result NAME WANT_RC DSN: exit status WANT_RC; the first output line starts
-# with "DSN " ("-": no output at all).
-result() {
-	local ok=0
-	[ "$RC" = "$2" ] || ok=1
-	if [ "$3" = - ]; then
-		[ -z "$OUT" ] || ok=1
-	else
-		case $FIRST in "$3 "*) ;; *) ok=1 ;; esac
-	fi
-	local want="first line \"$3 ...\""
-	[ "$3" = - ] && want="no output"
-	tap_ok "$ok" "$1" "$(printf 'want exit %s, %s\n%s' "$2" "$want" "$(why)")"
-}
-
-# delivered NAME CASE ADDR: the peer at ADDR accepted the message, and it is
-# the input byte for byte (CR LF, un-dot-stuffed).
-delivered() {
-	local dir=$T/$2/$3 st=0 f='' e
-	for e in "$dir"/data-*.eml; do [ -f "$e" ] && f=$e && break; done
-	[ "$(fact "$2" "$3" delivered)" != none ] && [ "$(fact "$2" "$3" peer_errors)" = 0 ] &&
-		[ -n "$f" ] && cmp -s "$f" "$T/msg.canon" || st=1
-	tap_ok "$st" "$1" "$(printf 'peer %s report:\n%s\nmessage:\n%s' "$3" \
-		"$(grep -E '^(conns|delivered|data_bytes|peer_errors|peer_exit|c[0-9]+\.trace)=' \
-			"$dir/report" 2>/dev/null)" "$(od -c "${f:-/dev/null}" | head -n 20)")"
-}
-
-# tried ERE...: the -v log shows a CONNECT to each relay matching an ERE, in
-# this order (relays as "host[address]:port").
-tried() {
-	local got
-	got=$(printf '%s\n' "$ERR" | sed -n 's/^tlsrelay: \([^ ]*\): [^ ]* -> CONNECT$/\1/p' | tr '\n' ' ')
-	local want="^" re
-	for re in "$@"; do want="$want$re "; done
-	printf '%s\n' "$got" | grep -Eq -- "$want\$"
-}
-
-connects() {	# the relays tlsrelay connected to, in order (for diagnostics)
-	printf '%s\n' "$ERR" | sed -n 's/^tlsrelay: \([^ ]*\): [^ ]* -> CONNECT$/\1/p' | tr '\n' ' '
-}
-
 # ================================================================ cases
 
 # -- 1: the first MX dead (refused), the second delivers.
 peers mxd1 127.0.0.22:good
-send mxd1 user@mxd1.test
+send mxd1 -- user@mxd1.test
 stop_peers
 result "first MX down: exit 0, no output" 0 -
 delivered "first MX down: the second MX got the message byte for byte" mxd1 127.0.0.22
@@ -235,7 +92,7 @@ tap_ok $? "first MX down: preference 10 tried, then 20" "connects: $(connects)"
 
 # -- 2: the first MX greets 421, the next delivers.
 peers greet421 127.0.0.24:greeting_421 127.0.0.25:good
-send greet421 user@greet421.test
+send greet421 -- user@greet421.test
 stop_peers
 result "first MX greets 421: exit 0" 0 -
 delivered "first MX greets 421: the next MX got the message" greet421 127.0.0.25
@@ -251,7 +108,7 @@ if [ -n "$v6_busy" ]; then
 	done
 else
 	peers v6 127.0.0.23:good
-	send v6 user@v6.test
+	send v6 -- user@v6.test
 	stop_peers
 	result "IPv6 unreachable -> IPv4: exit 0" 0 -
 	delivered "IPv6 unreachable -> IPv4: the peer on 127.0.0.23 got the message" v6 127.0.0.23
@@ -264,7 +121,7 @@ fi
 peers eq 127.0.0.26:good 127.0.0.27:good
 first_a=0 first_b=0 bad=
 for ((run = 1; run <= 20; run++)); do
-	send "eq/run$run" user@eq.test
+	send "eq/run$run" -- user@eq.test
 	[ "$RC" = 0 ] || { bad="run $run: $(why)"; break; }
 	case $(connects) in
 	'a.eq.test[127.0.0.26]:25 '*) first_a=$((first_a + 1)) ;;
@@ -284,19 +141,19 @@ tap_ok $? "equal preferences: each host came first at least once within $run run
 
 # -- 5: implicit MX: no MX record, the domain's A record.
 peers implicit 127.0.0.28:good
-send implicit user@implicit.test
+send implicit -- user@implicit.test
 stop_peers
 result "implicit MX: exit 0" 0 -
 delivered "implicit MX: the domain's own address got the message" implicit 127.0.0.28
 
 # -- 6-8: DNS answers that settle the delivery without any connection.
-send nullmx user@nullmx.test
+send nullmx -- user@nullmx.test
 result "null MX: exit 69, 5.1.10" 69 5.1.10
 none=$(connects)
-send nx user@nx.test
+send nx -- user@nx.test
 result "NXDOMAIN: exit 69, 5.1.2" 69 5.1.2
 none=$none$(connects)
-send servfail user@broken.test
+send servfail -- user@broken.test
 result "SERVFAIL: exit 75, 4.4.3" 75 4.4.3
 none=$none$(connects)
 tap_is "$none" "" "null MX, NXDOMAIN, SERVFAIL: no connection attempted"
@@ -305,7 +162,7 @@ tap_is "$none" "" "null MX, NXDOMAIN, SERVFAIL: no connection attempted"
 # temporary 4.4.3, bounded by the DNS timeout (command_timeout 2 s per try).
 if ub_start_deaf; then
 	t0=$(date +%s)
-	send deaf user@mxd1.test -o "dns_resolver=127.0.0.1:$ub_deaf_port" -o command_timeout=2s
+	send deaf -o "dns_resolver=127.0.0.1:$ub_deaf_port" -o command_timeout=2s -- user@mxd1.test
 	t1=$(date +%s)
 	ub_stop_deaf
 	result "resolver timeout: exit 75, 4.4.3" 75 4.4.3
@@ -316,7 +173,7 @@ else
 fi
 
 # -- 9: every MX dead: deferred with the last failure (the second MX).
-send alldown user@alldown.test
+send alldown -- user@alldown.test
 result "all MX down: exit 75, 4.4.1" 75 4.4.1
 case $FIRST in
 *'d2.alldown.test[127.0.0.30]:25'*) tap_ok 0 "all MX down: the reason is the last connect error" ;;
@@ -326,9 +183,9 @@ tried 'd1\.alldown\.test\[127\.0\.0\.29\]:25' 'd2\.alldown\.test\[127\.0\.0\.30\
 tap_ok $? "all MX down: both tried, in preference order" "connects: $(connects)"
 
 # -- 10: a relay host that does not resolve is deferred, never bounced.
-send relay_nx user@mxd1.test -o relayhost=nosuch.test
+send relay_nx -o relayhost=nosuch.test -- user@mxd1.test
 result "relayhost nosuch.test (MX lookup, NXDOMAIN): exit 75, 4.4.4" 75 4.4.4
-send relay_nx_br user@mxd1.test -o 'relayhost=[nosuch.test]'
+send relay_nx_br -o 'relayhost=[nosuch.test]' -- user@mxd1.test
 result "relayhost [nosuch.test] (no address): exit 75, 4.4.4" 75 4.4.4
 
 # -- 11: mx_address_limit, counted by listeners that accept and close
@@ -340,14 +197,14 @@ conns_of() {	# conns_of CASE ADDR...: one count per address
 	for a in "$@"; do printf '%s ' "$(fact "$name" "$a" conns)"; done
 }
 peers limit2 "${LIMIT_PEERS[@]}"
-send limit2 user@limit.test -o mx_address_limit=2
+send limit2 -o mx_address_limit=2 -- user@limit.test
 stop_peers
 result "mx_address_limit=2, 6 dead addresses: exit 75, 4.4.2" 75 4.4.2
 got=$(conns_of limit2 127.0.0.3{1..6})
 tap_is "$got" "1 1 0 0 0 0 " "mx_address_limit=2: exactly 2 connections, both to the first MX"
 
 peers limit5 "${LIMIT_PEERS[@]}"
-send limit5 user@limit.test
+send limit5 -- user@limit.test
 stop_peers
 result "mx_address_limit default (5), 6 dead addresses: exit 75" 75 4.4.2
 got=$(conns_of limit5 127.0.0.3{1..6})
@@ -360,14 +217,14 @@ esac
 # -- 12: mx_session_limit: two MX answer 451 to MAIL FROM (sessions past
 # EHLO), the third would deliver.
 peers sess2 127.0.0.37:mail_451 127.0.0.38:mail_451 127.0.0.39:good
-send sess2 user@sess.test
+send sess2 -- user@sess.test
 stop_peers
 result "mx_session_limit default (2): exit 75 with the 451" 75 4.3.0
 tap_is "$(conns_of sess2 127.0.0.37 127.0.0.38 127.0.0.39)" "1 1 0 " \
 	"mx_session_limit default: two sessions, the third MX not contacted"
 
 peers sess3 127.0.0.37:mail_451 127.0.0.38:mail_451 127.0.0.39:good
-send sess3 user@sess.test -o mx_session_limit=3
+send sess3 -o mx_session_limit=3 -- user@sess.test
 stop_peers
 result "mx_session_limit=3: exit 0" 0 -
 delivered "mx_session_limit=3: the third MX got the message" sess3 127.0.0.39

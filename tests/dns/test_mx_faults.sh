@@ -32,48 +32,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/dns/mx_peers.sh
 . "$top_srcdir/tests/dns/mx_peers.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
-"$PY" -c 'import ssl, json, threading' 2>/dev/null || tap_skip_all "python3 without the ssl module"
-ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (peers listen on 127.0.0.4x:25)"
+mx_needs 127.0.0.4x 'ssl, json, threading'
 require_cmd timeout cmp
-PEER=$top_srcdir/tests/peer/peer.py
-SCEN=$top_srcdir/tests/peer/scenarios
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
 DNSQ=${DNSQ:-$top_builddir/tests/unit/dnsq}
-for a in $(mx_listen25 127.0.0.{40..59}); do
-	case $a in
-	0.0.0.0:25|'*:25'|'[::]:25'|'[::ffff:0.0.0.0]:25'|127.0.0.4[0-9]:25|127.0.0.5[0-9]:25)
-		tap_skip_all "port 25 is taken on the test addresses ($a listens)" ;;
-	esac
-done
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+mx_port25_free 40 59
 
 make_tmpdir TEST_TMP
 T=$TEST_TMP
-mkdir -p "$T/spool"
 cat "$top_srcdir/tests/dns/test.zone" "$top_srcdir/tests/dns/mx_faults.zone" > "$T/zone"
 
-at_exit ub_cleanup
-ub_setup "$T" "$T/zone" || tap_bail "unbound setup failed"
-ready=ub_log_ready
-[ -x "$DNSQ" ] && ready=ub_dnsq_ready
-ub_start_main "$ready" || tap_bail "cannot start unbound"
-tap_diag "unbound pid $ub_pid on 127.0.0.1:$ub_port"
+mx_unbound "$T/zone"
 
 printf 'Subject: mx faults\n\n.leading dot\nlast line\n' > "$T/msg.in"
 printf 'Subject: mx faults\r\n\r\n.leading dot\r\nlast line\r\n' > "$T/msg.canon"
-cat > "$T/tlsrelay.conf" <<EOF
-# written by tests/dns/test_mx_faults.sh
-helo_name = client.test
-tls_security_level = may
-connect_timeout = 5s
-command_timeout = 10s
-data_timeout = 10s
-deadline = 30s
-spool_directory = $T/spool
-EOF
+mx_conf
 FIRST_FB='first\.fb\.test\[127\.0\.0\.40\]:25'
 SECOND_FB='second\.fb\.test\[127\.0\.0\.41\]:25'
 

@@ -15,6 +15,8 @@
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/e2e/relay_conf.sh
+. "$top_srcdir/tests/e2e/relay_conf.sh"
 
 require_root
 require_cmd postfix postconf postqueue postsuper swaks runuser
@@ -29,19 +31,7 @@ TR=$(stage_tlsrelay "$T/bin") || tap_bail "cannot stage tlsrelay for user nobody
 
 mkdir -p "$T/trspool" && chown nobody "$T/trspool" && chmod 0700 "$T/trspool"
 write_conf() {	# write_conf LEVEL
-	cat > "$CONF" <<-EOF
-	# tlsrelay.conf written by tests/e2e/test_postfix.sh
-	relayhost = [127.0.0.1]:$RPORT
-	tls_security_level = $1
-	tls_ca_file = $CERTS/ca.pem
-	helo_name = host.tlsrelay.test
-	connect_timeout = 10s
-	command_timeout = 30s
-	deadline = 60s
-	spool_directory = $T/trspool
-	syslog = no
-	EOF
-	chmod 0644 "$CONF"
+	relay_conf "$CONF" "$RPORT" "$1" "$T/trspool"
 }
 write_conf may
 

@@ -14,6 +14,8 @@
 #                          appends "begin acl/routers/transports/retry" parts.
 #   exim_start DIR         the daemon in the foreground (-bdf), its PID killed
 #                          at exit; waits for the port
+#   exim_check_start DIR   exim -bV on the configuration, then exim_start;
+#                          bails out (tap_bail) when either fails
 #   exim_stop DIR          stop the daemon by its PID
 #   exim_cmd DIR ARGS...   $EXIM -C DIR/exim.conf ARGS...
 #   exim_queue DIR         exim -bp (the queue listing)
@@ -78,6 +80,12 @@ exim_start() {	# exim_start DIR
 		cat "${TEST_TMP}/exim-${d##*/}.out" "$d"/log/paniclog 2>/dev/null >&2
 		return 1
 	fi
+}
+
+exim_check_start() {	# exim_check_start DIR
+	local out
+	out=$(exim_cmd "$1" -bV 2>&1) || tap_bail "exim -bV refuses the configuration: $out"
+	exim_start "$1" || tap_bail "Exim did not start"
 }
 
 exim_stop() {	# exim_stop DIR

@@ -21,6 +21,8 @@
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/e2e/relay_conf.sh
+. "$top_srcdir/tests/e2e/relay_conf.sh"
 . "$top_srcdir/tests/exim/exim.sh"
 
 exim_require
@@ -33,20 +35,7 @@ CONF=$T/tlsrelay.conf
 TR=$(stage_tlsrelay "$T/bin") || tap_bail "cannot stage tlsrelay (built? see stage_tlsrelay)"
 mkdir -p "$T/trspool" && chown Debian-exim "$T/trspool" && chmod 0700 "$T/trspool"
 write_conf() {	# write_conf [EXTRA LINE]
-	cat > "$CONF" <<-EOF
-	# tlsrelay.conf written by tests/exim/test_exim.sh
-	relayhost = [127.0.0.1]:$RPORT
-	tls_security_level = encrypt
-	tls_ca_file = $CERTS/ca.pem
-	helo_name = host.tlsrelay.test
-	connect_timeout = 10s
-	command_timeout = 30s
-	deadline = 60s
-	spool_directory = $T/trspool
-	syslog = no
-	${1:-}
-	EOF
-	chmod 0644 "$CONF"
+	relay_conf "$CONF" "$RPORT" encrypt "$T/trspool" "$@"
 }
 write_conf
 
@@ -86,8 +75,7 @@ bounce_file:
 begin retry
 *  *  F,1d,1d
 EOF
-if ! out=$(exim_cmd "$HOST" -bV 2>&1); then tap_bail "exim -bV refuses the configuration: $out"; fi
-exim_start "$HOST" || tap_bail "Exim did not start"
+exim_check_start "$HOST"
 tap_diag "receiver 127.0.0.1:$RPORT, Exim 127.0.0.1:$HPORT ($HOST), tlsrelay $TR"
 
 # send NAME FROM TO: a small message; sets MSGID; Exim's id in EXIM_ID

@@ -25,6 +25,8 @@
 # Needs root, $EXIM, the built .so ($TLSRELAY_EXIM_SO), postfix, swaks.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/e2e/relay_conf.sh
+. "$top_srcdir/tests/e2e/relay_conf.sh"
 . "$top_srcdir/tests/exim/exim.sh"
 
 exim_require
@@ -186,22 +188,10 @@ RPORT=$(free_port) && HPORT=$(free_port) || tap_bail "no free port"
 TR=$(stage_tlsrelay "$T/bin") || tap_bail "cannot stage tlsrelay"
 mkdir -p "$T/trspool" && chown Debian-exim "$T/trspool" && chmod 0700 "$T/trspool"
 CONF=$T/tlsrelay.conf MAP=$T/tls_policy
-cat > "$CONF" <<EOF
 # the shared object reads tls_policy_map; the pipe fallback all of it
-relayhost = [127.0.0.1]:$RPORT
-tls_security_level = encrypt
-tls_policy_map = $MAP
-tls_ca_file = $CERTS/ca.pem
-helo_name = host.tlsrelay.test
-connect_timeout = 10s
-command_timeout = 30s
-deadline = 60s
-spool_directory = $T/trspool
-syslog = no
-EOF
+relay_conf "$CONF" "$RPORT" encrypt "$T/trspool" "tls_policy_map = $MAP"
 set_policy() { printf '%s\n' "$@" > "$MAP"; chmod 0644 "$MAP"; }
 set_policy "example.test encrypt" "plain.test may"
-chmod 0644 "$CONF"
 
 receiver_new receiver "$RPORT" none || tap_bail "receiver_new failed"
 RECV=$PF_DIR
@@ -248,8 +238,7 @@ begin transports
 begin retry
 *  *  F,1d,1d
 EOF
-if ! out=$(exim_cmd "$HOST" -bV 2>&1); then tap_bail "exim -bV refuses the configuration: $out"; fi
-exim_start "$HOST" || tap_bail "Exim did not start"
+exim_check_start "$HOST"
 tap_diag "receiver 127.0.0.1:$RPORT (no STARTTLS), Exim 127.0.0.1:$HPORT ($HOST)"
 
 send() {	# send NAME TO: sets MSGID, EXIM_ID

@@ -9,8 +9,10 @@
 #
 # Contents
 #   Set-up:   peer_init               (sets PY, PEER, SCEN; skips without python3 + ssl)
+#             peer_require_tlsrelay   (sets TLSRELAY; bails without the built tlsrelay)
 #             peer_require_auth       (bails if peer.py lacks the AUTH dialogue)
 #             peer_require_localhost  (skips if [localhost] is not 127.0.0.1)
+#             peer_conf FILE          (a tlsrelay.conf for the peer: level may, spool $T/spool)
 #   Peer:     start_peer SCENARIO DIR (sets PEER_PID, PEER_PORT)
 #             peer_report             (stops the peer, writes $DIR/report)
 #             rg KEY                  (a value from $DIR/report)
@@ -33,6 +35,11 @@ peer_init() {	# peer_init: PY (python3 with ssl), PEER (peer.py), SCEN (its scen
 	SCEN=$top_srcdir/tests/peer/scenarios
 }
 
+peer_require_tlsrelay() {	# peer_require_tlsrelay: TLSRELAY, the built transport (bails without it)
+	TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
+	[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+}
+
 peer_require_auth() {	# peer_require_auth: peer.py must know the AUTH dialogue
 	grep -q '"auth"' "$PEER" || tap_bail "$PEER has no AUTH dialogue support (scenario key \"auth\")"
 }
@@ -41,6 +48,20 @@ peer_require_localhost() {	# [localhost] must resolve to 127.0.0.1 (peer.py list
 	if command -v getent >/dev/null 2>&1 && ! getent ahosts localhost | grep -q '^127\.0\.0\.1 '; then
 		tap_skip_all "localhost does not resolve to 127.0.0.1 (the [localhost] cases need it)"
 	fi
+}
+
+# peer_conf FILE: a tlsrelay.conf relaying to the running peer (PEER_PORT):
+# level may, helo client.test, no syslog, short timeouts, spool $T/spool.
+peer_conf() {
+	cat > "$1" <<EOF
+relayhost = [127.0.0.1]:$PEER_PORT
+tls_security_level = may
+helo_name = client.test
+syslog = no
+command_timeout = 10s
+deadline = 30s
+spool_directory = $T/spool
+EOF
 }
 
 # -------------------------------------------------------------------- peer

@@ -24,8 +24,7 @@
 
 peer_init
 require_cmd timeout cmp
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+peer_require_tlsrelay
 
 # The descriptor cases need the program itself: bash, running libtool's
 # wrapper script, would hand it a different set of open descriptors.
@@ -43,15 +42,7 @@ mkdir -p "$T/spool" "$T/cases"
 DIR=$T/peer
 start_peer good "$DIR" || tap_bail "peer.py did not start"
 CONF=$T/tlsrelay.conf
-cat > "$CONF" <<EOF
-relayhost = [127.0.0.1]:$PEER_PORT
-tls_security_level = may
-helo_name = client.test
-syslog = no
-command_timeout = 10s
-deadline = 30s
-spool_directory = $T/spool
-EOF
+peer_conf "$CONF"
 printf 'Subject: bad input test\n\nbody\n' > "$T/msg.in"
 printf 'Subject: bad input test\r\n\r\nbody\r\n' > "$T/msg.canon"
 head -c 1048576 /dev/zero | tr '\0' 'x' | fold -w 100 > "$T/msg1m.in"

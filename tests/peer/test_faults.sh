@@ -52,8 +52,7 @@
 
 peer_init
 require_cmd timeout
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+peer_require_tlsrelay
 JOBS=${FAULTS_JOBS:-6}
 CONNECT_T=2 COMMAND_T=2 DATA_T=3 DEADLINE=10 SLACK=5
 

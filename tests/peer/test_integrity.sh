@@ -43,8 +43,7 @@
 
 peer_init
 require_cmd timeout cmp sha256sum
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+peer_require_tlsrelay
 RSS_SLACK_KB=2048
 
 make_tmpdir

@@ -30,8 +30,7 @@
 
 peer_init
 require_cmd timeout cmp
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+peer_require_tlsrelay
 
 make_tmpdir
 T=$TEST_TMP
@@ -70,15 +69,7 @@ list_re() {
 while read -r name scen locals exp_rc exp_dsn exp_acc lists; do
 	DIR=$T/cases/$name
 	start_peer "$scen" "$DIR" || tap_bail "case $name: peer.py did not start"
-	cat > "$DIR/tlsrelay.conf" <<-EOF
-	relayhost = [127.0.0.1]:$PEER_PORT
-	tls_security_level = may
-	helo_name = client.test
-	syslog = no
-	command_timeout = 10s
-	deadline = 30s
-	spool_directory = $T/spool
-	EOF
+	peer_conf "$DIR/tlsrelay.conf"
 	rcpts=()
 	IFS=',' read -r -a _l <<< "$locals"
 	for l in "${_l[@]}"; do rcpts+=("$l@example.test"); done

@@ -32,8 +32,7 @@
 
 peer_init
 require_cmd timeout cmp
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY (build it, or set top_builddir or TLSRELAY_BIN)"
+peer_require_tlsrelay
 
 make_tmpdir
 T=$TEST_TMP

@@ -30,6 +30,8 @@ if [ "$(id -u)" = 0 ] && [ -z "${TR_IN_NETNS:-}" ] && command -v unshare >/dev/n
 	TR_IN_NETNS=1 exec unshare -n -u -- "$BASH" "$0" "$@"
 fi
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+# shellcheck source=tests/e2e/relay_conf.sh
+. "$top_srcdir/tests/e2e/relay_conf.sh"
 
 require_root
 require_cmd postfix postconf swaks m4 runuser ip
@@ -48,18 +50,7 @@ RPORT=$(free_port) && SPORT=$(free_port) || tap_bail "no free port"
 T=$TEST_TMP
 TR=$(stage_tlsrelay "$T/bin") || tap_bail "cannot stage tlsrelay for user nobody"
 mkdir -p "$T/trspool" "$T/sm/queue" "$T/sm/etc" && chown nobody "$T/trspool" && chmod 0700 "$T/trspool" "$T/sm/queue"
-cat > "$T/tlsrelay.conf" <<EOF
-relayhost = [127.0.0.1]:$RPORT
-tls_security_level = encrypt
-tls_ca_file = $CERTS/ca.pem
-helo_name = sm.tlsrelay.test
-connect_timeout = 10s
-command_timeout = 30s
-deadline = 60s
-spool_directory = $T/trspool
-syslog = no
-EOF
-chmod 0644 "$T/tlsrelay.conf"
+RELAY_HELO=sm.tlsrelay.test relay_conf "$T/tlsrelay.conf" "$RPORT" encrypt "$T/trspool"
 printf 'hosts\tfiles\naliases\tfiles\n' > "$T/sm/etc/service.switch"
 printf 'example.test\ttlsrelay:example.test\nbroken.test\ttlsrelaybad:broken.test\n' > "$T/sm/etc/mailertable"
 : > "$T/sm/etc/local-host-names"

@@ -29,28 +29,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/dns/unbound.sh
 . "$top_srcdir/tests/dns/unbound.sh"
 
+# shellcheck source=tests/dns/mx_needs.sh
+. "$top_srcdir/tests/dns/mx_needs.sh"
+
 # ---------------------------------------------------------------- needs
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3 2>/dev/null) || tap_skip_all "python3 not found"
-"$PY" -c 'import ssl, json, sqlite3, gzip, email' 2>/dev/null || tap_skip_all "python3 without ssl/sqlite3"
-ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (peers listen on 127.0.0.8x:25)"
+mx_needs 127.0.0.8x 'ssl, json, sqlite3, gzip, email' "python3 without ssl/sqlite3"
 require_cmd timeout openssl
-PEER=$top_srcdir/tests/peer/peer.py
 CERTS=$top_srcdir/tests/certs
-TLSRELAY=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
 STS=${TLSRELAY_STS_BIN:-$top_builddir/plugin/sts/tlsrelay-sts}
 CHECK=$here/tlsrpt_check.py
-[ -x "$TLSRELAY" ] || tap_bail "no tlsrelay at $TLSRELAY"
 [ -x "$STS" ] || tap_bail "no tlsrelay-sts at $STS"
-if command -v ss >/dev/null 2>&1; then
-	for a in $(ss -Htln 'sport = :25' 2>/dev/null | awk '{print $4}'); do
-		case $a in
-		0.0.0.0:25|'*:25'|'[::]:25'|127.0.0.8[0-9]:25|127.0.0.9[0-9]:25)
-			tap_skip_all "port 25 is taken on the test addresses ($a listens)" ;;
-		esac
-	done
-fi
+mx_port25_free 80 99
 
 make_tmpdir TEST_TMP
 T=$TEST_TMP
