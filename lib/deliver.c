@@ -238,16 +238,28 @@ static void relay_dns_soft(const tr_nexthop *nh, int is_relay, tlsrelay_status *
 static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 {
 	char text[TR_POLICY_TEXT_MAX];
+	tr_tls_level own;
+	int relaxed;
 
 	r->policy_mapped = tr_policy_lookup(r->ctx->policy, nh, &r->pol);
 	if (!r->policy_mapped) {
 		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
+	own = r->pol.level;
 	/* milter: the message's X-TLSRelay-Require raises, never lowers */
 	if (tr_msgreq_apply(&r->msgreq, r->ctx->cfg.require_header,
 	                    r->ctx->cfg.tls_required_enable, &r->pol, NULL, st) != TLSRELAY_OK)
 		return -1;
+	/* RFC 8689 TLS-Required: No: opportunistic DANE only (msgreq.h) */
+	relaxed = tr_msgreq_relax_dane(&r->msgreq, r->ctx->cfg.require_header, own,
+	                               r->policy_mapped, &r->pol);
+	if (relaxed > 0)
+		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: DANE requirements of %s relaxed "
+		       "(level dane -> may: TLSA records are not used for this message)", nh->host);
+	else if (relaxed < 0)
+		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: level %s (%s) kept for %s: "
+		       "configured by the admin", tr_tls_level_name(r->pol.level), r->pol.source, nh->host);
 	tr_probe_policy(r->ctx, &r->pol);   /* tlsrelay-probe: show it, -l */
 	tr_vlog(r->ctx, 1, "policy for %s: %s", nh->host,
 	        tr_policy_format(&r->pol, text, sizeof text));
@@ -273,6 +285,8 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 		return;
 	}
 	tr_sts_route_begin(&r->sts, r->ctx, &r->dns, nh, is_relay, r->policy_mapped, r->deadline_ms);
+	if (r->pol.tls_required_no)     /* RFC 8689: enforce not applied */
+		tr_sts_route_relax(&r->sts, r->pol.level);
 	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
 	if (nh->mx_lookup && tr_tls_level_dane(r->pol.level)) {
 		tr_dns_sec sec;

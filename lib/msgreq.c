@@ -371,3 +371,23 @@ tlsrelay_cat tr_msgreq_apply(const tr_msgreq *rq, int honour_header,
 		*raised = 1;
 	return tr_status_ok(st);
 }
+
+int tr_msgreq_relax_dane(const tr_msgreq *rq, int honour_header, tr_tls_level own,
+                         int mapped, tr_policy *pol)
+{
+	char src[sizeof pol->source];
+	tr_policy may;
+
+	if (!pol->tls_required_no || (pol->level != TR_TLS_DANE && pol->level != TR_TLS_DANE_ONLY))
+		return 0;
+	if (pol->level != TR_TLS_DANE || own != TR_TLS_DANE || mapped ||
+	    (honour_header && rq->nfields > 0 && rq->level > TR_TLS_MAY))
+		return -1;
+	tr_policy_from_level(TR_TLS_MAY, &may);
+	memcpy(src, pol->source, sizeof src);
+	pol->level = TR_TLS_MAY;
+	memcpy(pol->match, may.match, sizeof may.match);
+	pol->nmatch = may.nmatch;
+	snprintf(pol->source, sizeof pol->source, "%.250s + TLS-Required: No", src[0] ? src : "policy");
+	return 1;
+}

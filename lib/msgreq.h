@@ -77,4 +77,17 @@ tlsrelay_cat tr_msgreq_apply(const tr_msgreq *rq, int honour_header,
                              int honour_no, tr_policy *pol, int *raised,
                              tlsrelay_status *st);
 
+/* RFC 8689 TLS-Required: No and opportunistic DANE. With pol->
+ * tls_required_no set and pol->level dane coming from tls_security_level
+ * (own: the level before tr_msgreq_apply; mapped: pol is a tls_policy_map
+ * entry), pol becomes level may (as for a server without usable TLSA
+ * records; protocols, ciphers kept; source gets " + TLS-Required: No") and
+ * 1 is returned. Nothing changes (0) for any other level, dane-only, a
+ * tls_policy_map entry, or when the message's X-TLSRelay-Require (honoured:
+ * honour_header) asks for more than may: those are the admin's own
+ * requirements. -1: the flag is set, the level is dane-based, and it is
+ * kept for one of these reasons (for a log line). */
+int tr_msgreq_relax_dane(const tr_msgreq *rq, int honour_header, tr_tls_level own,
+                         int mapped, tr_policy *pol);
+
 #endif

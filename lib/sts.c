@@ -211,6 +211,7 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 {
 	r->ctx = ctx;
 	r->active = 0;
+	r->relaxed = 0;
 	if (!ctx->cfg.mta_sts || is_relay || !nh->mx_lookup || policy_mapped)
 		return;
 	r->active = 1;
@@ -232,17 +233,38 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 		record(r, r->f.fail_type, "", "");
 }
 
+void tr_sts_route_relax(tr_sts_route *r, tr_tls_level level)
+{
+	r->relaxed = 1;
+	if (r->active && r->f.have && r->f.pol.mode == TR_STS_MODE_ENFORCE)
+		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: MTA-STS policy of %s (enforce) relaxed: "
+		       "not enforced for this message (level %s, MX hosts outside the policy "
+		       "tried)", r->domain, tr_tls_level_name(level));
+}
+
+/* The mode applied: enforce is testing for a TLS-Required: No message. */
+static tr_sts_mode mode_of(const tr_sts_route *r)
+{
+	return r->relaxed && r->f.pol.mode == TR_STS_MODE_ENFORCE ? TR_STS_MODE_TESTING
+	                                                          : r->f.pol.mode;
+}
+
+static const char *mode_label(const tr_sts_route *r)
+{
+	return r->f.pol.mode == TR_STS_MODE_ENFORCE ? "enforce, TLS-Required: No" : "testing";
+}
+
 static int applies(const tr_sts_route *r, int has_usable_tlsa, tr_sts_mode mode)
 {
-	return r->active && r->f.have && !has_usable_tlsa && r->f.pol.mode == mode;
+	return r->active && r->f.have && !has_usable_tlsa && mode_of(r) == mode;
 }
 
 int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
                       tlsrelay_status *st)
 {
 	if (applies(r, has_usable_tlsa, TR_STS_MODE_TESTING) && !tr_sts_mx_match(&r->f.pol, host))
-		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (testing): MX host %s matches "
-		       "no mx pattern; delivering anyway", r->domain, host);
+		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (%s): MX host %s matches "
+		       "no mx pattern; delivering anyway", r->domain, mode_label(r), host);
 	if (!applies(r, has_usable_tlsa, TR_STS_MODE_ENFORCE) || tr_sts_mx_match(&r->f.pol, host))
 		return 1;
 	tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "MTA-STS policy of %s (enforce): MX host %s "
@@ -279,9 +301,9 @@ void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr
 		res = "validation-failure";     /* testing: counted once, as the mismatch */
 	else if ((res = tr_sts_result_type(o, sts)) == NULL)
 		return;
-	if (sts && r->f.pol.mode == TR_STS_MODE_TESTING && strcmp(res, "success") != 0)
-		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (testing): %s[%s]: %s "
-		       "(not enforced)", r->domain, host, addr->text, res);
+	if (sts && mode_of(r) == TR_STS_MODE_TESTING && strcmp(res, "success") != 0)
+		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (%s): %s[%s]: %s "
+		       "(not enforced)", r->domain, mode_label(r), host, addr->text, res);
 	record(r, res, host, addr->text);
 }
 

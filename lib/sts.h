@@ -37,6 +37,8 @@
  *   testing - delivery as configured; a mismatch or bad certificate is
  *             logged and recorded for TLS-RPT;
  *   none    - nothing.
+ *   A message with RFC 8689 "TLS-Required: No" (tls_required_enable = yes)
+ *   gets enforce as testing: see tr_sts_route_relax.
  *
  * TLS-RPT: with mta_sts = yes and mta_sts_cache set, each session's TLS
  * result is counted in the store (sts_cache.h) per policy domain, with the
@@ -79,6 +81,7 @@ typedef struct tr_sts_route {
 	tr_sts_store *store;           /* opened on first use; NULL = none */
 	int store_failed;
 	int active;                    /* MTA-STS looked up for this nexthop */
+	int relaxed;                   /* TLS-Required: No: enforce as testing */
 	char domain[TR_HOSTNAME_MAX];
 	tr_sts_found f;
 	char policy_text[TR_STS_MAX_MX * 270 + 128];
@@ -90,6 +93,14 @@ typedef struct tr_sts_route {
 void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns *dns,
                         const tr_nexthop *nh, int is_relay, int policy_mapped,
                         long long deadline_ms);
+
+/* RFC 8689 "TLS-Required: No" (tls_required_enable = yes): the policy is
+ * not applied to this message. Under enforce, MX hosts outside the
+ * patterns are tried and the level is not raised (level: the configured
+ * one, logged); sessions are logged and counted for TLS-RPT as in testing
+ * mode (the receiving domain still learns about its failures). Logs one
+ * line when an enforce policy is relaxed. Call after tr_sts_route_begin. */
+void tr_sts_route_relax(tr_sts_route *r, tr_tls_level level);
 
 /* May host be used? 1 yes; 0 skip it (enforce, no pattern matches), *st
  * then TEMP 4.7.5. */

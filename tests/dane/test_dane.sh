@@ -30,6 +30,10 @@
 #   MX host is a CNAME           -> TLSA at the target first, else at the alias
 #   relay host [mx.ee.dane.test] -> DANE without an MX lookup
 #   a policy map entry "dane" over tls_security_level = may
+#   RFC 8689 TLS-Required: No (tls_required_enable = yes): level dane from
+#   tls_security_level is relaxed to may (mismatching or bogus TLSA ->
+#   delivered); without the setting or the header, under dane-only, with a
+#   policy map entry dane, or with X-TLSRelay-Require: dane -> still 75 4.7.5
 #   tlsrelay -q describes the DANE outcome per MX host
 #   tls_session_cache with a server that resumes sessions: DANE deliveries
 #   never resume (each checks the TLSA records again: a record changed
@@ -146,7 +150,8 @@ _peer_ready() { [ -s "$1" ] || ! kill -0 "$2" 2>/dev/null; }
 
 # run NAME ADDR SCENARIO RCPT [tlsrelay ARGS...]: a peer on ADDR:25, one
 # tlsrelay -v run (dns_resolver = our unbound), then the peer's report.
-# Sets RC, OUT (first stdout line), ERR (the -v log), DIR.
+# MSG: the message (default $T/msg). Sets RC, OUT (first stdout line), ERR
+# (the -v log), DIR.
 run() {
 	local name=$1 addr=$2 scen=$3 rcpt=$4 pid; shift 4
 	DIR=$T/$name
@@ -157,7 +162,7 @@ run() {
 	wait_until 10 _peer_ready "$DIR/peer.pid" "$pid"
 	[ -s "$DIR/peer.pid" ] || tap_bail "case $name: peer on $addr:25 did not start: $(cat "$T/peer-$name.out")"
 	timeout -k 5 60 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
-		"$@" -f sender@example.org -- "$rcpt" < "$T/msg" > "$DIR/stdout" 2> "$DIR/stderr"
+		"$@" -f sender@example.org -- "$rcpt" < "${MSG:-$T/msg}" > "$DIR/stdout" 2> "$DIR/stderr"
 	RC=$?
 	stop_pid "$pid"
 	"$PY" "$PEER" report "$DIR" > "$DIR/report" 2>&1
@@ -298,6 +303,36 @@ run pmap 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=may -o "t
 outcome "policy map entry dane over tls_security_level = may" 75 4.7.5 none
 run pmap_other 127.0.0.68 no_starttls user@notlsa.dane.test -o tls_security_level=may -o "tls_policy_map=$T/policy"
 outcome "other destinations keep tls_security_level = may" 0 - plain
+
+# -- RFC 8689 TLS-Required: No: opportunistic DANE (tls_security_level =
+#    dane) is not applied to the message; requirements the admin
+#    configured are.
+printf 'Subject: dane test\nTLS-Required: No\n\nhello\n' > "$T/msg-no"
+printf 'Subject: dane test\nTLS-Required: No\nX-TLSRelay-Require: dane\n\nhello\n' > "$T/msg-no-req"
+MSG=$T/msg-no run no_mismatch 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane \
+	-o tls_required_enable=yes
+outcome "TLS-Required: No, mismatching TLSA (dane): relaxed to may, delivered" 0 - tls
+tap_like "$ERR" '^tlsrelay: TLS-Required: No: DANE requirements of mismatch\.dane\.test relaxed \(level dane -> may' \
+	"TLS-Required: No (dane): the relaxation is logged"
+MSG=$T/msg-no run no_bogus 127.0.0.65 good user@bogus.dane.test -o tls_security_level=dane \
+	-o tls_required_enable=yes
+outcome "TLS-Required: No, bogus TLSA (dane): TLSA not looked at, delivered" 0 - tls
+MSG=$T/msg-no run no_off 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane
+outcome "TLS-Required: No without tls_required_enable: deferred" 75 4.7.5 none
+run no_hdr 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane -o tls_required_enable=yes
+outcome "tls_required_enable without the header: deferred" 75 4.7.5 none
+MSG=$T/msg-no run no_only 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane-only \
+	-o tls_required_enable=yes
+outcome "TLS-Required: No, dane-only: not relaxed, deferred" 75 4.7.5 none
+no_plain_mail "TLS-Required: No, dane-only"
+tap_like "$ERR" 'TLS-Required: No: level dane-only \(tls_security_level\) kept for mismatch\.dane\.test' \
+	"TLS-Required: No, dane-only: logged as kept"
+MSG=$T/msg-no run no_pmap 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=may \
+	-o "tls_policy_map=$T/policy" -o tls_required_enable=yes
+outcome "TLS-Required: No, policy map entry dane: not relaxed, deferred" 75 4.7.5 none
+MSG=$T/msg-no-req run no_req 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane \
+	-o tls_required_enable=yes
+outcome "TLS-Required: No with X-TLSRelay-Require: dane: not relaxed, deferred" 75 4.7.5 none
 
 # -- tlsrelay -q: the DANE outcome per MX host, without connecting.
 q() { timeout -k 5 30 "$TLSRELAY" -c "$T/tlsrelay.conf" -o "dns_resolver=127.0.0.1:$ub_port" "$@" 2>&1; }

@@ -173,12 +173,13 @@ mta_sts_https_port = $HP
 EOF
 printf 'Subject: sts test\n\nhello\n' > "$T/msg"
 
-# send NAME RCPT [ARGS...]: RC, OUT (stdout), ERR (-v log)
+# send NAME RCPT [ARGS...]: RC, OUT (stdout), ERR (-v log); MSG: the message
+# (default $T/msg)
 send() {
 	local name=$1 rcpt=$2; shift 2
 	mkdir -p "$T/$name"
 	timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
-		"$@" -f sender@example.test -- "$rcpt" < "$T/msg" > "$T/$name/stdout" 2> "$T/$name/stderr"
+		"$@" -f sender@example.test -- "$rcpt" < "${MSG:-$T/msg}" > "$T/$name/stdout" 2> "$T/$name/stderr"
 	RC=$?
 	OUT=$(cat "$T/$name/stdout")
 	ERR=$(cat "$T/$name/stderr")
@@ -418,6 +419,45 @@ tap_is "$(ndata 127.0.0.81)" "$((n81 + 1))" "report --send: the rua's MX got the
 last=$(ls -t "${PDIR[127.0.0.81]}"/data-*.eml | head -n 1)
 tap_run "report mail: RFC 8460 MIME structure, gzip'd JSON valid" "$PY" "$CHECK" --mail "$last" \
 	rpt.test sts 2 0
+
+# ---------------------------------------------------------------- RFC 8689
+# TLS-Required: No with tls_required_enable = yes: enforce is applied as
+# testing (MX outside the patterns tried, level not raised, results still
+# counted for TLS-RPT); without the setting or the header nothing changes;
+# a configured level is never relaxed. Own caches: the counts above stay.
+printf 'Subject: sts test\nTLS-Required: No\n\nhello\n' > "$T/msg-no"
+n81=$(ndata 127.0.0.81)
+MSG=$T/msg-no send no_nomatch user@nomatch.test -o tls_required_enable=yes -o "mta_sts_cache=$T/no.db"
+expect "TLS-Required: No + enforce, MX outside the patterns: delivered" 0 "status=sent"
+tap_like "$ERR" "TLS-Required: No: MTA-STS policy of nomatch\.test \(enforce\) relaxed: not enforced for this message \(level may" \
+	"TLS-Required: No + enforce: the relaxation is logged"
+tap_like "$ERR" "MTA-STS policy of nomatch\.test \(enforce, TLS-Required: No\): MX host mx\.example\.test matches no mx pattern; delivering anyway" \
+	"TLS-Required: No + enforce: the mismatch is logged"
+tap_is "$(ndata 127.0.0.81)" "$((n81 + 1))" "TLS-Required: No + enforce: the MX got the message"
+MSG=$T/msg-no send no_off user@nomatch.test -o "mta_sts_cache=$T/no-off.db"
+expect "TLS-Required: No without tls_required_enable: deferred" 75 "^4\.7\.5 .*matches no mx pattern"
+tap_unlike "$ERR" "TLS-Required: No:" "TLS-Required: No without tls_required_enable: nothing relaxed"
+send no_hdr user@nomatch.test -o tls_required_enable=yes -o "mta_sts_cache=$T/no-off.db"
+expect "tls_required_enable without the header: deferred" 75 "^4\.7\.5 .*matches no mx pattern"
+MSG=$T/msg-no send no_untrusted user@untrusted.test -o tls_required_enable=yes -o "mta_sts_cache=$T/no.db"
+expect "TLS-Required: No + enforce, untrusted certificate: delivered" 0 "status=sent"
+tap_is "$(pfact 127.0.0.82 mail_plain)/$(pfact 127.0.0.82 mail_tls)" "0/1" \
+	"TLS-Required: No + untrusted certificate: sent over TLS (level may)"
+MSG=$T/msg-no send no_nostls user@nostls.test -o tls_required_enable=yes -o "mta_sts_cache=$T/no.db"
+expect "TLS-Required: No + enforce, no STARTTLS, level may: delivered in plaintext" 0 "status=sent"
+MSG=$T/msg-no send no_encrypt user@nostls.test -o tls_required_enable=yes -o "mta_sts_cache=$T/no.db" \
+	-o tls_security_level=encrypt
+expect "TLS-Required: No, tls_security_level = encrypt: never relaxed (deferred)" 75 "^4\.7\.4 TLS is required, but was not offered"
+printf 'untrusted.test verify\n' > "$T/tls_policy_verify"
+MSG=$T/msg-no send no_map user@untrusted.test -o tls_required_enable=yes -o "mta_sts_cache=$T/no.db" \
+	-o "tls_policy_map=$T/tls_policy_verify"
+expect "TLS-Required: No, tls_policy_map entry verify: never relaxed (deferred)" 75 "^4\.7\.5 .*not trusted"
+OUT=$(sts -o "mta_sts_cache=$T/no.db" report --day "$DAY" --domain nomatch.test --submitter client.test 2>&1)
+printf '%s\n' "$OUT" > "$T/report-no.json"
+tap_run "TLS-Required: No: the relaxed session is counted for TLS-RPT (validation-failure)" "$PY" "$CHECK" \
+	"$T/report-no.json" nomatch.test sts 0 1 validation-failure
+tap_like "$OUT" '"result-type":"validation-failure","receiving-mx-hostname":"mx\.example\.test","receiving-ip":"127\.0\.0\.81"' \
+	"TLS-Required: No: TLS-RPT names the address the message went to"
 
 stop_pid "$HTTPS_PID"
 tap_done

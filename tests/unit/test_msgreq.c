@@ -261,11 +261,58 @@ static void test_apply(void)
 	}
 }
 
+/* ------------------------------------------------------ relax_dane */
+
+static const struct relax_case {
+	const char *name;
+	const char *dest;       /* destination policy */
+	const char *own;        /* level before the header, NULL = dest's */
+	const char *hdr;        /* header level, NULL = none */
+	int tls_no, mapped, ret;
+	const char *want;
+} relax_cases[] = {
+	{ "dane from tls_security_level: may", "dane", NULL, NULL, 1, 0, 1,
+	  "may (from dest + TLS-Required: No)" },
+	{ "dane, no TLS-Required: No: kept", "dane", NULL, NULL, 0, 0, 0, "dane (from dest)" },
+	{ "dane-only: kept", "dane-only", NULL, NULL, 1, 0, -1, "dane-only (from dest)" },
+	{ "tls_policy_map entry dane: kept", "dane", NULL, NULL, 1, 1, -1, "dane (from dest)" },
+	{ "dane raised by the header: kept", "dane", "may", "dane", 1, 0, -1, "dane (from dest)" },
+	{ "dane, header asks for encrypt: kept", "dane", NULL, "encrypt", 1, 0, -1, "dane (from dest)" },
+	{ "dane, header may: relaxed", "dane", NULL, "may", 1, 0, 1, "may (from dest + TLS-Required: No)" },
+	{ "encrypt: nothing to relax", "encrypt", NULL, NULL, 1, 0, 0, "encrypt (from dest)" },
+	{ "verify: nothing to relax", "verify", NULL, NULL, 1, 0, 0, "verify match=hostname (from dest)" },
+};
+
+static void test_relax(void)
+{
+	for (size_t i = 0; i < sizeof relax_cases / sizeof relax_cases[0]; i++) {
+		const struct relax_case *c = &relax_cases[i];
+		tr_msgreq rq = req(c->hdr, 0, c->tls_no);
+		tlsrelay_status st;
+		tr_policy pol;
+		char got[TR_POLICY_TEXT_MAX], name[256];
+		int ret;
+
+		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK) {
+			tap_ok(0, c->name, st.text);
+			continue;
+		}
+		pol.tls_required_no = c->tls_no;
+		ret = tr_msgreq_relax_dane(&rq, 1, c->own ? tr_tls_level_from_name(c->own) : pol.level,
+		                           c->mapped, &pol);
+		tr_policy_format(&pol, got, sizeof got);
+		TAP_STR(got, c->want, c->name);
+		snprintf(name, sizeof name, "%s: returns %d", c->name, c->ret);
+		TAP_INT(ret, c->ret, name);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof take_cases / sizeof take_cases[0]; i++)
 		check_take(&take_cases[i]);
 	test_big();
 	test_apply();
+	test_relax();
 	return tap_done();
 }
