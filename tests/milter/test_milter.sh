@@ -146,7 +146,10 @@ tap_like "$(queued_header "$QB")" "^$HDR: encrypt$" "b. the milter added $HDR: e
 tap_like "$(cat "$T/milter.out")" "$HDR: encrypt \(from rule at line 2\)" "b. the milter logs the rule"
 deferred_with "$QB" "4\.7\.[0-9]"
 tap_ok $? "b. tlsrelay defers it with 4.7.x (TLS required, not offered)" "$(tail -n 5 "$(pf_log "$HOST")")"
-tap_like "$(pf_queue_ids "$HOST" deferred)" "^$QB$" "b. it stays in the deferred queue (mailq)"
+# qmgr moves it from the active to the deferred queue just after the
+# delivery agent's verdict is logged: wait (bounded) for the move.
+wait_until 20 eval 'pf_queue_ids "$HOST" deferred | grep -qx "$QB"'
+tap_ok $? "b. it stays in the deferred queue (mailq)" "queue: $(pf_queue_ids "$HOST" deferred | tr '\n' ' ')"
 tap_like "$(postqueue -c "$HOST" -p)" "^$QB" "b. mailq lists it"
 md=$(receiver_maildir "$RECV" user)
 tap_unlike "$(cat "$md"/new/* "$md"/cur/* 2>/dev/null)" "$MARK" "b. the receiver got nothing"
