@@ -236,7 +236,7 @@ tap_is "$(pfact 127.0.0.84 mail_plain)" 0 "enforce + no STARTTLS: no MAIL in pla
 # ---------------------------------------------------------------- concurrency
 # Several transport processes at once share the cache (new file: all of them
 # create tables, fetch and write): every one delivers, none complains.
-# (their own MX, 127.0.0.86: peer.py takes 20 connections at most)
+# (their own MX, 127.0.0.86: so that the other peers keep room in their connection budget)
 n86=$(ndata 127.0.0.86)
 pids=()
 for i in 1 2 3 4 5 6; do
