@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <openssl/x509.h>
 #include "ctx.h"
+#include "dane.h"
 #include "dns_txt.h"
 #include "io.h"
 #include "log.h"
@@ -201,6 +202,58 @@ static void record(tr_sts_route *r, const char *result, const char *mx, const ch
 
 	if (r->store && tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
 		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
+}
+
+/* ------------------------------------------------------------ TLS-RPT of DANE */
+
+const char *tr_dane_result_type(const tr_tls_outcome *o)
+{
+	if (!o->greeted)
+		return NULL;
+	if (!o->offered)
+		return "starttls-not-supported";
+	if (!o->up)
+		return "validation-failure";
+	return o->info.dane_ok ? "success" : "tlsa-invalid";
+}
+
+/* The usable records in presentation format, one a line (malloc'd). */
+static char *tlsa_text(const tr_dane_host *dh)
+{
+	size_t cap = 1, used = 0;
+	char *out;
+
+	for (int i = 0; i < dh->tlsa.n; i++)
+		cap += 16 + 2 * dh->tlsa.rr[i].len;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (int i = 0; i < dh->tlsa.n; i++) {
+		const tr_tlsa_rr *rr = &dh->tlsa.rr[i];
+
+		used += (size_t)snprintf(out + used, cap - used, "%s%u %u %u ", i ? "\n" : "",
+		                         rr->usage, rr->selector, rr->mtype);
+		for (size_t k = 0; k < rr->len; k++)
+			used += (size_t)snprintf(out + used, cap - used, "%02X", rr->data[k]);
+	}
+	return out;
+}
+
+void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
+                       const tr_addr *addr, const tr_dane_host *dh, const char *result)
+{
+	char *pol;
+
+	if (result == NULL || r->ctx == NULL || r->ctx->cfg.mta_sts_cache == NULL ||
+	    route_store(r) == NULL)
+		return;
+	pol = dh && dh->state == TR_DANE_USABLE ? tlsa_text(dh) : NULL;
+	tr_rpt_row row = { domain, "tlsa", pol ? pol : "", host, result, host,
+	                   addr ? addr->text : "", 1 };
+
+	if (tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
+		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
+	free(pol);
 }
 
 /* ------------------------------------------------------------ route */

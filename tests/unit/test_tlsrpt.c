@@ -76,6 +76,25 @@ static void test_result_type(void)
 	TAP_STR(tr_sts_result_type(&o, 1), "success", "result: STS, verified");
 }
 
+static void test_dane_result_type(void)
+{
+	tr_tls_outcome o;
+
+	memset(&o, 0, sizeof o);
+	TAP_STR(tr_dane_result_type(&o), NULL, "DANE result: no greeting -> nothing counted");
+	o.greeted = 1;
+	TAP_STR(tr_dane_result_type(&o), "starttls-not-supported", "DANE result: STARTTLS not offered");
+	o.offered = o.tried = 1;
+	TAP_STR(tr_dane_result_type(&o), "validation-failure", "DANE result: handshake failed");
+	o.up = 1;
+	o.info.dane = 1;
+	o.info.have_cert = o.info.chain_ok = o.info.name_ok = 1;
+	TAP_STR(tr_dane_result_type(&o), "tlsa-invalid", "DANE result: no TLSA record matched (WebPKI ignored)");
+	o.info.dane_ok = 1;
+	o.info.chain_ok = o.info.name_ok = 0;
+	TAP_STR(tr_dane_result_type(&o), "success", "DANE result: a TLSA record matched");
+}
+
 static void test_store_report(void)
 {
 	char path[] = "/tmp/test_tlsrpt.XXXXXX", db[64], err[256], *json = NULL;
@@ -133,6 +152,7 @@ int main(void)
 {
 	test_rua();
 	test_result_type();
+	test_dane_result_type();
 	test_store_report();
 	return tap_done();
 }
