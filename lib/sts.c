@@ -192,12 +192,13 @@ static tr_sts_store *route_store(tr_sts_route *r)
 	return r->store;
 }
 
-static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip)
+static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip,
+                   const char *sip)
 {
 	int sts = r->f.have && r->f.pol.mode != TR_STS_MODE_NONE;
 	tr_rpt_row row = {
 		r->domain, sts || r->f.fail_type[0] ? "sts" : "no-policy-found",
-		sts ? r->policy_text : "", sts ? r->mx_text : "", result, mx, ip, 1
+		sts ? r->policy_text : "", sts ? r->mx_text : "", result, mx, ip, 1, sip
 	};
 
 	if (r->store && tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
@@ -240,7 +241,8 @@ static char *tlsa_text(const tr_dane_host *dh)
 }
 
 void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
-                       const tr_addr *addr, const tr_dane_host *dh, const char *result)
+                       const tr_addr *addr, const tr_dane_host *dh,
+                       const tr_tls_outcome *o, const char *result)
 {
 	char *pol;
 
@@ -249,7 +251,7 @@ void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
 		return;
 	pol = dh && dh->state == TR_DANE_USABLE ? tlsa_text(dh) : NULL;
 	tr_rpt_row row = { domain, "tlsa", pol ? pol : "", host, result, host,
-	                   addr ? addr->text : "", 1 };
+	                   addr ? addr->text : "", 1, o ? o->sending_ip : "" };
 
 	if (tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
 		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
@@ -283,7 +285,7 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 		       tr_sts_mode_name(r->f.pol.mode), r->f.id, r->f.origin);
 	}
 	if (r->f.fail_type[0])
-		record(r, r->f.fail_type, "", "");
+		record(r, r->f.fail_type, "", "", "");
 }
 
 void tr_sts_route_relax(tr_sts_route *r, tr_tls_level level)
@@ -323,7 +325,7 @@ int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
 	tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "MTA-STS policy of %s (enforce): MX host %s "
 	              "matches no mx pattern of the policy", r->domain, host);
 	tr_log(r->ctx, LOG_WARNING, "%s; skipped", st->text);
-	record(r, "validation-failure", host, "");
+	record(r, "validation-failure", host, "", "");
 	return 0;
 }
 
@@ -357,7 +359,7 @@ void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr
 	if (sts && mode_of(r) == TR_STS_MODE_TESTING && strcmp(res, "success") != 0)
 		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (%s): %s[%s]: %s "
 		       "(not enforced)", r->domain, mode_label(r), host, addr->text, res);
-	record(r, res, host, addr->text);
+	record(r, res, host, addr->text, o->sending_ip);
 }
 
 void tr_sts_route_end(tr_sts_route *r)

@@ -121,7 +121,8 @@ void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr
 
 /* TLS-RPT of a DANE server (policy-type "tlsa", RFC 8460 4.3) when
  * mta_sts_cache is set, whether mta_sts is on or not: count one session
- * of MX host (addr: NULL when no address was tried) under the nexthop
+ * of MX host (addr, o: NULL when no address was tried; o->sending_ip
+ * is the failure's sending-mta-ip) under the nexthop
  * domain with result ("success" or an RFC 8460 result type; NULL: nothing
  * to count). policy-string: dh's usable TLSA records in presentation
  * format ("3 1 1 HEX"), none when dh is not USABLE (dnssec-invalid,
@@ -129,7 +130,7 @@ void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr
 struct tr_dane_host;
 void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
                        const tr_addr *addr, const struct tr_dane_host *dh,
-                       const char *result);
+                       const tr_tls_outcome *o, const char *result);
 
 /* The RFC 8460 result type of a session under usable TLSA records:
  * success, tlsa-invalid (no record matched), starttls-not-supported,

@@ -37,7 +37,9 @@
 #   tlsrelay -q describes the DANE outcome per MX host
 #   TLS-RPT (mta_sts_cache set, mta_sts = no): tlsrelay-sts report shows
 #   policy-type "tlsa" with success, tlsa-invalid, dnssec-invalid,
-#   starttls-not-supported, dane-required (tests/sts/tlsrpt_check.py)
+#   starttls-not-supported, dane-required (tests/sts/tlsrpt_check.py);
+#   failures carry sending-mta-ip; a store of the format before
+#   sending-mta-ip is carried over
 #   tls_session_cache with a server that resumes sessions: DANE deliveries
 #   never resume (each checks the TLSA records again: a record changed
 #   between two deliveries defers the second); encrypt does resume
@@ -208,6 +210,21 @@ printf 'Subject: dane test\n\nhello\n' > "$T/msg"
 # TLS-RPT: the cases that pass these count their sessions in this store
 # (mta_sts stays no: the store alone turns the recording on).
 RPT=(-o "mta_sts_cache=$T/rpt.db")
+# The store starts in the format of before sending-mta-ip (no sending_ip
+# column) with one result: the first open must carry it over.
+DAY=$(date -u +%F)
+"$PY" - "$T/rpt.db" "$DAY" <<'PYEOF' || tap_bail "cannot make the old-format TLS-RPT store"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE tlsrpt(day TEXT NOT NULL, policy_domain TEXT NOT NULL,"
+           " policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL,"
+           " result TEXT NOT NULL, receiving_mx TEXT NOT NULL, receiving_ip TEXT NOT NULL,"
+           " count INTEGER NOT NULL, PRIMARY KEY(day, policy_domain, policy_type, policy_string,"
+           " mx_host, result, receiving_mx, receiving_ip))")
+db.execute("INSERT INTO tlsrpt VALUES(?, 'old.dane.test', 'tlsa', '3 1 1 AB', 'mx.old.dane.test',"
+           " 'tlsa-invalid', 'mx.old.dane.test', '127.0.0.99', 2)", (sys.argv[2],))
+db.commit()
+PYEOF
 
 # ================================================================ cases
 # -- DANE-EE(3) SPKI SHA2-256: verified; SNI is the TLSA base domain.
@@ -409,7 +426,6 @@ stop_pid "$sc_pid"
 # domain, mx-host = the MX host, policy-string = the TLSA records.
 STS=${TLSRELAY_STS_BIN:-$top_builddir/plugin/sts/tlsrelay-sts}
 CHECK=$top_srcdir/tests/sts/tlsrpt_check.py
-DAY=$(date -u +%F)
 rpt() {	# rpt DOMAIN OK FAIL [RESULT-TYPE...]: the day's report of DOMAIN
 	local d=$1 f=$T/report-$1.json; shift
 	timeout -k 5 30 "$STS" -c "$T/tlsrelay.conf" "${RPT[@]}" report --day "$DAY" --domain "$d" \
@@ -422,6 +438,7 @@ rpt mismatch.dane.test 0 1 tlsa-invalid
 rpt bogus.dane.test 0 1 dnssec-invalid
 rpt stripped.dane.test 0 1 starttls-not-supported
 rpt plain.insecure.test 0 1 dane-required
+rpt old.dane.test 0 2 tlsa-invalid
 tap_run "TLS-RPT: the tlsa policy names the TLSA record, the recipient domain and the MX host" \
 	"$PY" -c 'import json, sys
 r = json.load(open(sys.argv[1]))
@@ -431,10 +448,11 @@ p = p[0]
 assert p["policy-type"] == "tlsa" and p["policy-domain"] == "ee.dane.test", p
 assert p["policy-string"] == ["3 1 1 " + sys.argv[2].upper()], p
 assert p["mx-host"] == ["mx.ee.dane.test"], p' "$T/report-ee.dane.test.json" "$EE311"
-tap_run "TLS-RPT: the failure names the MX host and its address" \
+tap_run "TLS-RPT: the failure names our address (sending-mta-ip), the MX host and its address" \
 	"$PY" -c 'import json, sys
 d = json.load(open(sys.argv[1]))["policies"][0]["failure-details"]
-assert d == [{"result-type": "tlsa-invalid", "receiving-mx-hostname": "mx.mismatch.dane.test",
+assert d == [{"result-type": "tlsa-invalid", "sending-mta-ip": "127.0.0.1",
+              "receiving-mx-hostname": "mx.mismatch.dane.test",
               "receiving-ip": "127.0.0.64", "failed-session-count": 1}], d' "$T/report-mismatch.dane.test.json"
 
 tap_done
