@@ -236,7 +236,7 @@ tap_is "$(pfact 127.0.0.84 mail_plain)" 0 "enforce + no STARTTLS: no MAIL in pla
 # ---------------------------------------------------------------- concurrency
 # Several transport processes at once share the cache (new file: all of them
 # create tables, fetch and write): every one delivers, none complains.
-# (their own MX, 127.0.0.86: peer.py takes 20 connections at most)
+# (their own MX, 127.0.0.86: peer.py takes 40 connections at most)
 n86=$(ndata 127.0.0.86)
 pids=()
 for i in 1 2 3 4 5 6; do
@@ -456,7 +456,7 @@ OUT=$(sts -o "mta_sts_cache=$T/no.db" report --day "$DAY" --domain nomatch.test 
 printf '%s\n' "$OUT" > "$T/report-no.json"
 tap_run "TLS-Required: No: the relaxed session is counted for TLS-RPT (validation-failure)" "$PY" "$CHECK" \
 	"$T/report-no.json" nomatch.test sts 0 1 validation-failure
-tap_like "$OUT" '"result-type":"validation-failure","receiving-mx-hostname":"mx\.example\.test","receiving-ip":"127\.0\.0\.81"' \
+tap_like "$OUT" '"result-type":"validation-failure","sending-mta-ip":"127\.0\.0\.1","receiving-mx-hostname":"mx\.example\.test","receiving-ip":"127\.0\.0\.81"' \
 	"TLS-Required: No: TLS-RPT names the address the message went to"
 
 stop_pid "$HTTPS_PID"
