@@ -8,7 +8,7 @@ LINE_MAX = 4096                 # command line, bytes with CRLF
 MSG_MAX = 8 * 1024 * 1024       # stored message bytes
 REPLY_MAX = 4 * 1024 * 1024     # generated reply bytes
 SILENT_MAX = 60                 # seconds of silence at most
-MAX_CONNECTIONS = 20
+MAX_CONNECTIONS = 40
 READ_CHUNK = 65536
 
 DEFAULTS = {
