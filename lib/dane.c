@@ -108,6 +108,7 @@ static int dane_decide(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
 	switch (lookup_tlsa(d, port, host, sec, h)) {
 	case TR_TLSA_TEMP:
 		h->state = TR_DANE_NONE;
+		h->tlsa_failed = 1;
 		h->base[0] = '\0';
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "%s", h->why), -1;
 	case TR_TLSA_NONE:

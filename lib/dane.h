@@ -76,6 +76,8 @@ typedef struct tr_dane_host {
 	char names[TR_DANE_MAX_NAMES][TR_HOSTNAME_MAX]; /* DANE-TA reference names */
 	int nnames;
 	tr_tlsa_set tlsa;     /* the usable records (state USABLE) */
+	int tlsa_failed;      /* the TLSA lookup failed (bogus, timeout): TLS-RPT
+	                       * "dnssec-invalid" */
 	char why[400];        /* one line: how the state was reached */
 } tr_dane_host;
 

@@ -185,6 +185,9 @@ static int try_addrs(route *r, const tr_nexthop *nh, const char *host,
 		} else {
 			tr_sts_route_session(&r->sts, host, &addrs[a], r->has_usable_tlsa, &oc);
 		}
+		if (r->has_usable_tlsa && nh->mx_lookup)     /* TLS-RPT "tlsa" */
+			tr_sts_route_dane(&r->sts, nh->host, host, &addrs[a], dh, &oc,
+			                  tr_dane_result_type(&oc));
 		r->sessions += greeted || plain_greeted;
 		if (!pending(r) || r->sessions >= cfg->mx_session_limit)
 			return 1;
@@ -214,6 +217,9 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 	 * DNSSEC-validated TLSA records is left to DANE. Otherwise MTA-STS
 	 * enforce skips an MX that its policy does not list. */
 	r->has_usable_tlsa = tr_dane_preempts_sts(&dh);
+	if (n < 0 && dh.why[0] && nh->mx_lookup && tr_tls_level_dane(r->pol.level))
+		tr_sts_route_dane(&r->sts, nh->host, host, NULL, &dh, NULL, /* TLS-RPT "tlsa" */
+		                  dh.tlsa_failed ? "dnssec-invalid" : "dane-required");
 	if (!tr_sts_route_host(&r->sts, host, r->has_usable_tlsa, last))
 		stop = 0;
 	else

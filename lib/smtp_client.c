@@ -216,6 +216,24 @@ static int tls_enforce(tr_session *s, tlsrelay_status *st)
 	return 0;
 }
 
+/* Our address of the connection (getsockname), for TLS-RPT's
+ * sending-mta-ip (RFC 8460 4.4); "" when unknown. */
+static void local_ip(tr_session *s)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof sa;
+	const void *a = NULL;
+
+	if (s->io.fd < 0 || getsockname(s->io.fd, (struct sockaddr *)&sa, &len) != 0)
+		return;
+	if (sa.ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)&sa)->sin_addr;
+	else if (sa.ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)&sa)->sin6_addr;
+	if (a == NULL || inet_ntop(sa.ss_family, a, s->local_ip, sizeof s->local_ip) == NULL)
+		s->local_ip[0] = '\0';
+}
+
 static int do_connect(tr_session *s, tlsrelay_status *st)
 {
 	const tr_config *cfg = &s->ctx->cfg;
@@ -231,6 +249,7 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 		              s->relay, s->io.err);
 		return site_fail(s, st);
 	}
+	local_ip(s);
 	if (!s->p->implicit_tls)
 		return 0;
 	tr_sess_state(s, TR_ST_TLS_WRAP);
@@ -467,6 +486,7 @@ static void tls_outcome(const tr_session *s, tr_tls_outcome *o)
 	o->up = s->tls_active;
 	if (o->up)
 		o->info = s->tls;
+	memcpy(o->sending_ip, s->local_ip, sizeof o->sending_ip);
 }
 
 static void session_end(tr_session *s)

@@ -70,6 +70,7 @@ typedef struct tr_tls_outcome {
 	int tried;                 /* a TLS handshake was attempted */
 	int up;                    /* TLS was established */
 	tr_tls_info info;          /* posture when up (certificate checks) */
+	char sending_ip[64];       /* our end of the connection, "" unknown */
 } tr_tls_outcome;
 
 typedef struct tr_session_params {
@@ -112,6 +113,7 @@ typedef struct tr_session {
 	unsigned char *trying;     /* per recipient: pending at session start */
 	size_t ntrying, naccepted;
 	char line[TR_REPLY_LINE_MAX + 2];
+	char local_ip[64];         /* our address once connected (TLS-RPT) */
 } tr_session;
 
 /* Run a session. deadline_ms: absolute (tr_now_ms() based). *st receives

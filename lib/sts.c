@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <openssl/x509.h>
 #include "ctx.h"
+#include "dane.h"
 #include "dns_txt.h"
 #include "io.h"
 #include "log.h"
@@ -191,16 +192,70 @@ static tr_sts_store *route_store(tr_sts_route *r)
 	return r->store;
 }
 
-static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip)
+static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip,
+                   const char *sip)
 {
 	int sts = r->f.have && r->f.pol.mode != TR_STS_MODE_NONE;
 	tr_rpt_row row = {
 		r->domain, sts || r->f.fail_type[0] ? "sts" : "no-policy-found",
-		sts ? r->policy_text : "", sts ? r->mx_text : "", result, mx, ip, 1
+		sts ? r->policy_text : "", sts ? r->mx_text : "", result, mx, ip, 1, sip
 	};
 
 	if (r->store && tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
 		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
+}
+
+/* ------------------------------------------------------------ TLS-RPT of DANE */
+
+const char *tr_dane_result_type(const tr_tls_outcome *o)
+{
+	if (!o->greeted)
+		return NULL;
+	if (!o->offered)
+		return "starttls-not-supported";
+	if (!o->up)
+		return "validation-failure";
+	return o->info.dane_ok ? "success" : "tlsa-invalid";
+}
+
+/* The usable records in presentation format, one a line (malloc'd). */
+static char *tlsa_text(const tr_dane_host *dh)
+{
+	size_t cap = 1, used = 0;
+	char *out;
+
+	for (int i = 0; i < dh->tlsa.n; i++)
+		cap += 16 + 2 * dh->tlsa.rr[i].len;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (int i = 0; i < dh->tlsa.n; i++) {
+		const tr_tlsa_rr *rr = &dh->tlsa.rr[i];
+
+		used += (size_t)snprintf(out + used, cap - used, "%s%u %u %u ", i ? "\n" : "",
+		                         rr->usage, rr->selector, rr->mtype);
+		for (size_t k = 0; k < rr->len; k++)
+			used += (size_t)snprintf(out + used, cap - used, "%02X", rr->data[k]);
+	}
+	return out;
+}
+
+void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
+                       const tr_addr *addr, const tr_dane_host *dh,
+                       const tr_tls_outcome *o, const char *result)
+{
+	char *pol;
+
+	if (result == NULL || r->ctx == NULL || r->ctx->cfg.mta_sts_cache == NULL ||
+	    route_store(r) == NULL)
+		return;
+	pol = dh && dh->state == TR_DANE_USABLE ? tlsa_text(dh) : NULL;
+	tr_rpt_row row = { domain, "tlsa", pol ? pol : "", host, result, host,
+	                   addr ? addr->text : "", 1, o ? o->sending_ip : "" };
+
+	if (tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
+		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
+	free(pol);
 }
 
 /* ------------------------------------------------------------ route */
@@ -230,7 +285,7 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 		       tr_sts_mode_name(r->f.pol.mode), r->f.id, r->f.origin);
 	}
 	if (r->f.fail_type[0])
-		record(r, r->f.fail_type, "", "");
+		record(r, r->f.fail_type, "", "", "");
 }
 
 void tr_sts_route_relax(tr_sts_route *r, tr_tls_level level)
@@ -270,7 +325,7 @@ int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
 	tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "MTA-STS policy of %s (enforce): MX host %s "
 	              "matches no mx pattern of the policy", r->domain, host);
 	tr_log(r->ctx, LOG_WARNING, "%s; skipped", st->text);
-	record(r, "validation-failure", host, "");
+	record(r, "validation-failure", host, "", "");
 	return 0;
 }
 
@@ -304,7 +359,7 @@ void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr
 	if (sts && mode_of(r) == TR_STS_MODE_TESTING && strcmp(res, "success") != 0)
 		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (%s): %s[%s]: %s "
 		       "(not enforced)", r->domain, mode_label(r), host, addr->text, res);
-	record(r, res, host, addr->text);
+	record(r, res, host, addr->text, o->sending_ip);
 }
 
 void tr_sts_route_end(tr_sts_route *r)

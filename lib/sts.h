@@ -42,7 +42,9 @@
  *
  * TLS-RPT: with mta_sts = yes and mta_sts_cache set, each session's TLS
  * result is counted in the store (sts_cache.h) per policy domain, with the
- * RFC 8460 result type; policy fetch failures too.
+ * RFC 8460 result type; policy fetch failures too. DANE servers are
+ * counted under policy-type "tlsa" (tr_sts_route_dane) whenever
+ * mta_sts_cache is set, even with mta_sts = no.
  */
 #ifndef TR_STS_H
 #define TR_STS_H
@@ -116,6 +118,24 @@ void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
  * failures. */
 void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr,
                           int has_usable_tlsa, const tr_tls_outcome *o);
+
+/* TLS-RPT of a DANE server (policy-type "tlsa", RFC 8460 4.3) when
+ * mta_sts_cache is set, whether mta_sts is on or not: count one session
+ * of MX host (addr, o: NULL when no address was tried; o->sending_ip
+ * is the failure's sending-mta-ip) under the nexthop
+ * domain with result ("success" or an RFC 8460 result type; NULL: nothing
+ * to count). policy-string: dh's usable TLSA records in presentation
+ * format ("3 1 1 HEX"), none when dh is not USABLE (dnssec-invalid,
+ * dane-required); mx-host: host. */
+struct tr_dane_host;
+void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
+                       const tr_addr *addr, const struct tr_dane_host *dh,
+                       const tr_tls_outcome *o, const char *result);
+
+/* The RFC 8460 result type of a session under usable TLSA records:
+ * success, tlsa-invalid (no record matched), starttls-not-supported,
+ * validation-failure (handshake failed); NULL when not greeted. */
+const char *tr_dane_result_type(const tr_tls_outcome *o);
 
 /* Release the store. */
 void tr_sts_route_end(tr_sts_route *r);

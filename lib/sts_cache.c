@@ -85,24 +85,67 @@ struct tr_sts_store {
 	char err[256];
 };
 
+#define TLSRPT_TABLE \
+	"CREATE TABLE IF NOT EXISTS tlsrpt(" \
+	" day TEXT NOT NULL, policy_domain TEXT NOT NULL, policy_type TEXT NOT NULL," \
+	" policy_string TEXT NOT NULL, mx_host TEXT NOT NULL, result TEXT NOT NULL," \
+	" receiving_mx TEXT NOT NULL, receiving_ip TEXT NOT NULL, count INTEGER NOT NULL," \
+	" sending_ip TEXT NOT NULL DEFAULT ''," \
+	" PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result," \
+	" receiving_mx, receiving_ip, sending_ip));"
+
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS sts_policy("
 	" domain TEXT PRIMARY KEY NOT NULL, id TEXT NOT NULL,"
 	" fetched INTEGER NOT NULL, expires INTEGER NOT NULL, policy TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS tlsrpt("
-	" day TEXT NOT NULL, policy_domain TEXT NOT NULL, policy_type TEXT NOT NULL,"
-	" policy_string TEXT NOT NULL, mx_host TEXT NOT NULL, result TEXT NOT NULL,"
-	" receiving_mx TEXT NOT NULL, receiving_ip TEXT NOT NULL, count INTEGER NOT NULL,"
-	" PRIMARY KEY(day, policy_domain, policy_type, policy_string, mx_host, result,"
-	" receiving_mx, receiving_ip));";
+	TLSRPT_TABLE;
+
+/* A store made before sending_ip (RFC 8460 sending-mta-ip) gets its
+ * tlsrpt table rebuilt with the column ('' for the old rows, which the
+ * report then shows without sending-mta-ip), once, under the write lock:
+ * a concurrent opener waits and finds the new table. */
+static const char migrate_sql[] =
+	"ALTER TABLE tlsrpt RENAME TO tlsrpt_v1;"
+	TLSRPT_TABLE
+	"INSERT INTO tlsrpt(day, policy_domain, policy_type, policy_string, mx_host, result,"
+	" receiving_mx, receiving_ip, count) SELECT day, policy_domain, policy_type,"
+	" policy_string, mx_host, result, receiving_mx, receiving_ip, count FROM tlsrpt_v1;"
+	"DROP TABLE tlsrpt_v1;";
 
 /* The schema, retried while another process holds the lock: the busy
  * handler does not cover every case of concurrent creation (switching to
  * WAL needs an exclusive lock and may return SQLITE_BUSY at once).
  * At most SCHEMA_TRIES x 100 ms. */
 #define SCHEMA_TRIES 50
+
+static int has_sending_ip(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = sq.prepare_v2(db, "SELECT sending_ip FROM tlsrpt LIMIT 0", -1, &st,
+	                       NULL) == SQLITE_OK;
+
+	if (st != NULL)
+		sq.finalize(st);
+	return ok;
+}
+
+static int migrate(sqlite3 *db)
+{
+	int rc;
+
+	if (has_sending_ip(db))
+		return SQLITE_OK;
+	if ((rc = sq.exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return rc;
+	rc = has_sending_ip(db) ? SQLITE_OK : sq.exec(db, migrate_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq.exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sq.exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
 
 static int setup_schema(sqlite3 *db)
 {
@@ -111,6 +154,8 @@ static int setup_schema(sqlite3 *db)
 
 	for (int i = 0; i < SCHEMA_TRIES; i++) {
 		rc = sq.exec(db, schema, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = migrate(db);
 		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 			break;
 		nanosleep(&pause, NULL);
@@ -312,7 +357,8 @@ int tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long long now)
 {
 	sqlite3_stmt *st = prepare(s,
 		"INSERT INTO tlsrpt(day, policy_domain, policy_type, policy_string, mx_host,"
-		" result, receiving_mx, receiving_ip, count) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1)"
+		" result, receiving_mx, receiving_ip, sending_ip, count)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1)"
 		" ON CONFLICT DO UPDATE SET count = count + 1");
 	time_t t = (time_t)now;
 	struct tm tm;
@@ -332,6 +378,7 @@ int tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long long now)
 	sq.bind_text(st, 6, nz(row->result), -1, SQLITE_TRANSIENT);
 	sq.bind_text(st, 7, nz(row->receiving_mx), -1, SQLITE_TRANSIENT);
 	sq.bind_text(st, 8, nz(row->receiving_ip), -1, SQLITE_TRANSIENT);
+	sq.bind_text(st, 9, nz(row->sending_ip), -1, SQLITE_TRANSIENT);
 	if (sq.step(st) != SQLITE_DONE)
 		r = db_fail(s, "record TLS result");
 	sq.finalize(st);
@@ -343,10 +390,10 @@ int tr_sts_store_rows(tr_sts_store *s, const char *day, const char *domain,
 {
 	sqlite3_stmt *st = prepare(s,
 		"SELECT policy_domain, policy_type, policy_string, mx_host, result,"
-		" receiving_mx, receiving_ip, count FROM tlsrpt"
+		" receiving_mx, receiving_ip, count, sending_ip FROM tlsrpt"
 		" WHERE day = ?1 AND (?2 IS NULL OR policy_domain = ?2)"
 		" ORDER BY policy_domain, policy_type, policy_string, mx_host, result,"
-		" receiving_mx, receiving_ip");
+		" receiving_mx, receiving_ip, sending_ip");
 	char d[256];
 	int rc, r = 0;
 
@@ -364,7 +411,8 @@ int tr_sts_store_rows(tr_sts_store *s, const char *day, const char *domain,
 			(const char *)sq.column_text(st, 0), (const char *)sq.column_text(st, 1),
 			(const char *)sq.column_text(st, 2), (const char *)sq.column_text(st, 3),
 			(const char *)sq.column_text(st, 4), (const char *)sq.column_text(st, 5),
-			(const char *)sq.column_text(st, 6), sq.column_int64(st, 7)
+			(const char *)sq.column_text(st, 6), sq.column_int64(st, 7),
+			(const char *)sq.column_text(st, 8)
 		};
 		if (fn(&row, arg))
 			break;

@@ -70,6 +70,8 @@ typedef struct tr_rpt_row {
 	const char *receiving_mx;    /* "" when not known */
 	const char *receiving_ip;    /* "" when not known */
 	long long count;             /* on read: sessions */
+	const char *sending_ip;      /* our address (sending-mta-ip), "" or
+	                              * NULL when not known */
 } tr_rpt_row;
 
 /* Count one more session for row on the UTC day of now. 0 / -1. */

@@ -18,7 +18,7 @@
 #include "tlsrpt.h"
 
 typedef struct rowv {
-	char *type, *pstr, *mx, *result, *rmx, *rip;
+	char *type, *pstr, *mx, *result, *rmx, *rip, *sip;
 	long long count;
 } rowv;
 
@@ -48,9 +48,10 @@ static int keep_row(const tr_rpt_row *r, void *arg)
 	x->result = strdup(r->result ? r->result : "");
 	x->rmx = strdup(r->receiving_mx ? r->receiving_mx : "");
 	x->rip = strdup(r->receiving_ip ? r->receiving_ip : "");
+	x->sip = strdup(r->sending_ip ? r->sending_ip : "");
 	x->count = r->count;
 	a->n++;
-	if (!x->type || !x->pstr || !x->mx || !x->result || !x->rmx || !x->rip)
+	if (!x->type || !x->pstr || !x->mx || !x->result || !x->rmx || !x->rip || !x->sip)
 		return a->oom = 1;
 	return 0;
 }
@@ -64,6 +65,7 @@ static void rows_free(rows *a)
 		free(a->v[i].result);
 		free(a->v[i].rmx);
 		free(a->v[i].rip);
+		free(a->v[i].sip);
 	}
 	free(a->v);
 }
@@ -142,6 +144,10 @@ static void json_policy(FILE *f, const rows *a, size_t from, size_t to, const ch
 		fputs(first ? "{\"result-type\":" : ",{\"result-type\":", f);
 		first = 0;
 		json_str(f, r->result);
+		if (r->sip[0]) {
+			fputs(",\"sending-mta-ip\":", f);
+			json_str(f, r->sip);
+		}
 		if (r->rmx[0]) {
 			fputs(",\"receiving-mx-hostname\":", f);
 			json_str(f, r->rmx);

@@ -11,8 +11,9 @@
  *   lines; omitted for no-policy-found), policy-domain, mx-host[] (the STS
  *   mx patterns; omitted when none)}, summary{total-successful-session-count,
  *   total-failure-session-count}, failure-details[] (one per result type,
- *   receiving MX and IP: result-type, receiving-mx-hostname and
- *   receiving-ip when known, failed-session-count).
+ *   receiving MX and IP and our address: result-type, sending-mta-ip,
+ *   receiving-mx-hostname and receiving-ip when known,
+ *   failed-session-count).
  *
  * MAIL (RFC 8460 section 5.3): multipart/report; report-type="tlsrpt",
  *   a text/plain part and the gzip'd JSON as application/tlsrpt+gzip

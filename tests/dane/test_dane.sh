@@ -35,6 +35,11 @@
 #   delivered); without the setting or the header, under dane-only, with a
 #   policy map entry dane, or with X-TLSRelay-Require: dane -> still 75 4.7.5
 #   tlsrelay -q describes the DANE outcome per MX host
+#   TLS-RPT (mta_sts_cache set, mta_sts = no): tlsrelay-sts report shows
+#   policy-type "tlsa" with success, tlsa-invalid, dnssec-invalid,
+#   starttls-not-supported, dane-required (tests/sts/tlsrpt_check.py);
+#   failures carry sending-mta-ip; a store of the format before
+#   sending-mta-ip is carried over
 #   tls_session_cache with a server that resumes sessions: DANE deliveries
 #   never resume (each checks the TLSA records again: a record changed
 #   between two deliveries defers the second); encrypt does resume
@@ -202,10 +207,28 @@ syslog = no
 tls_ca_file = $CERTS/ca.pem
 EOF
 printf 'Subject: dane test\n\nhello\n' > "$T/msg"
+# TLS-RPT: the cases that pass these count their sessions in this store
+# (mta_sts stays no: the store alone turns the recording on).
+RPT=(-o "mta_sts_cache=$T/rpt.db")
+# The store starts in the format of before sending-mta-ip (no sending_ip
+# column) with one result: the first open must carry it over.
+DAY=$(date -u +%F)
+"$PY" - "$T/rpt.db" "$DAY" <<'PYEOF' || tap_bail "cannot make the old-format TLS-RPT store"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE tlsrpt(day TEXT NOT NULL, policy_domain TEXT NOT NULL,"
+           " policy_type TEXT NOT NULL, policy_string TEXT NOT NULL, mx_host TEXT NOT NULL,"
+           " result TEXT NOT NULL, receiving_mx TEXT NOT NULL, receiving_ip TEXT NOT NULL,"
+           " count INTEGER NOT NULL, PRIMARY KEY(day, policy_domain, policy_type, policy_string,"
+           " mx_host, result, receiving_mx, receiving_ip))")
+db.execute("INSERT INTO tlsrpt VALUES(?, 'old.dane.test', 'tlsa', '3 1 1 AB', 'mx.old.dane.test',"
+           " 'tlsa-invalid', 'mx.old.dane.test', '127.0.0.99', 2)", (sys.argv[2],))
+db.commit()
+PYEOF
 
 # ================================================================ cases
 # -- DANE-EE(3) SPKI SHA2-256: verified; SNI is the TLSA base domain.
-run ee 127.0.0.60 good user@ee.dane.test -o tls_security_level=dane
+run ee 127.0.0.60 good user@ee.dane.test -o tls_security_level=dane "${RPT[@]}"
 outcome "DANE-EE 3 1 1" 0 - tls
 tap_like "$ERR" '^tlsrelay: Verified TLS connection established to mx\.ee\.dane\.test\[127\.0\.0\.60\]:25: .*DANE DANE-EE\(3\) SPKI\(1\) SHA2-256\(1\) at depth 0' \
 	"DANE-EE: logged Verified with the matching record"
@@ -231,20 +254,20 @@ outcome "DANE-TA, certificate without the MX name" 75 4.7.5 none
 no_plain_mail "DANE-TA wrong name"
 
 # -- TLSA records that do not match: deferred, never plaintext.
-run mismatch 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane
+run mismatch 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane "${RPT[@]}"
 outcome "mismatching TLSA (dane)" 75 4.7.5 none
 no_plain_mail "mismatching TLSA"
 tap_like "$OUT" 'no TLSA record matched' "mismatching TLSA: the reason names TLSA"
 tap_is "$(rg conns)" 1 "mismatching TLSA: one connection, no plaintext retry"
 
 # -- bogus DNSSEC (the TLSA record would match, its signature does not).
-run bogus 127.0.0.65 good user@bogus.dane.test -o tls_security_level=dane
+run bogus 127.0.0.65 good user@bogus.dane.test -o tls_security_level=dane "${RPT[@]}"
 outcome "bogus TLSA signature (SERVFAIL)" 75 4.7.5 none
 tap_is "$(rg conns)" 0 "bogus TLSA: no connection at all"
 tap_like "$OUT" 'TLSA lookup for _25\._tcp\.mx\.bogus\.dane\.test failed' "bogus TLSA: the reason is the TLSA lookup"
 
 # -- TLSA published, STARTTLS stripped by the server (or an attacker).
-run stripped 127.0.0.66 no_starttls user@stripped.dane.test -o tls_security_level=dane
+run stripped 127.0.0.66 no_starttls user@stripped.dane.test -o tls_security_level=dane "${RPT[@]}"
 outcome "TLSA present, STARTTLS not offered" 75 4.7.4 none
 no_plain_mail "STARTTLS stripped"
 
@@ -266,7 +289,7 @@ tap_is "$(rg conns)" 0 "no TLSA records (dane-only): no connection"
 # -- unsigned zone with (wrong) TLSA records: insecure, ignored.
 run insecure 127.0.0.69 no_starttls user@plain.insecure.test -o tls_security_level=dane
 outcome "insecure zone (dane): TLSA ignored, may" 0 - plain
-run insecure_only 127.0.0.69 good user@plain.insecure.test -o tls_security_level=dane-only
+run insecure_only 127.0.0.69 good user@plain.insecure.test -o tls_security_level=dane-only "${RPT[@]}"
 outcome "insecure zone (dane-only): deferred" 75 4.7.5 none
 tap_like "$OUT" 'not DNSSEC-validated' "insecure zone (dane-only): the reason says insecure"
 
@@ -382,7 +405,8 @@ tap_ok "$([ "$RC" = 0 ] && [ "$(rg tls_resumed)" = 1 ]; echo $?)" \
 	"session cache, encrypt: the second delivery resumes the session (the peer resumes)" "$(why)"
 tap_like "$ERR" 'TLS connection reused to mx\.sc\.dane\.test' "session cache, encrypt: logged reused"
 for i in 1 2; do
-	sc_send "dane$i" "$ub_port" -o tls_security_level=dane
+	if [ "$i" = 2 ]; then set -- "${RPT[@]}"; else set --; fi
+	sc_send "dane$i" "$ub_port" -o tls_security_level=dane "$@"
 	tap_ok "$([ "$RC" = 0 ]; echo $?)" "session cache, DANE delivery $i: delivered" "$(why)"
 	tap_like "$ERR" '^tlsrelay: Verified TLS connection established to mx\.sc\.dane\.test\[127\.0\.0\.71\]:25: .*DANE DANE-EE' \
 		"session cache, DANE delivery $i: full handshake, TLSA matched"
@@ -390,11 +414,45 @@ for i in 1 2; do
 done
 tap_is "$(rg tls_resumed)" 1 "session cache, DANE: the peer resumed no DANE session"
 mails=$(rg mail_tls)
-sc_send dane3 "$ub2_port" -o tls_security_level=dane
+sc_send dane3 "$ub2_port" -o tls_security_level=dane "${RPT[@]}"
 tap_ok "$([ "$RC" = 75 ] && case $OUT in "4.7.5 "*) true ;; *) false ;; esac; echo $?)" \
 	"session cache, TLSA changed to a mismatch: deferred 4.7.5" "$(why)"
 tap_like "$OUT" 'no TLSA record matched' "session cache, TLSA changed: the reason names TLSA"
 tap_is "$(rg mail_tls)/$(rg tls_resumed)" "$mails/1" "session cache, TLSA changed: no MAIL, nothing resumed"
 stop_pid "$sc_pid"
+
+# -- TLS-RPT (RFC 8460): DANE sessions under policy-type "tlsa", checked
+# with the structure checker of tests/sts; policy-domain = the recipient
+# domain, mx-host = the MX host, policy-string = the TLSA records.
+STS=${TLSRELAY_STS_BIN:-$top_builddir/plugin/sts/tlsrelay-sts}
+CHECK=$top_srcdir/tests/sts/tlsrpt_check.py
+rpt() {	# rpt DOMAIN OK FAIL [RESULT-TYPE...]: the day's report of DOMAIN
+	local d=$1 f=$T/report-$1.json; shift
+	timeout -k 5 30 "$STS" -c "$T/tlsrelay.conf" "${RPT[@]}" report --day "$DAY" --domain "$d" \
+		--submitter client.test > "$f" 2>&1
+	tap_run "TLS-RPT $d: tlsa, $1 successful, $2 failed${3:+ ($3)}" "$PY" "$CHECK" "$f" "$d" tlsa "$@"
+}
+rpt sc.dane.test 1 1 tlsa-invalid
+rpt ee.dane.test 1 0
+rpt mismatch.dane.test 0 1 tlsa-invalid
+rpt bogus.dane.test 0 1 dnssec-invalid
+rpt stripped.dane.test 0 1 starttls-not-supported
+rpt plain.insecure.test 0 1 dane-required
+rpt old.dane.test 0 2 tlsa-invalid
+tap_run "TLS-RPT: the tlsa policy names the TLSA record, the recipient domain and the MX host" \
+	"$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+p = [x["policy"] for x in r["policies"] if x["summary"]["total-successful-session-count"] == 1]
+assert len(p) == 1, p
+p = p[0]
+assert p["policy-type"] == "tlsa" and p["policy-domain"] == "ee.dane.test", p
+assert p["policy-string"] == ["3 1 1 " + sys.argv[2].upper()], p
+assert p["mx-host"] == ["mx.ee.dane.test"], p' "$T/report-ee.dane.test.json" "$EE311"
+tap_run "TLS-RPT: the failure names our address (sending-mta-ip), the MX host and its address" \
+	"$PY" -c 'import json, sys
+d = json.load(open(sys.argv[1]))["policies"][0]["failure-details"]
+assert d == [{"result-type": "tlsa-invalid", "sending-mta-ip": "127.0.0.1",
+              "receiving-mx-hostname": "mx.mismatch.dane.test",
+              "receiving-ip": "127.0.0.64", "failed-session-count": 1}], d' "$T/report-mismatch.dane.test.json"
 
 tap_done

@@ -456,7 +456,7 @@ OUT=$(sts -o "mta_sts_cache=$T/no.db" report --day "$DAY" --domain nomatch.test 
 printf '%s\n' "$OUT" > "$T/report-no.json"
 tap_run "TLS-Required: No: the relaxed session is counted for TLS-RPT (validation-failure)" "$PY" "$CHECK" \
 	"$T/report-no.json" nomatch.test sts 0 1 validation-failure
-tap_like "$OUT" '"result-type":"validation-failure","receiving-mx-hostname":"mx\.example\.test","receiving-ip":"127\.0\.0\.81"' \
+tap_like "$OUT" '"result-type":"validation-failure","sending-mta-ip":"127\.0\.0\.1","receiving-mx-hostname":"mx\.example\.test","receiving-ip":"127\.0\.0\.81"' \
 	"TLS-Required: No: TLS-RPT names the address the message went to"
 
 stop_pid "$HTTPS_PID"

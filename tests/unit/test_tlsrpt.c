@@ -76,6 +76,25 @@ static void test_result_type(void)
 	TAP_STR(tr_sts_result_type(&o, 1), "success", "result: STS, verified");
 }
 
+static void test_dane_result_type(void)
+{
+	tr_tls_outcome o;
+
+	memset(&o, 0, sizeof o);
+	TAP_STR(tr_dane_result_type(&o), NULL, "DANE result: no greeting -> nothing counted");
+	o.greeted = 1;
+	TAP_STR(tr_dane_result_type(&o), "starttls-not-supported", "DANE result: STARTTLS not offered");
+	o.offered = o.tried = 1;
+	TAP_STR(tr_dane_result_type(&o), "validation-failure", "DANE result: handshake failed");
+	o.up = 1;
+	o.info.dane = 1;
+	o.info.have_cert = o.info.chain_ok = o.info.name_ok = 1;
+	TAP_STR(tr_dane_result_type(&o), "tlsa-invalid", "DANE result: no TLSA record matched (WebPKI ignored)");
+	o.info.dane_ok = 1;
+	o.info.chain_ok = o.info.name_ok = 0;
+	TAP_STR(tr_dane_result_type(&o), "success", "DANE result: a TLSA record matched");
+}
+
 static void test_store_report(void)
 {
 	char path[] = "/tmp/test_tlsrpt.XXXXXX", db[64], err[256], *json = NULL;
@@ -83,7 +102,7 @@ static void test_store_report(void)
 	tr_sts_store *s;
 	tr_tlsrpt_meta m = { "Org \"Q\"", "c@x.test", "x.test", NULL };
 	tr_rpt_row ok = { "d.test", "sts", "version: STSv1\nmode: testing", "*.d.test", "success",
-	                  "mx.d.test", "192.0.2.1", 0 };
+	                  "mx.d.test", "192.0.2.1", 0, "" };
 	tr_rpt_row bad = ok;
 	long long day0 = 1700006400;   /* 2023-11-15T00:00:00Z */
 
@@ -95,6 +114,7 @@ static void test_store_report(void)
 	if (s == NULL)
 		return;
 	bad.result = "certificate-expired";
+	bad.sending_ip = "198.51.100.7";
 	for (int i = 0; i < 3; i++)
 		tr_sts_store_record(s, &ok, day0 + 100 + i);
 	tr_sts_store_record(s, &bad, day0 + 200);
@@ -108,6 +128,9 @@ static void test_store_report(void)
 	       "report: strings JSON-escaped", json);
 	tap_ok(json && strstr(json, "\"policy-string\":[\"version: STSv1\",\"mode: testing\"]") != NULL,
 	       "report: policy-string split into lines", json);
+	tap_ok(json && strstr(json, "{\"result-type\":\"certificate-expired\",\"sending-mta-ip\":"
+	                      "\"198.51.100.7\",\"receiving-mx-hostname\"") != NULL,
+	       "report: failure details carry sending-mta-ip", json);
 	free(json);
 	json = NULL;
 	TAP_INT(tr_tlsrpt_json(s, "2023-11-14", "d.test", &m, &json, err, sizeof err), 0,
@@ -133,6 +156,7 @@ int main(void)
 {
 	test_rua();
 	test_result_type();
+	test_dane_result_type();
 	test_store_report();
 	return tap_done();
 }
