@@ -24,32 +24,28 @@ long long tr_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static ssize_t plain_read(tr_io *io, void *buf, size_t n, short *want)
+/* r from read/send: r itself, or -1 with *want = retry_on (try again when
+ * the socket is ready) or 0 and the error text in io->err. */
+static ssize_t plain_result(tr_io *io, ssize_t r, short retry_on, short *want)
 {
-	ssize_t r = read(io->fd, buf, n);
-
 	if (r >= 0)
 		return r;
 	*want = 0;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		*want = POLLIN;
+		*want = retry_on;
 	else
 		snprintf(io->err, sizeof io->err, "%s", strerror(errno));
 	return -1;
 }
 
+static ssize_t plain_read(tr_io *io, void *buf, size_t n, short *want)
+{
+	return plain_result(io, read(io->fd, buf, n), POLLIN, want);
+}
+
 static ssize_t plain_write(tr_io *io, const void *buf, size_t n, short *want)
 {
-	ssize_t r = send(io->fd, buf, n, MSG_NOSIGNAL);
-
-	if (r >= 0)
-		return r;
-	*want = 0;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		*want = POLLOUT;
-	else
-		snprintf(io->err, sizeof io->err, "%s", strerror(errno));
-	return -1;
+	return plain_result(io, send(io->fd, buf, n, MSG_NOSIGNAL), POLLOUT, want);
 }
 
 static const tr_io_ops plain_ops = { plain_read, plain_write };

@@ -154,7 +154,10 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 
 /* ------------------------------------------------------------ TLS-RPT */
 
-const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
+/* The result types every policy type shares: NULL when the session never
+ * got past the greeting (not counted), the failure when STARTTLS was not
+ * offered or TLS did not come up, "" when TLS is up (the policy decides). */
+static const char *tls_step_result(const tr_tls_outcome *o)
 {
 	if (!o->greeted)
 		return NULL;
@@ -162,6 +165,15 @@ const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
 		return "starttls-not-supported";
 	if (!o->up)
 		return "validation-failure";
+	return "";
+}
+
+const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
+{
+	const char *t = tls_step_result(o);
+
+	if (t == NULL || *t != '\0')
+		return t;
 	if (!sts)
 		return "success";
 	if (!o->info.have_cert)
@@ -209,12 +221,10 @@ static void record(tr_sts_route *r, const char *result, const char *mx, const ch
 
 const char *tr_dane_result_type(const tr_tls_outcome *o)
 {
-	if (!o->greeted)
-		return NULL;
-	if (!o->offered)
-		return "starttls-not-supported";
-	if (!o->up)
-		return "validation-failure";
+	const char *t = tls_step_result(o);
+
+	if (t == NULL || *t != '\0')
+		return t;
 	return o->info.dane_ok ? "success" : "tlsa-invalid";
 }
 
