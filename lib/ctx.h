@@ -14,8 +14,21 @@ struct tr_sasl_map;
 struct tr_policy_map;
 struct tr_tls_cache;
 
+/* What a file was when tlsrelay_ctx_prepare() read it (ctx_warm.c). */
+struct tr_stamp {
+	const char *what;             /* the setting, for the log */
+	char *path;
+	int exists;
+	unsigned long long dev, ino, size;
+	long long mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+#define TR_STAMPS 5
+
 struct tlsrelay_ctx {
 	tr_config cfg;
+	char *config_path;            /* last file given to tlsrelay_ctx_load_config */
+	struct tr_stamp stamps[TR_STAMPS]; /* set by tlsrelay_ctx_prepare */
+	int nstamps;
 	tlsrelay_log_fn log_fn;
 	void *log_arg;
 	int verbose;
@@ -31,6 +44,9 @@ struct tlsrelay_ctx {
 /* Forget everything derived from the settings (they are about to change):
  * the SSL_CTX and the loaded maps. */
 void tr_ctx_reset(struct tlsrelay_ctx *ctx);
+
+/* Forget the stamps of tlsrelay_ctx_prepare (ctx_warm.c). */
+void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx);
 
 /* Load the configured maps if not loaded yet: TLSRELAY_OK or CONFIG. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);

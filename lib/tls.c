@@ -193,6 +193,24 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	return c;
 }
 
+/* For a long-lived process (tlsrelayd): make the SSL_CTX now and parse
+ * tls_ca_file at once, so that every delivery forked from it starts with
+ * both done. A CA file that cannot be parsed is the configuration error
+ * the first handshake would report. */
+tlsrelay_cat tr_tls_prepare(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
+{
+	if (get_ssl_ctx(ctx, st) == NULL)
+		return st->cat;
+	if (!ctx->ca_loaded) {
+		if (!SSL_CTX_load_verify_file(ctx->ssl_ctx, ctx->cfg.tls_ca_file)) {
+			ctx->ca_failed = 1;
+			return ca_error("tls_ca_file", ctx->cfg.tls_ca_file, st);
+		}
+		ctx->ca_loaded = 1;
+	}
+	return tr_status_ok(st);
+}
+
 void tr_tls_ctx_free(struct tlsrelay_ctx *ctx)
 {
 	tr_tls_cache_free(ctx);

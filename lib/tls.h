@@ -103,6 +103,10 @@ void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
 /* Free the context's SSL_CTX. */
 void tr_tls_ctx_free(struct tlsrelay_ctx *ctx);
 
+/* The SSL_CTX made and tls_ca_file parsed now rather than on first use
+ * (ctx_warm.c, for tlsrelayd): TLSRELAY_OK or CONFIG/INTERNAL. */
+tlsrelay_cat tr_tls_prepare(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
+
 /* "verified", "trusted", "untrusted", "anonymous", "none". */
 const char *tr_trust_name(tr_trust t);
 

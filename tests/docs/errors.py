@@ -4,12 +4,12 @@
     errors.py SRCDIR                 list: file:line TAB dsn TAB fragment TAB format
     errors.py SRCDIR --check DOC     for each error, "ok|missing TAB file:line TAB dsn TAB fragment"
 
-Sources: lib/*.c and plugin/*/main.c. An error is
+Sources: lib/*.c and plugin/*/*.c. An error is
   - a call tr_status_set(st, cat, DSN, FORMAT, ...) whose cat is not
     TLSRELAY_OK (those are the probe's verdicts and success texts);
   - tr_config_error(st, where, FORMAT, ...): DSN 4.3.5;
   - map_error(st, path, line, FORMAT, ...) (lib/sasl.c): DSN 4.3.5;
-  - a string literal "X.Y.Z tlsrelay: TEXT" in plugin/*/main.c (printed
+  - a string literal "X.Y.Z tlsrelay: TEXT" in plugin/*/*.c (printed
     directly by the program).
 Calls may span lines; adjacent string literals are joined. A DSN that is a
 string literal or a macro #defined to one in the same file is used; a DSN
@@ -36,7 +36,7 @@ CALLS = {  # name: (index of the DSN argument or a fixed DSN, index of the forma
 CALL_RE = re.compile(r'\b(' + '|'.join(CALLS) + r')\s*\(')
 CONV_RE = re.compile(r'%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcsp%]')
 STR_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
-DIRECT_RE = re.compile(r'"([245]\.\d{1,3}\.\d{1,3}) tlsrelay: ((?:[^"\\]|\\.)*)"')
+DIRECT_RE = re.compile(r'"([245]\.\d{1,3}\.\d{1,3}) tlsrelay[a-z-]*: ((?:[^"\\]|\\.)*)"')
 
 
 def split_args(s, i):
@@ -99,7 +99,7 @@ def fragment(fmt):
 
 def errors(srcdir):
     files = sorted(glob.glob(os.path.join(srcdir, 'lib', '*.c')) +
-                   glob.glob(os.path.join(srcdir, 'plugin', '*', 'main.c')))
+                   glob.glob(os.path.join(srcdir, 'plugin', '*', '*.c')))
     for path in files:
         rel = os.path.relpath(path, srcdir)
         with open(path, encoding='utf-8') as f:

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/docs/test_errors_documented.sh - every error line the transport can
 # print is in doc/TROUBLESHOOTING.md. tests/docs/errors.py collects them from
-# lib/*.c and plugin/*/main.c (tr_status_set, tr_config_error, sasl.c's
+# lib/*.c and plugin/*/*.c (tr_status_set, tr_config_error, sasl.c's
 # map_error, and "X.Y.Z tlsrelay: ..." literals of the programs, multi-line
 # calls included) and looks, for each, for one line of the page with its DSN
 # and the first words of its text (see errors.py). One check per error, so
@@ -20,7 +20,7 @@ tap_ok "$(test "$n" -ge 100; echo $?)" "errors.py finds the error messages ($n)"
 tap_like "$out" '	lib/smtp_client\.c:[0-9]+	4\.7\.4	TLS is required%s, but was not offered by host %s$' \
 	"errors.py finds the 4.7.4 STARTTLS requirement message"
 tap_like "$out" '	lib/deliver\.c:[0-9]+	4\.3\.5	bad nexthop ' "errors.py reads a call spread over lines (DSN after a comment)"
-tap_like "$out" '	plugin/transport/main\.c:[0-9]+	4\.4\.2	delivery deadline exceeded' \
+tap_like "$out" '	plugin/transport/transport\.c:[0-9]+	4\.4\.2	delivery deadline exceeded' \
 	"errors.py finds the program's own lines"
 tap_unlike "$out" '	would be delivered' "errors.py leaves out success texts (TLSRELAY_OK)"
 

@@ -1,0 +1,99 @@
+/*
+ * ctx_warm.c - a context made ready once for many deliveries (tlsrelayd).
+ *
+ * tlsrelay_ctx_prepare() does at once what a delivery otherwise does
+ * lazily: the SSL_CTX (OpenSSL 3.0's SSL_CTX_new alone is 8 M
+ * instructions), tls_ca_file parsed, the policy and SASL maps loaded.
+ * A process forked from the prepared context starts with all of it done.
+ *
+ * It also stamps the files those came from (the configuration file,
+ * tls_ca_file, tls_policy_map, sasl_password_map): device, inode, size,
+ * mtime and ctime. tlsrelay_ctx_changed() compares them with the files now,
+ * so that a long-lived process notices an edited map or a replaced CA
+ * bundle before its next delivery, as the one-process-per-message
+ * transport does by reading everything afresh. tls_ca_path is a hashed
+ * directory searched per certificate at verification time: nothing of it
+ * is cached, so nothing to stamp.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "ctx.h"
+#include "status.h"
+#include "tls.h"
+
+static void take_stamp(struct tr_stamp *s)
+{
+	struct stat sb;
+
+	memset(&sb, 0, sizeof sb);
+	s->exists = stat(s->path, &sb) == 0;
+	s->dev = (unsigned long long)sb.st_dev;
+	s->ino = (unsigned long long)sb.st_ino;
+	s->size = (unsigned long long)sb.st_size;
+	s->mtime_s = (long long)sb.st_mtim.tv_sec;
+	s->mtime_ns = (long long)sb.st_mtim.tv_nsec;
+	s->ctime_s = (long long)sb.st_ctim.tv_sec;
+	s->ctime_ns = (long long)sb.st_ctim.tv_nsec;
+}
+
+static int add_stamp(struct tlsrelay_ctx *ctx, const char *what, const char *path)
+{
+	struct tr_stamp *s;
+
+	if (path == NULL || ctx->nstamps == TR_STAMPS)
+		return 0;
+	s = &ctx->stamps[ctx->nstamps];
+	memset(s, 0, sizeof *s);
+	if ((s->path = strdup(path)) == NULL)
+		return -1;
+	s->what = what;
+	take_stamp(s);
+	ctx->nstamps++;
+	return 0;
+}
+
+void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx)
+{
+	for (int i = 0; i < ctx->nstamps; i++)
+		free(ctx->stamps[i].path);
+	ctx->nstamps = 0;
+}
+
+/* Stamps are taken before the files are read: a change made while they
+ * are read shows as a change on the next check (read again, never missed). */
+tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st)
+{
+	const tr_config *cfg = &ctx->cfg;
+
+	tr_ctx_stamps_free(ctx);
+	if (add_stamp(ctx, "configuration", ctx->config_path) < 0 ||
+	    add_stamp(ctx, "tls_ca_file", cfg->tls_ca_file) < 0 ||
+	    add_stamp(ctx, "tls_policy_map", cfg->tls_policy_map) < 0 ||
+	    add_stamp(ctx, "sasl_password_map", cfg->sasl_password_map) < 0)
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
+		return st->cat;
+	/* Even at level none: a policy map entry or a message header may
+	 * still ask for TLS. */
+	return tr_tls_prepare(ctx, st);
+}
+
+const char *tlsrelay_ctx_changed(const tlsrelay_ctx *ctx)
+{
+	for (int i = 0; i < ctx->nstamps; i++) {
+		struct tr_stamp now = ctx->stamps[i];
+
+		take_stamp(&now);
+		if (now.exists != ctx->stamps[i].exists || now.dev != ctx->stamps[i].dev ||
+		    now.ino != ctx->stamps[i].ino || now.size != ctx->stamps[i].size ||
+		    now.mtime_s != ctx->stamps[i].mtime_s ||
+		    now.mtime_ns != ctx->stamps[i].mtime_ns ||
+		    now.ctime_s != ctx->stamps[i].ctime_s ||
+		    now.ctime_ns != ctx->stamps[i].ctime_ns)
+			return ctx->stamps[i].what;
+	}
+	return NULL;
+}

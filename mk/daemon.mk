@@ -1,0 +1,17 @@
+# mk/daemon.mk - included by Makefile.am (one fragment per area; use += on the shared
+# variables: TESTS, check_PROGRAMS, EXTRA_DIST, SCRIPT_DIRS, lib_libtlsrelay_core_la_SOURCES ...).
+#
+# tlsrelayd, the delivery daemon, and tlsrelayc, the thin transport that
+# hands it each delivery (doc/tlsrelayd.8, doc/PERFORMANCE.md). The
+# daemon's delivery processes run the transport's own code
+# (plugin/transport/transport.c); tlsrelayc links nothing but libc.
+
+sbin_PROGRAMS += plugin/daemon/tlsrelayd plugin/transport/tlsrelayc
+plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
+	plugin/daemon/pool.c plugin/daemon/worker.c plugin/daemon/request.c plugin/daemon/daemon.h plugin/daemon/proto.h \
+	plugin/transport/transport.c plugin/transport/transport.h
+plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
+plugin_daemon_tlsrelayd_LDADD = lib/libtlsrelay-core.la
+plugin_transport_tlsrelayc_SOURCES = plugin/transport/tlsrelayc.c plugin/daemon/proto.h
+plugin_transport_tlsrelayc_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
+plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)

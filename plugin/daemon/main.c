@@ -1,0 +1,204 @@
+/*
+ * main.c - tlsrelayd, the delivery daemon behind tlsrelayc.
+ *
+ *   tlsrelayd [-c CONFIG] [-s SOCKET] [-u USER] [-m MODE] [-n MAXPROCS]
+ *             [-r MAXUSE] [-i MAXIDLE] [-v]
+ *
+ * Reads the configuration once, prepares what every delivery needs (TLS
+ * context, CA file, maps), listens on a unix socket and hands each
+ * tlsrelayc request to a delivery process forked from that state, which
+ * serves up to MAXUSE deliveries one after the other (serve.c, pool.c,
+ * worker.c, request.c). It stays in the
+ * foreground (systemd Type=simple) and logs to syslog (LOG_MAIL), and with
+ * -v to standard error too. tlsrelayd(8) has the details.
+ *
+ * Decisions:
+ * - Started as root it needs -u: it creates the socket (owned by USER,
+ *   mode MODE), then becomes USER (its groups too) for good before reading
+ *   the configuration. It never delivers as root.
+ * - The socket's mode (default 0660) and directory are the access control:
+ *   whoever can connect can have mail sent with this configuration (and
+ *   its SASL passwords), as whoever can run tlsrelay as USER could.
+ * - A socket file left by a dead daemon is replaced; one a live daemon
+ *   answers on is not (exit 75: already running).
+ * - Usage and configuration errors exit 78, other start-up failures 75.
+ * - No core dumps: the process holds SMTP AUTH passwords.
+ */
+#include "config.h"
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "daemon.h"
+
+#define EX_TEMPFAIL_ 75
+#define EX_CONFIG_ 78
+
+static int log_stderr;
+
+void trd_log(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsyslog(priority, fmt, ap);
+	va_end(ap);
+	if (log_stderr) {
+		va_start(ap, fmt);
+		fputs("tlsrelayd: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+}
+
+static int usage(const char *why)
+{
+	fprintf(stderr, "tlsrelayd: %s\n"
+	        "usage: tlsrelayd [-c config] [-s socket] [-u user] [-m mode] [-n maxprocs]"
+	        " [-r maxuse] [-i maxidle] [-v]\n", why);
+	return EX_CONFIG_;
+}
+
+static int parse_args(int argc, char **argv, struct trd_options *o)
+{
+	char *end;
+	long v;
+	int c;
+
+	o->config = tlsrelay_default_config_path();
+	o->socket = RUNSTATEDIR "/tlsrelay/tlsrelayd.sock";
+	o->mode = 0660;
+	o->max_procs = 100;
+	o->max_use = 100;
+	o->max_idle = 60;
+	opterr = 0;
+	while ((c = getopt(argc, argv, "c:s:u:m:n:r:i:v")) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 's': o->socket = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'm':
+			v = strtol(optarg, &end, 8);
+			if (*optarg == '\0' || *end || v < 0 || v > 0777)
+				return usage("-m takes an octal mode (0600..0777)");
+			o->mode = (unsigned)v;
+			break;
+		case 'n':
+		case 'r':
+		case 'i':
+			v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1 || v > (c == 'i' ? 86400 : 1000))
+				return usage(c == 'n' ? "-n takes a number of processes, 1..1000" :
+				             c == 'r' ? "-r takes a number of deliveries, 1..1000" :
+				             "-i takes seconds, 1..86400");
+			*(c == 'n' ? &o->max_procs : c == 'r' ? &o->max_use : &o->max_idle) = (int)v;
+			break;
+		default:
+			return usage("unknown option or missing argument");
+		}
+	}
+	if (optind != argc)
+		return usage("unexpected argument");
+	return 0;
+}
+
+/* A socket file that no daemon answers on is removed; 0, or -1 if one does. */
+static int clear_stale(const struct sockaddr_un *sa)
+{
+	struct stat sb;
+	int s;
+
+	if (lstat(sa->sun_path, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+		return 0;
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	if (connect(s, (const struct sockaddr *)sa, sizeof *sa) == 0) {
+		close(s);
+		return -1;
+	}
+	close(s);
+	(void)unlink(sa->sun_path);
+	return 0;
+}
+
+static int listen_on(const struct trd_options *o, const struct passwd *pw)
+{
+	struct sockaddr_un sa;
+	int s;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(o->socket) >= sizeof sa.sun_path) {
+		trd_log(LOG_ERR, "socket path too long: %s", o->socket);
+		return -1;
+	}
+	strcpy(sa.sun_path, o->socket);
+	if (clear_stale(&sa) < 0) {
+		trd_log(LOG_ERR, "another tlsrelayd answers on %s", o->socket);
+		return -1;
+	}
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
+	    bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(o->socket, o->mode) < 0 ||
+	    (pw && chown(o->socket, pw->pw_uid, pw->pw_gid) < 0) || listen(s, 128) < 0) {
+		trd_log(LOG_ERR, "cannot listen on %s: %s", o->socket, strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	return s;
+}
+
+static int become(const struct passwd *pw)
+{
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0 || setuid(0) == 0) {
+		trd_log(LOG_ERR, "cannot become user %s: %s", pw->pw_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct trd_options o;
+	struct passwd *pw = NULL;
+	struct rlimit none = { 0, 0 };
+	int lfd, rc;
+
+	memset(&o, 0, sizeof o);
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc;
+	log_stderr = o.verbose;
+	openlog("tlsrelayd", LOG_PID, LOG_MAIL);
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (o.user && (pw = getpwnam(o.user)) == NULL) {
+		trd_log(LOG_ERR, "unknown user %s", o.user);
+		return EX_CONFIG_;
+	}
+	if (geteuid() == 0 && (pw == NULL || pw->pw_uid == 0)) {
+		trd_log(LOG_ERR, "will not deliver as root: give -u USER");
+		return EX_CONFIG_;
+	}
+	if (geteuid() != 0 && pw && pw->pw_uid != geteuid()) {
+		trd_log(LOG_ERR, "-u %s: only root can change user", o.user);
+		return EX_CONFIG_;
+	}
+	if ((lfd = listen_on(&o, geteuid() == 0 ? pw : NULL)) < 0)
+		return EX_TEMPFAIL_;
+	if (geteuid() == 0 && become(pw) < 0)
+		return EX_TEMPFAIL_;
+	return trd_serve(&o, lfd);
+}

@@ -1,0 +1,44 @@
+/*
+ * proto.h - what tlsrelayc (plugin/transport/tlsrelayc.c) and tlsrelayd
+ * (plugin/daemon) say to each other over the daemon's unix stream socket.
+ *
+ * Request, client to daemon, once per connection:
+ *   magic     TRD_MAGIC, TRD_MAGIC_LEN bytes (with its NUL)
+ *   argc      uint32, host order (same host), 1..TRD_ARGC_MAX
+ *   len       uint32, bytes that follow, 1..TRD_LEN_MAX
+ *   strings   the client's working directory, then argc arguments
+ *             (argv[0] first), each ending with a NUL: exactly argc + 1
+ *             NULs, the last byte a NUL
+ * The client's descriptors 0, 1 and 2 ride as SCM_RIGHTS on the first
+ * bytes: the delivery process reads the message from the MTA's pipe and
+ * writes its result line to the MTA's pipe itself, exactly as the
+ * one-process transport does.
+ *
+ * The client then sends nothing more and never shuts its side down: the
+ * daemon takes the end of the connection (POLLRDHUP) as the client gone
+ * (the MTA killed it, a timeout) and stops the delivery process.
+ *
+ * Reply, daemon to client, once, when the delivery process has ended:
+ *   "<status>\n" or "<status> <line>\n"
+ * status is the exit status to exit with (0-255); line, when given, is a
+ * DSN line ("4.3.0 tlsrelayd: ...") the client prints on its standard
+ * output: the delivery process died or never ran, so nobody else did. At
+ * most TRD_REPLY_MAX bytes. No reply (end of file) means the outcome is
+ * unknown: the client exits 75 (the message is kept; at worst sent twice,
+ * never lost).
+ */
+#ifndef TRD_PROTO_H
+#define TRD_PROTO_H
+
+#define TRD_MAGIC "TLSRELAYD/1"
+#define TRD_MAGIC_LEN 12
+#define TRD_HEAD_LEN (TRD_MAGIC_LEN + 8)
+#define TRD_ARGC_MAX 10000
+#define TRD_LEN_MAX (1024 * 1024)
+#define TRD_REPLY_MAX 512
+
+/* A delivery process exits with this when the request was malformed
+ * (the transport itself never exits with it). */
+#define TRD_EXIT_BAD_REQUEST 250
+
+#endif

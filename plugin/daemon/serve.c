@@ -1,0 +1,237 @@
+/*
+ * serve.c - tlsrelayd's loop: accept a client, hand it to a delivery
+ * process (pool.c) forked from the warm context, reply with the exit
+ * status of its delivery.
+ *
+ * The warm context is the configuration file read and prepared once
+ * (tlsrelay_ctx_prepare: SSL_CTX, CA file, maps). Before each fork it is
+ * checked (tlsrelay_ctx_changed: a few stat calls) and made afresh when a
+ * file it came from changed; SIGHUP remakes it too. When it cannot be made
+ * (a configuration error), deliveries run without it, so each reads the
+ * configuration itself and reports the error to its MTA exactly as
+ * tlsrelay does; another attempt is made at most every TRD_RETRY seconds.
+ *
+ * Decisions:
+ * - The client's end of the connection closing before the reply (the MTA
+ *   killed it on its time limit) stops the delivery process (SIGTERM):
+ *   the MTA already counts that delivery as failed and will retry.
+ * - At most max_procs delivery processes; while all are busy further
+ *   clients wait in the listen queue (the MTA's own process limit
+ *   usually comes first).
+ * - SIGTERM/SIGINT: stop accepting, remove the socket, wait for the
+ *   running deliveries (each bounded by its deadline), then exit 0.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "daemon.h"
+#include "proto.h"
+
+#define TRD_RETRY 5
+#define TRD_TICK 5      /* seconds between checks for idle processes */
+
+static int *sigpipe_fds;   /* the server's self-pipe, for the handler */
+static volatile sig_atomic_t got_chld, got_hup, got_term;
+
+static void on_signal(int sig)
+{
+	int e = errno;
+
+	if (sig == SIGCHLD)
+		got_chld = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+	(void)!write(sigpipe_fds[1], "", 1);
+	errno = e;
+}
+
+static int signals_setup(struct trd_server *srv)
+{
+	struct sigaction sa;
+	int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT };
+
+	sigpipe_fds = srv->sigfd;
+	if (pipe2(srv->sigfd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* (Re)make the warm context from the configuration file. */
+static void warm_make(struct trd_server *srv, const char *why)
+{
+	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
+	tlsrelay_status st;
+
+	tlsrelay_ctx_free(srv->warm);
+	srv->warm = NULL;
+	srv->warm_tried = time(NULL);
+	if (ctx == NULL) {
+		trd_log(LOG_ERR, "out of memory preparing the configuration");
+		return;
+	}
+	if (tlsrelay_ctx_configure(ctx, srv->opt->config, NULL, 0, &st) != TLSRELAY_OK ||
+	    tlsrelay_ctx_prepare(ctx, &st) != TLSRELAY_OK) {
+		trd_log(LOG_ERR, "%s: %s (each delivery reads the configuration itself until it is fixed)",
+		        srv->opt->config, st.text);
+		tlsrelay_ctx_free(ctx);
+		return;
+	}
+	srv->warm = ctx;
+	srv->gen++;
+	trd_log(LOG_INFO, "configuration %s %s", srv->opt->config, why);
+}
+
+static void warm_check(struct trd_server *srv)
+{
+	const char *changed;
+
+	if (got_hup) {
+		got_hup = 0;
+		warm_make(srv, "reloaded (SIGHUP)");
+	} else if (srv->warm && (changed = tlsrelay_ctx_changed(srv->warm)) != NULL) {
+		char why[96];
+		snprintf(why, sizeof why, "reloaded (%s changed)", changed);
+		warm_make(srv, why);
+	} else if (srv->warm == NULL && time(NULL) - srv->warm_tried >= TRD_RETRY) {
+		warm_make(srv, "loaded");
+	}
+}
+
+static void accept_one(struct trd_server *srv)
+{
+	int conn = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (conn < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			trd_log(LOG_ERR, "accept: %s", strerror(errno));
+		return;
+	}
+	warm_check(srv);
+	trd_pool_expire(srv, time(NULL));   /* old generation out first */
+	trd_pool_dispatch(srv, conn);
+}
+
+static void reap(struct trd_server *srv)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		trd_pool_reaped(srv, pid, status);
+}
+
+static void drain_signals(const struct trd_server *srv)
+{
+	char buf[64];
+
+	while (read(srv->sigfd[0], buf, sizeof buf) > 0)
+		;
+}
+
+/* Poll slots: per process its control socket and its client's connection
+ * (fd -1 where there is none: poll skips it), then the signal pipe, then
+ * the listening socket. */
+static int wait_events(struct trd_server *srv, struct pollfd *pfd)
+{
+	int n = 0, accepting = srv->lfd >= 0 && trd_pool_can_take(srv);
+
+	for (int i = 0; i < srv->nw; i++) {
+		const struct trd_worker *w = &srv->w[i];
+
+		pfd[n++] = (struct pollfd){ w->dead ? -1 : w->ctl, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ w->stopped ? -1 : w->conn, POLLRDHUP, 0 };
+	}
+	pfd[n++] = (struct pollfd){ srv->sigfd[0], POLLIN, 0 };
+	pfd[n++] = (struct pollfd){ accepting ? srv->lfd : -1, POLLIN, 0 };
+	return poll(pfd, (nfds_t)n, TRD_TICK * 1000);
+}
+
+static void step(struct trd_server *srv, struct pollfd *pfd)
+{
+	int nw = srv->nw;
+
+	for (int i = 0; i < nw; i++) {
+		struct trd_worker *w = &srv->w[i];
+
+		if (pfd[2 * i].revents)
+			trd_pool_done(srv, w);
+		if ((pfd[2 * i + 1].revents & (POLLRDHUP | POLLHUP | POLLERR)) && w->conn >= 0 &&
+		    !w->stopped) {
+			trd_log(LOG_WARNING, "the client of delivery process %ld went away: stopping it",
+			        (long)w->pid);
+			kill(w->pid, SIGTERM);
+			w->stopped = 1;
+		}
+	}
+	if (pfd[2 * nw].revents & POLLIN)
+		drain_signals(srv);
+	if (got_chld) {
+		got_chld = 0;
+		reap(srv);
+	}
+	if ((pfd[2 * nw + 1].revents & POLLIN) && !got_term)
+		accept_one(srv);
+	trd_pool_expire(srv, time(NULL));
+}
+
+static void stop_listening(struct trd_server *srv)
+{
+	trd_log(LOG_INFO, "stopping: %d delivery processes to wait for", srv->nw);
+	close(srv->lfd);
+	srv->lfd = -1;
+	(void)unlink(srv->opt->socket);
+}
+
+int trd_serve(const struct trd_options *opt, int lfd)
+{
+	struct trd_server srv;
+	struct pollfd *pfd;
+
+	memset(&srv, 0, sizeof srv);
+	srv.opt = opt;
+	srv.lfd = lfd;
+	srv.w = calloc((size_t)opt->max_procs, sizeof *srv.w);
+	pfd = calloc(2 * (size_t)opt->max_procs + 2, sizeof *pfd);
+	if (srv.w == NULL || pfd == NULL || signals_setup(&srv) < 0) {
+		trd_log(LOG_ERR, "cannot start: %s", strerror(errno));
+		return 75;
+	}
+	warm_make(&srv, "loaded");
+	trd_log(LOG_INFO, "ready on %s (at most %d delivery processes)", opt->socket, opt->max_procs);
+	while (srv.lfd >= 0 || srv.nw > 0) {
+		if (got_term && srv.lfd >= 0)
+			stop_listening(&srv);
+		if (wait_events(&srv, pfd) < 0 && errno != EINTR) {
+			trd_log(LOG_ERR, "poll: %s", strerror(errno));
+			break;
+		}
+		if (got_hup)
+			warm_check(&srv);
+		step(&srv, pfd);
+	}
+	trd_log(LOG_INFO, "stopped");
+	tlsrelay_ctx_free(srv.warm);
+	free(srv.w);
+	free(pfd);
+	return 0;
+}

@@ -1,0 +1,240 @@
+/*
+ * tlsrelayc.c - the thin transport: hands the delivery to tlsrelayd.
+ *
+ *   tlsrelayc [-S SOCKET] TLSRELAY-ARGUMENTS...
+ *
+ * Takes tlsrelay's own command line (tlsrelay(8)): the MTA runs it in
+ * place of tlsrelay with the same arguments. It sends them, with its
+ * standard input, output and error (SCM_RIGHTS), to tlsrelayd over the
+ * unix socket SOCKET (default RUNSTATEDIR/tlsrelay/tlsrelayd.sock; -S must
+ * be the first argument), waits for the delivery process to end and exits
+ * with its status. The delivery process reads the message from the MTA's
+ * pipe and writes the result line itself. Protocol: plugin/daemon/proto.h.
+ *
+ * Why: this program links nothing but libc and does not load OpenSSL;
+ * the daemon forks each delivery from a process where the TLS context,
+ * the CA file and the maps are ready (doc/PERFORMANCE.md).
+ *
+ * Decisions:
+ * - When the daemon cannot be reached (no socket, refused, no permission,
+ *   nothing of the request accepted), the command line is over the
+ *   protocol's limits, or one of descriptors 0-2 is closed, tlsrelayc runs tlsrelay itself,
+ *   the program beside it (/proc/self/exe's directory), with the same
+ *   arguments: the same code and configuration, only slower. The daemon
+ *   being down never holds mail back. The fallback is logged (LOG_MAIL,
+ *   warning), not printed: the MTA reads the output as the result.
+ * - Once the request is sent the daemon may be delivering: from then on
+ *   any doubt (an error, no reply) is 4.3.0 and exit 75, never 0.
+ * - No timeout of its own: the MTA's (pipe(8) time limit) ends this
+ *   process, and the daemon stops the delivery when it sees that.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "../daemon/proto.h"
+
+#define EX_TEMPFAIL_ 75
+#define EX_CONFIG_ 78
+
+static void fallback(char **argv, const char *why, const char *sock)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
+
+	if (sock)
+		syslog(LOG_MAIL | LOG_WARNING, "tlsrelayc: tlsrelayd at %s: %s: delivering in this process",
+		       sock, why);
+	else
+		syslog(LOG_MAIL | LOG_WARNING, "tlsrelayc: %s: delivering in this process", why);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			strcpy(slash + 1, "tlsrelay");
+			argv[0] = self;
+			execv(self, argv);
+		}
+	}
+	printf("4.3.0 tlsrelayc: cannot run tlsrelay beside %s: %s\n",
+	       n > 0 ? self : "this program", strerror(errno));
+	exit(EX_TEMPFAIL_);
+}
+
+static int std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			return 0;
+	return 1;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa;
+	int s;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int e = errno;
+		close(s);
+		errno = e;
+		return -1;
+	}
+	return s;
+}
+
+/* The request of proto.h in one buffer; NULL if too big. */
+static char *build(int argc, char **argv, size_t *outlen)
+{
+	char cwd[PATH_MAX];
+	size_t len, off = TRD_HEAD_LEN;
+	uint32_t u;
+	char *buf;
+
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		strcpy(cwd, "/");
+	len = strlen(cwd) + 1;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if (argc > TRD_ARGC_MAX || len > TRD_LEN_MAX || (buf = malloc(TRD_HEAD_LEN + len)) == NULL)
+		return NULL;
+	memcpy(buf, TRD_MAGIC, TRD_MAGIC_LEN);
+	u = (uint32_t)argc;
+	memcpy(buf + TRD_MAGIC_LEN, &u, 4);
+	u = (uint32_t)len;
+	memcpy(buf + TRD_MAGIC_LEN + 4, &u, 4);
+	memcpy(buf + off, cwd, strlen(cwd) + 1);
+	off += strlen(cwd) + 1;
+	for (int i = 0; i < argc; i++) {
+		memcpy(buf + off, argv[i], strlen(argv[i]) + 1);
+		off += strlen(argv[i]) + 1;
+	}
+	*outlen = off;
+	return buf;
+}
+
+/* Everything in buf, the three descriptors with the first bytes: 0, or
+ * -1 when nothing was sent (the daemon has nothing: safe to fall back),
+ * or -2 when only part was. */
+static int send_request(int s, const char *buf, size_t len)
+{
+	union { char space[CMSG_SPACE(3 * sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *cm;
+	int fds[3] = { 0, 1, 2 };
+	ssize_t n;
+
+	memset(&u, 0, sizeof u);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.space;
+	mh.msg_controllen = sizeof u.space;
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof fds);
+	do
+		n = sendmsg(s, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	for (size_t off = (size_t)n; off < len; off += (size_t)n) {
+		do
+			n = send(s, buf + off, len - off, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return -2;
+	}
+	return 0;
+}
+
+/* The reply: the exit status, after printing its line if any. */
+static int read_reply(int s)
+{
+	char line[TRD_REPLY_MAX + 1], *end, *nl;
+	size_t have = 0;
+	long status;
+	ssize_t n;
+
+	while (have < TRD_REPLY_MAX && memchr(line, '\n', have) == NULL) {
+		n = read(s, line + have, TRD_REPLY_MAX - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	line[have] = '\0';
+	if ((nl = strchr(line, '\n')) == NULL) {
+		printf("4.3.0 tlsrelayc: tlsrelayd ended without a result: delivery status unknown\n");
+		return EX_TEMPFAIL_;
+	}
+	*nl = '\0';
+	errno = 0;
+	status = strtol(line, &end, 10);
+	if (errno || end == line || status < 0 || status > 255 || (*end && *end != ' ')) {
+		printf("4.3.0 tlsrelayc: unreadable result from tlsrelayd\n");
+		return EX_TEMPFAIL_;
+	}
+	if (*end == ' ')
+		printf("%s\n", end + 1);
+	return (int)status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *sock = RUNSTATEDIR "/tlsrelay/tlsrelayd.sock";
+	size_t len;
+	char *buf;
+	int s, rc;
+
+	if (argc >= 2 && strcmp(argv[1], "-S") == 0) {
+		if (argc < 3) {
+			printf("4.3.5 tlsrelayc: -S needs a socket path\n");
+			return EX_CONFIG_;
+		}
+		sock = argv[2];
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (!std_fds_open())
+		fallback(argv, "descriptor 0, 1 or 2 is closed", NULL);
+	if ((s = connect_to(sock)) < 0) {
+		char why[128];
+		snprintf(why, sizeof why, "cannot connect: %s", strerror(errno));
+		fallback(argv, why, sock);
+	}
+	if ((buf = build(argc, argv, &len)) == NULL)
+		fallback(argv, "command line over the protocol's limits", sock);
+	if ((rc = send_request(s, buf, len)) == -1)
+		fallback(argv, "request not accepted", sock);
+	if (rc < 0) {
+		printf("4.3.0 tlsrelayc: cannot send the request to tlsrelayd: %s\n", strerror(errno));
+		return EX_TEMPFAIL_;
+	}
+	free(buf);
+	rc = read_reply(s);
+	fflush(stdout);
+	return rc;
+}

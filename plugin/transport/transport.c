@@ -1,0 +1,387 @@
+/*
+ * transport.c - tlsrelay, the sendmail-compatible transport program: all of
+ * it but main() (main.c), so that tlsrelayd (plugin/daemon) runs exactly
+ * the same code in the process it forks for a delivery.
+ *
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
+ *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q DESTINATION
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t
+ *
+ * Only glue: arguments, configuration, one library call, the exit status.
+ * The message comes on standard input. On failure the first line on
+ * standard output is "X.Y.Z reason": Postfix pipe(8) takes the DSN from it.
+ *
+ * Decisions:
+ * - Configuration problems (bad option, bad setting, unreadable file) print
+ *   DSN 4.3.5 and exit 78 (EX_CONFIG): with Postfix the 4.x.x DSN defers
+ *   the mail instead of bouncing it, so a typo does not bounce the queue;
+ *   Exim reads the exit status only, so list 78 in its temp_errors. A bad
+ *   command line (unknown option, missing argument, bad -o, no recipient,
+ *   bad -r) is a configuration problem of the MTA's transport: 78 too.
+ *   64 (EX_USAGE) is left for bad addresses and DSN values (5.x.x).
+ * - A last-resort alarm (deadline + 15 s) exits 75 even if something in the
+ *   library blocks; the library keeps its own deadline on every wait.
+ * - -i (ignore dots) is accepted and ignored: a lone "." never ends input.
+ * - -n prints the non-default settings (postconf -n), -d every setting;
+ *   -t checks the configuration and the files it names, printing every
+ *   problem as "file:line: reason" and exiting 78 if there is any (0 and
+ *   "configuration OK" otherwise). None of them reads a message.
+ * - No core dumps (RLIMIT_CORE 0, not dumpable): the process may hold SMTP
+ *   AUTH passwords, which must not end up in a core file.
+ * - File descriptors 0, 1 and 2 are made valid before anything is opened
+ *   (a missing one on /dev/null): a closed one would be reused by the
+ *   config file, the spool file or the socket, so that the message would be
+ *   read from the spool file itself (an empty message sent, exit 0) or the
+ *   output and -v log written into the SMTP connection. A closed standard
+ *   input is then refused: 4.3.0, exit 75, nothing sent.
+ * - -T (for sendmail, whose mailers may only exit 75, 74 or 71 to keep a
+ *   message queued): configuration errors exit 75 instead of 78, with
+ *   the same 4.3.5 line. It is found before the options are parsed, so a
+ *   bad command line is covered too. Postfix (which reads the DSN) and
+ *   Exim (temp_errors lists 78) do not need it.
+ * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
+ *   error (4.3.0, exit 75) instead of a killed process.
+ */
+#include "config.h"
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "tlsrelay.h"
+#include "transport.h"
+
+#define EX_CONFIG_ 78
+#define EX_TEMPFAIL_ 75
+
+struct opts {
+	const char *config;
+	const char *query;            /* -q DEST: print the policy, send nothing */
+	int show;                     /* -n: 1 = non-default settings, -d: 2 = all */
+	int check;                    /* -t: check the configuration */
+	const char *sender, *nexthop, *notify, *ret, *envid;
+	const char *overrides[32];
+	int noverrides;
+	int verbose;
+};
+
+struct logsink {
+	int to_syslog, to_stderr;
+};
+
+/* The synopsis, after a command line error, for a person at a terminal
+ * only: an MTA (pipe(8)) puts all the output into the DSN text, which must
+ * stay the one line that names the problem. */
+static void usage_line(void)
+{
+	if (!isatty(STDOUT_FILENO))
+		return;
+	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
+	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
+	      "       tlsrelay [-c config] [-o key=value] -q destination\n"
+	      "       tlsrelay [-c config] [-o key=value] -n | -d | -t\n", stdout);
+}
+
+static void log_line(void *arg, int priority, const char *line)
+{
+	const struct logsink *s = arg;
+
+	if (s->to_syslog)
+		syslog(priority, "%s", line);
+	if (s->to_stderr)
+		fprintf(stderr, "tlsrelay: %s\n", line);
+}
+
+static void no_core_dumps(void)
+{
+	struct rlimit none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Open /dev/null on each of fds 0-2 that is closed; *stdin_closed tells
+ * whether fd 0 was. -1 if /dev/null cannot be opened. */
+static int std_fds(int *stdin_closed)
+{
+	*stdin_closed = 0;
+	for (int fd = 0; fd <= 2; fd++) {
+		int nfd;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == 0)
+			*stdin_closed = 1;
+		/* The lowest free number is fd itself: the lower ones are open. */
+		if ((nfd = open("/dev/null", O_RDWR)) != fd) {
+			if (nfd >= 0)
+				close(nfd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "4.4.2 tlsrelay: delivery deadline exceeded\n";
+
+	(void)sig;
+	(void)!write(STDOUT_FILENO, msg, sizeof msg - 1);
+	_exit(EX_TEMPFAIL_);
+}
+
+/* Upper-case a DSN keyword list in place ("success,delay" -> "SUCCESS,DELAY"). */
+static char *upcase(char *s)
+{
+	for (char *p = s; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return s;
+}
+
+/* -T anywhere before the recipients (or "--"): configuration errors exit
+ * 75, not 78. Looked for before parsing, which may itself fail. */
+static int config_is_temporary(int argc, char **argv)
+{
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-T") == 0)
+			return 1;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof *o);
+	opterr = 0;
+	/* glibc: 0 makes getopt start afresh, reading the "+" again (in
+	 * tlsrelayd's child the daemon's own getopt has run before). */
+	optind = 0;
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vindtT")) != -1) {
+		switch (c) {
+		case 'n': o->show = 1; break;
+		case 'd': o->show = 2; break;
+		case 't': o->check = 1; break;
+		case 'q': o->query = optarg; break;
+		case 'c': o->config = optarg; break;
+		case 'f': o->sender = optarg; break;
+		case 'r': o->nexthop = optarg; break;
+		case 'N': o->notify = upcase(optarg); break;
+		case 'R': o->ret = upcase(optarg); break;
+		case 'V': o->envid = optarg; break;
+		case 'v': o->verbose++; break;
+		case 'i': break;
+		case 'T': break;          /* config_is_temporary() */
+		case 'o':
+			if (o->noverrides == (int)(sizeof o->overrides / sizeof o->overrides[0]) ||
+			    strchr(optarg, '=') == NULL) {
+				printf("4.3.5 tlsrelay: bad -o \"%s\": expected key=value "
+				       "(at most 32 -o options)\n", optarg);
+				return -1;
+			}
+			o->overrides[o->noverrides++] = optarg;
+			break;
+		default:
+			printf("4.3.5 tlsrelay: unknown option -%c or missing argument\n", optopt);
+			usage_line();
+			return -1;
+		}
+	}
+	if (o->sender && strcmp(o->sender, "<>") == 0)
+		o->sender = "";
+	if (optind >= argc && o->query == NULL && !o->show && !o->check) {
+		printf("4.3.5 tlsrelay: no recipients given\n");
+		usage_line();
+		return -1;
+	}
+	return optind;
+}
+
+/* Configuration file and -o overrides. Prints the error; 0 or -1. */
+static int configure(tlsrelay_ctx *ctx, const struct opts *o)
+{
+	tlsrelay_status st;
+
+	if (tlsrelay_ctx_configure(ctx, o->config, o->overrides, o->noverrides, &st) == TLSRELAY_OK)
+		return 0;
+	printf("%s tlsrelay: %s\n", st.dsn[0] ? st.dsn : "4.3.5", st.text);
+	return -1;
+}
+
+static void print_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+static void print_problem(void *arg, const char *line)
+{
+	printf("tlsrelay: %s\n", line);
+	++*(int *)arg;
+}
+
+/* -t: every problem of the configuration; 0 or EX_CONFIG. */
+static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
+{
+	const char *path = o->config ? o->config : tlsrelay_default_config_path();
+	tlsrelay_status st;
+	int n = 0;
+
+	tlsrelay_ctx_check_config(ctx, path, o->config != NULL, print_problem, &n);
+	for (int i = 0; i < o->noverrides; i++)
+		if (tlsrelay_ctx_set_pair(ctx, o->overrides[i], &st) != TLSRELAY_OK)
+			print_problem(&n, st.text);
+	tlsrelay_ctx_check_files(ctx, print_problem, &n);
+	if (n > 0) {
+		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
+		return EX_CONFIG_;
+	}
+	printf("tlsrelay: configuration OK (%s)\n", path);
+	return 0;
+}
+
+/* -q DEST: the effective policy on standard output. */
+static int query(tlsrelay_ctx *ctx, const char *dest)
+{
+	char line[8192];
+	tlsrelay_status st;
+
+	if (tlsrelay_policy_describe(ctx, dest, line, sizeof line, &st) != TLSRELAY_OK) {
+		printf("%s tlsrelay: %s\n", st.dsn, st.text);
+		return tlsrelay_status_exit(&st);
+	}
+	printf("%s\n", line);
+	return 0;
+}
+
+static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt,
+                   int stdin_closed)
+{
+	tlsrelay_status st;
+	tlsrelay_rcpt *rcpts = calloc((size_t)nrcpt, sizeof *rcpts);
+	tlsrelay_request req = { o->sender ? o->sender : "", o->nexthop, o->notify,
+	                         o->ret, o->envid, rcpts, (size_t)nrcpt };
+	tlsrelay_message *msg;
+
+	if (rcpts == NULL) {
+		printf("4.3.0 tlsrelay: out of memory\n");
+		return EX_TEMPFAIL_;
+	}
+	if (stdin_closed) {
+		printf("4.3.0 tlsrelay: standard input is closed: no message to send\n");
+		free(rcpts);
+		return EX_TEMPFAIL_;
+	}
+	for (int i = 0; i < nrcpt; i++)
+		rcpts[i].addr = rcpt[i];
+	if ((msg = tlsrelay_message_spool(ctx, STDIN_FILENO, &st)) != NULL) {
+		/* Re-arm: the library's deadline starts now, after the input. */
+		alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
+		tlsrelay_deliver(ctx, &req, msg, &st);
+		tlsrelay_message_free(msg);
+	}
+	if (st.cat != TLSRELAY_OK)
+		printf("%s %s\n", st.dsn[0] ? st.dsn : (st.cat == TLSRELAY_PERM ? "5.0.0" : "4.0.0"),
+		       st.text);
+	free(rcpts);
+	return tlsrelay_status_exit(&st);
+}
+
+/* Whether the warm context of tlsrelayd serves this command line: same
+ * configuration file (same inode: a relative -c or a symbolic link is the
+ * same file), no -o, not -t (which reads everything afresh to report it). */
+static int warm_serves(const struct tr_warm *warm, const struct opts *o)
+{
+	struct stat a, b;
+	const char *path = o->config ? o->config : tlsrelay_default_config_path();
+
+	if (warm == NULL || warm->ctx == NULL || o->noverrides > 0 || o->check)
+		return 0;
+	return stat(path, &a) == 0 && stat(warm->config, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static tlsrelay_ctx *warm_ctx(const struct tr_warm *warm)
+{
+	return warm ? warm->ctx : NULL;
+}
+
+static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
+{
+	if (ctx != warm_ctx(warm))
+		tlsrelay_ctx_free(ctx);
+}
+
+static int run(int argc, char **argv, const struct tr_warm *warm)
+{
+	struct opts o;
+	struct logsink sink = { 0, 0 };
+	tlsrelay_ctx *ctx;
+	int first, rc, stdin_closed;
+
+	if (std_fds(&stdin_closed) < 0)
+		return EX_TEMPFAIL_;      /* nowhere to print: 0-2 cannot be made valid */
+	no_core_dumps();
+	/* A bad command line is the MTA's transport configuration (master.cf,
+	 * an Exim transport): 78 like the other configuration errors, so that
+	 * Exim (which reads only the exit status) defers too, as Postfix does
+	 * on the 4.3.5 DSN. */
+	if ((first = parse_args(argc, argv, &o)) < 0)
+		return EX_CONFIG_;
+	if (warm_serves(warm, &o))
+		ctx = warm->ctx;
+	else if ((ctx = tlsrelay_ctx_new()) == NULL) {
+		printf("4.3.0 tlsrelay: out of memory\n");
+		return EX_TEMPFAIL_;
+	}
+	if (o.check) {
+		rc = check_all(ctx, &o);
+		release(ctx, warm);
+		return rc;
+	}
+	if (ctx != warm_ctx(warm) && configure(ctx, &o) < 0) {
+		release(ctx, warm);
+		return EX_CONFIG_;
+	}
+	if (o.show) {
+		tlsrelay_config_show(ctx, o.show == 2, print_line, NULL);
+		release(ctx, warm);
+		return 0;
+	}
+	if (o.query) {
+		rc = query(ctx, o.query);
+		release(ctx, warm);
+		return rc;
+	}
+	sink.to_syslog = tlsrelay_ctx_use_syslog(ctx);
+	sink.to_stderr = o.verbose > 0;
+	if (sink.to_syslog)
+		openlog("tlsrelay", LOG_PID, LOG_MAIL);
+	tlsrelay_ctx_set_logger(ctx, log_line, &sink, o.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
+	rc = deliver(ctx, &o, argc - first, argv + first, stdin_closed);
+	fflush(stdout);
+	release(ctx, warm);
+	return rc;
+}
+
+int tr_transport_main(int argc, char **argv, const struct tr_warm *warm)
+{
+	int rc = run(argc, argv, warm);
+
+	if (rc == EX_CONFIG_ && config_is_temporary(argc, argv))
+		rc = EX_TEMPFAIL_;
+	return rc;
+}
