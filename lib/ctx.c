@@ -84,6 +84,8 @@ tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	free(ctx->config_path);
 	ctx->config_path = copy;
+	if (tr_ctx_stamp_config(ctx, path) < 0)
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	return tr_config_load(&ctx->cfg, path, must_exist, st);
 }
 

@@ -48,6 +48,10 @@ void tr_ctx_reset(struct tlsrelay_ctx *ctx);
 /* Forget the stamps of tlsrelay_ctx_prepare (ctx_warm.c). */
 void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx);
 
+/* The configuration file's stamp, taken before it is read (ctx_warm.c);
+ * -1 when out of memory. */
+int tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path);
+
 /* Load the configured maps if not loaded yet: TLSRELAY_OK or CONFIG. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 

@@ -62,15 +62,24 @@ void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx)
 	ctx->nstamps = 0;
 }
 
-/* Stamps are taken before the files are read: a change made while they
- * are read shows as a change on the next check (read again, never missed). */
+/* Stamps are taken before the files are read (the configuration file's
+ * by tlsrelay_ctx_load_config, through tr_ctx_stamp_config): a change made
+ * while they are read shows as a change on the next check (read again,
+ * never missed). */
+int tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path)
+{
+	tr_ctx_stamps_free(ctx);
+	return add_stamp(ctx, "configuration", path);
+}
+
 tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st)
 {
 	const tr_config *cfg = &ctx->cfg;
 
-	tr_ctx_stamps_free(ctx);
-	if (add_stamp(ctx, "configuration", ctx->config_path) < 0 ||
-	    add_stamp(ctx, "tls_ca_file", cfg->tls_ca_file) < 0 ||
+	for (int i = 1; i < ctx->nstamps; i++)
+		free(ctx->stamps[i].path);
+	ctx->nstamps = ctx->nstamps > 0 ? 1 : 0;   /* the configuration file's stays */
+	if (add_stamp(ctx, "tls_ca_file", cfg->tls_ca_file) < 0 ||
 	    add_stamp(ctx, "tls_policy_map", cfg->tls_policy_map) < 0 ||
 	    add_stamp(ctx, "sasl_password_map", cfg->sasl_password_map) < 0)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");

@@ -82,6 +82,11 @@ static void warm_make(struct trd_server *srv, const char *why)
 	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
 	tlsrelay_status st;
 
+	/* A new generation whenever the files changed while a context was in
+	 * use: its processes must not serve another delivery, even if the new
+	 * one cannot be made (they then read the configuration themselves). */
+	if (srv->warm != NULL)
+		srv->gen++;
 	tlsrelay_ctx_free(srv->warm);
 	srv->warm = NULL;
 	srv->warm_tried = time(NULL);
