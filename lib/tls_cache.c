@@ -14,7 +14,9 @@
  * identity (inode, size, mtime, ctime): while the file is still the one it
  * wrote, the next connection takes that session from memory instead of
  * decoding the file (d2i_SSL_SESSION decodes the peer certificate: 1.5 M
- * instructions with OpenSSL 3.0, a third of a resumed delivery). Any
+ * instructions with OpenSSL 3.0, a third of a resumed delivery); a copy
+ * of it, as the file holds a copy (the same ticket, as often as the file
+ * would give it). Any
  * change of the file (another process stored a newer session, a chmod)
  * sends it back to the file and its checks.
  *
@@ -56,6 +58,7 @@ struct tr_tls_cache {
 	char key[TR_TLS_CACHE_KEY_MAX];
 	size_t keylen;
 	char slot[16];              /* "s00042" */
+	int from_memo;              /* load_session took the remembered one */
 	/* the last session this process stored (see the top) */
 	struct {
 		SSL_SESSION *sess;
@@ -279,8 +282,10 @@ static SSL_SESSION *memo_get(tr_tls_cache *tc)
 		memo_clear(tc);
 		return NULL;
 	}
-	SSL_SESSION_up_ref(tc->memo.sess);
-	return tc->memo.sess;
+	/* A copy: OpenSSL marks a TLS 1.3 session it resumed with as no longer
+	 * resumable, while the file's copy (the same ticket) stays usable. The
+	 * copy shares the certificates (references), nothing is decoded. */
+	return SSL_SESSION_dup(tc->memo.sess);
 }
 
 static void memo_set(tr_tls_cache *tc, SSL_SESSION *sess, long long expiry)
@@ -288,9 +293,9 @@ static void memo_set(tr_tls_cache *tc, SSL_SESSION *sess, long long expiry)
 	struct stat sb;
 
 	memo_clear(tc);
-	if (fstatat(tc->dirfd, tc->slot, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !SSL_SESSION_up_ref(sess))
+	if (fstatat(tc->dirfd, tc->slot, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (tc->memo.sess = SSL_SESSION_dup(sess)) == NULL)
 		return;
-	tc->memo.sess = sess;
 	snprintf(tc->memo.slot, sizeof tc->memo.slot, "%s", tc->slot);
 	memcpy(tc->memo.key, tc->key, tc->keylen);
 	tc->memo.keylen = tc->keylen;
@@ -307,6 +312,7 @@ static SSL_SESSION *load_session(tr_tls_cache *tc)
 	SSL_SESSION *sess = memo_get(tc);
 	int h;
 
+	tc->from_memo = sess != NULL;
 	if (sess != NULL)
 		return sess;
 	if ((buf = read_entry(tc, &len)) == NULL)
@@ -468,7 +474,8 @@ void tr_tls_cache_attach(struct tlsrelay_ctx *ctx, SSL *ssl, const tr_tls_params
 		if (!SSL_set_session(ssl, sess))
 			ERR_clear_error();
 		SSL_SESSION_free(sess);
-		tr_vlog(ctx, 1, "%s: offering a cached TLS session", p->relay);
+		tr_vlog(ctx, 1, "%s: offering a cached TLS session%s", p->relay,
+		        tc->from_memo ? " (remembered by this process)" : "");
 	}
 }
 

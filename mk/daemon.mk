@@ -15,3 +15,9 @@ plugin_daemon_tlsrelayd_LDADD = lib/libtlsrelay-core.la
 plugin_transport_tlsrelayc_SOURCES = plugin/transport/tlsrelayc.c plugin/daemon/proto.h
 plugin_transport_tlsrelayc_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)
+
+check_PROGRAMS += tests/unit/test_ctx_warm
+tests_unit_test_ctx_warm_SOURCES = tests/unit/test_ctx_warm.c tests/unit/tap.h
+tests_unit_test_ctx_warm_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ctx_warm_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_ctx_warm
