@@ -8,11 +8,12 @@
 
 sbin_PROGRAMS += plugin/daemon/tlsrelayd plugin/transport/tlsrelayc
 plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
-	plugin/daemon/pool.c plugin/daemon/worker.c plugin/daemon/request.c plugin/daemon/daemon.h plugin/daemon/proto.h \
+	plugin/daemon/pool.c plugin/daemon/worker.c plugin/daemon/request.c plugin/daemon/daemon.h plugin/daemon/proto.h plugin/daemon/fdpass.h \
 	plugin/transport/transport.c plugin/transport/transport.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_daemon_tlsrelayd_LDADD = lib/libtlsrelay-core.la
-plugin_transport_tlsrelayc_SOURCES = plugin/transport/tlsrelayc.c plugin/daemon/proto.h
+plugin_transport_tlsrelayc_SOURCES = plugin/transport/tlsrelayc.c plugin/daemon/proto.h \
+	plugin/daemon/fdpass.h
 plugin_transport_tlsrelayc_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)
 

@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "daemon.h"
+#include "fdpass.h"
 #include "proto.h"
 
 static void reply(int conn, const char *line)
@@ -91,22 +92,7 @@ static struct trd_worker *spawn(struct trd_server *srv)
 
 static int send_conn(int ctl, int conn)
 {
-	union { char space[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { "c", 1 };
-	struct msghdr mh = { 0 };
-	struct cmsghdr *cm;
-
-	memset(&u, 0, sizeof u);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.space;
-	mh.msg_controllen = sizeof u.space;
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &conn, sizeof conn);
-	return sendmsg(ctl, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return trd_send_fds(ctl, "c", 1, &conn, 1) == 1 ? 0 : -1;
 }
 
 static int idle(const struct trd_worker *w)

@@ -41,6 +41,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "../daemon/fdpass.h"
 #include "../daemon/proto.h"
 
 #define EX_TEMPFAIL_ 75
@@ -135,26 +136,9 @@ static char *build(int argc, char **argv, size_t *outlen)
  * or -2 when only part was. */
 static int send_request(int s, const char *buf, size_t len)
 {
-	union { char space[CMSG_SPACE(3 * sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { 0 };
-	struct cmsghdr *cm;
 	int fds[3] = { 0, 1, 2 };
-	ssize_t n;
+	ssize_t n = trd_send_fds(s, buf, len, fds, 3);
 
-	memset(&u, 0, sizeof u);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = u.space;
-	mh.msg_controllen = sizeof u.space;
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof fds);
-	memcpy(CMSG_DATA(cm), fds, sizeof fds);
-	do
-		n = sendmsg(s, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return -1;
 	for (size_t off = (size_t)n; off < len; off += (size_t)n) {
