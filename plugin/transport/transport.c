@@ -315,10 +315,15 @@ static tlsrelay_ctx *warm_ctx(const struct tr_warm *warm)
 	return warm ? warm->ctx : NULL;
 }
 
+/* Done with ctx: freed, or (tlsrelayd's warm context, which serves the
+ * next delivery too) left without this run's logger, whose argument is a
+ * variable of run(). */
 static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 {
 	if (ctx != warm_ctx(warm))
 		tlsrelay_ctx_free(ctx);
+	else
+		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
 }
 
 static int run(int argc, char **argv, const struct tr_warm *warm)
