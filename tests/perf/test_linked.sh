@@ -54,4 +54,24 @@ if [ -z "${TLSRELAY_BIN:-}" ] && [ -e "$sts" ]; then
 else
 	tap_skip "tlsrelay-sts" "not in the build tree"
 fi
+
+# tlsrelayc, the thin transport of tlsrelayd, is started once per message
+# too and must link nothing but libc (ac/daemon.ac: static where the
+# toolchain allows, as in the normal build; dynamic in sanitizer builds).
+tc=$top_builddir/plugin/transport/tlsrelayc
+if [ -z "${TLSRELAY_BIN:-}" ] && [ -e "$tc" ]; then
+	tc=$(real_prog "$tc")
+	n=$(needed "$tc")
+	tap_diag "tlsrelayc ($tc) NEEDED: $(printf '%s' "$n" | tr '\n' ' ')"
+	if readelf -d "$tc" 2>/dev/null | grep -q '(NEEDED)'; then
+		tap_unlike "$n" '^lib(ssl|crypto|curl|sqlite3|tlsrelay)' "tlsrelayc: no OpenSSL, libcurl, SQLite nor libtlsrelay"
+		tap_unlike "$(printf '%s\n' "$n" | grep -Ev '^(libc\.so\.6|ld-linux.*|libasan.*|libubsan.*|libm\.so\.6|libgcc_s\.so\.1|libstdc\+\+.*|libresolv\.so\.2|librt\.so\.1|libpthread\.so\.0|libdl\.so\.2)$')" '.' \
+			"tlsrelayc: nothing but libc (and a sanitizer's runtime)"
+	else
+		tap_ok 0 "tlsrelayc: statically linked (no NEEDED entry)"
+		tap_unlike "$(strings "$tc" | grep -E '^OpenSSL [0-9]' | head -n 1)" '.' "tlsrelayc: no OpenSSL inside"
+	fi
+else
+	tap_skip "tlsrelayc" "not in the build tree"
+fi
 tap_done
