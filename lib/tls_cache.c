@@ -9,17 +9,6 @@
  * needs no bookkeeping. The cost is two system calls more per store
  * (create + rename) than an in-place write.
  *
- * A process that makes many connections (a tlsrelayd delivery process)
- * also remembers the last session it stored, with the entry file's
- * identity (inode, size, mtime, ctime): while the file is still the one it
- * wrote, the next connection takes that session from memory instead of
- * decoding the file (d2i_SSL_SESSION decodes the peer certificate: 1.5 M
- * instructions with OpenSSL 3.0, a third of a resumed delivery); a copy
- * of it, as the file holds a copy (the same ticket, as often as the file
- * would give it). Any
- * change of the file (another process stored a newer session, a chmod)
- * sends it back to the file and its checks.
- *
  * A process killed between creating its temporary file and renaming it can
  * leave one "tmp.PID.N" behind; the next process with that PID removes it
  * when it collides with it (O_EXCL fails with EEXIST).
@@ -58,16 +47,6 @@ struct tr_tls_cache {
 	char key[TR_TLS_CACHE_KEY_MAX];
 	size_t keylen;
 	char slot[16];              /* "s00042" */
-	int from_memo;              /* load_session took the remembered one */
-	/* the last session this process stored (see the top) */
-	struct {
-		SSL_SESSION *sess;
-		char slot[16];
-		char key[TR_TLS_CACHE_KEY_MAX];
-		size_t keylen;
-		long long expiry;
-		struct stat sb;
-	} memo;
 };
 
 /* ------------------------------------------------------------ the key */
@@ -253,69 +232,16 @@ static int parse_header(const unsigned char *buf, size_t len, long long *expiry,
 	return (int)(nl - buf) + 1;
 }
 
-static int same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
-static void memo_clear(tr_tls_cache *tc)
-{
-	SSL_SESSION_free(tc->memo.sess);
-	OPENSSL_cleanse(&tc->memo, sizeof tc->memo);
-}
-
-/* The remembered session when the slot's file is still the one stored
- * with it (a new reference), else NULL. */
-static SSL_SESSION *memo_get(tr_tls_cache *tc)
-{
-	struct stat sb;
-	long long now = (long long)time(NULL);
-
-	if (tc->memo.sess == NULL || strcmp(tc->memo.slot, tc->slot) != 0 ||
-	    tc->memo.keylen != tc->keylen || memcmp(tc->memo.key, tc->key, tc->keylen) != 0 ||
-	    fstatat(tc->dirfd, tc->slot, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !same_file(&sb, &tc->memo.sb))
-		return NULL;
-	if (tc->memo.expiry <= now || !SSL_SESSION_is_resumable(tc->memo.sess)) {
-		memo_clear(tc);
-		return NULL;
-	}
-	/* A copy: OpenSSL marks a TLS 1.3 session it resumed with as no longer
-	 * resumable, while the file's copy (the same ticket) stays usable. The
-	 * copy shares the certificates (references), nothing is decoded. */
-	return SSL_SESSION_dup(tc->memo.sess);
-}
-
-static void memo_set(tr_tls_cache *tc, SSL_SESSION *sess, long long expiry)
-{
-	struct stat sb;
-
-	memo_clear(tc);
-	if (fstatat(tc->dirfd, tc->slot, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    (tc->memo.sess = SSL_SESSION_dup(sess)) == NULL)
-		return;
-	snprintf(tc->memo.slot, sizeof tc->memo.slot, "%s", tc->slot);
-	memcpy(tc->memo.key, tc->key, tc->keylen);
-	tc->memo.keylen = tc->keylen;
-	tc->memo.expiry = expiry;
-	tc->memo.sb = sb;
-}
-
 static SSL_SESSION *load_session(tr_tls_cache *tc)
 {
 	size_t len, keylen, derlen;
 	long long expiry, now = (long long)time(NULL);
-	unsigned char *buf;
+	unsigned char *buf = read_entry(tc, &len);
 	const unsigned char *der;
-	SSL_SESSION *sess = memo_get(tc);
+	SSL_SESSION *sess = NULL;
 	int h;
 
-	tc->from_memo = sess != NULL;
-	if (sess != NULL)
-		return sess;
-	if ((buf = read_entry(tc, &len)) == NULL)
+	if (buf == NULL)
 		return NULL;
 	h = parse_header(buf, len, &expiry, &keylen, &derlen);
 	if (h < 0 || keylen != tc->keylen || derlen == 0 || derlen > len ||
@@ -345,9 +271,8 @@ static void write_failed(tr_tls_cache *tc, const char *what)
 	tc->write_warned = 1;
 }
 
-/* Write buf to a new temporary file and rename it over the slot: 0, or
- * -1 if it was not stored. */
-static int write_entry(tr_tls_cache *tc, const unsigned char *buf, size_t len)
+/* Write buf to a new temporary file and rename it over the slot. */
+static void write_entry(tr_tls_cache *tc, const unsigned char *buf, size_t len)
 {
 	char tmp[64];
 	size_t done = 0;
@@ -361,7 +286,7 @@ static int write_entry(tr_tls_cache *tc, const unsigned char *buf, size_t len)
 	}
 	if (fd < 0) {
 		write_failed(tc, "create a file");
-		return -1;
+		return;
 	}
 	while (done < len) {
 		ssize_t n = write(fd, buf + done, len - done);
@@ -372,14 +297,12 @@ static int write_entry(tr_tls_cache *tc, const unsigned char *buf, size_t len)
 	if (close(fd) < 0 || done != len) {
 		write_failed(tc, "write a file");
 		(void)unlinkat(tc->dirfd, tmp, 0);
-		return -1;
+		return;
 	}
 	if (renameat(tc->dirfd, tmp, tc->dirfd, tc->slot) < 0) {
 		write_failed(tc, "rename a file");
 		(void)unlinkat(tc->dirfd, tmp, 0);
-		return -1;
 	}
-	return 0;
 }
 
 /* Lifetime: tls_session_cache_timeout, or less if the server says so. */
@@ -398,13 +321,12 @@ static void store_session(tr_tls_cache *tc, SSL_SESSION *sess)
 	unsigned char *buf, *p;
 	char hdr[HEADER_MAX];
 	int derlen = i2d_SSL_SESSION(sess, NULL), h;
-	long long expiry;
 	size_t len;
 
 	if (tc->stored || tc->off || derlen <= 0 || tc->ctx->probe != NULL)
 		return;
-	expiry = session_expiry(tc, sess);
-	h = snprintf(hdr, sizeof hdr, MAGIC " %lld %zu %d\n", expiry, tc->keylen, derlen);
+	h = snprintf(hdr, sizeof hdr, MAGIC " %lld %zu %d\n", session_expiry(tc, sess),
+	             tc->keylen, derlen);
 	len = (size_t)h + tc->keylen + (size_t)derlen;
 	if (h <= 0 || (size_t)h >= sizeof hdr || len > TR_TLS_CACHE_ENTRY_MAX ||
 	    (buf = malloc(len)) == NULL)
@@ -413,8 +335,7 @@ static void store_session(tr_tls_cache *tc, SSL_SESSION *sess)
 	memcpy(buf + h, tc->key, tc->keylen);
 	p = buf + h + tc->keylen;
 	if (i2d_SSL_SESSION(sess, &p) == derlen) {
-		if (write_entry(tc, buf, len) == 0)
-			memo_set(tc, sess, expiry);
+		write_entry(tc, buf, len);
 		tc->stored = 1;
 	}
 	OPENSSL_cleanse(buf, len);   /* it holds the resumption secret */
@@ -474,8 +395,7 @@ void tr_tls_cache_attach(struct tlsrelay_ctx *ctx, SSL *ssl, const tr_tls_params
 		if (!SSL_set_session(ssl, sess))
 			ERR_clear_error();
 		SSL_SESSION_free(sess);
-		tr_vlog(ctx, 1, "%s: offering a cached TLS session%s", p->relay,
-		        tc->from_memo ? " (remembered by this process)" : "");
+		tr_vlog(ctx, 1, "%s: offering a cached TLS session", p->relay);
 	}
 }
 
@@ -512,7 +432,6 @@ void tr_tls_cache_free(struct tlsrelay_ctx *ctx)
 	if (tc == NULL)
 		return;
 	SSL_SESSION_free(tc->pending);
-	memo_clear(tc);
 	if (tc->dirfd >= 0)
 		close(tc->dirfd);
 	OPENSSL_cleanse(tc, sizeof *tc);
