@@ -15,3 +15,6 @@ plugin_daemon_tlsrelayd_LDADD = lib/libtlsrelay-core.la
 plugin_transport_tlsrelayc_SOURCES = plugin/transport/tlsrelayc.c plugin/daemon/proto.h
 plugin_transport_tlsrelayc_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)
+
+# tlsrelayc(8) is tlsrelayd(8) (a .so link; dh_installman makes it a symlink).
+man_MANS += doc/tlsrelayd.8 doc/tlsrelayc.8
