@@ -22,3 +22,6 @@ tests_unit_test_ctx_warm_SOURCES = tests/unit/test_ctx_warm.c tests/unit/tap.h
 tests_unit_test_ctx_warm_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ctx_warm_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_ctx_warm
+
+# tlsrelayc(8) is tlsrelayd(8) (a .so link; dh_installman makes it a symlink).
+man_MANS += doc/tlsrelayd.8 doc/tlsrelayc.8

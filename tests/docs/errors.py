@@ -10,7 +10,9 @@ Sources: lib/*.c and plugin/*/*.c. An error is
   - tr_config_error(st, where, FORMAT, ...): DSN 4.3.5;
   - map_error(st, path, line, FORMAT, ...) (lib/sasl.c): DSN 4.3.5;
   - a string literal "X.Y.Z tlsrelay: TEXT" in plugin/*/*.c (printed
-    directly by the program).
+    directly by the program; also tlsrelayc:, tlsrelay-probe: ...), and
+    "NN X.Y.Z tlsrelayd: TEXT" (a reply of tlsrelayd, plugin/daemon/pool.c:
+    the exit status NN, then the line tlsrelayc prints).
 Calls may span lines; adjacent string literals are joined. A DSN that is a
 string literal or a macro #defined to one in the same file is used; a DSN
 held in a variable (copied from a server reply, chosen by the caller) is
@@ -36,7 +38,7 @@ CALLS = {  # name: (index of the DSN argument or a fixed DSN, index of the forma
 CALL_RE = re.compile(r'\b(' + '|'.join(CALLS) + r')\s*\(')
 CONV_RE = re.compile(r'%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcsp%]')
 STR_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
-DIRECT_RE = re.compile(r'"([245]\.\d{1,3}\.\d{1,3}) tlsrelay[a-z-]*: ((?:[^"\\]|\\.)*)"')
+DIRECT_RE = re.compile(r'"(?:\d{1,3} )?([245]\.\d{1,3}\.\d{1,3}) tlsrelay[a-z-]*: ((?:[^"\\]|\\.)*)"')
 
 
 def split_args(s, i):

@@ -2,7 +2,8 @@
 # tests/docs/test_errors_documented.sh - every error line the transport can
 # print is in doc/TROUBLESHOOTING.md. tests/docs/errors.py collects them from
 # lib/*.c and plugin/*/*.c (tr_status_set, tr_config_error, sasl.c's
-# map_error, and "X.Y.Z tlsrelay: ..." literals of the programs, multi-line
+# map_error, "X.Y.Z tlsrelay: ..." literals of the programs (tlsrelayc's
+# too) and tlsrelayd's "NN X.Y.Z tlsrelayd: ..." replies, multi-line
 # calls included) and looks, for each, for one line of the page with its DSN
 # and the first words of its text (see errors.py). One check per error, so
 # the failure names the source line whose message is not documented.
@@ -22,6 +23,10 @@ tap_like "$out" '	lib/smtp_client\.c:[0-9]+	4\.7\.4	TLS is required%s, but was n
 tap_like "$out" '	lib/deliver\.c:[0-9]+	4\.3\.5	bad nexthop ' "errors.py reads a call spread over lines (DSN after a comment)"
 tap_like "$out" '	plugin/transport/transport\.c:[0-9]+	4\.4\.2	delivery deadline exceeded' \
 	"errors.py finds the program's own lines"
+tap_like "$out" '	plugin/daemon/pool\.c:[0-9]+	4\.3\.0	no delivery process available' \
+	"errors.py finds tlsrelayd's replies (an exit status before the DSN)"
+tap_like "$out" '	plugin/transport/tlsrelayc\.c:[0-9]+	4\.3\.0	unreadable result from tlsrelayd' \
+	"errors.py finds tlsrelayc's lines"
 tap_unlike "$out" '	would be delivered' "errors.py leaves out success texts (TLSRELAY_OK)"
 
 # a message the page does not have is reported

@@ -13,6 +13,10 @@
 #   transport tlsrelay;
 # - the Postfix quick start's master.cf line names the paths the package
 #   installs (debian/tlsrelay.install) and the quick start has its blocks;
+# - the tlsrelayd block (<!-- quickstart:tlsrelayd -->) installs the package
+#   that ships tlsrelayc, runs it with the Postfix quick start's arguments
+#   as the user the package creates and its unit runs as, and names the
+#   socket the unit makes;
 # - the two commands at the top exist and are executable;
 # - the troubleshooting page exists and README and tlsrelay(8) link it.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -111,6 +115,28 @@ for m in $(printf '%s\n' "$SM" | sed -n "s/^define(\`\([A-Z_]*\)'.*/\1/p"); do
 done
 tap_like "$SM" "^define\(\`TLSRELAY_ARGS', \`-c /etc/tlsrelay/tlsrelay\.conf'\)dnl\$" \
 	"TLSRELAY_ARGS names the packaged configuration"
+
+# -------------------------------------------------------------- tlsrelayd
+TD=$(blocks tlsrelayd)
+tap_ok $? "README has a block marked quickstart:tlsrelayd"
+tap_like "$TD" '^apt install \./tlsrelayd_\*\.deb$' "the tlsrelayd block installs the tlsrelayd package"
+grep -qx 'Package: tlsrelayd' "$top_srcdir/debian/control"
+tap_ok $? "debian/control builds a package tlsrelayd"
+grep -qx 'usr/sbin/tlsrelayc' "$top_srcdir/debian/tlsrelayd.install"
+tap_ok $? "the tlsrelayd package ships /usr/sbin/tlsrelayc"
+pf_args=$(printf '%s\n' "$PF" | sed -n 's#.*argv=/usr/sbin/tlsrelay \(.*\)$#\1#p')
+tap_ok "$(test -n "$pf_args"; echo $?)" "the Postfix quick start's arguments of tlsrelay ($pf_args)"
+td_args=$(printf '%s\n' "$TD" | sed -n "s#.*argv=/usr/sbin/tlsrelayc \(.*\)'\$#\1#p")
+tap_is "$td_args" "$pf_args" "tlsrelayc gets the same arguments as tlsrelay in the Postfix quick start"
+tap_like "$TD" 'user=_tlsrelay argv=' "the pipe runs tlsrelayc as the daemon's user"
+tap_like "$(cat "$top_srcdir/debian/tlsrelayd.sysusers")" '^u _tlsrelay ' "the package creates the user _tlsrelay"
+UNIT=$(cat "$top_srcdir/conf/tlsrelayd/tlsrelayd.service")
+tap_like "$UNIT" '^User=_tlsrelay$' "the unit runs tlsrelayd as _tlsrelay"
+tap_like "$UNIT" '^RuntimeDirectory=tlsrelay$' "the unit makes /run/tlsrelay"
+tap_like "$UNIT" '^ExecStart=.* -s /run/tlsrelay/tlsrelayd\.sock ' "the unit's socket is /run/tlsrelay/tlsrelayd.sock"
+tap_like "$(cat "$R")" '`/run/tlsrelay/tlsrelayd\.sock`' "README names that socket"
+tap_like "$UNIT" '^KillMode=mixed$' "SIGTERM goes to the daemon alone (it waits for its deliveries)"
+tap_like "$TD" '^chown -R _tlsrelay /var/lib/tlsrelay$' "the caches' directory goes to the daemon's user"
 
 # ------------------------------------------------------------ the top
 for c in demo test; do

@@ -1,10 +1,15 @@
 #!/bin/bash
 # tests/pkg/test_debian.sh - the Debian packages: build them from a copy of
 # the source tree with "dpkg-buildpackage -us -uc -b", check them with
-# lintian (no errors), install them with dpkg, deliver one message through
+# lintian (no errors, no warnings), install them with dpkg, deliver one message through
 # the INSTALLED /usr/sbin/tlsrelay (swaks -> private Postfix -> pipe(8) ->
 # tlsrelay -> private Postfix with STARTTLS), run the installed
-# tlsrelay-probe and tlsrelay -t, then purge the packages.
+# tlsrelay-probe and tlsrelay -t, start the installed tlsrelayd by hand (its
+# own socket in the test's directory, as the package's user _tlsrelay) and
+# deliver one message through the installed tlsrelayc and one through its
+# fallback once the daemon is stopped, then purge the packages. The system
+# user _tlsrelay that the tlsrelayd package makes is kept on purge (Debian
+# keeps system users); the test removes it if it made it.
 #
 # Installing packages changes the machine, so the test runs only when
 # asked: CI=true (a throw-away machine) or TR_TEST_PACKAGES=yes, as root,
@@ -28,16 +33,18 @@ debs_lock
 debs_build
 tap_ok "$DEBS_RC" "dpkg-buildpackage -us -uc -b" "$(tail -n 30 "$DEBS_LOG")"
 ls "$DEBS_DIR"/*.deb 2>/dev/null | grep -v -- '-dbgsym_' > "$T/debs"
-for p in libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelay-milter tlsrelay-exim; do
+for p in libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim; do
 	tap_ok "$(grep -q "/${p}_[^/]*\\.deb$" "$T/debs"; echo $?)" "package $p built"
 done
 [ -s "$T/debs" ] || tap_bail "no package built"
 
 lintian --fail-on error --no-tag-display-limit "$DEBS_DIR"/*.changes > "$T/lintian.out" 2>&1
 tap_ok $? "lintian: no errors" "$(cat "$T/lintian.out")"
-tap_diag "lintian: $(grep -c '^W:' "$T/lintian.out") warnings"
+tap_ok "$(grep -q '^W:' "$T/lintian.out" && echo 1 || echo 0)" "lintian: no warnings" "$(cat "$T/lintian.out")"
 
 # ---------------------------------------------------------------- install
+# (at_exit runs last first: the user goes after the packages)
+getent passwd _tlsrelay >/dev/null || at_exit "userdel _tlsrelay; getent group _tlsrelay >/dev/null && groupdel _tlsrelay"
 at_exit debs_purge
 # shellcheck disable=SC2046
 DEBIAN_FRONTEND=noninteractive dpkg -i $(cat "$T/debs") > "$T/install.log" 2>&1
@@ -57,6 +64,25 @@ tap_like "$(dpkg-query -L libtlsrelay-dev)" '/tlsrelay\.pc$' "installed: tlsrela
 tap_ok "$(pkg-config --exists tlsrelay; echo $?)" "pkg-config finds the installed library"
 OUT=$(/usr/sbin/tlsrelay -t 2>&1)
 tap_ok $? "installed tlsrelay -t: the shipped /etc/tlsrelay.conf is clean" "$OUT"
+
+# tlsrelayd: files, unit, user (package tlsrelayd)
+tap_ok "$(test -x /usr/sbin/tlsrelayd && test -x /usr/sbin/tlsrelayc; echo $?)" "installed: /usr/sbin/tlsrelayd and tlsrelayc"
+tap_like "$(LC_ALL=C ldd /usr/sbin/tlsrelayc 2>&1)" 'not a dynamic executable|statically linked' \
+	"the installed tlsrelayc is static (lintian override statically-linked-binary)"
+tap_ok "$(test -f /usr/share/man/man8/tlsrelayd.8.gz && test -e /usr/share/man/man8/tlsrelayc.8.gz; echo $?)" \
+	"installed: tlsrelayd(8) and tlsrelayc(8)"
+tap_ok "$(test -f /lib/systemd/system/tlsrelayd.service; echo $?)" "installed: tlsrelayd's systemd unit"
+tap_ok "$(test -L /etc/systemd/system/multi-user.target.wants/tlsrelayd.service; echo $?)" "tlsrelayd.service is enabled"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	OUT=$(systemd-analyze verify --man=no /lib/systemd/system/tlsrelayd.service 2>&1)
+	tap_ok "$(test -z "$OUT"; echo $?)" "systemd-analyze verify: tlsrelayd.service is clean (its programs installed)" "$OUT"
+else
+	tap_skip "systemd-analyze verify tlsrelayd.service" "no systemd-analyze here"
+fi
+tap_like "$(dpkg-query -W -f='${Conffiles}' tlsrelayd)" '/etc/default/tlsrelayd' "/etc/default/tlsrelayd is a conffile"
+tap_like "$(getent passwd _tlsrelay)" '^_tlsrelay:x:[0-9]+:[0-9]+:[^:]*:/nonexistent:' "the system user _tlsrelay exists"
+OUT=$(runuser -u _tlsrelay -- /usr/sbin/tlsrelay -t -c /etc/tlsrelay/tlsrelay.conf 2>&1)
+tap_ok $? "the unit's ExecStartPre (tlsrelay -t as _tlsrelay) passes with the shipped configuration" "$OUT"
 
 # ------------------------------------------- one delivery through them all
 RPORT=$(free_port) && HPORT=$(free_port) || tap_bail "no free port"
@@ -92,6 +118,48 @@ OUT=$(timeout 60 /usr/sbin/tlsrelay-probe -c "$T/tlsrelay.conf" "[localhost]:$RP
 tap_ok $? "installed tlsrelay-probe: exit 0" "$OUT"
 tap_like "$OUT" "would be delivered: Verified TLS to localhost" "installed tlsrelay-probe: Verified TLS"
 
+# --------------------- the installed tlsrelayd and tlsrelayc deliver one
+# The daemon as an admin starts it by hand (the unit's options): as root
+# with -u, its socket in a directory of this test; tlsrelayc run as the
+# daemon's user, as the pipe's user=_tlsrelay would.
+# (the socket's directory belongs to the daemon's user, as the unit's
+# RuntimeDirectory does: it removes the socket after it dropped root)
+mkdir -p "$T/run" "$T/dspool" && chown _tlsrelay "$T/run" "$T/dspool" && chmod 0700 "$T/dspool"
+sed "s|^spool_directory = .*|spool_directory = $T/dspool|" "$T/tlsrelay.conf" > "$T/tlsrelayd.conf"
+chmod 0644 "$T/tlsrelayd.conf"
+SOCK=$T/run/tlsrelayd.sock
+start_bg tlsrelayd /usr/sbin/tlsrelayd -u _tlsrelay -c "$T/tlsrelayd.conf" -s "$SOCK" -v
+DPID=$BG_PID
+wait_until 15 test -S "$SOCK"
+tap_ok $? "the installed tlsrelayd listens on its socket" "$(cat "$T/tlsrelayd.out")"
+tap_like "$(stat -c '%U %a' "$SOCK")" '^_tlsrelay 660$' "the socket belongs to _tlsrelay, mode 0660"
+printf 'Subject: daemon test %s\n\nDelivered by the packaged tlsrelayd.\n' "$$" > "$T/msgd.eml"
+OUT=$(runuser -u _tlsrelay -- timeout 60 /usr/sbin/tlsrelayc -S "$SOCK" -c "$T/tlsrelayd.conf" \
+	-f sender@sender.test -- user@example.test < "$T/msgd.eml" 2>&1)
+tap_ok $? "the installed tlsrelayc: exit 0" "$OUT"
+# a delivery process of the daemon, idle now (-i 60), served it
+children=""
+for p in /proc/[0-9]*; do [ "$(_lib_ppid "${p#/proc/}")" = "$DPID" ] && children="$children ${p#/proc/}"; done
+tap_ok "$(test -n "$children"; echo $?)" "tlsrelayd forked a delivery process for it" \
+	"$(cat "$T/tlsrelayd.out")"
+file=$(receiver_wait_mail "$RECV" user "daemon test $$" 30)
+tap_ok $? "the receiver stored the message tlsrelayd delivered"
+tap_like "$(mail_header "$file" Received)" 'TLSv1\.[23]' "it arrived over TLS"
+kill -TERM "$DPID"
+wait_until 30 eval "! kill -0 $DPID 2>/dev/null"
+tap_ok $? "tlsrelayd stops on SIGTERM" "$(cat "$T/tlsrelayd.out")"
+tap_ok "$(test ! -e "$SOCK"; echo $?)" "it removed its socket"
+tap_like "$(cat "$T/tlsrelayd.out")" 'tlsrelayd: stopped' "it logged that it stopped"
+# the daemon gone: tlsrelayc runs the installed tlsrelay itself
+printf 'Subject: fallback test %s\n\nDelivered by tlsrelay beside tlsrelayc.\n' "$$" > "$T/msgf.eml"
+OUT=$(runuser -u _tlsrelay -- timeout 60 /usr/sbin/tlsrelayc -S "$SOCK" -c "$T/tlsrelayd.conf" \
+	-f sender@sender.test -- user@example.test < "$T/msgf.eml" 2>&1)
+tap_ok $? "without the daemon the installed tlsrelayc delivers in its own process: exit 0" "$OUT"
+receiver_wait_mail "$RECV" user "fallback test $$" 30 > /dev/null
+tap_ok $? "the receiver stored the fallback's message"
+
 debs_purge
 tap_ok "$(test ! -e /usr/sbin/tlsrelay; echo $?)" "dpkg --purge removes /usr/sbin/tlsrelay"
+tap_ok "$(test ! -e /usr/sbin/tlsrelayd && test ! -e /lib/systemd/system/tlsrelayd.service && test ! -e /etc/default/tlsrelayd; echo $?)" \
+	"dpkg --purge removes tlsrelayd, its unit and /etc/default/tlsrelayd"
 tap_done
