@@ -52,11 +52,12 @@ static void fallback(char **argv, const char *why, const char *sock)
 	char self[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
 
+	openlog("tlsrelayc", LOG_PID, LOG_MAIL);
 	if (sock)
-		syslog(LOG_MAIL | LOG_WARNING, "tlsrelayc: tlsrelayd at %s: %s: delivering in this process",
-		       sock, why);
+		syslog(LOG_WARNING, "tlsrelayd at %s: %s: delivering in this process", sock, why);
 	else
-		syslog(LOG_MAIL | LOG_WARNING, "tlsrelayc: %s: delivering in this process", why);
+		syslog(LOG_WARNING, "%s: delivering in this process", why);
+	closelog();
 	if (n > 0) {
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL) {
