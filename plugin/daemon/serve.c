@@ -82,6 +82,13 @@ static void warm_make(struct trd_server *srv, const char *why)
 	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
 	tlsrelay_status st;
 
+	/* A new generation whenever the processes' context changes, also when
+	 * the new one cannot be made: those forked from the old context must
+	 * not serve another delivery (with a broken file each delivery reads
+	 * it and reports the error, as tlsrelay does, instead of using the
+	 * old settings). A failed retry with none before changes nothing. */
+	if (srv->warm != NULL)
+		srv->gen++;
 	tlsrelay_ctx_free(srv->warm);
 	srv->warm = NULL;
 	srv->warm_tried = time(NULL);
