@@ -15,3 +15,10 @@ plugin_daemon_tlsrelayd_LDADD = lib/libtlsrelay-core.la
 plugin_transport_tlsrelayc_SOURCES = plugin/transport/tlsrelayc.c plugin/daemon/proto.h
 plugin_transport_tlsrelayc_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)
+
+# tests/daemon/test_daemon.sh: the daemon and the client against a real
+# Postfix receiver, peer.py, malformed requests (hostile.py) and a host
+# Postfix whose pipe(8) runs tlsrelayc.
+TESTS += tests/daemon/test_daemon.sh
+SCRIPT_DIRS += tests/daemon
+EXTRA_DIST += tests/daemon
