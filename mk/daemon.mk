@@ -20,5 +20,7 @@ plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)
 # Postfix receiver, peer.py, malformed requests (hostile.py) and a host
 # Postfix whose pipe(8) runs tlsrelayc.
 TESTS += tests/daemon/test_daemon.sh
+# the fault matrix of tests/peer/test_faults.sh, each delivery through the daemon
+TESTS += tests/daemon/test_faults_daemon.sh
 SCRIPT_DIRS += tests/daemon
 EXTRA_DIST += tests/daemon
