@@ -121,11 +121,11 @@ dc() {
 	timeout -k 5 90 "$CLIENT" -S "$sock" "$@" < "${MSG:-$T/$name.eml}" > "$T/$name.out" 2> "$T/$name.err"
 	RC=$? OUT=$(cat "$T/$name.out") LOG=$(cat "$T/$name.err")
 }
-# st NAME ARGS...: the same with tlsrelay itself; sets SRC, SOUT, SLOG
+# st NAME ARGS...: the same with tlsrelay itself; sets SRC, SOUT (stderr in $T/NAME.serr)
 st() {
 	local name=$1; shift
 	timeout -k 5 90 "$TLSRELAY" "$@" < "${MSG:-$T/$name.eml}" > "$T/$name.sout" 2> "$T/$name.serr"
-	SRC=$? SOUT=$(cat "$T/$name.sout") SLOG=$(cat "$T/$name.serr")
+	SRC=$? SOUT=$(cat "$T/$name.sout")
 }
 sent() {	# sent NAME: exit 0, no output
 	tap_ok "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: exit 0, no result line" \

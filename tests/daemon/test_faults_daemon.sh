@@ -17,7 +17,8 @@
 # case that did not go through the daemon fails its checks. After the
 # matrix, the daemon must still be running.
 #
-# The TAP output is test_faults.sh's (its plan, its checks).
+# The TAP output is test_faults.sh's (its plan, its checks); sanitizer
+# reports (a sanitizer build) end it with a "Bail out!".
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
@@ -55,4 +56,10 @@ if ! kill -0 "$DPID" 2>/dev/null; then
 	exit 1
 fi
 stop_pid "$DPID"
+# Sanitizer build: the reports of the daemon and of the clients are in this
+# script's directory (tests/lib.sh), which test_faults.sh does not check.
+if [ -n "${TR_SAN_DIR:-}" ] && ls "$TR_SAN_DIR"/san.* >/dev/null 2>&1; then
+	echo "Bail out! sanitizer reports: $(head -c 2000 "$TR_SAN_DIR"/san.* | tr '\n' ' ')"
+	exit 1
+fi
 exit "$rc"
