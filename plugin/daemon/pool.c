@@ -139,6 +139,9 @@ void trd_pool_dispatch(struct trd_server *srv, int conn)
 		if (w)
 			trd_log(LOG_ERR, "cannot hand a client to process %ld: %s", (long)w->pid,
 			        strerror(errno));
+		else
+			trd_log(LOG_ERR, "no delivery process for a client (%d of at most %d)",
+			        srv->nw, srv->opt->max_procs);
 		reply(conn, "75 4.3.0 tlsrelayd: no delivery process available\n");
 		close(conn);
 		return;

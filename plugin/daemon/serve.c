@@ -124,17 +124,23 @@ static void warm_check(struct trd_server *srv)
 	}
 }
 
+/* The configuration is checked before the client is taken: when it
+ * changed, the processes of the old generation are retired, and with all
+ * max_procs slots theirs until they are reaped the client waits in the
+ * listen queue (taken once a slot is free) instead of being refused. */
 static void accept_one(struct trd_server *srv)
 {
-	int conn = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+	int conn;
 
-	if (conn < 0) {
+	warm_check(srv);
+	trd_pool_expire(srv, time(NULL));   /* old generation out first */
+	if (!trd_pool_can_take(srv))
+		return;
+	if ((conn = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			trd_log(LOG_ERR, "accept: %s", strerror(errno));
 		return;
 	}
-	warm_check(srv);
-	trd_pool_expire(srv, time(NULL));   /* old generation out first */
 	trd_pool_dispatch(srv, conn);
 }
 
