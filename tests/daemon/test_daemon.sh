@@ -36,7 +36,9 @@
 #   i. start-up: root without -u exits 78; a second daemon on a live
 #      socket exits 75 and leaves it alone; a dead daemon's socket is
 #      replaced
-#   j. -n 1 and three clients at once: one process, all three delivered
+#   j. -n 1 and three clients at once: one process, all three delivered;
+#      then the configuration changed: the next client waits for the one
+#      slot (the old process retired) instead of being refused
 #   k. TLS session resumption (tls_session_cache) across deliveries
 #   p. Postfix pipe(8) -> tlsrelayc -> tlsrelayd: sent, 5xx bounce with the
 #      receiver's DSN, 4xx deferral; with the daemon stopped, the fallback
@@ -487,6 +489,16 @@ tap_is "$bad" 0 "j: all three clients exit 0"
 arrived j1 alice
 arrived j2 bob
 arrived j3 bob
+# the one slot is the idle process of the old configuration: it is
+# retired, and the client waits for the slot instead of being refused
+W=$(children "$DJ")
+conf "$DCONF" "$RPORT" may "# edited by the j4 case"
+make_msg j4
+dc j4 "$R/j.sock" -c "$DCONF" "${FROM[@]}" -- carol@example.test
+sent "j4 -n 1, configuration changed"
+arrived j4 carol
+W4=$(children "$DJ")
+tap_ok "$([ -n "$W4" ] && [ "$W4" != "$W" ]; echo $?)" "j4: served by a new process ($W -> $W4)"
 stop_pid "$DJ"
 
 # ------------------------------------------ k. TLS session resumption
@@ -509,7 +521,7 @@ conf "$DCONF" "$RPORT" may
 # --------------------------------------------- p. Postfix pipe(8) host
 tap_diag "p. Postfix pipe(8) host (at $SECONDS s)"
 mkdir -p "$T/bin" && chmod 0755 "$T/bin"
-TR=$(stage_tlsrelay "$T/bin") || tap_bail "cannot stage tlsrelay"
+stage_tlsrelay "$T/bin" >/dev/null || tap_bail "cannot stage tlsrelay"
 cp -f "$CLIENT" "$T/bin/tlsrelayc" && chmod 0755 "$T/bin/tlsrelayc" || tap_bail "cannot stage tlsrelayc"
 PSOCK=$R/p.sock
 host_new host "$HPORT" "$T/bin/tlsrelayc -S $PSOCK" "$DCONF" || tap_bail "host_new failed"
