@@ -33,9 +33,10 @@
 #   h. SIGTERM with a delivery in progress: the socket goes at once, the
 #      delivery completes and is answered, the daemon exits 0; a client
 #      meanwhile falls back to tlsrelay
-#   i. start-up: root without -u exits 78; a second daemon on a live
-#      socket exits 75 and leaves it alone; a dead daemon's socket is
-#      replaced
+#   i. start-up: root without -u, -n 0, an unknown user exit 78; a second
+#      daemon on a live socket exits 75 and leaves it alone; a dead
+#      daemon's socket is replaced; a relative -c (the client's directory);
+#      -i 1 retires an idle process
 #   j. -n 1 and three clients at once: one process, all three delivered;
 #      then the configuration changed: the next client waits for the one
 #      slot (the old process retired) instead of being refused
@@ -213,6 +214,8 @@ same() {
 }
 FROM=(-f sender@sender.test)
 same b-5xx 67 '^5\.1\.1 ' -c "$DCONF" "${FROM[@]}" -- reject@example.test
+WB=$(children "$DB")
+NFDB=$(ls "/proc/$WB/fd" 2>/dev/null | wc -l)
 same b-4xx 75 '^4\.2\.0 ' -c "$DCONF" "${FROM[@]}" -- tempfail@example.test
 
 start_scen nostarttls '{"ehlo_caps": ["PIPELINING", "SIZE 10240000", "ENHANCEDSTATUSCODES", "8BITMIME"]}'
@@ -240,7 +243,9 @@ DIR=$NOTLS_DIR
 tap_is "$(rg mail_plain)" 0 "b: TLS required, not offered: no MAIL FROM sent (both programs)"
 tap_ok "$([ "$(rg conns)" -ge 4 ]; echo $?)" "b: the peer saw both programs' connections (encrypt, -o)" \
 	"conns=$(rg conns)"
-tap_is "$(nchildren "$DB")" 1 "b: all of it served by one delivery process"
+tap_is "$(children "$DB")" "$WB" "b: all of it served by one delivery process"
+tap_is "$(ls "/proc/$WB/fd" 2>/dev/null | wc -l)" "$NFDB" \
+	"b: after the 13 other requests of b it holds as many descriptors as after the first"
 
 # ------------------------------------------------------ c. fallback
 tap_diag "c. fallback (at $SECONDS s)"
@@ -410,6 +415,17 @@ dc i2 "$SOCK" -c "$DCONF" "${FROM[@]}" -- user@example.test
 sent "i2 the first daemon still serves"
 timeout -k 5 20 "$DAEMON" -u nobody -c "$DCONF" -s "$R/i3.sock" -n 0 > "$T/i3.out" 2>&1
 tap_is "$?" 78 "i3: -n 0: exit 78"
+timeout -k 5 20 "$DAEMON" -u no-such-user-here -c "$DCONF" -s "$R/i3.sock" > "$T/i3b.out" 2>&1
+tap_is "$?" 78 "i3: an unknown -u user: exit 78"
+tap_ok "$([ ! -e "$R/i3.sock" ]; echo $?)" "i3: no socket made"
+# a relative -c names the file in the client's working directory: the
+# daemon's own file, so its warm context serves it
+make_msg i5
+(cd "$T" && timeout -k 5 60 "$CLIENT" -S "$SOCK" -c d.conf "${FROM[@]}" -- alice@example.test \
+	< "$T/i5.eml" > "$T/i5.out" 2>&1)
+RC=$? OUT=$(cat "$T/i5.out") LOG=""
+sent "i5 relative -c from the client's directory"
+arrived i5 alice
 stop_pid "$DB"
 tap_ok "$([ ! -e "$SOCK" ]; echo $?)" "i: the stopped daemon removed its socket"
 
@@ -424,6 +440,15 @@ make_msg i4
 dc i4 "$R/i4.sock" -c "$DCONF" "${FROM[@]}" -- dave@example.test
 sent "i4 served by the new daemon"
 tap_is "$(nchildren "$DI")" 1 "i4: by a delivery process of the new daemon"
+stop_pid "$DI"
+start_daemon di3 "$R/i6.sock" -i 1 || tap_bail "tlsrelayd not ready: $(cat "$T/di3.out")"
+DI=$DPID
+make_msg i6
+dc i6 "$R/i6.sock" -c "$DCONF" "${FROM[@]}" -- alice@example.test
+sent "i6 -i 1"
+W=$(children "$DI")
+wait_until 20 gone "$W"
+tap_ok $? "i6: -i 1: the idle process is retired (within the daemon's 5 s tick)" "children: $(children "$DI")"
 stop_pid "$DI"
 
 # ------------------------------- h. SIGTERM with a delivery in progress
