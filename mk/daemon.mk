@@ -25,3 +25,12 @@ TESTS += tests/unit/test_ctx_warm
 
 # tlsrelayc(8) is tlsrelayd(8) (a .so link; dh_installman makes it a symlink).
 man_MANS += doc/tlsrelayd.8 doc/tlsrelayc.8
+
+# tests/daemon/test_daemon.sh: the daemon and the client against a real
+# Postfix receiver, peer.py, malformed requests (hostile.py) and a host
+# Postfix whose pipe(8) runs tlsrelayc.
+TESTS += tests/daemon/test_daemon.sh
+# the fault matrix of tests/peer/test_faults.sh, each delivery through the daemon
+TESTS += tests/daemon/test_faults_daemon.sh
+SCRIPT_DIRS += tests/daemon
+EXTRA_DIST += tests/daemon

@@ -9,8 +9,9 @@
  * tlsrelayc request to a delivery process forked from that state, which
  * serves up to MAXUSE deliveries one after the other (serve.c, pool.c,
  * worker.c, request.c). It stays in the
- * foreground (systemd Type=simple) and logs to syslog (LOG_MAIL), and with
- * -v to standard error too. tlsrelayd(8) has the details.
+ * foreground (systemd Type=simple) and logs to syslog (LOG_MAIL); start-up
+ * errors go to standard error too, and with -v every line does, those of
+ * the delivery processes included. tlsrelayd(8) has the details.
  *
  * Decisions:
  * - Started as root it needs -u: it creates the socket (owned by USER,
@@ -26,6 +27,7 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -44,22 +46,35 @@
 #define EX_TEMPFAIL_ 75
 #define EX_CONFIG_ 78
 
-static int log_stderr;
+/* Where trd_log copies its lines besides syslog: standard error while
+ * starting (a start-up error is printed, not only logged), then with -v a
+ * copy of it, which the delivery processes inherit (their own 0-2 are
+ * /dev/null or a client's), so that their lines (refused requests) come
+ * out there too; -1: nowhere. */
+static int log_fd = STDERR_FILENO;
 
 void trd_log(int priority, const char *fmt, ...)
 {
+	static const char prefix[] = "tlsrelayd: ";
+	char line[1024];
+	size_t len = sizeof prefix - 1;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
 	vsyslog(priority, fmt, ap);
 	va_end(ap);
-	if (log_stderr) {
-		va_start(ap, fmt);
-		fputs("tlsrelayd: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		va_end(ap);
-	}
+	if (log_fd < 0)
+		return;
+	memcpy(line, prefix, len);
+	va_start(ap, fmt);
+	n = vsnprintf(line + len, sizeof line - len - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	len += (size_t)n < sizeof line - len - 1 ? (size_t)n : sizeof line - len - 2;
+	line[len++] = '\n';
+	(void)!write(log_fd, line, len);   /* one write: lines of several processes do not mix */
 }
 
 static int usage(const char *why)
@@ -180,7 +195,6 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
-	log_stderr = o.verbose;
 	openlog("tlsrelayd", LOG_PID, LOG_MAIL);
 	(void)setrlimit(RLIMIT_CORE, &none);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -200,5 +214,6 @@ int main(int argc, char **argv)
 		return EX_TEMPFAIL_;
 	if (geteuid() == 0 && become(pw) < 0)
 		return EX_TEMPFAIL_;
+	log_fd = o.verbose ? fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	return trd_serve(&o, lfd);
 }

@@ -35,8 +35,11 @@ static void reply(int conn, const char *line)
 	(void)!send(conn, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* The forked side: nothing of the daemon but the warm context. */
-static void child(struct trd_server *srv, int ctl)
+/* The forked side: nothing of the daemon but the warm context. conn is
+ * the client about to be handed over (through ctl, like every later one):
+ * its descriptor is closed here too, or the process would hold that
+ * connection open for as long as it lives. */
+static void child(struct trd_server *srv, int ctl, int conn)
 {
 	int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGPIPE };
 
@@ -52,11 +55,12 @@ static void child(struct trd_server *srv, int ctl)
 		if (srv->w[i].conn >= 0)
 			close(srv->w[i].conn);
 	}
+	close(conn);
 	closelog();
 	trd_worker_run(ctl, srv->warm, srv->opt->config);
 }
 
-static struct trd_worker *spawn(struct trd_server *srv)
+static struct trd_worker *spawn(struct trd_server *srv, int conn)
 {
 	struct trd_worker *w;
 	int sv[2];
@@ -77,7 +81,7 @@ static struct trd_worker *spawn(struct trd_server *srv)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child(srv, sv[1]);
+		child(srv, sv[1], conn);
 	}
 	close(sv[1]);
 	w = &srv->w[srv->nw++];
@@ -116,11 +120,14 @@ void trd_pool_dispatch(struct trd_server *srv, int conn)
 		if (idle(&srv->w[i]) && srv->w[i].gen == srv->gen)
 			w = &srv->w[i];
 	if (w == NULL)
-		w = spawn(srv);
+		w = spawn(srv, conn);
 	if (w == NULL || send_conn(w->ctl, conn) < 0) {
 		if (w)
 			trd_log(LOG_ERR, "cannot hand a client to process %ld: %s", (long)w->pid,
 			        strerror(errno));
+		else
+			trd_log(LOG_ERR, "no delivery process for a client (%d of at most %d)",
+			        srv->nw, srv->opt->max_procs);
 		reply(conn, "75 4.3.0 tlsrelayd: no delivery process available\n");
 		close(conn);
 		return;

@@ -52,7 +52,30 @@ static void close_fds(const int *fds, int n)
 		close(fds[i]);
 }
 
-/* The head and the descriptors; nfds set to what arrived. */
+/* Exactly len bytes into buf, each wait bounded by the deadline; 0 or -1. */
+static int read_full(int conn, char *buf, size_t len, time_t deadline)
+{
+	size_t have = 0;
+
+	while (have < len) {
+		ssize_t n;
+
+		if (wait_readable(conn, deadline) < 0)
+			return -1;
+		n = read(conn, buf + have, len - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		have += (size_t)n;
+	}
+	return 0;
+}
+
+/* The head and the descriptors; nfds set to what arrived. The descriptors
+ * ride on the first bytes: one recvmsg (no MSG_WAITALL, which would wait
+ * past the deadline for a client that sent part of the head and then
+ * nothing), the rest of the head read under the deadline. */
 static int read_head(int conn, char *head, int *fds, int *nfds, time_t deadline)
 {
 	union { char space[CMSG_SPACE(TRD_MAX_FDS * sizeof(int))]; struct cmsghdr align; } u;
@@ -69,7 +92,7 @@ static int read_head(int conn, char *head, int *fds, int *nfds, time_t deadline)
 	if (wait_readable(conn, deadline) < 0)
 		return -1;
 	do
-		n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+		n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
@@ -77,30 +100,17 @@ static int read_head(int conn, char *head, int *fds, int *nfds, time_t deadline)
 			for (int i = 0; i < k && *nfds < TRD_MAX_FDS; i++)
 				memcpy(&fds[(*nfds)++], CMSG_DATA(cm) + (size_t)i * sizeof(int), sizeof(int));
 		}
-	if (n != TRD_HEAD_LEN || (mh.msg_flags & MSG_CTRUNC))
+	if (n <= 0 || (mh.msg_flags & MSG_CTRUNC))
 		return -1;
-	return 0;
+	return read_full(conn, head + n, TRD_HEAD_LEN - (size_t)n, deadline);
 }
 
 /* len bytes of strings, before the deadline. */
 static char *read_body(int conn, size_t len, time_t deadline)
 {
 	char *buf = malloc(len);
-	size_t have = 0;
 
-	while (buf && have < len) {
-		ssize_t n;
-
-		if (wait_readable(conn, deadline) < 0)
-			break;
-		n = read(conn, buf + have, len - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-	}
-	if (buf && have == len)
+	if (buf && read_full(conn, buf, len, deadline) == 0)
 		return buf;
 	free(buf);
 	return NULL;

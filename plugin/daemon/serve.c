@@ -82,9 +82,11 @@ static void warm_make(struct trd_server *srv, const char *why)
 	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
 	tlsrelay_status st;
 
-	/* A new generation whenever the files changed while a context was in
-	 * use: its processes must not serve another delivery, even if the new
-	 * one cannot be made (they then read the configuration themselves). */
+	/* A new generation whenever the processes' context changes, also when
+	 * the new one cannot be made: those forked from the old context must
+	 * not serve another delivery (with a broken file each delivery reads
+	 * it and reports the error, as tlsrelay does, instead of using the
+	 * old settings). A failed retry with none before changes nothing. */
 	if (srv->warm != NULL)
 		srv->gen++;
 	tlsrelay_ctx_free(srv->warm);
@@ -122,17 +124,23 @@ static void warm_check(struct trd_server *srv)
 	}
 }
 
+/* The configuration is checked before the client is taken: when it
+ * changed, the processes of the old generation are retired, and with all
+ * max_procs slots theirs until they are reaped the client waits in the
+ * listen queue (taken once a slot is free) instead of being refused. */
 static void accept_one(struct trd_server *srv)
 {
-	int conn = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+	int conn;
 
-	if (conn < 0) {
+	warm_check(srv);
+	trd_pool_expire(srv, time(NULL));   /* old generation out first */
+	if (!trd_pool_can_take(srv))
+		return;
+	if ((conn = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			trd_log(LOG_ERR, "accept: %s", strerror(errno));
 		return;
 	}
-	warm_check(srv);
-	trd_pool_expire(srv, time(NULL));   /* old generation out first */
 	trd_pool_dispatch(srv, conn);
 }
 

@@ -7,8 +7,9 @@
  * control socket (SCM_RIGHTS, one byte); the worker reads the request
  * (request.c), which makes the client's descriptors 0-2 its own, runs
  * the transport, then puts /dev/null back on 0-2 (so that the MTA's pipe
- * is held by the client alone and ends with it) and writes the exit status
- * (an int) to the control socket.
+ * is held by the client alone and ends with it), closes its copy of the
+ * client's connection (the daemon replies on its own and closes it) and
+ * writes the exit status (an int) to the control socket.
  *
  * Between deliveries nothing is left armed: the transport's last-resort
  * alarm is cancelled, standard output and error are flushed.
@@ -75,6 +76,7 @@ void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config)
 		rc = trd_request_run(conn, warm, config);
 		alarm(0);
 		release_std();
+		close(conn);
 		if (write(ctl, &rc, sizeof rc) != (ssize_t)sizeof rc)
 			break;
 	}

@@ -59,6 +59,9 @@ CONNECT_T=2 COMMAND_T=2 DATA_T=3 DEADLINE=10 SLACK=5
 make_tmpdir
 T=$TEST_TMP
 mkdir -p "$T/spool" "$T/cases"
+# FAULTS_DELIVERY_USER: the deliveries run as that user (tlsrelayd -u,
+# tests/daemon/test_faults_daemon.sh): the spool and the password maps are its
+[ -n "${FAULTS_DELIVERY_USER:-}" ] && chown "$FAULTS_DELIVERY_USER" "$T/spool"
 : > "$T/pids"
 
 # ------------------------------------------------------------------ table
@@ -286,6 +289,7 @@ run_case() {
 	[127.0.0.1]:$port faultuser:fault-pass
 	EOF
 	chmod 600 "$dir/sasl_passwd"
+	[ -n "${FAULTS_DELIVERY_USER:-}" ] && chown "$FAULTS_DELIVERY_USER" "$dir/sasl_passwd"
 	cat > "$dir/tlsrelay.conf" <<-EOF
 	# written by tests/peer/test_faults.sh, case $step $fault
 	relayhost = [127.0.0.1]:$port
