@@ -259,7 +259,7 @@ def callgrind_client(cl, argv, msg, tag):
     cg = os.path.join(cl.work, "callgrind.%s" % tag)
     log = os.path.join(cl.work, "callgrind-%s.log" % tag)
     with open(msg, "rb") as fin, open(log, "wb") as out:
-        subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg] + argv,
+        subprocess.run(["valgrind", "--tool=callgrind", "--vgdb=no", "--callgrind-out-file=" + cg] + argv,
                        stdin=fin, stdout=out, stderr=out, env=cl.env, timeout=600)
     with open(log) as f:
         for line in f:
@@ -282,7 +282,10 @@ def callgrind_daemon(cl, name, port, msg):
     trd.nobody_dir(cgdir, cl.uid)       # the delivery process writes its dumps
     conf = cl.conf(port, DAEMON_CLIENTS[name], daemon=True)
     d = trd.Daemon(cl.a.tlsrelayd, conf, tag, cl.work, cl.env, cl.a.tlsrelayd_user, wait_s=120,
-                   wrapper=["valgrind", "--tool=callgrind", "--callgrind-out-file=%s/cg.%%p" % cgdir,
+                   # --vgdb=no: valgrind makes its vgdb FIFOs in /tmp as root; the
+                   # daemon, then nobody, could not remove them, and a later
+                   # valgrind run as another user with the same PID would fail
+                   wrapper=["valgrind", "--tool=callgrind", "--vgdb=no", "--callgrind-out-file=%s/cg.%%p" % cgdir,
                             "--collect-atstart=no", "--toggle-collect=trd_request_run",
                             "--dump-after=trd_request_run"])
     try:
