@@ -12,10 +12,21 @@ plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
 	plugin/transport/transport.c plugin/transport/transport.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_daemon_tlsrelayd_LDADD = lib/libtlsrelay-core.la
-plugin_transport_tlsrelayc_SOURCES = plugin/transport/tlsrelayc.c plugin/daemon/proto.h \
-	plugin/daemon/fdpass.h
+TLSRELAYC_SRC = plugin/transport/tlsrelayc.c plugin/daemon/proto.h plugin/daemon/fdpass.h
+EXTRA_DIST += $(TLSRELAYC_SRC)
+if TLSRELAYC_MUSL
+# Built by musl-gcc, statically (ac/daemon.ac: glibc's start-up CPUIDs trap
+# on VMs). No objects of the C compiler: the link command compiles the
+# source itself.
+plugin_transport_tlsrelayc_SOURCES =
+EXTRA_plugin_transport_tlsrelayc_DEPENDENCIES = $(TLSRELAYC_SRC) config.h
+plugin_transport_tlsrelayc_LINK = $(MUSL_GCC) $(STD_CFLAGS) $(WARN_CFLAGS) $(CFLAGS) $(DEFS) -I. \
+	-DRUNSTATEDIR='"$(runstatedir)"' $(LDFLAGS) -static -o $@ $(srcdir)/plugin/transport/tlsrelayc.c
+else
+plugin_transport_tlsrelayc_SOURCES = $(TLSRELAYC_SRC)
 plugin_transport_tlsrelayc_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)
+endif
 
 check_PROGRAMS += tests/unit/test_ctx_warm
 tests_unit_test_ctx_warm_SOURCES = tests/unit/test_ctx_warm.c tests/unit/tap.h
