@@ -26,6 +26,9 @@ else
 plugin_transport_tlsrelayc_SOURCES = $(TLSRELAYC_SRC)
 plugin_transport_tlsrelayc_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_transport_tlsrelayc_LDFLAGS = $(TLSRELAYC_LDFLAGS)
+# Automake's own link command: it writes none once _LINK is set in a branch.
+plugin_transport_tlsrelayc_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) $(LIBTOOLFLAGS) \
+	--mode=link $(CCLD) $(AM_CFLAGS) $(CFLAGS) $(plugin_transport_tlsrelayc_LDFLAGS) $(LDFLAGS) -o $@
 endif
 
 check_PROGRAMS += tests/unit/test_ctx_warm
