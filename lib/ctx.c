@@ -62,7 +62,6 @@ void tlsrelay_ctx_free(tlsrelay_ctx *ctx)
 	tr_ctx_reset(ctx);
 	tr_ctx_stamps_free(ctx);
 	tr_config_free(&ctx->cfg);
-	free(ctx->config_path);
 	free(ctx);
 }
 
@@ -77,13 +76,7 @@ void tlsrelay_ctx_set_logger(tlsrelay_ctx *ctx, tlsrelay_log_fn fn, void *arg,
 tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
                                       int must_exist, tlsrelay_status *st)
 {
-	char *copy = strdup(path);
-
 	tr_ctx_reset(ctx);   /* settings may change the TLS context and maps */
-	if (copy == NULL)
-		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
-	free(ctx->config_path);
-	ctx->config_path = copy;
 	if (tr_ctx_stamp_config(ctx, path) < 0)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	return tr_config_load(&ctx->cfg, path, must_exist, st);

@@ -26,8 +26,7 @@ struct tr_stamp {
 
 struct tlsrelay_ctx {
 	tr_config cfg;
-	char *config_path;            /* last file given to tlsrelay_ctx_load_config */
-	struct tr_stamp stamps[TR_STAMPS]; /* set by tlsrelay_ctx_prepare */
+	struct tr_stamp stamps[TR_STAMPS]; /* [0] the configuration file (load_config), the rest by tlsrelay_ctx_prepare */
 	int nstamps;
 	tlsrelay_log_fn log_fn;
 	void *log_arg;
