@@ -37,7 +37,6 @@ struct tlsrelay_ctx {
 	struct tr_tls_cache *tls_cache; /* tls_session_cache state (tls_cache.c) */
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
-	struct tr_probe *probe;       /* tlsrelay_probe() running: probe.h */
 };
 
 /* Forget everything derived from the settings (they are about to change):

@@ -356,7 +356,7 @@ static void r8_names(work *w)
 
 /* ------------------------------------------------------------ the API */
 
-static void run(const tr_demand_in *in, tr_demand *d, int server)
+static void run_work(const tr_demand_in *in, tr_demand *d, int server, work *wout)
 {
 	work w;
 
@@ -377,11 +377,44 @@ static void run(const tr_demand_in *in, tr_demand *d, int server)
 		sts_mode_of(in, d);
 	}
 	r8_names(&w);
+	if (wout)
+		*wout = w;
+}
+
+static void run(const tr_demand_in *in, tr_demand *d, int server)
+{
+	run_work(in, d, server, NULL);
 }
 
 void tr_demand_for_server(const tr_demand_in *in, tr_demand *d)
 {
 	run(in, d, in->host != NULL);
+}
+
+void tr_demand_nexthop_policy(const tr_demand_in *in, tr_policy *out)
+{
+	tr_demand_in nh = *in;
+	tr_demand d;
+	work w;
+
+	nh.host = NULL;
+	nh.dane = NULL;
+	nh.cred_key = NULL;
+	run_work(&nh, &d, 0, &w);
+	*out = w.pol;
+	snprintf(out->source, sizeof out->source, "%.299s", d.level_src.text);
+}
+
+char *tr_demand_describe_dane(const tr_demand *d, const tr_dane_host *h, char *out,
+                              size_t cap)
+{
+	if (d->skip)
+		snprintf(out, cap, "deferred (4.7.5 %s)", d->why);
+	else if (d->auth == TR_AUTH_DANE)
+		snprintf(out, cap, "DANE (%s)", h->why);
+	else
+		snprintf(out, cap, "%s (%s)", tr_tls_level_name(d->level), h->why);
+	return out;
 }
 
 void tr_demand_for_nexthop(const tr_demand_in *in, tr_demand *d)

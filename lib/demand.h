@@ -181,6 +181,16 @@ void tr_demand_for_server(const tr_demand_in *in, tr_demand *d);
  * MTA-STS apply?), what tlsrelay -q and the Exim object show. */
 void tr_demand_for_nexthop(const tr_demand_in *in, tr_demand *d);
 
+/* The nexthop's policy after R1-R4 as a tr_policy (the match= words not
+ * expanded, source = the level's source): what tlsrelay -q, the probe and
+ * the logs show with tr_policy_format(). */
+void tr_demand_nexthop_policy(const tr_demand_in *in, tr_policy *out);
+
+/* What DANE gave a server, for -q and logs: "DANE (WHY)", "LEVEL (WHY)" for
+ * a fallback, "deferred (4.7.5 WHY)" for a skip. Returns out. */
+char *tr_demand_describe_dane(const tr_demand *d, const tr_dane_host *h, char *out,
+                              size_t cap);
+
 /* Does MTA-STS apply to this nexthop at all (the routing code then looks
  * the policy up)? mta_sts is the setting. */
 int tr_demand_wants_sts(const tr_demand_in *in, int mta_sts);

@@ -338,56 +338,19 @@ tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
 	return st->cat;
 }
 
-tlsrelay_cat tr_msgreq_apply(const tr_msgreq *rq, int honour_header,
-                             int honour_no, tr_policy *pol, int *raised,
-                             tlsrelay_status *st)
+tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
+                              tr_demand_in *in, char *source, size_t cap,
+                              tlsrelay_status *st)
 {
-	char src[sizeof pol->source];
-	tr_policy def;
-
-	if (raised)
-		*raised = 0;
-	if (honour_no && rq->tls_required_no)
-		pol->tls_required_no = 1;
+	in->tls_required_no = honour_no && rq->tls_required_no;
 	if (!honour_header || rq->nfields == 0)
 		return tr_status_ok(st);
 	if (rq->bad)
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "the message requires TLS level \"%s\" "
-		                     "(%s header), which this tlsrelay cannot enforce",
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "the message requires TLS level "
+		                     "\"%s\" (%s header), which this tlsrelay cannot enforce",
 		                     rq->bad_value, TR_MSGREQ_HEADER);
-	if (rq->level <= TR_TLS_MAY || pol->level >= rq->level ||
-	    pol->level == TR_TLS_FINGERPRINT)
-		return tr_status_ok(st);
-	tr_policy_from_level(rq->level, &def);
-	pol->level = rq->level;
-	memcpy(pol->match, def.match, sizeof def.match);
-	pol->nmatch = def.nmatch;
-	if (pol->servername[0] == '\0')
-		memcpy(pol->servername, def.servername, sizeof def.servername);
-	memcpy(src, pol->source, sizeof src);
-	snprintf(pol->source, sizeof pol->source, "%.200s + %s: %s", src[0] ? src : "policy",
-	         TR_MSGREQ_HEADER, tr_tls_level_name(rq->level));
-	if (raised)
-		*raised = 1;
+	in->msg_level = rq->level;
+	snprintf(source, cap, "%s: %s", TR_MSGREQ_HEADER, tr_tls_level_name(rq->level));
+	in->msg_source = source;
 	return tr_status_ok(st);
-}
-
-int tr_msgreq_relax_dane(const tr_msgreq *rq, int honour_header, tr_tls_level own,
-                         int mapped, tr_policy *pol)
-{
-	char src[sizeof pol->source];
-	tr_policy may;
-
-	if (!pol->tls_required_no || (pol->level != TR_TLS_DANE && pol->level != TR_TLS_DANE_ONLY))
-		return 0;
-	if (pol->level != TR_TLS_DANE || own != TR_TLS_DANE || mapped ||
-	    (honour_header && rq->nfields > 0 && rq->level > TR_TLS_MAY))
-		return -1;
-	tr_policy_from_level(TR_TLS_MAY, &may);
-	memcpy(src, pol->source, sizeof src);
-	pol->level = TR_TLS_MAY;
-	memcpy(pol->match, may.match, sizeof may.match);
-	pol->nmatch = may.nmatch;
-	snprintf(pol->source, sizeof pol->source, "%.250s + TLS-Required: No", src[0] ? src : "policy");
-	return 1;
 }

@@ -1,7 +1,8 @@
 /*
  * msgreq.h - the per-message TLS requirement carried in the message's
- * header section (msgreq.c): read it from the spool, remove it, apply it
- * to a destination policy.
+ * header section (msgreq.c): read it from the spool and remove it. What it
+ * does to a server's TLS is the demand's rule R4 (demand.h): it only ever
+ * raises.
  *
  * THE HEADER
  *   X-TLSRelay-Require: LEVEL
@@ -18,11 +19,11 @@
  *
  * TLS-Required: No  (RFC 8689 section 5)
  *   Only recorded here. Where the admin enables it (tls_required_enable),
- *   tr_msgreq_apply sets tr_policy.tls_required_no: requirements that come
- *   from DANE or MTA-STS lookups may then be relaxed by the code that makes
- *   them; the level from tls_policy_map / tls_security_level and the level
- *   the X-TLSRelay-Require header asks for are never lowered. The field
- *   stays in the message (RFC 8689: it travels with the message).
+ *   requirements that come from DANE or MTA-STS lookups may be relaxed
+ *   (demand.h R3); the level from tls_policy_map / tls_security_level and
+ *   the level the X-TLSRelay-Require header asks for are never lowered.
+ *   The field stays in the message (RFC 8689: it travels with the
+ *   message).
  *
  * WHERE
  *   Only the header section counts: the lines from the start of the spool
@@ -35,8 +36,8 @@
 #define TR_MSGREQ_H
 
 #include "tlsrelay.h"
+#include "demand.h"
 #include "tls_level.h"
-#include "policy.h"
 
 #define TR_MSGREQ_HEADER    "X-TLSRelay-Require"
 #define TR_MSGREQ_VALUE_MAX 64
@@ -61,33 +62,17 @@ typedef struct tr_msgreq {
 tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
                             tlsrelay_status *st);
 
-/* Apply rq to the destination policy pol:
- * - honour_no (tls_required_enable) and TLS-Required: No -> pol->tls_required_no
- *   = 1 (nothing else changes);
- * - honour_header (require_header) off, or no requirement field -> pol as is;
- * - an unusable value -> TLSRELAY_TEMP "4.7.5" (pol untouched);
- * - pol->level below the header's level -> pol->level raised, its match=
- *   names replaced by that level's defaults (verify: hostname; secure:
- *   nexthop, dot-nexthop); protocols, ciphers and servername kept; source
- *   gets " + X-TLSRelay-Require: LEVEL" appended. Returns 1 in *raised.
- *   A fingerprint destination already pins the server's certificate: it
- *   satisfies every header level and is kept as it is.
- * Returns TLSRELAY_OK otherwise. raised may be NULL. */
-tlsrelay_cat tr_msgreq_apply(const tr_msgreq *rq, int honour_header,
-                             int honour_no, tr_policy *pol, int *raised,
-                             tlsrelay_status *st);
-
-/* RFC 8689 TLS-Required: No and opportunistic DANE. With pol->
- * tls_required_no set and pol->level dane coming from tls_security_level
- * (own: the level before tr_msgreq_apply; mapped: pol is a tls_policy_map
- * entry), pol becomes level may (as for a server without usable TLSA
- * records; protocols, ciphers kept; source gets " + TLS-Required: No") and
- * 1 is returned. Nothing changes (0) for any other level, dane-only, a
- * tls_policy_map entry, or when the message's X-TLSRelay-Require (honoured:
- * honour_header) asks for more than may: those are the admin's own
- * requirements. -1: the flag is set, the level is dane-based, and it is
- * kept for one of these reasons (for a log line). */
-int tr_msgreq_relax_dane(const tr_msgreq *rq, int honour_header, tr_tls_level own,
-                         int mapped, tr_policy *pol);
+/* The message's part of the TLS demand's inputs (demand.h):
+ * - honour_no (tls_required_enable) and TLS-Required: No ->
+ *   in->tls_required_no = 1;
+ * - honour_header (require_header) and a requirement field ->
+ *   in->msg_level, and in->msg_source = source ("X-TLSRelay-Require:
+ *   LEVEL", written into the caller's buffer of cap bytes);
+ * - an unusable value -> TLSRELAY_TEMP "4.7.5" (the message is deferred,
+ *   never sent at a weaker level; in->msg_* untouched).
+ * Returns TLSRELAY_OK otherwise. */
+tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
+                              tr_demand_in *in, char *source, size_t cap,
+                              tlsrelay_status *st);
 
 #endif

@@ -116,11 +116,6 @@ typedef struct tr_policy {
 	 * given to tr_policy_parse_value, or what the caller writes here (e.g.
 	 * "tls_security_level"); "" = unknown. Truncated if need be. */
 	char source[300];
-	/* milter: RFC 8689 "TLS-Required: No" is in the message and
-	 * tls_required_enable = yes (set by tr_msgreq_apply, msgreq.h). Code
-	 * that derives a requirement from DANE or MTA-STS may then relax it;
-	 * nothing may lower the configured level (level above). */
-	int tls_required_no;
 } tr_policy;
 
 typedef struct tr_policy_map tr_policy_map;
@@ -147,6 +142,11 @@ size_t tr_policy_map_size(const tr_policy_map *m);
  * NULL (*out untouched). m is not modified: concurrent lookups are safe. */
 int tr_policy_lookup(const tr_policy_map *m, const tr_nexthop *nh,
                      tr_policy *out);
+
+/* The policy of nh: its entry in m (returns 1), else tr_policy_from_level
+ * (level) with source "tls_security_level" (returns 0). m may be NULL. */
+int tr_policy_for_nexthop(const tr_policy_map *m, const tr_nexthop *nh,
+                          tr_tls_level level, tr_policy *out);
 
 /* Parse one POLICY (see above); where (may be NULL) prefixes error texts and
  * becomes out->source ("" when NULL). Values longer than TR_POLICY_LINE_MAX

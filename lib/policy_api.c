@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ctx.h"
+#include "demand.h"
 #include "nexthop.h"
 #include "policy.h"
 #include "status.h"
@@ -39,17 +40,20 @@ static int has_extras(const tr_policy *p)
 	       (p->servername[0] != '\0' && strcmp(p->servername, "hostname") != 0);
 }
 
-static int is_complete(const tr_policy *p)
+/* Are the flags the whole demand? Not when another policy source may
+ * apply (MTA-STS: its demand depends on the MX host and a lookup the
+ * host MTA does not make), nor beyond what the flags say. */
+static int is_complete(const tr_demand_in *in, const tr_demand *d, int mta_sts)
 {
-	if (has_extras(p))
+	if (tr_demand_wants_sts(in, mta_sts) || has_extras(in->policy))
 		return 0;
-	switch (p->level) {
+	switch (d->level) {
 	case TR_TLS_NONE:
 	case TR_TLS_MAY:
 	case TR_TLS_ENCRYPT:
 		return 1;
 	case TR_TLS_VERIFY:
-		return p->nmatch == 1 && strcmp(p->match[0], "hostname") == 0;
+		return d->nnames == 1 && strcmp(d->names[0], "hostname") == 0;
 	default:
 		return 0;
 	}
@@ -59,7 +63,9 @@ tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
                                  tlsrelay_policy_info *out, tlsrelay_status *st)
 {
 	tr_nexthop nh;
-	tr_policy pol;
+	tr_policy pol, shown;
+	tr_demand_in in;
+	tr_demand d;
 	char err[128], q[TR_QUOTE_MAX + 4], text[TR_POLICY_TEXT_MAX];
 
 	if (ctx == NULL || out == NULL)
@@ -69,15 +75,17 @@ tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
 		                     tr_quote(nexthop ? nexthop : "", q), err);
 	if (load_policy_map(ctx, st) != TLSRELAY_OK)
 		return st->cat;
-	if (!tr_policy_lookup(ctx->policy, &nh, &pol)) {
-		tr_policy_from_level(ctx->cfg.tls_level, &pol);
-		snprintf(pol.source, sizeof pol.source, "tls_security_level");
-	}
-	out->level = tr_tls_level_name(pol.level);
-	out->tls_required = pol.level >= TR_TLS_ENCRYPT;
-	out->verify_chain = pol.level == TR_TLS_VERIFY || pol.level == TR_TLS_SECURE;
+	tr_demand_in_init(&in);
+	in.nh = &nh;
+	in.policy = &pol;
+	in.mapped = tr_policy_for_nexthop(ctx->policy, &nh, ctx->cfg.tls_level, &pol);
+	tr_demand_for_nexthop(&in, &d);
+	tr_demand_nexthop_policy(&in, &shown);
+	out->level = tr_tls_level_name(d.level);
+	out->tls_required = tr_level_tls_required(d.level);
+	out->verify_chain = tr_level_must_match(d.level);
 	out->verify_name = out->verify_chain;
-	out->complete = is_complete(&pol);
-	snprintf(out->text, sizeof out->text, "%s", tr_policy_format(&pol, text, sizeof text));
+	out->complete = is_complete(&in, &d, ctx->cfg.mta_sts);
+	snprintf(out->text, sizeof out->text, "%s", tr_policy_format(&shown, text, sizeof text));
 	return tr_status_ok(st);
 }

@@ -15,7 +15,7 @@ static int tap_n, tap_failed, tap_planned;
 
 /* Announce the number of checks first: a check that does not run (a
  * crash, an early return) then fails the run instead of shrinking it. */
-static void tap_plan(int n)
+static inline void tap_plan(int n)
 {
 	printf("1..%d\n", n);
 	tap_planned = 1;

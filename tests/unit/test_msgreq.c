@@ -235,52 +235,65 @@ static const struct apply_case {
 	{ "TLS-Required: No, not enabled: no flag", "encrypt", NULL, 0, 1, 1, 0, "encrypt (from dest)", 0 },
 };
 
+/* The message's requirement applied to a destination policy: the demand's
+ * inputs from tr_msgreq_demand, the nexthop policy from demand.h. */
 static void test_apply(void)
 {
 	for (size_t i = 0; i < sizeof apply_cases / sizeof apply_cases[0]; i++) {
 		const struct apply_case *c = &apply_cases[i];
 		tr_msgreq rq = req(c->hdr, c->bad, c->tls_no);
 		tlsrelay_status st;
-		tr_policy pol;
-		char got[TR_POLICY_TEXT_MAX], name[256];
-		int raised = -1;
+		tr_policy pol, shown;
+		tr_nexthop nh;
+		tr_demand_in in;
+		tr_demand d;
+		char got[TR_POLICY_TEXT_MAX], name[256], src[64];
 
-		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK) {
+		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK ||
+		    tr_nexthop_parse("example.com", &nh, NULL, 0) < 0) {
 			tap_ok(0, c->name, st.text);
 			continue;
 		}
-		if (tr_msgreq_apply(&rq, c->honour, c->honour_no, &pol, &raised, &st) != TLSRELAY_OK)
+		tr_demand_in_init(&in);
+		in.nh = &nh;
+		in.policy = &pol;
+		if (tr_msgreq_demand(&rq, c->honour, c->honour_no, &in, src, sizeof src, &st) != TLSRELAY_OK) {
 			snprintf(got, sizeof got, "ERROR: %s %s %s", tlsrelay_cat_name(st.cat), st.dsn, st.text);
-		else
-			tr_policy_format(&pol, got, sizeof got);
+		} else {
+			tr_demand_nexthop_policy(&in, &shown);
+			tr_policy_format(&shown, got, sizeof got);
+		}
 		TAP_STR(got, c->want, c->name);
 		snprintf(name, sizeof name, "%s: tls_required_no flag", c->name);
-		TAP_INT(pol.tls_required_no, c->flag, name);
+		TAP_INT(in.tls_required_no, c->flag, name);
 		snprintf(name, sizeof name, "%s: raised", c->name);
-		TAP_INT(raised, strstr(c->want, "+ X-TLSRelay") != NULL, name);
+		tr_demand_for_nexthop(&in, &d);
+		TAP_INT(d.level_src.kind == TR_SRC_MESSAGE, strstr(c->want, "+ X-TLSRelay") != NULL, name);
 	}
 }
 
 /* ------------------------------------------------------ relax_dane */
 
+/* RFC 8689 TLS-Required: No on DANE (demand.h R3): ret 1 relaxed, -1 kept
+ * (the admin's or the message's level), 0 nothing to relax. */
 static const struct relax_case {
 	const char *name;
 	const char *dest;       /* destination policy */
-	const char *own;        /* level before the header, NULL = dest's */
 	const char *hdr;        /* header level, NULL = none */
 	int tls_no, mapped, ret;
 	const char *want;
 } relax_cases[] = {
-	{ "dane from tls_security_level: may", "dane", NULL, NULL, 1, 0, 1,
+	{ "dane from tls_security_level: may", "dane", NULL, 1, 0, 1,
 	  "may (from dest + TLS-Required: No)" },
-	{ "dane, no TLS-Required: No: kept", "dane", NULL, NULL, 0, 0, 0, "dane (from dest)" },
-	{ "dane-only: kept", "dane-only", NULL, NULL, 1, 0, -1, "dane-only (from dest)" },
-	{ "tls_policy_map entry dane: kept", "dane", NULL, NULL, 1, 1, -1, "dane (from dest)" },
-	{ "dane raised by the header: kept", "dane", "may", "dane", 1, 0, -1, "dane (from dest)" },
-	{ "dane, header asks for encrypt: kept", "dane", NULL, "encrypt", 1, 0, -1, "dane (from dest)" },
-	{ "dane, header may: relaxed", "dane", NULL, "may", 1, 0, 1, "may (from dest + TLS-Required: No)" },
-	{ "encrypt: nothing to relax", "encrypt", NULL, NULL, 1, 0, 0, "encrypt (from dest)" },
-	{ "verify: nothing to relax", "verify", NULL, NULL, 1, 0, 0, "verify match=hostname (from dest)" },
+	{ "dane, no TLS-Required: No: kept", "dane", NULL, 0, 0, 0, "dane (from dest)" },
+	{ "dane-only: kept", "dane-only", NULL, 1, 0, -1, "dane-only (from dest)" },
+	{ "tls_policy_map entry dane: kept", "dane", NULL, 1, 1, -1, "dane (from dest)" },
+	{ "may raised to dane by the header: dane", "may", "dane", 1, 0, 0,
+	  "dane (from dest + X-TLSRelay-Require: dane)" },
+	{ "dane, header asks for encrypt: kept", "dane", "encrypt", 1, 0, -1, "dane (from dest)" },
+	{ "dane, header may: relaxed", "dane", "may", 1, 0, 1, "may (from dest + TLS-Required: No)" },
+	{ "encrypt: nothing to relax", "encrypt", NULL, 1, 0, 0, "encrypt (from dest)" },
+	{ "verify: nothing to relax", "verify", NULL, 1, 0, 0, "verify match=hostname (from dest)" },
 };
 
 static void test_relax(void)
@@ -289,19 +302,28 @@ static void test_relax(void)
 		const struct relax_case *c = &relax_cases[i];
 		tr_msgreq rq = req(c->hdr, 0, c->tls_no);
 		tlsrelay_status st;
-		tr_policy pol;
-		char got[TR_POLICY_TEXT_MAX], name[256];
+		tr_policy pol, shown;
+		tr_nexthop nh;
+		tr_demand_in in;
+		tr_demand d;
+		char got[TR_POLICY_TEXT_MAX], name[256], src[64];
 		int ret;
 
-		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK) {
+		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK ||
+		    tr_nexthop_parse("example.com", &nh, NULL, 0) < 0) {
 			tap_ok(0, c->name, st.text);
 			continue;
 		}
-		pol.tls_required_no = c->tls_no;
-		ret = tr_msgreq_relax_dane(&rq, 1, c->own ? tr_tls_level_from_name(c->own) : pol.level,
-		                           c->mapped, &pol);
-		tr_policy_format(&pol, got, sizeof got);
+		tr_demand_in_init(&in);
+		in.nh = &nh;
+		in.policy = &pol;
+		in.mapped = c->mapped;
+		tr_msgreq_demand(&rq, 1, 1, &in, src, sizeof src, &st);
+		tr_demand_nexthop_policy(&in, &shown);
+		tr_policy_format(&shown, got, sizeof got);
 		TAP_STR(got, c->want, c->name);
+		tr_demand_for_nexthop(&in, &d);
+		ret = d.dane_relaxed == TR_RELAX_DONE ? 1 : d.dane_relaxed == TR_RELAX_KEPT ? -1 : 0;
 		snprintf(name, sizeof name, "%s: returns %d", c->name, c->ret);
 		TAP_INT(ret, c->ret, name);
 	}
