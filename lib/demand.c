@@ -78,9 +78,7 @@ typedef struct work {
 	const tr_demand_in *in;
 	tr_demand *d;
 	tr_policy pol;             /* the policy whose names R8 expands */
-	tr_tls_level floor;        /* R4: the least a DANE fallback may give */
-	tr_src floor_kind;         /* where the floor came from */
-	char floor_text[200];
+	tr_src floor_kind;         /* where pol.floor came from (R4) */
 	int dane_usable;           /* R5 found usable TLSA records */
 } work;
 
@@ -105,6 +103,7 @@ static void r1_base(work *w)
 	const tr_demand_in *in = w->in;
 
 	w->pol = *in->policy;
+	w->pol.floor = TR_TLS_NONE;
 	w->d->level = w->pol.level;
 	src_set(&w->d->level_src, in->mapped ? TR_SRC_MAP : TR_SRC_SETTING,
 	        in->policy->source[0] ? in->policy->source : "tls_security_level");
@@ -144,36 +143,76 @@ static void r3_relax(work *w)
 		return;
 	}
 	take_level(w, TR_TLS_MAY);
+	w->pol.floor = TR_TLS_NONE;
 	w->d->dane_relaxed = TR_RELAX_DONE;
 	src_add(&w->d->level_src, TR_SRC_TLS_REQUIRED_NO, "TLS-Required: No");
+}
+
+/* pol's names and SNI for level lv, which it is raised to: lv's defaults
+ * (verify: hostname; secure: nexthop, dot-nexthop; others none). Raising
+ * verify to secure keeps the admin's names that do not come from the MX
+ * lookup (all but "hostname"): replacing match=mx1.example.com by
+ * nexthop:dot-nexthop would accept names the admin's policy refused. */
+static void raise_names(tr_policy *pol, tr_tls_level lv)
+{
+	tr_policy def;
+	int n = 0;
+
+	tr_policy_from_level(lv, &def);
+	if (pol->level == TR_TLS_VERIFY && lv == TR_TLS_SECURE)
+		for (int i = 0; i < pol->nmatch; i++)
+			if (strcmp(pol->match[i], "hostname") != 0)
+				memmove(pol->match[n++], pol->match[i], sizeof pol->match[i]);
+	if (n == 0) {
+		memcpy(pol->match, def.match, sizeof def.match);
+		n = def.nmatch;
+	}
+	pol->nmatch = n;
+	if (pol->servername[0] == '\0')
+		memcpy(pol->servername, def.servername, sizeof def.servername);
+}
+
+/* The message's requirement req raises pol (the table in demand.h R4).
+ * 1 when pol changed. */
+static int raise_policy(work *w, tr_tls_level req)
+{
+	tr_policy *pol = &w->pol;
+	tr_tls_level lv = pol->level;
+
+	if (req == lv || lv == TR_TLS_FINGERPRINT || lv == TR_TLS_DANE_ONLY)
+		return 0;
+	if (lv == TR_TLS_DANE && req == TR_TLS_DANE_ONLY) {
+		pol->level = TR_TLS_DANE_ONLY;       /* no fallback left: no floor */
+		pol->floor = TR_TLS_NONE;
+		pol->nmatch = 0;
+	} else if (lv == TR_TLS_DANE) {          /* DANE kept; the fallback raised */
+		if (req <= pol->floor)
+			return 0;
+		raise_names(pol, req);
+		pol->floor = req;
+		w->floor_kind = TR_SRC_MESSAGE;
+	} else if (req == TR_TLS_DANE && lv < TR_TLS_DANE) {
+		raise_names(pol, req);
+		pol->level = TR_TLS_DANE;            /* no TLSA must not mean may */
+		pol->floor = lv >= TR_TLS_ENCRYPT ? lv : TR_TLS_NONE;
+		w->floor_kind = w->d->level_src.kind;
+	} else if (req > lv) {
+		raise_names(pol, req);
+		pol->level = req;
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 static void r4_message(work *w)
 {
 	const tr_demand_in *in = w->in;
-	tr_tls_level req = in->msg_level, level = w->d->level;
 
-	if (!msg_requires(in))
+	if (!msg_requires(in) || !raise_policy(w, in->msg_level))
 		return;
-	snprintf(w->floor_text, sizeof w->floor_text, "%.190s",
-	         in->msg_source ? in->msg_source : "message");
-	if (tr_level_dane(level)) {        /* keep DANE; the floor of a fallback */
-		if (req != TR_TLS_DANE && !(req == TR_TLS_DANE_ONLY && level == req)) {
-			w->floor = req;
-			w->floor_kind = TR_SRC_MESSAGE;
-		}
-		return;
-	}
-	if (req <= level || level == TR_TLS_FINGERPRINT)
-		return;
-	if (tr_level_dane(req)) {          /* a fallback must not go below */
-		w->floor = level;
-		w->floor_kind = w->d->level_src.kind;
-	}
-	take_level(w, req);
-	src_add(&w->d->level_src, TR_SRC_MESSAGE, w->floor_text);
-	if (tr_level_dane(req))
-		snprintf(w->floor_text, sizeof w->floor_text, "at least %s", tr_tls_level_name(level));
+	w->d->level = w->pol.level;
+	src_add(&w->d->level_src, TR_SRC_MESSAGE, in->msg_source ? in->msg_source : "message");
 }
 
 /* ------------------------------------------------------------ R5 DANE */
@@ -191,20 +230,21 @@ static void skip(work *w, tr_src kind, const char *fmt, ...)
 	w->d->level_src.kind = kind;
 }
 
-/* DANE falls back to level, raised to the floor (R4). */
+/* DANE falls back to level, raised to the floor (R4) with its names. */
 static void dane_fallback(work *w, tr_tls_level level, const char *why)
 {
 	char what[TR_DEMAND_SRC_MAX];
+	tr_tls_level floor = w->pol.floor;
 
 	snprintf(what, sizeof what, "DANE: %.200s", why);
-	if (w->floor == TR_TLS_DANE_ONLY) {
-		skip(w, TR_SRC_MESSAGE, "DANE is required (by the message), but not possible: %s", why);
+	if (floor > level) {
+		w->pol.level = floor;                /* the names are R4's */
+		w->d->level = floor;
+		src_add(&w->d->level_src, w->floor_kind, what);
 		return;
 	}
-	take_level(w, w->floor > level ? w->floor : level);
+	take_level(w, level);
 	src_add(&w->d->level_src, TR_SRC_DANE, what);
-	if (w->floor > level)
-		src_add(&w->d->level_src, w->floor_kind, w->floor_text);
 }
 
 static void dane_usable(work *w, const tr_dane_host *dh)
@@ -364,7 +404,6 @@ static void run_work(const tr_demand_in *in, tr_demand *d, int server, work *wou
 	memset(&w, 0, sizeof w);
 	w.in = in;
 	w.d = d;
-	w.floor = TR_TLS_INVALID;
 	r1_base(&w);
 	r2_forced(&w);
 	r3_relax(&w);
