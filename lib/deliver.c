@@ -12,9 +12,11 @@
  *   "no such domain" are permanent only for a recipient's own domain: a
  *   relay host (relayhost, -r) that does not resolve is an admin's
  *   problem, so the mail is kept (4.4.4).
- * - The message's requirement (msgreq.h) is applied per nexthop group
- *   (route_policy); a DANE fallback's floor per host (try_host, dane.h
- *   tr_dane_host_floor).
+ * - The message's requirements (msgreq.h) are applied per nexthop group
+ *   (route_policy): the X-TLSRelay-Require level and the message_rules
+ *   level of the sender and of this group's recipients, the strongest for
+ *   the whole group (one transaction); a DANE fallback's floor per host
+ *   (try_host, dane.h tr_dane_host_floor).
  * - A 5xx to the greeting, HELO or EHLO after STARTTLS skips the server
  *   (temporary): it refused the session, not the message.
  * - Summary: all OK -> OK; any recipient still TEMP -> TEMP, also when
@@ -248,8 +250,8 @@ static void relay_dns_soft(const tr_nexthop *nh, int is_relay, tlsrelay_status *
  * level this build cannot enforce defers (never a weaker level). */
 static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 {
-	char text[TR_POLICY_TEXT_MAX];
-	tr_tls_level own, required;
+	char text[TR_POLICY_TEXT_MAX], why[160];
+	tr_tls_level own, env, required;
 	int relaxed;
 
 	r->policy_mapped = tr_policy_lookup(r->ctx->policy, nh, &r->pol);
@@ -258,11 +260,16 @@ static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
 	own = r->pol.level;
-	/* The message's requirement raises, never lowers (msgreq.h): its
-	 * X-TLSRelay-Require header */
+	/* The message's requirements raise, never lower (msgreq.h): its
+	 * X-TLSRelay-Require header, and the message_rules from/to rules on
+	 * the sender and on this group's recipients as delivered */
+	env = tr_msgreq_envelope(r->ctx->rules, r->req->sender, r->req->rcpts, r->select,
+	                         r->req->nrcpts, why, sizeof why);
 	if (tr_msgreq_apply(&r->msgreq, r->ctx->cfg.require_header, r->ctx->cfg.tls_required_enable,
-	                    TR_TLS_INVALID, NULL, &r->pol, &required, st) != TLSRELAY_OK)
+	                    env, why, &r->pol, &required, st) != TLSRELAY_OK)
 		return -1;
+	if (env > TR_TLS_MAY)
+		tr_log(r->ctx, LOG_INFO, "%s (TLS requirement for %s)", why, nh->host);
 	/* RFC 8689 TLS-Required: No: opportunistic DANE only (msgreq.h) */
 	relaxed = tr_msgreq_relax_dane(required, own, r->policy_mapped, &r->pol);
 	if (relaxed > 0)
