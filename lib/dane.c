@@ -160,6 +160,19 @@ int tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
 	return n;
 }
 
+void tr_dane_host_floor(tr_dane_host *h, tr_tls_level floor)
+{
+	size_t n;
+
+	if ((h->state != TR_DANE_NONE && h->state != TR_DANE_UNUSABLE) ||
+	    tr_tls_level_dane(h->level) || floor <= h->level)
+		return;
+	h->level = floor;
+	n = strlen(h->why);
+	snprintf(h->why + n, sizeof h->why - n, "; level %s: the message requires it",
+	         tr_tls_level_name(floor));
+}
+
 char *tr_dane_rr_name(const tr_tlsa_rr *rr, char *out, size_t cap)
 {
 	static const char *const usage[] = { "PKIX-TA", "PKIX-EE", "DANE-TA", "DANE-EE" };
@@ -180,8 +193,6 @@ char *tr_dane_host_describe(const tr_dane_host *h, char *out, size_t cap)
 		snprintf(out, cap, "DANE (%s)", h->why);
 		break;
 	case TR_DANE_UNUSABLE:
-		snprintf(out, cap, "encrypt (%s)", h->why);
-		break;
 	case TR_DANE_NONE:
 		snprintf(out, cap, "%s (%s)", tr_tls_level_name(h->level), h->why);
 		break;

@@ -19,6 +19,9 @@
  *     unknown parameters)                       encrypt       defer 4.7.5
  *   secure TLSA, some usable                    DANE          DANE
  *
+ * A message's requirement never replaces DANE: it raises the may/encrypt
+ * of the dane column to its floor (tr_dane_host_floor, msgreq.h).
+ *
  * "defer" is for this server: the caller tries the next MX host and the
  * recipients keep the last failure (all temporary, never plaintext).
  * DANE means: TLS required (no STARTTLS -> 4.7.4), the certificate must
@@ -101,6 +104,15 @@ int tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
                        const char *nexthop, const char *host, int port,
                        tr_addr *out, int max, tr_dane_host *h,
                        tlsrelay_status *st);
+
+/* The floor of a message's requirement (tr_policy.floor, msgreq.h
+ * tr_msgreq_raise) for one server: a server that DANE does not cover
+ * (state NONE or UNUSABLE under level dane: Postfix's may or encrypt)
+ * gets at least level floor (encrypt, verify or secure), and h->why says
+ * so. Nothing changes for a server with usable TLSA records (DANE
+ * authenticates it), for other states, or when floor is not above
+ * h->level. The only place where the floor meets a server. */
+void tr_dane_host_floor(tr_dane_host *h, tr_tls_level floor);
 
 /* Release h's records. Safe on a zeroed h and twice. */
 void tr_dane_host_free(tr_dane_host *h);

@@ -12,6 +12,11 @@
  *   "no such domain" are permanent only for a recipient's own domain: a
  *   relay host (relayhost, -r) that does not resolve is an admin's
  *   problem, so the mail is kept (4.4.4).
+ * - The message's requirements (msgreq.h) are applied per nexthop group
+ *   (route_policy): the X-TLSRelay-Require level and the message_rules
+ *   level of the sender and of this group's recipients, the strongest for
+ *   the whole group (one transaction); a DANE fallback's floor per host
+ *   (try_host, dane.h tr_dane_host_floor).
  * - A 5xx to the greeting, HELO or EHLO after STARTTLS skips the server
  *   (temporary): it refused the session, not the message.
  * - Summary: all OK -> OK; any recipient still TEMP -> TEMP, also when
@@ -114,7 +119,7 @@ static void tls_params(const route *r, const char *host, const tr_dane_host *dh,
 	p->tls.max_proto = pol->max_proto;
 	p->tls.ciphers = pol->ciphers[0] ? pol->ciphers : NULL;
 	p->tls.nexthop = r->nh->host;
-	p->tls.level = pol->level;
+	p->tls.level = dh->level;    /* the server's: a DANE fallback's, raised by a floor */
 	if (pol->level == TR_TLS_FINGERPRINT) {
 		for (int i = 0; i < pol->nmatch; i++)
 			p->tls.names[i] = pol->match[i];   /* used as digests */
@@ -207,6 +212,8 @@ static int try_host(route *r, const tr_nexthop *nh, const char *host,
 	int n = tr_dane_route_host(&r->dns, r->pol.level, r->mx_state, nh->host, host,
 	                           nh->port, addrs, TR_DNS_MAX_ADDRS, &dh, last), stop;
 
+	if (n >= 0)     /* a message's requirement: the floor of a DANE fallback */
+		tr_dane_host_floor(&dh, r->pol.floor);
 	if (n >= 0 && tr_tls_level_dane(r->pol.level))
 		tr_vlog(r->ctx, 1, "DANE for %s: %s", host,
 		        tr_dane_host_describe(&dh, text, sizeof text));
@@ -243,8 +250,8 @@ static void relay_dns_soft(const tr_nexthop *nh, int is_relay, tlsrelay_status *
  * level this build cannot enforce defers (never a weaker level). */
 static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 {
-	char text[TR_POLICY_TEXT_MAX];
-	tr_tls_level own;
+	char text[TR_POLICY_TEXT_MAX], why[160];
+	tr_tls_level own, env, required;
 	int relaxed;
 
 	r->policy_mapped = tr_policy_lookup(r->ctx->policy, nh, &r->pol);
@@ -253,13 +260,18 @@ static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
 		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
 	}
 	own = r->pol.level;
-	/* milter: the message's X-TLSRelay-Require raises, never lowers */
-	if (tr_msgreq_apply(&r->msgreq, r->ctx->cfg.require_header,
-	                    r->ctx->cfg.tls_required_enable, &r->pol, NULL, st) != TLSRELAY_OK)
+	/* The message's requirements raise, never lower (msgreq.h): its
+	 * X-TLSRelay-Require header, and the message_rules from/to rules on
+	 * the sender and on this group's recipients as delivered */
+	env = tr_msgreq_envelope(r->ctx->rules, r->req->sender, r->req->rcpts, r->select,
+	                         r->req->nrcpts, why, sizeof why);
+	if (tr_msgreq_apply(&r->msgreq, r->ctx->cfg.require_header, r->ctx->cfg.tls_required_enable,
+	                    env, why, &r->pol, &required, st) != TLSRELAY_OK)
 		return -1;
+	if (env > TR_TLS_MAY)
+		tr_log(r->ctx, LOG_INFO, "%s (TLS requirement for %s)", why, nh->host);
 	/* RFC 8689 TLS-Required: No: opportunistic DANE only (msgreq.h) */
-	relaxed = tr_msgreq_relax_dane(&r->msgreq, r->ctx->cfg.require_header, own,
-	                               r->policy_mapped, &r->pol);
+	relaxed = tr_msgreq_relax_dane(required, own, r->policy_mapped, &r->pol);
 	if (relaxed > 0)
 		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: DANE requirements of %s relaxed "
 		       "(level dane -> may: TLSA records are not used for this message)", nh->host);

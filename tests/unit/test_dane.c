@@ -80,6 +80,46 @@ static void test_preempts_sts(void)
 	TAP_INT(tr_dane_preempts_sts(NULL), 0, "no host: no precedence");
 }
 
+/* tr_dane_host_floor: a message's requirement raises a DANE fallback,
+ * never a DANE server, never below what the server already has. */
+static void test_floor(void)
+{
+	static const struct {
+		const char *name;
+		tr_dane_state state;
+		tr_tls_level level, floor, want;
+		const char *why;
+	} cases[] = {
+		{ "no TLSA (may), floor verify: verify", TR_DANE_NONE, TR_TLS_MAY, TR_TLS_VERIFY, TR_TLS_VERIFY,
+		  "no TLSA records; level verify: the message requires it" },
+		{ "no TLSA (may), floor encrypt: encrypt", TR_DANE_NONE, TR_TLS_MAY, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT,
+		  "no TLSA records; level encrypt: the message requires it" },
+		{ "unusable TLSA (encrypt), floor secure: secure", TR_DANE_UNUSABLE, TR_TLS_ENCRYPT, TR_TLS_SECURE,
+		  TR_TLS_SECURE, "no TLSA records; level secure: the message requires it" },
+		{ "unusable TLSA (encrypt), floor encrypt: unchanged", TR_DANE_UNUSABLE, TR_TLS_ENCRYPT,
+		  TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, "no TLSA records" },
+		{ "no TLSA, no floor: Postfix's may", TR_DANE_NONE, TR_TLS_MAY, TR_TLS_NONE, TR_TLS_MAY,
+		  "no TLSA records" },
+		{ "usable TLSA: DANE kept whatever the floor", TR_DANE_USABLE, TR_TLS_DANE, TR_TLS_SECURE,
+		  TR_TLS_DANE, "no TLSA records" },
+		{ "not a DANE level: untouched", TR_DANE_OFF, TR_TLS_ENCRYPT, TR_TLS_VERIFY, TR_TLS_ENCRYPT,
+		  "no TLSA records" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tr_dane_host h;
+		char name[160];
+
+		memset(&h, 0, sizeof h);
+		h.state = cases[i].state;
+		h.level = cases[i].level;
+		snprintf(h.why, sizeof h.why, "no TLSA records");
+		tr_dane_host_floor(&h, cases[i].floor);
+		TAP_STR(tr_tls_level_name(h.level), tr_tls_level_name(cases[i].want), cases[i].name);
+		snprintf(name, sizeof name, "%s: why", cases[i].name);
+		TAP_STR(h.why, cases[i].why, name);
+	}
+}
+
 /* IP literals have no TLSA base domain; other levels look up nothing. */
 static void test_route_literal(void)
 {
@@ -190,6 +230,7 @@ int main(void)
 	test_names();
 	test_preempts_sts();
 	test_route_literal();
+	test_floor();
 	test_tlsa_args();
 	test_openssl_setup();
 	test_enforce();
