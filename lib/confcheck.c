@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include "ctx.h"
+#include "msgrules.h"
 #include "policy.h"
 #include "sasl.h"
 #include "settings.h"
@@ -127,6 +128,18 @@ static void check_ca_path(struct reporter *r, const char *path)
 		        "run \"openssl rehash %s\"", path, path);
 }
 
+/* The rules file stops at its first error (one bad line refuses the
+ * table, msgrules.h): one problem at most. */
+static void check_rules(struct reporter *r, const char *path)
+{
+	tlsrelay_status st;
+	tr_msgrules *t = tr_msgrules_load(path, &st);
+
+	if (t == NULL)
+		problem(r, "message_rules %s", st.text);
+	tr_msgrules_free(t);
+}
+
 static void check_spool(struct reporter *r, const char *path)
 {
 	struct stat sb;
@@ -152,6 +165,8 @@ int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg
 		r.n += tr_policy_map_check(cfg->tls_policy_map, relay_report, &r);
 	if (cfg->sasl_password_map)
 		r.n += tr_sasl_map_check(cfg->sasl_password_map, relay_report, &r);
+	if (cfg->message_rules)
+		check_rules(&r, cfg->message_rules);
 	if (cfg->tls_ca_file)
 		check_ca_file(&r, cfg->tls_ca_file);
 	if (cfg->tls_ca_path)

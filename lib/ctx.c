@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ctx.h"
+#include "msgrules.h"
 #include "status.h"
 #include "policy.h"
 #include "sasl.h"
@@ -19,6 +20,8 @@ void tr_ctx_reset(tlsrelay_ctx *ctx)
 	ctx->sasl = NULL;
 	tr_policy_map_free(ctx->policy);
 	ctx->policy = NULL;
+	tr_msgrules_free(ctx->rules);
+	ctx->rules = NULL;
 }
 
 /* The error names the setting too ("sasl_password_map FILE: cannot open:
@@ -43,6 +46,9 @@ tlsrelay_cat tr_ctx_load_maps(tlsrelay_ctx *ctx, tlsrelay_status *st)
 	if (cfg->tls_policy_map && ctx->policy == NULL &&
 	    (ctx->policy = tr_policy_map_load(cfg->tls_policy_map, st)) == NULL)
 		return map_error("tls_policy_map", st);
+	if (cfg->message_rules && ctx->rules == NULL &&
+	    (ctx->rules = tr_msgrules_load(cfg->message_rules, st)) == NULL)
+		return map_error("message_rules", st);
 	return tr_status_ok(st);
 }
 

@@ -13,6 +13,7 @@ struct ssl_ctx_st;
 struct tr_sasl_map;
 struct tr_policy_map;
 struct tr_tls_cache;
+struct tr_msgrules;
 
 /* What a file was when tlsrelay_ctx_prepare() read it (ctx_warm.c). */
 struct tr_stamp {
@@ -22,7 +23,7 @@ struct tr_stamp {
 	unsigned long long dev, ino, size;
 	long long mtime_s, mtime_ns, ctime_s, ctime_ns;
 };
-#define TR_STAMPS 5
+#define TR_STAMPS 6
 
 struct tlsrelay_ctx {
 	tr_config cfg;
@@ -37,6 +38,7 @@ struct tlsrelay_ctx {
 	struct tr_tls_cache *tls_cache; /* tls_session_cache state (tls_cache.c) */
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
+	struct tr_msgrules *rules;    /* message_rules, loaded on first use */
 };
 
 /* Forget everything derived from the settings (they are about to change):
@@ -50,7 +52,9 @@ void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx);
  * -1 when out of memory. */
 int tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path);
 
-/* Load the configured maps if not loaded yet: TLSRELAY_OK or CONFIG. */
+/* Load the configured maps (tls_policy_map, sasl_password_map,
+ * message_rules) if not loaded yet: TLSRELAY_OK, or CONFIG (4.3.5) with a
+ * text that starts with the setting's name, or INTERNAL. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
 #endif

@@ -3,12 +3,13 @@
  *
  * tlsrelay_ctx_prepare() does at once what a delivery otherwise does
  * lazily: the SSL_CTX (OpenSSL 3.0's SSL_CTX_new alone is 8 M
- * instructions), tls_ca_file parsed, the policy and SASL maps loaded.
- * A process forked from the prepared context starts with all of it done.
+ * instructions), tls_ca_file parsed, the policy and SASL maps and the
+ * message rules loaded. A process forked from the prepared context starts
+ * with all of it done.
  *
  * It also stamps the files those came from (the configuration file,
- * tls_ca_file, tls_policy_map, sasl_password_map): device, inode, size,
- * mtime and ctime. tlsrelay_ctx_changed() compares them with the files now,
+ * tls_ca_file, tls_policy_map, sasl_password_map, message_rules): device,
+ * inode, size, mtime and ctime. tlsrelay_ctx_changed() compares them with the files now,
  * so that a long-lived process notices an edited map or a replaced CA
  * bundle before its next delivery, as the one-process-per-message
  * transport does by reading everything afresh. tls_ca_path is a hashed
@@ -81,7 +82,8 @@ tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st)
 	ctx->nstamps = ctx->nstamps > 0 ? 1 : 0;   /* the configuration file's stays */
 	if (add_stamp(ctx, "tls_ca_file", cfg->tls_ca_file) < 0 ||
 	    add_stamp(ctx, "tls_policy_map", cfg->tls_policy_map) < 0 ||
-	    add_stamp(ctx, "sasl_password_map", cfg->sasl_password_map) < 0)
+	    add_stamp(ctx, "sasl_password_map", cfg->sasl_password_map) < 0 ||
+	    add_stamp(ctx, "message_rules", cfg->message_rules) < 0)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
 		return st->cat;

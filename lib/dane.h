@@ -20,6 +20,9 @@
  *     unknown parameters)                       encrypt       defer 4.7.5
  *   secure TLSA, some usable                    DANE          DANE
  *
+ * A message's requirement never replaces DANE: it raises the may/encrypt
+ * of the dane column to its floor (demand.h R4, R5).
+ *
  * "defer" is for this server: the caller tries the next MX host and the
  * recipients keep the last failure (all temporary, never plaintext).
  * DANE means: TLS required (no STARTTLS -> 4.7.4), the certificate must

@@ -12,6 +12,15 @@
  *   "no such domain" are permanent only for a recipient's own domain: a
  *   relay host (relayhost, -r) that does not resolve is an admin's
  *   problem, so the mail is kept (4.4.4).
+ * - Every TLS decision is the demand's (demand.h): the routing code
+ *   gathers its inputs (the policy map entry or tls_security_level, the
+ *   message's requirements, TLS-Required: No, tlsrelay-probe -l, MTA-STS,
+ *   DANE facts, credentials) and runs the session each server's demand
+ *   allows, or skips the server when the demand says so.
+ * - The message's requirements (msgreq.h) are gathered per nexthop group
+ *   (nexthop_inputs): the X-TLSRelay-Require level and the message_rules
+ *   level of the sender and of this group's recipients, the strongest for
+ *   the whole group (one transaction).
  * - A 5xx to the greeting, HELO or EHLO after STARTTLS skips the server
  *   (temporary): it refused the session, not the message.
  * - Summary: all OK -> OK; any recipient still TEMP -> TEMP, also when
@@ -60,7 +69,8 @@ typedef struct route {
 	tr_sts_run sts;             /* MTA-STS of the delivery (sts.h) */
 	tr_tlsrpt_rec rpt;          /* TLS-RPT recording (tlsrpt.h) */
 	tr_msgreq msgreq;           /* milter: the message's own requirement */
-	char msg_source[64];        /* "X-TLSRelay-Require: verify" */
+	char msg_source[160];       /* "X-TLSRelay-Require: verify",
+	                             * "message_rules:3 to example.test encrypt" */
 	/* the nexthop being routed */
 	const tr_nexthop *nh;
 	tr_policy pol;              /* its tls_policy_map entry or tls_security_level */
@@ -182,6 +192,8 @@ static int nexthop_inputs(route *r, const tr_nexthop *nh, int is_relay, tlsrelay
 	const tr_config *cfg = &r->ctx->cfg;
 	tr_demand_in *in = &r->in;
 	int mapped = tr_policy_for_nexthop(r->ctx->policy, nh, cfg->tls_level, &r->pol);
+	tr_tls_level env;
+	char why[160];
 
 	tr_demand_in_init(in);
 	in->nh = nh;
@@ -189,9 +201,16 @@ static int nexthop_inputs(route *r, const tr_nexthop *nh, int is_relay, tlsrelay
 	in->mapped = mapped;
 	in->is_relay = is_relay;
 	in->force_level = r->opts->force_level;
-	if (tr_msgreq_demand(&r->msgreq, cfg->require_header, cfg->tls_required_enable, in,
-	                     r->msg_source, sizeof r->msg_source, st) != TLSRELAY_OK)
+	/* The message's requirements raise, never lower (demand.h R4): its
+	 * X-TLSRelay-Require header, and the message_rules from/to rules on
+	 * the sender and on this group's recipients as delivered */
+	env = tr_msgreq_envelope(r->ctx->rules, r->req->sender, r->req->rcpts, r->select,
+	                         r->req->nrcpts, why, sizeof why);
+	if (tr_msgreq_demand(&r->msgreq, cfg->require_header, cfg->tls_required_enable, env, why,
+	                     in, r->msg_source, sizeof r->msg_source, st) != TLSRELAY_OK)
 		return -1;
+	if (env > TR_TLS_MAY)
+		tr_log(r->ctx, LOG_INFO, "%s (TLS requirement for %s)", why, nh->host);
 	return 0;
 }
 

@@ -79,6 +79,9 @@ typedef struct work {
 	tr_demand *d;
 	tr_policy pol;             /* the policy whose names R8 expands */
 	tr_src floor_kind;         /* where pol.floor came from (R4) */
+	int floor_only;            /* R4 only set a floor: a DANE server keeps
+	                            * the source it had before (level_prev) */
+	tr_demand_src level_prev;
 	int dane_usable;           /* R5 found usable TLSA records */
 } work;
 
@@ -191,6 +194,7 @@ static int raise_policy(work *w, tr_tls_level req)
 		raise_names(pol, req);
 		pol->floor = req;
 		w->floor_kind = TR_SRC_MESSAGE;
+		w->floor_only = 1;
 	} else if (req == TR_TLS_DANE && lv < TR_TLS_DANE) {
 		raise_names(pol, req);
 		pol->level = TR_TLS_DANE;            /* no TLSA must not mean may */
@@ -209,6 +213,7 @@ static void r4_message(work *w)
 {
 	const tr_demand_in *in = w->in;
 
+	w->level_prev = w->d->level_src;
 	if (!msg_requires(in) || !raise_policy(w, in->msg_level))
 		return;
 	w->d->level = w->pol.level;
@@ -253,6 +258,8 @@ static void dane_usable(work *w, const tr_dane_host *dh)
 	char what[TR_DEMAND_SRC_MAX];
 
 	w->dane_usable = 1;
+	if (w->floor_only)          /* the floor does not apply to DANE */
+		d->level_src = w->level_prev;
 	d->level = TR_TLS_DANE;
 	d->auth = TR_AUTH_DANE;
 	d->dane = dh;
@@ -278,6 +285,12 @@ static void r5_dane(work *w)
 	}
 	if (dh->tlsa_failed) {
 		skip(w, TR_SRC_DANE, "%s", dh->why);
+		return;
+	}
+	if (level == TR_TLS_DANE_ONLY && dh->mx_insecure) {   /* Postfix: defer */
+		skip(w, TR_SRC_DANE, "DANE is required (dane-only), but not possible: non DNSSEC "
+		     "destination: the MX records of %s are not DNSSEC-validated",
+		     w->in->nh ? w->in->nh->host : "?");
 		return;
 	}
 	if (dh->state == TR_DANE_USABLE) {

@@ -41,21 +41,37 @@
  *                 message's own requirement asks for more than may; a map
  *                 entry and dane-only are the admin's word and stay. Under
  *                 it an MTA-STS enforce policy is applied as testing.
- *   R4 message    the message's requirement only ever raises:
- *                 - below or equal to the level: nothing;
- *                 - fingerprint: kept (pinning satisfies every level);
- *                 - dane, dane-only: kept, and the requirement becomes the
- *                   floor of servers where DANE falls back (R5);
- *                 - otherwise the level becomes the requirement, with that
- *                   level's default names; protocols, ciphers and
- *                   servername stay.
+ *   R4 message    the message's requirement R (the strongest of its
+ *                 X-TLSRelay-Require header and the message_rules levels of
+ *                 the envelope) only ever raises the policy D:
+ *                   D fingerprint, dane-only   kept (a pinned certificate,
+ *                                              or DANE or nothing, satisfies
+ *                                              every level)
+ *                   D dane                     R dane-only: dane-only;
+ *                                              R encrypt, verify, secure:
+ *                                              DANE kept, R is the floor of
+ *                                              the servers DANE falls back
+ *                                              for (with R's names)
+ *                   D none, may, encrypt; R dane   dane, with D as the
+ *                                              floor (no TLSA records must
+ *                                              not mean may)
+ *                   D below R otherwise        R with R's default names;
+ *                                              verify raised to secure keeps
+ *                                              the admin's names except
+ *                                              "hostname", the defaults only
+ *                                              when none is left
+ *                   D at or above R            kept (Postfix order: verify
+ *                                              and secure satisfy dane and
+ *                                              dane-only)
+ *                 Protocols, ciphers and servername are kept.
  *   R5 DANE       (levels dane, dane-only) usable TLSA records: level dane,
  *                 auth DANE, names the DANE reference names, SNI the TLSA
- *                 base domain. Otherwise dane-only skips the server
- *                 (4.7.5), and dane falls back to may (no records, insecure
- *                 addresses or MX, an IP literal) or encrypt (records, none
- *                 usable), raised to the R4 floor; a failed TLSA lookup
- *                 skips the server under both.
+ *                 base domain (via an insecure MX RRset: a match is
+ *                 Trusted, and dane-only defers). Otherwise dane-only skips
+ *                 the server (4.7.5), and dane falls back to may (no
+ *                 records, insecure addresses, an IP literal) or encrypt
+ *                 (records, none usable), raised to the R4 floor; a failed
+ *                 TLSA lookup skips the server under both.
  *   R6 MTA-STS    (mta_sts policy, MX delivery to the recipient domain, no
  *                 map entry, not the relay host) a server with usable TLSA
  *                 records is DANE's alone. enforce: a host that matches no

@@ -1,6 +1,8 @@
 /*
- * msgreq.c - the X-TLSRelay-Require header of a spooled message: read,
- * remove, apply (see msgreq.h).
+ * msgreq.c - per-message TLS requirements on the transport side: the
+ * X-TLSRelay-Require header of a spooled message (read, remove), the
+ * envelope's level from message_rules, and both as inputs of the TLS
+ * demand (see msgreq.h; the rule itself is demand.h R4).
  *
  * The spool is in canonical CR LF form (message.h). The header section is
  * read through a small buffered line reader that keeps only the first bytes
@@ -18,6 +20,16 @@
  * - Honouring the header is safe even without the milter: it can only
  *   raise a level. A forged header makes a sender's own mail stricter (at
  *   worst deferred), never weaker.
+ * - One rule combines a requirement with a destination policy (demand.h
+ *   R4), for the header and the envelope rules alike; the strongest
+ *   requirement is applied once, so the result does not depend on which
+ *   source came first. A requirement never replaces DANE: it becomes the
+ *   floor of the servers DANE does not cover.
+ * - Recipients of one nexthop group share the strongest level (one SMTP
+ *   transaction) rather than being split into one session per level:
+ *   raising is never weaker, a split costs sessions for a rare case, and
+ *   an MTA recipient limit of 1 already keeps recipients apart. Documented
+ *   in tlsrelay.conf(5) message_rules.
  */
 #include "config.h"
 #include <ctype.h>
@@ -338,19 +350,63 @@ tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
 	return st->cat;
 }
 
-tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
-                              tr_demand_in *in, char *source, size_t cap,
-                              tlsrelay_status *st)
+/* ------------------------------------------------------------ envelope */
+
+/* One address of type against rules: raise *best, record why. */
+static void envelope_one(const tr_msgrules *rules, tr_rule_type type, const char *addr,
+                         tr_tls_level *best, char *why, size_t cap)
 {
-	in->tls_required_no = honour_no && rq->tls_required_no;
-	if (!honour_header || rq->nfields == 0)
-		return tr_status_ok(st);
-	if (rq->bad)
+	char rule[120];
+	int ln = 0;
+	tr_tls_level lv = tr_msgrules_match(rules, type, addr, NULL, &ln);
+
+	if (lv <= *best)
+		return;
+	*best = lv;
+	snprintf(why, cap, "message_rules:%d %.100s %s", ln,
+	         tr_msgrules_describe(rules, ln, rule, sizeof rule), tr_tls_level_name(lv));
+}
+
+tr_tls_level tr_msgreq_envelope(const tr_msgrules *rules, const char *sender,
+                                const tlsrelay_rcpt *rcpts, const unsigned char *sel,
+                                size_t n, char *why, size_t cap)
+{
+	tr_tls_level best = TR_TLS_INVALID;
+
+	if (cap > 0)
+		why[0] = '\0';
+	if (rules == NULL)
+		return best;
+	if (sender != NULL && sender[0] != '\0')
+		envelope_one(rules, TR_RULE_FROM, sender, &best, why, cap);
+	for (size_t i = 0; i < n; i++)
+		if (sel == NULL || sel[i])
+			envelope_one(rules, TR_RULE_TO, rcpts[i].addr, &best, why, cap);
+	return best;
+}
+
+/* ------------------------------------------------------------ the demand */
+
+tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
+                              tr_tls_level env, const char *env_why, tr_demand_in *in,
+                              char *source, size_t cap, tlsrelay_status *st)
+{
+	int header = honour_header && rq->nfields > 0;
+
+	if (header && rq->bad)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "the message requires TLS level "
 		                     "\"%s\" (%s header), which this tlsrelay cannot enforce",
 		                     rq->bad_value, TR_MSGREQ_HEADER);
-	in->msg_level = rq->level;
-	snprintf(source, cap, "%s: %s", TR_MSGREQ_HEADER, tr_tls_level_name(rq->level));
+	in->tls_required_no = honour_no && rq->tls_required_no;
+	if (header && rq->level >= env) {
+		in->msg_level = rq->level;
+		snprintf(source, cap, "%s: %s", TR_MSGREQ_HEADER, tr_tls_level_name(rq->level));
+	} else if (env != TR_TLS_INVALID) {
+		in->msg_level = env;
+		snprintf(source, cap, "%s", env_why ? env_why : "message_rules");
+	} else {
+		return tr_status_ok(st);
+	}
 	in->msg_source = source;
 	return tr_status_ok(st);
 }

@@ -1,8 +1,9 @@
 /*
- * msgreq.h - the per-message TLS requirement carried in the message's
- * header section (msgreq.c): read it from the spool and remove it. What it
- * does to a server's TLS is the demand's rule R4 (demand.h): it only ever
- * raises.
+ * msgreq.h - per-message TLS requirements on the transport side
+ * (msgreq.c): the one carried in the message's header section (read it
+ * from the spool, remove it) and the one the envelope gets from the
+ * message_rules file (msgrules.h). What a requirement does to a server's
+ * TLS is the demand's rule R4 (demand.h): it only ever raises.
  *
  * THE HEADER
  *   X-TLSRelay-Require: LEVEL
@@ -16,6 +17,21 @@
  *                                                deferred (4.7.5), never
  *                                                sent at a weaker level
  *   Several fields: the strongest level counts; one unusable value defers.
+ *
+ * THE ENVELOPE (message_rules, tlsrelay.conf(5))
+ *   The from and to rules of the message_rules file (msgrules.h syntax;
+ *   header rules are the milter's) are matched against the sender and the
+ *   recipients the transport delivers to: the addresses after the MTA's
+ *   rewriting (aliases, virtual and canonical maps, a trailing dot
+ *   dropped), which the milter, seeing the SMTP envelope, cannot know.
+ *   Recipients are routed in nexthop groups (one SMTP transaction each):
+ *   a group gets the strongest level of its recipients and the sender, so
+ *   a recipient without a rule that shares a transaction with one that has
+ *   one gets the stronger level too (a raise, never a split; a recipient
+ *   limit of 1 in the MTA keeps them apart). The strongest of this level
+ *   and the header's is applied (tr_msgreq_demand), and the policy's source
+ *   names it: " + message_rules:LINE to PATTERN LEVEL" or
+ *   " + X-TLSRelay-Require: LEVEL" (the header on a tie).
  *
  * TLS-Required: No  (RFC 8689 section 5)
  *   Only recorded here. Where the admin enables it (tls_required_enable),
@@ -38,6 +54,7 @@
 #include "tlsrelay.h"
 #include "demand.h"
 #include "tls_level.h"
+#include "msgrules.h"
 
 #define TR_MSGREQ_HEADER    "X-TLSRelay-Require"
 #define TR_MSGREQ_VALUE_MAX 64
@@ -62,17 +79,30 @@ typedef struct tr_msgreq {
 tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
                             tlsrelay_status *st);
 
+/* The strongest level that the from and to rules of rules give the
+ * envelope: sender (NULL or "" = the null sender, which matches nothing)
+ * and the recipients rcpts[i] with sel[i] set (sel NULL: all n). why (cap
+ * bytes) gets "message_rules:LINE TYPE PATTERN LEVEL" of the first rule
+ * that gave that level (the sender first, then the recipients in order),
+ * "" when none did. TR_TLS_INVALID when no rule matches or rules is NULL. */
+tr_tls_level tr_msgreq_envelope(const tr_msgrules *rules, const char *sender,
+                                const tlsrelay_rcpt *rcpts, const unsigned char *sel,
+                                size_t n, char *why, size_t cap);
+
 /* The message's part of the TLS demand's inputs (demand.h):
  * - honour_no (tls_required_enable) and TLS-Required: No ->
  *   in->tls_required_no = 1;
- * - honour_header (require_header) and a requirement field ->
- *   in->msg_level, and in->msg_source = source ("X-TLSRelay-Require:
- *   LEVEL", written into the caller's buffer of cap bytes);
- * - an unusable value -> TLSRELAY_TEMP "4.7.5" (the message is deferred,
- *   never sent at a weaker level; in->msg_* untouched).
+ * - honour_header (require_header) and an unusable header value ->
+ *   TLSRELAY_TEMP "4.7.5" (the message is deferred, never sent at a weaker
+ *   level; in untouched otherwise);
+ * - the strongest of the header's level (honour_header and a field
+ *   present) and env, the envelope's level from tr_msgreq_envelope (its
+ *   origin in env_why; TR_TLS_INVALID = none; the header wins a tie) ->
+ *   in->msg_level, and in->msg_source = source (written into the caller's
+ *   buffer of cap bytes: "X-TLSRelay-Require: LEVEL" or env_why).
  * Returns TLSRELAY_OK otherwise. */
 tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
-                              tr_demand_in *in, char *source, size_t cap,
-                              tlsrelay_status *st);
+                              tr_tls_level env, const char *env_why, tr_demand_in *in,
+                              char *source, size_t cap, tlsrelay_status *st);
 
 #endif

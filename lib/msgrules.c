@@ -8,6 +8,13 @@
  *   address's local part is compared case-insensitively too; mail systems
  *   that make Alice and alice different mailboxes are rare, and a rule that
  *   misses because of case would quietly weaken the requirement.
+ * - An address is normalised before it is compared, as the MTA does
+ *   before it delivers: the trailing dots of its domain are dropped
+ *   (RCPT TO:<user@example.test.> is delivered to user@example.test, and a
+ *   rule for example.test must not miss it), and case is ignored (above).
+ *   The MTA's other rewriting (aliases, virtual and canonical maps) cannot
+ *   be undone here: that is why the transport applies the from/to rules
+ *   itself to the addresses it delivers (message_rules, msgreq.h).
  * - A header value is matched unfolded: CR and LF are skipped, the white
  *   space of the continuation line stays.
  * - The file is read whole (at most TR_MSGRULES_MAX lines of
@@ -396,10 +403,13 @@ size_t tr_msgrules_size(const tr_msgrules *t)
 
 /* -------------------------------------------------------------- matching */
 
-/* The bare address of a (brackets and a source route removed), at most
- * cap-1 bytes: "" when a does not fit (it then matches nothing). */
+/* The bare address of a, normalised as the MTA does before it delivers:
+ * brackets and a source route removed, lower case, the trailing dots of
+ * the domain removed ("user@Example.TEST." -> "user@example.test"). At
+ * most cap-1 bytes: "" when a does not fit (it then matches nothing). */
 static void bare_address(const char *a, char *out, size_t cap)
 {
+	const char *at;
 	size_t n;
 
 	while (is_wsp(*a))
@@ -414,6 +424,9 @@ static void bare_address(const char *a, char *out, size_t cap)
 	memcpy(out, a, n);
 	out[n] = '\0';
 	lower(out);
+	if ((at = strrchr(out, '@')) != NULL)
+		while (n > (size_t)(at - out) + 1 && out[n - 1] == '.')
+			out[--n] = '\0';
 }
 
 static int match_addr(const rule *r, const char *addr)
@@ -491,4 +504,24 @@ tr_tls_level tr_msgrules_match(const tr_msgrules *t, tr_rule_type type,
 		}
 	}
 	return best;
+}
+
+char *tr_msgrules_describe(const tr_msgrules *t, int line, char *out, size_t cap)
+{
+	if (cap == 0)
+		return out;
+	out[0] = '\0';
+	for (size_t i = 0; t != NULL && i < t->n; i++) {
+		const rule *r = &t->rules[i];
+
+		if (r->line != line)
+			continue;
+		if (r->type == TR_RULE_HEADER)
+			snprintf(out, cap, "header %s:%s%s", r->pat, r->text[0] ? " " : "", r->text);
+		else
+			snprintf(out, cap, "%s %s%s", r->type == TR_RULE_FROM ? "from" : "to",
+			         r->akind == A_SUBDOMAINS ? "." : "", r->pat);
+		break;
+	}
+	return out;
 }

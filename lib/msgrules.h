@@ -1,7 +1,10 @@
 /*
- * msgrules.h - per-message TLS requirement rules (msgrules.c), the table
- * that tlsrelay-milter(8) loads: which envelope senders, recipients and
- * header fields make a message need at least a given TLS level.
+ * msgrules.h - per-message TLS requirement rules (msgrules.c): which
+ * envelope senders, recipients and header fields make a message need at
+ * least a given TLS level. tlsrelay-milter(8) loads the table (-r,
+ * milter_rules) and applies every type; the transport loads it too
+ * (message_rules, ctx.c) and applies the from and to rules to the envelope
+ * it delivers, after the MTA's rewriting (msgreq.h tr_msgreq_envelope).
  *
  * FILE
  *   One rule a line: "TYPE PATTERN LEVEL", fields separated by white space
@@ -15,6 +18,9 @@
  * TYPES AND PATTERNS (TYPE is case-insensitive)
  *   from    the envelope sender (MAIL FROM)
  *   to      an envelope recipient (RCPT TO)
+ *     Addresses are compared normalised: case-insensitive, and a trailing
+ *     dot of the domain is ignored ("user@Example.TEST." matches the
+ *     pattern example.test), as the MTA delivers them.
  *     user@example.org   that address (compared whole, case-insensitive)
  *     @example.org       any address in that domain (not its subdomains)
  *     example.org        the same as @example.org
@@ -85,5 +91,12 @@ size_t tr_msgrules_size(const tr_msgrules *r);
  * modified: concurrent calls are safe. */
 tr_tls_level tr_msgrules_match(const tr_msgrules *r, tr_rule_type type,
                                const char *a, const char *b, int *line);
+
+/* The rule at file line (as loaded: lower case, white space made single),
+ * e.g. "to example.test", "to .example.test", "from alice@example.test",
+ * "header subject: [secure]", into out (cap bytes, always terminated):
+ * the origin of a requirement in log lines and policy sources. "" when no
+ * rule is on that line or r is NULL. Returns out. */
+char *tr_msgrules_describe(const tr_msgrules *r, int line, char *out, size_t cap);
 
 #endif

@@ -116,6 +116,13 @@ typedef struct tr_policy {
 	 * given to tr_policy_parse_value, or what the caller writes here (e.g.
 	 * "tls_security_level"); "" = unknown. Truncated if need be. */
 	char source[300];
+	/* Levels dane and dane-only only: the least a server without usable
+	 * TLSA records gets, raised by a message's requirement (demand.h R4;
+	 * set by the demand, shown by tr_policy_format as floor=LEVEL).
+	 * TR_TLS_NONE (0): no floor, Postfix's fallback (may, or encrypt for
+	 * unusable records). With a floor of verify or secure, match holds
+	 * that level's names. Never set by the policy syntax. */
+	tr_tls_level floor;
 } tr_policy;
 
 typedef struct tr_policy_map tr_policy_map;
@@ -164,7 +171,9 @@ void tr_policy_from_level(tr_tls_level level, tr_policy *out);
 /* One line for `tlsrelay -q`, e.g.
  *   "secure match=nexthop:dot-nexthop protocols=>=TLSv1.2 (from FILE:12 key
  *    .example.com)"
- * The level, then match= (':'-separated names, '|'-separated digests) when
+ * The level, then floor=LEVEL when a message's requirement set one (not
+ * policy syntax: only this display shows it), match= (':'-separated names,
+ * '|'-separated digests; at dane/dane-only the floor's names) when
  * there are any, protocols= (">=V", "<=V", ">=V:<=W", or "V" when min = max)
  * when set, ciphers=GRADE when set, servername= when not "hostname"/"",
  * then " (from SOURCE)" when source is not "". Always NUL-terminated when

@@ -403,6 +403,8 @@ char *tr_policy_format(const tr_policy *p, char *out, size_t cap)
 		return out;
 	out[0] = '\0';
 	put(out, cap, &used, "%s", tr_tls_level_name(p->level));
+	if (p->floor > TR_TLS_NONE)
+		put(out, cap, &used, " floor=%s", tr_tls_level_name(p->floor));
 	for (int i = 0; i < p->nmatch && i < TR_POLICY_MAX_MATCH; i++)
 		put(out, cap, &used, "%s%.255s", i ? sep : " match=", p->match[i]);
 	if (p->min_proto && p->max_proto == p->min_proto)

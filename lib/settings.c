@@ -82,6 +82,7 @@ static const struct setting settings[] = {
 	/* milter: per-message requirements (msgreq.h, tlsrelay-milter(8)) */
 	{ "require_header", K_BOOL, AT(require_header), "yes", 0, 0, NULL },
 	{ "tls_required_enable", K_BOOL, AT(tls_required_enable), "no", 0, 0, NULL },
+	{ "message_rules", K_STRING, AT(message_rules), NULL, 0, 0, check_path },
 	{ "milter_socket", K_STRING, AT(milter_socket), NULL, 0, 0, NULL },
 	{ "milter_rules", K_STRING, AT(milter_rules), NULL, 0, 0, check_path },
 };

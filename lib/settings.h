@@ -54,6 +54,10 @@
  *   tls_required_enable yes|no, default no: RFC 8689 "TLS-Required: No" may
  *                       relax DANE/MTA-STS requirements (never a configured
  *                       level)
+ *   message_rules       absolute path of a rules file (msgrules.h): its
+ *                       from/to rules raise the level for the envelope
+ *                       as delivered (msgreq.h); default unset. The milter
+ *                       uses it too when -r and milter_rules are absent
  *   milter_socket       tlsrelay-milter only: inet:PORT@HOST, inet6:..., or
  *                       unix:PATH; checked by the milter; default unset
  *   milter_rules        tlsrelay-milter only: absolute path of the rules
@@ -100,6 +104,7 @@ typedef struct tr_config {
 	/* milter (msgreq.h, tlsrelay-milter(8)) */
 	int require_header;       /* honour X-TLSRelay-Require, default yes */
 	int tls_required_enable;  /* honour RFC 8689 TLS-Required: No, default no */
+	char *message_rules;      /* from/to rules applied by the transport */
 	char *milter_socket;      /* tlsrelay-milter's socket (libmilter syntax) */
 	char *milter_rules;       /* tlsrelay-milter's rules file */
 } tr_config;

@@ -109,7 +109,7 @@ int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
 
 /* For a long-lived process that forks one child per delivery (tlsrelayd):
  * do now what each delivery would do lazily (the TLS context, tls_ca_file,
- * the policy and SASL maps), so that children start with it done; also
+ * the policy and SASL maps, message_rules), so that children start with it done; also
  * remember the state of those files. TLSRELAY_OK, or the configuration
  * error the first delivery would have met. */
 tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st);
@@ -117,7 +117,8 @@ tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st);
 /* After tlsrelay_ctx_prepare: NULL while the configuration file and the
  * files prepared from it are unchanged, else the name of the first changed
  * one ("configuration", "tls_ca_file", "tls_policy_map",
- * "sasl_password_map"): the context should then be made afresh. */
+ * "sasl_password_map", "message_rules"): the context should then be made
+ * afresh. */
 const char *tlsrelay_ctx_changed(const tlsrelay_ctx *ctx);
 
 /* Default configuration file path (SYSCONFDIR/tlsrelay.conf). */

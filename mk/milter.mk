@@ -17,6 +17,8 @@ tests_unit_test_msgreq_SOURCES = tests/unit/test_msgreq.c tests/unit/tap.h
 tests_unit_test_msgreq_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_msgreq_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_msgrules tests/unit/test_msgreq
+# message_rules applied by the transport itself (tests/peer is in SCRIPT_DIRS)
+TESTS += tests/peer/test_rules.sh
 
 if ENABLE_MILTER
 # The milter links the library's objects directly (libtlsrelay-core): the
@@ -29,8 +31,8 @@ endif
 
 man_MANS += doc/tlsrelay-milter.8
 SCRIPT_DIRS += tests/milter
-TESTS += tests/milter/test_milter.sh
-EXTRA_DIST += tests/milter/test_milter.sh
+TESTS += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh
+EXTRA_DIST += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh
 
 # sendmail 8 (unpacked by scripts/prepare.d/milter.sh) with the tlsrelay
 # mailer of conf/sendmail/tlsrelay.m4.

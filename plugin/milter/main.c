@@ -10,6 +10,10 @@
  * Decisions:
  * - SOCKET and RULES come from -p/-r, else from milter_socket/milter_rules
  *   in tlsrelay.conf (the transport ignores those keys); both are required.
+ *   Without -r and milter_rules, RULES is message_rules, the file whose
+ *   from/to rules the transport applies to the envelope it delivers (after
+ *   the MTA's rewriting, which the milter cannot see): one file serves
+ *   both, each applies what it can see, and the stronger level wins.
  * - The rules are read once, before the socket is opened: an unreadable or
  *   bad file stops the start with "FILE:LINE: reason" and exit 78, so the
  *   MTA's milter_default_action (tempfail) holds mail until it is fixed.
@@ -125,9 +129,9 @@ static int configure(const struct opts *o, tr_config *cfg, const char **sock,
 		return -1;
 	}
 	*sock = o->socket ? o->socket : cfg->milter_socket;
-	*rules = o->rules ? o->rules : cfg->milter_rules;
+	*rules = o->rules ? o->rules : cfg->milter_rules ? cfg->milter_rules : cfg->message_rules;
 	if (*rules == NULL) {
-		logmsg(LOG_ERR, "no rules file: give -r RULES or milter_rules in %s", path);
+		logmsg(LOG_ERR, "no rules file: give -r RULES, or milter_rules or message_rules in %s", path);
 		return -1;
 	}
 	if (!o->check && (*sock == NULL || !good_socket(*sock))) {

@@ -30,6 +30,11 @@
 #   MX host is a CNAME           -> TLSA at the target first, else at the alias
 #   relay host [mx.ee.dane.test] -> DANE without an MX lookup
 #   a policy map entry "dane" over tls_security_level = may
+#   a message's requirement (X-TLSRelay-Require) on dane/dane-only/encrypt:
+#   DANE kept where TLSA records are usable (verify does not replace it);
+#   without them the server gets at least the requirement (verify: a
+#   trusted certificate is delivered, a self-signed one deferred; encrypt,
+#   and dane over encrypt: no STARTTLS is deferred, never plaintext)
 #   RFC 8689 TLS-Required: No (tls_required_enable = yes): level dane from
 #   tls_security_level is relaxed to may (mismatching or bogus TLSA ->
 #   delivered); without the setting or the header, under dane-only, with a
@@ -66,10 +71,11 @@ T=$TEST_TMP
 mkdir -p "$T/spool" "$T/zones"
 
 # ---------------------------------------------------------------- certificate
-# leaf.pem: signed by the test CA, names of the DANE-TA hosts only (never
-# mx.ee.dane.test: DANE-EE must not need the name).
+# leaf.pem: signed by the test CA, names of the DANE-TA hosts and of
+# mx.notlsa.dane.test (WebPKI verify where no TLSA records exist), never
+# mx.ee.dane.test: DANE-EE must not need the name.
 cat > "$T/leaf.ext" <<'EOF'
-subjectAltName = DNS:mx.ta.dane.test, DNS:mx.ta1.dane.test
+subjectAltName = DNS:mx.ta.dane.test, DNS:mx.ta1.dane.test, DNS:mx.notlsa.dane.test
 basicConstraints = CA:FALSE
 keyUsage = digitalSignature
 extendedKeyUsage = serverAuth
@@ -150,6 +156,7 @@ printf '{"cert": "%s", "key": "%s"}\n' "$T/leaf-chain.pem" "$T/leaf.key" > "$T/g
 printf '{"cert": "%s", "key": "%s"}\n' "$CERTS/expired.pem" "$CERTS/expired.key" > "$T/expired.json"
 printf '{"cert": "%s", "key": "%s", "ehlo_caps": ["PIPELINING", "SIZE 10240000", "ENHANCEDSTATUSCODES", "8BITMIME"]}\n' \
 	"$T/leaf-chain.pem" "$T/leaf.key" > "$T/no_starttls.json"
+printf '{"cert": "%s", "key": "%s"}\n' "$CERTS/selfsigned.pem" "$CERTS/selfsigned.key" > "$T/selfsigned.json"
 
 _peer_ready() { [ -s "$1" ] || ! kill -0 "$2" 2>/dev/null; }
 
@@ -356,6 +363,48 @@ outcome "TLS-Required: No, policy map entry dane: not relaxed, deferred" 75 4.7.
 MSG=$T/msg-no-req run no_req 127.0.0.64 good user@mismatch.dane.test -o tls_security_level=dane \
 	-o tls_required_enable=yes
 outcome "TLS-Required: No with X-TLSRelay-Require: dane: not relaxed, deferred" 75 4.7.5 none
+
+# -- A message's requirement only ever raises (issue 13 item 7): DANE is
+#    kept for servers with usable TLSA records (it authenticates them at
+#    least as well as verify); a server DANE does not cover gets at least
+#    the requirement instead of Postfix's may/encrypt fallback.
+printf 'Subject: dane test\nX-TLSRelay-Require: verify\n\nhello\n' > "$T/msg-verify"
+printf 'Subject: dane test\nX-TLSRelay-Require: encrypt\n\nhello\n' > "$T/msg-encrypt"
+printf 'Subject: dane test\nX-TLSRelay-Require: dane\n\nhello\n' > "$T/msg-dane"
+MSG=$T/msg-verify run req_ee 127.0.0.60 good user@ee.dane.test -o tls_security_level=dane
+outcome "dane + requirement verify, usable TLSA: delivered" 0 - tls
+tap_like "$ERR" '^tlsrelay: Verified TLS connection established to mx\.ee\.dane\.test\[127\.0\.0\.60\]:25: .*DANE DANE-EE' \
+	"dane + requirement verify, usable TLSA: verified by DANE, not replaced by WebPKI"
+tap_like "$ERR" 'policy for ee\.dane\.test: dane floor=verify match=hostname \(from tls_security_level \+ X-TLSRelay-Require: verify\)' \
+	"dane + requirement verify: the policy keeps dane, verify is the floor"
+MSG=$T/msg-verify run req_ee_only 127.0.0.60 good user@ee.dane.test -o tls_security_level=dane-only
+outcome "dane-only + requirement verify, usable TLSA: delivered with DANE" 0 - tls
+tap_like "$ERR" 'Verified TLS connection established to mx\.ee\.dane\.test.*DANE DANE-EE' \
+	"dane-only + requirement verify: verified by DANE"
+MSG=$T/msg-verify run req_notlsa 127.0.0.68 good user@notlsa.dane.test -o tls_security_level=dane
+outcome "dane + requirement verify, no TLSA: verify, trusted certificate delivered" 0 - tls
+tap_like "$ERR" 'DANE for mx\.notlsa\.dane\.test: verify \(.*; level verify: the message requires it\)' \
+	"dane + requirement verify, no TLSA: the server gets verify (logged)"
+tap_like "$ERR" '^tlsrelay: Verified TLS connection established to mx\.notlsa\.dane\.test' \
+	"dane + requirement verify, no TLSA: verified by its CA and name"
+MSG=$T/msg-verify run req_notlsa_self 127.0.0.68 selfsigned user@notlsa.dane.test -o tls_security_level=dane
+outcome "dane + requirement verify, no TLSA, self-signed certificate: deferred, not may" 75 4.7.5 none
+no_plain_mail "dane + requirement verify, no TLSA, self-signed"
+MSG=$T/msg-verify run req_unusable 127.0.0.67 good user@unusable.dane.test -o tls_security_level=dane \
+	-o tls_ca_file="$CERTS/other-ca.pem"
+outcome "dane + requirement verify, unusable TLSA, untrusted CA: deferred, not encrypt" 75 4.7.5 none
+MSG=$T/msg-encrypt run req_notlsa_enc 127.0.0.68 no_starttls user@notlsa.dane.test -o tls_security_level=dane
+outcome "dane + requirement encrypt, no TLSA, no STARTTLS: deferred, not may" 75 4.7.4 none
+no_plain_mail "dane + requirement encrypt, no TLSA"
+MSG=$T/msg-dane run req_dane_over_enc 127.0.0.68 no_starttls user@notlsa.dane.test -o tls_security_level=encrypt
+outcome "encrypt + requirement dane, no TLSA, no STARTTLS: encrypt kept, deferred" 75 4.7.4 none
+no_plain_mail "encrypt + requirement dane, no TLSA"
+tap_like "$ERR" 'policy for notlsa\.dane\.test: dane floor=encrypt \(from tls_security_level \+ X-TLSRelay-Require: dane\)' \
+	"encrypt + requirement dane: dane with encrypt as the floor"
+MSG=$T/msg-dane run req_dane_over_enc_ee 127.0.0.60 good user@ee.dane.test -o tls_security_level=encrypt
+outcome "encrypt + requirement dane, usable TLSA: delivered with DANE" 0 - tls
+tap_like "$ERR" 'Verified TLS connection established to mx\.ee\.dane\.test.*DANE DANE-EE' \
+	"encrypt + requirement dane, usable TLSA: verified by DANE"
 
 # -- tlsrelay -q: the DANE outcome per MX host, without connecting.
 q() { timeout -k 5 30 "$TLSRELAY" -c "$T/tlsrelay.conf" -o "dns_resolver=127.0.0.1:$ub_port" "$@" 2>&1; }

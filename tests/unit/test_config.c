@@ -53,6 +53,7 @@ static const struct field {
 	{ "tls_session_cache_size", F_INT, offsetof(tr_config, tls_session_cache_size) },
 	{ "require_header",     F_INT,   offsetof(tr_config, require_header) },
 	{ "tls_required_enable", F_INT,  offsetof(tr_config, tls_required_enable) },
+	{ "message_rules",      F_STR,   offsetof(tr_config, message_rules) },
 	{ "milter_socket",      F_STR,   offsetof(tr_config, milter_socket) },
 	{ "milter_rules",       F_STR,   offsetof(tr_config, milter_rules) },
 };
@@ -120,7 +121,8 @@ static void test_defaults(void)
 	    "mta_sts=0;mta_sts_cache=(null);mta_sts_https_port=443;"
 		"tls_session_cache=(null);tls_session_cache_timeout=3600;"
 		"tls_session_cache_size=1000;"
-	    "require_header=1;tls_required_enable=0;milter_socket=(null);milter_rules=(null);";
+	    "require_header=1;tls_required_enable=0;message_rules=(null);milter_socket=(null);"
+	    "milter_rules=(null);";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
@@ -200,6 +202,7 @@ static const struct {
 	{ "mta_sts", NULL, "yes", "1" },
 	{ "mta_sts_cache", NULL, "/var/lib/tlsrelay/sts.db", "/var/lib/tlsrelay/sts.db" },
 	{ "mta_sts_https_port", NULL, "8443", "8443" },
+	{ "message_rules", NULL, "/etc/tlsrelay/milter_rules", "/etc/tlsrelay/milter_rules" },
 };
 
 static void test_good_values(void)
@@ -310,6 +313,8 @@ static const struct {
 	  "bad value \"~/certs\" for tls_ca_path: " PATH_WHY },
 	{ "spool_directory", "tmp", NULL,
 	  "bad value \"tmp\" for spool_directory: " PATH_WHY },
+	{ "message_rules", "rules", NULL,
+	  "bad value \"rules\" for message_rules: " PATH_WHY },
 	{ "helo_name", "bad_name.example", NULL,
 	  "bad value \"bad_name.example\" for helo_name: " HELO_WHY },
 	{ "helo_name", "a..example", NULL,

@@ -17,7 +17,7 @@
 #include "tap.h"
 
 static char tmpdir[64];
-static char conf[256], policy[256], sasl[256], ca[256];
+static char conf[256], policy[256], sasl[256], ca[256], rules[256];
 
 static int put(const char *path, const char *text, mode_t mode)
 {
@@ -61,10 +61,11 @@ static void write_all(const char *level)
 
 	snprintf(text, sizeof text,
 	         "relayhost = [127.0.0.1]:2525\ntls_security_level = %s\ntls_ca_file = %s\n"
-	         "tls_policy_map = %s\nsasl_password_map = %s\nsyslog = no\n",
-	         level, ca, policy, sasl);
+	         "tls_policy_map = %s\nsasl_password_map = %s\nmessage_rules = %s\n"
+	         "syslog = no\n", level, ca, policy, sasl, rules);
 	if (put(conf, text, 0644) < 0 || put(policy, "example.test encrypt\n", 0644) < 0 ||
-	    put(sasl, "[127.0.0.1]:2525 user:secret\n", 0600) < 0) {
+	    put(sasl, "[127.0.0.1]:2525 user:secret\n", 0600) < 0 ||
+	    put(rules, "to example.test encrypt\n", 0644) < 0) {
 		perror("write_all");
 		exit(99);
 	}
@@ -127,6 +128,11 @@ static void changes(void)
 	(void)chmod(sasl, 0600);
 	tlsrelay_ctx_free(ctx);
 
+	ctx = prepared("prepare, message rules");
+	(void)put(rules, "to example.test verify\n", 0644);
+	check_changed(ctx, "message_rules", "message rules renamed over");
+	tlsrelay_ctx_free(ctx);
+
 	ctx = prepared("prepare, CA file");
 	(void)put(ca, slurp(ca) ? slurp(ca) : "", 0644);
 	check_changed(ctx, "tls_ca_file", "CA file replaced with the same contents");
@@ -149,6 +155,15 @@ static void errors(void)
 	TAP_INT(tlsrelay_ctx_configure(ctx, conf, NULL, 0, &st), TLSRELAY_OK, "configure with a bad map");
 	TAP_INT(tlsrelay_ctx_prepare(ctx, &st), TLSRELAY_CONFIG, "prepare: a bad policy map is CONFIG");
 	tap_ok(strstr(st.text, "tls_policy_map") != NULL, "... and names tls_policy_map", st.text);
+	tlsrelay_ctx_free(ctx);
+	write_all("may");
+
+	(void)put(rules, "to example.test strongest\n", 0644);
+	ctx = tlsrelay_ctx_new();
+	TAP_INT(tlsrelay_ctx_configure(ctx, conf, NULL, 0, &st), TLSRELAY_OK, "configure with bad rules");
+	TAP_INT(tlsrelay_ctx_prepare(ctx, &st), TLSRELAY_CONFIG, "prepare: bad message rules are CONFIG");
+	tap_ok(strncmp(st.text, "message_rules ", 14) == 0 && strstr(st.text, ":1: unknown level") != NULL,
+	       "... named message_rules, with the line", st.text);
 	tlsrelay_ctx_free(ctx);
 	write_all("may");
 
@@ -187,6 +202,7 @@ int main(void)
 	snprintf(policy, sizeof policy, "%s/tls_policy", tmpdir);
 	snprintf(sasl, sizeof sasl, "%s/sasl_passwd", tmpdir);
 	snprintf(ca, sizeof ca, "%s/ca.pem", tmpdir);
+	snprintf(rules, sizeof rules, "%s/message_rules", tmpdir);
 	if (put(ca, pem, 0644) < 0)
 		return 99;
 	changes();
@@ -195,6 +211,7 @@ int main(void)
 	unlink(policy);
 	unlink(sasl);
 	unlink(ca);
+	unlink(rules);
 	rmdir(tmpdir);
 	return tap_done();
 }

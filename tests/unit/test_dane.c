@@ -99,6 +99,54 @@ static void demand_of(tr_tls_level level, const char *host, const tr_dane_host *
 	tr_demand_for_server(&in, d);
 }
 
+/* A message's requirement raises a DANE fallback (the floor, demand.h R4
+ * and R5), never a DANE server, never below what the server already has. */
+static void test_floor(void)
+{
+	static const struct {
+		const char *name;
+		tr_dane_state state;
+		tr_tls_level level, floor, want;
+		int raised;           /* the level's source is the message */
+	} cases[] = {
+		{ "no TLSA (may), floor verify: verify", TR_DANE_NONE, TR_TLS_DANE, TR_TLS_VERIFY, TR_TLS_VERIFY, 1 },
+		{ "no TLSA (may), floor encrypt: encrypt", TR_DANE_NONE, TR_TLS_DANE, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, 1 },
+		{ "unusable TLSA (encrypt), floor secure: secure", TR_DANE_UNUSABLE, TR_TLS_DANE, TR_TLS_SECURE,
+		  TR_TLS_SECURE, 1 },
+		{ "unusable TLSA (encrypt), floor encrypt: unchanged", TR_DANE_UNUSABLE, TR_TLS_DANE,
+		  TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, 0 },
+		{ "no TLSA, no floor: Postfix's may", TR_DANE_NONE, TR_TLS_DANE, TR_TLS_NONE, TR_TLS_MAY, 0 },
+		{ "usable TLSA: DANE kept whatever the floor", TR_DANE_USABLE, TR_TLS_DANE, TR_TLS_SECURE,
+		  TR_TLS_DANE, 0 },
+		{ "not a DANE level: untouched", TR_DANE_OFF, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tr_dane_host h;
+		tr_policy pol;
+		tr_nexthop nh;
+		tr_demand_in in;
+		tr_demand d;
+		char name[160];
+
+		memset(&h, 0, sizeof h);
+		h.state = cases[i].state;
+		snprintf(h.why, sizeof h.why, "no TLSA records");
+		tr_policy_from_level(cases[i].level, &pol);
+		tr_nexthop_parse("example.com", &nh, NULL, 0);
+		tr_demand_in_init(&in);
+		in.nh = &nh;
+		in.policy = &pol;
+		in.host = "mx.example.com";
+		in.dane = &h;
+		in.msg_level = cases[i].floor;
+		in.msg_source = "X-TLSRelay-Require";
+		tr_demand_for_server(&in, &d);
+		TAP_STR(tr_tls_level_name(d.level), tr_tls_level_name(cases[i].want), cases[i].name);
+		snprintf(name, sizeof name, "%s: the level's source", cases[i].name);
+		TAP_INT(d.level_src.kind == TR_SRC_MESSAGE, cases[i].raised, name);
+	}
+}
+
 /* IP literals have no TLSA base domain; other levels look up nothing. */
 static void test_route_literal(void)
 {
@@ -222,6 +270,7 @@ int main(void)
 	test_names();
 	test_preempts_sts();
 	test_route_literal();
+	test_floor();
 	test_tlsa_args();
 	test_openssl_setup();
 	test_enforce();

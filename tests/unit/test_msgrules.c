@@ -183,6 +183,15 @@ static const struct match_case {
 	{ "recipient: address rule", TR_RULE_TO, "Bob@Other.Example", NULL, "encrypt", 7 },
 	{ "recipient: other user in that domain", TR_RULE_TO, "eve@other.example", NULL, "invalid", 0 },
 	{ "recipient: no match", TR_RULE_TO, "x@elsewhere.example", NULL, "invalid", 0 },
+	{ "recipient: trailing dot of the domain ignored", TR_RULE_TO, "x@partner.example.", NULL, "secure", 5 },
+	{ "recipient: trailing dot, brackets, upper case", TR_RULE_TO, "<X@PARTNER.Example.>", NULL, "secure", 5 },
+	{ "recipient: several trailing dots ignored", TR_RULE_TO, "x@partner.example..", NULL, "secure", 5 },
+	{ "recipient: address rule with a trailing dot", TR_RULE_TO, "Bob@Other.Example.", NULL, "encrypt", 7 },
+	{ "recipient: subdomain rule with a trailing dot", TR_RULE_TO, "x@mx.partner.example.", NULL, "verify", 6 },
+	{ "recipient: a dot elsewhere still counts", TR_RULE_TO, "x@partner.example.x", NULL, "invalid", 0 },
+	{ "recipient: only a dot for a domain matches nothing", TR_RULE_TO, "x@.", NULL, "invalid", 0 },
+	{ "recipient: a local part's trailing dot is kept", TR_RULE_TO, "bob.@other.example", NULL, "invalid", 0 },
+	{ "sender: domain rule with a trailing dot", TR_RULE_FROM, "<carol@sender.example.>", NULL, "verify", 3 },
 	{ "header: substring, any case, strongest rule", TR_RULE_HEADER, "SUBJECT", "Re: [Secure] plans", "secure", 10 },
 	{ "header: unfolding keeps the continuation's white space", TR_RULE_HEADER, "Subject", "Re: [sec\r\n ure]", "invalid", 0 },
 	{ "header: folding CR LF skipped", TR_RULE_HEADER, "Subject", "Re:\r\n [secure]", "secure", 10 },
@@ -216,6 +225,28 @@ static void test_match(void)
 	tr_msgrules_free(r);
 }
 
+/* tr_msgrules_describe: the rule of a line, as a requirement's origin. */
+static void test_describe(void)
+{
+	static const struct { int line; const char *want; } cases[] = {
+		{ 2, "from alice@sender.example" }, { 3, "from sender.example" },
+		{ 4, "from .sub.example" }, { 5, "to partner.example" }, { 6, "to .partner.example" },
+		{ 8, "header subject: [secure]" }, { 9, "header x-classification:" },
+		{ 1, "" }, { 99, "" },
+	};
+	tlsrelay_status st;
+	tr_msgrules *r = tr_msgrules_parse(rules_text, "R", &st);
+	char out[64], name[64], small[8];
+
+	for (size_t i = 0; r && i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(name, sizeof name, "describe line %d", cases[i].line);
+		check_str(tr_msgrules_describe(r, cases[i].line, out, sizeof out), cases[i].want, name);
+	}
+	check_str(tr_msgrules_describe(r, 5, small, sizeof small), "to part", "describe: cut to the buffer");
+	check_str(tr_msgrules_describe(NULL, 5, out, sizeof out), "", "describe: NULL table");
+	tr_msgrules_free(r);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_msgrulesXXXXXX");
@@ -227,6 +258,7 @@ int main(void)
 	test_limits();
 	test_files();
 	test_match();
+	test_describe();
 	rmdir(tmpdir);
 	return tap_done();
 }
