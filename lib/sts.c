@@ -150,6 +150,10 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 	out->origin = "fetched";
 	tr_log(ctx, LOG_INFO, "MTA-STS policy of %s fetched: id %s, mode %s, max_age %ld",
 	       domain, id, tr_sts_mode_name(pol.mode), pol.max_age);
+	if (pol.mx_ignored > 0)
+		tr_log(ctx, LOG_WARNING, "MTA-STS policy of %s: %d mx lines ignored beyond the "
+		       "first %d patterns (%d bytes of them at most); the policy is kept", domain,
+		       pol.mx_ignored, TR_STS_MAX_MX, TR_STS_MX_BYTES);
 }
 
 /* ------------------------------------------------------------ TLS-RPT */
@@ -290,7 +294,7 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 		tr_sts_policy_format(&r->f.pol, r->policy_text, sizeof r->policy_text);
 		for (int i = 0; i < r->f.pol.nmx; i++)
 			used += (size_t)snprintf(r->mx_text + used, sizeof r->mx_text - used, "%s%s",
-			                         i ? "\n" : "", r->f.pol.mx[i]);
+			                         i ? "\n" : "", tr_sts_policy_mx(&r->f.pol, i));
 		tr_log(ctx, LOG_INFO, "MTA-STS policy of %s: mode %s, id %s (%s)", r->domain,
 		       tr_sts_mode_name(r->f.pol.mode), r->f.id, r->f.origin);
 	}
@@ -402,7 +406,7 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 	}
 	used = (size_t)snprintf(out, cap, " [MTA-STS: %s, id %s, mx", tr_sts_mode_name(c.pol.mode), c.id);
 	for (int i = 0; i < c.pol.nmx && used < cap; i++)
-		used += (size_t)snprintf(out + used, cap - used, " %s", c.pol.mx[i]);
+		used += (size_t)snprintf(out + used, cap - used, " %s", tr_sts_policy_mx(&c.pol, i));
 	if (used < cap)
 		snprintf(out + used, cap - used, "%s]",
 		         c.pol.mode == TR_STS_MODE_ENFORCE ? "; enforced as verify match=hostname" : "");

@@ -262,7 +262,7 @@ int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
 {
 	sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO sts_policy(domain, id, fetched, expires, policy)"
 	                              " VALUES(?1, ?2, ?3, ?4, ?5)");
-	char d[256], *text = malloc(TR_STS_MAX_MX * 270 + 128);
+	char d[256], *text = malloc(TR_STS_POLICY_TEXT_MAX);
 	int r = 0;
 
 	if (st == NULL || text == NULL) {
@@ -271,7 +271,7 @@ int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
 		return -1;
 	}
 	lower(domain, d, sizeof d);
-	tr_sts_policy_format(pol, text, TR_STS_MAX_MX * 270 + 128);
+	tr_sts_policy_format(pol, text, TR_STS_POLICY_TEXT_MAX);
 	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
 	sq.bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	sq.bind_int64(st, 3, now);

@@ -96,7 +96,7 @@ static void print_policy(const char *domain, const tr_sts_policy *p, const char 
 	printf("%s: mode %s, id %s, expires %s (%s), mx", domain, tr_sts_mode_name(p->mode),
 	       id, when, origin);
 	for (int i = 0; i < p->nmx; i++)
-		printf(" %s", p->mx[i]);
+		printf(" %s", tr_sts_policy_mx(p, i));
 	printf("%s\n", p->nmx ? "" : " none");
 }
 
