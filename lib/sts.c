@@ -186,7 +186,8 @@ const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
 		return strcmp(o->info.verify_error,
 		              X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED)) == 0
 		       ? "certificate-expired" : "certificate-not-trusted";
-	return o->info.name_ok ? "success" : "certificate-host-mismatch";
+	/* RFC 8461 4.2: a subjectAltName DNS-ID, never the subject CN alone */
+	return o->info.name_ok && !o->info.name_cn_only ? "success" : "certificate-host-mismatch";
 }
 
 static tr_sts_store *route_store(tr_sts_route *r)
@@ -348,6 +349,9 @@ void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
 {
 	if (!applies(r, has_usable_tlsa, TR_STS_MODE_ENFORCE))
 		return;
+	/* RFC 8461 4.2: the name must be a subjectAltName DNS-ID; also when
+	 * a stronger configured level (secure) keeps its own names */
+	p->tls.san_only = 1;
 	if (p->level < TR_TLS_VERIFY) {
 		p->level = TR_TLS_VERIFY;
 		p->tls.names[0] = host;

@@ -33,7 +33,9 @@
  *             host is left); TLS is required (no plaintext fallback) and
  *             the certificate must verify for the MX host name (level
  *             verify, match=hostname, SNI = host); a stronger configured
- *             level (secure) is kept;
+ *             level (secure) is kept; either way the name must be a
+ *             subjectAltName DNS-ID, never the subject CN alone (RFC 8461
+ *             4.2: tr_tls_params.san_only);
  *   testing - delivery as configured; a mismatch or bad certificate is
  *             logged and recorded for TLS-RPT;
  *   none    - nothing.
@@ -110,7 +112,7 @@ int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
                       tlsrelay_status *st);
 
 /* Adjust a session's TLS parameters for host (enforce: level verify,
- * match=hostname, SNI host). names: storage for the host name pointer. */
+ * match=hostname, SNI host, san_only). */
 void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
                          tr_session_params *p);
 

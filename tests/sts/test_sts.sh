@@ -14,7 +14,12 @@
 # cached policy (still enforced) and without one (no policy); TXT id
 # unchanged -> no fetch, id changed -> one fetch (the server counts);
 # malformed policy, redirect, oversize body, wrong media type, HTTPS
-# certificate for another name -> refused (no policy applies); precedence:
+# certificate for another name -> refused (no policy applies); a repeated
+# mode: the first counts (RFC 8461 3.2); RFC 8461 4.2 and 3.3 accept only a
+# subjectAltName DNS-ID: an MX whose certificate has its name only as the
+# subject CN is refused under enforce (75, no MAIL) and counted as a
+# host mismatch under testing; a policy host with such a certificate
+# (a second HTTPS server, 127.0.0.88) gives no policy; precedence:
 # tls_policy_map entry, relay host, mta_sts = no; tlsrelay-sts show/refresh;
 # TLS-RPT: the JSON report checked against RFC 8460's structure
 # (tests/sts/tlsrpt_check.py), the report mail sent through tlsrelay.
@@ -48,10 +53,10 @@ mkdir -p "$T/spool"
 # ---------------------------------------------------------------- HTTPS cert
 # One certificate for every mta-sts.DOMAIN.test except mta-sts.badhttps.test.
 DOMAINS="enf nomatch untrusted wrongname testing flaky malformed redirect big ctype
-	badhttps nomx rpt nostls expired par"
+	badhttps nomx rpt nostls expired par dupmode cnmx cnmxt cnonly"
 san=
 for d in $DOMAINS; do
-	[ "$d" = badhttps ] && continue
+	[ "$d" = badhttps ] || [ "$d" = cnonly ] && continue
 	san="${san:+$san,}DNS:mta-sts.$d.test"
 done
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/https.key" 2>/dev/null &&
@@ -69,11 +74,13 @@ openssl x509 -req -in "$T/https.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" 
 	printf 'mx-plain.example A 127.0.0.84\nmx-expired.example A 127.0.0.85\n'
 	printf 'nostls MX 10 mx-plain.example.test.\nexpired MX 10 mx-expired.example.test.\n'
 	printf 'mx-par.example A 127.0.0.86\npar MX 10 mx-par.example.test.\n'
+	printf 'mx-cn.example A 127.0.0.87\ncnmx MX 10 mx-cn.example.test.\ncnmxt MX 10 mx-cn.example.test.\n'
 	for d in $DOMAINS; do
-		printf 'mta-sts.%s A 127.0.0.80\n' "$d"
+		# mta-sts.cnonly.test: the second HTTPS server (CN-only certificate)
+		printf 'mta-sts.%s A 127.0.0.%s\n' "$d" "$([ "$d" = cnonly ] && echo 88 || echo 80)"
 		printf '_mta-sts.%s TXT "v=STSv1; id=%s1;"\n' "$d" "$d"
 	done
-	for d in enf nomatch testing flaky malformed redirect big ctype badhttps rpt; do
+	for d in enf nomatch testing flaky malformed redirect big ctype badhttps rpt dupmode cnonly; do
 		printf '%s MX 10 mx.example.test.\n' "$d"
 	done
 	printf 'untrusted MX 10 mx-untrusted.example.test.\nwrongname MX 10 mx-wrong.example.test.\n'
@@ -106,7 +113,11 @@ write_policies() {	# write_policies [FLAKY_STATUS]
  "mta-sts.wrongname.test": {"body": "$ENF_EX"},
  "mta-sts.testing.test": {"body": "$(policy testing '*.elsewhere.test')"},
  "mta-sts.flaky.test": {"status": ${1:-200}, "body": "$ENF_ELSE"},
- "mta-sts.malformed.test": {"body": "version: STSv1\\nmode: enforce\\nmode: enforce\\nmx: *.elsewhere.test\\nmax_age: 86400\\n"},
+ "mta-sts.malformed.test": {"body": "version: STSv1\\nmode: enforce\\nmx: *.elsewhere.test\\nmax_age: 86400\\n_bad: x\\n"},
+ "mta-sts.dupmode.test": {"body": "version: STSv1\\nmode: enforce\\nmode: testing\\nmx: *.elsewhere.test\\nmax_age: 86400\\n"},
+ "mta-sts.cnmx.test": {"body": "$(policy enforce mx-cn.example.test)"},
+ "mta-sts.cnmxt.test": {"body": "$(policy testing mx-cn.example.test)"},
+ "mta-sts.cnonly.test": {"body": "$ENF_ELSE"},
  "mta-sts.redirect.test": {"status": 301, "location": "https://mta-sts.nomatch.test/.well-known/mta-sts.txt", "body": "$ENF_ELSE"},
  "mta-sts.big.test": {"body": "${ENF_ELSE}x-pad: $(printf '%0100d' 0)\\n", "repeat": 700},
  "mta-sts.ctype.test": {"type": "text/html", "body": "$ENF_ELSE"},
@@ -127,15 +138,24 @@ start_bg https "$PY" "$here/https_policy.py" --address 127.0.0.80 --port "$HP" \
 HTTPS_PID=$BG_PID
 wait_until 10 test -s "$T/https.pid" || tap_bail "HTTPS policy server did not start: $(cat "$T/https.out" 2>/dev/null)"
 touch "$T/fetches.log"
+# mta-sts.cnonly.test: a certificate from the test CA whose name is only
+# its subject CN (tests/certs/cn-only-https.pem), same port, 127.0.0.88
+start_bg https-cn "$PY" "$here/https_policy.py" --address 127.0.0.88 --port "$HP" \
+	--cert "$CERTS/cn-only-https.pem" --key "$CERTS/cn-only-https.key" --config "$T/policies.json" \
+	--log "$T/fetches-cn.log" --pidfile "$T/https-cn.pid" --max-lifetime 600
+HTTPS_CN_PID=$BG_PID
+wait_until 10 test -s "$T/https-cn.pid" || tap_bail "second HTTPS policy server did not start: $(cat "$T/https-cn.out" 2>/dev/null)"
+touch "$T/fetches-cn.log"
 
 # ---------------------------------------------------------------- peers
 printf '{"comment": "good MX"}\n' > "$T/good.json"
 printf '{"cert": "other.pem", "key": "other.key"}\n' > "$T/untrusted.json"
 printf '{"ehlo_caps": ["PIPELINING", "8BITMIME"]}\n' > "$T/plain.json"
 printf '{"cert": "expired.pem", "key": "expired.key"}\n' > "$T/expired.json"
+printf '{"cert": "cn-only.pem", "key": "cn-only.key"}\n' > "$T/cnonly.json"
 declare -A PDIR
 for spec in 127.0.0.81:good 127.0.0.82:untrusted 127.0.0.83:good 127.0.0.84:plain \
-	127.0.0.85:expired 127.0.0.86:good; do
+	127.0.0.85:expired 127.0.0.86:good 127.0.0.87:cnonly; do
 	addr=${spec%%:*}
 	PDIR[$addr]=$T/peer-$addr
 	mkdir -p "${PDIR[$addr]}"
@@ -232,6 +252,24 @@ tap_is "$(pfact 127.0.0.83 mail_plain)/$(pfact 127.0.0.83 mail_tls)" "0/0" "enfo
 send nostls user@nostls.test
 expect "enforce + MX without STARTTLS: deferred" 75 "^4\.7\.4 TLS is required, but was not offered"
 tap_is "$(pfact 127.0.0.84 mail_plain)" 0 "enforce + no STARTTLS: no MAIL in plaintext"
+
+# RFC 8461 4.2: the MX certificate must carry its name as a subjectAltName
+# DNS-ID; OpenSSL's default check falls back to the subject CN
+send cnmx user@cnmx.test
+expect "enforce + MX certificate with the name only in its CN: deferred" 75 \
+	"^4\.7\.5 Server certificate not verified: mx-cn\.example\.test\[127\.0\.0\.87\]:25: the certificate has the name only as its subject CN, not as a subjectAltName DNS-ID"
+tap_is "$(pfact 127.0.0.87 mail_plain)/$(pfact 127.0.0.87 mail_tls)" "0/0" "enforce + CN-only certificate: no MAIL at all"
+n87=$(ndata 127.0.0.87)
+send cnmxt user@cnmxt.test
+expect "testing + MX certificate with the name only in its CN: delivered" 0 "status=sent"
+tap_like "$ERR" "MTA-STS policy of cnmxt\.test \(testing\): mx-cn\.example\.test\[127\.0\.0\.87\]: certificate-host-mismatch \(not enforced\)" \
+	"testing + CN-only certificate: logged as a host mismatch"
+tap_is "$(ndata 127.0.0.87)" "$((n87 + 1))" "testing + CN-only certificate: the MX got the message"
+
+# RFC 8461 3.2: a repeated mode, the first counts (the policy is not dropped)
+send dupmode user@dupmode.test
+expect "repeated mode (enforce, then testing): enforced, MX outside the patterns deferred" 75 \
+	"^4\.7\.5 .*MX host mx\.example\.test matches no mx pattern"
 
 # ---------------------------------------------------------------- concurrency
 # Several transport processes at once share the cache (new file: all of them
@@ -330,15 +368,16 @@ write_policies
 
 # ---------------------------------------------------------------- refused policies
 nomatch_fetches=$(fetches nomatch)
-for c in "malformed:mode repeated" "redirect:HTTP status 301 \(redirects are not followed\)" \
+for c in "malformed:line 5: bad field name" "redirect:HTTP status 301 \(redirects are not followed\)" \
 	"big:policy larger than 65536 bytes" "ctype:media type text/html, not text/plain" \
-	"badhttps:certificate not valid"; do
+	"badhttps:certificate not valid" "cnonly:mta-sts\.cnonly\.test:$HP/.*certificate not valid"; do
 	d=${c%%:*}
 	send "$d" "user@$d.test"
 	expect "$d policy refused: no policy, delivered" 0 "status=sent"
 	tap_like "$ERR" "${c#*:}" "$d policy refused: the reason is logged"
 done
 tap_is "$(fetches nomatch)" "$nomatch_fetches" "redirect: the Location was not followed"
+tap_is "$(grep -c . "$T/fetches-cn.log")" 0 "cnonly: HTTPS certificate with the name only in its CN: refused in the handshake, no request made"
 
 # ---------------------------------------------------------------- precedence
 printf 'nomatch.test may\n' > "$T/tls_policy"
@@ -460,4 +499,5 @@ tap_like "$OUT" '"result-type":"validation-failure","sending-mta-ip":"127\.0\.0\
 	"TLS-Required: No: TLS-RPT names the address the message went to"
 
 stop_pid "$HTTPS_PID"
+stop_pid "$HTTPS_CN_PID"
 tap_done
