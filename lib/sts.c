@@ -190,9 +190,18 @@ const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
 	return o->info.name_ok && !o->info.name_cn_only ? "success" : "certificate-host-mismatch";
 }
 
+const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap)
+{
+	snprintf(out, cap, "MTA-STS cache not writable: %s: fetched policies are not "
+	         "kept (MTA-STS trust on first use is lost) and TLS-RPT results are not "
+	         "counted; give the file and its directory to the user the transport runs as",
+	         tr_sts_store_readonly(store));
+	return out;
+}
+
 static tr_sts_store *route_store(tr_sts_route *r)
 {
-	char err[256];
+	char err[512];
 
 	if (r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
 		r->store_failed = 1;     /* once per delivery */
@@ -205,6 +214,8 @@ static tr_sts_store *route_store(tr_sts_route *r)
 	if (r->store == NULL) {
 		r->store_failed = 1;
 		tr_log(r->ctx, LOG_WARNING, "MTA-STS cache unusable, working without it: %s", err);
+	} else if (tr_sts_store_readonly(r->store)) {
+		tr_log(r->ctx, LOG_ERR, "%s", tr_sts_readonly_text(r->store, err, sizeof err));
 	}
 	return r->store;
 }

@@ -142,6 +142,11 @@ const char *tr_dane_result_type(const tr_tls_outcome *o);
 /* Release the store. */
 void tr_sts_route_end(tr_sts_route *r);
 
+/* The one line that says a store opened read-only (tr_sts_store_readonly
+ * not NULL) loses policies and results, into out; returns out. Logged at
+ * LOG_ERR once per delivery, printed by tlsrelay-sts. */
+const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap);
+
 /* For tlsrelay -q (no network): "" when MTA-STS does not apply to nh
  * (see route_begin), else " [MTA-STS: ...]" with the cached policy's mode,
  * id, expiry and mx patterns, or "no cached policy". */

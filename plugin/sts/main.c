@@ -290,7 +290,7 @@ static int parse_report(int argc, char **argv, int i, struct opts *o)
 static int open_run(struct run *r, const struct opts *o)
 {
 	const tr_config *cfg = &r->ctx->cfg;
-	char err[300];
+	char err[600];
 
 	if (configure(r->ctx, o) < 0)
 		return EX_CONFIG_;
@@ -306,6 +306,8 @@ static int open_run(struct run *r, const struct opts *o)
 		fprintf(stderr, "tlsrelay-sts: %s\n", err);
 		return EX_CONFIG_;
 	}
+	if (tr_sts_store_readonly(r->store))
+		fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_readonly_text(r->store, err, sizeof err));
 	return 0;
 }
 

@@ -314,6 +314,54 @@ RC=$?; OUT=$(cat "$T/nobody/out2"); ERR=$(cat "$T/nobody/err2")
 expect "unusable cache: delivery goes on with the fetched policy" 0 "Verified TLS connection established to mx\.example\.test"
 tap_like "$ERR" "MTA-STS cache unusable, working without it: " "unusable cache: logged"
 
+# ---------------------------------------------------------------- cache owner
+# tlsrelay-sts and tlsrelay-probe often run as root: a cache they create in
+# the transport user's directory must belong to that user (not to root, or
+# the transport could never store a policy), and a cache the transport
+# cannot write is said loudly (delivery goes on).
+PROBE=${TLSRELAY_PROBE_BIN:-$top_builddir/plugin/probe/tlsrelay-probe}
+mkdir -p "$T/own" "$T/own2" "$T/ro" && chown nobody "$T/own" "$T/own2" "$T/ro"
+OUT=$(sts -o "mta_sts_cache=$T/own/sts.db" refresh enf.test 2>&1); RC=$?
+tap_like "$OUT" "^enf\.test: mode enforce, id enf1, .*\(fetched\)" "tlsrelay-sts as root, new cache: policy fetched and stored" "exit $RC"
+tap_is "$(stat -c %U "$T/own/sts.db" 2>&1)" nobody "tlsrelay-sts as root: the new cache belongs to the directory's owner, not root"
+tap_is "$(find "$T/own" -user root | wc -l)" 0 "tlsrelay-sts as root: no root-owned file in the cache's directory" "$(ls -la "$T/own")"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/own/sts.db" -f sender@example.test -- user@nomatch.test \
+	< "$T/nobody/msg" > "$T/nobody/out3" 2> "$T/nobody/err3"
+RC=$?; OUT=$(cat "$T/nobody/out3"); ERR=$(cat "$T/nobody/err3")
+expect "transport as nobody, cache made by root's tlsrelay-sts: policy applied" 75 "^4\.7\.5 .*matches no mx pattern"
+tap_unlike "$ERR" "not writable|MTA-STS cache:" "transport as nobody: the cache is writable, no complaint"
+tap_like "$(sts -o "mta_sts_cache=$T/own/sts.db" show nomatch.test 2>&1)" "^nomatch\.test: mode enforce, id nomatch1, .*\(cached\)" \
+	"transport as nobody: its fetched policy is stored in that cache"
+OUT=$(timeout -k 5 60 "$PROBE" -c "$T/tlsrelay.conf" -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/own2/sts.db" enf.test 2>&1); RC=$?
+tap_is "$RC" 0 "tlsrelay-probe as root, new cache: mail would be delivered" "$OUT"
+tap_is "$(stat -c %U "$T/own2/sts.db" 2>&1)" nobody "tlsrelay-probe as root: the new cache belongs to the directory's owner, not root"
+# a cache made by root (as older versions did, here in a directory of
+# root's and moved): readable, not writable
+mkdir -p "$T/rootdir" && sts -o "mta_sts_cache=$T/rootdir/sts.db" refresh enf.test >/dev/null 2>&1
+mv "$T/rootdir/sts.db" "$T/ro/sts.db" && chmod 644 "$T/ro/sts.db"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/ro/sts.db" -f sender@example.test -- user@enf.test \
+	< "$T/nobody/msg" > "$T/nobody/out4" 2> "$T/nobody/err4"
+RC=$?; OUT=$(cat "$T/nobody/out4"); ERR=$(cat "$T/nobody/err4")
+expect "root-owned cache, transport as nobody: delivered under the fetched policy" 0 \
+	"Verified TLS connection established to mx\.example\.test"
+tap_like "$ERR" "MTA-STS cache not writable: $T/ro/sts\.db is not writable by uid $(id -u nobody) \(owner uid 0, mode 644\): fetched policies are not kept \(MTA-STS trust on first use is lost\)" \
+	"root-owned cache: said loudly, with the owner and what is lost"
+OUT=$(as_nobody timeout -k 5 60 "$STS" -c "$T/tlsrelay.conf" -o "mta_sts_cache=$T/ro/sts.db" show enf.test 2>&1)
+tap_like "$OUT" "^tlsrelay-sts: MTA-STS cache not writable: " "root-owned cache: tlsrelay-sts says it too"
+tap_like "$OUT" "^enf\.test: mode enforce, id enf1" "root-owned cache: still read"
+# a root-owned file without tables yet cannot even be set up: the same reason
+: > "$T/ro/empty.db" && chmod 644 "$T/ro/empty.db"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/ro/empty.db" -f sender@example.test -- user@enf.test \
+	< "$T/nobody/msg" > "$T/nobody/out5" 2> "$T/nobody/err5"
+RC=$?; OUT=$(cat "$T/nobody/out5"); ERR=$(cat "$T/nobody/err5")
+expect "root-owned empty cache, transport as nobody: delivered" 0 "Verified TLS connection established to mx\.example\.test"
+tap_like "$ERR" "MTA-STS cache unusable, working without it: $T/ro/empty\.db is not writable by uid $(id -u nobody) \(owner uid 0, mode 644\)" \
+	"root-owned empty cache: the reason says who owns it"
+
 send nocache user@enf.test -o mta_sts_cache=
 expect "no mta_sts_cache: policy fetched and enforced, delivered" 0 "MTA-STS policy of enf\.test: mode enforce, id enf1 \(fetched\)"
 tap_like "$ERR" "mta_sts = yes without mta_sts_cache: every delivery fetches the policy" "no mta_sts_cache: warned"
