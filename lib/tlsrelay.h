@@ -64,6 +64,14 @@ const char *tlsrelay_cat_name(tlsrelay_cat cat);
 /* Library version string, e.g. "0.1.0". */
 const char *tlsrelay_version(void);
 
+/* For a program that may load sasl_password_map: no core file ever
+ * (RLIMIT_CORE 0) and not dumpable (prctl PR_SET_DUMPABLE 0: no core
+ * through core_pattern pipes, no ptrace or /proc/PID/mem by other processes
+ * of the user). Call it first in main(), before any secret is read; it
+ * stays in force for the process and its children. 0, or -1 (errno) when
+ * one of the two failed (the other is still applied). */
+int tlsrelay_no_core_dumps(void);
+
 /* ---------------------------------------------------------------- context */
 
 typedef struct tlsrelay_ctx tlsrelay_ctx;

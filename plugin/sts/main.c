@@ -20,7 +20,9 @@
  *       the domain's _smtp._tls TXT record (MTA-STS not applied to that
  *       mail: TLS-Required: No). Defaults: --submitter and --org the host
  *       name, --contact postmaster@SUBMITTER.
- * mta_sts_cache must be set (in the file or with -o).
+ * mta_sts_cache must be set (in the file or with -o). No core dumps
+ * (tlsrelay_no_core_dumps): report --send delivers with the library,
+ * which loads sasl_password_map.
  */
 #include "config.h"
 #include <stdio.h>
@@ -317,6 +319,7 @@ int main(int argc, char **argv)
 	struct run r;
 	int i, rc = 0;
 
+	(void)tlsrelay_no_core_dumps();   /* report --send loads sasl_password_map */
 	memset(&o, 0, sizeof o);
 	memset(&r, 0, sizeof r);
 	r.o = &o;

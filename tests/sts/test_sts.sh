@@ -22,7 +22,10 @@
 # (a second HTTPS server, 127.0.0.88) gives no policy; precedence:
 # tls_policy_map entry, relay host, mta_sts = no; tlsrelay-sts show/refresh;
 # TLS-RPT: the JSON report checked against RFC 8460's structure
-# (tests/sts/tlsrpt_check.py), the report mail sent through tlsrelay.
+# (tests/sts/tlsrpt_check.py), the report mail sent through tlsrelay, and
+# report --send holding the password map without being able to dump core;
+# the cache's owner when root's tlsrelay-sts or tlsrelay-probe creates it,
+# a cache the transport cannot write said loudly.
 #
 # Needs root (port 25), python3, unbound, openssl and the built tlsrelay and
 # tlsrelay-sts; skipped without them or when port 25 is taken on
@@ -506,6 +509,34 @@ tap_is "$(ndata 127.0.0.81)" "$((n81 + 1))" "report --send: the rua's MX got the
 last=$(ls -t "${PDIR[127.0.0.81]}"/data-*.eml | head -n 1)
 tap_run "report mail: RFC 8460 MIME structure, gzip'd JSON valid" "$PY" "$CHECK" --mail "$last" \
 	rpt.test sts 2 0
+
+# report --send delivers with the library, which loads sasl_password_map
+# before it connects: while it waits for a silent relay's greeting it holds
+# the passwords and must not be able to dump core (run as nobody with
+# RLIMIT_CORE unlimited first; /proc read while it waits).
+if command -v setpriv >/dev/null 2>&1; then
+	mkdir -p "$T/ndr/peer" && cp "$T"/sts.db* "$T/ndr/"
+	SPORT=$(free_port) || tap_bail "no free port"
+	start_bg peer-silent "$PY" "$PEER" serve --port "$SPORT" --scenario "$top_srcdir/tests/peer/scenarios/greeting_silent.json" \
+		--outdir "$T/ndr/peer" --pidfile "$T/ndr/peer/peer.pid" --max-lifetime 120
+	SILENT_PID=$BG_PID
+	wait_until 10 test -s "$T/ndr/peer/peer.pid" || tap_bail "silent peer did not start"
+	printf '[127.0.0.1]:%s rptuser:rpt-s3cret\n' "$SPORT" > "$T/ndr/sasl"
+	chown -R nobody "$T/ndr" && chmod 600 "$T/ndr/sasl"
+	start_nobody_core sts-nd "$STS" -c "$T/tlsrelay.conf" -o "dns_resolver=127.0.0.1:$ub_port" \
+		-o "mta_sts_cache=$T/ndr/sts.db" -o "relayhost=[127.0.0.1]:$SPORT" -o "sasl_password_map=$T/ndr/sasl" \
+		report --day "$DAY" --domain rpt.test --submitter client.test --send --from tlsrpt-sender@client.test
+	ND_PID=$BG_PID
+	wait_until 30 grep -q . "$T/ndr/peer/transcript.jsonl"
+	tap_ok $? "report --send, holding the password map, is connected to the relay and waits" "$(cat "$T/sts-nd.out" 2>/dev/null)"
+	tap_like "$(cat "/proc/$ND_PID/comm" 2>/dev/null)" "tlsrelay-sts" "report --send: the PID read is tlsrelay-sts's"
+	tap_is "$(proc_dump_state "$ND_PID")" "core=0/0 owner=0" \
+		"report --send while it holds the password map: RLIMIT_CORE 0 and not dumpable (/proc/PID owned by root)"
+	stop_pid "$ND_PID"
+	stop_pid "$SILENT_PID"
+else
+	tap_skip "report --send: no core dumps" "needs setpriv"
+fi
 
 # ---------------------------------------------------------------- RFC 8689
 # TLS-Required: No with tls_required_enable = yes: enforce is applied as
