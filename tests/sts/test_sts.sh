@@ -393,6 +393,38 @@ if printf 'int tr_not_the_library;\n' > "$T/fake.c" &&
 else
 	tap_skip "libcurl / SQLite unusable" "no C compiler to build the stand-in libraries"
 fi
+# The policy host's name is checked by OpenSSL inside libcurl's SSL_CTX
+# (subjectAltName only, lib/sts_fetch.c): a libcurl.so.4 built with another
+# TLS library (a stand-in reporting GnuTLS, whose other functions abort if
+# called) is refused before any request.
+mkdir -p "$T/gnutlscurl"
+cat > "$T/gnutlscurl.c" <<'EOF_C'
+#include <stdlib.h>
+/* the first fields of curl_version_info_data */
+struct vinfo { int age; const char *version; unsigned version_num; const char *host;
+               int features; const char *ssl_version; };
+static struct vinfo v = { 10, "8.5.0", 0x080500, "x86_64-pc-linux-gnu", 0, "GnuTLS/3.7.9" };
+struct vinfo *curl_version_info(int age) { (void)age; return &v; }
+int curl_global_init(long f) { (void)f; abort(); }
+void *curl_easy_init(void) { abort(); }
+int curl_easy_setopt(void) { abort(); }
+int curl_easy_perform(void *c) { (void)c; abort(); }
+int curl_easy_getinfo(void) { abort(); }
+const char *curl_easy_strerror(int rc) { (void)rc; abort(); }
+void curl_easy_cleanup(void *c) { (void)c; abort(); }
+void *curl_slist_append(void *l, const char *s) { (void)l; (void)s; abort(); }
+void curl_slist_free_all(void *l) { (void)l; abort(); }
+EOF_C
+if "${CC:-cc}" -shared -fPIC -Wl,-soname,libcurl.so.4 -o "$T/gnutlscurl/libcurl.so.4" "$T/gnutlscurl.c"; then
+	nomatch_fetches=$(fetches nomatch)
+	LD_LIBRARY_PATH=$T/gnutlscurl send gnutlscurl user@nomatch.test -o "mta_sts_cache=$T/gnutlscurl.db"
+	expect "libcurl with another TLS library, no cached policy: no policy applies, delivered" 0 "status=sent"
+	tap_like "$ERR" "MTA-STS policy fetch failed: https://mta-sts\.nomatch\.test:$HP/\.well-known/mta-sts\.txt: libcurl\.so\.4 uses GnuTLS/3\.7\.9, not OpenSSL/[0-9]+\.x as tlsrelay: the policy host's certificate cannot be checked as RFC 8461 requires; no policy applies" \
+		"libcurl with another TLS library: refused, the reason is logged"
+	tap_is "$(fetches nomatch)" "$nomatch_fetches" "libcurl with another TLS library: no request made"
+else
+	tap_skip "libcurl with another TLS library" "no C compiler to build the stand-in library"
+fi
 
 # ---------------------------------------------------------------- testing
 n81=$(ndata 127.0.0.81)
