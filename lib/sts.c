@@ -220,17 +220,46 @@ static tr_sts_store *route_store(tr_sts_route *r)
 	return r->store;
 }
 
+/* The RFC 8460 policy-string and mx-host texts of p in one malloc'd buffer
+ * (returned; *mx points into it), NULL when out of memory. Made when a
+ * result is recorded rather than kept in tr_sts_route: up to 70 KB that
+ * every delivery would otherwise carry on its stack. */
+static char *policy_texts(const tr_sts_policy *p, char **mx)
+{
+	char *buf = malloc(TR_STS_POLICY_TEXT_MAX + TR_STS_MX_BYTES);
+	size_t used = 0;
+
+	if (buf == NULL)
+		return NULL;
+	tr_sts_policy_format(p, buf, TR_STS_POLICY_TEXT_MAX);
+	*mx = buf + TR_STS_POLICY_TEXT_MAX;
+	(*mx)[0] = '\0';
+	for (int i = 0; i < p->nmx && used < TR_STS_MX_BYTES; i++)
+		used += (size_t)snprintf(*mx + used, TR_STS_MX_BYTES - used, "%s%s", i ? "\n" : "",
+		                         tr_sts_policy_mx(p, i));
+	return buf;
+}
+
 static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip,
                    const char *sip)
 {
 	int sts = r->f.have && r->f.pol.mode != TR_STS_MODE_NONE;
+	char *texts = NULL, *mxs = NULL;
+
+	if (r->store == NULL)
+		return;
+	if (sts && (texts = policy_texts(&r->f.pol, &mxs)) == NULL) {
+		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: out of memory");
+		return;
+	}
 	tr_rpt_row row = {
 		r->domain, sts || r->f.fail_type[0] ? "sts" : "no-policy-found",
-		sts ? r->policy_text : "", sts ? r->mx_text : "", result, mx, ip, 1, sip
+		sts ? texts : "", sts ? mxs : "", result, mx, ip, 1, sip
 	};
 
-	if (r->store && tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
+	if (tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
 		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
+	free(texts);
 }
 
 /* ------------------------------------------------------------ TLS-RPT of DANE */
@@ -299,14 +328,7 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 	snprintf(r->domain, sizeof r->domain, "%s", nh->host);
 	tr_sts_discover(ctx, dns, route_store(r), nh->host, 0, (long long)time(NULL), deadline_ms,
 	                &r->f);
-	r->mx_text[0] = '\0';
 	if (r->f.have) {
-		size_t used = 0;
-
-		tr_sts_policy_format(&r->f.pol, r->policy_text, sizeof r->policy_text);
-		for (int i = 0; i < r->f.pol.nmx; i++)
-			used += (size_t)snprintf(r->mx_text + used, sizeof r->mx_text - used, "%s%s",
-			                         i ? "\n" : "", tr_sts_policy_mx(&r->f.pol, i));
 		tr_log(ctx, LOG_INFO, "MTA-STS policy of %s: mode %s, id %s (%s)", r->domain,
 		       tr_sts_mode_name(r->f.pol.mode), r->f.id, r->f.origin);
 	}

@@ -88,8 +88,6 @@ typedef struct tr_sts_route {
 	int relaxed;                   /* TLS-Required: No: enforce as testing */
 	char domain[TR_HOSTNAME_MAX];
 	tr_sts_found f;
-	char policy_text[TR_STS_POLICY_TEXT_MAX];
-	char mx_text[TR_STS_MX_BYTES];  /* the patterns joined with '\n' */
 } tr_sts_route;
 
 /* Begin a nexthop: look up the policy when MTA-STS applies (mta_sts = yes,
