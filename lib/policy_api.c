@@ -14,6 +14,16 @@
  *   pinned digests, secure's nexthop names, match= lists, protocol or
  *   cipher limits, an SNI name) makes it 0, so that a host MTA can send
  *   such destinations through the tlsrelay transport instead.
+ * - So does a policy source that tlsrelay consults only at delivery
+ *   (delivery_source): with mta_sts = yes, an MX destination without a
+ *   tls_policy_map entry (sts.h's precedence) is never complete. An
+ *   enforce policy means MX hosts limited to its patterns and a name that
+ *   must be a subjectAltName DNS-ID of the MX host: the flags cannot say
+ *   either; and any policy can appear, change or be refreshed at the next
+ *   delivery. The MTA-STS cache is not read here: this code runs in the
+ *   host MTA's processes, as its user, and an SQLite file opened there
+ *   would get journal files the transport's user may not write. A future
+ *   source that is decided at delivery belongs in delivery_source too.
  */
 #include "config.h"
 #include <stdio.h>
@@ -55,12 +65,23 @@ static int is_complete(const tr_policy *p)
 	}
 }
 
+/* The policy source decided only at delivery that applies to nh, which
+ * the flags cannot carry: its description, or NULL. */
+static const char *delivery_source(const tlsrelay_ctx *ctx, const tr_nexthop *nh, int mapped)
+{
+	if (ctx->cfg.mta_sts && nh->mx_lookup && !mapped)
+		return "MTA-STS (mta_sts = yes) applies at delivery";
+	return NULL;
+}
+
 tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
                                  tlsrelay_policy_info *out, tlsrelay_status *st)
 {
 	tr_nexthop nh;
 	tr_policy pol;
 	char err[128], q[TR_QUOTE_MAX + 4], text[TR_POLICY_TEXT_MAX];
+	const char *later;
+	int mapped;
 
 	if (ctx == NULL || out == NULL)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "no context or result");
@@ -69,15 +90,18 @@ tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
 		                     tr_quote(nexthop ? nexthop : "", q), err);
 	if (load_policy_map(ctx, st) != TLSRELAY_OK)
 		return st->cat;
-	if (!tr_policy_lookup(ctx->policy, &nh, &pol)) {
+	mapped = tr_policy_lookup(ctx->policy, &nh, &pol);
+	if (!mapped) {
 		tr_policy_from_level(ctx->cfg.tls_level, &pol);
 		snprintf(pol.source, sizeof pol.source, "tls_security_level");
 	}
+	later = delivery_source(ctx, &nh, mapped);
 	out->level = tr_tls_level_name(pol.level);
 	out->tls_required = pol.level >= TR_TLS_ENCRYPT;
 	out->verify_chain = pol.level == TR_TLS_VERIFY || pol.level == TR_TLS_SECURE;
 	out->verify_name = out->verify_chain;
-	out->complete = is_complete(&pol);
-	snprintf(out->text, sizeof out->text, "%s", tr_policy_format(&pol, text, sizeof text));
+	out->complete = is_complete(&pol) && later == NULL;
+	snprintf(out->text, sizeof out->text, "%s%s%s%s", tr_policy_format(&pol, text, sizeof text),
+	         later ? " [" : "", later ? later : "", later ? "]" : "");
 	return tr_status_ok(st);
 }

@@ -150,6 +150,10 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 	out->origin = "fetched";
 	tr_log(ctx, LOG_INFO, "MTA-STS policy of %s fetched: id %s, mode %s, max_age %ld",
 	       domain, id, tr_sts_mode_name(pol.mode), pol.max_age);
+	if (pol.mx_ignored > 0)
+		tr_log(ctx, LOG_WARNING, "MTA-STS policy of %s: %d mx lines ignored beyond the "
+		       "first %d patterns (%d bytes of them at most); the policy is kept", domain,
+		       pol.mx_ignored, TR_STS_MAX_MX, TR_STS_MX_BYTES);
 }
 
 /* ------------------------------------------------------------ TLS-RPT */
@@ -182,12 +186,22 @@ const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
 		return strcmp(o->info.verify_error,
 		              X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED)) == 0
 		       ? "certificate-expired" : "certificate-not-trusted";
-	return o->info.name_ok ? "success" : "certificate-host-mismatch";
+	/* RFC 8461 4.2: a subjectAltName DNS-ID, never the subject CN alone */
+	return o->info.name_ok && !o->info.name_cn_only ? "success" : "certificate-host-mismatch";
+}
+
+const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap)
+{
+	snprintf(out, cap, "MTA-STS cache not writable: %s: fetched policies are not "
+	         "kept (MTA-STS trust on first use is lost) and TLS-RPT results are not "
+	         "counted; give the file and its directory to the user the transport runs as",
+	         tr_sts_store_readonly(store));
+	return out;
 }
 
 static tr_sts_store *route_store(tr_sts_route *r)
 {
-	char err[256];
+	char err[512];
 
 	if (r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
 		r->store_failed = 1;     /* once per delivery */
@@ -200,21 +214,52 @@ static tr_sts_store *route_store(tr_sts_route *r)
 	if (r->store == NULL) {
 		r->store_failed = 1;
 		tr_log(r->ctx, LOG_WARNING, "MTA-STS cache unusable, working without it: %s", err);
+	} else if (tr_sts_store_readonly(r->store)) {
+		tr_log(r->ctx, LOG_ERR, "%s", tr_sts_readonly_text(r->store, err, sizeof err));
 	}
 	return r->store;
+}
+
+/* The RFC 8460 policy-string and mx-host texts of p in one malloc'd buffer
+ * (returned; *mx points into it), NULL when out of memory. Made when a
+ * result is recorded rather than kept in tr_sts_route: up to 70 KB that
+ * every delivery would otherwise carry on its stack. */
+static char *policy_texts(const tr_sts_policy *p, char **mx)
+{
+	char *buf = malloc(TR_STS_POLICY_TEXT_MAX + TR_STS_MX_BYTES);
+	size_t used = 0;
+
+	if (buf == NULL)
+		return NULL;
+	tr_sts_policy_format(p, buf, TR_STS_POLICY_TEXT_MAX);
+	*mx = buf + TR_STS_POLICY_TEXT_MAX;
+	(*mx)[0] = '\0';
+	for (int i = 0; i < p->nmx && used < TR_STS_MX_BYTES; i++)
+		used += (size_t)snprintf(*mx + used, TR_STS_MX_BYTES - used, "%s%s", i ? "\n" : "",
+		                         tr_sts_policy_mx(p, i));
+	return buf;
 }
 
 static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip,
                    const char *sip)
 {
 	int sts = r->f.have && r->f.pol.mode != TR_STS_MODE_NONE;
+	char *texts = NULL, *mxs = NULL;
+
+	if (r->store == NULL)
+		return;
+	if (sts && (texts = policy_texts(&r->f.pol, &mxs)) == NULL) {
+		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: out of memory");
+		return;
+	}
 	tr_rpt_row row = {
 		r->domain, sts || r->f.fail_type[0] ? "sts" : "no-policy-found",
-		sts ? r->policy_text : "", sts ? r->mx_text : "", result, mx, ip, 1, sip
+		sts ? texts : "", sts ? mxs : "", result, mx, ip, 1, sip
 	};
 
-	if (r->store && tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
+	if (tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
 		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
+	free(texts);
 }
 
 /* ------------------------------------------------------------ TLS-RPT of DANE */
@@ -283,14 +328,7 @@ void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns 
 	snprintf(r->domain, sizeof r->domain, "%s", nh->host);
 	tr_sts_discover(ctx, dns, route_store(r), nh->host, 0, (long long)time(NULL), deadline_ms,
 	                &r->f);
-	r->mx_text[0] = '\0';
 	if (r->f.have) {
-		size_t used = 0;
-
-		tr_sts_policy_format(&r->f.pol, r->policy_text, sizeof r->policy_text);
-		for (int i = 0; i < r->f.pol.nmx; i++)
-			used += (size_t)snprintf(r->mx_text + used, sizeof r->mx_text - used, "%s%s",
-			                         i ? "\n" : "", r->f.pol.mx[i]);
 		tr_log(ctx, LOG_INFO, "MTA-STS policy of %s: mode %s, id %s (%s)", r->domain,
 		       tr_sts_mode_name(r->f.pol.mode), r->f.id, r->f.origin);
 	}
@@ -344,6 +382,9 @@ void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
 {
 	if (!applies(r, has_usable_tlsa, TR_STS_MODE_ENFORCE))
 		return;
+	/* RFC 8461 4.2: the name must be a subjectAltName DNS-ID; also when
+	 * a stronger configured level (secure) keeps its own names */
+	p->tls.san_only = 1;
 	if (p->level < TR_TLS_VERIFY) {
 		p->level = TR_TLS_VERIFY;
 		p->tls.names[0] = host;
@@ -402,7 +443,7 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 	}
 	used = (size_t)snprintf(out, cap, " [MTA-STS: %s, id %s, mx", tr_sts_mode_name(c.pol.mode), c.id);
 	for (int i = 0; i < c.pol.nmx && used < cap; i++)
-		used += (size_t)snprintf(out + used, cap - used, " %s", c.pol.mx[i]);
+		used += (size_t)snprintf(out + used, cap - used, " %s", tr_sts_policy_mx(&c.pol, i));
 	if (used < cap)
 		snprintf(out + used, cap - used, "%s]",
 		         c.pol.mode == TR_STS_MODE_ENFORCE ? "; enforced as verify match=hostname" : "");

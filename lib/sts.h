@@ -33,7 +33,9 @@
  *             host is left); TLS is required (no plaintext fallback) and
  *             the certificate must verify for the MX host name (level
  *             verify, match=hostname, SNI = host); a stronger configured
- *             level (secure) is kept;
+ *             level (secure) is kept; either way the name must be a
+ *             subjectAltName DNS-ID, never the subject CN alone (RFC 8461
+ *             4.2: tr_tls_params.san_only);
  *   testing - delivery as configured; a mismatch or bad certificate is
  *             logged and recorded for TLS-RPT;
  *   none    - nothing.
@@ -86,8 +88,6 @@ typedef struct tr_sts_route {
 	int relaxed;                   /* TLS-Required: No: enforce as testing */
 	char domain[TR_HOSTNAME_MAX];
 	tr_sts_found f;
-	char policy_text[TR_STS_MAX_MX * 270 + 128];
-	char mx_text[TR_STS_MAX_MX * 257];
 } tr_sts_route;
 
 /* Begin a nexthop: look up the policy when MTA-STS applies (mta_sts = yes,
@@ -110,7 +110,7 @@ int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
                       tlsrelay_status *st);
 
 /* Adjust a session's TLS parameters for host (enforce: level verify,
- * match=hostname, SNI host). names: storage for the host name pointer. */
+ * match=hostname, SNI host, san_only). */
 void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
                          tr_session_params *p);
 
@@ -139,6 +139,11 @@ const char *tr_dane_result_type(const tr_tls_outcome *o);
 
 /* Release the store. */
 void tr_sts_route_end(tr_sts_route *r);
+
+/* The one line that says a store opened read-only (tr_sts_store_readonly
+ * not NULL) loses policies and results, into out; returns out. Logged at
+ * LOG_ERR once per delivery, printed by tlsrelay-sts. */
+const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap);
 
 /* For tlsrelay -q (no network): "" when MTA-STS does not apply to nh
  * (see route_begin), else " [MTA-STS: ...]" with the cached policy's mode,

@@ -38,7 +38,12 @@ typedef struct tr_tls_info {
 	int resumed;
 	int have_cert;
 	int chain_ok;              /* chain verified against the configured CAs */
-	int name_ok;               /* certificate matches one of the names */
+	int name_ok;               /* certificate matches one of the names (only
+	                            * in a subjectAltName when san_only) */
+	int name_cn_only;          /* no name is in a subjectAltName DNS-ID but
+	                            * one is the subject CN: OpenSSL's fallback
+	                            * for certificates without DNS names; it
+	                            * counts for name_ok unless san_only */
 	char matched[256];         /* the name that matched */
 	tr_trust trust;
 	char verify_error[128];    /* why chain_ok is 0 */
@@ -58,6 +63,10 @@ typedef struct tr_tls_params {
 	const char *names[TR_TLS_MAX_NAMES]; /* accepted certificate names;
 	                            * ".example.com" = any subdomain of it */
 	int nnames;
+	int san_only;              /* a name must be a subjectAltName DNS-ID (or
+	                            * IP address): no fallback to the subject CN.
+	                            * Set where MTA-STS enforce applies (RFC 8461
+	                            * 4.2), sts.c tr_sts_route_params */
 	const char *relay;         /* "host[addr]:port", for messages */
 	int min_proto, max_proto;  /* TLS1_2_VERSION...; 0 = library default */
 	const char *ciphers;       /* OpenSSL cipher list for TLS <= 1.2; NULL */

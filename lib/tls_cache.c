@@ -164,6 +164,8 @@ int tr_tls_cache_key(const struct tlsrelay_ctx *ctx, const tr_tls_params *p,
 		bad |= put(out, cap, &used, "name", "%s", p->names[i]);
 	for (int i = 0; i < p->npins; i++)
 		bad |= put(out, cap, &used, "pin", "%s", p->pins[i]);
+	if (p->san_only)
+		bad |= put(out, cap, &used, "san_only", "1");
 	bad |= put(out, cap, &used, "protocols", "%d-%d", p->min_proto, p->max_proto);
 	bad |= put(out, cap, &used, "ciphers", "%s", p->ciphers ? p->ciphers : "");
 	bad |= put_ca(out, cap, &used, "ca_file", cfg->tls_ca_file);
