@@ -544,14 +544,15 @@ tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
 }
 
 /* The observers of this delivery: TLS-RPT (when MTA-STS or its store is
- * configured), then the caller's. */
+ * configured; not for a dry run: a probe's sessions are no delivery
+ * attempts to report), then the caller's. */
 static void route_observers(route *r)
 {
 	const tr_config *cfg = &r->ctx->cfg;
 
 	tr_sts_run_init(&r->sts, r->ctx);
 	tr_tlsrpt_rec_init(&r->rpt, r->ctx, &r->sts);
-	if (cfg->mta_sts || cfg->mta_sts_cache)
+	if ((cfg->mta_sts || cfg->mta_sts_cache) && !r->opts->dry_run)
 		tr_observe_add(&r->obs, tr_tlsrpt_observe, &r->rpt);
 	for (int i = 0; r->opts->obs && i < r->opts->obs->n; i++)
 		tr_observe_add(&r->obs, r->opts->obs->o[i].fn, r->opts->obs->o[i].arg);

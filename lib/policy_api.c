@@ -14,6 +14,16 @@
  *   pinned digests, secure's nexthop names, match= lists, protocol or
  *   cipher limits, an SNI name) makes it 0, so that a host MTA can send
  *   such destinations through the tlsrelay transport instead.
+ * - So does a policy source that tlsrelay consults only at delivery
+ *   (delivery_source): with mta_sts = yes, an MX destination without a
+ *   tls_policy_map entry (sts.h's precedence) is never complete. An
+ *   enforce policy means MX hosts limited to its patterns and a name that
+ *   must be a subjectAltName DNS-ID of the MX host: the flags cannot say
+ *   either; and any policy can appear, change or be refreshed at the next
+ *   delivery. The MTA-STS cache is not read here: this code runs in the
+ *   host MTA's processes, as its user, and an SQLite file opened there
+ *   would get journal files the transport's user may not write. A future
+ *   source that is decided at delivery belongs in delivery_source too.
  */
 #include "config.h"
 #include <stdio.h>
@@ -40,12 +50,10 @@ static int has_extras(const tr_policy *p)
 	       (p->servername[0] != '\0' && strcmp(p->servername, "hostname") != 0);
 }
 
-/* Are the flags the whole demand? Not when another policy source may
- * apply (MTA-STS: its demand depends on the MX host and a lookup the
- * host MTA does not make), nor beyond what the flags say. */
-static int is_complete(const tr_demand_in *in, const tr_demand *d, int mta_sts)
+/* Are the flags the whole nexthop demand (delivery_source aside)? */
+static int is_complete(const tr_demand_in *in, const tr_demand *d)
 {
-	if (tr_demand_wants_sts(in, mta_sts) || has_extras(in->policy))
+	if (has_extras(in->policy))
 		return 0;
 	switch (d->level) {
 	case TR_TLS_NONE:
@@ -59,6 +67,16 @@ static int is_complete(const tr_demand_in *in, const tr_demand *d, int mta_sts)
 	}
 }
 
+/* The policy source decided only at delivery that applies to the
+ * nexthop of in, which the flags cannot carry: its description, or NULL.
+ * The demand says where MTA-STS applies (demand.h R6). */
+static const char *delivery_source(const tr_demand_in *in, int mta_sts)
+{
+	if (tr_demand_wants_sts(in, mta_sts))
+		return "MTA-STS (mta_sts = yes) applies at delivery";
+	return NULL;
+}
+
 tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
                                  tlsrelay_policy_info *out, tlsrelay_status *st)
 {
@@ -67,6 +85,7 @@ tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
 	tr_demand_in in;
 	tr_demand d;
 	char err[128], q[TR_QUOTE_MAX + 4], text[TR_POLICY_TEXT_MAX];
+	const char *later;
 
 	if (ctx == NULL || out == NULL)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "no context or result");
@@ -81,11 +100,13 @@ tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
 	in.mapped = tr_policy_for_nexthop(ctx->policy, &nh, ctx->cfg.tls_level, &pol);
 	tr_demand_for_nexthop(&in, &d);
 	tr_demand_nexthop_policy(&in, &shown);
+	later = delivery_source(&in, ctx->cfg.mta_sts);
 	out->level = tr_tls_level_name(d.level);
 	out->tls_required = tr_level_tls_required(d.level);
 	out->verify_chain = tr_level_must_match(d.level);
 	out->verify_name = out->verify_chain;
-	out->complete = is_complete(&in, &d, ctx->cfg.mta_sts);
-	snprintf(out->text, sizeof out->text, "%s", tr_policy_format(&shown, text, sizeof text));
+	out->complete = is_complete(&in, &d) && later == NULL;
+	snprintf(out->text, sizeof out->text, "%s%s%s%s", tr_policy_format(&shown, text, sizeof text),
+	         later ? " [" : "", later ? later : "", later ? "]" : "");
 	return tr_status_ok(st);
 }

@@ -148,6 +148,10 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 	out->origin = "fetched";
 	tr_log(ctx, LOG_INFO, "MTA-STS policy of %s fetched: id %s, mode %s, max_age %ld",
 	       domain, id, tr_sts_mode_name(pol.mode), pol.max_age);
+	if (pol.mx_ignored > 0)
+		tr_log(ctx, LOG_WARNING, "MTA-STS policy of %s: %d mx lines ignored beyond the "
+		       "first %d patterns (%d bytes of them at most); the policy is kept", domain,
+		       pol.mx_ignored, TR_STS_MAX_MX, TR_STS_MX_BYTES);
 }
 
 /* ------------------------------------------------------------ per delivery */
@@ -160,7 +164,7 @@ void tr_sts_run_init(tr_sts_run *r, struct tlsrelay_ctx *ctx)
 
 tr_sts_store *tr_sts_run_store(tr_sts_run *r)
 {
-	char err[256];
+	char err[512];
 
 	if (r->ctx->cfg.mta_sts && r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
 		r->store_failed = 1;     /* once per delivery */
@@ -173,6 +177,8 @@ tr_sts_store *tr_sts_run_store(tr_sts_run *r)
 	if (r->store == NULL) {
 		r->store_failed = 1;
 		tr_log(r->ctx, LOG_WARNING, "MTA-STS cache unusable, working without it: %s", err);
+	} else if (tr_sts_store_readonly(r->store)) {
+		tr_log(r->ctx, LOG_ERR, "%s", tr_sts_readonly_text(r->store, err, sizeof err));
 	}
 	return r->store;
 }
@@ -230,9 +236,18 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 	}
 	used = (size_t)snprintf(out, cap, " [MTA-STS: %s, id %s, mx", tr_sts_mode_name(c.pol.mode), c.id);
 	for (int i = 0; i < c.pol.nmx && used < cap; i++)
-		used += (size_t)snprintf(out + used, cap - used, " %s", c.pol.mx[i]);
+		used += (size_t)snprintf(out + used, cap - used, " %s", tr_sts_policy_mx(&c.pol, i));
 	if (used < cap)
 		snprintf(out + used, cap - used, "%s]",
 		         c.pol.mode == TR_STS_MODE_ENFORCE ? "; enforced as verify match=hostname" : "");
 	tr_sts_store_close(st);
+}
+
+const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap)
+{
+	snprintf(out, cap, "MTA-STS cache not writable: %s: fetched policies are not "
+	         "kept (MTA-STS trust on first use is lost) and TLS-RPT results are not "
+	         "counted; give the file and its directory to the user the transport runs as",
+	         tr_sts_store_readonly(store));
+	return out;
 }

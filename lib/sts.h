@@ -28,10 +28,11 @@
  * ENFORCEMENT, per MX host (demand.h R6):
  *   enforce - a host matching no mx pattern is skipped (TEMP 4.7.5 when no
  *             host is left); TLS is required (no plaintext fallback) and
- *             the certificate must verify for the MX host name, matched
- *             against subjectAltName DNS-IDs only (level verify,
- *             match=hostname, SNI = host); a stronger configured level
- *             (secure) is kept;
+ *             the certificate must verify for the MX host name (level
+ *             verify, match=hostname, SNI = host); a stronger configured
+ *             level (secure) is kept; either way the name must be a
+ *             subjectAltName DNS-ID, never the subject CN alone (RFC 8461
+ *             4.2: the demand's san_only);
  *   testing - delivery as configured; a mismatch or bad certificate is
  *             logged and recorded for TLS-RPT;
  *   none    - nothing.
@@ -103,6 +104,11 @@ void tr_sts_run_clear(tr_sts_run *r);
 
 /* End the delivery: release the store. */
 void tr_sts_run_end(tr_sts_run *r);
+
+/* The one line that says a store opened read-only (tr_sts_store_readonly
+ * not NULL) loses policies and results, into out; returns out. Logged at
+ * LOG_ERR once per delivery, printed by tlsrelay-sts. */
+const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap);
 
 /* For tlsrelay -q (no network): "" when MTA-STS does not apply to nh
  * (see WHEN above), else " [MTA-STS: ...]" with the cached policy's mode,

@@ -9,14 +9,33 @@
  * table below. A library that cannot be loaded, or older than 3.24 (the
  * UPSERT of tr_sts_store_record), makes tr_sts_store_open fail with that
  * reason: MTA-STS then works without a cache (sts.c).
+ *
+ * Ownership (as for the TLS session cache, tls_cache.c: never made for the
+ * wrong user): the transport never runs as root (Postfix pipe(8) and
+ * tlsrelayd refuse it), but tlsrelay-sts and tlsrelay-probe often do, and
+ * a cache they created belonged to root: the transport could then read
+ * policies but never store one (MTA-STS's trust on first use lost), and
+ * nothing said so. Now a missing file that root would create in a
+ * directory of another user is created here, empty (an empty file is an
+ * empty SQLite database), and given to the directory's owner and group
+ * (the cache's directory must be the transport user's anyway, for the WAL
+ * files; SQLite run as root gives its -wal and -shm files to the database
+ * file's owner). Root opens the file without following a symbolic link
+ * (SQLITE_OPEN_NOFOLLOW), in a directory another user can write. A store
+ * opened but not writable (the file or its directory) is reported by
+ * tr_sts_store_readonly, which the callers log loudly.
  */
 #include "config.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "dynload.h"
 #include "sts_cache.h"
@@ -42,6 +61,7 @@ static struct {
 	sqlite3_int64 (*column_int64)(sqlite3_stmt *st, int i);
 	int (*finalize)(sqlite3_stmt *st);
 	int (*changes)(sqlite3 *db);
+	int (*db_readonly)(sqlite3 *db, const char *name);
 } sq;
 
 static tr_dynlib sqlite_lib = { SQLITE_SONAME, 0, "" };
@@ -65,6 +85,7 @@ static int sqlite_load(char *err, size_t cap)
 		{ "sqlite3_column_int64", &sq.column_int64 },
 		{ "sqlite3_finalize", &sq.finalize },
 		{ "sqlite3_changes", &sq.changes },
+		{ "sqlite3_db_readonly", &sq.db_readonly },
 	};
 	int first = sqlite_lib.state == 0;
 	char why[sizeof sqlite_lib.err];
@@ -83,6 +104,7 @@ static int sqlite_load(char *err, size_t cap)
 struct tr_sts_store {
 	sqlite3 *db;
 	char err[256];
+	char readonly[320];          /* why it cannot be written, "" if it can */
 };
 
 #define TLSRPT_TABLE \
@@ -174,9 +196,57 @@ const char *tr_sts_store_error(const tr_sts_store *s)
 	return s ? s->err : "no store";
 }
 
+/* Create a missing path for the owner of its directory when root would
+ * otherwise create it for itself (see the file comment). 0, or -1 with
+ * err. */
+static int create_for_owner(const char *path, char *err, size_t cap)
+{
+	char dir[4096];
+	struct stat sb;
+	int fd;
+
+	if (geteuid() != 0 || lstat(path, &sb) == 0 || errno != ENOENT)
+		return 0;                    /* not root, or there: SQLite decides */
+	snprintf(dir, sizeof dir, "%s", path);
+	if (stat(dirname(dir), &sb) < 0 || sb.st_uid == 0)
+		return 0;                    /* root's directory: root's file */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST)
+		return 0;                    /* made meanwhile by another process */
+	if (fd < 0) {
+		snprintf(err, cap, "%.200s: cannot create: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchown(fd, sb.st_uid, sb.st_gid) < 0) {
+		snprintf(err, cap, "%.200s: cannot give it to uid %ld: %s", path,
+		         (long)sb.st_uid, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* s->readonly: why path cannot be written, when SQLite opened it read-only. */
+static void check_writable(tr_sts_store *s, const char *path)
+{
+	struct stat sb;
+
+	if (sq.db_readonly(s->db, "main") != 1)
+		return;
+	if (stat(path, &sb) < 0)
+		snprintf(s->readonly, sizeof s->readonly, "%.200s is not writable", path);
+	else
+		snprintf(s->readonly, sizeof s->readonly, "%.200s is not writable by uid %ld "
+		         "(owner uid %ld, mode %03o)", path, (long)geteuid(), (long)sb.st_uid,
+		         (unsigned)(sb.st_mode & 0777));
+}
+
 tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 {
 	tr_sts_store *s = calloc(1, sizeof *s);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	mode_t old;
 	int rc;
 
@@ -189,17 +259,33 @@ tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 		free(s);
 		return NULL;
 	}
+	if (create_for_owner(path, err, cap) < 0) {
+		free(s);
+		return NULL;
+	}
+	if (geteuid() == 0)
+		flags |= SQLITE_OPEN_NOFOLLOW;
 	old = umask(022);
-	rc = sq.open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sq.open_v2(path, &s->db, flags, NULL);
 	umask(old);
 	if (rc != SQLITE_OK || sq.busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    setup_schema(s->db) != SQLITE_OK) {
 		snprintf(err, cap, "%.200s: %s", path, s->db ? sq.errmsg(s->db) : "cannot open");
+		if (rc == SQLITE_OK) {
+			check_writable(s, path);     /* read-only: no tables could be made */
+			if (s->readonly[0])
+				snprintf(err, cap, "%s", s->readonly);
+		}
 		tr_sts_store_close(s);
 		return NULL;
 	}
+	check_writable(s, path);
 	return s;
+}
+
+const char *tr_sts_store_readonly(const tr_sts_store *s)
+{
+	return s && s->readonly[0] ? s->readonly : NULL;
 }
 
 void tr_sts_store_close(tr_sts_store *s)
@@ -262,7 +348,7 @@ int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
 {
 	sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO sts_policy(domain, id, fetched, expires, policy)"
 	                              " VALUES(?1, ?2, ?3, ?4, ?5)");
-	char d[256], *text = malloc(TR_STS_MAX_MX * 270 + 128);
+	char d[256], *text = malloc(TR_STS_POLICY_TEXT_MAX);
 	int r = 0;
 
 	if (st == NULL || text == NULL) {
@@ -271,7 +357,7 @@ int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
 		return -1;
 	}
 	lower(domain, d, sizeof d);
-	tr_sts_policy_format(pol, text, TR_STS_MAX_MX * 270 + 128);
+	tr_sts_policy_format(pol, text, TR_STS_POLICY_TEXT_MAX);
 	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
 	sq.bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
 	sq.bind_int64(st, 3, now);

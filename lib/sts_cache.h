@@ -7,7 +7,10 @@
  * each write is one statement (its own transaction), so a process killed
  * half-way leaves the file consistent. The file is created 0644 (it holds
  * no secrets); its directory must be writable by the user the transport
- * runs as (Postfix pipe: user=...), for the WAL files.
+ * runs as (Postfix pipe: user=...), for the WAL files. A process running
+ * as root (tlsrelay-sts, tlsrelay-probe) creates a missing file for the
+ * owner of that directory, never for root in another user's directory
+ * (sts_cache.c says why).
  *
  * Tables (schema version 1, created on open when missing):
  *   sts_policy(domain PRIMARY KEY, id, fetched, expires, policy)
@@ -31,6 +34,12 @@ typedef struct tr_sts_store tr_sts_store;
 
 /* Open (creating file and tables when needed). NULL with err set. */
 tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap);
+
+/* NULL when the open store can be written, else why not ("PATH is not
+ * writable by uid N (owner uid M, mode 644)"): policies and TLS-RPT
+ * results cannot be stored; the caller says so loudly. Valid while s is
+ * open. */
+const char *tr_sts_store_readonly(const tr_sts_store *s);
 void tr_sts_store_close(tr_sts_store *s);
 const char *tr_sts_store_error(const tr_sts_store *s);
 

@@ -12,6 +12,20 @@
  * curl_global_init is called once per process, on the first fetch (the
  * transport is single-threaded; a threaded host program must call
  * curl_global_init itself before its threads start).
+ *
+ * The host name check is OpenSSL's, not libcurl's: RFC 8461 3.3 accepts a
+ * policy only from a host whose certificate carries mta-sts.DOMAIN as a
+ * subjectAltName DNS-ID, and libcurl falls back to the subject CN for a
+ * certificate without DNS names (no option turns that off in every
+ * version). CURLOPT_SSL_CTX_FUNCTION (on_ssl_ctx) sets the host and
+ * X509_CHECK_FLAG_NEVER_CHECK_SUBJECT in the SSL_CTX's verification
+ * parameters, so the chain verification libcurl asks for already fails
+ * for a CN-only certificate (the handshake fails: sts-webpki-invalid).
+ * That callback receives libcurl's SSL_CTX, so libcurl must use the
+ * OpenSSL this process uses: a libcurl.so.4 built with another TLS
+ * library (or another OpenSSL major version) is refused when loaded, with
+ * that reason (every fetch then fails: RFC 8461's rules for a failed
+ * fetch apply).
  */
 #include "config.h"
 #include <stdio.h>
@@ -19,6 +33,9 @@
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "ctx.h"
 #include "dynload.h"
 #include "sts_fetch.h"
@@ -60,14 +77,20 @@ static int curl_load(char *err, size_t cap)
 	};
 	int first = curl_lib.state == 0;
 	curl_version_info_data *v;
-	char why[sizeof curl_lib.err];
+	char why[sizeof curl_lib.err], ours[32];
 
 	if (tr_dynload(&curl_lib, syms, sizeof syms / sizeof syms[0], err, cap) < 0 || !first)
 		return curl_lib.state > 0 ? 0 : -1;
 	v = cu.version_info(CURLVERSION_NOW);
+	snprintf(ours, sizeof ours, "OpenSSL/%u.", OPENSSL_version_major());
 	if (v == NULL || v->version_num < CURL_MIN_VERSION) {
 		snprintf(why, sizeof why, "%s is version %s, 7.85.0 or later is needed",
 		         CURL_SONAME, v && v->version ? v->version : "(unknown)");
+		tr_dynload_refuse(&curl_lib, why);
+	} else if (v->ssl_version == NULL || strncmp(v->ssl_version, ours, strlen(ours)) != 0) {
+		snprintf(why, sizeof why, "%s uses %.40s, not %.12sx as tlsrelay: the policy "
+		         "host's certificate cannot be checked as RFC 8461 requires", CURL_SONAME,
+		         v->ssl_version ? v->ssl_version : "no TLS library", ours);
 		tr_dynload_refuse(&curl_lib, why);
 	} else if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		tr_dynload_refuse(&curl_lib, "curl_global_init failed");
@@ -100,6 +123,19 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return add;
 }
 
+/* CURLOPT_SSL_CTX_FUNCTION: libcurl's SSL_CTX (OpenSSL, checked in
+ * curl_load) verifies the host name itself, subjectAltName DNS-IDs only
+ * (RFC 8461 3.3). arg is the host name. */
+static CURLcode on_ssl_ctx(CURL *c, void *sslctx, void *arg)
+{
+	X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(sslctx);
+
+	(void)c;
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+	                                    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return X509_VERIFY_PARAM_set1_host(vp, arg, 0) ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
+}
+
 /* "mta-sts.d:PORT:addr1,addr2" for CURLOPT_RESOLVE from our own DNS. */
 static struct curl_slist *resolve_list(const tr_dns *dns, const char *host, int port,
                                        char *err, size_t cap)
@@ -126,7 +162,8 @@ static struct curl_slist *resolve_list(const tr_dns *dns, const char *host, int 
 }
 
 static int set_options(CURL *c, const struct tlsrelay_ctx *ctx, const char *url,
-                       struct curl_slist *res, int timeout_s, body_buf *b)
+                       const char *host, struct curl_slist *res, int timeout_s,
+                       body_buf *b)
 {
 	const tr_config *cfg = &ctx->cfg;
 	long connect_s = cfg->connect_timeout < 30 ? cfg->connect_timeout : 30;
@@ -141,6 +178,8 @@ static int set_options(CURL *c, const struct tlsrelay_ctx *ctx, const char *url,
 	bad |= cu.easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
 	bad |= cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
 	bad |= cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK;
+	bad |= cu.easy_setopt(c, CURLOPT_SSL_CTX_DATA, host) != CURLE_OK;
 	bad |= cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK;
 	bad |= cu.easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s) != CURLE_OK;
 	bad |= cu.easy_setopt(c, CURLOPT_MAXFILESIZE, (long)TR_STS_POLICY_MAX) != CURLE_OK;
@@ -224,7 +263,7 @@ tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 	}
 	if ((res = resolve_list(dns, host, port, err, cap)) == NULL)
 		goto out;
-	if ((c = cu.easy_init()) == NULL || set_options(c, ctx, url, res, timeout_s, &b) < 0) {
+	if ((c = cu.easy_init()) == NULL || set_options(c, ctx, url, host, res, timeout_s, &b) < 0) {
 		snprintf(err, cap, "%s: cannot set up libcurl", url);
 		goto out;
 	}

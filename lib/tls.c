@@ -250,17 +250,44 @@ static int spki_digest(X509 *cert, unsigned char *md, unsigned *mdlen)
 	return ok;
 }
 
-/* Does cert carry name? ".example.com" matches any subdomain. san_only:
- * subjectAltName DNS-IDs only, never the subject CN (RFC 8461 4.2). */
-static int cert_has_name(X509 *cert, const char *name, int san_only)
+/* Does cert carry name? ".example.com" matches any subdomain. 2: in a
+ * subjectAltName DNS-ID (or IP address); 1: only as the subject CN, which
+ * OpenSSL accepts for a certificate without DNS names; 0: no. */
+static int cert_has_name(X509 *cert, const char *name)
 {
 	unsigned flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
 
 	if (is_ip_literal(name))
-		return X509_check_ip_asc(cert, name, 0) == 1;
-	if (san_only)
-		flags |= X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+		return X509_check_ip_asc(cert, name, 0) == 1 ? 2 : 0;
+	if (X509_check_host(cert, name, 0, flags | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1)
+		return 2;
 	return X509_check_host(cert, name, 0, flags, NULL) == 1;
+}
+
+/* name_ok, name_cn_only and matched from the demand's names: a subjectAltName
+ * match first; the subject CN only when no name is in a SAN. */
+static void cert_names(X509 *cert, const tr_demand *d, tr_tls_info *info)
+{
+	const char *san = NULL, *cn = NULL;
+
+	for (int i = 0; i < d->nnames && san == NULL; i++) {
+		int m;
+
+		if (d->names[i][0] == '\0')
+			continue;
+		m = cert_has_name(cert, d->names[i]);
+		if (m == 2)
+			san = d->names[i];
+		else if (m == 1 && cn == NULL)
+			cn = d->names[i];
+	}
+	info->name_cn_only = san == NULL && cn != NULL;
+	if (san == NULL && d->san_only)
+		cn = NULL;
+	if (san || cn) {
+		info->name_ok = 1;
+		snprintf(info->matched, sizeof info->matched, "%s", san ? san : cn);
+	}
 }
 
 void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
@@ -295,11 +322,7 @@ static void cert_info(SSL *ssl, X509 *cert, const tr_demand *d, tr_tls_info *inf
 	if (!info->chain_ok)
 		snprintf(info->verify_error, sizeof info->verify_error, "%s",
 		         X509_verify_cert_error_string(vr));
-	for (int i = 0; i < d->nnames && !info->name_ok; i++)
-		if (d->names[i][0] && cert_has_name(cert, d->names[i], d->san_only)) {
-			info->name_ok = 1;
-			snprintf(info->matched, sizeof info->matched, "%s", d->names[i]);
-		}
+	cert_names(cert, d, info);
 }
 
 static void fill_info(SSL *ssl, const tr_demand *d, tr_tls_info *info)
@@ -463,6 +486,11 @@ tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const tr_demand *d,
 	if (!info->chain_ok)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not trusted: %s: %s", relay, info->verify_error);
+	if (!info->name_ok && info->name_cn_only)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		        "Server certificate not verified: %s: the certificate has the name "
+		        "only as its subject CN, not as a subjectAltName DNS-ID (MTA-STS "
+		        "requires one) (%s)", relay, info->subject);
 	if (!info->name_ok)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not verified: %s: certificate name does not "

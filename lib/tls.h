@@ -38,7 +38,12 @@ typedef struct tr_tls_info {
 	int resumed;
 	int have_cert;
 	int chain_ok;              /* chain verified against the configured CAs */
-	int name_ok;               /* certificate matches one of the names */
+	int name_ok;               /* certificate matches one of the names (only
+	                            * in a subjectAltName when san_only) */
+	int name_cn_only;          /* no name is in a subjectAltName DNS-ID but
+	                            * one is the subject CN: OpenSSL's fallback
+	                            * for certificates without DNS names; it
+	                            * counts for name_ok unless san_only */
 	char matched[256];         /* the name that matched */
 	tr_trust trust;
 	char verify_error[128];    /* why chain_ok is 0 */

@@ -22,7 +22,8 @@
  * a full handshake, the delivery goes on.
  *
  * The key is the policy in force, not only the server: nexthop, server host
- * name, address and port, TLS level, certificate names or pinned digests,
+ * name, address and port, TLS level, certificate names (and san_only:
+ * whether only subjectAltNames count) or pinned digests,
  * SNI, protocol range, cipher list and the identity (path, device, inode,
  * size, mtime) of the CA file or directory. A session made under "may"
  * therefore never satisfies "verify", and a CA change forgets old sessions.

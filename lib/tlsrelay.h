@@ -64,6 +64,14 @@ const char *tlsrelay_cat_name(tlsrelay_cat cat);
 /* Library version string, e.g. "0.1.0". */
 const char *tlsrelay_version(void);
 
+/* For a program that may load sasl_password_map: no core file ever
+ * (RLIMIT_CORE 0) and not dumpable (prctl PR_SET_DUMPABLE 0: no core
+ * through core_pattern pipes, no ptrace or /proc/PID/mem by other processes
+ * of the user). Call it first in main(), before any secret is read; it
+ * stays in force for the process and its children. 0, or -1 (errno) when
+ * one of the two failed (the other is still applied). */
+int tlsrelay_no_core_dumps(void);
+
 /* ---------------------------------------------------------------- context */
 
 typedef struct tlsrelay_ctx tlsrelay_ctx;
@@ -233,7 +241,12 @@ typedef struct tlsrelay_policy_info {
 	                          * tlsrelay would: levels none, may, encrypt;
 	                          * verify with match=hostname only. 0 for dane,
 	                          * dane-only, fingerprint, secure, other match=
-	                          * lists, protocols=, ciphers= or servername= */
+	                          * lists, protocols=, ciphers= or servername=,
+	                          * and for an MX destination (no brackets)
+	                          * without a tls_policy_map entry when
+	                          * mta_sts = yes: MTA-STS is decided at delivery
+	                          * and its enforce mode (MX patterns, a
+	                          * subjectAltName DNS-ID) is not expressible */
 	char text[TLSRELAY_TEXT_MAX]; /* the policy as tlsrelay -q prints it,
 	                          * with its source; truncated if need be */
 } tlsrelay_policy_info;
@@ -241,8 +254,10 @@ typedef struct tlsrelay_policy_info {
 /* The policy for nexthop exactly as written ("example.com" = MX delivery to
  * that domain, "[mx.example.com]", "[192.0.2.1]:587", ...; the relayhost
  * setting is NOT applied, unlike tlsrelay_policy_describe: the caller routes
- * the mail itself): the tls_policy_map entry, else tls_security_level. Only
- * tls_policy_map is read (not sasl_password_map). Sends nothing, no DNS.
+ * the mail itself): the tls_policy_map entry, else tls_security_level,
+ * with complete = 0 where MTA-STS may apply (see complete; the MTA-STS
+ * cache is not read). Only tls_policy_map is read (not sasl_password_map).
+ * Sends nothing, no DNS.
  * TLSRELAY_USAGE for a bad nexthop, TLSRELAY_CONFIG for an unreadable or
  * bad map, TLSRELAY_INTERNAL when out of memory; *out is filled on OK only. */
 tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,

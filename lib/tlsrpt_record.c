@@ -63,7 +63,8 @@ const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
 		return strcmp(o->info.verify_error,
 		              X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED)) == 0
 		       ? "certificate-expired" : "certificate-not-trusted";
-	return o->info.name_ok ? "success" : "certificate-host-mismatch";
+	/* RFC 8461 4.2: a subjectAltName DNS-ID, never the subject CN alone */
+	return o->info.name_ok && !o->info.name_cn_only ? "success" : "certificate-host-mismatch";
 }
 
 const char *tr_dane_result_type(const tr_tls_outcome *o)
@@ -92,19 +93,25 @@ static void record_sts(tr_tlsrpt_rec *rec, const char *result, const char *mx,
 {
 	const tr_sts_run *r = rec->sts;
 	int sts = r->f.have && r->f.pol.mode != TR_STS_MODE_NONE;
-	char policy[TR_STS_MAX_MX * 270 + 128];
+	char *policy = NULL;
 	tr_buf mxs;
 
-	tr_buf_init(&mxs, 0);
-	policy[0] = '\0';
+	/* Made when a result is recorded, on the heap: a policy's texts can be
+	 * 70 KB, more than a delivery should carry on its stack. */
+	tr_buf_init(&mxs, TR_STS_MX_BYTES);
 	if (sts) {
-		tr_sts_policy_format(&r->f.pol, policy, sizeof policy);
+		if ((policy = malloc(TR_STS_POLICY_TEXT_MAX)) == NULL) {
+			tr_log(rec->ctx, LOG_WARNING, "TLS-RPT store: out of memory");
+			return;
+		}
+		tr_sts_policy_format(&r->f.pol, policy, TR_STS_POLICY_TEXT_MAX);
 		for (int i = 0; i < r->f.pol.nmx; i++)
-			tr_buf_printf(&mxs, "%s%s", i ? "\n" : "", r->f.pol.mx[i]);
+			tr_buf_printf(&mxs, "%s%s", i ? "\n" : "", tr_sts_policy_mx(&r->f.pol, i));
 	}
 	tr_rpt_row row = { r->domain, sts || r->f.fail_type[0] ? "sts" : "no-policy-found",
-	                   policy, tr_buf_str(&mxs), result, mx, ip, 1, sip };
+	                   policy ? policy : "", tr_buf_str(&mxs), result, mx, ip, 1, sip };
 	store_row(rec, &row);
+	free(policy);
 	tr_buf_free(&mxs);
 }
 

@@ -22,7 +22,8 @@
 #             tap_done, tap_bail REASON, tap_failed (count so far)
 #   Process:  at_exit CMD, make_tmpdir [VAR], free_port, wait_port HOST PORT SECS,
 #             wait_until SECS CMD..., start_bg NAME CMD..., stop_pid PID,
-#             require_cmd CMD..., require_root, as_nobody CMD...
+#             require_cmd CMD..., require_root, as_nobody CMD...,
+#             start_nobody_core NAME CMD..., proc_dump_state PID
 #   Postfix:  pf_new NAME PORT [key=value...], pf_dir NAME, pf_set DIR key=value...,
 #             pf_master DIR LINE, pf_check DIR, pf_start DIR, pf_stop DIR,
 #             pf_restart DIR, pf_reload DIR, pf_flush DIR, pf_push DIR ID,
@@ -284,6 +285,23 @@ as_nobody() {	# as_nobody CMD...: run CMD as user nobody
 	else
 		setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
 	fi
+}
+
+start_nobody_core() {	# start_nobody_core NAME CMD...: start_bg CMD as user nobody, with
+	# RLIMIT_CORE raised to unlimited first (what a program finds when it
+	# does not lower it); BG_PID is CMD's own PID (setpriv executes it)
+	local name=$1; shift
+	start_bg "$name" bash -c 'ulimit -c unlimited && exec setpriv --reuid=nobody \
+		--regid="$(id -gn nobody)" --clear-groups -- "$@"' start_nobody_core "$@"
+}
+
+proc_dump_state() {	# proc_dump_state PID: "core=SOFT/HARD owner=UID" of a running process:
+	# its RLIMIT_CORE (/proc/PID/limits) and the owner of /proc/PID/status,
+	# which is root when the process is not dumpable (prctl PR_SET_DUMPABLE
+	# 0, proc(5)) although it runs as another user: run it as nobody
+	local lim
+	lim=$(awk '/^Max core file size/ { print $5 "/" $6 }' "/proc/$1/limits" 2>/dev/null)
+	echo "core=${lim:-?} owner=$(stat -c %u "/proc/$1/status" 2>/dev/null || echo '?')"
 }
 
 # ------------------------------------------------------------------ Postfix

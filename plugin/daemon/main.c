@@ -35,8 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -189,15 +187,13 @@ int main(int argc, char **argv)
 {
 	struct trd_options o;
 	struct passwd *pw = NULL;
-	struct rlimit none = { 0, 0 };
 	int lfd, rc;
 
 	memset(&o, 0, sizeof o);
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;
 	openlog("tlsrelayd", LOG_PID, LOG_MAIL);
-	(void)setrlimit(RLIMIT_CORE, &none);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)tlsrelay_no_core_dumps();   /* workers hold the password map */
 	if (o.user && (pw = getpwnam(o.user)) == NULL) {
 		trd_log(LOG_ERR, "unknown user %s", o.user);
 		return EX_CONFIG_;

@@ -24,7 +24,10 @@
  *                 offered, which is level may)
  *   complete      "yes" when the four lists above are the whole policy
  *                 (tlsrelay_policy_info.complete), else "no": send "no"
- *                 destinations through the tlsrelay pipe transport
+ *                 destinations through the tlsrelay pipe transport. With
+ *                 mta_sts = yes every MX destination without a
+ *                 tls_policy_map entry is "no": MTA-STS is decided at
+ *                 delivery, by the tlsrelay transport
  *   describe      the policy and its source, as tlsrelay -q prints it
  *
  * Return codes (Exim's local_scan.h): OK with the answer; FAIL for bad

@@ -8,6 +8,9 @@
  * mode (see lib/probe.c) and this prints what it reports, then the verdict
  * as the last line. Never sends MAIL FROM.
  *
+ * No core dumps (tlsrelay_no_core_dumps): the delivery code loads
+ * sasl_password_map, as the transport's does.
+ *
  * Exit status (documented in tlsrelay-probe(8)): 0 mail would be delivered,
  * 75 it would be deferred, 69 it would bounce, 64 bad arguments, 78 bad
  * configuration.
@@ -61,6 +64,7 @@ int main(int argc, char **argv)
 	tlsrelay_status st;
 	tlsrelay_ctx *ctx;
 
+	(void)tlsrelay_no_core_dumps();   /* it may load sasl_password_map */
 	while ((c = getopt(argc, argv, "c:o:l:p:v")) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;

@@ -20,7 +20,9 @@
  *       the domain's _smtp._tls TXT record (MTA-STS not applied to that
  *       mail: TLS-Required: No). Defaults: --submitter and --org the host
  *       name, --contact postmaster@SUBMITTER.
- * mta_sts_cache must be set (in the file or with -o).
+ * mta_sts_cache must be set (in the file or with -o). No core dumps
+ * (tlsrelay_no_core_dumps): report --send delivers with the library,
+ * which loads sasl_password_map.
  */
 #include "config.h"
 #include <stdio.h>
@@ -96,7 +98,7 @@ static void print_policy(const char *domain, const tr_sts_policy *p, const char 
 	printf("%s: mode %s, id %s, expires %s (%s), mx", domain, tr_sts_mode_name(p->mode),
 	       id, when, origin);
 	for (int i = 0; i < p->nmx; i++)
-		printf(" %s", p->mx[i]);
+		printf(" %s", tr_sts_policy_mx(p, i));
 	printf("%s\n", p->nmx ? "" : " none");
 }
 
@@ -290,7 +292,7 @@ static int parse_report(int argc, char **argv, int i, struct opts *o)
 static int open_run(struct run *r, const struct opts *o)
 {
 	const tr_config *cfg = &r->ctx->cfg;
-	char err[300];
+	char err[600];
 
 	if (configure(r->ctx, o) < 0)
 		return EX_CONFIG_;
@@ -306,6 +308,8 @@ static int open_run(struct run *r, const struct opts *o)
 		fprintf(stderr, "tlsrelay-sts: %s\n", err);
 		return EX_CONFIG_;
 	}
+	if (tr_sts_store_readonly(r->store))
+		fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_readonly_text(r->store, err, sizeof err));
 	return 0;
 }
 
@@ -315,6 +319,7 @@ int main(int argc, char **argv)
 	struct run r;
 	int i, rc = 0;
 
+	(void)tlsrelay_no_core_dumps();   /* report --send loads sasl_password_map */
 	memset(&o, 0, sizeof o);
 	memset(&r, 0, sizeof r);
 	r.o = &o;

@@ -27,7 +27,7 @@
  *   -t checks the configuration and the files it names, printing every
  *   problem as "file:line: reason" and exiting 78 if there is any (0 and
  *   "configuration OK" otherwise). None of them reads a message.
- * - No core dumps (RLIMIT_CORE 0, not dumpable): the process may hold SMTP
+ * - No core dumps (tlsrelay_no_core_dumps): the process may hold SMTP
  *   AUTH passwords, which must not end up in a core file.
  * - File descriptors 0, 1 and 2 are made valid before anything is opened
  *   (a missing one on /dev/null): a closed one would be reused by the
@@ -52,8 +52,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "tlsrelay.h"
@@ -98,14 +96,6 @@ static void log_line(void *arg, int priority, const char *line)
 		syslog(priority, "%s", line);
 	if (s->to_stderr)
 		fprintf(stderr, "tlsrelay: %s\n", line);
-}
-
-static void no_core_dumps(void)
-{
-	struct rlimit none = { 0, 0 };
-
-	(void)setrlimit(RLIMIT_CORE, &none);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 /* Open /dev/null on each of fds 0-2 that is closed; *stdin_closed tells
@@ -335,7 +325,7 @@ static int run(int argc, char **argv, const struct tr_warm *warm)
 
 	if (std_fds(&stdin_closed) < 0)
 		return EX_TEMPFAIL_;      /* nowhere to print: 0-2 cannot be made valid */
-	no_core_dumps();
+	(void)tlsrelay_no_core_dumps();
 	/* A bad command line is the MTA's transport configuration (master.cf,
 	 * an Exim transport): 78 like the other configuration errors, so that
 	 * Exim (which reads only the exit status) defers too, as Postfix does

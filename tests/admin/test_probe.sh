@@ -8,7 +8,8 @@
 # EHLO before and after TLS, STARTTLS, TLS parameters, the certificate with
 # digests equal to what openssl computes, the verification result), that it
 # never sends MAIL FROM nor AUTH (the peer's transcript), that -v shows the
-# dialogue without secrets, that two runs print the same, and bad arguments.
+# dialogue without secrets, that two runs print the same, that it holds the
+# password map without being able to dump core, and bad arguments.
 #
 # Only 127.0.0.1 and 127.0.0.5 (nomx.test's address in the test zone), on
 # free ports; every process is stopped by its PID.
@@ -117,6 +118,37 @@ probe -c "$T/base.conf" -l encrypt "[localhost]:$PEER_PORT"
 tap_is "$RC" 0 "encrypt, self-signed: exit 0"
 tap_like "$OUT" 'would be delivered: Untrusted TLS to ' "encrypt, self-signed: Untrusted TLS"
 peer_report
+
+# ------------------------------------------------------- no core dumps
+# The probe runs the delivery code, which loads sasl_password_map before it
+# connects: while it waits for a silent server's greeting it holds the
+# passwords, and must be as the transport is: RLIMIT_CORE 0 and not
+# dumpable. Read from /proc while it waits, the probe running as nobody
+# with RLIMIT_CORE unlimited first (start_nobody_core, proc_dump_state).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	mkdir -p "$T/nd" && chmod 755 "$T" && cp "$T/base.conf" "$T/nd/base.conf"
+	DIR=$T/silent; start_peer greeting_silent "$DIR" || tap_bail "cannot start peer.py"
+	printf '[127.0.0.1]:%s probeuser:pr0be-s3cret\n' "$PEER_PORT" > "$T/nd/sasl"
+	printf 'bad key here\n' > "$T/nd/sasl-bad"
+	chown nobody "$T/nd" "$T/nd/sasl" "$T/nd/sasl-bad" && chmod 600 "$T/nd/sasl" "$T/nd/sasl-bad"
+	# the map is read before any connection: a broken one stops the probe first
+	OUT=$(as_nobody timeout 60 "$PROBE" -c "$T/nd/base.conf" -o "sasl_password_map=$T/nd/sasl-bad" \
+		"[127.0.0.1]:$PEER_PORT" 2>&1); RC=$?
+	tap_like "$OUT" "sasl_password_map $T/nd/sasl-bad:1: " "broken password map: the probe stops on it ($RC)..."
+	tap_is "$(cat "$DIR/transcript.jsonl" 2>/dev/null | grep -c .)" 0 "... before any connection (the map is loaded first)"
+	start_nobody_core probe-nd "$PROBE" -c "$T/nd/base.conf" -o "sasl_password_map=$T/nd/sasl" \
+		"[127.0.0.1]:$PEER_PORT"
+	ND_PID=$BG_PID
+	wait_until 20 grep -q . "$DIR/transcript.jsonl"
+	tap_ok $? "the probe, holding the password map, is connected and waits for the greeting"
+	tap_like "$(cat "/proc/$ND_PID/comm" 2>/dev/null)" "tlsrelay-probe" "the PID read is the probe's"
+	tap_is "$(proc_dump_state "$ND_PID")" "core=0/0 owner=0" \
+		"while it holds the password map: RLIMIT_CORE 0 and not dumpable (/proc/PID owned by root)"
+	stop_pid "$ND_PID"
+	peer_report
+else
+	tap_skip "no core dumps" "needs root and setpriv"
+fi
 
 # ------------------------------------------------------------ arguments
 probe -c "$T/base.conf"

@@ -22,6 +22,9 @@
 #      the test CA (TLSRELAY_CA): delivered, CV=yes
 #   h. verify, a certificate for another name: deferred
 #   i. encrypt, the same certificate: delivered over TLS
+#   j. mta_sts = yes in tlsrelay.conf, a domain without a map entry (level
+#      encrypt, "complete" until then): not Exim's to enforce (MTA-STS is
+#      decided at delivery): routed to the tlsrelay pipe transport
 # Needs root, $EXIM, the built .so ($TLSRELAY_EXIM_SO), postfix, swaks.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -65,6 +68,7 @@ printf 'tls_policy_map = %s\nsyslog = no\n' "$T/good.map" > "$GOOD"
 printf 'tls_policy_map = %s\nsyslog = no\n' "$T/bad.map" > "$BAD"
 printf 'tls_policy_map = %s\nsyslog = no\n' "$T/missing.map" > "$T/nomap.conf"
 printf 'no_such_setting = 1\n' > "$T/badkey.conf"
+printf 'tls_policy_map = %s\nsyslog = no\nmta_sts = yes\n' "$T/good.map" > "$T/sts.conf"
 chmod 0644 "$T"/*.conf "$T"/*.map
 # the shipped router and transport snippets, with their default macros
 cat >> "$BE/exim.conf" <<EOF
@@ -111,6 +115,15 @@ for row in \
 done
 tap_is "$(be describe sec.test "$GOOD")" "secure match=nexthop:dot-nexthop (from $T/good.map:6 key sec.test)" \
 	"be: describe names the policy and its source"
+# mta_sts = yes: an MX destination without a map entry is never complete (the
+# tlsrelay transport decides MTA-STS at delivery); a map entry wins
+for row in "complete other.test no" "complete enc.test yes" "complete [smart.test]:587 no" \
+	"complete [other.test] yes" "level other.test may" "require_tls other.test "; do
+	read -r fn nh want <<< "$row"
+	tap_is "$(be "$fn" "$nh" "$T/sts.conf")" "$want" "be, mta_sts = yes: $fn $nh = \"$want\""
+done
+tap_is "$(be describe other.test "$T/sts.conf")" "may (from tls_security_level) [MTA-STS (mta_sts = yes) applies at delivery]" \
+	"be, mta_sts = yes: describe says why other.test is not complete"
 
 # the default configuration (SYSCONFDIR/tlsrelay.conf, may be missing)
 defconf=$(sed -n 's/^#define SYSCONFDIR "\(.*\)"$/\1/p' "$top_builddir/config.h" 2>/dev/null)
@@ -350,6 +363,18 @@ exim_cmd "$HOST" -M "$H_ID" >/dev/null 2>&1
 line=$(outcome "$H_ID" "bob@example.test.*X=TLS")
 tap_like "$line" "$H_ID => bob@example.test R=tlsrelay_smtp T=tlsrelay_smtp .*X=TLS" \
 	"i: encrypt: the same server is used over TLS (its name is not checked)"
+
+# ------- j. mta_sts = yes: MX destinations go to the tlsrelay transport
+set_policy "plain.test may"
+relay_conf "$CONF" "$RPORT" encrypt "$T/trspool" "tls_policy_map = $MAP" "mta_sts = yes"
+send j alice@example.test || tap_bail "swaks j failed"
+line=$(outcome "$EXIM_ID" alice@example.test)
+tap_like "$line" "$EXIM_ID => alice <alice@example.test> R=tlsrelay T=tlsrelay" \
+	"j: mta_sts = yes, no map entry: routed to the tlsrelay pipe transport (complete = no)"
+send j2 user@plain.test || tap_bail "swaks j2 failed"
+line=$(outcome "$EXIM_ID" user@plain.test)
+tap_like "$line" "$EXIM_ID => user@plain.test R=tlsrelay_smtp T=tlsrelay_smtp" \
+	"j: mta_sts = yes, a map entry (may): still Exim's own smtp transport"
 
 exim_stop "$HOST"
 tap_done

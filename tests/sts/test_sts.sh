@@ -14,10 +14,18 @@
 # cached policy (still enforced) and without one (no policy); TXT id
 # unchanged -> no fetch, id changed -> one fetch (the server counts);
 # malformed policy, redirect, oversize body, wrong media type, HTTPS
-# certificate for another name -> refused (no policy applies); precedence:
+# certificate for another name -> refused (no policy applies); a repeated
+# mode: the first counts (RFC 8461 3.2); RFC 8461 4.2 and 3.3 accept only a
+# subjectAltName DNS-ID: an MX whose certificate has its name only as the
+# subject CN is refused under enforce (75, no MAIL) and counted as a
+# host mismatch under testing; a policy host with such a certificate
+# (a second HTTPS server, 127.0.0.88) gives no policy; precedence:
 # tls_policy_map entry, relay host, mta_sts = no; tlsrelay-sts show/refresh;
 # TLS-RPT: the JSON report checked against RFC 8460's structure
-# (tests/sts/tlsrpt_check.py), the report mail sent through tlsrelay.
+# (tests/sts/tlsrpt_check.py), the report mail sent through tlsrelay, and
+# report --send holding the password map without being able to dump core;
+# the cache's owner when root's tlsrelay-sts or tlsrelay-probe creates it,
+# a cache the transport cannot write said loudly.
 #
 # Needs root (port 25), python3, unbound, openssl and the built tlsrelay and
 # tlsrelay-sts; skipped without them or when port 25 is taken on
@@ -48,10 +56,10 @@ mkdir -p "$T/spool"
 # ---------------------------------------------------------------- HTTPS cert
 # One certificate for every mta-sts.DOMAIN.test except mta-sts.badhttps.test.
 DOMAINS="enf nomatch untrusted wrongname testing flaky malformed redirect big ctype
-	badhttps nomx rpt nostls expired par"
+	badhttps nomx rpt nostls expired par dupmode cnmx cnmxt cnonly"
 san=
 for d in $DOMAINS; do
-	[ "$d" = badhttps ] && continue
+	[ "$d" = badhttps ] || [ "$d" = cnonly ] && continue
 	san="${san:+$san,}DNS:mta-sts.$d.test"
 done
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/https.key" 2>/dev/null &&
@@ -69,11 +77,13 @@ openssl x509 -req -in "$T/https.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" 
 	printf 'mx-plain.example A 127.0.0.84\nmx-expired.example A 127.0.0.85\n'
 	printf 'nostls MX 10 mx-plain.example.test.\nexpired MX 10 mx-expired.example.test.\n'
 	printf 'mx-par.example A 127.0.0.86\npar MX 10 mx-par.example.test.\n'
+	printf 'mx-cn.example A 127.0.0.87\ncnmx MX 10 mx-cn.example.test.\ncnmxt MX 10 mx-cn.example.test.\n'
 	for d in $DOMAINS; do
-		printf 'mta-sts.%s A 127.0.0.80\n' "$d"
+		# mta-sts.cnonly.test: the second HTTPS server (CN-only certificate)
+		printf 'mta-sts.%s A 127.0.0.%s\n' "$d" "$([ "$d" = cnonly ] && echo 88 || echo 80)"
 		printf '_mta-sts.%s TXT "v=STSv1; id=%s1;"\n' "$d" "$d"
 	done
-	for d in enf nomatch testing flaky malformed redirect big ctype badhttps rpt; do
+	for d in enf nomatch testing flaky malformed redirect big ctype badhttps rpt dupmode cnonly; do
 		printf '%s MX 10 mx.example.test.\n' "$d"
 	done
 	printf 'untrusted MX 10 mx-untrusted.example.test.\nwrongname MX 10 mx-wrong.example.test.\n'
@@ -106,7 +116,11 @@ write_policies() {	# write_policies [FLAKY_STATUS]
  "mta-sts.wrongname.test": {"body": "$ENF_EX"},
  "mta-sts.testing.test": {"body": "$(policy testing '*.elsewhere.test')"},
  "mta-sts.flaky.test": {"status": ${1:-200}, "body": "$ENF_ELSE"},
- "mta-sts.malformed.test": {"body": "version: STSv1\\nmode: enforce\\nmode: enforce\\nmx: *.elsewhere.test\\nmax_age: 86400\\n"},
+ "mta-sts.malformed.test": {"body": "version: STSv1\\nmode: enforce\\nmx: *.elsewhere.test\\nmax_age: 86400\\n_bad: x\\n"},
+ "mta-sts.dupmode.test": {"body": "version: STSv1\\nmode: enforce\\nmode: testing\\nmx: *.elsewhere.test\\nmax_age: 86400\\n"},
+ "mta-sts.cnmx.test": {"body": "$(policy enforce mx-cn.example.test)"},
+ "mta-sts.cnmxt.test": {"body": "$(policy testing mx-cn.example.test)"},
+ "mta-sts.cnonly.test": {"body": "$ENF_ELSE"},
  "mta-sts.redirect.test": {"status": 301, "location": "https://mta-sts.nomatch.test/.well-known/mta-sts.txt", "body": "$ENF_ELSE"},
  "mta-sts.big.test": {"body": "${ENF_ELSE}x-pad: $(printf '%0100d' 0)\\n", "repeat": 700},
  "mta-sts.ctype.test": {"type": "text/html", "body": "$ENF_ELSE"},
@@ -127,15 +141,24 @@ start_bg https "$PY" "$here/https_policy.py" --address 127.0.0.80 --port "$HP" \
 HTTPS_PID=$BG_PID
 wait_until 10 test -s "$T/https.pid" || tap_bail "HTTPS policy server did not start: $(cat "$T/https.out" 2>/dev/null)"
 touch "$T/fetches.log"
+# mta-sts.cnonly.test: a certificate from the test CA whose name is only
+# its subject CN (tests/certs/cn-only-https.pem), same port, 127.0.0.88
+start_bg https-cn "$PY" "$here/https_policy.py" --address 127.0.0.88 --port "$HP" \
+	--cert "$CERTS/cn-only-https.pem" --key "$CERTS/cn-only-https.key" --config "$T/policies.json" \
+	--log "$T/fetches-cn.log" --pidfile "$T/https-cn.pid" --max-lifetime 600
+HTTPS_CN_PID=$BG_PID
+wait_until 10 test -s "$T/https-cn.pid" || tap_bail "second HTTPS policy server did not start: $(cat "$T/https-cn.out" 2>/dev/null)"
+touch "$T/fetches-cn.log"
 
 # ---------------------------------------------------------------- peers
 printf '{"comment": "good MX"}\n' > "$T/good.json"
 printf '{"cert": "other.pem", "key": "other.key"}\n' > "$T/untrusted.json"
 printf '{"ehlo_caps": ["PIPELINING", "8BITMIME"]}\n' > "$T/plain.json"
 printf '{"cert": "expired.pem", "key": "expired.key"}\n' > "$T/expired.json"
+printf '{"cert": "cn-only.pem", "key": "cn-only.key"}\n' > "$T/cnonly.json"
 declare -A PDIR
 for spec in 127.0.0.81:good 127.0.0.82:untrusted 127.0.0.83:good 127.0.0.84:plain \
-	127.0.0.85:expired 127.0.0.86:good; do
+	127.0.0.85:expired 127.0.0.86:good 127.0.0.87:cnonly; do
 	addr=${spec%%:*}
 	PDIR[$addr]=$T/peer-$addr
 	mkdir -p "${PDIR[$addr]}"
@@ -233,6 +256,24 @@ send nostls user@nostls.test
 expect "enforce + MX without STARTTLS: deferred" 75 "^4\.7\.4 TLS is required, but was not offered"
 tap_is "$(pfact 127.0.0.84 mail_plain)" 0 "enforce + no STARTTLS: no MAIL in plaintext"
 
+# RFC 8461 4.2: the MX certificate must carry its name as a subjectAltName
+# DNS-ID; OpenSSL's default check falls back to the subject CN
+send cnmx user@cnmx.test
+expect "enforce + MX certificate with the name only in its CN: deferred" 75 \
+	"^4\.7\.5 Server certificate not verified: mx-cn\.example\.test\[127\.0\.0\.87\]:25: the certificate has the name only as its subject CN, not as a subjectAltName DNS-ID"
+tap_is "$(pfact 127.0.0.87 mail_plain)/$(pfact 127.0.0.87 mail_tls)" "0/0" "enforce + CN-only certificate: no MAIL at all"
+n87=$(ndata 127.0.0.87)
+send cnmxt user@cnmxt.test
+expect "testing + MX certificate with the name only in its CN: delivered" 0 "status=sent"
+tap_like "$ERR" "MTA-STS policy of cnmxt\.test \(testing\): mx-cn\.example\.test\[127\.0\.0\.87\]: certificate-host-mismatch \(not enforced\)" \
+	"testing + CN-only certificate: logged as a host mismatch"
+tap_is "$(ndata 127.0.0.87)" "$((n87 + 1))" "testing + CN-only certificate: the MX got the message"
+
+# RFC 8461 3.2: a repeated mode, the first counts (the policy is not dropped)
+send dupmode user@dupmode.test
+expect "repeated mode (enforce, then testing): enforced, MX outside the patterns deferred" 75 \
+	"^4\.7\.5 .*MX host mx\.example\.test matches no mx pattern"
+
 # ---------------------------------------------------------------- concurrency
 # Several transport processes at once share the cache (new file: all of them
 # create tables, fetch and write): every one delivers, none complains.
@@ -276,6 +317,54 @@ RC=$?; OUT=$(cat "$T/nobody/out2"); ERR=$(cat "$T/nobody/err2")
 expect "unusable cache: delivery goes on with the fetched policy" 0 "Verified TLS connection established to mx\.example\.test"
 tap_like "$ERR" "MTA-STS cache unusable, working without it: " "unusable cache: logged"
 
+# ---------------------------------------------------------------- cache owner
+# tlsrelay-sts and tlsrelay-probe often run as root: a cache they create in
+# the transport user's directory must belong to that user (not to root, or
+# the transport could never store a policy), and a cache the transport
+# cannot write is said loudly (delivery goes on).
+PROBE=${TLSRELAY_PROBE_BIN:-$top_builddir/plugin/probe/tlsrelay-probe}
+mkdir -p "$T/own" "$T/own2" "$T/ro" && chown nobody "$T/own" "$T/own2" "$T/ro"
+OUT=$(sts -o "mta_sts_cache=$T/own/sts.db" refresh enf.test 2>&1); RC=$?
+tap_like "$OUT" "^enf\.test: mode enforce, id enf1, .*\(fetched\)" "tlsrelay-sts as root, new cache: policy fetched and stored" "exit $RC"
+tap_is "$(stat -c %U "$T/own/sts.db" 2>&1)" nobody "tlsrelay-sts as root: the new cache belongs to the directory's owner, not root"
+tap_is "$(find "$T/own" -user root | wc -l)" 0 "tlsrelay-sts as root: no root-owned file in the cache's directory" "$(ls -la "$T/own")"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/own/sts.db" -f sender@example.test -- user@nomatch.test \
+	< "$T/nobody/msg" > "$T/nobody/out3" 2> "$T/nobody/err3"
+RC=$?; OUT=$(cat "$T/nobody/out3"); ERR=$(cat "$T/nobody/err3")
+expect "transport as nobody, cache made by root's tlsrelay-sts: policy applied" 75 "^4\.7\.5 .*matches no mx pattern"
+tap_unlike "$ERR" "not writable|MTA-STS cache:" "transport as nobody: the cache is writable, no complaint"
+tap_like "$(sts -o "mta_sts_cache=$T/own/sts.db" show nomatch.test 2>&1)" "^nomatch\.test: mode enforce, id nomatch1, .*\(cached\)" \
+	"transport as nobody: its fetched policy is stored in that cache"
+OUT=$(timeout -k 5 60 "$PROBE" -c "$T/tlsrelay.conf" -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/own2/sts.db" enf.test 2>&1); RC=$?
+tap_is "$RC" 0 "tlsrelay-probe as root, new cache: mail would be delivered" "$OUT"
+tap_is "$(stat -c %U "$T/own2/sts.db" 2>&1)" nobody "tlsrelay-probe as root: the new cache belongs to the directory's owner, not root"
+# a cache made by root (as older versions did, here in a directory of
+# root's and moved): readable, not writable
+mkdir -p "$T/rootdir" && sts -o "mta_sts_cache=$T/rootdir/sts.db" refresh enf.test >/dev/null 2>&1
+mv "$T/rootdir/sts.db" "$T/ro/sts.db" && chmod 644 "$T/ro/sts.db"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/ro/sts.db" -f sender@example.test -- user@enf.test \
+	< "$T/nobody/msg" > "$T/nobody/out4" 2> "$T/nobody/err4"
+RC=$?; OUT=$(cat "$T/nobody/out4"); ERR=$(cat "$T/nobody/err4")
+expect "root-owned cache, transport as nobody: delivered under the fetched policy" 0 \
+	"Verified TLS connection established to mx\.example\.test"
+tap_like "$ERR" "MTA-STS cache not writable: $T/ro/sts\.db is not writable by uid $(id -u nobody) \(owner uid 0, mode 644\): fetched policies are not kept \(MTA-STS trust on first use is lost\)" \
+	"root-owned cache: said loudly, with the owner and what is lost"
+OUT=$(as_nobody timeout -k 5 60 "$STS" -c "$T/tlsrelay.conf" -o "mta_sts_cache=$T/ro/sts.db" show enf.test 2>&1)
+tap_like "$OUT" "^tlsrelay-sts: MTA-STS cache not writable: " "root-owned cache: tlsrelay-sts says it too"
+tap_like "$OUT" "^enf\.test: mode enforce, id enf1" "root-owned cache: still read"
+# a root-owned file without tables yet cannot even be set up: the same reason
+: > "$T/ro/empty.db" && chmod 644 "$T/ro/empty.db"
+as_nobody timeout -k 5 90 "$TLSRELAY" -c "$T/tlsrelay.conf" -v -o "dns_resolver=127.0.0.1:$ub_port" \
+	-o "mta_sts_cache=$T/ro/empty.db" -f sender@example.test -- user@enf.test \
+	< "$T/nobody/msg" > "$T/nobody/out5" 2> "$T/nobody/err5"
+RC=$?; OUT=$(cat "$T/nobody/out5"); ERR=$(cat "$T/nobody/err5")
+expect "root-owned empty cache, transport as nobody: delivered" 0 "Verified TLS connection established to mx\.example\.test"
+tap_like "$ERR" "MTA-STS cache unusable, working without it: $T/ro/empty\.db is not writable by uid $(id -u nobody) \(owner uid 0, mode 644\)" \
+	"root-owned empty cache: the reason says who owns it"
+
 send nocache user@enf.test -o mta_sts_cache=
 expect "no mta_sts_cache: policy fetched and enforced, delivered" 0 "MTA-STS policy of enf\.test: mode enforce, id enf1 \(fetched\)"
 tap_like "$ERR" "mta_sts = yes without mta_sts_cache: every delivery fetches the policy" "no mta_sts_cache: warned"
@@ -304,6 +393,38 @@ if printf 'int tr_not_the_library;\n' > "$T/fake.c" &&
 else
 	tap_skip "libcurl / SQLite unusable" "no C compiler to build the stand-in libraries"
 fi
+# The policy host's name is checked by OpenSSL inside libcurl's SSL_CTX
+# (subjectAltName only, lib/sts_fetch.c): a libcurl.so.4 built with another
+# TLS library (a stand-in reporting GnuTLS, whose other functions abort if
+# called) is refused before any request.
+mkdir -p "$T/gnutlscurl"
+cat > "$T/gnutlscurl.c" <<'EOF_C'
+#include <stdlib.h>
+/* the first fields of curl_version_info_data */
+struct vinfo { int age; const char *version; unsigned version_num; const char *host;
+               int features; const char *ssl_version; };
+static struct vinfo v = { 10, "8.5.0", 0x080500, "x86_64-pc-linux-gnu", 0, "GnuTLS/3.7.9" };
+struct vinfo *curl_version_info(int age) { (void)age; return &v; }
+int curl_global_init(long f) { (void)f; abort(); }
+void *curl_easy_init(void) { abort(); }
+int curl_easy_setopt(void) { abort(); }
+int curl_easy_perform(void *c) { (void)c; abort(); }
+int curl_easy_getinfo(void) { abort(); }
+const char *curl_easy_strerror(int rc) { (void)rc; abort(); }
+void curl_easy_cleanup(void *c) { (void)c; abort(); }
+void *curl_slist_append(void *l, const char *s) { (void)l; (void)s; abort(); }
+void curl_slist_free_all(void *l) { (void)l; abort(); }
+EOF_C
+if "${CC:-cc}" -shared -fPIC -Wl,-soname,libcurl.so.4 -o "$T/gnutlscurl/libcurl.so.4" "$T/gnutlscurl.c"; then
+	nomatch_fetches=$(fetches nomatch)
+	LD_LIBRARY_PATH=$T/gnutlscurl send gnutlscurl user@nomatch.test -o "mta_sts_cache=$T/gnutlscurl.db"
+	expect "libcurl with another TLS library, no cached policy: no policy applies, delivered" 0 "status=sent"
+	tap_like "$ERR" "MTA-STS policy fetch failed: https://mta-sts\.nomatch\.test:$HP/\.well-known/mta-sts\.txt: libcurl\.so\.4 uses GnuTLS/3\.7\.9, not OpenSSL/[0-9]+\.x as tlsrelay: the policy host's certificate cannot be checked as RFC 8461 requires; no policy applies" \
+		"libcurl with another TLS library: refused, the reason is logged"
+	tap_is "$(fetches nomatch)" "$nomatch_fetches" "libcurl with another TLS library: no request made"
+else
+	tap_skip "libcurl with another TLS library" "no C compiler to build the stand-in library"
+fi
 
 # ---------------------------------------------------------------- testing
 n81=$(ndata 127.0.0.81)
@@ -330,15 +451,16 @@ write_policies
 
 # ---------------------------------------------------------------- refused policies
 nomatch_fetches=$(fetches nomatch)
-for c in "malformed:mode repeated" "redirect:HTTP status 301 \(redirects are not followed\)" \
+for c in "malformed:line 5: bad field name" "redirect:HTTP status 301 \(redirects are not followed\)" \
 	"big:policy larger than 65536 bytes" "ctype:media type text/html, not text/plain" \
-	"badhttps:certificate not valid"; do
+	"badhttps:certificate not valid" "cnonly:mta-sts\.cnonly\.test:$HP/.*certificate not valid"; do
 	d=${c%%:*}
 	send "$d" "user@$d.test"
 	expect "$d policy refused: no policy, delivered" 0 "status=sent"
 	tap_like "$ERR" "${c#*:}" "$d policy refused: the reason is logged"
 done
 tap_is "$(fetches nomatch)" "$nomatch_fetches" "redirect: the Location was not followed"
+tap_is "$(grep -c . "$T/fetches-cn.log")" 0 "cnonly: HTTPS certificate with the name only in its CN: refused in the handshake, no request made"
 
 # ---------------------------------------------------------------- precedence
 printf 'nomatch.test may\n' > "$T/tls_policy"
@@ -420,6 +542,34 @@ last=$(ls -t "${PDIR[127.0.0.81]}"/data-*.eml | head -n 1)
 tap_run "report mail: RFC 8460 MIME structure, gzip'd JSON valid" "$PY" "$CHECK" --mail "$last" \
 	rpt.test sts 2 0
 
+# report --send delivers with the library, which loads sasl_password_map
+# before it connects: while it waits for a silent relay's greeting it holds
+# the passwords and must not be able to dump core (run as nobody with
+# RLIMIT_CORE unlimited first; /proc read while it waits).
+if command -v setpriv >/dev/null 2>&1; then
+	mkdir -p "$T/ndr/peer" && cp "$T"/sts.db* "$T/ndr/"
+	SPORT=$(free_port) || tap_bail "no free port"
+	start_bg peer-silent "$PY" "$PEER" serve --port "$SPORT" --scenario "$top_srcdir/tests/peer/scenarios/greeting_silent.json" \
+		--outdir "$T/ndr/peer" --pidfile "$T/ndr/peer/peer.pid" --max-lifetime 120
+	SILENT_PID=$BG_PID
+	wait_until 10 test -s "$T/ndr/peer/peer.pid" || tap_bail "silent peer did not start"
+	printf '[127.0.0.1]:%s rptuser:rpt-s3cret\n' "$SPORT" > "$T/ndr/sasl"
+	chown -R nobody "$T/ndr" && chmod 600 "$T/ndr/sasl"
+	start_nobody_core sts-nd "$STS" -c "$T/tlsrelay.conf" -o "dns_resolver=127.0.0.1:$ub_port" \
+		-o "mta_sts_cache=$T/ndr/sts.db" -o "relayhost=[127.0.0.1]:$SPORT" -o "sasl_password_map=$T/ndr/sasl" \
+		report --day "$DAY" --domain rpt.test --submitter client.test --send --from tlsrpt-sender@client.test
+	ND_PID=$BG_PID
+	wait_until 30 grep -q . "$T/ndr/peer/transcript.jsonl"
+	tap_ok $? "report --send, holding the password map, is connected to the relay and waits" "$(cat "$T/sts-nd.out" 2>/dev/null)"
+	tap_like "$(cat "/proc/$ND_PID/comm" 2>/dev/null)" "tlsrelay-sts" "report --send: the PID read is tlsrelay-sts's"
+	tap_is "$(proc_dump_state "$ND_PID")" "core=0/0 owner=0" \
+		"report --send while it holds the password map: RLIMIT_CORE 0 and not dumpable (/proc/PID owned by root)"
+	stop_pid "$ND_PID"
+	stop_pid "$SILENT_PID"
+else
+	tap_skip "report --send: no core dumps" "needs setpriv"
+fi
+
 # ---------------------------------------------------------------- RFC 8689
 # TLS-Required: No with tls_required_enable = yes: enforce is applied as
 # testing (MX outside the patterns tried, level not raised, results still
@@ -460,4 +610,5 @@ tap_like "$OUT" '"result-type":"validation-failure","sending-mta-ip":"127\.0\.0\
 	"TLS-Required: No: TLS-RPT names the address the message went to"
 
 stop_pid "$HTTPS_PID"
+stop_pid "$HTTPS_CN_PID"
 tap_done

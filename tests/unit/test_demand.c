@@ -309,16 +309,14 @@ static void dane_fact(enum dane_kind k, tr_dane_host *h)
 
 static int sts_fact(enum sts_kind k, tr_sts_policy *p)
 {
-	memset(p, 0, sizeof *p);
+	char text[200], err[200];
+
 	if (k == S_NONE)
 		return 0;
-	p->mode = k == S_TEST ? TR_STS_MODE_TESTING : k == S_MODE_NONE ? TR_STS_MODE_NONE
-	        : TR_STS_MODE_ENFORCE;
-	p->max_age = 86400;
-	snprintf(p->mx[0], sizeof p->mx[0], "%s", k == S_ENF_NO || k == S_TEST ? "other.test"
-	                                         : "*.example.test");
-	p->nmx = 1;
-	return 1;
+	snprintf(text, sizeof text, "version: STSv1\nmode: %s\nmax_age: 86400\nmx: %s\n",
+	         k == S_TEST ? "testing" : k == S_MODE_NONE ? "none" : "enforce",
+	         k == S_ENF_NO || k == S_TEST ? "other.test" : "*.example.test");
+	return tr_sts_policy_parse(text, strlen(text), p, err, sizeof err) == 0;
 }
 
 /* ------------------------------------------------------------ the table */
@@ -411,7 +409,7 @@ static void check_row(const row *r)
 	tr_nexthop nh;
 	tr_policy pol;
 	tr_dane_host dh;
-	tr_sts_policy sts;
+	static tr_sts_policy sts;
 	tr_demand_in in;
 	tr_demand d;
 	char got[1024], want[1024], diag[2300];
@@ -447,7 +445,7 @@ static void check_key(void)
 	tr_nexthop nh;
 	tr_policy pol;
 	tr_dane_host dh;
-	tr_sts_policy sts;
+	static tr_sts_policy sts;
 	tr_demand_in in;
 	tr_demand d;
 	char small[8];
@@ -470,7 +468,7 @@ static void check_nexthop(void)
 	tr_nexthop nh;
 	tr_policy pol;
 	tr_dane_host dh;
-	tr_sts_policy sts;
+	static tr_sts_policy sts;
 	tr_demand_in in;
 	tr_demand d;
 	char text[1024];

@@ -3,7 +3,8 @@
  * nexthop as the flags a host MTA enforces (the Exim shared object's
  * source of truth), and its errors.
  *
- * Table-driven: each case names a nexthop and states the whole answer.
+ * Table-driven: each case names a nexthop and states the whole answer;
+ * a second table with mta_sts = yes (MX destinations are not complete).
  */
 #include "config.h"
 #include <errno.h>
@@ -89,6 +90,55 @@ static void test_table(const char *conf)
 	tlsrelay_ctx_free(ctx);
 }
 
+/* mta_sts = yes: an MX destination without a map entry is never complete
+ * (MTA-STS is decided at delivery, by the tlsrelay transport); a map entry
+ * wins over MTA-STS (sts.h), and a [bracketed] nexthop gets no MTA-STS. */
+static const struct {
+	const char *nexthop, *level;
+	int tls, chain, name, complete;
+} sts_cases[] = {
+	{ "other.test",       "verify",  1, 1, 1, 0 },   /* tls_security_level */
+	{ "OTHER.TEST",       "verify",  1, 1, 1, 0 },
+	{ "enc.test",         "encrypt", 1, 0, 0, 1 },   /* map entry */
+	{ "none.test",        "none",    0, 0, 0, 1 },   /* map entry */
+	{ "[smart.test]:587", "encrypt", 1, 0, 0, 1 },   /* map entry, bracketed */
+	{ "[smart.test]",     "verify",  1, 1, 1, 1 },   /* bracketed: no MX */
+	{ "[192.0.2.1]:25",   "verify",  1, 1, 1, 1 },
+	{ "sec.test",         "secure",  1, 1, 1, 0 },   /* not complete anyway */
+};
+
+static void test_mta_sts(const char *conf)
+{
+	tlsrelay_status st;
+	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
+	tlsrelay_policy_info info;
+	char name[300];
+
+	TAP_INT(tlsrelay_ctx_load_config(ctx, conf, 1, &st), TLSRELAY_OK, "mta_sts = yes: load the configuration");
+	for (size_t i = 0; i < sizeof sts_cases / sizeof sts_cases[0]; i++) {
+		char got[600], want[128];
+
+		memset(&info, 0, sizeof info);
+		snprintf(name, sizeof name, "mta_sts = yes, %s: level, tls, chain, name, complete",
+		         sts_cases[i].nexthop);
+		if (tlsrelay_policy_get(ctx, sts_cases[i].nexthop, &info, &st) != TLSRELAY_OK)
+			snprintf(got, sizeof got, "ERROR %s", st.text);
+		else
+			snprintf(got, sizeof got, "%s %d %d %d %d", info.level, info.tls_required,
+			         info.verify_chain, info.verify_name, info.complete);
+		snprintf(want, sizeof want, "%s %d %d %d %d", sts_cases[i].level, sts_cases[i].tls,
+		         sts_cases[i].chain, sts_cases[i].name, sts_cases[i].complete);
+		check_str(got, want, name);
+	}
+	tlsrelay_policy_get(ctx, "other.test", &info, &st);
+	check_str(info.text, "verify match=hostname (from tls_security_level) "
+	          "[MTA-STS (mta_sts = yes) applies at delivery]",
+	          "mta_sts = yes, other.test: the text says why it is not complete");
+	tlsrelay_policy_get(ctx, "enc.test", &info, &st);
+	TAP_INT(strstr(info.text, "MTA-STS") == NULL, 1, "mta_sts = yes, enc.test (map entry): no MTA-STS in the text");
+	tlsrelay_ctx_free(ctx);
+}
+
 static void test_errors(const char *badmap_conf, const char *nomap_conf, const char *conf,
                         const char *missing)
 {
@@ -121,22 +171,30 @@ static void test_errors(const char *badmap_conf, const char *nomap_conf, const c
 	tlsrelay_ctx_free(ctx);
 }
 
-/* A configuration that points at map (or at a missing file). */
-static void write_conf(const char *prefix, const char *map, char *path, size_t cap)
+/* A configuration that points at map (or at a missing file), plus extra
+ * lines. */
+static void write_conf_x(const char *prefix, const char *map, const char *extra,
+                         char *path, size_t cap)
 {
-	char text[600];
+	char text[800];
 
 	snprintf(text, sizeof text, "tls_security_level = verify\nrelayhost = [relay.test]\n"
-	         "tls_policy_map = %s\nsasl_password_map = %s/no-such-sasl-map\n", map, tmpdir);
+	         "tls_policy_map = %s\nsasl_password_map = %s/no-such-sasl-map\n%s", map, tmpdir,
+	         extra);
 	if (write_temp(prefix, text, strlen(text), path, cap) < 0) {
 		printf("Bail out! cannot write %s in %s\n", prefix, tmpdir);
 		exit(1);
 	}
 }
 
+static void write_conf(const char *prefix, const char *map, char *path, size_t cap)
+{
+	write_conf_x(prefix, map, "", path, cap);
+}
+
 int main(void)
 {
-	char map[256], badmap[256], conf[256], badconf[256], noconf[256], missing[300];
+	char map[256], badmap[256], conf[256], badconf[256], noconf[256], stsconf[256], missing[300];
 	static const char bad[] = "a.test bogus\n";
 
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_policy_api.XXXXXX");
@@ -153,9 +211,13 @@ int main(void)
 	write_conf("conf", map, conf, sizeof conf);
 	write_conf("badconf", badmap, badconf, sizeof badconf);
 	write_conf("noconf", missing, noconf, sizeof noconf);
+	/* the cache does not exist and is never opened (nor created) */
+	write_conf_x("stsconf", map, "mta_sts = yes\nmta_sts_cache = /nonexistent/sts.db\n",
+	             stsconf, sizeof stsconf);
 	test_table(conf);     /* also: sasl_password_map (missing) is never read */
+	test_mta_sts(stsconf);
 	test_errors(badconf, noconf, conf, missing);
-	unlink(map); unlink(badmap); unlink(conf); unlink(badconf); unlink(noconf);
+	unlink(map); unlink(badmap); unlink(conf); unlink(badconf); unlink(noconf); unlink(stsconf);
 	rmdir(tmpdir);
 	return tap_done();
 }
