@@ -464,6 +464,9 @@ char *tr_demand_describe_dane(const tr_demand *d, const tr_dane_host *h, char *o
 		snprintf(out, cap, "deferred (4.7.5 %s)", d->why);
 	else if (d->auth == TR_AUTH_DANE)
 		snprintf(out, cap, "DANE (%s)", h->why);
+	else if (d->level_src.kind == TR_SRC_MESSAGE)     /* the R4 floor */
+		snprintf(out, cap, "%s (%s; level %s: the message requires it)",
+		         tr_tls_level_name(d->level), h->why, tr_tls_level_name(d->level));
 	else
 		snprintf(out, cap, "%s (%s)", tr_tls_level_name(d->level), h->why);
 	return out;

@@ -203,7 +203,9 @@ void tr_demand_for_nexthop(const tr_demand_in *in, tr_demand *d);
 void tr_demand_nexthop_policy(const tr_demand_in *in, tr_policy *out);
 
 /* What DANE gave a server, for -q and logs: "DANE (WHY)", "LEVEL (WHY)" for
- * a fallback, "deferred (4.7.5 WHY)" for a skip. Returns out. */
+ * a fallback ("LEVEL (WHY; level LEVEL: the message requires it)" when the
+ * message's floor raised it), "deferred (4.7.5 WHY)" for a skip. Returns
+ * out. */
 char *tr_demand_describe_dane(const tr_demand *d, const tr_dane_host *h, char *out,
                               size_t cap);
 
