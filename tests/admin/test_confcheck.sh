@@ -100,12 +100,12 @@ EOF
 run -c "$T/bad.conf" -t
 tap_is "$RC" 78 "-t, broken configuration: exit 78"
 tap_like "$OUT" "^tlsrelay: $T/bad.conf:2: unknown setting \"bogus_key\"$" "-t: unknown key with file:line"
-tap_like "$OUT" "^tlsrelay: $T/bad.conf:3: bad value \"abc\" for connect_timeout" "-t: bad time value with file:line"
+tap_like "$OUT" "^tlsrelay: $T/bad.conf:3: bad value for connect_timeout" "-t: bad time value with file:line"
 tap_like "$OUT" "^tlsrelay: $T/bad.conf:4: expected \"name = value\"" "-t: line without = with file:line"
-tap_like "$OUT" "^tlsrelay: $T/bad.conf:10: bad value \"99\" for mx_session_limit" "-t: out-of-range number (the reading went on after the errors)"
-tap_like "$OUT" "^tlsrelay: $T/bad.pol:2: bad key \"bad..key\"" "-t: bad policy map key with file:line"
+tap_like "$OUT" "^tlsrelay: $T/bad.conf:10: bad value for mx_session_limit" "-t: out-of-range number (the reading went on after the errors)"
+tap_like "$OUT" "^tlsrelay: $T/bad.pol:2: bad key \\(the first field\\): bad host name" "-t: bad policy map key with file:line"
 tap_like "$OUT" "^tlsrelay: $T/bad.pol:3: duplicate key \"example.com\" \\(first at line 1\\)" "-t: duplicate policy key (after an earlier bad entry)"
-tap_like "$OUT" "^tlsrelay: $T/bad.pol:4: unknown security level \"frobnicate\"" "-t: unknown level in the policy map"
+tap_like "$OUT" "^tlsrelay: $T/bad.pol:4: unknown security level \\(the first word" "-t: unknown level in the policy map"
 tap_like "$OUT" "^tlsrelay: $T/bad.pol:6: .*fingerprint" "-t: fingerprint without match= (the last entry is checked too)"
 tap_like "$OUT" "^tlsrelay: $T/bad.sasl: is accessible by other users \\(mode 0644\\)" "-t: SASL map permissions"
 tap_like "$OUT" "^tlsrelay: $T/bad.sasl:2: missing user:password" "-t: SASL map lines still checked after the permission problem"
@@ -118,7 +118,7 @@ tap_unlike "$OUT" 's3cret' "-t: no password in the output"
 
 run -c "$T/good.conf" -o connect_timeout=never -o tls_security_level=verify -t
 tap_is "$RC" 78 "-t with a bad -o: exit 78"
-tap_like "$OUT" 'bad value "never" for connect_timeout' "-t: -o values are checked too"
+tap_like "$OUT" 'bad value for connect_timeout' "-t: -o values are checked too"
 
 run -c "$T/nonexistent.conf" -t
 tap_is "$RC" 78 "-t, missing -c file: exit 78"
