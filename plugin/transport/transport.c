@@ -42,6 +42,17 @@
  *   Exim (temp_errors lists 78) do not need it.
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
+ * - In a delivery process of tlsrelayd (warm given), which runs with the
+ *   daemon's user and files for whoever can connect to its socket, only a
+ *   delivery with the daemon's own configuration is run: -o, -t, -n, -d,
+ *   -q, -r and a -c naming another file are not served
+ *   (TR_EXIT_NOT_SERVED, decided on the parsed command line before
+ *   anything is read, printed or applied; tlsrelayc then runs tlsrelay
+ *   itself, as its caller). -r too: SASL credentials are looked up by the
+ *   server's name, and a key without a port matches any port of that
+ *   host, so a nexthop chosen by a socket client ([127.0.0.1]:PORT where
+ *   it listens) could collect them. The file read is always the daemon's
+ *   path, never the client's (a link it could change meanwhile).
  */
 #include "config.h"
 #include <ctype.h>
@@ -56,6 +67,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include "tlsrelay.h"
 #include "transport.h"
 
@@ -296,18 +308,37 @@ static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rc
 	return tlsrelay_status_exit(&st);
 }
 
-/* Whether the warm context of tlsrelayd serves this command line: same
- * configuration file (same inode: a relative -c or a symbolic link is the
- * same file), no -o, not -t (which reads everything afresh to report it). */
-static int warm_serves(const struct tr_warm *warm, const struct opts *o)
+/* Whether path (relative: to cwd, NULL = ours) names the file config. */
+static int same_file(const char *path, const char *cwd, const char *config)
 {
+	char full[PATH_MAX * 2 + 2];
 	struct stat a, b;
-	const char *path = o->config ? o->config : tlsrelay_default_config_path();
 
-	if (warm == NULL || warm->ctx == NULL || o->noverrides > 0 || o->check)
-		return 0;
-	return stat(path, &a) == 0 && stat(warm->config, &b) == 0 &&
+	if (path[0] != '/' && cwd != NULL) {
+		if ((size_t)snprintf(full, sizeof full, "%s/%s", cwd, path) >= sizeof full)
+			return 0;
+		path = full;
+	}
+	return stat(path, &a) == 0 && stat(config, &b) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* tlsrelayd: NULL when the daemon runs this command line, else why not. */
+static const char *not_served(const struct tr_warm *warm, const struct opts *o)
+{
+	const char *dflt = tlsrelay_default_config_path();
+
+	if (o->noverrides > 0)
+		return "-o given";
+	if (o->check || o->show || o->query)
+		return o->check ? "-t given" : o->show == 1 ? "-n given" :
+		       o->show ? "-d given" : "-q given";
+	if (o->nexthop)
+		return "-r given";
+	if (o->config ? !same_file(o->config, warm->cwd, warm->config) :
+	    strcmp(dflt, warm->config) != 0 && !same_file(dflt, NULL, warm->config))
+		return "another configuration file than the daemon's";
+	return NULL;
 }
 
 static tlsrelay_ctx *warm_ctx(const struct tr_warm *warm)
@@ -326,7 +357,7 @@ static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
 }
 
-static int run(int argc, char **argv, const struct tr_warm *warm)
+static int run(int argc, char **argv, struct tr_warm *warm)
 {
 	struct opts o;
 	struct logsink sink = { 0, 0 };
@@ -342,7 +373,11 @@ static int run(int argc, char **argv, const struct tr_warm *warm)
 	 * on the 4.3.5 DSN. */
 	if ((first = parse_args(argc, argv, &o)) < 0)
 		return EX_CONFIG_;
-	if (warm_serves(warm, &o))
+	if (warm != NULL && (warm->not_served = not_served(warm, &o)) != NULL)
+		return TR_EXIT_NOT_SERVED;
+	if (warm != NULL && o.config != NULL)
+		o.config = warm->config;     /* the same file, by the daemon's path */
+	if (warm_ctx(warm) != NULL)
 		ctx = warm->ctx;
 	else if ((ctx = tlsrelay_ctx_new()) == NULL) {
 		printf("4.3.0 tlsrelay: out of memory\n");
@@ -382,7 +417,7 @@ static int run(int argc, char **argv, const struct tr_warm *warm)
 	return rc;
 }
 
-int tr_transport_main(int argc, char **argv, const struct tr_warm *warm)
+int tr_transport_main(int argc, char **argv, struct tr_warm *warm)
 {
 	int rc = run(argc, argv, warm);
 
