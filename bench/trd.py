@@ -1,10 +1,11 @@
 """bench/trd.py - tlsrelayd for bench/bench.py: start, stop, and what its
 processes cost, read from /proc.
 
-One daemon per configuration file: a tlsrelayc delivery uses the daemon's
-prepared context only when its -c names the file the daemon was started
-with (plugin/transport/transport.c, warm_serves), so every configuration
-the bench uses gets its own daemon, socket <work>/trd-<tag>.sock.
+One daemon per configuration file: a daemon serves only deliveries whose
+-c names the file it was started with (plugin/transport/transport.c,
+not_served; another one makes tlsrelayc run tlsrelay itself), so every
+configuration the bench uses gets its own daemon, socket
+<work>/trd-<tag>.sock.
 
 Started as root the daemon needs -u: it runs as `nobody`, so its spool
 directory and session cache directory belong to nobody (0700) and the
