@@ -367,6 +367,24 @@ size_t tr_policy_map_size(const tr_policy_map *m)
 	return m ? m->n : 0;
 }
 
+int tr_policy_map_first_dane(const tr_policy_map *m, char *where, size_t cap)
+{
+	const struct entry *first = NULL;
+
+	for (size_t i = 0; m != NULL && i < m->n; i++) {
+		tr_policy p;
+
+		if (tr_policy_parse_value(m->v[i].value, NULL, &p, NULL) == TLSRELAY_OK &&
+		    (p.level == TR_TLS_DANE || p.level == TR_TLS_DANE_ONLY) &&
+		    (first == NULL || m->v[i].line < first->line))
+			first = &m->v[i];
+	}
+	if (first == NULL)
+		return 0;
+	snprintf(where, cap, "%s:%lu key %s", m->path, first->line, first->key);
+	return 1;
+}
+
 /* ---------------------------------------------------------------- lookup */
 
 static int cmp_key(const void *key, const void *e)

@@ -26,7 +26,9 @@
  * - -n prints the non-default settings (postconf -n), -d every setting;
  *   -t checks the configuration and the files it names, printing every
  *   problem as "file:line: reason" and exiting 78 if there is any (0 and
- *   "configuration OK" otherwise). None of them reads a message.
+ *   "configuration OK" otherwise); warnings ("warning: ...", such as a
+ *   dane level with a resolver not on loopback) are printed, not counted.
+ *   None of them reads a message.
  * - No core dumps (RLIMIT_CORE 0, not dumpable): the process may hold SMTP
  *   AUTH passwords, which must not end up in a core file.
  * - File descriptors 0, 1 and 2 are made valid before anything is opened
@@ -241,6 +243,12 @@ static void print_problem(void *arg, const char *line)
 	++*(int *)arg;
 }
 
+static void print_warning(void *arg, const char *line)
+{
+	(void)arg;
+	printf("tlsrelay: %s\n", line);     /* "warning: ...": not counted */
+}
+
 /* -t: every problem of the configuration; 0 or EX_CONFIG. */
 static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 {
@@ -253,6 +261,7 @@ static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 		if (tlsrelay_ctx_set_pair(ctx, o->overrides[i], &st) != TLSRELAY_OK)
 			print_problem(&n, st.text);
 	tlsrelay_ctx_check_files(ctx, print_problem, &n);
+	tlsrelay_ctx_check_warnings(ctx, print_warning, NULL);
 	if (n > 0) {
 		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
 		return EX_CONFIG_;
