@@ -1,10 +1,12 @@
 """bench/trd.py - tlsrelayd for bench/bench.py: start, stop, and what its
 processes cost, read from /proc.
 
-One daemon per configuration file: a tlsrelayc delivery uses the daemon's
-prepared context only when its -c names the file the daemon was started
-with (plugin/transport/transport.c, warm_serves), so every configuration
-the bench uses gets its own daemon, socket <work>/trd-<tag>.sock.
+One daemon per configuration file: a daemon serves only deliveries whose
+-c names the file it was started with (plugin/transport/transport.c,
+not_served; another one makes tlsrelayc run tlsrelay itself), so every
+configuration the bench uses gets its own daemon, socket
+<work>/trd-run/trd-<tag>.sock (trd-run belongs to the daemon's user: the
+daemon makes its socket after it dropped root).
 
 Started as root the daemon needs -u: it runs as `nobody`, so its spool
 directory and session cache directory belong to nobody (0700) and the
@@ -101,7 +103,12 @@ def nobody_dir(path, uid):
 
 class Daemon:
     def __init__(self, program, conf, tag, work, env, user=None, wrapper=(), wait_s=15, log=None):
-        self.sock = os.path.join(work, "trd-%s.sock" % tag)
+        run = os.path.join(work, "trd-run")
+        os.makedirs(run, exist_ok=True)
+        if user:
+            os.chown(run, pwd.getpwnam(user).pw_uid, -1)
+        os.chmod(run, 0o755)
+        self.sock = os.path.join(run, "trd-%s.sock" % tag)
         self.tag = tag
         if os.path.exists(self.sock):  # left by a daemon of ours that was killed
             os.unlink(self.sock)

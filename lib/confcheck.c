@@ -15,6 +15,12 @@
  *   problem); a CA directory must exist and hold hashed names ("*.0", as
  *   c_rehash / openssl rehash make them), else lookups find nothing.
  * - Nothing here touches the network: DNS and servers are tlsrelay-probe's.
+ * - Warnings (tlsrelay_ctx_check_warnings) are not problems: -t still
+ *   exits 0. One so far: a dane level (tls_security_level, or any entry
+ *   of tls_policy_map) with a resolver that is not on loopback
+ *   (dns_resolver, else the servers of /etc/resolv.conf: read, never
+ *   queried). The library trusts the AD bit as it comes (RES_TRUSTAD) and
+ *   cannot know that the path to a remote resolver is safe.
  */
 #include "config.h"
 #include <dirent.h>
@@ -28,6 +34,7 @@
 #include <openssl/x509.h>
 #include "ctx.h"
 #include "msgrules.h"
+#include "dns_res.h"
 #include "policy.h"
 #include "sasl.h"
 #include "settings.h"
@@ -151,6 +158,63 @@ static void check_spool(struct reporter *r, const char *path)
 	else if (access(path, W_OK | X_OK) != 0)
 		problem(r, "spool_directory %s: not writable by this user (uid %ld)",
 		        path, (long)getuid());
+}
+
+/* ------------------------------------------------------------- warnings */
+
+/* Where a dane level is configured, into buf: 1; 0 if nowhere. */
+static int dane_source(const tr_config *cfg, char *buf, size_t cap)
+{
+	char where[512];
+	tr_policy_map *m;
+	int found = 0;
+
+	if (cfg->tls_level == TR_TLS_DANE || cfg->tls_level == TR_TLS_DANE_ONLY) {
+		snprintf(buf, cap, "tls_security_level = %s", tr_tls_level_name(cfg->tls_level));
+		return 1;
+	}
+	if (cfg->tls_policy_map && (m = tr_policy_map_load(cfg->tls_policy_map, NULL)) != NULL) {
+		if ((found = tr_policy_map_first_dane(m, where, sizeof where)) != 0)
+			snprintf(buf, cap, "tls_policy_map %s", where);
+		tr_policy_map_free(m);
+	}
+	return found;
+}
+
+int tr_confcheck_dane_resolver(const tr_config *cfg, const char *resolv_conf,
+                               tlsrelay_report_fn fn, void *arg)
+{
+	static const char fix[] = "nothing protects its answers on the way to this host: "
+	                          "use a validating resolver on this host (DANE.md)";
+	struct reporter r = { fn, arg, 0 };
+	char dane[600], addr[INET6_ADDRSTRLEN + 16];
+
+	if (!dane_source(cfg, dane, sizeof dane))
+		return 0;
+	if (cfg->dns_resolver) {
+		if (!tr_dns_addr_loopback(cfg->dns_resolver))
+			problem(&r, "warning: DANE (%s) trusts the AD bit of dns_resolver %s, which is "
+			        "not on loopback: %s", dane, cfg->dns_resolver, fix);
+		return r.n;
+	}
+	switch (tr_dns_system_resolver_remote(resolv_conf, addr, sizeof addr)) {
+	case 0:
+		break;
+	case 1:
+		problem(&r, "warning: DANE (%s) trusts the AD bit of the resolver %s of %s, which "
+		        "is not on loopback: %s", dane, addr, resolv_conf, fix);
+		break;
+	default:
+		problem(&r, "warning: DANE (%s) trusts the AD bit of the resolvers of %s, which "
+		        "cannot be read (%s): make sure they are on loopback", dane, resolv_conf,
+		        strerror(errno));
+	}
+	return r.n;
+}
+
+int tlsrelay_ctx_check_warnings(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg)
+{
+	return tr_confcheck_dane_resolver(&ctx->cfg, _PATH_RESCONF, fn, arg);
 }
 
 int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg)

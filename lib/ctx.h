@@ -57,4 +57,9 @@ int tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path);
  * text that starts with the setting's name, or INTERNAL. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
+/* tlsrelay_ctx_check_warnings' DANE resolver check with resolv_conf as the
+ * system's resolver file (confcheck.c; the tests give their own). */
+int tr_confcheck_dane_resolver(const tr_config *cfg, const char *resolv_conf,
+                               tlsrelay_report_fn fn, void *arg);
+
 #endif

@@ -13,7 +13,10 @@
  * (_u._ext.nsaddrs); on other C libraries tr_dns_init rejects them.
  *
  * The AD bit: glibc clears it in answers unless RES_TRUSTAD is set, which
- * every lookup here sets. For NODATA and NXDOMAIN answers res_nquery
+ * every lookup here sets. So the AD bit is trusted as it comes: only a
+ * resolver on loopback makes that safe, and `tlsrelay -t` warns when a
+ * dane level meets another (tr_dns_addr_loopback,
+ * tr_dns_system_resolver_remote; confcheck.c). For NODATA and NXDOMAIN answers res_nquery
  * returns -1, but the answer is in the buffer: its header gives the AD bit
  * (a validated denial of existence).
  */
@@ -98,6 +101,86 @@ int tr_dns_same_name(const char *a, const char *b)
 			return 0;
 	}
 	return 1;
+}
+
+/* ------------------------------------------------------------ loopback */
+
+int tr_dns_addr_loopback(const char *text)
+{
+	char addr[INET6_ADDRSTRLEN + 16];
+	const char *end;
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n;
+
+	if (text == NULL)
+		return 0;
+	if (text[0] == '[') {                       /* "[IPv6]" or "[IPv6]:PORT" */
+		if ((end = strchr(++text, ']')) == NULL)
+			return 0;
+		n = (size_t)(end - text);
+	} else if ((end = strchr(text, ':')) != NULL && strchr(end + 1, ':') == NULL) {
+		n = (size_t)(end - text);           /* "IPv4:PORT" */
+	} else {
+		n = strlen(text);
+	}
+	if (n >= sizeof addr)
+		return 0;
+	memcpy(addr, text, n);
+	addr[n] = '\0';
+	addr[strcspn(addr, "%")] = '\0';         /* an IPv6 scope */
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
+/* An address glibc would take from a "nameserver" line. */
+static int nameserver_addr(const char *a)
+{
+	char addr[INET6_ADDRSTRLEN + 16];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (strlen(a) >= sizeof addr)
+		return 0;
+	strcpy(addr, a);
+	addr[strcspn(addr, "%")] = '\0';
+	return inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1;
+}
+
+int tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap)
+{
+	FILE *fp = fopen(path, "re");
+	char line[512];
+	int n = 0, rc = 0;
+
+	if (fp == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while (rc == 0 && n < MAXNS && fgets(line, sizeof line, fp) != NULL) {
+		char *a;
+
+		if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t'))
+			continue;
+		a = line + 10 + strspn(line + 10, " \t");
+		a[strcspn(a, " \t\r\n")] = '\0';
+		if (!nameserver_addr(a))
+			continue;
+		n++;
+		if (!tr_dns_addr_loopback(a)) {
+			snprintf(remote, cap, "%s", a);
+			rc = 1;
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		int e = errno;
+		fclose(fp);
+		errno = e;
+		return -1;
+	}
+	fclose(fp);
+	return rc;
 }
 
 /* ------------------------------------------------------------ resolver */

@@ -50,6 +50,19 @@ int tr_dns_norm_name(const char *in, char *out, size_t outsz);
 /* Case-insensitive comparison of two names, ignoring one trailing dot. */
 int tr_dns_same_name(const char *a, const char *b);
 
+/* Whether text, an address as dns_resolver or resolv.conf write it
+ * ("127.0.0.1", "127.0.0.1:5353", "::1", "[::1]:53", "fe80::1%eth0"), is
+ * on loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). 1 or 0 (also for
+ * what is not an address). */
+int tr_dns_addr_loopback(const char *text);
+
+/* The name servers the system resolver would use, from the resolv.conf
+ * at path (the first MAXNS "nameserver" lines with an address, as
+ * glibc): 0 when all are on loopback (none, or no file: glibc then asks
+ * 127.0.0.1); 1 when one is not, its address into remote (cap bytes); -1
+ * when the file cannot be read, errno kept. Sends no query. */
+int tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap);
+
 /* Initialise the private state rs for one lookup with d's server,
  * timeout, attempts; RES_TRUSTAD always, EDNS0 + DO when d->dnssec. 0 ok;
  * on failure (-1) nothing needs to be released. Release with res_nclose. */

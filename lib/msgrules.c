@@ -20,6 +20,9 @@
  * - The file is read whole (at most TR_MSGRULES_MAX lines of
  *   TR_MSGRULES_LINE_MAX bytes) and checked whole: one bad line refuses
  *   the table, so a typo never leaves a rule silently out.
+ * - Error texts name file:line, the field and the problem, never the text
+ *   of the line: the file may be another one given by mistake, and the
+ *   texts go to logs.
  */
 #include "config.h"
 #include <ctype.h>
@@ -98,7 +101,6 @@ static tlsrelay_cat parse_level(const char *word, const char *where,
                                 tr_tls_level *out, tlsrelay_status *st)
 {
 	tr_tls_level lv = tr_tls_level_from_name(word);
-	char q[TR_QUOTE_MAX + 4];
 
 	switch (lv) {
 	case TR_TLS_ENCRYPT: case TR_TLS_DANE: case TR_TLS_DANE_ONLY:
@@ -107,13 +109,14 @@ static tlsrelay_cat parse_level(const char *word, const char *where,
 		return TLSRELAY_OK;
 	case TR_TLS_NONE: case TR_TLS_MAY:
 		return tr_config_error(st, where, "level %s requires nothing: use "
-		                       "encrypt, dane, dane-only, verify or secure", word);
+		                       "encrypt, dane, dane-only, verify or secure",
+		                       tr_tls_level_name(lv));
 	case TR_TLS_FINGERPRINT:
 		return tr_config_error(st, where, "level fingerprint needs digests: "
 		                       "pin them in the destination's tls_policy_map entry");
 	default:
-		return tr_config_error(st, where, "unknown level \"%s\" (expected encrypt, "
-		                       "dane, dane-only, verify or secure)", tr_quote(word, q));
+		return tr_config_error(st, where, "unknown level (the last field; expected "
+		                       "encrypt, dane, dane-only, verify or secure)");
 	}
 }
 
@@ -121,7 +124,6 @@ static tlsrelay_cat parse_level(const char *word, const char *where,
 static tlsrelay_cat parse_addr(char *pat, const char *where, rule *r,
                                tlsrelay_status *st)
 {
-	char q[TR_QUOTE_MAX + 4];
 	char *at = strrchr(pat, '@');
 	const char *dom;
 
@@ -138,8 +140,8 @@ static tlsrelay_cat parse_addr(char *pat, const char *where, rule *r,
 		}
 	}
 	if (strchr(pat, '@') != at || strpbrk(pat, "<> \t\"") || !good_domain(dom))
-		return tr_config_error(st, where, "bad address pattern \"%s\" (expected "
-		                       "user@domain, @domain, domain or .domain)", tr_quote(pat, q));
+		return tr_config_error(st, where, "bad address pattern (expected "
+		                       "user@domain, @domain, domain or .domain)");
 	r->pat = strdup(r->akind == A_ADDRESS ? pat : dom);
 	if (r->pat == NULL)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
@@ -150,16 +152,16 @@ static tlsrelay_cat parse_addr(char *pat, const char *where, rule *r,
 static tlsrelay_cat parse_header(char *pat, const char *where, rule *r,
                                  tlsrelay_status *st)
 {
-	char q[TR_QUOTE_MAX + 4];
 	char *colon = strchr(pat, ':'), *text;
 
 	if (colon == NULL || colon == pat)
-		return tr_config_error(st, where, "bad header pattern \"%s\" (expected "
-		                       "\"Name: text\")", tr_quote(pat, q));
+		return tr_config_error(st, where, "bad header pattern (expected "
+		                       "\"Name: text\")");
 	*colon = '\0';
 	for (char *p = pat; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return tr_config_error(st, where, "bad header name \"%s\"", tr_quote(pat, q));
+			return tr_config_error(st, where, "bad header name (printable "
+			                       "characters but space and \":\")");
 	for (text = colon + 1; is_wsp(*text); text++)
 		;
 	if (strlen(text) > TR_MSGRULES_TEXT_MAX)
@@ -178,7 +180,6 @@ static tlsrelay_cat parse_header(char *pat, const char *where, rule *r,
 static tlsrelay_cat parse_line(char *s, const char *where, rule *r,
                                tlsrelay_status *st)
 {
-	char q[TR_QUOTE_MAX + 4];
 	size_t tlen = strcspn(s, " \t");
 	char *last, *pat, *pend;
 	size_t i;
@@ -187,9 +188,8 @@ static tlsrelay_cat parse_line(char *s, const char *where, rule *r,
 		if (strlen(types[i].name) == tlen && strncasecmp(s, types[i].name, tlen) == 0)
 			break;
 	if (i == sizeof types / sizeof types[0]) {
-		s[tlen] = '\0';
-		return tr_config_error(st, where, "unknown rule type \"%s\" (expected "
-		                       "from, to or header)", tr_quote(s, q));
+		return tr_config_error(st, where, "unknown rule type (the first field; "
+		                       "expected from, to or header)");
 	}
 	r->type = types[i].type;
 	last = s + strlen(s);

@@ -2,7 +2,10 @@
  * nexthop.c - parsing and formatting a relay host / nexthop (see nexthop.h).
  *
  * The parser works on the whole string at once: it rejects white space and
- * control bytes first, so later error texts may quote the input as is.
+ * control bytes first. Error texts never quote the input: it may be a value
+ * or a key of a file being read (relayhost, a tls_policy_map key), and a
+ * caller that wants it shown (-r, a destination on the command line)
+ * quotes it itself.
  */
 #include "config.h"
 #include <arpa/inet.h>
@@ -104,9 +107,9 @@ static int set_host(tr_nexthop *nh, const char *host, size_t len, int ipv6,
 	nh->host[len] = '\0';
 	if (ipv6) {
 		if (inet_pton(AF_INET6, nh->host, &a6) != 1)
-			return fail(err, cap, "bad IPv6 address \"%s\"", nh->host);
+			return fail(err, cap, "bad IPv6 address");
 	} else if (!host_name_ok(nh->host)) {
-		return fail(err, cap, "bad host name \"%s\"", nh->host);
+		return fail(err, cap, "bad host name");
 	}
 	return 0;
 }
@@ -170,15 +173,14 @@ static int ipv6_advice(const char *p, char *err, size_t cap)
 	size_t len = (size_t)(last - p);
 
 	if (inet_pton(AF_INET6, p, &a6) == 1)
-		return fail(err, cap, "put IPv6 addresses in brackets: [%s]", p);
+		return fail(err, cap, "put IPv6 addresses in brackets: [ADDRESS]");
 	if (len < sizeof addr) {
 		memcpy(addr, p, len);
 		addr[len] = '\0';
 		if (inet_pton(AF_INET6, addr, &a6) == 1)
-			return fail(err, cap, "put IPv6 addresses in brackets: [%s]%s",
-			            addr, last);
+			return fail(err, cap, "put IPv6 addresses in brackets: [ADDRESS]:PORT");
 	}
-	return fail(err, cap, "too many \":\" in \"%s\"", p);
+	return fail(err, cap, "too many \":\"");
 }
 
 /* "host" or "host:port" (MX lookup). */
@@ -221,8 +223,8 @@ int tr_nexthop_parse(const char *s, tr_nexthop *out, char *err, size_t cap)
 	else if (*port == '\0')
 		return fail(err, cap, "missing port after \":\"");
 	else if (parse_port(port, &nh.port) != 0)
-		return fail(err, cap, "bad port \"%.20s\": expected 1-65535, smtp, "
-		            "submission, smtps or submissions", port);
+		return fail(err, cap, "bad port: expected 1-65535, smtp, "
+		            "submission, smtps or submissions");
 	*out = nh;
 	return 0;
 }

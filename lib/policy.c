@@ -3,6 +3,12 @@
  * table file, check mode, lookups. One policy value is parsed by
  * policy_value.c.
  *
+ * Error texts quote a key only once it is a valid key (bounded, made
+ * printable by tr_quote), never a policy value or a malformed key: the
+ * file may be another one given by mistake (a password map, whose lines
+ * have no spaces in the secret and would be all "key"), and the texts go
+ * to logs and to the MTA.
+ *
  * A table is an array of (key, policy text, line) sorted by key for binary
  * search. Each policy text is parsed when the table is loaded, to report
  * errors with their line, and again on lookup: parsing is cheap and it keeps
@@ -158,11 +164,11 @@ static tlsrelay_cat flush(tr_policy_map *m, struct pending *pe,
 	if (*value != '\0')
 		*value++ = '\0';
 	value += strspn(value, " \t");
+	if (normalise_key(text, key, why, sizeof why) != 0)
+		return tr_config_error(st, where, "bad key (the first field): %s", why);
 	if (*value == '\0')
 		return tr_config_error(st, where, "no policy after key \"%s\"",
 		                 tr_quote(text, q));
-	if (normalise_key(text, key, why, sizeof why) != 0)
-		return tr_config_error(st, where, "bad key \"%s\": %s", tr_quote(text, q), why);
 	if ((rc = tr_policy_parse_value(value, where, &p, st)) != TLSRELAY_OK)
 		return rc;
 	if (m->n >= TR_POLICY_MAX_ENTRIES)
@@ -359,6 +365,24 @@ void tr_policy_map_free(tr_policy_map *m)
 size_t tr_policy_map_size(const tr_policy_map *m)
 {
 	return m ? m->n : 0;
+}
+
+int tr_policy_map_first_dane(const tr_policy_map *m, char *where, size_t cap)
+{
+	const struct entry *first = NULL;
+
+	for (size_t i = 0; m != NULL && i < m->n; i++) {
+		tr_policy p;
+
+		if (tr_policy_parse_value(m->v[i].value, NULL, &p, NULL) == TLSRELAY_OK &&
+		    (p.level == TR_TLS_DANE || p.level == TR_TLS_DANE_ONLY) &&
+		    (first == NULL || m->v[i].line < first->line))
+			first = &m->v[i];
+	}
+	if (first == NULL)
+		return 0;
+	snprintf(where, cap, "%s:%lu key %s", m->path, first->line, first->key);
+	return 1;
 }
 
 /* ---------------------------------------------------------------- lookup */

@@ -144,6 +144,10 @@ void tr_policy_map_free(tr_policy_map *m);
 /* Number of entries (0 for NULL). */
 size_t tr_policy_map_size(const tr_policy_map *m);
 
+/* The entry of m at level dane or dane-only that comes first in the file,
+ * as "FILE:LINE key KEY" into where (cap bytes): 1; 0 when there is none. */
+int tr_policy_map_first_dane(const tr_policy_map *m, char *where, size_t cap);
+
 /* Find the policy for nh (see LOOKUP above). Returns 1 with *out filled
  * (out->source = "FILE:LINE key KEY"), 0 when no key matches, m or nh is
  * NULL (*out untouched). m is not modified: concurrent lookups are safe. */

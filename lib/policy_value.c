@@ -3,6 +3,12 @@
  * (match=, protocols=, ciphers=, servername=), the defaults of a level, and
  * the one-line form that tlsrelay -q prints (see policy.h). The table file
  * and its lookups are in policy.c.
+ *
+ * Error texts never quote the value or a part of it: they say which
+ * attribute, which word of the policy or which item of a list is wrong,
+ * and why. The value may come from a file that is not a policy map at all
+ * (a password map given by mistake), and the texts go to logs and to the
+ * MTA.
  */
 #include "config.h"
 #include <arpa/inet.h>
@@ -101,15 +107,15 @@ static int normalise_digest(const char *d, char *out)
 static tlsrelay_cat add_digests(char *val, tr_policy *p, const char *where,
                                 tlsrelay_status *st)
 {
-	char norm[96], q[TR_QUOTE_MAX + 4];
+	char norm[96];
 	tlsrelay_cat rc;
 	char *d;
 
-	while ((d = strsep(&val, "|")) != NULL) {
+	for (int i = 1; (d = strsep(&val, "|")) != NULL; i++) {
 		if (normalise_digest(d, norm) != 0)
-			return tr_config_error(st, where, "bad fingerprint \"%s\": expected a "
-			                 "SHA-256 digest, 32 hex byte pairs separated "
-			                 "by \":\"", tr_quote(d, q));
+			return tr_config_error(st, where, "bad fingerprint (match= item %d): "
+			                 "expected a SHA-256 digest, 32 hex byte pairs "
+			                 "separated by \":\"", i);
 		if ((rc = add_match(p, norm, where, st)) != TLSRELAY_OK)
 			return rc;
 	}
@@ -120,16 +126,16 @@ static tlsrelay_cat add_names(char *val, tr_policy *p, const char *where,
                               tlsrelay_status *st)
 {
 	static const char *const words[] = { "hostname", "nexthop", "dot-nexthop" };
-	char q[TR_QUOTE_MAX + 4], low[256];
+	char low[256];
 	tlsrelay_cat rc;
 	char *n;
 
-	while ((n = strsep(&val, ":")) != NULL) {
+	for (int i = 1; (n = strsep(&val, ":")) != NULL; i++) {
 		if (strlen(n) > 255 || (!is_one_of(n, words, 3) &&
 		                        !dns_name_ok(n[0] == '.' ? n + 1 : n)))
-			return tr_config_error(st, where, "bad match name \"%s\": expected "
-			                 "hostname, nexthop, dot-nexthop, a DNS name or "
-			                 ".domain", tr_quote(n, q));
+			return tr_config_error(st, where, "bad match name (match= item %d): "
+			                 "expected hostname, nexthop, dot-nexthop, a DNS "
+			                 "name or .domain", i);
 		tr_policy_lower(low, n, sizeof low);
 		if ((rc = add_match(p, low, where, st)) != TLSRELAY_OK)
 			return rc;
@@ -195,18 +201,17 @@ static int proto_set(char *val, unsigned *set, int *open, char **bad)
 static tlsrelay_cat parse_protocols(char *val, tr_policy *p, const char *where,
                                     tlsrelay_status *st)
 {
-	char q[TR_QUOTE_MAX + 4], q2[TR_QUOTE_MAX + 4], *bad;
 	unsigned set;
 	int open;
+	char *bad;
 
-	tr_quote(val, q);
 	if (proto_set(val, &set, &open, &bad) != 0)
-		return tr_config_error(st, where, "bad protocols \"%s\": unknown protocol "
-		                 "\"%s\" (expected SSLv2, SSLv3, TLSv1, TLSv1.1, "
-		                 "TLSv1.2 or TLSv1.3)", q, tr_quote(bad, q2));
+		return tr_config_error(st, where, "bad protocols=: unknown protocol "
+		                 "(expected SSLv2, SSLv3, TLSv1, TLSv1.1, TLSv1.2 or "
+		                 "TLSv1.3, each maybe after !, >= or <=)");
 	if (set == 0)
-		return tr_config_error(st, where, "bad protocols \"%s\": allows no protocol "
-		                 "this client uses (TLSv1.2, TLSv1.3)", q);
+		return tr_config_error(st, where, "bad protocols=: allows no protocol "
+		                 "this client uses (TLSv1.2, TLSv1.3)");
 	p->min_proto = (set & BIT12) ? TLS1_2_VERSION : TLS1_3_VERSION;
 	p->max_proto = !(set & BIT13) ? TLS1_2_VERSION : open ? 0 : TLS1_3_VERSION;
 	return tr_status_ok(st);
@@ -220,7 +225,6 @@ static tlsrelay_cat parse_ciphers(char *val, tr_policy *p, const char *where,
 	static const struct {
 		const char *grade, *list;
 	} grades[] = { { "high", CIPHERS_HIGH }, { "medium", CIPHERS_MEDIUM } };
-	char q[TR_QUOTE_MAX + 4];
 
 	for (size_t i = 0; i < sizeof grades / sizeof grades[0]; i++) {
 		if (strcasecmp(val, grades[i].grade) == 0) {
@@ -229,19 +233,17 @@ static tlsrelay_cat parse_ciphers(char *val, tr_policy *p, const char *where,
 			return tr_status_ok(st);
 		}
 	}
-	return tr_config_error(st, where, "bad ciphers \"%s\": expected high or medium",
-	                 tr_quote(val, q));
+	return tr_config_error(st, where, "bad ciphers=: expected high or medium");
 }
 
 static tlsrelay_cat parse_servername(char *val, tr_policy *p,
                                      const char *where, tlsrelay_status *st)
 {
 	static const char *const words[] = { "hostname", "nexthop" };
-	char q[TR_QUOTE_MAX + 4];
 
 	if (!is_one_of(val, words, 2) && !dns_name_ok(val))
-		return tr_config_error(st, where, "bad servername \"%s\": expected "
-		                 "hostname, nexthop or a DNS name", tr_quote(val, q));
+		return tr_config_error(st, where, "bad servername=: expected "
+		                 "hostname, nexthop or a DNS name");
 	tr_policy_lower(p->servername, val, sizeof p->servername);
 	return tr_status_ok(st);
 }
@@ -268,23 +270,26 @@ static const struct attr {
 
 #define NATTRS (sizeof attrs / sizeof attrs[0])
 
-/* One "name=value" token; *seen: bit i = attrs[i] given already. */
-static tlsrelay_cat parse_attr(char *tok, tr_policy *p, unsigned *seen,
+/* One "name=value" token, word nword of the policy; *seen: bit i =
+ * attrs[i] given already. */
+static tlsrelay_cat parse_attr(char *tok, int nword, tr_policy *p, unsigned *seen,
                                const char *where, tlsrelay_status *st)
 {
-	char *eq = strchr(tok, '='), q[TR_QUOTE_MAX + 4];
+	char *eq = strchr(tok, '=');
 	const struct attr *a = NULL;
 	unsigned bit;
 
 	if (eq == NULL || eq == tok)
-		return tr_config_error(st, where, "malformed attribute \"%s\": expected "
-		                 "name=value", tr_quote(tok, q));
+		return tr_config_error(st, where, "malformed attribute (word %d of the "
+		                 "policy): expected name=value", nword);
 	*eq = '\0';
 	for (size_t i = 0; i < NATTRS && a == NULL; i++)
 		if (strcasecmp(tok, attrs[i].name) == 0)
 			a = &attrs[i];
 	if (a == NULL)
-		return tr_config_error(st, where, "unknown attribute \"%s\"", tr_quote(tok, q));
+		return tr_config_error(st, where, "unknown attribute (word %d of the policy; "
+		                 "known: match, protocols, ciphers, servername, exclude, "
+		                 "tafile, connection_reuse, enable_rpk)", nword);
 	if (a->parse == NULL)
 		return tr_config_error(st, where, "attribute \"%s\" is not supported by "
 		                 "tlsrelay", a->name);
@@ -326,15 +331,12 @@ void tr_policy_from_level(tr_tls_level level, tr_policy *out)
 static tlsrelay_cat policy_text(const char *value, const char *where,
                                 char *buf, tlsrelay_status *st)
 {
-	char q[TR_QUOTE_MAX + 4];
-
 	if (strlen(value) > TR_POLICY_LINE_MAX)
 		return tr_config_error(st, where, "policy longer than %d bytes",
 		                 TR_POLICY_LINE_MAX);
 	for (const char *c = value; *c != '\0'; c++)
 		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-			return tr_config_error(st, where, "control character in policy \"%s\"",
-			                 tr_quote(value, q));
+			return tr_config_error(st, where, "control character in policy");
 	strcpy(buf, value);
 	return tr_status_ok(st);
 }
@@ -342,9 +344,10 @@ static tlsrelay_cat policy_text(const char *value, const char *where,
 tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
                                    tr_policy *out, tlsrelay_status *st)
 {
-	char buf[TR_POLICY_LINE_MAX + 1], q[TR_QUOTE_MAX + 4], names[128];
+	char buf[TR_POLICY_LINE_MAX + 1], names[128];
 	char *cur, *tok;
 	unsigned seen = 0;
+	int nword = 1;
 	tlsrelay_cat rc;
 	tr_policy p;
 
@@ -354,11 +357,11 @@ tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
 		return tr_config_error(st, where, "empty policy: expected a security level");
 	memset(&p, 0, sizeof p);
 	if ((p.level = tr_tls_level_from_name(tok)) == TR_TLS_INVALID)
-		return tr_config_error(st, where, "unknown security level \"%s\" (expected "
-		                 "one of: %s)", tr_quote(tok, q),
+		return tr_config_error(st, where, "unknown security level (the first word "
+		                 "of the policy; expected one of: %s)",
 		                 level_names(names, sizeof names));
 	while ((tok = strtok_r(NULL, TOKEN_SEPS, &cur)) != NULL)
-		if ((rc = parse_attr(tok, &p, &seen, where, st)) != TLSRELAY_OK)
+		if ((rc = parse_attr(tok, ++nword, &p, &seen, where, st)) != TLSRELAY_OK)
 			return rc;
 	if (p.level == TR_TLS_FINGERPRINT && p.nmatch == 0)
 		return tr_config_error(st, where, "level fingerprint needs match= with at "

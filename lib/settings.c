@@ -22,6 +22,7 @@
 #include "status.h"
 
 #define NOMEM_DSN    "4.3.0"
+#define NAME_CHARS   "abcdefghijklmnopqrstuvwxyz0123456789_"
 #define WEEK         (7 * 86400)
 
 /* Validation of a string value (never empty here). Returns 0 when value is
@@ -93,14 +94,14 @@ static const struct setting settings[] = {
 
 
 
+/* The value itself is never quoted (nor in why): the file may not be a
+ * configuration file at all (a password map given by mistake), and an
+ * error text ends up in logs and in the MTA's bounces. The setting's name
+ * and file:line say where. */
 static tlsrelay_cat bad_value(tlsrelay_status *st, const char *where,
-                              const struct setting *k, const char *value,
-                              const char *why)
+                              const struct setting *k, const char *why)
 {
-	char q[TR_QUOTE_MAX + 4];
-
-	return tr_config_error(st, where, "bad value \"%s\" for %s: %s",
-	                 tr_quote(value, q), k->name, why);
+	return tr_config_error(st, where, "bad value for %s: %s", k->name, why);
 }
 
 static tlsrelay_cat no_memory(tlsrelay_status *st)
@@ -326,7 +327,7 @@ static int check_resolver(const char *value, char *norm, size_t ncap,
 		return -1;
 	}
 	if (port != NULL && parse_port(port, &portnum) != 0) {
-		snprintf(why, wcap, "bad port \"%.20s\": expected 1-65535", port);
+		snprintf(why, wcap, "bad port: expected 1-65535");
 		return -1;
 	}
 	if (port == NULL)
@@ -365,7 +366,7 @@ static tlsrelay_cat set_string(tr_config *cfg, const struct setting *k,
 	if (*value != '\0') {
 		if (k->check != NULL &&
 		    k->check(value, norm, sizeof norm, why, sizeof why) != 0)
-			return bad_value(st, where, k, value, why);
+			return bad_value(st, where, k, why);
 		if ((copy = strdup(norm[0] ? norm : value)) == NULL)
 			return no_memory(st);
 	}
@@ -388,13 +389,13 @@ static tlsrelay_cat set_number(tr_config *cfg, const struct setting *k,
 		if (rc == PT_OK && (n < k->min || n > k->max))
 			rc = PT_RANGE;
 		if (rc == PT_SYNTAX)
-			return bad_value(st, where, k, value,
+			return bad_value(st, where, k,
 			                 "expected a time like 30s, 5m, 1h");
 		if (rc == PT_RANGE) {
 			snprintf(why, sizeof why, "must be from %s to %s",
 			         time_text(k->min, lo, sizeof lo),
 			         time_text(k->max, hi, sizeof hi));
-			return bad_value(st, where, k, value, why);
+			return bad_value(st, where, k, why);
 		}
 	} else {
 		end = scan_digits(value, (unsigned long)k->max, &v);
@@ -402,7 +403,7 @@ static tlsrelay_cat set_number(tr_config *cfg, const struct setting *k,
 		    v > (unsigned long)k->max) {
 			snprintf(why, sizeof why, "expected a number from %d to %d",
 			         k->min, k->max);
-			return bad_value(st, where, k, value, why);
+			return bad_value(st, where, k, why);
 		}
 		n = (int)v;
 	}
@@ -421,7 +422,7 @@ static tlsrelay_cat set_bool(tr_config *cfg, const struct setting *k,
 	else if (strcasecmp(value, "no") == 0)
 		*slot = 0;
 	else
-		return bad_value(st, where, k, value, "expected yes or no");
+		return bad_value(st, where, k, "expected yes or no");
 	return tr_status_ok(st);
 }
 
@@ -435,7 +436,7 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 	supported_levels(list, sizeof list);
 	if (lv == TR_TLS_INVALID) {
 		snprintf(why, sizeof why, "expected one of: %s", list);
-		return bad_value(st, where, k, value, why);
+		return bad_value(st, where, k, why);
 	}
 	if (!tr_tls_level_supported(lv))
 		return tr_config_error(st, where, "%s: level %s is not supported by this "
@@ -484,14 +485,17 @@ tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
 		key = "";
 	if (value == NULL)
 		value = "";
-	if ((k = find_setting(key)) == NULL)
+	if ((k = find_setting(key)) == NULL && key[strspn(key, NAME_CHARS)] != '\0')
+		return tr_config_error(st, where, "bad setting name: use lowercase letters, "
+		                 "digits and \"_\"");
+	if (k == NULL)   /* a key of name characters is quoted (bounded) */
 		return tr_config_error(st, where, "unknown setting \"%s\"", tr_quote(key, q));
 	if (strlen(value) > TR_CONFIG_LINE_MAX)
 		return tr_config_error(st, where, "value for %s is longer than %d bytes",
 		                 k->name, TR_CONFIG_LINE_MAX);
 	for (const char *p = value; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return bad_value(st, where, k, value,
+			return bad_value(st, where, k,
 			                 "control character in value");
 	return set_value(cfg, k, value, where, st);
 }

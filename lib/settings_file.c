@@ -3,6 +3,11 @@
  * settings.h for the syntax): lines, comments, "file:line" in error texts,
  * all-or-nothing loading, and check mode (tlsrelay -t: every problem
  * reported, reading goes on). Values are validated by settings.c.
+ *
+ * Error texts name file:line and the problem, and quote a setting name
+ * only once it is made of name characters: never a line, a value or a
+ * malformed name. The file may be another one given by mistake (a
+ * password map, with -c), and the texts go to logs and to the MTA.
  */
 #include "config.h"
 #include <errno.h>
@@ -71,22 +76,21 @@ static char *trim(char *s)
 static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
                                tlsrelay_status *st)
 {
-	char q[TR_QUOTE_MAX + 4];
 	char *key = trim(line), *eq, *value;
+	size_t bad;
 
 	if (*key == '\0' || *key == '#')
 		return tr_status_ok(st);
 	if ((eq = strchr(key, '=')) == NULL)
-		return tr_config_error(st, where, "expected \"name = value\", found \"%s\"",
-		                 tr_quote(key, q));
+		return tr_config_error(st, where, "expected \"name = value\" (no \"=\" in the line)");
 	*eq = '\0';
 	value = trim(eq + 1);
 	key = trim(key);
 	if (*key == '\0')
 		return tr_config_error(st, where, "missing setting name before \"=\"");
-	if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key))
-		return tr_config_error(st, where, "bad setting name \"%s\": use lowercase "
-		                 "letters, digits and \"_\"", tr_quote(key, q));
+	if ((bad = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_")) != strlen(key))
+		return tr_config_error(st, where, "bad setting name (character %zu): use "
+		                 "lowercase letters, digits and \"_\"", bad + 1);
 	return tr_config_set(cfg, key, value, where, st);
 }
 

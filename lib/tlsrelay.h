@@ -156,6 +156,14 @@ int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exis
  * Touches no network. Returns the number of problems. */
 int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg);
 
+/* `tlsrelay -t`, third step: what is not an error but deserves a word,
+ * each line to fn starting with "warning: ". So far: a dane level
+ * (tls_security_level or a tls_policy_map entry) with a resolver not on
+ * loopback (dns_resolver, else /etc/resolv.conf's servers, read but not
+ * queried): its AD bit is trusted as it comes. Touches no network.
+ * Returns the number of warnings. */
+int tlsrelay_ctx_check_warnings(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg);
+
 /* ---------------------------------------------------------------- message */
 
 typedef struct tlsrelay_message tlsrelay_message;

@@ -44,7 +44,11 @@ man_MANS += doc/tlsrelayd.8 doc/tlsrelayc.8
 # Postfix receiver, peer.py, malformed requests (hostile.py) and a host
 # Postfix whose pipe(8) runs tlsrelayc.
 TESTS += tests/daemon/test_daemon.sh
-# the fault matrix of tests/peer/test_faults.sh, each delivery through the daemon
+# the fault matrix of tests/peer/test_faults.sh, each delivery through the
+# daemon (tests/daemon/via_daemon.sh: one daemon per case)
 TESTS += tests/daemon/test_faults_daemon.sh
+# who may do what through the socket (two users made for the test), how
+# the socket is made (strace)
+TESTS += tests/daemon/test_daemon_access.sh
 SCRIPT_DIRS += tests/daemon
 EXTRA_DIST += tests/daemon

@@ -14,12 +14,20 @@
  * the delivery processes included. tlsrelayd(8) has the details.
  *
  * Decisions:
- * - Started as root it needs -u: it creates the socket (owned by USER,
- *   mode MODE), then becomes USER (its groups too) for good before reading
- *   the configuration. It never delivers as root.
+ * - Started as root it needs -u: it becomes USER (its groups too) for
+ *   good first, then makes the socket as USER (so owned by USER and its
+ *   primary group) and reads the configuration. It never delivers as
+ *   root. The socket is never touched as root: chmod/chown by path after
+ *   bind() would follow a symbolic link that USER (who may write to the
+ *   socket's directory) put there meanwhile, and fchmod on a socket
+ *   descriptor does not change the file. Its mode comes from the umask
+ *   at bind() (0777 & ~umask on Linux), set to ~MODE around the call. So
+ *   the socket's directory must be writable by USER (the systemd unit's
+ *   RuntimeDirectory is).
  * - The socket's mode (default 0660) and directory are the access control:
  *   whoever can connect can have mail sent with this configuration (and
- *   its SASL passwords), as whoever can run tlsrelay as USER could.
+ *   its SASL passwords) - deliveries only: the daemon serves nothing else
+ *   (no -o, -t, -n, -d, -q, -r, other -c: transport.c, request.c).
  * - A socket file left by a dead daemon is replaced; one a live daemon
  *   answers on is not (exit 75: already running).
  * - Usage and configuration errors exit 78, other start-up failures 75.
@@ -146,10 +154,13 @@ static int clear_stale(const struct sockaddr_un *sa)
 	return 0;
 }
 
-static int listen_on(const struct trd_options *o, const struct passwd *pw)
+/* The socket, made by the current user: mode o->mode (umask), owner and
+ * group the process's; no call by its path after bind(). */
+static int listen_on(const struct trd_options *o)
 {
 	struct sockaddr_un sa;
-	int s;
+	mode_t old;
+	int s, rc = -1;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
@@ -162,9 +173,12 @@ static int listen_on(const struct trd_options *o, const struct passwd *pw)
 		trd_log(LOG_ERR, "another tlsrelayd answers on %s", o->socket);
 		return -1;
 	}
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
-	    bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(o->socket, o->mode) < 0 ||
-	    (pw && chown(o->socket, pw->pw_uid, pw->pw_gid) < 0) || listen(s, 128) < 0) {
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0) {
+		old = umask(~o->mode & 0777);
+		rc = bind(s, (struct sockaddr *)&sa, sizeof sa);
+		umask(old);
+	}
+	if (rc < 0 || listen(s, 128) < 0) {
 		trd_log(LOG_ERR, "cannot listen on %s: %s", o->socket, strerror(errno));
 		if (s >= 0)
 			close(s);
@@ -206,9 +220,9 @@ int main(int argc, char **argv)
 		trd_log(LOG_ERR, "-u %s: only root can change user", o.user);
 		return EX_CONFIG_;
 	}
-	if ((lfd = listen_on(&o, geteuid() == 0 ? pw : NULL)) < 0)
-		return EX_TEMPFAIL_;
 	if (geteuid() == 0 && become(pw) < 0)
+		return EX_TEMPFAIL_;
+	if ((lfd = listen_on(&o)) < 0)
 		return EX_TEMPFAIL_;
 	log_fd = o.verbose ? fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
 	return trd_serve(&o, lfd);

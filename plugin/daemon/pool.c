@@ -10,6 +10,8 @@
  * - When the warm context is remade (a file changed, SIGHUP), idle
  *   processes of the old generation are retired at once and busy ones
  *   after their delivery: a delivery never starts with stale settings.
+ * - A request the daemon does not serve (proto.h) is answered
+ *   TRD_REPLY_NOT_SERVED; the process goes on serving.
  * - The reply to the client is the daemon's: the worker's status, or
  *   4.3.0 / 75 with a line when the process died during the delivery (a
  *   non-zero status it exited with, such as the transport's last-resort
@@ -151,6 +153,8 @@ static void answer(struct trd_worker *w, int rc, int died, int status)
 
 	if (!died && rc == TRD_EXIT_BAD_REQUEST)
 		snprintf(line, sizeof line, "75 4.3.0 tlsrelayd: request refused (see the mail log)\n");
+	else if (!died && rc == TRD_EXIT_NOT_SERVED)
+		snprintf(line, sizeof line, TRD_REPLY_NOT_SERVED "\n");
 	else if (!died)
 		snprintf(line, sizeof line, "%d\n", rc & 0xff);
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)

@@ -26,6 +26,12 @@
  * most TRD_REPLY_MAX bytes. No reply (end of file) means the outcome is
  * unknown: the client exits 75 (the message is kept; at worst sent twice,
  * never lost).
+ *
+ * Or "not-served\n" (TRD_REPLY_NOT_SERVED): the daemon runs only
+ * deliveries with its own configuration, and this request was something
+ * else (-o, -t, -n, -d, -q, -r, -c naming another file). Nothing of it
+ * was run: the descriptors were neither read nor written. The client
+ * runs tlsrelay itself, as its own user, with the same arguments.
  */
 #ifndef TRD_PROTO_H
 #define TRD_PROTO_H
@@ -37,8 +43,11 @@
 #define TRD_LEN_MAX (1024 * 1024)
 #define TRD_REPLY_MAX 512
 
-/* A delivery process exits with this when the request was malformed
- * (the transport itself never exits with it). */
+/* A delivery process's result when the request was malformed (the
+ * transport itself never exits with it). */
 #define TRD_EXIT_BAD_REQUEST 250
+/* ... and when the request was not served (the same). */
+#define TRD_EXIT_NOT_SERVED 251
+#define TRD_REPLY_NOT_SERVED "not-served"
 
 #endif

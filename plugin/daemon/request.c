@@ -10,8 +10,15 @@
  *   control message, strings that do not add up) is refused: logged, exit
  *   TRD_EXIT_BAD_REQUEST, which the daemon replies to as 4.3.0 / 75.
  * - conn is left open (the worker closes it).
- * - The client's working directory is entered (a relative -c names the
- *   same file as for tlsrelay); if it cannot be, "/" is.
+ * - Only a delivery with the daemon's own configuration is run (the
+ *   transport decides, on the command line it parsed: transport.h). Any
+ *   other request (-o, -t, -n, -d, -q, -r, another -c: whatever bytes a
+ *   client sends) gets TRD_EXIT_NOT_SERVED, logged, before anything is
+ *   read from its descriptors or written to them: tlsrelayc then runs
+ *   tlsrelay itself, as its own user, with its standard input untouched.
+ * - The delivery runs in the daemon's working directory; the client's is
+ *   only used to resolve a relative -c (for the comparison: the file read
+ *   is the daemon's path). Every path of the configuration is absolute.
  * - The environment is the daemon's, not the client's (TMPDIR included).
  */
 #include "config.h"
@@ -152,7 +159,7 @@ int trd_request_run(int conn, tlsrelay_ctx *warm, const char *config)
 {
 	time_t deadline = time(NULL) + TRD_REQUEST_TIMEOUT;
 	char head[TRD_HEAD_LEN], *body, *cwd = NULL, **argv;
-	struct tr_warm w = { warm, config };
+	struct tr_warm w = { warm, config, NULL, NULL };
 	uint32_t argc, len;
 	int fds[TRD_MAX_FDS], nfds, rc;
 
@@ -180,9 +187,13 @@ int trd_request_run(int conn, tlsrelay_ctx *warm, const char *config)
 		}
 	}
 	close_fds(fds, nfds);
-	if (chdir(cwd) < 0)
-		(void)!chdir("/");
+	w.cwd = cwd;
 	rc = tr_transport_main((int)argc, argv, &w);
+	if (rc == TR_EXIT_NOT_SERVED) {
+		trd_log(LOG_NOTICE, "request not served (%s): the daemon runs deliveries with its "
+		        "own configuration only; the client runs tlsrelay as its own user", w.not_served);
+		rc = TRD_EXIT_NOT_SERVED;
+	}
 	free(argv);
 	free(body);
 	return rc;

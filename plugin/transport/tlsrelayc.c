@@ -25,6 +25,13 @@
  *   warning), not printed: the MTA reads the output as the result.
  * - Once the request is sent the daemon may be delivering: from then on
  *   any doubt (an error, no reply) is 4.3.0 and exit 75, never 0.
+ * - The one exception is the daemon's "not-served" reply (proto.h): it
+ *   runs only deliveries with its own configuration, and this command
+ *   line was something else (-o, -t, -n, -d, -q, -r, another -c). It ran
+ *   nothing of it and did not touch descriptors 0-2, so tlsrelayc runs
+ *   tlsrelay itself as above: with the rights of its own user, never the
+ *   daemon's. The daemon decides (a client may send anything); tlsrelayc
+ *   does not guess beforehand.
  * - No timeout of its own: the MTA's (pipe(8) time limit) ends this
  *   process, and the daemon stops the delivery when it sees that.
  */
@@ -47,16 +54,19 @@
 #define EX_TEMPFAIL_ 75
 #define EX_CONFIG_ 78
 
-static void fallback(char **argv, const char *why, const char *sock)
+#define DELIVERING "delivering in this process"
+
+/* Log why (tail: what now), then become tlsrelay; never returns. */
+static void __attribute__((noreturn)) fallback_as(char **argv, const char *why, const char *sock, const char *tail)
 {
 	char self[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 16);
 
 	openlog("tlsrelayc", LOG_PID, LOG_MAIL);
 	if (sock)
-		syslog(LOG_WARNING, "tlsrelayd at %s: %s: delivering in this process", sock, why);
+		syslog(LOG_WARNING, "tlsrelayd at %s: %s: %s", sock, why, tail);
 	else
-		syslog(LOG_WARNING, "%s: delivering in this process", why);
+		syslog(LOG_WARNING, "%s: %s", why, tail);
 	closelog();
 	if (n > 0) {
 		self[n] = '\0';
@@ -69,6 +79,11 @@ static void fallback(char **argv, const char *why, const char *sock)
 	printf("4.3.0 tlsrelayc: cannot run tlsrelay beside %s: %s\n",
 	       n > 0 ? self : "this program", strerror(errno));
 	exit(EX_TEMPFAIL_);
+}
+
+static void __attribute__((noreturn)) fallback(char **argv, const char *why, const char *sock)
+{
+	fallback_as(argv, why, sock, DELIVERING);
 }
 
 static int std_fds_open(void)
@@ -152,7 +167,8 @@ static int send_request(int s, const char *buf, size_t len)
 	return 0;
 }
 
-/* The reply: the exit status, after printing its line if any. */
+/* The reply: the exit status, after printing its line if any; -1 for
+ * TRD_REPLY_NOT_SERVED (nothing printed). */
 static int read_reply(int s)
 {
 	char line[TRD_REPLY_MAX + 1], *end, *nl;
@@ -174,6 +190,8 @@ static int read_reply(int s)
 		return EX_TEMPFAIL_;
 	}
 	*nl = '\0';
+	if (strcmp(line, TRD_REPLY_NOT_SERVED) == 0)
+		return -1;
 	errno = 0;
 	status = strtol(line, &end, 10);
 	if (errno || end == line || status < 0 || status > 255 || (*end && *end != ' ')) {
@@ -219,7 +237,12 @@ int main(int argc, char **argv)
 		return EX_TEMPFAIL_;
 	}
 	free(buf);
-	rc = read_reply(s);
+	if ((rc = read_reply(s)) < 0) {
+		close(s);
+		fallback_as(argv, "not served there (it runs deliveries with its own configuration "
+		            "only: no -o, -t, -n, -d, -q, -r or other -c)", sock,
+		            "running tlsrelay in this process, as this user");
+	}
 	fflush(stdout);
 	return rc;
 }

@@ -26,7 +26,9 @@
  * - -n prints the non-default settings (postconf -n), -d every setting;
  *   -t checks the configuration and the files it names, printing every
  *   problem as "file:line: reason" and exiting 78 if there is any (0 and
- *   "configuration OK" otherwise). None of them reads a message.
+ *   "configuration OK" otherwise); warnings ("warning: ...", such as a
+ *   dane level with a resolver not on loopback) are printed, not counted.
+ *   None of them reads a message.
  * - No core dumps (tlsrelay_no_core_dumps): the process may hold SMTP
  *   AUTH passwords, which must not end up in a core file.
  * - File descriptors 0, 1 and 2 are made valid before anything is opened
@@ -42,6 +44,17 @@
  *   Exim (temp_errors lists 78) do not need it.
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
+ * - In a delivery process of tlsrelayd (warm given), which runs with the
+ *   daemon's user and files for whoever can connect to its socket, only a
+ *   delivery with the daemon's own configuration is run: -o, -t, -n, -d,
+ *   -q, -r and a -c naming another file are not served
+ *   (TR_EXIT_NOT_SERVED, decided on the parsed command line before
+ *   anything is read, printed or applied; tlsrelayc then runs tlsrelay
+ *   itself, as its caller). -r too: SASL credentials are looked up by the
+ *   server's name, and a key without a port matches any port of that
+ *   host, so a nexthop chosen by a socket client ([127.0.0.1]:PORT where
+ *   it listens) could collect them. The file read is always the daemon's
+ *   path, never the client's (a link it could change meanwhile).
  */
 #include "config.h"
 #include <ctype.h>
@@ -54,6 +67,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include "tlsrelay.h"
 #include "transport.h"
 
@@ -219,6 +233,12 @@ static void print_problem(void *arg, const char *line)
 	++*(int *)arg;
 }
 
+static void print_warning(void *arg, const char *line)
+{
+	(void)arg;
+	printf("tlsrelay: %s\n", line);     /* "warning: ...": not counted */
+}
+
 /* -t: every problem of the configuration; 0 or EX_CONFIG. */
 static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 {
@@ -231,6 +251,7 @@ static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 		if (tlsrelay_ctx_set_pair(ctx, o->overrides[i], &st) != TLSRELAY_OK)
 			print_problem(&n, st.text);
 	tlsrelay_ctx_check_files(ctx, print_problem, &n);
+	tlsrelay_ctx_check_warnings(ctx, print_warning, NULL);
 	if (n > 0) {
 		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
 		return EX_CONFIG_;
@@ -286,18 +307,37 @@ static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rc
 	return tlsrelay_status_exit(&st);
 }
 
-/* Whether the warm context of tlsrelayd serves this command line: same
- * configuration file (same inode: a relative -c or a symbolic link is the
- * same file), no -o, not -t (which reads everything afresh to report it). */
-static int warm_serves(const struct tr_warm *warm, const struct opts *o)
+/* Whether path (relative: to cwd, NULL = ours) names the file config. */
+static int same_file(const char *path, const char *cwd, const char *config)
 {
+	char full[PATH_MAX * 2 + 2];
 	struct stat a, b;
-	const char *path = o->config ? o->config : tlsrelay_default_config_path();
 
-	if (warm == NULL || warm->ctx == NULL || o->noverrides > 0 || o->check)
-		return 0;
-	return stat(path, &a) == 0 && stat(warm->config, &b) == 0 &&
+	if (path[0] != '/' && cwd != NULL) {
+		if ((size_t)snprintf(full, sizeof full, "%s/%s", cwd, path) >= sizeof full)
+			return 0;
+		path = full;
+	}
+	return stat(path, &a) == 0 && stat(config, &b) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* tlsrelayd: NULL when the daemon runs this command line, else why not. */
+static const char *not_served(const struct tr_warm *warm, const struct opts *o)
+{
+	const char *dflt = tlsrelay_default_config_path();
+
+	if (o->noverrides > 0)
+		return "-o given";
+	if (o->check || o->show || o->query)
+		return o->check ? "-t given" : o->show == 1 ? "-n given" :
+		       o->show ? "-d given" : "-q given";
+	if (o->nexthop)
+		return "-r given";
+	if (o->config ? !same_file(o->config, warm->cwd, warm->config) :
+	    strcmp(dflt, warm->config) != 0 && !same_file(dflt, NULL, warm->config))
+		return "another configuration file than the daemon's";
+	return NULL;
 }
 
 static tlsrelay_ctx *warm_ctx(const struct tr_warm *warm)
@@ -316,7 +356,7 @@ static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
 }
 
-static int run(int argc, char **argv, const struct tr_warm *warm)
+static int run(int argc, char **argv, struct tr_warm *warm)
 {
 	struct opts o;
 	struct logsink sink = { 0, 0 };
@@ -332,7 +372,11 @@ static int run(int argc, char **argv, const struct tr_warm *warm)
 	 * on the 4.3.5 DSN. */
 	if ((first = parse_args(argc, argv, &o)) < 0)
 		return EX_CONFIG_;
-	if (warm_serves(warm, &o))
+	if (warm != NULL && (warm->not_served = not_served(warm, &o)) != NULL)
+		return TR_EXIT_NOT_SERVED;
+	if (warm != NULL && o.config != NULL)
+		o.config = warm->config;     /* the same file, by the daemon's path */
+	if (warm_ctx(warm) != NULL)
 		ctx = warm->ctx;
 	else if ((ctx = tlsrelay_ctx_new()) == NULL) {
 		printf("4.3.0 tlsrelay: out of memory\n");
@@ -372,7 +416,7 @@ static int run(int argc, char **argv, const struct tr_warm *warm)
 	return rc;
 }
 
-int tr_transport_main(int argc, char **argv, const struct tr_warm *warm)
+int tr_transport_main(int argc, char **argv, struct tr_warm *warm)
 {
 	int rc = run(argc, argv, warm);
 

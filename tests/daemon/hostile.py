@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""hostile.py - malformed requests to tlsrelayd's socket (tests/daemon/test_daemon.sh).
+"""hostile.py - malformed requests to tlsrelayd's socket (tests/daemon/test_daemon.sh),
+and well-formed ones the daemon must not serve (tests/daemon/test_daemon_access.sh).
 
     hostile.py SOCKET CASE
+    hostile.py SOCKET OPTION-CASE CONFIG OTHER-FILE
 
 Sends one request of the kind CASE (see CASES) and prints one line:
 "reply <text>" (what the daemon answered, then the end of the connection),
@@ -11,6 +13,16 @@ WAIT seconds), "closed" (end of the connection without a byte) or
 whether the daemon's process let them go: "fds closed" (the write end of a
 pipe whose copies were sent: the read end sees end of file once this
 program closed its own copy) or "fds held".
+
+OPTION-CASE (see OPTION_CASES): a request as tlsrelayc would make it, or as
+a client that writes its own bytes could, whose command line gives an option
+the daemon does not serve (-o, -t, -n, -d, -q, -r, a -c naming OTHER-FILE
+or no -c at all: CONFIG is the daemon's own file). Its descriptors are a
+pipe holding a message (0) and the write end of another pipe (1 and 2).
+Four lines: "reply <text>" (or closed/timeout as above), "stdin untouched"
+or "stdin read" (the message is still in the pipe, or not all of it),
+"output none" or "output <text>" (what the daemon's process wrote to 1 or
+2), "fds closed" or "fds held".
 
 Protocol: plugin/daemon/proto.h. Standard library only; the socket is a
 unix socket in the test's directory.
@@ -62,6 +74,68 @@ CASES = {
     "nothing-silence": (b"", 0, b"", "silence"),
 }
 
+RCPT = "user@example.test"
+MESSAGE = b"Subject: hostile\n\nThis message must not be read.\n"
+
+# name: the arguments after argv[0]; CONF and OTHER are replaced by the
+# daemon's configuration file and another file (a password map).
+OPTION_CASES = {
+    "opt-o": ["-c", "CONF", "-o", "syslog=no", "--", RCPT],
+    "opt-o-attached": ["-c", "CONF", "-osyslog=no", "--", RCPT],
+    "opt-vo-combined": ["-c", "CONF", "-vo", "syslog=no", "--", RCPT],
+    "opt-o-after-f": ["-c", "CONF", "-f", "a@example.test", "-o", "relayhost=[127.0.0.1]:9", "--", RCPT],
+    "opt-t": ["-c", "CONF", "-t"],
+    "opt-t-other": ["-t", "-c", "OTHER"],
+    "opt-c-other": ["-c", "OTHER", "--", RCPT],
+    "opt-c-other-attached": ["-cOTHER", "--", RCPT],
+    "opt-c-twice": ["-c", "CONF", "-c", "OTHER", "--", RCPT],
+    "opt-no-c": ["--", RCPT],
+    "opt-q": ["-c", "CONF", "-q", "example.test"],
+    "opt-n": ["-c", "CONF", "-n"],
+    "opt-d": ["-c", "CONF", "-d"],
+    "opt-r": ["-c", "CONF", "-r", "[127.0.0.1]:9", "--", RCPT],
+}
+
+
+def option_case(path, case, conf, other):
+    args = [a.replace("CONF", conf).replace("OTHER", other) for a in OPTION_CASES[case]]
+    data = body("/", "tlsrelay", *args)
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    os.write(in_w, MESSAGE)
+    os.close(in_w)
+    os.set_blocking(in_r, False)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendmsg([head(len(args) + 1, len(data)) + data],
+               [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("3i", in_r, out_w, out_w))])
+    os.close(out_w)
+    data, how = read_all(s)
+    if data:
+        print(("reply " if how == "eof" else "reply-unclosed ") + data.decode("utf-8", "replace").rstrip("\n"))
+    else:
+        print("closed" if how == "eof" else "timeout")
+    s.close()
+    try:
+        left = os.read(in_r, len(MESSAGE) + 1)
+    except BlockingIOError:
+        left = b""
+    print("stdin untouched" if left == MESSAGE else "stdin read")
+    out, closed = b"", False
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        ready, _, _ = select.select([out_r], [], [], max(0, end - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(out_r, 4096)
+        if not chunk:
+            closed = True
+            break
+        out += chunk
+    print("output none" if not out else "output " + out[:300].decode("utf-8", "replace").replace("\n", " | "))
+    print("fds closed" if closed else "fds held")
+    return 0
+
 
 def read_all(s):
     data = b""
@@ -84,6 +158,8 @@ def read_all(s):
 
 def main():
     path, case = sys.argv[1], sys.argv[2]
+    if case in OPTION_CASES:
+        return option_case(path, case, sys.argv[3], sys.argv[4])
     first, nfds, later, mode = CASES[case]
     r, w = os.pipe()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -14,17 +14,20 @@
 #      retires it after two (a new PID for the third)
 #   b. the same exit status and result line as tlsrelay for failures:
 #      recipient 5xx, 4xx, TLS required but not offered (no MAIL sent),
-#      another (bad) configuration file, -o (must not use the warm
-#      context), -T, -q, -t, -n, a bad command line
+#      -T, a bad command line; and for what the daemon does not serve
+#      (another configuration file, -o, -q, -t, -n, -d, -r: logged "not
+#      served", tlsrelayc runs tlsrelay itself; who may do what through
+#      the socket: tests/daemon/test_daemon_access.sh)
 #   c. fallback: no daemon (no socket file) -> tlsrelay delivers in the
 #      client's process; closed standard input -> the same 4.3.0/75
 #   d. configuration change without restart: the edited file is used by the
 #      next delivery (old process retired); SIGHUP; a broken file gives each
 #      delivery tlsrelay's 4.3.5/78, fixing it recovers
 #   e. the client killed while its delivery waits for the reply to the
-#      dot: the daemon stops that delivery process and goes on serving
-#   f. a delivery process killed (SIGKILL) mid-delivery: 75, "4.3.0
-#      tlsrelayd: delivery process ended by signal 9"
+#      dot (the daemon's file edited to relay to a silent peer): the
+#      daemon stops that delivery process and goes on serving
+#   f. a delivery process killed (SIGKILL) mid-delivery (the same): 75,
+#      "4.3.0 tlsrelayd: delivery process ended by signal 9"
 #   g. malformed requests (tests/daemon/hostile.py): each refused (75 4.3.0
 #      request refused) or the connection closed, within the 10 s request
 #      timeout (+ slack) for the silent ones; descriptors received are let
@@ -223,17 +226,36 @@ NOTLS_PORT=$PEER_PORT NOTLS_DIR=$DIR NOTLS_PID=$PEER_PID
 conf "$T/enc.conf" "$NOTLS_PORT" encrypt
 same b-encrypt 75 '^4\.7\.4 ' -c "$T/enc.conf" "${FROM[@]}" -- user@example.test
 printf 'no_such_setting = 1\n' > "$T/bad.conf" && chmod 0644 "$T/bad.conf"
+# Not served by the daemon (another file, -o, -q, -t, -n, -d, -r): the
+# daemon logs it and tlsrelayc runs tlsrelay itself, here as root like
+# tlsrelay: the same output. (Before issue 13 the daemon ran them.)
+# name=CASE not_served REASON: the daemon logged "not served (REASON)"
+not_served() {
+	local n
+	n=$(grep -c "request not served ($1)" "$T/db.out")
+	tap_ok "$([ "$n" -gt 0 ]; echo $?)" "$name: not served by the daemon ($1)" "$(tail -n 3 "$T/db.out")"
+}
 same b-badconf 78 '^4\.3\.5 ' -c "$T/bad.conf" "${FROM[@]}" -- user@example.test
+name=b-badconf not_served "another configuration file than the daemon's"
 same b-badconf-T 75 '^4\.3\.5 ' -T -c "$T/bad.conf" "${FROM[@]}" -- user@example.test
-# -o: the daemon's warm context (the same file, which relays to the
-# receiver) must not serve it: the override sends to the peer and fails
+# -o: the override sends to the peer and fails (tlsrelay's own run)
 same b-override 75 '^4\.7\.4 ' -c "$DCONF" -o "relayhost=[127.0.0.1]:$NOTLS_PORT" \
 	-o tls_security_level=encrypt "${FROM[@]}" -- user@example.test
+name=b-override not_served "-o given"
+# a bad command line is refused by the daemon's process itself (nothing is
+# applied): tlsrelay's own text
 same b-bad-o 78 '^4\.3\.5 ' -c "$DCONF" -o novalue "${FROM[@]}" -- user@example.test
 same b-query 0 "\[127\.0\.0\.1\]:$RPORT" -c "$DCONF" -q example.test
+name=b-query not_served "-q given"
 same b-check 0 '^tlsrelay: configuration OK' -c "$DCONF" -t
+name=b-check not_served "-t given"
 same b-check-bad 78 'problem' -c "$T/bad.conf" -t
 same b-show 0 "^relayhost = \[127\.0\.0\.1\]:$RPORT" -c "$DCONF" -n
+name=b-show not_served "-n given"
+same b-show-all 0 "^relayhost = \[127\.0\.0\.1\]:$RPORT" -c "$DCONF" -d
+name=b-show-all not_served "-d given"
+same b-nexthop 0 - -c "$DCONF" -r "[127.0.0.1]:$RPORT" "${FROM[@]}" -- user@example.test
+name=b-nexthop not_served "-r given"
 same b-unknown-option 78 '^4\.3\.5 .*unknown option' -c "$DCONF" -x "${FROM[@]}" -- user@example.test
 same b-no-rcpt 78 '^4\.3\.5 .*no recipients' -c "$DCONF" "${FROM[@]}"
 same b-bad-rcpt 64 - -c "$DCONF" "${FROM[@]}" -- 'bad address@'
@@ -245,7 +267,7 @@ tap_ok "$([ "$(rg conns)" -ge 4 ]; echo $?)" "b: the peer saw both programs' con
 	"conns=$(rg conns)"
 tap_is "$(children "$DB")" "$WB" "b: all of it served by one delivery process"
 tap_is "$(ls "/proc/$WB/fd" 2>/dev/null | wc -l)" "$NFDB" \
-	"b: after the 13 other requests of b it holds as many descriptors as after the first"
+	"b: after the 15 other requests of b it holds as many descriptors as after the first"
 
 # ------------------------------------------------------ c. fallback
 tap_diag "c. fallback (at $SECONDS s)"
@@ -316,10 +338,11 @@ sent "d6 and the next"
 # ---------------------------------------------- e. the client goes away
 tap_diag "e. the client goes away (at $SECONDS s)"
 start_scen hang '{"actions": {"DOT": "silent"}, "silent_secs": 60}'
-HANG_DIR=$DIR HANG_PID=$PEER_PID
-conf "$T/hang.conf" "$PEER_PORT" may "data_timeout = 100s" "deadline = 120s"
+HANG_DIR=$DIR HANG_PID=$PEER_PID HANG_PORT=$PEER_PORT
+# the daemon serves only its own file: point it at the silent peer
+conf "$DCONF" "$HANG_PORT" may "data_timeout = 100s" "deadline = 120s"
 make_msg e1
-"$CLIENT" -S "$SOCK" -c "$T/hang.conf" "${FROM[@]}" -- user@example.test < "$T/e1.eml" \
+"$CLIENT" -S "$SOCK" -c "$DCONF" "${FROM[@]}" -- user@example.test < "$T/e1.eml" \
 	> "$T/e1.out" 2>&1 &
 CPID=$!
 wait_until 20 eval '[ "$(dots)" = 1 ]'
@@ -331,6 +354,7 @@ wait "$CPID" 2>/dev/null
 wait_until 15 gone "$W"
 tap_ok $? "e: the daemon stops the delivery process of a client that went away" "children: $(children "$DB")"
 tap_like "$(cat "$T/db.out")" "the client of delivery process $W went away: stopping it" "e: and logs it"
+conf "$DCONF" "$RPORT" may
 make_msg e2
 dc e2 "$SOCK" -c "$DCONF" "${FROM[@]}" -- carol@example.test
 sent "e2 the next delivery"
@@ -338,8 +362,9 @@ arrived e2 carol "e2 the next delivery"
 
 # ---------------------------------- f. a delivery process killed mid-way
 tap_diag "f. a delivery process killed mid-way (at $SECONDS s)"
+conf "$DCONF" "$HANG_PORT" may "data_timeout = 100s" "deadline = 120s"
 make_msg f1
-"$CLIENT" -S "$SOCK" -c "$T/hang.conf" "${FROM[@]}" -- user@example.test < "$T/f1.eml" \
+"$CLIENT" -S "$SOCK" -c "$DCONF" "${FROM[@]}" -- user@example.test < "$T/f1.eml" \
 	> "$T/f1.out" 2> "$T/f1.err" &
 CPID=$!
 DIR=$HANG_DIR
@@ -355,6 +380,7 @@ RC=$?
 tap_is "$RC" 75 "f: the client exits 75"
 tap_is "$(cat "$T/f1.out")" "4.3.0 tlsrelayd: delivery process ended by signal 9" "f: the result line"
 stop_pid "$HANG_PID"
+conf "$DCONF" "$RPORT" may
 make_msg f2
 dc f2 "$SOCK" -c "$DCONF" "${FROM[@]}" -- dave@example.test
 sent "f2 the next delivery"

@@ -76,7 +76,8 @@ tap_like "$out" "^$T/sample.rules: 6 rules, ok$" "a. the sample conf/milter/rule
 printf 'from secret@sender.test encrypt\nto example.test strongest\n' > "$T/bad.rules"
 out=$("$MILTER" -f -c "$CONF" -r "$T/bad.rules" -p "inet:$MPORT@127.0.0.1" 2>&1); rc=$?
 tap_is "$rc" 78 "a. bad rules: exit 78"
-tap_like "$out" "^tlsrelay-milter: $T/bad.rules:2: unknown level \"strongest\"" "a. bad rules: file, line, reason"
+tap_like "$out" "^tlsrelay-milter: $T/bad.rules:2: unknown level \\(the last field" "a. bad rules: file, line, reason"
+tap_unlike "$out" "strongest" "a. bad rules: the value is not quoted"
 out=$("$MILTER" -f -c "$CONF" -r "$T/missing.rules" -p "inet:$MPORT@127.0.0.1" 2>&1); rc=$?
 tap_is "$rc" 78 "a. unreadable rules: exit 78"
 tap_like "$out" "^tlsrelay-milter: $T/missing.rules: cannot open: No such file or directory$" \

@@ -276,14 +276,14 @@ q-relayhost           verify  pmap=q;sasl=ok      example.org          0  ^examp
 q-relayhost-bracket   verify  pmap=q;sasl=ok      [localhost]:@PORT@   0  ^\[localhost\]:@PORT@: nexthop \[localhost\]:@PORT@: secure match=localhost
 q-relayhost-smtps     verify  pmap=q              smtps:[127.0.0.1]    0  ^smtps:\[127\.0\.0\.1\]: nexthop smtps:\[127\.0\.0\.1\]:465: encrypt \(from .*/policy:6 key \[127\.0\.0\.1\]\)$
 q-relayhost-no-cred   may     sasl=other          example.test         0  ^example\.test: nexthop \[127\.0\.0\.1\]:@PORT@ \(relayhost\): may \(from tls_security_level\)$
-q-map-bad-key         may     pmap=bad_key        example.test         78 ^4\.3\.5 tlsrelay: .*/policy:3: bad key "\[bad\.example"
-q-map-bad-level       may     pmap=bad_level      example.test         78 ^4\.3\.5 tlsrelay: .*/policy:1: unknown security level "bogus"
+q-map-bad-key         may     pmap=bad_key        example.test         78 ^4\.3\.5 tlsrelay: .*/policy:3: bad key \(the first field\): unbalanced brackets
+q-map-bad-level       may     pmap=bad_level      example.test         78 ^4\.3\.5 tlsrelay: .*/policy:1: unknown security level \(the first word
 q-map-fp-no-match     may     pmap=fp_nomatch     example.test         78 ^4\.3\.5 tlsrelay: .*/policy:2: .*match
 q-map-match-encrypt   may     pmap=match_enc      example.test         78 ^4\.3\.5 tlsrelay: .*/policy:3: attribute "match" is not allowed at level
 q-map-tafile          may     pmap=tafile         example.test         78 ^4\.3\.5 tlsrelay: .*/policy:1: attribute "tafile" is not supported
 q-map-dup-key         may     pmap=dup_key        example.test         78 ^4\.3\.5 tlsrelay: .*/policy:3: duplicate key .*first at line 1
 q-map-old-protocols   may     pmap=old_proto      example.test         78 ^4\.3\.5 tlsrelay: .*/policy:1: bad protocols
-q-map-low-ciphers     may     pmap=low_cipher     example.test         78 ^4\.3\.5 tlsrelay: .*/policy:1: bad ciphers "low"
+q-map-low-ciphers     may     pmap=low_cipher     example.test         78 ^4\.3\.5 tlsrelay: .*/policy:1: bad ciphers=: expected high or medium
 q-sasl-swapped        may     sasl=swapped        example.test         78 ^4\.3\.5 tlsrelay: .*/sasl:1: bad key
 q-sasl-no-colon       may     sasl=nocolon        example.test         78 ^4\.3\.5 tlsrelay: .*/sasl:1: 
 q-sasl-continuation   may     sasl=contline       example.test         78 ^4\.3\.5 tlsrelay: .*/sasl:[12]: 

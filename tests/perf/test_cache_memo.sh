@@ -40,7 +40,8 @@ pf_set "$PF_DIR" "relay_domains = example.test" "relay_transport = discard:" \
 pf_start "$PF_DIR" || tap_bail "receiver Postfix did not start"
 wait_port 127.0.0.1 "$PORT" 15 || tap_bail "receiver not listening"
 
-mkdir -p "$T/spool" "$T/nb" && chmod 1777 "$T/spool" && chown nobody "$T/nb" && chmod 0755 "$T" ||
+# run/: the socket, made by the daemon as nobody (after it dropped root)
+mkdir -p "$T/spool" "$T/nb" "$T/run" && chmod 1777 "$T/spool" && chown nobody "$T/nb" "$T/run" && chmod 0755 "$T" ||
 	tap_bail "mkdir failed"
 CACHE=$T/nb/cache
 printf 'Subject: session memo test\n\nhello\n' > "$T/msg"
@@ -58,11 +59,11 @@ write_conf() {	# write_conf FILE [extra lines]
 }
 
 DPID=
-start_daemon() {	# start_daemon CONF: a tlsrelayd as nobody on $T/d.sock; sets DPID
-	rm -f "$T/d.sock"
-	start_bg tlsrelayd "$TRD" -u nobody -c "$1" -s "$T/d.sock"
+start_daemon() {	# start_daemon CONF: a tlsrelayd as nobody on $T/run/d.sock; sets DPID
+	rm -f "$T/run/d.sock"
+	start_bg tlsrelayd "$TRD" -u nobody -c "$1" -s "$T/run/d.sock"
 	DPID=$BG_PID
-	wait_until 15 test -S "$T/d.sock" || tap_bail "tlsrelayd did not start: $(cat "$T/tlsrelayd.out")"
+	wait_until 15 test -S "$T/run/d.sock" || tap_bail "tlsrelayd did not start: $(cat "$T/tlsrelayd.out")"
 }
 stop_daemon() { stop_pid "$DPID"; }
 workers() { cat "/proc/$DPID/task/$DPID/children" 2>/dev/null | tr -s ' ' '\n' | grep -c .; }
@@ -71,7 +72,7 @@ worker() { cat "/proc/$DPID/task/$DPID/children" 2>/dev/null | tr -d ' '; }
 # send NAME CONF: one delivery through the daemon, tlsrelay -v (its log on
 # our stderr); sets RC, OUT, LOG
 send() {
-	timeout -k 5 60 "$TRC" -S "$T/d.sock" -v -c "$2" -f sender@tlsrelay.test -- user@example.test \
+	timeout -k 5 60 "$TRC" -S "$T/run/d.sock" -v -c "$2" -f sender@tlsrelay.test -- user@example.test \
 		< "$T/msg" > "$T/$1.out" 2> "$T/$1.err"
 	RC=$?
 	OUT=$(cat "$T/$1.out") LOG=$(cat "$T/$1.err")

@@ -255,85 +255,85 @@ static const struct {
 	{ "relay_host", "x", "/etc/tlsrelay.conf:12",
 	  "/etc/tlsrelay.conf:12: unknown setting \"relay_host\"" },
 	{ "relay_host", "x", NULL, "unknown setting \"relay_host\"" },
-	{ "a\nb", "x", NULL, "unknown setting \"a?b\"" },
+	{ "a\nb", "x", NULL, "bad setting name: use lowercase letters, digits and \"_\"" },
 	{ "", "x", NULL, "unknown setting \"\"" },
 	{ NULL, "x", NULL, "unknown setting \"\"" },
 	{ "connect_timeout", "5x", "/etc/tlsrelay.conf:3",
-	  "/etc/tlsrelay.conf:3: bad value \"5x\" for connect_timeout: " TIME_WHY },
-	{ "connect_timeout", "0", NULL, "bad value \"0\" for " CT TO_RANGE },
-	{ "connect_timeout", "-5s", NULL, "bad value \"-5s\" for " CT TIME_WHY },
-	{ "connect_timeout", "", NULL, "bad value \"\" for " CT TIME_WHY },
+	  "/etc/tlsrelay.conf:3: bad value for connect_timeout: " TIME_WHY },
+	{ "connect_timeout", "0", NULL, "bad value for " CT TO_RANGE },
+	{ "connect_timeout", "-5s", NULL, "bad value for " CT TIME_WHY },
+	{ "connect_timeout", "", NULL, "bad value for " CT TIME_WHY },
 	{ "connect_timeout", "9999999999", NULL,
-	  "bad value \"9999999999\" for " CT TO_RANGE },
-	{ "connect_timeout", "2h", NULL, "bad value \"2h\" for " CT TO_RANGE },
-	{ "connect_timeout", "5M", NULL, "bad value \"5M\" for " CT TIME_WHY },
+	  "bad value for " CT TO_RANGE },
+	{ "connect_timeout", "2h", NULL, "bad value for " CT TO_RANGE },
+	{ "connect_timeout", "5M", NULL, "bad value for " CT TIME_WHY },
 	{ "command_timeout", "5 m", NULL,
-	  "bad value \"5 m\" for command_timeout: " TIME_WHY },
+	  "bad value for command_timeout: " TIME_WHY },
 	{ "data_timeout", "3601", NULL,
-	  "bad value \"3601\" for data_timeout: " TO_RANGE },
-	{ "deadline", "9s", NULL, "bad value \"9s\" for deadline: " DL_RANGE },
-	{ "deadline", "2d", NULL, "bad value \"2d\" for deadline: " DL_RANGE },
-	{ "mx_address_limit", "0", NULL, "bad value \"0\" for " MXA INT50_WHY },
-	{ "mx_address_limit", "51", NULL, "bad value \"51\" for " MXA INT50_WHY },
-	{ "mx_address_limit", "-1", NULL, "bad value \"-1\" for " MXA INT50_WHY },
-	{ "mx_address_limit", "5x", NULL, "bad value \"5x\" for " MXA INT50_WHY },
+	  "bad value for data_timeout: " TO_RANGE },
+	{ "deadline", "9s", NULL, "bad value for deadline: " DL_RANGE },
+	{ "deadline", "2d", NULL, "bad value for deadline: " DL_RANGE },
+	{ "mx_address_limit", "0", NULL, "bad value for " MXA INT50_WHY },
+	{ "mx_address_limit", "51", NULL, "bad value for " MXA INT50_WHY },
+	{ "mx_address_limit", "-1", NULL, "bad value for " MXA INT50_WHY },
+	{ "mx_address_limit", "5x", NULL, "bad value for " MXA INT50_WHY },
 	{ "mx_address_limit", "99999999999999999999", NULL,
-	  "bad value \"99999999999999999999\" for " MXA INT50_WHY },
+	  "bad value for " MXA INT50_WHY },
 	{ "mx_session_limit", "11", NULL,
-	  "bad value \"11\" for mx_session_limit: expected a number from 1 to 10" },
+	  "bad value for mx_session_limit: expected a number from 1 to 10" },
 	{ "mx_session_limit", "", NULL,
-	  "bad value \"\" for mx_session_limit: expected a number from 1 to 10" },
+	  "bad value for mx_session_limit: expected a number from 1 to 10" },
 	{ "syslog", "maybe", NULL,
-	  "bad value \"maybe\" for syslog: expected yes or no" },
-	{ "syslog", "", NULL, "bad value \"\" for syslog: expected yes or no" },
-	{ "mta_sts", "enforce", NULL, "bad value \"enforce\" for mta_sts: expected yes or no" },
+	  "bad value for syslog: expected yes or no" },
+	{ "syslog", "", NULL, "bad value for syslog: expected yes or no" },
+	{ "mta_sts", "enforce", NULL, "bad value for mta_sts: expected yes or no" },
 	{ "mta_sts_https_port", "0", NULL,
-	  "bad value \"0\" for mta_sts_https_port: expected a number from 1 to 65535" },
-	{ "tls_security_level", "bogus", NULL, "bad value \"bogus\" for "
+	  "bad value for mta_sts_https_port: expected a number from 1 to 65535" },
+	{ "tls_security_level", "bogus", NULL, "bad value for "
 	  "tls_security_level: expected one of: " LEVELS },
-	{ "tls_security_level", "MAY", NULL, "bad value \"MAY\" for "
+	{ "tls_security_level", "MAY", NULL, "bad value for "
 	  "tls_security_level: expected one of: " LEVELS },
 	{ "dns_resolver", "localhost", NULL,
-	  "bad value \"localhost\" for dns_resolver: " RESOLVER_WHY },
-	{ "dns_resolver", "1.2.3.4:99999", NULL, "bad value \"1.2.3.4:99999\" for "
-	  "dns_resolver: bad port \"99999\": expected 1-65535" },
-	{ "dns_resolver", "1.2.3.4:0", NULL, "bad value \"1.2.3.4:0\" for "
-	  "dns_resolver: bad port \"0\": expected 1-65535" },
-	{ "dns_resolver", "1.2.3.4:", NULL, "bad value \"1.2.3.4:\" for "
-	  "dns_resolver: bad port \"\": expected 1-65535" },
-	{ "dns_resolver", "[::1", NULL, "bad value \"[::1\" for dns_resolver: "
+	  "bad value for dns_resolver: " RESOLVER_WHY },
+	{ "dns_resolver", "1.2.3.4:99999", NULL, "bad value for "
+	  "dns_resolver: bad port: expected 1-65535" },
+	{ "dns_resolver", "1.2.3.4:0", NULL, "bad value for "
+	  "dns_resolver: bad port: expected 1-65535" },
+	{ "dns_resolver", "1.2.3.4:", NULL, "bad value for "
+	  "dns_resolver: bad port: expected 1-65535" },
+	{ "dns_resolver", "[::1", NULL, "bad value for dns_resolver: "
 	  RESOLVER_WHY },
-	{ "dns_resolver", "[1.2.3.4]:53", NULL, "bad value \"[1.2.3.4]:53\" for "
+	{ "dns_resolver", "[1.2.3.4]:53", NULL, "bad value for "
 	  "dns_resolver: " RESOLVER_WHY },
-	{ "dns_resolver", "1.2.3.4.5", NULL, "bad value \"1.2.3.4.5\" for "
+	{ "dns_resolver", "1.2.3.4.5", NULL, "bad value for "
 	  "dns_resolver: " RESOLVER_WHY },
 	{ "tls_ca_file", "certs/ca.pem", NULL,
-	  "bad value \"certs/ca.pem\" for tls_ca_file: " PATH_WHY },
+	  "bad value for tls_ca_file: " PATH_WHY },
 	{ "tls_ca_path", "~/certs", NULL,
-	  "bad value \"~/certs\" for tls_ca_path: " PATH_WHY },
+	  "bad value for tls_ca_path: " PATH_WHY },
 	{ "spool_directory", "tmp", NULL,
-	  "bad value \"tmp\" for spool_directory: " PATH_WHY },
+	  "bad value for spool_directory: " PATH_WHY },
 	{ "message_rules", "rules", NULL,
-	  "bad value \"rules\" for message_rules: " PATH_WHY },
+	  "bad value for message_rules: " PATH_WHY },
 	{ "helo_name", "bad_name.example", NULL,
-	  "bad value \"bad_name.example\" for helo_name: " HELO_WHY },
+	  "bad value for helo_name: " HELO_WHY },
 	{ "helo_name", "a..example", NULL,
-	  "bad value \"a..example\" for helo_name: " HELO_WHY },
+	  "bad value for helo_name: " HELO_WHY },
 	{ "helo_name", "-a.example", NULL,
-	  "bad value \"-a.example\" for helo_name: " HELO_WHY },
+	  "bad value for helo_name: " HELO_WHY },
 	{ "helo_name", "[300.1.1.1]", NULL,
-	  "bad value \"[300.1.1.1]\" for helo_name: " HELO_WHY },
+	  "bad value for helo_name: " HELO_WHY },
 	{ "helo_name", "[2001:db8::1]", NULL,
-	  "bad value \"[2001:db8::1]\" for helo_name: " HELO_WHY },
-	{ "helo_name", "a\tb", NULL, "bad value \"a?b\" for helo_name: " CTRL_WHY },
+	  "bad value for helo_name: " HELO_WHY },
+	{ "helo_name", "a\tb", NULL, "bad value for helo_name: " CTRL_WHY },
 	{ "spool_directory", "/var/\x7f", NULL,
-	  "bad value \"/var/?\" for spool_directory: " CTRL_WHY },
-	{ "relayhost", "2001:db8::1", NULL, "bad value \"2001:db8::1\" for "
-	  "relayhost: put IPv6 addresses in brackets: [2001:db8::1]" },
-	{ "relayhost", "[mail.example.com", NULL, "bad value \"[mail.example.com\" "
+	  "bad value for spool_directory: " CTRL_WHY },
+	{ "relayhost", "2001:db8::1", NULL, "bad value for "
+	  "relayhost: put IPv6 addresses in brackets: [ADDRESS]" },
+	{ "relayhost", "[mail.example.com", NULL, "bad value "
 	  "for relayhost: unbalanced brackets" },
-	{ "relayhost", "mail.example.com:0", NULL, "bad value \"mail.example.com:0\" "
-	  "for relayhost: bad port \"0\": " PORT_WHY },
+	{ "relayhost", "mail.example.com:0", NULL, "bad value "
+	  "for relayhost: bad port: " PORT_WHY },
 };
 
 static void test_bad_values(void)
@@ -359,20 +359,19 @@ static void test_bad_values(void)
 	}
 }
 
-/* Long values: quoting is cut at 64 bytes; more than 4096 is refused. */
+/* Long values: a bad one is not quoted; more than 4096 is refused. */
 static void test_long_values(void)
 {
-	char value[TR_CONFIG_LINE_MAX + 2], want[512];
+	char value[TR_CONFIG_LINE_MAX + 2];
 	tlsrelay_status st;
 	tr_config cfg;
 
 	tr_config_init(&cfg);
 	memset(value, 'a', 100);
 	value[100] = '\0';
-	snprintf(want, sizeof want, "bad value \"%.64s...\" for helo_name: "
-	         HELO_WHY, value);
 	tr_config_set(&cfg, "helo_name", value, NULL, &st);
-	check_str(st.text, want, "a long bad value is quoted to 64 bytes");
+	check_str(st.text, "bad value for helo_name: " HELO_WHY,
+	          "a long bad value is not quoted");
 
 	value[0] = '/';
 	memset(value + 1, 'd', TR_CONFIG_LINE_MAX - 1);
@@ -485,32 +484,32 @@ static const struct {
 	{ "[a]x", "unexpected text after \"]\"" },
 	{ "[a]:", "missing port after \":\"" },
 	{ "relay:", "missing port after \":\"" },
-	{ "relay:0", "bad port \"0\": " PORT_WHY },
-	{ "relay:65536", "bad port \"65536\": " PORT_WHY },
-	{ "relay:abc", "bad port \"abc\": " PORT_WHY },
-	{ "relay:25x", "bad port \"25x\": " PORT_WHY },
-	{ "relay:-1", "bad port \"-1\": " PORT_WHY },
-	{ "relay:SMTP", "bad port \"SMTP\": " PORT_WHY },
+	{ "relay:0", "bad port: " PORT_WHY },
+	{ "relay:65536", "bad port: " PORT_WHY },
+	{ "relay:abc", "bad port: " PORT_WHY },
+	{ "relay:25x", "bad port: " PORT_WHY },
+	{ "relay:-1", "bad port: " PORT_WHY },
+	{ "relay:SMTP", "bad port: " PORT_WHY },
 	{ "relay:99999999999999999999",
-	  "bad port \"99999999999999999999\": " PORT_WHY },
+	  "bad port: " PORT_WHY },
 	{ "mail example.com", SPACE_WHY },
 	{ "relay\t", SPACE_WHY },
 	{ "re\x01lay", SPACE_WHY },
 	{ "relay\r\n", SPACE_WHY },
-	{ "2001:db8::1", "put IPv6 addresses in brackets: [2001:db8::1]" },
-	{ "::1", "put IPv6 addresses in brackets: [::1]" },
+	{ "2001:db8::1", "put IPv6 addresses in brackets: [ADDRESS]" },
+	{ "::1", "put IPv6 addresses in brackets: [ADDRESS]" },
 	{ "2001:db8:1:2:3:4:5:6:25",
-	  "put IPv6 addresses in brackets: [2001:db8:1:2:3:4:5:6]:25" },
-	{ "a:b:c", "too many \":\" in \"a:b:c\"" },
-	{ "2001:db8::zz", "too many \":\" in \"2001:db8::zz\"" },
-	{ "[ipv6:zz::1]", "bad IPv6 address \"zz::1\"" },
-	{ "[2001:db8::g]", "bad IPv6 address \"2001:db8::g\"" },
-	{ "ho/st", "bad host name \"ho/st\"" },
-	{ "a..b", "bad host name \"a..b\"" },
-	{ ".example", "bad host name \".example\"" },
-	{ "example.", "bad host name \"example.\"" },
-	{ "-a.example", "bad host name \"-a.example\"" },
-	{ "user@example.com", "bad host name \"user@example.com\"" },
+	  "put IPv6 addresses in brackets: [ADDRESS]:PORT" },
+	{ "a:b:c", "too many \":\"" },
+	{ "2001:db8::zz", "too many \":\"" },
+	{ "[ipv6:zz::1]", "bad IPv6 address" },
+	{ "[2001:db8::g]", "bad IPv6 address" },
+	{ "ho/st", "bad host name" },
+	{ "a..b", "bad host name" },
+	{ ".example", "bad host name" },
+	{ "example.", "bad host name" },
+	{ "-a.example", "bad host name" },
+	{ "user@example.com", "bad host name" },
 };
 
 static void test_nexthop(void)
@@ -624,30 +623,30 @@ static const struct {
 	  { { "connect_timeout", "30" } } },
 	{ "missing =", "syslog = yes\nrelayhost [a.example]\n", 0,
 	  TLSRELAY_CONFIG,
-	  "FILE:2: expected \"name = value\", found \"relayhost [a.example]\"",
+	  "FILE:2: expected \"name = value\" (no \"=\" in the line)",
 	  { { "syslog", "1" } } },
 	{ "unknown key", "# c\n\nrelay_host = [a.example]\n", 0, TLSRELAY_CONFIG,
 	  "FILE:3: unknown setting \"relay_host\"", NOCHECK },
 	{ "bad value", "\n\nconnect_timeout = 5x\n", 0, TLSRELAY_CONFIG,
-	  "FILE:3: bad value \"5x\" for connect_timeout: " TIME_WHY, NOCHECK },
+	  "FILE:3: bad value for connect_timeout: " TIME_WHY, NOCHECK },
 	{ "# inside a value is not a comment",
 	  "helo_name = mx.example # note\n", 0, TLSRELAY_CONFIG,
-	  "FILE:1: bad value \"mx.example # note\" for helo_name: " HELO_WHY,
+	  "FILE:1: bad value for helo_name: " HELO_WHY,
 	  NOCHECK },
 	{ "missing key", " = [a.example]\n", 0, TLSRELAY_CONFIG,
 	  "FILE:1: missing setting name before \"=\"", NOCHECK },
 	{ "bad key characters", "syslog = no\nRelay-Host = x\n", 0,
-	  TLSRELAY_CONFIG, "FILE:2: bad setting name \"Relay-Host\": use "
+	  TLSRELAY_CONFIG, "FILE:2: bad setting name (character 1): use "
 	  "lowercase letters, digits and \"_\"", NOCHECK },
 	{ "key with a space", "relay host = x\n", 0, TLSRELAY_CONFIG,
-	  "FILE:1: bad setting name \"relay host\": use lowercase letters, "
+	  "FILE:1: bad setting name (character 6): use lowercase letters, "
 	  "digits and \"_\"", NOCHECK },
 	{ "NUL byte", NUL_DATA, sizeof NUL_DATA - 1, TLSRELAY_CONFIG,
 	  "FILE:2: NUL byte in line (not a text file?)", NOCHECK },
 	{ "lone CR inside a value", "helo_name = a\rb\n", 0, TLSRELAY_CONFIG,
-	  "FILE:1: bad value \"a?b\" for helo_name: " CTRL_WHY, NOCHECK },
+	  "FILE:1: bad value for helo_name: " CTRL_WHY, NOCHECK },
 	{ "two CRs at the end", "helo_name = a\r\r\n", 0, TLSRELAY_CONFIG,
-	  "FILE:1: bad value \"a?\" for helo_name: " CTRL_WHY, NOCHECK },
+	  "FILE:1: bad value for helo_name: " CTRL_WHY, NOCHECK },
 };
 
 static void test_files(void)

@@ -160,7 +160,7 @@ static void test_errors(const char *badmap_conf, const char *nomap_conf, const c
 	tlsrelay_ctx_load_config(ctx, badmap_conf, 1, &st);
 	TAP_INT(tlsrelay_policy_get(ctx, "a.test", &info, &st), TLSRELAY_CONFIG, "broken map: CONFIG");
 	check_str(st.dsn, "4.3.5", "broken map: dsn 4.3.5");
-	TAP_INT(strstr(st.text, ":1: unknown security level \"bogus\"") != NULL, 1, "broken map: file:line: reason");
+	TAP_INT(strstr(st.text, ":1: unknown security level (the first word") != NULL, 1, "broken map: file:line: reason");
 	tlsrelay_ctx_free(ctx);
 
 	ctx = tlsrelay_ctx_new();
