@@ -39,7 +39,6 @@ struct tlsrelay_ctx {
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 	struct tr_msgrules *rules;    /* message_rules, loaded on first use */
-	struct tr_probe *probe;       /* tlsrelay_probe() running: probe.h */
 };
 
 /* Forget everything derived from the settings (they are about to change):

@@ -36,19 +36,11 @@ void tr_dane_host_free(tr_dane_host *h)
 	tr_tlsa_free(&h->tlsa);
 }
 
-/* No usable DANE for this server: the dane level's fallback (may, or
- * encrypt for unusable records), or a deferral under dane-only. */
-static int dane_without(tr_dane_host *h, tr_tls_level level, tr_dane_state state,
-                        tlsrelay_status *st)
+/* No usable DANE for this server (the demand decides what follows). */
+static void dane_without(tr_dane_host *h, tr_dane_state state)
 {
 	h->state = state;
 	tr_tlsa_free(&h->tlsa);
-	if (level == TR_TLS_DANE_ONLY)
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
-		                     "DANE is required (dane-only), but not possible: %s",
-		                     h->why), -1;
-	h->level = state == TR_DANE_UNUSABLE ? TR_TLS_ENCRYPT : TR_TLS_MAY;
-	return 0;
 }
 
 static void add_name(tr_dane_host *h, const char *name)
@@ -86,34 +78,41 @@ static tr_tlsa_res lookup_tlsa(const tr_dns *d, int port, const char *host,
 	return r;
 }
 
-/* The DANE part of tr_dane_route_host, after the address lookup. */
-static int dane_decide(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
+/* The DANE part of tr_dane_route_host, after the address lookup: the
+ * facts (the state, why), never a decision. */
+static void dane_facts(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
                        const char *nexthop, const char *host, int port,
-                       const tr_dns_sec *sec, tr_dane_host *h, tlsrelay_status *st)
+                       const tr_dns_sec *sec, tr_dane_host *h)
 {
+	h->mx_insecure = mx == TR_DANE_MX_INSECURE;
 	if (mx == TR_DANE_MX_INSECURE && level == TR_TLS_DANE_ONLY) {
+		/* nothing can make it DANE: no TLSA query */
 		snprintf(h->why, sizeof h->why, "non DNSSEC destination: the MX records of %s "
 		         "are not DNSSEC-validated", nexthop);
-		return dane_without(h, level, TR_DANE_NONE, st);
+		dane_without(h, TR_DANE_NONE);
+		return;
 	}
 	if (is_ip(host)) {
 		snprintf(h->why, sizeof h->why, "%s is an IP address: no TLSA base domain", host);
-		return dane_without(h, level, TR_DANE_NONE, st);
+		dane_without(h, TR_DANE_NONE);
+		return;
 	}
 	if (!sec->secure) {
 		snprintf(h->why, sizeof h->why, "the address records of %s are not "
 		         "DNSSEC-validated: no TLSA lookup", host);
-		return dane_without(h, level, TR_DANE_NONE, st);
+		dane_without(h, TR_DANE_NONE);
+		return;
 	}
 	switch (lookup_tlsa(d, port, host, sec, h)) {
 	case TR_TLSA_TEMP:
-		h->state = TR_DANE_NONE;
 		h->tlsa_failed = 1;
 		h->base[0] = '\0';
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "%s", h->why), -1;
+		dane_without(h, TR_DANE_NONE);
+		return;
 	case TR_TLSA_NONE:
 		h->base[0] = '\0';
-		return dane_without(h, level, TR_DANE_NONE, st);
+		dane_without(h, TR_DANE_NONE);
+		return;
 	case TR_TLSA_FOUND:
 	default:
 		break;
@@ -123,11 +122,10 @@ static int dane_decide(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
 		         "DANE-TA(2) and DANE-EE(3) are used for SMTP)", h->tlsa.total,
 		         h->tlsa.total == 1 ? "" : "s", h->tlsa.owner);
 		h->base[0] = '\0';
-		return dane_without(h, level, TR_DANE_UNUSABLE, st);
+		dane_without(h, TR_DANE_UNUSABLE);
+		return;
 	}
 	h->state = TR_DANE_USABLE;
-	h->level = TR_TLS_DANE;
-	h->mx_insecure = mx == TR_DANE_MX_INSECURE;
 	add_name(h, h->base);
 	add_name(h, host);
 	if (mx != TR_DANE_MX_NONE)
@@ -135,7 +133,6 @@ static int dane_decide(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
 	snprintf(h->why, sizeof h->why, "%d usable TLSA record%s of %d at %s%s",
 	         h->tlsa.n, h->tlsa.n == 1 ? "" : "s", h->tlsa.total, h->tlsa.owner,
 	         h->mx_insecure ? " (MX records insecure: a match is Trusted, not Verified)" : "");
-	return 0;
 }
 
 int tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
@@ -147,30 +144,13 @@ int tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
 	int n;
 
 	memset(h, 0, sizeof *h);
-	h->level = level;
 	if (!tr_tls_level_dane(level))
 		return tr_dns_addrs(d, host, port, out, max, st);
 	n = tr_dns_addrs_sec(d, host, port, out, max, &sec, st);
 	if (n < 0)
 		return -1;
-	if (dane_decide(d, level, mx, nexthop ? nexthop : host, host, port, &sec, h, st) < 0) {
-		tr_dane_host_free(h);
-		return -1;
-	}
+	dane_facts(d, level, mx, nexthop ? nexthop : host, host, port, &sec, h);
 	return n;
-}
-
-void tr_dane_host_floor(tr_dane_host *h, tr_tls_level floor)
-{
-	size_t n;
-
-	if ((h->state != TR_DANE_NONE && h->state != TR_DANE_UNUSABLE) ||
-	    tr_tls_level_dane(h->level) || floor <= h->level)
-		return;
-	h->level = floor;
-	n = strlen(h->why);
-	snprintf(h->why + n, sizeof h->why - n, "; level %s: the message requires it",
-	         tr_tls_level_name(floor));
 }
 
 char *tr_dane_rr_name(const tr_tlsa_rr *rr, char *out, size_t cap)
@@ -183,23 +163,5 @@ char *tr_dane_rr_name(const tr_tlsa_rr *rr, char *out, size_t cap)
 	         rr->usage < 4 ? usage[rr->usage] : "?", rr->usage,
 	         rr->selector < 2 ? sel[rr->selector] : "?", rr->selector,
 	         rr->mtype < 3 ? mt[rr->mtype] : "?", rr->mtype);
-	return out;
-}
-
-char *tr_dane_host_describe(const tr_dane_host *h, char *out, size_t cap)
-{
-	switch (h->state) {
-	case TR_DANE_USABLE:
-		snprintf(out, cap, "DANE (%s)", h->why);
-		break;
-	case TR_DANE_UNUSABLE:
-	case TR_DANE_NONE:
-		snprintf(out, cap, "%s (%s)", tr_tls_level_name(h->level), h->why);
-		break;
-	case TR_DANE_OFF:
-	default:
-		snprintf(out, cap, "%s (no DANE at this level)", tr_tls_level_name(h->level));
-		break;
-	}
 	return out;
 }

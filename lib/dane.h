@@ -1,12 +1,13 @@
 /*
- * dane.h - the DANE policy of one server (RFC 7672, Postfix semantics)
- * (dane.c): from the TLS level, the DNSSEC status of the MX lookup and of
- * the server's address records, and its TLSA records, the effective level
- * for that server and what OpenSSL must check.
+ * dane.h - the DANE facts of one server (RFC 7672) (dane.c): the DNSSEC
+ * status of the MX lookup and of the server's address records, and its
+ * TLSA records. What they mean for the server's TLS (the table below) is
+ * decided by the TLS demand (demand.h, rule R5), not here.
  *
  * Levels dane and dane-only (tls_level.h) are "DANE-based": the nexthop's
  * MX lookup and every server's address lookup then ask for DNSSEC
- * (tr_dns_mx_sec, tr_dns_addrs_sec) and tr_dane_route_host() decides:
+ * (tr_dns_mx_sec, tr_dns_addrs_sec) and tr_dane_route_host() gathers the
+ * facts; the demand then says:
  *
  *   situation                                   dane          dane-only
  *   MX RRset insecure (MX delivery)             see below     defer 4.7.5
@@ -20,7 +21,7 @@
  *   secure TLSA, some usable                    DANE          DANE
  *
  * A message's requirement never replaces DANE: it raises the may/encrypt
- * of the dane column to its floor (tr_dane_host_floor, msgreq.h).
+ * of the dane column to its floor (demand.h R4, R5).
  *
  * "defer" is for this server: the caller tries the next MX host and the
  * recipients keep the last failure (all temporary, never plaintext).
@@ -72,9 +73,8 @@ typedef enum tr_dane_mx {
 
 typedef struct tr_dane_host {
 	tr_dane_state state;
-	tr_tls_level level;   /* effective level: may, encrypt, dane (enforced),
-	                       * or the policy's level when state is OFF */
-	int mx_insecure;      /* DANE via an insecure MX RRset: "Trusted" */
+	int mx_insecure;      /* the MX RRset was insecure: a DANE match is
+	                       * "Trusted", not "Verified" */
 	char base[TR_HOSTNAME_MAX];    /* TLSA base domain (SNI); "" unless USABLE */
 	char names[TR_DANE_MAX_NAMES][TR_HOSTNAME_MAX]; /* DANE-TA reference names */
 	int nnames;
@@ -92,27 +92,18 @@ int tr_tls_level_dane(tr_tls_level level);
 int tr_dane_preempts_sts(const tr_dane_host *h);
 
 /* The addresses of host (as tr_dns_addrs_sec, port = the nexthop's port)
- * and its DANE policy for level (see the table above). mx: the status of
- * the MX lookup that named host; nexthop: the nexthop domain (reference
- * name for MX delivery). Returns the address count >= 1 with *h filled
- * (release with tr_dane_host_free), or -1 with *st set: the address
- * lookup's failure, or TLSRELAY_TEMP 4.7.5 when the server must be
- * skipped (h->why says why as well; nothing to release). For a level that
- * is not DANE-based, h->state is TR_DANE_OFF and only the addresses are
- * looked up (tr_dns_addrs). */
+ * and its DANE facts. level: what to look up (a level that is not
+ * DANE-based: only the addresses, h->state TR_DANE_OFF; dane-only with an
+ * insecure MX RRset: no TLSA query, nothing could make it DANE). mx: the
+ * status of the MX lookup that named host; nexthop: the nexthop domain
+ * (reference name for MX delivery). Returns the address count >= 1 with *h
+ * filled (release with tr_dane_host_free; h->tlsa_failed when the TLSA
+ * lookup failed), or -1 with *st set: the address lookup's failure
+ * (nothing to release). */
 int tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
                        const char *nexthop, const char *host, int port,
                        tr_addr *out, int max, tr_dane_host *h,
                        tlsrelay_status *st);
-
-/* The floor of a message's requirement (tr_policy.floor, msgreq.h
- * tr_msgreq_raise) for one server: a server that DANE does not cover
- * (state NONE or UNUSABLE under level dane: Postfix's may or encrypt)
- * gets at least level floor (encrypt, verify or secure), and h->why says
- * so. Nothing changes for a server with usable TLSA records (DANE
- * authenticates it), for other states, or when floor is not above
- * h->level. The only place where the floor meets a server. */
-void tr_dane_host_floor(tr_dane_host *h, tr_tls_level floor);
 
 /* Release h's records. Safe on a zeroed h and twice. */
 void tr_dane_host_free(tr_dane_host *h);
@@ -121,19 +112,15 @@ void tr_dane_host_free(tr_dane_host *h);
  * into out; returns out. */
 char *tr_dane_rr_name(const tr_tlsa_rr *rr, char *out, size_t cap);
 
-/* One line describing h (for -q and logs), e.g. "DANE: 2 usable TLSA
- * records at _25._tcp.mx.example.com" or "may: no TLSA records at ...". */
-char *tr_dane_host_describe(const tr_dane_host *h, char *out, size_t cap);
-
 struct tlsrelay_ctx;
-struct tr_nexthop;
-struct tr_policy;
+struct tr_demand_in;
 
-/* tlsrelay -q (query_dane.c): at levels dane/dane-only, append to out
- * one line per server of nh with what delivery would decide (DNS lookups
- * through the configured resolver, no connection). Nothing at other
- * levels. out stays NUL-terminated (truncated to cap). */
-void tr_query_dane(struct tlsrelay_ctx *ctx, const struct tr_nexthop *nh,
-                   const struct tr_policy *pol, char *out, size_t cap);
+/* tlsrelay -q (query_dane.c): at a DANE-based nexthop level, append to
+ * out one line per server of in->nh with what delivery would decide (the
+ * DNS lookups through the configured resolver and the demand of each
+ * server, no connection). Nothing at other levels. out stays
+ * NUL-terminated (truncated to cap). */
+void tr_query_dane(struct tlsrelay_ctx *ctx, const struct tr_demand_in *in,
+                   tr_tls_level level, char *out, size_t cap);
 
 #endif

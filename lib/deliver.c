@@ -12,11 +12,15 @@
  *   "no such domain" are permanent only for a recipient's own domain: a
  *   relay host (relayhost, -r) that does not resolve is an admin's
  *   problem, so the mail is kept (4.4.4).
- * - The message's requirements (msgreq.h) are applied per nexthop group
- *   (route_policy): the X-TLSRelay-Require level and the message_rules
+ * - Every TLS decision is the demand's (demand.h): the routing code
+ *   gathers its inputs (the policy map entry or tls_security_level, the
+ *   message's requirements, TLS-Required: No, tlsrelay-probe -l, MTA-STS,
+ *   DANE facts, credentials) and runs the session each server's demand
+ *   allows, or skips the server when the demand says so.
+ * - The message's requirements (msgreq.h) are gathered per nexthop group
+ *   (nexthop_inputs): the X-TLSRelay-Require level and the message_rules
  *   level of the sender and of this group's recipients, the strongest for
- *   the whole group (one transaction); a DANE fallback's floor per host
- *   (try_host, dane.h tr_dane_host_floor).
+ *   the whole group (one transaction).
  * - A 5xx to the greeting, HELO or EHLO after STARTTLS skips the server
  *   (temporary): it refused the session, not the message.
  * - Summary: all OK -> OK; any recipient still TEMP -> TEMP, also when
@@ -35,27 +39,24 @@
 #include "ctx.h"
 #include "dane.h"
 #include "deliver.h"
+#include "demand.h"
 #include "dns.h"
 #include "log.h"
 #include "message.h"
 #include "msgreq.h"
 #include "nexthop.h"
+#include "observe.h"
 #include "policy.h"
-#include "probe.h"
 #include "sasl.h"
 #include "status.h"
 #include "sts.h"
-
-/* Certificate names and SNI of one policy, expanded for one server. */
-typedef struct tls_names {
-	char buf[TR_TLS_MAX_NAMES][TR_HOSTNAME_MAX + 2];
-	char sni[TR_HOSTNAME_MAX];
-} tls_names;
+#include "tlsrpt.h"
 
 typedef struct route {
 	tlsrelay_ctx *ctx;
 	tlsrelay_request *req;
 	tlsrelay_message *msg;
+	const tr_deliver_opts *opts;
 	tr_rcpt_trace *trace;
 	unsigned char *select;      /* recipients of the nexthop being routed */
 	unsigned char *routed;      /* recipients already routed */
@@ -64,79 +65,20 @@ typedef struct route {
 	long long deadline_ms;
 	int attempted;              /* addresses tried for this nexthop */
 	int sessions;
-	tr_policy pol;              /* effective policy of the nexthop */
-	tr_dane_mx mx_state;        /* DNSSEC status of its MX lookup (DANE) */
-	int dane_usable;            /* hosts tried so far with usable TLSA records:
-	                             * DANE, not MTA-STS, for them (dane.h) */
-	int policy_mapped;          /* pol is a tls_policy_map entry */
-	const tr_nexthop *nh;
-	tr_sts_route sts;           /* MTA-STS / TLS-RPT of the nexthop (sts.h) */
-	/* Set per MX host in try_host() from its DANE lookup: usable TLSA
-	 * records; MTA-STS then stays out of that host's way (sts.h). */
-	int has_usable_tlsa;
+	tr_observers obs;           /* who watches (observe.h) */
+	tr_sts_run sts;             /* MTA-STS of the delivery (sts.h) */
+	tr_tlsrpt_rec rpt;          /* TLS-RPT recording (tlsrpt.h) */
 	tr_msgreq msgreq;           /* milter: the message's own requirement */
+	char msg_source[160];       /* "X-TLSRelay-Require: verify",
+	                             * "message_rules:3 to example.test encrypt" */
+	/* the nexthop being routed */
+	const tr_nexthop *nh;
+	tr_policy pol;              /* its tls_policy_map entry or tls_security_level */
+	tr_demand_in in;            /* the demand's inputs (demand.h) */
+	tr_demand nhd;              /* the nexthop-level demand */
+	tr_policy shown;            /* the same as a policy (tr_policy_format) */
+	tr_dane_mx mx_state;        /* DNSSEC status of its MX lookup (DANE) */
 } route;
-
-/* A policy "match" word for server host under nexthop nh. */
-static void expand_name(const char *m, const char *host, const tr_nexthop *nh,
-                        char *out, size_t cap)
-{
-	int max = (int)cap - 2;     /* room for a leading dot and the NUL */
-
-	if (strcmp(m, "hostname") == 0)
-		snprintf(out, cap, "%.*s", max, host);
-	else if (strcmp(m, "nexthop") == 0)
-		snprintf(out, cap, "%.*s", max, nh->host);
-	else if (strcmp(m, "dot-nexthop") == 0)
-		snprintf(out, cap, ".%.*s", max, nh->host);
-	else
-		snprintf(out, cap, "%.*s", max, m);
-}
-
-/* Session TLS parameters from the route's policy and the server's DANE
- * policy (dane.h), for server host. With usable TLSA records the SNI and
- * the reference names are DANE's (the TLSA base domain first). */
-static void tls_params(const route *r, const char *host, const tr_dane_host *dh,
-                       tr_session_params *p, tls_names *nm)
-{
-	const tr_policy *pol = &r->pol;
-	const char *sn = pol->servername;
-
-	p->level = dh->level;
-	if (dh->state == TR_DANE_USABLE) {
-		p->tls.dane = dh;
-		p->tls.sni = dh->base;
-		for (int i = 0; i < dh->nnames; i++)
-			p->tls.names[p->tls.nnames++] = dh->names[i];
-		p->tls.min_proto = pol->min_proto;
-		p->tls.max_proto = pol->max_proto;
-		p->tls.ciphers = pol->ciphers[0] ? pol->ciphers : NULL;
-		return;
-	}
-	expand_name(sn[0] ? sn : "hostname", host, r->nh, nm->sni, sizeof nm->sni);
-	p->tls.sni = nm->sni;
-	p->tls.min_proto = pol->min_proto;
-	p->tls.max_proto = pol->max_proto;
-	p->tls.ciphers = pol->ciphers[0] ? pol->ciphers : NULL;
-	p->tls.nexthop = r->nh->host;
-	p->tls.level = dh->level;    /* the server's: a DANE fallback's, raised by a floor */
-	if (pol->level == TR_TLS_FINGERPRINT) {
-		for (int i = 0; i < pol->nmatch; i++)
-			p->tls.names[i] = pol->match[i];   /* used as digests */
-		p->fps = p->tls.names;
-		p->nfps = pol->nmatch;
-		p->tls.pins = p->fps;
-		p->tls.npins = p->nfps;
-		p->tls.nnames = 0;
-		return;
-	}
-	for (int i = 0; i < pol->nmatch && i < TR_TLS_MAX_NAMES; i++) {
-		expand_name(pol->match[i], host, r->nh, nm->buf[i], sizeof nm->buf[i]);
-		p->tls.names[p->tls.nnames++] = nm->buf[i];
-	}
-	if (p->tls.nnames == 0)      /* levels below verify: log the host's name */
-		p->tls.names[p->tls.nnames++] = host;
-}
 
 static int pending(const route *r)
 {
@@ -153,28 +95,20 @@ static void settle_selected(route *r, const tlsrelay_status *st)
 			tr_status_copy(&r->req->rcpts[i].status, st);
 }
 
-/* Sessions with the n addresses of one host. 1 = stop trying hosts. */
-static int try_addrs(route *r, const tr_nexthop *nh, const char *host,
-                     const tr_addr *addrs, int n, const tr_dane_host *dh,
-                     tlsrelay_status *last)
+/* Sessions with the n addresses of one host under demand d. 1 = stop
+ * trying hosts. */
+static int try_addrs(route *r, const char *host, const tr_addr *addrs, int n,
+                     const tr_demand *d, const tr_sasl_cred *cred, tlsrelay_status *last)
 {
 	const tr_config *cfg = &r->ctx->cfg;
-	tr_sasl_cred cred = { NULL, NULL, "" };
-
-	if (r->ctx->sasl && !tr_sasl_lookup(r->ctx->sasl, host, nh->port, nh, &cred))
-		cred.user = NULL;
 
 	for (int a = 0; a < n; a++) {
-		tr_session_params p = { .helo = r->helo, .host = host, .addr = &addrs[a],
-		                        .implicit_tls = nh->implicit_tls, .select = r->select };
-		tls_names nm;
-		tr_tls_outcome oc;
-
-		tls_params(r, host, dh, &p, &nm);
-		tr_sts_route_params(&r->sts, host, r->has_usable_tlsa, &p);
-		memset(&oc, 0, sizeof oc);
-		p.outcome = &oc;
-		p.cred = cred.user ? &cred : NULL;
+		tr_session_params p = {
+			.helo = r->helo, .host = host, .addr = &addrs[a], .nexthop = r->nh->host,
+			.demand = d, .cred = cred, .implicit_tls = r->nh->implicit_tls,
+			.dry_run = r->opts->dry_run, .cache_readonly = r->opts->cache_readonly,
+			.select = r->select, .obs = &r->obs
+		};
 		int greeted = 0, plain_greeted = 0;
 
 		if (r->attempted >= cfg->mx_address_limit || tr_now_ms() >= r->deadline_ms)
@@ -182,17 +116,10 @@ static int try_addrs(route *r, const tr_nexthop *nh, const char *host,
 		r->attempted++;
 		if (tr_session_run(r->ctx, &p, r->req, r->msg, r->trace, r->deadline_ms,
 		                   &greeted, last) == TR_OUT_PLAIN) {
-			tr_sts_route_session(&r->sts, host, &addrs[a], r->has_usable_tlsa, &oc);
 			p.no_tls = 1;
-			p.outcome = NULL;
 			tr_session_run(r->ctx, &p, r->req, r->msg, r->trace, r->deadline_ms,
 			               &plain_greeted, last);
-		} else {
-			tr_sts_route_session(&r->sts, host, &addrs[a], r->has_usable_tlsa, &oc);
 		}
-		if (r->has_usable_tlsa && nh->mx_lookup)     /* TLS-RPT "tlsa" */
-			tr_sts_route_dane(&r->sts, nh->host, host, &addrs[a], dh, &oc,
-			                  tr_dane_result_type(&oc));
 		r->sessions += greeted || plain_greeted;
 		if (!pending(r) || r->sessions >= cfg->mx_session_limit)
 			return 1;
@@ -200,37 +127,48 @@ static int try_addrs(route *r, const tr_nexthop *nh, const char *host,
 	return 0;
 }
 
-/* One host: its addresses and, at levels dane/dane-only, its DANE policy
- * (dane.h; a server DANE says to skip has no address to try), then the
- * sessions. 1 = stop trying hosts. */
-static int try_host(route *r, const tr_nexthop *nh, const char *host,
-                    tlsrelay_status *last)
+/* The demand for host, told to the observers; the skip is logged. */
+static void server_demand(route *r, const char *host, const tr_dane_host *dh,
+                          const tr_sasl_cred *cred, tr_demand *d)
 {
+	char text[TLSRELAY_TEXT_MAX];
+	tr_event ev = { .type = TR_EV_SERVER, .nh = r->nh, .host = host, .demand = d };
+
+	r->in.host = host;
+	r->in.dane = tr_level_dane(r->nhd.level) ? dh : NULL;
+	r->in.cred_key = cred ? cred->key : NULL;
+	tr_demand_for_server(&r->in, d);
+	ev.dane = r->in.dane;
+	if (r->in.dane)
+		tr_vlog(r->ctx, 1, "DANE for %s: %s", host,
+		        tr_demand_describe_dane(d, dh, text, sizeof text));
+	if (d->skip && d->level_src.kind == TR_SRC_STS)
+		tr_log(r->ctx, LOG_WARNING, "%s; skipped", d->why);
+	tr_emit(&r->obs, &ev);
+}
+
+/* One host: its addresses and, at levels dane/dane-only, its DANE facts;
+ * its demand (a server the demand skips is not tried); then the sessions.
+ * 1 = stop trying hosts. */
+static int try_host(route *r, const char *host, tlsrelay_status *last)
+{
+	const tr_nexthop *nh = r->nh;
 	tr_addr addrs[TR_DNS_MAX_ADDRS];
 	tr_dane_host dh;
-	char text[TLSRELAY_TEXT_MAX];
-	int n = tr_dane_route_host(&r->dns, r->pol.level, r->mx_state, nh->host, host,
-	                           nh->port, addrs, TR_DNS_MAX_ADDRS, &dh, last), stop;
+	tr_sasl_cred cred = { NULL, NULL, "" };
+	tr_demand d;
+	int n = tr_dane_route_host(&r->dns, r->nhd.level, r->mx_state, nh->host, host,
+	                           nh->port, addrs, TR_DNS_MAX_ADDRS, &dh, last), stop = 0;
 
-	if (n >= 0)     /* a message's requirement: the floor of a DANE fallback */
-		tr_dane_host_floor(&dh, r->pol.floor);
-	if (n >= 0 && tr_tls_level_dane(r->pol.level))
-		tr_vlog(r->ctx, 1, "DANE for %s: %s", host,
-		        tr_dane_host_describe(&dh, text, sizeof text));
-	else if (dh.why[0])
-		tr_vlog(r->ctx, 1, "DANE for %s: %s", host, dh.why);
-	r->dane_usable += tr_dane_preempts_sts(&dh);
-	/* DANE before MTA-STS (RFC 8461 section 2): a host with usable,
-	 * DNSSEC-validated TLSA records is left to DANE. Otherwise MTA-STS
-	 * enforce skips an MX that its policy does not list. */
-	r->has_usable_tlsa = tr_dane_preempts_sts(&dh);
-	if (n < 0 && dh.why[0] && nh->mx_lookup && tr_tls_level_dane(r->pol.level))
-		tr_sts_route_dane(&r->sts, nh->host, host, NULL, &dh, NULL, /* TLS-RPT "tlsa" */
-		                  dh.tlsa_failed ? "dnssec-invalid" : "dane-required");
-	if (!tr_sts_route_host(&r->sts, host, r->has_usable_tlsa, last))
-		stop = 0;
+	if (n < 0)
+		return 0;
+	if (r->ctx->sasl && !tr_sasl_lookup(r->ctx->sasl, host, nh->port, nh, &cred))
+		cred.user = NULL;
+	server_demand(r, host, &dh, cred.user ? &cred : NULL, &d);
+	if (d.skip)
+		tr_status_set(last, TLSRELAY_TEMP, "4.7.5", "%s", d.why);
 	else
-		stop = try_addrs(r, nh, host, addrs, n, &dh, last);
+		stop = try_addrs(r, host, addrs, n, &d, cred.user ? &cred : NULL, last);
 	tr_dane_host_free(&dh);
 	return stop;
 }
@@ -246,85 +184,123 @@ static void relay_dns_soft(const tr_nexthop *nh, int is_relay, tlsrelay_status *
 	}
 }
 
-/* The policy for nh: the policy map's entry, else tls_security_level. A
- * level this build cannot enforce defers (never a weaker level). */
-static int route_policy(route *r, const tr_nexthop *nh, tlsrelay_status *st)
+/* The demand's inputs for nh that do not depend on the server: the policy
+ * (the map's entry, else tls_security_level), the message's requirement,
+ * RFC 8689, tlsrelay-probe -l. An unusable requirement defers. */
+static int nexthop_inputs(route *r, const tr_nexthop *nh, int is_relay, tlsrelay_status *st)
 {
-	char text[TR_POLICY_TEXT_MAX], why[160];
-	tr_tls_level own, env, required;
-	int relaxed;
+	const tr_config *cfg = &r->ctx->cfg;
+	tr_demand_in *in = &r->in;
+	int mapped = tr_policy_for_nexthop(r->ctx->policy, nh, cfg->tls_level, &r->pol);
+	tr_tls_level env;
+	char why[160];
 
-	r->policy_mapped = tr_policy_lookup(r->ctx->policy, nh, &r->pol);
-	if (!r->policy_mapped) {
-		tr_policy_from_level(r->ctx->cfg.tls_level, &r->pol);
-		snprintf(r->pol.source, sizeof r->pol.source, "tls_security_level");
-	}
-	own = r->pol.level;
-	/* The message's requirements raise, never lower (msgreq.h): its
+	tr_demand_in_init(in);
+	in->nh = nh;
+	in->policy = &r->pol;
+	in->mapped = mapped;
+	in->is_relay = is_relay;
+	in->force_level = r->opts->force_level;
+	/* The message's requirements raise, never lower (demand.h R4): its
 	 * X-TLSRelay-Require header, and the message_rules from/to rules on
 	 * the sender and on this group's recipients as delivered */
 	env = tr_msgreq_envelope(r->ctx->rules, r->req->sender, r->req->rcpts, r->select,
 	                         r->req->nrcpts, why, sizeof why);
-	if (tr_msgreq_apply(&r->msgreq, r->ctx->cfg.require_header, r->ctx->cfg.tls_required_enable,
-	                    env, why, &r->pol, &required, st) != TLSRELAY_OK)
+	if (tr_msgreq_demand(&r->msgreq, cfg->require_header, cfg->tls_required_enable, env, why,
+	                     in, r->msg_source, sizeof r->msg_source, st) != TLSRELAY_OK)
 		return -1;
 	if (env > TR_TLS_MAY)
 		tr_log(r->ctx, LOG_INFO, "%s (TLS requirement for %s)", why, nh->host);
-	/* RFC 8689 TLS-Required: No: opportunistic DANE only (msgreq.h) */
-	relaxed = tr_msgreq_relax_dane(required, own, r->policy_mapped, &r->pol);
-	if (relaxed > 0)
+	return 0;
+}
+
+/* The nexthop-level demand and its log lines (R3: TLS-Required: No). */
+static void nexthop_demand(route *r)
+{
+	char text[TR_POLICY_TEXT_MAX];
+
+	tr_demand_for_nexthop(&r->in, &r->nhd);
+	if (r->nhd.dane_relaxed == TR_RELAX_DONE)
 		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: DANE requirements of %s relaxed "
-		       "(level dane -> may: TLSA records are not used for this message)", nh->host);
-	else if (relaxed < 0)
+		       "(level dane -> may: TLSA records are not used for this message)", r->nh->host);
+	else if (r->nhd.dane_relaxed == TR_RELAX_KEPT)
 		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: level %s (%s) kept for %s: "
-		       "configured by the admin", tr_tls_level_name(r->pol.level), r->pol.source, nh->host);
-	tr_probe_policy(r->ctx, &r->pol);   /* tlsrelay-probe: show it, -l */
-	tr_vlog(r->ctx, 1, "policy for %s: %s", nh->host,
-	        tr_policy_format(&r->pol, text, sizeof text));
-	if (tr_tls_level_supported(r->pol.level))
-		return 0;
-	tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "TLS level %s (%s) is not supported by this build",
-	              tr_tls_level_name(r->pol.level), r->pol.source);
-	return -1;
+		       "configured by the admin", tr_tls_level_name(r->nhd.level),
+		       r->nhd.base_src.text, r->nh->host);
+	tr_demand_nexthop_policy(&r->in, &r->shown);
+	tr_vlog(r->ctx, 1, "policy for %s: %s", r->nh->host,
+	        tr_policy_format(&r->shown, text, sizeof text));
+}
+
+/* MTA-STS for the nexthop, when it applies (demand.h R6). */
+static void nexthop_sts(route *r)
+{
+	const tr_nexthop *nh = r->nh;
+
+	tr_sts_run_clear(&r->sts);
+	if (!tr_demand_wants_sts(&r->in, r->ctx->cfg.mta_sts))
+		return;
+	tr_sts_run_nexthop(&r->sts, &r->dns, nh->host, r->deadline_ms);
+	r->in.sts = tr_sts_run_policy(&r->sts);
+	r->in.sts_id = r->sts.f.id;
+	tr_demand_for_nexthop(&r->in, &r->nhd);
+	if (r->nhd.sts_relaxed)
+		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: MTA-STS policy of %s (enforce) relaxed: "
+		       "not enforced for this message (level %s, MX hosts outside the policy "
+		       "tried)", nh->host, tr_tls_level_name(r->nhd.level));
+}
+
+/* The MX hosts of nh (DNSSEC status too at a DANE-based level), or nh's
+ * host itself; -1 with *last set when the lookup failed. */
+static int nexthop_hosts(route *r, int is_relay, tr_mx *mx, tlsrelay_status *last)
+{
+	const tr_nexthop *nh = r->nh;
+	int nmx = 1;
+
+	if (nh->mx_lookup && tr_level_dane(r->nhd.level)) {
+		tr_dns_sec sec;
+
+		nmx = tr_dns_mx_sec(&r->dns, nh->host, mx, &sec, last);
+		r->mx_state = sec.secure ? TR_DANE_MX_SECURE : TR_DANE_MX_INSECURE;
+	} else if (nh->mx_lookup) {
+		nmx = tr_dns_mx(&r->dns, nh->host, mx, last);
+	} else {
+		snprintf(mx[0].host, sizeof mx[0].host, "%s", nh->host);
+		mx[0].pref = 0;
+	}
+	if (nmx < 0)
+		relay_dns_soft(nh, is_relay, last);
+	return nmx;
 }
 
 static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 {
 	tr_mx mx[TR_DNS_MAX_HOSTS];
 	tlsrelay_status last;
-	int nmx = 1, dns_perm = 1;
+	int nmx, dns_perm = 1;
+	tr_event ev = { .type = TR_EV_NEXTHOP, .nh = nh, .is_relay = is_relay };
 
 	r->nh = nh;
 	r->attempted = r->sessions = 0;
 	r->mx_state = TR_DANE_MX_NONE;
-	r->dane_usable = 0;
-	if (route_policy(r, nh, &last) < 0) {
+	if (nexthop_inputs(r, nh, is_relay, &last) < 0) {
 		settle_selected(r, &last);
 		return;
 	}
-	tr_sts_route_begin(&r->sts, r->ctx, &r->dns, nh, is_relay, r->policy_mapped, r->deadline_ms);
-	if (r->pol.tls_required_no)     /* RFC 8689: enforce not applied */
-		tr_sts_route_relax(&r->sts, r->pol.level);
+	nexthop_demand(r);
+	nexthop_sts(r);
+	ev.demand = &r->nhd;
+	ev.policy = &r->shown;
+	ev.sts = r->sts.active ? &r->sts.f : NULL;
+	tr_emit(&r->obs, &ev);
 	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
-	if (nh->mx_lookup && tr_tls_level_dane(r->pol.level)) {
-		tr_dns_sec sec;
-
-		nmx = tr_dns_mx_sec(&r->dns, nh->host, mx, &sec, &last);
-		r->mx_state = sec.secure ? TR_DANE_MX_SECURE : TR_DANE_MX_INSECURE;
-	} else if (nh->mx_lookup) {
-		nmx = tr_dns_mx(&r->dns, nh->host, mx, &last);
-		if (nmx < 0) {
-			relay_dns_soft(nh, is_relay, &last);
-			settle_selected(r, &last);
-			return;
-		}
-	} else {
-		snprintf(mx[0].host, sizeof mx[0].host, "%s", nh->host);
-		mx[0].pref = 0;
+	if ((nmx = nexthop_hosts(r, is_relay, mx, &last)) < 0) {
+		settle_selected(r, &last);
+		return;
 	}
 	for (int h = 0; h < nmx && pending(r); h++) {
 		int before = r->attempted;
-		if (try_host(r, nh, mx[h].host, &last))
+		if (try_host(r, mx[h].host, &last))
 			break;
 		if (r->attempted == before && last.cat != TLSRELAY_PERM)
 			dns_perm = 0;
@@ -567,8 +543,24 @@ tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
 	return tr_status_ok(st);
 }
 
+/* The observers of this delivery: TLS-RPT (when MTA-STS or its store is
+ * configured; not for a dry run: a probe's sessions are no delivery
+ * attempts to report), then the caller's. */
+static void route_observers(route *r)
+{
+	const tr_config *cfg = &r->ctx->cfg;
+
+	tr_sts_run_init(&r->sts, r->ctx);
+	tr_tlsrpt_rec_init(&r->rpt, r->ctx, &r->sts);
+	if ((cfg->mta_sts || cfg->mta_sts_cache) && !r->opts->dry_run)
+		tr_observe_add(&r->obs, tr_tlsrpt_observe, &r->rpt);
+	for (int i = 0; r->opts->obs && i < r->opts->obs->n; i++)
+		tr_observe_add(&r->obs, r->opts->obs->o[i].fn, r->opts->obs->o[i].arg);
+}
+
 static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
-                      tlsrelay_message *msg, tlsrelay_status *st)
+                      tlsrelay_message *msg, const tr_deliver_opts *opts,
+                      tlsrelay_status *st)
 {
 	const tr_config *cfg = &ctx->cfg;
 
@@ -576,6 +568,8 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 	r->ctx = ctx;
 	r->req = req;
 	r->msg = msg;
+	r->opts = opts;
+	route_observers(r);
 	r->deadline_ms = tr_now_ms() + (long long)cfg->deadline * 1000;
 	r->trace = calloc(req->nrcpts, sizeof *r->trace);
 	r->select = calloc(req->nrcpts, 1);
@@ -591,7 +585,8 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
 		return -1;
 	/* milter: read and remove X-TLSRelay-Require before anything is sent
-	 * (no message when tlsrelay-probe runs the delivery code) */
+	 * (a dry run has no message) */
+	r->msgreq.level = TR_TLS_INVALID;
 	if (msg != NULL && tr_msgreq_take(msg, &r->msgreq, st) != TLSRELAY_OK)
 		return -1;
 	if (r->msgreq.nfields > 0)
@@ -608,7 +603,7 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 
 static void route_free(route *r)
 {
-	tr_sts_route_end(&r->sts);
+	tr_sts_run_end(&r->sts);
 	free(r->trace);
 	free(r->select);
 	free(r->routed);
@@ -632,27 +627,40 @@ static tlsrelay_cat route_request(route *r, tlsrelay_status *st)
 	return TLSRELAY_OK;
 }
 
-tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
-                              tlsrelay_message *msg, tlsrelay_status *st)
+tlsrelay_cat tr_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req, tlsrelay_message *msg,
+                        const tr_deliver_opts *opts, tlsrelay_status *st)
 {
+	static const tr_deliver_opts none = { 0, 0, TR_TLS_INVALID, NULL };
 	long long started = tr_now_ms();
+	tr_event ev = { .type = TR_EV_DONE, .req = req };
 	route r;
 
+	if (opts == NULL)
+		opts = &none;
 	if (check_request(req, st) != TLSRELAY_OK)
 		return st->cat;
-	if (msg == NULL && ctx->probe == NULL)   /* only tlsrelay_probe() has none */
+	if (msg == NULL && !opts->dry_run)    /* only a dry run has none */
 		return tr_status_set(st, TLSRELAY_USAGE, "4.3.0", "no message to deliver");
 	if (tr_message_check(msg, st) != TLSRELAY_OK) {     /* nothing is sent */
 		for (size_t i = 0; i < req->nrcpts; i++)
 			tr_status_copy(&req->rcpts[i].status, st);
 		return st->cat;
 	}
-	if (route_init(&r, ctx, req, msg, st) < 0 || route_request(&r, st) != TLSRELAY_OK) {
+	if (route_init(&r, ctx, req, msg, opts, st) < 0 || route_request(&r, st) != TLSRELAY_OK) {
 		route_free(&r);
 		return st->cat;
 	}
-	for (size_t i = 0; i < req->nrcpts && ctx->probe == NULL; i++)
+	for (size_t i = 0; i < req->nrcpts && !opts->dry_run; i++)
 		log_rcpt(&r, i, started);
+	tr_deliver_summary(req, st);
+	ev.st = st;
+	tr_emit(&r.obs, &ev);
 	route_free(&r);
-	return tr_deliver_summary(req, st);
+	return st->cat;
+}
+
+tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
+                              tlsrelay_message *msg, tlsrelay_status *st)
+{
+	return tr_deliver(ctx, req, msg, NULL, st);
 }

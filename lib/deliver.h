@@ -15,7 +15,29 @@
 #define TR_DELIVER_H
 
 #include "tlsrelay.h"
+#include "observe.h"
 #include "smtp_client.h"
+#include "tls_level.h"
+
+/* How a caller wants a delivery run (tr_deliver). */
+typedef struct tr_deliver_opts {
+	int dry_run;               /* every session stops after the EHLO that
+	                            * follows STARTTLS (or the first EHLO without
+	                            * TLS) and sends QUIT: never AUTH, never MAIL;
+	                            * recipients are settled OK "would be
+	                            * delivered"; no message is needed (NULL) and
+	                            * no recipient log line is written */
+	int cache_readonly;        /* the TLS session cache is only read */
+	tr_tls_level force_level;  /* replaces the nexthop's policy (demand.h
+	                            * R2); TR_TLS_INVALID: none */
+	const tr_observers *obs;   /* the caller's observers (after the
+	                            * library's own); NULL: none */
+} tr_deliver_opts;
+
+/* tlsrelay_deliver with options (NULL: those of tlsrelay_deliver). */
+tlsrelay_cat tr_deliver(struct tlsrelay_ctx *ctx, tlsrelay_request *req,
+                        tlsrelay_message *msg, const tr_deliver_opts *opts,
+                        tlsrelay_status *st);
 
 /* The summary of per-recipient statuses (see tlsrelay_deliver). */
 tlsrelay_cat tr_deliver_summary(const tlsrelay_request *req, tlsrelay_status *st);

@@ -1,8 +1,8 @@
 /*
  * msgreq.c - per-message TLS requirements on the transport side: the
  * X-TLSRelay-Require header of a spooled message (read, remove), the
- * envelope's level from message_rules, and the rule that applies a
- * requirement to a destination policy (see msgreq.h).
+ * envelope's level from message_rules, and both as inputs of the TLS
+ * demand (see msgreq.h; the rule itself is demand.h R4).
  *
  * The spool is in canonical CR LF form (message.h). The header section is
  * read through a small buffered line reader that keeps only the first bytes
@@ -20,12 +20,11 @@
  * - Honouring the header is safe even without the milter: it can only
  *   raise a level. A forged header makes a sender's own mail stricter (at
  *   worst deferred), never weaker.
- * - One rule combines a requirement with a destination policy
- *   (tr_msgreq_raise, table in msgreq.h), for the header and the
- *   envelope rules alike; the strongest requirement is applied once, so
- *   the result does not depend on which source came first. A requirement
- *   never replaces DANE: it becomes the floor of the servers DANE does not
- *   cover (tr_policy.floor, dane.h tr_dane_host_floor).
+ * - One rule combines a requirement with a destination policy (demand.h
+ *   R4), for the header and the envelope rules alike; the strongest
+ *   requirement is applied once, so the result does not depend on which
+ *   source came first. A requirement never replaces DANE: it becomes the
+ *   floor of the servers DANE does not cover.
  * - Recipients of one nexthop group share the strongest level (one SMTP
  *   transaction) rather than being split into one session per level:
  *   raising is never weaker, a split costs sessions for a rare case, and
@@ -351,64 +350,6 @@ tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
 	return st->cat;
 }
 
-/* ------------------------------------------------------------ the rule */
-
-/* pol's names and SNI for level lv, which it is raised to: lv's defaults
- * (verify: hostname; secure: nexthop, dot-nexthop; others none). Raising
- * verify to secure keeps the admin's names that do not come from the MX
- * lookup (all but "hostname"): replacing match=mx1.example.com by
- * nexthop:dot-nexthop would accept names the admin's policy refused. */
-static void raise_names(tr_policy *pol, tr_tls_level lv)
-{
-	tr_policy def;
-	int n = 0;
-
-	tr_policy_from_level(lv, &def);
-	if (pol->level == TR_TLS_VERIFY && lv == TR_TLS_SECURE)
-		for (int i = 0; i < pol->nmatch; i++)
-			if (strcmp(pol->match[i], "hostname") != 0)
-				memmove(pol->match[n++], pol->match[i], sizeof pol->match[i]);
-	if (n == 0) {
-		memcpy(pol->match, def.match, sizeof def.match);
-		n = def.nmatch;
-	}
-	pol->nmatch = n;
-	if (pol->servername[0] == '\0')
-		memcpy(pol->servername, def.servername, sizeof def.servername);
-}
-
-int tr_msgreq_raise(tr_policy *pol, tr_tls_level req, const char *why)
-{
-	char src[sizeof pol->source];
-	tr_tls_level lv = pol->level;
-
-	if (req <= TR_TLS_MAY || req == lv || lv == TR_TLS_FINGERPRINT ||
-	    lv == TR_TLS_DANE_ONLY)
-		return 0;
-	if (lv == TR_TLS_DANE && req == TR_TLS_DANE_ONLY) {
-		pol->level = TR_TLS_DANE_ONLY;       /* no fallback left: no floor */
-		pol->floor = TR_TLS_NONE;
-		pol->nmatch = 0;
-	} else if (lv == TR_TLS_DANE) {          /* DANE kept; the fallback raised */
-		if (req == TR_TLS_DANE_ONLY || req <= pol->floor)
-			return 0;
-		raise_names(pol, req);               /* req's defaults: pol is not verify */
-		pol->floor = req;
-	} else if (req == TR_TLS_DANE && lv < TR_TLS_DANE) {
-		raise_names(pol, req);
-		pol->level = TR_TLS_DANE;            /* no TLSA must not mean may */
-		pol->floor = lv >= TR_TLS_ENCRYPT ? lv : TR_TLS_NONE;
-	} else if (req > lv) {
-		raise_names(pol, req);
-		pol->level = req;
-	} else {
-		return 0;
-	}
-	memcpy(src, pol->source, sizeof src);
-	snprintf(pol->source, sizeof pol->source, "%.190s + %.100s", src[0] ? src : "policy", why);
-	return 1;
-}
-
 /* ------------------------------------------------------------ envelope */
 
 /* One address of type against rules: raise *best, record why. */
@@ -444,51 +385,28 @@ tr_tls_level tr_msgreq_envelope(const tr_msgrules *rules, const char *sender,
 	return best;
 }
 
-/* ------------------------------------------------------------- apply */
+/* ------------------------------------------------------------ the demand */
 
-tlsrelay_cat tr_msgreq_apply(const tr_msgreq *rq, int honour_header,
-                             int honour_no, tr_tls_level env, const char *env_why,
-                             tr_policy *pol, tr_tls_level *required,
-                             tlsrelay_status *st)
+tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
+                              tr_tls_level env, const char *env_why, tr_demand_in *in,
+                              char *source, size_t cap, tlsrelay_status *st)
 {
-	tr_tls_level req = env;
-	char why[160];
+	int header = honour_header && rq->nfields > 0;
 
-	if (required)
-		*required = TR_TLS_INVALID;
-	if (honour_no && rq->tls_required_no)
-		pol->tls_required_no = 1;
-	if (honour_header && rq->nfields > 0 && rq->bad)
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "the message requires TLS level \"%s\" "
-		                     "(%s header), which this tlsrelay cannot enforce",
+	if (header && rq->bad)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "the message requires TLS level "
+		                     "\"%s\" (%s header), which this tlsrelay cannot enforce",
 		                     rq->bad_value, TR_MSGREQ_HEADER);
-	snprintf(why, sizeof why, "%s", env_why ? env_why : "");
-	if (honour_header && rq->nfields > 0 && rq->level >= env) {
-		req = rq->level;
-		snprintf(why, sizeof why, "%s: %s", TR_MSGREQ_HEADER, tr_tls_level_name(req));
+	in->tls_required_no = honour_no && rq->tls_required_no;
+	if (header && rq->level >= env) {
+		in->msg_level = rq->level;
+		snprintf(source, cap, "%s: %s", TR_MSGREQ_HEADER, tr_tls_level_name(rq->level));
+	} else if (env != TR_TLS_INVALID) {
+		in->msg_level = env;
+		snprintf(source, cap, "%s", env_why ? env_why : "message_rules");
+	} else {
+		return tr_status_ok(st);
 	}
-	if (required)
-		*required = req;
-	tr_msgreq_raise(pol, req, why);
+	in->msg_source = source;
 	return tr_status_ok(st);
-}
-
-int tr_msgreq_relax_dane(tr_tls_level required, tr_tls_level own, int mapped,
-                         tr_policy *pol)
-{
-	char src[sizeof pol->source];
-	tr_policy may;
-
-	if (!pol->tls_required_no || (pol->level != TR_TLS_DANE && pol->level != TR_TLS_DANE_ONLY))
-		return 0;
-	if (pol->level != TR_TLS_DANE || own != TR_TLS_DANE || mapped || required > TR_TLS_MAY)
-		return -1;
-	tr_policy_from_level(TR_TLS_MAY, &may);
-	memcpy(src, pol->source, sizeof src);
-	pol->level = TR_TLS_MAY;
-	pol->floor = TR_TLS_NONE;
-	memcpy(pol->match, may.match, sizeof may.match);
-	pol->nmatch = may.nmatch;
-	snprintf(pol->source, sizeof pol->source, "%.250s + TLS-Required: No", src[0] ? src : "policy");
-	return 1;
 }

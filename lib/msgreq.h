@@ -1,9 +1,9 @@
 /*
  * msgreq.h - per-message TLS requirements on the transport side
  * (msgreq.c): the one carried in the message's header section (read it
- * from the spool, remove it), the one the envelope gets from the
- * message_rules file (msgrules.h), and THE RULE that applies a requirement
- * to a destination policy (tr_msgreq_raise: it only ever raises).
+ * from the spool, remove it) and the one the envelope gets from the
+ * message_rules file (msgrules.h). What a requirement does to a server's
+ * TLS is the demand's rule R4 (demand.h): it only ever raises.
  *
  * THE HEADER
  *   X-TLSRelay-Require: LEVEL
@@ -29,41 +29,17 @@
  *   a recipient without a rule that shares a transaction with one that has
  *   one gets the stronger level too (a raise, never a split; a recipient
  *   limit of 1 in the MTA keeps them apart). The strongest of this level
- *   and the header's is applied (tr_msgreq_apply), and the policy's source
+ *   and the header's is applied (tr_msgreq_demand), and the policy's source
  *   names it: " + message_rules:LINE to PATTERN LEVEL" or
  *   " + X-TLSRelay-Require: LEVEL" (the header on a tie).
  *
- * THE RULE: a requirement R raises a destination policy D, never lowers it
- * (tr_msgreq_raise; the only place that combines them):
- *   D fingerprint, dane-only   kept: a pinned certificate, or DANE or
- *                              nothing, satisfies every level
- *   D dane                     DANE kept for servers with usable TLSA
- *                              records (DANE authenticates them at least
- *                              as well as verify/secure); R dane-only ->
- *                              dane-only; R encrypt, verify, secure ->
- *                              the floor: a server without usable TLSA
- *                              records (Postfix: may, or encrypt for
- *                              unusable ones) gets at least R (verify
- *                              match=hostname, secure match=nexthop:
- *                              dot-nexthop; tr_policy.floor, applied per
- *                              server by dane.h tr_dane_host_floor)
- *   D none, may, encrypt; R dane   dane, with D as the floor when D is
- *                              encrypt (no TLSA records must not mean may)
- *   D below R otherwise        R, with R's default names; verify raised
- *                              to secure keeps the admin's names except
- *                              "hostname" (it comes from the MX lookup),
- *                              the defaults only when none is left
- *   D at or above R            kept (Postfix order: verify and secure
- *                              satisfy dane and dane-only)
- *   Protocols, ciphers and servername are kept.
- *
  * TLS-Required: No  (RFC 8689 section 5)
  *   Only recorded here. Where the admin enables it (tls_required_enable),
- *   tr_msgreq_apply sets tr_policy.tls_required_no: requirements that come
- *   from DANE or MTA-STS lookups may then be relaxed by the code that makes
- *   them; the level from tls_policy_map / tls_security_level and the level
- *   the X-TLSRelay-Require header asks for are never lowered. The field
- *   stays in the message (RFC 8689: it travels with the message).
+ *   requirements that come from DANE or MTA-STS lookups may be relaxed
+ *   (demand.h R3); the level from tls_policy_map / tls_security_level and
+ *   the level the X-TLSRelay-Require header asks for are never lowered.
+ *   The field stays in the message (RFC 8689: it travels with the
+ *   message).
  *
  * WHERE
  *   Only the header section counts: the lines from the start of the spool
@@ -76,9 +52,9 @@
 #define TR_MSGREQ_H
 
 #include "tlsrelay.h"
+#include "demand.h"
 #include "tls_level.h"
 #include "msgrules.h"
-#include "policy.h"
 
 #define TR_MSGREQ_HEADER    "X-TLSRelay-Require"
 #define TR_MSGREQ_VALUE_MAX 64
@@ -103,13 +79,6 @@ typedef struct tr_msgreq {
 tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
                             tlsrelay_status *st);
 
-/* THE RULE (above): raise pol by a requirement of level req whose origin
- * is why ("X-TLSRelay-Require: verify", "message_rules:3 to example.test
- * encrypt"). When pol changes, its source gets " + why" appended and 1 is
- * returned; 0 when pol already satisfies req (req none, may or invalid
- * included). Pure: no I/O, no state. */
-int tr_msgreq_raise(tr_policy *pol, tr_tls_level req, const char *why);
-
 /* The strongest level that the from and to rules of rules give the
  * envelope: sender (NULL or "" = the null sender, which matches nothing)
  * and the recipients rcpts[i] with sel[i] set (sel NULL: all n). why (cap
@@ -120,34 +89,20 @@ tr_tls_level tr_msgreq_envelope(const tr_msgrules *rules, const char *sender,
                                 const tlsrelay_rcpt *rcpts, const unsigned char *sel,
                                 size_t n, char *why, size_t cap);
 
-/* Apply the message's requirements to the destination policy pol:
- * - honour_no (tls_required_enable) and TLS-Required: No -> pol->
- *   tls_required_no = 1 (nothing else changes);
+/* The message's part of the TLS demand's inputs (demand.h):
+ * - honour_no (tls_required_enable) and TLS-Required: No ->
+ *   in->tls_required_no = 1;
  * - honour_header (require_header) and an unusable header value ->
- *   TLSRELAY_TEMP "4.7.5" (pol untouched);
+ *   TLSRELAY_TEMP "4.7.5" (the message is deferred, never sent at a weaker
+ *   level; in untouched otherwise);
  * - the strongest of the header's level (honour_header and a field
  *   present) and env, the envelope's level from tr_msgreq_envelope (its
- *   origin in env_why; TR_TLS_INVALID = none), raises pol through
- *   tr_msgreq_raise. *required (may be NULL) gets that level
- *   (TR_TLS_INVALID when there is none), whether pol changed or not.
+ *   origin in env_why; TR_TLS_INVALID = none; the header wins a tie) ->
+ *   in->msg_level, and in->msg_source = source (written into the caller's
+ *   buffer of cap bytes: "X-TLSRelay-Require: LEVEL" or env_why).
  * Returns TLSRELAY_OK otherwise. */
-tlsrelay_cat tr_msgreq_apply(const tr_msgreq *rq, int honour_header,
-                             int honour_no, tr_tls_level env, const char *env_why,
-                             tr_policy *pol, tr_tls_level *required,
-                             tlsrelay_status *st);
-
-/* RFC 8689 TLS-Required: No and opportunistic DANE. With pol->
- * tls_required_no set and pol->level dane coming from tls_security_level
- * (own: the level before tr_msgreq_apply; mapped: pol is a tls_policy_map
- * entry), pol becomes level may (as for a server without usable TLSA
- * records; protocols, ciphers kept; source gets " + TLS-Required: No") and
- * 1 is returned. Nothing changes (0) for any other level, dane-only, a
- * tls_policy_map entry, or when the message itself requires more than
- * may (required: the level tr_msgreq_apply gave, from the header or the
- * envelope rules): those are the admin's own requirements. -1: the flag is
- * set, the level is dane-based, and it is kept for one of these reasons
- * (for a log line). */
-int tr_msgreq_relax_dane(tr_tls_level required, tr_tls_level own, int mapped,
-                         tr_policy *pol);
+tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
+                              tr_tls_level env, const char *env_why, tr_demand_in *in,
+                              char *source, size_t cap, tlsrelay_status *st);
 
 #endif

@@ -442,3 +442,13 @@ int tr_policy_lookup(const tr_policy_map *m, const tr_nexthop *nh,
 	*out = p;
 	return 1;
 }
+
+int tr_policy_for_nexthop(const tr_policy_map *m, const tr_nexthop *nh,
+                          tr_tls_level level, tr_policy *out)
+{
+	if (tr_policy_lookup(m, nh, out))
+		return 1;
+	tr_policy_from_level(level, out);
+	snprintf(out->source, sizeof out->source, "tls_security_level");
+	return 0;
+}

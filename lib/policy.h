@@ -117,17 +117,12 @@ typedef struct tr_policy {
 	 * "tls_security_level"); "" = unknown. Truncated if need be. */
 	char source[300];
 	/* Levels dane and dane-only only: the least a server without usable
-	 * TLSA records gets, raised by a message's requirement (msgreq.h
-	 * tr_msgreq_raise; applied per server by dane.h tr_dane_host_floor).
+	 * TLSA records gets, raised by a message's requirement (demand.h R4;
+	 * set by the demand, shown by tr_policy_format as floor=LEVEL).
 	 * TR_TLS_NONE (0): no floor, Postfix's fallback (may, or encrypt for
 	 * unusable records). With a floor of verify or secure, match holds
 	 * that level's names. Never set by the policy syntax. */
 	tr_tls_level floor;
-	/* milter: RFC 8689 "TLS-Required: No" is in the message and
-	 * tls_required_enable = yes (set by tr_msgreq_apply, msgreq.h). Code
-	 * that derives a requirement from DANE or MTA-STS may then relax it;
-	 * nothing may lower the configured level (level above). */
-	int tls_required_no;
 } tr_policy;
 
 typedef struct tr_policy_map tr_policy_map;
@@ -158,6 +153,11 @@ int tr_policy_map_first_dane(const tr_policy_map *m, char *where, size_t cap);
  * NULL (*out untouched). m is not modified: concurrent lookups are safe. */
 int tr_policy_lookup(const tr_policy_map *m, const tr_nexthop *nh,
                      tr_policy *out);
+
+/* The policy of nh: its entry in m (returns 1), else tr_policy_from_level
+ * (level) with source "tls_security_level" (returns 0). m may be NULL. */
+int tr_policy_for_nexthop(const tr_policy_map *m, const tr_nexthop *nh,
+                          tr_tls_level level, tr_policy *out);
 
 /* Parse one POLICY (see above); where (may be NULL) prefixes error texts and
  * becomes out->source ("" when NULL). Values longer than TR_POLICY_LINE_MAX

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ctx.h"
+#include "demand.h"
 #include "nexthop.h"
 #include "policy.h"
 #include "status.h"
@@ -49,27 +50,29 @@ static int has_extras(const tr_policy *p)
 	       (p->servername[0] != '\0' && strcmp(p->servername, "hostname") != 0);
 }
 
-static int is_complete(const tr_policy *p)
+/* Are the flags the whole nexthop demand (delivery_source aside)? */
+static int is_complete(const tr_demand_in *in, const tr_demand *d)
 {
-	if (has_extras(p))
+	if (has_extras(in->policy))
 		return 0;
-	switch (p->level) {
+	switch (d->level) {
 	case TR_TLS_NONE:
 	case TR_TLS_MAY:
 	case TR_TLS_ENCRYPT:
 		return 1;
 	case TR_TLS_VERIFY:
-		return p->nmatch == 1 && strcmp(p->match[0], "hostname") == 0;
+		return d->nnames == 1 && strcmp(d->names[0], "hostname") == 0;
 	default:
 		return 0;
 	}
 }
 
-/* The policy source decided only at delivery that applies to nh, which
- * the flags cannot carry: its description, or NULL. */
-static const char *delivery_source(const tlsrelay_ctx *ctx, const tr_nexthop *nh, int mapped)
+/* The policy source decided only at delivery that applies to the
+ * nexthop of in, which the flags cannot carry: its description, or NULL.
+ * The demand says where MTA-STS applies (demand.h R6). */
+static const char *delivery_source(const tr_demand_in *in, int mta_sts)
 {
-	if (ctx->cfg.mta_sts && nh->mx_lookup && !mapped)
+	if (tr_demand_wants_sts(in, mta_sts))
 		return "MTA-STS (mta_sts = yes) applies at delivery";
 	return NULL;
 }
@@ -78,10 +81,11 @@ tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
                                  tlsrelay_policy_info *out, tlsrelay_status *st)
 {
 	tr_nexthop nh;
-	tr_policy pol;
+	tr_policy pol, shown;
+	tr_demand_in in;
+	tr_demand d;
 	char err[128], q[TR_QUOTE_MAX + 4], text[TR_POLICY_TEXT_MAX];
 	const char *later;
-	int mapped;
 
 	if (ctx == NULL || out == NULL)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "no context or result");
@@ -90,18 +94,19 @@ tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
 		                     tr_quote(nexthop ? nexthop : "", q), err);
 	if (load_policy_map(ctx, st) != TLSRELAY_OK)
 		return st->cat;
-	mapped = tr_policy_lookup(ctx->policy, &nh, &pol);
-	if (!mapped) {
-		tr_policy_from_level(ctx->cfg.tls_level, &pol);
-		snprintf(pol.source, sizeof pol.source, "tls_security_level");
-	}
-	later = delivery_source(ctx, &nh, mapped);
-	out->level = tr_tls_level_name(pol.level);
-	out->tls_required = pol.level >= TR_TLS_ENCRYPT;
-	out->verify_chain = pol.level == TR_TLS_VERIFY || pol.level == TR_TLS_SECURE;
+	tr_demand_in_init(&in);
+	in.nh = &nh;
+	in.policy = &pol;
+	in.mapped = tr_policy_for_nexthop(ctx->policy, &nh, ctx->cfg.tls_level, &pol);
+	tr_demand_for_nexthop(&in, &d);
+	tr_demand_nexthop_policy(&in, &shown);
+	later = delivery_source(&in, ctx->cfg.mta_sts);
+	out->level = tr_tls_level_name(d.level);
+	out->tls_required = tr_level_tls_required(d.level);
+	out->verify_chain = tr_level_must_match(d.level);
 	out->verify_name = out->verify_chain;
-	out->complete = is_complete(&pol) && later == NULL;
-	snprintf(out->text, sizeof out->text, "%s%s%s%s", tr_policy_format(&pol, text, sizeof text),
+	out->complete = is_complete(&in, &d) && later == NULL;
+	snprintf(out->text, sizeof out->text, "%s%s%s%s", tr_policy_format(&shown, text, sizeof text),
 	         later ? " [" : "", later ? later : "", later ? "]" : "");
 	return tr_status_ok(st);
 }

@@ -25,71 +25,61 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ctx.h"
+#include "deliver.h"
 #include "nexthop.h"
+#include "observe.h"
 #include "policy.h"
 #include "probe.h"
-#include "sasl.h"
-#include "smtp_session.h"
 #include "status.h"
 
-void tr_probe_say(struct tlsrelay_ctx *ctx, const char *fmt, ...)
+void tr_probe_say(const tr_probe *p, const char *fmt, ...)
 {
 	char line[TLSRELAY_TEXT_MAX * 2];
 	va_list ap;
 
-	if (ctx == NULL || ctx->probe == NULL)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	tr_sanitize_line(line);
-	ctx->probe->fn(ctx->probe->arg, line);
+	p->fn(p->arg, line);
 }
 
-void tr_probe_reply(struct tlsrelay_ctx *ctx, const char *label, const tr_reply *r)
+/* The observer: what the delivery does, as the probe's report. */
+static void observe(void *arg, const tr_event *ev)
 {
-	char text[TLSRELAY_TEXT_MAX];
-
-	if (ctx == NULL || ctx->probe == NULL)
-		return;
-	tr_reply_format(r, text, sizeof text);
-	tr_probe_say(ctx, "  %s: %s", label, text);
-}
-
-void tr_probe_policy(struct tlsrelay_ctx *ctx, struct tr_policy *pol)
-{
+	const tr_probe *p = arg;
 	char text[TR_POLICY_TEXT_MAX];
 
-	if (ctx == NULL || ctx->probe == NULL)
-		return;
-	if (ctx->probe->level >= 0) {
-		tr_policy_from_level((tr_tls_level)ctx->probe->level, pol);
-		snprintf(pol->source, sizeof pol->source, "tlsrelay-probe -l");
+	switch (ev->type) {
+	case TR_EV_NEXTHOP:
+		tr_probe_say(p, "policy: %s", tr_policy_format(ev->policy, text, sizeof text));
+		break;
+	case TR_EV_CONNECT:
+		tr_probe_say(p, "server %s%s", ev->relay, ev->plain_retry ? " (again, without TLS)" : "");
+		break;
+	case TR_EV_FAIL:
+		tr_probe_say(p, "  -> %s", ev->st->text);
+		break;
+	case TR_EV_REPLY:
+		tr_probe_say(p, "  %s: %s", ev->label, tr_reply_format(ev->reply, text, sizeof text));
+		break;
+	case TR_EV_FALLBACK:
+		tr_probe_say(p, "  -> %s; level may: retrying in plaintext", ev->st->text);
+		break;
+	case TR_EV_STARTTLS:
+		tr_probe_say(p, "  STARTTLS: %s", ev->offered ? "offered" : "not offered");
+		break;
+	case TR_EV_TLS:
+		tr_probe_tls(p, ev->ssl, ev->tls);
+		break;
+	case TR_EV_AUTH:
+		if (ev->dry_run)
+			tr_probe_say(p, "  AUTH: the credentials of sasl_password_map key %s "
+			             "would be used (not tried by the probe)", ev->cred_key);
+		break;
+	default:
+		break;
 	}
-	tr_probe_say(ctx, "policy: %s", tr_policy_format(pol, text, sizeof text));
-}
-
-int tr_probe_instead_of_mail(struct tr_session *s, tlsrelay_status *st)
-{
-	if (s->ctx->probe == NULL)
-		return 0;
-	if (s->p->cred)
-		tr_probe_say(s->ctx, "  AUTH: the credentials of sasl_password_map key %s "
-		             "would be used (not tried by the probe)", s->p->cred->key);
-	if (s->tls_active)
-		tr_status_set(st, TLSRELAY_OK, "2.0.0", "%s TLS to %s (%s with cipher %s)",
-		              tr_trust_label(s->tls.trust), s->relay, s->tls.protocol,
-		              s->tls.cipher);
-	else
-		tr_status_set(st, TLSRELAY_OK, "2.0.0", "plaintext to %s (%s)", s->relay,
-		              s->p->level < TR_TLS_MAY ? "TLS is off for it"
-		              : s->starttls_sent ? "STARTTLS failed, level may allows plaintext"
-		              : "STARTTLS not offered, level may allows plaintext");
-	for (size_t i = 0; i < s->req->nrcpts; i++)
-		if (s->trying[i] && s->req->rcpts[i].status.cat == TLSRELAY_TEMP)
-			tr_sess_settle(s, i, st);
-	return 1;
 }
 
 /* ------------------------------------------------------------- the API */
@@ -128,7 +118,9 @@ tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *lev
 	char hop[TR_HOSTNAME_MAX + 40], rcpt[TR_HOSTNAME_MAX + 20];
 	tlsrelay_rcpt r = { 0 };
 	tlsrelay_request req = { "", NULL, NULL, NULL, NULL, &r, 1 };
-	tr_probe probe = { fn, arg, -1 };
+	tr_probe probe = { fn, arg };
+	tr_observers obs = { 0 };
+	tr_deliver_opts o = { 1, 1, TR_TLS_INVALID, &obs };
 
 	if (level != NULL) {
 		tr_tls_level lv = tr_tls_level_from_name(level);
@@ -136,15 +128,14 @@ tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *lev
 			return tr_status_set(st, TLSRELAY_USAGE, "4.3.5",
 			                     "bad level \"%.40s\" for -l (fingerprint needs the "
 			                     "policy map's match=)", level);
-		probe.level = (int)lv;
+		o.force_level = lv;
 	}
 	if (probe_target(dest, port, hop, sizeof hop, rcpt, sizeof rcpt, st) < 0)
 		return st->cat;
 	req.nexthop = hop[0] ? hop : NULL;
 	r.addr = rcpt;
-	ctx->probe = &probe;
-	tlsrelay_deliver(ctx, &req, NULL, st);
-	ctx->probe = NULL;
+	tr_observe_add(&obs, observe, &probe);
+	tr_deliver(ctx, &req, NULL, &o, st);
 	if (st->cat == TLSRELAY_OK)
 		tr_status_set(st, TLSRELAY_OK, "2.0.0", "mail for %s would be delivered: %s",
 		              dest, r.status.text);

@@ -15,7 +15,7 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include "ctx.h"
+#include "status.h"
 #include "probe.h"
 
 /* "DNS:a.example, DNS:b.example, IP:192.0.2.1" (truncated to cap). */
@@ -62,7 +62,7 @@ static void time_text(const ASN1_TIME *t, char *out, size_t cap)
 	strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-static void show_cert(struct tlsrelay_ctx *ctx, int depth, X509 *cert)
+static void show_cert(const tr_probe *p, int depth, X509 *cert)
 {
 	char subject[256], issuer[256], sans[512], nb[40], na[40];
 	char cfp[96], kfp[96];
@@ -73,39 +73,39 @@ static void show_cert(struct tlsrelay_ctx *ctx, int depth, X509 *cert)
 	time_text(X509_get0_notBefore(cert), nb, sizeof nb);
 	time_text(X509_get0_notAfter(cert), na, sizeof na);
 	tr_tls_cert_digests(cert, cfp, kfp);
-	tr_probe_say(ctx, "  certificate %d: subject %s", depth, subject);
-	tr_probe_say(ctx, "    issuer %s", issuer);
+	tr_probe_say(p, "  certificate %d: subject %s", depth, subject);
+	tr_probe_say(p, "    issuer %s", issuer);
 	if (sans[0])
-		tr_probe_say(ctx, "    names %s", sans);
-	tr_probe_say(ctx, "    valid from %s to %s", nb, na);
-	tr_probe_say(ctx, "    cert-sha256 %s", cfp);
-	tr_probe_say(ctx, "    pkey-sha256 %s", kfp);
+		tr_probe_say(p, "    names %s", sans);
+	tr_probe_say(p, "    valid from %s to %s", nb, na);
+	tr_probe_say(p, "    cert-sha256 %s", cfp);
+	tr_probe_say(p, "    pkey-sha256 %s", kfp);
 }
 
-void tr_probe_tls(struct tlsrelay_ctx *ctx, void *sslp, const tr_tls_info *info)
+void tr_probe_tls(const tr_probe *p, void *sslp, const tr_tls_info *info)
 {
 	SSL *ssl = sslp;
 	STACK_OF(X509) *chain;
 	int nid;
 
-	if (ctx == NULL || ctx->probe == NULL || ssl == NULL)
+	if (ssl == NULL)
 		return;
 	nid = SSL_get_negotiated_group(ssl);
-	tr_probe_say(ctx, "  TLS: %s with cipher %s (%d/%d bits), group %s, %s",
+	tr_probe_say(p, "  TLS: %s with cipher %s (%d/%d bits), group %s, %s",
 	             info->protocol, info->cipher, info->bits, info->alg_bits,
 	             nid > 0 && OBJ_nid2sn(nid) ? OBJ_nid2sn(nid) : "unknown",
 	             info->resumed ? "session resumed" : "new session");
 	chain = SSL_get_peer_cert_chain(ssl);
 	if (chain == NULL || sk_X509_num(chain) == 0)
-		tr_probe_say(ctx, "  no server certificate");
+		tr_probe_say(p, "  no server certificate");
 	for (int i = 0; chain && i < sk_X509_num(chain); i++)
-		show_cert(ctx, i, sk_X509_value(chain, i));
+		show_cert(p, i, sk_X509_value(chain, i));
 	if (info->dane)
-		tr_probe_say(ctx, "  DANE: %s", info->dane_ok ? info->dane_match
+		tr_probe_say(p, "  DANE: %s", info->dane_ok ? info->dane_match
 		             : info->dane_error[0] ? info->dane_error : "no TLSA record matched");
 	if (!info->have_cert)
 		return;
-	tr_probe_say(ctx, "  verification: chain %s%s%s, name %s%s -> %s",
+	tr_probe_say(p, "  verification: chain %s%s%s, name %s%s -> %s",
 	             info->chain_ok ? "trusted" : "not trusted",
 	             info->chain_ok ? "" : ": ", info->chain_ok ? "" : info->verify_error,
 	             info->name_ok ? "matched " : "not matched",

@@ -19,6 +19,7 @@
 
 #include "ctx.h"
 #include "dane.h"
+#include "demand.h"
 #include "dns.h"
 #include "nexthop.h"
 #include "policy.h"
@@ -38,28 +39,35 @@ static void append(char *out, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void describe_host(const tr_dns *d, const tr_policy *pol, tr_dane_mx mx,
-                          const tr_nexthop *nh, const char *host, char *out, size_t cap)
+static void describe_host(const tr_dns *d, const tr_demand_in *nhin, tr_tls_level level,
+                          tr_dane_mx mx, const char *host, char *out, size_t cap)
 {
+	const tr_nexthop *nh = nhin->nh;
 	tr_addr addrs[TR_DNS_MAX_ADDRS];
 	tr_dane_host h;
+	tr_demand_in in = *nhin;
+	tr_demand dm;
 	tlsrelay_status st;
 	char text[TLSRELAY_TEXT_MAX + 32];
 
-	if (tr_dane_route_host(d, pol->level, mx, nh->host, host, nh->port, addrs,
+	if (tr_dane_route_host(d, level, mx, nh->host, host, nh->port, addrs,
 	                       TR_DNS_MAX_ADDRS, &h, &st) < 0) {
 		snprintf(text, sizeof text, "%s %s", st.dsn, st.text);
 		append(out, cap, "\n  %s: %s (%s)", host,
 		       st.cat == TLSRELAY_PERM ? "failed" : "deferred", text);
 		return;
 	}
-	append(out, cap, "\n  %s: %s", host, tr_dane_host_describe(&h, text, sizeof text));
+	in.host = host;
+	in.dane = &h;
+	tr_demand_for_server(&in, &dm);
+	append(out, cap, "\n  %s: %s", host, tr_demand_describe_dane(&dm, &h, text, sizeof text));
 	tr_dane_host_free(&h);
 }
 
-void tr_query_dane(struct tlsrelay_ctx *ctx, const tr_nexthop *nh,
-                   const tr_policy *pol, char *out, size_t cap)
+void tr_query_dane(struct tlsrelay_ctx *ctx, const tr_demand_in *in, tr_tls_level level,
+                   char *out, size_t cap)
 {
+	const tr_nexthop *nh = in->nh;
 	tr_mx mx[TR_DNS_MAX_HOSTS];
 	tr_dane_mx mx_state = TR_DANE_MX_NONE;
 	tr_dns_sec sec;
@@ -67,7 +75,7 @@ void tr_query_dane(struct tlsrelay_ctx *ctx, const tr_nexthop *nh,
 	tlsrelay_status st;
 	int nmx = 1;
 
-	if (!tr_tls_level_dane(pol->level))
+	if (!tr_level_dane(level))
 		return;
 	if (tr_dns_init(&d, ctx->cfg.dns_resolver, 5) < 0) {
 		append(out, cap, "\n  DANE: bad dns_resolver \"%s\"", ctx->cfg.dns_resolver);
@@ -85,5 +93,5 @@ void tr_query_dane(struct tlsrelay_ctx *ctx, const tr_nexthop *nh,
 		       sec.secure ? "DNSSEC-validated" : "not DNSSEC-validated (insecure)");
 	}
 	for (int i = 0; i < nmx; i++)
-		describe_host(&d, pol, mx_state, nh, mx[i].host, out, cap);
+		describe_host(&d, in, level, mx_state, mx[i].host, out, cap);
 }

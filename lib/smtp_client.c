@@ -30,8 +30,8 @@
 #include <openssl/crypto.h>
 #include "ctx.h"
 #include "dane.h"
+#include "demand.h"
 #include "log.h"
-#include "probe.h"
 #include "sasl.h"
 #include "smtp_session.h"
 
@@ -62,6 +62,39 @@ void tr_sess_state(tr_session *s, tr_state to)
 	tr_vlog(s->ctx, 1, "%s: %s -> %s", s->relay, tr_state_name(s->state),
 	        tr_state_name(to));
 	s->state = to;
+}
+
+/* ------------------------------------------------------------ events */
+
+/* An event of this session with the fields every event carries. */
+void tr_sess_event(const tr_session *s, tr_event *ev, tr_ev_type type)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = type;
+	ev->host = s->p->host;
+	ev->addr = s->p->addr;
+	ev->relay = s->relay;
+	ev->demand = s->p->demand;
+	ev->plain_retry = s->p->no_tls;
+}
+
+static void emit_st(const tr_session *s, tr_ev_type type, const tlsrelay_status *st)
+{
+	tr_event ev;
+
+	tr_sess_event(s, &ev, type);
+	ev.st = st;
+	tr_emit(s->p->obs, &ev);
+}
+
+static void emit_reply(const tr_session *s, const char *label)
+{
+	tr_event ev;
+
+	tr_sess_event(s, &ev, TR_EV_REPLY);
+	ev.label = label;
+	ev.reply = &s->reply;
+	tr_emit(s->p->obs, &ev);
 }
 
 /* ------------------------------------------------------------ chat */
@@ -152,6 +185,7 @@ tlsrelay_cat tr_sess_reply_status(tr_session *s, const char *what,
 void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st)
 {
 	tr_rcpt_trace *t = &s->trace[i];
+	tr_event ev;
 
 	tr_status_copy(&s->req->rcpts[i].status, st);
 	snprintf(t->relay, sizeof t->relay, "%s", s->relay);
@@ -162,6 +196,10 @@ void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st)
 		         s->tls.resumed ? ", TLS session reused" : "");
 	else
 		snprintf(t->tls, sizeof t->tls, "none");
+	tr_sess_event(s, &ev, TR_EV_RCPT);
+	ev.rcpt = i;
+	ev.st = &s->req->rcpts[i].status;
+	tr_emit(s->p->obs, &ev);
 }
 
 void tr_sess_fail_pending(tr_session *s, const tlsrelay_status *st)
@@ -176,7 +214,7 @@ void tr_sess_fail_pending(tr_session *s, const tlsrelay_status *st)
 /* A failure at site level: every pending recipient gets it. Returns -1. */
 static int site_fail(tr_session *s, tlsrelay_status *st)
 {
-	tr_probe_say(s->ctx, "  -> %s", st->text);
+	emit_st(s, TR_EV_FAIL, st);
 	tr_sess_fail_pending(s, st);
 	tr_sess_state(s, TR_ST_FAILED);
 	return -1;
@@ -196,24 +234,46 @@ static void log_tls(tr_session *s)
 		        t->chain_ok ? "" : " verify-error=", t->chain_ok ? "" : t->verify_error);
 }
 
-/* Check the certificate against the level, then log the posture. A pinned
- * fingerprint that matched is "Verified", as in Postfix. -1 on failure. */
+/* Check the certificate against the demand, then log the posture. A
+ * pinned fingerprint that matched is "Verified", as in Postfix. -1 on
+ * failure. */
 static int tls_enforce(tr_session *s, tlsrelay_status *st)
 {
-	if (tr_tls_enforce(&s->tls, s->p->level, s->p->fps, s->p->nfps, s->relay, st)
-	    != TLSRELAY_OK) {
+	const tr_demand *d = s->p->demand;
+
+	if (tr_tls_enforce(&s->tls, d, s->relay, st) != TLSRELAY_OK) {
 		log_tls(s);
 		tr_log(s->ctx, LOG_INFO, "%s", st->text);
 		return -1;
 	}
-	if (s->p->level == TR_TLS_FINGERPRINT)
+	s->enforced = 1;
+	if (d->auth == TR_AUTH_PINS)
 		s->tls.trust = TR_TRUST_VERIFIED;
 	else if (s->tls.dane_ok)    /* via an insecure MX RRset: Trusted only */
-		s->tls.trust = s->p->tls.dane && s->p->tls.dane->mx_insecure
-		               ? TR_TRUST_TRUSTED : TR_TRUST_VERIFIED;
+		s->tls.trust = d->dane_trusted_only ? TR_TRUST_TRUSTED : TR_TRUST_VERIFIED;
 	log_tls(s);
-	tr_tls_approve(&s->io);
+	if (!s->p->cache_readonly)
+		tr_tls_approve(&s->io);
 	return 0;
+}
+
+/* TLS is up: tell the observers (the posture, before enforcement). */
+static void emit_tls(tr_session *s)
+{
+	tr_event ev;
+
+	tr_sess_event(s, &ev, TR_EV_TLS);
+	ev.tls = &s->tls;
+	ev.ssl = s->io.tls;
+	tr_emit(s->p->obs, &ev);
+}
+
+/* Start TLS on the connection under the session's demand. */
+static tlsrelay_cat start_tls(tr_session *s, tlsrelay_status *st)
+{
+	tr_tls_conn c = { s->p->demand, s->p->nexthop, s->relay, s->p->cache_readonly };
+
+	return tr_tls_start(s->ctx, &s->io, &c, &s->tls, st);
 }
 
 /* Our address of the connection (getsockname), for TLS-RPT's
@@ -237,10 +297,11 @@ static void local_ip(tr_session *s)
 static int do_connect(tr_session *s, tlsrelay_status *st)
 {
 	const tr_config *cfg = &s->ctx->cfg;
-	tr_tls_params tp = s->p->tls;
+	tr_event ev;
 
 	tr_sess_state(s, TR_ST_CONNECT);
-	tr_probe_say(s->ctx, "server %s%s", s->relay, s->p->no_tls ? " (again, without TLS)" : "");
+	tr_sess_event(s, &ev, TR_EV_CONNECT);
+	tr_emit(s->p->obs, &ev);
 	if (s->p->io_ops != NULL)
 		s->io.ops = s->p->io_ops;     /* scripted server (fuzzing) */
 	else if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
@@ -254,14 +315,13 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 		return 0;
 	tr_sess_state(s, TR_ST_TLS_WRAP);
 	tr_io_set_timeout(&s->io, cfg->command_timeout * 1000);
-	tp.relay = s->relay;
-	if (tr_tls_start(s->ctx, &s->io, &tp, &s->tls, st) != TLSRELAY_OK) {
+	if (start_tls(s, st) != TLSRELAY_OK) {
 		if (st->cat == TLSRELAY_CONFIG)
 			st->cat = TLSRELAY_TEMP;    /* a CA problem must not bounce mail */
 		return site_fail(s, st);
 	}
 	s->tls_active = 1;
-	tr_probe_tls(s->ctx, s->io.tls, &s->tls);
+	emit_tls(s);
 	if (tls_enforce(s, st) < 0)
 		return site_fail(s, st);
 	return 0;
@@ -287,7 +347,7 @@ static int do_greeting(tr_session *s, tlsrelay_status *st)
 	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
 	if (tr_sess_reply(s, "receiving the initial server greeting", st) < 0)
 		return site_fail(s, st);
-	tr_probe_reply(s->ctx, "greeting", &s->reply);
+	emit_reply(s, "greeting");
 	if (s->reply.code == 220)
 		return 0;
 	/* Skip a server that refuses us: never bounce because of one MX. */
@@ -307,7 +367,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 	tr_sess_send(s, 0, "EHLO %s", helo);
 	if (tr_sess_reply(s, what, st) < 0)
 		return site_fail(s, st);
-	tr_probe_reply(s->ctx, after_tls ? "EHLO after TLS" : "EHLO", &s->reply);
+	emit_reply(s, after_tls ? "EHLO after TLS" : "EHLO");
 	if (s->reply.code == 250) {
 		s->esmtp = 1;
 		tr_caps_parse(&s->reply, &s->caps);
@@ -319,7 +379,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 	tr_sess_send(s, 0, "HELO %s", helo);
 	if (tr_sess_reply(s, "performing the HELO handshake", st) < 0)
 		return site_fail(s, st);
-	tr_probe_reply(s->ctx, "HELO", &s->reply);
+	emit_reply(s, "HELO");
 	if (s->reply.code == 250)
 		return 0;
 	return refused_us(s, "HELO", st);
@@ -331,7 +391,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 static int tls_fallback(tr_session *s, const tlsrelay_status *why)
 {
 	tr_log(s->ctx, LOG_INFO, "%s; retrying in plaintext (tls_security_level = may)", why->text);
-	tr_probe_say(s->ctx, "  -> %s; level may: retrying in plaintext", why->text);
+	emit_st(s, TR_EV_FALLBACK, why);
 	tr_sess_state(s, TR_ST_FAILED);
 	return 1;
 }
@@ -343,11 +403,10 @@ static int tls_required_fail(tr_session *s, tlsrelay_status *st)
 	return site_fail(s, st);
 }
 
-/* TLS is required by the level, or because credentials are configured
- * for this server: they are never sent in plaintext. */
+/* TLS is required by the demand (credentials make it so: demand.h R7). */
 static int tls_required(const tr_session *s)
 {
-	return s->p->level >= TR_TLS_ENCRYPT || s->p->cred != NULL;
+	return tr_demand_tls_required(s->p->demand);
 }
 
 /* Reply to STARTTLS other than 220. */
@@ -380,23 +439,24 @@ static int starttls_refused(tr_session *s, tlsrelay_status *st)
 static int do_starttls(tr_session *s, tlsrelay_status *st)
 {
 	int required = tls_required(s);
-	tr_tls_params tp = s->p->tls;
+	tr_event ev;
 
-	if (s->tls_active || s->p->level < TR_TLS_MAY || (s->p->no_tls && !required))
+	if (s->tls_active || !tr_demand_uses_tls(s->p->demand) || (s->p->no_tls && !required))
 		return 0;
 	if (s->p->no_tls) {      /* a plaintext retry is never right here */
 		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required, but a plaintext session "
 		              "with host %s was asked for", s->relay);
 		return tls_required_fail(s, st);
 	}
-	tr_probe_say(s->ctx, "  STARTTLS: %s", s->caps.flags & TR_CAP_STARTTLS
-	             ? "offered" : "not offered");
+	tr_sess_event(s, &ev, TR_EV_STARTTLS);
+	ev.offered = (s->caps.flags & TR_CAP_STARTTLS) != 0;
+	tr_emit(s->p->obs, &ev);
 	if (!(s->caps.flags & TR_CAP_STARTTLS)) {
 		if (!required)
 			return 0;
 		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required%s, but was not offered by host %s",
-		              s->p->level < TR_TLS_ENCRYPT ? " (SASL credentials are configured)" : "",
-		              s->relay);
+		              s->p->demand->level_src.kind == TR_SRC_CREDENTIALS
+		              ? " (SASL credentials are configured)" : "", s->relay);
 		return tls_required_fail(s, st);
 	}
 	if (s->starttls_sent)      /* cannot happen: never twice */
@@ -406,7 +466,7 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	tr_sess_send(s, 0, "STARTTLS");
 	if (tr_sess_reply(s, "sending STARTTLS", st) < 0)
 		return site_fail(s, st);
-	tr_probe_reply(s->ctx, "reply to STARTTLS", &s->reply);
+	emit_reply(s, "reply to STARTTLS");
 	if (s->reply.code != 220)
 		return starttls_refused(s, st);
 	if (tr_io_unread(&s->io) > 0) {
@@ -418,9 +478,8 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
 	}
 	tr_sess_state(s, TR_ST_TLS_HANDSHAKE);
-	tp.relay = s->relay;
 	s->in_sync = 0;
-	if (tr_tls_start(s->ctx, &s->io, &tp, &s->tls, st) != TLSRELAY_OK) {
+	if (start_tls(s, st) != TLSRELAY_OK) {
 		if (st->cat != TLSRELAY_TEMP)
 			return tls_required_fail(s, st);   /* CA load failure: defer */
 		tr_log(s->ctx, LOG_INFO, "%s", st->text);
@@ -428,7 +487,7 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 	}
 	s->tls_active = 1;
 	s->in_sync = 1;     /* the server now waits for EHLO: QUIT is fine */
-	tr_probe_tls(s->ctx, s->io.tls, &s->tls);
+	emit_tls(s);
 	/* Certificate requirements are checked before anything else is sent. */
 	if (tls_enforce(s, st) < 0)
 		return tls_required_fail(s, st);
@@ -475,7 +534,52 @@ static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
 	return 0;
 }
 
-/* For TLS-RPT: what this session showed of the server's TLS. */
+/* A dry run (tlsrelay-probe): in place of AUTH and the transaction, every
+ * pending recipient is settled OK with the TLS posture; QUIT follows. */
+static void dry_run(tr_session *s, tlsrelay_status *st)
+{
+	tr_event ev;
+
+	if (s->p->cred) {
+		tr_sess_event(s, &ev, TR_EV_AUTH);
+		ev.cred_key = s->p->cred->key;
+		ev.dry_run = 1;
+		tr_emit(s->p->obs, &ev);
+	}
+	if (s->tls_active)
+		tr_status_set(st, TLSRELAY_OK, "2.0.0", "%s TLS to %s (%s with cipher %s)",
+		              tr_trust_label(s->tls.trust), s->relay, s->tls.protocol,
+		              s->tls.cipher);
+	else
+		tr_status_set(st, TLSRELAY_OK, "2.0.0", "plaintext to %s (%s)", s->relay,
+		              !tr_demand_uses_tls(s->p->demand) ? "TLS is off for it"
+		              : s->starttls_sent ? "STARTTLS failed, level may allows plaintext"
+		              : "STARTTLS not offered, level may allows plaintext");
+	tr_sess_fail_pending(s, st);
+}
+
+/* AUTH with the session's credentials; -1 after a failure (recipients
+ * settled with it). */
+static int do_auth(tr_session *s, tlsrelay_status *st)
+{
+	tr_event ev;
+	int r;
+
+	tr_sess_state(s, TR_ST_AUTH);
+	r = tr_auth_run(s, s->p->cred, st);
+	tr_sess_event(s, &ev, TR_EV_AUTH);
+	ev.cred_key = s->p->cred->key;
+	ev.st = st;
+	tr_emit(s->p->obs, &ev);
+	if (r < 0) {
+		tr_sess_fail_pending(s, st);
+		tr_sess_state(s, TR_ST_FAILED);
+	}
+	return r;
+}
+
+/* What this session showed of the server's TLS (observers: TLS-RPT,
+ * history). */
 static void tls_outcome(const tr_session *s, tr_tls_outcome *o)
 {
 	memset(o, 0, sizeof *o);
@@ -484,6 +588,7 @@ static void tls_outcome(const tr_session *s, tr_tls_outcome *o)
 	             (s->caps.flags & TR_CAP_STARTTLS) != 0;
 	o->tried = s->starttls_sent || s->p->implicit_tls;
 	o->up = s->tls_active;
+	o->enforced = s->enforced;
 	if (o->up)
 		o->info = s->tls;
 	memcpy(o->sending_ip, s->local_ip, sizeof o->sending_ip);
@@ -495,6 +600,22 @@ static void session_end(tr_session *s)
 	tr_io_close(&s->io);
 	free(s->accepted);
 	free(s->trying);
+}
+
+/* The session's end for the observers (and the caller's outcome). */
+static void session_close(tr_session *s, const tlsrelay_status *st)
+{
+	tr_tls_outcome o;
+	tr_event ev;
+
+	tls_outcome(s, &o);
+	if (s->p->outcome)
+		*s->p->outcome = o;
+	tr_sess_event(s, &ev, TR_EV_END);
+	ev.outcome = &o;
+	ev.st = st;
+	tr_emit(s->p->obs, &ev);
+	session_end(s);
 }
 
 tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
@@ -512,6 +633,12 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 		session_end(&s);
 		return out;
 	}
+	if (p->demand->skip) {     /* the caller's mistake: never connect */
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "%s", p->demand->why);
+		tr_sess_fail_pending(&s, st);
+		session_end(&s);
+		return out;
+	}
 	if (do_connect(&s, st) < 0 || do_greeting(&s, st) < 0)
 		goto out;
 	if (do_ehlo(&s, 0, st) < 0)
@@ -523,24 +650,18 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 			out = TR_OUT_PLAIN;
 		goto out;
 	}
-	if (tr_probe_instead_of_mail(&s, st))
-		goto out;     /* probe mode: never AUTH, never MAIL FROM */
-	if (p->cred) {
-		tr_sess_state(&s, TR_ST_AUTH);
-		if (tr_auth_run(&s, p->cred, st) < 0) {
-			tr_sess_fail_pending(&s, st);
-			tr_sess_state(&s, TR_ST_FAILED);
-			goto out;
-		}
+	if (p->dry_run) {          /* never AUTH, never MAIL FROM */
+		dry_run(&s, st);
+		goto out;
 	}
+	if (p->cred && do_auth(&s, st) < 0)
+		goto out;
 	tr_txn_run(&s, st);
 	if (s.state != TR_ST_FAILED)
 		tr_sess_state(&s, TR_ST_DONE);
 out:
 	if (s.in_sync && s.io.fd >= 0)
 		do_quit(&s);
-	if (p->outcome)
-		tls_outcome(&s, p->outcome);
-	session_end(&s);
+	session_close(&s, st);
 	return out;
 }

@@ -25,6 +25,7 @@
 #include "dns.h"
 #include "io.h"
 #include "smtp_reply.h"
+#include "observe.h"
 #include "tls.h"
 #include "tls_level.h"
 
@@ -63,29 +64,23 @@ typedef struct tr_rcpt_trace {
 	char tls[128];                       /* "TLSv1.3:CIPHER (trusted)" or "none" */
 } tr_rcpt_trace;
 
-/* What one session learnt about TLS, for TLS-RPT (sts.c). */
-typedef struct tr_tls_outcome {
-	int greeted;               /* EHLO/HELO completed (a TLS result exists) */
-	int offered;               /* the server advertised STARTTLS (or smtps) */
-	int tried;                 /* a TLS handshake was attempted */
-	int up;                    /* TLS was established */
-	tr_tls_info info;          /* posture when up (certificate checks) */
-	char sending_ip[64];       /* our end of the connection, "" unknown */
-} tr_tls_outcome;
-
 typedef struct tr_session_params {
 	const char *helo;          /* name for EHLO/HELO */
 	const char *host;          /* server host name (MX name or relay host) */
 	const tr_addr *addr;       /* address (with port) to connect to */
-	tr_tls_level level;        /* effective TLS level for this server */
-	tr_tls_params tls;         /* SNI, certificate names, protocols (relay
-	                            * is filled in by the session) */
-	const char *const *fps;    /* fingerprint level: accepted digests */
-	int nfps;
+	const char *nexthop;       /* the nexthop host (TLS session cache key) */
+	const struct tr_demand *demand; /* what this server must satisfy
+	                            * (demand.h); never NULL, never changed */
 	const struct tr_sasl_cred *cred; /* AUTH with these after TLS; NULL = none */
 	int implicit_tls;          /* TLS from the first byte (smtps) */
 	int no_tls;                /* plaintext retry: never STARTTLS */
+	int dry_run;               /* stop after the EHLO that follows STARTTLS
+	                            * (or the first EHLO without TLS), QUIT: never
+	                            * AUTH or MAIL; pending recipients are settled
+	                            * OK "would be delivered: ..." */
+	int cache_readonly;        /* the TLS session cache is only read */
 	const unsigned char *select; /* recipients of this nexthop; NULL = all */
+	const tr_observers *obs;   /* who watches (observe.h); NULL = nobody */
 	tr_tls_outcome *outcome;   /* filled at the end when not NULL */
 	const tr_io_ops *io_ops;   /* NULL: connect to addr. Tests and fuzzing:
 	                            * the server is these operations, already
@@ -106,6 +101,7 @@ typedef struct tr_session {
 	int esmtp;
 	int tls_active, starttls_sent;
 	int greeted;               /* initial handshake completed (session limit) */
+	int enforced;              /* the certificate met the demand */
 	int in_sync;               /* last reply read whole: QUIT may be sent */
 	tr_tls_info tls;
 	char relay[TR_HOSTNAME_MAX + 80];

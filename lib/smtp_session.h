@@ -9,6 +9,9 @@
 #include "smtp_client.h"
 #include "status.h"
 
+/* An event of s with the fields every session event carries (observe.h). */
+void tr_sess_event(const tr_session *s, tr_event *ev, tr_ev_type type);
+
 /* The one place where the state changes (logs "old -> new"). */
 void tr_sess_state(tr_session *s, tr_state to);
 

@@ -16,9 +16,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/x509.h>
 #include "ctx.h"
-#include "dane.h"
 #include "dns_txt.h"
 #include "io.h"
 #include "log.h"
@@ -156,54 +154,19 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 		       pol.mx_ignored, TR_STS_MAX_MX, TR_STS_MX_BYTES);
 }
 
-/* ------------------------------------------------------------ TLS-RPT */
+/* ------------------------------------------------------------ per delivery */
 
-/* The result types every policy type shares: NULL when the session never
- * got past the greeting (not counted), the failure when STARTTLS was not
- * offered or TLS did not come up, "" when TLS is up (the policy decides). */
-static const char *tls_step_result(const tr_tls_outcome *o)
+void tr_sts_run_init(tr_sts_run *r, struct tlsrelay_ctx *ctx)
 {
-	if (!o->greeted)
-		return NULL;
-	if (!o->offered)
-		return "starttls-not-supported";
-	if (!o->up)
-		return "validation-failure";
-	return "";
+	memset(r, 0, sizeof *r);
+	r->ctx = ctx;
 }
 
-const char *tr_sts_result_type(const tr_tls_outcome *o, int sts)
-{
-	const char *t = tls_step_result(o);
-
-	if (t == NULL || *t != '\0')
-		return t;
-	if (!sts)
-		return "success";
-	if (!o->info.have_cert)
-		return "certificate-not-trusted";
-	if (!o->info.chain_ok)
-		return strcmp(o->info.verify_error,
-		              X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED)) == 0
-		       ? "certificate-expired" : "certificate-not-trusted";
-	/* RFC 8461 4.2: a subjectAltName DNS-ID, never the subject CN alone */
-	return o->info.name_ok && !o->info.name_cn_only ? "success" : "certificate-host-mismatch";
-}
-
-const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap)
-{
-	snprintf(out, cap, "MTA-STS cache not writable: %s: fetched policies are not "
-	         "kept (MTA-STS trust on first use is lost) and TLS-RPT results are not "
-	         "counted; give the file and its directory to the user the transport runs as",
-	         tr_sts_store_readonly(store));
-	return out;
-}
-
-static tr_sts_store *route_store(tr_sts_route *r)
+tr_sts_store *tr_sts_run_store(tr_sts_run *r)
 {
 	char err[512];
 
-	if (r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
+	if (r->ctx->cfg.mta_sts && r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
 		r->store_failed = 1;     /* once per delivery */
 		tr_log(r->ctx, LOG_WARNING, "mta_sts = yes without mta_sts_cache: every delivery "
 		       "fetches the policy, and a failed fetch means no policy");
@@ -220,200 +183,30 @@ static tr_sts_store *route_store(tr_sts_route *r)
 	return r->store;
 }
 
-/* The RFC 8460 policy-string and mx-host texts of p in one malloc'd buffer
- * (returned; *mx points into it), NULL when out of memory. Made when a
- * result is recorded rather than kept in tr_sts_route: up to 70 KB that
- * every delivery would otherwise carry on its stack. */
-static char *policy_texts(const tr_sts_policy *p, char **mx)
-{
-	char *buf = malloc(TR_STS_POLICY_TEXT_MAX + TR_STS_MX_BYTES);
-	size_t used = 0;
-
-	if (buf == NULL)
-		return NULL;
-	tr_sts_policy_format(p, buf, TR_STS_POLICY_TEXT_MAX);
-	*mx = buf + TR_STS_POLICY_TEXT_MAX;
-	(*mx)[0] = '\0';
-	for (int i = 0; i < p->nmx && used < TR_STS_MX_BYTES; i++)
-		used += (size_t)snprintf(*mx + used, TR_STS_MX_BYTES - used, "%s%s", i ? "\n" : "",
-		                         tr_sts_policy_mx(p, i));
-	return buf;
-}
-
-static void record(tr_sts_route *r, const char *result, const char *mx, const char *ip,
-                   const char *sip)
-{
-	int sts = r->f.have && r->f.pol.mode != TR_STS_MODE_NONE;
-	char *texts = NULL, *mxs = NULL;
-
-	if (r->store == NULL)
-		return;
-	if (sts && (texts = policy_texts(&r->f.pol, &mxs)) == NULL) {
-		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: out of memory");
-		return;
-	}
-	tr_rpt_row row = {
-		r->domain, sts || r->f.fail_type[0] ? "sts" : "no-policy-found",
-		sts ? texts : "", sts ? mxs : "", result, mx, ip, 1, sip
-	};
-
-	if (tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
-		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
-	free(texts);
-}
-
-/* ------------------------------------------------------------ TLS-RPT of DANE */
-
-const char *tr_dane_result_type(const tr_tls_outcome *o)
-{
-	const char *t = tls_step_result(o);
-
-	if (t == NULL || *t != '\0')
-		return t;
-	return o->info.dane_ok ? "success" : "tlsa-invalid";
-}
-
-/* The usable records in presentation format, one a line (malloc'd). */
-static char *tlsa_text(const tr_dane_host *dh)
-{
-	size_t cap = 1, used = 0;
-	char *out;
-
-	for (int i = 0; i < dh->tlsa.n; i++)
-		cap += 16 + 2 * dh->tlsa.rr[i].len;
-	if ((out = malloc(cap)) == NULL)
-		return NULL;
-	out[0] = '\0';
-	for (int i = 0; i < dh->tlsa.n; i++) {
-		const tr_tlsa_rr *rr = &dh->tlsa.rr[i];
-
-		used += (size_t)snprintf(out + used, cap - used, "%s%u %u %u ", i ? "\n" : "",
-		                         rr->usage, rr->selector, rr->mtype);
-		for (size_t k = 0; k < rr->len; k++)
-			used += (size_t)snprintf(out + used, cap - used, "%02X", rr->data[k]);
-	}
-	return out;
-}
-
-void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
-                       const tr_addr *addr, const tr_dane_host *dh,
-                       const tr_tls_outcome *o, const char *result)
-{
-	char *pol;
-
-	if (result == NULL || r->ctx == NULL || r->ctx->cfg.mta_sts_cache == NULL ||
-	    route_store(r) == NULL)
-		return;
-	pol = dh && dh->state == TR_DANE_USABLE ? tlsa_text(dh) : NULL;
-	tr_rpt_row row = { domain, "tlsa", pol ? pol : "", host, result, host,
-	                   addr ? addr->text : "", 1, o ? o->sending_ip : "" };
-
-	if (tr_sts_store_record(r->store, &row, (long long)time(NULL)) < 0)
-		tr_log(r->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(r->store));
-	free(pol);
-}
-
-/* ------------------------------------------------------------ route */
-
-void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns *dns,
-                        const tr_nexthop *nh, int is_relay, int policy_mapped,
+void tr_sts_run_nexthop(tr_sts_run *r, const tr_dns *dns, const char *domain,
                         long long deadline_ms)
 {
-	r->ctx = ctx;
-	r->active = 0;
-	r->relaxed = 0;
-	if (!ctx->cfg.mta_sts || is_relay || !nh->mx_lookup || policy_mapped)
-		return;
 	r->active = 1;
-	snprintf(r->domain, sizeof r->domain, "%s", nh->host);
-	tr_sts_discover(ctx, dns, route_store(r), nh->host, 0, (long long)time(NULL), deadline_ms,
-	                &r->f);
-	if (r->f.have) {
-		tr_log(ctx, LOG_INFO, "MTA-STS policy of %s: mode %s, id %s (%s)", r->domain,
+	snprintf(r->domain, sizeof r->domain, "%s", domain);
+	tr_sts_discover(r->ctx, dns, tr_sts_run_store(r), domain, 0, (long long)time(NULL),
+	                deadline_ms, &r->f);
+	if (r->f.have)
+		tr_log(r->ctx, LOG_INFO, "MTA-STS policy of %s: mode %s, id %s (%s)", r->domain,
 		       tr_sts_mode_name(r->f.pol.mode), r->f.id, r->f.origin);
-	}
-	if (r->f.fail_type[0])
-		record(r, r->f.fail_type, "", "", "");
 }
 
-void tr_sts_route_relax(tr_sts_route *r, tr_tls_level level)
+const tr_sts_policy *tr_sts_run_policy(const tr_sts_run *r)
 {
-	r->relaxed = 1;
-	if (r->active && r->f.have && r->f.pol.mode == TR_STS_MODE_ENFORCE)
-		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: MTA-STS policy of %s (enforce) relaxed: "
-		       "not enforced for this message (level %s, MX hosts outside the policy "
-		       "tried)", r->domain, tr_tls_level_name(level));
+	return r->active && r->f.have ? &r->f.pol : NULL;
 }
 
-/* The mode applied: enforce is testing for a TLS-Required: No message. */
-static tr_sts_mode mode_of(const tr_sts_route *r)
+void tr_sts_run_clear(tr_sts_run *r)
 {
-	return r->relaxed && r->f.pol.mode == TR_STS_MODE_ENFORCE ? TR_STS_MODE_TESTING
-	                                                          : r->f.pol.mode;
+	r->active = 0;
+	memset(&r->f, 0, sizeof r->f);
 }
 
-static const char *mode_label(const tr_sts_route *r)
-{
-	return r->f.pol.mode == TR_STS_MODE_ENFORCE ? "enforce, TLS-Required: No" : "testing";
-}
-
-static int applies(const tr_sts_route *r, int has_usable_tlsa, tr_sts_mode mode)
-{
-	return r->active && r->f.have && !has_usable_tlsa && mode_of(r) == mode;
-}
-
-int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
-                      tlsrelay_status *st)
-{
-	if (applies(r, has_usable_tlsa, TR_STS_MODE_TESTING) && !tr_sts_mx_match(&r->f.pol, host))
-		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (%s): MX host %s matches "
-		       "no mx pattern; delivering anyway", r->domain, mode_label(r), host);
-	if (!applies(r, has_usable_tlsa, TR_STS_MODE_ENFORCE) || tr_sts_mx_match(&r->f.pol, host))
-		return 1;
-	tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "MTA-STS policy of %s (enforce): MX host %s "
-	              "matches no mx pattern of the policy", r->domain, host);
-	tr_log(r->ctx, LOG_WARNING, "%s; skipped", st->text);
-	record(r, "validation-failure", host, "", "");
-	return 0;
-}
-
-void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
-                         tr_session_params *p)
-{
-	if (!applies(r, has_usable_tlsa, TR_STS_MODE_ENFORCE))
-		return;
-	/* RFC 8461 4.2: the name must be a subjectAltName DNS-ID; also when
-	 * a stronger configured level (secure) keeps its own names */
-	p->tls.san_only = 1;
-	if (p->level < TR_TLS_VERIFY) {
-		p->level = TR_TLS_VERIFY;
-		p->tls.names[0] = host;
-		p->tls.nnames = 1;
-		p->tls.sni = host;
-		p->fps = NULL;
-		p->nfps = 0;
-	}
-}
-
-void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr,
-                          int has_usable_tlsa, const tr_tls_outcome *o)
-{
-	int sts = r->active && r->f.have && r->f.pol.mode != TR_STS_MODE_NONE && !has_usable_tlsa;
-	const char *res;
-
-	if (!r->active || has_usable_tlsa)
-		return;                 /* DANE records its own results */
-	if (sts && !tr_sts_mx_match(&r->f.pol, host))
-		res = "validation-failure";     /* testing: counted once, as the mismatch */
-	else if ((res = tr_sts_result_type(o, sts)) == NULL)
-		return;
-	if (sts && mode_of(r) == TR_STS_MODE_TESTING && strcmp(res, "success") != 0)
-		tr_log(r->ctx, LOG_WARNING, "MTA-STS policy of %s (%s): %s[%s]: %s "
-		       "(not enforced)", r->domain, mode_label(r), host, addr->text, res);
-	record(r, res, host, addr->text, o->sending_ip);
-}
-
-void tr_sts_route_end(tr_sts_route *r)
+void tr_sts_run_end(tr_sts_run *r)
 {
 	tr_sts_store_close(r->store);
 	r->store = NULL;
@@ -448,4 +241,13 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 		snprintf(out + used, cap - used, "%s]",
 		         c.pol.mode == TR_STS_MODE_ENFORCE ? "; enforced as verify match=hostname" : "");
 	tr_sts_store_close(st);
+}
+
+const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap)
+{
+	snprintf(out, cap, "MTA-STS cache not writable: %s: fetched policies are not "
+	         "kept (MTA-STS trust on first use is lost) and TLS-RPT results are not "
+	         "counted; give the file and its directory to the user the transport runs as",
+	         tr_sts_store_readonly(store));
+	return out;
 }

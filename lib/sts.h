@@ -1,17 +1,14 @@
 /*
- * sts.h - MTA-STS (RFC 8461) in the delivery path, and TLS-RPT (RFC 8460)
- * recording (sts.c). deliver.c calls the four tr_sts_route_* functions;
- * tlsrelay-sts calls tr_sts_discover.
+ * sts.h - MTA-STS (RFC 8461) discovery, and the MTA-STS state of one
+ * delivery (sts.c). What a policy means for a server is the TLS demand's
+ * rule R6 (demand.h); TLS-RPT recording is an observer (tlsrpt.h).
  *
- * WHEN MTA-STS APPLIES (precedence, highest first):
+ * WHEN MTA-STS APPLIES (precedence, highest first; demand.h R6):
  *   1. an explicit tls_policy_map entry for the nexthop (the admin's word:
  *      as Postfix with postfix-mta-sts-resolver, where a static map is
  *      consulted before the resolver's socketmap);
  *   2. DANE: an MX host with usable TLSA records is delivered with DANE,
- *      never with MTA-STS (RFC 8461 section 2). The hook is the
- *      has_usable_tlsa argument of tr_sts_route_host/_params: deliver.c
- *      passes route.has_usable_tlsa, which the DANE code sets per MX host
- *      (0 until DANE is merged);
+ *      never with MTA-STS (RFC 8461 section 2);
  *   3. MTA-STS, when mta_sts = yes, only for MX delivery to the recipient's
  *      domain (not to a relayhost, -r nexthop or [bracketed] host);
  *   4. tls_security_level.
@@ -28,25 +25,21 @@
  *     policy stays valid until max_age even when the record goes away).
  *   mode none is cached like the others (it is how a domain withdraws).
  *
- * ENFORCEMENT, per MX host:
+ * ENFORCEMENT, per MX host (demand.h R6):
  *   enforce - a host matching no mx pattern is skipped (TEMP 4.7.5 when no
  *             host is left); TLS is required (no plaintext fallback) and
  *             the certificate must verify for the MX host name (level
  *             verify, match=hostname, SNI = host); a stronger configured
  *             level (secure) is kept; either way the name must be a
  *             subjectAltName DNS-ID, never the subject CN alone (RFC 8461
- *             4.2: tr_tls_params.san_only);
+ *             4.2: the demand's san_only);
  *   testing - delivery as configured; a mismatch or bad certificate is
  *             logged and recorded for TLS-RPT;
  *   none    - nothing.
  *   A message with RFC 8689 "TLS-Required: No" (tls_required_enable = yes)
- *   gets enforce as testing: see tr_sts_route_relax.
+ *   gets enforce as testing.
  *
- * TLS-RPT: with mta_sts = yes and mta_sts_cache set, each session's TLS
- * result is counted in the store (sts_cache.h) per policy domain, with the
- * RFC 8460 result type; policy fetch failures too. DANE servers are
- * counted under policy-type "tlsa" (tr_sts_route_dane) whenever
- * mta_sts_cache is set, even with mta_sts = no.
+ * TLS-RPT: see tlsrpt.h (tr_tlsrpt_observe).
  */
 #ifndef TR_STS_H
 #define TR_STS_H
@@ -79,66 +72,38 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
                      tr_sts_store *store, const char *domain, int force,
                      long long now, long long deadline_ms, tr_sts_found *out);
 
-/* Per delivery: the state of MTA-STS for the nexthop being routed. */
-typedef struct tr_sts_route {
+/* Per delivery: the store (opened on first use) and the MTA-STS policy of
+ * the nexthop being routed. */
+typedef struct tr_sts_run {
 	struct tlsrelay_ctx *ctx;
-	tr_sts_store *store;           /* opened on first use; NULL = none */
+	tr_sts_store *store;           /* NULL = none (yet) */
 	int store_failed;
 	int active;                    /* MTA-STS looked up for this nexthop */
-	int relaxed;                   /* TLS-Required: No: enforce as testing */
 	char domain[TR_HOSTNAME_MAX];
 	tr_sts_found f;
-} tr_sts_route;
+} tr_sts_run;
 
-/* Begin a nexthop: look up the policy when MTA-STS applies (mta_sts = yes,
- * MX delivery to the recipient domain, no policy map entry). */
-void tr_sts_route_begin(tr_sts_route *r, struct tlsrelay_ctx *ctx, const tr_dns *dns,
-                        const tr_nexthop *nh, int is_relay, int policy_mapped,
+/* Start a delivery (nothing is opened yet). */
+void tr_sts_run_init(tr_sts_run *r, struct tlsrelay_ctx *ctx);
+
+/* The store of mta_sts_cache, opened on the first call of a delivery;
+ * NULL when unset or unusable (logged once: a cache problem never stops
+ * mail). */
+tr_sts_store *tr_sts_run_store(tr_sts_run *r);
+
+/* Look up the policy of nexthop domain (MTA-STS applies: the caller asked
+ * tr_demand_wants_sts). Logs the policy found. */
+void tr_sts_run_nexthop(tr_sts_run *r, const tr_dns *dns, const char *domain,
                         long long deadline_ms);
 
-/* RFC 8689 "TLS-Required: No" (tls_required_enable = yes): the policy is
- * not applied to this message. Under enforce, MX hosts outside the
- * patterns are tried and the level is not raised (level: the configured
- * one, logged); sessions are logged and counted for TLS-RPT as in testing
- * mode (the receiving domain still learns about its failures). Logs one
- * line when an enforce policy is relaxed. Call after tr_sts_route_begin. */
-void tr_sts_route_relax(tr_sts_route *r, tr_tls_level level);
+/* The policy for the demand (demand.h): NULL when none applies. */
+const tr_sts_policy *tr_sts_run_policy(const tr_sts_run *r);
 
-/* May host be used? 1 yes; 0 skip it (enforce, no pattern matches), *st
- * then TEMP 4.7.5. */
-int tr_sts_route_host(tr_sts_route *r, const char *host, int has_usable_tlsa,
-                      tlsrelay_status *st);
+/* Not routing a nexthop under MTA-STS any more. */
+void tr_sts_run_clear(tr_sts_run *r);
 
-/* Adjust a session's TLS parameters for host (enforce: level verify,
- * match=hostname, SNI host, san_only). */
-void tr_sts_route_params(tr_sts_route *r, const char *host, int has_usable_tlsa,
-                         tr_session_params *p);
-
-/* After a session: count its TLS result (TLS-RPT), log testing-mode
- * failures. */
-void tr_sts_route_session(tr_sts_route *r, const char *host, const tr_addr *addr,
-                          int has_usable_tlsa, const tr_tls_outcome *o);
-
-/* TLS-RPT of a DANE server (policy-type "tlsa", RFC 8460 4.3) when
- * mta_sts_cache is set, whether mta_sts is on or not: count one session
- * of MX host (addr, o: NULL when no address was tried; o->sending_ip
- * is the failure's sending-mta-ip) under the nexthop
- * domain with result ("success" or an RFC 8460 result type; NULL: nothing
- * to count). policy-string: dh's usable TLSA records in presentation
- * format ("3 1 1 HEX"), none when dh is not USABLE (dnssec-invalid,
- * dane-required); mx-host: host. */
-struct tr_dane_host;
-void tr_sts_route_dane(tr_sts_route *r, const char *domain, const char *host,
-                       const tr_addr *addr, const struct tr_dane_host *dh,
-                       const tr_tls_outcome *o, const char *result);
-
-/* The RFC 8460 result type of a session under usable TLSA records:
- * success, tlsa-invalid (no record matched), starttls-not-supported,
- * validation-failure (handshake failed); NULL when not greeted. */
-const char *tr_dane_result_type(const tr_tls_outcome *o);
-
-/* Release the store. */
-void tr_sts_route_end(tr_sts_route *r);
+/* End the delivery: release the store. */
+void tr_sts_run_end(tr_sts_run *r);
 
 /* The one line that says a store opened read-only (tr_sts_store_readonly
  * not NULL) loses policies and results, into out; returns out. Logged at
@@ -146,13 +111,9 @@ void tr_sts_route_end(tr_sts_route *r);
 const char *tr_sts_readonly_text(const tr_sts_store *store, char *out, size_t cap);
 
 /* For tlsrelay -q (no network): "" when MTA-STS does not apply to nh
- * (see route_begin), else " [MTA-STS: ...]" with the cached policy's mode,
+ * (see WHEN above), else " [MTA-STS: ...]" with the cached policy's mode,
  * id, expiry and mx patterns, or "no cached policy". */
 void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_relay,
                      int policy_mapped, char *out, size_t cap);
-
-/* The RFC 8460 result type of a session under an STS policy (sts = 1) or
- * no policy (sts = 0); NULL when there is nothing to count (no greeting). */
-const char *tr_sts_result_type(const tr_tls_outcome *o, int sts);
 
 #endif

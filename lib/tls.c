@@ -20,6 +20,7 @@
 #include "log.h"
 #include "tls.h"
 #include "tls_dane.h"
+#include "demand.h"
 #include "tls_cache.h"
 #include "tls_level.h"
 
@@ -263,25 +264,25 @@ static int cert_has_name(X509 *cert, const char *name)
 	return X509_check_host(cert, name, 0, flags, NULL) == 1;
 }
 
-/* name_ok, name_cn_only and matched from p's names: a subjectAltName
+/* name_ok, name_cn_only and matched from the demand's names: a subjectAltName
  * match first; the subject CN only when no name is in a SAN. */
-static void cert_names(X509 *cert, const tr_tls_params *p, tr_tls_info *info)
+static void cert_names(X509 *cert, const tr_demand *d, tr_tls_info *info)
 {
 	const char *san = NULL, *cn = NULL;
 
-	for (int i = 0; i < p->nnames && san == NULL; i++) {
+	for (int i = 0; i < d->nnames && san == NULL; i++) {
 		int m;
 
-		if (p->names[i] == NULL || *p->names[i] == '\0')
+		if (d->names[i][0] == '\0')
 			continue;
-		m = cert_has_name(cert, p->names[i]);
+		m = cert_has_name(cert, d->names[i]);
 		if (m == 2)
-			san = p->names[i];
+			san = d->names[i];
 		else if (m == 1 && cn == NULL)
-			cn = p->names[i];
+			cn = d->names[i];
 	}
 	info->name_cn_only = san == NULL && cn != NULL;
-	if (san == NULL && p->san_only)
+	if (san == NULL && d->san_only)
 		cn = NULL;
 	if (san || cn) {
 		info->name_ok = 1;
@@ -302,7 +303,7 @@ void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
 		hex_digest(md, mdlen, pkey_sha256, 96);
 }
 
-static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info *info)
+static void cert_info(SSL *ssl, X509 *cert, const tr_demand *d, tr_tls_info *info)
 {
 	long vr = SSL_get_verify_result(ssl);
 
@@ -321,10 +322,10 @@ static void cert_info(SSL *ssl, X509 *cert, const tr_tls_params *p, tr_tls_info 
 	if (!info->chain_ok)
 		snprintf(info->verify_error, sizeof info->verify_error, "%s",
 		         X509_verify_cert_error_string(vr));
-	cert_names(cert, p, info);
+	cert_names(cert, d, info);
 }
 
-static void fill_info(SSL *ssl, const tr_tls_params *p, tr_tls_info *info)
+static void fill_info(SSL *ssl, const tr_demand *d, tr_tls_info *info)
 {
 	X509 *cert = SSL_get0_peer_certificate(ssl);
 
@@ -333,7 +334,7 @@ static void fill_info(SSL *ssl, const tr_tls_params *p, tr_tls_info *info)
 	info->bits = SSL_get_cipher_bits(ssl, &info->alg_bits);
 	info->resumed = SSL_session_reused(ssl);
 	if (cert)
-		cert_info(ssl, cert, p, info);
+		cert_info(ssl, cert, d, info);
 	if (!info->have_cert)
 		info->trust = TR_TRUST_ANONYMOUS;
 	else if (info->chain_ok && info->name_ok)
@@ -381,40 +382,51 @@ static int run_handshake(tr_io *io, char *why, size_t cap)
 	}
 }
 
+/* SNI, protocol bounds, ciphers and DANE of the demand on ssl. */
+static tlsrelay_cat setup_ssl(SSL *ssl, const tr_tls_conn *c, tlsrelay_status *st)
+{
+	const tr_demand *d = c->demand;
+	char why[256];
+
+	if (d->sni[0] && !is_ip_literal(d->sni))
+		SSL_set_tlsext_host_name(ssl, d->sni);
+	if ((d->min_proto && !SSL_set_min_proto_version(ssl, d->min_proto)) ||
+	    (d->max_proto && !SSL_set_max_proto_version(ssl, d->max_proto)) ||
+	    (d->ciphers[0] && !SSL_set_cipher_list(ssl, d->ciphers))) {
+		ERR_clear_error();
+		return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5",
+		                     "bad TLS protocols or ciphers in the policy for %s", c->relay);
+	}
+	if (d->auth == TR_AUTH_DANE && tr_tls_dane_setup(ssl, d->dane, why, sizeof why) < 0)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "DANE for %s: %s", c->relay, why);
+	return tr_status_ok(st);
+}
+
 tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
-                          const tr_tls_params *p, tr_tls_info *info,
+                          const tr_tls_conn *c, tr_tls_info *info,
                           tlsrelay_status *st)
 {
-	SSL_CTX *c = get_ssl_ctx(ctx, st);
+	SSL_CTX *sc = get_ssl_ctx(ctx, st);
 	SSL *ssl;
+	int dane = c->demand->auth == TR_AUTH_DANE;
 	char why[256];
 
 	memset(info, 0, sizeof *info);
-	if (c == NULL)
+	if (sc == NULL)
 		return st->cat;
-	if ((ssl = SSL_new(c)) == NULL || !SSL_set_fd(ssl, io->fd)) {
+	if ((ssl = SSL_new(sc)) == NULL || !SSL_set_fd(ssl, io->fd)) {
 		SSL_free(ssl);
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "cannot create TLS session");
 	}
-	if (p->sni && *p->sni && !is_ip_literal(p->sni))
-		SSL_set_tlsext_host_name(ssl, p->sni);
-	if ((p->min_proto && !SSL_set_min_proto_version(ssl, p->min_proto)) ||
-	    (p->max_proto && !SSL_set_max_proto_version(ssl, p->max_proto)) ||
-	    (p->ciphers && *p->ciphers && !SSL_set_cipher_list(ssl, p->ciphers))) {
+	if (setup_ssl(ssl, c, st) != TLSRELAY_OK) {
 		SSL_free(ssl);
-		ERR_clear_error();
-		return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5",
-		                     "bad TLS protocols or ciphers in the policy for %s", p->relay);
-	}
-	if (p->dane && tr_tls_dane_setup(ssl, p->dane, why, sizeof why) < 0) {
-		SSL_free(ssl);
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "DANE for %s: %s", p->relay, why);
+		return st->cat;
 	}
 	SSL_set_connect_state(ssl);
 	/* No session reuse under DANE: a resumed session skips the chain
 	 * check, and with it the TLSA match (tls_cache.h). */
-	if (p->dane == NULL)
-		tr_tls_cache_attach(ctx, ssl, p);
+	if (!dane)
+		tr_tls_cache_attach(ctx, ssl, c);
 	io->tls = ssl;
 	if (run_handshake(io, why, sizeof why) < 0 || ctx->ca_failed) {
 		tr_tls_cache_detach(ssl);
@@ -423,11 +435,11 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		if (ctx->ca_failed)
 			return ca_error("tls_ca_file", ctx->cfg.tls_ca_file, st);
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
-		                     "TLS handshake with %s failed: %s", p->relay, why);
+		                     "TLS handshake with %s failed: %s", c->relay, why);
 	}
 	tr_io_set_tls(io, ssl);
-	fill_info(ssl, p, info);
-	if (p->dane)
+	fill_info(ssl, c->demand, info);
+	if (dane)
 		tr_tls_dane_posture(ssl, info);
 	return tr_status_ok(st);
 }
@@ -438,28 +450,33 @@ void tr_tls_approve(tr_io *io)
 		tr_tls_cache_approve(io->tls);
 }
 
-static int fp_listed(const tr_tls_info *info, const char *const *fps, int nfps)
+static int pin_listed(const tr_tls_info *info, const tr_demand *d)
 {
-	for (int i = 0; i < nfps; i++)
-		if (strcasecmp(fps[i], info->cert_sha256) == 0 ||
-		    strcasecmp(fps[i], info->pkey_sha256) == 0)
+	for (int i = 0; i < d->npins; i++)
+		if (strcasecmp(d->pins[i], info->cert_sha256) == 0 ||
+		    strcasecmp(d->pins[i], info->pkey_sha256) == 0)
 			return 1;
 	return 0;
 }
 
-tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, int level,
-                            const char *const *fps, int nfps,
+tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const tr_demand *d,
                             const char *relay, tlsrelay_status *st)
 {
-	if (level == TR_TLS_DANE || level == TR_TLS_DANE_ONLY)
+	switch (d->auth) {
+	case TR_AUTH_DANE:
 		return tr_tls_dane_enforce(info, relay, st);
-	if (level < TR_TLS_FINGERPRINT)
+	case TR_AUTH_NONE:
 		return tr_status_ok(st);
+	case TR_AUTH_PINS:
+	case TR_AUTH_CA_NAME:
+	default:
+		break;
+	}
 	if (!info->have_cert)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		                     "Server certificate not verified: %s presented none", relay);
-	if (level == TR_TLS_FINGERPRINT) {
-		if (fp_listed(info, fps, nfps))
+	if (d->auth == TR_AUTH_PINS) {
+		if (pin_listed(info, d))
 			return tr_status_ok(st);
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not verified: fingerprint of %s matches no "

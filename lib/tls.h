@@ -56,43 +56,31 @@ typedef struct tr_tls_info {
 	char dane_error[128];      /* why dane_ok is 0 */
 } tr_tls_info;
 
-#define TR_TLS_MAX_NAMES 16
+struct tr_demand;
 
-typedef struct tr_tls_params {
-	const char *sni;           /* server name to send; NULL/IP literal: none */
-	const char *names[TR_TLS_MAX_NAMES]; /* accepted certificate names;
-	                            * ".example.com" = any subdomain of it */
-	int nnames;
-	int san_only;              /* a name must be a subjectAltName DNS-ID (or
-	                            * IP address): no fallback to the subject CN.
-	                            * Set where MTA-STS enforce applies (RFC 8461
-	                            * 4.2), sts.c tr_sts_route_params */
+/* One TLS connection: what it must satisfy and what to call it. */
+typedef struct tr_tls_conn {
+	const struct tr_demand *demand;  /* SNI, names, pins, protocols, ciphers,
+	                            * TLSA records (demand.h) */
+	const char *nexthop;       /* the nexthop host (session cache key) */
 	const char *relay;         /* "host[addr]:port", for messages */
-	int min_proto, max_proto;  /* TLS1_2_VERSION...; 0 = library default */
-	const char *ciphers;       /* OpenSSL cipher list for TLS <= 1.2; NULL */
-	const struct tr_dane_host *dane; /* usable TLSA records (dane.h): DANE
-	                            * verification for this connection; NULL */
-	/* For the session cache key (tls_cache.h): the policy in force. */
-	const char *nexthop;       /* nexthop host (relay host or domain) */
-	int level;                 /* tr_tls_level */
-	const char *const *pins;   /* fingerprint level: accepted digests */
-	int npins;
-} tr_tls_params;
+	int cache_readonly;        /* read the session cache, never write it */
+} tr_tls_conn;
 
 struct tlsrelay_ctx;
 
 tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
-                          const tr_tls_params *p, tr_tls_info *info,
+                          const tr_tls_conn *c, tr_tls_info *info,
                           tlsrelay_status *st);
 
-/* Does the posture meet the level? Levels dane/dane-only (used only for
- * a server with usable TLSA records) need a TLSA match (tls_dane.h).
- * Other levels below fingerprint accept any TLS. fingerprint: the certificate's or its public key's SHA-256 digest
- * (upper-case "AB:CD:..") is one of fps. verify/secure: the chain is
- * trusted and a name matched. TLSRELAY_OK, or TLSRELAY_TEMP 4.7.5 with the
- * reason ("Server certificate not verified: ..."). */
-tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, int level,
-                            const char *const *fps, int nfps,
+/* Does the posture meet the demand (its auth, demand.h)? DANE: a TLSA
+ * match (tls_dane.h). None: any TLS. Pins: the certificate's or its
+ * public key's SHA-256 digest (upper-case "AB:CD:..") is one of the pins.
+ * CA + name: the chain is trusted and a name matched (subjectAltName
+ * DNS-IDs only when the demand says san_only). TLSRELAY_OK, or
+ * TLSRELAY_TEMP 4.7.5 with the reason ("Server certificate not verified:
+ * ..."). */
+tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const struct tr_demand *d,
                             const char *relay, tlsrelay_status *st);
 
 /* The policy accepted the TLS posture of io: its session may be saved in

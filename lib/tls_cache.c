@@ -41,6 +41,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include "ctx.h"
+#include "demand.h"
 #include "log.h"
 #include "tls_cache.h"
 
@@ -55,6 +56,7 @@ struct tr_tls_cache {
 	unsigned seq;               /* temporary file names */
 	/* the current connection */
 	int active, approved, stored;
+	int readonly;               /* a dry run: read only, never create */
 	SSL_SESSION *pending;       /* made before approval (TLS <= 1.2) */
 	char key[TR_TLS_CACHE_KEY_MAX];
 	size_t keylen;
@@ -148,26 +150,19 @@ static int put_ca(char *out, size_t cap, size_t *used, const char *name, const c
 	           (long long)sb.st_size, (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
 }
 
-int tr_tls_cache_key(const struct tlsrelay_ctx *ctx, const tr_tls_params *p,
+int tr_tls_cache_key(const struct tlsrelay_ctx *ctx, const tr_tls_conn *c,
                      char *out, size_t cap)
 {
 	const tr_config *cfg = &ctx->cfg;
 	size_t used = 0;
-	int bad = 0;
+	int bad = 0, n;
 
 	out[0] = '\0';
-	bad |= put(out, cap, &used, "nexthop", "%s", p->nexthop ? p->nexthop : "");
-	bad |= put(out, cap, &used, "server", "%s", p->relay ? p->relay : "");
-	bad |= put(out, cap, &used, "level", "%d", p->level);
-	bad |= put(out, cap, &used, "sni", "%s", p->sni ? p->sni : "");
-	for (int i = 0; i < p->nnames; i++)
-		bad |= put(out, cap, &used, "name", "%s", p->names[i]);
-	for (int i = 0; i < p->npins; i++)
-		bad |= put(out, cap, &used, "pin", "%s", p->pins[i]);
-	if (p->san_only)
-		bad |= put(out, cap, &used, "san_only", "1");
-	bad |= put(out, cap, &used, "protocols", "%d-%d", p->min_proto, p->max_proto);
-	bad |= put(out, cap, &used, "ciphers", "%s", p->ciphers ? p->ciphers : "");
+	bad |= put(out, cap, &used, "nexthop", "%s", c->nexthop ? c->nexthop : "");
+	bad |= put(out, cap, &used, "server", "%s", c->relay ? c->relay : "");
+	if (bad || (n = tr_demand_key(c->demand, out + used, cap - used)) < 0)
+		return -1;
+	used += (size_t)n;
 	bad |= put_ca(out, cap, &used, "ca_file", cfg->tls_ca_file);
 	bad |= put_ca(out, cap, &used, "ca_path", cfg->tls_ca_path);
 	if (!cfg->tls_ca_file && !cfg->tls_ca_path)
@@ -209,9 +204,9 @@ static int open_dir(tr_tls_cache *tc)
 	if (tc->dirfd >= 0 || tc->off)
 		return tc->off ? -1 : 0;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* tlsrelay-probe only reads the cache: run as root, it must not make
+	/* A read-only user (a dry run) only reads the cache: run as root, it must not make
 	 * a directory (or entries) that the transport's user cannot use. */
-	if (fd < 0 && errno == ENOENT && tc->ctx->probe == NULL && mkdir(path, 0700) == 0)
+	if (fd < 0 && errno == ENOENT && !tc->readonly && mkdir(path, 0700) == 0)
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
@@ -393,7 +388,7 @@ static void store_session(tr_tls_cache *tc, SSL_SESSION *sess)
 	int derlen = i2d_SSL_SESSION(sess, NULL), h;
 	size_t len;
 
-	if (tc->stored || tc->off || derlen <= 0 || tc->ctx->probe != NULL)
+	if (tc->stored || tc->off || derlen <= 0 || tc->readonly)
 		return;
 	h = snprintf(hdr, sizeof hdr, MAGIC " %lld %zu %d\n", session_expiry(tc, sess),
 	             tc->keylen, derlen);
@@ -446,15 +441,18 @@ void tr_tls_cache_setup(struct tlsrelay_ctx *ctx, SSL_CTX *c)
 	SSL_CTX_set_timeout(c, ctx->cfg.tls_session_cache_timeout);
 }
 
-void tr_tls_cache_attach(struct tlsrelay_ctx *ctx, SSL *ssl, const tr_tls_params *p)
+void tr_tls_cache_attach(struct tlsrelay_ctx *ctx, SSL *ssl, const tr_tls_conn *c)
 {
 	tr_tls_cache *tc = ctx->tls_cache;
 	SSL_SESSION *sess;
 	int n;
 
-	if (tc == NULL || open_dir(tc) < 0)
+	if (tc == NULL)
 		return;
-	n = tr_tls_cache_key(ctx, p, tc->key, sizeof tc->key);
+	tc->readonly = c->cache_readonly;
+	if (open_dir(tc) < 0)
+		return;
+	n = tr_tls_cache_key(ctx, c, tc->key, sizeof tc->key);
 	if (n < 0)
 		return;            /* absurdly long names: no caching */
 	tc->keylen = (size_t)n;
@@ -466,7 +464,7 @@ void tr_tls_cache_attach(struct tlsrelay_ctx *ctx, SSL *ssl, const tr_tls_params
 		if (!SSL_set_session(ssl, sess))
 			ERR_clear_error();
 		SSL_SESSION_free(sess);
-		tr_vlog(ctx, 1, "%s: offering a cached TLS session", p->relay);
+		tr_vlog(ctx, 1, "%s: offering a cached TLS session", c->relay);
 	}
 }
 

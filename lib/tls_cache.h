@@ -60,9 +60,10 @@ typedef struct tr_tls_cache tr_tls_cache;
  * set (installs the new-session callback). */
 void tr_tls_cache_setup(struct tlsrelay_ctx *ctx, SSL_CTX *c);
 
-/* Before the handshake: compute the key of p, and offer a cached session
- * for it on ssl if there is one. */
-void tr_tls_cache_attach(struct tlsrelay_ctx *ctx, SSL *ssl, const tr_tls_params *p);
+/* Before the handshake: compute the key of c, and offer a cached session
+ * for it on ssl if there is one. c->cache_readonly: never create the
+ * directory nor store a session (tlsrelay-probe, run as any user). */
+void tr_tls_cache_attach(struct tlsrelay_ctx *ctx, SSL *ssl, const tr_tls_conn *c);
 
 /* The policy accepted the handshake on ssl: store its session (now or when
  * the TLS 1.3 tickets arrive). */
@@ -74,9 +75,10 @@ void tr_tls_cache_detach(SSL *ssl);
 /* Free the cache state of ctx. */
 void tr_tls_cache_free(struct tlsrelay_ctx *ctx);
 
-/* The key text of p (for tests and -v logs): returns its length, or -1 when
+/* The key text of c: nexthop, server, tr_demand_key() of its demand, the
+ * CA file or directory's identity (for tests and -v logs): returns its length, or -1 when
  * it does not fit in cap. */
-int tr_tls_cache_key(const struct tlsrelay_ctx *ctx, const tr_tls_params *p,
+int tr_tls_cache_key(const struct tlsrelay_ctx *ctx, const tr_tls_conn *c,
                      char *out, size_t cap);
 
 #endif

@@ -1,7 +1,16 @@
 /*
- * tlsrpt.h - RFC 8460 aggregate reports from the results store
- * (tlsrpt.c): the JSON report of one policy domain for one UTC day, the
- * _smtp._tls TXT record, and the report mail.
+ * tlsrpt.h - TLS-RPT (RFC 8460): recording the results of deliveries
+ * (tlsrpt_record.c, an observer of the delivery: observe.h) and the
+ * aggregate reports from the results store (tlsrpt.c): the JSON report of
+ * one policy domain for one UTC day, the _smtp._tls TXT record, and the
+ * report mail.
+ *
+ * RECORDING: with mta_sts = yes and mta_sts_cache set, each session's TLS
+ * result is counted in the store (sts_cache.h) per policy domain, with the
+ * RFC 8460 result type; policy fetch failures too. DANE servers are
+ * counted under policy-type "tlsa" whenever mta_sts_cache is set, even
+ * with mta_sts = no. Only the first session with an address counts (not
+ * the plaintext retry of level may).
  *
  * JSON (RFC 8460 section 4): one object
  *   organization-name, date-range{start-datetime, end-datetime} (the whole
@@ -25,7 +34,36 @@
 #define TR_TLSRPT_H
 
 #include <stdio.h>
+#include "observe.h"
+#include "sts.h"
 #include "sts_cache.h"
+
+/* ------------------------------------------------------------ recording */
+
+/* The recorder of one delivery: the delivery's MTA-STS state (its store
+ * and the nexthop's policy) and the nexthop being routed. */
+typedef struct tr_tlsrpt_rec {
+	struct tlsrelay_ctx *ctx;
+	tr_sts_run *sts;
+	char nexthop[TR_HOSTNAME_MAX];
+	int mx_lookup;
+} tr_tlsrpt_rec;
+
+void tr_tlsrpt_rec_init(tr_tlsrpt_rec *rec, struct tlsrelay_ctx *ctx, tr_sts_run *sts);
+
+/* The observer (observe.h); arg: a tr_tlsrpt_rec. */
+void tr_tlsrpt_observe(void *arg, const tr_event *ev);
+
+/* The RFC 8460 result type of a session under an STS policy (sts = 1) or
+ * no policy (sts = 0); NULL when there is nothing to count (no greeting). */
+const char *tr_sts_result_type(const tr_tls_outcome *o, int sts);
+
+/* The RFC 8460 result type of a session under usable TLSA records:
+ * success, tlsa-invalid (no record matched), starttls-not-supported,
+ * validation-failure (handshake failed); NULL when not greeted. */
+const char *tr_dane_result_type(const tr_tls_outcome *o);
+
+/* ------------------------------------------------------------ reports */
 
 typedef struct tr_tlsrpt_meta {
 	const char *org;           /* organization-name */

@@ -12,7 +12,7 @@ lib_libtlsrelay_core_la_SOURCES += \
 	lib/sts_fetch.c lib/sts_fetch.h \
 	lib/sts_cache.c lib/sts_cache.h \
 	lib/sts.c lib/sts.h \
-	lib/tlsrpt.c lib/tlsrpt.h \
+	lib/tlsrpt.c lib/tlsrpt_record.c lib/tlsrpt.h \
 	lib/dynload.c lib/dynload.h
 lib_libtlsrelay_core_la_CFLAGS += $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(ZLIB_CFLAGS)
 lib_libtlsrelay_core_la_LIBADD += $(DL_LIBS) $(ZLIB_LIBS)

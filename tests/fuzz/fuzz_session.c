@@ -43,6 +43,7 @@
 #include "fuzz.h"
 #include "ctx.h"
 #include "deliver.h"
+#include "demand.h"
 #include "message.h"
 #include "sasl.h"
 #include "smtp_session.h"
@@ -295,6 +296,26 @@ static void run_after_tls(const tr_session_params *p, tlsrelay_request *req,
 	free(s.trying);
 }
 
+/* The demand of the scripted server (demand.h): level, with credentials
+ * (TLS required) when cred_key is set. */
+static const tr_demand *fuzz_demand(tr_tls_level level, const char *cred_key)
+{
+	static tr_demand d;
+	tr_policy pol;
+	tr_nexthop nh;
+	tr_demand_in in;
+
+	tr_policy_from_level(level, &pol);
+	tr_nexthop_parse("example.test", &nh, NULL, 0);
+	tr_demand_in_init(&in);
+	in.nh = &nh;
+	in.policy = &pol;
+	in.host = "mx.example.test";
+	in.cred_key = cred_key;
+	tr_demand_for_server(&in, &d);
+	return &d;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const addrs[] = {
@@ -306,6 +327,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tr_sasl_cred cred = { USER, PASS, "[mx.example.test]:25" };
 	tr_addr addr = { .len = sizeof(struct sockaddr_in), .text = "192.0.2.25" };
 	tr_session_params p = { .helo = "client.example.test", .host = "mx.example.test",
+	                        .nexthop = "example.test",
 	                        .addr = &addr, .io_ops = &srv_ops };
 	tlsrelay_status st;
 	int greeted = 0;
@@ -336,10 +358,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	((struct sockaddr_in *)&addr.sa)->sin_family = AF_INET;
 	((struct sockaddr_in *)&addr.sa)->sin_port = htons(25);
-	p.level = o.level;
-	p.tls.sni = "mx.example.test";
-	p.tls.names[0] = "mx.example.test";
-	p.tls.nnames = 1;
+	p.demand = fuzz_demand(o.level, o.cred ? cred.key : NULL);
 	p.cred = o.cred ? &cred : NULL;
 	p.implicit_tls = o.implicit;
 	p.no_tls = o.no_tls;

@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include "tap.h"
 #include "dane.h"
+#include "demand.h"
 #include "dns_tlsa.h"
 #include "tls.h"
 #include "tls_dane.h"
@@ -80,43 +81,69 @@ static void test_preempts_sts(void)
 	TAP_INT(tr_dane_preempts_sts(NULL), 0, "no host: no precedence");
 }
 
-/* tr_dane_host_floor: a message's requirement raises a DANE fallback,
- * never a DANE server, never below what the server already has. */
+/* The demand (demand.h) of host at level with the DANE facts h. */
+static void demand_of(tr_tls_level level, const char *host, const tr_dane_host *h,
+                      tr_demand *d)
+{
+	tr_policy pol;
+	tr_nexthop nh;
+	tr_demand_in in;
+
+	tr_policy_from_level(level, &pol);
+	tr_nexthop_parse(host, &nh, NULL, 0);
+	tr_demand_in_init(&in);
+	in.nh = &nh;
+	in.policy = &pol;
+	in.host = host;
+	in.dane = h;
+	tr_demand_for_server(&in, d);
+}
+
+/* A message's requirement raises a DANE fallback (the floor, demand.h R4
+ * and R5), never a DANE server, never below what the server already has. */
 static void test_floor(void)
 {
 	static const struct {
 		const char *name;
 		tr_dane_state state;
 		tr_tls_level level, floor, want;
-		const char *why;
+		int raised;           /* the level's source is the message */
 	} cases[] = {
-		{ "no TLSA (may), floor verify: verify", TR_DANE_NONE, TR_TLS_MAY, TR_TLS_VERIFY, TR_TLS_VERIFY,
-		  "no TLSA records; level verify: the message requires it" },
-		{ "no TLSA (may), floor encrypt: encrypt", TR_DANE_NONE, TR_TLS_MAY, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT,
-		  "no TLSA records; level encrypt: the message requires it" },
-		{ "unusable TLSA (encrypt), floor secure: secure", TR_DANE_UNUSABLE, TR_TLS_ENCRYPT, TR_TLS_SECURE,
-		  TR_TLS_SECURE, "no TLSA records; level secure: the message requires it" },
-		{ "unusable TLSA (encrypt), floor encrypt: unchanged", TR_DANE_UNUSABLE, TR_TLS_ENCRYPT,
-		  TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, "no TLSA records" },
-		{ "no TLSA, no floor: Postfix's may", TR_DANE_NONE, TR_TLS_MAY, TR_TLS_NONE, TR_TLS_MAY,
-		  "no TLSA records" },
+		{ "no TLSA (may), floor verify: verify", TR_DANE_NONE, TR_TLS_DANE, TR_TLS_VERIFY, TR_TLS_VERIFY, 1 },
+		{ "no TLSA (may), floor encrypt: encrypt", TR_DANE_NONE, TR_TLS_DANE, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, 1 },
+		{ "unusable TLSA (encrypt), floor secure: secure", TR_DANE_UNUSABLE, TR_TLS_DANE, TR_TLS_SECURE,
+		  TR_TLS_SECURE, 1 },
+		{ "unusable TLSA (encrypt), floor encrypt: unchanged", TR_DANE_UNUSABLE, TR_TLS_DANE,
+		  TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, 0 },
+		{ "no TLSA, no floor: Postfix's may", TR_DANE_NONE, TR_TLS_DANE, TR_TLS_NONE, TR_TLS_MAY, 0 },
 		{ "usable TLSA: DANE kept whatever the floor", TR_DANE_USABLE, TR_TLS_DANE, TR_TLS_SECURE,
-		  TR_TLS_DANE, "no TLSA records" },
-		{ "not a DANE level: untouched", TR_DANE_OFF, TR_TLS_ENCRYPT, TR_TLS_VERIFY, TR_TLS_ENCRYPT,
-		  "no TLSA records" },
+		  TR_TLS_DANE, 0 },
+		{ "not a DANE level: untouched", TR_DANE_OFF, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, 0 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		tr_dane_host h;
+		tr_policy pol;
+		tr_nexthop nh;
+		tr_demand_in in;
+		tr_demand d;
 		char name[160];
 
 		memset(&h, 0, sizeof h);
 		h.state = cases[i].state;
-		h.level = cases[i].level;
 		snprintf(h.why, sizeof h.why, "no TLSA records");
-		tr_dane_host_floor(&h, cases[i].floor);
-		TAP_STR(tr_tls_level_name(h.level), tr_tls_level_name(cases[i].want), cases[i].name);
-		snprintf(name, sizeof name, "%s: why", cases[i].name);
-		TAP_STR(h.why, cases[i].why, name);
+		tr_policy_from_level(cases[i].level, &pol);
+		tr_nexthop_parse("example.com", &nh, NULL, 0);
+		tr_demand_in_init(&in);
+		in.nh = &nh;
+		in.policy = &pol;
+		in.host = "mx.example.com";
+		in.dane = &h;
+		in.msg_level = cases[i].floor;
+		in.msg_source = "X-TLSRelay-Require";
+		tr_demand_for_server(&in, &d);
+		TAP_STR(tr_tls_level_name(d.level), tr_tls_level_name(cases[i].want), cases[i].name);
+		snprintf(name, sizeof name, "%s: the level's source", cases[i].name);
+		TAP_INT(d.level_src.kind == TR_SRC_MESSAGE, cases[i].raised, name);
 	}
 }
 
@@ -126,6 +153,7 @@ static void test_route_literal(void)
 	tr_dns d;
 	tr_addr a[4];
 	tr_dane_host h;
+	tr_demand dm;
 	tlsrelay_status st;
 	char text[600];
 	int n;
@@ -135,20 +163,28 @@ static void test_route_literal(void)
 	                       25, a, 4, &h, &st);
 	TAP_INT(n, 1, "dane, IP literal: one address");
 	TAP_INT(h.state, TR_DANE_NONE, "dane, IP literal: no DANE");
-	TAP_INT(h.level, TR_TLS_MAY, "dane, IP literal: effective level may");
-	TAP_STR(tr_dane_host_describe(&h, text, sizeof text),
+	demand_of(TR_TLS_DANE, "192.0.2.7", &h, &dm);
+	TAP_INT(dm.level, TR_TLS_MAY, "dane, IP literal: effective level may");
+	TAP_STR(tr_demand_describe_dane(&dm, &h, text, sizeof text),
 	        "may (192.0.2.7 is an IP address: no TLSA base domain)", "dane, IP literal: description");
 	tr_dane_host_free(&h);
 	n = tr_dane_route_host(&d, TR_TLS_DANE_ONLY, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
 	                       25, a, 4, &h, &st);
-	TAP_INT(n, -1, "dane-only, IP literal: the server is skipped");
-	TAP_INT(st.cat, TLSRELAY_TEMP, "dane-only, IP literal: temporary");
-	TAP_STR(st.dsn, "4.7.5", "dane-only, IP literal: 4.7.5");
+	TAP_INT(n, 1, "dane-only, IP literal: one address (the facts)");
+	demand_of(TR_TLS_DANE_ONLY, "192.0.2.7", &h, &dm);
+	TAP_INT(dm.skip, 1, "dane-only, IP literal: the server is skipped");
+	TAP_STR(dm.why, "DANE is required (dane-only), but not possible: 192.0.2.7 is an IP "
+	        "address: no TLSA base domain", "dane-only, IP literal: the reason");
+	TAP_STR(tr_demand_describe_dane(&dm, &h, text, sizeof text),
+	        "deferred (4.7.5 DANE is required (dane-only), but not possible: 192.0.2.7 is an IP "
+	        "address: no TLSA base domain)", "dane-only, IP literal: deferred 4.7.5");
+	tr_dane_host_free(&h);
 	n = tr_dane_route_host(&d, TR_TLS_VERIFY, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
 	                       25, a, 4, &h, &st);
 	TAP_INT(n, 1, "verify: addresses only");
 	TAP_INT(h.state, TR_DANE_OFF, "verify: DANE off");
-	TAP_INT(h.level, TR_TLS_VERIFY, "verify: level kept");
+	demand_of(TR_TLS_VERIFY, "192.0.2.7", &h, &dm);
+	TAP_INT(dm.level, TR_TLS_VERIFY, "verify: level kept");
 }
 
 static void test_tlsa_args(void)
@@ -202,15 +238,18 @@ static void test_enforce(void)
 {
 	tr_tls_info info;
 	tlsrelay_status st;
+	static tr_demand dane;
 
+	dane.level = TR_TLS_DANE;
+	dane.auth = TR_AUTH_DANE;
 	memset(&info, 0, sizeof info);
-	TAP_INT(tr_tls_enforce(&info, TR_TLS_DANE, NULL, 0, "r", &st), TLSRELAY_TEMP,
+	TAP_INT(tr_tls_enforce(&info, &dane, "r", &st), TLSRELAY_TEMP,
 	        "DANE: no certificate -> temporary");
 	info.have_cert = 1;
 	info.dane = 1;
 	snprintf(info.dane_error, sizeof info.dane_error, "no TLSA record matched");
 	snprintf(info.subject, sizeof info.subject, "/CN=x");
-	TAP_INT(tr_tls_enforce(&info, TR_TLS_DANE, NULL, 0, "mx[192.0.2.1]:25", &st), TLSRELAY_TEMP,
+	TAP_INT(tr_tls_enforce(&info, &dane, "mx[192.0.2.1]:25", &st), TLSRELAY_TEMP,
 	        "DANE: no match -> temporary");
 	TAP_STR(st.dsn, "4.7.5", "DANE: no match -> 4.7.5");
 	TAP_STR(st.text, "Server certificate not verified: mx[192.0.2.1]:25: no TLSA record "
@@ -218,9 +257,10 @@ static void test_enforce(void)
 	        "DANE: no match -> reason");
 	info.dane_ok = 1;
 	info.chain_ok = 0;
-	TAP_INT(tr_tls_enforce(&info, TR_TLS_DANE, NULL, 0, "r", &st), TLSRELAY_OK,
+	TAP_INT(tr_tls_enforce(&info, &dane, "r", &st), TLSRELAY_OK,
 	        "DANE: a match is enough (no CA chain needed)");
-	TAP_INT(tr_tls_enforce(&info, TR_TLS_DANE_ONLY, NULL, 0, "r", &st), TLSRELAY_OK,
+	dane.level = TR_TLS_DANE_ONLY;
+	TAP_INT(tr_tls_enforce(&info, &dane, "r", &st), TLSRELAY_OK,
 	        "dane-only: a match is enough");
 }
 

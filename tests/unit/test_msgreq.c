@@ -207,7 +207,7 @@ static tr_msgreq req(const char *level, int bad, int tls_no)
 
 /* ------------------------------------------------------------ the rule */
 
-/* tr_msgreq_raise: every requirement x every destination level, and the
+/* demand.h R4: every requirement x every destination level, and the
  * cases around names, attributes and a second requirement. "Only ever
  * raises": DANE is never replaced, fingerprint and dane-only are kept, and
  * a DANE fallback never drops below the destination's own level. */
@@ -215,7 +215,8 @@ static const struct raise_case {
 	const char *name;
 	const char *dest;       /* destination policy (tr_policy_parse_value) */
 	const char *req;        /* requirement level */
-	const char *req2;       /* a second requirement after it, or NULL */
+	const char *unused;     /* (was a second requirement: one requirement,
+	                         * the strongest, is applied: demand.h R4) */
 	const char *want;       /* tr_policy_format */
 } raise_cases[] = {
 	{ "encrypt on none",       "none", "encrypt", NULL, "encrypt (from dest + req)" },
@@ -272,15 +273,6 @@ static const struct raise_case {
 	{ "verify on encrypt keeps servername", "encrypt servername=nexthop", "verify", NULL,
 	  "verify match=hostname servername=nexthop (from dest + req)" },
 	{ "may, none and invalid require nothing", "encrypt", "may", "none", "encrypt (from dest)" },
-	/* a second requirement on a raised policy */
-	{ "dane on encrypt, then verify: floor verify", "encrypt", "dane", "verify",
-	  "dane floor=verify match=hostname (from dest + req + req)" },
-	{ "verify on dane, then secure: floor secure", "dane", "verify", "secure",
-	  "dane floor=secure match=nexthop:dot-nexthop (from dest + req + req)" },
-	{ "secure on dane, then verify: floor kept", "dane", "secure", "verify",
-	  "dane floor=secure match=nexthop:dot-nexthop (from dest + req)" },
-	{ "verify on dane, then dane-only: no floor left", "dane", "verify", "dane-only",
-	  "dane-only (from dest + req + req)" },
 };
 
 static void test_raise(void)
@@ -288,26 +280,27 @@ static void test_raise(void)
 	for (size_t i = 0; i < sizeof raise_cases / sizeof raise_cases[0]; i++) {
 		const struct raise_case *c = &raise_cases[i];
 		tlsrelay_status st;
-		tr_policy pol;
+		tr_policy pol, shown;
+		tr_nexthop nh;
+		tr_demand_in in;
+		tr_demand d;
 		char got[TR_POLICY_TEXT_MAX], name[256];
-		int changed;
 
-		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK) {
+		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK ||
+		    tr_nexthop_parse("example.com", &nh, NULL, 0) < 0) {
 			tap_ok(0, c->name, st.text);
 			continue;
 		}
-		changed = tr_msgreq_raise(&pol, tr_tls_level_from_name(c->req), "req");
-		if (c->req2)
-			changed += tr_msgreq_raise(&pol, tr_tls_level_from_name(c->req2), "req");
-		TAP_STR(tr_policy_format(&pol, got, sizeof got), c->want, c->name);
+		tr_demand_in_init(&in);
+		in.nh = &nh;
+		in.policy = &pol;
+		in.msg_level = tr_tls_level_from_name(c->req);
+		in.msg_source = "req";
+		tr_demand_nexthop_policy(&in, &shown);
+		TAP_STR(tr_policy_format(&shown, got, sizeof got), c->want, c->name);
 		snprintf(name, sizeof name, "%s: changed", c->name);
-		TAP_INT(changed > 0, strstr(c->want, "+ req") != NULL, name);
-	}
-	{
-		tr_policy pol;
-
-		tr_policy_from_level(TR_TLS_MAY, &pol);
-		TAP_INT(tr_msgreq_raise(&pol, TR_TLS_INVALID, "req"), 0, "invalid requires nothing");
+		tr_demand_for_nexthop(&in, &d);
+		TAP_INT(d.level_src.kind == TR_SRC_MESSAGE, strstr(c->want, "+ req") != NULL, name);
 	}
 }
 
@@ -447,75 +440,97 @@ static const struct apply_case {
 	  "which this tlsrelay cannot enforce", 0, "invalid" },
 };
 
+/* The message's requirement applied to a destination policy: the demand's
+ * inputs from tr_msgreq_demand, the nexthop policy from demand.h. */
 static void test_apply(void)
 {
 	for (size_t i = 0; i < sizeof apply_cases / sizeof apply_cases[0]; i++) {
 		const struct apply_case *c = &apply_cases[i];
 		tr_msgreq rq = req(c->hdr, c->bad, c->tls_no);
-		tr_tls_level env = c->env ? tr_tls_level_from_name(c->env) : TR_TLS_INVALID, required;
+		tr_tls_level env = c->env ? tr_tls_level_from_name(c->env) : TR_TLS_INVALID;
 		tlsrelay_status st;
-		tr_policy pol;
-		char got[TR_POLICY_TEXT_MAX], name[256], why[100];
+		tr_policy pol, shown;
+		tr_nexthop nh;
+		tr_demand_in in;
+		char got[TR_POLICY_TEXT_MAX], name[256], why[100], src[160];
 
-		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK) {
+		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK ||
+		    tr_nexthop_parse("example.com", &nh, NULL, 0) < 0) {
 			tap_ok(0, c->name, st.text);
 			continue;
 		}
+		tr_demand_in_init(&in);
+		in.nh = &nh;
+		in.policy = &pol;
 		snprintf(why, sizeof why, "message_rules:1 to example.test %s", c->env ? c->env : "");
-		if (tr_msgreq_apply(&rq, c->honour, c->honour_no, env, c->env ? why : "", &pol,
-		                    &required, &st) != TLSRELAY_OK)
+		if (tr_msgreq_demand(&rq, c->honour, c->honour_no, env, c->env ? why : "", &in,
+		                     src, sizeof src, &st) != TLSRELAY_OK) {
 			snprintf(got, sizeof got, "ERROR: %s %s %s", tlsrelay_cat_name(st.cat), st.dsn, st.text);
-		else
-			tr_policy_format(&pol, got, sizeof got);
+		} else {
+			tr_demand_nexthop_policy(&in, &shown);
+			tr_policy_format(&shown, got, sizeof got);
+		}
 		TAP_STR(got, c->want, c->name);
 		snprintf(name, sizeof name, "%s: tls_required_no flag", c->name);
-		TAP_INT(pol.tls_required_no, c->flag, name);
+		TAP_INT(in.tls_required_no, c->flag, name);
 		snprintf(name, sizeof name, "%s: required", c->name);
-		TAP_STR(tr_tls_level_name(required), c->required, name);
+		TAP_STR(tr_tls_level_name(in.msg_level), c->required, name);
 	}
 }
 
 /* ------------------------------------------------------ relax_dane */
 
+/* RFC 8689 TLS-Required: No on DANE (demand.h R3): ret 1 relaxed, -1 kept
+ * (the admin's or the message's level), 0 nothing to relax. */
 static const struct relax_case {
 	const char *name;
 	const char *dest;       /* destination policy */
-	const char *own;        /* level before the requirements, NULL = dest's */
-	const char *required;   /* the message's requirement, NULL = none */
+	const char *hdr;        /* header level, NULL = none */
 	int tls_no, mapped, ret;
 	const char *want;
 } relax_cases[] = {
-	{ "dane from tls_security_level: may", "dane", NULL, NULL, 1, 0, 1,
+	{ "dane from tls_security_level: may", "dane", NULL, 1, 0, 1,
 	  "may (from dest + TLS-Required: No)" },
-	{ "dane, no TLS-Required: No: kept", "dane", NULL, NULL, 0, 0, 0, "dane (from dest)" },
-	{ "dane-only: kept", "dane-only", NULL, NULL, 1, 0, -1, "dane-only (from dest)" },
-	{ "tls_policy_map entry dane: kept", "dane", NULL, NULL, 1, 1, -1, "dane (from dest)" },
-	{ "dane raised by a requirement: kept", "dane", "may", "dane", 1, 0, -1, "dane (from dest)" },
-	{ "dane, the message asks for encrypt: kept", "dane", NULL, "encrypt", 1, 0, -1, "dane (from dest)" },
-	{ "dane, the message asks for may: relaxed", "dane", NULL, "may", 1, 0, 1, "may (from dest + TLS-Required: No)" },
-	{ "encrypt: nothing to relax", "encrypt", NULL, NULL, 1, 0, 0, "encrypt (from dest)" },
-	{ "verify: nothing to relax", "verify", NULL, NULL, 1, 0, 0, "verify match=hostname (from dest)" },
+	{ "dane, no TLS-Required: No: kept", "dane", NULL, 0, 0, 0, "dane (from dest)" },
+	{ "dane-only: kept", "dane-only", NULL, 1, 0, -1, "dane-only (from dest)" },
+	{ "tls_policy_map entry dane: kept", "dane", NULL, 1, 1, -1, "dane (from dest)" },
+	{ "may raised to dane by the header: dane", "may", "dane", 1, 0, 0,
+	  "dane (from dest + X-TLSRelay-Require: dane)" },
+	{ "dane, header asks for encrypt: kept, floor encrypt", "dane", "encrypt", 1, 0, -1,
+	  "dane floor=encrypt (from dest + X-TLSRelay-Require: encrypt)" },
+	{ "dane, header may: relaxed", "dane", "may", 1, 0, 1, "may (from dest + TLS-Required: No)" },
+	{ "encrypt: nothing to relax", "encrypt", NULL, 1, 0, 0, "encrypt (from dest)" },
+	{ "verify: nothing to relax", "verify", NULL, 1, 0, 0, "verify match=hostname (from dest)" },
 };
 
 static void test_relax(void)
 {
 	for (size_t i = 0; i < sizeof relax_cases / sizeof relax_cases[0]; i++) {
 		const struct relax_case *c = &relax_cases[i];
+		tr_msgreq rq = req(c->hdr, 0, c->tls_no);
 		tlsrelay_status st;
-		tr_policy pol;
-		char got[TR_POLICY_TEXT_MAX], name[256];
+		tr_policy pol, shown;
+		tr_nexthop nh;
+		tr_demand_in in;
+		tr_demand d;
+		char got[TR_POLICY_TEXT_MAX], name[256], src[64];
 		int ret;
 
-		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK) {
+		if (tr_policy_parse_value(c->dest, "dest", &pol, &st) != TLSRELAY_OK ||
+		    tr_nexthop_parse("example.com", &nh, NULL, 0) < 0) {
 			tap_ok(0, c->name, st.text);
 			continue;
 		}
-		pol.tls_required_no = c->tls_no;
-		ret = tr_msgreq_relax_dane(c->required ? tr_tls_level_from_name(c->required) : TR_TLS_INVALID,
-		                           c->own ? tr_tls_level_from_name(c->own) : pol.level,
-		                           c->mapped, &pol);
-		tr_policy_format(&pol, got, sizeof got);
+		tr_demand_in_init(&in);
+		in.nh = &nh;
+		in.policy = &pol;
+		in.mapped = c->mapped;
+		tr_msgreq_demand(&rq, 1, 1, TR_TLS_INVALID, NULL, &in, src, sizeof src, &st);
+		tr_demand_nexthop_policy(&in, &shown);
+		tr_policy_format(&shown, got, sizeof got);
 		TAP_STR(got, c->want, c->name);
+		tr_demand_for_nexthop(&in, &d);
+		ret = d.dane_relaxed == TR_RELAX_DONE ? 1 : d.dane_relaxed == TR_RELAX_KEPT ? -1 : 0;
 		snprintf(name, sizeof name, "%s: returns %d", c->name, c->ret);
 		TAP_INT(ret, c->ret, name);
 	}

@@ -1,0 +1,121 @@
+/*
+ * observe.h - the delivery's event stream (observe.c).
+ *
+ * The routing code (deliver.c) and the SMTP session (smtp_client.c,
+ * smtp_txn.c) report what happens as events; observers watch without being
+ * threaded through the code (OpenSMTPD's smtp.h callbacks). TLS-RPT
+ * recording (sts_report.c), tlsrelay-probe's report (probe.c) and, later,
+ * the TLS history and metrics are observers. The session knows nothing of
+ * them: it calls tr_emit() and goes on.
+ *
+ * Contract:
+ * - An observer sees every event of one delivery, in order, on the thread
+ *   that delivers. Pointers in an event are valid only during the call.
+ * - An observer never changes the delivery: it gets const data, returns
+ *   nothing, and a failure of its own (a store that cannot be written) is
+ *   its own business (log it, go on). It must not block for long.
+ * - Events, with the fields they set (others are 0/NULL):
+ *     NEXTHOP   routing starts a nexthop: nh, demand (nexthop level, host
+ *               unknown), policy (the same as a policy, for display), sts
+ *               (the MTA-STS lookup, NULL when it does not apply), is_relay
+ *     SERVER    a server's demand is decided: nh, host, demand, dane (the
+ *               DANE facts, NULL when not looked up); demand->skip: the
+ *               server is not tried (st says why)
+ *     CONNECT   a session starts: host, addr, relay, demand, plain_retry
+ *     REPLY     a reply was read: label ("greeting", "EHLO", "HELO",
+ *               "reply to STARTTLS", "EHLO after TLS"), reply
+ *     STARTTLS  the server's STARTTLS offer, looked at: offered
+ *     TLS       TLS is up: tls (the posture), ssl (the SSL *, for the
+ *               certificate chain)
+ *     FALLBACK  TLS failed under level may: st; a plaintext session follows
+ *     FAIL      the session failed at site level: st
+ *     AUTH      credentials: cred_key; st (OK, or the failure); dry_run:
+ *               not tried
+ *     RCPT      a recipient was settled in this session: rcpt (its index),
+ *               st
+ *     END       the session ended: outcome (what it showed of TLS), st
+ *     DONE      the delivery ended: req (every recipient's status)
+ */
+#ifndef TR_OBSERVE_H
+#define TR_OBSERVE_H
+
+#include <stddef.h>
+#include "tlsrelay.h"
+#include "dns.h"
+#include "smtp_reply.h"
+#include "tls.h"
+
+struct tr_demand;
+struct tr_policy;
+struct tr_dane_host;
+struct tr_nexthop;
+struct tr_sts_found;
+
+typedef enum tr_ev_type {
+	TR_EV_NEXTHOP = 0,
+	TR_EV_SERVER,
+	TR_EV_CONNECT,
+	TR_EV_REPLY,
+	TR_EV_STARTTLS,
+	TR_EV_TLS,
+	TR_EV_FALLBACK,
+	TR_EV_FAIL,
+	TR_EV_AUTH,
+	TR_EV_RCPT,
+	TR_EV_END,
+	TR_EV_DONE
+} tr_ev_type;
+
+/* What one session showed of the server's TLS (TLS-RPT, history). */
+typedef struct tr_tls_outcome {
+	int greeted;               /* EHLO/HELO completed (a TLS result exists) */
+	int offered;               /* the server advertised STARTTLS (or smtps) */
+	int tried;                 /* a TLS handshake was attempted */
+	int up;                    /* TLS was established */
+	int enforced;              /* the certificate met the demand */
+	tr_tls_info info;          /* posture when up (certificate checks) */
+	char sending_ip[64];       /* our end of the connection, "" unknown */
+} tr_tls_outcome;
+
+typedef struct tr_event {
+	tr_ev_type type;
+	const struct tr_nexthop *nh;
+	int is_relay;
+	const char *host;
+	const tr_addr *addr;
+	const char *relay;               /* "host[addr]:port" */
+	const struct tr_demand *demand;
+	const struct tr_policy *policy;
+	const struct tr_dane_host *dane;
+	const struct tr_sts_found *sts;
+	int plain_retry;
+	const char *label;
+	const tr_reply *reply;
+	int offered;
+	const tr_tls_info *tls;
+	void *ssl;
+	const char *cred_key;
+	int dry_run;
+	size_t rcpt;
+	const tr_tls_outcome *outcome;
+	const tlsrelay_request *req;
+	const tlsrelay_status *st;
+} tr_event;
+
+typedef void (*tr_observe_fn)(void *arg, const tr_event *ev);
+
+#define TR_OBSERVERS_MAX 8
+
+typedef struct tr_observers {
+	struct { tr_observe_fn fn; void *arg; } o[TR_OBSERVERS_MAX];
+	int n;
+} tr_observers;
+
+/* Add an observer; -1 when the list is full (a programming error: the
+ * list is sized for the observers this library has). */
+int tr_observe_add(tr_observers *obs, tr_observe_fn fn, void *arg);
+
+/* Hand ev to every observer in obs (NULL: none), in the order added. */
+void tr_emit(const tr_observers *obs, const tr_event *ev);
+
+#endif
