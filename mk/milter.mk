@@ -9,14 +9,17 @@ lib_libtlsrelay_core_la_SOURCES += \
 	lib/msgrules.c lib/msgrules.h \
 	lib/msgreq.c lib/msgreq.h
 
-check_PROGRAMS += tests/unit/test_msgrules tests/unit/test_msgreq
+check_PROGRAMS += tests/unit/test_msgrules tests/unit/test_msgreq tests/unit/test_msgreq_prop
 tests_unit_test_msgrules_SOURCES = tests/unit/test_msgrules.c tests/unit/tap.h tests/unit/testutil.h
 tests_unit_test_msgrules_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_msgrules_LDADD = $(UNIT_LDADD)
 tests_unit_test_msgreq_SOURCES = tests/unit/test_msgreq.c tests/unit/tap.h
 tests_unit_test_msgreq_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_msgreq_LDADD = $(UNIT_LDADD)
-TESTS += tests/unit/test_msgrules tests/unit/test_msgreq
+tests_unit_test_msgreq_prop_SOURCES = tests/unit/test_msgreq_prop.c tests/unit/tap.h
+tests_unit_test_msgreq_prop_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_msgreq_prop_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_msgrules tests/unit/test_msgreq tests/unit/test_msgreq_prop
 
 if ENABLE_MILTER
 # The milter links the library's objects directly (libtlsrelay-core): the
