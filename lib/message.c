@@ -23,6 +23,14 @@
  * - 8-bit bytes are sent as they are; BODY=8BITMIME is declared only when
  *   the server offers 8BITMIME (no MIME downgrade, as Postfix when it
  *   cannot convert).
+ * - Where the input's header section ends is recorded while spooling
+ *   (header_end, header_bare_cr; see message.h), from the input's own LF
+ *   lines: canonicalisation changes the line structure (a bare CR becomes
+ *   a line end), and the header section msgreq.c must read is the one the
+ *   MTA parsed, where its milter's field is (security issue 13). A dropped
+ *   "From " line that ends in a bare CR still owns the rest of its input
+ *   line. It costs a few fields of state and one step per input byte (per
+ *   run of plain bytes on the fast path) until the first empty line.
  */
 #include "config.h"
 #include <errno.h>
@@ -185,13 +193,18 @@ static void canon_flush_head(tr_canon_state *c, char *out, size_t *o)
 }
 
 /* One byte of the leading mbox "From " line, which is dropped with its
- * line ending (LF, CR LF or a bare CR). */
+ * line ending (LF, CR LF or a bare CR). After a bare CR, the rest of that
+ * input line is spooled, but for the header section (head_track) it is
+ * still the "From " line's: not the start of a line, after a bare CR. */
 static void canon_from_line(tr_canon_state *c, char *out, size_t *o, char ch)
 {
 	if (c->from_cr) {
 		c->phase = PHASE_BODY;
-		if (ch != '\n')
+		if (ch != '\n') {
+			c->head_len = 1;
+			c->header_bare_cr = 1;
 			canon_body(c, out, o, ch);
+		}
 	} else if (ch == '\r') {
 		c->from_cr = 1;
 	} else if (ch == '\n') {

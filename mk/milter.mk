@@ -32,8 +32,8 @@ endif
 
 man_MANS += doc/tlsrelay-milter.8
 SCRIPT_DIRS += tests/milter
-TESTS += tests/milter/test_milter.sh
-EXTRA_DIST += tests/milter/test_milter.sh
+TESTS += tests/milter/test_milter.sh tests/milter/test_milter_headers.sh
+EXTRA_DIST += tests/milter/test_milter.sh tests/milter/test_milter_headers.sh
 
 # sendmail 8 (unpacked by scripts/prepare.d/milter.sh) with the tlsrelay
 # mailer of conf/sendmail/tlsrelay.m4.

@@ -37,7 +37,7 @@ struct buf { char *p; size_t len, cap; };
 
 static void add(struct buf *b, const void *s, size_t n)
 {
-	if (b->len + n > b->cap) {
+	if (b->len + n > b->cap || b->p == NULL) {
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap < b->len + n)
 			cap *= 2;

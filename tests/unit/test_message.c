@@ -302,7 +302,8 @@ static const struct head_case {
 	{ "header: line starting with a bare CR", B("a\n\rb\n\nx"), 8, 1 },
 	{ "header: bare CR in the body not counted", B("a: b\n\nx\ry\n"), 6, 0 },
 	{ "header: after a dropped From line", B("From x\nA: b\n\nx"), 6, 0 },
-	{ "header: From line ended by a bare CR", B("From x\rA: b\n\nx"), 6, 0 },
+	{ "header: From line ended by a bare CR", B("From x\rA: b\n\nx"), 6, 1 },
+	{ "header: From line, bare CR, CR LF: no empty line", B("From x\r\r\nA: b\n\nx"), 8, 1 },
 	{ "header: unterminated CR line at the end", B("a: b\n\r"), -1, 0 },
 	{ "header: empty input", B(""), -1, 0 },
 };
