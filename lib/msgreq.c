@@ -11,12 +11,11 @@
  * line), and where a line longer than 998 octets is folded. The spooler
  * therefore records where the input's own header section ends: the start
  * of its first empty line (msg->header_end). Every MTA ends its header
- * section there at the latest (RFC 5322; Postfix 3.7 also ends it at the
- * first line that is neither a field nor a continuation and then writes
- * an empty line itself, its milter's field before it; an MTA whose idea
- * of "a field" differs, such as sendmail's, which takes DEL in a name,
- * still puts the field before the first empty line). This file reads the
- * spool from offset 0 to
+ * section there at the latest (RFC 5322; Postfix 3.7 and sendmail 8.17
+ * also end it at the first line they do not take for a field, and then
+ * write an empty line themselves, the milter's field before it; an MTA
+ * whose idea of "a field" differs from this file's still puts the field
+ * before the first empty line). This file reads the spool from offset 0 to
  * header_end, all of it: a line that is neither a header field nor a
  * continuation (an over-long or odd field name, a piece after a bare CR,
  * an empty line made from one) is NOT taken as the end of the header, as

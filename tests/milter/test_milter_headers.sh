@@ -100,6 +100,7 @@ raw_send() {
 	)
 }
 
+declare -A MARKS
 # msg NAME PYTHON-BYTES-EXPR: $T/NAME.eml = standard fields, EXPR (the
 # shape under test, bytes with LF line ends), a marker in Message-ID and body
 msg() {
@@ -110,7 +111,7 @@ shape = eval(sys.argv[3])
 sys.stdout.buffer.write(b"From: <other@sender.test>\nTo: <user@example.test>\nSubject: headers\n"
     + b"Message-ID: <" + mark + b"@sender.test>\n" + shape + b"\n" + mark + b"\nbody line\n")' \
 		"$1" "$MARK" "$2" | sed 's/$/\r/' > "$T/$1.eml"
-	eval "MARK_$1=\$MARK"
+	MARKS[$1]=$MARK
 }
 
 verdict() {	# verdict QID: the host's first delivery verdict line for QID (waits up to 60 s)
@@ -127,7 +128,6 @@ msg fields10000 'b"".join(b"X-F%d: v\n" % i for i in range(10000))'
 msg header1mb   'b"".join(b"X-Field-%05d: %s\n" % (i, b"0123456789" * 7) for i in range(12500))'
 for c in $CASES; do
 	raw_send "$T/$c.eml"
-	eval "Q_$c=\$RAW_QID"
 	tap_ok "$([ -n "$RAW_QID" ]; echo $?)" "a. $c: the host queues it" "$(tail -n 3 "$(pf_log "$HOST")")"
 	[ -n "$RAW_QID" ] || continue
 	tap_like "$(postcat -c "$HOST" -hq "$RAW_QID" 2>/dev/null)" "^$HDR: encrypt$" "a. $c: the milter added $HDR: encrypt"
@@ -135,7 +135,9 @@ for c in $CASES; do
 	tap_like "$v" "dsn=4\.7\.[0-9].*status=deferred" "a. $c: tlsrelay defers it (4.7.x: TLS required, not offered)"
 done
 md=$(receiver_maildir "$RECV" user)
-tap_is "$(ls "$md/new" "$md/cur" 2>/dev/null | grep -c .)" 0 "a. the receiver got nothing"
+n=0
+for f in "$md"/new/* "$md"/cur/*; do [ -f "$f" ] && n=$((n + 1)); done
+tap_is "$n" 0 "a. the receiver got nothing"
 
 # ------------------------------------------------- b. the transport alone
 run_tr() {	# run_tr FILE: tlsrelay as the host would run it; sets TR_OUT, TR_RC
@@ -155,7 +157,7 @@ receiver_tls "$RECV" may || tap_bail "receiver restart with STARTTLS failed"
 wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening after restart"
 pf_flush "$HOST"
 for c in $CASES; do
-	eval "mark=\$MARK_$c"
+	mark=${MARKS[$c]}
 	f=$(receiver_wait_mail "$RECV" user "$mark" 90)
 	tap_ok $? "c. $c: delivered once STARTTLS is offered" "$(postqueue -c "$HOST" -p | tail -n 5)"
 	[ -n "$f" ] || continue
@@ -163,9 +165,9 @@ for c in $CASES; do
 	tap_is "$(grep -aci "$HDR" "$f")" 0 "c. $c: no $HDR anywhere in the delivered message"
 	tap_like "$(sed -n '1,/^\r\{0,1\}$/p' "$f")" "^Message-ID: <$mark@sender.test>" "c. $c: its header arrived"
 done
-f=$(receiver_wait_mail "$RECV" user "$MARK_name200" 1)
+f=$(receiver_wait_mail "$RECV" user "${MARKS[name200]}" 1)
 tap_like "$(cat "$f" 2>/dev/null)" "^X-N{200}: v$" "c. name200: the 200-byte field name intact"
-f=$(receiver_wait_mail "$RECV" user "$MARK_fields10000" 1)
+f=$(receiver_wait_mail "$RECV" user "${MARKS[fields10000]}" 1)
 tap_is "$(grep -ac '^X-F[0-9]*: v$' "$f" 2>/dev/null)" 10000 "c. fields10000: all 10,000 fields arrived"
 for b in b1 b2; do
 	run_tr "$T/$b.eml"
