@@ -23,6 +23,14 @@
  * - 8-bit bytes are sent as they are; BODY=8BITMIME is declared only when
  *   the server offers 8BITMIME (no MIME downgrade, as Postfix when it
  *   cannot convert).
+ * - Where the input's header section ends is recorded while spooling
+ *   (header_end, header_bare_cr; see message.h), from the input's own LF
+ *   lines: canonicalisation changes the line structure (a bare CR becomes
+ *   a line end), and the header section msgreq.c must read is the one the
+ *   MTA parsed, where its milter's field is (security issue 13). A dropped
+ *   "From " line that ends in a bare CR still owns the rest of its input
+ *   line. It costs a few fields of state and one step per input byte (per
+ *   run of plain bytes on the fast path) until the first empty line.
  */
 #include "config.h"
 #include <errno.h>
@@ -47,6 +55,7 @@ void tr_canon_init(tr_canon_state *c)
 {
 	memset(c, 0, sizeof *c);
 	c->phase = PHASE_HEAD;
+	c->in_header = 1;
 }
 
 /* Emit one canonical byte and keep the statistics. The output only holds
@@ -64,6 +73,7 @@ static void canon_put(tr_canon_state *c, char *out, size_t *o, char ch)
 		c->folds++;
 	}
 	out[(*o)++] = ch;
+	c->out_bytes++;
 	if (ch == '\n') {
 		if (c->cur_line > c->max_line)
 			c->max_line = c->cur_line;
@@ -82,11 +92,36 @@ static void canon_put(tr_canon_state *c, char *out, size_t *o, char ch)
 		c->has_nul = 1;
 }
 
+/* The input's header section (message.h), one input byte at a time, called
+ * before the byte is canonicalised: c->pending_cr still says whether the
+ * previous input byte was a CR, and c->out_bytes is where this byte's
+ * output starts. At the start of an input line nothing is pending (the
+ * line before ended with an LF), so that offset is where the spool line
+ * starts too. An input line "" or "\r" ends the header section. */
+static void head_track(tr_canon_state *c, char ch)
+{
+	if (c->head_len == 0)
+		c->head_line = c->out_bytes;
+	if (ch == '\n') {
+		if (c->head_len == 0 || (c->head_len == 1 && c->pending_cr)) {
+			c->in_header = 0;
+			c->header_end = c->head_line;
+		}
+		c->head_len = 0;
+		return;
+	}
+	if (c->pending_cr)
+		c->header_bare_cr = 1;
+	c->head_len++;
+}
+
 /* One input byte of the message body. A CR is emitted at once; the next
  * byte decides whether it already had its LF (CR LF) or needs one (bare
  * CR). This keeps the output at most two bytes per input byte. */
 static void canon_body(tr_canon_state *c, char *out, size_t *o, char ch)
 {
+	if (c->in_header)
+		head_track(c, ch);
 	if (c->pending_cr) {
 		c->pending_cr = 0;
 		canon_put(c, out, o, '\n');
@@ -133,8 +168,14 @@ static size_t canon_plain_run(tr_canon_state *c, const char *in, size_t n,
 		c->has_8bit |= (any & 0x80) != 0;
 		c->has_nul |= nul;
 	}
+	if (c->in_header) {           /* head_track for k plain bytes */
+		if (c->head_len == 0)
+			c->head_line = c->out_bytes;
+		c->head_len += k;
+	}
 	memcpy(out + *o, in, k);
 	*o += k;
+	c->out_bytes += k;
 	c->cur_line += k;
 	c->mid_line = 1;
 	return k;
@@ -152,13 +193,18 @@ static void canon_flush_head(tr_canon_state *c, char *out, size_t *o)
 }
 
 /* One byte of the leading mbox "From " line, which is dropped with its
- * line ending (LF, CR LF or a bare CR). */
+ * line ending (LF, CR LF or a bare CR). After a bare CR, the rest of that
+ * input line is spooled, but for the header section (head_track) it is
+ * still the "From " line's: not the start of a line, after a bare CR. */
 static void canon_from_line(tr_canon_state *c, char *out, size_t *o, char ch)
 {
 	if (c->from_cr) {
 		c->phase = PHASE_BODY;
-		if (ch != '\n')
+		if (ch != '\n') {
+			c->head_len = 1;
+			c->header_bare_cr = 1;
 			canon_body(c, out, o, ch);
+		}
 	} else if (ch == '\r') {
 		c->from_cr = 1;
 	} else if (ch == '\n') {
@@ -356,6 +402,8 @@ static int spool_copy(struct tlsrelay_message *msg, int fd, const char *dir,
 	msg->max_line = c.max_line;
 	msg->lines = c.lines;
 	msg->folds = c.folds;
+	msg->header_end = c.in_header ? msg->size : c.header_end;
+	msg->header_bare_cr = c.header_bare_cr;
 	return 0;
 }
 

@@ -15,6 +15,17 @@
  * SIZE= value. Memory use is a fixed buffer, whatever the message size.
  * NUL bytes are kept in the spool and counted; tr_message_check() refuses
  * such a message before anything is sent (see message.c for why).
+ *
+ * The header section is delimited in the INPUT's own line structure, the
+ * one the MTA parsed (lines end at LF; a CR just before the LF belongs to
+ * the line end): it ends where the first empty input line ("" or "\r"
+ * before the LF) starts. The spooler records that place as a spool offset
+ * (header_end), because canonicalisation can make it impossible to find
+ * again in the spool: a bare CR becomes CR LF, so "Subject: a\r\r\n" holds
+ * an empty spool line, and "Subject: a\rb" a line "b" that is neither a
+ * field nor a continuation. It also records whether a bare CR occurred in
+ * the header section (header_bare_cr): the spool's lines and the MTA's
+ * lines then differ there. msgreq.c reads exactly that region.
  */
 #ifndef TR_MESSAGE_H
 #define TR_MESSAGE_H
@@ -31,6 +42,10 @@ struct tlsrelay_message {
 	size_t max_line;              /* longest line, without CR LF (<= 998) */
 	unsigned long long lines;
 	unsigned long long folds;     /* CR LF SPACE inserted in long lines */
+	unsigned long long header_end; /* spool offset where the input's first
+	                                  empty line starts (the header section
+	                                  ends); size when it has none */
+	int header_bare_cr;           /* a bare CR occurred before header_end */
 };
 
 /* Longest line sent, in octets without CR LF (RFC 5321 4.5.3.1.6). */
@@ -73,6 +88,13 @@ typedef struct tr_canon_state {
 	unsigned long long lines;     /* lines emitted (CR LF count) */
 	unsigned long long folds;     /* long-line folds emitted */
 	int has_8bit, has_nul;
+	unsigned long long out_bytes; /* bytes emitted so far */
+	/* The input's header section (see above), tracked until it ends: */
+	int in_header;                /* its first empty line not seen yet */
+	size_t head_len;              /* input bytes of the current line so far */
+	unsigned long long head_line; /* spool offset where that line starts */
+	unsigned long long header_end;/* set when in_header drops to 0 */
+	int header_bare_cr;           /* a CR not followed by LF in it */
 } tr_canon_state;
 void tr_canon_init(tr_canon_state *c);
 size_t tr_canon_feed(tr_canon_state *c, const char *in, size_t n, char *out);

@@ -4,13 +4,49 @@
  * envelope's level from message_rules, and both as inputs of the TLS
  * demand (see msgreq.h; the rule itself is demand.h R4).
  *
- * The spool is in canonical CR LF form (message.h). The header section is
- * read through a small buffered line reader that keeps only the first bytes
- * of each line (enough for a field name, or for the value of a field we
- * care about), so memory stays fixed whatever the header holds. Removal
- * shifts the rest of the file over the removed ranges (pread/pwrite, the
- * write offset never passes the read offset) and truncates it; nothing is
- * copied when the message has no requirement field, the usual case.
+ * WHERE THE HEADER SECTION IS. tlsrelay-milter adds its field with
+ * smfi_addheader, and the MTA appends it at the end of the header section
+ * as the MTA parsed it. So the transport must read the header section as
+ * the MTA did, which the spool alone cannot tell: the spool is in canonical
+ * CR LF form (message.h), where a bare CR of the input has become a line
+ * end ("Subject: a\rb" is two lines, "Subject: a\r\r\n" holds an empty
+ * line), and where a line longer than 998 octets is folded. The spooler
+ * therefore records where the input's own header section ends: the start
+ * of its first empty line (msg->header_end). Every MTA ends its header
+ * section there at the latest (RFC 5322; Postfix 3.7 and sendmail 8.17
+ * also end it at the first line they do not take for a field, and then
+ * write an empty line themselves, the milter's field before it; an MTA
+ * whose idea of "a field" differs from this file's still puts the field
+ * before the first empty line). This file reads the spool from offset 0 to
+ * header_end, all of it: a line that is neither a header field nor a
+ * continuation (an over-long or odd field name, a piece after a bare CR,
+ * an empty line made from one) is NOT taken as the end of the header, as
+ * the first version did, which lost the milter's field behind a field
+ * name longer than 128 bytes or a bare CR (security issue 13).
+ *
+ * Why counting more is safe, and counting less is not: the strongest
+ * level of all requirement fields counts, and an unusable value defers.
+ * So a line that only some reader takes for an X-TLSRelay-Require field
+ * (after a bare CR, after a line the MTA did not take for a field) can
+ * only make delivery stricter, never weaker; it is removed like the
+ * others, so that no receiver sees a requirement field. The one field
+ * that relaxes something, RFC 8689 "TLS-Required: No", is recorded only
+ * where it is a header field beyond doubt: before the first line that is
+ * neither a field nor a continuation, and only when the header section
+ * holds no bare CR (msg->header_bare_cr).
+ *
+ * Nothing is left uncertain, so no message is deferred for the shape of
+ * its header: lines and field names are read to their end whatever their
+ * length (a small state machine classifies each line while it is read and
+ * keeps only the first bytes of a value), so memory stays fixed whatever
+ * the header holds. The limits that remain fail closed: more than
+ * TR_MSGREQ_FIELDS_MAX requirement fields, or a value longer than
+ * TR_MSGREQ_VALUE_MAX bytes, defer the message.
+ *
+ * Removal shifts the rest of the file over the removed ranges
+ * (pread/pwrite, the write offset never passes the read offset) and
+ * truncates it; nothing is copied when the message has no requirement
+ * field, the usual case.
  *
  * Decisions:
  * - An unusable requirement value defers (4.7.5) rather than counting as
@@ -43,7 +79,7 @@
 #include "msgreq.h"
 #include "status.h"
 
-#define KEEP_MAX 128          /* bytes kept of each header line */
+#define VAL_KEEP (TR_MSGREQ_VALUE_MAX + 1)  /* value bytes kept of a line */
 #define CHUNK    (16 * 1024)
 
 typedef struct reader {
@@ -54,16 +90,29 @@ typedef struct reader {
 	int err;
 } reader;
 
+enum field { F_NONE, F_OTHER, F_REQUIRE, F_TLSREQ };
+enum kind { L_EMPTY, L_CONT, L_FIELD, L_OTHER };
+/* Where the classifier is in a line: at its start, in the field name, in
+ * white space after it, in the value (of a field or a continuation line),
+ * or skipping to the LF (the line is "other", or its value overflowed). */
+enum lstate { S_START, S_NAME, S_WSP, S_VALUE, S_SKIP };
+
 typedef struct line {
-	char keep[KEEP_MAX + 1];  /* first bytes, NUL-terminated, no CR LF */
-	size_t len;               /* whole length without CR LF */
+	enum kind kind;
+	enum field name;          /* L_FIELD: which field */
+	char val[VAL_KEEP];       /* L_FIELD: first bytes after the colon;
+	                             L_CONT: first bytes of the line */
+	size_t vkept;
+	int vlong;                /* the value had more than VAL_KEEP bytes */
 	off_t start, end;         /* file offsets; end is after the LF */
+	/* classifier state */
+	enum lstate st;
+	size_t nlen;              /* field name bytes so far */
+	int may_req, may_tls;     /* the name so far matches that field's */
 } line;
 
 /* A removed range of the file. */
 typedef struct range { off_t start, end; unsigned long long lines; } range;
-
-enum field { F_NONE, F_OTHER, F_REQUIRE, F_TLSREQ };
 
 typedef struct scan {
 	tr_msgreq *out;
@@ -71,9 +120,13 @@ typedef struct scan {
 	char value[TR_MSGREQ_VALUE_MAX + 2];
 	size_t vlen;
 	int vlong;
+	int sure;                 /* every line so far a field or continuation,
+	                             and no bare CR in the header section */
 	range *ranges;
 	size_t nranges;
 } scan;
+
+static const char tls_required[] = "TLS-Required";
 
 /* ------------------------------------------------------------- reading */
 
@@ -94,67 +147,139 @@ static int fill(reader *r)
 	return n > 0;
 }
 
-/* The next line into *ln. 1 = a line, 0 = end of file, -1 = read error. */
+static int name_char(unsigned char c)
+{
+	return c > ' ' && c < 0x7f && c != ':';
+}
+
+static void name_byte(line *ln, unsigned char c)
+{
+	size_t i = ln->nlen++;
+
+	ln->may_req = ln->may_req && i < sizeof TR_MSGREQ_HEADER - 1 &&
+	              tolower(c) == tolower((unsigned char)TR_MSGREQ_HEADER[i]);
+	ln->may_tls = ln->may_tls && i < sizeof tls_required - 1 &&
+	              tolower(c) == tolower((unsigned char)tls_required[i]);
+}
+
+/* The colon after a field name: the value starts. */
+static void field_start(line *ln)
+{
+	ln->kind = L_FIELD;
+	ln->st = S_VALUE;
+	ln->name = F_OTHER;
+	if (ln->may_req && ln->nlen == sizeof TR_MSGREQ_HEADER - 1)
+		ln->name = F_REQUIRE;
+	else if (ln->may_tls && ln->nlen == sizeof tls_required - 1)
+		ln->name = F_TLSREQ;
+	else
+		ln->st = S_SKIP;          /* its value does not matter */
+}
+
+/* One byte of a line (not its LF; the spool's only CRs end lines, so a CR
+ * is skipped). A field is a name of printable ASCII other than ':', white
+ * space, ':' (as Postfix's is_header()); a continuation starts with space
+ * or tab. */
+static void line_byte(line *ln, unsigned char c)
+{
+	if (c == '\r')
+		return;
+	switch (ln->st) {
+	case S_START:
+		if (c == ' ' || c == '\t') {
+			ln->kind = L_CONT;
+			ln->st = S_VALUE;
+			line_byte(ln, c);
+		} else if (name_char(c)) {
+			ln->st = S_NAME;
+			name_byte(ln, c);
+		} else {
+			ln->kind = L_OTHER;
+			ln->st = S_SKIP;
+		}
+		break;
+	case S_NAME:
+	case S_WSP:
+		if (c == ':') {
+			field_start(ln);
+		} else if (c == ' ' || c == '\t') {
+			ln->st = S_WSP;
+		} else if (ln->st == S_NAME && name_char(c)) {
+			name_byte(ln, c);
+		} else {
+			ln->kind = L_OTHER;
+			ln->st = S_SKIP;
+		}
+		break;
+	case S_VALUE:
+		if (ln->vkept < sizeof ln->val) {
+			ln->val[ln->vkept++] = c == '\0' ? 0x7f : (char)c;  /* never a level */
+		} else {
+			ln->vlong = 1;
+			ln->st = S_SKIP;
+		}
+		break;
+	case S_SKIP:
+		break;
+	}
+}
+
+/* The next line into *ln, classified. 1 = a line, 0 = end of file, -1 =
+ * read error. */
 static int next_line(reader *r, line *ln)
 {
 	int any = 0;
 
-	ln->len = 0;
+	ln->kind = L_EMPTY;
+	ln->name = F_NONE;
+	ln->vkept = 0;
+	ln->vlong = 0;
+	ln->st = S_START;
+	ln->nlen = 0;
+	ln->may_req = ln->may_tls = 1;
 	ln->start = r->off + (off_t)r->pos;
 	for (;;) {
 		if (r->pos == r->len) {
 			int f = fill(r);
 			if (f <= 0) {
-				ln->end = r->off + (off_t)r->pos;
-				ln->keep[ln->len < KEEP_MAX ? ln->len : KEEP_MAX] = '\0';
-				return f < 0 ? -1 : any;
+				if (f < 0)
+					return -1;
+				break;
 			}
 		}
-		char c = r->buf[r->pos++];
 		any = 1;
+		if (ln->st == S_SKIP) {   /* nothing more to learn: find the LF */
+			char *lf = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+			r->pos = lf ? (size_t)(lf - r->buf) + 1 : r->len;
+			if (lf)
+				break;
+			continue;
+		}
+		unsigned char c = (unsigned char)r->buf[r->pos++];
 		if (c == '\n')
 			break;
-		if (ln->len < KEEP_MAX)
-			ln->keep[ln->len] = c;
-		ln->len++;
+		line_byte(ln, c);
 	}
+	if (ln->st == S_NAME || ln->st == S_WSP)
+		ln->kind = L_OTHER;       /* a name without a colon */
 	ln->end = r->off + (off_t)r->pos;
-	if (ln->len > 0 && (ln->len > KEEP_MAX || ln->keep[ln->len - 1] == '\r'))
-		ln->len--;       /* the CR of CR LF (canonical form) */
-	ln->keep[ln->len < KEEP_MAX ? ln->len : KEEP_MAX] = '\0';
-	return 1;
+	return any;
 }
 
 /* -------------------------------------------------------------- fields */
 
-/* Length of the field name of s (up to optional white space and ':'), or
- * 0 when s is not a header field line. *colon gets the value's start. */
-static size_t field_name(const char *s, const char **colon)
+static void value_add(scan *sc, const line *ln)
 {
-	size_t n = 0;
-	const char *p;
-
-	while (s[n] > ' ' && s[n] < 0x7f && s[n] != ':')
-		n++;
-	for (p = s + n; *p == ' ' || *p == '\t'; p++)
-		;
-	if (n == 0 || *p != ':')
-		return 0;
-	*colon = p + 1;
-	return n;
-}
-
-static void value_add(scan *sc, const char *v, size_t n)
-{
-	for (size_t i = 0; i < n && v[i]; i++) {
+	if (ln->vlong)
+		sc->vlong = 1;
+	for (size_t i = 0; i < ln->vkept; i++) {
 		if (sc->vlen >= TR_MSGREQ_VALUE_MAX) {
 			sc->vlong = 1;
 			return;
 		}
-		sc->value[sc->vlen++] = v[i];
+		sc->value[sc->vlen++] = ln->val[i];
 	}
 }
-
 /* The value of the field just finished, trimmed and lower-cased. */
 static char *value_trim(scan *sc)
 {
@@ -227,42 +352,40 @@ static void extend_range(scan *sc, const line *ln)
 	rg->lines++;
 }
 
-/* One line of the header section: 1 = go on, 0 = header ended, -1 = too
- * many requirement fields or out of memory. */
+/* One line of the header section (see the file header: no line ends it):
+ * 0 = go on, -1 = too many requirement fields or out of memory. */
 static int header_line(scan *sc, const line *ln)
 {
-	const char *colon;
-	size_t n;
-
-	if (ln->len == 0)
-		return 0;
-	if (ln->keep[0] == ' ' || ln->keep[0] == '\t') {
-		if (ln->len > KEEP_MAX)
-			sc->vlong = 1;
+	switch (ln->kind) {
+	case L_CONT:
 		if (sc->cur == F_REQUIRE || sc->cur == F_TLSREQ)
-			value_add(sc, ln->keep, strlen(ln->keep));
+			value_add(sc, ln);
 		if (sc->cur == F_REQUIRE)
 			extend_range(sc, ln);
-		return sc->cur != F_NONE;
-	}
-	field_done(sc);
-	if ((n = field_name(ln->keep, &colon)) == 0)
 		return 0;
-	sc->vlen = 0;
-	sc->vlong = ln->len > KEEP_MAX;
-	sc->cur = F_OTHER;
-	if (n == strlen(TR_MSGREQ_HEADER) && strncasecmp(ln->keep, TR_MSGREQ_HEADER, n) == 0) {
-		sc->cur = F_REQUIRE;
-		sc->out->nfields++;
-		if (add_range(sc, ln->start) < 0)
-			return -1;
-		extend_range(sc, ln);
-	} else if (n == 12 && strncasecmp(ln->keep, "TLS-Required", n) == 0) {
-		sc->cur = F_TLSREQ;
+	case L_FIELD:
+		field_done(sc);
+		sc->vlen = 0;
+		sc->vlong = 0;
+		sc->cur = ln->name;
+		if (sc->cur == F_TLSREQ && !sc->sure)
+			sc->cur = F_OTHER;        /* relaxes: only beyond doubt */
+		if (sc->cur == F_REQUIRE) {
+			sc->out->nfields++;
+			if (add_range(sc, ln->start) < 0)
+				return -1;
+			extend_range(sc, ln);
+		}
+		if (sc->cur != F_OTHER)
+			value_add(sc, ln);
+		return 0;
+	case L_EMPTY:
+	case L_OTHER:
+		break;
 	}
-	if (sc->cur != F_OTHER)
-		value_add(sc, colon, strlen(colon));
-	return 1;
+	field_done(sc);                   /* neither field nor continuation */
+	sc->sure = 0;
+	return 0;
 }
 
 /* ------------------------------------------------------------- removal */
@@ -310,6 +433,8 @@ static int remove_ranges(tlsrelay_message *msg, const range *rg, size_t n)
 	if (rc == 0 && ftruncate(msg->fd, to) != 0)
 		rc = -1;
 	if (rc == 0) {
+		/* every range lies before header_end */
+		msg->header_end -= msg->size - (unsigned long long)to;
 		msg->size = (unsigned long long)to;
 		msg->lines -= lines;
 	}
@@ -322,18 +447,19 @@ tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
                             tlsrelay_status *st)
 {
 	reader *rd = calloc(1, sizeof *rd);
-	scan sc = { out, F_NONE, "", 0, 0, NULL, 0 };
+	scan sc = { out, F_NONE, "", 0, 0, !msg->header_bare_cr, NULL, 0 };
+	off_t limit = (off_t)(msg->header_end < msg->size ? msg->header_end : msg->size);
 	line ln;
-	int r = 1, more = 1;
+	int r = 1, more = 0;
 
 	memset(out, 0, sizeof *out);
 	out->level = TR_TLS_INVALID;
 	if (rd == NULL)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	rd->fd = msg->fd;
-	while (more > 0 && (r = next_line(rd, &ln)) > 0)
+	while (more == 0 && rd->off + (off_t)rd->pos < limit && (r = next_line(rd, &ln)) > 0)
 		more = header_line(&sc, &ln);
-	if (r >= 0 && more >= 0)
+	if (r >= 0 && more == 0)
 		field_done(&sc);
 	if (r < 0)
 		tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot read spool file: %s", strerror(rd->err));

@@ -42,11 +42,25 @@
  *   message).
  *
  * WHERE
- *   Only the header section counts: the lines from the start of the spool
- *   up to the first empty line, or up to the first line that is neither a
- *   header field ("name:" with name printable ASCII, optional white space
- *   before the colon) nor a continuation line (starting with space or tab).
- *   Field names are compared case-insensitively.
+ *   The header section as the MTA parsed it, all of it: the spool from its
+ *   start up to where the input's first empty line starts (msg->header_end,
+ *   recorded by the spooler in the input's own LF line structure, before a
+ *   bare CR became CR LF; the end of the spool if there is no empty line).
+ *   Every line of that region that is an X-TLSRelay-Require field ("name:",
+ *   white space allowed before the colon, the name compared
+ *   case-insensitively) counts, with its continuation lines (starting with
+ *   space or tab). A line that is neither a field nor a continuation (an
+ *   odd or over-long field name, a piece after a bare CR, an empty line
+ *   made from one) does NOT end the region: the milter's field, which the
+ *   MTA appends after its last header line, is found whatever comes
+ *   before it (security issue 13). Field names and lines of any length
+ *   are read to their end; memory stays fixed. Counting a doubtful line
+ *   can only make delivery stricter (the strongest level counts, an
+ *   unusable value defers), so nothing here is left uncertain.
+ *   "TLS-Required: No", which relaxes, is recorded only where it is a
+ *   header field beyond doubt: before the first line that is neither a
+ *   field nor a continuation, and only if no bare CR is in the region.
+ *   The body (after the first empty line) is never read.
  */
 #ifndef TR_MSGREQ_H
 #define TR_MSGREQ_H
@@ -69,13 +83,14 @@ typedef struct tr_msgreq {
 	int tls_required_no;    /* a "TLS-Required: No" field is present */
 } tr_msgreq;
 
-/* Scan msg's header section into *out and remove every X-TLSRelay-Require
- * field (with its continuation lines) from the spool file, in place:
- * msg->size and msg->lines shrink accordingly (max_line, has_8bit and
- * has_nul stay as they were: upper bounds). Returns TLSRELAY_OK, or
- * TLSRELAY_TEMP "4.3.0" on a read/write error (the spool is then unusable:
- * the caller must not send it), or with more than TR_MSGREQ_FIELDS_MAX
- * requirement fields. */
+/* Scan msg's header section (WHERE above) into *out and remove every
+ * X-TLSRelay-Require field (with its continuation lines) from the spool
+ * file, in place: msg->size, msg->lines and msg->header_end shrink
+ * accordingly (max_line, has_8bit and has_nul stay as they were: upper
+ * bounds). msg must come from the spooler (message.h: header_end).
+ * Returns TLSRELAY_OK, or TLSRELAY_TEMP "4.3.0" on a read/write error (the
+ * spool is then unusable: the caller must not send it), or with more than
+ * TR_MSGREQ_FIELDS_MAX requirement fields. */
 tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
                             tlsrelay_status *st);
 

@@ -10,7 +10,7 @@
 # of its corpus (tests/fuzz/run.sh); FUZZ_TARGETS picks some, FUZZ_SAVE=1
 # merges new coverage back into the committed corpus.
 
-FUZZ_NAMES = reply ehlo config policy sasl session
+FUZZ_NAMES = reply ehlo config policy sasl session msgreq
 FUZZ_SECONDS = 60
 FUZZ_TARGETS = $(FUZZ_NAMES)
 FUZZ_CFLAGS_COMMON = $(UNIT_CFLAGS)
@@ -18,7 +18,8 @@ FUZZ_LIBS = lib/libtlsrelay-core.la
 
 check_PROGRAMS += \
 	tests/fuzz/replay_reply tests/fuzz/replay_ehlo tests/fuzz/replay_config \
-	tests/fuzz/replay_policy tests/fuzz/replay_sasl tests/fuzz/replay_session
+	tests/fuzz/replay_policy tests/fuzz/replay_sasl tests/fuzz/replay_session \
+	tests/fuzz/replay_msgreq
 tests_fuzz_replay_reply_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_reply.c tests/fuzz/fuzz.h
 tests_fuzz_replay_reply_CFLAGS = $(FUZZ_CFLAGS_COMMON)
 tests_fuzz_replay_reply_LDADD = $(FUZZ_LIBS)
@@ -37,6 +38,9 @@ tests_fuzz_replay_sasl_LDADD = $(FUZZ_LIBS)
 tests_fuzz_replay_session_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_session.c tests/fuzz/fuzz.h
 tests_fuzz_replay_session_CFLAGS = $(FUZZ_CFLAGS_COMMON)
 tests_fuzz_replay_session_LDADD = $(FUZZ_LIBS)
+tests_fuzz_replay_msgreq_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_msgreq.c tests/fuzz/fuzz.h
+tests_fuzz_replay_msgreq_CFLAGS = $(FUZZ_CFLAGS_COMMON)
+tests_fuzz_replay_msgreq_LDADD = $(FUZZ_LIBS)
 
 TESTS += tests/fuzz/test_corpus.sh tests/e2e/test_valgrind.sh
 SCRIPT_DIRS += tests/fuzz
@@ -45,7 +49,8 @@ EXTRA_DIST += tests/fuzz doc/FUZZING.md
 if TR_FUZZ
 check_PROGRAMS += \
 	tests/fuzz/fuzz_reply tests/fuzz/fuzz_ehlo tests/fuzz/fuzz_config \
-	tests/fuzz/fuzz_policy tests/fuzz/fuzz_sasl tests/fuzz/fuzz_session
+	tests/fuzz/fuzz_policy tests/fuzz/fuzz_sasl tests/fuzz/fuzz_session \
+	tests/fuzz/fuzz_msgreq
 tests_fuzz_fuzz_reply_SOURCES = tests/fuzz/fuzz_reply.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_reply_CFLAGS = $(FUZZ_CFLAGS_COMMON)
 tests_fuzz_fuzz_reply_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -70,6 +75,10 @@ tests_fuzz_fuzz_session_SOURCES = tests/fuzz/fuzz_session.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_session_CFLAGS = $(FUZZ_CFLAGS_COMMON)
 tests_fuzz_fuzz_session_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_session_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_msgreq_SOURCES = tests/fuzz/fuzz_msgreq.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_msgreq_CFLAGS = $(FUZZ_CFLAGS_COMMON)
+tests_fuzz_fuzz_msgreq_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_msgreq_LDADD = $(FUZZ_LIBS)
 
 fuzz: $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 	$(SHELL) $(top_srcdir)/tests/fuzz/run.sh -s '$(FUZZ_SECONDS)' \

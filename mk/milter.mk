@@ -9,14 +9,17 @@ lib_libtlsrelay_core_la_SOURCES += \
 	lib/msgrules.c lib/msgrules.h \
 	lib/msgreq.c lib/msgreq.h
 
-check_PROGRAMS += tests/unit/test_msgrules tests/unit/test_msgreq
+check_PROGRAMS += tests/unit/test_msgrules tests/unit/test_msgreq tests/unit/test_msgreq_prop
 tests_unit_test_msgrules_SOURCES = tests/unit/test_msgrules.c tests/unit/tap.h tests/unit/testutil.h
 tests_unit_test_msgrules_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_msgrules_LDADD = $(UNIT_LDADD)
 tests_unit_test_msgreq_SOURCES = tests/unit/test_msgreq.c tests/unit/tap.h
 tests_unit_test_msgreq_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_msgreq_LDADD = $(UNIT_LDADD)
-TESTS += tests/unit/test_msgrules tests/unit/test_msgreq
+tests_unit_test_msgreq_prop_SOURCES = tests/unit/test_msgreq_prop.c tests/unit/tap.h
+tests_unit_test_msgreq_prop_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_msgreq_prop_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_msgrules tests/unit/test_msgreq tests/unit/test_msgreq_prop
 # message_rules applied by the transport itself (tests/peer is in SCRIPT_DIRS)
 TESTS += tests/peer/test_rules.sh
 
@@ -31,8 +34,8 @@ endif
 
 man_MANS += doc/tlsrelay-milter.8
 SCRIPT_DIRS += tests/milter
-TESTS += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh
-EXTRA_DIST += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh
+TESTS += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh tests/milter/test_milter_headers.sh
+EXTRA_DIST += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh tests/milter/test_milter_headers.sh
 
 # sendmail 8 (unpacked by scripts/prepare.d/milter.sh) with the tlsrelay
 # mailer of conf/sendmail/tlsrelay.m4.

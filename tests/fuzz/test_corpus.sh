@@ -6,7 +6,7 @@
 # promise (abort), a sanitizer report or a crash.
 . "$top_srcdir/tests/lib.sh"
 
-for t in reply ehlo config policy sasl session; do
+for t in reply ehlo config policy sasl session msgreq; do
 	prog=$top_builddir/tests/fuzz/replay_$t
 	dir=$top_srcdir/tests/fuzz/corpus/$t
 	n=$(find "$dir" -maxdepth 1 -type f | wc -l)

@@ -127,7 +127,9 @@ static int same_stats(const tr_canon_state *a, const tr_canon_state *b)
 {
 	return a->has_8bit == b->has_8bit && a->has_nul == b->has_nul &&
 	       a->max_line == b->max_line && a->lines == b->lines &&
-	       a->folds == b->folds;
+	       a->folds == b->folds && a->out_bytes == b->out_bytes &&
+	       a->in_header == b->in_header && a->header_end == b->header_end &&
+	       a->header_bare_cr == b->header_bare_cr;
 }
 
 /* The lowest free descriptor: equal before and after = nothing leaked. */
@@ -280,6 +282,57 @@ static void test_canon_case(const struct canon_case *t)
 	free(alt.p);
 }
 
+/* Where the input's header section ends (message.h), as a spool offset,
+ * and whether a bare CR came before: -1 = no empty line, the whole spool.
+ * Each case also runs split at every offset and byte by byte. */
+static const struct head_case {
+	const char *name;
+	const char *in;
+	size_t inlen;
+	long long header_end;
+	int bare_cr;
+} head_cases[] = {
+	{ "header: no empty line, all of it", B("a: b\nc: d\n"), -1, 0 },
+	{ "header: ends at the empty line", B("a: b\n\nbody\n"), 6, 0 },
+	{ "header: CR LF empty line", B("a: b\r\n\r\nbody"), 6, 0 },
+	{ "header: empty first line", B("\nx: y\n"), 0, 0 },
+	{ "header: CR CR LF line is not empty", B("a: b\n\r\r\nc: d\n\nx"), 16, 1 },
+	{ "header: field ending in bare CR, then empty line", B("a: b\r\r\n\nx"), 8, 1 },
+	{ "header: bare CR in a field", B("Subject: a\rb\n\nx"), 15, 1 },
+	{ "header: line starting with a bare CR", B("a\n\rb\n\nx"), 8, 1 },
+	{ "header: bare CR in the body not counted", B("a: b\n\nx\ry\n"), 6, 0 },
+	{ "header: after a dropped From line", B("From x\nA: b\n\nx"), 6, 0 },
+	{ "header: From line ended by a bare CR", B("From x\rA: b\n\nx"), 6, 1 },
+	{ "header: From line, bare CR, CR LF: no empty line", B("From x\r\r\nA: b\n\nx"), 8, 1 },
+	{ "header: unterminated CR line at the end", B("a: b\n\r"), -1, 0 },
+	{ "header: empty input", B(""), -1, 0 },
+};
+
+static void test_head_case(const struct head_case *t)
+{
+	struct buf out = { 0 }, alt = { 0 };
+	tr_canon_state c, c2;
+	char name[200];
+	int ok = canon_run(t->in, t->inlen, NULL, 0, 0, &out, &c), same = 1;
+	long long want = t->header_end < 0 ? (long long)out.len : t->header_end;
+
+	snprintf(name, sizeof name, "canon %s: header_end", t->name);
+	TAP_INT(c.in_header ? (long long)out.len : (long long)c.header_end, want, name);
+	snprintf(name, sizeof name, "canon %s: header ended", t->name);
+	TAP_INT(c.in_header, t->header_end < 0, name);
+	snprintf(name, sizeof name, "canon %s: bare CR in it", t->name);
+	TAP_INT(c.header_bare_cr, t->bare_cr, name);
+	snprintf(name, sizeof name, "canon %s: out_bytes", t->name);
+	TAP_INT(c.out_bytes, out.len, name);
+	for (size_t cut = 0; cut <= t->inlen; cut++)
+		same &= canon_run(t->in, t->inlen, &cut, 1, 0, &alt, &c2) && same_stats(&c, &c2);
+	same &= canon_run(t->in, t->inlen, NULL, 0, 1, &alt, &c2) && same_stats(&c, &c2);
+	snprintf(name, sizeof name, "canon %s: same split anywhere, byte by byte", t->name);
+	tap_ok(ok && same, name, "");
+	free(out.p);
+	free(alt.p);
+}
+
 /* A reference canonicaliser written for clarity, not speed (no "From "
  * handling: inputs start with 'X'): line ends to CR LF, folds after 998
  * octets. */
@@ -318,6 +371,26 @@ static void ref_canon(const char *in, size_t n, struct buf *out, size_t *max_lin
 	}
 }
 
+/* The reference for the header section (message.h): the input offset of
+ * the first empty line ("" or "\r" before the LF), -1 if none; *bare: a
+ * CR not followed by LF came before it. */
+static long long ref_header(const char *in, size_t n, int *bare)
+{
+	size_t start = 0;
+
+	*bare = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '\n') {
+			if (i == start || (i == start + 1 && in[start] == '\r'))
+				return (long long)start;
+			start = i + 1;
+		} else if (in[i] == '\r' && i + 1 < n && in[i + 1] != '\n') {
+			*bare = 1;
+		}
+	}
+	return -1;
+}
+
 /* Random inputs (CR, LF, NUL, 8-bit, long runs) fed in random chunk
  * sizes: output and statistics equal the reference's. */
 static void test_canon_random(void)
@@ -330,7 +403,7 @@ static void test_canon_random(void)
 		size_t n = 1 + (seed = seed * 1103515245 + 12345) % 6000, max, cut;
 		char *in = malloc(n);
 		tr_canon_state c;
-		int h8, h0;
+		int h8, h0, hbare;
 
 		if (in == NULL)
 			abort();
@@ -343,15 +416,24 @@ static void test_canon_random(void)
 		if (round % 3 == 0)   /* some inputs with a line far over 998 */
 			for (size_t i = 1; i < n && i < 4000; i++)
 				in[i] = (char)('a' + i % 26);
+		long long hin = ref_header(in, n, &hbare);
+		size_t hend;
+		if (hin >= 0) {   /* the canonical length of the input before it */
+			ref_canon(in, (size_t)hin, &want, &max, &h8, &h0);
+			hend = want.len;
+		}
 		ref_canon(in, n, &want, &max, &h8, &h0);
+		if (hin < 0)
+			hend = want.len;
 		cut = (seed >> 8) % (n + 1);
 		if (!canon_run(in, n, &cut, 1, 0, &got, &c) || got.len != want.len ||
 		    (got.len && memcmp(got.p, want.p, got.len) != 0) || c.max_line != max ||
-		    c.has_8bit != h8 || c.has_nul != h0)
+		    c.has_8bit != h8 || c.has_nul != h0 || c.out_bytes != got.len ||
+		    (c.in_header ? got.len : c.header_end) != hend || c.header_bare_cr != hbare)
 			bad = round;
 		free(in);
 	}
-	tap_ok(bad < 0, "canon: 200 random inputs equal the reference", "");
+	tap_ok(bad < 0, "canon: 200 random inputs equal the reference (bytes, statistics, header end)", "");
 	free(want.p);
 	free(got.p);
 }
@@ -931,6 +1013,8 @@ int main(void)
 
 	for (i = 0; i < sizeof canon_cases / sizeof canon_cases[0]; i++)
 		test_canon_case(&canon_cases[i]);
+	for (i = 0; i < sizeof head_cases / sizeof head_cases[0]; i++)
+		test_head_case(&head_cases[i]);
 	for (i = 0; i < sizeof dot_cases / sizeof dot_cases[0]; i++)
 		test_dot_case(&dot_cases[i]);
 	test_canon_then_dotstuff();

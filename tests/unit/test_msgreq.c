@@ -23,6 +23,10 @@
 #define FP "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:" \
            "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF"
 
+#define N10  "NNNNNNNNNN"
+#define N50  N10 N10 N10 N10 N10
+#define N200 N50 N50 N50 N50
+
 /* ---------------------------------------------------------------- helpers */
 
 /* Spool text (LF ends) through a pipe, as the transport does. */
@@ -101,9 +105,11 @@ static const struct take_case {
 	{ "in the body: not a header field, kept",
 	  "Subject: a\n\nX-TLSRelay-Require: secure\n",
 	  "Subject: a\n\nX-TLSRelay-Require: secure\n", "invalid", 0, 0, 0, "" },
-	{ "after a line that is not a field: body, kept",
+	/* Until security issue 13 this line ended the header and the field was
+	 * kept as body. Now only the first empty line ends it (msgreq.c). */
+	{ "after a line that is not a field: still the header, removed",
 	  "Subject: a\nthis is no header\nX-TLSRelay-Require: secure\n\n",
-	  "Subject: a\nthis is no header\nX-TLSRelay-Require: secure\n\n", "invalid", 0, 0, 0, "" },
+	  "Subject: a\nthis is no header\n\n", "secure", 1, 0, 0, "" },
 	{ "similar name kept",
 	  "X-TLSRelay-Required: secure\nX-TLSRelay-Require-Not: secure\n\nb\n",
 	  "X-TLSRelay-Required: secure\nX-TLSRelay-Require-Not: secure\n\nb\n", "invalid", 0, 0, 0, "" },
@@ -127,6 +133,62 @@ static const struct take_case {
 	{ "TLS-Required: no, folded, any case",
 	  "TLS-REQUIRED:\n  nO\n\nb\n", "TLS-REQUIRED:\n  nO\n\nb\n", "invalid", 0, 0, 1, "" },
 	{ "empty message", "", "", "invalid", 0, 0, 0, "" },
+	/* security issue 13: shapes that hid the milter's field */
+	{ "after a 200-byte field name",
+	  "From: a\nX-" N200 ": v\nSubject: s\nX-TLSRelay-Require: encrypt\n\nbody\n",
+	  "From: a\nX-" N200 ": v\nSubject: s\n\nbody\n", "encrypt", 1, 0, 0, "" },
+	{ "after a 200-byte line without a colon",
+	  "From: a\nX-" N200 "\nX-TLSRelay-Require: encrypt\n\nb\n",
+	  "From: a\nX-" N200 "\n\nb\n", "encrypt", 1, 0, 0, "" },
+	{ "after a bare CR in a field (spooled as a line break)",
+	  "Subject: a\rb\nX-TLSRelay-Require: encrypt\n\nbody\n",
+	  "Subject: a\nb\n\nbody\n", "encrypt", 1, 0, 0, "" },
+	{ "after CR CR LF (spooled as an empty line)",
+	  "Subject: a\r\r\nX-TLSRelay-Require: encrypt\n\nbody\n",
+	  "Subject: a\n\n\nbody\n", "encrypt", 1, 0, 0, "" },
+	{ "after a line of CR CR LF",
+	  "Subject: a\n\r\r\nX-TLSRelay-Require: verify\n\nb\n",
+	  "Subject: a\n\n\n\nb\n", "verify", 1, 0, 0, "" },
+	{ "a field hidden after a bare CR counts and is removed",
+	  "Subject: a\rX-TLSRelay-Require: secure\nX-TLSRelay-Require: encrypt\n\nb\n",
+	  "Subject: a\n\nb\n", "secure", 2, 0, 0, "" },
+	{ "after a field name with DEL (a header to sendmail)",
+	  "X-D\x7f" "el: v\nX-TLSRelay-Require: encrypt\n\nb\n",
+	  "X-D\x7f" "el: v\n\nb\n", "encrypt", 1, 0, 0, "" },
+	{ "after a field name with 8-bit bytes",
+	  "X-\xc3\xa9: v\nX-TLSRelay-Require: encrypt\n\nb\n",
+	  "X-\xc3\xa9: v\n\nb\n", "encrypt", 1, 0, 0, "" },
+	{ "after an empty field name",
+	  "X-A: 1\n: odd\nX-TLSRelay-Require: encrypt\n\nb\n",
+	  "X-A: 1\n: odd\n\nb\n", "encrypt", 1, 0, 0, "" },
+	{ "the name without a colon is no field",
+	  "X-TLSRelay-Require encrypt\nX-TLSRelay-Require\t:\tverify\n\nb\n",
+	  "X-TLSRelay-Require encrypt\n\nb\n", "verify", 1, 0, 0, "" },
+	{ "a continuation after a non-field line is not the field's",
+	  "X-TLSRelay-Require: encrypt\nno field\n secure\n\nb\n",
+	  "no field\n secure\n\nb\n", "encrypt", 1, 0, 0, "" },
+	{ "after an mbox From line (dropped)",
+	  "From a@b Mon Jan  1 00:00:00 2024\nSubject: s\nX-TLSRelay-Require: encrypt\n\nb\n",
+	  "Subject: s\n\nb\n", "encrypt", 1, 0, 0, "" },
+	{ "after an mbox From line ended by a bare CR: the rest is no line start",
+	  "From a@b\rX-TLSRelay-Require: secure\nTLS-Required: No\n\nb\n",
+	  "TLS-Required: No\n\nb\n", "secure", 1, 0, 0, "" },
+	{ "CR LF input: the CR LF empty line ends the header",
+	  "Subject: a\r\nX-TLSRelay-Require: verify\r\n\r\nX-TLSRelay-Require: secure\r\n",
+	  "Subject: a\n\nX-TLSRelay-Require: secure\n", "verify", 1, 0, 0, "" },
+	{ "empty first line: all body",
+	  "\nX-TLSRelay-Require: secure\n", "\nX-TLSRelay-Require: secure\n", "invalid", 0, 0, 0, "" },
+	{ "header without a final empty line or line end",
+	  "Subject: s\nodd line\nX-TLSRelay-Require: dane", "Subject: s\nodd line\n", "dane", 1, 0, 0, "" },
+	{ "TLS-Required: No after a non-field line: not beyond doubt",
+	  "Subject: a\nno field\nTLS-Required: No\n\nb\n",
+	  "Subject: a\nno field\nTLS-Required: No\n\nb\n", "invalid", 0, 0, 0, "" },
+	{ "TLS-Required: No with a bare CR in the header: not beyond doubt",
+	  "Subject: a\rb\nTLS-Required: No\n\nb\n",
+	  "Subject: a\nb\nTLS-Required: No\n\nb\n", "invalid", 0, 0, 0, "" },
+	{ "TLS-Required: No hidden after a bare CR: ignored",
+	  "Subject: a\rTLS-Required: No\n\nb\n",
+	  "Subject: a\nTLS-Required: No\n\nb\n", "invalid", 0, 0, 0, "" },
 	{ "header only, no final line end",
 	  "X-TLSRelay-Require: secure", "", "secure", 1, 0, 0, "" },
 };
@@ -187,6 +249,24 @@ static void test_big(void)
 		tlsrelay_message_free(m);
 	}
 	free(in);
+}
+
+/* A NUL in a requirement value: unusable (it never shortens the value to
+ * a level), and the header end moves with the removal. */
+static void test_nul(void)
+{
+	static const char in[] = "Subject: s\nX-TLSRelay-Require: encrypt\0x\n\nb\n";
+	struct tlsrelay_message *m = spool(in, sizeof in - 1);
+	tlsrelay_status st;
+	tr_msgreq rq;
+
+	tap_ok(m && tr_msgreq_take(m, &rq, &st) == TLSRELAY_OK, "NUL in the value: OK", NULL);
+	if (m == NULL)
+		return;
+	TAP_INT(rq.bad, 1, "NUL in the value: unusable");
+	TAP_STR(rq.bad_value, "encrypt?x", "NUL in the value: shown as ?");
+	TAP_INT(m->header_end, strlen("Subject: s\r\n"), "NUL in the value: header end moved with the removal");
+	tlsrelay_message_free(m);
 }
 
 /* ----------------------------------------------------------------- apply */
@@ -541,6 +621,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof take_cases / sizeof take_cases[0]; i++)
 		check_take(&take_cases[i]);
 	test_big();
+	test_nul();
 	test_raise();
 	test_envelope();
 	test_apply();
