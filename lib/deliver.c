@@ -66,7 +66,8 @@ typedef struct route {
 	int attempted;              /* addresses tried for this nexthop */
 	int sessions;
 	tr_observers obs;           /* who watches (observe.h) */
-	tr_sts_run sts;             /* MTA-STS of the delivery (sts.h) */
+	tr_sts_run *sts;            /* MTA-STS of the delivery (sts.h); NULL when
+	                             * neither mta_sts nor mta_sts_cache is set */
 	tr_tlsrpt_rec rpt;          /* TLS-RPT recording (tlsrpt.h) */
 	tr_msgreq msgreq;           /* milter: the message's own requirement */
 	char msg_source[160];       /* "X-TLSRelay-Require: verify",
@@ -237,12 +238,14 @@ static void nexthop_sts(route *r)
 {
 	const tr_nexthop *nh = r->nh;
 
-	tr_sts_run_clear(&r->sts);
+	if (r->sts == NULL)
+		return;
+	tr_sts_run_clear(r->sts);
 	if (!tr_demand_wants_sts(&r->in, r->ctx->cfg.mta_sts))
 		return;
-	tr_sts_run_nexthop(&r->sts, &r->dns, nh->host, r->deadline_ms);
-	r->in.sts = tr_sts_run_policy(&r->sts);
-	r->in.sts_id = r->sts.f.id;
+	tr_sts_run_nexthop(r->sts, &r->dns, nh->host, r->deadline_ms);
+	r->in.sts = tr_sts_run_policy(r->sts);
+	r->in.sts_id = r->sts->f.id;
 	tr_demand_for_nexthop(&r->in, &r->nhd);
 	if (r->nhd.sts_relaxed)
 		tr_log(r->ctx, LOG_INFO, "TLS-Required: No: MTA-STS policy of %s (enforce) relaxed: "
@@ -291,7 +294,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 	nexthop_sts(r);
 	ev.demand = &r->nhd;
 	ev.policy = &r->shown;
-	ev.sts = r->sts.active ? &r->sts.f : NULL;
+	ev.sts = r->sts && r->sts->active ? &r->sts->f : NULL;
 	tr_emit(&r->obs, &ev);
 	tr_status_set(&last, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
 	if ((nmx = nexthop_hosts(r, is_relay, mx, &last)) < 0) {
@@ -546,16 +549,21 @@ tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
 /* The observers of this delivery: TLS-RPT (when MTA-STS or its store is
  * configured; not for a dry run: a probe's sessions are no delivery
  * attempts to report), then the caller's. */
-static void route_observers(route *r)
+static int route_observers(route *r)
 {
 	const tr_config *cfg = &r->ctx->cfg;
 
-	tr_sts_run_init(&r->sts, r->ctx);
-	tr_tlsrpt_rec_init(&r->rpt, r->ctx, &r->sts);
-	if ((cfg->mta_sts || cfg->mta_sts_cache) && !r->opts->dry_run)
-		tr_observe_add(&r->obs, tr_tlsrpt_observe, &r->rpt);
+	if (cfg->mta_sts || cfg->mta_sts_cache) {   /* 36 KB: only when used */
+		if ((r->sts = malloc(sizeof *r->sts)) == NULL)
+			return -1;
+		tr_sts_run_init(r->sts, r->ctx);
+		tr_tlsrpt_rec_init(&r->rpt, r->ctx, r->sts);
+		if (!r->opts->dry_run)
+			tr_observe_add(&r->obs, tr_tlsrpt_observe, &r->rpt);
+	}
 	for (int i = 0; r->opts->obs && i < r->opts->obs->n; i++)
 		tr_observe_add(&r->obs, r->opts->obs->o[i].fn, r->opts->obs->o[i].arg);
+	return 0;
 }
 
 static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
@@ -569,12 +577,11 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 	r->req = req;
 	r->msg = msg;
 	r->opts = opts;
-	route_observers(r);
 	r->deadline_ms = tr_now_ms() + (long long)cfg->deadline * 1000;
 	r->trace = calloc(req->nrcpts, sizeof *r->trace);
 	r->select = calloc(req->nrcpts, 1);
 	r->routed = calloc(req->nrcpts, 1);
-	if (!r->trace || !r->select || !r->routed) {
+	if (!r->trace || !r->select || !r->routed || route_observers(r) < 0) {
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return -1;
 	}
@@ -603,7 +610,10 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 
 static void route_free(route *r)
 {
-	tr_sts_run_end(&r->sts);
+	if (r->sts) {
+		tr_sts_run_end(r->sts);
+		free(r->sts);
+	}
 	free(r->trace);
 	free(r->select);
 	free(r->routed);

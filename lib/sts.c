@@ -156,10 +156,14 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 
 /* ------------------------------------------------------------ per delivery */
 
+/* Only the small fields: the found policy is 34 KB (sts_policy.h), and
+ * f.have = 0 says it holds nothing. */
 void tr_sts_run_init(tr_sts_run *r, struct tlsrelay_ctx *ctx)
 {
-	memset(r, 0, sizeof *r);
 	r->ctx = ctx;
+	r->store = NULL;
+	r->store_failed = 0;
+	tr_sts_run_clear(r);
 }
 
 tr_sts_store *tr_sts_run_store(tr_sts_run *r)
@@ -203,7 +207,10 @@ const tr_sts_policy *tr_sts_run_policy(const tr_sts_run *r)
 void tr_sts_run_clear(tr_sts_run *r)
 {
 	r->active = 0;
-	memset(&r->f, 0, sizeof r->f);
+	r->domain[0] = '\0';
+	r->f.have = 0;
+	r->f.id[0] = r->f.fail_type[0] = r->f.fail_text[0] = '\0';
+	r->f.origin = "none";
 }
 
 void tr_sts_run_end(tr_sts_run *r)
