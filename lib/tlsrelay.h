@@ -55,8 +55,24 @@ typedef struct tlsrelay_status {
 
 /* sysexits(3) status for a status: 0, 75 (TEMPFAIL, also INTERNAL), 67
  * (NOUSER: DSN 5.1.1), 69 (UNAVAILABLE: other permanent), 64 (USAGE),
- * 65 (DATAERR), 78 (CONFIG). */
+ * 65 (DATAERR), 78 (CONFIG). Every program's exit status comes from here. */
 int tlsrelay_status_exit(const tlsrelay_status *st);
+
+/* Variants of that one translation, for a program whose caller reads exit
+ * statuses differently (a parameter of the translation, never a rewrite of
+ * its result afterwards): */
+#define TLSRELAY_EXIT_CONFIG_TEMP 0x1u /* CONFIG exits 75, not 78: sendmail's
+                                        * mailers keep a message queued only
+                                        * on 75, 74 or 71 (tlsrelay -T) */
+#define TLSRELAY_EXIT_NO_NOUSER   0x2u /* PERM exits 69 even with DSN 5.1.1: a
+                                        * verdict on a destination, not on a
+                                        * recipient (tlsrelay-probe) */
+#define TLSRELAY_EXIT_OSERR       0x4u /* INTERNAL exits 71 (EX_OSERR), not
+                                        * 75: a program that holds no mail
+                                        * (tlsrelay-milter, tlsrelay-sts) */
+
+/* tlsrelay_status_exit with flags (0: the same). */
+int tlsrelay_status_exit_flags(const tlsrelay_status *st, unsigned flags);
 
 /* Name of a category ("ok", "temporary", ...), never NULL. */
 const char *tlsrelay_cat_name(tlsrelay_cat cat);
@@ -152,7 +168,7 @@ int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exis
 
 /* `tlsrelay -t`, second step: check what the settings of ctx name (policy
  * map, SASL password map and its permissions, CA file and directory, spool
- * directory, levels this build cannot enforce), every problem to fn.
+ * directory), every problem to fn.
  * Touches no network. Returns the number of problems. */
 int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg);
 

@@ -1,5 +1,5 @@
 /*
- * test_status.c - status -> exit code, the multi-recipient summary,
+ * test_status.c - status -> exit code (and its flags), the multi-recipient summary,
  * envelope address checks and xtext encoding. Table-driven, named cases.
  */
 #include "config.h"
@@ -33,6 +33,40 @@ static void test_exit_codes(void)
 		tlsrelay_status st;
 		tr_status_set(&st, cases[i].cat, cases[i].dsn, "x");
 		TAP_INT(tlsrelay_status_exit(&st), cases[i].want, cases[i].name);
+		TAP_INT(tlsrelay_status_exit_flags(&st, 0), cases[i].want, "flags 0: the same");
+	}
+}
+
+/* The program variants: flags of the one translation, each changing one
+ * row and leaving the others alone. */
+static void test_exit_flags(void)
+{
+	static const struct {
+		const char *name;
+		unsigned flags;
+		tlsrelay_cat cat;
+		const char *dsn;
+		int want;
+	} cases[] = {
+		{ "-T: config is EX_TEMPFAIL",        TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_CONFIG, "4.3.5", 75 },
+		{ "-T: usage stays EX_USAGE",          TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_USAGE,  "5.1.3", 64 },
+		{ "-T: unknown user stays EX_NOUSER",  TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_PERM,   "5.1.1", 67 },
+		{ "-T: data stays EX_DATAERR",         TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_DATAERR, "5.6.0", 65 },
+		{ "-T: ok stays 0",                    TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_OK,     "2.0.0", 0 },
+		{ "probe: 5.1.1 is EX_UNAVAILABLE",    TLSRELAY_EXIT_NO_NOUSER,   TLSRELAY_PERM,   "5.1.1", 69 },
+		{ "probe: other permanent EX_UNAVAILABLE", TLSRELAY_EXIT_NO_NOUSER, TLSRELAY_PERM, "5.7.1", 69 },
+		{ "probe: config stays EX_CONFIG",     TLSRELAY_EXIT_NO_NOUSER,   TLSRELAY_CONFIG, "4.3.5", 78 },
+		{ "service: internal is EX_OSERR",     TLSRELAY_EXIT_OSERR,       TLSRELAY_INTERNAL, "4.3.0", 71 },
+		{ "service: temporary stays EX_TEMPFAIL", TLSRELAY_EXIT_OSERR,    TLSRELAY_TEMP,   "4.4.3", 75 },
+		{ "service: config stays EX_CONFIG",   TLSRELAY_EXIT_OSERR,       TLSRELAY_CONFIG, "4.3.5", 78 },
+		{ "all flags: config EX_TEMPFAIL",     ~0u,                       TLSRELAY_CONFIG, "4.3.5", 75 },
+		{ "all flags: 5.1.1 EX_UNAVAILABLE",   ~0u,                       TLSRELAY_PERM,   "5.1.1", 69 },
+		{ "all flags: internal EX_OSERR",      ~0u,                       TLSRELAY_INTERNAL, "4.3.0", 71 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tlsrelay_status st;
+		tr_status_set(&st, cases[i].cat, cases[i].dsn, "x");
+		TAP_INT(tlsrelay_status_exit_flags(&st, cases[i].flags), cases[i].want, cases[i].name);
 	}
 }
 
@@ -188,6 +222,7 @@ static void test_summary_lists(void)
 int main(void)
 {
 	test_exit_codes();
+	test_exit_flags();
 	test_status_text();
 	test_summary();
 	test_summary_lists();
