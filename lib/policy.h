@@ -26,8 +26,7 @@
  * POLICY
  *   LEVEL [attr=value]...  tokens separated by white space or ',' (as in
  *   Postfix). LEVEL is any name tr_tls_level_from_name() knows (case-
- *   sensitive); whether this build can enforce it is the caller's question
- *   (tr_tls_level_supported). Attribute names are case-insensitive; values
+ *   sensitive). Attribute names are case-insensitive; values
  *   must not be empty. Level none takes no attributes (TLS is off).
  *   match=       repeatable; only at fingerprint, verify and secure.
  *                fingerprint: SHA-256 digests separated by '|', each 32 hex
@@ -133,9 +132,8 @@ typedef struct tr_policy_map tr_policy_map;
 tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st);
 
 /* Check mode (tlsrelay -t): read the table at path reporting every problem
- * to fn ("FILE:LINE: reason", also entries whose level this build cannot
- * enforce) instead of stopping at the first. Returns the number of
- * problems. */
+ * to fn ("FILE:LINE: reason") instead of stopping at the first. Returns
+ * the number of problems. */
 int tr_policy_map_check(const char *path, tr_report_fn fn, void *arg);
 
 /* Free m and everything it holds; NULL is harmless. */

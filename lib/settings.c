@@ -128,14 +128,14 @@ static const char *time_text(int secs, char *buf, size_t cap)
 	return buf;
 }
 
-/* "none, may, encrypt": the levels this build supports. */
-static const char *supported_levels(char *buf, size_t cap)
+/* "none, may, encrypt, ...": every level, in order. */
+static const char *level_names(char *buf, size_t cap)
 {
 	size_t used = 0;
 
 	buf[0] = '\0';
 	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++) {
-		if (!tr_tls_level_supported((tr_tls_level)lv) || used >= cap)
+		if (used >= cap)
 			continue;
 		used += (size_t)snprintf(buf + used, cap - used, "%s%s",
 		                         used ? ", " : "",
@@ -433,15 +433,10 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 	char list[128], why[160];
 	tr_tls_level lv = tr_tls_level_from_name(value);
 
-	supported_levels(list, sizeof list);
 	if (lv == TR_TLS_INVALID) {
-		snprintf(why, sizeof why, "expected one of: %s", list);
+		snprintf(why, sizeof why, "expected one of: %s", level_names(list, sizeof list));
 		return bad_value(st, where, k, why);
 	}
-	if (!tr_tls_level_supported(lv))
-		return tr_config_error(st, where, "%s: level %s is not supported by this "
-		                 "build yet (supported: %s)", k->name,
-		                 tr_tls_level_name(lv), list);
 	if (lv == TR_TLS_FINGERPRINT)   /* no digests here: could never succeed */
 		return tr_config_error(st, where, "%s: level fingerprint needs match= digests: "
 		                 "give it per destination in tls_policy_map", k->name);

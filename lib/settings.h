@@ -18,10 +18,10 @@
  * Keys (types, defaults, accepted values):
  *   relayhost           nexthop (nexthop.h syntax), default unset
  *   helo_name           host name or [address literal], default unset
- *   tls_security_level  a level of tls_level.h supported by this build
- *                       (none, may, encrypt, verify, secure; fingerprint
- *                       only in tls_policy_map, where match= gives the
- *                       digests), default may
+ *   tls_security_level  a level of tls_level.h (none, may, encrypt, dane,
+ *                       dane-only, verify, secure; fingerprint only in
+ *                       tls_policy_map, where match= gives the digests),
+ *                       default may
  *   tls_ca_file         absolute path, default unset
  *   tls_ca_path         absolute path, default unset
  *   connect_timeout     time 1s..1h, default 30s
