@@ -150,15 +150,16 @@ static int nameserver_addr(const char *a)
 	return inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1;
 }
 
-int tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap)
+tr_resolver_where tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap)
 {
 	FILE *fp = fopen(path, "re");
 	char line[512];
-	int n = 0, rc = 0;
+	tr_resolver_where rc = TR_RESOLVER_LOOPBACK;
+	int n = 0;
 
 	if (fp == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while (rc == 0 && n < MAXNS && fgets(line, sizeof line, fp) != NULL) {
+		return errno == ENOENT ? TR_RESOLVER_LOOPBACK : TR_RESOLVER_UNREADABLE;
+	while (rc == TR_RESOLVER_LOOPBACK && n < MAXNS && fgets(line, sizeof line, fp) != NULL) {
 		char *a;
 
 		if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t'))
@@ -170,14 +171,14 @@ int tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap)
 		n++;
 		if (!tr_dns_addr_loopback(a)) {
 			snprintf(remote, cap, "%s", a);
-			rc = 1;
+			rc = TR_RESOLVER_REMOTE;
 		}
 	}
-	if (rc == 0 && ferror(fp)) {
+	if (rc == TR_RESOLVER_LOOPBACK && ferror(fp)) {
 		int e = errno;
 		fclose(fp);
 		errno = e;
-		return -1;
+		return TR_RESOLVER_UNREADABLE;
 	}
 	fclose(fp);
 	return rc;

@@ -177,7 +177,7 @@ static int check_line(tr_reply *r, const char *line, size_t len, int *code)
 	return len == 3 || line[3] == ' ';
 }
 
-int tr_reply_feed(tr_reply *r, const char *line, size_t len)
+tr_reply_res tr_reply_feed(tr_reply *r, const char *line, size_t len)
 {
 	int code = 0, final;
 

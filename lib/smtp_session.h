@@ -16,16 +16,18 @@ void tr_sess_event(const tr_session *s, tr_event *ev, tr_ev_type type);
 void tr_sess_state(tr_session *s, tr_state to);
 
 /* Queue one command line (CRLF added); logs it at verbosity 2. Masked
- * commands log only their verb. Returns TR_IO_* (buffered: 0 normally). */
-int tr_sess_send(tr_session *s, int masked, const char *fmt, ...) TR_PRINTF(3, 4);
+ * commands log only their verb. Returns the stream's code (io.h; buffered:
+ * TR_IO_OK normally; a failure shows again at the reply). */
+tr_io_res tr_sess_send(tr_session *s, int masked, const char *fmt, ...) TR_PRINTF(3, 4);
 
-/* Flush and read one complete reply into s->reply. On failure *st is TEMP
- * ("4.4.2 lost connection with H while <what>", "4.5.0 malformed reply")
- * and -1 is returned. */
-int tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st);
+/* Flush and read one complete reply into s->reply (*st untouched then).
+ * Returns: OK; TEMP 4.4.2 ("lost connection with H while <what>"), 4.5.0
+ * ("malformed reply"). */
+tlsrelay_cat tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st);
 
 /* Text "host H said: REPLY (in reply to WHAT)" into st, with the reply's
- * enhanced code or "C.0.0"; category from the code (4xx TEMP, 5xx PERM). */
+ * enhanced code or "C.0.0"; category from the code.
+ * Returns: OK (2xx), PERM (5xx), TEMP (anything else). */
 tlsrelay_cat tr_sess_reply_status(tr_session *s, const char *what, tlsrelay_status *st);
 
 /* Set every recipient that is still being tried (and not settled in this

@@ -48,4 +48,13 @@ const char *tr_quote(const char *s, char *buf);
 /* Replace control bytes in s (NUL-terminated, in place) with spaces. */
 void tr_sanitize_line(char *s);
 
+/* The outcome of a lookup that can find something, find nothing or fail
+ * (where the failure's reason is, the function says). The values are
+ * those of the 1/0/-1 convention it replaces. */
+typedef enum tr_found {
+	TR_LOOKUP_FAILED = -1,
+	TR_NOT_FOUND = 0,
+	TR_FOUND = 1
+} tr_found;
+
 #endif

@@ -66,8 +66,8 @@ static struct {
 
 static tr_dynlib sqlite_lib = { SQLITE_SONAME, 0, "" };
 
-/* 0 when SQLite is loaded, else -1 with the reason. */
-static int sqlite_load(char *err, size_t cap)
+/* SQLite loaded. Returns: OK, INTERNAL 4.3.0 (why). */
+static tlsrelay_cat sqlite_load(tlsrelay_status *st)
 {
 	static const tr_dynsym syms[] = {
 		{ "sqlite3_libversion_number", &sq.libversion_number },
@@ -91,14 +91,14 @@ static int sqlite_load(char *err, size_t cap)
 	char why[sizeof sqlite_lib.err];
 	int v;
 
-	if (tr_dynload(&sqlite_lib, syms, sizeof syms / sizeof syms[0], err, cap) < 0 || !first)
-		return sqlite_lib.state > 0 ? 0 : -1;
+	if (tr_dynload(&sqlite_lib, syms, sizeof syms / sizeof syms[0], st) != TLSRELAY_OK || !first)
+		return st->cat;
 	if ((v = sq.libversion_number()) < SQLITE_MIN_VERSION) {
 		snprintf(why, sizeof why, "%s is version %d.%d.%d, 3.24.0 or later is needed",
 		         SQLITE_SONAME, v / 1000000, v / 1000 % 1000, v % 1000);
 		tr_dynload_refuse(&sqlite_lib, why);
 	}
-	return tr_dynload(&sqlite_lib, syms, 0, err, cap);
+	return tr_dynload(&sqlite_lib, syms, 0, st);
 }
 
 struct tr_sts_store {
@@ -243,10 +243,12 @@ static void check_writable(tr_sts_store *s, const char *path)
 		         (unsigned)(sb.st_mode & 0777));
 }
 
-tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
+/* tr_sts_store_open, a failure's reason in err (cap bytes). */
+static tr_sts_store *store_open(const char *path, char *err, size_t cap)
 {
 	tr_sts_store *s = calloc(1, sizeof *s);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	tlsrelay_status lst;
 	mode_t old;
 	int rc;
 
@@ -254,8 +256,8 @@ tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 		snprintf(err, cap, "out of memory");
 		return NULL;
 	}
-	if (sqlite_load(s->err, sizeof s->err) < 0) {
-		snprintf(err, cap, "%.200s: %s", path, s->err);
+	if (sqlite_load(&lst) != TLSRELAY_OK) {
+		snprintf(err, cap, "%.200s: %.255s", path, lst.text);
 		free(s);
 		return NULL;
 	}
@@ -280,6 +282,21 @@ tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 		return NULL;
 	}
 	check_writable(s, path);
+	return s;
+}
+
+tr_sts_store *tr_sts_store_open(const char *path, tlsrelay_status *st)
+{
+	char err[TLSRELAY_TEXT_MAX];
+	tr_sts_store *s;
+
+	err[0] = '\0';
+	if ((s = store_open(path, err, sizeof err)) != NULL)
+		tr_status_ok(st);
+	else if (strcmp(err, "out of memory") == 0)
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "%s", err);
+	else
+		tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s", err);
 	return s;
 }
 
@@ -317,14 +334,15 @@ static void lower(const char *in, char *out, size_t cap)
 	out[i] = '\0';
 }
 
-int tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out)
+tr_found tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out)
 {
 	sqlite3_stmt *st = prepare(s, "SELECT id, fetched, expires, policy FROM sts_policy WHERE domain = ?1");
 	char d[256], why[128];
-	int rc, found = 0;
+	tr_found found = TR_NOT_FOUND;
+	int rc;
 
 	if (st == NULL)
-		return -1;
+		return TR_LOOKUP_FAILED;
 	lower(domain, d, sizeof d);
 	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
 	rc = sq.step(st);
@@ -335,9 +353,11 @@ int tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out)
 		snprintf(out->id, sizeof out->id, "%s", id ? id : "");
 		out->fetched = sq.column_int64(st, 1);
 		out->expires = sq.column_int64(st, 2);
-		found = pol && tr_sts_policy_parse(pol, strlen(pol), &out->pol, why, sizeof why) == 0;
+		if (pol && tr_sts_policy_parse(pol, strlen(pol), &out->pol, why, sizeof why) == 0)
+			found = TR_FOUND;
 	} else if (rc != SQLITE_DONE) {
-		found = db_fail(s, "read policy");
+		(void)db_fail(s, "read policy");
+		found = TR_LOOKUP_FAILED;
 	}
 	sq.finalize(st);
 	return found;

@@ -22,18 +22,29 @@
  *       one row per distinct key and UTC day "YYYY-MM-DD", count summed.
  *       result is "success" or an RFC 8460 result type.
  *
- * Every function returns -1 on a database error with the reason in the
- * store (tr_sts_store_error), never aborts. Strings passed in are copied.
+ * Every function but tr_sts_store_open returns -1 (tr_sts_store_get:
+ * TR_LOOKUP_FAILED) on a database error with the reason in the store
+ * (tr_sts_store_error), as SQLite keeps its own (sqlite3_errmsg); never
+ * aborts. That is this handle's own convention, not tlsrelay_status: a
+ * store failure is never a delivery's status (a cache problem never stops
+ * mail: the callers log it). Listed in status.h. Strings passed in are
+ * copied.
  */
 #ifndef TR_STS_CACHE_H
 #define TR_STS_CACHE_H
 
+#include "status.h"
 #include "sts_policy.h"
 
 typedef struct tr_sts_store tr_sts_store;
 
-/* Open (creating file and tables when needed). NULL with err set. */
-tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap);
+/* Open (creating file and tables when needed); NULL when it cannot be
+ * used. *st says why: "PATH: REASON" (SQLite not loadable, cannot create,
+ * a database error) or the read-only text of tr_sts_store_readonly when
+ * no table could be made.
+ * Returns: the store (*st OK), or NULL with *st CONFIG 4.3.5, INTERNAL
+ * 4.3.0 (out of memory). */
+tr_sts_store *tr_sts_store_open(const char *path, tlsrelay_status *st);
 
 /* NULL when the open store can be written, else why not ("PATH is not
  * writable by uid N (owner uid M, mode 644)"): policies and TLS-RPT
@@ -49,9 +60,10 @@ typedef struct tr_sts_cached {
 	tr_sts_policy pol;
 } tr_sts_cached;
 
-/* The cached policy of domain (expired or not). 1 found, 0 none (a row
- * whose policy no longer parses counts as none), -1 error. */
-int tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out);
+/* The cached policy of domain (expired or not): TR_FOUND (*out filled),
+ * TR_NOT_FOUND (a row whose policy no longer parses counts as none),
+ * TR_LOOKUP_FAILED (tr_sts_store_error). */
+tr_found tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out);
 
 /* Insert or replace domain's policy, fetched at now. 0 / -1. */
 int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
