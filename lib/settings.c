@@ -76,6 +76,7 @@ static const struct setting settings[] = {
 	{ "sasl_password_map", K_STRING, AT(sasl_password_map), NULL, 0, 0, check_path },
 	{ "mta_sts", K_BOOL, AT(mta_sts), "no", 0, 0, NULL },
 	{ "mta_sts_cache", K_STRING, AT(mta_sts_cache), NULL, 0, 0, check_path },
+	/* a test seam (doc/DESIGN.md "Status convention"): weakens nothing */
 	{ "mta_sts_https_port", K_INT, AT(mta_sts_https_port), "443", 1, 65535, NULL },
 	{ "tls_session_cache", K_STRING, AT(tls_session_cache), NULL, 0, 0, check_path },
 	{ "tls_session_cache_timeout", K_TIME, AT(tls_session_cache_timeout), "3600s", 1, 604800, NULL },
@@ -530,8 +531,7 @@ void tr_config_free(tr_config *cfg)
 	}
 }
 
-/* dst = deep copy of src. -1 when out of memory (dst then holds nothing). */
-int tr_config_copy(tr_config *dst, const tr_config *src)
+tlsrelay_cat tr_config_copy(tr_config *dst, const tr_config *src, tlsrelay_status *st)
 {
 	size_t i;
 
@@ -548,10 +548,10 @@ int tr_config_copy(tr_config *dst, const tr_config *src)
 		slot = field(dst, &settings[i]);
 		if (*from != NULL && (*slot = strdup(*from)) == NULL) {
 			tr_config_free(dst);
-			return -1;
+			return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		}
 	}
-	return 0;
+	return tr_status_ok(st);
 }
 
 /* ------------------------------------------------------- showing values */

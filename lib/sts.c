@@ -114,14 +114,15 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 	tr_sts_cached c;
 	tr_sts_policy pol;
 	char id[TR_STS_ID_MAX] = "", why[TLSRELAY_TEXT_MAX - 64] = "";
-	tr_found cached = store ? tr_sts_store_get(store, domain, &c) : TR_NOT_FOUND;
+	tlsrelay_status sst;
+	tr_found cached = store ? tr_sts_store_get(store, domain, &c, &sst) : TR_NOT_FOUND;
 	int valid = cached == TR_FOUND && c.expires > now;
 	tr_found txt;
 
 	memset(out, 0, sizeof *out);
 	out->origin = "none";
 	if (cached == TR_LOOKUP_FAILED)
-		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", tr_sts_store_error(store));
+		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", sst.text);
 	txt = txt_id(dns, domain, id, why, sizeof why);
 	if (txt != TR_FOUND) {
 		tr_vlog(ctx, 1, "MTA-STS %s: %s%s", domain, why, valid ? "; using the cached policy" : "");
@@ -140,8 +141,8 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 			use_cached(out, &c, "cache (fetch failed)");
 		return;
 	}
-	if (store && tr_sts_store_put(store, domain, id, &pol, now) < 0)
-		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", tr_sts_store_error(store));
+	if (store && tr_sts_store_put(store, domain, id, &pol, now, &sst) != TLSRELAY_OK)
+		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", sst.text);
 	out->have = 1;
 	out->pol = pol;
 	out->expires = now + pol.max_age;
@@ -231,7 +232,7 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 		return;
 	if (ctx->cfg.mta_sts_cache && access(ctx->cfg.mta_sts_cache, R_OK) == 0)
 		st = tr_sts_store_open(ctx->cfg.mta_sts_cache, &ignored);
-	if (st == NULL || tr_sts_store_get(st, nh->host, &c) != TR_FOUND ||
+	if (st == NULL || tr_sts_store_get(st, nh->host, &c, &ignored) != TR_FOUND ||
 	    c.expires <= (long long)time(NULL)) {
 		snprintf(out, cap, " [MTA-STS: no cached policy; looked up at delivery]");
 		tr_sts_store_close(st);

@@ -213,8 +213,8 @@ tlsrelay_cat tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain
 	*json = NULL;
 	if (tr_tlsrpt_day(day, &start) < 0)
 		return tr_status_set(st, TLSRELAY_USAGE, NULL, "bad day \"%.20s\": use YYYY-MM-DD", day);
-	if (tr_sts_store_rows(s, day, domain, keep_row, &a) < 0)
-		tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s", tr_sts_store_error(s));
+	if (tr_sts_store_rows(s, day, domain, keep_row, &a, st) != TLSRELAY_OK)
+		;                      /* *st says why */
 	else if (a.oom)
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	else if (a.n == 0)
@@ -253,12 +253,13 @@ static int each_domain(const tr_rpt_row *r, void *arg)
 	return d->stop = d->fn(r->policy_domain, d->arg);
 }
 
-int tr_tlsrpt_domains(tr_sts_store *s, const char *day,
-                      int (*fn)(const char *domain, void *arg), void *arg)
+tlsrelay_cat tr_tlsrpt_domains(tr_sts_store *s, const char *day,
+                               int (*fn)(const char *domain, void *arg), void *arg,
+                               tlsrelay_status *st)
 {
 	dom_acc d = { "", fn, arg, 0 };
 
-	return tr_sts_store_rows(s, day, NULL, each_domain, &d);
+	return tr_sts_store_rows(s, day, NULL, each_domain, &d, st);
 }
 
 /* ------------------------------------------------------------ rua */

@@ -80,10 +80,11 @@ tlsrelay_cat tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain
                             const tr_tlsrpt_meta *meta, char **json, tlsrelay_status *st);
 
 /* Policy domains with results on day, each passed to fn (non-zero from fn
- * stops). 0, or -1 with tr_sts_store_error (the store's convention,
- * sts_cache.h). */
-int tr_tlsrpt_domains(tr_sts_store *s, const char *day,
-                      int (*fn)(const char *domain, void *arg), void *arg);
+ * stops).
+ * Returns: OK, TEMP 4.3.0 (the store). */
+tlsrelay_cat tr_tlsrpt_domains(tr_sts_store *s, const char *day,
+                               int (*fn)(const char *domain, void *arg), void *arg,
+                               tlsrelay_status *st);
 
 /* The mailto: addresses of a "v=TLSRPTv1; rua=..." record (URIs separated
  * by ',', https: ones skipped, %-escapes not decoded); at most max into

@@ -157,10 +157,11 @@ static int refresh_one(const char *domain, void *arg)
 static int show_one(struct run *r, const char *domain)
 {
 	tr_sts_cached c;
-	tr_found got = tr_sts_store_get(r->store, domain, &c);
+	tlsrelay_status st;
+	tr_found got = tr_sts_store_get(r->store, domain, &c, &st);
 
 	if (got == TR_LOOKUP_FAILED) {
-		fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_store_error(r->store));
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
 		return 1;
 	}
 	if (got == TR_NOT_FOUND) {
@@ -247,6 +248,7 @@ static tlsrelay_cat cmd_report(struct run *r)
 	static char host[256];
 	static char contact[300];
 	const struct opts *o = r->o;
+	tlsrelay_status st;
 	long long start;
 
 	if (o->day == NULL || tr_tlsrpt_day(o->day, &start) < 0 || (o->send && o->from == NULL))
@@ -257,14 +259,12 @@ static tlsrelay_cat cmd_report(struct run *r)
 	r->meta.org = o->org ? o->org : r->meta.submitter;
 	snprintf(contact, sizeof contact, "postmaster@%.250s", r->meta.submitter);
 	r->meta.contact = o->contact ? o->contact : contact;
-	if (o->send) {   /* the report must get through broken TLS: no MTA-STS */
-		tlsrelay_status st;
+	if (o->send)     /* the report must get through broken TLS: no MTA-STS */
 		tlsrelay_ctx_set(r->ctx, "mta_sts", "no", &st);
-	}
 	if (o->domain)
 		report_one(o->domain, r);
-	else if (tr_tlsrpt_domains(r->store, o->day, report_one, r) < 0) {
-		fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_store_error(r->store));
+	else if (tr_tlsrpt_domains(r->store, o->day, report_one, r, &st) != TLSRELAY_OK) {
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
 		r->bad = 1;
 	}
 	return TLSRELAY_OK;
@@ -274,18 +274,22 @@ static tlsrelay_cat cmd_report(struct run *r)
  * when one has no usable policy or the store failed. */
 static void cmd_refresh(struct run *r, char **domains, int n)
 {
+	tlsrelay_status st;
+	int removed;
+
 	for (int k = 0; k < n; k++)
 		refresh_one(domains[k], r);
 	if (n == 0) {     /* every cached domain: list first, then write */
 		struct names l = { NULL, 0, 0 };
-		if (tr_sts_store_each(r->store, collect, &l) < 0)
+		if (tr_sts_store_each(r->store, collect, &l, &st) != TLSRELAY_OK)
 			r->bad = 1;
 		for (size_t k = 0; k < l.n; k++)
 			refresh_one(l.v[k], r);
 		free(l.v);
 	}
-	if (tr_sts_store_prune(r->store, (long long)time(NULL), KEEP_DAYS) < 0) {
-		fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_store_error(r->store));
+	if (tr_sts_store_prune(r->store, (long long)time(NULL), KEEP_DAYS, &removed, &st)
+	    != TLSRELAY_OK) {
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
 		r->bad = 1;
 	}
 }

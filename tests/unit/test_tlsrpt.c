@@ -117,9 +117,10 @@ static void test_store_report(void)
 	bad.result = "certificate-expired";
 	bad.sending_ip = "198.51.100.7";
 	for (int i = 0; i < 3; i++)
-		tr_sts_store_record(s, &ok, day0 + 100 + i);
-	tr_sts_store_record(s, &bad, day0 + 200);
-	tr_sts_store_record(s, &bad, day0 + 86400);          /* next day */
+		TAP_INT(tr_sts_store_record(s, &ok, day0 + 100 + i, &st), TLSRELAY_OK, "store: recorded");
+	TAP_INT(tr_sts_store_record(s, &bad, day0 + 200, &st), TLSRELAY_OK, "store: recorded a failure");
+	TAP_INT(tr_sts_store_record(s, &bad, day0 + 86400, &st), TLSRELAY_OK,   /* next day */
+	        "store: recorded the next day");
 	TAP_INT(tr_tlsrpt_json(s, "2023-11-15", "d.test", &m, &json, &st), TLSRELAY_OK,
 	        "report: made (OK)");
 	tap_ok(json != NULL, "report: results found", st.text);
@@ -142,7 +143,11 @@ static void test_store_report(void)
 	        "report: bad day refused");
 	tap_ok(json == NULL, "report: bad day: no report", json);
 	/* Prune on 2023-11-16 keeping 0 days: the 15th goes, the 16th stays. */
-	TAP_INT(tr_sts_store_prune(s, day0 + 86400 + 5, 0), 2, "prune: the older day's two rows removed");
+	{
+		int removed = -1;
+		TAP_INT(tr_sts_store_prune(s, day0 + 86400 + 5, 0, &removed, &st), TLSRELAY_OK, "prune: OK");
+		TAP_INT(removed, 2, "prune: the older day's two rows removed");
+	}
 	TAP_INT(tr_tlsrpt_json(s, "2023-11-16", "d.test", &m, &json, &st), TLSRELAY_OK,
 	        "prune: the newer day: OK");
 	tap_ok(json != NULL, "prune: the newer day kept", st.text);
