@@ -128,7 +128,8 @@ typedef struct tr_policy_map tr_policy_map;
 
 /* Read and check the whole table at path. Returns a map owned by the caller
  * (tr_policy_map_free), or NULL with *st set (see ERRORS above); st may be
- * NULL. An empty file gives an empty map. */
+ * NULL. An empty file gives an empty map.
+ * Returns: the map, or NULL with *st CONFIG 4.3.5, INTERNAL 4.3.0. */
 tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st);
 
 /* Check mode (tlsrelay -t): read the table at path reporting every problem
@@ -160,7 +161,8 @@ int tr_policy_for_nexthop(const tr_policy_map *m, const tr_nexthop *nh,
 /* Parse one POLICY (see above); where (may be NULL) prefixes error texts and
  * becomes out->source ("" when NULL). Values longer than TR_POLICY_LINE_MAX
  * are refused. Returns TLSRELAY_OK with *out filled, or TLSRELAY_CONFIG
- * with *st set and *out untouched. value NULL = "". */
+ * with *st set and *out untouched. value NULL = "".
+ * Returns: OK, CONFIG 4.3.5. */
 tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
                                    tr_policy *out, tlsrelay_status *st);
 

@@ -64,7 +64,8 @@ typedef struct tr_sasl_map tr_sasl_map;
  * tr_sasl_map_free), or NULL with *st set: TLSRELAY_CONFIG for a bad,
  * unreadable or too open file, TLSRELAY_INTERNAL when out of memory.
  * The whole file is kept in one allocation that is wiped on free and on
- * every error path. */
+ * every error path.
+ * Returns: the map, or NULL with *st CONFIG 4.3.5, INTERNAL 4.3.0. */
 tr_sasl_map *tr_sasl_map_load(const char *path, tlsrelay_status *st);
 
 /* Check mode (tlsrelay -t): read path reporting every line problem to fn

@@ -37,7 +37,10 @@ void tr_sess_fail_pending(tr_session *s, const tlsrelay_status *st);
 /* Settle recipient i with *st, recording relay and TLS for its log line. */
 void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st);
 
-/* The mail transaction (smtp_txn.c): MAIL, RCPT..., DATA, body, end. */
+/* The mail transaction (smtp_txn.c): MAIL, RCPT..., DATA, body, end.
+ * Returns: nothing; *st OK, TEMP (the server's 4xx, 4.4.2 lost connection,
+ * 4.5.0 malformed reply, 4.3.0 the spool cannot be read), PERM (the
+ * server's 5xx, 5.3.4 over SIZE, 5.6.7 SMTPUTF8 needed). */
 void tr_txn_run(tr_session *s, tlsrelay_status *st);
 
 #endif

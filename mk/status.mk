@@ -8,6 +8,11 @@
 
 lib_libtlsrelay_core_la_SOURCES += lib/status_exit.h
 
+# Every prototype of lib/*.h that can fail says which categories it returns;
+# no bare tri-state int; the documented exceptions are counted (lib/status.h
+# EXCEPTIONS, doc/DESIGN.md "Status convention"). tests/docs is in
+# SCRIPT_DIRS and EXTRA_DIST already (mk/docs.mk).
+TESTS += tests/docs/test_status_convention.sh
 
 if ENABLE_MILTER
 # The fault build of tlsrelay-milter: the same code with a message
