@@ -8,7 +8,8 @@
 #
 # Cases:
 #   a. start-up: -t checks the rules; a bad or unreadable rules file and a bad
-#      socket stop the start with a clear message and exit 78
+#      socket stop the start with a clear message and exit 78; a socket in
+#      use, 71
 #   b. a sender rule (encrypt): the host queues the message with the milter's
 #      X-TLSRelay-Require header; tlsrelay defers it (TLS required, receiver
 #      has no STARTTLS): it stays in the queue, the receiver gets nothing
@@ -104,6 +105,11 @@ start_milter() {	# start_milter [PROGRAM]: the milter (default $MILTER) as nobod
 }
 start_milter || tap_bail "milter did not start: $(cat "$T/milter.out")"
 tap_is "$(stat -c %U "/proc/$MPID")" nobody "milter runs as nobody (-u)"
+# the socket in use (by the milter just started): INTERNAL, which the exit
+# translation makes 71 for a program that holds no mail
+out=$(timeout 30 "$MILTER" -f -c "$CONF" -u nobody -p "inet:$MPORT@127.0.0.1" 2>&1); rc=$?
+tap_is "$rc" 71 "a. socket in use: exit 71 (EX_OSERR)"
+tap_like "$out" "cannot open socket inet:$MPORT@127.0.0.1" "a. socket in use: clear message"
 
 receiver_new receiver "$RPORT" none || tap_bail "receiver_new failed"
 RECV=$PF_DIR

@@ -3,10 +3,16 @@
  * envelope address checks and xtext encoding. Table-driven, named cases.
  */
 #include "config.h"
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include "tap.h"
 #include "deliver.h"
+#include "log.h"
+#include "observe.h"
 #include "smtp_client.h"
 #include "status.h"
 
@@ -68,6 +74,69 @@ static void test_exit_flags(void)
 		tr_status_set(&st, cases[i].cat, cases[i].dsn, "x");
 		TAP_INT(tlsrelay_status_exit_flags(&st, cases[i].flags), cases[i].want, cases[i].name);
 	}
+}
+
+static void no_event(void *arg, const tr_event *ev)
+{
+	(void)arg;
+	(void)ev;
+}
+
+/* What fn does in a child: its standard error, and how it ended. */
+static void in_child(void (*fn)(void), char *err, size_t cap, int *status)
+{
+	int p[2];
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	err[0] = '\0';
+	*status = -1;
+	if (pipe(p) != 0 || (pid = fork()) < 0)
+		return;
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		fn();
+		_exit(0);
+	}
+	close(p[1]);
+	while (got < cap - 1 && (n = read(p[0], err + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = '\0';
+	close(p[0]);
+	waitpid(pid, status, 0);
+}
+
+static void add_too_many(void)
+{
+	tr_observers obs = { 0 };
+
+	for (int i = 0; i <= TR_OBSERVERS_MAX; i++)
+		tr_observe_add(&obs, no_event, NULL);
+}
+
+static void panic_now(void)
+{
+	tr_panic(NULL, "a test of %s\r\nwith a line break", "tr_panic");
+}
+
+/* An impossible state is an assertion: logged, then abort(). */
+static void test_panic(void)
+{
+	char err[4096], want[100];
+	int status;
+
+	in_child(panic_now, err, sizeof err, &status);
+	TAP_INT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, 1, "tr_panic: abort()");
+	tap_ok(strstr(err, "internal error: a test of tr_panic  with a line break\n") != NULL,
+	       "tr_panic: one line \"internal error: ...\" (no logger: standard error)", err);
+	in_child(add_too_many, err, sizeof err, &status);
+	TAP_INT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, 1,
+	        "observers: one more than TR_OBSERVERS_MAX is a panic, not a silent drop");
+	snprintf(want, sizeof want, "internal error: more than %d observers of a delivery",
+	         TR_OBSERVERS_MAX);
+	tap_ok(strstr(err, want) != NULL, "observers: the panic says why", err);
 }
 
 static void test_status_text(void)
@@ -223,6 +292,7 @@ int main(void)
 {
 	test_exit_codes();
 	test_exit_flags();
+	test_panic();
 	test_status_text();
 	test_summary();
 	test_summary_lists();
