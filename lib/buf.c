@@ -56,7 +56,9 @@ static size_t room(tr_buf *b, size_t want)
 	return want;
 }
 
-int tr_buf_add(tr_buf *b, const char *s, size_t n)
+/* tr_buf_add; -1 when something was lost (for tr_buf_hex, which stops
+ * there). */
+static int append(tr_buf *b, const char *s, size_t n)
 {
 	size_t k = room(b, n);
 
@@ -71,53 +73,58 @@ int tr_buf_add(tr_buf *b, const char *s, size_t n)
 	return k < n ? -1 : 0;
 }
 
-int tr_buf_puts(tr_buf *b, const char *s)
+void tr_buf_add(tr_buf *b, const char *s, size_t n)
 {
-	return tr_buf_add(b, s, strlen(s));
+	(void)append(b, s, n);
 }
 
-int tr_buf_putc(tr_buf *b, char c)
+void tr_buf_puts(tr_buf *b, const char *s)
 {
-	return tr_buf_add(b, &c, 1);
+	(void)append(b, s, strlen(s));
 }
 
-int tr_buf_printf(tr_buf *b, const char *fmt, ...)
+void tr_buf_putc(tr_buf *b, char c)
+{
+	(void)append(b, &c, 1);
+}
+
+void tr_buf_printf(tr_buf *b, const char *fmt, ...)
 {
 	char small[256], *big = NULL;
 	va_list ap;
-	int n, r;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(small, sizeof small, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		b->lost = 1;
-		return -1;
+		return;
 	}
-	if ((size_t)n < sizeof small)
-		return tr_buf_add(b, small, (size_t)n);
+	if ((size_t)n < sizeof small) {
+		(void)append(b, small, (size_t)n);
+		return;
+	}
 	if ((big = malloc((size_t)n + 1)) == NULL) {
 		b->nomem = b->lost = 1;
-		return -1;
+		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	r = tr_buf_add(b, big, (size_t)n);
+	(void)append(b, big, (size_t)n);
 	free(big);
-	return r;
 }
 
-int tr_buf_hex(tr_buf *b, const unsigned char *p, size_t n, char sep)
+void tr_buf_hex(tr_buf *b, const unsigned char *p, size_t n, char sep)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char two[3] = { hex[p[i] >> 4], hex[p[i] & 15], sep };
-		r = tr_buf_add(b, two, sep && i + 1 < n ? 3 : 2);
+		r = append(b, two, sep && i + 1 < n ? 3 : 2);
 	}
-	return r;
 }
 
 void tr_buf_reset(tr_buf *b)

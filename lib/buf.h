@@ -18,8 +18,8 @@
  * b->lost; an allocation failure sets b->lost and b->nomem. tr_buf_str()
  * is "" for a buffer that holds nothing.
  *
- * Returns: the append functions return 0, or -1 when something was lost
- * (the same as b->lost becoming set). Nothing else fails.
+ * Nothing fails: the appends return nothing; b->lost (b->nomem) says,
+ * once, after a sequence of them, whether the text is whole.
  */
 #ifndef TR_BUF_H
 #define TR_BUF_H
@@ -44,13 +44,14 @@ void tr_buf_init(tr_buf *b, size_t max);
 void tr_buf_fixed(tr_buf *b, char *mem, size_t cap);
 
 /* Append n bytes of s / a NUL-terminated s / formatted text / one byte. */
-int tr_buf_add(tr_buf *b, const char *s, size_t n);
-int tr_buf_puts(tr_buf *b, const char *s);
-int tr_buf_printf(tr_buf *b, const char *fmt, ...) TR_PRINTF(2, 3);
-int tr_buf_putc(tr_buf *b, char c);
+void tr_buf_add(tr_buf *b, const char *s, size_t n);
+void tr_buf_puts(tr_buf *b, const char *s);
+void tr_buf_printf(tr_buf *b, const char *fmt, ...) TR_PRINTF(2, 3);
+void tr_buf_putc(tr_buf *b, char c);
 
-/* Bytes as upper-case hex pairs, separated by sep (0: none). */
-int tr_buf_hex(tr_buf *b, const unsigned char *p, size_t n, char sep);
+/* Bytes as upper-case hex pairs, separated by sep (0: none); stops at
+ * the first that does not fit. */
+void tr_buf_hex(tr_buf *b, const unsigned char *p, size_t n, char sep);
 
 /* Empty the text (storage kept). */
 void tr_buf_reset(tr_buf *b);

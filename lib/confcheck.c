@@ -198,12 +198,13 @@ int tr_confcheck_dane_resolver(const tr_config *cfg, const char *resolv_conf,
 		return r.n;
 	}
 	switch (tr_dns_system_resolver_remote(resolv_conf, addr, sizeof addr)) {
-	case 0:
+	case TR_RESOLVER_LOOPBACK:
 		break;
-	case 1:
+	case TR_RESOLVER_REMOTE:
 		problem(&r, "warning: DANE (%s) trusts the AD bit of the resolver %s of %s, which "
 		        "is not on loopback: %s", dane, addr, resolv_conf, fix);
 		break;
+	case TR_RESOLVER_UNREADABLE:
 	default:
 		problem(&r, "warning: DANE (%s) trusts the AD bit of the resolvers of %s, which "
 		        "cannot be read (%s): make sure they are on loopback", dane, resolv_conf,
@@ -222,9 +223,6 @@ int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg
 	const tr_config *cfg = &ctx->cfg;
 	struct reporter r = { fn, arg, 0 };
 
-	if (!tr_tls_level_supported(cfg->tls_level))
-		problem(&r, "tls_security_level %s is not supported by this build",
-		        tr_tls_level_name(cfg->tls_level));
 	if (cfg->tls_policy_map)
 		r.n += tr_policy_map_check(cfg->tls_policy_map, relay_report, &r);
 	if (cfg->sasl_password_map)

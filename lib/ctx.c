@@ -83,8 +83,8 @@ tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
                                       int must_exist, tlsrelay_status *st)
 {
 	tr_ctx_reset(ctx);   /* settings may change the TLS context and maps */
-	if (tr_ctx_stamp_config(ctx, path) < 0)
-		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	if (tr_ctx_stamp_config(ctx, path, st) != TLSRELAY_OK)
+		return st->cat;
 	return tr_config_load(&ctx->cfg, path, must_exist, st);
 }
 

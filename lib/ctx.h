@@ -48,13 +48,15 @@ void tr_ctx_reset(struct tlsrelay_ctx *ctx);
 /* Forget the stamps of tlsrelay_ctx_prepare (ctx_warm.c). */
 void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx);
 
-/* The configuration file's stamp, taken before it is read (ctx_warm.c);
- * -1 when out of memory. */
-int tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path);
+/* The configuration file's stamp, taken before it is read (ctx_warm.c).
+ * Returns: OK, INTERNAL 4.3.0 (out of memory). */
+tlsrelay_cat tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path,
+                                 tlsrelay_status *st);
 
 /* Load the configured maps (tls_policy_map, sasl_password_map,
  * message_rules) if not loaded yet: TLSRELAY_OK, or CONFIG (4.3.5) with a
- * text that starts with the setting's name, or INTERNAL. */
+ * text that starts with the setting's name, or INTERNAL.
+ * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
 /* tlsrelay_ctx_check_warnings' DANE resolver check with resolv_conf as the

@@ -67,10 +67,13 @@ void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx)
  * by tlsrelay_ctx_load_config, through tr_ctx_stamp_config): a change made
  * while they are read shows as a change on the next check (read again,
  * never missed). */
-int tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path)
+tlsrelay_cat tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path,
+                                 tlsrelay_status *st)
 {
 	tr_ctx_stamps_free(ctx);
-	return add_stamp(ctx, "configuration", path);
+	if (add_stamp(ctx, "configuration", path) < 0)
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	return tr_status_ok(st);
 }
 
 tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st)

@@ -135,22 +135,20 @@ static void dane_facts(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
 	         h->mx_insecure ? " (MX records insecure: a match is Trusted, not Verified)" : "");
 }
 
-int tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
-                       const char *nexthop, const char *host, int port,
-                       tr_addr *out, int max, tr_dane_host *h,
-                       tlsrelay_status *st)
+tlsrelay_cat tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
+                                const char *nexthop, const char *host, int port,
+                                tr_addr *out, int max, int *n, tr_dane_host *h,
+                                tlsrelay_status *st)
 {
 	tr_dns_sec sec;
-	int n;
 
 	memset(h, 0, sizeof *h);
 	if (!tr_tls_level_dane(level))
-		return tr_dns_addrs(d, host, port, out, max, st);
-	n = tr_dns_addrs_sec(d, host, port, out, max, &sec, st);
-	if (n < 0)
-		return -1;
+		return tr_dns_addrs(d, host, port, out, max, n, st);
+	if (tr_dns_addrs_sec(d, host, port, out, max, n, &sec, st) != TLSRELAY_OK)
+		return st->cat;
 	dane_facts(d, level, mx, nexthop ? nexthop : host, host, port, &sec, h);
-	return n;
+	return TLSRELAY_OK;
 }
 
 char *tr_dane_rr_name(const tr_tlsa_rr *rr, char *out, size_t cap)

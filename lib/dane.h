@@ -96,14 +96,16 @@ int tr_dane_preempts_sts(const tr_dane_host *h);
  * DANE-based: only the addresses, h->state TR_DANE_OFF; dane-only with an
  * insecure MX RRset: no TLSA query, nothing could make it DANE). mx: the
  * status of the MX lookup that named host; nexthop: the nexthop domain
- * (reference name for MX delivery). Returns the address count >= 1 with *h
- * filled (release with tr_dane_host_free; h->tlsa_failed when the TLSA
- * lookup failed), or -1 with *st set: the address lookup's failure
- * (nothing to release). */
-int tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
-                       const char *nexthop, const char *host, int port,
-                       tr_addr *out, int max, tr_dane_host *h,
-                       tlsrelay_status *st);
+ * (reference name for MX delivery). On OK the address count (>= 1) is in
+ * *n and *h is filled (release with tr_dane_host_free; h->tlsa_failed when
+ * the TLSA lookup failed: a fact, not a failure of this call); otherwise
+ * *st is the address lookup's failure and there is nothing to release.
+ * Returns: OK, PERM 5.4.4, TEMP 4.4.3, USAGE, INTERNAL 4.3.0 (those of
+ * tr_dns_addrs). */
+tlsrelay_cat tr_dane_route_host(const tr_dns *d, tr_tls_level level, tr_dane_mx mx,
+                                const char *nexthop, const char *host, int port,
+                                tr_addr *out, int max, int *n, tr_dane_host *h,
+                                tlsrelay_status *st);
 
 /* Release h's records. Safe on a zeroed h and twice. */
 void tr_dane_host_free(tr_dane_host *h);

@@ -158,10 +158,10 @@ static int try_host(route *r, const char *host, tlsrelay_status *last)
 	tr_dane_host dh;
 	tr_sasl_cred cred = { NULL, NULL, "" };
 	tr_demand d;
-	int n = tr_dane_route_host(&r->dns, r->nhd.level, r->mx_state, nh->host, host,
-	                           nh->port, addrs, TR_DNS_MAX_ADDRS, &dh, last), stop = 0;
+	int n, stop = 0;
 
-	if (n < 0)
+	if (tr_dane_route_host(&r->dns, r->nhd.level, r->mx_state, nh->host, host, nh->port,
+	                       addrs, TR_DNS_MAX_ADDRS, &n, &dh, last) != TLSRELAY_OK)
 		return 0;
 	if (r->ctx->sasl && !tr_sasl_lookup(r->ctx->sasl, host, nh->port, nh, &cred))
 		cred.user = NULL;
@@ -258,21 +258,24 @@ static void nexthop_sts(route *r)
 static int nexthop_hosts(route *r, int is_relay, tr_mx *mx, tlsrelay_status *last)
 {
 	const tr_nexthop *nh = r->nh;
+	tlsrelay_cat cat = TLSRELAY_OK;
 	int nmx = 1;
 
 	if (nh->mx_lookup && tr_level_dane(r->nhd.level)) {
 		tr_dns_sec sec;
 
-		nmx = tr_dns_mx_sec(&r->dns, nh->host, mx, &sec, last);
+		cat = tr_dns_mx_sec(&r->dns, nh->host, mx, &nmx, &sec, last);
 		r->mx_state = sec.secure ? TR_DANE_MX_SECURE : TR_DANE_MX_INSECURE;
 	} else if (nh->mx_lookup) {
-		nmx = tr_dns_mx(&r->dns, nh->host, mx, last);
+		cat = tr_dns_mx(&r->dns, nh->host, mx, &nmx, last);
 	} else {
 		snprintf(mx[0].host, sizeof mx[0].host, "%s", nh->host);
 		mx[0].pref = 0;
 	}
-	if (nmx < 0)
+	if (cat != TLSRELAY_OK) {
 		relay_dns_soft(nh, is_relay, last);
+		return -1;
+	}
 	return nmx;
 }
 

@@ -34,12 +34,17 @@ typedef struct tr_deliver_opts {
 	                            * library's own); NULL: none */
 } tr_deliver_opts;
 
-/* tlsrelay_deliver with options (NULL: those of tlsrelay_deliver). */
+/* tlsrelay_deliver with options (NULL: those of tlsrelay_deliver).
+ * Returns: as tlsrelay_deliver: OK, TEMP, PERM (the summary); USAGE (a bad
+ * request, no message), DATAERR 5.6.0, CONFIG 4.3.5, INTERNAL 4.3.0 before
+ * anything is sent. */
 tlsrelay_cat tr_deliver(struct tlsrelay_ctx *ctx, tlsrelay_request *req,
                         tlsrelay_message *msg, const tr_deliver_opts *opts,
                         tlsrelay_status *st);
 
-/* The summary of per-recipient statuses (see tlsrelay_deliver). */
+/* The summary of per-recipient statuses (see tlsrelay_deliver).
+ * Returns: OK, TEMP (also for INTERNAL recipients), PERM (5.1.1 only when
+ * every recipient was unknown). */
 tlsrelay_cat tr_deliver_summary(const tlsrelay_request *req, tlsrelay_status *st);
 
 #endif

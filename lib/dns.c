@@ -349,28 +349,36 @@ static int mx_lookup(const tr_dns *d, const char *domain, tr_mx *out, int *ad,
 	return n;
 }
 
-int tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out,
-              tlsrelay_status *st)
+/* The category of a lookup that gave count (-1: failed, *st says why);
+ * *n = the count (0 on failure). */
+static tlsrelay_cat counted(int count, int *n, const tlsrelay_status *st)
+{
+	*n = count > 0 ? count : 0;
+	return count < 0 ? st->cat : TLSRELAY_OK;
+}
+
+tlsrelay_cat tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out, int *n,
+                       tlsrelay_status *st)
 {
 	int ad = 0;
 
-	return mx_lookup(d, domain, out, &ad, st);
+	return counted(mx_lookup(d, domain, out, &ad, st), n, st);
 }
 
-int tr_dns_mx_sec(const tr_dns *d, const char *domain, tr_mx *out,
-                  tr_dns_sec *sec, tlsrelay_status *st)
+tlsrelay_cat tr_dns_mx_sec(const tr_dns *d, const char *domain, tr_mx *out, int *n,
+                           tr_dns_sec *sec, tlsrelay_status *st)
 {
 	tr_dns dd;
-	int ad = 0, n;
+	int ad = 0, count;
 
 	memset(sec, 0, sizeof *sec);
 	if (d == NULL)
-		return mx_lookup(d, domain, out, &ad, st);
+		return counted(mx_lookup(d, domain, out, &ad, st), n, st);
 	dd = *d;
 	dd.dnssec = 1;
-	n = mx_lookup(&dd, domain, out, &ad, st);
-	sec->secure = n > 0 && ad;
-	return n;
+	count = mx_lookup(&dd, domain, out, &ad, st);
+	sec->secure = count > 0 && ad;
+	return counted(count, n, st);
 }
 
 /* ------------------------------------------------------------ addresses */
@@ -591,29 +599,29 @@ static int addrs_lookup(const tr_dns *d, const char *host, int port, tr_addr *ou
 	return n;
 }
 
-int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
-                 int max, tlsrelay_status *st)
+tlsrelay_cat tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
+                          int max, int *n, tlsrelay_status *st)
 {
 	addr_acc acc;
 
-	return addrs_lookup(d, host, port, out, max, 0, &acc, st);
+	return counted(addrs_lookup(d, host, port, out, max, 0, &acc, st), n, st);
 }
 
-int tr_dns_addrs_sec(const tr_dns *d, const char *host, int port, tr_addr *out,
-                     int max, tr_dns_sec *sec, tlsrelay_status *st)
+tlsrelay_cat tr_dns_addrs_sec(const tr_dns *d, const char *host, int port, tr_addr *out,
+                              int max, int *n, tr_dns_sec *sec, tlsrelay_status *st)
 {
 	addr_acc acc = { NULL, 0, 0, 0, 1, "" };
 	tr_dns dd;
-	int n;
+	int count;
 
 	memset(sec, 0, sizeof *sec);
 	if (d == NULL)
-		return addrs_lookup(d, host, port, out, max, 1, &acc, st);
+		return counted(addrs_lookup(d, host, port, out, max, 1, &acc, st), n, st);
 	dd = *d;
 	dd.dnssec = 1;
-	n = addrs_lookup(&dd, host, port, out, max, 1, &acc, st);
-	sec->secure = n > 0 && !acc.insecure;
-	if (n > 0 && acc.rname[0] && !tr_dns_same_name(acc.rname, host))
+	count = addrs_lookup(&dd, host, port, out, max, 1, &acc, st);
+	sec->secure = count > 0 && !acc.insecure;
+	if (count > 0 && acc.rname[0] && !tr_dns_same_name(acc.rname, host))
 		memcpy(sec->rname, acc.rname, sizeof sec->rname);
-	return n;
+	return counted(count, n, st);
 }

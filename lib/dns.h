@@ -53,10 +53,12 @@ typedef struct tr_mx {
 	int pref;
 } tr_mx;
 
-/* MX hosts of domain in delivery order (at most TR_DNS_MAX_HOSTS); returns
- * count >= 1 or -1 with *st set (PERM 5.1.10 null MX, PERM 5.1.2 no such
- * domain, TEMP 4.4.3 lookup failure). Implicit MX: the domain, pref 0.
- * out has room for TR_DNS_MAX_HOSTS. Details:
+/* MX hosts of domain in delivery order (at most TR_DNS_MAX_HOSTS) into out
+ * (room for TR_DNS_MAX_HOSTS), their count (>= 1; 0 on failure) into *n.
+ * Implicit MX: the domain, pref 0. *st is written on failure (and may be
+ * left as it was on success: callers pass their "last failure").
+ * Returns: OK; PERM 5.1.10 (null MX), 5.1.2 (no such domain); TEMP 4.4.3
+ * (lookup failure); INTERNAL 4.3.0 (out of memory). Details:
  * - host names lowercased, no trailing dot; the domain too (it may be
  *   given in any case, with a trailing dot); CNAMEs in the answer are
  *   followed (at most 8);
@@ -69,7 +71,8 @@ typedef struct tr_mx {
  * - a syntactically bad domain -> PERM 5.1.2 without any query;
  * - SERVFAIL, REFUSED, timeouts, unreachable server, malformed or
  *   truncated answers -> TEMP 4.4.3. */
-int tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out, tlsrelay_status *st);
+tlsrelay_cat tr_dns_mx(const tr_dns *d, const char *domain, tr_mx *out, int *n,
+                       tlsrelay_status *st);
 
 typedef struct tr_addr {
 	struct sockaddr_storage sa;
@@ -82,11 +85,12 @@ typedef struct tr_addr {
  * port, at most max, no duplicates. A numeric host ("192.0.2.1", "::1")
  * is used as is (no DNS). With a configured server: AAAA then A queries;
  * without: getaddrinfo() (honours /etc/hosts; its timeouts are the
- * system's). Returns count >= 1 or -1 with *st (PERM 5.4.4 host not found
- * or without address records, TEMP 4.4.3 failure when nothing was found,
- * USAGE for port outside 1..65535 or max < 1). */
-int tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
-                 int max, tlsrelay_status *st);
+ * system's). The count (>= 1; 0 on failure) into *n.
+ * Returns: OK; PERM 5.4.4 (host not found or without address records);
+ * TEMP 4.4.3 (failure when nothing was found); USAGE (port outside
+ * 1..65535 or max < 1); INTERNAL 4.3.0 (out of memory). */
+tlsrelay_cat tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
+                          int max, int *n, tlsrelay_status *st);
 
 /* DNSSEC status of a lookup (DANE). */
 typedef struct tr_dns_sec {
@@ -98,17 +102,20 @@ typedef struct tr_dns_sec {
 /* tr_dns_mx, asking for DNSSEC: sec->secure is 1 when the answer (the MX
  * RRset, or the validated denial behind an implicit MX) had the AD bit.
  * Same results otherwise; a bogus answer is a SERVFAIL from a validating
- * resolver, so TEMP 4.4.3. */
-int tr_dns_mx_sec(const tr_dns *d, const char *domain, tr_mx *out,
-                  tr_dns_sec *sec, tlsrelay_status *st);
+ * resolver, so TEMP 4.4.3.
+ * Returns: OK, PERM 5.1.10 5.1.2, TEMP 4.4.3, INTERNAL 4.3.0 (as tr_dns_mx). */
+tlsrelay_cat tr_dns_mx_sec(const tr_dns *d, const char *domain, tr_mx *out, int *n,
+                           tr_dns_sec *sec, tlsrelay_status *st);
 
 /* tr_dns_addrs, asking for DNSSEC and always through DNS (res_nquery: the
  * configured server, else the resolv.conf servers; never /etc/hosts):
  * sec->secure is 1 when the AAAA and A answers (records or NODATA) both
  * had the AD bit; a numeric host is never secure. sec->rname is the CNAME
- * target when the host name is an alias. */
-int tr_dns_addrs_sec(const tr_dns *d, const char *host, int port, tr_addr *out,
-                     int max, tr_dns_sec *sec, tlsrelay_status *st);
+ * target when the host name is an alias.
+ * Returns: OK, PERM 5.4.4, TEMP 4.4.3, USAGE, INTERNAL 4.3.0 (as
+ * tr_dns_addrs). */
+tlsrelay_cat tr_dns_addrs_sec(const tr_dns *d, const char *host, int port, tr_addr *out,
+                              int max, int *n, tr_dns_sec *sec, tlsrelay_status *st);
 
 /* Sort helper exposed for tests: order mx[0..n) by preference (stable),
  * then shuffle each run of equal preferences using rnd (a source of random

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "dns_res.h"
+#include "status.h"
 
 #define DNS_MAX_CNAME      8      /* CNAME hops followed in one answer */
 #define DNS_TIMEOUT_MIN    1
@@ -150,15 +151,16 @@ static int nameserver_addr(const char *a)
 	return inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1;
 }
 
-int tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap)
+tr_resolver_where tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap)
 {
 	FILE *fp = fopen(path, "re");
 	char line[512];
-	int n = 0, rc = 0;
+	tr_resolver_where rc = TR_RESOLVER_LOOPBACK;
+	int n = 0;
 
 	if (fp == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while (rc == 0 && n < MAXNS && fgets(line, sizeof line, fp) != NULL) {
+		return errno == ENOENT ? TR_RESOLVER_LOOPBACK : TR_RESOLVER_UNREADABLE;
+	while (rc == TR_RESOLVER_LOOPBACK && n < MAXNS && fgets(line, sizeof line, fp) != NULL) {
 		char *a;
 
 		if (strncmp(line, "nameserver", 10) != 0 || (line[10] != ' ' && line[10] != '\t'))
@@ -170,14 +172,14 @@ int tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap)
 		n++;
 		if (!tr_dns_addr_loopback(a)) {
 			snprintf(remote, cap, "%s", a);
-			rc = 1;
+			rc = TR_RESOLVER_REMOTE;
 		}
 	}
-	if (rc == 0 && ferror(fp)) {
+	if (rc == TR_RESOLVER_LOOPBACK && ferror(fp)) {
 		int e = errno;
 		fclose(fp);
 		errno = e;
-		return -1;
+		return TR_RESOLVER_UNREADABLE;
 	}
 	fclose(fp);
 	return rc;
@@ -323,9 +325,9 @@ const char *tr_dns_temp_reason(const tr_dns_answer *ans)
 
 /* ------------------------------------------------------------ answers */
 
-/* Target of the CNAME owned by name in the answer section: 1 found,
- * 0 none, -1 malformed. */
-static int find_cname(ns_msg *msg, const char *name, char *out, size_t outsz)
+/* Target of the CNAME owned by name in the answer section: TR_FOUND (into
+ * out), TR_NOT_FOUND, TR_LOOKUP_FAILED (malformed). */
+static tr_found find_cname(ns_msg *msg, const char *name, char *out, size_t outsz)
 {
 	int count = ns_msg_count(*msg, ns_s_an);
 
@@ -333,16 +335,16 @@ static int find_cname(ns_msg *msg, const char *name, char *out, size_t outsz)
 		ns_rr rr;
 
 		if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
-			return -1;
+			return TR_LOOKUP_FAILED;
 		if (ns_rr_type(rr) != ns_t_cname || ns_rr_class(rr) != ns_c_in ||
 		    !tr_dns_same_name(ns_rr_name(rr), name))
 			continue;
 		if (dn_expand(ns_msg_base(*msg), ns_msg_end(*msg), ns_rr_rdata(rr),
 		              out, (int)outsz) < 0)
-			return -1;
-		return 1;
+			return TR_LOOKUP_FAILED;
+		return TR_FOUND;
 	}
-	return 0;
+	return TR_NOT_FOUND;
 }
 
 int tr_dns_walk(ns_msg *msg, const char *qname, int type, tr_rr_fn fn,
@@ -353,11 +355,11 @@ int tr_dns_walk(ns_msg *msg, const char *qname, int type, tr_rr_fn fn,
 
 	snprintf(cur, sizeof cur, "%s", qname);
 	for (int hop = 0; hop < DNS_MAX_CNAME; hop++) {
-		int r = find_cname(msg, cur, next, sizeof next);
+		tr_found r = find_cname(msg, cur, next, sizeof next);
 
-		if (r < 0)
+		if (r == TR_LOOKUP_FAILED)
 			return -1;
-		if (r == 0 || tr_dns_same_name(next, cur))
+		if (r == TR_NOT_FOUND || tr_dns_same_name(next, cur))
 			break;
 		memcpy(cur, next, sizeof cur);
 	}

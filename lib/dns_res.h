@@ -56,12 +56,18 @@ int tr_dns_same_name(const char *a, const char *b);
  * what is not an address). */
 int tr_dns_addr_loopback(const char *text);
 
+/* Where the system resolver's name servers are. */
+typedef enum tr_resolver_where {
+	TR_RESOLVER_LOOPBACK = 0,  /* all on loopback (none, or no file: glibc
+	                            * then asks 127.0.0.1) */
+	TR_RESOLVER_REMOTE,        /* one is not: its address is in remote */
+	TR_RESOLVER_UNREADABLE     /* the file cannot be read (errno kept) */
+} tr_resolver_where;
+
 /* The name servers the system resolver would use, from the resolv.conf
  * at path (the first MAXNS "nameserver" lines with an address, as
- * glibc): 0 when all are on loopback (none, or no file: glibc then asks
- * 127.0.0.1); 1 when one is not, its address into remote (cap bytes); -1
- * when the file cannot be read, errno kept. Sends no query. */
-int tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap);
+ * glibc); remote: cap bytes. Sends no query. */
+tr_resolver_where tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap);
 
 /* Initialise the private state rs for one lookup with d's server,
  * timeout, attempts; RES_TRUSTAD always, EDNS0 + DO when d->dnssec. 0 ok;

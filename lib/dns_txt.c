@@ -67,32 +67,32 @@ bad:
 	return -1;
 }
 
-int tr_dns_txt(const tr_dns *d, const char *name,
-               char out[][TR_DNS_TXT_MAX], int max, tlsrelay_status *st)
+tlsrelay_cat tr_dns_txt(const tr_dns *d, const char *name,
+                        char out[][TR_DNS_TXT_MAX], int max, int *n, tlsrelay_status *st)
 {
 	struct __res_state rs;
 	unsigned char *buf = malloc(TXT_BUFSIZE);
-	int len, n = -1;
+	int len;
 
-	if (buf == NULL) {
-		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
-		return -1;
-	}
+	*n = 0;
+	if (buf == NULL)
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	if (tr_dns_res_open(d, &rs) < 0) {
-		tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "cannot initialise the resolver");
 		free(buf);
-		return -1;
+		return tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "cannot initialise the resolver");
 	}
 	rs.res_h_errno = 0;
 	len = res_nquery(&rs, name, ns_c_in, ns_t_txt, buf, TXT_BUFSIZE);
 	if (len < 0 && (rs.res_h_errno == HOST_NOT_FOUND || rs.res_h_errno == NO_DATA))
-		n = 0;
+		tr_status_ok(st);
 	else if (len < 0 || len > TXT_BUFSIZE)
 		tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "TXT lookup of %.300s: DNS server failure or timeout",
 		              name);
+	else if ((*n = txt_answer(buf, len, out, max, st)) < 0)
+		*n = 0;
 	else
-		n = txt_answer(buf, len, out, max, st);
+		tr_status_ok(st);
 	res_nclose(&rs);
 	free(buf);
-	return n;
+	return st->cat;
 }

@@ -14,9 +14,11 @@
  * the answer section is taken). Each record's character-strings are
  * joined without separator (RFC 8461 3.1, RFC 8460 3) into out[i]; a
  * longer record is cut to TR_DNS_TXT_MAX - 1 bytes; NUL bytes inside end
- * the text there. Returns the count (0 = no such name or no TXT record),
- * or -1 with *st TEMP 4.4.3 (server failure, timeout, bad answer). */
-int tr_dns_txt(const tr_dns *d, const char *name,
-               char out[][TR_DNS_TXT_MAX], int max, tlsrelay_status *st);
+ * the text there. The count into *n (0 = no such name or no TXT record, or
+ * a failure).
+ * Returns: OK; TEMP 4.4.3 (server failure, timeout, bad answer); INTERNAL
+ * 4.3.0 (out of memory). */
+tlsrelay_cat tr_dns_txt(const tr_dns *d, const char *name,
+                        char out[][TR_DNS_TXT_MAX], int max, int *n, tlsrelay_status *st);
 
 #endif

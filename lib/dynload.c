@@ -12,7 +12,7 @@
 #include <string.h>
 #include "dynload.h"
 
-int tr_dynload(tr_dynlib *lib, const tr_dynsym *syms, size_t n, char *err, size_t cap)
+tlsrelay_cat tr_dynload(tr_dynlib *lib, const tr_dynsym *syms, size_t n, tlsrelay_status *st)
 {
 	void *h;
 
@@ -41,9 +41,9 @@ int tr_dynload(tr_dynlib *lib, const tr_dynsym *syms, size_t n, char *err, size_
 				lib->state = 1;
 		}
 	}
-	if (lib->state < 0 && err != NULL && cap > 0)
-		snprintf(err, cap, "%s", lib->err);
-	return lib->state > 0 ? 0 : -1;
+	if (lib->state < 0)
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "%s", lib->err);
+	return tr_status_ok(st);
 }
 
 void tr_dynload_refuse(tr_dynlib *lib, const char *why)

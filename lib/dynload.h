@@ -23,6 +23,7 @@
 #define TR_DYNLOAD_H
 
 #include <stddef.h>
+#include "status.h"
 
 /* One function to resolve: its name and where to store its address (the
  * address of a function pointer of the right type). */
@@ -39,9 +40,11 @@ typedef struct tr_dynlib {
 } tr_dynlib;
 
 /* Load lib->soname and resolve every symbol of syms (n of them) on the
- * first call; later calls return the first outcome. 0 when loaded, else
- * -1 with a one-line reason in err ("cannot load libcurl.so.4: ..."). */
-int tr_dynload(tr_dynlib *lib, const tr_dynsym *syms, size_t n, char *err, size_t cap);
+ * first call; later calls return the first outcome.
+ * Returns: OK (loaded); INTERNAL 4.3.0 with a one-line reason ("cannot
+ * load libcurl.so.4: ...", "libcurl.so.4 has no SYMBOL (too old?)", or
+ * tr_dynload_refuse's why). */
+tlsrelay_cat tr_dynload(tr_dynlib *lib, const tr_dynsym *syms, size_t n, tlsrelay_status *st);
 
 /* Mark a loaded library unusable (e.g. too old a version): later calls of
  * tr_dynload fail with why. */

@@ -81,7 +81,7 @@ static int wait_budget(const tr_io *io, long long started)
 	return left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
-int tr_io_wait(tr_io *io, short events)
+tr_io_res tr_io_wait(tr_io *io, short events)
 {
 	long long started = tr_now_ms();
 
@@ -119,7 +119,7 @@ static int connect_result(tr_io *io)
 	return TR_IO_ERROR;
 }
 
-int tr_io_connect(tr_io *io, const struct sockaddr *sa, socklen_t len,
+tr_io_res tr_io_connect(tr_io *io, const struct sockaddr *sa, socklen_t len,
                   int timeout_ms)
 {
 	int one = 1, r;
@@ -177,7 +177,7 @@ static int fill(tr_io *io)
 	}
 }
 
-int tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len)
+tr_io_res tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len)
 {
 	size_t n = 0;
 
@@ -241,7 +241,7 @@ static int write_all(tr_io *io, const char *buf, size_t len)
 	return TR_IO_OK;
 }
 
-int tr_io_flush(tr_io *io)
+tr_io_res tr_io_flush(tr_io *io)
 {
 	int r;
 
@@ -253,7 +253,7 @@ int tr_io_flush(tr_io *io)
 	return r;
 }
 
-int tr_io_write(tr_io *io, const void *buf, size_t n)
+tr_io_res tr_io_write(tr_io *io, const void *buf, size_t n)
 {
 	const char *p = buf;
 

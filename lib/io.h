@@ -11,8 +11,12 @@
  * tr_io_flush(), so a pipelined command group goes out in one write and,
  * with TLS, one record. TCP_NODELAY is set: we decide when data leaves.
  *
- * Return values: TR_IO_OK (0) or one of the negative TR_IO_* codes; io->err
- * then holds a short description ("timeout", "Connection reset by peer").
+ * Return values: tr_io_res, TR_IO_OK (0) or one of the negative codes;
+ * io->err then holds a short description ("timeout", "Connection reset by
+ * peer"). This layer's own convention (no tlsrelay_status): its callers,
+ * the session (tr_sess_reply) and the TLS handshake, give the status,
+ * which depends on what was being done ("lost connection with H while
+ * sending RCPT TO"). Listed in status.h.
  */
 #ifndef TR_IO_H
 #define TR_IO_H
@@ -24,13 +28,13 @@
 #define TR_IO_RBUF 16384
 #define TR_IO_WBUF 16384
 
-enum {
+typedef enum tr_io_res {
 	TR_IO_OK = 0,
 	TR_IO_EOF = -1,        /* peer closed the connection */
 	TR_IO_TIMEOUT = -2,    /* operation timeout or session deadline */
 	TR_IO_ERROR = -3,      /* system or TLS error (see err) */
 	TR_IO_TOOLONG = -4     /* line longer than the caller's buffer */
-};
+} tr_io_res;
 
 struct tr_io;
 
@@ -64,7 +68,7 @@ long long tr_now_ms(void);
 void tr_io_init(tr_io *io, long long deadline_ms);
 
 /* Connect a new non-blocking socket to sa within timeout_ms. */
-int tr_io_connect(tr_io *io, const struct sockaddr *sa, socklen_t len,
+tr_io_res tr_io_connect(tr_io *io, const struct sockaddr *sa, socklen_t len,
                   int timeout_ms);
 
 /* Timeout for the following operations (ms). */
@@ -72,16 +76,16 @@ void tr_io_set_timeout(tr_io *io, int timeout_ms);
 
 /* Read one line ending in LF (a CR before it is removed) into line (cap
  * bytes, NUL-terminated; the line may contain NULs: *len counts them). */
-int tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len);
+tr_io_res tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len);
 
 /* Bytes received but not yet consumed by the protocol. */
 size_t tr_io_unread(const tr_io *io);
 
 /* Queue bytes; full buffers are written out at once. */
-int tr_io_write(tr_io *io, const void *buf, size_t n);
+tr_io_res tr_io_write(tr_io *io, const void *buf, size_t n);
 
 /* Write out everything queued. */
-int tr_io_flush(tr_io *io);
+tr_io_res tr_io_flush(tr_io *io);
 
 /* Swap in TLS read/write functions for an established SSL *. */
 void tr_io_set_tls(tr_io *io, void *ssl);
@@ -89,7 +93,7 @@ void tr_io_set_tls(tr_io *io, void *ssl);
 /* Wait for the socket to become readable/writable (POLLIN/POLLOUT) within
  * the current timeout and deadline: TR_IO_OK or TR_IO_TIMEOUT/TR_IO_ERROR.
  * Used by the TLS handshake. */
-int tr_io_wait(tr_io *io, short events);
+tr_io_res tr_io_wait(tr_io *io, short events);
 
 /* Close the socket (TLS is shut down by tls.c first). */
 void tr_io_close(tr_io *io);

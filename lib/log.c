@@ -4,6 +4,7 @@
 #include "config.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <syslog.h>
 #include "ctx.h"
 #include "log.h"
@@ -48,4 +49,20 @@ void tr_vlog(struct tlsrelay_ctx *ctx, int level, const char *fmt, ...)
 int tr_verbosity(const struct tlsrelay_ctx *ctx)
 {
 	return ctx ? ctx->verbose : 0;
+}
+
+_Noreturn void tr_panic(struct tlsrelay_ctx *ctx, const char *fmt, ...)
+{
+	char text[TR_LOG_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	tr_sanitize_line(text);
+	if (ctx != NULL && ctx->log_fn != NULL)
+		tr_log(ctx, LOG_CRIT, "internal error: %s", text);
+	else
+		fprintf(stderr, "internal error: %s\n", text);
+	abort();
 }

@@ -23,4 +23,14 @@ void tr_vlog(struct tlsrelay_ctx *ctx, int level, const char *fmt, ...) TR_PRINT
 /* Current verbosity (0 when ctx is NULL). */
 int tr_verbosity(const struct tlsrelay_ctx *ctx);
 
+/* An impossible state was reached (a bug of this code, or of a program
+ * using the library): log "internal error: TEXT" at LOG_CRIT through ctx's
+ * logger (ctx NULL or without one: to standard error, the one line the
+ * library ever writes there) and abort(). Only for states no input can
+ * cause: never for anything a server, a DNS answer, a message, a
+ * configuration file or a socket client controls (those get a status).
+ * The mail is kept: an MTA defers a transport that dies by a signal
+ * (Postfix pipe(8): "Command died with signal 6"). */
+_Noreturn void tr_panic(struct tlsrelay_ctx *ctx, const char *fmt, ...) TR_PRINTF(2, 3);
+
 #endif

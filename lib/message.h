@@ -51,12 +51,15 @@ struct tlsrelay_message {
 /* Longest line sent, in octets without CR LF (RFC 5321 4.5.3.1.6). */
 #define TR_LINE_MAX 998
 
-/* Spool from fd into a file in dir (NULL = $TMPDIR, else /tmp). */
+/* Spool from fd into a file in dir (NULL = $TMPDIR, else /tmp).
+ * Returns: the message, or NULL with *st TEMP 4.3.0 (read or write error),
+ * USAGE (a bad descriptor), INTERNAL 4.3.0 (out of memory). */
 struct tlsrelay_message *tr_message_spool(int fd, const char *dir,
                                           tlsrelay_status *st);
 
 /* Content checks before any server is contacted: TLSRELAY_OK, or
- * TLSRELAY_DATAERR (exit 65) with DSN 5.6.0 for NUL bytes. */
+ * TLSRELAY_DATAERR (exit 65) with DSN 5.6.0 for NUL bytes.
+ * Returns: OK, DATAERR 5.6.0. */
 tlsrelay_cat tr_message_check(const struct tlsrelay_message *msg,
                               tlsrelay_status *st);
 

@@ -495,19 +495,19 @@ static void envelope_one(const tr_msgrules *rules, tr_rule_type type, const char
 
 tr_tls_level tr_msgreq_envelope(const tr_msgrules *rules, const char *sender,
                                 const tlsrelay_rcpt *rcpts, const unsigned char *sel,
-                                size_t n, char *why, size_t cap)
+                                size_t n, char *origin, size_t cap)
 {
 	tr_tls_level best = TR_TLS_INVALID;
 
 	if (cap > 0)
-		why[0] = '\0';
+		origin[0] = '\0';
 	if (rules == NULL)
 		return best;
 	if (sender != NULL && sender[0] != '\0')
-		envelope_one(rules, TR_RULE_FROM, sender, &best, why, cap);
+		envelope_one(rules, TR_RULE_FROM, sender, &best, origin, cap);
 	for (size_t i = 0; i < n; i++)
 		if (sel == NULL || sel[i])
-			envelope_one(rules, TR_RULE_TO, rcpts[i].addr, &best, why, cap);
+			envelope_one(rules, TR_RULE_TO, rcpts[i].addr, &best, origin, cap);
 	return best;
 }
 

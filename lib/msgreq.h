@@ -90,19 +90,20 @@ typedef struct tr_msgreq {
  * bounds). msg must come from the spooler (message.h: header_end).
  * Returns TLSRELAY_OK, or TLSRELAY_TEMP "4.3.0" on a read/write error (the
  * spool is then unusable: the caller must not send it), or with more than
- * TR_MSGREQ_FIELDS_MAX requirement fields. */
+ * TR_MSGREQ_FIELDS_MAX requirement fields.
+ * Returns: OK, TEMP 4.3.0, INTERNAL 4.3.0 (out of memory). */
 tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
                             tlsrelay_status *st);
 
 /* The strongest level that the from and to rules of rules give the
  * envelope: sender (NULL or "" = the null sender, which matches nothing)
- * and the recipients rcpts[i] with sel[i] set (sel NULL: all n). why (cap
- * bytes) gets "message_rules:LINE TYPE PATTERN LEVEL" of the first rule
+ * and the recipients rcpts[i] with sel[i] set (sel NULL: all n). origin
+ * (cap bytes) gets "message_rules:LINE TYPE PATTERN LEVEL" of the first rule
  * that gave that level (the sender first, then the recipients in order),
  * "" when none did. TR_TLS_INVALID when no rule matches or rules is NULL. */
 tr_tls_level tr_msgreq_envelope(const tr_msgrules *rules, const char *sender,
                                 const tlsrelay_rcpt *rcpts, const unsigned char *sel,
-                                size_t n, char *why, size_t cap);
+                                size_t n, char *origin, size_t cap);
 
 /* The message's part of the TLS demand's inputs (demand.h):
  * - honour_no (tls_required_enable) and TLS-Required: No ->
@@ -115,7 +116,8 @@ tr_tls_level tr_msgreq_envelope(const tr_msgrules *rules, const char *sender,
  *   origin in env_why; TR_TLS_INVALID = none; the header wins a tie) ->
  *   in->msg_level, and in->msg_source = source (written into the caller's
  *   buffer of cap bytes: "X-TLSRelay-Require: LEVEL" or env_why).
- * Returns TLSRELAY_OK otherwise. */
+ * Returns TLSRELAY_OK otherwise.
+ * Returns: OK, TEMP 4.7.5. */
 tlsrelay_cat tr_msgreq_demand(const tr_msgreq *rq, int honour_header, int honour_no,
                               tr_tls_level env, const char *env_why, tr_demand_in *in,
                               char *source, size_t cap, tlsrelay_status *st);

@@ -70,11 +70,13 @@ typedef enum tr_rule_type {
 typedef struct tr_msgrules tr_msgrules;
 
 /* Read and check the whole file. Returns a table owned by the caller
- * (tr_msgrules_free), or NULL with *st set (see ERRORS). */
+ * (tr_msgrules_free), or NULL with *st set (see ERRORS).
+ * Returns: the table, or NULL with *st CONFIG 4.3.5, INTERNAL 4.3.0. */
 tr_msgrules *tr_msgrules_load(const char *path, tlsrelay_status *st);
 
 /* Parse rules from a NUL-terminated text; where names it in errors
- * ("where:LINE: reason"). Same syntax and errors as a file. */
+ * ("where:LINE: reason"). Same syntax and errors as a file.
+ * Returns: the table, or NULL with *st CONFIG 4.3.5, INTERNAL 4.3.0. */
 tr_msgrules *tr_msgrules_parse(const char *text, const char *where,
                                tlsrelay_status *st);
 

@@ -3,16 +3,16 @@
  * reach them (see observe.h).
  */
 #include "config.h"
+#include "log.h"
 #include "observe.h"
 
-int tr_observe_add(tr_observers *obs, tr_observe_fn fn, void *arg)
+void tr_observe_add(tr_observers *obs, tr_observe_fn fn, void *arg)
 {
 	if (obs->n >= TR_OBSERVERS_MAX)
-		return -1;
+		tr_panic(NULL, "more than %d observers of a delivery", TR_OBSERVERS_MAX);
 	obs->o[obs->n].fn = fn;
 	obs->o[obs->n].arg = arg;
 	obs->n++;
-	return 0;
 }
 
 void tr_emit(const tr_observers *obs, const tr_event *ev)

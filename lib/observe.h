@@ -111,9 +111,10 @@ typedef struct tr_observers {
 	int n;
 } tr_observers;
 
-/* Add an observer; -1 when the list is full (a programming error: the
- * list is sized for the observers this library has). */
-int tr_observe_add(tr_observers *obs, tr_observe_fn fn, void *arg);
+/* Add an observer. A full list (TR_OBSERVERS_MAX) is a bug of the code
+ * that adds them (the list is sized for the observers this library has):
+ * tr_panic(). */
+void tr_observe_add(tr_observers *obs, tr_observe_fn fn, void *arg);
 
 /* Hand ev to every observer in obs (NULL: none), in the order added. */
 void tr_emit(const tr_observers *obs, const tr_event *ev);

@@ -296,20 +296,6 @@ int tr_policy_map_check(const char *path, tr_report_fn fn, void *arg)
 		return 1;
 	}
 	nerr = m->nerr;
-	for (size_t i = 0; i < m->n; i++) {
-		char where[WHERE_MAX];
-		tr_policy p;
-
-		snprintf(where, sizeof where, "%s:%lu", m->path, m->v[i].line);
-		if (tr_policy_parse_value(m->v[i].value, where, &p, &st) == TLSRELAY_OK &&
-		    !tr_tls_level_supported(p.level)) {
-			tr_config_error(&st, where, "level %s is not supported by this build "
-			                "(mail for %s would be deferred)",
-			                tr_tls_level_name(p.level), m->v[i].key);
-			fn(arg, st.text);
-			nerr++;
-		}
-	}
 	tr_policy_map_free(m);
 	return nerr;
 }

@@ -26,8 +26,7 @@
  * POLICY
  *   LEVEL [attr=value]...  tokens separated by white space or ',' (as in
  *   Postfix). LEVEL is any name tr_tls_level_from_name() knows (case-
- *   sensitive); whether this build can enforce it is the caller's question
- *   (tr_tls_level_supported). Attribute names are case-insensitive; values
+ *   sensitive). Attribute names are case-insensitive; values
  *   must not be empty. Level none takes no attributes (TLS is off).
  *   match=       repeatable; only at fingerprint, verify and secure.
  *                fingerprint: SHA-256 digests separated by '|', each 32 hex
@@ -129,13 +128,13 @@ typedef struct tr_policy_map tr_policy_map;
 
 /* Read and check the whole table at path. Returns a map owned by the caller
  * (tr_policy_map_free), or NULL with *st set (see ERRORS above); st may be
- * NULL. An empty file gives an empty map. */
+ * NULL. An empty file gives an empty map.
+ * Returns: the map, or NULL with *st CONFIG 4.3.5, INTERNAL 4.3.0. */
 tr_policy_map *tr_policy_map_load(const char *path, tlsrelay_status *st);
 
 /* Check mode (tlsrelay -t): read the table at path reporting every problem
- * to fn ("FILE:LINE: reason", also entries whose level this build cannot
- * enforce) instead of stopping at the first. Returns the number of
- * problems. */
+ * to fn ("FILE:LINE: reason") instead of stopping at the first. Returns
+ * the number of problems. */
 int tr_policy_map_check(const char *path, tr_report_fn fn, void *arg);
 
 /* Free m and everything it holds; NULL is harmless. */
@@ -162,7 +161,8 @@ int tr_policy_for_nexthop(const tr_policy_map *m, const tr_nexthop *nh,
 /* Parse one POLICY (see above); where (may be NULL) prefixes error texts and
  * becomes out->source ("" when NULL). Values longer than TR_POLICY_LINE_MAX
  * are refused. Returns TLSRELAY_OK with *out filled, or TLSRELAY_CONFIG
- * with *st set and *out untouched. value NULL = "". */
+ * with *st set and *out untouched. value NULL = "".
+ * Returns: OK, CONFIG 4.3.5. */
 tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
                                    tr_policy *out, tlsrelay_status *st);
 

@@ -124,7 +124,7 @@ tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *lev
 
 	if (level != NULL) {
 		tr_tls_level lv = tr_tls_level_from_name(level);
-		if (lv == TR_TLS_INVALID || !tr_tls_level_supported(lv) || lv == TR_TLS_FINGERPRINT)
+		if (lv == TR_TLS_INVALID || lv == TR_TLS_FINGERPRINT)
 			return tr_status_set(st, TLSRELAY_USAGE, "4.3.5",
 			                     "bad level \"%.40s\" for -l (fingerprint needs the "
 			                     "policy map's match=)", level);

@@ -49,9 +49,10 @@ static void describe_host(const tr_dns *d, const tr_demand_in *nhin, tr_tls_leve
 	tr_demand dm;
 	tlsrelay_status st;
 	char text[TLSRELAY_TEXT_MAX + 32];
+	int n;
 
 	if (tr_dane_route_host(d, level, mx, nh->host, host, nh->port, addrs,
-	                       TR_DNS_MAX_ADDRS, &h, &st) < 0) {
+	                       TR_DNS_MAX_ADDRS, &n, &h, &st) != TLSRELAY_OK) {
 		snprintf(text, sizeof text, "%s %s", st.dsn, st.text);
 		append(out, cap, "\n  %s: %s (%s)", host,
 		       st.cat == TLSRELAY_PERM ? "failed" : "deferred", text);
@@ -83,8 +84,7 @@ void tr_query_dane(struct tlsrelay_ctx *ctx, const tr_demand_in *in, tr_tls_leve
 	}
 	snprintf(mx[0].host, sizeof mx[0].host, "%s", nh->host);
 	if (nh->mx_lookup) {
-		nmx = tr_dns_mx_sec(&d, nh->host, mx, &sec, &st);
-		if (nmx < 0) {
+		if (tr_dns_mx_sec(&d, nh->host, mx, &nmx, &sec, &st) != TLSRELAY_OK) {
 			append(out, cap, "\n  MX lookup: %s %s", st.dsn, st.text);
 			return;
 		}

@@ -64,7 +64,8 @@ typedef struct tr_sasl_map tr_sasl_map;
  * tr_sasl_map_free), or NULL with *st set: TLSRELAY_CONFIG for a bad,
  * unreadable or too open file, TLSRELAY_INTERNAL when out of memory.
  * The whole file is kept in one allocation that is wiped on free and on
- * every error path. */
+ * every error path.
+ * Returns: the map, or NULL with *st CONFIG 4.3.5, INTERNAL 4.3.0. */
 tr_sasl_map *tr_sasl_map_load(const char *path, tlsrelay_status *st);
 
 /* Check mode (tlsrelay -t): read path reporting every line problem to fn
@@ -128,9 +129,11 @@ int tr_sasl_b64_decode(const char *in, char *out, size_t cap, size_t *outlen);
 struct tr_session;
 
 /* Authenticate session s (after EHLO, and after STARTTLS's EHLO) with
- * cred. Returns 0 when authenticated (*st OK), -1 otherwise with *st set;
- * every failure is TLSRELAY_TEMP (Postfix smtp_sasl_auth_soft_bounce =
- * yes: an authentication problem defers mail, it never bounces it):
+ * cred.
+ * Returns: OK (authenticated); TEMP 4.7.0 or the server's code with class
+ * 4 (Postfix smtp_sasl_auth_soft_bounce = yes: an authentication problem
+ * defers mail, it never bounces it), 4.4.2, 4.5.0; INTERNAL 4.3.0
+ * (unusable credentials, an encoding failure). The TEMP cases:
  * - TLS not active: "4.7.0 credentials for HOST are configured, but TLS is
  *   not active: AUTH refused"; nothing is sent.
  * - no PLAIN or LOGIN offered: "4.7.0 credentials configured for HOST, but
@@ -145,7 +148,7 @@ struct tr_session;
  * LOGIN. HOST is s->relay. Credential lines are logged (verbosity 2) as
  * "********" only, and every buffer that held them is wiped, the session's
  * write buffer included. s->in_sync tells whether QUIT may follow. */
-int tr_auth_run(struct tr_session *s, const tr_sasl_cred *cred,
-                tlsrelay_status *st);
+tlsrelay_cat tr_auth_run(struct tr_session *s, const tr_sasl_cred *cred,
+                         tlsrelay_status *st);
 
 #endif

@@ -18,10 +18,10 @@
  * Keys (types, defaults, accepted values):
  *   relayhost           nexthop (nexthop.h syntax), default unset
  *   helo_name           host name or [address literal], default unset
- *   tls_security_level  a level of tls_level.h supported by this build
- *                       (none, may, encrypt, verify, secure; fingerprint
- *                       only in tls_policy_map, where match= gives the
- *                       digests), default may
+ *   tls_security_level  a level of tls_level.h (none, may, encrypt, dane,
+ *                       dane-only, verify, secure; fingerprint only in
+ *                       tls_policy_map, where match= gives the digests),
+ *                       default may
  *   tls_ca_file         absolute path, default unset
  *   tls_ca_path         absolute path, default unset
  *   connect_timeout     time 1s..1h, default 30s
@@ -43,7 +43,9 @@
  *   mta_sts             yes|no, default no: MTA-STS for MX delivery (sts.h)
  *   mta_sts_cache       absolute path of the SQLite policy cache and TLS-RPT
  *                       store (sts_cache.h), default unset
- *   mta_sts_https_port  integer 1..65535, default 443 (for tests)
+ *   mta_sts_https_port  integer 1..65535, default 443 (a test seam: the
+ *                       tests cannot bind 443; the policy host's
+ *                       certificate is verified whatever the port)
  *   tls_session_cache   absolute path of the TLS session cache directory
  *                       (tls_cache.h), default unset (no resumption)
  *   tls_session_cache_timeout  time 1s..1w, default 3600s (longest life of a
@@ -120,17 +122,20 @@ void tr_config_free(tr_config *cfg);
 /* Set key to value (used as given: not trimmed; NULL = ""); where (may be
  * NULL) prefixes error text ("file:line"). Returns TLSRELAY_OK, or
  * TLSRELAY_CONFIG (dsn 4.3.5) with cfg unchanged, or TLSRELAY_INTERNAL when
- * out of memory. */
+ * out of memory.
+ * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
                            const char *where, tlsrelay_status *st);
 
-/* dst = deep copy of src. -1 when out of memory (dst then holds nothing). */
-int tr_config_copy(tr_config *dst, const tr_config *src);
+/* dst = deep copy of src (on failure dst holds nothing).
+ * Returns: OK, INTERNAL 4.3.0 (out of memory). */
+tlsrelay_cat tr_config_copy(tr_config *dst, const tr_config *src, tlsrelay_status *st);
 
 /* Read a file (see above). must_exist = 0: ENOENT is not an error (cfg
  * unchanged, st OK); any other open or read error is TLSRELAY_CONFIG with
  * "path: cannot open: <strerror>" or "path: read error: <strerror>". All or
- * nothing: on any error cfg is left exactly as it was. */
+ * nothing: on any error cfg is left exactly as it was.
+ * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
                             tlsrelay_status *st);
 

@@ -161,9 +161,9 @@ tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
 		format_where(where, sizeof where, path, 0);
 		return tr_config_error(st, where, "cannot open: %s", strerror(err));
 	}
-	if (tr_config_copy(&tmp, cfg) != 0) {
+	if (tr_config_copy(&tmp, cfg, st) != TLSRELAY_OK) {
 		fclose(fp);
-		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		return st->cat;
 	}
 	rc = load_lines(&tmp, fp, path, st, NULL, NULL, NULL);
 	fclose(fp);

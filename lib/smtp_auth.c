@@ -63,7 +63,7 @@ static void send_secret(tr_session *s, const char *shown, const char *line)
  * flush has emptied the write buffer, but not cleared its bytes. */
 static int secret_reply(tr_session *s, tlsrelay_status *st)
 {
-	int r = tr_sess_reply(s, AUTH_WHAT, st);
+	int r = tr_sess_reply(s, AUTH_WHAT, st) == TLSRELAY_OK ? 0 : -1;
 
 	OPENSSL_cleanse(s->io.wbuf + s->io.wlen, sizeof s->io.wbuf - s->io.wlen);
 	return r;
@@ -76,7 +76,7 @@ static void auth_cancel(tr_session *s)
 	tlsrelay_status ignored;
 
 	tr_sess_send(s, 0, "*");
-	if (tr_sess_reply(s, "cancelling SASL authentication", &ignored) == 0 &&
+	if (tr_sess_reply(s, "cancelling SASL authentication", &ignored) == TLSRELAY_OK &&
 	    s->reply.code / 100 == 3)
 		s->in_sync = 0;       /* still waiting for us: only hang up */
 }
@@ -151,7 +151,7 @@ static int auth_login(tr_session *s, const tr_sasl_cred *cred,
                       tlsrelay_status *st)
 {
 	tr_sess_send(s, 0, "AUTH LOGIN");
-	if (tr_sess_reply(s, AUTH_WHAT, st) < 0)
+	if (tr_sess_reply(s, AUTH_WHAT, st) != TLSRELAY_OK)
 		return -1;
 	if (s->reply.code != 334)
 		return auth_failed(s, st);
@@ -172,35 +172,27 @@ static int cred_ok(const tr_sasl_cred *cred)
 	return ulen > 0 && ulen <= TR_SASL_USER_MAX && plen <= TR_SASL_PASS_MAX;
 }
 
-int tr_auth_run(tr_session *s, const tr_sasl_cred *cred, tlsrelay_status *st)
+tlsrelay_cat tr_auth_run(tr_session *s, const tr_sasl_cred *cred, tlsrelay_status *st)
 {
 	char offered[64];
 	unsigned mech;
-	int r;
 
-	if (!cred_ok(cred)) {
-		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "unusable SASL credentials for %s", s->relay);
-		return -1;
-	}
-	if (!s->tls_active) {
-		tr_status_set(st, TLSRELAY_TEMP, AUTH_DSN,
-		              "credentials for %s are configured, but TLS is not active: AUTH refused",
-		              s->relay);
-		return -1;
-	}
+	if (!cred_ok(cred))
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "unusable SASL credentials for %s",
+		                     s->relay);
+	if (!s->tls_active)
+		return tr_status_set(st, TLSRELAY_TEMP, AUTH_DSN,
+		                     "credentials for %s are configured, but TLS is not active: AUTH refused",
+		                     s->relay);
 	mech = (s->caps.auth & TR_AUTH_PLAIN) ? TR_AUTH_PLAIN : s->caps.auth & TR_AUTH_LOGIN;
-	if (mech == 0) {
-		tr_status_set(st, TLSRELAY_TEMP, AUTH_DSN,
-		              "credentials configured for %s, but it offers no supported AUTH mechanism (offered: %s)",
-		              s->relay, offered_text(&s->caps, offered, sizeof offered));
-		return -1;
-	}
+	if (mech == 0)
+		return tr_status_set(st, TLSRELAY_TEMP, AUTH_DSN,
+		                     "credentials configured for %s, but it offers no supported AUTH mechanism (offered: %s)",
+		                     s->relay, offered_text(&s->caps, offered, sizeof offered));
 	tr_sess_state(s, TR_ST_AUTH);
-	r = mech == TR_AUTH_PLAIN ? auth_plain(s, cred, st) : auth_login(s, cred, st);
-	if (r == 0) {
-		tr_vlog(s->ctx, 1, "%s: SASL %s authentication succeeded (credentials of key %s)",
-		        s->relay, mech == TR_AUTH_PLAIN ? "PLAIN" : "LOGIN", cred->key);
-		tr_status_ok(st);
-	}
-	return r;
+	if ((mech == TR_AUTH_PLAIN ? auth_plain(s, cred, st) : auth_login(s, cred, st)) < 0)
+		return st->cat;
+	tr_vlog(s->ctx, 1, "%s: SASL %s authentication succeeded (credentials of key %s)",
+	        s->relay, mech == TR_AUTH_PLAIN ? "PLAIN" : "LOGIN", cred->key);
+	return tr_status_ok(st);
 }

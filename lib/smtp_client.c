@@ -99,7 +99,7 @@ static void emit_reply(const tr_session *s, const char *label)
 
 /* ------------------------------------------------------------ chat */
 
-int tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
+tr_io_res tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
@@ -124,7 +124,7 @@ int tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 	return r;
 }
 
-int tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st)
+tlsrelay_cat tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st)
 {
 	int r = tr_io_flush(&s->io);
 	size_t len;
@@ -141,26 +141,23 @@ int tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st)
 			tr_vlog(s->ctx, 2, "< %s: %s", s->relay,
 			        tr_reply_format(&s->reply, text, sizeof text));
 			s->in_sync = 1;
-			return 0;
+			return TLSRELAY_OK;
 		}
 		case TR_REPLY_BAD:
-			tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
-			              "malformed reply from %s while %s: %s",
-			              s->relay, what, s->reply.error);
-			return -1;
+			return tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
+			                     "malformed reply from %s while %s: %s",
+			                     s->relay, what, s->reply.error);
 		default:
 			break;
 		}
 	}
 	if (r == TR_IO_TOOLONG)
-		tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
-		              "malformed reply from %s while %s: %s",
-		              s->relay, what, s->io.err);
-	else
-		tr_status_set(st, TLSRELAY_TEMP, "4.4.2",
-		              "lost connection with %s while %s: %s",
-		              s->relay, what, s->io.err);
-	return -1;
+		return tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
+		                     "malformed reply from %s while %s: %s",
+		                     s->relay, what, s->io.err);
+	return tr_status_set(st, TLSRELAY_TEMP, "4.4.2",
+	                     "lost connection with %s while %s: %s",
+	                     s->relay, what, s->io.err);
 }
 
 tlsrelay_cat tr_sess_reply_status(tr_session *s, const char *what,
@@ -345,7 +342,7 @@ static int do_greeting(tr_session *s, tlsrelay_status *st)
 {
 	tr_sess_state(s, TR_ST_GREETING);
 	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
-	if (tr_sess_reply(s, "receiving the initial server greeting", st) < 0)
+	if (tr_sess_reply(s, "receiving the initial server greeting", st) != TLSRELAY_OK)
 		return site_fail(s, st);
 	emit_reply(s, "greeting");
 	if (s->reply.code == 220)
@@ -365,7 +362,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 	s->esmtp = 0;
 	tr_sess_state(s, after_tls ? TR_ST_EHLO_TLS : TR_ST_EHLO);
 	tr_sess_send(s, 0, "EHLO %s", helo);
-	if (tr_sess_reply(s, what, st) < 0)
+	if (tr_sess_reply(s, what, st) != TLSRELAY_OK)
 		return site_fail(s, st);
 	emit_reply(s, after_tls ? "EHLO after TLS" : "EHLO");
 	if (s->reply.code == 250) {
@@ -377,7 +374,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 		return refused_us(s, "EHLO", st);
 	tr_sess_state(s, TR_ST_HELO);
 	tr_sess_send(s, 0, "HELO %s", helo);
-	if (tr_sess_reply(s, "performing the HELO handshake", st) < 0)
+	if (tr_sess_reply(s, "performing the HELO handshake", st) != TLSRELAY_OK)
 		return site_fail(s, st);
 	emit_reply(s, "HELO");
 	if (s->reply.code == 250)
@@ -459,12 +456,12 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 		              ? " (SASL credentials are configured)" : "", s->relay);
 		return tls_required_fail(s, st);
 	}
-	if (s->starttls_sent)      /* cannot happen: never twice */
-		return 0;
+	if (s->starttls_sent)      /* do_starttls runs once a session */
+		tr_panic(s->ctx, "STARTTLS would be sent twice to %s", s->relay);
 	tr_sess_state(s, TR_ST_STARTTLS);
 	s->starttls_sent = 1;
 	tr_sess_send(s, 0, "STARTTLS");
-	if (tr_sess_reply(s, "sending STARTTLS", st) < 0)
+	if (tr_sess_reply(s, "sending STARTTLS", st) != TLSRELAY_OK)
 		return site_fail(s, st);
 	emit_reply(s, "reply to STARTTLS");
 	if (s->reply.code != 220)
@@ -566,7 +563,7 @@ static int do_auth(tr_session *s, tlsrelay_status *st)
 	int r;
 
 	tr_sess_state(s, TR_ST_AUTH);
-	r = tr_auth_run(s, s->p->cred, st);
+	r = tr_auth_run(s, s->p->cred, st) == TLSRELAY_OK ? 0 : -1;
 	tr_sess_event(s, &ev, TR_EV_AUTH);
 	ev.cred_key = s->p->cred->key;
 	ev.st = st;

@@ -114,7 +114,11 @@ typedef struct tr_session {
 
 /* Run a session. deadline_ms: absolute (tr_now_ms() based). *st receives
  * the session-level outcome (for the summary when no recipient is
- * settled). Recipient statuses are updated in req. */
+ * settled). Recipient statuses are updated in req.
+ * Returns: the outcome (TR_OUT_PLAIN: retry in plaintext); *st OK, TEMP
+ * (4.4.x connection, 4.7.x TLS policy, the server's 4xx), PERM (the server's
+ * 5xx), INTERNAL 4.3.0 (out of memory), CONFIG 4.3.5 (the TLS context: a CA
+ * file, protocols, ciphers). */
 tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
                           tlsrelay_request *req, tlsrelay_message *msg,
                           tr_rcpt_trace *trace, long long deadline_ms,

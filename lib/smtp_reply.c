@@ -137,49 +137,51 @@ static void store_line(tr_reply *r, const char *text, size_t tlen)
 	r->used += tlen + 1;
 }
 
-/* Check one line against the syntax and the bounds. Returns 1 for a final
- * line, 0 for a continuation, -1 (r->error set) if it is bad. */
-static int check_line(tr_reply *r, const char *line, size_t len, int *code)
+/* Check one line against the syntax and the bounds: TR_REPLY_DONE for a
+ * final line, TR_REPLY_MORE for a continuation, TR_REPLY_BAD (r->error set)
+ * if it is bad. */
+static tr_reply_res check_line(tr_reply *r, const char *line, size_t len, int *code)
 {
 	char ex[24];
 
 	if (len > TR_REPLY_LINE_MAX) {
 		snprintf(r->error, sizeof r->error,
 		         "reply line too long (%zu bytes, limit %d)", len, TR_REPLY_LINE_MAX);
-		return -1;
+		return TR_REPLY_BAD;
 	}
 	excerpt(line, len, ex, sizeof ex);
 	*code = parse_code(line, len);
 	if (*code < 0) {
 		snprintf(r->error, sizeof r->error, "malformed reply code in \"%s\"", ex);
-		return -1;
+		return TR_REPLY_BAD;
 	}
 	if (len > 3 && line[3] != ' ' && line[3] != '-') {
 		snprintf(r->error, sizeof r->error,
 		         "bad separator after reply code in \"%s\"", ex);
-		return -1;
+		return TR_REPLY_BAD;
 	}
 	if (r->nlines > 0 && *code != r->code) {
 		snprintf(r->error, sizeof r->error,
 		         "reply line code %d differs from the first line's %d", *code, r->code);
-		return -1;
+		return TR_REPLY_BAD;
 	}
 	if (r->nlines >= TR_REPLY_LINES_MAX) {
 		snprintf(r->error, sizeof r->error,
 		         "reply has more than %d lines", TR_REPLY_LINES_MAX);
-		return -1;
+		return TR_REPLY_BAD;
 	}
 	if ((len > 4 ? len - 4 : 0) + 1 > sizeof r->buf - r->used) {
 		snprintf(r->error, sizeof r->error,
 		         "reply text longer than %d bytes", TR_REPLY_TEXT_MAX);
-		return -1;
+		return TR_REPLY_BAD;
 	}
-	return len == 3 || line[3] == ' ';
+	return len == 3 || line[3] == ' ' ? TR_REPLY_DONE : TR_REPLY_MORE;
 }
 
-int tr_reply_feed(tr_reply *r, const char *line, size_t len)
+tr_reply_res tr_reply_feed(tr_reply *r, const char *line, size_t len)
 {
-	int code = 0, final;
+	tr_reply_res kind;
+	int code = 0;
 
 	if (r == NULL)
 		return TR_REPLY_BAD;
@@ -192,15 +194,15 @@ int tr_reply_feed(tr_reply *r, const char *line, size_t len)
 	}
 	if (line == NULL)
 		len = 0;
-	final = check_line(r, line, len, &code);
-	if (final < 0)
+	kind = check_line(r, line, len, &code);
+	if (kind == TR_REPLY_BAD)
 		return TR_REPLY_BAD;
 	store_line(r, len > 4 ? line + 4 : "", len > 4 ? len - 4 : 0);
 	if (r->nlines == 1) {
 		r->code = code;
 		tr_parse_dsn(r->line[0], code / 100, r->dsn, sizeof r->dsn);
 	}
-	if (!final)
+	if (kind == TR_REPLY_MORE)
 		return TR_REPLY_MORE;
 	r->done = 1;
 	return TR_REPLY_DONE;

@@ -38,7 +38,8 @@ typedef struct tr_reply {
 	char error[128];              /* why TR_REPLY_BAD, for the log */
 } tr_reply;
 
-enum { TR_REPLY_MORE = 0, TR_REPLY_DONE = 1, TR_REPLY_BAD = -1 };
+/* What one fed line did (tr_reply_feed). */
+typedef enum tr_reply_res { TR_REPLY_MORE = 0, TR_REPLY_DONE = 1, TR_REPLY_BAD = -1 } tr_reply_res;
 
 /* Zero *r; also to reuse a tr_reply for the next reply. */
 void tr_reply_init(tr_reply *r);
@@ -51,7 +52,7 @@ void tr_reply_init(tr_reply *r);
  * (a line after the final one means the session is out of step) and
  * r->done stays 1. A rejected line changes nothing but r->error. r->dsn is
  * set from the first line, with class digit code/100. */
-int tr_reply_feed(tr_reply *r, const char *line, size_t len);
+tr_reply_res tr_reply_feed(tr_reply *r, const char *line, size_t len);
 
 /* Enhanced status code ("x.y.z", RFC 3463) at the start of text, whose class
  * digit must equal class_digit (2, 4 or 5; 0 = any). On success copies it to

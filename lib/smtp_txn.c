@@ -160,7 +160,7 @@ static int rcpt_reply(tr_session *s, size_t i, tlsrelay_status *st)
 {
 	tlsrelay_status rs;
 
-	if (tr_sess_reply(s, "sending RCPT TO", st) < 0)
+	if (tr_sess_reply(s, "sending RCPT TO", st) != TLSRELAY_OK)
 		return -1;
 	if (tr_sess_reply_status(s, "RCPT TO command", &rs) == TLSRELAY_OK) {
 		s->accepted[i] = 1;
@@ -235,7 +235,7 @@ static void data_and_end(tr_session *s, tlsrelay_status *st)
 		settle_accepted(s, st);
 		return;
 	}
-	if (tr_sess_reply(s, "sending end of data -- message may be sent more than once", st) < 0) {
+	if (tr_sess_reply(s, "sending end of data -- message may be sent more than once", st) != TLSRELAY_OK) {
 		settle_accepted(s, st);
 		return;
 	}
@@ -270,7 +270,7 @@ static void send_envelope(tr_session *s)
  * pending). */
 static int envelope_replies(tr_session *s, tlsrelay_status *st)
 {
-	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
+	if (tr_sess_reply(s, "sending MAIL FROM", st) != TLSRELAY_OK)
 		return -1;
 	if (mail_reply(s, st) < 0)
 		return 0;
@@ -291,7 +291,7 @@ static void txn_pipelined(tr_session *s, tlsrelay_status *st)
 	if (r < 0)
 		goto lost;
 	tr_sess_state(s, TR_ST_DATA);
-	if (tr_sess_reply(s, "sending DATA", st) < 0)
+	if (tr_sess_reply(s, "sending DATA", st) != TLSRELAY_OK)
 		goto lost;
 	if (s->naccepted > 0) {
 		data_and_end(s, st);
@@ -300,7 +300,7 @@ static void txn_pipelined(tr_session *s, tlsrelay_status *st)
 	/* No recipient: end an accepted DATA with an empty message (RFC 2920). */
 	if (s->reply.code == 354) {
 		tr_io_write(&s->io, ".\r\n", 3);
-		if (tr_sess_reply(s, "ending an empty DATA", st) < 0)
+		if (tr_sess_reply(s, "ending an empty DATA", st) != TLSRELAY_OK)
 			s->in_sync = 0;
 	}
 	return;
@@ -316,7 +316,7 @@ lost:
 static int serial_envelope(tr_session *s, tlsrelay_status *st)
 {
 	send_mail_from(s, needs_smtputf8(s));
-	if (tr_sess_reply(s, "sending MAIL FROM", st) < 0)
+	if (tr_sess_reply(s, "sending MAIL FROM", st) != TLSRELAY_OK)
 		goto lost;
 	if (mail_reply(s, st) < 0)
 		return 0;
@@ -340,7 +340,7 @@ static void txn_serial(tr_session *s, tlsrelay_status *st)
 		return;
 	tr_sess_state(s, TR_ST_DATA);
 	tr_sess_send(s, 0, "DATA");
-	if (tr_sess_reply(s, "sending DATA", st) < 0) {
+	if (tr_sess_reply(s, "sending DATA", st) != TLSRELAY_OK) {
 		tr_sess_fail_pending(s, st);
 		return;
 	}
@@ -420,7 +420,7 @@ static int bdat_replies(tr_session *s, bdat *b, tlsrelay_status *st)
 		int last = b->nreplied + 1 == b->nsent && b->off == s->msg->size;
 
 		if (tr_sess_reply(s, last ? "sending end of data -- message may be sent more than once"
-		                          : "sending message body", st) < 0)
+		                          : "sending message body", st) != TLSRELAY_OK)
 			return -1;
 		b->nreplied++;
 		if (tr_sess_reply_status(s, last ? "end of data (BDAT LAST)" : "BDAT command", &rs)

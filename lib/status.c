@@ -1,16 +1,13 @@
 /*
  * status.c - tlsrelay_status construction and the one place where a status
- * becomes a sysexits(3) exit code.
+ * becomes a sysexits(3) exit code (the table is status_exit.h's).
  */
 #include "config.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "status.h"
-
-/* sysexits values, spelled out so no header is needed. */
-enum { EX_OK_ = 0, EX_USAGE_ = 64, EX_DATAERR_ = 65, EX_NOUSER_ = 67,
-       EX_UNAVAILABLE_ = 69, EX_TEMPFAIL_ = 75, EX_CONFIG_ = 78 };
+#include "status_exit.h"
 
 void tr_sanitize_line(char *s)
 {
@@ -77,25 +74,14 @@ void tr_status_copy(tlsrelay_status *dst, const tlsrelay_status *src)
 		memcpy(dst, src, sizeof *dst);
 }
 
+int tlsrelay_status_exit_flags(const tlsrelay_status *st, unsigned flags)
+{
+	return tr_status_exit_code(st->cat, st->dsn, flags);
+}
+
 int tlsrelay_status_exit(const tlsrelay_status *st)
 {
-	switch (st->cat) {
-	case TLSRELAY_OK:
-		return EX_OK_;
-	case TLSRELAY_PERM:
-		return strcmp(st->dsn, "5.1.1") == 0 ? EX_NOUSER_ : EX_UNAVAILABLE_;
-	case TLSRELAY_USAGE:
-		return EX_USAGE_;
-	case TLSRELAY_DATAERR:
-		return EX_DATAERR_;
-	case TLSRELAY_CONFIG:
-		return EX_CONFIG_;
-	case TLSRELAY_TEMP:
-	case TLSRELAY_INTERNAL:
-	default:
-		/* Anything uncertain is a temporary failure: mail is kept. */
-		return EX_TEMPFAIL_;
-	}
+	return tlsrelay_status_exit_flags(st, 0);
 }
 
 const char *tlsrelay_cat_name(tlsrelay_cat cat)

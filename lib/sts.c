@@ -28,9 +28,10 @@
 
 /* ------------------------------------------------------------ discovery */
 
-/* The one STSv1 record: 1 with id, 0 none usable, -1 lookup failed. */
-static int txt_id(const tr_dns *dns, const char *domain,
-                  char *id, char *why, size_t cap)
+/* The one STSv1 record: TR_FOUND with id; TR_NOT_FOUND (none usable) or
+ * TR_LOOKUP_FAILED with why. */
+static tr_found txt_id(const tr_dns *dns, const char *domain,
+                       char *id, char *why, size_t cap)
 {
 	char (*recs)[TR_DNS_TXT_MAX] = malloc(TR_DNS_TXT_COUNT * sizeof *recs);
 	char name[TR_HOSTNAME_MAX + 16], one[TR_STS_ID_MAX];
@@ -40,30 +41,30 @@ static int txt_id(const tr_dns *dns, const char *domain,
 	snprintf(name, sizeof name, "_mta-sts.%s", domain);
 	if (recs == NULL) {
 		snprintf(why, cap, "out of memory");
-		return -1;
+		return TR_LOOKUP_FAILED;
 	}
-	n = tr_dns_txt(dns, name, recs, TR_DNS_TXT_COUNT, &st);
-	if (n < 0) {
+	if (tr_dns_txt(dns, name, recs, TR_DNS_TXT_COUNT, &n, &st) != TLSRELAY_OK) {
 		snprintf(why, cap, "%.300s", st.text);
 		free(recs);
-		return -1;
+		return TR_LOOKUP_FAILED;
 	}
 	for (int i = 0; i < n; i++) {
-		int r = tr_sts_txt_parse(recs[i], one);
+		tr_sts_txt_res r = tr_sts_txt_parse(recs[i], one);
 
-		if (r == 0)
+		if (r == TR_STS_TXT_OTHER)
 			continue;
-		if (r < 0 || found++) {
-			snprintf(why, cap, "%s: %s", name, r < 0 ? "bad STSv1 record" : "more than one STSv1 record");
+		if (r == TR_STS_TXT_INVALID || found++) {
+			snprintf(why, cap, "%s: %s", name, r == TR_STS_TXT_INVALID ? "bad STSv1 record"
+			         : "more than one STSv1 record");
 			free(recs);
-			return 0;
+			return TR_NOT_FOUND;
 		}
 		memcpy(id, one, sizeof one);
 	}
 	free(recs);
 	if (!found)
 		snprintf(why, cap, "%s: no STSv1 TXT record", name);
-	return found;
+	return found ? TR_FOUND : TR_NOT_FOUND;
 }
 
 static void use_cached(tr_sts_found *out, const tr_sts_cached *c, const char *origin)
@@ -84,16 +85,16 @@ static int fetch_policy(struct tlsrelay_ctx *ctx, const tr_dns *dns, const char 
 	char *body = NULL, err[TLSRELAY_TEXT_MAX - 64];
 	size_t len = 0;
 	tr_sts_fetch_res fr;
+	tlsrelay_status st;
 	int r = 0;
 
 	if (left < t)
 		t = left < 1 ? 1 : (int)left;
-	fr = tr_sts_fetch(ctx, dns, domain, t, &body, &len, err, sizeof err);
-
-	if (fr != TR_STS_FETCH_OK) {
+	if (tr_sts_fetch(ctx, dns, domain, t, &body, &len, &fr, &st) != TLSRELAY_OK) {
 		snprintf(out->fail_type, sizeof out->fail_type, "%s",
 		         fr == TR_STS_FETCH_WEBPKI ? "sts-webpki-invalid" : "sts-policy-fetch-error");
-		snprintf(out->fail_text, sizeof out->fail_text, "MTA-STS policy fetch failed: %s", err);
+		snprintf(out->fail_text, sizeof out->fail_text, "MTA-STS policy fetch failed: %.*s",
+		         (int)sizeof err - 1, st.text);
 		return -1;
 	}
 	if (tr_sts_policy_parse(body, len, pol, err, sizeof err) < 0) {
@@ -113,16 +114,17 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 	tr_sts_cached c;
 	tr_sts_policy pol;
 	char id[TR_STS_ID_MAX] = "", why[TLSRELAY_TEXT_MAX - 64] = "";
-	int cached = store ? tr_sts_store_get(store, domain, &c) : 0;
-	int valid = cached == 1 && c.expires > now;
-	int txt;
+	tlsrelay_status sst;
+	tr_found cached = store ? tr_sts_store_get(store, domain, &c, &sst) : TR_NOT_FOUND;
+	int valid = cached == TR_FOUND && c.expires > now;
+	tr_found txt;
 
 	memset(out, 0, sizeof *out);
 	out->origin = "none";
-	if (cached < 0)
-		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", tr_sts_store_error(store));
+	if (cached == TR_LOOKUP_FAILED)
+		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", sst.text);
 	txt = txt_id(dns, domain, id, why, sizeof why);
-	if (txt <= 0) {
+	if (txt != TR_FOUND) {
 		tr_vlog(ctx, 1, "MTA-STS %s: %s%s", domain, why, valid ? "; using the cached policy" : "");
 		if (valid)
 			use_cached(out, &c, "cache");
@@ -139,8 +141,8 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 			use_cached(out, &c, "cache (fetch failed)");
 		return;
 	}
-	if (store && tr_sts_store_put(store, domain, id, &pol, now) < 0)
-		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", tr_sts_store_error(store));
+	if (store && tr_sts_store_put(store, domain, id, &pol, now, &sst) != TLSRELAY_OK)
+		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", sst.text);
 	out->have = 1;
 	out->pol = pol;
 	out->expires = now + pol.max_age;
@@ -169,6 +171,7 @@ void tr_sts_run_init(tr_sts_run *r, struct tlsrelay_ctx *ctx)
 tr_sts_store *tr_sts_run_store(tr_sts_run *r)
 {
 	char err[512];
+	tlsrelay_status st;
 
 	if (r->ctx->cfg.mta_sts && r->ctx->cfg.mta_sts_cache == NULL && !r->store_failed) {
 		r->store_failed = 1;     /* once per delivery */
@@ -177,10 +180,10 @@ tr_sts_store *tr_sts_run_store(tr_sts_run *r)
 	}
 	if (r->store || r->store_failed || r->ctx->cfg.mta_sts_cache == NULL)
 		return r->store;
-	r->store = tr_sts_store_open(r->ctx->cfg.mta_sts_cache, err, sizeof err);
+	r->store = tr_sts_store_open(r->ctx->cfg.mta_sts_cache, &st);
 	if (r->store == NULL) {
 		r->store_failed = 1;
-		tr_log(r->ctx, LOG_WARNING, "MTA-STS cache unusable, working without it: %s", err);
+		tr_log(r->ctx, LOG_WARNING, "MTA-STS cache unusable, working without it: %s", st.text);
 	} else if (tr_sts_store_readonly(r->store)) {
 		tr_log(r->ctx, LOG_ERR, "%s", tr_sts_readonly_text(r->store, err, sizeof err));
 	}
@@ -226,7 +229,7 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 {
 	tr_sts_store *st = NULL;
 	tr_sts_cached c;
-	char err[256];
+	tlsrelay_status ignored;
 	size_t used;
 
 	if (cap == 0)
@@ -235,8 +238,9 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 	if (!ctx->cfg.mta_sts || is_relay || !nh->mx_lookup || policy_mapped)
 		return;
 	if (ctx->cfg.mta_sts_cache && access(ctx->cfg.mta_sts_cache, R_OK) == 0)
-		st = tr_sts_store_open(ctx->cfg.mta_sts_cache, err, sizeof err);
-	if (st == NULL || tr_sts_store_get(st, nh->host, &c) != 1 || c.expires <= (long long)time(NULL)) {
+		st = tr_sts_store_open(ctx->cfg.mta_sts_cache, &ignored);
+	if (st == NULL || tr_sts_store_get(st, nh->host, &c, &ignored) != TR_FOUND ||
+	    c.expires <= (long long)time(NULL)) {
 		snprintf(out, cap, " [MTA-STS: no cached policy; looked up at delivery]");
 		tr_sts_store_close(st);
 		return;

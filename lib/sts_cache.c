@@ -66,8 +66,8 @@ static struct {
 
 static tr_dynlib sqlite_lib = { SQLITE_SONAME, 0, "" };
 
-/* 0 when SQLite is loaded, else -1 with the reason. */
-static int sqlite_load(char *err, size_t cap)
+/* SQLite loaded. Returns: OK, INTERNAL 4.3.0 (why). */
+static tlsrelay_cat sqlite_load(tlsrelay_status *st)
 {
 	static const tr_dynsym syms[] = {
 		{ "sqlite3_libversion_number", &sq.libversion_number },
@@ -91,19 +91,18 @@ static int sqlite_load(char *err, size_t cap)
 	char why[sizeof sqlite_lib.err];
 	int v;
 
-	if (tr_dynload(&sqlite_lib, syms, sizeof syms / sizeof syms[0], err, cap) < 0 || !first)
-		return sqlite_lib.state > 0 ? 0 : -1;
+	if (tr_dynload(&sqlite_lib, syms, sizeof syms / sizeof syms[0], st) != TLSRELAY_OK || !first)
+		return st->cat;
 	if ((v = sq.libversion_number()) < SQLITE_MIN_VERSION) {
 		snprintf(why, sizeof why, "%s is version %d.%d.%d, 3.24.0 or later is needed",
 		         SQLITE_SONAME, v / 1000000, v / 1000 % 1000, v % 1000);
 		tr_dynload_refuse(&sqlite_lib, why);
 	}
-	return tr_dynload(&sqlite_lib, syms, 0, err, cap);
+	return tr_dynload(&sqlite_lib, syms, 0, st);
 }
 
 struct tr_sts_store {
 	sqlite3 *db;
-	char err[256];
 	char readonly[320];          /* why it cannot be written, "" if it can */
 };
 
@@ -185,15 +184,11 @@ static int setup_schema(sqlite3 *db)
 	return rc;
 }
 
-static int db_fail(tr_sts_store *s, const char *what)
+/* A database error while doing what. Returns: TEMP 4.3.0 ("WHAT: SQLite's
+ * reason"). */
+static tlsrelay_cat db_fail(tr_sts_store *s, const char *what, tlsrelay_status *st)
 {
-	snprintf(s->err, sizeof s->err, "%s: %s", what, sq.errmsg(s->db));
-	return -1;
-}
-
-const char *tr_sts_store_error(const tr_sts_store *s)
-{
-	return s ? s->err : "no store";
+	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s: %s", what, sq.errmsg(s->db));
 }
 
 /* Create a missing path for the owner of its directory when root would
@@ -243,10 +238,12 @@ static void check_writable(tr_sts_store *s, const char *path)
 		         (unsigned)(sb.st_mode & 0777));
 }
 
-tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
+/* tr_sts_store_open, a failure's reason in err (cap bytes). */
+static tr_sts_store *store_open(const char *path, char *err, size_t cap)
 {
 	tr_sts_store *s = calloc(1, sizeof *s);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	tlsrelay_status lst;
 	mode_t old;
 	int rc;
 
@@ -254,8 +251,8 @@ tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 		snprintf(err, cap, "out of memory");
 		return NULL;
 	}
-	if (sqlite_load(s->err, sizeof s->err) < 0) {
-		snprintf(err, cap, "%.200s: %s", path, s->err);
+	if (sqlite_load(&lst) != TLSRELAY_OK) {
+		snprintf(err, cap, "%.200s: %.255s", path, lst.text);
 		free(s);
 		return NULL;
 	}
@@ -283,6 +280,21 @@ tr_sts_store *tr_sts_store_open(const char *path, char *err, size_t cap)
 	return s;
 }
 
+tr_sts_store *tr_sts_store_open(const char *path, tlsrelay_status *st)
+{
+	char err[TLSRELAY_TEXT_MAX];
+	tr_sts_store *s;
+
+	err[0] = '\0';
+	if ((s = store_open(path, err, sizeof err)) != NULL)
+		tr_status_ok(st);
+	else if (strcmp(err, "out of memory") == 0)
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "%s", err);
+	else
+		tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s", err);
+	return s;
+}
+
 const char *tr_sts_store_readonly(const tr_sts_store *s)
 {
 	return s && s->readonly[0] ? s->readonly : NULL;
@@ -297,15 +309,15 @@ void tr_sts_store_close(tr_sts_store *s)
 	free(s);
 }
 
-static sqlite3_stmt *prepare(tr_sts_store *s, const char *sql)
+static sqlite3_stmt *prepare(tr_sts_store *s, const char *sql, tlsrelay_status *st)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *q = NULL;
 
-	if (sq.prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_fail(s, "prepare");
+	if (sq.prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		db_fail(s, "prepare", st);
 		return NULL;
 	}
-	return st;
+	return q;
 }
 
 static void lower(const char *in, char *out, size_t cap)
@@ -317,119 +329,134 @@ static void lower(const char *in, char *out, size_t cap)
 	out[i] = '\0';
 }
 
-int tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out)
+tr_found tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out,
+                           tlsrelay_status *st)
 {
-	sqlite3_stmt *st = prepare(s, "SELECT id, fetched, expires, policy FROM sts_policy WHERE domain = ?1");
+	sqlite3_stmt *q = prepare(s, "SELECT id, fetched, expires, policy FROM sts_policy WHERE domain = ?1",
+	                          st);
 	char d[256], why[128];
-	int rc, found = 0;
+	tr_found found = TR_NOT_FOUND;
+	int rc;
 
-	if (st == NULL)
-		return -1;
+	if (q == NULL)
+		return TR_LOOKUP_FAILED;
 	lower(domain, d, sizeof d);
-	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
-	rc = sq.step(st);
+	sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
+	rc = sq.step(q);
 	if (rc == SQLITE_ROW) {
-		const char *id = (const char *)sq.column_text(st, 0);
-		const char *pol = (const char *)sq.column_text(st, 3);
+		const char *id = (const char *)sq.column_text(q, 0);
+		const char *pol = (const char *)sq.column_text(q, 3);
 
 		snprintf(out->id, sizeof out->id, "%s", id ? id : "");
-		out->fetched = sq.column_int64(st, 1);
-		out->expires = sq.column_int64(st, 2);
-		found = pol && tr_sts_policy_parse(pol, strlen(pol), &out->pol, why, sizeof why) == 0;
+		out->fetched = sq.column_int64(q, 1);
+		out->expires = sq.column_int64(q, 2);
+		if (pol && tr_sts_policy_parse(pol, strlen(pol), &out->pol, why, sizeof why) == 0)
+			found = TR_FOUND;
 	} else if (rc != SQLITE_DONE) {
-		found = db_fail(s, "read policy");
+		(void)db_fail(s, "read policy", st);
+		found = TR_LOOKUP_FAILED;
 	}
-	sq.finalize(st);
+	sq.finalize(q);
+	if (found != TR_LOOKUP_FAILED)
+		tr_status_ok(st);
 	return found;
 }
 
-int tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
-                     const tr_sts_policy *pol, long long now)
+tlsrelay_cat tr_sts_store_put(tr_sts_store *s, const char *domain, const char *id,
+                              const tr_sts_policy *pol, long long now, tlsrelay_status *st)
 {
-	sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO sts_policy(domain, id, fetched, expires, policy)"
-	                              " VALUES(?1, ?2, ?3, ?4, ?5)");
+	sqlite3_stmt *q = prepare(s, "INSERT OR REPLACE INTO sts_policy(domain, id, fetched, expires, policy)"
+	                              " VALUES(?1, ?2, ?3, ?4, ?5)", st);
 	char d[256], *text = malloc(TR_STS_POLICY_TEXT_MAX);
-	int r = 0;
 
-	if (st == NULL || text == NULL) {
-		sq.finalize(st);
+	if (q == NULL || text == NULL) {
+		sq.finalize(q);
 		free(text);
-		return -1;
+		return q == NULL ? st->cat
+		       : tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	}
 	lower(domain, d, sizeof d);
 	tr_sts_policy_format(pol, text, TR_STS_POLICY_TEXT_MAX);
-	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-	sq.bind_int64(st, 3, now);
-	sq.bind_int64(st, 4, now + pol->max_age);
-	sq.bind_text(st, 5, text, -1, SQLITE_TRANSIENT);
-	if (sq.step(st) != SQLITE_DONE)
-		r = db_fail(s, "store policy");
-	sq.finalize(st);
+	sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
+	sq.bind_int64(q, 3, now);
+	sq.bind_int64(q, 4, now + pol->max_age);
+	sq.bind_text(q, 5, text, -1, SQLITE_TRANSIENT);
+	if (sq.step(q) != SQLITE_DONE)
+		db_fail(s, "store policy", st);
+	else
+		tr_status_ok(st);
+	sq.finalize(q);
 	free(text);
-	return r;
+	return st->cat;
 }
 
-int tr_sts_store_delete(tr_sts_store *s, const char *domain)
+tlsrelay_cat tr_sts_store_delete(tr_sts_store *s, const char *domain, tlsrelay_status *st)
 {
-	sqlite3_stmt *st = prepare(s, "DELETE FROM sts_policy WHERE domain = ?1");
+	sqlite3_stmt *q = prepare(s, "DELETE FROM sts_policy WHERE domain = ?1", st);
 	char d[256];
-	int r = 0;
 
-	if (st == NULL)
-		return -1;
+	if (q == NULL)
+		return st->cat;
 	lower(domain, d, sizeof d);
-	sq.bind_text(st, 1, d, -1, SQLITE_TRANSIENT);
-	if (sq.step(st) != SQLITE_DONE)
-		r = db_fail(s, "delete policy");
-	sq.finalize(st);
-	return r;
+	sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
+	if (sq.step(q) != SQLITE_DONE)
+		db_fail(s, "delete policy", st);
+	else
+		tr_status_ok(st);
+	sq.finalize(q);
+	return st->cat;
 }
 
-int tr_sts_store_each(tr_sts_store *s, int (*fn)(const char *domain, void *arg),
-                      void *arg)
+tlsrelay_cat tr_sts_store_each(tr_sts_store *s, int (*fn)(const char *domain, void *arg),
+                               void *arg, tlsrelay_status *st)
 {
-	sqlite3_stmt *st = prepare(s, "SELECT domain FROM sts_policy ORDER BY domain");
-	int rc, r = 0;
+	sqlite3_stmt *q = prepare(s, "SELECT domain FROM sts_policy ORDER BY domain", st);
+	int rc;
 
-	if (st == NULL)
-		return -1;
-	while ((rc = sq.step(st)) == SQLITE_ROW)
-		if (fn((const char *)sq.column_text(st, 0), arg))
+	if (q == NULL)
+		return st->cat;
+	while ((rc = sq.step(q)) == SQLITE_ROW)
+		if (fn((const char *)sq.column_text(q, 0), arg))
 			break;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = db_fail(s, "list policies");
-	sq.finalize(st);
-	return r;
+		db_fail(s, "list policies", st);
+	else
+		tr_status_ok(st);
+	sq.finalize(q);
+	return st->cat;
 }
 
-int tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days)
+tlsrelay_cat tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days, int *removed,
+                                tlsrelay_status *st)
 {
-	sqlite3_stmt *a = prepare(s, "DELETE FROM sts_policy WHERE expires < ?1");
-	sqlite3_stmt *b = prepare(s, "DELETE FROM tlsrpt WHERE day < ?1");
+	sqlite3_stmt *a = prepare(s, "DELETE FROM sts_policy WHERE expires < ?1", st);
+	sqlite3_stmt *b = a ? prepare(s, "DELETE FROM tlsrpt WHERE day < ?1", st) : NULL;
 	time_t t = (time_t)(now - (long long)keep_days * 86400);
 	struct tm tm;
 	char day[16];
-	int n = -1;
 
+	*removed = 0;
 	if (a && b) {
 		gmtime_r(&t, &tm);
 		strftime(day, sizeof day, "%Y-%m-%d", &tm);
 		sq.bind_int64(a, 1, now);
 		sq.bind_text(b, 1, day, -1, SQLITE_TRANSIENT);
 		if (sq.step(a) != SQLITE_DONE)
-			db_fail(s, "prune policies");
+			db_fail(s, "prune policies", st);
 		else {
-			n = sq.changes(s->db);
+			*removed = sq.changes(s->db);
 			if (sq.step(b) != SQLITE_DONE)
-				n = db_fail(s, "prune results");
-			else
-				n += sq.changes(s->db);
+				db_fail(s, "prune results", st);
+			else {
+				*removed += sq.changes(s->db);
+				tr_status_ok(st);
+			}
 		}
 	}
 	sq.finalize(a);
 	sq.finalize(b);
-	return n;
+	return st->cat;
 }
 
 /* ------------------------------------------------------------ TLS-RPT */
@@ -439,72 +466,77 @@ static const char *nz(const char *s)
 	return s ? s : "";
 }
 
-int tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long long now)
+tlsrelay_cat tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long long now,
+                                 tlsrelay_status *st)
 {
-	sqlite3_stmt *st = prepare(s,
+	sqlite3_stmt *q = prepare(s,
 		"INSERT INTO tlsrpt(day, policy_domain, policy_type, policy_string, mx_host,"
 		" result, receiving_mx, receiving_ip, sending_ip, count)"
 		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1)"
-		" ON CONFLICT DO UPDATE SET count = count + 1");
+		" ON CONFLICT DO UPDATE SET count = count + 1", st);
 	time_t t = (time_t)now;
 	struct tm tm;
 	char day[16], d[256];
-	int r = 0;
 
-	if (st == NULL)
-		return -1;
+	if (q == NULL)
+		return st->cat;
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof day, "%Y-%m-%d", &tm);
 	lower(nz(row->policy_domain), d, sizeof d);
-	sq.bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 3, nz(row->policy_type), -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 4, nz(row->policy_string), -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 5, nz(row->mx_host), -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 6, nz(row->result), -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 7, nz(row->receiving_mx), -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 8, nz(row->receiving_ip), -1, SQLITE_TRANSIENT);
-	sq.bind_text(st, 9, nz(row->sending_ip), -1, SQLITE_TRANSIENT);
-	if (sq.step(st) != SQLITE_DONE)
-		r = db_fail(s, "record TLS result");
-	sq.finalize(st);
-	return r;
+	sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 3, nz(row->policy_type), -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 4, nz(row->policy_string), -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 5, nz(row->mx_host), -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 6, nz(row->result), -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 7, nz(row->receiving_mx), -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 8, nz(row->receiving_ip), -1, SQLITE_TRANSIENT);
+	sq.bind_text(q, 9, nz(row->sending_ip), -1, SQLITE_TRANSIENT);
+	if (sq.step(q) != SQLITE_DONE)
+		db_fail(s, "record TLS result", st);
+	else
+		tr_status_ok(st);
+	sq.finalize(q);
+	return st->cat;
 }
 
-int tr_sts_store_rows(tr_sts_store *s, const char *day, const char *domain,
-                      int (*fn)(const tr_rpt_row *row, void *arg), void *arg)
+tlsrelay_cat tr_sts_store_rows(tr_sts_store *s, const char *day, const char *domain,
+                               int (*fn)(const tr_rpt_row *row, void *arg), void *arg,
+                               tlsrelay_status *st)
 {
-	sqlite3_stmt *st = prepare(s,
+	sqlite3_stmt *q = prepare(s,
 		"SELECT policy_domain, policy_type, policy_string, mx_host, result,"
 		" receiving_mx, receiving_ip, count, sending_ip FROM tlsrpt"
 		" WHERE day = ?1 AND (?2 IS NULL OR policy_domain = ?2)"
 		" ORDER BY policy_domain, policy_type, policy_string, mx_host, result,"
-		" receiving_mx, receiving_ip, sending_ip");
+		" receiving_mx, receiving_ip, sending_ip", st);
 	char d[256];
-	int rc, r = 0;
+	int rc;
 
-	if (st == NULL)
-		return -1;
-	sq.bind_text(st, 1, day, -1, SQLITE_TRANSIENT);
+	if (q == NULL)
+		return st->cat;
+	sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
 	if (domain) {
 		lower(domain, d, sizeof d);
-		sq.bind_text(st, 2, d, -1, SQLITE_TRANSIENT);
+		sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
 	} else {
-		sq.bind_null(st, 2);
+		sq.bind_null(q, 2);
 	}
-	while ((rc = sq.step(st)) == SQLITE_ROW) {
+	while ((rc = sq.step(q)) == SQLITE_ROW) {
 		tr_rpt_row row = {
-			(const char *)sq.column_text(st, 0), (const char *)sq.column_text(st, 1),
-			(const char *)sq.column_text(st, 2), (const char *)sq.column_text(st, 3),
-			(const char *)sq.column_text(st, 4), (const char *)sq.column_text(st, 5),
-			(const char *)sq.column_text(st, 6), sq.column_int64(st, 7),
-			(const char *)sq.column_text(st, 8)
+			(const char *)sq.column_text(q, 0), (const char *)sq.column_text(q, 1),
+			(const char *)sq.column_text(q, 2), (const char *)sq.column_text(q, 3),
+			(const char *)sq.column_text(q, 4), (const char *)sq.column_text(q, 5),
+			(const char *)sq.column_text(q, 6), sq.column_int64(q, 7),
+			(const char *)sq.column_text(q, 8)
 		};
 		if (fn(&row, arg))
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = db_fail(s, "read TLS results");
-	sq.finalize(st);
-	return r;
+		db_fail(s, "read TLS results", st);
+	else
+		tr_status_ok(st);
+	sq.finalize(q);
+	return st->cat;
 }

@@ -60,8 +60,8 @@ static struct {
 
 static tr_dynlib curl_lib = { CURL_SONAME, 0, "" };
 
-/* 0 when libcurl is loaded and initialised, else -1 with the reason. */
-static int curl_load(char *err, size_t cap)
+/* libcurl loaded and initialised. Returns: OK, INTERNAL 4.3.0 (why). */
+static tlsrelay_cat curl_load(tlsrelay_status *st)
 {
 	static const tr_dynsym syms[] = {
 		{ "curl_global_init", &cu.global_init },
@@ -79,8 +79,8 @@ static int curl_load(char *err, size_t cap)
 	curl_version_info_data *v;
 	char why[sizeof curl_lib.err], ours[32];
 
-	if (tr_dynload(&curl_lib, syms, sizeof syms / sizeof syms[0], err, cap) < 0 || !first)
-		return curl_lib.state > 0 ? 0 : -1;
+	if (tr_dynload(&curl_lib, syms, sizeof syms / sizeof syms[0], st) != TLSRELAY_OK || !first)
+		return st->cat;
 	v = cu.version_info(CURLVERSION_NOW);
 	snprintf(ours, sizeof ours, "OpenSSL/%u.", OPENSSL_version_major());
 	if (v == NULL || v->version_num < CURL_MIN_VERSION) {
@@ -95,7 +95,7 @@ static int curl_load(char *err, size_t cap)
 	} else if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		tr_dynload_refuse(&curl_lib, "curl_global_init failed");
 	}
-	return tr_dynload(&curl_lib, syms, 0, err, cap);
+	return tr_dynload(&curl_lib, syms, 0, st);
 }
 
 typedef struct body_buf {
@@ -144,10 +144,10 @@ static struct curl_slist *resolve_list(const tr_dns *dns, const char *host, int 
 	tlsrelay_status st;
 	char entry[TR_HOSTNAME_MAX + 16 * 70];
 	size_t used;
-	int n = tr_dns_addrs(dns, host, port, addrs, TR_DNS_MAX_ADDRS, &st);
 	struct curl_slist *l;
+	int n;
 
-	if (n < 0) {
+	if (tr_dns_addrs(dns, host, port, addrs, TR_DNS_MAX_ADDRS, &n, &st) != TLSRELAY_OK) {
 		snprintf(err, cap, "%s", st.text);
 		return NULL;
 	}
@@ -239,12 +239,14 @@ static tr_sts_fetch_res check_reply(CURL *c, CURLcode rc, const body_buf *b,
 	return TR_STS_FETCH_OK;
 }
 
-tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
+/* tr_sts_fetch with the reason in err (cap bytes). */
+static tr_sts_fetch_res fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
                               const char *domain, int timeout_s,
                               char **body, size_t *len, char *err, size_t cap)
 {
 	int port = ctx->cfg.mta_sts_https_port;
-	char host[TR_HOSTNAME_MAX + 8], url[TR_HOSTNAME_MAX + 64], why[sizeof curl_lib.err];
+	char host[TR_HOSTNAME_MAX + 8], url[TR_HOSTNAME_MAX + 64];
+	tlsrelay_status lst;
 	body_buf b = { NULL, 0, 0 };
 	struct curl_slist *res = NULL;
 	tr_sts_fetch_res out = TR_STS_FETCH_ERROR;
@@ -257,8 +259,8 @@ tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 		snprintf(url, sizeof url, "https://%s/.well-known/mta-sts.txt", host);
 	else
 		snprintf(url, sizeof url, "https://%s:%d/.well-known/mta-sts.txt", host, port);
-	if (curl_load(why, sizeof why) < 0) {
-		snprintf(err, cap, "%s: %s", url, why);
+	if (curl_load(&lst) != TLSRELAY_OK) {
+		snprintf(err, cap, "%s: %.200s", url, lst.text);   /* the loader's reason: 200 bytes */
 		return TR_STS_FETCH_ERROR;
 	}
 	if ((res = resolve_list(dns, host, port, err, cap)) == NULL)
@@ -282,4 +284,16 @@ out:
 		cu.slist_free_all(res);
 	free(b.data);
 	return out;
+}
+
+tlsrelay_cat tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
+                          const char *domain, int timeout_s, char **body, size_t *len,
+                          tr_sts_fetch_res *res, tlsrelay_status *st)
+{
+	char err[TLSRELAY_TEXT_MAX + 128];   /* the URL and the loader's reason fit */
+
+	*res = fetch(ctx, dns, domain, timeout_s, body, len, err, sizeof err);
+	if (*res == TR_STS_FETCH_OK)
+		return tr_status_ok(st);
+	return tr_status_set(st, TLSRELAY_TEMP, NULL, "%s", err);
 }

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include "dns.h"
+#include "status.h"
 
 struct tlsrelay_ctx;
 
@@ -34,11 +35,13 @@ typedef enum tr_sts_fetch_res {
 	TR_STS_FETCH_WEBPKI      /* sts-webpki-invalid: the HTTPS certificate */
 } tr_sts_fetch_res;
 
-/* Fetch the policy of domain. TR_STS_FETCH_OK with *body (malloc'd,
- * NUL-terminated, caller frees) and *len; else *body NULL and a one-line
- * reason in err. */
-tr_sts_fetch_res tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
-                              const char *domain, int timeout_s,
-                              char **body, size_t *len, char *err, size_t cap);
+/* Fetch the policy of domain: *body (malloc'd, NUL-terminated, caller
+ * frees) and *len on OK, else *body NULL. *res: the outcome as RFC 8460
+ * names it (TR_STS_FETCH_OK with OK).
+ * Returns: OK; TEMP (no DSN: a fetch failure is never a message's status)
+ * with a one-line reason starting with the URL. */
+tlsrelay_cat tr_sts_fetch(struct tlsrelay_ctx *ctx, const tr_dns *dns,
+                          const char *domain, int timeout_s, char **body, size_t *len,
+                          tr_sts_fetch_res *res, tlsrelay_status *st);
 
 #endif

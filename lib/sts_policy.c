@@ -373,17 +373,17 @@ static int txt_field(const char **pp, char *id, int *have_id)
 	return 0;
 }
 
-int tr_sts_txt_parse(const char *txt, char *id)
+tr_sts_txt_res tr_sts_txt_parse(const char *txt, char *id)
 {
 	const char *p = txt;
 	int have_id = 0;
 
 	if (strncmp(p, "v=STSv1", 7) != 0)
-		return 0;
+		return TR_STS_TXT_OTHER;
 	for (p += 7; is_wsp(*p); p++)
 		;
 	if (*p != ';')
-		return 0;                        /* "v=STSv10", "v=STSv1 id=..." */
+		return TR_STS_TXT_OTHER;         /* "v=STSv10", "v=STSv1 id=..." */
 	for (;;) {
 		/* at a ';': the end, or *WSP and a field */
 		for (p++; is_wsp(*p); p++)
@@ -391,15 +391,15 @@ int tr_sts_txt_parse(const char *txt, char *id)
 		if (*p == '\0')
 			break;
 		if (txt_field(&p, id, &have_id) < 0)
-			return -1;
+			return TR_STS_TXT_INVALID;
 		if (*p == '\0')
 			break;
 		while (is_wsp(*p))
 			p++;
 		if (*p != ';')
-			return -1;               /* junk, or white space at the end */
+			return TR_STS_TXT_INVALID;   /* junk, or white space at the end */
 	}
-	return have_id ? 1 : -1;
+	return have_id ? TR_STS_TXT_ID : TR_STS_TXT_INVALID;
 }
 
 char *tr_sts_policy_format(const tr_sts_policy *p, char *out, size_t cap)

@@ -102,11 +102,17 @@ int tr_sts_mx_match(const tr_sts_policy *p, const char *host);
 /* "enforce", "testing", "none". */
 const char *tr_sts_mode_name(tr_sts_mode m);
 
-/* One TXT record's text (the strings joined). 1 = an STSv1 record, its id
- * copied to id (TR_STS_ID_MAX bytes); 0 = not an STS record (does not
- * begin with "v=STSv1" *WSP ";"); -1 = an STSv1 record outside the
- * grammar or without an id (RFC 8461 3.1: no policy). */
-int tr_sts_txt_parse(const char *txt, char *id);
+/* What one TXT record's text (the strings joined) is. */
+typedef enum tr_sts_txt_res {
+	TR_STS_TXT_INVALID = -1, /* an STSv1 record outside the grammar or
+	                          * without an id (RFC 8461 3.1: no policy) */
+	TR_STS_TXT_OTHER = 0,    /* not an STS record (does not begin with
+	                          * "v=STSv1" *WSP ";") */
+	TR_STS_TXT_ID = 1        /* an STSv1 record, its id copied to id */
+} tr_sts_txt_res;
+
+/* Parse txt; id: TR_STS_ID_MAX bytes. */
+tr_sts_txt_res tr_sts_txt_parse(const char *txt, char *id);
 
 /* The RFC 8460 "policy-string" form of p: one string per line of the
  * canonical policy ("version: STSv1", "mode: ...", "mx: ..."...,

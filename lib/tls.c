@@ -161,7 +161,10 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	/* The chain is always evaluated (to log Trusted/Untrusted); whether a
 	 * bad chain is fatal is the policy's decision, not OpenSSL's. */
 	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
-	(void)tr_tls_dane_ctx(c);   /* per SSL only where TLSA records say so */
+	{
+		tlsrelay_status ignored;   /* per SSL only where TLSA records say so */
+		(void)tr_tls_dane_ctx(c, &ignored);
+	}
 	/* Without configured CAs, the system's hashed CA directory: looked up
 	 * lazily per certificate, never the whole bundle loaded up front. */
 	if (!cfg->tls_ca_file && !cfg->tls_ca_path)
@@ -386,7 +389,6 @@ static int run_handshake(tr_io *io, char *why, size_t cap)
 static tlsrelay_cat setup_ssl(SSL *ssl, const tr_tls_conn *c, tlsrelay_status *st)
 {
 	const tr_demand *d = c->demand;
-	char why[256];
 
 	if (d->sni[0] && !is_ip_literal(d->sni))
 		SSL_set_tlsext_host_name(ssl, d->sni);
@@ -397,8 +399,8 @@ static tlsrelay_cat setup_ssl(SSL *ssl, const tr_tls_conn *c, tlsrelay_status *s
 		return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5",
 		                     "bad TLS protocols or ciphers in the policy for %s", c->relay);
 	}
-	if (d->auth == TR_AUTH_DANE && tr_tls_dane_setup(ssl, d->dane, why, sizeof why) < 0)
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "DANE for %s: %s", c->relay, why);
+	if (d->auth == TR_AUTH_DANE)
+		return tr_tls_dane_setup(ssl, d->dane, c->relay, st);
 	return tr_status_ok(st);
 }
 

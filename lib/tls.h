@@ -69,6 +69,12 @@ typedef struct tr_tls_conn {
 
 struct tlsrelay_ctx;
 
+/* The client handshake on io (see the top of this file); *info the
+ * negotiated posture whatever the outcome.
+ * Returns: OK (TLS is up); TEMP 4.7.5 (the handshake failed, or DANE could
+ * not be set up); CONFIG 4.3.5 (the TLS context: tls_ca_file; the
+ * demand's protocols or ciphers); INTERNAL 4.3.0 (OpenSSL could not make a
+ * context or session). */
 tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
                           const tr_tls_conn *c, tr_tls_info *info,
                           tlsrelay_status *st);
@@ -79,7 +85,8 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
  * CA + name: the chain is trusted and a name matched (subjectAltName
  * DNS-IDs only when the demand says san_only). TLSRELAY_OK, or
  * TLSRELAY_TEMP 4.7.5 with the reason ("Server certificate not verified:
- * ..."). */
+ * ...").
+ * Returns: OK, TEMP 4.7.5. */
 tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const struct tr_demand *d,
                             const char *relay, tlsrelay_status *st);
 
@@ -101,7 +108,8 @@ void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
 void tr_tls_ctx_free(struct tlsrelay_ctx *ctx);
 
 /* The SSL_CTX made and tls_ca_file parsed now rather than on first use
- * (ctx_warm.c, for tlsrelayd): TLSRELAY_OK or CONFIG/INTERNAL. */
+ * (ctx_warm.c, for tlsrelayd): TLSRELAY_OK or CONFIG/INTERNAL.
+ * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tr_tls_prepare(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
 /* "verified", "trusted", "untrusted", "anonymous", "none". */

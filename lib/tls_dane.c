@@ -24,15 +24,20 @@
 #include "status.h"
 #include "tls_dane.h"
 
-int tr_tls_dane_ctx(SSL_CTX *c)
+tlsrelay_cat tr_tls_dane_ctx(SSL_CTX *c, tlsrelay_status *st)
 {
 	int r = SSL_CTX_dane_enable(c);
 
 	ERR_clear_error();
-	return r > 0 ? 0 : -1;
+	if (r <= 0)
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0",
+		                     "OpenSSL cannot enable DANE (SSL_CTX_dane_enable)");
+	return tr_status_ok(st);
 }
 
-int tr_tls_dane_setup(SSL *ssl, const tr_dane_host *h, char *why, size_t cap)
+/* Every record of h that OpenSSL takes, with the names, on ssl; why
+ * (cap bytes) when none could be. 0 or -1. */
+static int dane_add(SSL *ssl, const tr_dane_host *h, char *why, size_t cap)
 {
 	int added = 0;
 
@@ -63,6 +68,16 @@ int tr_tls_dane_setup(SSL *ssl, const tr_dane_host *h, char *why, size_t cap)
 		return -1;
 	}
 	return 0;
+}
+
+tlsrelay_cat tr_tls_dane_setup(SSL *ssl, const tr_dane_host *h, const char *relay,
+                               tlsrelay_status *st)
+{
+	char why[TR_HOSTNAME_MAX + 64];
+
+	if (dane_add(ssl, h, why, sizeof why) < 0)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "DANE for %s: %s", relay, why);
+	return tr_status_ok(st);
 }
 
 void tr_tls_dane_posture(SSL *ssl, tr_tls_info *info)

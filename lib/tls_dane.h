@@ -21,20 +21,26 @@
 
 struct tr_dane_host;
 
-/* 0, or -1 when OpenSSL refuses (no DANE support). */
-int tr_tls_dane_ctx(SSL_CTX *c);
+/* DANE on the shared SSL_CTX. Without it (an OpenSSL without DANE
+ * support) every DANE connection fails at tr_tls_dane_setup (4.7.5).
+ * Returns: OK, INTERNAL 4.3.0 (OpenSSL refused). */
+tlsrelay_cat tr_tls_dane_ctx(SSL_CTX *c, tlsrelay_status *st);
 
-/* 0, or -1 with why set: DANE could not be set up (OpenSSL refused the
- * base domain or every record); the caller must not go on with TLS. */
-int tr_tls_dane_setup(SSL *ssl, const struct tr_dane_host *h, char *why, size_t cap);
+/* DANE for the connection to relay ("host[addr]:port", for the text).
+ * Otherwise (no usable records, OpenSSL refused the base domain or every
+ * record) the caller must not go on with TLS.
+ * Returns: OK, TEMP 4.7.5 ("DANE for RELAY: REASON"). */
+tlsrelay_cat tr_tls_dane_setup(SSL *ssl, const struct tr_dane_host *h, const char *relay,
+                               tlsrelay_status *st);
 
 /* After the handshake: info->dane = 1, info->dane_ok and dane_match
  * ("DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0") when a record matched, or
  * dane_error with the verification error. */
 void tr_tls_dane_posture(SSL *ssl, tr_tls_info *info);
 
-/* TLSRELAY_OK when a TLSA record matched, else TLSRELAY_TEMP 4.7.5
- * "Server certificate not verified: RELAY: no TLSA record matched (...)". */
+/* Whether a TLSA record matched.
+ * Returns: OK; TEMP 4.7.5 ("Server certificate not verified: RELAY: no
+ * TLSA record matched (...)", or the server presented no certificate). */
 tlsrelay_cat tr_tls_dane_enforce(const tr_tls_info *info, const char *relay,
                                  tlsrelay_status *st);
 

@@ -8,16 +8,15 @@
 static const struct {
 	const char *name;
 	tr_tls_level level;
-	int supported;
 } levels[] = {
-	{ "none",        TR_TLS_NONE,        1 },
-	{ "may",         TR_TLS_MAY,         1 },
-	{ "encrypt",     TR_TLS_ENCRYPT,     1 },
-	{ "dane",        TR_TLS_DANE,        1 },
-	{ "dane-only",   TR_TLS_DANE_ONLY,   1 },
-	{ "fingerprint", TR_TLS_FINGERPRINT, 1 },
-	{ "verify",      TR_TLS_VERIFY,      1 },
-	{ "secure",      TR_TLS_SECURE,      1 },
+	{ "none",        TR_TLS_NONE },
+	{ "may",         TR_TLS_MAY },
+	{ "encrypt",     TR_TLS_ENCRYPT },
+	{ "dane",        TR_TLS_DANE },
+	{ "dane-only",   TR_TLS_DANE_ONLY },
+	{ "fingerprint", TR_TLS_FINGERPRINT },
+	{ "verify",      TR_TLS_VERIFY },
+	{ "secure",      TR_TLS_SECURE },
 };
 
 #define NLEVELS (sizeof levels / sizeof levels[0])
@@ -36,12 +35,4 @@ const char *tr_tls_level_name(tr_tls_level level)
 		if (levels[i].level == level)
 			return levels[i].name;
 	return "invalid";
-}
-
-int tr_tls_level_supported(tr_tls_level level)
-{
-	for (size_t i = 0; i < NLEVELS; i++)
-		if (levels[i].level == level)
-			return levels[i].supported;
-	return 0;
 }

@@ -27,7 +27,4 @@ tr_tls_level tr_tls_level_from_name(const char *name);
 /* "none", "may", ...; "invalid" for anything else. */
 const char *tr_tls_level_name(tr_tls_level level);
 
-/* Levels implemented by this build (some come with later features). */
-int tr_tls_level_supported(tr_tls_level level);
-
 #endif

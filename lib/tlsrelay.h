@@ -55,8 +55,24 @@ typedef struct tlsrelay_status {
 
 /* sysexits(3) status for a status: 0, 75 (TEMPFAIL, also INTERNAL), 67
  * (NOUSER: DSN 5.1.1), 69 (UNAVAILABLE: other permanent), 64 (USAGE),
- * 65 (DATAERR), 78 (CONFIG). */
+ * 65 (DATAERR), 78 (CONFIG). Every program's exit status comes from here. */
 int tlsrelay_status_exit(const tlsrelay_status *st);
+
+/* Variants of that one translation, for a program whose caller reads exit
+ * statuses differently (a parameter of the translation, never a rewrite of
+ * its result afterwards): */
+#define TLSRELAY_EXIT_CONFIG_TEMP 0x1u /* CONFIG exits 75, not 78: sendmail's
+                                        * mailers keep a message queued only
+                                        * on 75, 74 or 71 (tlsrelay -T) */
+#define TLSRELAY_EXIT_NO_NOUSER   0x2u /* PERM exits 69 even with DSN 5.1.1: a
+                                        * verdict on a destination, not on a
+                                        * recipient (tlsrelay-probe) */
+#define TLSRELAY_EXIT_OSERR       0x4u /* INTERNAL exits 71 (EX_OSERR), not
+                                        * 75: a program that holds no mail
+                                        * (tlsrelay-milter, tlsrelay-sts) */
+
+/* tlsrelay_status_exit with flags (0: the same). */
+int tlsrelay_status_exit_flags(const tlsrelay_status *st, unsigned flags);
 
 /* Name of a category ("ok", "temporary", ...), never NULL. */
 const char *tlsrelay_cat_name(tlsrelay_cat cat);
@@ -91,22 +107,26 @@ void tlsrelay_ctx_set_logger(tlsrelay_ctx *ctx, tlsrelay_log_fn fn, void *arg,
 
 /* Read "key = value" settings from path. When must_exist is 0 a missing
  * file is not an error (the defaults stay). Errors are TLSRELAY_CONFIG with
- * "path:line: reason" in st->text. */
+ * "path:line: reason" in st->text.
+ * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_ctx_load_config(tlsrelay_ctx *ctx, const char *path,
                                       int must_exist, tlsrelay_status *st);
 
-/* Set one setting as if read from a file (same validation). */
+/* Set one setting as if read from a file (same validation).
+ * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_ctx_set(tlsrelay_ctx *ctx, const char *key,
                               const char *value, tlsrelay_status *st);
 
 /* "key=value" (as given to a program's -o option) set by tlsrelay_ctx_set;
- * without "=" TLSRELAY_USAGE. */
+ * without "=" TLSRELAY_USAGE.
+ * Returns: OK, USAGE 4.3.5 (no "="), CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_ctx_set_pair(tlsrelay_ctx *ctx, const char *pair,
                                    tlsrelay_status *st);
 
 /* What a program's -c and -o options ask for: the settings of config (NULL:
  * tlsrelay_default_config_path(), which may be missing), then the n
- * "key=value" pairs in order, stopping at the first error. */
+ * "key=value" pairs in order, stopping at the first error.
+ * Returns: OK, USAGE 4.3.5, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_ctx_configure(tlsrelay_ctx *ctx, const char *config,
                                     const char *const *pairs, int n, tlsrelay_status *st);
 
@@ -119,7 +139,8 @@ int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
  * do now what each delivery would do lazily (the TLS context, tls_ca_file,
  * the policy and SASL maps, message_rules), so that children start with it done; also
  * remember the state of those files. TLSRELAY_OK, or the configuration
- * error the first delivery would have met. */
+ * error the first delivery would have met.
+ * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st);
 
 /* After tlsrelay_ctx_prepare: NULL while the configuration file and the
@@ -152,7 +173,7 @@ int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exis
 
 /* `tlsrelay -t`, second step: check what the settings of ctx name (policy
  * map, SASL password map and its permissions, CA file and directory, spool
- * directory, levels this build cannot enforce), every problem to fn.
+ * directory), every problem to fn.
  * Touches no network. Returns the number of problems. */
 int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg);
 
@@ -170,8 +191,10 @@ typedef struct tlsrelay_message tlsrelay_message;
 
 /* Copy the message from fd (read to EOF) into an unlinked temporary file in
  * the configured spool directory, normalising line endings to CRLF. Memory
- * use is bounded whatever the size. NULL on failure (st says why:
- * TLSRELAY_TEMP for I/O trouble, TLSRELAY_DATAERR for unusable input). */
+ * use is bounded whatever the size. Unusable content (NUL bytes) is found
+ * later, by tlsrelay_deliver (DATAERR 5.6.0) before anything is sent.
+ * Returns: the message, or NULL with *st TEMP 4.3.0 (read or write
+ * trouble), USAGE (a bad descriptor), INTERNAL 4.3.0 (out of memory). */
 tlsrelay_message *tlsrelay_message_spool(tlsrelay_ctx *ctx, int fd,
                                          tlsrelay_status *st);
 void tlsrelay_message_free(tlsrelay_message *msg);
@@ -204,7 +227,10 @@ typedef struct tlsrelay_request {
  *           which is preferred to losing mail);
  *   PERM  - every recipient was permanently refused (dsn 5.1.1 when every
  *           one was unknown).
- * st->text names the host and the reason, for the first output line. */
+ * st->text names the host and the reason, for the first output line.
+ * Returns: OK, TEMP, PERM (the summary above); before anything is sent also
+ * USAGE (a bad address or DSN value: 5.1.3, 5.5.4), DATAERR 5.6.0, CONFIG
+ * 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
                               tlsrelay_message *msg, tlsrelay_status *st);
 
@@ -212,7 +238,9 @@ tlsrelay_cat tlsrelay_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req,
  * one line in out (e.g. "example.com: nexthop example.com:25: secure
  * match=nexthop:dot-nexthop (from /etc/tlsrelay/tls_policy:3 key
  * example.com)"). Sends nothing. TLSRELAY_USAGE for a bad dest,
- * TLSRELAY_CONFIG for a bad map. */
+ * TLSRELAY_CONFIG for a bad map.
+ * Returns: OK, USAGE 5.5.4 (a bad destination, no room), CONFIG 4.3.5,
+ * INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
                                       char *out, size_t cap, tlsrelay_status *st);
 
@@ -227,7 +255,8 @@ tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
  * verification) goes to fn line by line. *st is the verdict: OK "mail for
  * DEST would be delivered: Verified TLS to HOST[ADDR]:PORT (...)", TEMP
  * "... would be deferred: REASON", PERM "... would be bounced: REASON",
- * USAGE for a bad dest, level or port, CONFIG for a bad configuration. */
+ * USAGE for a bad dest, level or port, CONFIG for a bad configuration.
+ * Returns: OK, TEMP, PERM (the verdict), USAGE 4.3.5, CONFIG 4.3.5. */
 tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *level,
                             int port, tlsrelay_report_fn fn, void *arg,
                             tlsrelay_status *st);
@@ -267,12 +296,14 @@ typedef struct tlsrelay_policy_info {
  * cache is not read). Only tls_policy_map is read (not sasl_password_map).
  * Sends nothing, no DNS.
  * TLSRELAY_USAGE for a bad nexthop, TLSRELAY_CONFIG for an unreadable or
- * bad map, TLSRELAY_INTERNAL when out of memory; *out is filled on OK only. */
+ * bad map, TLSRELAY_INTERNAL when out of memory; *out is filled on OK only.
+ * Returns: OK, USAGE 5.5.4, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tlsrelay_policy_get(tlsrelay_ctx *ctx, const char *nexthop,
                                  tlsrelay_policy_info *out, tlsrelay_status *st);
 
 /* Validate an envelope address for use in MAIL FROM/RCPT TO: no control
- * characters, no angle brackets, bounded length. TLSRELAY_USAGE if bad. */
+ * characters, no angle brackets, bounded length. TLSRELAY_USAGE if bad.
+ * Returns: OK, USAGE 5.1.3. */
 tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
                                     tlsrelay_status *st);
 

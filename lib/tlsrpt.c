@@ -202,39 +202,38 @@ static void json_report(FILE *f, const rows *a, const char *day, const char *dom
 	fputs("]}\n", f);
 }
 
-int tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain,
-                   const tr_tlsrpt_meta *meta, char **json, char *err, size_t cap)
+tlsrelay_cat tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain,
+                            const tr_tlsrpt_meta *meta, char **json, tlsrelay_status *st)
 {
 	rows a = { NULL, 0, 0, 0 };
 	size_t len = 0;
 	long long start;
 	FILE *f;
-	int r = -1;
 
 	*json = NULL;
-	if (tr_tlsrpt_day(day, &start) < 0) {
-		snprintf(err, cap, "bad day \"%.20s\": use YYYY-MM-DD", day);
-		return -1;
+	if (tr_tlsrpt_day(day, &start) < 0)
+		return tr_status_set(st, TLSRELAY_USAGE, NULL, "bad day \"%.20s\": use YYYY-MM-DD", day);
+	if (tr_sts_store_rows(s, day, domain, keep_row, &a, st) != TLSRELAY_OK)
+		;                      /* *st says why */
+	else if (a.oom)
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	else if (a.n == 0)
+		tr_status_ok(st);
+	else if ((f = open_memstream(json, &len)) == NULL)
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	else {
+		json_report(f, &a, day, domain, meta);
+		if (fclose(f) == 0)
+			tr_status_ok(st);
+		else
+			tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	}
-	if (tr_sts_store_rows(s, day, domain, keep_row, &a) < 0 || a.oom) {
-		snprintf(err, cap, "%s", a.oom ? "out of memory" : tr_sts_store_error(s));
-		goto out;
-	}
-	r = 0;
-	if (a.n == 0)
-		goto out;
-	if ((f = open_memstream(json, &len)) == NULL) {
-		snprintf(err, cap, "out of memory");
-		r = -1;
-		goto out;
-	}
-	json_report(f, &a, day, domain, meta);
-	r = fclose(f) == 0 ? 1 : -1;
-	if (r < 0)
-		snprintf(err, cap, "out of memory");
-out:
 	rows_free(&a);
-	return r;
+	if (st->cat != TLSRELAY_OK) {
+		free(*json);
+		*json = NULL;
+	}
+	return st->cat;
 }
 
 typedef struct dom_acc {
@@ -254,12 +253,13 @@ static int each_domain(const tr_rpt_row *r, void *arg)
 	return d->stop = d->fn(r->policy_domain, d->arg);
 }
 
-int tr_tlsrpt_domains(tr_sts_store *s, const char *day,
-                      int (*fn)(const char *domain, void *arg), void *arg)
+tlsrelay_cat tr_tlsrpt_domains(tr_sts_store *s, const char *day,
+                               int (*fn)(const char *domain, void *arg), void *arg,
+                               tlsrelay_status *st)
 {
 	dom_acc d = { "", fn, arg, 0 };
 
-	return tr_sts_store_rows(s, day, NULL, each_domain, &d);
+	return tr_sts_store_rows(s, day, NULL, each_domain, &d, st);
 }
 
 /* ------------------------------------------------------------ rua */
@@ -333,9 +333,9 @@ static void base64_lines(FILE *f, const unsigned char *b, size_t n)
 	}
 }
 
-int tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *from,
-                   const char *to, const char *domain, const char *day,
-                   const char *json, long long now, char *err, size_t cap)
+tlsrelay_cat tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *from,
+                            const char *to, const char *domain, const char *day,
+                            const char *json, long long now, tlsrelay_status *st)
 {
 	unsigned char *gz = NULL;
 	size_t gzlen = 0;
@@ -345,9 +345,8 @@ int tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *from,
 	char date[64], bnd[64];
 
 	if (tr_tlsrpt_day(day, &start) < 0 || gzip_buf(json, strlen(json), &gz, &gzlen) < 0) {
-		snprintf(err, cap, "cannot compress the report");
 		free(gz);
-		return -1;
+		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "cannot compress the report");
 	}
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -371,9 +370,7 @@ int tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *from,
 	base64_lines(f, gz, gzlen);
 	fprintf(f, "\n--%s--\n", bnd);
 	free(gz);
-	if (ferror(f)) {
-		snprintf(err, cap, "write error");
-		return -1;
-	}
-	return 0;
+	if (ferror(f))
+		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot write the report mail");
+	return tr_status_ok(st);
 }

@@ -72,15 +72,19 @@ typedef struct tr_tlsrpt_meta {
 	const char *report_id;     /* NULL = "DAY_DOMAIN@SUBMITTER" */
 } tr_tlsrpt_meta;
 
-/* Write the JSON report of domain for day ("YYYY-MM-DD") to *json
- * (malloc'd, caller frees). 1 written, 0 no results that day, -1 error
- * (err). */
-int tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain,
-                   const tr_tlsrpt_meta *meta, char **json, char *err, size_t cap);
+/* The JSON report of domain for day ("YYYY-MM-DD") into *json (malloc'd,
+ * caller frees; NULL when there are no results that day, and on failure).
+ * Returns: OK; USAGE (a bad day); TEMP 4.3.0 (the store:
+ * tr_sts_store_error's text); INTERNAL 4.3.0 (out of memory). */
+tlsrelay_cat tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain,
+                            const tr_tlsrpt_meta *meta, char **json, tlsrelay_status *st);
 
-/* Policy domains with results on day, each passed to fn. 0 / -1. */
-int tr_tlsrpt_domains(tr_sts_store *s, const char *day,
-                      int (*fn)(const char *domain, void *arg), void *arg);
+/* Policy domains with results on day, each passed to fn (non-zero from fn
+ * stops).
+ * Returns: OK, TEMP 4.3.0 (the store). */
+tlsrelay_cat tr_tlsrpt_domains(tr_sts_store *s, const char *day,
+                               int (*fn)(const char *domain, void *arg), void *arg,
+                               tlsrelay_status *st);
 
 /* The mailto: addresses of a "v=TLSRPTv1; rua=..." record (URIs separated
  * by ',', https: ones skipped, %-escapes not decoded); at most max into
@@ -88,10 +92,12 @@ int tr_tlsrpt_domains(tr_sts_store *s, const char *day,
 int tr_tlsrpt_rua(const char *txt, char out[][256], int max);
 
 /* Write the report mail (LF line ends) to f. now: Date header and
- * timestamps. 0 / -1 (err). */
-int tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *from,
-                   const char *to, const char *domain, const char *day,
-                   const char *json, long long now, char *err, size_t cap);
+ * timestamps.
+ * Returns: OK; INTERNAL 4.3.0 ("cannot compress the report": also a bad
+ * day); TEMP 4.3.0 ("cannot write the report mail"). */
+tlsrelay_cat tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *from,
+                            const char *to, const char *domain, const char *day,
+                            const char *json, long long now, tlsrelay_status *st);
 
 /* "YYYY-MM-DD" check and its Unix start; 0 / -1. */
 int tr_tlsrpt_day(const char *day, long long *start);

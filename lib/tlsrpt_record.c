@@ -81,9 +81,10 @@ const char *tr_dane_result_type(const tr_tls_outcome *o)
 static void store_row(tr_tlsrpt_rec *rec, const tr_rpt_row *row)
 {
 	tr_sts_store *store = tr_sts_run_store(rec->sts);
+	tlsrelay_status st;
 
-	if (store && tr_sts_store_record(store, row, (long long)time(NULL)) < 0)
-		tr_log(rec->ctx, LOG_WARNING, "TLS-RPT store: %s", tr_sts_store_error(store));
+	if (store && tr_sts_store_record(store, row, (long long)time(NULL), &st) != TLSRELAY_OK)
+		tr_log(rec->ctx, LOG_WARNING, "TLS-RPT store: %s", st.text);
 }
 
 /* One result under the nexthop's MTA-STS lookup (policy-type "sts", or

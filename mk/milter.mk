@@ -27,7 +27,8 @@ if ENABLE_MILTER
 # The milter links the library's objects directly (libtlsrelay-core): the
 # rules API is internal, not part of libtlsrelay's exported ABI.
 sbin_PROGRAMS += plugin/milter/tlsrelay-milter
-plugin_milter_tlsrelay_milter_SOURCES = plugin/milter/main.c plugin/milter/milter.c plugin/milter/milter.h
+plugin_milter_tlsrelay_milter_SOURCES = plugin/milter/main.c plugin/milter/milter.c plugin/milter/milter.h \
+	plugin/milter/milter_alloc.c
 plugin_milter_tlsrelay_milter_CFLAGS = $(AM_CFLAGS) -pthread
 plugin_milter_tlsrelay_milter_LDADD = lib/libtlsrelay-core.la $(MILTER_LIBS)
 endif

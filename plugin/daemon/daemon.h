@@ -58,8 +58,9 @@ void trd_log(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The loop, until SIGTERM or SIGINT (then it waits for the running
- * deliveries); lfd is the listening socket. Returns the exit status. */
-int trd_serve(const struct trd_options *opt, int lfd);
+ * deliveries); lfd is the listening socket. Returns: OK (stopped),
+ * INTERNAL (cannot start: memory, signals). */
+tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd);
 
 /* A delivery process: deliveries passed over ctl until it is closed.
  * Never returns. */

@@ -30,7 +30,8 @@
  *   (no -o, -t, -n, -d, -q, -r, other -c: transport.c, request.c).
  * - A socket file left by a dead daemon is replaced; one a live daemon
  *   answers on is not (exit 75: already running).
- * - Usage and configuration errors exit 78, other start-up failures 75.
+ * - Usage and configuration errors exit 78, other start-up failures 75
+ *   (CONFIG, TEMP and INTERNAL through the library's exit translation).
  * - No core dumps: the process holds SMTP AUTH passwords.
  */
 #include "config.h"
@@ -49,8 +50,13 @@
 #include <unistd.h>
 #include "daemon.h"
 
-#define EX_TEMPFAIL_ 75
-#define EX_CONFIG_ 78
+/* The exit status of cat: the library's one translation. */
+static int exit_status(tlsrelay_cat cat)
+{
+	tlsrelay_status st = { .cat = cat };
+
+	return tlsrelay_status_exit(&st);
+}
 
 /* Where trd_log copies its lines besides syslog: standard error while
  * starting (a start-up error is printed, not only logged), then with -v a
@@ -83,15 +89,17 @@ void trd_log(int priority, const char *fmt, ...)
 	(void)!write(log_fd, line, len);   /* one write: lines of several processes do not mix */
 }
 
-static int usage(const char *why)
+/* A bad command line (the service's configuration). Returns: CONFIG. */
+static tlsrelay_cat usage(const char *why)
 {
 	fprintf(stderr, "tlsrelayd: %s\n"
 	        "usage: tlsrelayd [-c config] [-s socket] [-u user] [-m mode] [-n maxprocs]"
 	        " [-r maxuse] [-i maxidle] [-v]\n", why);
-	return EX_CONFIG_;
+	return TLSRELAY_CONFIG;
 }
 
-static int parse_args(int argc, char **argv, struct trd_options *o)
+/* Returns: OK, CONFIG (printed). */
+static tlsrelay_cat parse_args(int argc, char **argv, struct trd_options *o)
 {
 	char *end;
 	long v;
@@ -132,7 +140,7 @@ static int parse_args(int argc, char **argv, struct trd_options *o)
 	}
 	if (optind != argc)
 		return usage("unexpected argument");
-	return 0;
+	return TLSRELAY_OK;
 }
 
 /* A socket file that no daemon answers on is removed; 0, or -1 if one does. */
@@ -201,29 +209,30 @@ int main(int argc, char **argv)
 {
 	struct trd_options o;
 	struct passwd *pw = NULL;
-	int lfd, rc;
+	tlsrelay_cat cat;
+	int lfd;
 
 	memset(&o, 0, sizeof o);
-	if ((rc = parse_args(argc, argv, &o)) != 0)
-		return rc;
+	if ((cat = parse_args(argc, argv, &o)) != TLSRELAY_OK)
+		return exit_status(cat);
 	openlog("tlsrelayd", LOG_PID, LOG_MAIL);
 	(void)tlsrelay_no_core_dumps();   /* workers hold the password map */
 	if (o.user && (pw = getpwnam(o.user)) == NULL) {
 		trd_log(LOG_ERR, "unknown user %s", o.user);
-		return EX_CONFIG_;
+		return exit_status(TLSRELAY_CONFIG);
 	}
 	if (geteuid() == 0 && (pw == NULL || pw->pw_uid == 0)) {
 		trd_log(LOG_ERR, "will not deliver as root: give -u USER");
-		return EX_CONFIG_;
+		return exit_status(TLSRELAY_CONFIG);
 	}
 	if (geteuid() != 0 && pw && pw->pw_uid != geteuid()) {
 		trd_log(LOG_ERR, "-u %s: only root can change user", o.user);
-		return EX_CONFIG_;
+		return exit_status(TLSRELAY_CONFIG);
 	}
 	if (geteuid() == 0 && become(pw) < 0)
-		return EX_TEMPFAIL_;
+		return exit_status(TLSRELAY_TEMP);
 	if ((lfd = listen_on(&o)) < 0)
-		return EX_TEMPFAIL_;
+		return exit_status(TLSRELAY_TEMP);
 	log_fd = o.verbose ? fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
-	return trd_serve(&o, lfd);
+	return exit_status(trd_serve(&o, lfd));
 }

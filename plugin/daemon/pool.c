@@ -37,6 +37,15 @@ static void reply(int conn, const char *line)
 	(void)!send(conn, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* The exit status of a delivery whose outcome is unknown or that never
+ * ran: temporary (the library's one translation), the mail is kept. */
+static int temp_exit(void)
+{
+	tlsrelay_status st = { .cat = TLSRELAY_TEMP };
+
+	return tlsrelay_status_exit(&st);
+}
+
 /* The forked side: nothing of the daemon but the warm context. conn is
  * the client about to be handed over (through ctl, like every later one):
  * its descriptor is closed here too, or the process would hold that
@@ -130,7 +139,11 @@ void trd_pool_dispatch(struct trd_server *srv, int conn)
 		else
 			trd_log(LOG_ERR, "no delivery process for a client (%d of at most %d)",
 			        srv->nw, srv->opt->max_procs);
-		reply(conn, "75 4.3.0 tlsrelayd: no delivery process available\n");
+		char line[TRD_REPLY_MAX];
+
+		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: no delivery process available\n",
+		         temp_exit());
+		reply(conn, line);
 		close(conn);
 		return;
 	}
@@ -152,7 +165,8 @@ static void answer(struct trd_worker *w, int rc, int died, int status)
 	char line[TRD_REPLY_MAX];
 
 	if (!died && rc == TRD_EXIT_BAD_REQUEST)
-		snprintf(line, sizeof line, "75 4.3.0 tlsrelayd: request refused (see the mail log)\n");
+		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: request refused (see the mail log)\n",
+		         temp_exit());
 	else if (!died && rc == TRD_EXIT_NOT_SERVED)
 		snprintf(line, sizeof line, TRD_REPLY_NOT_SERVED "\n");
 	else if (!died)
@@ -160,12 +174,13 @@ static void answer(struct trd_worker *w, int rc, int died, int status)
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		snprintf(line, sizeof line, "%d\n", WEXITSTATUS(status));
 	else if (w->stopped)
-		snprintf(line, sizeof line, "75\n");
+		snprintf(line, sizeof line, "%d\n", temp_exit());
 	else if (WIFEXITED(status))
-		snprintf(line, sizeof line, "75 4.3.0 tlsrelayd: delivery process ended without a result\n");
+		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: delivery process ended without a result\n",
+		         temp_exit());
 	else {
-		snprintf(line, sizeof line, "75 4.3.0 tlsrelayd: delivery process ended by signal %d\n",
-		         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: delivery process ended by signal %d\n",
+		         temp_exit(), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		trd_log(LOG_ERR, "delivery process %ld ended by signal %d during a delivery",
 		        (long)w->pid, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	}

@@ -215,7 +215,7 @@ static void stop_listening(struct trd_server *srv)
 	(void)unlink(srv->opt->socket);
 }
 
-int trd_serve(const struct trd_options *opt, int lfd)
+tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 {
 	struct trd_server srv;
 	struct pollfd *pfd;
@@ -227,7 +227,9 @@ int trd_serve(const struct trd_options *opt, int lfd)
 	pfd = calloc(2 * (size_t)opt->max_procs + 2, sizeof *pfd);
 	if (srv.w == NULL || pfd == NULL || signals_setup(&srv) < 0) {
 		trd_log(LOG_ERR, "cannot start: %s", strerror(errno));
-		return 75;
+		free(srv.w);
+		free(pfd);
+		return TLSRELAY_INTERNAL;
 	}
 	warm_make(&srv, "loaded");
 	trd_log(LOG_INFO, "ready on %s (at most %d delivery processes)", opt->socket, opt->max_procs);
@@ -246,5 +248,5 @@ int trd_serve(const struct trd_options *opt, int lfd)
 	tlsrelay_ctx_free(srv.warm);
 	free(srv.w);
 	free(pfd);
-	return 0;
+	return TLSRELAY_OK;
 }

@@ -23,11 +23,13 @@
  * - -u USER drops to that user (and its groups) after the rules are read
  *   and before the socket is made, so a unix socket belongs to USER. A
  *   milter needs no privilege: started as root without -u, it warns.
- * - Exit statuses: 0 after a clean stop, 64 usage, 78 configuration
- *   (socket syntax, rules, user), 71 when the socket cannot be opened or
- *   libmilter fails.
- * - TLSRELAY_MILTER_FAULT=alloc (environment, read at start) makes every
- *   per-message allocation fail: the test of the temporary failure path.
+ * - Exit statuses (tlsrelay_status_exit_flags with TLSRELAY_EXIT_OSERR:
+ *   the milter holds no mail): 0 after a clean stop, 64 usage, 78
+ *   configuration (socket syntax, rules, user), 71 when the socket cannot
+ *   be opened or libmilter fails (INTERNAL), also when out of memory at
+ *   start.
+ * - The temporary-failure path of a message is tested through a link-time
+ *   seam (milter.h milter_msg_alloc), not a switch of this program.
  */
 #include "config.h"
 #include <errno.h>
@@ -41,10 +43,6 @@
 #include <unistd.h>
 #include "milter.h"
 #include "settings.h"
-
-#define EX_USAGE_  64
-#define EX_OSERR_  71
-#define EX_CONFIG_ 78
 
 struct opts {
 	const char *config, *socket, *rules, *user;
@@ -116,9 +114,19 @@ static int good_socket(const char *s)
 	return 0;
 }
 
-/* Configuration file, then -p/-r; fills socket/rules (owned by cfg or argv). */
-static int configure(const struct opts *o, tr_config *cfg, const char **sock,
-                     const char **rules)
+/* The program's exit status for cat: the library's one translation; the
+ * milter holds no mail, so INTERNAL (the socket, libmilter, memory) is 71. */
+static int exit_status(tlsrelay_cat cat)
+{
+	tlsrelay_status st = { .cat = cat };
+
+	return tlsrelay_status_exit_flags(&st, TLSRELAY_EXIT_OSERR);
+}
+
+/* Configuration file, then -p/-r; fills socket/rules (owned by cfg or argv).
+ * Logs the problem. Returns: OK, CONFIG, INTERNAL. */
+static tlsrelay_cat configure(const struct opts *o, tr_config *cfg, const char **sock,
+                              const char **rules)
 {
 	tlsrelay_status st;
 	const char *path = o->config ? o->config : tlsrelay_default_config_path();
@@ -126,21 +134,21 @@ static int configure(const struct opts *o, tr_config *cfg, const char **sock,
 	tr_config_init(cfg);
 	if (tr_config_load(cfg, path, o->config != NULL, &st) != TLSRELAY_OK) {
 		logmsg(LOG_ERR, "%s", st.text);
-		return -1;
+		return st.cat;
 	}
 	*sock = o->socket ? o->socket : cfg->milter_socket;
 	*rules = o->rules ? o->rules : cfg->milter_rules ? cfg->milter_rules : cfg->message_rules;
 	if (*rules == NULL) {
 		logmsg(LOG_ERR, "no rules file: give -r RULES, or milter_rules or message_rules in %s", path);
-		return -1;
+		return TLSRELAY_CONFIG;
 	}
 	if (!o->check && (*sock == NULL || !good_socket(*sock))) {
 		logmsg(LOG_ERR, "%s socket \"%s\": expected inet:PORT@HOST, inet6:PORT@HOST "
 		       "or unix:PATH (-p, or milter_socket in %s)", *sock ? "bad" : "no",
 		       *sock ? *sock : "", path);
-		return -1;
+		return TLSRELAY_CONFIG;
 	}
-	return 0;
+	return TLSRELAY_OK;
 }
 
 static int drop_privileges(const char *user)
@@ -165,24 +173,25 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-/* Register, open the socket, run until stopped. */
-static int serve(const milter_conf *mc, const char *sock)
+/* Register, open the socket, run until stopped. Returns: OK (stopped by a
+ * signal), INTERNAL (the socket or libmilter failed). */
+static tlsrelay_cat serve(const milter_conf *mc, const char *sock)
 {
 	if (smfi_register(*milter_desc(mc)) != MI_SUCCESS) {
 		logmsg(LOG_ERR, "smfi_register failed");
-		return EX_OSERR_;
+		return TLSRELAY_INTERNAL;
 	}
 	if (smfi_setconn((char *)sock) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS) {
 		logmsg(LOG_ERR, "cannot open socket %s (in use, or no permission?)", sock);
-		return EX_OSERR_;
+		return TLSRELAY_INTERNAL;
 	}
 	logmsg(LOG_INFO, "listening on %s, %zu rules", sock, tr_msgrules_size(mc->rules));
 	if (smfi_main() != MI_SUCCESS) {
 		logmsg(LOG_ERR, "libmilter main loop failed");
-		return EX_OSERR_;
+		return TLSRELAY_INTERNAL;
 	}
 	logmsg(LOG_INFO, "stopped");
-	return 0;
+	return TLSRELAY_OK;
 }
 
 int main(int argc, char **argv)
@@ -190,35 +199,35 @@ int main(int argc, char **argv)
 	struct opts o;
 	tr_config cfg;
 	tlsrelay_status st;
-	const char *sock = NULL, *rules_path = NULL, *fault;
-	milter_conf mc = { NULL, 0, logmsg };
+	const char *sock = NULL, *rules_path = NULL;
+	milter_conf mc = { NULL, logmsg };
 	tr_msgrules *rules = NULL;
-	int rc = EX_CONFIG_;
+	tlsrelay_cat cat;
 
 	if (parse_args(argc, argv, &o) < 0)
-		return EX_USAGE_;
+		return exit_status(TLSRELAY_USAGE);
 	to_stderr = o.foreground || o.check;
 	if (!to_stderr)
 		openlog("tlsrelay-milter", LOG_PID, LOG_MAIL);
-	if (configure(&o, &cfg, &sock, &rules_path) < 0)
+	if ((cat = configure(&o, &cfg, &sock, &rules_path)) != TLSRELAY_OK)
 		goto out;
 	if ((rules = tr_msgrules_load(rules_path, &st)) == NULL) {
 		logmsg(LOG_ERR, "%s", st.text);
+		cat = st.cat;
 		goto out;
 	}
 	if (o.check) {
 		printf("%s: %zu rules, ok\n", rules_path, tr_msgrules_size(rules));
-		rc = 0;
 		goto out;
 	}
-	fault = getenv("TLSRELAY_MILTER_FAULT");
-	mc.fail_alloc = fault != NULL && strcmp(fault, "alloc") == 0;
 	mc.rules = rules;
-	if (drop_privileges(o.user) < 0)
+	if (drop_privileges(o.user) < 0) {
+		cat = TLSRELAY_CONFIG;
 		goto out;
-	rc = serve(&mc, sock);
+	}
+	cat = serve(&mc, sock);
 out:
 	tr_msgrules_free(rules);
 	tr_config_free(&cfg);
-	return rc;
+	return exit_status(cat);
 }

@@ -95,7 +95,7 @@ static sfsistat envfrom(SMFICTX *ctx, char **argv)
 	msg *m;
 
 	msg_cleanup(ctx);              /* a previous transaction's leftovers */
-	m = conf->fail_alloc ? NULL : calloc(1, sizeof *m);
+	m = milter_msg_alloc(sizeof *m);
 	if (m == NULL)
 		return tempfail(ctx, "out of memory for a message's private data");
 	m->level = TR_TLS_INVALID;

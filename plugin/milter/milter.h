@@ -14,10 +14,17 @@
 /* What the callbacks share; set once before smfi_main, read-only after. */
 typedef struct milter_conf {
 	const tr_msgrules *rules;
-	int fail_alloc;         /* test hook: per-message allocation fails */
 	void (*log)(int priority, const char *fmt, ...)
 	        __attribute__((format(printf, 2, 3)));
 } milter_conf;
+
+/* A message's private data, size bytes zeroed, or NULL (the message is
+ * then tempfailed). A link-time test seam: tlsrelay-milter links
+ * milter_alloc.c (calloc); the fault build that only "make check" makes
+ * (tests/milter/tlsrelay-milter-allocfail) links tests/milter/alloc_fail.c
+ * instead, whose allocation always fails, to test that path. The
+ * installed milter has no fault switch. */
+void *milter_msg_alloc(size_t size);
 
 /* Install conf (kept by pointer) and return the filter description for
  * smfi_register. */

@@ -11,9 +11,10 @@
  * No core dumps (tlsrelay_no_core_dumps): the delivery code loads
  * sasl_password_map, as the transport's does.
  *
- * Exit status (documented in tlsrelay-probe(8)): 0 mail would be delivered,
- * 75 it would be deferred, 69 it would bounce, 64 bad arguments, 78 bad
- * configuration.
+ * Exit status (documented in tlsrelay-probe(8)): the library's translation
+ * of the verdict with TLSRELAY_EXIT_NO_NOUSER (a verdict on a destination:
+ * a bounce is 69, never 67): 0 mail would be delivered, 75 it would be
+ * deferred, 69 it would bounce, 64 bad arguments, 78 bad configuration.
  */
 #include "config.h"
 #include <signal.h>
@@ -23,10 +24,15 @@
 #include <unistd.h>
 #include "tlsrelay.h"
 
-#define EX_USAGE_ 64
-#define EX_UNAVAILABLE_ 69
-#define EX_TEMPFAIL_ 75
-#define EX_CONFIG_ 78
+#define EXIT_FLAGS TLSRELAY_EXIT_NO_NOUSER
+
+/* The exit status of a category (the library's translation). */
+static int exit_status(tlsrelay_cat cat)
+{
+	tlsrelay_status st = { .cat = cat };
+
+	return tlsrelay_status_exit_flags(&st, EXIT_FLAGS);
+}
 
 static void usage(void)
 {
@@ -47,13 +53,16 @@ static void log_line(void *arg, int priority, const char *line)
 	printf("  | %s\n", line);
 }
 
+/* The exit status of the alarm, computed before it is armed. */
+static volatile sig_atomic_t alarm_exit;
+
 static void on_alarm(int sig)
 {
 	static const char msg[] = "tlsrelay-probe: deadline exceeded\n";
 
 	(void)sig;
 	(void)!write(STDOUT_FILENO, msg, sizeof msg - 1);
-	_exit(EX_TEMPFAIL_);
+	_exit(alarm_exit);
 }
 
 int main(int argc, char **argv)
@@ -74,41 +83,36 @@ int main(int argc, char **argv)
 		case 'o':
 			if (nov == 32 || strchr(optarg, '=') == NULL) {
 				usage();
-				return EX_USAGE_;
+				return exit_status(TLSRELAY_USAGE);
 			}
 			ov[nov++] = optarg;
 			break;
-		default: usage(); return EX_USAGE_;
+		default: usage(); return exit_status(TLSRELAY_USAGE);
 		}
 	}
 	if (optind != argc - 1) {
 		usage();
-		return EX_USAGE_;
+		return exit_status(TLSRELAY_USAGE);
 	}
 	if ((ctx = tlsrelay_ctx_new()) == NULL) {
 		puts("tlsrelay-probe: out of memory");
-		return EX_TEMPFAIL_;
+		return exit_status(TLSRELAY_INTERNAL);
 	}
 	if (tlsrelay_ctx_configure(ctx, config, ov, nov, &st) != TLSRELAY_OK) {
 		printf("tlsrelay-probe: %s\n", st.text);
 		tlsrelay_ctx_free(ctx);
-		return st.cat == TLSRELAY_USAGE ? EX_USAGE_ : EX_CONFIG_;
+		return tlsrelay_status_exit_flags(&st, EXIT_FLAGS);
 	}
 	if (verbose)
 		tlsrelay_ctx_set_logger(ctx, log_line, NULL, 2);
 	signal(SIGPIPE, SIG_IGN);
+	alarm_exit = exit_status(TLSRELAY_TEMP);
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tlsrelay_probe(ctx, argv[optind], level, port, print_line, NULL, &st);
 	printf("%s\n", st.text);
-	switch (st.cat) {
-	case TLSRELAY_OK: rc = 0; break;
-	case TLSRELAY_PERM: rc = EX_UNAVAILABLE_; break;
-	case TLSRELAY_USAGE: rc = EX_USAGE_; break;
-	case TLSRELAY_CONFIG: rc = EX_CONFIG_; break;
-	default: rc = EX_TEMPFAIL_; break;
-	}
+	rc = tlsrelay_status_exit_flags(&st, EXIT_FLAGS);
 	tlsrelay_ctx_free(ctx);
 	return rc;
 }

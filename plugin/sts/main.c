@@ -23,6 +23,13 @@
  * mta_sts_cache must be set (in the file or with -o). No core dumps
  * (tlsrelay_no_core_dumps): report --send delivers with the library,
  * which loads sasl_password_map.
+ *
+ * Exit status: a failure's category through the library's one translation
+ * (TLSRELAY_EXIT_OSERR: this program holds no mail, so out of memory is
+ * 71): 64 bad arguments, 78 configuration. The one exit status that is not
+ * a status category is 1: an answer, as grep's, that some domain has no
+ * usable policy or no cached one, or that a report could not be made or
+ * sent (each said on its own line); 0 otherwise.
  */
 #include "config.h"
 #include <stdio.h>
@@ -37,9 +44,8 @@
 #include "sts.h"
 #include "tlsrpt.h"
 
-#define EX_USAGE_ 64
-#define EX_CONFIG_ 78
 #define KEEP_DAYS 30        /* TLS-RPT results kept by refresh */
+#define EXIT_SOME_BAD 1     /* see the top of this file */
 
 struct opts {
 	const char *config, *overrides[32];
@@ -64,24 +70,34 @@ static void log_stderr(void *arg, int priority, const char *line)
 	fprintf(stderr, "tlsrelay-sts: %s\n", line);
 }
 
-static int usage(void)
+/* The exit status of cat: the library's one translation. */
+static int exit_status(tlsrelay_cat cat)
+{
+	tlsrelay_status st = { .cat = cat };
+
+	return tlsrelay_status_exit_flags(&st, TLSRELAY_EXIT_OSERR);
+}
+
+/* Returns: USAGE. */
+static tlsrelay_cat usage(void)
 {
 	fputs("usage: tlsrelay-sts [-c config] [-o key=value] [-v] refresh [domain...]\n"
 	      "       tlsrelay-sts [-c config] [-o key=value] show domain...\n"
 	      "       tlsrelay-sts [-c config] [-o key=value] report --day YYYY-MM-DD [--domain D]\n"
 	      "                    [--org NAME] [--contact ADDR] [--submitter DOMAIN] [--send --from ADDR]\n",
 	      stderr);
-	return EX_USAGE_;
+	return TLSRELAY_USAGE;
 }
 
-static int configure(tlsrelay_ctx *ctx, const struct opts *o)
+/* Returns: OK, CONFIG, INTERNAL (printed). */
+static tlsrelay_cat configure(tlsrelay_ctx *ctx, const struct opts *o)
 {
 	tlsrelay_status st;
 
 	if (tlsrelay_ctx_configure(ctx, o->config, o->overrides, o->noverrides, &st) == TLSRELAY_OK)
-		return 0;
+		return TLSRELAY_OK;
 	fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
-	return -1;
+	return st.cat;
 }
 
 /* ------------------------------------------------------------ refresh/show */
@@ -141,13 +157,14 @@ static int refresh_one(const char *domain, void *arg)
 static int show_one(struct run *r, const char *domain)
 {
 	tr_sts_cached c;
-	int got = tr_sts_store_get(r->store, domain, &c);
+	tlsrelay_status st;
+	tr_found got = tr_sts_store_get(r->store, domain, &c, &st);
 
-	if (got < 0) {
-		fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_store_error(r->store));
+	if (got == TR_LOOKUP_FAILED) {
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
 		return 1;
 	}
-	if (got == 0) {
+	if (got == TR_NOT_FOUND) {
 		printf("%s: not cached\n", domain);
 		return 1;
 	}
@@ -162,18 +179,21 @@ static int show_one(struct run *r, const char *domain)
 static int send_report(struct run *r, const char *domain, const char *json)
 {
 	char (*txt)[TR_DNS_TXT_MAX] = calloc(TR_DNS_TXT_COUNT, sizeof *txt);
-	char rua[8][256], name[300], err[256];
+	char rua[8][256], name[300];
 	tlsrelay_status st;
-	int n, nrua = 0, bad = 0;
+	int n = 0, nrua = 0, bad = 0;
 
 	snprintf(name, sizeof name, "_smtp._tls.%s", domain);
-	n = txt ? tr_dns_txt(&r->dns, name, txt, TR_DNS_TXT_COUNT, &st) : -1;
+	if (txt == NULL)
+		tr_status_set(&st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	else
+		tr_dns_txt(&r->dns, name, txt, TR_DNS_TXT_COUNT, &n, &st);
 	for (int i = 0; i < n && nrua == 0; i++)
 		nrua = tr_tlsrpt_rua(txt[i], rua, 8);
 	free(txt);
 	if (nrua <= 0) {
 		fprintf(stderr, "tlsrelay-sts: %s: no TLSRPTv1 record with a mailto: rua%s%s\n",
-		        domain, n < 0 ? ": " : "", n < 0 ? st.text : "");
+		        domain, st.cat != TLSRELAY_OK ? ": " : "", st.cat != TLSRELAY_OK ? st.text : "");
 		return 1;
 	}
 	for (int i = 0; i < nrua; i++) {
@@ -183,7 +203,7 @@ static int send_report(struct run *r, const char *domain, const char *json)
 		tlsrelay_request req = { r->o->from, NULL, NULL, NULL, NULL, &rc, 1 };
 
 		if (f == NULL || tr_tlsrpt_mail(f, &r->meta, r->o->from, rua[i], domain, r->o->day,
-		                                json, (long long)time(NULL), err, sizeof err) < 0 ||
+		                                json, (long long)time(NULL), &st) != TLSRELAY_OK ||
 		    fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0) {
 			fprintf(stderr, "tlsrelay-sts: %s: cannot write the report mail\n", domain);
 			bad = 1;
@@ -206,26 +226,29 @@ static int send_report(struct run *r, const char *domain, const char *json)
 static int report_one(const char *domain, void *arg)
 {
 	struct run *r = arg;
-	char *json = NULL, err[256];
-	int got = tr_tlsrpt_json(r->store, r->o->day, domain, &r->meta, &json, err, sizeof err);
+	char *json = NULL;
+	tlsrelay_status st;
 
-	if (got < 0) {
-		fprintf(stderr, "tlsrelay-sts: %s\n", err);
+	if (tr_tlsrpt_json(r->store, r->o->day, domain, &r->meta, &json, &st) != TLSRELAY_OK) {
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
 		r->bad = 1;
-	} else if (got > 0 && !r->o->send) {
+	} else if (json != NULL && !r->o->send) {
 		fputs(json, stdout);
-	} else if (got > 0 && send_report(r, domain, json)) {
+	} else if (json != NULL && send_report(r, domain, json)) {
 		r->bad = 1;
 	}
 	free(json);
 	return 0;
 }
 
-static int cmd_report(struct run *r)
+/* report; r->bad when a report could not be made or sent. Returns: OK,
+ * USAGE. */
+static tlsrelay_cat cmd_report(struct run *r)
 {
 	static char host[256];
 	static char contact[300];
 	const struct opts *o = r->o;
+	tlsrelay_status st;
 	long long start;
 
 	if (o->day == NULL || tr_tlsrpt_day(o->day, &start) < 0 || (o->send && o->from == NULL))
@@ -236,15 +259,39 @@ static int cmd_report(struct run *r)
 	r->meta.org = o->org ? o->org : r->meta.submitter;
 	snprintf(contact, sizeof contact, "postmaster@%.250s", r->meta.submitter);
 	r->meta.contact = o->contact ? o->contact : contact;
-	if (o->send) {   /* the report must get through broken TLS: no MTA-STS */
-		tlsrelay_status st;
+	if (o->send)     /* the report must get through broken TLS: no MTA-STS */
 		tlsrelay_ctx_set(r->ctx, "mta_sts", "no", &st);
-	}
 	if (o->domain)
 		report_one(o->domain, r);
-	else if (tr_tlsrpt_domains(r->store, o->day, report_one, r) < 0)
-		return fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_store_error(r->store)), 1;
-	return r->bad;
+	else if (tr_tlsrpt_domains(r->store, o->day, report_one, r, &st) != TLSRELAY_OK) {
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
+		r->bad = 1;
+	}
+	return TLSRELAY_OK;
+}
+
+/* refresh the n domains (n 0: every cached domain), then prune; r->bad
+ * when one has no usable policy or the store failed. */
+static void cmd_refresh(struct run *r, char **domains, int n)
+{
+	tlsrelay_status st;
+	int removed;
+
+	for (int k = 0; k < n; k++)
+		refresh_one(domains[k], r);
+	if (n == 0) {     /* every cached domain: list first, then write */
+		struct names l = { NULL, 0, 0 };
+		if (tr_sts_store_each(r->store, collect, &l, &st) != TLSRELAY_OK)
+			r->bad = 1;
+		for (size_t k = 0; k < l.n; k++)
+			refresh_one(l.v[k], r);
+		free(l.v);
+	}
+	if (tr_sts_store_prune(r->store, (long long)time(NULL), KEEP_DAYS, &removed, &st)
+	    != TLSRELAY_OK) {
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
+		r->bad = 1;
+	}
 }
 
 /* ------------------------------------------------------------ main */
@@ -289,77 +336,79 @@ static int parse_report(int argc, char **argv, int i, struct opts *o)
 	return 0;
 }
 
-static int open_run(struct run *r, const struct opts *o)
+/* The configuration, the resolver and the store (printed problems).
+ * Returns: OK, CONFIG, INTERNAL. */
+static tlsrelay_cat open_run(struct run *r, const struct opts *o)
 {
 	const tr_config *cfg = &r->ctx->cfg;
 	char err[600];
+	tlsrelay_status st;
+	tlsrelay_cat cat;
 
-	if (configure(r->ctx, o) < 0)
-		return EX_CONFIG_;
+	if ((cat = configure(r->ctx, o)) != TLSRELAY_OK)
+		return cat;
 	if (cfg->mta_sts_cache == NULL) {
 		fprintf(stderr, "tlsrelay-sts: mta_sts_cache is not set\n");
-		return EX_CONFIG_;
+		return TLSRELAY_CONFIG;
 	}
 	if (tr_dns_init(&r->dns, cfg->dns_resolver, 10) < 0) {
 		fprintf(stderr, "tlsrelay-sts: bad dns_resolver\n");
-		return EX_CONFIG_;
+		return TLSRELAY_CONFIG;
 	}
-	if ((r->store = tr_sts_store_open(cfg->mta_sts_cache, err, sizeof err)) == NULL) {
-		fprintf(stderr, "tlsrelay-sts: %s\n", err);
-		return EX_CONFIG_;
+	if ((r->store = tr_sts_store_open(cfg->mta_sts_cache, &st)) == NULL) {
+		fprintf(stderr, "tlsrelay-sts: %s\n", st.text);
+		return st.cat;
 	}
 	if (tr_sts_store_readonly(r->store))
 		fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_readonly_text(r->store, err, sizeof err));
-	return 0;
+	return TLSRELAY_OK;
+}
+
+/* The command argv[i]. Returns: OK (r->bad: some answer is "no"), USAGE,
+ * CONFIG, INTERNAL. */
+static tlsrelay_cat run_command(struct run *r, const struct opts *o, int argc, char **argv,
+                                int i)
+{
+	tlsrelay_cat cat;
+
+	if ((r->ctx = tlsrelay_ctx_new()) == NULL)
+		return TLSRELAY_INTERNAL;
+	tlsrelay_ctx_set_logger(r->ctx, log_stderr, NULL, o->verbose);
+	if ((cat = open_run(r, o)) != TLSRELAY_OK)
+		return cat;
+	if (strcmp(argv[i], "refresh") == 0)
+		cmd_refresh(r, argv + i + 1, argc - i - 1);
+	else if (strcmp(argv[i], "show") == 0)
+		for (int k = i + 1; k < argc; k++)
+			r->bad |= show_one(r, argv[k]);
+	else
+		return cmd_report(r);
+	return TLSRELAY_OK;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
 	struct run r;
-	int i, rc = 0;
+	tlsrelay_cat cat;
+	int i;
 
 	(void)tlsrelay_no_core_dumps();   /* report --send loads sasl_password_map */
 	memset(&o, 0, sizeof o);
 	memset(&r, 0, sizeof r);
 	r.o = &o;
 	if ((i = parse(argc, argv, &o)) < 0)
-		return usage();
+		return exit_status(usage());
 	if (strcmp(argv[i], "report") == 0 && parse_report(argc, argv, i + 1, &o) < 0)
-		return usage();
+		return exit_status(usage());
 	if (strcmp(argv[i], "show") == 0 && i + 1 >= argc)
-		return usage();
+		return exit_status(usage());
 	if (strcmp(argv[i], "refresh") && strcmp(argv[i], "show") && strcmp(argv[i], "report"))
-		return usage();
-	if ((r.ctx = tlsrelay_ctx_new()) == NULL)
-		return 71;
-	tlsrelay_ctx_set_logger(r.ctx, log_stderr, NULL, o.verbose);
-	if ((rc = open_run(&r, &o)) != 0)
-		goto out;
-	if (strcmp(argv[i], "refresh") == 0) {
-		for (int k = i + 1; k < argc; k++)
-			refresh_one(argv[k], &r);
-		if (i + 1 >= argc) {     /* every cached domain: list first, then write */
-			struct names l = { NULL, 0, 0 };
-			if (tr_sts_store_each(r.store, collect, &l) < 0)
-				r.bad = 1;
-			for (size_t k = 0; k < l.n; k++)
-				refresh_one(l.v[k], &r);
-			free(l.v);
-		}
-		if (tr_sts_store_prune(r.store, (long long)time(NULL), KEEP_DAYS) < 0) {
-			fprintf(stderr, "tlsrelay-sts: %s\n", tr_sts_store_error(r.store));
-			r.bad = 1;
-		}
-		rc = r.bad;
-	} else if (strcmp(argv[i], "show") == 0) {
-		for (int k = i + 1; k < argc; k++)
-			rc |= show_one(&r, argv[k]);
-	} else {
-		rc = cmd_report(&r);
-	}
-out:
+		return exit_status(usage());
+	cat = run_command(&r, &o, argc, argv, i);
 	tr_sts_store_close(r.store);
 	tlsrelay_ctx_free(r.ctx);
-	return rc;
+	if (cat == TLSRELAY_OK && r.bad)
+		return EXIT_SOME_BAD;
+	return exit_status(cat);
 }

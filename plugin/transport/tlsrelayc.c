@@ -50,9 +50,13 @@
 #include <unistd.h>
 #include "../daemon/fdpass.h"
 #include "../daemon/proto.h"
+#include "../../lib/status_exit.h"
 
-#define EX_TEMPFAIL_ 75
-#define EX_CONFIG_ 78
+/* Exit statuses through the one translation (lib/status_exit.h: this
+ * program links nothing but libc): a delivery whose outcome is unknown is
+ * temporary; a bad -S is the transport's configuration. */
+#define EXIT_TEMP   tr_status_exit_code(TLSRELAY_TEMP, "", 0)
+#define EXIT_CONFIG tr_status_exit_code(TLSRELAY_CONFIG, "", 0)
 
 #define DELIVERING "delivering in this process"
 
@@ -78,7 +82,7 @@ static void __attribute__((noreturn)) fallback_as(char **argv, const char *why, 
 	}
 	printf("4.3.0 tlsrelayc: cannot run tlsrelay beside %s: %s\n",
 	       n > 0 ? self : "this program", strerror(errno));
-	exit(EX_TEMPFAIL_);
+	exit(EXIT_TEMP);
 }
 
 static void __attribute__((noreturn)) fallback(char **argv, const char *why, const char *sock)
@@ -187,7 +191,7 @@ static int read_reply(int s)
 	line[have] = '\0';
 	if ((nl = strchr(line, '\n')) == NULL) {
 		printf("4.3.0 tlsrelayc: tlsrelayd ended without a result: delivery status unknown\n");
-		return EX_TEMPFAIL_;
+		return EXIT_TEMP;
 	}
 	*nl = '\0';
 	if (strcmp(line, TRD_REPLY_NOT_SERVED) == 0)
@@ -196,7 +200,7 @@ static int read_reply(int s)
 	status = strtol(line, &end, 10);
 	if (errno || end == line || status < 0 || status > 255 || (*end && *end != ' ')) {
 		printf("4.3.0 tlsrelayc: unreadable result from tlsrelayd\n");
-		return EX_TEMPFAIL_;
+		return EXIT_TEMP;
 	}
 	if (*end == ' ')
 		printf("%s\n", end + 1);
@@ -213,7 +217,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "-S") == 0) {
 		if (argc < 3) {
 			printf("4.3.5 tlsrelayc: -S needs a socket path\n");
-			return EX_CONFIG_;
+			return EXIT_CONFIG;
 		}
 		sock = argv[2];
 		argv[2] = argv[0];
@@ -234,7 +238,7 @@ int main(int argc, char **argv)
 		fallback(argv, "request not accepted", sock);
 	if (rc < 0) {
 		printf("4.3.0 tlsrelayc: cannot send the request to tlsrelayd: %s\n", strerror(errno));
-		return EX_TEMPFAIL_;
+		return EXIT_TEMP;
 	}
 	free(buf);
 	if ((rc = read_reply(s)) < 0) {

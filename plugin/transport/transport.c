@@ -37,11 +37,13 @@
  *   read from the spool file itself (an empty message sent, exit 0) or the
  *   output and -v log written into the SMTP connection. A closed standard
  *   input is then refused: 4.3.0, exit 75, nothing sent.
- * - -T (for sendmail, whose mailers may only exit 75, 74 or 71 to keep a
- *   message queued): configuration errors exit 75 instead of 78, with
- *   the same 4.3.5 line. It is found before the options are parsed, so a
- *   bad command line is covered too. Postfix (which reads the DSN) and
- *   Exim (temp_errors lists 78) do not need it.
+ * - Every exit status is the library's one translation of the run's status
+ *   (tlsrelay_status_exit_flags). -T (for sendmail, whose mailers may only
+ *   exit 75, 74 or 71 to keep a message queued) is a flag of that
+ *   translation: configuration errors exit 75 instead of 78, with the
+ *   same 4.3.5 line. It is found before the options are parsed, so a bad
+ *   command line is covered too. Postfix (which reads the DSN) and Exim
+ *   (temp_errors lists 78) do not need it.
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
  * - In a delivery process of tlsrelayd (warm given), which runs with the
@@ -70,9 +72,6 @@
 #include <limits.h>
 #include "tlsrelay.h"
 #include "transport.h"
-
-#define EX_CONFIG_ 78
-#define EX_TEMPFAIL_ 75
 
 struct opts {
 	const char *config;
@@ -134,13 +133,26 @@ static int std_fds(int *stdin_closed)
 	return 0;
 }
 
+/* The exit status of the last-resort alarm, computed before it is armed
+ * (a signal handler calls nothing but async-signal-safe functions). */
+static volatile sig_atomic_t alarm_exit;
+
 static void on_alarm(int sig)
 {
 	static const char msg[] = "4.4.2 tlsrelay: delivery deadline exceeded\n";
 
 	(void)sig;
 	(void)!write(STDOUT_FILENO, msg, sizeof msg - 1);
-	_exit(EX_TEMPFAIL_);
+	_exit(alarm_exit);
+}
+
+static void arm_alarm(const tlsrelay_ctx *ctx)
+{
+	tlsrelay_status temp = { .cat = TLSRELAY_TEMP };
+
+	alarm_exit = tlsrelay_status_exit(&temp);
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
 }
 
 /* Upper-case a DSN keyword list in place ("success,delay" -> "SUCCESS,DELAY"). */
@@ -151,13 +163,14 @@ static char *upcase(char *s)
 	return s;
 }
 
-/* -T anywhere before the recipients (or "--"): configuration errors exit
- * 75, not 78. Looked for before parsing, which may itself fail. */
-static int config_is_temporary(int argc, char **argv)
+/* The flags of the exit translation: -T anywhere before the recipients
+ * (or "--") makes configuration errors exit 75, not 78. Looked for before
+ * parsing, which may itself fail. */
+static unsigned exit_flags(int argc, char **argv)
 {
 	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "-T") == 0)
-			return 1;
+			return TLSRELAY_EXIT_CONFIG_TEMP;
 	return 0;
 }
 
@@ -184,7 +197,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V': o->envid = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'i': break;
-		case 'T': break;          /* config_is_temporary() */
+		case 'T': break;          /* exit_flags() */
 		case 'o':
 			if (o->noverrides == (int)(sizeof o->overrides / sizeof o->overrides[0]) ||
 			    strchr(optarg, '=') == NULL) {
@@ -210,15 +223,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return optind;
 }
 
-/* Configuration file and -o overrides. Prints the error; 0 or -1. */
-static int configure(tlsrelay_ctx *ctx, const struct opts *o)
+/* Configuration file and -o overrides. Prints the error. Returns: OK,
+ * CONFIG, INTERNAL. */
+static tlsrelay_cat configure(tlsrelay_ctx *ctx, const struct opts *o)
 {
 	tlsrelay_status st;
 
 	if (tlsrelay_ctx_configure(ctx, o->config, o->overrides, o->noverrides, &st) == TLSRELAY_OK)
-		return 0;
+		return TLSRELAY_OK;
 	printf("%s tlsrelay: %s\n", st.dsn[0] ? st.dsn : "4.3.5", st.text);
-	return -1;
+	return st.cat;
 }
 
 static void print_line(void *arg, const char *line)
@@ -239,8 +253,8 @@ static void print_warning(void *arg, const char *line)
 	printf("tlsrelay: %s\n", line);     /* "warning: ...": not counted */
 }
 
-/* -t: every problem of the configuration; 0 or EX_CONFIG. */
-static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
+/* -t: every problem of the configuration. Returns: OK, CONFIG. */
+static tlsrelay_cat check_all(tlsrelay_ctx *ctx, const struct opts *o)
 {
 	const char *path = o->config ? o->config : tlsrelay_default_config_path();
 	tlsrelay_status st;
@@ -254,30 +268,30 @@ static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 	tlsrelay_ctx_check_warnings(ctx, print_warning, NULL);
 	if (n > 0) {
 		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
-		return EX_CONFIG_;
+		return TLSRELAY_CONFIG;
 	}
 	printf("tlsrelay: configuration OK (%s)\n", path);
-	return 0;
+	return TLSRELAY_OK;
 }
 
-/* -q DEST: the effective policy on standard output. */
-static int query(tlsrelay_ctx *ctx, const char *dest)
+/* -q DEST: the effective policy on standard output. *st: the query's
+ * status (OK, USAGE, CONFIG, INTERNAL). */
+static void query(tlsrelay_ctx *ctx, const char *dest, tlsrelay_status *st)
 {
 	char line[8192];
-	tlsrelay_status st;
 
-	if (tlsrelay_policy_describe(ctx, dest, line, sizeof line, &st) != TLSRELAY_OK) {
-		printf("%s tlsrelay: %s\n", st.dsn, st.text);
-		return tlsrelay_status_exit(&st);
+	if (tlsrelay_policy_describe(ctx, dest, line, sizeof line, st) != TLSRELAY_OK) {
+		printf("%s tlsrelay: %s\n", st->dsn, st->text);
+		return;
 	}
 	printf("%s\n", line);
-	return 0;
 }
 
-static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt,
-                   int stdin_closed)
+/* The delivery; *st its summary (tlsrelay_deliver), or why there was none:
+ * INTERNAL (out of memory), TEMP (no standard input, spool failure). */
+static void deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt,
+                    int stdin_closed, tlsrelay_status *st)
 {
-	tlsrelay_status st;
 	tlsrelay_rcpt *rcpts = calloc((size_t)nrcpt, sizeof *rcpts);
 	tlsrelay_request req = { o->sender ? o->sender : "", o->nexthop, o->notify,
 	                         o->ret, o->envid, rcpts, (size_t)nrcpt };
@@ -285,26 +299,27 @@ static int deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rc
 
 	if (rcpts == NULL) {
 		printf("4.3.0 tlsrelay: out of memory\n");
-		return EX_TEMPFAIL_;
+		st->cat = TLSRELAY_INTERNAL;
+		return;
 	}
 	if (stdin_closed) {
 		printf("4.3.0 tlsrelay: standard input is closed: no message to send\n");
 		free(rcpts);
-		return EX_TEMPFAIL_;
+		st->cat = TLSRELAY_TEMP;
+		return;
 	}
 	for (int i = 0; i < nrcpt; i++)
 		rcpts[i].addr = rcpt[i];
-	if ((msg = tlsrelay_message_spool(ctx, STDIN_FILENO, &st)) != NULL) {
+	if ((msg = tlsrelay_message_spool(ctx, STDIN_FILENO, st)) != NULL) {
 		/* Re-arm: the library's deadline starts now, after the input. */
 		alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
-		tlsrelay_deliver(ctx, &req, msg, &st);
+		tlsrelay_deliver(ctx, &req, msg, st);
 		tlsrelay_message_free(msg);
 	}
-	if (st.cat != TLSRELAY_OK)
-		printf("%s %s\n", st.dsn[0] ? st.dsn : (st.cat == TLSRELAY_PERM ? "5.0.0" : "4.0.0"),
-		       st.text);
+	if (st->cat != TLSRELAY_OK)
+		printf("%s %s\n", st->dsn[0] ? st->dsn : (st->cat == TLSRELAY_PERM ? "5.0.0" : "4.0.0"),
+		       st->text);
 	free(rcpts);
-	return tlsrelay_status_exit(&st);
 }
 
 /* Whether path (relative: to cwd, NULL = ours) names the file config. */
@@ -356,22 +371,52 @@ static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
 }
 
-static int run(int argc, char **argv, struct tr_warm *warm)
+/* What a context is for once configured: -n/-d, -q or the delivery
+ * (logging to sink, which must outlive ctx's use). *st gets the outcome. */
+static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
+                int stdin_closed, struct logsink *sink, tlsrelay_status *st)
+{
+	if (o->show) {
+		tlsrelay_config_show(ctx, o->show == 2, print_line, NULL);
+		st->cat = TLSRELAY_OK;
+		return;
+	}
+	if (o->query) {
+		query(ctx, o->query, st);
+		return;
+	}
+	sink->to_syslog = tlsrelay_ctx_use_syslog(ctx);
+	sink->to_stderr = o->verbose > 0;
+	if (sink->to_syslog)
+		openlog("tlsrelay", LOG_PID, LOG_MAIL);
+	tlsrelay_ctx_set_logger(ctx, log_line, sink, o->verbose);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	arm_alarm(ctx);
+	deliver(ctx, o, argc, argv, stdin_closed, st);
+	fflush(stdout);
+}
+
+/* The run; its outcome in *st (category and, from the library, DSN).
+ * Returns 0, or TR_EXIT_NOT_SERVED (nothing done). */
+static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 {
 	struct opts o;
 	struct logsink sink = { 0, 0 };
 	tlsrelay_ctx *ctx;
-	int first, rc, stdin_closed;
+	int first, stdin_closed;
 
+	st->cat = TLSRELAY_TEMP;    /* nowhere to print: 0-2 cannot be made valid */
 	if (std_fds(&stdin_closed) < 0)
-		return EX_TEMPFAIL_;      /* nowhere to print: 0-2 cannot be made valid */
+		return 0;
 	(void)tlsrelay_no_core_dumps();
 	/* A bad command line is the MTA's transport configuration (master.cf,
 	 * an Exim transport): 78 like the other configuration errors, so that
 	 * Exim (which reads only the exit status) defers too, as Postfix does
 	 * on the 4.3.5 DSN. */
+	st->cat = TLSRELAY_CONFIG;
 	if ((first = parse_args(argc, argv, &o)) < 0)
-		return EX_CONFIG_;
+		return 0;
 	if (warm != NULL && (warm->not_served = not_served(warm, &o)) != NULL)
 		return TR_EXIT_NOT_SERVED;
 	if (warm != NULL && o.config != NULL)
@@ -380,47 +425,22 @@ static int run(int argc, char **argv, struct tr_warm *warm)
 		ctx = warm->ctx;
 	else if ((ctx = tlsrelay_ctx_new()) == NULL) {
 		printf("4.3.0 tlsrelay: out of memory\n");
-		return EX_TEMPFAIL_;
-	}
-	if (o.check) {
-		rc = check_all(ctx, &o);
-		release(ctx, warm);
-		return rc;
-	}
-	if (ctx != warm_ctx(warm) && configure(ctx, &o) < 0) {
-		release(ctx, warm);
-		return EX_CONFIG_;
-	}
-	if (o.show) {
-		tlsrelay_config_show(ctx, o.show == 2, print_line, NULL);
-		release(ctx, warm);
+		st->cat = TLSRELAY_INTERNAL;
 		return 0;
 	}
-	if (o.query) {
-		rc = query(ctx, o.query);
-		release(ctx, warm);
-		return rc;
-	}
-	sink.to_syslog = tlsrelay_ctx_use_syslog(ctx);
-	sink.to_stderr = o.verbose > 0;
-	if (sink.to_syslog)
-		openlog("tlsrelay", LOG_PID, LOG_MAIL);
-	tlsrelay_ctx_set_logger(ctx, log_line, &sink, o.verbose);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
-	signal(SIGALRM, on_alarm);
-	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
-	rc = deliver(ctx, &o, argc - first, argv + first, stdin_closed);
-	fflush(stdout);
+	if (o.check)
+		st->cat = check_all(ctx, &o);
+	else if (ctx == warm_ctx(warm) || (st->cat = configure(ctx, &o)) == TLSRELAY_OK)
+		act(ctx, &o, argc - first, argv + first, stdin_closed, &sink, st);
 	release(ctx, warm);
-	return rc;
+	return 0;
 }
 
 int tr_transport_main(int argc, char **argv, struct tr_warm *warm)
 {
-	int rc = run(argc, argv, warm);
+	tlsrelay_status st = { .cat = TLSRELAY_TEMP };
 
-	if (rc == EX_CONFIG_ && config_is_temporary(argc, argv))
-		rc = EX_TEMPFAIL_;
-	return rc;
+	if (run(argc, argv, warm, &st) == TR_EXIT_NOT_SERVED)
+		return TR_EXIT_NOT_SERVED;
+	return tlsrelay_status_exit_flags(&st, exit_flags(argc, argv));
 }

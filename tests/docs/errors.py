@@ -12,7 +12,8 @@ Sources: lib/*.c and plugin/*/*.c. An error is
   - a string literal "X.Y.Z tlsrelay: TEXT" in plugin/*/*.c (printed
     directly by the program; also tlsrelayc:, tlsrelay-probe: ...), and
     "NN X.Y.Z tlsrelayd: TEXT" (a reply of tlsrelayd, plugin/daemon/pool.c:
-    the exit status NN, then the line tlsrelayc prints).
+    the exit status NN, written "%d" when it comes from the exit
+    translation, then the line tlsrelayc prints).
 Calls may span lines; adjacent string literals are joined. A DSN that is a
 string literal or a macro #defined to one in the same file is used; a DSN
 held in a variable (copied from a server reply, chosen by the caller) is
@@ -38,7 +39,7 @@ CALLS = {  # name: (index of the DSN argument or a fixed DSN, index of the forma
 CALL_RE = re.compile(r'\b(' + '|'.join(CALLS) + r')\s*\(')
 CONV_RE = re.compile(r'%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcsp%]')
 STR_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
-DIRECT_RE = re.compile(r'"(?:\d{1,3} )?([245]\.\d{1,3}\.\d{1,3}) tlsrelay[a-z-]*: ((?:[^"\\]|\\.)*)"')
+DIRECT_RE = re.compile(r'"(?:(?:\d{1,3}|%d) )?([245]\.\d{1,3}\.\d{1,3}) tlsrelay[a-z-]*: ((?:[^"\\]|\\.)*)"')
 
 
 def split_args(s, i):

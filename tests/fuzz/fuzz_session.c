@@ -285,11 +285,11 @@ static void run_after_tls(const tr_session_params *p, tlsrelay_request *req,
 	fuzz_check(s.accepted && s.trying, "calloc");
 	memset(s.trying, 1, req->nrcpts);
 	s.ntrying = req->nrcpts;
-	if (tr_sess_reply(&s, "performing the EHLO handshake after STARTTLS", st) == 0 &&
+	if (tr_sess_reply(&s, "performing the EHLO handshake after STARTTLS", st) == TLSRELAY_OK &&
 	    s.reply.code == 250) {
 		tr_caps_parse(&s.reply, &s.caps);
 		s.esmtp = 1;
-		if (p->cred == NULL || tr_auth_run(&s, p->cred, st) == 0)
+		if (p->cred == NULL || tr_auth_run(&s, p->cred, st) == TLSRELAY_OK)
 			tr_txn_run(&s, st);
 	}
 	free(s.accepted);

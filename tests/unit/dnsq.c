@@ -48,9 +48,9 @@ static int do_mx(const tr_dns *d, const char *domain)
 {
 	tr_mx mx[TR_DNS_MAX_HOSTS];
 	tlsrelay_status st;
-	int n = tr_dns_mx(d, domain, mx, &st);
+	int n;
 
-	if (n < 0)
+	if (tr_dns_mx(d, domain, mx, &n, &st) != TLSRELAY_OK)
 		return print_error(&st);
 	for (int i = 0; i < n; i++)
 		printf("mx %d %s\n", mx[i].pref, mx[i].host);
@@ -65,8 +65,7 @@ static int do_addrs(const tr_dns *d, const char *host, const char *port_arg)
 
 	if (int_arg(port_arg, 1, 65535, &port) < 0)
 		return usage();
-	n = tr_dns_addrs(d, host, port, addr, TR_DNS_MAX_ADDRS, &st);
-	if (n < 0)
+	if (tr_dns_addrs(d, host, port, addr, TR_DNS_MAX_ADDRS, &n, &st) != TLSRELAY_OK)
 		return print_error(&st);
 	for (int i = 0; i < n; i++)
 		printf("addr %s\n", addr[i].text);

@@ -159,8 +159,8 @@ static void test_route_literal(void)
 	int n;
 
 	tr_dns_init(&d, "127.0.0.1:1", 1);   /* never asked: numeric hosts */
-	n = tr_dane_route_host(&d, TR_TLS_DANE, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
-	                       25, a, 4, &h, &st);
+	TAP_INT(tr_dane_route_host(&d, TR_TLS_DANE, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
+	                           25, a, 4, &n, &h, &st), TLSRELAY_OK, "dane: IP literal: routed (OK)");
 	TAP_INT(n, 1, "dane, IP literal: one address");
 	TAP_INT(h.state, TR_DANE_NONE, "dane, IP literal: no DANE");
 	demand_of(TR_TLS_DANE, "192.0.2.7", &h, &dm);
@@ -168,8 +168,8 @@ static void test_route_literal(void)
 	TAP_STR(tr_demand_describe_dane(&dm, &h, text, sizeof text),
 	        "may (192.0.2.7 is an IP address: no TLSA base domain)", "dane, IP literal: description");
 	tr_dane_host_free(&h);
-	n = tr_dane_route_host(&d, TR_TLS_DANE_ONLY, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
-	                       25, a, 4, &h, &st);
+	TAP_INT(tr_dane_route_host(&d, TR_TLS_DANE_ONLY, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
+	                           25, a, 4, &n, &h, &st), TLSRELAY_OK, "dane-only: IP literal: routed (OK)");
 	TAP_INT(n, 1, "dane-only, IP literal: one address (the facts)");
 	demand_of(TR_TLS_DANE_ONLY, "192.0.2.7", &h, &dm);
 	TAP_INT(dm.skip, 1, "dane-only, IP literal: the server is skipped");
@@ -179,8 +179,8 @@ static void test_route_literal(void)
 	        "deferred (4.7.5 DANE is required (dane-only), but not possible: 192.0.2.7 is an IP "
 	        "address: no TLSA base domain)", "dane-only, IP literal: deferred 4.7.5");
 	tr_dane_host_free(&h);
-	n = tr_dane_route_host(&d, TR_TLS_VERIFY, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
-	                       25, a, 4, &h, &st);
+	TAP_INT(tr_dane_route_host(&d, TR_TLS_VERIFY, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
+	                           25, a, 4, &n, &h, &st), TLSRELAY_OK, "verify: IP literal: routed (OK)");
 	TAP_INT(n, 1, "verify: addresses only");
 	TAP_INT(h.state, TR_DANE_OFF, "verify: DANE off");
 	demand_of(TR_TLS_VERIFY, "192.0.2.7", &h, &dm);
@@ -206,30 +206,36 @@ static void test_tlsa_args(void)
 	TAP_INT(s.n, 0, "TLSA: free twice is harmless");
 }
 
+#define RELAY "mx.example.com[192.0.2.1]:25"
+
 static void test_openssl_setup(void)
 {
 	static unsigned char digest[32];
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 	SSL *ssl;
 	tr_dane_host h;
-	char why[256];
+	tlsrelay_status st;
 
-	TAP_INT(tr_tls_dane_ctx(c), 0, "SSL_CTX_dane_enable");
+	TAP_INT(tr_tls_dane_ctx(c, &st), TLSRELAY_OK, "SSL_CTX_dane_enable");
 	memset(&h, 0, sizeof h);
 	ssl = SSL_new(c);
-	TAP_INT(tr_tls_dane_setup(ssl, &h, why, sizeof why), -1, "setup without usable records refused");
+	TAP_INT(tr_tls_dane_setup(ssl, &h, RELAY, &st), TLSRELAY_TEMP,
+	        "setup without usable records refused");
+	TAP_STR(st.dsn, "4.7.5", "setup without usable records: 4.7.5");
 	SSL_free(ssl);
 	h.state = TR_DANE_USABLE;
 	snprintf(h.base, sizeof h.base, "mx.example.com");
 	h.tlsa.n = 1;
 	h.tlsa.rr[0] = (tr_tlsa_rr){ 3, 1, 1, digest, 5 };   /* OpenSSL: bad length */
 	ssl = SSL_new(c);
-	TAP_INT(tr_tls_dane_setup(ssl, &h, why, sizeof why), -1, "setup: OpenSSL refuses every record");
-	TAP_STR(why, "OpenSSL accepted none of the TLSA records of mx.example.com", "setup: reason");
+	TAP_INT(tr_tls_dane_setup(ssl, &h, RELAY, &st), TLSRELAY_TEMP,
+	        "setup: OpenSSL refuses every record");
+	TAP_STR(st.text, "DANE for " RELAY ": OpenSSL accepted none of the TLSA records of "
+	        "mx.example.com", "setup: reason");
 	SSL_free(ssl);
 	h.tlsa.rr[0].len = 32;
 	ssl = SSL_new(c);
-	TAP_INT(tr_tls_dane_setup(ssl, &h, why, sizeof why), 0, "setup with a 3 1 1 record");
+	TAP_INT(tr_tls_dane_setup(ssl, &h, RELAY, &st), TLSRELAY_OK, "setup with a 3 1 1 record");
 	SSL_free(ssl);
 	SSL_CTX_free(c);
 }

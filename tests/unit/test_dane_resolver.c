@@ -72,14 +72,14 @@ static void test_resolv_conf(void)
 		remote[0] = '\0';
 		snprintf(name, sizeof name, "resolv.conf: %s", conf_cases[c].name);
 		TAP_INT(tr_dns_system_resolver_remote(path, remote, sizeof remote),
-		        conf_cases[c].remote[0] ? 1 : 0, name);
+		        conf_cases[c].remote[0] ? TR_RESOLVER_REMOTE : TR_RESOLVER_LOOPBACK, name);
 		check_str(remote, conf_cases[c].remote, name);
 		unlink(path);
 	}
 	snprintf(path, sizeof path, "%s/no-such-resolv.conf", tmpdir);
-	TAP_INT(tr_dns_system_resolver_remote(path, remote, sizeof remote), 0,
+	TAP_INT(tr_dns_system_resolver_remote(path, remote, sizeof remote), TR_RESOLVER_LOOPBACK,
 	        "resolv.conf: no file (glibc asks 127.0.0.1)");
-	TAP_INT(tr_dns_system_resolver_remote(tmpdir, remote, sizeof remote), -1,
+	TAP_INT(tr_dns_system_resolver_remote(tmpdir, remote, sizeof remote), TR_RESOLVER_UNREADABLE,
 	        "resolv.conf: unreadable (a directory)");
 }
 

@@ -302,7 +302,8 @@ static void test_numeric_addrs(void)
 
 	/* A dead resolver: numeric hosts must not need it. */
 	tr_dns_init(&d, "127.0.0.1:1", 1);
-	n = tr_dns_addrs(&d, "192.0.2.7", 2525, a, 4, &st);
+	TAP_INT(tr_dns_addrs(&d, "192.0.2.7", 2525, a, 4, &n, &st), TLSRELAY_OK,
+	        "addrs: numeric IPv4 returns OK");
 	TAP_INT(n, 1, "addrs: numeric IPv4 count");
 	TAP_STR(a[0].text, "192.0.2.7", "addrs: numeric IPv4 text");
 	TAP_INT(s4->sin_family, AF_INET, "addrs: numeric IPv4 family");
@@ -310,21 +311,23 @@ static void test_numeric_addrs(void)
 	TAP_INT(a[0].len, sizeof(struct sockaddr_in), "addrs: numeric IPv4 length");
 	TAP_INT(st.cat, TLSRELAY_OK, "addrs: numeric IPv4 status ok");
 
-	n = tr_dns_addrs(&d, "2001:DB8::7", 25, a, 4, &st);
+	TAP_INT(tr_dns_addrs(&d, "2001:DB8::7", 25, a, 4, &n, &st), TLSRELAY_OK,
+	        "addrs: numeric IPv6 returns OK");
 	TAP_INT(n, 1, "addrs: numeric IPv6 count");
 	TAP_STR(a[0].text, "2001:db8::7", "addrs: numeric IPv6 text (canonical)");
 	TAP_INT(s6->sin6_family, AF_INET6, "addrs: numeric IPv6 family");
 	TAP_INT(ntohs(s6->sin6_port), 25, "addrs: numeric IPv6 port");
 	TAP_INT(a[0].len, sizeof(struct sockaddr_in6), "addrs: numeric IPv6 length");
 
-	n = tr_dns_addrs(&d, "192.0.2.7", 0, a, 4, &st);
-	TAP_INT(n, -1, "addrs: port 0 refused");
+	TAP_INT(tr_dns_addrs(&d, "192.0.2.7", 0, a, 4, &n, &st), TLSRELAY_USAGE,
+	        "addrs: port 0 refused (returns USAGE)");
 	TAP_INT(st.cat, TLSRELAY_USAGE, "addrs: port 0 is a usage error");
-	n = tr_dns_addrs(&d, "192.0.2.7", 25, a, 0, &st);
-	TAP_INT(n, -1, "addrs: max 0 refused");
+	TAP_INT(n, 0, "addrs: port 0: no address");
+	TAP_INT(tr_dns_addrs(&d, "192.0.2.7", 25, a, 0, &n, &st), TLSRELAY_USAGE,
+	        "addrs: max 0 refused");
 
-	n = tr_dns_addrs(&d, "bad host", 25, a, 4, &st);
-	TAP_INT(n, -1, "addrs: invalid host name fails");
+	TAP_INT(tr_dns_addrs(&d, "bad host", 25, a, 4, &n, &st), TLSRELAY_PERM,
+	        "addrs: invalid host name fails (returns PERM)");
 	TAP_INT(st.cat, TLSRELAY_PERM, "addrs: invalid host name is permanent");
 	TAP_STR(st.dsn, "5.4.4", "addrs: invalid host name dsn");
 }
@@ -357,14 +360,18 @@ static void test_bad_domains(void)
 	tr_dns_init(&d, "127.0.0.1:1", 1);
 	for (size_t c = 0; c < sizeof badnames / sizeof badnames[0]; c++) {
 		char name[256];
-		int n = tr_dns_mx(&d, badnames[c].domain, mx, &st);
+		int n = -1;
+		tlsrelay_cat cat = tr_dns_mx(&d, badnames[c].domain, mx, &n, &st);
 
 		snprintf(name, sizeof name, "mx: invalid domain (%s) -> permanent 5.1.2",
 		         badnames[c].name);
-		tap_ok(n == -1 && st.cat == TLSRELAY_PERM && strcmp(st.dsn, "5.1.2") == 0 &&
-		       strchr(st.text, '\r') == NULL, name, st.text);
+		tap_ok(cat == TLSRELAY_PERM && n == 0 && st.cat == TLSRELAY_PERM &&
+		       strcmp(st.dsn, "5.1.2") == 0 && strchr(st.text, '\r') == NULL, name, st.text);
 	}
-	TAP_INT(tr_dns_mx(&d, NULL, mx, &st), -1, "mx: NULL domain fails");
+	{
+		int n;
+		TAP_INT(tr_dns_mx(&d, NULL, mx, &n, &st) != TLSRELAY_OK, 1, "mx: NULL domain fails");
+	}
 }
 
 int main(void)

@@ -691,7 +691,9 @@ static void test_auth(void)
 		memset(&st, 0, sizeof st);
 		r = run_auth(&s, ctx, c, &cred, sent, sizeof sent, &st);
 		snprintf(name, sizeof name, "%s: result", c->name);
-		TAP_INT(r, c->want_r, name);
+		TAP_INT(r == TLSRELAY_OK ? 0 : -1, c->want_r, name);
+		snprintf(name, sizeof name, "%s: returns the status's category", c->name);
+		TAP_INT(r, c->want_cat, name);
 		snprintf(name, sizeof name, "%s: bytes sent", c->name);
 		check_str(sent, c->want_sent, name);
 		snprintf(name, sizeof name, "%s: status", c->name);

@@ -1,12 +1,18 @@
 /*
- * test_status.c - status -> exit code, the multi-recipient summary,
+ * test_status.c - status -> exit code (and its flags), the multi-recipient summary,
  * envelope address checks and xtext encoding. Table-driven, named cases.
  */
 #include "config.h"
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include "tap.h"
 #include "deliver.h"
+#include "log.h"
+#include "observe.h"
 #include "smtp_client.h"
 #include "status.h"
 
@@ -33,7 +39,104 @@ static void test_exit_codes(void)
 		tlsrelay_status st;
 		tr_status_set(&st, cases[i].cat, cases[i].dsn, "x");
 		TAP_INT(tlsrelay_status_exit(&st), cases[i].want, cases[i].name);
+		TAP_INT(tlsrelay_status_exit_flags(&st, 0), cases[i].want, "flags 0: the same");
 	}
+}
+
+/* The program variants: flags of the one translation, each changing one
+ * row and leaving the others alone. */
+static void test_exit_flags(void)
+{
+	static const struct {
+		const char *name;
+		unsigned flags;
+		tlsrelay_cat cat;
+		const char *dsn;
+		int want;
+	} cases[] = {
+		{ "-T: config is EX_TEMPFAIL",        TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_CONFIG, "4.3.5", 75 },
+		{ "-T: usage stays EX_USAGE",          TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_USAGE,  "5.1.3", 64 },
+		{ "-T: unknown user stays EX_NOUSER",  TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_PERM,   "5.1.1", 67 },
+		{ "-T: data stays EX_DATAERR",         TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_DATAERR, "5.6.0", 65 },
+		{ "-T: ok stays 0",                    TLSRELAY_EXIT_CONFIG_TEMP, TLSRELAY_OK,     "2.0.0", 0 },
+		{ "probe: 5.1.1 is EX_UNAVAILABLE",    TLSRELAY_EXIT_NO_NOUSER,   TLSRELAY_PERM,   "5.1.1", 69 },
+		{ "probe: other permanent EX_UNAVAILABLE", TLSRELAY_EXIT_NO_NOUSER, TLSRELAY_PERM, "5.7.1", 69 },
+		{ "probe: config stays EX_CONFIG",     TLSRELAY_EXIT_NO_NOUSER,   TLSRELAY_CONFIG, "4.3.5", 78 },
+		{ "service: internal is EX_OSERR",     TLSRELAY_EXIT_OSERR,       TLSRELAY_INTERNAL, "4.3.0", 71 },
+		{ "service: temporary stays EX_TEMPFAIL", TLSRELAY_EXIT_OSERR,    TLSRELAY_TEMP,   "4.4.3", 75 },
+		{ "service: config stays EX_CONFIG",   TLSRELAY_EXIT_OSERR,       TLSRELAY_CONFIG, "4.3.5", 78 },
+		{ "all flags: config EX_TEMPFAIL",     ~0u,                       TLSRELAY_CONFIG, "4.3.5", 75 },
+		{ "all flags: 5.1.1 EX_UNAVAILABLE",   ~0u,                       TLSRELAY_PERM,   "5.1.1", 69 },
+		{ "all flags: internal EX_OSERR",      ~0u,                       TLSRELAY_INTERNAL, "4.3.0", 71 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tlsrelay_status st;
+		tr_status_set(&st, cases[i].cat, cases[i].dsn, "x");
+		TAP_INT(tlsrelay_status_exit_flags(&st, cases[i].flags), cases[i].want, cases[i].name);
+	}
+}
+
+static void no_event(void *arg, const tr_event *ev)
+{
+	(void)arg;
+	(void)ev;
+}
+
+/* What fn does in a child: its standard error, and how it ended. */
+static void in_child(void (*fn)(void), char *err, size_t cap, int *status)
+{
+	int p[2];
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	err[0] = '\0';
+	*status = -1;
+	if (pipe(p) != 0 || (pid = fork()) < 0)
+		return;
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		fn();
+		_exit(0);
+	}
+	close(p[1]);
+	while (got < cap - 1 && (n = read(p[0], err + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = '\0';
+	close(p[0]);
+	waitpid(pid, status, 0);
+}
+
+static void add_too_many(void)
+{
+	tr_observers obs = { 0 };
+
+	for (int i = 0; i <= TR_OBSERVERS_MAX; i++)
+		tr_observe_add(&obs, no_event, NULL);
+}
+
+static void panic_now(void)
+{
+	tr_panic(NULL, "a test of %s\r\nwith a line break", "tr_panic");
+}
+
+/* An impossible state is an assertion: logged, then abort(). */
+static void test_panic(void)
+{
+	char err[4096], want[100];
+	int status;
+
+	in_child(panic_now, err, sizeof err, &status);
+	TAP_INT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, 1, "tr_panic: abort()");
+	tap_ok(strstr(err, "internal error: a test of tr_panic  with a line break\n") != NULL,
+	       "tr_panic: one line \"internal error: ...\" (no logger: standard error)", err);
+	in_child(add_too_many, err, sizeof err, &status);
+	TAP_INT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, 1,
+	        "observers: one more than TR_OBSERVERS_MAX is a panic, not a silent drop");
+	snprintf(want, sizeof want, "internal error: more than %d observers of a delivery",
+	         TR_OBSERVERS_MAX);
+	tap_ok(strstr(err, want) != NULL, "observers: the panic says why", err);
 }
 
 static void test_status_text(void)
@@ -188,6 +291,8 @@ static void test_summary_lists(void)
 int main(void)
 {
 	test_exit_codes();
+	test_exit_flags();
+	test_panic();
 	test_status_text();
 	test_summary();
 	test_summary_lists();

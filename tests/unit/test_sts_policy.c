@@ -232,55 +232,59 @@ static const struct mcase mcases[] = {
 
 struct tcase {
 	const char *name, *txt;
-	int want;
+	tr_sts_txt_res want;
 	const char *id;
 };
 
+#define W_ID      TR_STS_TXT_ID
+#define W_OTHER   TR_STS_TXT_OTHER
+#define W_INVALID TR_STS_TXT_INVALID
+
 static const struct tcase tcases[] = {
-	{ "RFC example", "v=STSv1; id=20160831085700Z;", 1, "20160831085700Z" },
-	{ "no spaces, no final ;", "v=STSv1;id=abc", 1, "abc" },
-	{ "extension field", "v=STSv1; foo=bar; id=1x ;", 1, "1x" },
-	{ "mox: tabs and spaces around ;", "v=STSv1; \t id=20160831085700Z  \t;", 1, "20160831085700Z" },
-	{ "mox: id then extensions", "v=STSv1; id=a; more=a; ext=2", 1, "a" },
-	{ "space before the first ;", "v=STSv1 ; id=a", 1, "a" },
-	{ "final ; then white space", "v=STSv1; id=a; ", 1, "a" },
-	{ "extension name with _ . - inside", "v=STSv1; a_b.c-d=1; id=a", 1, "a" },
-	{ "extension value with every allowed sign", "v=STSv1; id=a; x=!\"#$%&'()*+,-./0:<>?@[\\]^_`{|}~", 1, "a" },
-	{ "repeated id: the first counts", "v=STSv1; id=a; id=b", 1, "a" },
-	{ "repeated id, the later one not an id value: ignored", "v=STSv1; id=a; id=b-c", 1, "a" },
-	{ "id of 32 bytes", "v=STSv1; id=12345678901234567890123456789012", 1,
+	{ "RFC example", "v=STSv1; id=20160831085700Z;", W_ID, "20160831085700Z" },
+	{ "no spaces, no final ;", "v=STSv1;id=abc", W_ID, "abc" },
+	{ "extension field", "v=STSv1; foo=bar; id=1x ;", W_ID, "1x" },
+	{ "mox: tabs and spaces around ;", "v=STSv1; \t id=20160831085700Z  \t;", W_ID, "20160831085700Z" },
+	{ "mox: id then extensions", "v=STSv1; id=a; more=a; ext=2", W_ID, "a" },
+	{ "space before the first ;", "v=STSv1 ; id=a", W_ID, "a" },
+	{ "final ; then white space", "v=STSv1; id=a; ", W_ID, "a" },
+	{ "extension name with _ . - inside", "v=STSv1; a_b.c-d=1; id=a", W_ID, "a" },
+	{ "extension value with every allowed sign", "v=STSv1; id=a; x=!\"#$%&'()*+,-./0:<>?@[\\]^_`{|}~", W_ID, "a" },
+	{ "repeated id: the first counts", "v=STSv1; id=a; id=b", W_ID, "a" },
+	{ "repeated id, the later one not an id value: ignored", "v=STSv1; id=a; id=b-c", W_ID, "a" },
+	{ "id of 32 bytes", "v=STSv1; id=12345678901234567890123456789012", W_ID,
 	  "12345678901234567890123456789012" },
-	{ "extension name of 32 bytes", "v=STSv1; id=a; a1234567890123456789012345678901=1", 1, "a" },
+	{ "extension name of 32 bytes", "v=STSv1; id=a; a1234567890123456789012345678901=1", W_ID, "a" },
 	/* not an STS record (discarded, RFC 8461 3.1) */
-	{ "SPF record", "v=spf1 -all", 0, "" },
-	{ "v not first", "id=1; v=STSv1;", 0, "" },
-	{ "version case", "v=stsv1; id=1", 0, "" },
-	{ "v=STSv0", "v=STSv0", 0, "" },
-	{ "v=STSv10", "v=STSv10; id=a", 0, "" },
-	{ "v=STSv2", "v=STSv2; id=a", 0, "" },
-	{ "v=STSv1 alone (no ;)", "v=STSv1", 0, "" },
-	{ "no ; after the version", "v=STSv1 id=a", 0, "" },
-	{ "white space before v=", " v=STSv1; id=a", 0, "" },
+	{ "SPF record", "v=spf1 -all", W_OTHER, "" },
+	{ "v not first", "id=1; v=STSv1;", W_OTHER, "" },
+	{ "version case", "v=stsv1; id=1", W_OTHER, "" },
+	{ "v=STSv0", "v=STSv0", W_OTHER, "" },
+	{ "v=STSv10", "v=STSv10; id=a", W_OTHER, "" },
+	{ "v=STSv2", "v=STSv2; id=a", W_OTHER, "" },
+	{ "v=STSv1 alone (no ;)", "v=STSv1", W_OTHER, "" },
+	{ "no ; after the version", "v=STSv1 id=a", W_OTHER, "" },
+	{ "white space before v=", " v=STSv1; id=a", W_OTHER, "" },
 	/* STS records outside the grammar: no policy */
-	{ "no id", "v=STSv1;", -1, "" },
-	{ "only an extension, no id", "v=STSv1; ext=1", -1, "" },
-	{ "ID in upper case is an extension: no id", "v=STSv1; ID=a", -1, "" },
-	{ "empty id", "v=STSv1; id=", -1, "" },
-	{ "id with a dash", "v=STSv1; id=test-123", -1, "" },
-	{ "id of 33 bytes", "v=STSv1; id=123456789012345678901234567890123", -1, "" },
-	{ "extension with an empty value", "v=STSv1; id=a; more=", -1, "" },
-	{ "extension name of 33 bytes", "v=STSv1; id=a; a12345678901234567890123456789012=1", -1, "" },
-	{ "extension name with %", "v=STSv1; id=a; 1%=a", -1, "" },
-	{ "extension name starting with -", "v=STSv1; id=a; -x=1", -1, "" },
-	{ "= in an extension value", "v=STSv1; id=a; test==", -1, "" },
-	{ "empty field (;;)", "v=STSv1; id=a;;", -1, "" },
-	{ "postfix-mta-sts-resolver's ;;; (grammar: no policy)", "v=STSv1; id=20160831085700Z;;;", -1, "" },
-	{ "white space at the end without ; (grammar: no policy)", "v=STSv1;        id=20160831085700Z   ", -1, "" },
-	{ "field without =", "v=STSv1; id=1; junk", -1, "" },
-	{ "space inside a value", "v=STSv1; id=a; x=a b", -1, "" },
-	{ "8-bit byte in an extension value", "v=STSv1; id=a; x=caf\xc3\xa9", -1, "" },
-	{ "control byte", "v=STSv1; id=a;\x01", -1, "" },
-	{ "empty field before the id", "v=STSv1; ; id=a", -1, "" },
+	{ "no id", "v=STSv1;", W_INVALID, "" },
+	{ "only an extension, no id", "v=STSv1; ext=1", W_INVALID, "" },
+	{ "ID in upper case is an extension: no id", "v=STSv1; ID=a", W_INVALID, "" },
+	{ "empty id", "v=STSv1; id=", W_INVALID, "" },
+	{ "id with a dash", "v=STSv1; id=test-123", W_INVALID, "" },
+	{ "id of 33 bytes", "v=STSv1; id=123456789012345678901234567890123", W_INVALID, "" },
+	{ "extension with an empty value", "v=STSv1; id=a; more=", W_INVALID, "" },
+	{ "extension name of 33 bytes", "v=STSv1; id=a; a12345678901234567890123456789012=1", W_INVALID, "" },
+	{ "extension name with %", "v=STSv1; id=a; 1%=a", W_INVALID, "" },
+	{ "extension name starting with -", "v=STSv1; id=a; -x=1", W_INVALID, "" },
+	{ "= in an extension value", "v=STSv1; id=a; test==", W_INVALID, "" },
+	{ "empty field (;;)", "v=STSv1; id=a;;", W_INVALID, "" },
+	{ "postfix-mta-sts-resolver's ;;; (grammar: no policy)", "v=STSv1; id=20160831085700Z;;;", W_INVALID, "" },
+	{ "white space at the end without ; (grammar: no policy)", "v=STSv1;        id=20160831085700Z   ", W_INVALID, "" },
+	{ "field without =", "v=STSv1; id=1; junk", W_INVALID, "" },
+	{ "space inside a value", "v=STSv1; id=a; x=a b", W_INVALID, "" },
+	{ "8-bit byte in an extension value", "v=STSv1; id=a; x=caf\xc3\xa9", W_INVALID, "" },
+	{ "control byte", "v=STSv1; id=a;\x01", W_INVALID, "" },
+	{ "empty field before the id", "v=STSv1; ; id=a", W_INVALID, "" },
 };
 
 static void test_policies(void)
@@ -404,7 +408,7 @@ int main(void)
 		snprintf(name, sizeof name, "txt: %s", tcases[i].name);
 		id[0] = '\0';
 		TAP_INT(tr_sts_txt_parse(tcases[i].txt, id), tcases[i].want, name);
-		if (tcases[i].want == 1)
+		if (tcases[i].want == TR_STS_TXT_ID)
 			TAP_STR(id, tcases[i].id, name);
 	}
 	return tap_done();

@@ -100,6 +100,7 @@ static void test_store_report(void)
 	char path[] = "/tmp/test_tlsrpt.XXXXXX", db[64], err[256], *json = NULL;
 	int fd = mkstemp(path);
 	tr_sts_store *s;
+	tlsrelay_status st;
 	tr_tlsrpt_meta m = { "Org \"Q\"", "c@x.test", "x.test", NULL };
 	tr_rpt_row ok = { "d.test", "sts", "version: STSv1\nmode: testing", "*.d.test", "success",
 	                  "mx.d.test", "192.0.2.1", 0, "" };
@@ -109,18 +110,20 @@ static void test_store_report(void)
 	if (fd >= 0)
 		close(fd);
 	snprintf(db, sizeof db, "%s.db", path);
-	s = tr_sts_store_open(db, err, sizeof err);
-	tap_ok(s != NULL, "store: opens", err);
+	s = tr_sts_store_open(db, &st);
+	tap_ok(s != NULL && st.cat == TLSRELAY_OK, "store: opens", st.text);
 	if (s == NULL)
 		return;
 	bad.result = "certificate-expired";
 	bad.sending_ip = "198.51.100.7";
 	for (int i = 0; i < 3; i++)
-		tr_sts_store_record(s, &ok, day0 + 100 + i);
-	tr_sts_store_record(s, &bad, day0 + 200);
-	tr_sts_store_record(s, &bad, day0 + 86400);          /* next day */
-	TAP_INT(tr_tlsrpt_json(s, "2023-11-15", "d.test", &m, &json, err, sizeof err), 1,
-	        "report: results found");
+		TAP_INT(tr_sts_store_record(s, &ok, day0 + 100 + i, &st), TLSRELAY_OK, "store: recorded");
+	TAP_INT(tr_sts_store_record(s, &bad, day0 + 200, &st), TLSRELAY_OK, "store: recorded a failure");
+	TAP_INT(tr_sts_store_record(s, &bad, day0 + 86400, &st), TLSRELAY_OK,   /* next day */
+	        "store: recorded the next day");
+	TAP_INT(tr_tlsrpt_json(s, "2023-11-15", "d.test", &m, &json, &st), TLSRELAY_OK,
+	        "report: made (OK)");
+	tap_ok(json != NULL, "report: results found", st.text);
 	tap_ok(json && strstr(json, "\"total-successful-session-count\":3,"
 	                      "\"total-failure-session-count\":1") != NULL,
 	       "report: counts of that day only", json);
@@ -133,14 +136,21 @@ static void test_store_report(void)
 	       "report: failure details carry sending-mta-ip", json);
 	free(json);
 	json = NULL;
-	TAP_INT(tr_tlsrpt_json(s, "2023-11-14", "d.test", &m, &json, err, sizeof err), 0,
-	        "report: nothing the day before");
-	TAP_INT(tr_tlsrpt_json(s, "2023-13-01", "d.test", &m, &json, err, sizeof err), -1,
+	TAP_INT(tr_tlsrpt_json(s, "2023-11-14", "d.test", &m, &json, &st), TLSRELAY_OK,
+	        "report: the day before: OK");
+	tap_ok(json == NULL, "report: nothing the day before", json);
+	TAP_INT(tr_tlsrpt_json(s, "2023-13-01", "d.test", &m, &json, &st), TLSRELAY_USAGE,
 	        "report: bad day refused");
+	tap_ok(json == NULL, "report: bad day: no report", json);
 	/* Prune on 2023-11-16 keeping 0 days: the 15th goes, the 16th stays. */
-	TAP_INT(tr_sts_store_prune(s, day0 + 86400 + 5, 0), 2, "prune: the older day's two rows removed");
-	TAP_INT(tr_tlsrpt_json(s, "2023-11-16", "d.test", &m, &json, err, sizeof err), 1,
-	        "prune: the newer day kept");
+	{
+		int removed = -1;
+		TAP_INT(tr_sts_store_prune(s, day0 + 86400 + 5, 0, &removed, &st), TLSRELAY_OK, "prune: OK");
+		TAP_INT(removed, 2, "prune: the older day's two rows removed");
+	}
+	TAP_INT(tr_tlsrpt_json(s, "2023-11-16", "d.test", &m, &json, &st), TLSRELAY_OK,
+	        "prune: the newer day: OK");
+	tap_ok(json != NULL, "prune: the newer day kept", st.text);
 	free(json);
 	json = NULL;
 	tr_sts_store_close(s);
