@@ -6,7 +6,6 @@
  * text (a log line, a reply, a key) stays bounded whatever the input.
  */
 #include "config.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,30 +80,40 @@ int tr_buf_putc(tr_buf *b, char c)
 	return tr_buf_add(b, &c, 1);
 }
 
-int tr_buf_printf(tr_buf *b, const char *fmt, ...)
+int tr_buf_vprintf(tr_buf *b, const char *fmt, va_list ap)
 {
 	char small[256], *big = NULL;
-	va_list ap;
+	va_list again;
 	int n, r;
 
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->lost = 1;
-		return -1;
+	if (n < 0 || (size_t)n < sizeof small) {
+		va_end(again);
+		if (n < 0)
+			b->lost = 1;
+		return n < 0 ? -1 : tr_buf_add(b, small, (size_t)n);
 	}
-	if ((size_t)n < sizeof small)
-		return tr_buf_add(b, small, (size_t)n);
 	if ((big = malloc((size_t)n + 1)) == NULL) {
+		va_end(again);
 		b->nomem = b->lost = 1;
 		return -1;
 	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	vsnprintf(big, (size_t)n + 1, fmt, again);
+	va_end(again);
 	r = tr_buf_add(b, big, (size_t)n);
 	free(big);
+	return r;
+}
+
+int tr_buf_printf(tr_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = tr_buf_vprintf(b, fmt, ap);
+	va_end(ap);
 	return r;
 }
 

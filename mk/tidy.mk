@@ -1,0 +1,9 @@
+# mk/tidy.mk - included by Makefile.am (one fragment per area; use += on the shared
+# variables). Issue 14 items 4 and 5: the growable buffer (lib/buf.c) and the
+# TXT lookup on the shared resolver core (lib/dns_txt.c).
+
+check_PROGRAMS += tests/unit/test_buf
+tests_unit_test_buf_SOURCES = tests/unit/test_buf.c tests/unit/tap.h
+tests_unit_test_buf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_buf_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_buf
