@@ -7,3 +7,8 @@ tests_unit_test_buf_SOURCES = tests/unit/test_buf.c tests/unit/tap.h
 tests_unit_test_buf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_buf_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_buf
+
+# No program in plugin/ includes lib/ctx.h, directly or through a header.
+TESTS += tests/layers/test_program_headers.sh
+SCRIPT_DIRS += tests/layers
+EXTRA_DIST += tests/layers
