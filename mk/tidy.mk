@@ -12,3 +12,6 @@ TESTS += tests/unit/test_buf
 TESTS += tests/layers/test_program_headers.sh
 SCRIPT_DIRS += tests/layers
 EXTRA_DIST += tests/layers
+
+# TXT lookups on the resolver core, against a scripted DNS server.
+TESTS += tests/dns/test_dns_txt.sh
