@@ -4,12 +4,15 @@
  * a bound, formatted appends longer than the internal 256-byte scratch
  * (the second vsnprintf pass, with a va_list copied for it), hex, reset,
  * take. Table-driven: each case is a sequence of appends and the text,
- * length and lost flag it must leave.
+ * length and lost flag it must leave. Then a formatter built on it with a
+ * bound of its own: tr_xtext (RFC 3461 xtext for ENVID) never cuts an
+ * escape in half.
  */
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "smtp_client.h"
 #include "tap.h"
 
 enum op { END, PUTS, PUTC, ADD, PRINTF_BIG, PRINTF_D, HEX, RESET };
@@ -127,10 +130,32 @@ static void test_take(void)
 	TAP_STR(mem, "abc", "take: fixed storage keeps its text");
 }
 
+static const struct {
+	const char *name, *in;
+	size_t cap;
+	const char *want;
+} xtext_cases[] = {
+	{ "xtext: '+', '=' and space escaped", "a+b=c d", 64, "a+2Bb+3Dc+20d" },
+	{ "xtext: control and 8-bit bytes escaped", "\x01\xe9", 64, "+01+E9" },
+	{ "xtext: two escapes fit in 8 bytes, not half of a third", "+++", 8, "+2B+2B" },
+	{ "xtext: stops while an escape would still fit", "abcdefgh", 8, "abcd" },
+	{ "xtext: cap 1", "abc", 1, "" },
+};
+
+static void test_xtext(void)
+{
+	char out[64];
+
+	for (size_t c = 0; c < sizeof xtext_cases / sizeof xtext_cases[0]; c++)
+		TAP_STR(tr_xtext(xtext_cases[c].in, out, xtext_cases[c].cap), xtext_cases[c].want,
+		        xtext_cases[c].name);
+}
+
 int main(void)
 {
-	tap_plan(12 * 4 + 10 + 5);
+	tap_plan(12 * 4 + 10 + 5 + 5);
 	test_cases();
 	test_take();
+	test_xtext();
 	return tap_done();
 }
