@@ -45,7 +45,10 @@ static int txt_id(const tr_dns *dns, const char *domain,
 	}
 	n = tr_dns_txt(dns, name, recs, TR_DNS_TXT_COUNT, &st);
 	if (n < 0) {
-		snprintf(why, cap, "%.300s", st.text);
+		tr_buf b;
+
+		tr_buf_fixed(&b, why, cap);
+		tr_buf_puts(&b, st.text);        /* cut at cap - 1 */
 		free(recs);
 		return -1;
 	}
