@@ -48,7 +48,11 @@ static int find_rua(send_run *r, const char *domain, char rua[][256])
 	int n, nrua = 0;
 
 	snprintf(name, sizeof name, "_smtp._tls.%s", domain);
-	n = txt ? tr_dns_txt(r->dns, name, txt, TR_DNS_TXT_COUNT, &st) : -1;
+	n = -1;
+	if (txt == NULL)
+		tr_status_set(&st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+	else
+		n = tr_dns_txt(r->dns, name, txt, TR_DNS_TXT_COUNT, &st);
 	for (int i = 0; i < n && nrua == 0; i++)
 		nrua = tr_tlsrpt_rua(txt[i], rua, RUA_MAX);
 	free(txt);
