@@ -88,32 +88,40 @@ void tr_buf_putc(tr_buf *b, char c)
 	(void)append(b, &c, 1);
 }
 
-void tr_buf_printf(tr_buf *b, const char *fmt, ...)
+void tr_buf_vprintf(tr_buf *b, const char *fmt, va_list ap)
 {
 	char small[256], *big = NULL;
-	va_list ap;
+	va_list again;
 	int n;
 
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->lost = 1;
-		return;
-	}
-	if ((size_t)n < sizeof small) {
-		(void)append(b, small, (size_t)n);
+	if (n < 0 || (size_t)n < sizeof small) {
+		va_end(again);
+		if (n < 0)
+			b->lost = 1;
+		else
+			(void)append(b, small, (size_t)n);
 		return;
 	}
 	if ((big = malloc((size_t)n + 1)) == NULL) {
+		va_end(again);
 		b->nomem = b->lost = 1;
 		return;
 	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	vsnprintf(big, (size_t)n + 1, fmt, again);
+	va_end(again);
 	(void)append(b, big, (size_t)n);
 	free(big);
+}
+
+void tr_buf_printf(tr_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tr_buf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 void tr_buf_hex(tr_buf *b, const unsigned char *p, size_t n, char sep)

@@ -24,6 +24,7 @@
 #ifndef TR_BUF_H
 #define TR_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include "status.h"
 
@@ -47,6 +48,7 @@ void tr_buf_fixed(tr_buf *b, char *mem, size_t cap);
 void tr_buf_add(tr_buf *b, const char *s, size_t n);
 void tr_buf_puts(tr_buf *b, const char *s);
 void tr_buf_printf(tr_buf *b, const char *fmt, ...) TR_PRINTF(2, 3);
+void tr_buf_vprintf(tr_buf *b, const char *fmt, va_list ap) TR_PRINTF(2, 0);
 void tr_buf_putc(tr_buf *b, char c);
 
 /* Bytes as upper-case hex pairs, separated by sep (0: none); stops at

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "buf.h"
 #include "ctx.h"
 #include "msgrules.h"
 #include "status.h"
@@ -29,10 +30,11 @@ void tr_ctx_reset(tlsrelay_ctx *ctx)
 static tlsrelay_cat map_error(const char *setting, tlsrelay_status *st)
 {
 	char text[TLSRELAY_TEXT_MAX];
+	tr_buf b;
 
 	snprintf(text, sizeof text, "%s", st->text);
-	snprintf(st->text, sizeof st->text, "%s %.*s", setting,
-	         (int)(sizeof st->text - strlen(setting) - 2), text);
+	tr_buf_fixed(&b, st->text, sizeof st->text);
+	tr_buf_printf(&b, "%s %s", setting, text);
 	return st->cat;
 }
 

@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "buf.h"
 #include "ctx.h"
 #include "dane.h"
 #include "deliver.h"
@@ -362,9 +363,10 @@ static void route_by_domain(route *r)
  * bounded by cap; "... N more" when they do not fit. 0 if there is none. */
 static size_t rcpt_list(const tlsrelay_request *req, int class, char *out, size_t cap)
 {
-	size_t o = 0, n = 0, left = 0;
+	size_t n = 0, left = 0;
+	tr_buf b;
 
-	out[0] = '\0';
+	tr_buf_fixed(&b, out, cap);
 	for (size_t i = 0; i < req->nrcpts; i++) {
 		tlsrelay_cat c = req->rcpts[i].status.cat;
 		int in = class == TLSRELAY_OK ? c == TLSRELAY_OK
@@ -374,15 +376,15 @@ static size_t rcpt_list(const tlsrelay_request *req, int class, char *out, size_
 
 		if (!in)
 			continue;
-		if (left > 0 || o + len + 16 + 20 > cap) {   /* room for "... N more" */
+		if (left > 0 || b.len + len + 16 + 20 > cap) {   /* room for "... N more" */
 			left++;
 			continue;
 		}
-		o += (size_t)snprintf(out + o, cap - o, "%s<%s>", n ? ", " : "", req->rcpts[i].addr);
+		tr_buf_printf(&b, "%s<%s>", n ? ", " : "", req->rcpts[i].addr);
 		n++;
 	}
 	if (left > 0)
-		snprintf(out + o, cap - o, "%s... %zu more", n ? ", " : "", left);
+		tr_buf_printf(&b, "%s... %zu more", n ? ", " : "", left);
 	return n + left;
 }
 
@@ -395,16 +397,17 @@ static void name_rcpts(const tlsrelay_request *req, tlsrelay_status *st)
 	char lists[3][120], suffix[400], reason[TLSRELAY_TEXT_MAX];
 	static const char *const words[3] = { "deferred", "refused", "accepted" };
 	static const int classes[3] = { TLSRELAY_TEMP, TLSRELAY_PERM, TLSRELAY_OK };
-	size_t o = 0, keep;
+	size_t keep;
+	tr_buf b;
 
 	if (req->nrcpts < 2)
 		return;
+	tr_buf_fixed(&b, suffix, sizeof suffix);
 	for (int k = 0; k < 3; k++)
 		if (rcpt_list(req, classes[k], lists[k], sizeof lists[k]) > 0)
-			o += (size_t)snprintf(suffix + o, sizeof suffix - o, "%s%s: %s",
-			                      o ? "; " : " [", words[k], lists[k]);
-	snprintf(suffix + o, sizeof suffix - o, "]");
-	keep = sizeof st->text - 1 - strlen(suffix);
+			tr_buf_printf(&b, "%s%s: %s", b.len ? "; " : " [", words[k], lists[k]);
+	tr_buf_putc(&b, ']');
+	keep = sizeof st->text - 1 - b.len;
 	snprintf(reason, sizeof reason, "%s", st->text);
 	snprintf(st->text, sizeof st->text, "%.*s%s", (int)keep, reason, suffix);
 	tr_sanitize_line(st->text);

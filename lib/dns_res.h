@@ -1,8 +1,9 @@
 /*
- * dns_res.h - the resolver core shared by dns.c (MX, addresses) and
- * dns_tlsa.c (TLSA): name syntax, a private res_state per lookup, one
- * query with its outcome and DNSSEC status, and a walk over the answer
- * records of one type that follows CNAMEs. Private to the library.
+ * dns_res.h - the resolver core shared by dns.c (MX, addresses),
+ * dns_tlsa.c (TLSA) and dns_txt.c (TXT): name syntax, a private res_state
+ * per lookup, one query with its outcome and DNSSEC status, and a walk
+ * over the answer records of one type that follows CNAMEs. Private to the
+ * library.
  *
  * DNSSEC status: a query made with tr_dns.dnssec set asks for DNSSEC
  * records (EDNS0 with the DO bit) and keeps the AD bit of the answer

@@ -1,21 +1,23 @@
 /*
- * dns_txt.c - TXT lookups through the resolver settings of dns.c (see
- * dns_txt.h).
+ * dns_txt.c - TXT lookups (see dns_txt.h) on the resolver core of dns.c
+ * and dns_tlsa.c (dns_res.h): a private resolver state with the configured
+ * server, one query, and the answer walk, which takes only the records
+ * owned by the name asked for or by the end of its CNAME chain in the
+ * answer. A record of another owner in the answer (a resolver that does
+ * not scrub, a forged answer) is not taken: it could carry an _mta-sts id
+ * or a TLS-RPT rua for a name the lookup was not about.
  */
 #include "config.h"
-#include <sys/types.h>
-#include <netinet/in.h>
-#include <arpa/nameser.h>
-#include <netdb.h>
-#include <resolv.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dns_res.h"
 #include "dns_txt.h"
 #include "status.h"
 
-#define TXT_BUFSIZE 65536
+typedef struct txt_acc {
+	char (*out)[TR_DNS_TXT_MAX];
+	int max, n;
+} txt_acc;
 
 /* The character-strings of one TXT rdata joined into out (cap bytes). */
 static int txt_join(const unsigned char *rd, size_t len, char *out, size_t cap)
@@ -38,61 +40,54 @@ static int txt_join(const unsigned char *rd, size_t len, char *out, size_t cap)
 	return 0;
 }
 
-static int txt_answer(const unsigned char *buf, int len, char out[][TR_DNS_TXT_MAX],
-                      int max, tlsrelay_status *st)
+/* tr_dns_walk's callback: one TXT record of the name. */
+static int txt_add(ns_msg *msg, ns_rr *rr, void *arg)
 {
-	ns_msg msg;
-	int n = 0;
+	txt_acc *a = arg;
 
-	if (ns_initparse(buf, len, &msg) < 0)
-		goto bad;
-	if (ns_msg_getflag(msg, ns_f_rcode) == ns_r_nxdomain)
+	(void)msg;
+	if (a->n >= a->max)
 		return 0;
-	if (ns_msg_getflag(msg, ns_f_rcode) != ns_r_noerror || ns_msg_getflag(msg, ns_f_tc))
-		goto bad;
-	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && n < max; i++) {
-		ns_rr rr;
-
-		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
-			goto bad;
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
-			continue;
-		if (txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr), out[n], TR_DNS_TXT_MAX) < 0)
-			goto bad;
-		n++;
-	}
-	return n;
-bad:
-	tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "malformed DNS answer");
-	return -1;
+	if (txt_join(ns_rr_rdata(*rr), ns_rr_rdlen(*rr), a->out[a->n], TR_DNS_TXT_MAX) < 0)
+		return -1;
+	a->n++;
+	return 0;
 }
 
 tlsrelay_cat tr_dns_txt(const tr_dns *d, const char *name,
                         char out[][TR_DNS_TXT_MAX], int max, int *n, tlsrelay_status *st)
 {
 	struct __res_state rs;
-	unsigned char *buf = malloc(TXT_BUFSIZE);
-	int len;
+	tr_dns_answer ans;
+	txt_acc a = { out, max, 0 };
 
 	*n = 0;
-	if (buf == NULL)
+	if ((ans.buf = malloc(TR_DNS_BUFSIZE)) == NULL)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	if (tr_dns_res_open(d, &rs) < 0) {
-		free(buf);
+		free(ans.buf);
 		return tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "cannot initialise the resolver");
 	}
-	rs.res_h_errno = 0;
-	len = res_nquery(&rs, name, ns_c_in, ns_t_txt, buf, TXT_BUFSIZE);
-	if (len < 0 && (rs.res_h_errno == HOST_NOT_FOUND || rs.res_h_errno == NO_DATA))
+	switch (tr_dns_query(&rs, name, ns_t_txt, &ans)) {
+	case TR_DNS_OK:
+		if (tr_dns_walk(&ans.msg, name, ns_t_txt, txt_add, &a, NULL, 0) < 0) {
+			tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "malformed DNS answer");
+		} else {
+			*n = a.n;
+			tr_status_ok(st);
+		}
+		break;
+	case TR_DNS_NODATA:
+	case TR_DNS_NXDOMAIN:
 		tr_status_ok(st);
-	else if (len < 0 || len > TXT_BUFSIZE)
-		tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "TXT lookup of %.300s: DNS server failure or timeout",
-		              name);
-	else if ((*n = txt_answer(buf, len, out, max, st)) < 0)
-		*n = 0;
-	else
-		tr_status_ok(st);
+		break;
+	case TR_DNS_TEMP:
+	default:
+		tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "TXT lookup of %s: %s", name,
+		              tr_dns_temp_reason(&ans));
+		break;
+	}
 	res_nclose(&rs);
-	free(buf);
+	free(ans.buf);
 	return st->cat;
 }

@@ -13,12 +13,12 @@
 #include "config.h"
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <openssl/ssl.h>
+#include "buf.h"
 #include "policy.h"
 #include "status.h"
 
@@ -34,13 +34,11 @@
 /* "none, may, ..., secure": every level name. */
 static const char *level_names(char *buf, size_t cap)
 {
-	size_t used = 0;
+	tr_buf b;
 
-	buf[0] = '\0';
-	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE && used < cap; lv++)
-		used += (size_t)snprintf(buf + used, cap - used, "%s%s",
-		                         used ? ", " : "",
-		                         tr_tls_level_name((tr_tls_level)lv));
+	tr_buf_fixed(&b, buf, cap);
+	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++)
+		tr_buf_printf(&b, "%s%s", b.len ? ", " : "", tr_tls_level_name((tr_tls_level)lv));
 	return buf;
 }
 
@@ -375,21 +373,6 @@ tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
 /* ---------------------------------------------------------------- format */
 
 /* Append to out (cap bytes, *used of them used), truncating. */
-static TR_PRINTF(4, 5) void put(char *out, size_t cap, size_t *used,
-                                const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*used >= cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(out + *used, cap - *used, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*used = (size_t)n >= cap - *used ? cap : *used + (size_t)n;
-}
-
 static const char *version_name(int v)
 {
 	return v == TLS1_3_VERSION ? "TLSv1.3" : v == TLS1_2_VERSION ? "TLSv1.2" : "?";
@@ -400,29 +383,29 @@ char *tr_policy_format(const tr_policy *p, char *out, size_t cap)
 	const char *sep = p->level == TR_TLS_FINGERPRINT ? "|" : ":";
 	const char *lo = version_name(p->min_proto);
 	const char *hi = version_name(p->max_proto);
-	size_t used = 0;
+	tr_buf b;
 
 	if (out == NULL || cap == 0)
 		return out;
-	out[0] = '\0';
-	put(out, cap, &used, "%s", tr_tls_level_name(p->level));
+	tr_buf_fixed(&b, out, cap);
+	tr_buf_puts(&b, tr_tls_level_name(p->level));
 	if (p->floor > TR_TLS_NONE)
-		put(out, cap, &used, " floor=%s", tr_tls_level_name(p->floor));
+		tr_buf_printf(&b, " floor=%s", tr_tls_level_name(p->floor));
 	for (int i = 0; i < p->nmatch && i < TR_POLICY_MAX_MATCH; i++)
-		put(out, cap, &used, "%s%.255s", i ? sep : " match=", p->match[i]);
+		tr_buf_printf(&b, "%s%s", i ? sep : " match=", p->match[i]);
 	if (p->min_proto && p->max_proto == p->min_proto)
-		put(out, cap, &used, " protocols=%s", lo);
+		tr_buf_printf(&b, " protocols=%s", lo);
 	else if (p->min_proto && p->max_proto)
-		put(out, cap, &used, " protocols=>=%s:<=%s", lo, hi);
+		tr_buf_printf(&b, " protocols=>=%s:<=%s", lo, hi);
 	else if (p->min_proto || p->max_proto)
-		put(out, cap, &used, " protocols=%s%s", p->min_proto ? ">=" : "<=",
-		    p->min_proto ? lo : hi);
+		tr_buf_printf(&b, " protocols=%s%s", p->min_proto ? ">=" : "<=",
+		              p->min_proto ? lo : hi);
 	if (p->grade[0] != '\0')
-		put(out, cap, &used, " ciphers=%.7s", p->grade);
+		tr_buf_printf(&b, " ciphers=%s", p->grade);
 	if (p->servername[0] != '\0' && strcmp(p->servername, "hostname") != 0)
-		put(out, cap, &used, " servername=%.255s", p->servername);
+		tr_buf_printf(&b, " servername=%s", p->servername);
 	if (p->source[0] != '\0')
-		put(out, cap, &used, " (from %.299s)", p->source);
+		tr_buf_printf(&b, " (from %s)", p->source);
 	return out;
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include "buf.h"
 #include "status.h"
 #include "probe.h"
 
@@ -22,10 +23,10 @@
 static void san_list(X509 *cert, char *out, size_t cap)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	size_t used = 0;
+	tr_buf b;
 
-	out[0] = '\0';
-	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && used < cap; i++) {
+	tr_buf_fixed(&b, out, cap);
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && !b.lost; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		const unsigned char *d;
 		char v6[64];
@@ -34,17 +35,15 @@ static void san_list(X509 *cert, char *out, size_t cap)
 		if (g->type == GEN_DNS) {
 			d = ASN1_STRING_get0_data(g->d.dNSName);
 			len = ASN1_STRING_length(g->d.dNSName);
-			used += (size_t)snprintf(out + used, cap - used, "%sDNS:%.*s",
-			                         used ? ", " : "", len, (const char *)d);
+			tr_buf_printf(&b, "%sDNS:%.*s", b.len ? ", " : "", len, (const char *)d);
 		} else if (g->type == GEN_IPADD) {
 			d = ASN1_STRING_get0_data(g->d.iPAddress);
 			len = ASN1_STRING_length(g->d.iPAddress);
 			if (len == 4)
-				used += (size_t)snprintf(out + used, cap - used, "%sIP:%u.%u.%u.%u",
-				                         used ? ", " : "", d[0], d[1], d[2], d[3]);
+				tr_buf_printf(&b, "%sIP:%u.%u.%u.%u", b.len ? ", " : "",
+				              d[0], d[1], d[2], d[3]);
 			else if (len == 16 && inet_ntop(AF_INET6, d, v6, sizeof v6))
-				used += (size_t)snprintf(out + used, cap - used, "%sIP:%s",
-				                         used ? ", " : "", v6);
+				tr_buf_printf(&b, "%sIP:%s", b.len ? ", " : "", v6);
 		}
 	}
 	GENERAL_NAMES_free(gens);

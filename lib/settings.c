@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "buf.h"
 #include "nexthop.h"
 #include "settings.h"
 #include "dns.h"
@@ -132,16 +133,11 @@ static const char *time_text(int secs, char *buf, size_t cap)
 /* "none, may, encrypt, ...": every level, in order. */
 static const char *level_names(char *buf, size_t cap)
 {
-	size_t used = 0;
+	tr_buf b;
 
-	buf[0] = '\0';
-	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++) {
-		if (used >= cap)
-			continue;
-		used += (size_t)snprintf(buf + used, cap - used, "%s%s",
-		                         used ? ", " : "",
-		                         tr_tls_level_name((tr_tls_level)lv));
-	}
+	tr_buf_fixed(&b, buf, cap);
+	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++)
+		tr_buf_printf(&b, "%s%s", b.len ? ", " : "", tr_tls_level_name((tr_tls_level)lv));
 	return buf;
 }
 

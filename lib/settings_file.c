@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "buf.h"
 #include "settings.h"
 #include "status.h"
 
@@ -49,16 +50,18 @@ static enum line_rc read_line(FILE *fp, char *buf)
 static void format_where(char *buf, size_t cap, const char *path,
                          unsigned long line)
 {
-	size_t n = strlen(path), used;
+	size_t n = strlen(path);
 	const char *dots = "";
+	tr_buf b;
 
 	if (n > WHERE_PATH_MAX) {
 		path += n - WHERE_PATH_MAX;
 		dots = "...";
 	}
-	used = (size_t)snprintf(buf, cap, "%s%s", dots, path);
-	if (line > 0 && used < cap)
-		snprintf(buf + used, cap - used, ":%lu", line);
+	tr_buf_fixed(&b, buf, cap);
+	tr_buf_printf(&b, "%s%s", dots, path);
+	if (line > 0)
+		tr_buf_printf(&b, ":%lu", line);
 }
 
 static char *trim(char *s)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "buf.h"
 #include "log.h"
 #include "sasl.h"
 #include "smtp_session.h"
@@ -39,14 +40,13 @@ static const struct {
 /* The mechanisms the server offered, for the error text. */
 static const char *offered_text(const tr_caps *c, char *buf, size_t cap)
 {
-	size_t used = 0;
+	tr_buf b;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < NMECHS && used < cap; i++)
+	tr_buf_fixed(&b, buf, cap);
+	for (size_t i = 0; i < NMECHS; i++)
 		if (c->auth & mech_names[i].bit)
-			used += (size_t)snprintf(buf + used, cap - used, "%s%s",
-			                         used ? " " : "", mech_names[i].name);
-	if (buf[0] != '\0')
+			tr_buf_printf(&b, "%s%s", b.len ? " " : "", mech_names[i].name);
+	if (b.len > 0)
 		return buf;
 	return (c->flags & TR_CAP_AUTH) ? "only mechanisms unknown to tlsrelay" : "none";
 }

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "buf.h"
 #include "ctx.h"
 #include "log.h"
 #include "message.h"
@@ -59,18 +60,18 @@
 
 char *tr_xtext(const char *s, char *out, size_t cap)
 {
-	size_t o = 0;
+	tr_buf b;
 
 	if (cap == 0)
 		return out;
-	for (; *s && o + 4 < cap; s++) {
+	tr_buf_fixed(&b, out, cap);
+	for (; *s && b.len + 4 < cap; s++) {      /* never half an escape */
 		unsigned char c = (unsigned char)*s;
 		if (c < 33 || c > 126 || c == '+' || c == '=')
-			o += (size_t)snprintf(out + o, cap - o, "+%02X", c);
+			tr_buf_printf(&b, "+%02X", c);
 		else
-			out[o++] = (char)c;
+			tr_buf_putc(&b, (char)c);
 	}
-	out[o] = '\0';
 	return out;
 }
 
@@ -117,22 +118,21 @@ static int precheck(tr_session *s, int *utf8, tlsrelay_status *st)
 static void send_mail_from(tr_session *s, int utf8)
 {
 	const tlsrelay_request *q = s->req;
-	char params[600] = "", envid[300];
-	size_t n = 0;
+	char params[600], envid[300];
 	int dsn = (s->caps.flags & TR_CAP_DSN) != 0;
+	tr_buf b;
 
-#define ADD(...) (n += (size_t)snprintf(params + n, n < sizeof params ? sizeof params - n : 0, __VA_ARGS__))
+	tr_buf_fixed(&b, params, sizeof params);   /* the MAIL parameters' bound */
 	if (s->caps.flags & TR_CAP_SIZE)
-		ADD(" SIZE=%llu", s->msg->size);
+		tr_buf_printf(&b, " SIZE=%llu", s->msg->size);
 	if (s->msg->has_8bit && (s->caps.flags & TR_CAP_8BITMIME))
-		ADD(" BODY=8BITMIME");
+		tr_buf_puts(&b, " BODY=8BITMIME");
 	if (utf8)
-		ADD(" SMTPUTF8");
+		tr_buf_puts(&b, " SMTPUTF8");
 	if (dsn && q->ret && *q->ret)
-		ADD(" RET=%s", q->ret);
+		tr_buf_printf(&b, " RET=%s", q->ret);
 	if (dsn && q->envid && *q->envid)
-		ADD(" ENVID=%s", tr_xtext(q->envid, envid, sizeof envid));
-#undef ADD
+		tr_buf_printf(&b, " ENVID=%s", tr_xtext(q->envid, envid, sizeof envid));
 	tr_sess_state(s, TR_ST_MAIL);
 	tr_sess_send(s, 0, "MAIL FROM:<%s>%s", q->sender ? q->sender : "", params);
 }

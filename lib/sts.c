@@ -16,6 +16,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include "buf.h"
 #include "ctx.h"
 #include "dns_txt.h"
 #include "io.h"
@@ -44,7 +45,10 @@ static tr_found txt_id(const tr_dns *dns, const char *domain,
 		return TR_LOOKUP_FAILED;
 	}
 	if (tr_dns_txt(dns, name, recs, TR_DNS_TXT_COUNT, &n, &st) != TLSRELAY_OK) {
-		snprintf(why, cap, "%.300s", st.text);
+		tr_buf b;
+
+		tr_buf_fixed(&b, why, cap);
+		tr_buf_puts(&b, st.text);        /* cut at cap - 1 */
 		free(recs);
 		return TR_LOOKUP_FAILED;
 	}
@@ -230,27 +234,26 @@ void tr_sts_describe(struct tlsrelay_ctx *ctx, const tr_nexthop *nh, int is_rela
 	tr_sts_store *st = NULL;
 	tr_sts_cached c;
 	tlsrelay_status ignored;
-	size_t used;
+	tr_buf b;
 
 	if (cap == 0)
 		return;
-	out[0] = '\0';
+	tr_buf_fixed(&b, out, cap);
 	if (!ctx->cfg.mta_sts || is_relay || !nh->mx_lookup || policy_mapped)
 		return;
 	if (ctx->cfg.mta_sts_cache && access(ctx->cfg.mta_sts_cache, R_OK) == 0)
 		st = tr_sts_store_open(ctx->cfg.mta_sts_cache, &ignored);
 	if (st == NULL || tr_sts_store_get(st, nh->host, &c, &ignored) != TR_FOUND ||
 	    c.expires <= (long long)time(NULL)) {
-		snprintf(out, cap, " [MTA-STS: no cached policy; looked up at delivery]");
+		tr_buf_puts(&b, " [MTA-STS: no cached policy; looked up at delivery]");
 		tr_sts_store_close(st);
 		return;
 	}
-	used = (size_t)snprintf(out, cap, " [MTA-STS: %s, id %s, mx", tr_sts_mode_name(c.pol.mode), c.id);
-	for (int i = 0; i < c.pol.nmx && used < cap; i++)
-		used += (size_t)snprintf(out + used, cap - used, " %s", tr_sts_policy_mx(&c.pol, i));
-	if (used < cap)
-		snprintf(out + used, cap - used, "%s]",
-		         c.pol.mode == TR_STS_MODE_ENFORCE ? "; enforced as verify match=hostname" : "");
+	tr_buf_printf(&b, " [MTA-STS: %s, id %s, mx", tr_sts_mode_name(c.pol.mode), c.id);
+	for (int i = 0; i < c.pol.nmx; i++)
+		tr_buf_printf(&b, " %s", tr_sts_policy_mx(&c.pol, i));
+	tr_buf_printf(&b, "%s]", c.pol.mode == TR_STS_MODE_ENFORCE ?
+	              "; enforced as verify match=hostname" : "");
 	tr_sts_store_close(st);
 }
 

@@ -36,6 +36,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include "buf.h"
 #include "ctx.h"
 #include "dynload.h"
 #include "sts_fetch.h"
@@ -143,19 +144,19 @@ static struct curl_slist *resolve_list(const tr_dns *dns, const char *host, int 
 	tr_addr addrs[TR_DNS_MAX_ADDRS];
 	tlsrelay_status st;
 	char entry[TR_HOSTNAME_MAX + 16 * 70];
-	size_t used;
 	struct curl_slist *l;
+	tr_buf b;
 	int n;
 
 	if (tr_dns_addrs(dns, host, port, addrs, TR_DNS_MAX_ADDRS, &n, &st) != TLSRELAY_OK) {
 		snprintf(err, cap, "%s", st.text);
 		return NULL;
 	}
-	used = (size_t)snprintf(entry, sizeof entry, "%s:%d:", host, port);
-	for (int i = 0; i < n && used < sizeof entry; i++)
-		used += (size_t)snprintf(entry + used, sizeof entry - used,
-		                         strchr(addrs[i].text, ':') ? "%s[%s]" : "%s%s",
-		                         i ? "," : "", addrs[i].text);
+	tr_buf_fixed(&b, entry, sizeof entry);
+	tr_buf_printf(&b, "%s:%d:", host, port);
+	for (int i = 0; i < n; i++)
+		tr_buf_printf(&b, strchr(addrs[i].text, ':') ? "%s[%s]" : "%s%s",
+		              i ? "," : "", addrs[i].text);
 	if ((l = cu.slist_append(NULL, entry)) == NULL)
 		snprintf(err, cap, "out of memory");
 	return l;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include "buf.h"
 #include "sts_policy.h"
 
 #define FIELD_VERSION 1
@@ -404,14 +405,14 @@ tr_sts_txt_res tr_sts_txt_parse(const char *txt, char *id)
 
 char *tr_sts_policy_format(const tr_sts_policy *p, char *out, size_t cap)
 {
-	size_t used;
+	tr_buf b;
 
 	if (cap == 0)
 		return out;
-	used = (size_t)snprintf(out, cap, "version: STSv1\nmode: %s", tr_sts_mode_name(p->mode));
-	for (int i = 0; i < p->nmx && used < cap; i++)
-		used += (size_t)snprintf(out + used, cap - used, "\nmx: %s", tr_sts_policy_mx(p, i));
-	if (used < cap)
-		snprintf(out + used, cap - used, "\nmax_age: %ld", p->max_age);
+	tr_buf_fixed(&b, out, cap);
+	tr_buf_printf(&b, "version: STSv1\nmode: %s", tr_sts_mode_name(p->mode));
+	for (int i = 0; i < p->nmx; i++)
+		tr_buf_printf(&b, "\nmx: %s", tr_sts_policy_mx(p, i));
+	tr_buf_printf(&b, "\nmax_age: %ld", p->max_age);
 	return out;
 }

@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include "buf.h"
 #include "ctx.h"
 #include "log.h"
 #include "tls.h"
@@ -226,11 +227,10 @@ void tr_tls_ctx_free(struct tlsrelay_ctx *ctx)
 
 static void hex_digest(const unsigned char *md, unsigned len, char *out, size_t cap)
 {
-	size_t o = 0;
+	tr_buf b;
 
-	out[0] = '\0';
-	for (unsigned i = 0; i < len && o + 3 < cap; i++)
-		o += (size_t)snprintf(out + o, cap - o, i ? ":%02X" : "%02X", md[i]);
+	tr_buf_fixed(&b, out, cap);
+	tr_buf_hex(&b, md, len, ':');
 }
 
 static int is_ip_literal(const char *s)

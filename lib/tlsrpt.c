@@ -15,6 +15,7 @@
 #include <time.h>
 #include <zlib.h>
 #include <openssl/evp.h>
+#include "buf.h"
 #include "tlsrpt.h"
 
 typedef struct rowv {
@@ -176,19 +177,21 @@ int tr_tlsrpt_day(const char *day, long long *start)
 static void json_report(FILE *f, const rows *a, const char *day, const char *domain,
                         const tr_tlsrpt_meta *m)
 {
-	char id[600];
+	tr_buf id;
 
+	tr_buf_init(&id, 0);
 	if (m->report_id)
-		snprintf(id, sizeof id, "%s", m->report_id);
+		tr_buf_puts(&id, m->report_id);
 	else
-		snprintf(id, sizeof id, "%s_%.255s@%.255s", day, domain, m->submitter);
+		tr_buf_printf(&id, "%s_%s@%s", day, domain, m->submitter);
 	fputs("{\"organization-name\":", f);
 	json_str(f, m->org);
 	fprintf(f, ",\"date-range\":{\"start-datetime\":\"%sT00:00:00Z\","
 	        "\"end-datetime\":\"%sT23:59:59Z\"},\"contact-info\":", day, day);
 	json_str(f, m->contact);
 	fputs(",\"report-id\":", f);
-	json_str(f, id);
+	json_str(f, tr_buf_str(&id));
+	tr_buf_free(&id);
 	fputs(",\"policies\":[", f);
 	for (size_t i = 0; i < a->n;) {
 		size_t j = i + 1;

@@ -29,6 +29,10 @@
  *   (base64) named "SUBMITTER!DOMAIN!BEGIN!END!ID.json.gz"; headers
  *   TLS-Report-Domain, TLS-Report-Submitter, and TLS-Required: No (RFC 8689:
  *   the report must reach a domain whose TLS is broken).
+ *
+ * SENDING (tlsrpt_send.c): the reports of one day, each printed or mailed
+ * to the rua of the domain's _smtp._tls TXT record through tlsrelay
+ * itself; tlsrelay-sts calls it through sts_admin.h.
  */
 #ifndef TR_TLSRPT_H
 #define TR_TLSRPT_H
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include "observe.h"
 #include "sts.h"
+#include "sts_admin.h"
 #include "sts_cache.h"
 
 /* ------------------------------------------------------------ recording */
@@ -101,5 +106,14 @@ tlsrelay_cat tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *fro
 
 /* "YYYY-MM-DD" check and its Unix start; 0 / -1. */
 int tr_tlsrpt_day(const char *day, long long *start);
+
+/* ------------------------------------------------------------ sending */
+
+/* The reports of job (checked by tr_sts_admin_report) from the store s,
+ * the rua looked up through dns and the mail delivered with ctx; the lines
+ * to fn and the count of problems as tr_sts_admin_report says
+ * (sts_admin.h). */
+int tr_tlsrpt_send_day(struct tlsrelay_ctx *ctx, const tr_dns *dns, tr_sts_store *s,
+                       const tr_tlsrpt_job *job, tr_sts_print_fn fn, void *arg);
 
 #endif

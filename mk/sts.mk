@@ -12,13 +12,15 @@ lib_libtlsrelay_core_la_SOURCES += \
 	lib/sts_fetch.c lib/sts_fetch.h \
 	lib/sts_cache.c lib/sts_cache.h \
 	lib/sts.c lib/sts.h \
-	lib/tlsrpt.c lib/tlsrpt_record.c lib/tlsrpt.h \
+	lib/tlsrpt.c lib/tlsrpt_record.c lib/tlsrpt_send.c lib/tlsrpt.h \
+	lib/sts_admin.c lib/sts_admin.h \
 	lib/dynload.c lib/dynload.h
 lib_libtlsrelay_core_la_CFLAGS += $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(ZLIB_CFLAGS)
 lib_libtlsrelay_core_la_LIBADD += $(DL_LIBS) $(ZLIB_LIBS)
 
-# tlsrelay-sts: cache refresh (cron), show, TLS-RPT reports. It uses the
-# library's internal functions, so it links the core, not libtlsrelay.la.
+# tlsrelay-sts: cache refresh (cron), show, TLS-RPT reports: argument
+# parsing and printing over lib/sts_admin.h, internal calls, so it links the
+# core, not libtlsrelay.la.
 sbin_PROGRAMS += plugin/sts/tlsrelay-sts
 plugin_sts_tlsrelay_sts_SOURCES = plugin/sts/main.c
 plugin_sts_tlsrelay_sts_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)

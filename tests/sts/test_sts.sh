@@ -491,6 +491,19 @@ tap_is "$(fetches enf)" "$((before + 1))" "refresh: enf.test fetched although it
 OUT=$(sts refresh nomx.test 2>&1); RC=$?
 tap_like "$OUT" "^nomx\.test: mode enforce, id nomx1" "refresh DOMAIN: fetches a new domain"
 tap_is "$RC" 0 "refresh: exit 0"
+OUT=$(sts refresh nopolicy.test 2>&1); RC=$?
+tap_is "$RC/$OUT" "1/nopolicy.test: no policy" \
+	"refresh: a domain without a policy: one line, exit 1"
+printf 'syslog = no\n' > "$T/nocache.conf"
+OUT=$(timeout -k 5 60 "$STS" -c "$T/nocache.conf" show enf.test 2>&1); RC=$?
+tap_is "$RC/$OUT" "78/tlsrelay-sts: mta_sts_cache is not set" "mta_sts_cache not set: one line, exit 78"
+OUT=$(sts -o "mta_sts_cache=$T/no-such-dir/sts.db" show enf.test 2>&1); RC=$?
+tap_like "$RC/$OUT" "^78/tlsrelay-sts: .*no-such-dir" "mta_sts_cache unusable: one line, exit 78"
+for args in "show" "frob enf.test" "report --day 2024-02-30x" "report --day $(date -u +%Y-%m-%d) --send" \
+	"report --day"; do
+	OUT=$(sts $args 2>&1); RC=$?
+	tap_like "$RC/$OUT" "^64/usage: tlsrelay-sts " "usage error: $args: exit 64"
+done
 
 # ---------------------------------------------------------------- TLS-RPT
 send rpt1 user@rpt.test
@@ -531,6 +544,19 @@ tap_run "report expired.test: certificate-expired" "$PY" "$CHECK" "$T/report-exp
 	expired.test sts 0 1 certificate-expired
 OUT=$(sts report --day 1999-01-01 --domain rpt.test 2>&1); RC=$?
 tap_is "$RC/$OUT" "0/" "report: a day without results prints nothing"
+OUT=$(sts report --day "$DAY" --submitter client.test 2>/dev/null); RC=$?
+printf '%s\n' "$OUT" > "$T/report-all.json"
+tap_run "report without --domain: one JSON object per line, one line per domain, in name order" "$PY" -c '
+import json, sys
+doms = [json.loads(l)["policies"][0]["policy"]["policy-domain"] for l in open(sys.argv[1])]
+want = {"testing.test", "rpt.test", "untrusted.test", "wrongname.test", "malformed.test"}
+assert doms == sorted(set(doms)) and want <= set(doms), doms
+' "$T/report-all.json"
+tap_is "$RC" 0 "report without --domain: exit 0"
+OUT=$(sts report --day "$DAY" --domain testing.test --submitter client.test --send \
+	--from tlsrpt-sender@client.test 2>&1); RC=$?
+tap_is "$RC/$OUT" "1/tlsrelay-sts: testing.test: no TLSRPTv1 record with a mailto: rua" \
+	"report --send, no _smtp._tls record: one line, exit 1"
 
 n81=$(ndata 127.0.0.81)
 OUT=$(sts report --day "$DAY" --domain rpt.test --submitter client.test --send \

@@ -1,9 +1,12 @@
 /*
- * dnsq - print what tr_dns_mx / tr_dns_addrs return (driven by
- * tests/dns/test_dns.sh).
+ * dnsq - print what tr_dns_mx / tr_dns_addrs / tr_dns_txt return (driven
+ * by tests/dns/test_dns.sh and tests/dns/test_dns_txt.sh).
  *
  *   dnsq [-t SECONDS] RESOLVER mx DOMAIN        -> "mx PREF HOST" lines
  *   dnsq [-t SECONDS] RESOLVER addrs HOST PORT  -> "addr TEXT" lines
+ *   dnsq [-t SECONDS] RESOLVER txt NAME         -> "txt TEXT" lines (at
+ *                                                  most TR_DNS_TXT_COUNT),
+ *                                                  "none" without records
  *
  * RESOLVER is a dns_resolver value ("127.0.0.1:5353", "[::1]:5353") or "-"
  * for the system resolver. On failure one line "error CAT DSN TEXT" (CAT
@@ -17,12 +20,14 @@
 #include <string.h>
 
 #include "dns.h"
+#include "dns_txt.h"
 #include "status.h"
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: dnsq [-t SECONDS] RESOLVER mx DOMAIN\n"
-	                "       dnsq [-t SECONDS] RESOLVER addrs HOST PORT\n");
+	                "       dnsq [-t SECONDS] RESOLVER addrs HOST PORT\n"
+	                "       dnsq [-t SECONDS] RESOLVER txt NAME\n");
 	return 2;
 }
 
@@ -72,6 +77,21 @@ static int do_addrs(const tr_dns *d, const char *host, const char *port_arg)
 	return 0;
 }
 
+static int do_txt(const tr_dns *d, const char *name)
+{
+	static char out[TR_DNS_TXT_COUNT][TR_DNS_TXT_MAX];
+	tlsrelay_status st;
+	int n = 0;
+
+	if (tr_dns_txt(d, name, out, TR_DNS_TXT_COUNT, &n, &st) != TLSRELAY_OK)
+		return print_error(&st);
+	for (int i = 0; i < n; i++)
+		printf("txt %s\n", out[i]);
+	if (n == 0)
+		printf("none\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	tr_dns d;
@@ -94,6 +114,8 @@ int main(int argc, char **argv)
 		rc = do_mx(&d, argv[3]);
 	else if (strcmp(argv[2], "addrs") == 0 && argc == 5)
 		rc = do_addrs(&d, argv[3], argv[4]);
+	else if (strcmp(argv[2], "txt") == 0 && argc == 4)
+		rc = do_txt(&d, argv[3]);
 	else
 		return usage();
 	if (fflush(stdout) != 0)

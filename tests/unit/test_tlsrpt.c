@@ -95,6 +95,33 @@ static void test_dane_result_type(void)
 	TAP_STR(tr_dane_result_type(&o), "success", "DANE result: a TLSA record matched");
 }
 
+/* The default report-id is DAY_DOMAIN@SUBMITTER whole, however long the
+ * submitter (a name of 300 bytes was cut at 255 to fit a buffer), and the
+ * same as the mail's Report-ID. */
+static void report_id_whole(tr_sts_store *s)
+{
+	char sub[320], want[400], *json = NULL, *mail = NULL;
+	tr_tlsrpt_meta m = { "Org", "c@x.test", sub, NULL };
+	tlsrelay_status st;
+	size_t len = 0;
+	FILE *f;
+
+	memset(sub, 'a', 300);
+	snprintf(sub + 300, sizeof sub - 300, ".test");
+	snprintf(want, sizeof want, "\"report-id\":\"2023-11-15_d.test@%s\"", sub);
+	tr_tlsrpt_json(s, "2023-11-15", "d.test", &m, &json, &st);
+	tap_ok(json && strstr(json, want) != NULL, "report: a long submitter's report-id is whole", json);
+	snprintf(want, sizeof want, "Report-ID: <2023-11-15_d.test@%s>\n", sub);
+	if ((f = open_memstream(&mail, &len)) != NULL) {
+		tr_tlsrpt_mail(f, &m, "r@x.test", "a@d.test", "d.test", "2023-11-15", json ? json : "{}",
+		               1700006400, &st);
+		fclose(f);
+	}
+	tap_ok(mail && strstr(mail, want) != NULL, "report mail: the same Report-ID in the Subject", NULL);
+	free(mail);
+	free(json);
+}
+
 static void test_store_report(void)
 {
 	char path[] = "/tmp/test_tlsrpt.XXXXXX", db[64], err[256], *json = NULL;
@@ -136,6 +163,7 @@ static void test_store_report(void)
 	       "report: failure details carry sending-mta-ip", json);
 	free(json);
 	json = NULL;
+	report_id_whole(s);
 	TAP_INT(tr_tlsrpt_json(s, "2023-11-14", "d.test", &m, &json, &st), TLSRELAY_OK,
 	        "report: the day before: OK");
 	tap_ok(json == NULL, "report: nothing the day before", json);
