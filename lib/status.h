@@ -45,6 +45,12 @@ typedef tlsrelay_report_fn tr_report_fn;
 #define TR_QUOTE_MAX 64
 const char *tr_quote(const char *s, char *buf);
 
+/* " (as user NAME)": who could not open a file, for "cannot open" texts
+ * (the effective user; "uid N" without a name). buf holds
+ * TR_AS_USER_MAX bytes. Returns buf; errno is left as it was. */
+#define TR_AS_USER_MAX 96
+const char *tr_as_user(char *buf);
+
 /* Replace control bytes in s (NUL-terminated, in place) with spaces. */
 void tr_sanitize_line(char *s);
 

@@ -4,6 +4,9 @@ SCRIPT_DIRS += tests/admin
 TESTS += tests/admin/test_confcheck.sh tests/admin/test_probe.sh
 EXTRA_DIST += tests/admin
 
+# h-admin: loop detection of the session (loop.h)
+lib_libtlsrelay_core_la_SOURCES += lib/loop.c lib/loop.h
+
 # tlsrelay-probe: glue over tlsrelay_probe() (lib/probe.c, lib/probe_cert.c)
 sbin_PROGRAMS += plugin/probe/tlsrelay-probe
 plugin_probe_tlsrelay_probe_SOURCES = plugin/probe/main.c

@@ -48,6 +48,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "daemon.h"
+#include "../cli.h"
 
 #define EX_TEMPFAIL_ 75
 #define EX_CONFIG_ 78
@@ -83,11 +84,14 @@ void trd_log(int priority, const char *fmt, ...)
 	(void)!write(log_fd, line, len);   /* one write: lines of several processes do not mix */
 }
 
+static const char synopsis[] =
+	"usage: tlsrelayd [-c config] [-s socket] [-u user] [-m mode] [-n maxprocs]"
+	" [-r maxuse] [-i maxidle] [-v]\n"
+	"       tlsrelayd --help | --version";
+
 static int usage(const char *why)
 {
-	fprintf(stderr, "tlsrelayd: %s\n"
-	        "usage: tlsrelayd [-c config] [-s socket] [-u user] [-m mode] [-n maxprocs]"
-	        " [-r maxuse] [-i maxidle] [-v]\n", why);
+	fprintf(stderr, "tlsrelayd: %s\n%s\n", why, synopsis);
 	return EX_CONFIG_;
 }
 
@@ -203,6 +207,8 @@ int main(int argc, char **argv)
 	struct passwd *pw = NULL;
 	int lfd, rc;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelayd", synopsis)) >= 0)
+		return rc;
 	memset(&o, 0, sizeof o);
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc;

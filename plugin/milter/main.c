@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include "milter.h"
 #include "settings.h"
+#include "../cli.h"
 
 #define EX_USAGE_  64
 #define EX_OSERR_  71
@@ -71,10 +72,13 @@ static void logmsg(int priority, const char *fmt, ...)
 	va_end(ap);
 }
 
+static const char synopsis[] =
+	"usage: tlsrelay-milter [-c config] [-p socket] [-r rules] [-u user] [-f] [-t]\n"
+	"       tlsrelay-milter --help | --version";
+
 static void usage(void)
 {
-	fputs("usage: tlsrelay-milter [-c config] [-p socket] [-r rules] [-u user] [-f] [-t]\n",
-	      stderr);
+	fprintf(stderr, "%s\n", synopsis);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -193,8 +197,11 @@ int main(int argc, char **argv)
 	const char *sock = NULL, *rules_path = NULL, *fault;
 	milter_conf mc = { NULL, 0, logmsg };
 	tr_msgrules *rules = NULL;
-	int rc = EX_CONFIG_;
+	int rc;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelay-milter", synopsis)) >= 0)
+		return rc;
+	rc = EX_CONFIG_;
 	if (parse_args(argc, argv, &o) < 0)
 		return EX_USAGE_;
 	to_stderr = o.foreground || o.check;

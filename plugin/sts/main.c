@@ -36,6 +36,7 @@
 #include "status.h"
 #include "sts.h"
 #include "tlsrpt.h"
+#include "../cli.h"
 
 #define EX_USAGE_ 64
 #define EX_CONFIG_ 78
@@ -64,13 +65,16 @@ static void log_stderr(void *arg, int priority, const char *line)
 	fprintf(stderr, "tlsrelay-sts: %s\n", line);
 }
 
+static const char synopsis[] =
+	"usage: tlsrelay-sts [-c config] [-o key=value] [-v] refresh [domain...]\n"
+	"       tlsrelay-sts [-c config] [-o key=value] show domain...\n"
+	"       tlsrelay-sts [-c config] [-o key=value] report --day YYYY-MM-DD [--domain D]\n"
+	"                    [--org NAME] [--contact ADDR] [--submitter DOMAIN] [--send --from ADDR]\n"
+	"       tlsrelay-sts --help | --version";
+
 static int usage(void)
 {
-	fputs("usage: tlsrelay-sts [-c config] [-o key=value] [-v] refresh [domain...]\n"
-	      "       tlsrelay-sts [-c config] [-o key=value] show domain...\n"
-	      "       tlsrelay-sts [-c config] [-o key=value] report --day YYYY-MM-DD [--domain D]\n"
-	      "                    [--org NAME] [--contact ADDR] [--submitter DOMAIN] [--send --from ADDR]\n",
-	      stderr);
+	fprintf(stderr, "%s\n", synopsis);
 	return EX_USAGE_;
 }
 
@@ -319,6 +323,9 @@ int main(int argc, char **argv)
 	struct run r;
 	int i, rc = 0;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelay-sts", synopsis)) >= 0)
+		return rc;
+	rc = 0;
 	(void)tlsrelay_no_core_dumps();   /* report --send loads sasl_password_map */
 	memset(&o, 0, sizeof o);
 	memset(&r, 0, sizeof r);

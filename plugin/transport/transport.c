@@ -6,7 +6,8 @@
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
  *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q DESTINATION
- *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t [-u USER]
+ *   tlsrelay --help | --version
  *
  * Only glue: arguments, configuration, one library call, the exit status.
  * The message comes on standard input. On failure the first line on
@@ -29,6 +30,13 @@
  *   "configuration OK" otherwise); warnings ("warning: ...", such as a
  *   dane level with a resolver not on loopback) are printed, not counted.
  *   None of them reads a message.
+ * - -t -u USER (root only) runs the checks with USER's rights: its uid,
+ *   gid and groups (initgroups), before the configuration is read, so
+ *   every file is opened as a delivery run by that user would open it
+ *   (the pipe's user=, _tlsrelay). Anyone else gets one line and exit
+ *   78: switching users is root's. -u goes with -t only.
+ * - syslog_name (tlsrelay.conf) is the name the delivery logs as (openlog
+ *   ident), "tlsrelay" when unset: Postfix's habit for several instances.
  * - No core dumps (tlsrelay_no_core_dumps): the process may hold SMTP
  *   AUTH passwords, which must not end up in a core file.
  * - File descriptors 0, 1 and 2 are made valid before anything is opened
@@ -68,8 +76,11 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <limits.h>
+#include <grp.h>
+#include <pwd.h>
 #include "tlsrelay.h"
 #include "transport.h"
+#include "../cli.h"
 
 #define EX_CONFIG_ 78
 #define EX_TEMPFAIL_ 75
@@ -80,6 +91,7 @@ struct opts {
 	int show;                     /* -n: 1 = non-default settings, -d: 2 = all */
 	int check;                    /* -t: check the configuration */
 	const char *sender, *nexthop, *notify, *ret, *envid;
+	const char *user;             /* -t -u USER: check with USER's rights */
 	const char *overrides[32];
 	int noverrides;
 	int verbose;
@@ -89,6 +101,13 @@ struct logsink {
 	int to_syslog, to_stderr;
 };
 
+static const char synopsis[] =
+	"usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
+	"[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
+	"       tlsrelay [-c config] [-o key=value] -q destination\n"
+	"       tlsrelay [-c config] [-o key=value] -n | -d | -t [-u user]\n"
+	"       tlsrelay --help | --version";
+
 /* The synopsis, after a command line error, for a person at a terminal
  * only: an MTA (pipe(8)) puts all the output into the DSN text, which must
  * stay the one line that names the problem. */
@@ -96,10 +115,7 @@ static void usage_line(void)
 {
 	if (!isatty(STDOUT_FILENO))
 		return;
-	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
-	      "       tlsrelay [-c config] [-o key=value] -q destination\n"
-	      "       tlsrelay [-c config] [-o key=value] -n | -d | -t\n", stdout);
+	printf("%s\n", synopsis);
 }
 
 static void log_line(void *arg, int priority, const char *line)
@@ -170,7 +186,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	/* glibc: 0 makes getopt start afresh, reading the "+" again (in
 	 * tlsrelayd's child the daemon's own getopt has run before). */
 	optind = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vindtT")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:u:vindtT")) != -1) {
 		switch (c) {
 		case 'n': o->show = 1; break;
 		case 'd': o->show = 2; break;
@@ -182,6 +198,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'N': o->notify = upcase(optarg); break;
 		case 'R': o->ret = upcase(optarg); break;
 		case 'V': o->envid = optarg; break;
+		case 'u': o->user = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'i': break;
 		case 'T': break;          /* config_is_temporary() */
@@ -202,6 +219,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->sender && strcmp(o->sender, "<>") == 0)
 		o->sender = "";
+	if (o->user && !o->check) {
+		printf("4.3.5 tlsrelay: -u goes with -t only (tlsrelay -t -u USER)\n");
+		usage_line();
+		return -1;
+	}
 	if (optind >= argc && o->query == NULL && !o->show && !o->check) {
 		printf("4.3.5 tlsrelay: no recipients given\n");
 		usage_line();
@@ -239,6 +261,31 @@ static void print_warning(void *arg, const char *line)
 	printf("tlsrelay: %s\n", line);     /* "warning: ...": not counted */
 }
 
+/* -t -u USER: become USER (uid, gid, groups) for the checks; root only.
+ * Prints the reason; 0 or -1. */
+static int become(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		printf("4.3.5 tlsrelay: -u %s: no such user\n", user);
+		return -1;
+	}
+	if (pw->pw_uid == geteuid() && pw->pw_uid == getuid())
+		return 0;                           /* already that user */
+	if (geteuid() != 0) {
+		printf("4.3.5 tlsrelay: -u %s: only root can check as another user "
+		       "(run tlsrelay -t as %s, or as root with -u)\n", user, user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		printf("4.3.5 tlsrelay: -u %s: cannot become that user: %s\n", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* -t: every problem of the configuration; 0 or EX_CONFIG. */
 static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 {
@@ -253,10 +300,12 @@ static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 	tlsrelay_ctx_check_files(ctx, print_problem, &n);
 	tlsrelay_ctx_check_warnings(ctx, print_warning, NULL);
 	if (n > 0) {
-		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
+		printf("tlsrelay: %d problem%s found in %s%s%s\n", n, n == 1 ? "" : "s", path,
+		       o->user ? " as user " : "", o->user ? o->user : "");
 		return EX_CONFIG_;
 	}
-	printf("tlsrelay: configuration OK (%s)\n", path);
+	printf("tlsrelay: configuration OK (%s%s%s)\n", path, o->user ? ", as user " : "",
+	       o->user ? o->user : "");
 	return 0;
 }
 
@@ -356,6 +405,16 @@ static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
 }
 
+/* openlog with syslog_name (default "tlsrelay"). openlog keeps the
+ * pointer: the name is copied to storage that outlives the context. */
+static void open_syslog(tlsrelay_ctx *ctx)
+{
+	static char ident[TLSRELAY_SYSLOG_NAME_MAX + 1];
+
+	snprintf(ident, sizeof ident, "%s", tlsrelay_ctx_syslog_name(ctx));
+	openlog(ident, LOG_PID, LOG_MAIL);
+}
+
 static int run(int argc, char **argv, struct tr_warm *warm)
 {
 	struct opts o;
@@ -383,7 +442,7 @@ static int run(int argc, char **argv, struct tr_warm *warm)
 		return EX_TEMPFAIL_;
 	}
 	if (o.check) {
-		rc = check_all(ctx, &o);
+		rc = o.user && become(o.user) < 0 ? EX_CONFIG_ : check_all(ctx, &o);
 		release(ctx, warm);
 		return rc;
 	}
@@ -404,7 +463,7 @@ static int run(int argc, char **argv, struct tr_warm *warm)
 	sink.to_syslog = tlsrelay_ctx_use_syslog(ctx);
 	sink.to_stderr = o.verbose > 0;
 	if (sink.to_syslog)
-		openlog("tlsrelay", LOG_PID, LOG_MAIL);
+		open_syslog(ctx);
 	tlsrelay_ctx_set_logger(ctx, log_line, &sink, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
@@ -418,7 +477,13 @@ static int run(int argc, char **argv, struct tr_warm *warm)
 
 int tr_transport_main(int argc, char **argv, struct tr_warm *warm)
 {
-	int rc = run(argc, argv, warm);
+	int rc;
+
+	/* tlsrelayd's delivery processes run deliveries only: tlsrelayc
+	 * answers --help and --version itself */
+	if (warm == NULL && (rc = tr_cli_std(argc, argv, "tlsrelay", synopsis)) >= 0)
+		return rc;
+	rc = run(argc, argv, warm);
 
 	if (rc == EX_CONFIG_ && config_is_temporary(argc, argv))
 		rc = EX_TEMPFAIL_;
