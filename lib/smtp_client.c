@@ -392,14 +392,15 @@ static int refused_us(tr_session *s, const char *what, tlsrelay_status *st)
 /* No greeting from a relay host that may want TLS at once (smtps). */
 static void smtps_hint(tr_session *s, tlsrelay_status *st)
 {
-	char text[TLSRELAY_TEXT_MAX];
+	char text[TLSRELAY_TEXT_MAX], dsn[TLSRELAY_DSN_MAX];
 	int port = addr_port(s->p->addr);
 
 	if (s->p->implicit_tls || !s->p->is_relay || s->io.fd < 0 ||
 	    (port != 465 && strcmp(s->io.err, "timeout") != 0))
 		return;
 	snprintf(text, sizeof text, "%s", st->text);
-	tr_status_set(st, st->cat, st->dsn, "%.300s; a server that expects TLS from the first "
+	snprintf(dsn, sizeof dsn, "%s", st->dsn);
+	tr_status_set(st, st->cat, dsn, "%.300s; a server that expects TLS from the first "
 	              "byte (port 465) is written smtps:[%s]:%d", text, s->p->host, port);
 }
 
