@@ -186,12 +186,12 @@ loop_case() {	# loop_case NAME HELO PORTS: host Postfix NAME relaying to itself;
 	cat > "$T/$name.conf" <<-EOF
 	relayhost = [127.0.0.1]:$hport
 	helo_name = $helo
-	local_mta_ports = ${ports//SELF/$hport}
 	tls_security_level = may
 	syslog = no
 	deadline = 60s
 	spool_directory = $T/$name-spool
 	EOF
+	[ "$ports" = 25 ] || printf 'local_mta_ports = %s\n' "${ports//SELF/$hport}" >> "$T/$name.conf"
 	chmod 0644 "$T/$name.conf"
 	host_new "$name" "$hport" "$TR_STAGED" "$T/$name.conf" || tap_bail "host_new failed"
 	pf_start "$PF_DIR" && wait_port 127.0.0.1 "$hport" 15 || tap_bail "host Postfix did not start"
@@ -201,8 +201,10 @@ loop_case() {	# loop_case NAME HELO PORTS: host Postfix NAME relaying to itself;
 	line=$(pf_log_wait "$PF_DIR" "$SENT_QID: to=<user@example.test>, relay=tlsrelay.*status=(sent|deferred|bounced)" 60)
 	tap_like "$line" 'dsn=4\.4\.6, status=deferred \(mail for 127\.0\.0\.1 loops back to myself' \
 		"loop $name: deferred, loops back to myself" "$(tail -n 20 "$log")"
-	tap_unlike "$(grep -v "$SENT_QID: to=" "$log" | grep -E 'status=sent|queued as|from=<sender@sender\.test>.*nrcpt' | grep -v "$SENT_QID")" . \
-		"loop $name: nothing was handed back to the Postfix (no second message)" "$(tail -n 30 "$log")"
+	# a message handed back is queued (cleanup logs its message-id) before
+	# the server's 250, so before tlsrelay exits and pipe logs the result
+	tap_is "$(grep -c ': message-id=' "$log")" 1 \
+		"loop $name: nothing was handed back to the Postfix (one message in its log)" "$(tail -n 30 "$log")"
 	if [ "$ports" != 25 ]; then
 		tap_is "$(grep -c "postfix-$name/smtpd\[[0-9]*\]: connect from" "$log")" 1 \
 			"loop $name: tlsrelay never connected (only swaks did)" "$(grep 'connect from' "$log")"

@@ -229,6 +229,8 @@ TLSRELAY_EXIM_SO = $SO
 TLSRELAY_CONFIG = $CONF
 TLSRELAY_CA = $CERTS/ca.pem
 TLSRELAY_PROGRAM = $TR
+# -C: Exim cannot change user (the snippet's default is _tlsrelay)
+TLSRELAY_USER = Debian-exim
 
 begin acl
 acl_check_rcpt:
