@@ -51,7 +51,8 @@ dist_postfixexamples_DATA = conf/postfix/main.cf.snippet conf/postfix/master.cf.
 
 TR_EDIT_PATHS = sed -i \
 	-e 's|/usr/local/etc/tlsrelay\.conf|$(sysconfdir)/tlsrelay.conf|g' \
-	-e 's|/usr/local/etc/\(tls_policy\|sasl_passwd\|milter_rules\|rules\)\b|$(sysconfdir)/\1|g' \
+	-e 's|/usr/local/etc/tls_policy|$(sysconfdir)/tls_policy|g' \
+	-e 's|/usr/local/etc/sasl_passwd|$(sysconfdir)/sasl_passwd|g' \
 	-e 's|/usr/local/sbin/|$(sbindir)/|g' \
 	-e 's|/usr/local/lib/tlsrelay/|$(libdir)/tlsrelay/|g' \
 	-e 's|/usr/local/share/tlsrelay/|$(pkgdatadir)/|g' \
@@ -66,3 +67,6 @@ install-data-hook:
 	          "$(DESTDIR)$(eximconfdir)"/* "$(DESTDIR)$(sendmailconfdir)"/*; do \
 		if test -f "$$p"; then echo "  EDIT     $$p"; $(TR_EDIT_PATHS) "$$p" || exit 1; fi; \
 	done
+# h-admin: the installed man pages, samples and snippets name the build's
+# paths (make install-data into a private DESTDIR with Debian's paths)
+TESTS += tests/docs/test_paths.sh
