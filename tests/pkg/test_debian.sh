@@ -73,7 +73,7 @@ left=""
 for p in $(dpkg-query -L tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim libtlsrelay-dev 2>/dev/null); do
 	[ -f "$p" ] || continue
 	case $p in
-	*.gz) zcat "$p" | grep -q /usr/local && left="$left $p" ;;
+	/usr/share/man/*.gz) zcat "$p" | grep -q /usr/local && left="$left $p" ;;
 	/usr/share/man/*|/usr/share/tlsrelay/*|/usr/share/doc/tlsrelay/examples/*|/etc/*)
 		grep -q /usr/local "$p" && left="$left $p" ;;
 	esac
