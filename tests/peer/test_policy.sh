@@ -192,9 +192,9 @@ verify-expired        expired_cert          verify  verify   75 4.7.5  none  rel
 verify-wrong-name     pol_wrong_name        verify  verify   75 4.7.5  none  relay=localhost;ca   no_mail;one_conn;says=Server_certificate_not_verified
 verify-ip-wrong-name  pol_wrong_name        verify  verify   75 4.7.5  none  ca                   no_mail;one_conn;says=name_does_not_match
 verify-no-ca-file     good                  verify  verify   75 4.7.5  none  relay=localhost      no_mail;one_conn;says=Server_certificate_not_trusted
-verify-ca-missing     good                  verify  verify   75 4.3.5  none  relay=localhost;ca=missing  no_mail;one_conn;says=cannot_load_CA
-verify-ca-junk        good                  verify  verify   75 4.3.5  none  relay=localhost;ca=junk     no_mail;one_conn;says=cannot_load_CA
-may-ca-missing        good                  may     may      75 4.3.5  none  ca=missing           no_mail;one_conn;says=cannot_load_CA
+verify-ca-missing     good                  verify  verify   78 4.3.5  none  relay=localhost;ca=missing  no_mail;one_conn;says=cannot_load_CA
+verify-ca-junk        good                  verify  verify   78 4.3.5  none  relay=localhost;ca=junk     no_mail;one_conn;says=cannot_load_CA
+may-ca-missing        good                  may     may      78 4.3.5  none  ca=missing           no_mail;one_conn;says=cannot_load_CA
 verify-no-starttls    no_starttls           verify  verify   75 4.7.4  none  relay=localhost;ca   no_mail;no_starttls
 verify-tls-garbage    starttls_garbage      verify  verify   75 4.7.5  none  relay=localhost;ca   no_mail;one_conn
 verify-injection      starttls_injection    verify  verify   75 4.7.   none  relay=localhost;ca   no_mail;one_conn
