@@ -261,6 +261,23 @@ run -c "$T/good.conf" -n -u nobody
 tap_is "$RC" 78 "-u without -t: exit 78"
 tap_like "$OUT" '^4\.3\.5 tlsrelay: -u goes with -t only' "-u without -t: says -u goes with -t"
 
+# ------------------------------------- --help and --version everywhere
+# Every program answers them as its first argument, on standard output,
+# exit 0, reading nothing else (tlsrelayc never sends them to the daemon).
+for prog in plugin/transport/tlsrelay plugin/transport/tlsrelayc plugin/probe/tlsrelay-probe \
+	    plugin/sts/tlsrelay-sts plugin/daemon/tlsrelayd plugin/milter/tlsrelay-milter; do
+	name=${prog##*/}
+	if [ ! -x "$top_builddir/$prog" ]; then
+		tap_skip "$name --version / --help" "not built here ($top_builddir/$prog)"
+		tap_skip "$name --help: usage" "not built here"
+		continue
+	fi
+	OUT=$(timeout 20 "$top_builddir/$prog" --version 2>/dev/null <&-); RC=$?
+	tap_ok "$([ "$RC" = 0 ] && [[ $OUT =~ ^$name\ [0-9]+\.[0-9]+ ]]; echo $?)" "$name --version: \"$name VERSION\", exit 0" "exit $RC: $OUT"
+	OUT=$(timeout 20 "$top_builddir/$prog" --help 2>/dev/null <&-); RC=$?
+	tap_ok "$([ "$RC" = 0 ] && [[ $OUT == "usage: $name "* ]]; echo $?)" "$name --help: the synopsis on standard output, exit 0" "exit $RC: $OUT"
+done
+
 # -t and -n never read standard input: a FIFO whose writer (fd 3 here)
 # never closes would hold them until timeout 20 (exit 124).
 mkfifo "$T/fifo"
