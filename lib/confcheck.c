@@ -4,9 +4,11 @@
  * file and of the files it names.
  *
  * Decisions:
- * - -n prints "key = value" for each setting whose value differs from the
- *   default, in the order of the settings table (postconf -n style); with
- *   all set, every setting (postconf style).
+ * - -n prints "ORIGIN: key = value" for each setting whose value differs
+ *   from the default, in the order of the settings table (postconf -n
+ *   style); with all set, every setting (postconf -d style). ORIGIN is
+ *   where the value comes from: "FILE:LINE" of the line that set it last
+ *   (the same "file:line: " form as every -t line), "-o", or "default".
  * - -t never stops at the first problem: each goes to the caller as one
  *   "file[:line]: reason" line, and the count decides the exit status. It
  *   reads the files the way delivery will (same parsers), as the user that
@@ -16,17 +18,29 @@
  *   c_rehash / openssl rehash make them), else lookups find nothing.
  * - Nothing here touches the network: DNS and servers are tlsrelay-probe's.
  * - Warnings (tlsrelay_ctx_check_warnings) are not problems: -t still
- *   exits 0. One so far: a dane level (tls_security_level, or any entry
- *   of tls_policy_map) with a resolver that is not on loopback
- *   (dns_resolver, else the servers of /etc/resolv.conf: read, never
- *   queried). The library trusts the AD bit as it comes (RES_TRUSTAD) and
- *   cannot know that the path to a remote resolver is safe.
+ *   exits 0. They are:
+ *   - a dane level (tls_security_level, or any entry of tls_policy_map)
+ *     with a resolver that is not on loopback (dns_resolver, else the
+ *     servers of /etc/resolv.conf: read, never queried). The library
+ *     trusts the AD bit as it comes (RES_TRUSTAD) and cannot know that
+ *     the path to a remote resolver is safe;
+ *   - a line of the file that lowers a security setting an earlier line
+ *     set (settings.h, tr_config_strength): the last one wins, so an
+ *     appended block silently weakened what the admin wrote above it
+ *     (kept by tlsrelay_ctx_check_config, said here);
+ *   - a bracketed relayhost and a sasl_password_map in which no key
+ *     matches it (tr_sasl_lookup's order): mail would go without AUTH,
+ *     and a server that requires it refuses (530). An unbracketed
+ *     relayhost (MX lookup) is not judged: the MX names are unknown
+ *     without DNS. tlsrelay-probe says the same when the relay host
+ *     offers AUTH (probe.c).
  */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +49,7 @@
 #include "ctx.h"
 #include "msgrules.h"
 #include "dns_res.h"
+#include "nexthop.h"
 #include "policy.h"
 #include "sasl.h"
 #include "settings.h"
@@ -70,16 +85,33 @@ static void relay_report(void *arg, const char *text)
 void tlsrelay_config_show(tlsrelay_ctx *ctx, int all, tlsrelay_report_fn fn,
                           void *arg)
 {
-	char value[TR_CONFIG_LINE_MAX + 1], line[TR_CONFIG_LINE_MAX + 200];
+	char value[TR_CONFIG_LINE_MAX + 1], line[TR_CONFIG_LINE_MAX + 600];
 	const char *name;
 
 	for (int i = 0; (name = tr_config_key_name(i)) != NULL; i++) {
-		if (!all && tr_config_is_default(&ctx->cfg, i))
+		int dflt = tr_config_is_default(&ctx->cfg, i);
+
+		if (!all && dflt)
 			continue;
 		tr_config_value_text(&ctx->cfg, i, value, sizeof value);
-		snprintf(line, sizeof line, "%s =%s%s", name, value[0] ? " " : "", value);
+		/* a value equal to the default, set by a line: still that line's */
+		snprintf(line, sizeof line, "%s: %s =%s%s", tr_config_origin(&ctx->cfg, i), name,
+		         value[0] ? " " : "", value);
 		fn(arg, line);
 	}
+}
+
+/* The warnings of reading the file, kept for tlsrelay_ctx_check_warnings. */
+static void keep_note(void *arg, const char *line)
+{
+	tlsrelay_ctx *ctx = arg;
+	size_t had = ctx->check_notes ? strlen(ctx->check_notes) : 0;
+	char *n = realloc(ctx->check_notes, had + strlen(line) + 2);
+
+	if (n == NULL)
+		return;    /* a warning lost to memory: -t still checks the rest */
+	snprintf(n + had, strlen(line) + 2, "%s\n", line);
+	ctx->check_notes = n;
 }
 
 int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exist,
@@ -88,9 +120,11 @@ int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exis
 	struct reporter r = { fn, arg, 0 };
 
 	tr_ctx_reset(ctx);
+	free(ctx->check_notes);
+	ctx->check_notes = NULL;
 	if (!must_exist && access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
-	r.n = tr_config_load_report(&ctx->cfg, path, relay_report, &r);
+	r.n = tr_config_load_report(&ctx->cfg, path, relay_report, &r, keep_note, ctx);
 	return r.n;
 }
 
@@ -99,10 +133,11 @@ int tlsrelay_ctx_check_config(tlsrelay_ctx *ctx, const char *path, int must_exis
 static void check_ca_file(struct reporter *r, const char *path)
 {
 	X509_STORE *store = X509_STORE_new();
+	char user[TR_AS_USER_MAX];
 	int n = 0;
 
 	if (access(path, R_OK) != 0) {
-		problem(r, "tls_ca_file %s: cannot read: %s", path, strerror(errno));
+		problem(r, "tls_ca_file %s: cannot read: %s%s", path, strerror(errno), tr_as_user(user));
 	} else if (store == NULL || X509_STORE_load_file(store, path) != 1) {
 		problem(r, "tls_ca_file %s: no PEM certificate could be loaded", path);
 	} else {
@@ -119,9 +154,11 @@ static void check_ca_path(struct reporter *r, const char *path)
 	DIR *d = opendir(path);
 	struct dirent *e;
 	int hashed = 0;
+	char user[TR_AS_USER_MAX];
 
 	if (d == NULL) {
-		problem(r, "tls_ca_path %s: cannot open directory: %s", path, strerror(errno));
+		problem(r, "tls_ca_path %s: cannot open directory: %s%s", path, strerror(errno),
+		        tr_as_user(user));
 		return;
 	}
 	while ((e = readdir(d)) != NULL && !hashed) {
@@ -213,9 +250,43 @@ int tr_confcheck_dane_resolver(const tr_config *cfg, const char *resolv_conf,
 	return r.n;
 }
 
+/* A bracketed relayhost without credentials in sasl_password_map. */
+static int relay_without_credentials(const tr_config *cfg, tlsrelay_report_fn fn, void *arg)
+{
+	struct reporter r = { fn, arg, 0 };
+	tr_sasl_map *m;
+	tr_sasl_cred cred;
+	tr_nexthop nh;
+	tlsrelay_status st;
+	char err[128];
+
+	if (!cfg->relayhost || !cfg->sasl_password_map ||
+	    tr_nexthop_parse(cfg->relayhost, &nh, err, sizeof err) < 0 || nh.mx_lookup ||
+	    (m = tr_sasl_map_load(cfg->sasl_password_map, &st)) == NULL)
+		return 0;     /* unreadable or bad: a problem of check_files */
+	if (!tr_sasl_lookup(m, nh.host, nh.port, &nh, &cred))
+		problem(&r, "warning: sasl_password_map %s has no credentials for the relay host "
+		        "[%s]:%d (keys looked up: [%s]:%d, [%s], %s): mail goes without AUTH, and a "
+		        "relay host that requires it refuses it (530)", cfg->sasl_password_map,
+		        nh.host, nh.port, nh.host, nh.port, nh.host, nh.host);
+	tr_sasl_map_free(m);
+	return r.n;
+}
+
 int tlsrelay_ctx_check_warnings(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg)
 {
-	return tr_confcheck_dane_resolver(&ctx->cfg, _PATH_RESCONF, fn, arg);
+	int n = 0;
+
+	for (const char *p = ctx->check_notes; p && *p; n++) {
+		char line[TLSRELAY_TEXT_MAX * 3];
+		size_t len = strcspn(p, "\n");
+
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		fn(arg, line);
+		p += len + (p[len] == '\n');
+	}
+	n += tr_confcheck_dane_resolver(&ctx->cfg, _PATH_RESCONF, fn, arg);
+	return n + relay_without_credentials(&ctx->cfg, fn, arg);
 }
 
 int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg)

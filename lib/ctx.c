@@ -70,6 +70,7 @@ void tlsrelay_ctx_free(tlsrelay_ctx *ctx)
 	tr_ctx_reset(ctx);
 	tr_ctx_stamps_free(ctx);
 	tr_config_free(&ctx->cfg);
+	free(ctx->check_notes);
 	free(ctx);
 }
 
@@ -136,4 +137,9 @@ int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx)
 int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx)
 {
 	return ctx->cfg.use_syslog;
+}
+
+const char *tlsrelay_ctx_syslog_name(const tlsrelay_ctx *ctx)
+{
+	return ctx->cfg.syslog_name ? ctx->cfg.syslog_name : "tlsrelay";
 }

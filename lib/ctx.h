@@ -39,6 +39,9 @@ struct tlsrelay_ctx {
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 	struct tr_msgrules *rules;    /* message_rules, loaded on first use */
+	char *check_notes;            /* tlsrelay -t: warnings found while reading
+	                               * the file (lines that lower a security
+	                               * setting), "\n"-separated; NULL = none */
 };
 
 /* Forget everything derived from the settings (they are about to change):

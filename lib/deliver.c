@@ -27,7 +27,13 @@
  *   others were accepted (the MTA then retries all: duplicates are better
  *   than loss; configure recipient limit 1 to avoid them); all PERM -> PERM
  *   (5.1.1 when every one was an unknown user, so that the exit status
- *   is EX_NOUSER).
+ *   is EX_NOUSER). A configuration error found while delivering (a
+ *   tls_ca_file that cannot be loaded, bad protocols= or ciphers= of the
+ *   policy) stays CONFIG when it is the first unsettled status: 4.3.5 and
+ *   exit 78 as every other configuration error (the mail waits: Postfix
+ *   reads the 4.3.5, Exim's temp_errors lists 78, sendmail's -T).
+ * - The log line of a recipient names the user AUTH succeeded as
+ *   (sasl_username=, as Postfix's smtpd logs it): which account sent it.
  */
 #include "config.h"
 #include <stdio.h>
@@ -107,7 +113,8 @@ static int try_addrs(route *r, const char *host, const tr_addr *addrs, int n,
 	for (int a = 0; a < n; a++) {
 		tr_session_params p = {
 			.helo = r->helo, .host = host, .addr = &addrs[a], .nexthop = r->nh->host,
-			.demand = d, .cred = cred, .implicit_tls = r->nh->implicit_tls,
+			.demand = d, .cred = cred, .is_relay = r->in.is_relay,
+			.implicit_tls = r->nh->implicit_tls,
 			.dry_run = r->opts->dry_run, .cache_readonly = r->opts->cache_readonly,
 			.select = r->select, .obs = &r->obs
 		};
@@ -432,7 +439,8 @@ tlsrelay_cat tr_deliver_summary(const tlsrelay_request *req, tlsrelay_status *st
 		return tr_status_ok(st);
 	if (first_temp) {
 		tr_status_copy(st, first_temp);
-		st->cat = TLSRELAY_TEMP;     /* INTERNAL too: the mail is kept */
+		if (st->cat != TLSRELAY_CONFIG)
+			st->cat = TLSRELAY_TEMP;     /* INTERNAL too: the mail is kept */
 		/* Postfix takes the class from the output line before the exit
 		 * status: a temporary result must never print 5.x.x. */
 		if (st->dsn[0] != '4')
@@ -462,9 +470,10 @@ static void log_rcpt(route *r, size_t i, long long started)
 	long long ms = tr_now_ms() - started;
 
 	tr_log(r->ctx, rc->status.cat == TLSRELAY_OK ? LOG_INFO : LOG_WARNING,
-	       "to=<%s>, relay=%s, delay=%lld.%02lld, tls=%s, dsn=%s, status=%s (%s)",
+	       "to=<%s>, relay=%s, delay=%lld.%02lld, tls=%s%s%s, dsn=%s, status=%s (%s)",
 	       rc->addr, t->relay[0] ? t->relay : "none", ms / 1000, (ms % 1000) / 10,
-	       t->tls[0] ? t->tls : "none", rc->status.dsn[0] ? rc->status.dsn : "4.0.0",
+	       t->tls[0] ? t->tls : "none", t->sasl_user[0] ? ", sasl_username=" : "",
+	       t->sasl_user, rc->status.dsn[0] ? rc->status.dsn : "4.0.0",
 	       status, rc->status.text);
 }
 

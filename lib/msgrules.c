@@ -375,7 +375,8 @@ tr_msgrules *tr_msgrules_load(const char *path, tlsrelay_status *st)
 	short_path(path, name, sizeof name);
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		tr_config_error(st, name, "cannot open: %s", strerror(errno));
+		char user[TR_AS_USER_MAX];
+		tr_config_error(st, name, "cannot open: %s%s", strerror(errno), tr_as_user(user));
 		return NULL;
 	}
 	buf = read_all(fd, name, &len, st);

@@ -322,7 +322,9 @@ static tr_policy_map *map_load(const char *path, tr_report_fn fn, void *arg,
 	snprintf(m->path, sizeof m->path, "%s%s", len > WHERE_PATH_MAX ? "..." : "",
 	         path + (len > WHERE_PATH_MAX ? len - WHERE_PATH_MAX : 0));
 	if ((fp = fopen(path, "r")) == NULL) {
-		rc = tr_config_error(st, m->path, "cannot open: %s", strerror(errno));
+		char user[TR_AS_USER_MAX];
+		rc = tr_config_error(st, m->path, "cannot open: %s%s", strerror(errno),
+		                     tr_as_user(user));
 	} else {
 		rc = load_lines(m, fp, st);
 		fclose(fp);

@@ -19,6 +19,11 @@
  * - Credentials in sasl_password_map make TLS required exactly as for a
  *   delivery; AUTH itself is not tried (it would need the secret on the
  *   wire for no gain): the probe says which credentials would be used.
+ * - A relay host that offers AUTH (in its last EHLO reply: after
+ *   STARTTLS when TLS is used) while no credentials match it gets a
+ *   warning line: the mail would go without AUTH, and a relay host that
+ *   wants it refuses it (530, deferred): a wrong key or port in the map.
+ *   Not for MX hosts, which offer AUTH for their own users.
  */
 #include "config.h"
 #include <stdarg.h>
@@ -44,17 +49,28 @@ void tr_probe_say(const tr_probe *p, const char *fmt, ...)
 	p->fn(p->arg, line);
 }
 
+/* Does an EHLO reply offer AUTH? */
+static int ehlo_offers_auth(const tr_reply *r)
+{
+	tr_caps caps;
+
+	tr_caps_parse(r, &caps);
+	return (caps.flags & TR_CAP_AUTH) != 0;
+}
+
 /* The observer: what the delivery does, as the probe's report. */
 static void observe(void *arg, const tr_event *ev)
 {
-	const tr_probe *p = arg;
+	tr_probe *p = arg;
 	char text[TR_POLICY_TEXT_MAX];
 
 	switch (ev->type) {
 	case TR_EV_NEXTHOP:
+		p->is_relay = ev->is_relay;
 		tr_probe_say(p, "policy: %s", tr_policy_format(ev->policy, text, sizeof text));
 		break;
 	case TR_EV_CONNECT:
+		p->auth_offered = p->cred_used = 0;
 		tr_probe_say(p, "server %s%s", ev->relay, ev->plain_retry ? " (again, without TLS)" : "");
 		break;
 	case TR_EV_FAIL:
@@ -62,6 +78,8 @@ static void observe(void *arg, const tr_event *ev)
 		break;
 	case TR_EV_REPLY:
 		tr_probe_say(p, "  %s: %s", ev->label, tr_reply_format(ev->reply, text, sizeof text));
+		if (ev->reply->code == 250 && strncmp(ev->label, "EHLO", 4) == 0)
+			p->auth_offered = ehlo_offers_auth(ev->reply);
 		break;
 	case TR_EV_FALLBACK:
 		tr_probe_say(p, "  -> %s; level may: retrying in plaintext", ev->st->text);
@@ -73,9 +91,16 @@ static void observe(void *arg, const tr_event *ev)
 		tr_probe_tls(p, ev->ssl, ev->tls);
 		break;
 	case TR_EV_AUTH:
+		p->cred_used = 1;
 		if (ev->dry_run)
 			tr_probe_say(p, "  AUTH: the credentials of sasl_password_map key %s "
 			             "would be used (not tried by the probe)", ev->cred_key);
+		break;
+	case TR_EV_END:
+		if (p->is_relay && p->auth_offered && !p->cred_used)
+			tr_probe_say(p, "  warning: relay host %s offers AUTH, but no credentials of "
+			             "sasl_password_map match it (a wrong key or port?): mail would "
+			             "go without AUTH", ev->relay);
 		break;
 	default:
 		break;
@@ -118,7 +143,7 @@ tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *lev
 	char hop[TR_HOSTNAME_MAX + 40], rcpt[TR_HOSTNAME_MAX + 20];
 	tlsrelay_rcpt r = { 0 };
 	tlsrelay_request req = { "", NULL, NULL, NULL, NULL, &r, 1 };
-	tr_probe probe = { fn, arg };
+	tr_probe probe = { fn, arg, 0, 0, 0 };
 	tr_observers obs = { 0 };
 	tr_deliver_opts o = { 1, 1, TR_TLS_INVALID, &obs };
 

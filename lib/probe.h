@@ -16,6 +16,10 @@
 typedef struct tr_probe {
 	tlsrelay_report_fn fn;
 	void *arg;
+	/* the session being watched (probe.c) */
+	int is_relay;              /* its nexthop is the relay host */
+	int auth_offered;          /* the last EHLO offered AUTH */
+	int cred_used;             /* credentials would be used */
 } tr_probe;
 
 /* One output line. */

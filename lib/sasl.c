@@ -132,14 +132,16 @@ static int read_file(const char *path, tr_sasl_map *m, size_t *len,
                      tlsrelay_status *st)
 {
 	struct stat sb;
+	char user[TR_AS_USER_MAX];
 	int fd, r;
 
 	/* O_NONBLOCK: opening a FIFO must not hang (it is refused below). */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return map_error(st, path, 0, "cannot open: %s", strerror(errno));
+		return map_error(st, path, 0, "cannot open: %s%s", strerror(errno),
+		                 tr_as_user(user));
 	if (fstat(fd, &sb) < 0)
-		r = map_error(st, path, 0, "cannot stat: %s", strerror(errno));
+		r = map_error(st, path, 0, "cannot stat: %s%s", strerror(errno), tr_as_user(user));
 	else if ((r = check_file(&sb, path, st)) < 0 && m->report &&
 	         S_ISREG(sb.st_mode) && (sb.st_mode & 007) != 0 &&
 	         sb.st_size >= 0 && sb.st_size <= TR_SASL_FILE_MAX) {

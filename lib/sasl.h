@@ -35,8 +35,11 @@
  *
  * Errors are TLSRELAY_CONFIG, dsn "4.3.5", text "FILE:LINE: reason" (or
  * "FILE: reason" for the file as a whole). No error text and no log line
- * ever holds a password or user name: texts quote a key only once it has
- * been checked to be a valid key, and never quote a value.
+ * ever holds a password; no error text holds a user name: texts quote a key
+ * only once it has been checked to be a valid key, and never quote a
+ * value. The one place a user name appears is the delivery log line of a
+ * recipient after the server accepted AUTH ("sasl_username=USER",
+ * deliver.c, issue 19): which account sent the mail.
  */
 #ifndef TR_SASL_H
 #define TR_SASL_H

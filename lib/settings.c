@@ -37,7 +37,16 @@ enum kind {
 	K_TIME,     /* int seconds, tr_parse_time syntax, min..max */
 	K_INT,      /* int, decimal digits, min..max */
 	K_BOOL,     /* int, yes|no */
-	K_LEVEL     /* tr_tls_level, a supported level name */
+	K_LEVEL,    /* tr_tls_level, a supported level name */
+	K_PORTS     /* int[TR_PORTS_MAX] + count just after it; "" = none */
+};
+
+/* Security settings (tr_config_strength): how a value ranks. */
+enum sec {
+	SEC_NO = 0, /* not one */
+	SEC_UP,     /* K_LEVEL, K_BOOL: the larger value is the stronger */
+	SEC_DOWN,   /* K_BOOL: "no" is the stronger ("yes" relaxes) */
+	SEC_SET     /* K_STRING: a value is stronger than none */
 };
 
 struct setting {
@@ -53,6 +62,7 @@ static int check_nexthop(const char *, char *, size_t, char *, size_t);
 static int check_helo(const char *, char *, size_t, char *, size_t);
 static int check_path(const char *, char *, size_t, char *, size_t);
 static int check_resolver(const char *, char *, size_t, char *, size_t);
+static int check_syslog_name(const char *, char *, size_t, char *, size_t);
 
 #define AT(field) offsetof(tr_config, field)
 
@@ -88,9 +98,31 @@ static const struct setting settings[] = {
 	{ "message_rules", K_STRING, AT(message_rules), NULL, 0, 0, check_path },
 	{ "milter_socket", K_STRING, AT(milter_socket), NULL, 0, 0, NULL },
 	{ "milter_rules", K_STRING, AT(milter_rules), NULL, 0, 0, check_path },
+	/* h-admin: the logging name (several instances), loop detection */
+	{ "syslog_name", K_STRING, AT(syslog_name), NULL, 0, 0, check_syslog_name },
+	{ "local_mta_ports", K_PORTS, AT(local_mta_ports), "25", 1, 65535, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* h-admin: the security settings (tr_config_strength; tlsrelay -t warns
+ * when a later line lowers one). */
+static const struct {
+	const char *name;
+	enum sec sec;
+} security[] = {
+	{ "tls_security_level", SEC_UP },
+	{ "mta_sts", SEC_UP },
+	{ "require_header", SEC_UP },
+	{ "tls_required_enable", SEC_DOWN },
+	{ "message_rules", SEC_SET },
+};
+
+_Static_assert(NSETTINGS <= TR_CONFIG_KEYS_MAX, "raise TR_CONFIG_KEYS_MAX");
+/* K_PORTS: the count follows the array */
+_Static_assert(offsetof(tr_config, nlocal_mta_ports) ==
+               offsetof(tr_config, local_mta_ports) + TR_PORTS_MAX * sizeof(int),
+               "nlocal_mta_ports must follow local_mta_ports");
 
 /* ------------------------------------------------------------ error texts */
 
@@ -272,6 +304,19 @@ static int check_helo(const char *value, char *norm, size_t ncap,
 	return -1;
 }
 
+/* An openlog ident: what syslog shows before "[PID]". */
+static int check_syslog_name(const char *value, char *norm, size_t ncap,
+                             char *why, size_t wcap)
+{
+	if (strlen(value) <= TR_SYSLOG_NAME_MAX &&
+	    value[strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                        "0123456789._-/")] == '\0')
+		return 0;
+	snprintf(why, wcap, "expected letters, digits, \".\", \"_\", \"-\" and \"/\", "
+	         "at most %d bytes", TR_SYSLOG_NAME_MAX);
+	return -1;
+}
+
 /* Split a dns_resolver value into address text, family and port text. */
 static int split_resolver(const char *value, char *addr, size_t acap,
                           int *family, const char **port)
@@ -441,6 +486,38 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 	return tr_status_ok(st);
 }
 
+/* "25", "25, 587", "25 10025": ports min..max, at most TR_PORTS_MAX; ""
+ * for none. */
+static tlsrelay_cat set_ports(tr_config *cfg, const struct setting *k,
+                              const char *value, const char *where,
+                              tlsrelay_status *st)
+{
+	int ports[TR_PORTS_MAX], n = 0;
+	char why[128];
+	const char *p = value;
+
+	for (;;) {
+		unsigned long v;
+		const char *end;
+
+		p += strspn(p, ", ");
+		if (*p == '\0')
+			break;
+		end = scan_digits(p, (unsigned long)k->max, &v);
+		if (end == p || (*end != '\0' && *end != ',' && *end != ' ') ||
+		    v < (unsigned long)k->min || v > (unsigned long)k->max || n == TR_PORTS_MAX) {
+			snprintf(why, sizeof why, "expected port numbers from %d to %d separated "
+			         "by \",\" or spaces, at most %d", k->min, k->max, TR_PORTS_MAX);
+			return bad_value(st, where, k, why);
+		}
+		ports[n++] = (int)v;
+		p = end;
+	}
+	memcpy(field(cfg, k), ports, sizeof ports);
+	((int *)field(cfg, k))[TR_PORTS_MAX] = n;
+	return tr_status_ok(st);
+}
+
 static tlsrelay_cat set_value(tr_config *cfg, const struct setting *k,
                               const char *value, const char *where,
                               tlsrelay_status *st)
@@ -453,10 +530,32 @@ static tlsrelay_cat set_value(tr_config *cfg, const struct setting *k,
 		return set_number(cfg, k, value, where, st);
 	case K_BOOL:
 		return set_bool(cfg, k, value, where, st);
+	case K_PORTS:
+		return set_ports(cfg, k, value, where, st);
 	case K_LEVEL:
 	default:
 		return set_level(cfg, k, value, where, st);
 	}
+}
+
+/* set_value, and the origin of the value (where, or "-o"); cfg is left
+ * as it was on failure. */
+static tlsrelay_cat set_with_origin(tr_config *cfg, const struct setting *k,
+                                    const char *value, const char *where,
+                                    tlsrelay_status *st)
+{
+	char **slot = &cfg->origin[k - settings];
+	char *origin = strdup(where ? where : "-o");
+
+	if (origin == NULL)
+		return no_memory(st);
+	if (set_value(cfg, k, value, where, st) != TLSRELAY_OK) {
+		free(origin);
+		return st->cat;
+	}
+	free(*slot);
+	*slot = origin;
+	return TLSRELAY_OK;
 }
 
 static const struct setting *find_setting(const char *name)
@@ -489,7 +588,7 @@ tlsrelay_cat tr_config_set(tr_config *cfg, const char *key, const char *value,
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return bad_value(st, where, k,
 			                 "control character in value");
-	return set_value(cfg, k, value, where, st);
+	return set_with_origin(cfg, k, value, where, st);
 }
 
 const char *tr_config_key_name(int i)
@@ -524,6 +623,8 @@ void tr_config_free(tr_config *cfg)
 			free(*slot);
 			*slot = NULL;
 		}
+		free(cfg->origin[i]);
+		cfg->origin[i] = NULL;
 	}
 }
 
@@ -532,17 +633,18 @@ tlsrelay_cat tr_config_copy(tr_config *dst, const tr_config *src, tlsrelay_statu
 	size_t i;
 
 	*dst = *src;
-	for (i = 0; i < NSETTINGS; i++)
+	for (i = 0; i < NSETTINGS; i++) {
 		if (settings[i].kind == K_STRING)
 			*(char **)field(dst, &settings[i]) = NULL;
+		dst->origin[i] = NULL;
+	}
 	for (i = 0; i < NSETTINGS; i++) {
-		char *const *from;
-		char **slot;
-		if (settings[i].kind != K_STRING)
-			continue;
-		from = cfield(src, &settings[i]);
-		slot = field(dst, &settings[i]);
-		if (*from != NULL && (*slot = strdup(*from)) == NULL) {
+		char *const *from = cfield(src, &settings[i]);
+		char **slot = field(dst, &settings[i]);
+
+		if ((settings[i].kind == K_STRING && *from != NULL &&
+		     (*slot = strdup(*from)) == NULL) ||
+		    (src->origin[i] && (dst->origin[i] = strdup(src->origin[i])) == NULL)) {
 			tr_config_free(dst);
 			return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		}
@@ -576,6 +678,13 @@ const char *tr_config_value_text(const tr_config *cfg, int i, char *buf,
 	case K_BOOL:
 		snprintf(buf, cap, "%s", *(const int *)f ? "yes" : "no");
 		break;
+	case K_PORTS: {
+		size_t used = 0;
+		for (int j = 0; j < ((const int *)f)[TR_PORTS_MAX] && used < cap; j++)
+			used += (size_t)snprintf(buf + used, cap - used, "%s%d", j ? ", " : "",
+			                         ((const int *)f)[j]);
+		break;
+	}
 	case K_LEVEL:
 	default:
 		snprintf(buf, cap, "%s", tr_tls_level_name(*(const tr_tls_level *)f));
@@ -596,4 +705,71 @@ int tr_config_is_default(const tr_config *cfg, int i)
 	tr_config_value_text(&d, i, def, sizeof def);
 	tr_config_free(&d);
 	return strcmp(now, def) == 0;
+}
+
+/* ------------------------------------------------- origins, strengths */
+
+int tr_config_key_index(const char *name)
+{
+	const struct setting *k = name ? find_setting(name) : NULL;
+
+	return k ? (int)(k - settings) : -1;
+}
+
+const char *tr_config_origin(const tr_config *cfg, int i)
+{
+	if (i < 0 || (size_t)i >= NSETTINGS || cfg->origin[i] == NULL)
+		return "default";
+	return cfg->origin[i];
+}
+
+static enum sec sec_of(int i)
+{
+	if (i < 0 || (size_t)i >= NSETTINGS)
+		return SEC_NO;
+	for (size_t j = 0; j < sizeof security / sizeof security[0]; j++)
+		if (strcmp(security[j].name, settings[i].name) == 0)
+			return security[j].sec;
+	return SEC_NO;
+}
+
+int tr_config_strength(const tr_config *cfg, int i)
+{
+	enum sec sec = sec_of(i);
+	const struct setting *k;
+	const void *f;
+
+	if (sec == SEC_NO)
+		return -1;
+	k = &settings[i];
+	f = cfield(cfg, k);
+	switch (sec) {
+	case SEC_SET:
+		return *(char *const *)f != NULL;
+	case SEC_DOWN:
+		return !*(const int *)f;
+	case SEC_UP:
+	default:
+		return k->kind == K_LEVEL ? (int)*(const tr_tls_level *)f : *(const int *)f;
+	}
+}
+
+const char *tr_config_strength_text(const tr_config *cfg, int i, char *buf,
+                                    size_t cap)
+{
+	if (tr_config_strength(cfg, i) < 0)
+		snprintf(buf, cap, "?");
+	else if (sec_of(i) == SEC_SET)
+		snprintf(buf, cap, "%s", tr_config_strength(cfg, i) ? "a file" : "none");
+	else
+		tr_config_value_text(cfg, i, buf, cap);
+	return buf;
+}
+
+int tr_config_local_mta_port(const tr_config *cfg, int port)
+{
+	for (int i = 0; i < cfg->nlocal_mta_ports; i++)
+		if (cfg->local_mta_ports[i] == port)
+			return 1;
+	return 0;
 }

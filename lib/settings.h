@@ -64,6 +64,15 @@
  *                       unix:PATH; checked by the milter; default unset
  *   milter_rules        tlsrelay-milter only: absolute path of the rules
  *                       file (msgrules.h); default unset
+ *   syslog_name         the name the transport logs as (openlog ident),
+ *                       letters, digits, ".", "_", "-" and "/", at most
+ *                       TR_SYSLOG_NAME_MAX bytes; default unset: "tlsrelay"
+ *                       (Postfix's syslog_name, for several instances)
+ *   local_mta_ports     ports on which this host's MTA listens: a server at
+ *                       an address of this host and one of these ports is
+ *                       this host (mail loops back: smtp_client.c); a list
+ *                       of 1..65535 separated by "," or spaces, at most
+ *                       TR_PORTS_MAX; empty: none; default 25
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -78,6 +87,12 @@
 /* Longest line of a configuration file, and longest value for
  * tr_config_set, in bytes. */
 #define TR_CONFIG_LINE_MAX 4096
+
+/* Room for the settings table (settings.c checks that it fits). */
+#define TR_CONFIG_KEYS_MAX 48
+
+#define TR_PORTS_MAX 8          /* local_mta_ports */
+#define TR_SYSLOG_NAME_MAX TLSRELAY_SYSLOG_NAME_MAX  /* syslog_name */
 
 typedef struct tr_config {
 	char *relayhost;          /* NULL = MX of the recipient domain */
@@ -109,6 +124,14 @@ typedef struct tr_config {
 	char *message_rules;      /* from/to rules applied by the transport */
 	char *milter_socket;      /* tlsrelay-milter's socket (libmilter syntax) */
 	char *milter_rules;       /* tlsrelay-milter's rules file */
+	/* h-admin: logging name, loop detection */
+	char *syslog_name;        /* openlog ident; NULL = "tlsrelay" */
+	int local_mta_ports[TR_PORTS_MAX]; /* this host's MTA listens there */
+	int nlocal_mta_ports;
+	/* Where each value came from, by the key's index in the table:
+	 * "FILE:LINE" of the line that set it last, "-o" (tr_config_set
+	 * without where: -o, tlsrelay_ctx_set), NULL = the default. Owned. */
+	char *origin[TR_CONFIG_KEYS_MAX];
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */
@@ -146,9 +169,32 @@ int tr_parse_time(const char *s, int *out);
 
 /* Check mode (tlsrelay -t): read path like tr_config_load, but report
  * every problem to fn (each as "file:line: reason") and go on; cfg gets
- * every good line. Returns the number of problems (0 = clean). */
+ * every good line. Returns the number of problems (0 = clean).
+ * warn (may be NULL) gets a "warning: ..." line for each line that lowers
+ * a security setting an earlier line of the file set (the last one wins:
+ * tr_config_lowers); warnings are not counted. */
 int tr_config_load_report(tr_config *cfg, const char *path, tr_report_fn fn,
-                          void *arg);
+                          void *arg, tr_report_fn warn, void *warn_arg);
+
+/* The index of setting name in the table, -1 if there is none. */
+int tr_config_key_index(const char *name);
+
+/* Where setting i's value came from: "FILE:LINE", "-o" or "default". */
+const char *tr_config_origin(const tr_config *cfg, int i);
+
+/* Security settings, whose value a later line should only raise:
+ * tls_security_level (level order: none < may < encrypt < dane <
+ * dane-only < fingerprint < verify < secure), mta_sts (yes over no),
+ * require_header (yes over no), tls_required_enable (no over yes: yes
+ * relaxes) and message_rules (a file over none). The strength of setting i
+ * in cfg (-1 when i is not one), and its value as a warning may show it
+ * (a level, yes/no, "a file"/"none": never a path). */
+int tr_config_strength(const tr_config *cfg, int i);
+const char *tr_config_strength_text(const tr_config *cfg, int i, char *buf,
+                                    size_t cap);
+
+/* 1 when local_mta_ports lists port. */
+int tr_config_local_mta_port(const tr_config *cfg, int port);
 
 /* Setting i's value as a file would hold it ("5m", "yes", a path); ""
  * when unset. Returns buf. */

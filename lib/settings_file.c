@@ -4,6 +4,12 @@
  * all-or-nothing loading, and check mode (tlsrelay -t: every problem
  * reported, reading goes on). Values are validated by settings.c.
  *
+ * In check mode a line that lowers a security setting given by an earlier
+ * line of the same file ("last one wins": an appended block that says
+ * tls_security_level = may under a secure one) is a warning, not an
+ * error: the file is valid, but probably not what the admin meant. Only
+ * lines of the file count; -o comes later on purpose (a dry run).
+ *
  * Error texts name file:line and the problem, and quote a setting name
  * only once it is made of name characters: never a line, a value or a
  * malformed name. The file may be another one given by mistake (a
@@ -76,8 +82,37 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Check mode's warnings: where to send them. */
+struct warner {
+	tr_report_fn fn;
+	void *arg;
+};
+
+/* Setting key at where (check mode): warn when its new value is weaker
+ * than the one an earlier line of this file gave. */
+static tlsrelay_cat set_checked(tr_config *cfg, const char *key, const char *value,
+                                const char *where, const struct warner *w,
+                                tlsrelay_status *st)
+{
+	int i = tr_config_key_index(key), before = tr_config_strength(cfg, i);
+	char was[WHERE_PATH_MAX + 32], old[32], now[32], line[TLSRELAY_TEXT_MAX * 3];
+	tlsrelay_cat rc;
+
+	snprintf(was, sizeof was, "%.*s", WHERE_PATH_MAX + 24, tr_config_origin(cfg, i));
+	tr_config_strength_text(cfg, i, old, sizeof old);
+	if ((rc = tr_config_set(cfg, key, value, where, st)) != TLSRELAY_OK || before < 0 ||
+	    cfg->origin[i] == NULL || strcmp(was, "default") == 0 ||
+	    tr_config_strength(cfg, i) >= before)
+		return rc;
+	snprintf(line, sizeof line, "warning: %s: %s = %s lowers %s of %s (the last line wins): "
+	         "remove one of the two lines", where, key,
+	         tr_config_strength_text(cfg, i, now, sizeof now), old, was);
+	w->fn(w->arg, line);
+	return rc;
+}
+
 static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
-                               tlsrelay_status *st)
+                               const struct warner *w, tlsrelay_status *st)
 {
 	char *key = trim(line), *eq, *value;
 	size_t bad;
@@ -94,6 +129,8 @@ static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
 	if ((bad = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_")) != strlen(key))
 		return tr_config_error(st, where, "bad setting name (character %zu): use "
 		                 "lowercase letters, digits and \"_\"", bad + 1);
+	if (w != NULL && w->fn != NULL)
+		return set_checked(cfg, key, value, where, w, st);
 	return tr_config_set(cfg, key, value, where, st);
 }
 
@@ -102,7 +139,7 @@ static tlsrelay_cat parse_line(tr_config *cfg, char *line, const char *where,
  * on (a read error still stops it). */
 static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
                                tlsrelay_status *st, tr_report_fn fn,
-                               void *arg, int *nerr)
+                               void *arg, int *nerr, const struct warner *w)
 {
 	char line[TR_CONFIG_LINE_MAX + 2], where[TLSRELAY_TEXT_MAX];
 	unsigned long lineno;
@@ -138,7 +175,7 @@ static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
 			return rc;
 		case LINE_OK:
 		default:
-			rc = parse_line(cfg, line, where, st);
+			rc = parse_line(cfg, line, where, w, st);
 		}
 		if (rc != TLSRELAY_OK && fn == NULL)
 			return rc;
@@ -152,7 +189,7 @@ static tlsrelay_cat load_lines(tr_config *cfg, FILE *fp, const char *path,
 tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
                             tlsrelay_status *st)
 {
-	char where[TLSRELAY_TEXT_MAX];
+	char where[TLSRELAY_TEXT_MAX], user[TR_AS_USER_MAX];
 	tr_config tmp;
 	tlsrelay_cat rc;
 	FILE *fp;
@@ -162,13 +199,13 @@ tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
 		if (err == ENOENT && !must_exist)
 			return tr_status_ok(st);
 		format_where(where, sizeof where, path, 0);
-		return tr_config_error(st, where, "cannot open: %s", strerror(err));
+		return tr_config_error(st, where, "cannot open: %s%s", strerror(err), tr_as_user(user));
 	}
 	if (tr_config_copy(&tmp, cfg, st) != TLSRELAY_OK) {
 		fclose(fp);
 		return st->cat;
 	}
-	rc = load_lines(&tmp, fp, path, st, NULL, NULL, NULL);
+	rc = load_lines(&tmp, fp, path, st, NULL, NULL, NULL, NULL);
 	fclose(fp);
 	if (rc != TLSRELAY_OK) {
 		tr_config_free(&tmp);
@@ -180,20 +217,21 @@ tlsrelay_cat tr_config_load(tr_config *cfg, const char *path, int must_exist,
 }
 
 int tr_config_load_report(tr_config *cfg, const char *path, tr_report_fn fn,
-                          void *arg)
+                          void *arg, tr_report_fn warn, void *warn_arg)
 {
-	char where[TLSRELAY_TEXT_MAX];
+	char where[TLSRELAY_TEXT_MAX], user[TR_AS_USER_MAX];
+	struct warner w = { warn, warn_arg };
 	tlsrelay_status st;
 	int nerr = 0;
 	FILE *fp;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		format_where(where, sizeof where, path, 0);
-		tr_config_error(&st, where, "cannot open: %s", strerror(errno));
+		tr_config_error(&st, where, "cannot open: %s%s", strerror(errno), tr_as_user(user));
 		fn(arg, st.text);
 		return 1;
 	}
-	(void)load_lines(cfg, fp, path, &st, fn, arg, &nerr);
+	(void)load_lines(cfg, fp, path, &st, fn, arg, &nerr, &w);
 	fclose(fp);
 	return nerr;
 }

@@ -19,6 +19,20 @@
  * - A plaintext session (p->no_tls) when TLS is required (level encrypt and
  *   above, or credentials) fails with 4.7.4 before MAIL: the caller asks for
  *   one only at level may, and no caller mistake may send mail in clear.
+ * - A 530 ("authentication required", or "must issue STARTTLS first")
+ *   from the relay host defers (4.x.x) whatever the command: it is this
+ *   host's configuration (no or wrong credentials, TLS off), like a refused
+ *   password, which defers too (smtp_auth.c). From an MX host it stays
+ *   what the server says.
+ * - Loops (loop.h, Postfix's "mail for X loops back to myself"): a server
+ *   that is this host by its address and port (checked before connecting),
+ *   or that greets or answers EHLO with the name tlsrelay says EHLO with,
+ *   is skipped with 4.4.6: the next server is tried, and when none is
+ *   left the mail waits (a loop is a configuration mistake, never a
+ *   bounce).
+ * - A relay host whose greeting does not come (time-out), or on port 465
+ *   does not come at all, may expect TLS from the first byte: the error
+ *   text suggests smtps:[host]:port.
  */
 #include "config.h"
 #include <arpa/inet.h>
@@ -32,6 +46,7 @@
 #include "dane.h"
 #include "demand.h"
 #include "log.h"
+#include "loop.h"
 #include "sasl.h"
 #include "smtp_session.h"
 
@@ -175,6 +190,13 @@ tlsrelay_cat tr_sess_reply_status(tr_session *s, const char *what,
 	tr_reply_format(&s->reply, text, sizeof text);
 	if (cat == TLSRELAY_OK)     /* logged as status=sent (REPLY) */
 		return tr_status_set(st, cat, dsn, "%s", text);
+	if (s->reply.code == 530 && s->p->is_relay) {   /* our configuration: defer */
+		dsn[0] = '4';
+		return tr_status_set(st, TLSRELAY_TEMP, dsn, "host %s said: %.300s (in reply to %s); "
+		                     "a 530 of the relay host is deferred%s", s->relay, text, what,
+		                     s->p->cred ? "" : ": no credentials of sasl_password_map "
+		                     "match it (tlsrelay -t)");
+	}
 	return tr_status_set(st, cat, dsn, "host %s said: %s (in reply to %s)",
 	                     s->relay, text, what);
 }
@@ -193,6 +215,8 @@ void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st)
 		         s->tls.resumed ? ", TLS session reused" : "");
 	else
 		snprintf(t->tls, sizeof t->tls, "none");
+	snprintf(t->sasl_user, sizeof t->sasl_user, "%s",
+	         s->authed && s->p->cred ? s->p->cred->user : "");
 	tr_sess_event(s, &ev, TR_EV_RCPT);
 	ev.rcpt = i;
 	ev.st = &s->req->rcpts[i].status;
@@ -291,6 +315,27 @@ static void local_ip(tr_session *s)
 		s->local_ip[0] = '\0';
 }
 
+/* The server is this host (loop.h): 4.4.6, skip it. Returns -1. */
+static int loops(tr_session *s, const char *how, tlsrelay_status *st)
+{
+	tr_status_set(st, TLSRELAY_TEMP, "4.4.6", "mail for %s loops back to myself: %s",
+	              s->p->nexthop, how);
+	tr_log(s->ctx, LOG_WARNING, "%s", st->text);
+	return site_fail(s, st);
+}
+
+/* The server's name (first word of a greeting or EHLO reply) is ours. */
+static int loops_by_name(tr_session *s, const char *what, tlsrelay_status *st)
+{
+	char how[TLSRELAY_TEXT_MAX];
+
+	if (s->reply.nlines == 0 || !tr_loop_name(s->reply.line[0], s->p->helo))
+		return 0;
+	snprintf(how, sizeof how, "host %s %s as %s, the name this host says EHLO with "
+	         "(helo_name)", s->relay, what, s->p->helo);
+	return loops(s, how, st);
+}
+
 static int do_connect(tr_session *s, tlsrelay_status *st)
 {
 	const tr_config *cfg = &s->ctx->cfg;
@@ -299,6 +344,12 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 	tr_sess_state(s, TR_ST_CONNECT);
 	tr_sess_event(s, &ev, TR_EV_CONNECT);
 	tr_emit(s->p->obs, &ev);
+	if (s->p->io_ops == NULL && tr_loop_addr(cfg, (const struct sockaddr *)&s->p->addr->sa)) {
+		char how[TLSRELAY_TEXT_MAX];
+		snprintf(how, sizeof how, "%s is an address of this host, at a port of "
+		         "local_mta_ports (this host's MTA)", s->relay);
+		return loops(s, how, st);
+	}
 	if (s->p->io_ops != NULL)
 		s->io.ops = s->p->io_ops;     /* scripted server (fuzzing) */
 	else if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
@@ -312,11 +363,8 @@ static int do_connect(tr_session *s, tlsrelay_status *st)
 		return 0;
 	tr_sess_state(s, TR_ST_TLS_WRAP);
 	tr_io_set_timeout(&s->io, cfg->command_timeout * 1000);
-	if (start_tls(s, st) != TLSRELAY_OK) {
-		if (st->cat == TLSRELAY_CONFIG)
-			st->cat = TLSRELAY_TEMP;    /* a CA problem must not bounce mail */
+	if (start_tls(s, st) != TLSRELAY_OK)    /* a CA problem: 4.3.5, never a bounce */
 		return site_fail(s, st);
-	}
 	s->tls_active = 1;
 	emit_tls(s);
 	if (tls_enforce(s, st) < 0)
@@ -338,15 +386,32 @@ static int refused_us(tr_session *s, const char *what, tlsrelay_status *st)
 	return site_fail(s, st);
 }
 
+/* No greeting from a relay host that may want TLS at once (smtps). */
+static void smtps_hint(tr_session *s, tlsrelay_status *st)
+{
+	char text[TLSRELAY_TEXT_MAX], dsn[TLSRELAY_DSN_MAX];
+	int port = addr_port(s->p->addr);
+
+	if (s->p->implicit_tls || !s->p->is_relay || s->io.fd < 0 ||
+	    (port != 465 && strcmp(s->io.err, "timeout") != 0))
+		return;
+	snprintf(text, sizeof text, "%s", st->text);
+	snprintf(dsn, sizeof dsn, "%s", st->dsn);
+	tr_status_set(st, st->cat, dsn, "%.300s; a server that expects TLS from the first "
+	              "byte (port 465) is written smtps:[%s]:%d", text, s->p->host, port);
+}
+
 static int do_greeting(tr_session *s, tlsrelay_status *st)
 {
 	tr_sess_state(s, TR_ST_GREETING);
 	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
-	if (tr_sess_reply(s, "receiving the initial server greeting", st) != TLSRELAY_OK)
+	if (tr_sess_reply(s, "receiving the initial server greeting", st) != TLSRELAY_OK) {
+		smtps_hint(s, st);
 		return site_fail(s, st);
+	}
 	emit_reply(s, "greeting");
 	if (s->reply.code == 220)
-		return 0;
+		return loops_by_name(s, "greets", st);
 	/* Skip a server that refuses us: never bounce because of one MX. */
 	return refused_us(s, "the initial server greeting", st);
 }
@@ -368,7 +433,7 @@ static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
 	if (s->reply.code == 250) {
 		s->esmtp = 1;
 		tr_caps_parse(&s->reply, &s->caps);
-		return 0;
+		return loops_by_name(s, "answers EHLO", st);
 	}
 	if (after_tls || s->reply.code == 421 || s->reply.code / 100 == 2)
 		return refused_us(s, "EHLO", st);
@@ -393,10 +458,13 @@ static int tls_fallback(tr_session *s, const tlsrelay_status *why)
 	return 1;
 }
 
-/* TLS is required and could not be had: 4.7.x, try the next server. */
+/* TLS is required and could not be had: 4.7.x, try the next server. A
+ * configuration error (tls_ca_file, the policy's protocols= or ciphers=:
+ * 4.3.5) stays one, which never bounces either: exit 78 like the others. */
 static int tls_required_fail(tr_session *s, tlsrelay_status *st)
 {
-	st->cat = TLSRELAY_TEMP;
+	if (st->cat != TLSRELAY_CONFIG)
+		st->cat = TLSRELAY_TEMP;
 	return site_fail(s, st);
 }
 
@@ -572,6 +640,7 @@ static int do_auth(tr_session *s, tlsrelay_status *st)
 		tr_sess_fail_pending(s, st);
 		tr_sess_state(s, TR_ST_FAILED);
 	}
+	s->authed = r == 0;
 	return r;
 }
 

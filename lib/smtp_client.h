@@ -62,6 +62,7 @@ typedef enum tr_outcome {
 typedef struct tr_rcpt_trace {
 	char relay[TR_HOSTNAME_MAX + 80];    /* "host[addr]:port" */
 	char tls[128];                       /* "TLSv1.3:CIPHER (trusted)" or "none" */
+	char sasl_user[256];                 /* the user AUTH succeeded as, "" none */
 } tr_rcpt_trace;
 
 typedef struct tr_session_params {
@@ -72,6 +73,8 @@ typedef struct tr_session_params {
 	const struct tr_demand *demand; /* what this server must satisfy
 	                            * (demand.h); never NULL, never changed */
 	const struct tr_sasl_cred *cred; /* AUTH with these after TLS; NULL = none */
+	int is_relay;              /* the server is the relay host (relayhost, -r):
+	                            * a 530 defers (smtp_client.c) */
 	int implicit_tls;          /* TLS from the first byte (smtps) */
 	int no_tls;                /* plaintext retry: never STARTTLS */
 	int dry_run;               /* stop after the EHLO that follows STARTTLS
@@ -103,6 +106,7 @@ typedef struct tr_session {
 	int greeted;               /* initial handshake completed (session limit) */
 	int enforced;              /* the certificate met the demand */
 	int in_sync;               /* last reply read whole: QUIT may be sent */
+	int authed;                /* AUTH succeeded (the log line names the user) */
 	tr_tls_info tls;
 	char relay[TR_HOSTNAME_MAX + 80];
 	unsigned char *accepted;   /* per recipient: 2xx to RCPT in this session */

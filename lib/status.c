@@ -3,11 +3,30 @@
  * becomes a sysexits(3) exit code (the table is status_exit.h's).
  */
 #include "config.h"
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <pwd.h>
+#include <unistd.h>
 #include "status.h"
 #include "status_exit.h"
+
+/* The name is looked up only on an error path: "cannot open" texts say
+ * whose rights were missing (a delivery runs as the MTA's pipe user, -t as
+ * whoever ran it: the difference is the usual cause). */
+const char *tr_as_user(char *buf)
+{
+	int saved = errno;          /* callers pass strerror(errno) beside it */
+	struct passwd *pw = getpwuid(geteuid());
+
+	if (pw != NULL && pw->pw_name != NULL && strlen(pw->pw_name) < TR_AS_USER_MAX - 16)
+		snprintf(buf, TR_AS_USER_MAX, " (as user %s)", pw->pw_name);
+	else
+		snprintf(buf, TR_AS_USER_MAX, " (as uid %ld)", (long)geteuid());
+	errno = saved;
+	return buf;
+}
 
 void tr_sanitize_line(char *s)
 {

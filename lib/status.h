@@ -64,6 +64,9 @@
  *   Public constructor and system call, as malloc and setrlimit: NULL when
  *   out of memory; -1 with errno (the program goes on without):
  *     tlsrelay_ctx_new() tlsrelay_no_core_dumps()
+ *   Answers, not failures: -1 is "no such setting" / "not a security
+ *   setting" (the settings table's own questions, asked by -t and -n):
+ *     tr_config_key_index() tr_config_strength()
  */
 #ifndef TR_STATUS_H
 #define TR_STATUS_H
@@ -108,6 +111,12 @@ typedef tlsrelay_report_fn tr_report_fn;
  * buf holds TR_QUOTE_MAX + 4 bytes. Returns buf. */
 #define TR_QUOTE_MAX 64
 const char *tr_quote(const char *s, char *buf);
+
+/* " (as user NAME)": who could not open a file, for "cannot open" texts
+ * (the effective user; "uid N" without a name). buf holds
+ * TR_AS_USER_MAX bytes. Returns buf; errno is left as it was. */
+#define TR_AS_USER_MAX 96
+const char *tr_as_user(char *buf);
 
 /* Replace control bytes in s (NUL-terminated, in place) with spaces. */
 void tr_sanitize_line(char *s);

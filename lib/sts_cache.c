@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "dynload.h"
+#include "status.h"
 #include "sts_cache.h"
 
 #define SQLITE_SONAME "libsqlite3.so.0"
@@ -209,7 +210,8 @@ static int create_for_owner(const char *path, char *err, size_t cap)
 	if (fd < 0 && errno == EEXIST)
 		return 0;                    /* made meanwhile by another process */
 	if (fd < 0) {
-		snprintf(err, cap, "%.200s: cannot create: %s", path, strerror(errno));
+		char user[TR_AS_USER_MAX];
+		snprintf(err, cap, "%.200s: cannot create: %s%s", path, strerror(errno), tr_as_user(user));
 		return -1;
 	}
 	if (fchown(fd, sb.st_uid, sb.st_gid) < 0) {
@@ -267,7 +269,9 @@ static tr_sts_store *store_open(const char *path, char *err, size_t cap)
 	umask(old);
 	if (rc != SQLITE_OK || sq.busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    setup_schema(s->db) != SQLITE_OK) {
-		snprintf(err, cap, "%.200s: %s", path, s->db ? sq.errmsg(s->db) : "cannot open");
+		char user[TR_AS_USER_MAX];
+		snprintf(err, cap, "%.200s: %s%s", path, s->db ? sq.errmsg(s->db) : "cannot open",
+		         tr_as_user(user));
 		if (rc == SQLITE_OK) {
 			check_writable(s, path);     /* read-only: no tables could be made */
 			if (s->readonly[0])

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -102,16 +103,26 @@ void tr_io_set_tls(tr_io *io, void *ssl)
 
 /* ------------------------------------------------------------ the SSL_CTX */
 
-static int is_dir(const char *path)
+/* 0 when path is a directory, else why not (an errno). */
+static int dir_error(const char *path)
 {
 	struct stat sb;
 
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+	if (stat(path, &sb) != 0)
+		return errno;
+	return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
 }
 
-static tlsrelay_cat ca_error(const char *key, const char *path, tlsrelay_status *st)
+/* err: an errno of opening it (its text and the user are named), 0: the
+ * file was read but holds nothing OpenSSL could load. */
+static tlsrelay_cat ca_error(const char *key, const char *path, int err, tlsrelay_status *st)
 {
+	char user[TR_AS_USER_MAX];
+
 	ERR_clear_error();
+	if (err != 0)
+		return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s: cannot load CA certificates "
+		                     "from %s: %s%s", key, path, strerror(err), tr_as_user(user));
 	return tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "%s: cannot load CA certificates from %s",
 	                     key, path);
 }
@@ -175,8 +186,9 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	if (cfg->tls_ca_file) {
 		FILE *fp = fopen(cfg->tls_ca_file, "r");
 		if (fp == NULL) {
+			int err = errno;
 			SSL_CTX_free(c);
-			ca_error("tls_ca_file", cfg->tls_ca_file, st);
+			ca_error("tls_ca_file", cfg->tls_ca_file, err, st);
 			return NULL;
 		}
 		fclose(fp);
@@ -184,10 +196,10 @@ static SSL_CTX *get_ssl_ctx(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	}
 	/* OpenSSL only records a directory: check it is one, or nothing would
 	 * ever verify and the cause would be hidden. */
-	if (cfg->tls_ca_path && (!is_dir(cfg->tls_ca_path) ||
+	if (cfg->tls_ca_path && (dir_error(cfg->tls_ca_path) != 0 ||
 	                         !SSL_CTX_load_verify_dir(c, cfg->tls_ca_path))) {
 		SSL_CTX_free(c);
-		ca_error("tls_ca_path", cfg->tls_ca_path, st);
+		ca_error("tls_ca_path", cfg->tls_ca_path, dir_error(cfg->tls_ca_path), st);
 		return NULL;
 	}
 	tr_tls_cache_setup(ctx, c);
@@ -209,7 +221,7 @@ tlsrelay_cat tr_tls_prepare(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	if (!ctx->ca_loaded) {
 		if (!SSL_CTX_load_verify_file(ctx->ssl_ctx, ctx->cfg.tls_ca_file)) {
 			ctx->ca_failed = 1;
-			return ca_error("tls_ca_file", ctx->cfg.tls_ca_file, st);
+			return ca_error("tls_ca_file", ctx->cfg.tls_ca_file, 0, st);
 		}
 		ctx->ca_loaded = 1;
 	}
@@ -306,6 +318,36 @@ void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
 		hex_digest(md, mdlen, pkey_sha256, 96);
 }
 
+/* The subjectAltName DNS names of cert into out, for error texts. */
+static void cert_dns_names(X509 *cert, char *out, size_t cap)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	size_t used = 0;
+	int n = gens ? sk_GENERAL_NAME_num(gens) : 0;
+
+	snprintf(out, cap, "none");
+	for (int i = 0; i < n; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const unsigned char *p;
+		int len;
+
+		if (g->type != GEN_DNS)
+			continue;
+		p = ASN1_STRING_get0_data(g->d.dNSName);
+		len = ASN1_STRING_length(g->d.dNSName);
+		if (used + (size_t)len + 8 >= cap) {
+			snprintf(out + used, cap - used, ", ...");
+			break;
+		}
+		used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", len,
+		                         (const char *)p);
+	}
+	GENERAL_NAMES_free(gens);
+	for (char *c = out; *c; c++)     /* server data: printable only */
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
+}
+
 static void cert_info(SSL *ssl, X509 *cert, const tr_demand *d, tr_tls_info *info)
 {
 	long vr = SSL_get_verify_result(ssl);
@@ -326,6 +368,22 @@ static void cert_info(SSL *ssl, X509 *cert, const tr_demand *d, tr_tls_info *inf
 		snprintf(info->verify_error, sizeof info->verify_error, "%s",
 		         X509_verify_cert_error_string(vr));
 	cert_names(cert, d, info);
+	if (!info->name_ok)
+		cert_dns_names(cert, info->dns_names, sizeof info->dns_names);
+}
+
+/* Which CAs a chain is checked against, for a trust failure's text. */
+static void ca_source(const tr_config *cfg, char *out, size_t cap)
+{
+	if (cfg->tls_ca_file && cfg->tls_ca_path)
+		snprintf(out, cap, "tls_ca_file %.120s and tls_ca_path %.120s", cfg->tls_ca_file,
+		         cfg->tls_ca_path);
+	else if (cfg->tls_ca_file)
+		snprintf(out, cap, "tls_ca_file %.240s", cfg->tls_ca_file);
+	else if (cfg->tls_ca_path)
+		snprintf(out, cap, "tls_ca_path %.240s", cfg->tls_ca_path);
+	else
+		snprintf(out, cap, "the system's CA directory %.200s", X509_get_default_cert_dir());
 }
 
 static void fill_info(SSL *ssl, const tr_demand *d, tr_tls_info *info)
@@ -435,12 +493,13 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		SSL_free(ssl);
 		io->tls = NULL;
 		if (ctx->ca_failed)
-			return ca_error("tls_ca_file", ctx->cfg.tls_ca_file, st);
+			return ca_error("tls_ca_file", ctx->cfg.tls_ca_file, 0, st);
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		                     "TLS handshake with %s failed: %s", c->relay, why);
 	}
 	tr_io_set_tls(io, ssl);
 	fill_info(ssl, c->demand, info);
+	ca_source(&ctx->cfg, info->cas, sizeof info->cas);
 	if (dane)
 		tr_tls_dane_posture(ssl, info);
 	return tr_status_ok(st);
@@ -459,6 +518,21 @@ static int pin_listed(const tr_tls_info *info, const tr_demand *d)
 		    strcasecmp(d->pins[i], info->pkey_sha256) == 0)
 			return 1;
 	return 0;
+}
+
+/* The names the demand accepts, "mx.example.com, .example.com". */
+static const char *wanted_names(const tr_demand *d, char *out, size_t cap)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < d->nnames && used < cap; i++)
+		if (d->names[i][0] != '\0')
+			used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "",
+			                         d->names[i]);
+	if (out[0] == '\0')
+		snprintf(out, cap, "none");
+	return out;
 }
 
 tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const tr_demand *d,
@@ -487,16 +561,21 @@ tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const tr_demand *d,
 	}
 	if (!info->chain_ok)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
-		        "Server certificate not trusted: %s: %s", relay, info->verify_error);
+		        "Server certificate not trusted: %s: %s (CAs: %s)", relay,
+		        info->verify_error, info->cas);
 	if (!info->name_ok && info->name_cn_only)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not verified: %s: the certificate has the name "
 		        "only as its subject CN, not as a subjectAltName DNS-ID (MTA-STS "
 		        "requires one) (%s)", relay, info->subject);
-	if (!info->name_ok)
+	if (!info->name_ok) {
+		char wanted[200];
 		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not verified: %s: certificate name does not "
-		        "match the policy (%s)", relay, info->subject);
+		        "match the policy (wanted: %.120s; certificate DNS names: %.140s; "
+		        "subject %.100s)",
+		        relay, wanted_names(d, wanted, sizeof wanted), info->dns_names, info->subject);
+	}
 	return tr_status_ok(st);
 }
 

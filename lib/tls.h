@@ -54,6 +54,12 @@ typedef struct tr_tls_info {
 	int dane_ok;               /* a TLSA record matched */
 	char dane_match[96];       /* "DANE-EE(3) SPKI(1) SHA2-256(1) at depth 0" */
 	char dane_error[128];      /* why dane_ok is 0 */
+	char dns_names[200];       /* the certificate's subjectAltName DNS names,
+	                            * "a.example, b.example" (cut with "..."),
+	                            * "none": for a name mismatch's text */
+	char cas[280];             /* the CAs the chain was checked against:
+	                            * "tls_ca_file FILE", "tls_ca_path DIR",
+	                            * "the system's CA directory DIR" */
 } tr_tls_info;
 
 struct tr_demand;

@@ -197,7 +197,7 @@ static void cache_off(tr_tls_cache *tc, const char *why)
 static int open_dir(tr_tls_cache *tc)
 {
 	const char *path = tc->ctx->cfg.tls_session_cache;
-	char why[256];
+	char why[256], user[TR_AS_USER_MAX];
 	struct stat sb;
 	int fd;
 
@@ -209,20 +209,20 @@ static int open_dir(tr_tls_cache *tc)
 	if (fd < 0 && errno == ENOENT && !tc->readonly && mkdir(path, 0700) == 0)
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
+		snprintf(why, sizeof why, "cannot open: %s%s", strerror(errno), tr_as_user(user));
 		cache_off(tc, why);
 		return -1;
 	}
 	if (fstat(fd, &sb) < 0) {
-		snprintf(why, sizeof why, "cannot stat: %s", strerror(errno));
+		snprintf(why, sizeof why, "cannot stat: %s%s", strerror(errno), tr_as_user(user));
 		close(fd);
 		cache_off(tc, why);
 		return -1;
 	}
 	if (sb.st_uid != geteuid() || (sb.st_mode & 022)) {
 		if (sb.st_uid != geteuid())
-			snprintf(why, sizeof why, "owned by uid %ld, not by uid %ld that tlsrelay runs as",
-			         (long)sb.st_uid, (long)geteuid());
+			snprintf(why, sizeof why, "owned by uid %ld, not by uid %ld that tlsrelay runs as%s",
+			         (long)sb.st_uid, (long)geteuid(), tr_as_user(user));
 		else
 			snprintf(why, sizeof why, "writable by group or others (mode %03o; use chmod 700)",
 			         (unsigned)(sb.st_mode & 0777));

@@ -135,6 +135,12 @@ tlsrelay_cat tlsrelay_ctx_configure(tlsrelay_ctx *ctx, const char *config,
 int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx);
 int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
 
+/* The name to log as (openlog ident): syslog_name, "tlsrelay" when unset.
+ * At most TLSRELAY_SYSLOG_NAME_MAX bytes; valid while ctx's settings are
+ * not changed. */
+#define TLSRELAY_SYSLOG_NAME_MAX 64
+const char *tlsrelay_ctx_syslog_name(const tlsrelay_ctx *ctx);
+
 /* For a long-lived process that forks one child per delivery (tlsrelayd):
  * do now what each delivery would do lazily (the TLS context, tls_ca_file,
  * the policy and SASL maps, message_rules), so that children start with it done; also

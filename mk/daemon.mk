@@ -12,7 +12,7 @@ plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
 	plugin/transport/transport.c plugin/transport/transport.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
 plugin_daemon_tlsrelayd_LDADD = lib/libtlsrelay-core.la
-TLSRELAYC_SRC = plugin/transport/tlsrelayc.c plugin/daemon/proto.h plugin/daemon/fdpass.h
+TLSRELAYC_SRC = plugin/transport/tlsrelayc.c plugin/daemon/proto.h plugin/daemon/fdpass.h plugin/cli.h
 EXTRA_DIST += $(TLSRELAYC_SRC)
 if TLSRELAYC_MUSL
 # Built by musl-gcc, statically (ac/daemon.ac: glibc's start-up CPUIDs trap

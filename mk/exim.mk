@@ -20,8 +20,9 @@ plugin_exim_tlsrelay_exim_la_LDFLAGS = -module -avoid-version -shared -no-undefi
 	-export-symbols-regex '^(level|require_tls|verify_hosts|verify_names|avoid_tls|complete|describe)$$'
 endif
 
-# The snippets, installed with the docs ($(docdir)/exim/).
-eximconfdir = $(docdir)/exim
+# The snippets, .include'd by path: $(pkgdatadir)/exim/, not with the docs,
+# which a system may leave out (Debian policy 12.3). h-admin, issue 19.
+eximconfdir = $(pkgdatadir)/exim
 dist_eximconf_DATA = conf/exim/README conf/exim/router_tlsrelay.conf \
 	conf/exim/transport_tlsrelay.conf conf/exim/router_tlsrelay_smtp.conf \
 	conf/exim/transport_tlsrelay_smtp.conf

@@ -49,6 +49,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "daemon.h"
+#include "../cli.h"
 
 /* The exit status of cat: the library's one translation. */
 static int exit_status(tlsrelay_cat cat)
@@ -89,12 +90,15 @@ void trd_log(int priority, const char *fmt, ...)
 	(void)!write(log_fd, line, len);   /* one write: lines of several processes do not mix */
 }
 
+static const char synopsis[] =
+	"usage: tlsrelayd [-c config] [-s socket] [-u user] [-m mode] [-n maxprocs]"
+	" [-r maxuse] [-i maxidle] [-v]\n"
+	"       tlsrelayd --help | --version";
+
 /* A bad command line (the service's configuration). Returns: CONFIG. */
 static tlsrelay_cat usage(const char *why)
 {
-	fprintf(stderr, "tlsrelayd: %s\n"
-	        "usage: tlsrelayd [-c config] [-s socket] [-u user] [-m mode] [-n maxprocs]"
-	        " [-r maxuse] [-i maxidle] [-v]\n", why);
+	fprintf(stderr, "tlsrelayd: %s\n%s\n", why, synopsis);
 	return TLSRELAY_CONFIG;
 }
 
@@ -210,8 +214,10 @@ int main(int argc, char **argv)
 	struct trd_options o;
 	struct passwd *pw = NULL;
 	tlsrelay_cat cat;
-	int lfd;
+	int lfd, rc;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelayd", synopsis)) >= 0)
+		return rc;
 	memset(&o, 0, sizeof o);
 	if ((cat = parse_args(argc, argv, &o)) != TLSRELAY_OK)
 		return exit_status(cat);

@@ -43,6 +43,7 @@
 #include <unistd.h>
 #include "milter.h"
 #include "settings.h"
+#include "../cli.h"
 
 struct opts {
 	const char *config, *socket, *rules, *user;
@@ -69,10 +70,13 @@ static void logmsg(int priority, const char *fmt, ...)
 	va_end(ap);
 }
 
+static const char synopsis[] =
+	"usage: tlsrelay-milter [-c config] [-p socket] [-r rules] [-u user] [-f] [-t]\n"
+	"       tlsrelay-milter --help | --version";
+
 static void usage(void)
 {
-	fputs("usage: tlsrelay-milter [-c config] [-p socket] [-r rules] [-u user] [-f] [-t]\n",
-	      stderr);
+	fprintf(stderr, "%s\n", synopsis);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -203,7 +207,10 @@ int main(int argc, char **argv)
 	milter_conf mc = { NULL, logmsg };
 	tr_msgrules *rules = NULL;
 	tlsrelay_cat cat;
+	int rc;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelay-milter", synopsis)) >= 0)
+		return rc;
 	if (parse_args(argc, argv, &o) < 0)
 		return exit_status(TLSRELAY_USAGE);
 	to_stderr = o.foreground || o.check;

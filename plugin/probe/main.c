@@ -3,6 +3,7 @@
  *
  *   tlsrelay-probe [-c CONFIG] [-o KEY=VALUE]... [-l LEVEL] [-p PORT] [-v]
  *                  DESTINATION
+ *   tlsrelay-probe --help | --version
  *
  * Glue only: the library's tlsrelay_probe() runs the delivery code in probe
  * mode (see lib/probe.c) and this prints what it reports, then the verdict
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tlsrelay.h"
+#include "../cli.h"
 
 #define EXIT_FLAGS TLSRELAY_EXIT_NO_NOUSER
 
@@ -34,10 +36,13 @@ static int exit_status(tlsrelay_cat cat)
 	return tlsrelay_status_exit_flags(&st, EXIT_FLAGS);
 }
 
+static const char synopsis[] =
+	"usage: tlsrelay-probe [-c config] [-o key=value] [-l level] [-p port] [-v] destination\n"
+	"       tlsrelay-probe --help | --version";
+
 static void usage(void)
 {
-	fputs("usage: tlsrelay-probe [-c config] [-o key=value] [-l level] [-p port] [-v] "
-	      "destination\n", stderr);
+	fprintf(stderr, "%s\n", synopsis);
 }
 
 static void print_line(void *arg, const char *line)
@@ -73,6 +78,8 @@ int main(int argc, char **argv)
 	tlsrelay_status st;
 	tlsrelay_ctx *ctx;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelay-probe", synopsis)) >= 0)
+		return rc;
 	(void)tlsrelay_no_core_dumps();   /* it may load sasl_password_map */
 	while ((c = getopt(argc, argv, "c:o:l:p:v")) != -1) {
 		switch (c) {

@@ -33,6 +33,7 @@
 #include <string.h>
 #include "tlsrelay.h"
 #include "sts_admin.h"
+#include "../cli.h"
 
 struct opts {
 	const char *config, *overrides[32];
@@ -66,13 +67,16 @@ static int exit_status(tlsrelay_cat cat)
 	return tlsrelay_status_exit_flags(&st, TLSRELAY_EXIT_OSERR);
 }
 
+static const char synopsis[] =
+	"usage: tlsrelay-sts [-c config] [-o key=value] [-v] refresh [domain...]\n"
+	"       tlsrelay-sts [-c config] [-o key=value] show domain...\n"
+	"       tlsrelay-sts [-c config] [-o key=value] report --day YYYY-MM-DD [--domain D]\n"
+	"                    [--org NAME] [--contact ADDR] [--submitter DOMAIN] [--send --from ADDR]\n"
+	"       tlsrelay-sts --help | --version";
+
 static int usage(void)
 {
-	fputs("usage: tlsrelay-sts [-c config] [-o key=value] [-v] refresh [domain...]\n"
-	      "       tlsrelay-sts [-c config] [-o key=value] show domain...\n"
-	      "       tlsrelay-sts [-c config] [-o key=value] report --day YYYY-MM-DD [--domain D]\n"
-	      "                    [--org NAME] [--contact ADDR] [--submitter DOMAIN] [--send --from ADDR]\n",
-	      stderr);
+	fprintf(stderr, "%s\n", synopsis);
 	return exit_status(TLSRELAY_USAGE);
 }
 
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
 	tlsrelay_status st;
 	int i, rc;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelay-sts", synopsis)) >= 0)
+		return rc;
 	(void)tlsrelay_no_core_dumps();   /* report --send loads sasl_password_map */
 	memset(&o, 0, sizeof o);
 	if ((i = parse(argc, argv, &o)) < 0)

@@ -2,6 +2,7 @@
  * tlsrelayc.c - the thin transport: hands the delivery to tlsrelayd.
  *
  *   tlsrelayc [-S SOCKET] TLSRELAY-ARGUMENTS...
+ *   tlsrelayc --help | --version   (answered here, never sent)
  *
  * Takes tlsrelay's own command line (tlsrelay(8)): the MTA runs it in
  * place of tlsrelay with the same arguments. It sends them, with its
@@ -51,6 +52,7 @@
 #include "../daemon/fdpass.h"
 #include "../daemon/proto.h"
 #include "../../lib/status_exit.h"
+#include "../cli.h"
 
 /* Exit statuses through the one translation (lib/status_exit.h: this
  * program links nothing but libc): a delivery whose outcome is unknown is
@@ -214,6 +216,10 @@ int main(int argc, char **argv)
 	char *buf;
 	int s, rc;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelayc", "usage: tlsrelayc [-S socket] "
+	                     "tlsrelay-arguments...\n       tlsrelayc --help | --version\n"
+	                     "tlsrelay-arguments: as tlsrelay's (tlsrelay --help)")) >= 0)
+		return rc;
 	if (argc >= 2 && strcmp(argv[1], "-S") == 0) {
 		if (argc < 3) {
 			printf("4.3.5 tlsrelayc: -S needs a socket path\n");

@@ -6,7 +6,8 @@
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
  *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q DESTINATION
- *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t [-u USER]
+ *   tlsrelay --help | --version
  *
  * Only glue: arguments, configuration, one library call, the exit status.
  * The message comes on standard input. On failure the first line on
@@ -37,6 +38,13 @@
  *   read from the spool file itself (an empty message sent, exit 0) or the
  *   output and -v log written into the SMTP connection. A closed standard
  *   input is then refused: 4.3.0, exit 75, nothing sent.
+ * - -t -u USER (root only) runs the checks with USER's rights: its uid,
+ *   gid and groups (initgroups), before the configuration is read, so
+ *   every file is opened as a delivery run by that user would open it
+ *   (the pipe's user=, _tlsrelay). Anyone else gets one line and exit
+ *   78: switching users is root's. -u goes with -t only.
+ * - syslog_name (tlsrelay.conf) is the name the delivery logs as (openlog
+ *   ident), "tlsrelay" when unset: Postfix's habit for several instances.
  * - Every exit status is the library's one translation of the run's status
  *   (tlsrelay_status_exit_flags). -T (for sendmail, whose mailers may only
  *   exit 75, 74 or 71 to keep a message queued) is a flag of that
@@ -70,14 +78,18 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <limits.h>
+#include <grp.h>
+#include <pwd.h>
 #include "tlsrelay.h"
 #include "transport.h"
+#include "../cli.h"
 
 struct opts {
 	const char *config;
 	const char *query;            /* -q DEST: print the policy, send nothing */
 	int show;                     /* -n: 1 = non-default settings, -d: 2 = all */
 	int check;                    /* -t: check the configuration */
+	const char *user;             /* -t -u USER: check with USER's rights */
 	const char *sender, *nexthop, *notify, *ret, *envid;
 	const char *overrides[32];
 	int noverrides;
@@ -88,6 +100,13 @@ struct logsink {
 	int to_syslog, to_stderr;
 };
 
+static const char synopsis[] =
+	"usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
+	"[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
+	"       tlsrelay [-c config] [-o key=value] -q destination\n"
+	"       tlsrelay [-c config] [-o key=value] -n | -d | -t [-u user]\n"
+	"       tlsrelay --help | --version";
+
 /* The synopsis, after a command line error, for a person at a terminal
  * only: an MTA (pipe(8)) puts all the output into the DSN text, which must
  * stay the one line that names the problem. */
@@ -95,10 +114,7 @@ static void usage_line(void)
 {
 	if (!isatty(STDOUT_FILENO))
 		return;
-	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
-	      "       tlsrelay [-c config] [-o key=value] -q destination\n"
-	      "       tlsrelay [-c config] [-o key=value] -n | -d | -t\n", stdout);
+	printf("%s\n", synopsis);
 }
 
 static void log_line(void *arg, int priority, const char *line)
@@ -183,12 +199,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	/* glibc: 0 makes getopt start afresh, reading the "+" again (in
 	 * tlsrelayd's child the daemon's own getopt has run before). */
 	optind = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vindtT")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:u:vindtT")) != -1) {
 		switch (c) {
 		case 'n': o->show = 1; break;
 		case 'd': o->show = 2; break;
 		case 't': o->check = 1; break;
 		case 'q': o->query = optarg; break;
+		case 'u': o->user = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'f': o->sender = optarg; break;
 		case 'r': o->nexthop = optarg; break;
@@ -213,6 +230,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 	}
+	if (o->user && !o->check) {
+		printf("4.3.5 tlsrelay: -u goes with -t only (tlsrelay -t -u USER)\n");
+		usage_line();
+		return -1;
+	}
 	if (o->sender && strcmp(o->sender, "<>") == 0)
 		o->sender = "";
 	if (optind >= argc && o->query == NULL && !o->show && !o->check) {
@@ -221,6 +243,31 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	return optind;
+}
+
+/* -t -u USER: become USER (uid, gid, groups) for the checks; root only.
+ * Prints the reason. Returns: OK, CONFIG. */
+static tlsrelay_cat become(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL) {
+		printf("4.3.5 tlsrelay: -u %s: no such user\n", user);
+		return TLSRELAY_CONFIG;
+	}
+	if (pw->pw_uid == geteuid() && pw->pw_uid == getuid())
+		return TLSRELAY_OK;                 /* already that user */
+	if (geteuid() != 0) {
+		printf("4.3.5 tlsrelay: -u %s: only root can check as another user "
+		       "(run tlsrelay -t as %s, or as root with -u)\n", user, user);
+		return TLSRELAY_CONFIG;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		printf("4.3.5 tlsrelay: -u %s: cannot become that user: %s\n", user, strerror(errno));
+		return TLSRELAY_CONFIG;
+	}
+	return TLSRELAY_OK;
 }
 
 /* Configuration file and -o overrides. Prints the error. Returns: OK,
@@ -267,10 +314,12 @@ static tlsrelay_cat check_all(tlsrelay_ctx *ctx, const struct opts *o)
 	tlsrelay_ctx_check_files(ctx, print_problem, &n);
 	tlsrelay_ctx_check_warnings(ctx, print_warning, NULL);
 	if (n > 0) {
-		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
+		printf("tlsrelay: %d problem%s found in %s%s%s\n", n, n == 1 ? "" : "s", path,
+		       o->user ? " as user " : "", o->user ? o->user : "");
 		return TLSRELAY_CONFIG;
 	}
-	printf("tlsrelay: configuration OK (%s)\n", path);
+	printf("tlsrelay: configuration OK (%s%s%s)\n", path, o->user ? ", as user " : "",
+	       o->user ? o->user : "");
 	return TLSRELAY_OK;
 }
 
@@ -371,6 +420,16 @@ static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
 }
 
+/* openlog with syslog_name (default "tlsrelay"). openlog keeps the
+ * pointer: the name is copied to storage that outlives the context. */
+static void open_syslog(tlsrelay_ctx *ctx)
+{
+	static char ident[TLSRELAY_SYSLOG_NAME_MAX + 1];
+
+	snprintf(ident, sizeof ident, "%s", tlsrelay_ctx_syslog_name(ctx));
+	openlog(ident, LOG_PID, LOG_MAIL);
+}
+
 /* What a context is for once configured: -n/-d, -q or the delivery
  * (logging to sink, which must outlive ctx's use). *st gets the outcome. */
 static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
@@ -388,7 +447,7 @@ static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
 	sink->to_syslog = tlsrelay_ctx_use_syslog(ctx);
 	sink->to_stderr = o->verbose > 0;
 	if (sink->to_syslog)
-		openlog("tlsrelay", LOG_PID, LOG_MAIL);
+		open_syslog(ctx);
 	tlsrelay_ctx_set_logger(ctx, log_line, sink, o->verbose);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
@@ -429,7 +488,7 @@ static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 		return 0;
 	}
 	if (o.check)
-		st->cat = check_all(ctx, &o);
+		st->cat = o.user && become(o.user) != TLSRELAY_OK ? TLSRELAY_CONFIG : check_all(ctx, &o);
 	else if (ctx == warm_ctx(warm) || (st->cat = configure(ctx, &o)) == TLSRELAY_OK)
 		act(ctx, &o, argc - first, argv + first, stdin_closed, &sink, st);
 	release(ctx, warm);
@@ -439,7 +498,12 @@ static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 int tr_transport_main(int argc, char **argv, struct tr_warm *warm)
 {
 	tlsrelay_status st = { .cat = TLSRELAY_TEMP };
+	int rc;
 
+	/* tlsrelayd's delivery processes run deliveries only: tlsrelayc
+	 * answers --help and --version itself */
+	if (warm == NULL && (rc = tr_cli_std(argc, argv, "tlsrelay", synopsis)) >= 0)
+		return rc;
 	if (run(argc, argv, warm, &st) == TR_EXIT_NOT_SERVED)
 		return TR_EXIT_NOT_SERVED;
 	return tlsrelay_status_exit_flags(&st, exit_flags(argc, argv));

@@ -1,7 +1,9 @@
 #!/bin/bash
 # tests/admin/test_confcheck.sh - tlsrelay -n / -d (the settings, postconf
-# style) and tlsrelay -t (every problem of the configuration and of the files
-# it names, "file:line: reason", exit 78).
+# style, each with where its value comes from: FILE:LINE, -o or default)
+# and tlsrelay -t (every problem of the configuration and of the files it
+# names, "file:line: reason", exit 78; warnings: a line that lowers a
+# security setting, a relay host without credentials; -t -u USER).
 #
 # No network, no message: every case runs the built tlsrelay on files made
 # in a private directory, with standard input closed, under timeout 20.
@@ -38,21 +40,25 @@ connect_timeout = 30s
 EOF
 run -c "$T/some.conf" -n
 tap_is "$RC" 0 "-n: exit 0"
-tap_is "$OUT" "relayhost = [smarthost.example.net]:587
-tls_security_level = encrypt
-deadline = 20m" "-n: only the non-default settings, table order, default-valued connect_timeout left out"
+tap_is "$OUT" "$T/some.conf:3: relayhost = [smarthost.example.net]:587
+$T/some.conf:4: tls_security_level = encrypt
+$T/some.conf:2: deadline = 20m" "-n: only the non-default settings, table order, each with its file:line, default-valued connect_timeout left out"
 
 run -c "$T/some.conf" -o mx_address_limit=7 -o deadline=600s -n
-tap_is "$OUT" "relayhost = [smarthost.example.net]:587
-tls_security_level = encrypt
-mx_address_limit = 7" "-n with -o: overrides count, an override back to the default drops the line"
+tap_is "$OUT" "$T/some.conf:3: relayhost = [smarthost.example.net]:587
+$T/some.conf:4: tls_security_level = encrypt
+-o: mx_address_limit = 7" "-n with -o: overrides count (origin -o), an override back to the default drops the line"
 
 run -c "$T/some.conf" -d
 tap_is "$RC" 0 "-d: exit 0"
-tap_like "$OUT" '^connect_timeout = 30s$' "-d: defaults shown"
-tap_like "$OUT" '^deadline = 20m$' "-d: file values shown"
-tap_like "$OUT" '^helo_name =$' "-d: unset strings shown empty"
+tap_like "$OUT" '^default: data_timeout = 3m$' "-d: defaults shown, as default"
+tap_like "$OUT" "^$T/some.conf:2: deadline = 20m\$" "-d: file values shown with file:line"
+tap_like "$OUT" "^$T/some.conf:5: connect_timeout = 30s\$" "-d: a value set to the default by a line is that line's"
+tap_like "$OUT" '^default: helo_name =$' "-d: unset strings shown empty"
 tap_is "$(printf '%s\n' "$OUT" | grep -vc ' =')" 0 "-d: every line is a setting"
+printf 'relayhost = [a.example]:25\n\nrelayhost = [b.example]:25\n' > "$T/twice.conf"
+run -c "$T/twice.conf" -n
+tap_is "$OUT" "$T/twice.conf:3: relayhost = [b.example]:25" "-n: a setting given twice: the last line, and its line number"
 
 run -c "$T/missing.conf" -n
 tap_is "$RC" 78 "-n, missing -c file: exit 78"
@@ -161,6 +167,116 @@ dane_row remote-port      dane-only  -          198.51.100.53:5353  'DANE \(tls_
 dane_row map-only         may        dane.pol   198.51.100.53       "DANE \\(tls_policy_map $T/dane\\.pol:2 key \\[mx\\.example\\.net\\]:587\\) trusts the AD bit of dns_resolver 198\\.51\\.100\\.53"
 dane_row map-loopback     may        dane.pol   127.0.0.1           -
 dane_row no-dane          verify     nodane.pol 198.51.100.53       -
+
+# ------------------------ -t: a later line lowers a security setting
+# "Last one wins": a block appended under a stricter one weakens it
+# silently (issue 19). -t warns (exit 0: the file is valid); only lines of
+# the file count, -o is a deliberate dry run. Each row: a file (\n for
+# new lines), -o or -, the warning expected (ERE after "tlsrelay:
+# warning: FILE:") or - for none.
+lower_row() {
+	local name=$1 body=$2 ov=$3 ere=$4
+	printf "$body" > "$T/lower-$name.conf"
+	if [ "$ov" = - ]; then run -c "$T/lower-$name.conf" -t; else run -c "$T/lower-$name.conf" -o "$ov" -t; fi
+	tap_is "$RC" 0 "-t lowering $name: exit 0 (a warning is not a problem)"
+	if [ "$ere" = - ]; then
+		tap_unlike "$OUT" "warning" "-t lowering $name: no warning"
+	else
+		tap_like "$OUT" "^tlsrelay: warning: $T/lower-$name\\.conf:$ere" "-t lowering $name: warns"
+	fi
+}
+#         NAME             FILE                                                             -o                        WARNING
+lower_row secure-may       'tls_security_level = secure\nhelo_name = h.example\ntls_security_level = may\n' - \
+	"3: tls_security_level = may lowers secure of $T/lower-secure-may\\.conf:1 \\(the last line wins\\): remove one of the two lines\$"
+lower_row verify-dane      'tls_security_level = verify\ntls_security_level = dane\n' - "2: tls_security_level = dane lowers verify of .*:1 "
+lower_row may-secure       'tls_security_level = may\ntls_security_level = secure\n'    -   -
+lower_row same-twice       'tls_security_level = encrypt\ntls_security_level = encrypt\n' - -
+lower_row none-alone       'tls_security_level = none\n'                                  -   -
+lower_row o-lowers         'tls_security_level = secure\n'                                tls_security_level=may -
+lower_row sts-off          'mta_sts = yes\nmta_sts = no\n'                                 -   "2: mta_sts = no lowers yes of "
+lower_row header-off       'require_header = yes\nrequire_header = no\n'                   -   "2: require_header = no lowers yes of "
+lower_row relax-on         'tls_required_enable = no\ntls_required_enable = yes\n'         -   "2: tls_required_enable = yes lowers no of "
+printf 'to example.com verify\n' > "$T/rules"
+lower_row rules-unset      "message_rules = $T/rules\nmessage_rules =\n"                  -   "2: message_rules = none lowers a file of "
+lower_row deadline-twice   'deadline = 20m\ndeadline = 1m\n'                              -   -
+
+# ------------------- -t: a bracketed relay host without credentials
+# The map has no key for [relay]:port: mail goes without AUTH, and a relay
+# host that requires it refuses (530). An MX-looked-up relayhost is not
+# judged (its MX names are unknown without DNS).
+auth_row() {
+	local name=$1 relay=$2 key=$3 ere=$4
+	printf '%s user:pw\n' "$key" > "$T/auth-$name.sasl" && chmod 600 "$T/auth-$name.sasl"
+	printf 'relayhost = %s\nsasl_password_map = %s\n' "$relay" "$T/auth-$name.sasl" > "$T/auth-$name.conf"
+	run -c "$T/auth-$name.conf" -t
+	tap_is "$RC" 0 "-t relay credentials $name: exit 0"
+	if [ "$ere" = - ]; then
+		tap_unlike "$OUT" "warning" "-t relay credentials $name: no warning"
+	else
+		tap_like "$OUT" "^tlsrelay: warning: $ere" "-t relay credentials $name: warns"
+	fi
+	tap_unlike "$OUT" 'user:pw|:pw' "-t relay credentials $name: no secret printed"
+}
+#        NAME        RELAYHOST                 KEY                       WARNING
+auth_row match       '[smtp.example.net]:587'  '[smtp.example.net]:587'  -
+auth_row any-port    '[smtp.example.net]:587'  'smtp.example.net'        -
+auth_row bracket     '[smtp.example.net]:587'  '[smtp.example.net]'      -
+auth_row wrong-port  '[smtp.example.net]:587'  '[smtp.example.net]:465'  "sasl_password_map $T/auth-wrong-port\\.sasl has no credentials for the relay host \\[smtp\\.example\\.net\\]:587 \\(keys looked up: \\[smtp\\.example\\.net\\]:587, \\[smtp\\.example\\.net\\], smtp\\.example\\.net\\): mail goes without AUTH"
+auth_row wrong-host  '[smtp.example.net]:587'  '[mail.example.net]:587'  'sasl_password_map .* has no credentials for the relay host'
+auth_row mx-relay    'smtp.example.net:587'    '[mail.example.net]:587'  -
+
+# ------------------------------ -t -u USER: the checks with USER's rights
+# A delivery runs as the pipe's user, -t as whoever runs it: -u makes -t
+# open every file as that user, and each "cannot open" names the user.
+printf '[smtp.example.net]:587 user:s3cret\n' > "$T/root.sasl" && chmod 600 "$T/root.sasl"
+printf 'sasl_password_map = %s\n' "$T/root.sasl" > "$T/root.conf" && chmod 644 "$T/root.conf"
+chmod 755 "$T"
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
+	run -c "$T/root.conf" -t
+	tap_is "$RC" 0 "-t as root: root reads its 0600 password map"
+	run -c "$T/root.conf" -t -u nobody
+	tap_is "$RC" 78 "-t -u nobody: exit 78 (nobody cannot read the map)"
+	tap_like "$OUT" "^tlsrelay: $T/root\\.sasl: cannot open: Permission denied \\(as user nobody\\)\$" \
+		"-t -u nobody: the cannot-open line names the user"
+	tap_like "$OUT" "^tlsrelay: 1 problem found in $T/root\\.conf as user nobody\$" "-t -u nobody: the summary names the user"
+	chown nobody "$T/root.sasl"
+	run -c "$T/root.conf" -t -u nobody
+	tap_is "$RC" 0 "-t -u nobody: OK once the map is nobody's"
+	tap_like "$OUT" "^tlsrelay: configuration OK \\($T/root\\.conf, as user nobody\\)\$" "-t -u nobody: OK names the user"
+	OUT=$(runuser -u nobody -- timeout 20 "$TLSRELAY" -c "$T/root.conf" -t -u root 2>&1 <&-); RC=$?
+	tap_is "$RC" 78 "-t -u root run by nobody: refused, exit 78"
+	tap_like "$OUT" '^4\.3\.5 tlsrelay: -u root: only root can check as another user' "-t -u by a non-root user: one clear line"
+	run -c "$T/root.conf" -t -u no-such-user-tr
+	tap_like "$OUT" '^4\.3\.5 tlsrelay: -u no-such-user-tr: no such user$' "-t -u: an unknown user is named"
+	tap_is "$RC" 78 "-t -u unknown user: exit 78"
+	chmod 600 "$T/good.sasl"
+	run -c "$T/nomap.conf" -t -u nobody
+	tap_like "$OUT" "cannot open: No such file or directory \\(as user nobody\\)" "-t -u: a missing map names the user too"
+else
+	for t in "as root" "-u nobody refused" "names the user" "summary" "OK" "OK names" "non-root" "one line" "unknown" "exit" "missing"; do
+		tap_skip "-t -u: $t" "needs root and the user nobody"
+	done
+fi
+run -c "$T/good.conf" -n -u nobody
+tap_is "$RC" 78 "-u without -t: exit 78"
+tap_like "$OUT" '^4\.3\.5 tlsrelay: -u goes with -t only' "-u without -t: says -u goes with -t"
+
+# ------------------------------------- --help and --version everywhere
+# Every program answers them as its first argument, on standard output,
+# exit 0, reading nothing else (tlsrelayc never sends them to the daemon).
+for prog in plugin/transport/tlsrelay plugin/transport/tlsrelayc plugin/probe/tlsrelay-probe \
+	    plugin/sts/tlsrelay-sts plugin/daemon/tlsrelayd plugin/milter/tlsrelay-milter; do
+	name=${prog##*/}
+	if [ ! -x "$top_builddir/$prog" ]; then
+		tap_skip "$name --version / --help" "not built here ($top_builddir/$prog)"
+		tap_skip "$name --help: usage" "not built here"
+		continue
+	fi
+	OUT=$(timeout 20 "$top_builddir/$prog" --version 2>/dev/null <&-); RC=$?
+	tap_ok "$([ "$RC" = 0 ] && [[ $OUT =~ ^$name\ [0-9]+\.[0-9]+ ]]; echo $?)" "$name --version: \"$name VERSION\", exit 0" "exit $RC: $OUT"
+	OUT=$(timeout 20 "$top_builddir/$prog" --help 2>/dev/null <&-); RC=$?
+	tap_ok "$([ "$RC" = 0 ] && [[ $OUT == "usage: $name "* ]]; echo $?)" "$name --help: the synopsis on standard output, exit 0" "exit $RC: $OUT"
+done
 
 # -t and -n never read standard input: a FIFO whose writer (fd 3 here)
 # never closes would hold them until timeout 20 (exit 124).

@@ -250,9 +250,9 @@ name=b-query not_served "-q given"
 same b-check 0 '^tlsrelay: configuration OK' -c "$DCONF" -t
 name=b-check not_served "-t given"
 same b-check-bad 78 'problem' -c "$T/bad.conf" -t
-same b-show 0 "^relayhost = \[127\.0\.0\.1\]:$RPORT" -c "$DCONF" -n
+same b-show 0 ": relayhost = \[127\.0\.0\.1\]:$RPORT" -c "$DCONF" -n
 name=b-show not_served "-n given"
-same b-show-all 0 "^relayhost = \[127\.0\.0\.1\]:$RPORT" -c "$DCONF" -d
+same b-show-all 0 ": relayhost = \[127\.0\.0\.1\]:$RPORT" -c "$DCONF" -d
 name=b-show-all not_served "-d given"
 same b-nexthop 0 - -c "$DCONF" -r "[127.0.0.1]:$RPORT" "${FROM[@]}" -- user@example.test
 name=b-nexthop not_served "-r given"

@@ -20,8 +20,11 @@
 #   and nothing needs restoring: the mounts end with the namespace. The
 #   test plays the admin's running Postfix there (Debian's master.cf, a
 #   minimal main.cf, no inet services: nothing listens on port 25) and
-#   stops it at exit. /var/lib/tlsrelay, which the quick start makes, is a
-#   fresh directory in the namespace if it exists, else removed at exit.
+#   stops it at exit. /var/lib/tlsrelay, which the tlsrelay package makes
+#   (for _tlsrelay, the user that runs deliveries), is a fresh directory in
+#   the namespace if it exists (root's: the package gives it to _tlsrelay),
+#   else removed at exit; the user _tlsrelay is removed at exit if the
+#   packages made it.
 # - a receiving server playing the smarthost: a private Postfix with
 #   STARTTLS on a free loopback port (tests/lib.sh receiver_new), whose
 #   certificate names localhost and is signed by tests/certs/ca.pem.
@@ -59,6 +62,8 @@ debs_lock
 debs_build
 tap_ok "$DEBS_RC" "the packages are built (dpkg-buildpackage -us -uc -b)" "$(tail -n 30 "$DEBS_LOG")"
 [ "$DEBS_RC" = 0 ] || tap_bail "no packages to install"
+# (at_exit runs last first: the user goes after the packages)
+getent passwd _tlsrelay >/dev/null || at_exit "userdel _tlsrelay; getent group _tlsrelay >/dev/null && groupdel _tlsrelay"
 at_exit debs_purge
 
 # ------------------------------------------- the README's blocks, substituted
@@ -172,4 +177,8 @@ tap_like "$(grep 'tlsrelay\[' "$T/mail.log")" 'Verified TLS connection (establis
 	"tlsrelay logged the session as Verified"
 tap_unlike "$(grep 'tlsrelay\[' "$T/mail.log")" 'warning|TLS session cache .*: ' \
 	"tlsrelay logged no warning (session cache directory, settings)"
+tap_like "$(stat -c '%U %a' /var/lib/tlsrelay)" '^_tlsrelay 700$' "/var/lib/tlsrelay is _tlsrelay's (the package made it)"
+tap_ok "$(find /var/lib/tlsrelay -mindepth 1 ! -user _tlsrelay | grep -q . && echo 1 || echo 0)" \
+	"everything in /var/lib/tlsrelay is _tlsrelay's (the probe run as root made nothing there)" \
+	"$(ls -laR /var/lib/tlsrelay)"
 tap_done

@@ -2,10 +2,12 @@
 # tests/docs/test_readme.sh - README.md against the tree (no root, no network):
 # - the Exim quick start block (<!-- quickstart:exim -->) includes the
 #   snippet files the tlsrelay package ships, by the path where it installs
-#   them (debian/tlsrelay.install: usr/share/doc/tlsrelay/exim, uncompressed:
-#   debian/rules keeps dh_compress out of that directory), and
-#   sets only macros those files use; every .include'd file exists in
-#   conf/exim/ and tests/exim/test_exim.sh runs the same files unchanged;
+#   them (debian/tlsrelay.install: usr/share/tlsrelay/exim, from make
+#   install's $(pkgdatadir)/exim: not under /usr/share/doc, which Debian
+#   policy lets a system leave out), sets only macros those files use, and
+#   runs the pipe as the user the package makes (_tlsrelay); every
+#   .include'd file exists in conf/exim/ and tests/exim/test_exim.sh runs
+#   the same files unchanged;
 # - with an Exim (EXIM from configure, as root): the block, split into the
 #   main, router and transport sections as Debian's split configuration
 #   does, with the package's snippet path pointing at conf/exim/, passes
@@ -28,16 +30,16 @@ blocks() { python3 "$top_srcdir/tests/docs/readme_blocks.py" "$R" "$1"; }
 # ------------------------------------------------------------------ Exim
 EXIM_BLOCK=$(blocks exim)
 tap_ok $? "README has a block marked quickstart:exim"
-grep -qx 'usr/share/doc/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "debian/tlsrelay.install ships /usr/share/doc/tlsrelay/exim/ (make install puts conf/exim there)"
-grep -q 'dh_compress -Xusr/share/doc/tlsrelay/exim/' "$top_srcdir/debian/rules"
-tap_ok $? "debian/rules keeps dh_compress out of the snippets' directory (Exim cannot .include a .gz)"
+grep -qx 'usr/share/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
+tap_ok $? "debian/tlsrelay.install ships /usr/share/tlsrelay/exim/"
+grep -q '^eximconfdir = $(pkgdatadir)/exim$' "$top_srcdir/mk/exim.mk"
+tap_ok $? "make install puts conf/exim in \$(pkgdatadir)/exim (never compressed, never left out)"
 incs=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\.include[ \t]\{1,\}//p')
 tap_ok "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
 for inc in $incs; do
 	case $inc in
-	/usr/share/doc/tlsrelay/exim/*) tap_ok 0 "$inc: the package's path" ;;
-	*) tap_ok 1 "$inc: the package's path" "expected /usr/share/doc/tlsrelay/exim/FILE" ;;
+	/usr/share/tlsrelay/exim/*) tap_ok 0 "$inc: the package's path" ;;
+	*) tap_ok 1 "$inc: the package's path" "expected /usr/share/tlsrelay/exim/FILE" ;;
 	esac
 	base=${inc##*/}
 	tap_ok "$(test -f "$top_srcdir/conf/exim/$base"; echo $?)" "$base is a file of conf/exim/"
@@ -56,6 +58,7 @@ done
 want_prog=$(sed -n 's#^usr/sbin/tlsrelay$#/usr/sbin/tlsrelay#p' "$top_srcdir/debian/tlsrelay.install")
 tap_like "$EXIM_BLOCK" "^TLSRELAY_PROGRAM = $want_prog\$" "TLSRELAY_PROGRAM is the packaged $want_prog"
 tap_like "$EXIM_BLOCK" '^TLSRELAY_CONFIG = /etc/tlsrelay/tlsrelay\.conf$' "TLSRELAY_CONFIG is the packaged /etc/tlsrelay/tlsrelay.conf"
+tap_like "$EXIM_BLOCK" '^TLSRELAY_USER = _tlsrelay$' "TLSRELAY_USER is the user that runs deliveries, _tlsrelay"
 
 # Exim reads the block (split as update-exim4.conf would put the files)
 exim_checks() {
@@ -67,7 +70,8 @@ exim_checks() {
 	section() {	# the lines of the block under "# /etc/exim4/conf.d/$1/..."
 		printf '%s\n' "$EXIM_BLOCK" | awk -v want="$1" '
 			/^# \/etc\/exim4\/conf\.d\// { split($2, p, "/"); cur = p[5]; next }
-			cur == want && $0 != "----"' | sed "s#/usr/share/doc/tlsrelay/exim/#$top_srcdir/conf/exim/#"
+			cur == want && $0 != "----"' | sed -e "s#/usr/share/tlsrelay/exim/#$top_srcdir/conf/exim/#" \
+			-e 's#^TLSRELAY_USER = .*#TLSRELAY_USER = Debian-exim#' 
 	}
 	main=$(section main) routers=$(section router) transports=$(section transport)
 	tap_ok "$(test -n "$main" && test -n "$routers" && test -n "$transports"; echo $?)" \
@@ -90,22 +94,28 @@ PF=$(blocks postfix)
 tap_ok $? "README has blocks marked quickstart:postfix"
 tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay\.conf -f \$\{sender\} -- \$\{recipient\}' \
 	"the master.cf line runs the packaged tlsrelay with the packaged config"
-grep -qx 'conf/tlsrelay.conf etc/tlsrelay/' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "the package installs /etc/tlsrelay/tlsrelay.conf"
+grep -qx 'usr/share/doc/tlsrelay/examples/tlsrelay.conf etc/tlsrelay/' "$top_srcdir/debian/tlsrelay.install"
+tap_ok $? "the package installs /etc/tlsrelay/tlsrelay.conf (the installed sample, with the package's paths)"
 grep -q -- '--sysconfdir=/etc/tlsrelay ' "$top_srcdir/debian/rules"
 tap_ok $? "the packaged tlsrelay reads /etc/tlsrelay/tlsrelay.conf by default (sysconfdir)"
 tap_like "$PF" 'tlsrelay_destination_recipient_limit = 1' "the quick start sets the recipient limit 1"
-tap_like "$PF" '^tlsrelay -t$' "the quick start runs tlsrelay -t"
-tap_like "$PF" '^runuser -u nobody -- tlsrelay-probe ' "the quick start runs tlsrelay-probe as the pipe user"
+tap_like "$PF" '^runuser -u _tlsrelay -- tlsrelay-probe ' "the quick start runs tlsrelay-probe as the pipe user"
+tap_like "$PF" '^tlsrelay -t -u _tlsrelay$' "the quick start checks with the pipe user's rights (tlsrelay -t -u)"
+tap_like "$PF" ' user=_tlsrelay argv=' "the pipe runs as _tlsrelay, the user the tlsrelay package makes"
+tap_like "$(cat "$top_srcdir/debian/tlsrelay.sysusers")" '^u _tlsrelay ' "the tlsrelay package makes the user _tlsrelay"
+tap_unlike "$(cat "$R")" '(chown|install -d -o|runuser -u|user=) ?nobody' "README never gives a file to nobody or runs tlsrelay as nobody"
 tap_like "$PF" 'tls_security_level = verify' "the quick start's smarthost is checked (verify)"
 
 # --------------------------------------------------------------- sendmail
 SM=$(blocks sendmail)
 tap_ok $? "README has a block marked quickstart:sendmail"
-grep -qx 'conf/sendmail' "$top_srcdir/debian/tlsrelay.examples"
-tap_ok $? "debian/tlsrelay.examples ships conf/sendmail (-> /usr/share/doc/tlsrelay/examples/sendmail/)"
+grep -qx 'usr/share/tlsrelay/sendmail' "$top_srcdir/debian/tlsrelay.install"
+tap_ok $? "debian/tlsrelay.install ships /usr/share/tlsrelay/sendmail/"
+grep -q '^dist_sendmailconf_DATA = conf/sendmail/tlsrelay.m4$' "$top_srcdir/mk/admin.mk" &&
+	grep -q '^sendmailconfdir = $(pkgdatadir)/sendmail$' "$top_srcdir/mk/admin.mk"
+tap_ok $? "make install puts conf/sendmail/tlsrelay.m4 in \$(pkgdatadir)/sendmail"
 inc=$(printf '%s\n' "$SM" | sed -n "s/^include(\`\([^']*\)')dnl\$/\1/p")
-tap_is "$inc" /usr/share/doc/tlsrelay/examples/sendmail/tlsrelay.m4 "the sendmail block includes the packaged tlsrelay.m4"
+tap_is "$inc" /usr/share/tlsrelay/sendmail/tlsrelay.m4 "the sendmail block includes the packaged tlsrelay.m4"
 tap_ok "$(test -f "$top_srcdir/conf/sendmail/${inc##*/}"; echo $?)" "${inc##*/} is a file of conf/sendmail/"
 grep -q "^include(.*/conf/sendmail/tlsrelay.m4')dnl\$" "$top_srcdir/tests/sendmail/test_sendmail.sh"
 tap_ok $? "tests/sendmail includes the same tlsrelay.m4 unchanged"
@@ -129,14 +139,13 @@ tap_ok "$(test -n "$pf_args"; echo $?)" "the Postfix quick start's arguments of 
 td_args=$(printf '%s\n' "$TD" | sed -n "s#.*argv=/usr/sbin/tlsrelayc \(.*\)'\$#\1#p")
 tap_is "$td_args" "$pf_args" "tlsrelayc gets the same arguments as tlsrelay in the Postfix quick start"
 tap_like "$TD" 'user=_tlsrelay argv=' "the pipe runs tlsrelayc as the daemon's user"
-tap_like "$(cat "$top_srcdir/debian/tlsrelayd.sysusers")" '^u _tlsrelay ' "the package creates the user _tlsrelay"
 UNIT=$(cat "$top_srcdir/conf/tlsrelayd/tlsrelayd.service")
 tap_like "$UNIT" '^User=_tlsrelay$' "the unit runs tlsrelayd as _tlsrelay"
 tap_like "$UNIT" '^RuntimeDirectory=tlsrelay$' "the unit makes /run/tlsrelay"
 tap_like "$UNIT" '^ExecStart=.* -s /run/tlsrelay/tlsrelayd\.sock ' "the unit's socket is /run/tlsrelay/tlsrelayd.sock"
 tap_like "$(cat "$R")" '`/run/tlsrelay/tlsrelayd\.sock`' "README names that socket"
 tap_like "$UNIT" '^KillMode=mixed$' "SIGTERM goes to the daemon alone (it waits for its deliveries)"
-tap_like "$TD" '^chown -R _tlsrelay /var/lib/tlsrelay$' "the caches' directory goes to the daemon's user"
+tap_unlike "$TD" 'chown' "the daemon's user is the one that ran deliveries already: nothing changes owner"
 
 # ------------------------------------------------------------ the top
 for c in demo test; do

@@ -50,6 +50,9 @@ mkdir -p "$T/bounces" && chown Debian-exim "$T/bounces"
 cat >> "$EX_CONF" <<EOF
 TLSRELAY_PROGRAM = $TR
 TLSRELAY_CONFIG = $CONF
+# -C: Exim runs as Debian-exim and cannot change user (the snippet's
+# default is _tlsrelay, for the system's Exim)
+TLSRELAY_USER = Debian-exim
 
 begin acl
 acl_check_rcpt:

@@ -71,6 +71,9 @@ printf 'no_such_setting = 1\n' > "$T/badkey.conf"
 printf 'tls_policy_map = %s\nsyslog = no\nmta_sts = yes\n' "$T/good.map" > "$T/sts.conf"
 chmod 0644 "$T"/*.conf "$T"/*.map
 # the shipped router and transport snippets, with their default macros
+# (but TLSRELAY_USER: its default, _tlsrelay, is made by the tlsrelay
+# package, and Exim refuses a user that does not exist)
+getent passwd _tlsrelay >/dev/null || printf 'TLSRELAY_USER = Debian-exim\n' >> "$BE/exim.conf"
 cat >> "$BE/exim.conf" <<EOF
 begin routers
 .include $top_srcdir/conf/exim/router_tlsrelay_smtp.conf
@@ -229,6 +232,8 @@ TLSRELAY_EXIM_SO = $SO
 TLSRELAY_CONFIG = $CONF
 TLSRELAY_CA = $CERTS/ca.pem
 TLSRELAY_PROGRAM = $TR
+# -C: Exim cannot change user (the snippet's default is _tlsrelay)
+TLSRELAY_USER = Debian-exim
 
 begin acl
 acl_check_rcpt:

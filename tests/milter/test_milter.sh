@@ -85,13 +85,13 @@ tap_like "$out" "^tlsrelay-milter: $T/bad.rules:2: unknown level \\(the last fie
 tap_unlike "$out" "strongest" "a. bad rules: the value is not quoted"
 out=$("$MILTER" -f -c "$CONF" -r "$T/missing.rules" -p "inet:$MPORT@127.0.0.1" 2>&1); rc=$?
 tap_is "$rc" 78 "a. unreadable rules: exit 78"
-tap_like "$out" "^tlsrelay-milter: $T/missing.rules: cannot open: No such file or directory$" \
-	"a. unreadable rules: clear message"
+tap_like "$out" "^tlsrelay-milter: $T/missing.rules: cannot open: No such file or directory \\(as user [^)]*\\)$" \
+	"a. unreadable rules: clear message, naming the user"
 cp "$RULES" "$T/secret.rules" && chmod 0600 "$T/secret.rules"
 out=$(as_nobody "$MILTER" -c "$CONF" -r "$T/secret.rules" -t 2>&1); rc=$?
 tap_is "$rc" 78 "a. rules the milter's user cannot read: exit 78"
-tap_like "$out" "^tlsrelay-milter: $T/secret.rules: cannot open: Permission denied$" \
-	"a. rules the milter's user cannot read: clear message"
+tap_like "$out" "^tlsrelay-milter: $T/secret.rules: cannot open: Permission denied \\(as user nobody\\)$" \
+	"a. rules the milter's user cannot read: clear message, naming the user"
 out=$("$MILTER" -f -c "$CONF" -p "127.0.0.1:$MPORT" 2>&1); rc=$?
 tap_is "$rc" 78 "a. bad socket: exit 78"
 tap_like "$out" "bad socket \"127.0.0.1:$MPORT\": expected inet:PORT@HOST" "a. bad socket: clear message"

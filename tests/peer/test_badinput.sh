@@ -118,13 +118,13 @@ printf 'relayhost = [127.0.0.1]:%s\nconnect_timeout = soon\n' "$PEER_PORT" > "$T
 bad unknown-key        78 '^4\.3\.5 tlsrelay: .*/unknown\.conf:2: unknown setting "bogus_key"' - -c "$T/unknown.conf" -- $R
 bad bad-value          78 '^4\.3\.5 tlsrelay: .*/badvalue\.conf:2: bad value for connect_timeout' \
 	- -c "$T/badvalue.conf" -- $R
-bad missing-config     78 '^4\.3\.5 tlsrelay: /nonexistent/tlsrelay\.conf: cannot open: No such file or directory$' \
+bad missing-config     78 '^4\.3\.5 tlsrelay: /nonexistent/tlsrelay\.conf: cannot open: No such file or directory \(as user [^)]+\)$' \
 	- -c /nonexistent/tlsrelay.conf -- $R
 bad config-is-dir      78 '^4\.3\.5 tlsrelay: .*: read error: Is a directory$' - -c "$T/spool" -- $R
 bad bad-o-value        78 '^4\.3\.5 tlsrelay: bad value for deadline' - -c "$CONF" -o deadline=5s -- $R
-bad missing-sasl-map   78 '^4\.3\.5 sasl_password_map /nonexistent/sasl: cannot open: No such file or directory$' \
+bad missing-sasl-map   78 '^4\.3\.5 sasl_password_map /nonexistent/sasl: cannot open: No such file or directory \(as user [^)]+\)$' \
 	- -c "$CONF" -o sasl_password_map=/nonexistent/sasl -- $R
-bad missing-policy-map 78 '^4\.3\.5 tls_policy_map /nonexistent/pol: cannot open: No such file or directory$' \
+bad missing-policy-map 78 '^4\.3\.5 tls_policy_map /nonexistent/pol: cannot open: No such file or directory \(as user [^)]+\)$' \
 	- -c "$CONF" -o tls_policy_map=/nonexistent/pol -- $R
 if [ "$(id -u)" = 0 ] && NOBODY_TLSRELAY=$(stage_tlsrelay "$T/stage"); then
 	install -m 0600 "$CONF" "$T/root-only.conf"
@@ -133,7 +133,7 @@ if [ "$(id -u)" = 0 ] && NOBODY_TLSRELAY=$(stage_tlsrelay "$T/stage"); then
 	as_nobody timeout -k 5 30 "$NOBODY_TLSRELAY" -c "$T/root-only.conf" -- $R < "$T/msg.in" \
 		> "$T/cases/config-unreadable/out" 2>&1
 	echo $? > "$T/cases/config-unreadable/rc"
-	check config-unreadable 78 '^4\.3\.5 tlsrelay: .*/root-only\.conf: cannot open: Permission denied$'
+	check config-unreadable 78 '^4\.3\.5 tlsrelay: .*/root-only\.conf: cannot open: Permission denied \(as user nobody\)$'
 else
 	for t in "exit 78" "one line" "nothing sent"; do
 		tap_skip "config-unreadable: $t" "needs root and a tlsrelay that nobody can run"

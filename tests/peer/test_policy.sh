@@ -18,7 +18,9 @@
 #     before it; no credentials: no AUTH at all
 #   - credentials configured: tlsrelay's output (stdout and the -vv log on
 #     stderr) never holds the password, the user name, nor their base64
-#     forms (LOGIN lines, the PLAIN blob)
+#     forms (LOGIN lines, the PLAIN blob); the user name only in the one
+#     place made for it, the delivery log line's "sasl_username=USER," after
+#     a successful AUTH (issue 19), and only when the peer accepted AUTH
 #   - effective level none: no STARTTLS
 #   - no command after an injected STARTTLS reply; STARTTLS at most once
 #     per connection
@@ -192,9 +194,9 @@ verify-expired        expired_cert          verify  verify   75 4.7.5  none  rel
 verify-wrong-name     pol_wrong_name        verify  verify   75 4.7.5  none  relay=localhost;ca   no_mail;one_conn;says=Server_certificate_not_verified
 verify-ip-wrong-name  pol_wrong_name        verify  verify   75 4.7.5  none  ca                   no_mail;one_conn;says=name_does_not_match
 verify-no-ca-file     good                  verify  verify   75 4.7.5  none  relay=localhost      no_mail;one_conn;says=Server_certificate_not_trusted
-verify-ca-missing     good                  verify  verify   75 4.3.5  none  relay=localhost;ca=missing  no_mail;one_conn;says=cannot_load_CA
-verify-ca-junk        good                  verify  verify   75 4.3.5  none  relay=localhost;ca=junk     no_mail;one_conn;says=cannot_load_CA
-may-ca-missing        good                  may     may      75 4.3.5  none  ca=missing           no_mail;one_conn;says=cannot_load_CA
+verify-ca-missing     good                  verify  verify   78 4.3.5  none  relay=localhost;ca=missing  no_mail;one_conn;says=cannot_load_CA
+verify-ca-junk        good                  verify  verify   78 4.3.5  none  relay=localhost;ca=junk     no_mail;one_conn;says=cannot_load_CA
+may-ca-missing        good                  may     may      78 4.3.5  none  ca=missing           no_mail;one_conn;says=cannot_load_CA
 verify-no-starttls    no_starttls           verify  verify   75 4.7.4  none  relay=localhost;ca   no_mail;no_starttls
 verify-tls-garbage    starttls_garbage      verify  verify   75 4.7.5  none  relay=localhost;ca   no_mail;one_conn
 verify-injection      starttls_injection    verify  verify   75 4.7.   none  relay=localhost;ca   no_mail;one_conn
@@ -364,7 +366,7 @@ mail_after_auth() {
 
 # invariants EFF: prints one line per violated invariant
 invariants() {
-	local eff=$1 s
+	local eff=$1 s out
 	[ "$(rg auth_plain)" = 0 ] || echo "AUTH sent in plaintext ($(rg auth_plain) times)"
 	if strict "$eff" || [ "$CREDS" = 1 ]; then
 		[ "$(rg mail_plain)" = 0 ] ||
@@ -372,9 +374,14 @@ invariants() {
 	fi
 	if [ "$CREDS" = 1 ]; then
 		mail_after_auth
+		out=$(cat "$DIR/stdout" "$DIR/stderr")
+		if [[ $out == *"sasl_username="* ]] && ! grep -q '+AUTH=235' "$DIR/report"; then
+			echo "sasl_username= logged although no AUTH succeeded"
+		fi
+		out=${out//"sasl_username=$SASL_USER, "/}
 		for s in "${SECRETS[@]}"; do
-			grep -qF -- "$s" "$DIR/stdout" "$DIR/stderr" &&
-				echo "tlsrelay output holds a secret (password, user or base64): $(grep -lF -- "$s" "$DIR/stdout" "$DIR/stderr" | tr '\n' ' ')"
+			[[ $out == *"$s"* ]] &&
+				echo "tlsrelay output holds a secret (password, user or base64) beyond sasl_username="
 		done
 	else
 		[ "$(rg auth)" = 0 ] || echo "AUTH sent although no credentials apply to this relay"

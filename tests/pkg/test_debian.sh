@@ -8,8 +8,14 @@
 # own socket in the test's directory, as the package's user _tlsrelay) and
 # deliver one message through the installed tlsrelayc and one through its
 # fallback once the daemon is stopped, then purge the packages. The system
-# user _tlsrelay that the tlsrelayd package makes is kept on purge (Debian
+# user _tlsrelay that the tlsrelay package makes is kept on purge (Debian
 # keeps system users); the test removes it if it made it.
+# Issue 19: the tlsrelay package makes _tlsrelay and /var/lib/tlsrelay
+# (its, mode 0700; purge removes the directory), ships the tlsrelay-sts
+# timer (enabled) with its service, the Exim and sendmail snippets in
+# /usr/share/tlsrelay/; no installed man page, sample or snippet names
+# /usr/local; the tlsrelay-exim description keeps "${dlfunc}"; every
+# installed program answers --help and --version.
 #
 # Installing packages changes the machine, so the test runs only when
 # asked: CI=true (a throw-away machine) or TR_TEST_PACKAGES=yes, as root,
@@ -59,7 +65,38 @@ tap_ok "$(test -f /etc/default/tlsrelay-milter; echo $?)" "installed: /etc/defau
 OUT=$(/usr/sbin/tlsrelay-milter -t -r /etc/tlsrelay/milter_rules 2>&1)
 tap_ok $? "installed tlsrelay-milter -t accepts the shipped rules file" "$OUT"
 tap_like "$(dpkg-query -L tlsrelay-exim)" '/tlsrelay/tlsrelay_exim\.so$' "installed: the Exim dlfunc object"
-tap_like "$(dpkg-query -L tlsrelay)" '/usr/share/doc/tlsrelay/exim/transport_tlsrelay\.conf' "installed: the Exim snippets"
+tap_like "$(dpkg-query -L tlsrelay)" '^/usr/share/tlsrelay/exim/transport_tlsrelay\.conf$' "installed: the Exim snippets in /usr/share/tlsrelay/exim/"
+tap_like "$(dpkg-query -L tlsrelay)" '^/usr/share/tlsrelay/sendmail/tlsrelay\.m4$' "installed: the sendmail mailer in /usr/share/tlsrelay/sendmail/"
+tap_unlike "$(dpkg-query -L tlsrelay)" '^/usr/share/doc/tlsrelay/(exim|examples/sendmail)' "no snippet left under /usr/share/doc (Debian policy: it may be absent)"
+# /usr/local in what the packages install (man pages gzipped or not)
+left=""
+for p in $(dpkg-query -L tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim libtlsrelay-dev 2>/dev/null); do
+	[ -f "$p" ] || continue
+	case $p in
+	/usr/share/man/*.gz) zcat "$p" | grep -q /usr/local && left="$left $p" ;;
+	/usr/share/man/*|/usr/share/tlsrelay/*|/usr/share/doc/tlsrelay/examples/*|/etc/*)
+		grep -q /usr/local "$p" && left="$left $p" ;;
+	esac
+done
+tap_is "$left" "" "no installed man page, sample or snippet names /usr/local"
+tap_ok "$(zcat /usr/share/man/man5/tlsrelay.conf.5.gz | grep -q '/etc/tlsrelay/tlsrelay\.conf'; echo $?)" \
+	"tlsrelay.conf(5) names /etc/tlsrelay/tlsrelay.conf"
+tap_like "$(grep '^TLSRELAY_PROGRAM = ' /usr/share/tlsrelay/exim/transport_tlsrelay.conf)" '^TLSRELAY_PROGRAM = /usr/sbin/tlsrelay$' \
+	"the Exim snippet's default program is /usr/sbin/tlsrelay"
+tap_like "$(dpkg-query -W -f='${Description}' tlsrelay-exim)" '\$\{dlfunc\}' 'the tlsrelay-exim description keeps "${dlfunc}"'
+# the user that runs deliveries and its directory: package tlsrelay
+tap_like "$(dpkg-query -L tlsrelay)" '/sysusers\.d/tlsrelay\.conf$' "the tlsrelay package makes the user _tlsrelay (sysusers)"
+tap_like "$(stat -c '%U %G %a' /var/lib/tlsrelay 2>&1)" '^_tlsrelay _tlsrelay 700$' "/var/lib/tlsrelay: _tlsrelay's, mode 0700"
+tap_ok "$(test -f /lib/systemd/system/tlsrelay-sts.timer && test -f /lib/systemd/system/tlsrelay-sts.service; echo $?)" \
+	"installed: tlsrelay-sts.timer and its service"
+tap_ok "$(test -L /etc/systemd/system/timers.target.wants/tlsrelay-sts.timer; echo $?)" "tlsrelay-sts.timer is enabled"
+tap_like "$(cat /lib/systemd/system/tlsrelay-sts.service)" 'ExecCondition=.*mta_sts = yes' "its service runs only with mta_sts = yes"
+OUT=$(runuser -u _tlsrelay -- /bin/sh -c '/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay.conf -n | grep -q ": mta_sts = yes$"'; echo $?)
+tap_is "$OUT" 1 "the shipped tlsrelay.conf: the timer's condition is false (mta_sts is not set)"
+for prog in tlsrelay tlsrelay-probe tlsrelay-sts tlsrelayd tlsrelayc tlsrelay-milter; do
+	tap_like "$(/usr/sbin/$prog --version 2>&1)" "^$prog [0-9]" "installed $prog --version"
+	tap_like "$(/usr/sbin/$prog --help 2>&1)" "^usage: $prog " "installed $prog --help"
+done
 tap_like "$(dpkg-query -L libtlsrelay-dev)" '/tlsrelay\.pc$' "installed: tlsrelay.pc"
 tap_ok "$(pkg-config --exists tlsrelay; echo $?)" "pkg-config finds the installed library"
 OUT=$(/usr/sbin/tlsrelay -t 2>&1)
@@ -76,13 +113,18 @@ tap_ok "$(test -L /etc/systemd/system/multi-user.target.wants/tlsrelayd.service;
 if command -v systemd-analyze >/dev/null 2>&1; then
 	OUT=$(systemd-analyze verify --man=no /lib/systemd/system/tlsrelayd.service 2>&1)
 	tap_ok "$(test -z "$OUT"; echo $?)" "systemd-analyze verify: tlsrelayd.service is clean (its programs installed)" "$OUT"
+	OUT=$(systemd-analyze verify --man=no /lib/systemd/system/tlsrelay-sts.timer /lib/systemd/system/tlsrelay-sts.service 2>&1)
+	tap_ok "$(test -z "$OUT"; echo $?)" "systemd-analyze verify: tlsrelay-sts.timer and .service are clean" "$OUT"
 else
 	tap_skip "systemd-analyze verify tlsrelayd.service" "no systemd-analyze here"
+	tap_skip "systemd-analyze verify tlsrelay-sts.timer and .service" "no systemd-analyze here"
 fi
 tap_like "$(dpkg-query -W -f='${Conffiles}' tlsrelayd)" '/etc/default/tlsrelayd' "/etc/default/tlsrelayd is a conffile"
 tap_like "$(getent passwd _tlsrelay)" '^_tlsrelay:x:[0-9]+:[0-9]+:[^:]*:/nonexistent:' "the system user _tlsrelay exists"
 OUT=$(runuser -u _tlsrelay -- /usr/sbin/tlsrelay -t -c /etc/tlsrelay/tlsrelay.conf 2>&1)
 tap_ok $? "the unit's ExecStartPre (tlsrelay -t as _tlsrelay) passes with the shipped configuration" "$OUT"
+OUT=$(/usr/sbin/tlsrelay -t -u _tlsrelay 2>&1)
+tap_like "$OUT" '^tlsrelay: configuration OK \(/etc/tlsrelay/tlsrelay\.conf, as user _tlsrelay\)$' "tlsrelay -t -u _tlsrelay, as root: OK"
 
 # ------------------------------------------- one delivery through them all
 RPORT=$(free_port) && HPORT=$(free_port) || tap_bail "no free port"
@@ -162,4 +204,5 @@ debs_purge
 tap_ok "$(test ! -e /usr/sbin/tlsrelay; echo $?)" "dpkg --purge removes /usr/sbin/tlsrelay"
 tap_ok "$(test ! -e /usr/sbin/tlsrelayd && test ! -e /lib/systemd/system/tlsrelayd.service && test ! -e /etc/default/tlsrelayd; echo $?)" \
 	"dpkg --purge removes tlsrelayd, its unit and /etc/default/tlsrelayd"
+tap_ok "$(test ! -e /var/lib/tlsrelay; echo $?)" "dpkg --purge removes /var/lib/tlsrelay"
 tap_done

@@ -24,6 +24,12 @@
 #      (Received: ... with ESMTPS), sender and recipient as given
 #   c. a temporary failure (receiver: 450) leaves the message in sendmail's
 #      queue (mailq), retried on the next queue run, never bounced
+#   f. a line of 998 octets (RFC 5322's limit) arrives intact: the mailer
+#      has L=0 (the smtp mailer's L=990 broke it before tlsrelay saw it),
+#      and a longer line is folded by tlsrelay at 998 as on Postfix's path
+#   U=: the mailer runs as TLSRELAY_USER (here nobody, who alone may write
+#   tlsrelay's spool directory), not as sendmail's DefaultUser (here
+#   daemon): every delivery of b, c, e and f needs that
 # Every wait is a bounded poll; no timing is asserted.
 
 if [ "$(id -u)" = 0 ] && [ -z "${TR_IN_NETNS:-}" ] && command -v unshare >/dev/null 2>&1; then
@@ -70,13 +76,14 @@ define(\`ALIAS_FILE', \`')dnl
 define(\`confPID_FILE', \`$T/sm/sendmail.pid')dnl
 define(\`confCW_FILE', \`-o $T/sm/etc/local-host-names')dnl
 define(\`confDONT_BLAME_SENDMAIL', \`MapInUnsafeDirPath')dnl
-define(\`confDEF_USER_ID', \`nobody:nogroup')dnl
+define(\`confDEF_USER_ID', \`daemon:daemon')dnl
 define(\`confLOG_LEVEL', \`9')dnl
 define(\`confMIN_QUEUE_AGE', \`0')dnl
 define(\`confDELIVERY_MODE', \`background')dnl
 define(\`confTO_IDENT', \`0s')dnl
 define(\`TLSRELAY_PATH', \`$TR')dnl
 define(\`TLSRELAY_ARGS', \`-c $T/tlsrelay.conf')dnl
+define(\`TLSRELAY_USER', \`nobody:nogroup')dnl
 DAEMON_OPTIONS(\`Port=$SPORT, Addr=127.0.0.1, Name=MTA')dnl
 FEATURE(\`nocanonify')dnl
 FEATURE(\`no_default_msa')dnl
@@ -86,7 +93,7 @@ RELAY_DOMAIN(\`example.test')dnl
 MAILER(\`smtp')dnl
 include(\`$top_srcdir/conf/sendmail/tlsrelay.m4')dnl
 dnl the same mailer with a configuration file that does not exist (case d)
-Mtlsrelaybad,	P=$TR, F=mDFMun8, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L=990,
+Mtlsrelaybad,	P=$TR, F=mDFMun8, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n, L=0, U=nobody:nogroup,
 		T=DNS/RFC822/SMTP, A=tlsrelay -c $T/missing.conf -f \$f -- \$u
 RELAY_DOMAIN(\`broken.test')dnl
 EOF
@@ -97,6 +104,8 @@ tap_ok $? "a. m4 builds the configuration" "$(cat "$T/m4.err")"
 tap_is "$(cat "$T/m4.err")" "" "a. m4 has no complaint"
 tap_like "$(grep -A2 '^Mtlsrelay' "$T/sm/etc/test.cf")" "A=tlsrelay -T -c $T/tlsrelay.conf -f \\\$f -- \\\$u" \
 	"a. the Mtlsrelay line: A=tlsrelay -T ... -f \$f -- \$u"
+tap_like "$(grep -A2 '^Mtlsrelay,' "$T/sm/etc/test.cf")" "L=0,\$" "a. the Mtlsrelay line: L=0 (no line length limit)"
+tap_like "$(grep -A2 '^Mtlsrelay,' "$T/sm/etc/test.cf")" "^[[:space:]]*U=nobody:nogroup," "a. the Mtlsrelay line: U=TLSRELAY_USER"
 "$SMDIR/usr/libexec/sendmail/makemap" -C "$T/sm/etc/test.cf" hash "$T/sm/etc/mailertable" < "$T/sm/etc/mailertable"
 tap_ok $? "a. makemap builds the mailertable"
 
@@ -178,6 +187,20 @@ wait_until 60 e_deferred
 tap_ok $? "e. -T: the configuration error defers it (75)" "$(mailq)"
 tap_like "$(mailq)" "conferr@example.test" "e. -T: it stays queued, not bounced"
 cp "$T/tlsrelay.conf.good" "$T/tlsrelay.conf"
+
+# ------------------------------------------- f. long lines kept intact
+MARK="sendmail-f-$$-$RANDOM"
+L998=$(printf '%0998d' 0 | tr 0 y)
+L1200=$(printf '%01200d' 0 | tr 0 z)
+printf 'From: <sender@sender.test>\nTo: <user@example.test>\nSubject: %s\n\n%s\n%s\n%s\n' \
+	"$MARK" "$MARK" "$L998" "$L1200" > "$T/f.eml"
+swaks_send "$SPORT" sender@sender.test user@example.test "$T/f.eml"
+tap_ok $? "f. sendmail accepts the message"
+f=$(receiver_wait_mail "$RECV" user "$MARK" 60)
+tap_ok $? "f. delivered through tlsrelay" "$(mailq)"
+tap_is "$(tr -d '\r' < "$f" | grep -cx "$L998")" 1 "f. the 998-octet line arrives intact (mailer L=0)" \
+	"line lengths: $(awk '{ print length($0) }' "$f" | sort -n | tail -n 4 | tr '\n' ' ')"
+tap_is "$(tr -d '\r' < "$f" | grep -cx "${L1200:0:998}")" 1 "f. a 1200-octet line is folded at 998, by tlsrelay as on Postfix's path"
 
 stop_pid "$SMPID"
 tap_done

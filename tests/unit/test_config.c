@@ -56,6 +56,8 @@ static const struct field {
 	{ "message_rules",      F_STR,   offsetof(tr_config, message_rules) },
 	{ "milter_socket",      F_STR,   offsetof(tr_config, milter_socket) },
 	{ "milter_rules",       F_STR,   offsetof(tr_config, milter_rules) },
+	{ "syslog_name",        F_STR,   offsetof(tr_config, syslog_name) },
+	{ "local_mta_ports",    F_INT,   offsetof(tr_config, local_mta_ports) }, /* the first */
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -122,7 +124,7 @@ static void test_defaults(void)
 		"tls_session_cache=(null);tls_session_cache_timeout=3600;"
 		"tls_session_cache_size=1000;"
 	    "require_header=1;tls_required_enable=0;message_rules=(null);milter_socket=(null);"
-	    "milter_rules=(null);";
+	    "milter_rules=(null);syslog_name=(null);local_mta_ports=25;";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
@@ -720,6 +722,7 @@ static void test_long_lines(void)
 /* Missing file, a directory, a bad file: the configuration is unchanged. */
 static void test_load_errors(void)
 {
+	char as[TR_AS_USER_MAX];
 	static const char data[] = "relayhost = [new.example]\nsyslog = no\n"
 	                           "bogus = 1\n";
 	char path[128], want[256], before[2048], after[2048];
@@ -736,7 +739,7 @@ static void test_load_errors(void)
 	check_str(st.text, "", "missing file, must_exist 0: no text");
 	TAP_INT(tr_config_load(&cfg, path, 1, &st), TLSRELAY_CONFIG,
 	        "missing file, must_exist 1: error");
-	snprintf(want, sizeof want, "%s: cannot open: %s", path, strerror(ENOENT));
+	snprintf(want, sizeof want, "%s: cannot open: %s%s", path, strerror(ENOENT), tr_as_user(as));
 	check_str(st.text, want, "missing file, must_exist 1: text");
 	check_str(st.dsn, "4.3.5", "missing file, must_exist 1: dsn");
 	TAP_INT(tr_config_load(&cfg, tmpdir, 0, &st), TLSRELAY_CONFIG,

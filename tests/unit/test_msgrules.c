@@ -103,13 +103,14 @@ static void test_limits(void)
 static void test_files(void)
 {
 	tlsrelay_status st;
-	char path[256], want[512];
+	char path[256], want[512], as[TR_AS_USER_MAX];
 	tr_msgrules *r;
 	static const char nul[] = "to a.example encrypt\nto b.exa\0mple verify\n";
 
 	r = tr_msgrules_load("/nonexistent/rules", &st);
-	check_str(r ? "(loaded)" : st.text, "/nonexistent/rules: cannot open: No such file or directory",
-	          "missing file: cannot open");
+	snprintf(want, sizeof want, "/nonexistent/rules: cannot open: No such file or directory%s",
+	         tr_as_user(as));
+	check_str(r ? "(loaded)" : st.text, want, "missing file: cannot open, naming the user");
 	tap_ok(st.cat == TLSRELAY_CONFIG, "missing file is a configuration error", NULL);
 	r = tr_msgrules_load(tmpdir, &st);
 	snprintf(want, sizeof want, "%s: cannot open: not a regular file", tmpdir);
@@ -137,7 +138,7 @@ static void test_files(void)
 		write_temp("unreadable", "to a.example encrypt\n", 21, path, sizeof path);
 		chmod(path, 0);
 		r = tr_msgrules_load(path, &st);
-		snprintf(want, sizeof want, "%s: cannot open: Permission denied", path);
+		snprintf(want, sizeof want, "%s: cannot open: Permission denied%s", path, tr_as_user(as));
 		check_str(r ? "(loaded)" : st.text, want, "an unreadable file is refused");
 		unlink(path);
 	} else {

@@ -172,7 +172,7 @@ static int check_mode(enum parser parser, const char *path, struct reported *r)
 	switch (parser) {
 	case CONF:
 		tr_config_init(&cfg);
-		tr_config_load_report(&cfg, path, collect, r);
+		tr_config_load_report(&cfg, path, collect, r, NULL, NULL);
 		tr_config_free(&cfg);
 		return 1;
 	case POLICY:

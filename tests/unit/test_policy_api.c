@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "tlsrelay.h"
+#include "status.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -167,7 +168,11 @@ static void test_errors(const char *badmap_conf, const char *nomap_conf, const c
 	tlsrelay_ctx_load_config(ctx, nomap_conf, 1, &st);
 	TAP_INT(tlsrelay_policy_get(ctx, "a.test", &info, &st), TLSRELAY_CONFIG, "missing map: CONFIG");
 	expand("FILE: cannot open: No such file or directory", missing, want, sizeof want);
-	check_str(st.text, want, "missing map: FILE: cannot open: reason");
+	{
+		char as[TR_AS_USER_MAX];
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%s", tr_as_user(as));
+	}
+	check_str(st.text, want, "missing map: FILE: cannot open: reason (as user ...)");
 	tlsrelay_ctx_free(ctx);
 }
 

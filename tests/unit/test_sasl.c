@@ -249,7 +249,11 @@ static void test_permissions(void)
 	if (mkfifo(other, 0600) == 0)
 		check_load_error(other, "FILE: is not a regular file", "a FIFO is refused (no hang)");
 	snprintf(other, sizeof other, "%s/missing", tmpdir);
-	check_load_error(other, "FILE: cannot open: No such file or directory", "a missing file");
+	{
+		char as[TR_AS_USER_MAX], err[200];
+		snprintf(err, sizeof err, "FILE: cannot open: No such file or directory%s", tr_as_user(as));
+		check_load_error(other, err, "a missing file (the text names the user)");
+	}
 	write_file("perm", text, sizeof text - 1, 0600, path, sizeof path);
 	snprintf(other, sizeof other, "%s/link", tmpdir);
 	if (symlink(path, other) == 0) {
