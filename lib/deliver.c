@@ -672,6 +672,8 @@ tlsrelay_cat tr_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req, tlsrelay_messa
 		return st->cat;
 	}
 	if (route_init(&r, ctx, req, msg, opts, st) < 0 || route_request(&r, st) != TLSRELAY_OK) {
+		for (size_t i = 0; i < req->nrcpts; i++)     /* every status is set */
+			tr_status_copy(&req->rcpts[i].status, st);
 		route_free(&r);
 		return st->cat;
 	}
