@@ -29,12 +29,16 @@
 #     apt/                  the private apt configuration and lists
 #     dl/                   the tarball and its .asc
 #     exim-VERSION/         the configured and built tree (build-*/exim)
+#     bin/, etc/configure   Exim's "make install" (root only): BIN_DIRECTORY
+#                           and CONFIGURE_FILE (Exim's default configuration)
+#     spool/                SPOOL_DIRECTORY (its log/ is the default log)
 #     modules/              the LOOKUP_MODULE_DIR compiled into that Exim,
 #                           left empty: the tests bind-mount their own
-#                           directory over it in a private mount namespace
+#                           directory over it (and over etc/ and spool/) in
+#                           a private mount namespace
 #     build.log             the last build's output
-#     stamp                 "VERSION TREE SECONDS": the tree built, and how
-#                           long the build took
+#     stamp                 "VERSION TREE SECONDS RECIPE": the tree built,
+#                           how long the build took, this script's recipe
 #
 # Appends --with-exim-source=TREE to TR_CONFIGURE_FLAGS (ac/exim_module.ac).
 # Idempotent; quick when done (a stat of the stamp and the binary). The
@@ -120,11 +124,13 @@ _tr_exim_module_fetch() {
 }
 
 # _tr_exim_module_makefile TREE DIR: TREE/Local/Makefile from src/EDITME.
+# Every path Exim compiles in has a directory of its own under DIR, so that
+# a test can bind-mount its own over it (tests/exim-module/).
 _tr_exim_module_makefile() {
 	local t=$1 d=$2
 	mkdir -p "$t/Local" || return 1
 	sed -e "s|^BIN_DIRECTORY=.*|BIN_DIRECTORY=$d/bin|" \
-	    -e "s|^CONFIGURE_FILE=.*|CONFIGURE_FILE=$d/configure|" \
+	    -e "s|^CONFIGURE_FILE=.*|CONFIGURE_FILE=$d/etc/configure|" \
 	    -e "s|^EXIM_USER=.*|EXIM_USER=ref:Debian-exim|" \
 	    -e "s|^SPOOL_DIRECTORY=.*|SPOOL_DIRECTORY=$d/spool|" \
 	    -e 's|^EXIM_MONITOR=|# EXIM_MONITOR=|' \
@@ -132,8 +138,8 @@ _tr_exim_module_makefile() {
 	    "$t/src/EDITME" > "$t/Local/Makefile" || return 1
 	cat >> "$t/Local/Makefile" <<-EOF
 
-	# --- scripts/prepare.d/exim_module.sh: loadable modules, OpenSSL
-	LOG_FILE_PATH=$d/log/%slog
+	# --- scripts/prepare.d/exim_module.sh (recipe $TR_EXIM_MODULE_RECIPE): loadable
+	# modules (LOOKUP_MODULE_DIR, CFLAGS_DYNAMIC, -export-dynamic), OpenSSL
 	LOOKUP_MODULE_DIR=$d/modules
 	CFLAGS_DYNAMIC=-shared -rdynamic -fPIC
 	EXTRALIBS=-export-dynamic -rdynamic -ldl
@@ -143,13 +149,21 @@ _tr_exim_module_makefile() {
 	EOF
 }
 
+# Bump when the build changes: a cache built by another recipe is rebuilt.
+TR_EXIM_MODULE_RECIPE=2
+
 _tr_exim_module_prepare() {
 	local dir=${TR_EXIM_SRC_DIR:-} ver tree t0 t1 c
 	if [ -z "$dir" ]; then
 		if [ "$(id -u)" = 0 ]; then dir=/var/cache/tlsrelay-test/exim-src
 		else dir=${TR_BUILD:-$TR_ROOT/_build}/.exim-src; fi
 	fi
-	tree=$( [ -s "$dir/stamp" ] && cut -d' ' -f2 "$dir/stamp")
+	if [ "$(id -u)" = 0 ] && ! getent passwd Debian-exim >/dev/null 2>&1; then
+		useradd -r -M -d /nonexistent -s /usr/sbin/nologin -U Debian-exim 2>/dev/null ||
+			echo "prepare exim-module: useradd Debian-exim failed: the Exim module tests will skip"
+	fi
+	tree=$( [ -s "$dir/stamp" ] && [ "$(cut -d' ' -f4 "$dir/stamp")" = "$TR_EXIM_MODULE_RECIPE" ] &&
+		cut -d' ' -f2 "$dir/stamp")
 	if [ -z "$tree" ] || ! ls "$tree"/build-*/exim >/dev/null 2>&1; then
 		for c in apt-get dpkg make xz sha256sum; do
 			command -v "$c" >/dev/null 2>&1 ||
@@ -160,7 +174,8 @@ _tr_exim_module_prepare() {
 			{ echo "prepare exim-module: the Exim transport module is not built"; return 0; }
 		tree=$dir/exim-$ver
 		rm -f "$dir/stamp"
-		rm -rf "$tree" && mkdir -p "$tree" "$dir/modules" "$dir/spool" "$dir/log" &&
+		rm -rf "$tree" "$dir/bin" "$dir/etc" "$dir/log" &&
+			mkdir -p "$tree" "$dir/modules" "$dir/spool" "$dir/etc" &&
 			tar -xJf "$dir/dl/exim4_$ver.orig.tar.xz" -C "$tree" --strip-components=1 ||
 			{ echo "prepare exim-module: cannot unpack exim4_$ver.orig.tar.xz"; return 0; }
 		_tr_exim_module_makefile "$tree" "$dir" ||
@@ -172,13 +187,16 @@ _tr_exim_module_prepare() {
 			return 0
 		fi
 		t1=$(date +%s)
+		# as Exim's own "make install" does: DIR/bin/exim (the exim_path
+		# compiled in) and the default configuration DIR/etc/configure (the
+		# README quick start edits a copy of it)
+		if [ "$(id -u)" = 0 ] &&
+		   ! (cd "$tree" && make install </dev/null) >> "$dir/build.log" 2>&1; then
+			echo "prepare exim-module: make install of Exim $ver failed (see $dir/build.log): the quick start test will not run"
+		fi
 		chmod 0755 "$dir" "$dir/modules"
-		echo "$ver $tree $((t1 - t0))" > "$dir/stamp"
+		echo "$ver $tree $((t1 - t0)) $TR_EXIM_MODULE_RECIPE" > "$dir/stamp"
 		echo "prepare exim-module: built Exim $ver in $((t1 - t0)) s: $tree"
-	fi
-	if [ "$(id -u)" = 0 ] && ! getent passwd Debian-exim >/dev/null 2>&1; then
-		useradd -r -M -d /nonexistent -s /usr/sbin/nologin -U Debian-exim 2>/dev/null ||
-			echo "prepare exim-module: useradd Debian-exim failed: the Exim module tests will skip"
 	fi
 	case " ${TR_CONFIGURE_FLAGS:-} " in
 	*" --with-exim-source="*) ;;
@@ -189,3 +207,4 @@ _tr_exim_module_prepare() {
 }
 _tr_exim_module_prepare
 unset -f _tr_exim_module_prepare _tr_exim_module_fetch _tr_exim_module_makefile _tr_exim_module_apt
+unset TR_EXIM_MODULE_RECIPE
