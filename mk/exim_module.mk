@@ -52,5 +52,9 @@ AM_TESTS_ENVIRONMENT += EXIM_MODULE_BIN='$(EXIM_MODULE_BIN)'; EXIM_MODULE_DIR='$
 	EXIM_MODULE_VERSION='$(EXIM_MODULE_VERSION)'; \
 	export EXIM_MODULE_BIN EXIM_MODULE_DIR EXIM_MODULE_SO EXIM_MODULE_VERSION;
 SCRIPT_DIRS += tests/exim-module
-TESTS += tests/exim-module/test_module.sh tests/exim-module/test_configure.sh
+TESTS += tests/exim-module/test_module.sh tests/exim-module/test_configure.sh \
+	tests/exim-module/test_quickstart.sh
 EXTRA_DIST += tests/exim-module
+
+# The transport snippet, with the other Exim snippets (mk/exim.mk).
+dist_eximconf_DATA += conf/exim/transport_tlsrelay_module.conf

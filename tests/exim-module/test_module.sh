@@ -5,7 +5,10 @@
 # Exim is the one built from Debian's exim4 source (scripts/prepare.d/
 # exim_module.sh), the module the one this build made; tests/exim-module/
 # module.sh runs the test in a private mount namespace with its own module
-# directory. tlsrelay.conf: relay host = the receiver, level encrypt.
+# directory. The router and the main transport are the shipped snippets
+# conf/exim/router_tlsrelay.conf and transport_tlsrelay_module.conf,
+# .include'd unchanged. tlsrelay.conf: relay host = the receiver, level
+# encrypt.
 #
 # Cases:
 #   a. loading: exim -bV accepts "driver = tlsrelay"; -bI:modules lists it
@@ -80,6 +83,7 @@ HOST=$EX_DIR
 mkdir -p "$T/bounces" && chown Debian-exim "$T/bounces"
 cat >> "$EX_CONF" <<EOF
 remote_max_parallel = 1
+TLSRELAY_CONFIG = $CONF
 
 begin acl
 acl_check_rcpt:
@@ -109,19 +113,14 @@ batch:
   driver = accept
   local_parts = b1 : b2 : b3 : b4 : b5
   transport = tlsrelay_batch
-tlsrelay:
-  driver = accept
-  domains = ! +local_domains
-  transport = tlsrelay
+.include $top_srcdir/conf/exim/router_tlsrelay.conf
 
 begin transports
 bounce_file:
   driver = appendfile
   file = $T/bounces/mbox
   user = Debian-exim
-tlsrelay:
-  driver = tlsrelay
-  config = $CONF
+.include $top_srcdir/conf/exim/transport_tlsrelay_module.conf
 tlsrelay_override:
   driver = tlsrelay
   config = $T/dead.conf
