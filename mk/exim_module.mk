@@ -34,7 +34,9 @@ install-data-hook:
 	rm -f $(DESTDIR)$(eximmoduledir)/tlsrelay_transport.la
 uninstall-local:
 	rm -f $(DESTDIR)$(eximmoduledir)/tlsrelay_transport.so
+man_MANS += doc/tlsrelay-exim-transport.5
 endif
+EXTRA_DIST += doc/tlsrelay-exim-transport.5
 
 # The translation of statuses into Exim results, table-driven; built and
 # run whether or not the module is (it needs no Exim).

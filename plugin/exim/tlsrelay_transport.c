@@ -264,8 +264,9 @@ static void settle(address_item *addr, const tlsrelay_status *st)
 	                              tr_exim_rc_name(r.rc), tr_exim_err_name(r.err), addr->message);
 }
 
-/* A status made here (not by the library). */
-static void status_set(tlsrelay_status *st, tlsrelay_cat cat, const char *dsn,
+/* A status made here, not by the library (the texts are in doc/
+ * TROUBLESHOOTING.md: tests/docs/errors.py reads this function's calls). */
+static void exim_status_set(tlsrelay_status *st, tlsrelay_cat cat, const char *dsn,
                        const char *text)
 {
 	st->cat = cat;
@@ -296,7 +297,7 @@ static int expand_opt(job *j, const char *name, const uschar *opt, const uschar 
 	if ((v = expand_string(opt)) == NULL) {
 		if (f.expand_string_forcedfail)
 			return 0;
-		status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
 		           "%s transport: failed to expand %s \"%s\": %s",
 		           j->tblock->drinst.name, name, opt, expand_string_message));
 		settle_all(j, &st);
@@ -309,8 +310,8 @@ static int expand_opt(job *j, const char *name, const uschar *opt, const uschar 
 /* ------------------------------------------------------- the message */
 
 /* The message as this transport's options make it, in an unlinked file
- * in Exim's spool directory, at offset 0. -1 with *why on failure. */
-static int write_message(job *j, const char **why)
+ * in Exim's spool directory, at offset 0. -1 with *st on failure. */
+static int write_message(job *j, tlsrelay_status *st)
 {
 	transport_instance *tb = j->tblock;
 	transport_ctx tctx = {
@@ -332,15 +333,16 @@ static int write_message(job *j, const char **why)
 			unlink(path);
 	}
 	if (fd < 0) {
-		*why = CS string_sprintf("cannot create a file in %s: %s", spool_directory,
-		                         strerror(errno));
+		exim_status_set(st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf(
+		                "cannot create a file in %s: %s", spool_directory, strerror(errno)));
 		return -1;
 	}
 	tctx.u.fd = fd;
 	transport_count = 0;
 	if (!transport_write_message(&tctx, 0) || lseek(fd, 0, SEEK_SET) != 0) {
-		*why = CS string_sprintf("cannot write the message to a file in %s: %s",
-		                         spool_directory, strerror(errno));
+		exim_status_set(st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf(
+		                "cannot write the message to a file in %s: %s", spool_directory,
+		                strerror(errno)));
 		close(fd);
 		return -1;
 	}
@@ -393,19 +395,16 @@ static void deliver_batch(job *j, const int *idx, int k, const char *notify)
 	tlsrelay_request req = { 0 };
 	tlsrelay_status st, sentinel;
 	tlsrelay_message *msg;
-	const char *why;
 	int fd, dsn = notify != NULL;
 
-	status_set(&sentinel, TLSRELAY_INTERNAL, "4.3.0", "no result from the library");
+	exim_status_set(&sentinel, TLSRELAY_INTERNAL, "4.3.0", "no result from the library");
 	for (int i = 0; i < k; i++) {
 		rcpts[i].addr = CS transport_rcpt_address(j->addr[idx[i]],
 		                                          j->tblock->rcpt_include_affixes);
 		rcpts[i].status = sentinel;
 	}
-	if ((fd = write_message(j, &why)) < 0) {
-		status_set(&st, TLSRELAY_TEMP, "4.3.0", why);
+	if ((fd = write_message(j, &st)) < 0)
 		goto settle;
-	}
 	msg = tlsrelay_message_spool(j->ctx, fd, &st);
 	close(fd);
 	if (msg == NULL)
@@ -475,7 +474,7 @@ static void refuse_unsendable(job *j)
 	for (int i = 0; i < j->n; i++) {
 		address_item *a = j->addr[i];
 		if (a->host_list != NULL) {
-			status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+			exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
 			           "router %s set a host list (%s...), but the %s transport chooses "
 			           "the destination itself (relayhost or MX): route with \"driver = "
 			           "accept\" or set relayhost", a->router ? a->router->drinst.name
@@ -500,7 +499,7 @@ static int job_setup(job *j)
 	    expand_opt(j, "helo_data", ob->helo_data, &helo) < 0)
 		return -1;
 	if (config != NULL && is_tainted(config)) {
-		status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
 		           "%s transport: config \"%s\" is tainted (comes from the message)",
 		           j->tblock->drinst.name, config));
 		settle_all(j, &st);
@@ -515,7 +514,7 @@ static int job_setup(job *j)
 	    (relayhost != NULL && tlsrelay_ctx_set(j->ctx, "relayhost", CCS relayhost, &st) != TLSRELAY_OK)) {
 		/* the library names the setting; say which option it came from */
 		tlsrelay_status o;
-		status_set(&o, st.cat, st.dsn, CS string_sprintf("%s transport: %s",
+		exim_status_set(&o, st.cat, st.dsn, CS string_sprintf("%s transport: %s",
 		           j->tblock->drinst.name, st.text));
 		settle_all(j, &o);
 		return -1;
