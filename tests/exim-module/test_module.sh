@@ -45,6 +45,8 @@
 #      module NAME is not compatible with this version of Exim"
 #   n. a module built for another Exim version (its recorded version
 #      patched): exim refuses the configuration naming both versions
+#   o. a message over 1 MB (written to a file in Exim's spool, not to
+#      memory) arrives intact, no file left behind
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -268,6 +270,20 @@ write_conf encrypt
 exim_cmd "$HOST" -M "$H_ID" >/dev/null 2>&1
 receiver_wait_mail "$RECV" erin "mod-h." 30 >/dev/null
 tap_ok $? "h: once tlsrelay.conf is fixed, exim -M delivers it"
+
+# ----------------------- o. a message over 1 MB (a spool file, not memory)
+{
+	printf 'From: <sender@sender.test>\nTo: <alice@example.test>\nSubject: module big\nMessage-ID: <mod-big.%s@sender.test>\n\n' "$$"
+	head -c 1200000 /dev/urandom | base64 -w 76
+} > "$T/big.eml"
+swaks_send "$HPORT" sender@sender.test alice@example.test "$T/big.eml" --suppress-data
+EXIM_ID=$(printf '%s\n' "$SWAKS_OUT" | sed -n 's/.*<[-~] *250 OK id=\([-0-9A-Za-z]*\).*/\1/p' | tail -n 1)
+line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) alice@example.test" 60)
+tap_like "$line" "$EXIM_ID => alice@example.test R=tlsrelay T=tlsrelay" "o: a 1.6 MB message is delivered (written to a file in Exim's spool)"
+mail=$(receiver_wait_mail "$RECV" alice "mod-big.$$" 30)
+# (swaks ends the data with an empty line: empty lines are left out)
+tap_is "$(mail_body "$mail" | tr -d '\r' | grep -v '^$' | md5sum)" "$(sed '1,/^$/d' "$T/big.eml" | grep -v '^$' | md5sum)" "o: its body arrives intact"
+tap_is "$(ls -A "$HOST/spool" | grep -c '^tlsrelay-')" 0 "o: no file of the transport is left in Exim's spool"
 
 # ------------------------------------------ i. a router that set hosts
 send i sender@sender.test routed@example.test
