@@ -14,6 +14,7 @@
 #   module_ns "$@"        first thing in a test: re-executes the test in a
 #                         private mount namespace (once)
 #   module_require        the checks below; sets EXIM for tests/exim/exim.sh
+#                         (after make_tmpdir)
 #   module_dir_setup      $TEST_TMP/modules over EXIM_MODULE_DIR, with the
 #                         module installed as tlsrelay_transport.so
 #   module_install NAME FILE   FILE as NAME_transport.so there
@@ -21,10 +22,10 @@
 # Missing pieces (no module built, no Exim 4.99, no root, no namespaces):
 # the test is skipped with the reason, except in CI (CI=true), where the
 # module is part of what must be tested: one failing check says what is
-# missing. A sanitizer build's module cannot be loaded by Exim (not built
-# with the sanitizers: dlopen fails on the ASan runtime), so it is skipped
-# there; the module's translation of results runs under the sanitizers in
-# tests/unit/test_exim_result, the library in its own tests.
+# missing. In a sanitizer build the module is ASan/UBSan-instrumented and
+# Exim is not: Exim runs with clang's shared ASan runtime preloaded (see
+# _module_asan_exim), and the reports are checked as for every test; the
+# test is skipped if that runtime is not there.
 
 # shellcheck source=tests/exim/exim.sh
 . "$top_srcdir/tests/exim/exim.sh"
@@ -33,6 +34,12 @@ module_ns() {
 	[ -n "${TR_EXIM_MODULE_NS:-}" ] && return 0
 	if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
 	   unshare -m --propagation private true 2>/dev/null; then
+		# the test starts again: its tests/lib.sh makes its own sanitizer
+		# report directory (this one is not used)
+		if [ -n "${_lib_san_dir:-}" ]; then
+			rmdir "$_lib_san_dir" 2>/dev/null
+			unset TR_SAN_DIR
+		fi
 		TR_EXIM_MODULE_NS=1 exec unshare -m --propagation private -- bash "$0" "$@"
 	fi
 	TR_EXIM_MODULE_NS=none
@@ -47,8 +54,11 @@ _module_missing() {	# _module_missing REASON: skip, or fail in CI
 }
 
 module_require() {
-	[ -n "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] &&
-		tap_skip_all "sanitizer build: Exim cannot load an ASan-built tlsrelay_transport.so (tests/unit/test_exim_result covers its translation under the sanitizers)"
+	if [ -n "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] && [ -z "${TR_EXIM_ASAN_RT:-}" ]; then
+		TR_EXIM_ASAN_RT=$(clang -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
+		[ -f "$TR_EXIM_ASAN_RT" ] ||
+			tap_skip_all "sanitizer build: Exim cannot load an ASan-built tlsrelay_transport.so without clang's shared ASan runtime"
+	fi
 	[ "$(id -u)" = 0 ] || _module_missing "needs root (Exim's daemon, a mount namespace)"
 	[ -n "${EXIM_MODULE_BIN:-}" ] ||
 		_module_missing "not configured --with-exim-source (scripts/prepare.d/exim_module.sh builds Exim >= 4.99 from Debian's source package; see its output)"
@@ -61,7 +71,24 @@ module_require() {
 		_module_missing "no user Debian-exim (the built Exim's EXIM_USER; scripts/prepare.d/exim_module.sh creates it)"
 	EXIM=$EXIM_MODULE_BIN
 	EXIM_UID=$(id -u Debian-exim) EXIM_GID=$(id -g Debian-exim)
+	[ -n "${TR_EXIM_ASAN_RT:-}" ] && _module_asan_exim
 	export EXIM
+}
+
+# Sanitizer build: Exim (not instrumented) runs with clang's shared ASan
+# runtime preloaded, through a wrapper that is also its exim_path (Exim
+# re-executes itself and clears its environment). Leak checking is off:
+# Exim's processes end with _exit() and keep their memory pools by design.
+_module_asan_exim() {
+	local w=${TEST_TMP:?make_tmpdir before module_require}/asan-exim
+	cat > "$w" <<-EOF
+	#!/bin/sh
+	LD_PRELOAD=$TR_EXIM_ASAN_RT ASAN_OPTIONS='${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0' UBSAN_OPTIONS='${UBSAN_OPTIONS:-}'
+	export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+	exec $EXIM_MODULE_BIN "\$@"
+	EOF
+	chmod 0755 "$w"
+	EXIM=$w
 }
 
 module_install() {	# module_install NAME FILE

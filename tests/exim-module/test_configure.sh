@@ -25,6 +25,8 @@ if [ -z "${EXIM_MODULE_BIN:-}" ] || [ ! -x "${EXIM_MODULE_BIN:-}" ]; then
 	tap_skip_all "no Exim >= 4.99 tree (configure --with-exim-source; scripts/prepare.d/exim_module.sh builds one)"
 fi
 [ -x "$top_srcdir/configure" ] || tap_skip_all "no $top_srcdir/configure (autoreconf -fi first)"
+[ -z "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] ||
+	tap_skip_all "sanitizer run: configure's checks are shell, the same as in the normal run"
 make_tmpdir
 T=$TEST_TMP
 BUILD=$(dirname "$EXIM_MODULE_BIN")      # the real tree's build-OS-ARCH

@@ -55,10 +55,10 @@ module_ns "$@"
 # shellcheck source=tests/e2e/relay_conf.sh
 . "$top_srcdir/tests/e2e/relay_conf.sh"
 
-module_require
-require_cmd postfix postconf swaks python3
 make_tmpdir
 T=$TEST_TMP
+module_require
+require_cmd postfix postconf swaks python3
 module_dir_setup || tap_bail "cannot bind-mount $T/modules over $EXIM_MODULE_DIR"
 
 RPORT=$(free_port) && HPORT=$(free_port) && DEAD=$(free_port) || tap_bail "no free port"
@@ -163,7 +163,7 @@ mainlog() { cat "$(exim_log "$HOST")"; }
 id_lines() { grep -F "$EXIM_ID " "$(exim_log "$HOST")"; }
 in_queue() { exim_queue "$HOST" | grep -q -- "$1"; }
 not_in_queue() { ! in_queue "$1"; }
-retry_db() { "${EXIM%/*}/exim_dumpdb" "$HOST/spool" retry 2>&1; }
+retry_db() { "${EXIM_MODULE_BIN%/*}/exim_dumpdb" "$HOST/spool" retry 2>&1; }
 copies() {	# copies USER TEXT: how many delivered files of USER contain TEXT
 	grep -lF -- "$2" "$(receiver_maildir "$RECV" "$1")"/new/* 2>/dev/null | wc -l
 }

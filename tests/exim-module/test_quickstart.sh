@@ -44,11 +44,13 @@
 . "$top_srcdir/tests/exim-module/module.sh"
 [ "${CI:-}" = true ] || [ "${TR_TEST_QUICKSTART:-}" = yes ] ||
 	tap_skip_all "builds and installs a copy of the tree: only with CI=true or TR_TEST_QUICKSTART=yes"
+[ -z "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] ||
+	tap_skip_all "sanitizer run: the quick start builds its own copy without the sanitizers, the same as in the normal run"
 module_ns "$@"
-module_require
-require_cmd postfix postconf python3 autoreconf make
 make_tmpdir
 T=$TEST_TMP
+module_require
+require_cmd postfix postconf python3 autoreconf make
 
 EXIM_TREE=$(dirname "$(dirname "$EXIM_MODULE_BIN")")
 EXIM_DIR=$(dirname "$EXIM_MODULE_DIR")       # the cache: bin/ etc/ spool/ modules/
