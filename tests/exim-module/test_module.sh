@@ -47,6 +47,8 @@
 #      patched): exim refuses the configuration naming both versions
 #   o. a message over 1 MB (written to a file in Exim's spool, not to
 #      memory) arrives intact, no file left behind
+#   p. tls_policy_map applies: a fingerprint pin of another certificate
+#      defers (level may in tlsrelay.conf); the right pin delivers
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -270,6 +272,23 @@ write_conf encrypt
 exim_cmd "$HOST" -M "$H_ID" >/dev/null 2>&1
 receiver_wait_mail "$RECV" erin "mod-h." 30 >/dev/null
 tap_ok $? "h: once tlsrelay.conf is fixed, exim -M delivers it"
+
+# ------------------ p. the policy map: a fingerprint pin, wrong then right
+CERT_FP=$(openssl x509 -in "$CERTS/server.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+printf '[127.0.0.1]:%s fingerprint match=%s\n' "$RPORT" "$(printf '%02X:' $(seq 1 31))20" > "$T/pin.wrong"
+printf '[127.0.0.1]:%s fingerprint match=%s\n' "$RPORT" "$CERT_FP" > "$T/pin.right"
+chmod 0644 "$T"/pin.*
+write_conf may "tls_policy_map = $T/pin.wrong"
+send p sender@sender.test carol@example.test
+P_ID=$EXIM_ID P_MSGID=$MSGID
+line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) carol@example.test" 60)
+tap_like "$line" "$EXIM_ID == carol@example.test R=tlsrelay T=tlsrelay defer: 4\.7\.[0-9]+ " "p: tls_policy_map pins another certificate (fingerprint, above level may): deferred"
+tap_is "$(copies carol "$P_MSGID")" 0 "p: nothing was sent"
+write_conf may "tls_policy_map = $T/pin.right"
+exim_cmd "$HOST" -M "$P_ID" >/dev/null 2>&1
+line=$(exim_log_wait "$HOST" "$P_ID => carol@example.test" 30)
+tap_like "$(grep -F "$P_ID tlsrelay: to=<carol@" "$(exim_log "$HOST")" | tail -n 1)" "tls=TLSv1\.[23]:.*\(verified.*status=sent" "p: with the right pin, delivered (the session is Verified by the pin)"
+write_conf encrypt
 
 # ----------------------- o. a message over 1 MB (a spool file, not memory)
 {
