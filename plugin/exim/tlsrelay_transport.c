@@ -117,6 +117,16 @@ static tlsrelay_transport_options_block tlsrelay_transport_option_defaults = {
 /* The version this module was built against (checked at initialisation). */
 static const char built_for[] = EXIM_VERSION_STR;
 
+/* A status made here, not by the library (the texts are in doc/
+ * TROUBLESHOOTING.md: tests/docs/errors.py reads this function's calls). */
+static void exim_status_set(tlsrelay_status *st, tlsrelay_cat cat, const char *dsn,
+                            const char *text)
+{
+	st->cat = cat;
+	snprintf(st->dsn, sizeof st->dsn, "%s", dsn);
+	snprintf(st->text, sizeof st->text, "%s", text);
+}
+
 /* ------------------------------------------------------------ context */
 
 /* The context read at initialisation, for the deliveries forked later. */
@@ -142,9 +152,7 @@ static tlsrelay_ctx *ctx_read(const char *path, tlsrelay_status *st)
 	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
 
 	if (ctx == NULL) {
-		snprintf(st->text, sizeof st->text, "out of memory");
-		snprintf(st->dsn, sizeof st->dsn, "4.3.0");
-		st->cat = TLSRELAY_INTERNAL;
+		exim_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return NULL;
 	}
 	if (tlsrelay_ctx_configure(ctx, path, NULL, 0, st) != TLSRELAY_OK) {
@@ -195,8 +203,9 @@ static void tlsrelay_transport_init(driver_instance *d)
 		              "%s transport: tlsrelay_transport.so was built for Exim %s, "
 		              "this is Exim %s: build it again against this Exim's source tree",
 		              d->name, built_for, version_string);
-	if (ob->relayhost != NULL && Ustrstr(ob->relayhost, "domain") != NULL)
-		tblock->multi_domain = FALSE;      /* $domain: one domain per call */
+	if (ob->relayhost != NULL &&
+	    (Ustrstr(ob->relayhost, "$domain") != NULL || Ustrstr(ob->relayhost, "${domain") != NULL))
+		tblock->multi_domain = FALSE;      /* one domain per call */
 	if (ob->config != NULL && Ustrchr(ob->config, '$') != NULL)
 		return;                            /* expanded per delivery */
 	if ((w = store_get_perm(sizeof *w, GET_UNTAINTED)) == NULL)
@@ -229,7 +238,9 @@ static void settle(address_item *addr, const tlsrelay_status *st)
 	tr_exim_result r;
 
 	tr_exim_result_of(st, &r);
-	addr->message = string_sprintf("%s%s%s", st->dsn, st->dsn[0] ? " " : "", st->text);
+	/* the server's reply for a delivery, "DSN reason" otherwise */
+	addr->message = r.rc == TR_EXIM_OK || !st->dsn[0] ? string_copy(US st->text)
+	              : string_sprintf("%s %s", st->dsn, st->text);
 	addr->basic_errno = 0;
 	addr->more_errno = 0;
 	if (r.pass)
@@ -263,16 +274,6 @@ static void settle(address_item *addr, const tlsrelay_status *st)
 	}
 	DEBUG(transport) debug_printf("tlsrelay: %s: %s (%s): %s\n", addr->address,
 	                              tr_exim_rc_name(r.rc), tr_exim_err_name(r.err), addr->message);
-}
-
-/* A status made here, not by the library (the texts are in doc/
- * TROUBLESHOOTING.md: tests/docs/errors.py reads this function's calls). */
-static void exim_status_set(tlsrelay_status *st, tlsrelay_cat cat, const char *dsn,
-                       const char *text)
-{
-	st->cat = cat;
-	snprintf(st->dsn, sizeof st->dsn, "%s", dsn);
-	snprintf(st->text, sizeof st->text, "%s", text);
 }
 
 /* Settle every address not yet settled with st. */
