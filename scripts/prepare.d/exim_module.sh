@@ -109,7 +109,8 @@ _tr_exim_module_fetch() {
 	key=$(ls "$d"/dl/exim4_"$up"-*.debian.tar.xz 2>/dev/null | tail -n 1)
 	if [ -n "$key" ] && [ -f "$d/dl/$tarball.asc" ] && command -v gpgv >/dev/null 2>&1 &&
 	   tar -xJOf "$key" debian/upstream/signing-key.asc > "$d/dl/signing-key.asc" 2>/dev/null &&
-	   gpg --batch --dearmor < "$d/dl/signing-key.asc" > "$d/dl/signing-key.gpg" 2>/dev/null; then
+	   mkdir -p -m 0700 "$d/dl/gnupg" &&
+	   gpg --homedir "$d/dl/gnupg" --batch --dearmor < "$d/dl/signing-key.asc" > "$d/dl/signing-key.gpg" 2>/dev/null; then
 		if gpgv --keyring "$d/dl/signing-key.gpg" "$d/dl/$tarball.asc" "$d/dl/$tarball" > "$d/dl/gpgv.out" 2>&1; then
 			echo "prepare exim-module: $tarball: upstream signature good (debian/upstream/signing-key.asc)" >&2
 		else
@@ -118,7 +119,7 @@ _tr_exim_module_fetch() {
 			return 1
 		fi
 	else
-		echo "prepare exim-module: $tarball: SHA-256 matches Debian's signed Sources index; upstream .asc not checked (the .debian.tar.xz with debian/upstream/signing-key.asc is not available from this mirror)" >&2
+		echo "prepare exim-module: $tarball: SHA-256 matches Debian's signed Sources index; upstream .asc not checked (no exim4_$up-*.debian.tar.xz with debian/upstream/signing-key.asc could be fetched: $d/dl/source.out)" >&2
 	fi
 	echo "$up"
 }
