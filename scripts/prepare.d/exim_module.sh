@@ -60,7 +60,7 @@ _tr_exim_module_apt() {	# _tr_exim_module_apt DIR apt-get|apt-cache ARGS...: wit
 # _tr_exim_module_fetch DIR: the newest exim4 >= 4.99 source in DIR/dl;
 # prints "VERSION" (upstream, e.g. 4.100.1). Status 1 with one line on error.
 _tr_exim_module_fetch() {
-	local d=$1 ver up sha tarball key
+	local d=$1 ver up sha tarball key f
 	mkdir -p "$d/apt/lists/partial" "$d/apt/cache/archives/partial" "$d/dl" || return 1
 	cat > "$d/apt/sources.list" <<-'EOF'
 	# private to scripts/prepare.d/exim_module.sh: the exim4 source package
@@ -106,10 +106,11 @@ _tr_exim_module_fetch() {
 		return 1
 	fi
 	# the upstream signature, with the key Debian's source ships
-	key=$(ls "$d"/dl/exim4_"$up"-*.debian.tar.xz 2>/dev/null | tail -n 1)
+	key=
+	for f in "$d"/dl/exim4_"$up"-*.debian.tar.xz; do [ -f "$f" ] && key=$f; done
 	if [ -n "$key" ] && [ -f "$d/dl/$tarball.asc" ] && command -v gpgv >/dev/null 2>&1 &&
 	   tar -xJOf "$key" debian/upstream/signing-key.asc > "$d/dl/signing-key.asc" 2>/dev/null &&
-	   mkdir -p -m 0700 "$d/dl/gnupg" &&
+	   mkdir -p "$d/dl/gnupg" && chmod 0700 "$d/dl/gnupg" &&
 	   gpg --homedir "$d/dl/gnupg" --batch --dearmor < "$d/dl/signing-key.asc" > "$d/dl/signing-key.gpg" 2>/dev/null; then
 		if gpgv --keyring "$d/dl/signing-key.gpg" "$d/dl/$tarball.asc" "$d/dl/$tarball" > "$d/dl/gpgv.out" 2>&1; then
 			echo "prepare exim-module: $tarball: upstream signature good (debian/upstream/signing-key.asc)" >&2
@@ -175,7 +176,7 @@ _tr_exim_module_prepare() {
 			{ echo "prepare exim-module: the Exim transport module is not built"; return 0; }
 		tree=$dir/exim-$ver
 		rm -f "$dir/stamp"
-		rm -rf "$tree" "$dir/bin" "$dir/etc" "$dir/log" &&
+		rm -rf "${tree:?}" "${dir:?}/bin" "${dir:?}/etc" "${dir:?}/log" &&
 			mkdir -p "$tree" "$dir/modules" "$dir/spool" "$dir/etc" &&
 			tar -xJf "$dir/dl/exim4_$ver.orig.tar.xz" -C "$tree" --strip-components=1 ||
 			{ echo "prepare exim-module: cannot unpack exim4_$ver.orig.tar.xz"; return 0; }

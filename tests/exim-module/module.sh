@@ -28,7 +28,7 @@
 # test is skipped if that runtime is not there.
 
 # shellcheck source=tests/exim/exim.sh
-. "$top_srcdir/tests/exim/exim.sh"
+. "${top_srcdir:?source tests/lib.sh first}/tests/exim/exim.sh"
 
 module_ns() {
 	[ -n "${TR_EXIM_MODULE_NS:-}" ] && return 0
