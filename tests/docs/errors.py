@@ -9,6 +9,8 @@ Sources: lib/*.c and plugin/*/*.c. An error is
     TLSRELAY_OK (those are the probe's verdicts and success texts);
   - tr_config_error(st, where, FORMAT, ...): DSN 4.3.5;
   - map_error(st, path, line, FORMAT, ...) (lib/sasl.c): DSN 4.3.5;
+  - exim_status_set(st, cat, DSN, TEXT) (the Exim transport module), TEXT
+    a literal or string_sprintf(FORMAT, ...);
   - a string literal "X.Y.Z tlsrelay: TEXT" in plugin/*/*.c (printed
     directly by the program; also tlsrelayc:, tlsrelay-probe: ...), and
     "NN X.Y.Z tlsrelayd: TEXT" (a reply of tlsrelayd, plugin/daemon/pool.c:
@@ -35,6 +37,7 @@ CALLS = {  # name: (index of the DSN argument or a fixed DSN, index of the forma
     'tr_status_set': (2, 3),
     'tr_config_error': ('4.3.5', 2),
     'map_error': ('4.3.5', 3),
+    'exim_status_set': (2, 3),   # plugin/exim/tlsrelay_transport.c
 }
 CALL_RE = re.compile(r'\b(' + '|'.join(CALLS) + r')\s*\(')
 CONV_RE = re.compile(r'%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcsp%]')

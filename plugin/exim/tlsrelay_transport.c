@@ -1,0 +1,582 @@
+/*
+ * tlsrelay_transport.c - tlsrelay_transport.so, an Exim (>= 4.99) transport
+ * driver that delivers with libtlsrelay:
+ *
+ *   begin transports
+ *   tlsrelay:
+ *     driver = tlsrelay
+ *     config = /etc/tlsrelay/tlsrelay.conf
+ *
+ * Exim loads it for "driver = tlsrelay" from its module directory
+ * (LOOKUP_MODULE_DIR) as tlsrelay_transport.so, takes _transport_info and
+ * checks its dyn_magic against TRANSPORT_MAGIC (readconf.c init_driver). It
+ * is built against the configured Exim source tree it runs in (ac/
+ * exim_module.ac): Exim's structures are used as that tree declares them.
+ * Manual: tlsrelay-exim-transport(5).
+ *
+ * A remote transport (.local = FALSE): Exim calls the entry point once per
+ * group of addresses (same transport, same errors address and extra
+ * headers; at most max_rcpt of them, Exim's grouping in deliver.c), in a
+ * subprocess running as the transport's user, and reads each address's
+ * transport_return, basic_errno, more_errno, message and retry items.
+ *
+ * Options (all expanded per delivery, with the group's $domain etc.):
+ *   config      tlsrelay.conf to read; unset: tlsrelay's default
+ *               (SYSCONFDIR/tlsrelay.conf, which may be missing). A tainted
+ *               value (from the message) defers.
+ *   relayhost   overrides tlsrelay.conf's relayhost ("[host]:port" or a
+ *               domain for its MX); empty/unset: tlsrelay.conf's, else the
+ *               recipient domains' MX hosts. Mentioning $domain makes the
+ *               transport single-domain (multi_domain = false).
+ *   helo_data   the EHLO name; default $primary_hostname, as Exim's smtp
+ *               transport. Empty: tlsrelay.conf's helo_name, else the
+ *               host name.
+ *   max_rcpt    generic remote-transport option (default 100): addresses
+ *               per call and per SMTP transaction.
+ *   multi_domain  generic (default true): several domains per call.
+ *
+ * Decisions:
+ * - The router decides THAT mail goes to tlsrelay, tlsrelay decides WHERE
+ *   (its relayhost, or the MX hosts it looks up itself: DANE needs its
+ *   DNSSEC-validated answers, MTA-STS matches MX names to the recipient
+ *   domain, and tls_policy_map is keyed by that nexthop). An address whose
+ *   router set a host list (dnslookup, manualroute with hosts) is deferred
+ *   with a message naming the router, never sent elsewhere than the admin
+ *   routed it: route with "driver = accept", or name the smarthost in
+ *   relayhost (which may look it up per domain).
+ * - Results per recipient: OK after the server's 2xx to the data; FAIL
+ *   for a 5xx; DEFER otherwise (transport_result.h), each with the reason
+ *   in addr->message (logged by Exim, quoted in bounces for server
+ *   replies), and for DEFER a retry item on the address's retry key (R:,
+ *   as Exim's smtp transport does for a 4xx to RCPT): Exim's retry rules
+ *   then pace the queue runs and time the address out. An accepted
+ *   address is never deferred and a refused one never retried.
+ * - The message: transport_write_message() (headers_add/remove/rewrite,
+ *   return_path_add ... as configured) into memory (up to 1 MB) or an
+ *   unlinked file in Exim's spool directory, which tlsrelay_message_spool()
+ *   copies into tlsrelay's spool (CR LF, its checks, the X-TLSRelay-Require
+ *   header read and removed). One write per SMTP transaction: a group larger
+ *   than max_rcpt, or with recipients of different DSN NOTIFY values, is
+ *   sent as several transactions, each from a fresh copy (the library
+ *   removes the milter's header from the copy it sends).
+ * - The context: when config is not expanded, the configuration is read
+ *   and prepared (tlsrelay_ctx_prepare: TLS context, CA file, maps) at
+ *   driver initialisation, in every Exim process that reads Exim's
+ *   configuration; deliveries are forked from those processes (the
+ *   daemon, queue runners) and start with it done, as tlsrelayd's do. A
+ *   delivery checks tlsrelay_ctx_changed() and reads afresh when a file
+ *   changed. Errors at initialisation are not reported there (any exim
+ *   command reads the configuration): the delivery reads the files again
+ *   and defers with the reason.
+ * - tlsrelay's log lines go to Exim's main log, "MSGID tlsrelay: LINE";
+ *   tlsrelay.conf's syslog setting is not used (Exim's log_file_path
+ *   decides). With Exim's -d+transport, the SMTP dialogue goes to the
+ *   debug output.
+ * - Built for one Exim version: initialisation refuses to run in another
+ *   (a structure may have moved), naming both versions.
+ */
+#include "exim_api.h"
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "tlsrelay.h"
+#include "transport_result.h"
+
+#define DRIVER "tlsrelay"
+
+/* ------------------------------------------------------------ options */
+
+typedef struct {
+	uschar *config;
+	uschar *relayhost;
+	uschar *helo_data;
+	void *warm;                 /* struct warm: not an option */
+} tlsrelay_transport_options_block;
+
+#define LOFF(field) OPT_OFF(tlsrelay_transport_options_block, field)
+
+/* In alphabetical order ("*" first); Exim searches it by bisection. */
+static optionlist tlsrelay_transport_options[] = {
+	{ "*expand_multi_domain", opt_stringptr | opt_hidden | opt_public,
+	  OPT_OFF(transport_instance, expand_multi_domain) },
+	{ "config", opt_stringptr, LOFF(config) },
+	{ "helo_data", opt_stringptr, LOFF(helo_data) },
+	{ "max_rcpt", opt_stringptr | opt_public,
+	  OPT_OFF(transport_instance, max_addresses) },
+	{ "multi_domain", opt_expand_bool | opt_public,
+	  OPT_OFF(transport_instance, multi_domain) },
+	{ "relayhost", opt_stringptr, LOFF(relayhost) },
+};
+
+static int tlsrelay_transport_options_count =
+	sizeof tlsrelay_transport_options / sizeof tlsrelay_transport_options[0];
+
+static tlsrelay_transport_options_block tlsrelay_transport_option_defaults = {
+	.helo_data = US"$primary_hostname",
+};
+
+/* The version this module was built against (checked at initialisation). */
+static const char built_for[] = EXIM_VERSION_STR;
+
+/* A status made here, not by the library (the texts are in doc/
+ * TROUBLESHOOTING.md: tests/docs/errors.py reads this function's calls). */
+static void exim_status_set(tlsrelay_status *st, tlsrelay_cat cat, const char *dsn,
+                            const char *text)
+{
+	st->cat = cat;
+	snprintf(st->dsn, sizeof st->dsn, "%s", dsn);
+	snprintf(st->text, sizeof st->text, "%s", text);
+}
+
+/* ------------------------------------------------------------ context */
+
+/* The context read at initialisation, for the deliveries forked later. */
+struct warm {
+	tlsrelay_ctx *ctx;
+	int used;                   /* given to a delivery in this process */
+};
+
+static void log_line(void *arg, int priority, const char *line)
+{
+	(void)arg;
+	if (priority >= 7) {        /* LOG_DEBUG: only with exim -d+transport */
+		DEBUG(transport) debug_printf("tlsrelay: %s\n", line);
+		return;
+	}
+	log_write(LOG_MAIN, "tlsrelay: %s", line);
+}
+
+/* A context with the settings of path (NULL: tlsrelay's default file,
+ * which may be missing). NULL with *st on failure. */
+static tlsrelay_ctx *ctx_read(const char *path, tlsrelay_status *st)
+{
+	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
+
+	if (ctx == NULL) {
+		exim_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		return NULL;
+	}
+	if (tlsrelay_ctx_configure(ctx, path, NULL, 0, st) != TLSRELAY_OK) {
+		tlsrelay_ctx_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* The context for this delivery: the prepared one if it is for the same
+ * file, unused in this process and unchanged; else read afresh. */
+static tlsrelay_ctx *ctx_get(tlsrelay_transport_options_block *ob,
+                             const char *path, tlsrelay_status *st)
+{
+	struct warm *w = ob->warm;
+	const char *changed;
+
+	if (w != NULL && !w->used && (ob->config == NULL || Ustrcmp(ob->config, path) == 0)) {
+		w->used = 1;
+		if ((changed = tlsrelay_ctx_changed(w->ctx)) == NULL) {
+			DEBUG(transport) debug_printf("tlsrelay: prepared context\n");
+			return w->ctx;
+		}
+		DEBUG(transport) debug_printf("tlsrelay: %s changed: reading it again\n", changed);
+	}
+	return ctx_read(ob->config ? path : NULL, st);
+}
+
+static void ctx_put(tlsrelay_transport_options_block *ob, tlsrelay_ctx *ctx)
+{
+	struct warm *w = ob->warm;
+
+	if (w == NULL || w->ctx != ctx)
+		tlsrelay_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------- init */
+
+static void tlsrelay_transport_init(driver_instance *d)
+{
+	transport_instance *tblock = (transport_instance *)d;
+	tlsrelay_transport_options_block *ob = d->options_block;
+	tlsrelay_status st;
+	struct warm *w;
+
+	if (strcmp(CS version_string, built_for) != 0)
+		log_write_die(LOG_CONFIG_FOR,
+		              "%s transport: tlsrelay_transport.so was built for Exim %s, "
+		              "this is Exim %s: build it again against this Exim's source tree",
+		              d->name, built_for, version_string);
+	if (ob->relayhost != NULL &&
+	    (Ustrstr(ob->relayhost, "$domain") != NULL || Ustrstr(ob->relayhost, "${domain") != NULL))
+		tblock->multi_domain = FALSE;      /* one domain per call */
+	if (ob->config != NULL && Ustrchr(ob->config, '$') != NULL)
+		return;                            /* expanded per delivery */
+	if ((w = store_get_perm(sizeof *w, GET_UNTAINTED)) == NULL)
+		return;
+	memset(w, 0, sizeof *w);
+	if ((w->ctx = ctx_read(CCS ob->config, &st)) == NULL ||
+	    tlsrelay_ctx_prepare(w->ctx, &st) != TLSRELAY_OK) {
+		DEBUG(transport) debug_printf("%s transport: not prepared: %s\n", d->name, st.text);
+		tlsrelay_ctx_free(w->ctx);
+		return;                            /* the delivery says why */
+	}
+	ob->warm = w;
+}
+
+/* --------------------------------------------------------- the group */
+
+typedef struct job {
+	transport_instance *tblock;
+	tlsrelay_transport_options_block *ob;
+	address_item *addrlist;
+	address_item **addr;        /* the group as an array */
+	int n;
+	int max_rcpt;
+	tlsrelay_ctx *ctx;
+} job;
+
+/* Settle one address with a status. */
+static void settle(address_item *addr, const tlsrelay_status *st)
+{
+	tr_exim_result r;
+
+	tr_exim_result_of(st, &r);
+	/* the server's reply for a delivery, "DSN reason" otherwise */
+	addr->message = r.rc == TR_EXIM_OK || !st->dsn[0] ? string_copy(US st->text)
+	              : string_sprintf("%s %s", st->dsn, st->text);
+	addr->basic_errno = 0;
+	addr->more_errno = 0;
+	if (r.pass)
+		setflag(addr, af_pass_message);
+	switch (r.rc) {
+	case TR_EXIM_OK:
+		addr->transport_return = OK;
+		addr->special_action = '=';    /* the log line's "=>" (deliver.c) */
+		if (testflag(addr, af_dr_retry_exists) && addr->address_retry_key) {
+			retry_add_item(addr, string_sprintf("%s:<%s>", addr->address_retry_key,
+			               sender_address), rf_delete);
+			retry_add_item(addr, addr->address_retry_key, rf_delete);
+		}
+		break;
+	case TR_EXIM_FAIL:
+		addr->transport_return = FAIL;
+		break;
+	case TR_EXIM_DEFER:
+	default:
+		addr->transport_return = DEFER;
+		addr->basic_errno = r.err == TR_EXIM_ERR_RCPT4XX ? ERRNO_RCPT4XX
+		                  : r.err == TR_EXIM_ERR_MAIL4XX ? ERRNO_MAIL4XX
+		                  : r.err == TR_EXIM_ERR_DATA4XX ? ERRNO_DATA4XX
+		                  : r.err == TR_EXIM_ERR_TLS ? ERRNO_TLSFAILURE : 0;
+		if (r.err == TR_EXIM_ERR_RCPT4XX || r.err == TR_EXIM_ERR_MAIL4XX ||
+		    r.err == TR_EXIM_ERR_DATA4XX)
+			addr->more_errno = r.code4 << 8;
+		if (addr->address_retry_key)
+			retry_add_item(addr, addr->address_retry_key, 0);
+		break;
+	}
+	DEBUG(transport) debug_printf("tlsrelay: %s: %s (%s): %s\n", addr->address,
+	                              tr_exim_rc_name(r.rc), tr_exim_err_name(r.err), addr->message);
+}
+
+/* Settle every address not yet settled with st. */
+static void settle_all(job *j, const tlsrelay_status *st)
+{
+	for (int i = 0; i < j->n; i++)
+		if (j->addr[i] != NULL) {
+			settle(j->addr[i], st);
+			j->addr[i] = NULL;
+		}
+}
+
+/* An option's expansion into *out (NULL: unset, empty or forced to fail).
+ * -1 after settling every address when the expansion fails. */
+static int expand_opt(job *j, const char *name, const uschar *opt, const uschar **out)
+{
+	const uschar *v;
+	tlsrelay_status st;
+
+	*out = NULL;
+	if (opt == NULL)
+		return 0;
+	if ((v = expand_string(opt)) == NULL) {
+		if (f.expand_string_forcedfail)
+			return 0;
+		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+		           "%s transport: failed to expand %s \"%s\": %s",
+		           j->tblock->drinst.name, name, opt, expand_string_message));
+		settle_all(j, &st);
+		return -1;
+	}
+	*out = *v ? v : NULL;
+	return 0;
+}
+
+/* ------------------------------------------------------- the message */
+
+/* A message up to this size is written to memory (memfd_create: no file
+ * system inode to make and delete, which is a measurable part of a small
+ * delivery's CPU on ext4), a bigger one to an unlinked file in Exim's spool
+ * directory (it may be far bigger than memory should hold). */
+#define MEMFD_MAX (1024 * 1024)
+
+/* The message as this transport's options make it, in memory or in an
+ * unlinked file, at offset 0. -1 with *st on failure. */
+static int write_message(job *j, tlsrelay_status *st)
+{
+	transport_instance *tb = j->tblock;
+	transport_ctx tctx = {
+		.tblock = tb,
+		.addr = j->addrlist,
+		.options = topt_use_crlf
+		         | (tb->body_only ? topt_no_headers : 0)
+		         | (tb->headers_only ? topt_no_body : 0)
+		         | (tb->return_path_add ? topt_add_return_path : 0)
+		         | (tb->delivery_date_add ? topt_add_delivery_date : 0)
+		         | (tb->envelope_to_add ? topt_add_envelope_to : 0),
+	};
+	int fd = -1;
+
+	if (message_size >= 0 && message_size < MEMFD_MAX)
+		fd = memfd_create("tlsrelay-message", MFD_CLOEXEC);
+	if (fd < 0)
+		fd = open(CS spool_directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/tlsrelay-XXXXXX", spool_directory);
+		if ((fd = mkstemp(path)) >= 0)
+			unlink(path);
+	}
+	if (fd < 0) {
+		exim_status_set(st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf(
+		                "cannot create a file in %s: %s", spool_directory, strerror(errno)));
+		return -1;
+	}
+	tctx.u.fd = fd;
+	transport_count = 0;
+	if (!transport_write_message(&tctx, 0) || lseek(fd, 0, SEEK_SET) != 0) {
+		exim_status_set(st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf(
+		                "cannot write the message to a file in %s: %s", spool_directory,
+		                strerror(errno)));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---------------------------------------------------------- delivery */
+
+/* The DSN NOTIFY value for addr, NULL for none (also at the last hop). */
+static const char *notify_of(const address_item *addr)
+{
+	static const struct { int flag; const char *name; } names[] = {
+		{ rf_notify_never, "NEVER" }, { rf_notify_success, "SUCCESS" },
+		{ rf_notify_failure, "FAILURE" }, { rf_notify_delay, "DELAY" },
+	};
+	gstring *g = NULL;
+
+	if (addr->dsn_flags & rf_dsnlasthop)
+		return NULL;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (addr->dsn_flags & names[i].flag)
+			g = string_append_listele(g, ',', US names[i].name);
+	return g ? CS string_from_gstring(g) : NULL;
+}
+
+static int same_notify(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* ENVID decoded from Exim's xtext, if usable (printable ASCII, at most
+ * 100 bytes, as the library requires); else NULL. */
+static const char *envid_plain(void)
+{
+	uschar *plain = NULL;
+	int n;
+
+	if (dsn_envid == NULL || (n = xtextdecode(dsn_envid, &plain)) < 0 || n > 100)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if (plain[i] < 0x21 || plain[i] > 0x7e)
+			return NULL;
+	return CS plain;
+}
+
+/* One SMTP transaction: the addresses at idx[0..k). */
+static void deliver_batch(job *j, const int *idx, int k, const char *notify)
+{
+	tlsrelay_rcpt *rcpts = store_get(k * sizeof *rcpts, GET_UNTAINTED);
+	tlsrelay_request req = { 0 };
+	tlsrelay_status st, sentinel;
+	tlsrelay_message *msg;
+	int fd, dsn = notify != NULL;
+
+	exim_status_set(&sentinel, TLSRELAY_INTERNAL, "4.3.0", "no result from the library");
+	for (int i = 0; i < k; i++) {
+		rcpts[i].addr = CS transport_rcpt_address(j->addr[idx[i]],
+		                                          j->tblock->rcpt_include_affixes);
+		rcpts[i].status = sentinel;
+	}
+	if ((fd = write_message(j, &st)) < 0)
+		goto settle;
+	msg = tlsrelay_message_spool(j->ctx, fd, &st);
+	close(fd);
+	if (msg == NULL)
+		goto settle;
+	req.sender = CS return_path;
+	req.notify = notify;
+	req.ret = !dsn ? NULL : dsn_ret == dsn_ret_hdrs ? "HDRS" : dsn_ret == dsn_ret_full ? "FULL" : NULL;
+	req.envid = dsn ? envid_plain() : NULL;
+	req.rcpts = rcpts;
+	req.nrcpts = (size_t)k;
+	tlsrelay_deliver(j->ctx, &req, msg, &st);
+	tlsrelay_message_free(msg);
+	for (int i = 0, delivered = 0; i < k; i++) {
+		/* A recipient the library left unset, or one not settled when the
+		 * whole request failed before sending (configuration, memory,
+		 * spool), takes the request's reason. */
+		tlsrelay_status *rs = &rcpts[i].status;
+		if (memcmp(rs, &sentinel, sizeof *rs) == 0 ||
+		    (rs->cat != TLSRELAY_OK && st.cat != TLSRELAY_OK &&
+		     st.cat != TLSRELAY_TEMP && st.cat != TLSRELAY_PERM))
+			*rs = st;
+		settle(j->addr[idx[i]], rs);
+		/* Exim logs "=>" for the first address of a transaction that was
+		 * delivered, "->" for the others */
+		if (j->addr[idx[i]]->transport_return == OK && delivered++ > 0)
+			j->addr[idx[i]]->special_action = '-';
+		j->addr[idx[i]] = NULL;
+	}
+	return;
+settle:
+	for (int i = 0; i < k; i++) {
+		settle(j->addr[idx[i]], &st);
+		j->addr[idx[i]] = NULL;
+	}
+}
+
+/* Every address not yet settled, in transactions of at most max_rcpt
+ * recipients with the same DSN NOTIFY. */
+static void deliver_all(job *j)
+{
+	int *idx = store_get(j->n * sizeof *idx, GET_UNTAINTED);
+
+	for (int first = 0; first < j->n; first++) {
+		const char *notify;
+		int k = 0;
+
+		if (j->addr[first] == NULL)
+			continue;
+		notify = notify_of(j->addr[first]);
+		for (int i = first; i < j->n && k < j->max_rcpt; i++)
+			if (j->addr[i] != NULL && same_notify(notify, notify_of(j->addr[i])))
+				idx[k++] = i;
+		deliver_batch(j, idx, k, notify);
+	}
+}
+
+/* Refuse what tlsrelay must not send: an address routed to hosts by its
+ * router, a bad envelope address. Settles those. */
+static void refuse_unsendable(job *j)
+{
+	tlsrelay_status st;
+
+	if (tlsrelay_check_address(CS return_path, 1, &st) != TLSRELAY_OK) {
+		settle_all(j, &st);
+		return;
+	}
+	for (int i = 0; i < j->n; i++) {
+		address_item *a = j->addr[i];
+		if (a->host_list != NULL) {
+			exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+			           "router %s set a host list (%s...), but the %s transport chooses "
+			           "the destination itself (relayhost or MX): route with \"driver = "
+			           "accept\" or set relayhost", a->router ? a->router->drinst.name
+			           : US"?", a->host_list->name, j->tblock->drinst.name));
+		} else if (tlsrelay_check_address(CS transport_rcpt_address(a,
+		           j->tblock->rcpt_include_affixes), 0, &st) == TLSRELAY_OK)
+			continue;
+		settle(a, &st);
+		j->addr[i] = NULL;
+	}
+}
+
+/* The configuration and the options: -1 after settling every address. */
+static int job_setup(job *j)
+{
+	tlsrelay_transport_options_block *ob = j->ob;
+	const uschar *config, *relayhost, *helo;
+	tlsrelay_status st;
+
+	if (expand_opt(j, "config", ob->config, &config) < 0 ||
+	    expand_opt(j, "relayhost", ob->relayhost, &relayhost) < 0 ||
+	    expand_opt(j, "helo_data", ob->helo_data, &helo) < 0)
+		return -1;
+	if (config != NULL && is_tainted(config)) {
+		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+		           "%s transport: config \"%s\" is tainted (comes from the message)",
+		           j->tblock->drinst.name, config));
+		settle_all(j, &st);
+		return -1;
+	}
+	if ((j->ctx = ctx_get(ob, CCS config, &st)) == NULL) {
+		settle_all(j, &st);
+		return -1;
+	}
+	tlsrelay_ctx_set_logger(j->ctx, log_line, NULL, IS_DEBUG(transport) ? 2 : 0);
+	if ((helo != NULL && tlsrelay_ctx_set(j->ctx, "helo_name", CCS helo, &st) != TLSRELAY_OK) ||
+	    (relayhost != NULL && tlsrelay_ctx_set(j->ctx, "relayhost", CCS relayhost, &st) != TLSRELAY_OK)) {
+		/* the library names the setting; say which option it came from */
+		tlsrelay_status o;
+		exim_status_set(&o, st.cat, st.dsn, CS string_sprintf("%s transport: %s",
+		           j->tblock->drinst.name, st.text));
+		settle_all(j, &o);
+		return -1;
+	}
+	return 0;
+}
+
+/* The entry point: settles every address of addrlist; TRUE (each address
+ * has its own result). */
+static BOOL tlsrelay_transport_entry(transport_instance *tblock, address_item *addrlist)
+{
+	job j = { .tblock = tblock, .ob = tblock->drinst.options_block, .addrlist = addrlist };
+	int i = 0;
+
+	for (address_item *a = addrlist; a; a = a->next)
+		j.n++;
+	j.addr = store_get(j.n * sizeof *j.addr, GET_UNTAINTED);
+	for (address_item *a = addrlist; a; a = a->next) {
+		a->transport_return = DEFER;   /* until settled */
+		j.addr[i++] = a;
+	}
+	j.max_rcpt = expand_max_rcpt(tblock->max_addresses);
+	DEBUG(transport) debug_printf("%s transport entered: %d address(es), max_rcpt %d\n",
+	                              tblock->drinst.name, j.n, j.max_rcpt);
+	refuse_unsendable(&j);
+	for (i = 0; i < j.n && j.addr[i] == NULL; i++)
+		;
+	if (i == j.n)
+		return TRUE;
+	if (job_setup(&j) < 0)
+		return TRUE;
+	deliver_all(&j);
+	ctx_put(j.ob, j.ctx);
+	return TRUE;
+}
+
+/* --------------------------------------------------- what Exim loads */
+
+transport_info _transport_info = {
+	.drinfo = {
+		.driver_name = US DRIVER,
+		.options = tlsrelay_transport_options,
+		.options_count = &tlsrelay_transport_options_count,
+		.options_block = &tlsrelay_transport_option_defaults,
+		.options_len = sizeof(tlsrelay_transport_options_block),
+		.init = tlsrelay_transport_init,
+		.dyn_magic = TRANSPORT_MAGIC,
+	},
+	.code = tlsrelay_transport_entry,
+	.tidyup = NULL,
+	.closedown = NULL,
+	.local = FALSE,
+};
