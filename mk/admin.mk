@@ -58,7 +58,7 @@ TR_EDIT_PATHS = sed -i \
 	-e 's|/usr/local/share/tlsrelay/|$(pkgdatadir)/|g' \
 	-e 's|/usr/local/share/doc/tlsrelay/|$(docdir)/|g'
 
-install-data-hook:
+install-data-hook: $(EXIM_MODULE_INSTALL_HOOK)
 	@for f in $(man_MANS); do \
 		b=$${f##*/}; p="$(DESTDIR)$(mandir)/man$${b##*.}/$$b"; \
 		if test -f "$$p"; then echo "  EDIT     $$p"; $(TR_EDIT_PATHS) "$$p" || exit 1; fi; \

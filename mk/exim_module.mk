@@ -29,8 +29,10 @@ plugin_exim_tlsrelay_transport_la_LDFLAGS = -module -avoid-version -shared \
 	-export-symbols-regex '^_transport_info$$'
 
 # Exim looks for NAME_transport.so only: no libtool .la file in its module
-# directory (and so uninstall removes the .so by name).
-install-data-hook:
+# directory (and so uninstall removes the .so by name). The one
+# install-data-hook is mk/admin.mk's; it runs this one first.
+EXIM_MODULE_INSTALL_HOOK = exim-module-install-hook
+exim-module-install-hook:
 	rm -f $(DESTDIR)$(eximmoduledir)/tlsrelay_transport.la
 uninstall-local:
 	rm -f $(DESTDIR)$(eximmoduledir)/tlsrelay_transport.so
