@@ -14,6 +14,7 @@ struct tr_sasl_map;
 struct tr_policy_map;
 struct tr_tls_cache;
 struct tr_msgrules;
+struct tr_conn_cache;
 
 /* What a file was when tlsrelay_ctx_prepare() read it (ctx_warm.c). */
 struct tr_stamp {
@@ -39,6 +40,8 @@ struct tlsrelay_ctx {
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 	struct tr_msgrules *rules;    /* message_rules, loaded on first use */
+	struct tr_conn_cache *conn_cache; /* idle SMTP connections (conn_cache.h):
+	                               * NULL but in tlsrelayd's processes */
 };
 
 /* Forget everything derived from the settings (they are about to change):

@@ -86,6 +86,11 @@ static const struct setting settings[] = {
 	{ "message_rules", K_STRING, AT(message_rules), NULL, 0, 0, check_path },
 	{ "milter_socket", K_STRING, AT(milter_socket), NULL, 0, 0, NULL },
 	{ "milter_rules", K_STRING, AT(milter_rules), NULL, 0, 0, check_path },
+	/* h-reuse: connection reuse in tlsrelayd (conn_cache.h) */
+	{ "connection_cache", K_BOOL, AT(connection_cache), "yes", 0, 0, NULL },
+	{ "connection_cache_time_limit", K_TIME, AT(connection_cache_time_limit), "2s", 1, 300, NULL },
+	{ "connection_reuse_count_limit", K_INT, AT(connection_reuse_count_limit), "100", 1, 100000, NULL },
+	{ "connection_reuse_time_limit", K_TIME, AT(connection_reuse_time_limit), "300s", 1, 86400, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

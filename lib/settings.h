@@ -62,6 +62,14 @@
  *                       unix:PATH; checked by the milter; default unset
  *   milter_rules        tlsrelay-milter only: absolute path of the rules
  *                       file (msgrules.h); default unset
+ *   connection_cache    yes|no, default yes: tlsrelayd's delivery processes
+ *                       keep an SMTP connection open for the next message
+ *                       (conn_cache.h); the tlsrelay program never does
+ *   connection_cache_time_limit   time 1s..300s, default 2s: idle time
+ *   connection_reuse_count_limit  integer 1..100000, default 100:
+ *                       transactions on one connection
+ *   connection_reuse_time_limit   time 1s..1d, default 300s: from connect,
+ *                       the time a connection is given transactions
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -107,6 +115,11 @@ typedef struct tr_config {
 	char *message_rules;      /* from/to rules applied by the transport */
 	char *milter_socket;      /* tlsrelay-milter's socket (libmilter syntax) */
 	char *milter_rules;       /* tlsrelay-milter's rules file */
+	/* connection reuse (conn_cache.h, tlsrelayd) */
+	int connection_cache;     /* keep connections between messages, default yes */
+	int connection_cache_time_limit;  /* seconds idle, default 2 */
+	int connection_reuse_count_limit; /* transactions per connection, default 100 */
+	int connection_reuse_time_limit;  /* seconds from connect, default 300 */
 } tr_config;
 
 /* All defaults (allocates nothing: every string default is NULL). */

@@ -1,7 +1,9 @@
 /*
- * smtp_session.h - helpers shared by smtp_client.c (connection, greeting,
- * EHLO, STARTTLS) and smtp_txn.c (MAIL, RCPT, DATA, BDAT). Private to the
- * SMTP client; not part of any other module's interface.
+ * smtp_session.h - helpers shared by smtp_client.c (the session's
+ * lifecycle, chat and events), smtp_open.c (connection, greeting, EHLO,
+ * STARTTLS, AUTH), smtp_auth.c and smtp_txn.c (RSET, MAIL, RCPT, DATA,
+ * BDAT). Private to the SMTP client; not part of any other module's
+ * interface.
  */
 #ifndef TR_SMTP_SESSION_H
 #define TR_SMTP_SESSION_H
@@ -12,6 +14,10 @@
 /* An event of s with the fields every session event carries (observe.h). */
 void tr_sess_event(const tr_session *s, tr_event *ev, tr_ev_type type);
 
+/* Emit an event of s carrying st; one carrying the reply just read. */
+void tr_sess_emit_st(const tr_session *s, tr_ev_type type, const tlsrelay_status *st);
+void tr_sess_emit_reply(const tr_session *s, const char *label);
+
 /* The one place where the state changes (logs "old -> new"). */
 void tr_sess_state(tr_session *s, tr_state to);
 
@@ -20,8 +26,9 @@ void tr_sess_state(tr_session *s, tr_state to);
 int tr_sess_send(tr_session *s, int masked, const char *fmt, ...) TR_PRINTF(3, 4);
 
 /* Flush and read one complete reply into s->reply. On failure *st is TEMP
- * ("4.4.2 lost connection with H while <what>", "4.5.0 malformed reply")
- * and -1 is returned. */
+ * ("4.4.2 lost connection with H while <what>", "4.5.0 malformed reply"),
+ * s->last_io the TR_IO_* code (TR_IO_OK for a malformed reply) and -1 is
+ * returned. */
 int tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st);
 
 /* Text "host H said: REPLY (in reply to WHAT)" into st, with the reply's
@@ -35,7 +42,30 @@ void tr_sess_fail_pending(tr_session *s, const tlsrelay_status *st);
 /* Settle recipient i with *st, recording relay and TLS for its log line. */
 void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st);
 
-/* The mail transaction (smtp_txn.c): MAIL, RCPT..., DATA, body, end. */
-void tr_txn_run(tr_session *s, tlsrelay_status *st);
+/* The open step (smtp_open.c) on s->c, a new connection: connect (TLS
+ * at once for smtps), greeting, EHLO/HELO, STARTTLS and the certificate
+ * check as the demand asks, AUTH with p->cred (not for a dry run).
+ * Returns 0 when the transaction may follow (*greeted set once EHLO or
+ * HELO was answered), -1 after a site failure (pending recipients
+ * settled with *st), 1 when level may wants a new plaintext connection
+ * (TR_OUT_PLAIN). */
+int tr_sess_open(tr_session *s, int *greeted, tlsrelay_status *st);
+
+/* A dry run (tlsrelay-probe) in place of the transaction: every pending
+ * recipient settled OK with the TLS posture (smtp_open.c). */
+void tr_sess_dry_run(tr_session *s, tlsrelay_status *st);
+
+/* How a transaction ended (smtp_txn.c). */
+typedef enum tr_txn_end {
+	TR_TXN_DONE = 0,       /* look at the recipients' statuses */
+	TR_TXN_STALE           /* a reused connection was found closed (end of
+	                        * file, reset, 421) before MAIL was accepted:
+	                        * nothing settled, nothing delivered; the caller
+	                        * opens a new connection */
+} tr_txn_end;
+
+/* The mail transaction (smtp_txn.c): RSET when needed, MAIL, RCPT...,
+ * DATA, body, end. */
+tr_txn_end tr_txn_run(tr_session *s, tlsrelay_status *st);
 
 #endif

@@ -6,6 +6,10 @@
 # daemon's delivery processes run the transport's own code
 # (plugin/transport/transport.c); tlsrelayc links nothing but libc.
 
+# h-reuse (issue 16): the session's open step, and the connection cache of
+# a delivery process (for lib.mk when the lead merges)
+lib_libtlsrelay_core_la_SOURCES += lib/smtp_open.c lib/conn_cache.c lib/conn_cache.h
+
 sbin_PROGRAMS += plugin/daemon/tlsrelayd plugin/transport/tlsrelayc
 plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
 	plugin/daemon/pool.c plugin/daemon/worker.c plugin/daemon/request.c plugin/daemon/daemon.h plugin/daemon/proto.h plugin/daemon/fdpass.h \
