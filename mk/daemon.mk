@@ -11,7 +11,7 @@
 lib_libtlsrelay_core_la_SOURCES += lib/smtp_open.c lib/conn_cache.c lib/conn_cache.h
 
 sbin_PROGRAMS += plugin/daemon/tlsrelayd plugin/transport/tlsrelayc
-plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
+plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c plugin/daemon/route.c \
 	plugin/daemon/pool.c plugin/daemon/worker.c plugin/daemon/request.c plugin/daemon/daemon.h plugin/daemon/proto.h plugin/daemon/fdpass.h \
 	plugin/transport/transport.c plugin/transport/transport.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'

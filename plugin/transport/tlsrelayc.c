@@ -9,7 +9,8 @@
  * unix socket SOCKET (default RUNSTATEDIR/tlsrelay/tlsrelayd.sock; -S must
  * be the first argument), waits for the delivery process to end and exits
  * with its status. The delivery process reads the message from the MTA's
- * pipe and writes the result line itself. Protocol: plugin/daemon/proto.h.
+ * pipe, writes the result line itself, and sends the status on this
+ * connection. Protocol: plugin/daemon/proto.h.
  *
  * Why: this program links nothing but libc and does not load OpenSSL;
  * the daemon forks each delivery from a process where the TLS context,
@@ -34,6 +35,12 @@
  *   does not guess beforehand.
  * - No timeout of its own: the MTA's (pipe(8) time limit) ends this
  *   process, and the daemon stops the delivery when it sees that.
+ * - The result comes from the delivery process itself, on this
+ *   connection (the daemon handed it over with the descriptors): a daemon
+ *   killed or restarted after the hand-over changes nothing here, the
+ *   connection stays open until the delivery process has replied. End of
+ *   file without a reply is the delivery process's death, or the daemon's
+ *   before the hand-over: 75 (plugin/daemon/worker.c lists every case).
  */
 #include "config.h"
 #include <errno.h>
@@ -223,13 +230,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!std_fds_open())
 		fallback(argv, "descriptor 0, 1 or 2 is closed", NULL);
+	/* Made before connecting: the request follows the connection at once,
+	 * and the daemon routes it by its first bytes (route.c). */
+	if ((buf = build(argc, argv, &len)) == NULL)
+		fallback(argv, "command line over the protocol's limits", sock);
 	if ((s = connect_to(sock)) < 0) {
 		char why[128];
 		snprintf(why, sizeof why, "cannot connect: %s", strerror(errno));
 		fallback(argv, why, sock);
 	}
-	if ((buf = build(argc, argv, &len)) == NULL)
-		fallback(argv, "command line over the protocol's limits", sock);
 	if ((rc = send_request(s, buf, len)) == -1)
 		fallback(argv, "request not accepted", sock);
 	if (rc < 0) {
