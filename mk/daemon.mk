@@ -54,5 +54,8 @@ TESTS += tests/daemon/test_faults_daemon.sh
 # who may do what through the socket (two users made for the test), how
 # the socket is made (strace)
 TESTS += tests/daemon/test_daemon_access.sh
+# connection reuse (issue 16): peer.py and a Postfix receiver
+# (tests/daemon/conn_facts.py reads what the peer saw)
+TESTS += tests/daemon/test_reuse.sh
 SCRIPT_DIRS += tests/daemon
 EXTRA_DIST += tests/daemon
