@@ -311,8 +311,11 @@ int tr_io_idle_ok(tr_io *io)
 			snprintf(io->err, sizeof io->err, "connection closed by peer");
 			return 0;
 		}
-		if (want != POLLIN)      /* an error (err set), or TLS wants to write */
-			return want == 0 ? 0 : 1;
+		if (want != POLLIN) {    /* an error (err set), or TLS wants to write */
+			if (want != 0)
+				snprintf(io->err, sizeof io->err, "TLS wants to write while idle");
+			return 0;
+		}
 	}
 	snprintf(io->err, sizeof io->err, "the server keeps sending");
 	return 0;

@@ -57,5 +57,7 @@ TESTS += tests/daemon/test_daemon_access.sh
 # connection reuse (issue 16): peer.py and a Postfix receiver
 # (tests/daemon/conn_facts.py reads what the peer saw)
 TESTS += tests/daemon/test_reuse.sh
+# ... routed by nexthop between processes (unbound, peers on 127.0.0.51-52:25)
+TESTS += tests/daemon/test_reuse_routing.sh
 SCRIPT_DIRS += tests/daemon
 EXTRA_DIST += tests/daemon
