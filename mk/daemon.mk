@@ -59,5 +59,8 @@ TESTS += tests/daemon/test_daemon_access.sh
 TESTS += tests/daemon/test_reuse.sh
 # ... routed by nexthop between processes (unbound, peers on 127.0.0.51-52:25)
 TESTS += tests/daemon/test_reuse_routing.sh
+# ... a daemon or its delivery processes killed during a burst of 600
+# (tests/daemon/burst.py)
+TESTS += tests/daemon/test_reuse_faults.sh
 SCRIPT_DIRS += tests/daemon
 EXTRA_DIST += tests/daemon
