@@ -62,5 +62,7 @@ TESTS += tests/daemon/test_reuse_routing.sh
 # ... a daemon or its delivery processes killed during a burst of 600
 # (tests/daemon/burst.py)
 TESTS += tests/daemon/test_reuse_faults.sh
+# ... no descriptor or memory leak over 10,000 messages (/proc)
+TESTS += tests/daemon/test_reuse_soak.sh
 SCRIPT_DIRS += tests/daemon
 EXTRA_DIST += tests/daemon

@@ -6,8 +6,10 @@ killed during the burst), and what the receiver got.
     burst.py send --client TLSRELAYC --sock SOCKET --conf CONF --dir DIR
                   --n N --par P [--kill daemon:PID | workers:PID]
                   [--after K] [--only FILE] [--round NAME] [--rcpt ADDR]
+                  [--size BYTES] [--first I]
         N messages (DIR/msg-I.eml, I = 0..N-1, each with its own
-        Message-ID and body, some 10 KB, some 100 KB) delivered by
+        Message-ID and body, some 10 KB, some 100 KB; --size: all that
+        size; --first: I = FIRST..FIRST+N-1) delivered by
         tlsrelayc -S SOCKET -c CONF, P at a time (threads). After K
         deliveries have ended, the daemon (daemon:PID) or every delivery
         process (the children of PID, workers:PID) is killed with SIGKILL,
@@ -38,8 +40,8 @@ import sys
 import threading
 
 
-def message(i, tag):
-    size = 100 * 1024 if i % 10 == 3 else 10 * 1024
+def message(i, tag, size=0):
+    size = size or (100 * 1024 if i % 10 == 3 else 10 * 1024)
     line = ("%06d %s " % (i, tag)) * 8
     body = []
     n = 0
@@ -66,7 +68,7 @@ def children(pid):
 def cmd_send(a):
     os.makedirs(a.dir, exist_ok=True)
     tag = os.path.basename(os.path.normpath(a.dir))
-    idx = list(range(a.n))
+    idx = list(range(a.first, a.first + a.n))
     if a.only:
         with open(a.only) as f:
             idx = [int(x) for x in f.read().split()]
@@ -74,7 +76,7 @@ def cmd_send(a):
         path = os.path.join(a.dir, "msg-%d.eml" % i)
         if not os.path.exists(path):
             with open(path, "w") as f:
-                f.write(message(i, tag))
+                f.write(message(i, tag, a.size))
     results = {}
     lock = threading.Lock()
     state = {"next": 0, "done": 0, "killed": False}
@@ -183,6 +185,8 @@ def main():
     s.add_argument("--only")
     s.add_argument("--round", default="1")
     s.add_argument("--rcpt", default="user@example.test")
+    s.add_argument("--size", type=int, default=0)
+    s.add_argument("--first", type=int, default=0)
     c = sub.add_parser("check")
     c.add_argument("--dir", required=True)
     c.add_argument("--maildir", required=True)
