@@ -42,11 +42,21 @@ struct tlsrelay_ctx {
 	struct tr_msgrules *rules;    /* message_rules, loaded on first use */
 	struct tr_conn_cache *conn_cache; /* idle SMTP connections (conn_cache.h):
 	                               * NULL but in tlsrelayd's processes */
+	unsigned long long spool_memory_max; /* messages up to this are spooled
+	                               * in memory (message.h); 0 (a file)
+	                               * but in tlsrelayd's processes */
 };
 
 /* Forget everything derived from the settings (they are about to change):
  * the SSL_CTX and the loaded maps. */
 void tr_ctx_reset(struct tlsrelay_ctx *ctx);
+
+/* ctx serves a tlsrelayd delivery process (ctx_warm.c): its connection
+ * cache on (per connection_cache: conn_cache.h), messages up to
+ * TR_SPOOL_MEMORY_MAX spooled in memory. 0, or -1 when out of memory
+ * (then without the connection cache). */
+#define TR_SPOOL_MEMORY_MAX (1024 * 1024)
+int tr_ctx_delivery_process(struct tlsrelay_ctx *ctx);
 
 /* Forget the stamps of tlsrelay_ctx_prepare (ctx_warm.c). */
 void tr_ctx_stamps_free(struct tlsrelay_ctx *ctx);

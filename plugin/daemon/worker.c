@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "conn_cache.h"
+#include "ctx.h"
 #include "daemon.h"
 #include "proto.h"
 
@@ -126,20 +127,21 @@ static int next_conn(int ctl, tlsrelay_ctx *warm)
 	}
 }
 
-/* /dev/null on 0, 1 and 2: the client's descriptors are let go. */
-static void release_std(void)
+/* /dev/null on 0, 1 and 2: the client's descriptors are let go. null: a
+ * descriptor of /dev/null the process keeps (-1: open one now). */
+static void release_std(int null)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int mine = null < 0 ? open("/dev/null", O_RDWR | O_CLOEXEC) : null;
 
 	fflush(stdout);
 	fflush(stderr);
 	for (int fd = 0; fd <= 2; fd++)
-		if (null >= 0)
-			(void)dup2(null, fd);
+		if (mine >= 0)
+			(void)dup2(mine, fd);
 		else
 			close(fd);
-	if (null > 2)
-		close(null);
+	if (null < 0 && mine > 2)
+		close(mine);
 }
 
 /* The result for the client (proto.h). */
@@ -158,20 +160,26 @@ static void reply(int conn, int rc)
 
 void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config)
 {
-	int conn, rc, gone = 0;
+	int conn, rc, gone = 0, null;
 
-	release_std();
-	if (warm != NULL)
-		(void)tr_conn_cache_enable(warm);   /* out of memory: no reuse */
+	release_std(-1);
+	/* kept from now on, above 2: one open(2) less per delivery */
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	(void)tlsrelay_no_core_dumps();     /* inherited already; the transport
+	                                     * leaves it to us (it holds the maps) */
+	if (warm != NULL)       /* connection cache, memory spool */
+		(void)tr_ctx_delivery_process(warm);   /* out of memory: no reuse */
 	while (!gone && (conn = next_conn(ctl, warm)) >= 0) {
 		rc = trd_request_run(conn, warm, config);
 		alarm(0);
-		release_std();
+		release_std(null);
 		gone = report(ctl, TRD_REPORT_DONE, rc, warm) < 0;
 		reply(conn, rc);
 		close(conn);
 	}
 	tr_conn_cache_free(warm);
+	if (null >= 0)
+		close(null);
 	/* exit, not _exit: leak checkers (LSan, valgrind) see the worker. */
 	exit(0);
 }

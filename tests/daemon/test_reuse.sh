@@ -36,9 +36,10 @@
 #   i. plaintext (level may, no STARTTLS offered): reused, tls=none
 #      (connection reused)
 #   j. the standalone tlsrelay: a connection per message, QUIT, no conn_use
-#   k. the daemon killed (SIGKILL) while a delivery reads its message: the
-#      delivery process finishes and answers the client itself (exit 0, the
-#      message arrives once); then it ends, with QUIT on its connection
+#   k. the daemon killed (SIGKILL) while a delivery reads its message (into
+#      a memfd: the memory spool): the delivery process finishes and answers
+#      the client itself (exit 0, the message arrives once); then it ends,
+#      with QUIT on its connection
 # Every wait is bounded; no timing is asserted. Routing between processes
 # by nexthop: tests/daemon/test_reuse_routing.sh; faults under load:
 # test_reuse_faults.sh; descriptors and memory: test_reuse_soak.sh.
@@ -443,6 +444,8 @@ exec 7> "$T/k.fifo"
 W=$(children "$DPID")
 wait_until 10 eval '[ -n "$(ls -l /proc/$W/fd 2>/dev/null | grep -F "$T/k.fifo")" ]'
 tap_ok $? "k: the delivery process reads the message"
+tap_like "$(ls -l "/proc/$W/fd" 2>/dev/null)" "memfd:tlsrelay-spool" \
+	"k: it spools the message in memory (memfd), not in a file"
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
 tap_ok "$(kill -0 "$CPID" 2>/dev/null; echo $?)" "k: the daemon killed, the client still waits"
