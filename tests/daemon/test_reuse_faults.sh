@@ -64,8 +64,8 @@ start_daemon() {	# sets DPID
 # every process of this test's daemons (theirs and their orphans) gone
 our_workers() {
 	local p
-	for p in $(ls /proc | grep -E '^[0-9]+$'); do
-		tr "\\0" " " 2>/dev/null < "/proc/$p/cmdline" | grep -qF -- "-s $SOCK" && echo "$p"
+	for p in /proc/[0-9]*; do
+		tr "\\0" " " 2>/dev/null < "$p/cmdline" | grep -qF -- "-s $SOCK" && echo "${p#/proc/}"
 	done
 }
 # check ROUND DIR USER: burst.py check; sets F_* from its lines

@@ -69,11 +69,12 @@ snap() {
 			"$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status")"
 	done > "$1"
 }
-# idle_closed: no delivery process holds an SMTP connection (TCP socket)
+# idle_closed: no delivery process holds an SMTP connection: one socket
+# each, its control socket
 idle_closed() {
 	local p
 	for p in $(children); do
-		[ "$(ls -l "/proc/$p/fd" 2>/dev/null | grep -c 'socket:')" -le 2 ] || return 1
+		[ "$(find "/proc/$p/fd" -lname 'socket:*' 2>/dev/null | grep -c .)" -le 1 ] || return 1
 	done
 }
 burst() {	# burst FIRST N ROUND
