@@ -30,7 +30,7 @@
 #   g. AUTH once per connection (3 messages, one AUTH)
 #   h. limits: connection_reuse_count_limit 3 (7 messages, 3 connections,
 #      QUIT after the third use), connection_cache_time_limit 1s (QUIT from
-#      the idle process by itself), connection_reuse_time_limit 2s (a new
+#      the idle process by itself), connection_reuse_time_limit 5s (a new
 #      connection after it), connection_cache = no (none kept); -n 2 with 4
 #      clients at once: never more idle connections than processes
 #   i. plaintext (level may, no STARTTLS offered): reused, tls=none
@@ -362,12 +362,13 @@ end_case
 is conns 2 "h idle: the next message on a new connection"
 
 start_scen hage "{\"ehlo_caps\": $CAPS}"
-daemon hage encrypt "connection_reuse_time_limit = 2s" "connection_cache_time_limit = 30s"
+# (a generous limit: ha2 must come within it even on a loaded machine)
+daemon hage encrypt "connection_reuse_time_limit = 5s" "connection_cache_time_limit = 60s"
 send ha1 && sent ha1
 send ha2 && sent ha2
 tap_like "$LOG" "conn_use=2" "h age: reused within its time limit"
-sleep 3
-send ha3 && sent "ha3 (after the connection's 2 s)"
+sleep 6
+send ha3 && sent "ha3 (after the connection's 5 s)"
 tap_unlike "$LOG" "to=<.*conn_use=" "h age: not given a transaction after its time limit"
 end_case
 is conns 2 "h age: a second connection"
@@ -433,7 +434,7 @@ is c2.quit 1 "j: QUIT after the second"
 # -------------------------------------------------- k. the daemon killed
 tap_diag "k. the daemon killed during a delivery (at $SECONDS s)"
 start_scen k "{\"ehlo_caps\": $CAPS}"
-daemon k encrypt "connection_cache_time_limit = 2s"
+daemon k encrypt "connection_cache_time_limit = 60s"
 send k1 && sent k1
 make_msg k2
 mkfifo "$T/k.fifo"
