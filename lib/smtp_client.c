@@ -300,9 +300,8 @@ static void tls_outcome(const tr_session *s, tr_tls_outcome *o)
 	memcpy(o->sending_ip, c->local_ip, sizeof o->sending_ip);
 }
 
-/* The end of the session for the observers (and the caller's outcome);
- * its connection, if it still has one, is closed (QUIT when quit). */
-static void session_close(tr_session *s, int quit, const tlsrelay_status *st)
+/* END for the observers, and the caller's outcome. */
+static void session_end_event(tr_session *s, const tlsrelay_status *st)
 {
 	tr_tls_outcome o;
 	tr_event ev;
@@ -310,12 +309,19 @@ static void session_close(tr_session *s, int quit, const tlsrelay_status *st)
 	tls_outcome(s, &o);
 	if (s->p->outcome)
 		*s->p->outcome = o;
-	if (quit && s->c && s->c->in_sync && s->c->io.fd >= 0)
-		tr_sess_state(s, TR_ST_QUIT);
 	tr_sess_event(s, &ev, TR_EV_END);
 	ev.outcome = &o;
 	ev.st = st;
 	tr_emit(s->p->obs, &ev);
+}
+
+/* The end of the session; its connection, if it still has one, is closed
+ * (QUIT first when quit). */
+static void session_close(tr_session *s, int quit, const tlsrelay_status *st)
+{
+	if (quit && s->c && s->c->in_sync && s->c->io.fd >= 0)
+		tr_sess_state(s, TR_ST_QUIT);
+	session_end_event(s, st);
 	tr_conn_close(s->ctx, s->c, quit);
 	s->c = NULL;
 }
@@ -357,29 +363,30 @@ static void session_drop_stale(tr_session *s, const tlsrelay_status *why)
 	s->state = TR_ST_COUNT;
 }
 
-/* Keep the connection for the next message, or QUIT; then END. */
+/* The connection may go to the cache (key: NULL when the session may not
+ * use it): the session ended DONE, the dialogue is in step with nothing
+ * more received, no 421, and the cache's limits allow it. */
+static int keepable(const tr_session *s, const char *key)
+{
+	const tr_conn *c = s->c;
+
+	return key != NULL && c != NULL && s->state == TR_ST_DONE && c->in_sync &&
+	       tr_io_unread(&c->io) == 0 && s->reply.code != 421 &&
+	       tr_conn_cache_would_keep(s->ctx, c);
+}
+
+/* Keep the connection for the next message, or QUIT; END either way. */
 static void session_finish(tr_session *s, const char *key, const tlsrelay_status *st)
 {
 	tr_conn *c = s->c;
 
-	if (key != NULL && c != NULL && s->state == TR_ST_DONE && c->in_sync &&
-	    tr_io_unread(&c->io) == 0 && s->reply.code != 421 &&
-	    tr_conn_cache_would_keep(s->ctx, c)) {
-		tr_tls_outcome o;
-		tr_event ev;
-
-		tls_outcome(s, &o);
-		if (s->p->outcome)
-			*s->p->outcome = o;
-		tr_sess_event(s, &ev, TR_EV_END);
-		ev.outcome = &o;
-		ev.st = st;
-		tr_emit(s->p->obs, &ev);
-		s->c = NULL;
-		(void)tr_conn_cache_put(s->ctx, c, key);
+	if (!keepable(s, key)) {
+		session_close(s, 1, st);
 		return;
 	}
-	session_close(s, 1, st);
+	session_end_event(s, st);
+	s->c = NULL;
+	(void)tr_conn_cache_put(s->ctx, c, key);
 }
 
 /* A new connection, opened: 0 (transaction next), -1 (failed, settled) or
