@@ -120,6 +120,8 @@ class Clients:
                 f.write("tls_session_cache = %s\n" % cdir)
             if not chunking:
                 f.write("use_chunking = no\n")
+            if daemon:  # a connection per message, as these rows measure;
+                f.write("connection_cache = no\n")  # reuse: bench/reuse
         os.chmod(path, 0o644)
         return path
 

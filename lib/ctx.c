@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "conn_cache.h"
 #include "ctx.h"
 #include "msgrules.h"
 #include "status.h"
@@ -16,6 +17,7 @@
 /* Forget everything derived from the settings (they are changing). */
 void tr_ctx_reset(tlsrelay_ctx *ctx)
 {
+	tr_conn_cache_free(ctx);      /* its keys were made under the old settings */
 	tr_tls_ctx_free(ctx);
 	tr_sasl_map_free(ctx->sasl);
 	ctx->sasl = NULL;

@@ -14,6 +14,7 @@ struct tr_sasl_map;
 struct tr_policy_map;
 struct tr_tls_cache;
 struct tr_msgrules;
+struct tr_conn_cache;
 
 /* What a file was when tlsrelay_ctx_prepare() read it (ctx_warm.c). */
 struct tr_stamp {
@@ -42,7 +43,16 @@ struct tlsrelay_ctx {
 	char *check_notes;            /* tlsrelay -t: warnings found while reading
 	                               * the file (lines that lower a security
 	                               * setting), "\n"-separated; NULL = none */
+	struct tr_conn_cache *conn_cache; /* idle SMTP connections (conn_cache.h):
+	                               * NULL but in tlsrelayd's processes */
+	unsigned long long spool_memory_max; /* messages up to this are spooled
+	                               * in memory (message.h); 0 (a file)
+	                               * but in tlsrelayd's processes */
 };
+
+/* spool_memory_max in tlsrelayd's delivery processes
+ * (tr_ctx_delivery_process, conn_cache.h). */
+#define TR_SPOOL_MEMORY_MAX (1024 * 1024)
 
 /* Forget everything derived from the settings (they are about to change):
  * the SSL_CTX and the loaded maps. */

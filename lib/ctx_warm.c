@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "conn_cache.h"
 #include "ctx.h"
 #include "status.h"
 #include "tls.h"
@@ -110,4 +111,10 @@ const char *tlsrelay_ctx_changed(const tlsrelay_ctx *ctx)
 			return ctx->stamps[i].what;
 	}
 	return NULL;
+}
+
+tlsrelay_cat tr_ctx_delivery_process(tlsrelay_ctx *ctx, tlsrelay_status *st)
+{
+	ctx->spool_memory_max = TR_SPOOL_MEMORY_MAX;
+	return tr_conn_cache_enable(ctx, st);
 }

@@ -468,10 +468,13 @@ static void log_rcpt(route *r, size_t i, long long started)
 	const char *status = rc->status.cat == TLSRELAY_OK ? "sent"
 	                   : rc->status.cat == TLSRELAY_PERM ? "bounced" : "deferred";
 	long long ms = tr_now_ms() - started;
+	char use[32] = "";
 
+	if (t->conn_use > 1)        /* as Postfix: only on a reused connection */
+		snprintf(use, sizeof use, ", conn_use=%u", t->conn_use);
 	tr_log(r->ctx, rc->status.cat == TLSRELAY_OK ? LOG_INFO : LOG_WARNING,
-	       "to=<%s>, relay=%s, delay=%lld.%02lld, tls=%s%s%s, dsn=%s, status=%s (%s)",
-	       rc->addr, t->relay[0] ? t->relay : "none", ms / 1000, (ms % 1000) / 10,
+	       "to=<%s>, relay=%s%s, delay=%lld.%02lld, tls=%s%s%s, dsn=%s, status=%s (%s)",
+	       rc->addr, t->relay[0] ? t->relay : "none", use, ms / 1000, (ms % 1000) / 10,
 	       t->tls[0] ? t->tls : "none", t->sasl_user[0] ? ", sasl_username=" : "",
 	       t->sasl_user, rc->status.dsn[0] ? rc->status.dsn : "4.0.0",
 	       status, rc->status.text);

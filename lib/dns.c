@@ -599,6 +599,15 @@ static int addrs_lookup(const tr_dns *d, const char *host, int port, tr_addr *ou
 	return n;
 }
 
+int tr_addr_port(const tr_addr *a)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->sa;
+
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
 tlsrelay_cat tr_dns_addrs(const tr_dns *d, const char *host, int port, tr_addr *out,
                           int max, int *n, tlsrelay_status *st)
 {

@@ -80,6 +80,9 @@ typedef struct tr_addr {
 	char text[64];                /* numeric form without port */
 } tr_addr;
 
+/* The port of a's address (host order). */
+int tr_addr_port(const tr_addr *a);
+
 /* Addresses of host (IPv6 first, then IPv4, as Postfix with
  * inet_protocols = all prefers neither: we list AAAA then A), port set to
  * port, at most max, no duplicates. A numeric host ("192.0.2.1", "::1")

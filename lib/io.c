@@ -272,6 +272,55 @@ tr_io_res tr_io_write(tr_io *io, const void *buf, size_t n)
 	return TR_IO_OK;
 }
 
+int tr_io_idle_ok(tr_io *io)
+{
+	char shown[64];
+
+	if (io->fd < 0) {
+		snprintf(io->err, sizeof io->err, "not connected");
+		return 0;
+	}
+	if (io->rpos != io->rlen) {
+		snprintf(io->err, sizeof io->err, "unread bytes from the server");
+		return 0;
+	}
+	/* A few TLS records without data (session tickets) at most: a
+	 * server that keeps sending them is not idle either. */
+	for (int i = 0; i < 8; i++) {
+		struct pollfd p = { io->fd, POLLIN, 0 };
+		short want = 0;
+		ssize_t r;
+
+		if (poll(&p, 1, 0) == 0)
+			return 1;
+		r = io->ops->read(io, io->rbuf, sizeof io->rbuf, &want);
+		if (r > 0) {
+			size_t n = (size_t)r < sizeof shown - 1 ? (size_t)r : sizeof shown - 1;
+
+			for (size_t k = 0; k < n; k++) {
+				char ch = io->rbuf[k];
+				shown[k] = ch == '\r' || ch == '\n' ? ' ' :
+				           (ch < 0x20 || ch == 0x7f) ? '?' : ch;
+			}
+			shown[n] = '\0';
+			io->rpos = io->rlen = 0;
+			snprintf(io->err, sizeof io->err, "the server said: %s", shown);
+			return 0;
+		}
+		if (r == 0) {
+			snprintf(io->err, sizeof io->err, "connection closed by peer");
+			return 0;
+		}
+		if (want != POLLIN) {    /* an error (err set), or TLS wants to write */
+			if (want != 0)
+				snprintf(io->err, sizeof io->err, "TLS wants to write while idle");
+			return 0;
+		}
+	}
+	snprintf(io->err, sizeof io->err, "the server keeps sending");
+	return 0;
+}
+
 void tr_io_close(tr_io *io)
 {
 	if (io->fd >= 0)

@@ -95,6 +95,14 @@ void tr_io_set_tls(tr_io *io, void *ssl);
  * Used by the TLS handshake. */
 tr_io_res tr_io_wait(tr_io *io, short events);
 
+/* An idle connection (kept between transactions): 1 when nothing is
+ * unread and the server sent nothing but TLS records of its own (a
+ * session ticket, read and handled here), 0 when it sent data (a "421
+ * ..." before it hangs up), closed the connection or failed: io->err says
+ * what ("the server said: 421 ...", "connection closed by peer"). Never
+ * waits. */
+int tr_io_idle_ok(tr_io *io);
+
 /* Close the socket (TLS is shut down by tls.c first). */
 void tr_io_close(tr_io *io);
 

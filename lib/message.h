@@ -57,6 +57,15 @@ struct tlsrelay_message {
 struct tlsrelay_message *tr_message_spool(int fd, const char *dir,
                                           tlsrelay_status *st);
 
+/* The same, kept in memory (a memfd) while it is at most mem_max bytes,
+ * in a file in dir once it grows past that (0: a file at once).
+ * Returns: the message, or NULL with *st TEMP 4.3.0 (read or write error,
+ * the move to a file), USAGE (a bad descriptor), INTERNAL 4.3.0 (out of
+ * memory). */
+struct tlsrelay_message *tr_message_spool_mem(int fd, const char *dir,
+                                              unsigned long long mem_max,
+                                              tlsrelay_status *st);
+
 /* Content checks before any server is contacted: TLSRELAY_OK, or
  * TLSRELAY_DATAERR (exit 65) with DSN 5.6.0 for NUL bytes.
  * Returns: OK, DATAERR 5.6.0. */

@@ -21,7 +21,12 @@
  *     SERVER    a server's demand is decided: nh, host, demand, dane (the
  *               DANE facts, NULL when not looked up); demand->skip: the
  *               server is not tried (st says why)
- *     CONNECT   a session starts: host, addr, relay, demand, plain_retry
+ *     CONNECT   a session starts: host, addr, relay, demand, plain_retry;
+ *               reused: on an idle connection taken from tlsrelayd's
+ *               connection cache (conn_cache.h): no TCP connection, no
+ *               greeting, EHLO, STARTTLS, TLS handshake nor AUTH follow
+ *               (no REPLY, STARTTLS, TLS or AUTH events), the TLS session
+ *               is the one its first session reported
  *     REPLY     a reply was read: label ("greeting", "EHLO", "HELO",
  *               "reply to STARTTLS", "EHLO after TLS"), reply
  *     STARTTLS  the server's STARTTLS offer, looked at: offered
@@ -33,7 +38,13 @@
  *               not tried
  *     RCPT      a recipient was settled in this session: rcpt (its index),
  *               st
- *     END       the session ended: outcome (what it showed of TLS), st
+ *     END       the session ended: outcome (what it showed of TLS), st.
+ *               With reused set the outcome is the connection's, already
+ *               reported by the session that opened it: not a new TLS
+ *               session (TLS-RPT does not count it again)
+ * - Every session event (CONNECT to END) carries reused and conn_use: the
+ *   transactions given to the connection so far, this one included (1: a
+ *   new connection; Postfix's conn_use).
  *     DONE      the delivery ended: req (every recipient's status)
  */
 #ifndef TR_OBSERVE_H
@@ -89,6 +100,8 @@ typedef struct tr_event {
 	const struct tr_dane_host *dane;
 	const struct tr_sts_found *sts;
 	int plain_retry;
+	int reused;                      /* the session's connection was cached */
+	unsigned conn_use;               /* its transactions, this one included */
 	const char *label;
 	const tr_reply *reply;
 	int offered;

@@ -101,6 +101,11 @@ static const struct setting settings[] = {
 	/* h-admin: the logging name (several instances), loop detection */
 	{ "syslog_name", K_STRING, AT(syslog_name), NULL, 0, 0, check_syslog_name },
 	{ "local_mta_ports", K_PORTS, AT(local_mta_ports), "25", 1, 65535, NULL },
+	/* h-reuse: connection reuse in tlsrelayd (conn_cache.h) */
+	{ "connection_cache", K_BOOL, AT(connection_cache), "yes", 0, 0, NULL },
+	{ "connection_cache_time_limit", K_TIME, AT(connection_cache_time_limit), "2s", 1, 300, NULL },
+	{ "connection_reuse_count_limit", K_INT, AT(connection_reuse_count_limit), "100", 1, 100000, NULL },
+	{ "connection_reuse_time_limit", K_TIME, AT(connection_reuse_time_limit), "300s", 1, 86400, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -70,9 +70,17 @@
  *                       (Postfix's syslog_name, for several instances)
  *   local_mta_ports     ports on which this host's MTA listens: a server at
  *                       an address of this host and one of these ports is
- *                       this host (mail loops back: smtp_client.c); a list
+ *                       this host (mail loops back: smtp_open.c); a list
  *                       of 1..65535 separated by "," or spaces, at most
  *                       TR_PORTS_MAX; empty: none; default 25
+ *   connection_cache    yes|no, default yes: tlsrelayd's delivery processes
+ *                       keep an SMTP connection open for the next message
+ *                       (conn_cache.h); the tlsrelay program never does
+ *   connection_cache_time_limit   time 1s..300s, default 2s: idle time
+ *   connection_reuse_count_limit  integer 1..100000, default 100:
+ *                       transactions on one connection
+ *   connection_reuse_time_limit   time 1s..1d, default 300s: from connect,
+ *                       the time a connection is given transactions
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -128,6 +136,11 @@ typedef struct tr_config {
 	char *syslog_name;        /* openlog ident; NULL = "tlsrelay" */
 	int local_mta_ports[TR_PORTS_MAX]; /* this host's MTA listens there */
 	int nlocal_mta_ports;
+	/* connection reuse (conn_cache.h, tlsrelayd) */
+	int connection_cache;     /* keep connections between messages, default yes */
+	int connection_cache_time_limit;  /* seconds idle, default 2 */
+	int connection_reuse_count_limit; /* transactions per connection, default 100 */
+	int connection_reuse_time_limit;  /* seconds from connect, default 300 */
 	/* Where each value came from, by the key's index in the table:
 	 * "FILE:LINE" of the line that set it last, "-o" (tr_config_set
 	 * without where: -o, tlsrelay_ctx_set), NULL = the default. Owned. */

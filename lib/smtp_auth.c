@@ -55,8 +55,8 @@ static const char *offered_text(const tr_caps *c, char *buf, size_t cap)
 static void send_secret(tr_session *s, const char *shown, const char *line)
 {
 	tr_vlog(s->ctx, 2, "> %s: %s", s->relay, shown);
-	(void)tr_io_write(&s->io, line, strlen(line));
-	(void)tr_io_write(&s->io, "\r\n", 2);    /* errors show at the flush */
+	(void)tr_io_write(&s->c->io, line, strlen(line));
+	(void)tr_io_write(&s->c->io, "\r\n", 2);    /* errors show at the flush */
 }
 
 /* Read the reply to a credential line, then wipe what was sent: the
@@ -65,7 +65,7 @@ static int secret_reply(tr_session *s, tlsrelay_status *st)
 {
 	int r = tr_sess_reply(s, AUTH_WHAT, st) == TLSRELAY_OK ? 0 : -1;
 
-	OPENSSL_cleanse(s->io.wbuf + s->io.wlen, sizeof s->io.wbuf - s->io.wlen);
+	OPENSSL_cleanse(s->c->io.wbuf + s->c->io.wlen, sizeof s->c->io.wbuf - s->c->io.wlen);
 	return r;
 }
 
@@ -78,7 +78,7 @@ static void auth_cancel(tr_session *s)
 	tr_sess_send(s, 0, "*");
 	if (tr_sess_reply(s, "cancelling SASL authentication", &ignored) == TLSRELAY_OK &&
 	    s->reply.code / 100 == 3)
-		s->in_sync = 0;       /* still waiting for us: only hang up */
+		s->c->in_sync = 0;       /* still waiting for us: only hang up */
 }
 
 /* The reply was not the one wanted: set *st (always TEMP). Returns -1. */
@@ -180,15 +180,15 @@ tlsrelay_cat tr_auth_run(tr_session *s, const tr_sasl_cred *cred, tlsrelay_statu
 	if (!cred_ok(cred))
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "unusable SASL credentials for %s",
 		                     s->relay);
-	if (!s->tls_active)
+	if (!s->c->tls_active)
 		return tr_status_set(st, TLSRELAY_TEMP, AUTH_DSN,
 		                     "credentials for %s are configured, but TLS is not active: AUTH refused",
 		                     s->relay);
-	mech = (s->caps.auth & TR_AUTH_PLAIN) ? TR_AUTH_PLAIN : s->caps.auth & TR_AUTH_LOGIN;
+	mech = (s->c->caps.auth & TR_AUTH_PLAIN) ? TR_AUTH_PLAIN : s->c->caps.auth & TR_AUTH_LOGIN;
 	if (mech == 0)
 		return tr_status_set(st, TLSRELAY_TEMP, AUTH_DSN,
 		                     "credentials configured for %s, but it offers no supported AUTH mechanism (offered: %s)",
-		                     s->relay, offered_text(&s->caps, offered, sizeof offered));
+		                     s->relay, offered_text(&s->c->caps, offered, sizeof offered));
 	tr_sess_state(s, TR_ST_AUTH);
 	if ((mech == TR_AUTH_PLAIN ? auth_plain(s, cred, st) : auth_login(s, cred, st)) < 0)
 		return st->cat;

@@ -1,38 +1,29 @@
 /*
- * smtp_client.c - one SMTP session: connect, greeting, EHLO/HELO, STARTTLS,
- * then the transaction (smtp_txn.c) and QUIT.
+ * smtp_client.c - one SMTP session: its lifecycle (open or take a cached
+ * connection, the transaction, keep or quit), the chat helpers every part
+ * uses, and its events. The open step is smtp_open.c, the transaction
+ * smtp_txn.c, the connection cache conn_cache.c.
  *
- * See smtp_client.h for the contract. Decisions (Postfix conventions):
- * - A 4xx or 5xx greeting, EHLO after STARTTLS or HELO skips this server
- *   with a temporary failure (Postfix smtp_skip_5xx_greeting = yes; for
- *   HELO stricter than Postfix, which bounces): another MX may work.
- * - EHLO refused -> HELO (no extensions, so no STARTTLS and no PIPELINING).
- * - STARTTLS hygiene lives in do_starttls() alone: only 220 means go; bytes
- *   already received after the 220 abort the connection (response
- *   injection); every pre-TLS capability is forgotten; EHLO is sent again;
- *   STARTTLS is never sent twice on one connection.
- * - Level may: STARTTLS refused (4xx other than 421, 5xx) continues in
- *   plaintext on the same connection; a failed handshake, an injected
- *   reply or a nonsense reply to STARTTLS reconnect in plaintext
- *   (TR_OUT_PLAIN). Level encrypt and above: each is a temporary failure
- *   with 4.7.x, and the caller tries the next server.
- * - A plaintext session (p->no_tls) when TLS is required (level encrypt and
- *   above, or credentials) fails with 4.7.4 before MAIL: the caller asks for
- *   one only at level may, and no caller mistake may send mail in clear.
+ * See smtp_client.h for the contract. Decisions:
+ * - The lifecycle is one function, tr_session_run(): the parts know
+ *   nothing of each other. A connection from the cache goes straight to
+ *   the transaction; the open step never asks whether it was cached.
+ * - A cached connection found closed before MAIL was accepted
+ *   (TR_TXN_STALE) is closed without QUIT and replaced by a new one in the
+ *   same call, with the same deadline: nothing was settled and nothing
+ *   delivered, so the caller's limits (mx_address_limit,
+ *   mx_session_limit) do not count it. Its CONNECT and END events are
+ *   emitted (reused), with the reason as END's status.
+ * - Keep or quit: kept when the connection cache is usable, the session
+ *   ended in state DONE, the last reply was read whole and was not 421,
+ *   nothing more was received, and the cache's limits allow; otherwise QUIT
+ *   (reply not awaited) when in step, then close.
  * - A 530 ("authentication required", or "must issue STARTTLS first")
  *   from the relay host defers (4.x.x) whatever the command: it is this
  *   host's configuration (no or wrong credentials, TLS off), like a refused
  *   password, which defers too (smtp_auth.c). From an MX host it stays
- *   what the server says.
- * - Loops (loop.h, Postfix's "mail for X loops back to myself"): a server
- *   that is this host by its address and port (checked before connecting),
- *   or that greets or answers EHLO with the name tlsrelay says EHLO with,
- *   is skipped with 4.4.6: the next server is tried, and when none is
- *   left the mail waits (a loop is a configuration mistake, never a
- *   bounce).
- * - A relay host whose greeting does not come (time-out), or on port 465
- *   does not come at all, may expect TLS from the first byte: the error
- *   text suggests smtps:[host]:port.
+ *   what the server says. (tr_sess_reply_status, here: every step reads
+ *   its replies through it.)
  */
 #include "config.h"
 #include <arpa/inet.h>
@@ -42,22 +33,12 @@
 #include <string.h>
 #include <syslog.h>
 #include <openssl/crypto.h>
+#include "conn_cache.h"
 #include "ctx.h"
-#include "dane.h"
 #include "demand.h"
 #include "log.h"
-#include "loop.h"
 #include "sasl.h"
 #include "smtp_session.h"
-
-static int addr_port(const tr_addr *a)
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&a->sa;
-
-	if (sa->sa_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-}
 
 static const char *const state_names[TR_ST_COUNT] = {
 	"CONNECT", "TLS_WRAP", "GREETING", "EHLO", "HELO", "STARTTLS",
@@ -88,12 +69,14 @@ void tr_sess_event(const tr_session *s, tr_event *ev, tr_ev_type type)
 	ev->type = type;
 	ev->host = s->p->host;
 	ev->addr = s->p->addr;
-	ev->relay = s->relay;
 	ev->demand = s->p->demand;
 	ev->plain_retry = s->p->no_tls;
+	ev->reused = s->reused;
+	ev->conn_use = s->c ? s->c->uses : 0;
+	ev->relay = s->relay;
 }
 
-static void emit_st(const tr_session *s, tr_ev_type type, const tlsrelay_status *st)
+void tr_sess_emit_st(const tr_session *s, tr_ev_type type, const tlsrelay_status *st)
 {
 	tr_event ev;
 
@@ -102,7 +85,7 @@ static void emit_st(const tr_session *s, tr_ev_type type, const tlsrelay_status 
 	tr_emit(s->p->obs, &ev);
 }
 
-static void emit_reply(const tr_session *s, const char *label)
+void tr_sess_emit_reply(const tr_session *s, const char *label)
 {
 	tr_event ev;
 
@@ -118,7 +101,8 @@ tr_io_res tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
-	int n, r;
+	tr_io_res r;
+	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(cmd, sizeof cmd - 2, fmt, ap);
@@ -126,14 +110,14 @@ tr_io_res tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof cmd - 2)
 		n = (int)strlen(cmd);
 	if (masked && strchr(cmd, ' '))        /* "AUTH PLAIN ********" */
-		tr_vlog(s->ctx, 2, "> %s: %.*s ********", s->relay,
+		tr_vlog(s->ctx, 2, "> %s: %.*s ********", s->c->relay,
 		        (int)strcspn(cmd, " "), cmd);
 	else if (masked)                       /* a bare secret line */
-		tr_vlog(s->ctx, 2, "> %s: ********", s->relay);
+		tr_vlog(s->ctx, 2, "> %s: ********", s->c->relay);
 	else
-		tr_vlog(s->ctx, 2, "> %s: %s", s->relay, cmd);
+		tr_vlog(s->ctx, 2, "> %s: %s", s->c->relay, cmd);
 	memcpy(cmd + n, "\r\n", 2);
-	r = tr_io_write(&s->io, cmd, (size_t)n + 2);
+	r = tr_io_write(&s->c->io, cmd, (size_t)n + 2);
 	if (masked)
 		OPENSSL_cleanse(cmd, sizeof cmd);
 	return r;
@@ -141,38 +125,41 @@ tr_io_res tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 
 tlsrelay_cat tr_sess_reply(tr_session *s, const char *what, tlsrelay_status *st)
 {
-	int r = tr_io_flush(&s->io);
+	tr_conn *c = s->c;
+	tr_io_res r = tr_io_flush(&c->io);
 	size_t len;
 
-	s->in_sync = 0;
+	c->in_sync = 0;
 	tr_reply_init(&s->reply);
 	while (r == TR_IO_OK) {
-		r = tr_io_readline(&s->io, s->line, sizeof s->line, &len);
+		r = tr_io_readline(&c->io, s->line, sizeof s->line, &len);
 		if (r != TR_IO_OK)
 			break;
 		switch (tr_reply_feed(&s->reply, s->line, len)) {
 		case TR_REPLY_DONE: {
 			char text[TLSRELAY_TEXT_MAX];
-			tr_vlog(s->ctx, 2, "< %s: %s", s->relay,
+			tr_vlog(s->ctx, 2, "< %s: %s", c->relay,
 			        tr_reply_format(&s->reply, text, sizeof text));
-			s->in_sync = 1;
+			c->in_sync = 1;
 			return TLSRELAY_OK;
 		}
 		case TR_REPLY_BAD:
+			s->last_io = TR_IO_OK;
 			return tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
 			                     "malformed reply from %s while %s: %s",
-			                     s->relay, what, s->reply.error);
+			                     c->relay, what, s->reply.error);
 		default:
 			break;
 		}
 	}
+	s->last_io = r;
 	if (r == TR_IO_TOOLONG)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.5.0",
 		                     "malformed reply from %s while %s: %s",
-		                     s->relay, what, s->io.err);
+		                     c->relay, what, c->io.err);
 	return tr_status_set(st, TLSRELAY_TEMP, "4.4.2",
 	                     "lost connection with %s while %s: %s",
-	                     s->relay, what, s->io.err);
+	                     c->relay, what, c->io.err);
 }
 
 tlsrelay_cat tr_sess_reply_status(tr_session *s, const char *what,
@@ -193,30 +180,33 @@ tlsrelay_cat tr_sess_reply_status(tr_session *s, const char *what,
 	if (s->reply.code == 530 && s->p->is_relay) {   /* our configuration: defer */
 		dsn[0] = '4';
 		return tr_status_set(st, TLSRELAY_TEMP, dsn, "host %s said: %.300s (in reply to %s); "
-		                     "a 530 of the relay host is deferred%s", s->relay, text, what,
+		                     "a 530 of the relay host is deferred%s", s->c->relay, text, what,
 		                     s->p->cred ? "" : ": no credentials of sasl_password_map "
 		                     "match it (tlsrelay -t)");
 	}
 	return tr_status_set(st, cat, dsn, "host %s said: %s (in reply to %s)",
-	                     s->relay, text, what);
+	                     s->c->relay, text, what);
 }
 
 void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st)
 {
+	const tr_conn *c = s->c;
 	tr_rcpt_trace *t = &s->trace[i];
 	tr_event ev;
 
 	tr_status_copy(&s->req->rcpts[i].status, st);
 	snprintf(t->relay, sizeof t->relay, "%s", s->relay);
-	if (s->tls_active)
-		snprintf(t->tls, sizeof t->tls, "%s:%s (%s%s%s)", s->tls.protocol,
-		         s->tls.cipher, tr_trust_name(s->tls.trust),
-		         s->tls.dane_ok ? ", DANE" : "",
-		         s->tls.resumed ? ", TLS session reused" : "");
+	t->conn_use = c ? c->uses : 0;
+	if (c && c->tls_active)
+		snprintf(t->tls, sizeof t->tls, "%s:%s (%s%s%s)", c->tls.protocol,
+		         c->tls.cipher, tr_trust_name(c->tls.trust),
+		         c->tls.dane_ok ? ", DANE" : "",
+		         s->reused ? ", connection reused"
+		         : c->tls.resumed ? ", TLS session reused" : "");
 	else
-		snprintf(t->tls, sizeof t->tls, "none");
+		snprintf(t->tls, sizeof t->tls, "none%s", s->reused ? " (connection reused)" : "");
 	snprintf(t->sasl_user, sizeof t->sasl_user, "%s",
-	         s->authed && s->p->cred ? s->p->cred->user : "");
+	         c && c->authed && s->p->cred ? s->p->cred->user : "");
 	tr_sess_event(s, &ev, TR_EV_RCPT);
 	ev.rcpt = i;
 	ev.st = &s->req->rcpts[i].status;
@@ -230,349 +220,45 @@ void tr_sess_fail_pending(tr_session *s, const tlsrelay_status *st)
 			tr_sess_settle(s, i, st);
 }
 
-/* ------------------------------------------------------------ stages */
 
-/* A failure at site level: every pending recipient gets it. Returns -1. */
-static int site_fail(tr_session *s, tlsrelay_status *st)
+/* ------------------------------------------------------------ connection */
+
+/* A new, unconnected connection for s. NULL when out of memory. */
+static tr_conn *conn_new(const tr_session *s, long long deadline_ms)
 {
-	emit_st(s, TR_EV_FAIL, st);
-	tr_sess_fail_pending(s, st);
-	tr_sess_state(s, TR_ST_FAILED);
-	return -1;
+	tr_conn *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	tr_io_init(&c->io, deadline_ms);
+	snprintf(c->relay, sizeof c->relay, "%s", s->relay);
+	tr_conn_label(s->p, c->label, sizeof c->label);
+	c->born_ms = tr_now_ms();
+	c->uses = 1;
+	return c;
 }
 
-static void log_tls(tr_session *s)
+void tr_conn_close(struct tlsrelay_ctx *ctx, tr_conn *c, int quit)
 {
-	const tr_tls_info *t = &s->tls;
-
-	tr_log(s->ctx, LOG_INFO, "%s TLS connection %s to %s: %s with cipher %s (%d/%d bits)%s%s",
-	       tr_trust_label(t->trust), t->resumed ? "reused" : "established", s->relay,
-	       t->protocol, t->cipher, t->bits, t->alg_bits,
-	       t->dane_ok ? ", DANE " : "", t->dane_ok ? t->dane_match : "");
-	if (t->have_cert)
-		tr_vlog(s->ctx, 1, "%s: subject=%s issuer=%s cert-sha256=%s pkey-sha256=%s%s%s",
-		        s->relay, t->subject, t->issuer, t->cert_sha256, t->pkey_sha256,
-		        t->chain_ok ? "" : " verify-error=", t->chain_ok ? "" : t->verify_error);
-}
-
-/* Check the certificate against the demand, then log the posture. A
- * pinned fingerprint that matched is "Verified", as in Postfix. -1 on
- * failure. */
-static int tls_enforce(tr_session *s, tlsrelay_status *st)
-{
-	const tr_demand *d = s->p->demand;
-
-	if (tr_tls_enforce(&s->tls, d, s->relay, st) != TLSRELAY_OK) {
-		log_tls(s);
-		tr_log(s->ctx, LOG_INFO, "%s", st->text);
-		return -1;
-	}
-	s->enforced = 1;
-	if (d->auth == TR_AUTH_PINS)
-		s->tls.trust = TR_TRUST_VERIFIED;
-	else if (s->tls.dane_ok)    /* via an insecure MX RRset: Trusted only */
-		s->tls.trust = d->dane_trusted_only ? TR_TRUST_TRUSTED : TR_TRUST_VERIFIED;
-	log_tls(s);
-	if (!s->p->cache_readonly)
-		tr_tls_approve(&s->io);
-	return 0;
-}
-
-/* TLS is up: tell the observers (the posture, before enforcement). */
-static void emit_tls(tr_session *s)
-{
-	tr_event ev;
-
-	tr_sess_event(s, &ev, TR_EV_TLS);
-	ev.tls = &s->tls;
-	ev.ssl = s->io.tls;
-	tr_emit(s->p->obs, &ev);
-}
-
-/* Start TLS on the connection under the session's demand. */
-static tlsrelay_cat start_tls(tr_session *s, tlsrelay_status *st)
-{
-	tr_tls_conn c = { s->p->demand, s->p->nexthop, s->relay, s->p->cache_readonly };
-
-	return tr_tls_start(s->ctx, &s->io, &c, &s->tls, st);
-}
-
-/* Our address of the connection (getsockname), for TLS-RPT's
- * sending-mta-ip (RFC 8460 4.4); "" when unknown. */
-static void local_ip(tr_session *s)
-{
-	struct sockaddr_storage sa;
-	socklen_t len = sizeof sa;
-	const void *a = NULL;
-
-	if (s->io.fd < 0 || getsockname(s->io.fd, (struct sockaddr *)&sa, &len) != 0)
+	if (c == NULL)
 		return;
-	if (sa.ss_family == AF_INET)
-		a = &((const struct sockaddr_in *)&sa)->sin_addr;
-	else if (sa.ss_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)&sa)->sin6_addr;
-	if (a == NULL || inet_ntop(sa.ss_family, a, s->local_ip, sizeof s->local_ip) == NULL)
-		s->local_ip[0] = '\0';
-}
-
-/* The server is this host (loop.h): 4.4.6, skip it. Returns -1. */
-static int loops(tr_session *s, const char *how, tlsrelay_status *st)
-{
-	tr_status_set(st, TLSRELAY_TEMP, "4.4.6", "mail for %s loops back to myself: %s",
-	              s->p->nexthop, how);
-	tr_log(s->ctx, LOG_WARNING, "%s", st->text);
-	return site_fail(s, st);
-}
-
-/* The server's name (first word of a greeting or EHLO reply) is ours. */
-static int loops_by_name(tr_session *s, const char *what, tlsrelay_status *st)
-{
-	char how[TLSRELAY_TEXT_MAX];
-
-	if (s->reply.nlines == 0 || !tr_loop_name(s->reply.line[0], s->p->helo))
-		return 0;
-	snprintf(how, sizeof how, "host %s %s as %s, the name this host says EHLO with "
-	         "(helo_name)", s->relay, what, s->p->helo);
-	return loops(s, how, st);
-}
-
-static int do_connect(tr_session *s, tlsrelay_status *st)
-{
-	const tr_config *cfg = &s->ctx->cfg;
-	tr_event ev;
-
-	tr_sess_state(s, TR_ST_CONNECT);
-	tr_sess_event(s, &ev, TR_EV_CONNECT);
-	tr_emit(s->p->obs, &ev);
-	if (s->p->io_ops == NULL && tr_loop_addr(cfg, (const struct sockaddr *)&s->p->addr->sa)) {
-		char how[TLSRELAY_TEXT_MAX];
-		snprintf(how, sizeof how, "%s is an address of this host, at a port of "
-		         "local_mta_ports (this host's MTA)", s->relay);
-		return loops(s, how, st);
+	if (quit && c->in_sync && c->io.fd >= 0) {
+		/* The reply to QUIT is not awaited: the mail is settled already. */
+		tr_vlog(ctx, 2, "> %s: QUIT", c->relay);
+		if (tr_io_write(&c->io, "QUIT\r\n", 6) == TR_IO_OK)
+			(void)tr_io_flush(&c->io);
 	}
-	if (s->p->io_ops != NULL)
-		s->io.ops = s->p->io_ops;     /* scripted server (fuzzing) */
-	else if (tr_io_connect(&s->io, (const struct sockaddr *)&s->p->addr->sa,
-	                  s->p->addr->len, cfg->connect_timeout * 1000) != TR_IO_OK) {
-		tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "connect to %s: %s",
-		              s->relay, s->io.err);
-		return site_fail(s, st);
-	}
-	local_ip(s);
-	if (!s->p->implicit_tls)
-		return 0;
-	tr_sess_state(s, TR_ST_TLS_WRAP);
-	tr_io_set_timeout(&s->io, cfg->command_timeout * 1000);
-	if (start_tls(s, st) != TLSRELAY_OK)    /* a CA problem: 4.3.5, never a bounce */
-		return site_fail(s, st);
-	s->tls_active = 1;
-	emit_tls(s);
-	if (tls_enforce(s, st) < 0)
-		return site_fail(s, st);
-	return 0;
-}
-
-/* The server refused the session itself (greeting, EHLO after TLS, HELO):
- * skip it with a temporary failure whatever its code. A refusal of our
- * HELO says nothing about the message, and another MX may accept it; so,
- * unlike Postfix for a 5xx HELO, no bounce here. */
-static int refused_us(tr_session *s, const char *what, tlsrelay_status *st)
-{
-	if (tr_sess_reply_status(s, what, st) == TLSRELAY_OK || s->reply.code / 100 == 3)
-		tr_status_set(st, TLSRELAY_TEMP, "4.5.0", "unexpected reply to %s from %s: %d",
-		              what, s->relay, s->reply.code);
-	st->cat = TLSRELAY_TEMP;
-	st->dsn[0] = '4';
-	return site_fail(s, st);
-}
-
-/* No greeting from a relay host that may want TLS at once (smtps). */
-static void smtps_hint(tr_session *s, tlsrelay_status *st)
-{
-	char text[TLSRELAY_TEXT_MAX], dsn[TLSRELAY_DSN_MAX];
-	int port = addr_port(s->p->addr);
-
-	if (s->p->implicit_tls || !s->p->is_relay || s->io.fd < 0 ||
-	    (port != 465 && strcmp(s->io.err, "timeout") != 0))
-		return;
-	snprintf(text, sizeof text, "%s", st->text);
-	snprintf(dsn, sizeof dsn, "%s", st->dsn);
-	tr_status_set(st, st->cat, dsn, "%.300s; a server that expects TLS from the first "
-	              "byte (port 465) is written smtps:[%s]:%d", text, s->p->host, port);
-}
-
-static int do_greeting(tr_session *s, tlsrelay_status *st)
-{
-	tr_sess_state(s, TR_ST_GREETING);
-	tr_io_set_timeout(&s->io, s->ctx->cfg.command_timeout * 1000);
-	if (tr_sess_reply(s, "receiving the initial server greeting", st) != TLSRELAY_OK) {
-		smtps_hint(s, st);
-		return site_fail(s, st);
-	}
-	emit_reply(s, "greeting");
-	if (s->reply.code == 220)
-		return loops_by_name(s, "greets", st);
-	/* Skip a server that refuses us: never bounce because of one MX. */
-	return refused_us(s, "the initial server greeting", st);
-}
-
-/* EHLO, falling back to HELO when EHLO is refused (not after TLS). */
-static int do_ehlo(tr_session *s, int after_tls, tlsrelay_status *st)
-{
-	const char *helo = s->p->helo;
-	const char *what = after_tls ? "performing the EHLO handshake after STARTTLS"
-	                             : "performing the EHLO handshake";
-
-	memset(&s->caps, 0, sizeof s->caps);   /* forget what came before */
-	s->esmtp = 0;
-	tr_sess_state(s, after_tls ? TR_ST_EHLO_TLS : TR_ST_EHLO);
-	tr_sess_send(s, 0, "EHLO %s", helo);
-	if (tr_sess_reply(s, what, st) != TLSRELAY_OK)
-		return site_fail(s, st);
-	emit_reply(s, after_tls ? "EHLO after TLS" : "EHLO");
-	if (s->reply.code == 250) {
-		s->esmtp = 1;
-		tr_caps_parse(&s->reply, &s->caps);
-		return loops_by_name(s, "answers EHLO", st);
-	}
-	if (after_tls || s->reply.code == 421 || s->reply.code / 100 == 2)
-		return refused_us(s, "EHLO", st);
-	tr_sess_state(s, TR_ST_HELO);
-	tr_sess_send(s, 0, "HELO %s", helo);
-	if (tr_sess_reply(s, "performing the HELO handshake", st) != TLSRELAY_OK)
-		return site_fail(s, st);
-	emit_reply(s, "HELO");
-	if (s->reply.code == 250)
-		return 0;
-	return refused_us(s, "HELO", st);
-}
-
-/* ------------------------------------------------------------ STARTTLS */
-
-/* TLS failed at a level that allows plaintext: reconnect without TLS. */
-static int tls_fallback(tr_session *s, const tlsrelay_status *why)
-{
-	tr_log(s->ctx, LOG_INFO, "%s; retrying in plaintext (tls_security_level = may)", why->text);
-	emit_st(s, TR_EV_FALLBACK, why);
-	tr_sess_state(s, TR_ST_FAILED);
-	return 1;
-}
-
-/* TLS is required and could not be had: 4.7.x, try the next server. A
- * configuration error (tls_ca_file, the policy's protocols= or ciphers=:
- * 4.3.5) stays one, which never bounces either: exit 78 like the others. */
-static int tls_required_fail(tr_session *s, tlsrelay_status *st)
-{
-	if (st->cat != TLSRELAY_CONFIG)
-		st->cat = TLSRELAY_TEMP;
-	return site_fail(s, st);
-}
-
-/* TLS is required by the demand (credentials make it so: demand.h R7). */
-static int tls_required(const tr_session *s)
-{
-	return tr_demand_tls_required(s->p->demand);
-}
-
-/* Reply to STARTTLS other than 220. */
-static int starttls_refused(tr_session *s, tlsrelay_status *st)
-{
-	char text[TLSRELAY_TEXT_MAX];
-	int code = s->reply.code, required = tls_required(s);
-
-	tr_reply_format(&s->reply, text, sizeof text);
-	if (code == 421) {
-		tr_sess_reply_status(s, "STARTTLS", st);
-		return site_fail(s, st);
-	}
-	if (code / 100 == 4 || code / 100 == 5) {
-		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required, but host %s refused to start TLS: %s",
-		              s->relay, text);
-		if (required)
-			return tls_required_fail(s, st);
-		tr_log(s->ctx, LOG_INFO, "host %s refused to start TLS: %s; continuing in plaintext",
-		       s->relay, text);
-		return 0;
-	}
-	/* 2xx other than 220, 3xx: the dialogue is out of step. */
-	tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "host %s sent an unexpected reply to STARTTLS: %s",
-	              s->relay, text);
-	return required ? tls_required_fail(s, st) : tls_fallback(s, st);
-}
-
-/* Returns 0 to go on, -1 after a site failure, 1 for a plaintext retry. */
-static int do_starttls(tr_session *s, tlsrelay_status *st)
-{
-	int required = tls_required(s);
-	tr_event ev;
-
-	if (s->tls_active || !tr_demand_uses_tls(s->p->demand) || (s->p->no_tls && !required))
-		return 0;
-	if (s->p->no_tls) {      /* a plaintext retry is never right here */
-		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required, but a plaintext session "
-		              "with host %s was asked for", s->relay);
-		return tls_required_fail(s, st);
-	}
-	tr_sess_event(s, &ev, TR_EV_STARTTLS);
-	ev.offered = (s->caps.flags & TR_CAP_STARTTLS) != 0;
-	tr_emit(s->p->obs, &ev);
-	if (!(s->caps.flags & TR_CAP_STARTTLS)) {
-		if (!required)
-			return 0;
-		tr_status_set(st, TLSRELAY_TEMP, "4.7.4", "TLS is required%s, but was not offered by host %s",
-		              s->p->demand->level_src.kind == TR_SRC_CREDENTIALS
-		              ? " (SASL credentials are configured)" : "", s->relay);
-		return tls_required_fail(s, st);
-	}
-	if (s->starttls_sent)      /* do_starttls runs once a session */
-		tr_panic(s->ctx, "STARTTLS would be sent twice to %s", s->relay);
-	tr_sess_state(s, TR_ST_STARTTLS);
-	s->starttls_sent = 1;
-	tr_sess_send(s, 0, "STARTTLS");
-	if (tr_sess_reply(s, "sending STARTTLS", st) != TLSRELAY_OK)
-		return site_fail(s, st);
-	emit_reply(s, "reply to STARTTLS");
-	if (s->reply.code != 220)
-		return starttls_refused(s, st);
-	if (tr_io_unread(&s->io) > 0) {
-		s->in_sync = 0;
-		tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
-		              "host %s sent %zu bytes after its 220 reply to STARTTLS (response injection?)",
-		              s->relay, tr_io_unread(&s->io));
-		tr_log(s->ctx, LOG_WARNING, "%s", st->text);
-		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
-	}
-	tr_sess_state(s, TR_ST_TLS_HANDSHAKE);
-	s->in_sync = 0;
-	if (start_tls(s, st) != TLSRELAY_OK) {
-		if (st->cat != TLSRELAY_TEMP)
-			return tls_required_fail(s, st);   /* CA load failure: defer */
-		tr_log(s->ctx, LOG_INFO, "%s", st->text);
-		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
-	}
-	s->tls_active = 1;
-	s->in_sync = 1;     /* the server now waits for EHLO: QUIT is fine */
-	emit_tls(s);
-	/* Certificate requirements are checked before anything else is sent. */
-	if (tls_enforce(s, st) < 0)
-		return tls_required_fail(s, st);
-	return do_ehlo(s, 1, st);
+	tr_tls_stop(&c->io);
+	tr_io_close(&c->io);
+	free(c->key);
+	free(c);
 }
 
 /* ------------------------------------------------------------ session */
 
-static void do_quit(tr_session *s)
-{
-	/* The reply to QUIT is not awaited: the mail is settled already. */
-	tr_sess_state(s, TR_ST_QUIT);
-	tr_sess_send(s, 0, "QUIT");
-	(void)tr_io_flush(&s->io);
-}
-
 static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
                         const tr_session_params *p, tlsrelay_request *req,
-                        tlsrelay_message *msg, tr_rcpt_trace *trace,
-                        long long deadline_ms)
+                        tlsrelay_message *msg, tr_rcpt_trace *trace)
 {
 	memset(s, 0, sizeof *s);
 	s->ctx = ctx;
@@ -580,13 +266,12 @@ static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
 	s->req = req;
 	s->msg = msg;
 	s->trace = trace;
-	tr_io_init(&s->io, deadline_ms);
 	s->state = TR_ST_COUNT;     /* "?" -> CONNECT is the first transition */
 	if (strcmp(p->host, p->addr->text) == 0)
-		snprintf(s->relay, sizeof s->relay, "[%s]:%d", p->addr->text, addr_port(p->addr));
+		snprintf(s->relay, sizeof s->relay, "[%s]:%d", p->addr->text, tr_addr_port(p->addr));
 	else
 		snprintf(s->relay, sizeof s->relay, "%s[%s]:%d", p->host, p->addr->text,
-		         addr_port(p->addr));
+		         tr_addr_port(p->addr));
 	s->accepted = calloc(req->nrcpts ? req->nrcpts : 1, 1);
 	s->trying = calloc(req->nrcpts ? req->nrcpts : 1, 1);
 	if (s->accepted == NULL || s->trying == NULL)
@@ -599,77 +284,28 @@ static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
 	return 0;
 }
 
-/* A dry run (tlsrelay-probe): in place of AUTH and the transaction, every
- * pending recipient is settled OK with the TLS posture; QUIT follows. */
-static void dry_run(tr_session *s, tlsrelay_status *st)
-{
-	tr_event ev;
-
-	if (s->p->cred) {
-		tr_sess_event(s, &ev, TR_EV_AUTH);
-		ev.cred_key = s->p->cred->key;
-		ev.dry_run = 1;
-		tr_emit(s->p->obs, &ev);
-	}
-	if (s->tls_active)
-		tr_status_set(st, TLSRELAY_OK, "2.0.0", "%s TLS to %s (%s with cipher %s)",
-		              tr_trust_label(s->tls.trust), s->relay, s->tls.protocol,
-		              s->tls.cipher);
-	else
-		tr_status_set(st, TLSRELAY_OK, "2.0.0", "plaintext to %s (%s)", s->relay,
-		              !tr_demand_uses_tls(s->p->demand) ? "TLS is off for it"
-		              : s->starttls_sent ? "STARTTLS failed, level may allows plaintext"
-		              : "STARTTLS not offered, level may allows plaintext");
-	tr_sess_fail_pending(s, st);
-}
-
-/* AUTH with the session's credentials; -1 after a failure (recipients
- * settled with it). */
-static int do_auth(tr_session *s, tlsrelay_status *st)
-{
-	tr_event ev;
-	int r;
-
-	tr_sess_state(s, TR_ST_AUTH);
-	r = tr_auth_run(s, s->p->cred, st) == TLSRELAY_OK ? 0 : -1;
-	tr_sess_event(s, &ev, TR_EV_AUTH);
-	ev.cred_key = s->p->cred->key;
-	ev.st = st;
-	tr_emit(s->p->obs, &ev);
-	if (r < 0) {
-		tr_sess_fail_pending(s, st);
-		tr_sess_state(s, TR_ST_FAILED);
-	}
-	s->authed = r == 0;
-	return r;
-}
-
 /* What this session showed of the server's TLS (observers: TLS-RPT,
  * history). */
 static void tls_outcome(const tr_session *s, tr_tls_outcome *o)
 {
+	const tr_conn *c = s->c;
+
 	memset(o, 0, sizeof *o);
-	o->greeted = s->greeted || s->tls_active;
-	o->offered = s->starttls_sent || s->p->implicit_tls || s->tls_active ||
-	             (s->caps.flags & TR_CAP_STARTTLS) != 0;
-	o->tried = s->starttls_sent || s->p->implicit_tls;
-	o->up = s->tls_active;
-	o->enforced = s->enforced;
+	if (c == NULL)
+		return;
+	o->greeted = c->greeted || c->tls_active;
+	o->offered = c->starttls_sent || s->p->implicit_tls || c->tls_active ||
+	             (c->caps.flags & TR_CAP_STARTTLS) != 0;
+	o->tried = c->starttls_sent || s->p->implicit_tls;
+	o->up = c->tls_active;
+	o->enforced = c->enforced;
 	if (o->up)
-		o->info = s->tls;
-	memcpy(o->sending_ip, s->local_ip, sizeof o->sending_ip);
+		o->info = c->tls;
+	memcpy(o->sending_ip, c->local_ip, sizeof o->sending_ip);
 }
 
-static void session_end(tr_session *s)
-{
-	tr_tls_stop(&s->io);
-	tr_io_close(&s->io);
-	free(s->accepted);
-	free(s->trying);
-}
-
-/* The session's end for the observers (and the caller's outcome). */
-static void session_close(tr_session *s, const tlsrelay_status *st)
+/* END for the observers, and the caller's outcome. */
+static void session_end_event(tr_session *s, const tlsrelay_status *st)
 {
 	tr_tls_outcome o;
 	tr_event ev;
@@ -681,7 +317,92 @@ static void session_close(tr_session *s, const tlsrelay_status *st)
 	ev.outcome = &o;
 	ev.st = st;
 	tr_emit(s->p->obs, &ev);
-	session_end(s);
+}
+
+/* The end of the session; its connection, if it still has one, is closed
+ * (QUIT first when quit). */
+static void session_close(tr_session *s, int quit, const tlsrelay_status *st)
+{
+	if (quit && s->c && s->c->in_sync && s->c->io.fd >= 0)
+		tr_sess_state(s, TR_ST_QUIT);
+	session_end_event(s, st);
+	tr_conn_close(s->ctx, s->c, quit);
+	s->c = NULL;
+}
+
+static void session_free(tr_session *s)
+{
+	tr_conn_close(s->ctx, s->c, 0);
+	free(s->accepted);
+	free(s->trying);
+}
+
+/* A connection from the cache for this session: 1 (s->c set, CONNECT
+ * emitted), or 0 when there is none. */
+static int session_take(tr_session *s, const char *key, long long deadline_ms)
+{
+	tr_event ev;
+
+	if (key == NULL || (s->c = tr_conn_cache_take(s->ctx, key)) == NULL)
+		return 0;
+	s->reused = 1;
+	s->c->io.deadline_ms = deadline_ms;
+	tr_vlog(s->ctx, 1, "%s: reusing the cached connection (conn_use=%u)", s->relay,
+	        s->c->uses);
+	tr_sess_state(s, TR_ST_MAIL);
+	tr_sess_event(s, &ev, TR_EV_CONNECT);
+	tr_emit(s->p->obs, &ev);
+	return 1;
+}
+
+/* The cached connection was found closed before MAIL was accepted: close
+ * it (its END event says why) and forget it; the session opens a new one. */
+static void session_drop_stale(tr_session *s, const tlsrelay_status *why)
+{
+	tr_log(s->ctx, LOG_INFO, "%s; the message goes on a new connection (cached "
+	       "connection, conn_use=%u)", why->text, s->c->uses);
+	session_close(s, 0, why);
+	s->reused = 0;
+	s->mail_accepted = 0;
+	s->state = TR_ST_COUNT;
+}
+
+/* The connection may go to the cache (key: NULL when the session may not
+ * use it): the session ended DONE, the dialogue is in step with nothing
+ * more received, no 421, and the cache's limits allow it. */
+static int keepable(const tr_session *s, const char *key)
+{
+	const tr_conn *c = s->c;
+
+	return key != NULL && c != NULL && s->state == TR_ST_DONE && c->in_sync &&
+	       tr_io_unread(&c->io) == 0 && s->reply.code != 421 &&
+	       tr_conn_cache_would_keep(s->ctx, c);
+}
+
+/* Keep the connection for the next message, or QUIT; END either way. */
+static void session_finish(tr_session *s, const char *key, const tlsrelay_status *st)
+{
+	tr_conn *c = s->c;
+
+	if (!keepable(s, key)) {
+		session_close(s, 1, st);
+		return;
+	}
+	session_end_event(s, st);
+	s->c = NULL;
+	tr_conn_cache_put(s->ctx, c, key);
+}
+
+/* A new connection, opened (tr_sess_open's outcome). */
+static tr_open_end session_open(tr_session *s, long long deadline_ms, int *greeted,
+                                tlsrelay_status *st)
+{
+	if ((s->c = conn_new(s, deadline_ms)) == NULL) {
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		tr_sess_fail_pending(s, st);
+		return TR_OPEN_FAILED;
+	}
+	return tr_sess_open(s, greeted, st);
 }
 
 tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
@@ -689,45 +410,45 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
                           tr_rcpt_trace *trace, long long deadline_ms,
                           int *greeted, tlsrelay_status *st)
 {
+	char keybuf[TR_CONN_KEY_MAX];
+	const char *key = NULL;
 	tr_session s;
 	tr_outcome out = TR_OUT_DONE;
-	int r;
+	tr_open_end r;
 
 	*greeted = 0;
-	if (session_init(&s, ctx, p, req, msg, trace, deadline_ms) < 0) {
+	if (session_init(&s, ctx, p, req, msg, trace) < 0) {
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
-		session_end(&s);
+		session_free(&s);
 		return out;
 	}
 	if (p->demand->skip) {     /* the caller's mistake: never connect */
 		tr_status_set(st, TLSRELAY_TEMP, "4.7.5", "%s", p->demand->why);
 		tr_sess_fail_pending(&s, st);
-		session_end(&s);
+		session_free(&s);
 		return out;
 	}
-	if (do_connect(&s, st) < 0 || do_greeting(&s, st) < 0)
-		goto out;
-	if (do_ehlo(&s, 0, st) < 0)
-		goto out;
-	*greeted = 1;
-	s.greeted = 1;
-	if ((r = do_starttls(&s, st)) != 0) {
-		if (r > 0)
-			out = TR_OUT_PLAIN;
+	if (tr_conn_cache_usable(ctx, p) && tr_conn_key(p, keybuf, sizeof keybuf) >= 0)
+		key = keybuf;
+	if (s.ntrying > 0 && session_take(&s, key, deadline_ms)) {
+		*greeted = 1;
+		if (tr_txn_run(&s, st) == TR_TXN_DONE)
+			goto done;
+		session_drop_stale(&s, st);
+	}
+	if ((r = session_open(&s, deadline_ms, greeted, st)) != TR_OPEN_READY) {
+		out = r == TR_OPEN_PLAIN ? TR_OUT_PLAIN : TR_OUT_DONE;
 		goto out;
 	}
-	if (p->dry_run) {          /* never AUTH, never MAIL FROM */
-		dry_run(&s, st);
-		goto out;
-	}
-	if (p->cred && do_auth(&s, st) < 0)
-		goto out;
-	tr_txn_run(&s, st);
+	if (p->dry_run)            /* never AUTH, never MAIL FROM */
+		tr_sess_dry_run(&s, st);
+	else
+		(void)tr_txn_run(&s, st);     /* a new connection is never stale */
+done:
 	if (s.state != TR_ST_FAILED)
 		tr_sess_state(&s, TR_ST_DONE);
 out:
-	if (s.in_sync && s.io.fd >= 0)
-		do_quit(&s);
-	session_close(&s, st);
+	session_finish(&s, s.state == TR_ST_DONE && !p->dry_run ? key : NULL, st);
+	session_free(&s);
 	return out;
 }

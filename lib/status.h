@@ -45,7 +45,7 @@
  *     tr_sasl_b64() tr_sasl_plain() tr_sasl_b64_decode()
  *   Bounded output: the length, or -1 when the caller's buffer is too small
  *   (a limit the caller chose, not a failure of the work):
- *     tr_demand_key() tr_tls_cache_key()
+ *     tr_demand_key() tr_tls_cache_key() tr_conn_key()
  *   DANE facts: the TLSA lookup's outcome is an input of the demand, which
  *   decides what a failed lookup means (4.7.5 under dane and dane-only); it
  *   returns FOUND, NONE or TEMP with a one-line why:

@@ -579,6 +579,12 @@ tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const tr_demand *d,
 	return tr_status_ok(st);
 }
 
+void tr_tls_release_cache(tr_io *io)
+{
+	if (io->tls != NULL)
+		tr_tls_cache_detach(io->tls);
+}
+
 void tr_tls_stop(tr_io *io)
 {
 	SSL *ssl = io->tls;

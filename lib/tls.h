@@ -100,6 +100,11 @@ tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const struct tr_demand *d,
  * the session cache (tls_cache.h) for later processes. */
 void tr_tls_approve(tr_io *io);
 
+/* The connection on io is kept idle (conn_cache.h): it no longer stores
+ * sessions in the session cache (a late TLS 1.3 ticket is dropped rather
+ * than filed under the key of whichever connection is active then). */
+void tr_tls_release_cache(tr_io *io);
+
 /* Send close_notify (one non-blocking try) and free the SSL; the socket
  * stays open for the caller to close. Safe when TLS is not active. */
 void tr_tls_stop(tr_io *io);

@@ -181,7 +181,7 @@ static void on_end(tr_tlsrpt_rec *rec, const tr_event *ev)
 	int sts = d->sts_mode != TR_STS_MODE_NONE;
 	const char *res;
 
-	if (ev->plain_retry)
+	if (ev->plain_retry || ev->reused)   /* reused: counted by its first session */
 		return;
 	if (d->auth == TR_AUTH_DANE) {
 		if (rec->mx_lookup)

@@ -6,8 +6,12 @@
 # daemon's delivery processes run the transport's own code
 # (plugin/transport/transport.c); tlsrelayc links nothing but libc.
 
+# h-reuse (issue 16): the session's open step, and the connection cache of
+# a delivery process (for lib.mk when the lead merges)
+lib_libtlsrelay_core_la_SOURCES += lib/smtp_open.c lib/conn_cache.c lib/conn_cache.h
+
 sbin_PROGRAMS += plugin/daemon/tlsrelayd plugin/transport/tlsrelayc
-plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
+plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c plugin/daemon/route.c \
 	plugin/daemon/pool.c plugin/daemon/worker.c plugin/daemon/request.c plugin/daemon/daemon.h plugin/daemon/proto.h plugin/daemon/fdpass.h \
 	plugin/transport/transport.c plugin/transport/transport.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
@@ -50,5 +54,15 @@ TESTS += tests/daemon/test_faults_daemon.sh
 # who may do what through the socket (two users made for the test), how
 # the socket is made (strace)
 TESTS += tests/daemon/test_daemon_access.sh
+# connection reuse (issue 16): peer.py and a Postfix receiver
+# (tests/daemon/conn_facts.py reads what the peer saw)
+TESTS += tests/daemon/test_reuse.sh
+# ... routed by nexthop between processes (unbound, peers on 127.0.0.51-52:25)
+TESTS += tests/daemon/test_reuse_routing.sh
+# ... a daemon or its delivery processes killed during a burst of 600
+# (tests/daemon/burst.py)
+TESTS += tests/daemon/test_reuse_faults.sh
+# ... no descriptor or memory leak over 10,000 messages (/proc)
+TESTS += tests/daemon/test_reuse_soak.sh
 SCRIPT_DIRS += tests/daemon
 EXTRA_DIST += tests/daemon

@@ -1,8 +1,10 @@
 /*
  * daemon.h - tlsrelayd's parts: main.c (options, socket, privileges),
- * serve.c (the loop and the warm context), pool.c (the delivery
- * processes: start, hand over, retire), worker.c (a delivery process's
- * loop), request.c (one request: the descriptors, the transport).
+ * serve.c (the loop and the warm context), route.c (a request's routing
+ * label, read before it is handed over), pool.c (the delivery processes:
+ * start, hand over by routing label, retire), worker.c (a delivery
+ * process's loop, its idle connection, its result to the client),
+ * request.c (one request: the descriptors, the transport).
  */
 #ifndef TRD_DAEMON_H
 #define TRD_DAEMON_H
@@ -22,6 +24,24 @@ struct trd_options {
 	int verbose;            /* -v: also log to standard error */
 };
 
+/* A routing label: the nexthop of a request or of a process's idle SMTP
+ * connection, "host:port" (lib/conn_cache.h); "" none. */
+#define TRD_LABEL_MAX 272
+
+/* What a delivery process tells the daemon over its control socket, one
+ * SOCK_SEQPACKET message each (worker.c -> pool.c). */
+enum trd_report_kind {
+	TRD_REPORT_DONE = 1,    /* a delivery ended; the process has written its
+	                         * result to the client itself */
+	TRD_REPORT_IDLE         /* between deliveries: its idle connection went
+	                         * (label "") */
+};
+struct trd_report {
+	int kind;
+	int rc;                 /* DONE: the delivery's exit status (logs) */
+	char label[TRD_LABEL_MAX]; /* the idle connection's label, "" none */
+};
+
 /* A delivery process, as the daemon sees it (pool.c). */
 struct trd_worker {
 	pid_t pid;
@@ -32,6 +52,15 @@ struct trd_worker {
 	unsigned gen;           /* warm context generation it was forked with */
 	int uses;
 	time_t idle_since;
+	unsigned long idle_seq; /* larger: became idle later */
+	char label[TRD_LABEL_MAX]; /* its idle SMTP connection's, "" none */
+};
+
+/* A client accepted whose request is not readable yet (serve.c): its
+ * routing label needs the first bytes. */
+struct trd_pending {
+	int conn;
+	long long until_ms;     /* then it is handed over without a label */
 };
 
 struct trd_server {
@@ -43,15 +72,27 @@ struct trd_server {
 	tlsrelay_ctx *warm;     /* NULL: could not be made (configuration error) */
 	time_t warm_tried;
 	unsigned gen;           /* incremented each time warm is remade */
+	struct trd_pending *pend; /* at most max_procs */
+	int npend;
 };
 
 /* pool.c */
-void trd_pool_dispatch(struct trd_server *srv, int conn);
+void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label);
 void trd_pool_done(struct trd_server *srv, struct trd_worker *w);
 void trd_pool_reaped(struct trd_server *srv, pid_t pid, int status);
 void trd_pool_retire(struct trd_worker *w);
 void trd_pool_expire(struct trd_server *srv, time_t now);
 int trd_pool_can_take(const struct trd_server *srv);
+/* The exit status of a delivery whose outcome is unknown, refused or that
+ * never ran: temporary (the library's one translation), the mail is kept. */
+int trd_temp_exit(void);
+
+/* route.c: the routing label of the request on conn (a client just
+ * accepted) from its first bytes, peeked: the delivery process reads them
+ * as usual. 1 when known (label, "" when the request names none or cannot
+ * be read), 0 when more bytes are needed (final: give up waiting, "").
+ * warm: the daemon's context (relayhost), NULL: none. */
+int trd_route_label(int conn, const tlsrelay_ctx *warm, int final, char *label, size_t cap);
 
 /* Log one line (syslog LOG_MAIL, and standard error with -v). */
 void trd_log(int priority, const char *fmt, ...)

@@ -132,9 +132,10 @@ static tlsrelay_cat parse_args(int argc, char **argv, struct trd_options *o)
 		case 'r':
 		case 'i':
 			v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v < 1 || v > (c == 'i' ? 86400 : 1000))
+			if (*optarg == '\0' || *end || v < 1 ||
+			    v > (c == 'i' ? 86400 : c == 'r' ? 100000 : 1000))
 				return usage(c == 'n' ? "-n takes a number of processes, 1..1000" :
-				             c == 'r' ? "-r takes a number of deliveries, 1..1000" :
+				             c == 'r' ? "-r takes a number of deliveries, 1..100000" :
 				             "-i takes seconds, 1..86400");
 			*(c == 'n' ? &o->max_procs : c == 'r' ? &o->max_use : &o->max_idle) = (int)v;
 			break;

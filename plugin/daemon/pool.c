@@ -6,17 +6,34 @@
  * - A process serves up to max_use deliveries (-r, default 100, Postfix's
  *   max_use), one at a time, then is retired; one idle for max_idle
  *   seconds (-i, default 60) too. Between its deliveries a process keeps
- *   nothing of them but freed memory, as a Postfix smtp(8) process does.
+ *   nothing of them but freed memory and at most one idle SMTP connection
+ *   (lib/conn_cache.h), as a Postfix smtp(8) process with its connection
+ *   cache does.
+ * - Routing (issue 16): a client goes to an idle process whose idle
+ *   connection has the request's label (route.c: its nexthop); else to an
+ *   idle process without one; else a new process is started (below -n), so
+ *   that the connections to other nexthops stay; else to any idle process
+ *   (its connection is replaced if the new one ends clean). A request
+ *   without a label goes to an idle process without a connection first.
+ *   The message moves to the connection, not the connection to the
+ *   message: TLS state cannot leave the process that made it (see
+ *   lib/conn_cache.c). Each process tells its label after each delivery
+ *   and when its idle connection goes (TRD_REPORT_*): the daemon's view
+ *   may be a moment late, which costs at most a new connection.
  * - When the warm context is remade (a file changed, SIGHUP), idle
  *   processes of the old generation are retired at once and busy ones
  *   after their delivery: a delivery never starts with stale settings.
  * - A request the daemon does not serve (proto.h) is answered
  *   TRD_REPLY_NOT_SERVED; the process goes on serving.
- * - The reply to the client is the daemon's: the worker's status, or
- *   4.3.0 / 75 with a line when the process died during the delivery (a
- *   non-zero status it exited with, such as the transport's last-resort
- *   alarm's 75, is passed on as it is: that path printed its own line;
- *   0 without a report is never taken for a success).
+ * - The result goes to the client from the delivery process itself
+ *   (worker.c), so that it arrives when the daemon was killed or restarted
+ *   meanwhile. The daemon replies only when the process did not: 4.3.0 /
+ *   75 with a line when the process died during the delivery (a non-zero
+ *   status it exited with, such as the transport's last-resort alarm's 75,
+ *   is passed on as it is: that path printed its own line; 0 without a
+ *   report is never taken for a success), or when no process could take
+ *   the client. Its copy of the client's connection is only for noticing
+ *   that the client went away.
  */
 #include "config.h"
 #include <errno.h>
@@ -32,14 +49,14 @@
 #include "fdpass.h"
 #include "proto.h"
 
+static unsigned long idle_seq;     /* order in which processes became idle */
+
 static void reply(int conn, const char *line)
 {
 	(void)!send(conn, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* The exit status of a delivery whose outcome is unknown or that never
- * ran: temporary (the library's one translation), the mail is kept. */
-static int temp_exit(void)
+int trd_temp_exit(void)
 {
 	tlsrelay_status st = { .cat = TLSRELAY_TEMP };
 
@@ -49,7 +66,8 @@ static int temp_exit(void)
 /* The forked side: nothing of the daemon but the warm context. conn is
  * the client about to be handed over (through ctl, like every later one):
  * its descriptor is closed here too, or the process would hold that
- * connection open for as long as it lives. */
+ * connection open for as long as it lives; so are those of the other
+ * clients, served or waiting to be routed. */
 static void child(struct trd_server *srv, int ctl, int conn)
 {
 	int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGPIPE };
@@ -66,6 +84,8 @@ static void child(struct trd_server *srv, int ctl, int conn)
 		if (srv->w[i].conn >= 0)
 			close(srv->w[i].conn);
 	}
+	for (int i = 0; i < srv->npend; i++)
+		close(srv->pend[i].conn);     /* clients waiting to be routed */
 	close(conn);
 	closelog();
 	trd_worker_run(ctl, srv->warm, srv->opt->config);
@@ -102,6 +122,7 @@ static struct trd_worker *spawn(struct trd_server *srv, int conn)
 	w->conn = -1;
 	w->gen = srv->gen;
 	w->idle_since = time(NULL);
+	w->label[0] = '\0';
 	return w;
 }
 
@@ -115,21 +136,57 @@ static int idle(const struct trd_worker *w)
 	return w->ctl >= 0 && w->conn < 0 && !w->dead;
 }
 
+/* A process could take one more client than those waiting for their
+ * routing label (serve.c). */
 int trd_pool_can_take(const struct trd_server *srv)
 {
+	int free = srv->opt->max_procs - srv->nw;
+
 	for (int i = 0; i < srv->nw; i++)
 		if (idle(&srv->w[i]) && srv->w[i].gen == srv->gen)
-			return 1;
-	return srv->nw < srv->opt->max_procs;
+			free++;
+	return free > srv->npend;
 }
 
-void trd_pool_dispatch(struct trd_server *srv, int conn)
+/* The idle process of the current generation that serves label best:
+ * rank 3 its idle connection has the label, 2 it has none, 1 another one
+ * (0: not idle). A tie goes to the one that became idle last: the same
+ * connections and processes stay busy, the others reach their idle limits
+ * (connection_cache_time_limit, -i) and go. */
+static int rank(const struct trd_server *srv, const struct trd_worker *w, const char *label)
 {
-	struct trd_worker *w = NULL;
+	if (!idle(w) || w->gen != srv->gen)
+		return 0;
+	if (w->label[0] == '\0')
+		return 2;
+	return label[0] != '\0' && strcmp(w->label, label) == 0 ? 3 : 1;
+}
 
-	for (int i = 0; i < srv->nw && w == NULL; i++)
-		if (idle(&srv->w[i]) && srv->w[i].gen == srv->gen)
-			w = &srv->w[i];
+static struct trd_worker *choose(struct trd_server *srv, const char *label)
+{
+	struct trd_worker *best = NULL;
+	int best_rank = 0;
+
+	for (int i = 0; i < srv->nw; i++) {
+		struct trd_worker *w = &srv->w[i];
+		int r = rank(srv, w, label);
+
+		if (r > best_rank || (r == best_rank && r > 0 && w->idle_seq > best->idle_seq)) {
+			best = w;
+			best_rank = r;
+		}
+	}
+	/* A labelled request does not take another nexthop's connection while
+	 * a new process may be started. */
+	if (best_rank == 1 && label[0] != '\0' && srv->nw < srv->opt->max_procs)
+		return NULL;
+	return best;
+}
+
+void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label)
+{
+	struct trd_worker *w = choose(srv, label);
+
 	if (w == NULL)
 		w = spawn(srv, conn);
 	if (w == NULL || send_conn(w->ctl, conn) < 0) {
@@ -142,7 +199,7 @@ void trd_pool_dispatch(struct trd_server *srv, int conn)
 		char line[TRD_REPLY_MAX];
 
 		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: no delivery process available\n",
-		         temp_exit());
+		         trd_temp_exit());
 		reply(conn, line);
 		close(conn);
 		return;
@@ -158,29 +215,22 @@ void trd_pool_retire(struct trd_worker *w)
 	w->ctl = -1;
 }
 
-/* The reply for a delivery that ended with status (an int the worker
- * wrote: an exit status; or from waitpid when it died). */
-static void answer(struct trd_worker *w, int rc, int died, int status)
+/* The process died during a delivery (waitpid's status): the reply it
+ * could not write. */
+static void answer_death(struct trd_worker *w, int status)
 {
 	char line[TRD_REPLY_MAX];
 
-	if (!died && rc == TRD_EXIT_BAD_REQUEST)
-		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: request refused (see the mail log)\n",
-		         temp_exit());
-	else if (!died && rc == TRD_EXIT_NOT_SERVED)
-		snprintf(line, sizeof line, TRD_REPLY_NOT_SERVED "\n");
-	else if (!died)
-		snprintf(line, sizeof line, "%d\n", rc & 0xff);
-	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		snprintf(line, sizeof line, "%d\n", WEXITSTATUS(status));
 	else if (w->stopped)
-		snprintf(line, sizeof line, "%d\n", temp_exit());
+		snprintf(line, sizeof line, "%d\n", trd_temp_exit());
 	else if (WIFEXITED(status))
 		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: delivery process ended without a result\n",
-		         temp_exit());
+		         trd_temp_exit());
 	else {
 		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: delivery process ended by signal %d\n",
-		         temp_exit(), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		         trd_temp_exit(), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		trd_log(LOG_ERR, "delivery process %ld ended by signal %d during a delivery",
 		        (long)w->pid, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	}
@@ -192,19 +242,24 @@ static void answer(struct trd_worker *w, int rc, int died, int status)
 
 void trd_pool_done(struct trd_server *srv, struct trd_worker *w)
 {
-	int rc;
-	ssize_t n = read(w->ctl, &rc, sizeof rc);
+	struct trd_report r;
+	ssize_t n = read(w->ctl, &r, sizeof r);
 
-	if (n != (ssize_t)sizeof rc) {
+	if (n != (ssize_t)sizeof r) {
 		if (n < 0 && errno == EINTR)
 			return;
 		w->dead = 1;    /* ended: SIGCHLD will tell how */
 		return;
 	}
-	if (w->conn < 0)
-		return;         /* a status without a delivery: ignore */
-	answer(w, rc, 0, 0);
+	r.label[sizeof r.label - 1] = '\0';
+	memcpy(w->label, r.label, sizeof w->label);
+	if (r.kind != TRD_REPORT_DONE || w->conn < 0)
+		return;         /* the idle connection changed; or a stray report */
+	close(w->conn);     /* the process has replied */
+	w->conn = -1;
+	w->stopped = 0;
 	w->idle_since = time(NULL);
+	w->idle_seq = ++idle_seq;
 	if (w->uses >= srv->opt->max_use || w->gen != srv->gen || srv->lfd < 0)
 		trd_pool_retire(w);
 }
@@ -217,7 +272,7 @@ void trd_pool_reaped(struct trd_server *srv, pid_t pid, int status)
 		if (w->pid != pid)
 			continue;
 		if (w->conn >= 0)
-			answer(w, 0, 1, status);
+			answer_death(w, status);
 		if (w->ctl >= 0)
 			close(w->ctl);
 		srv->w[i] = srv->w[--srv->nw];

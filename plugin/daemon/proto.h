@@ -18,14 +18,17 @@
  * daemon takes the end of the connection (POLLRDHUP) as the client gone
  * (the MTA killed it, a timeout) and stops the delivery process.
  *
- * Reply, daemon to client, once, when the delivery process has ended:
+ * Reply, to the client, once, when the delivery has ended:
  *   "<status>\n" or "<status> <line>\n"
  * status is the exit status to exit with (0-255); line, when given, is a
  * DSN line ("4.3.0 tlsrelayd: ...") the client prints on its standard
  * output: the delivery process died or never ran, so nobody else did. At
- * most TRD_REPLY_MAX bytes. No reply (end of file) means the outcome is
- * unknown: the client exits 75 (the message is kept; at worst sent twice,
- * never lost).
+ * most TRD_REPLY_MAX bytes. The delivery process writes it itself (the
+ * daemon hands it the connection), so that a daemon killed or restarted
+ * meanwhile loses nothing; the daemon writes it only when no delivery
+ * process took the request or the process died during the delivery. No
+ * reply (end of file) means the outcome is unknown: the client exits 75
+ * (the message is kept; at worst sent twice, never lost).
  *
  * Or "not-served\n" (TRD_REPLY_NOT_SERVED): the daemon runs only
  * deliveries with its own configuration, and this request was something

@@ -11,6 +11,14 @@
  * configuration itself and reports the error to its MTA exactly as
  * tlsrelay does; another attempt is made at most every TRD_RETRY seconds.
  *
+ * Routing (issue 16): a client just accepted is handed over once its
+ * request's first bytes tell its routing label (route.c), so that it
+ * reaches the process holding an idle connection for its nexthop
+ * (pool.c). Until then it waits in a list of its own, polled with the
+ * rest, for at most TRD_ROUTE_WAIT_MS; then it goes without a label.
+ * Clients are accepted only while a process could take them, counting
+ * those waiting in the list.
+ *
  * Decisions:
  * - The client's end of the connection closing before the reply (the MTA
  *   killed it on its time limit) stops the delivery process (SIGTERM):
@@ -39,6 +47,7 @@
 
 #define TRD_RETRY 5
 #define TRD_TICK 5      /* seconds between checks for idle processes */
+#define TRD_ROUTE_WAIT_MS 200   /* for a request's first bytes */
 
 static int *sigpipe_fds;   /* the server's self-pipe, for the handler */
 static volatile sig_atomic_t got_chld, got_hup, got_term;
@@ -124,6 +133,26 @@ static void warm_check(struct trd_server *srv)
 	}
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Hand the client over when its routing label is known (or final: when
+ * waiting is over); 1 when it was handed over. */
+static int route(struct trd_server *srv, int conn, int final)
+{
+	char label[TRD_LABEL_MAX];
+
+	if (!trd_route_label(conn, srv->warm, final, label, sizeof label))
+		return 0;
+	trd_pool_dispatch(srv, conn, label);
+	return 1;
+}
+
 /* The configuration is checked before the client is taken: when it
  * changed, the processes of the old generation are retired, and with all
  * max_procs slots theirs until they are reaped the client waits in the
@@ -141,7 +170,29 @@ static void accept_one(struct trd_server *srv)
 			trd_log(LOG_ERR, "accept: %s", strerror(errno));
 		return;
 	}
-	trd_pool_dispatch(srv, conn);
+	if (route(srv, conn, 0))
+		return;
+	srv->pend[srv->npend++] = (struct trd_pending){ conn, now_ms() + TRD_ROUTE_WAIT_MS };
+}
+
+/* The waiting clients whose first bytes came (readable) or whose time is
+ * up are handed over. */
+static void route_pending(struct trd_server *srv, const struct pollfd *pfd)
+{
+	long long now = now_ms();
+
+	for (int i = 0; i < srv->npend; ) {
+		struct trd_pending *p = &srv->pend[i];
+
+		if ((pfd[i].fd == p->conn && pfd[i].revents) || now >= p->until_ms ||
+		    srv->lfd < 0) {
+			if (route(srv, p->conn, now >= p->until_ms || srv->lfd < 0)) {
+				*p = srv->pend[--srv->npend];
+				continue;
+			}
+		}
+		i++;
+	}
 }
 
 static void reap(struct trd_server *srv)
@@ -161,13 +212,21 @@ static void drain_signals(const struct trd_server *srv)
 		;
 }
 
-/* Poll slots: per process its control socket and its client's connection
- * (fd -1 where there is none: poll skips it), then the signal pipe, then
- * the listening socket. */
+/* Poll slots: the waiting clients (their first bytes), per process its
+ * control socket and its client's connection (fd -1 where there is none:
+ * poll skips it), then the signal pipe, then the listening socket. */
 static int wait_events(struct trd_server *srv, struct pollfd *pfd)
 {
-	int n = 0, accepting = srv->lfd >= 0 && trd_pool_can_take(srv);
+	int n = 0, accepting = srv->lfd >= 0 && trd_pool_can_take(srv), timeout = TRD_TICK * 1000;
+	long long now = now_ms();
 
+	for (int i = 0; i < srv->npend; i++) {
+		long long left = srv->pend[i].until_ms - now;
+
+		pfd[n++] = (struct pollfd){ srv->pend[i].conn, POLLIN, 0 };
+		if (left < timeout)
+			timeout = left < 0 ? 0 : (int)left;
+	}
 	for (int i = 0; i < srv->nw; i++) {
 		const struct trd_worker *w = &srv->w[i];
 
@@ -176,19 +235,20 @@ static int wait_events(struct trd_server *srv, struct pollfd *pfd)
 	}
 	pfd[n++] = (struct pollfd){ srv->sigfd[0], POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ accepting ? srv->lfd : -1, POLLIN, 0 };
-	return poll(pfd, (nfds_t)n, TRD_TICK * 1000);
+	return poll(pfd, (nfds_t)n, timeout);
 }
 
 static void step(struct trd_server *srv, struct pollfd *pfd)
 {
-	int nw = srv->nw;
+	int nw = srv->nw, np = srv->npend;
+	struct pollfd *wp = pfd + np;
 
 	for (int i = 0; i < nw; i++) {
 		struct trd_worker *w = &srv->w[i];
 
-		if (pfd[2 * i].revents)
+		if (wp[2 * i].revents)
 			trd_pool_done(srv, w);
-		if ((pfd[2 * i + 1].revents & (POLLRDHUP | POLLHUP | POLLERR)) && w->conn >= 0 &&
+		if ((wp[2 * i + 1].revents & (POLLRDHUP | POLLHUP | POLLERR)) && w->conn >= 0 &&
 		    !w->stopped) {
 			trd_log(LOG_WARNING, "the client of delivery process %ld went away: stopping it",
 			        (long)w->pid);
@@ -196,13 +256,14 @@ static void step(struct trd_server *srv, struct pollfd *pfd)
 			w->stopped = 1;
 		}
 	}
-	if (pfd[2 * nw].revents & POLLIN)
+	if (wp[2 * nw].revents & POLLIN)
 		drain_signals(srv);
 	if (got_chld) {
 		got_chld = 0;
 		reap(srv);
 	}
-	if ((pfd[2 * nw + 1].revents & POLLIN) && !got_term)
+	route_pending(srv, pfd);
+	if ((wp[2 * nw + 1].revents & POLLIN) && !got_term)
 		accept_one(srv);
 	trd_pool_expire(srv, time(NULL));
 }
@@ -224,8 +285,9 @@ tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 	srv.opt = opt;
 	srv.lfd = lfd;
 	srv.w = calloc((size_t)opt->max_procs, sizeof *srv.w);
-	pfd = calloc(2 * (size_t)opt->max_procs + 2, sizeof *pfd);
-	if (srv.w == NULL || pfd == NULL || signals_setup(&srv) < 0) {
+	srv.pend = calloc((size_t)opt->max_procs, sizeof *srv.pend);
+	pfd = calloc(3 * (size_t)opt->max_procs + 2, sizeof *pfd);
+	if (srv.w == NULL || srv.pend == NULL || pfd == NULL || signals_setup(&srv) < 0) {
 		trd_log(LOG_ERR, "cannot start: %s", strerror(errno));
 		free(srv.w);
 		free(pfd);
@@ -233,7 +295,7 @@ tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 	}
 	warm_make(&srv, "loaded");
 	trd_log(LOG_INFO, "ready on %s (at most %d delivery processes)", opt->socket, opt->max_procs);
-	while (srv.lfd >= 0 || srv.nw > 0) {
+	while (srv.lfd >= 0 || srv.nw > 0 || srv.npend > 0) {
 		if (got_term && srv.lfd >= 0)
 			stop_listening(&srv);
 		if (wait_events(&srv, pfd) < 0 && errno != EINTR) {
@@ -247,6 +309,7 @@ tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 	trd_log(LOG_INFO, "stopped");
 	tlsrelay_ctx_free(srv.warm);
 	free(srv.w);
+	free(srv.pend);
 	free(pfd);
 	return TLSRELAY_OK;
 }

@@ -10,7 +10,8 @@
  * unix socket SOCKET (default RUNSTATEDIR/tlsrelay/tlsrelayd.sock; -S must
  * be the first argument), waits for the delivery process to end and exits
  * with its status. The delivery process reads the message from the MTA's
- * pipe and writes the result line itself. Protocol: plugin/daemon/proto.h.
+ * pipe, writes the result line itself, and sends the status on this
+ * connection. Protocol: plugin/daemon/proto.h.
  *
  * Why: this program links nothing but libc and does not load OpenSSL;
  * the daemon forks each delivery from a process where the TLS context,
@@ -35,6 +36,12 @@
  *   does not guess beforehand.
  * - No timeout of its own: the MTA's (pipe(8) time limit) ends this
  *   process, and the daemon stops the delivery when it sees that.
+ * - The result comes from the delivery process itself, on this
+ *   connection (the daemon handed it over with the descriptors): a daemon
+ *   killed or restarted after the hand-over changes nothing here, the
+ *   connection stays open until the delivery process has replied. End of
+ *   file without a reply is the delivery process's death, or the daemon's
+ *   before the hand-over: 75 (plugin/daemon/worker.c lists every case).
  */
 #include "config.h"
 #include <errno.h>
@@ -123,7 +130,11 @@ static int connect_to(const char *path)
 	return s;
 }
 
-/* The request of proto.h in one buffer; NULL if too big. */
+/* The request of proto.h in one buffer (a static one when it fits: no
+ * heap to set up, a few page faults and system calls less per message);
+ * NULL if too big. */
+static char small_request[8192];
+
 static char *build(int argc, char **argv, size_t *outlen)
 {
 	char cwd[PATH_MAX];
@@ -136,7 +147,11 @@ static char *build(int argc, char **argv, size_t *outlen)
 	len = strlen(cwd) + 1;
 	for (int i = 0; i < argc; i++)
 		len += strlen(argv[i]) + 1;
-	if (argc > TRD_ARGC_MAX || len > TRD_LEN_MAX || (buf = malloc(TRD_HEAD_LEN + len)) == NULL)
+	if (argc > TRD_ARGC_MAX || len > TRD_LEN_MAX)
+		return NULL;
+	if (TRD_HEAD_LEN + len <= sizeof small_request)
+		buf = small_request;
+	else if ((buf = malloc(TRD_HEAD_LEN + len)) == NULL)
 		return NULL;
 	memcpy(buf, TRD_MAGIC, TRD_MAGIC_LEN);
 	u = (uint32_t)argc;
@@ -233,20 +248,23 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!std_fds_open())
 		fallback(argv, "descriptor 0, 1 or 2 is closed", NULL);
+	/* Made before connecting: the request follows the connection at once,
+	 * and the daemon routes it by its first bytes (route.c). */
+	if ((buf = build(argc, argv, &len)) == NULL)
+		fallback(argv, "command line over the protocol's limits", sock);
 	if ((s = connect_to(sock)) < 0) {
 		char why[128];
 		snprintf(why, sizeof why, "cannot connect: %s", strerror(errno));
 		fallback(argv, why, sock);
 	}
-	if ((buf = build(argc, argv, &len)) == NULL)
-		fallback(argv, "command line over the protocol's limits", sock);
 	if ((rc = send_request(s, buf, len)) == -1)
 		fallback(argv, "request not accepted", sock);
 	if (rc < 0) {
 		printf("4.3.0 tlsrelayc: cannot send the request to tlsrelayd: %s\n", strerror(errno));
 		return EXIT_TEMP;
 	}
-	free(buf);
+	if (buf != small_request)
+		free(buf);
 	if ((rc = read_reply(s)) < 0) {
 		close(s);
 		fallback_as(argv, "not served there (it runs deliveries with its own configuration "

@@ -468,7 +468,8 @@ static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 	st->cat = TLSRELAY_TEMP;    /* nowhere to print: 0-2 cannot be made valid */
 	if (std_fds(&stdin_closed) < 0)
 		return 0;
-	(void)tlsrelay_no_core_dumps();
+	if (warm == NULL)             /* tlsrelayd did it once for its processes */
+		(void)tlsrelay_no_core_dumps();
 	/* A bad command line is the MTA's transport configuration (master.cf,
 	 * an Exim transport): 78 like the other configuration errors, so that
 	 * Exim (which reads only the exit status) defers too, as Postfix does

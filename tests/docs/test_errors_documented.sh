@@ -18,7 +18,7 @@ n=$(printf '%s\n' "$out" | grep -cE '^(ok|missing)	')
 # the extractor itself: it must find the messages (a broken parser finding
 # nothing would pass everything), including a multi-line call
 tap_ok "$(test "$n" -ge 100; echo $?)" "errors.py finds the error messages ($n)" "$out"
-tap_like "$out" '	lib/smtp_client\.c:[0-9]+	4\.7\.4	TLS is required%s, but was not offered by host %s$' \
+tap_like "$out" '	lib/smtp_open\.c:[0-9]+	4\.7\.4	TLS is required%s, but was not offered by host %s$' \
 	"errors.py finds the 4.7.4 STARTTLS requirement message"
 tap_like "$out" '	lib/deliver\.c:[0-9]+	4\.3\.5	bad nexthop ' "errors.py reads a call spread over lines (DSN after a comment)"
 tap_like "$out" '	plugin/transport/transport\.c:[0-9]+	4\.4\.2	delivery deadline exceeded' \

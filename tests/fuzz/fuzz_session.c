@@ -17,6 +17,10 @@
  *               AUTH (with a) and the transaction run. This reaches the
  *               AUTH dialogue, which needs TLS that this harness cannot
  *               give (there is no socket, so a real handshake fails).
+ *     R         "reused": as T, then the transaction alone on a connection
+ *               taken from the connection cache (conn_cache.h: no AUTH;
+ *               a failure before MAIL's 2xx is TR_TXN_STALE);  r  with
+ *               RSET first (the connection's last transaction was open)
  *   The rest is what the server sends, in reads: a line "@@" ends one read
  *   (so "220 ...\n@@\n" is the greeting alone, and a pipelined group of
  *   replies can arrive in one read or several). After the last byte the
@@ -196,7 +200,7 @@ static void setup(void)
 typedef struct opts {
 	tr_tls_level level;
 	size_t nrcpts;
-	int cred, dsn, utf8, implicit, no_tls, after_tls;
+	int cred, dsn, utf8, implicit, no_tls, after_tls, reused, rset;
 	tlsrelay_message *msg;
 } opts;
 
@@ -224,6 +228,8 @@ static size_t parse_opts(const uint8_t *d, size_t n, opts *o)
 		case 'i': o->implicit = 1; break;
 		case 'p': o->no_tls = 1; break;
 		case 'T': o->after_tls = 1; break;
+		case 'R': o->after_tls = o->reused = 1; break;
+		case 'r': o->rset = 1; break;
 		default: break;
 		}
 	}
@@ -257,29 +263,43 @@ static void check_outcome(const tlsrelay_request *req, const tlsrelay_status *st
 	fuzz_check(sum.cat != TLSRELAY_OK || srv.dot_sent, "summary OK without data");
 }
 
+/* A stale reused connection: nothing settled, MAIL never accepted. */
+static void stale_check(const tr_session *s, const tlsrelay_request *req)
+{
+	fuzz_check(s->reused && !s->mail_accepted, "stale only before MAIL's 2xx");
+	for (size_t i = 0; i < req->nrcpts; i++)
+		fuzz_check(strcmp(req->rcpts[i].status.text, "delivery not attempted") == 0,
+		           "a recipient settled on a stale connection");
+}
+
 /* The session as tr_session_run leaves it after a successful STARTTLS
  * and before the EHLO reply (session_init + do_starttls), then AUTH and
  * the transaction. */
-static void run_after_tls(const tr_session_params *p, tlsrelay_request *req,
+static void run_after_tls(const tr_session_params *p, const opts *o, tlsrelay_request *req,
                           tlsrelay_message *msg, tr_rcpt_trace *trace,
                           tlsrelay_status *st)
 {
 	static tr_session s;
+	static tr_conn c;
 
 	memset(&s, 0, sizeof s);
+	memset(&c, 0, sizeof c);
 	s.ctx = ctx;
 	s.p = p;
 	s.req = req;
 	s.msg = msg;
 	s.trace = trace;
-	tr_io_init(&s.io, 0);
-	s.io.ops = &srv_ops;
+	s.c = &c;
+	tr_io_init(&c.io, 0);
+	c.io.ops = &srv_ops;
 	s.state = TR_ST_EHLO_TLS;
-	s.tls_active = s.starttls_sent = s.greeted = s.in_sync = 1;
-	snprintf(s.tls.protocol, sizeof s.tls.protocol, "TLSv1.3");
-	snprintf(s.tls.cipher, sizeof s.tls.cipher, "TLS_AES_256_GCM_SHA384");
-	s.tls.trust = TR_TRUST_VERIFIED;
+	c.tls_active = c.starttls_sent = c.greeted = c.in_sync = 1;
+	c.uses = 1;
+	snprintf(c.tls.protocol, sizeof c.tls.protocol, "TLSv1.3");
+	snprintf(c.tls.cipher, sizeof c.tls.cipher, "TLS_AES_256_GCM_SHA384");
+	c.tls.trust = TR_TRUST_VERIFIED;
 	snprintf(s.relay, sizeof s.relay, "mx.example.test[192.0.2.25]:25");
+	snprintf(c.relay, sizeof c.relay, "%s", s.relay);
 	s.accepted = calloc(req->nrcpts, 1);
 	s.trying = calloc(req->nrcpts, 1);
 	fuzz_check(s.accepted && s.trying, "calloc");
@@ -287,10 +307,14 @@ static void run_after_tls(const tr_session_params *p, tlsrelay_request *req,
 	s.ntrying = req->nrcpts;
 	if (tr_sess_reply(&s, "performing the EHLO handshake after STARTTLS", st) == TLSRELAY_OK &&
 	    s.reply.code == 250) {
-		tr_caps_parse(&s.reply, &s.caps);
-		s.esmtp = 1;
-		if (p->cred == NULL || tr_auth_run(&s, p->cred, st) == TLSRELAY_OK)
-			tr_txn_run(&s, st);
+		tr_caps_parse(&s.reply, &c.caps);
+		c.esmtp = 1;
+		s.reused = o->reused;
+		c.needs_rset = o->rset;
+		if (o->reused && tr_txn_run(&s, st) == TR_TXN_STALE)
+			stale_check(&s, req);
+		else if (!o->reused && (p->cred == NULL || tr_auth_run(&s, p->cred, st) == TLSRELAY_OK))
+			(void)tr_txn_run(&s, st);
 	}
 	free(s.accepted);
 	free(s.trying);
@@ -364,7 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.no_tls = o.no_tls;
 	tr_status_set(&st, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
 	if (o.after_tls)
-		run_after_tls(&p, &req, o.msg, trace, &st);
+		run_after_tls(&p, &o, &req, o.msg, trace, &st);
 	else
 		tr_session_run(ctx, &p, &req, o.msg, trace, 0, &greeted, &st);
 	if (srv.plaintext_required)

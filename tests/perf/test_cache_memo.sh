@@ -20,7 +20,9 @@
 #   e. tls_session_cache_timeout = 2s: resumed at once, a full handshake
 #      once the entry expired (the expiry in the file is checked first)
 # Each case checks that the same delivery process served it (the daemon's
-# one child, same PID). Every wait is bounded; no timing is asserted.
+# one child, same PID). connection_cache = no: each delivery has its own
+# connection, hence a handshake. Every wait is bounded; no timing is
+# asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
@@ -53,6 +55,9 @@ write_conf() {	# write_conf FILE [extra lines]
 		printf 'relayhost = [127.0.0.1]:%s\ntls_security_level = verify\n' "$PORT"
 		printf 'tls_ca_file = %s\nhelo_name = client.tlsrelay.test\nsyslog = no\n' "$CERTS/ca.pem"
 		printf 'deadline = 60s\nspool_directory = %s\ntls_session_cache = %s\n' "$T/spool" "$CACHE"
+		# every delivery makes its own connection (and TLS session) here:
+		# connection reuse is tests/daemon/test_reuse.sh
+		printf 'connection_cache = no\n'
 		printf '%s\n' "$@"
 	} > "$f"
 	chmod 0644 "$f"

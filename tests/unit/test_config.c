@@ -58,6 +58,10 @@ static const struct field {
 	{ "milter_rules",       F_STR,   offsetof(tr_config, milter_rules) },
 	{ "syslog_name",        F_STR,   offsetof(tr_config, syslog_name) },
 	{ "local_mta_ports",    F_INT,   offsetof(tr_config, local_mta_ports) }, /* the first */
+	{ "connection_cache",   F_INT,   offsetof(tr_config, connection_cache) },
+	{ "connection_cache_time_limit", F_INT, offsetof(tr_config, connection_cache_time_limit) },
+	{ "connection_reuse_count_limit", F_INT, offsetof(tr_config, connection_reuse_count_limit) },
+	{ "connection_reuse_time_limit", F_INT, offsetof(tr_config, connection_reuse_time_limit) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -124,7 +128,9 @@ static void test_defaults(void)
 		"tls_session_cache=(null);tls_session_cache_timeout=3600;"
 		"tls_session_cache_size=1000;"
 	    "require_header=1;tls_required_enable=0;message_rules=(null);milter_socket=(null);"
-	    "milter_rules=(null);syslog_name=(null);local_mta_ports=25;";
+	    "milter_rules=(null);syslog_name=(null);local_mta_ports=25;connection_cache=1;"
+	    "connection_cache_time_limit=2;connection_reuse_count_limit=100;"
+	    "connection_reuse_time_limit=300;";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
@@ -205,6 +211,12 @@ static const struct {
 	{ "mta_sts_cache", NULL, "/var/lib/tlsrelay/sts.db", "/var/lib/tlsrelay/sts.db" },
 	{ "mta_sts_https_port", NULL, "8443", "8443" },
 	{ "message_rules", NULL, "/etc/tlsrelay/milter_rules", "/etc/tlsrelay/milter_rules" },
+	{ "connection_cache", NULL, "no", "0" },
+	{ "connection_cache_time_limit", NULL, "1s", "1" },
+	{ "connection_cache_time_limit", NULL, "5m", "300" },
+	{ "connection_reuse_count_limit", NULL, "1", "1" },
+	{ "connection_reuse_count_limit", NULL, "100000", "100000" },
+	{ "connection_reuse_time_limit", NULL, "1d", "86400" },
 };
 
 static void test_good_values(void)
@@ -289,6 +301,11 @@ static const struct {
 	  "bad value for syslog: expected yes or no" },
 	{ "syslog", "", NULL, "bad value for syslog: expected yes or no" },
 	{ "mta_sts", "enforce", NULL, "bad value for mta_sts: expected yes or no" },
+	{ "connection_cache", "sometimes", NULL, "bad value for connection_cache: expected yes or no" },
+	{ "connection_cache_time_limit", "301s", NULL,
+	  "bad value for connection_cache_time_limit: must be from 1s to 5m" },
+	{ "connection_reuse_count_limit", "0", NULL,
+	  "bad value for connection_reuse_count_limit: expected a number from 1 to 100000" },
 	{ "mta_sts_https_port", "0", NULL,
 	  "bad value for mta_sts_https_port: expected a number from 1 to 65535" },
 	{ "tls_security_level", "bogus", NULL, "bad value for "

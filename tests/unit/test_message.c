@@ -870,6 +870,105 @@ static void test_spool_write_error(const char *work, const char *spool)
 	close(fd);
 }
 
+/* -------------------------------------------------------- memory spool */
+
+/* Where the spool's descriptor points: 1 a memfd, 0 a file in dir. */
+static int is_memfd(int fd)
+{
+	char link[64], target[600];
+	ssize_t n;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, target, sizeof target - 1)) < 0)
+		return -1;
+	target[n] = '\0';
+	return strncmp(target, "/memfd:", 7) == 0;
+}
+
+/* tr_message_spool_mem (tlsrelayd's processes): in memory up to mem_max,
+ * then moved to a file, the content the same either way. */
+static const struct mem_case {
+	const char *name;
+	size_t input;                 /* bytes of LF lines ("x...x\n", 99 + 1) */
+	unsigned long long mem_max;   /* 0: a file at once */
+	int want_memfd;
+} mem_cases[] = {
+	{ "mem_max 0: a file", 2000, 0, 0 },
+	{ "small: in memory", 2000, 1024 * 1024, 1 },
+	{ "exactly mem_max (canonical): in memory", 1000, 1010, 1 },
+	{ "one byte over: moved to a file", 1000, 1009, 0 },
+	{ "over in a later read: moved, content whole", 300000, 100000, 0 },
+};
+
+static void test_spool_mem_case(const struct mem_case *c, const char *work, const char *spool)
+{
+	char *in = malloc(c->input), name[200];
+	struct buf got = { 0 };
+	tlsrelay_status st;
+	tlsrelay_message *msg;
+	int fd, before = next_fd();
+
+	char *want = malloc(c->input * 2);
+	size_t wlen = 0;
+
+	for (size_t i = 0; i < c->input; i++) {
+		in[i] = i % 100 == 99 ? '\n' : (char)('a' + i / 100 % 26);
+		if (in[i] == '\n')
+			want[wlen++] = '\r';
+		want[wlen++] = in[i];
+	}
+	fd = input_file(work, in, c->input);
+	msg = tr_message_spool_mem(fd, spool, c->mem_max, &st);
+	snprintf(name, sizeof name, "memory spool, %s: spooled", c->name);
+	tap_ok(msg != NULL, name, st.text);
+	if (msg != NULL) {
+		snprintf(name, sizeof name, "memory spool, %s: %s", c->name,
+		         c->want_memfd ? "a memfd" : "a file");
+		TAP_INT(is_memfd(msg->fd), c->want_memfd, name);
+		snprintf(name, sizeof name, "memory spool, %s: canonical size", c->name);
+		TAP_INT(msg->size, c->input + c->input / 100, name);
+		read_all(msg->fd, &got);
+		snprintf(name, sizeof name, "memory spool, %s: content byte for byte", c->name);
+		TAP_MEM(got.p, got.len, want, wlen, name);
+		snprintf(name, sizeof name, "memory spool, %s: close-on-exec", c->name);
+		tap_ok((fcntl(msg->fd, F_GETFD) & FD_CLOEXEC) != 0, name, "");
+		snprintf(name, sizeof name, "memory spool, %s: at offset 0", c->name);
+		lseek(msg->fd, 0, SEEK_SET);
+		TAP_INT(lseek(msg->fd, 0, SEEK_CUR), 0, name);
+		lseek(msg->fd, 0, SEEK_SET);
+	}
+	tlsrelay_message_free(msg);
+	close(fd);
+	snprintf(name, sizeof name, "memory spool, %s: no descriptor left", c->name);
+	TAP_INT(next_fd(), before, name);
+	snprintf(name, sizeof name, "memory spool, %s: spool dir empty", c->name);
+	TAP_INT(dir_entries(spool), 0, name);
+	free(got.p);
+	free(want);
+	free(in);
+}
+
+/* Moving to a file that cannot be made: the same 4.3.0 as without memory. */
+static void test_spool_mem_no_dir(const char *work)
+{
+	static char big[5000];
+	char dir[700], want[800];
+	tlsrelay_status st;
+	tlsrelay_message *msg;
+	int fd;
+
+	memset(big, 'y', sizeof big);
+	snprintf(dir, sizeof dir, "%s/no-such-dir", work);
+	fd = input_file(work, big, sizeof big);
+	msg = tr_message_spool_mem(fd, dir, 100, &st);
+	snprintf(want, sizeof want, "cannot create spool file in %s: %s", dir, strerror(ENOENT));
+	tap_ok(msg == NULL, "memory spool, no dir to move to: fails", "");
+	TAP_STR(st.dsn, "4.3.0", "memory spool, no dir to move to: dsn");
+	TAP_STR(st.text, want, "memory spool, no dir to move to: text");
+	tlsrelay_message_free(msg);
+	close(fd);
+}
+
 /* ----------------------------------------------------------- large input */
 
 #define LARGE_SIZE (20u * 1024 * 1024)
@@ -1038,6 +1137,9 @@ int main(void)
 	test_spool_read_error(spool);
 	test_spool_write_error(work, spool);
 	test_spool_large(spool);
+	for (i = 0; i < sizeof mem_cases / sizeof mem_cases[0]; i++)
+		test_spool_mem_case(&mem_cases[i], work, spool);
+	test_spool_mem_no_dir(work);
 	tlsrelay_message_free(NULL);
 	tap_ok(tlsrelay_message_size(NULL) == 0, "free(NULL) and size(NULL)", "");
 

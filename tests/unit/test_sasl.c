@@ -611,16 +611,21 @@ static void log_line(void *arg, int priority, const char *line)
 static void session_setup(tr_session *s, struct tlsrelay_ctx *ctx,
                           const struct auth_case *c, int fd)
 {
+	static tr_conn conn;
+
 	memset(s, 0, sizeof *s);
+	memset(&conn, 0, sizeof conn);
 	s->ctx = ctx;
-	tr_io_init(&s->io, tr_now_ms() + 8000);
-	tr_io_set_timeout(&s->io, 5000);
-	s->io.fd = fd;
+	s->c = &conn;
+	tr_io_init(&conn.io, tr_now_ms() + 8000);
+	tr_io_set_timeout(&conn.io, 5000);
+	conn.io.fd = fd;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	s->tls_active = c->tls;
-	s->caps.flags = c->flags;
-	s->caps.auth = c->auth;
+	conn.tls_active = c->tls;
+	conn.caps.flags = c->flags;
+	conn.caps.auth = c->auth;
 	snprintf(s->relay, sizeof s->relay, "%s", HOST);
+	snprintf(conn.relay, sizeof conn.relay, "%s", HOST);
 }
 
 /* Run tr_auth_run against the scripted peer; *sent: what the peer got. */
@@ -671,7 +676,7 @@ static void check_no_secret(const char *c_name, const char *log,
 
 	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
 		if (strstr(log, secrets[i]) || strstr(st->text, secrets[i]) ||
-		    memmem(s->io.wbuf, sizeof s->io.wbuf, secrets[i], strlen(secrets[i])))
+		    memmem(s->c->io.wbuf, sizeof s->c->io.wbuf, secrets[i], strlen(secrets[i])))
 			clean = 0;
 	snprintf(name, sizeof name, "%s: no secret in log, status or write buffer", c_name);
 	tap_ok(clean, name, log);

@@ -1,14 +1,21 @@
 /*
  * test_tlsrpt.c - TLS-RPT pieces without the network: the rua list of a
  * TLSRPTv1 record, the RFC 8460 result type of a session, the store's
- * counting and the JSON report's totals (tlsrpt.c, sts.c, sts_cache.c).
+ * counting and the JSON report's totals (tlsrpt.c, sts.c, sts_cache.c);
+ * the observer (tlsrpt_record.c) counting sessions, not reused
+ * connections.
  */
 #include "config.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/x509.h>
+#include "dane.h"
+#include "demand.h"
+#include "nexthop.h"
+#include "observe.h"
 #include "sts.h"
 #include "sts_cache.h"
 #include "tlsrpt.h"
@@ -190,11 +197,83 @@ static void test_store_report(void)
 	unlink(err);
 }
 
+/* The observer counts a session's TLS result once: the END of a session
+ * on a connection reused from tlsrelayd's connection cache (ev.reused)
+ * is the same TLS session again, not a new one (observe.h). A DANE
+ * server is recorded whenever mta_sts_cache is set. */
+static void test_observer_reused(void)
+{
+	char path[] = "/tmp/test_tlsrpt_obs.XXXXXX", db[64], err[256], *json = NULL;
+	int fd = mkstemp(path);
+	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
+	tlsrelay_status st;
+	unsigned char digest[32] = { 1 };
+	tr_dane_host dh;
+	tr_demand d;
+	tr_nexthop nh;
+	tr_sts_run sts;
+	tr_tlsrpt_rec rec;
+	tr_tls_outcome o;
+	tr_addr addr = { .text = "192.0.2.25" };
+	tr_event ev;
+	tr_tlsrpt_meta m = { "Org", "c@x.test", "x.test", NULL };
+
+	if (fd >= 0)
+		close(fd);
+	snprintf(db, sizeof db, "%s.db", path);
+	tap_ok(ctx && tlsrelay_ctx_set(ctx, "mta_sts_cache", db, &st) == TLSRELAY_OK,
+	       "observer: context with mta_sts_cache", st.text);
+	memset(&dh, 0, sizeof dh);
+	dh.state = TR_DANE_USABLE;
+	dh.tlsa.n = 1;
+	dh.tlsa.rr[0] = (tr_tlsa_rr){ 3, 1, 1, digest, sizeof digest };
+	memset(&d, 0, sizeof d);
+	d.level = TR_TLS_DANE;
+	d.auth = TR_AUTH_DANE;
+	d.dane = &dh;
+	tr_nexthop_parse("d.test", &nh, NULL, 0);
+	tr_sts_run_init(&sts, ctx);
+	tr_tlsrpt_rec_init(&rec, ctx, &sts);
+	memset(&o, 0, sizeof o);
+	o.greeted = o.offered = o.tried = o.up = o.enforced = 1;
+	o.info.dane_ok = 1;
+	ev = (tr_event){ .type = TR_EV_NEXTHOP, .nh = &nh, .demand = &d };
+	tr_tlsrpt_observe(&rec, &ev);
+	for (int i = 0; i < 3; i++) {     /* a new connection, then two reuses */
+		ev = (tr_event){ .type = TR_EV_END, .host = "mx.d.test", .addr = &addr,
+		                 .demand = &d, .outcome = &o, .reused = i > 0,
+		                 .conn_use = (unsigned)i + 1 };
+		tr_tlsrpt_observe(&rec, &ev);
+	}
+	tr_sts_run_end(&sts);
+	{
+		time_t now = time(NULL);
+		char day[16];
+		tr_sts_store *s = tr_sts_store_open(db, &st);
+
+		strftime(day, sizeof day, "%Y-%m-%d", gmtime(&now));
+		TAP_INT(s ? (int)tr_tlsrpt_json(s, day, "d.test", &m, &json, &st) : -1, TLSRELAY_OK,
+		        "observer: the session recorded");
+		tap_ok(json && strstr(json, "\"total-successful-session-count\":1,") != NULL,
+		       "observer: one session for three transactions on one connection", json);
+		free(json);
+		tr_sts_store_close(s);
+	}
+	tlsrelay_ctx_free(ctx);
+	unlink(path);
+	unlink(db);
+	snprintf(err, sizeof err, "%s-wal", db);
+	unlink(err);
+	snprintf(err, sizeof err, "%s-shm", db);
+	unlink(err);
+}
+
 int main(void)
 {
 	test_rua();
 	test_result_type();
 	test_dane_result_type();
 	test_store_report();
+	test_observer_reused();
 	return tap_done();
 }

@@ -1,0 +1,468 @@
+#!/bin/bash
+# tests/daemon/test_reuse.sh - connection reuse in tlsrelayd (issue 16,
+# lib/conn_cache.h): a delivery process keeps its SMTP connection (TLS
+# included) for the next message with an identical key, against
+# tests/peer/peer.py (what the server saw: tests/daemon/conn_facts.py) and a
+# real Postfix receiver.
+#
+# Every case has its own peer and its own daemon (root, -u nobody, -v: its
+# log in $T/NAME-d.out) for a configuration relaying to that peer; clients
+# are tlsrelayc -v (the delivery's log on their standard error). Messages
+# carry a Message-ID, so "delivered exactly once" is counted at the server.
+# Cases:
+#   a. reuse: 5 messages, one TLS connection (one STARTTLS, one EHLO pair),
+#      each reused transaction in one flight (MAIL, RCPT, BDAT LAST with the
+#      message), the to= lines conn_use=2..5 and "connection reused", every
+#      message intact; without CHUNKING (DATA): MAIL, RCPT, DATA in one
+#      flight, the body after 354
+#   b. Postfix receiver: 4 messages on one connection (its disconnect line:
+#      mail=4), one TLS handshake, every message delivered intact
+#   c. a stricter demand (X-TLSRelay-Require: encrypt over level may) opens
+#      its own connection; the next one with that demand reuses it; one
+#      without it does not ride it
+#   d. the server closes the idle connection (peer idle timeout): the next
+#      message goes on a new connection, exit 0, no failure logged
+#   e. 421 to MAIL, end of file at MAIL, 421 to RSET on the reused
+#      connection: the message goes on a new connection, exit 0, delivered
+#      once; RSET (after a refused recipient) is pipelined with MAIL
+#   f. a break after MAIL was accepted (RCPT dropped, 451 to BDAT): the
+#      same exit status and output line as tlsrelay on a new connection
+#   g. AUTH once per connection (3 messages, one AUTH)
+#   h. limits: connection_reuse_count_limit 3 (7 messages, 3 connections,
+#      QUIT after the third use), connection_cache_time_limit 1s (QUIT from
+#      the idle process by itself), connection_reuse_time_limit 5s (a new
+#      connection after it), connection_cache = no (none kept); -n 2 with 4
+#      clients at once: never more idle connections than processes
+#   i. plaintext (level may, no STARTTLS offered): reused, tls=none
+#      (connection reused)
+#   j. the standalone tlsrelay: a connection per message, QUIT, no conn_use
+#   k. the daemon killed (SIGKILL) while a delivery reads its message (into
+#      a memfd: the memory spool): the delivery process finishes and answers
+#      the client itself (exit 0, the message arrives once); then it ends,
+#      with QUIT on its connection
+# Every wait is bounded; no timing is asserted. Routing between processes
+# by nexthop: tests/daemon/test_reuse_routing.sh; faults under load:
+# test_reuse_faults.sh; descriptors and memory: test_reuse_soak.sh.
+
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/peer/peer.sh"
+
+require_root
+require_cmd postfix postconf timeout ps sha256sum
+peer_init
+peer_require_tlsrelay
+make_tmpdir
+T=$TEST_TMP
+
+DAEMON=${TLSRELAYD_BIN:-$top_builddir/plugin/daemon/tlsrelayd}
+CLIENT=${TLSRELAYC_BIN:-$top_builddir/plugin/transport/tlsrelayc}
+FACTS=$top_srcdir/tests/daemon/conn_facts.py
+for p in "$DAEMON" "$CLIENT"; do
+	[ -x "$p" ] || tap_bail "$p not built"
+done
+mkdir -p "$T/spool" "$T/scen" "$T/run" && chmod 1777 "$T/spool" && chown nobody "$T/run" ||
+	tap_bail "mkdir failed"
+R=$T/run
+CAPS='["PIPELINING", "SIZE 10240000", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING"]'
+
+# ------------------------------------------------------------- helpers
+# conf FILE PORT LEVEL [LINE...]: a tlsrelay.conf (readable by nobody)
+conf() {
+	local f=$1 port=$2 level=$3 line; shift 3
+	{
+		printf 'relayhost = [127.0.0.1]:%s\ntls_security_level = %s\n' "$port" "$level"
+		printf 'tls_ca_file = %s\nhelo_name = client.tlsrelay.test\n' "$CERTS/ca.pem"
+		printf 'syslog = no\nconnect_timeout = 10s\ncommand_timeout = 20s\ndeadline = 60s\n'
+		printf 'spool_directory = %s\n' "$T/spool"
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} > "$f.new" && chmod 0644 "$f.new" && mv -f "$f.new" "$f"
+}
+
+# start_scen NAME JSON: a peer with that scenario; sets PEER_PID, PEER_PORT, DIR
+start_scen() {
+	printf '%s\n' "$2" > "$T/scen/$1.json"
+	DIR=$T/peer-$1
+	SCEN=$T/scen start_peer "$1" "$DIR" || tap_bail "peer $1 did not start"
+}
+
+# daemon NAME LEVEL [CONF-LINE...] [-- DAEMON-OPTION...]: a tlsrelayd for a
+# configuration relaying to the current peer; sets CONF, SOCK, DPID
+daemon() {
+	local name=$1 level=$2 lines=() opts=(); shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do lines+=("$1"); shift; done
+	[ "${1:-}" = -- ] && shift && opts=("$@")
+	CONF=$T/$name.conf SOCK=$R/$name.sock
+	conf "$CONF" "$PEER_PORT" "$level" "${lines[@]}"
+	start_bg "$name-d" "$DAEMON" -v -u nobody -c "$CONF" -s "$SOCK" "${opts[@]}"
+	DPID=$BG_PID
+	wait_until 15 grep -q "ready on $SOCK" "$T/$name-d.out" ||
+		tap_bail "tlsrelayd $name not ready: $(cat "$T/$name-d.out")"
+}
+
+# make_msg NAME [HEADER]: $T/NAME.eml with a Message-ID ($T/NAME.id) and
+# its canonical form $T/NAME.canon (CR LF lines, as the server gets it)
+make_msg() {
+	local id="<reuse-$1.$$.$RANDOM@sender.test>"
+	printf '%s\n' "$id" > "$T/$1.id"
+	{
+		printf 'From: <sender@sender.test>\nSubject: reuse %s\nMessage-ID: %s\n' "$1" "$id"
+		[ -n "${2:-}" ] && printf '%s\n' "$2"
+		printf '\nBody of %s.\n.a line with a dot\n..two\n.\n%s\nLast.\n' "$1" \
+			"$(printf '%0300d' 0 | tr 0 y)"
+	} > "$T/$1.eml"
+	# X-TLSRelay-Require is removed before sending (lib/msgreq.c)
+	grep -v '^X-TLSRelay-Require:' "$T/$1.eml" | sed 's/$/\r/' > "$T/$1.canon"
+}
+
+# send NAME [HEADER] [-- TLSRELAY-ARGS]: make_msg, then tlsrelayc -v to
+# $SOCK (recipient user@example.test); sets RC, OUT, LOG
+send() {
+	local name=$1 hdr=${2:-} args=(-f sender@sender.test -- user@example.test)
+	[ "${3:-}" = -- ] && shift 3 && args=("$@")
+	make_msg "$name" "$hdr"
+	timeout -k 5 90 "$CLIENT" -S "$SOCK" -v -c "$CONF" "${args[@]}" < "$T/$name.eml" \
+		> "$T/$name.out" 2> "$T/$name.err"
+	RC=$? OUT=$(cat "$T/$name.out") LOG=$(cat "$T/$name.err")
+}
+sent() {	# sent NAME: exit 0, no output
+	tap_ok "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: exit 0, no result line" \
+		"exit $RC; stdout: $OUT; stderr: $(printf '%s' "$LOG" | tail -n 12)"
+}
+# facts: what the peer saw so far ($DIR/facts); fk KEY: one of them
+facts() { "$PY" "$FACTS" "$DIR/transcript.jsonl" > "$DIR/facts" 2>&1; }
+fk() { sed -n "s/^$1=//p" "$DIR/facts" | head -n 1; }
+# is KEY WANT NAME: a fact, with the facts as the diagnostic
+is() {
+	local got
+	got=$(fk "$1")
+	tap_ok "$([ "$got" = "$2" ]; echo $?)" "$3" "$1=$got, want $2; facts: $(tr '\n' ' ' < "$DIR/facts")"
+}
+# once NAME...: each message accepted exactly once by the peer, byte for byte
+once() {
+	local n f id ok
+	for n in "$@"; do
+		id=$(cat "$T/$n.id")
+		tap_is "$(fk msgs | tr ',' '\n' | grep -cxF "$id")" 1 "$n: accepted exactly once by the server"
+		ok=1
+		for f in "$DIR"/data-*.eml; do
+			grep -qF "Message-ID: $id" "$f" 2>/dev/null && cmp -s "$f" "$T/$n.canon" && ok=0
+		done
+		tap_ok "$ok" "$n: the server got it byte for byte"
+	done
+}
+children() {	# children PID: its live children's PIDs, one a line
+	ps -o pid=,stat= --ppid "$1" 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' | sort -n
+}
+gone() {	# gone PID: ended (a zombie counts: an orphan's reaper is not ours)
+	! kill -0 "$1" 2>/dev/null || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+end_case() { stop_pid "$DPID"; stop_pid "$PEER_PID"; facts; }
+# norm TEXT: the peer's port made PORT (two peers, the same outcome)
+norm() { sed -E 's/\[127\.0\.0\.1\]:[0-9]+/[127.0.0.1]:PORT/g; s/PEER[0-9]+/PEERn/g' <<< "$1"; }
+
+# --------------------------------------------------------------- a. reuse
+tap_diag "a. reuse (at $SECONDS s)"
+start_scen a "{\"ehlo_caps\": $CAPS}"
+daemon a encrypt
+for n in 1 2 3 4 5; do
+	send "a$n"
+	sent "a$n"
+	if [ "$n" = 1 ]; then
+		tap_unlike "$LOG" "to=<.*conn_use=|connection reused" "a1: a new connection (no conn_use, no \"connection reused\")"
+		tap_like "$LOG" "TLS connection established to \[127\.0\.0\.1\]" "a1: one TLS handshake"
+	else
+		tap_like "$LOG" "to=<user@example\.test>, relay=\[127\.0\.0\.1\]:$PEER_PORT, conn_use=$n, .*tls=TLSv1\.3:[^ ]* \((untrusted|verified), connection reused\).*status=sent" \
+			"a$n: the to= line says conn_use=$n and connection reused"
+		tap_unlike "$LOG" "TLS connection (established|reused) to" "a$n: no TLS handshake"
+	fi
+done
+W=$(children "$DPID")
+tap_is "$(printf '%s\n' "$W" | grep -c .)" 1 "a: one delivery process served the five"
+end_case
+is conns 1 "a: one connection for 5 messages"
+is c1.ehlo 2 "a: EHLO before and after STARTTLS, once"
+is c1.mails 5 "a: 5 transactions on it"
+for n in 2 3 4 5; do is "c1.txn$n" 1 "a: transaction $n (reused) in one flight: MAIL, RCPT, BDAT LAST and the message"; done
+is c1.quit 1 "a: QUIT at the end (daemon stopped)"
+once a1 a2 a3 a4 a5
+
+start_scen a6 '{"ehlo_caps": ["PIPELINING", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME"]}'
+daemon a6 encrypt
+send a6a && sent a6a
+send a6b && sent a6b
+end_case
+is conns 1 "a (DATA): one connection for 2 messages"
+is c1.txn2 2 "a (DATA): the reused transaction: MAIL, RCPT, DATA in one flight, the body after 354"
+once a6a a6b
+
+# ------------------------------------------------------ b. Postfix receiver
+tap_diag "b. Postfix receiver (at $SECONDS s)"
+RPORT=$(free_port) || tap_bail "no free port"
+receiver_new recv "$RPORT" may || tap_bail "receiver_new failed"
+RECV=$PF_DIR
+pf_start "$RECV" || tap_bail "receiver Postfix did not start"
+wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening"
+PEER_PORT=$RPORT daemon b verify
+for n in 1 2 3 4; do
+	send "b$n"
+	sent "b$n"
+done
+tap_like "$LOG" "conn_use=4, .*tls=TLSv1\.3:[^ ]* \(verified, connection reused\).*status=sent" \
+	"b4: conn_use=4, verified, connection reused"
+for n in 1 2 3 4; do
+	mail=$(receiver_wait_mail "$RECV" user "$(cat "$T/b$n.id")" 30)
+	tap_ok $? "b$n: arrives at the receiver" "$(tail -n 5 "$(pf_log "$RECV")")" || continue
+	mail_body "$mail" | cmp -s - <(sed -n '/^$/,$p' "$T/b$n.eml" | tail -n +2)
+	tap_ok $? "b$n: body byte for byte"
+done
+stop_pid "$DPID"
+line=$(pf_log_wait "$RECV" "disconnect from .*mail=4 rcpt=4 bdat=4 quit=1" 15)
+tap_ok $? "b: the receiver saw one connection with 4 transactions ($line)" \
+	"$(grep -E 'connect from|disconnect' "$(pf_log "$RECV")")"
+tap_is "$(grep -c 'smtpd\[[0-9]*\]: connect from' "$(pf_log "$RECV")")" 1 "b: the receiver was connected to once"
+tap_is "$(grep -c 'TLS connection established from' "$(pf_log "$RECV")")" 1 "b: one TLS handshake at the receiver"
+pf_stop "$RECV"
+
+# -------------------------------------------------- c. a stricter demand
+tap_diag "c. a stricter demand (at $SECONDS s)"
+start_scen c "{\"ehlo_caps\": $CAPS}"
+daemon c may
+REQ='X-TLSRelay-Require: encrypt'
+send c1 && sent c1
+send c2 "$REQ" && sent "c2 (X-TLSRelay-Require: encrypt)"
+tap_unlike "$LOG" "to=<.*conn_use=|connection reused" "c2: a stricter demand does not ride the may connection"
+send c3 "$REQ" && sent "c3 (the same requirement)"
+tap_like "$LOG" "conn_use=2, .*connection reused" "c3: the same demand reuses the encrypt connection"
+send c4 && sent "c4 (level may again)"
+tap_unlike "$LOG" "to=<.*conn_use=|connection reused" "c4: a may message does not ride the encrypt connection"
+end_case
+is conns 3 "c: three connections (may, encrypt, may)"
+is c2.mails 2 "c: the encrypt connection carried c2 and c3"
+once c1 c2 c3 c4
+
+# ------------------------------------------ d. the server closes when idle
+tap_diag "d. the server closes the idle connection (at $SECONDS s)"
+start_scen d "{\"ehlo_caps\": $CAPS, \"idle_timeout\": 1}"
+daemon d encrypt "connection_cache_time_limit = 30s"
+send d1 && sent d1
+wait_until 10 eval 'facts; [ "$(fk c1.close)" = "idle timeout" ]'
+tap_ok $? "d: the server closed the idle connection" "$(cat "$DIR/facts")"
+send d2 && sent "d2 after the server closed it"
+tap_unlike "$LOG" "to=<.*conn_use=|deferred" "d2: a new connection, nothing deferred"
+end_case
+is conns 2 "d: two connections"
+once d1 d2
+
+# -------------------------------------------- e. closed before MAIL accepted
+tap_diag "e. 421 or end of file before MAIL was accepted (at $SECONDS s)"
+# e_case NAME CONN1-OVERRIDES TITLE: m1 fine, m2 hits the override on the
+# reused connection 1, goes on connection 2 and is delivered once
+e_case() {
+	start_scen "$1" "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": $2}}"
+	daemon "$1" encrypt
+	send "${1}1" && sent "${1}1"
+	send "${1}2" && sent "${1}2 ($3 on the reused connection)"
+	tap_like "$LOG" "the message goes on a new connection \(cached connection, conn_use=2\)" \
+		"${1}2: logged: the message goes on a new connection"
+	tap_unlike "$LOG" "status=deferred" "${1}2: nothing deferred"
+	end_case
+	is conns 2 "$1: the message went on a second connection"
+	is c2.mails 1 "$1: once on the second connection"
+	once "${1}1" "${1}2"
+}
+e_case e421 '{"replies": {"MAIL#2": "421 4.4.2 peer.test closing"}, "actions": {"MAIL#2": "reply_drop"}}' "421 to MAIL"
+e_case eeof '{"actions": {"MAIL#2": "drop"}}' "end of file at MAIL"
+e_case ereset '{"actions": {"MAIL#2": "reset"}}' "a reset at MAIL"
+# RSET: after a refused recipient the connection needs one, pipelined
+start_scen rset "{\"ehlo_caps\": $CAPS, \"rcpt_replies\": {\"reject@\": \"550 5.1.1 no such user\"}}"
+daemon rset encrypt
+send r1 "" -- -f sender@sender.test -- reject@example.test
+tap_is "$RC" 67 "r1: a refused recipient: exit 67"
+send r2 && sent "r2 after it"
+tap_like "$LOG" "conn_use=2" "r2: on the same connection"
+end_case
+is c1.rset 1 "r: RSET before the next MAIL"
+is c1.rset_with_mail 1 "r: RSET pipelined with MAIL (one flight)"
+is c1.txn2 1 "r: RSET, MAIL, RCPT, BDAT LAST in one flight"
+once r2
+start_scen rset421 "{\"ehlo_caps\": $CAPS, \"rcpt_replies\": {\"reject@\": \"550 5.1.1 no such user\"},
+	\"connections\": {\"1\": {\"replies\": {\"RSET\": \"421 4.4.2 closing\"}, \"actions\": {\"RSET\": \"reply_drop\"}}}}"
+daemon rset421 encrypt
+send s1 "" -- -f sender@sender.test -- reject@example.test
+send s2 && sent "s2 (421 to RSET on the reused connection)"
+end_case
+is conns 2 "rset421: the message went on a second connection"
+once s2
+
+# ------------------------------------------- f. broken after MAIL accepted
+tap_diag "f. a break after MAIL was accepted (at $SECONDS s)"
+# f_case NAME ACTIONS-KEY ACTION [REPLY]: the break on the reused connection
+# (verb#2 of connection 1) gives what tlsrelay gives with it on a new one
+f_case() {
+	local name=$1 key=$2 act=$3 rep=${4:-} r1 r2 o1 o2
+	local over="\"actions\": {\"$key#2\": \"$act\"}"
+	[ -n "$rep" ] && over="$over, \"replies\": {\"$key#2\": \"$rep\"}"
+	start_scen "$name" "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": {$over}}}"
+	daemon "$name" encrypt
+	send "${name}1" && sent "${name}1"
+	send "${name}2"
+	r1=$RC o1=$(norm "$OUT")
+	end_case
+	is conns 1 "$name: no second connection"
+	# the same break on the first transaction of a new connection, tlsrelay
+	over="\"actions\": {\"$key#1\": \"$act\"}"
+	[ -n "$rep" ] && over="$over, \"replies\": {\"$key#1\": \"$rep\"}"
+	start_scen "$name-alone" "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": {$over}}}"
+	conf "$T/$name-alone.conf" "$PEER_PORT" encrypt
+	timeout -k 5 60 "$TLSRELAY" -c "$T/$name-alone.conf" -f sender@sender.test -- user@example.test \
+		< "$T/${name}2.eml" > "$T/$name-alone.out" 2>&1
+	r2=$? o2=$(norm "$(cat "$T/$name-alone.out")")
+	stop_pid "$PEER_PID"
+	tap_ok "$([ "$r1" = "$r2" ] && [ "$o1" = "$o2" ]; echo $?)" \
+		"$name: the same outcome as a new connection (exit $r2: $o2)" "reused: exit $r1: $o1"
+	tap_like "$o1" "^4\." "$name: temporary"
+}
+f_case frcpt RCPT drop
+f_case fbdat BDAT reply "451 4.3.0 try again"
+f_case fbdatdrop BDAT reply_drop "451 4.3.0 going away"
+
+# -------------------------------------------------------------- g. AUTH
+tap_diag "g. AUTH once per connection (at $SECONDS s)"
+start_scen g "{\"ehlo_caps\": $CAPS, \"auth\": {\"user\": \"reuse-user\", \"password\": \"reuse-pass\"},
+	\"ehlo_caps_tls\": [\"PIPELINING\", \"AUTH PLAIN LOGIN\", \"ENHANCEDSTATUSCODES\", \"8BITMIME\", \"CHUNKING\"]}"
+printf '[127.0.0.1]:%s reuse-user:reuse-pass\n' "$PEER_PORT" > "$T/g.sasl"
+chown nobody "$T/g.sasl" && chmod 0600 "$T/g.sasl"
+daemon g may "sasl_password_map = $T/g.sasl"
+for n in 1 2 3; do send "g$n" && sent "g$n"; done
+end_case
+is conns 1 "g: one connection"
+is c1.auth 1 "g: AUTH once for 3 messages"
+is c1.mails 3 "g: 3 transactions"
+once g1 g2 g3
+
+# ------------------------------------------------------------ h. limits
+tap_diag "h. limits (at $SECONDS s)"
+start_scen hcount "{\"ehlo_caps\": $CAPS}"
+daemon hcount encrypt "connection_reuse_count_limit = 3"
+for n in 1 2 3 4 5 6 7; do send "hc$n" && sent "hc$n"; done
+end_case
+is conns 3 "h count: 7 messages, 3 per connection: 3 connections"
+is c1.mails 3 "h count: 3 on the first"
+is c1.quit 1 "h count: QUIT after its third"
+is c2.mails 3 "h count: 3 on the second"
+once hc1 hc7
+
+start_scen hidle "{\"ehlo_caps\": $CAPS}"
+daemon hidle encrypt "connection_cache_time_limit = 1s"
+send hi1 && sent hi1
+wait_until 10 eval 'facts; [ "$(fk c1.quit)" = 1 ]'
+tap_ok $? "h idle: the process closes (QUIT) the connection idle for 1 s by itself" "$(cat "$DIR/facts")"
+send hi2 && sent hi2
+end_case
+is conns 2 "h idle: the next message on a new connection"
+
+start_scen hage "{\"ehlo_caps\": $CAPS}"
+# (a generous limit: ha2 must come within it even on a loaded machine)
+daemon hage encrypt "connection_reuse_time_limit = 5s" "connection_cache_time_limit = 60s"
+send ha1 && sent ha1
+send ha2 && sent ha2
+tap_like "$LOG" "conn_use=2" "h age: reused within its time limit"
+sleep 6
+send ha3 && sent "ha3 (after the connection's 5 s)"
+tap_unlike "$LOG" "to=<.*conn_use=" "h age: not given a transaction after its time limit"
+end_case
+is conns 2 "h age: a second connection"
+is c1.quit 1 "h age: QUIT on the first"
+
+start_scen hoff "{\"ehlo_caps\": $CAPS}"
+daemon hoff encrypt "connection_cache = no"
+send ho1 && sent ho1
+send ho2 && sent ho2
+end_case
+is conns 2 "h connection_cache = no: a connection per message"
+is c1.quit 1 "h connection_cache = no: QUIT after the message"
+
+# -n 2 and four clients at once: at most one idle connection per process
+start_scen hprocs "{\"ehlo_caps\": $CAPS}"
+daemon hprocs encrypt "connection_cache_time_limit = 60s" -- -n 2
+pids=()
+for n in 1 2 3 4; do
+	make_msg "hp$n"
+	timeout -k 5 90 "$CLIENT" -S "$SOCK" -c "$CONF" -f sender@sender.test -- user@example.test \
+		< "$T/hp$n.eml" > "$T/hp$n.out" 2>&1 &
+	pids+=($!)
+done
+bad=0
+for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
+tap_is "$bad" 0 "h procs: four clients at once with -n 2: all exit 0"
+facts
+nproc=$(children "$DPID" | grep -c .)
+tap_ok "$([ "$(fk open)" -le "$nproc" ] && [ "$nproc" -le 2 ]; echo $?)" \
+	"h procs: open connections ($(fk open)) <= delivery processes ($nproc) <= 2"
+end_case
+once hp1 hp2 hp3 hp4
+
+# --------------------------------------------------------- i. plaintext
+tap_diag "i. plaintext (at $SECONDS s)"
+start_scen i '{"ehlo_caps": ["PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING"]}'
+daemon i may
+send i1 && sent i1
+send i2 && sent i2
+tap_like "$LOG" "conn_use=2, .*tls=none \(connection reused\), .*status=sent" "i2: tls=none (connection reused)"
+end_case
+is conns 1 "i: one plaintext connection"
+once i1 i2
+
+# ------------------------------------------------ j. standalone tlsrelay
+tap_diag "j. the standalone tlsrelay (at $SECONDS s)"
+start_scen j "{\"ehlo_caps\": $CAPS}"
+conf "$T/j.conf" "$PEER_PORT" encrypt
+for n in 1 2; do
+	make_msg "j$n"
+	timeout -k 5 60 "$TLSRELAY" -v -c "$T/j.conf" -f sender@sender.test -- user@example.test \
+		< "$T/j$n.eml" > "$T/j$n.out" 2> "$T/j$n.err"
+	RC=$? OUT=$(cat "$T/j$n.out") LOG=$(cat "$T/j$n.err")
+	sent "j$n (tlsrelay)"
+	tap_unlike "$LOG" "to=<.*conn_use=|connection reused|connection kept" "j$n: no reuse in the program"
+done
+stop_pid "$PEER_PID"
+facts
+is conns 2 "j: a connection per message"
+is c1.quit 1 "j: QUIT after the first"
+is c2.quit 1 "j: QUIT after the second"
+
+# -------------------------------------------------- k. the daemon killed
+tap_diag "k. the daemon killed during a delivery (at $SECONDS s)"
+start_scen k "{\"ehlo_caps\": $CAPS}"
+daemon k encrypt "connection_cache_time_limit = 60s"
+send k1 && sent k1
+make_msg k2
+mkfifo "$T/k.fifo"
+"$CLIENT" -S "$SOCK" -c "$CONF" -f sender@sender.test -- user@example.test < "$T/k.fifo" \
+	> "$T/k2.out" 2>&1 &
+CPID=$!
+exec 7> "$T/k.fifo"
+W=$(children "$DPID")
+wait_until 10 eval '[ -n "$(ls -l /proc/$W/fd 2>/dev/null | grep -F "$T/k.fifo")" ]'
+tap_ok $? "k: the delivery process reads the message"
+tap_like "$(ls -l "/proc/$W/fd" 2>/dev/null)" "memfd:tlsrelay-spool" \
+	"k: it spools the message in memory (memfd), not in a file"
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+tap_ok "$(kill -0 "$CPID" 2>/dev/null; echo $?)" "k: the daemon killed, the client still waits"
+cat "$T/k2.eml" >&7
+exec 7>&-
+wait_until 30 gone "$CPID"
+tap_ok $? "k: the client ends"
+wait "$CPID"
+RC=$? OUT=$(cat "$T/k2.out") LOG=""
+sent "k2 (daemon killed meanwhile): the delivery process answered"
+wait_until 15 gone "$W"
+tap_ok $? "k: the orphaned delivery process ends after its delivery"
+stop_pid "$PEER_PID"
+facts
+is c1.mails 2 "k: k2 on the reused connection"
+is c1.quit 1 "k: the orphan said QUIT"
+once k1 k2
+
+tap_done
