@@ -70,7 +70,7 @@ struct tr_conn_cache;
 tlsrelay_cat tr_conn_cache_enable(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
 /* ctx serves a tlsrelayd delivery process (ctx_warm.c): its connection
- * cache on (tr_conn_cache_enable), messages up to TR_SPOOL_MEMORY_MAX (ctx.h)
+ * cache on (tr_conn_cache_enable), messages up to TLSRELAY_SPOOL_MEMORY_MAX
  * spooled in memory (message.h).
  * Returns: OK, INTERNAL 4.3.0 (out of memory: without the connection
  * cache). */

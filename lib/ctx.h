@@ -50,10 +50,6 @@ struct tlsrelay_ctx {
 	                               * but in tlsrelayd's processes */
 };
 
-/* spool_memory_max in tlsrelayd's delivery processes
- * (tr_ctx_delivery_process, conn_cache.h). */
-#define TR_SPOOL_MEMORY_MAX (1024 * 1024)
-
 /* Forget everything derived from the settings (they are about to change):
  * the SSL_CTX and the loaded maps. */
 void tr_ctx_reset(struct tlsrelay_ctx *ctx);

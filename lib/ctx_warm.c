@@ -115,6 +115,6 @@ const char *tlsrelay_ctx_changed(const tlsrelay_ctx *ctx)
 
 tlsrelay_cat tr_ctx_delivery_process(tlsrelay_ctx *ctx, tlsrelay_status *st)
 {
-	ctx->spool_memory_max = TR_SPOOL_MEMORY_MAX;
+	ctx->spool_memory_max = TLSRELAY_SPOOL_MEMORY_MAX;
 	return tr_conn_cache_enable(ctx, st);
 }

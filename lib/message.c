@@ -377,13 +377,6 @@ static const char *spool_dir(const char *dir)
 	return "/tmp";
 }
 
-/* Where the spool is being written. */
-typedef struct spool_to {
-	const char *dir;
-	unsigned long long mem_max;   /* > 0: msg->fd is a memfd up to this */
-	int in_memory;
-} spool_to;
-
 /* The memfd of a spool kept in memory, or -1 (then a file is made). */
 static int spool_memfd(void)
 {
@@ -394,6 +387,25 @@ static int spool_memfd(void)
 	return -1;
 #endif
 }
+
+/* The spool's descriptor, close-on-exec: a memfd when in_memory asks for
+ * one (and memfd_create works: *memory = 1), else an unlinked file in dir;
+ * -1 with errno. The one place a spool is made: the library's spool
+ * (spool_fill) and the one its callers write into (tlsrelay_spool_fd). */
+static int spool_create(const char *dir, int in_memory, int *memory)
+{
+	int fd = in_memory ? spool_memfd() : -1;
+
+	*memory = fd >= 0;
+	return fd >= 0 ? fd : spool_open(dir);
+}
+
+/* Where the spool is being written. */
+typedef struct spool_to {
+	const char *dir;
+	unsigned long long mem_max;   /* > 0: msg->fd is a memfd up to this */
+	int in_memory;
+} spool_to;
 
 /* The spool outgrew memory: its bytes go to a file in to->dir, which
  * replaces the memfd. 0, or -1 with errno. */
@@ -481,10 +493,7 @@ static int spool_copy(struct tlsrelay_message *msg, int fd, spool_to *to,
 static int spool_fill(struct tlsrelay_message *msg, int fd, spool_to *to,
                       char *buf, tlsrelay_status *st)
 {
-	if (to->mem_max > 0 && (msg->fd = spool_memfd()) >= 0)
-		to->in_memory = 1;
-	else
-		msg->fd = spool_open(to->dir);
+	msg->fd = spool_create(to->dir, to->mem_max > 0, &to->in_memory);
 	if (msg->fd < 0) {
 		tr_status_set(st, TLSRELAY_TEMP, "4.3.0",
 		              "cannot create spool file in %s: %s", to->dir,
@@ -546,6 +555,19 @@ tlsrelay_message *tlsrelay_message_spool(tlsrelay_ctx *ctx, int fd,
 {
 	return tr_message_spool_mem(fd, ctx ? ctx->cfg.spool_directory : NULL,
 	                            ctx ? ctx->spool_memory_max : 0, st);
+}
+
+tlsrelay_cat tlsrelay_spool_fd(const char *dir, long long size, int *fd,
+                              tlsrelay_status *st)
+{
+	int memory;
+
+	dir = spool_dir(dir);
+	*fd = spool_create(dir, size >= 0 && size <= TLSRELAY_SPOOL_MEMORY_MAX, &memory);
+	if (*fd < 0)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot create spool file in %s: %s",
+		                     dir, strerror(errno));
+	return tr_status_ok(st);
 }
 
 void tlsrelay_message_free(tlsrelay_message *msg)

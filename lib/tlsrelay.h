@@ -196,14 +196,31 @@ int tlsrelay_ctx_check_warnings(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *
 typedef struct tlsrelay_message tlsrelay_message;
 
 /* Copy the message from fd (read to EOF) into an unlinked temporary file in
- * the configured spool directory, normalising line endings to CRLF. Memory
- * use is bounded whatever the size. Unusable content (NUL bytes) is found
- * later, by tlsrelay_deliver (DATAERR 5.6.0) before anything is sent.
+ * the configured spool directory, normalising line endings to CRLF (in
+ * tlsrelayd's delivery processes: in memory, a memfd, while it is at most
+ * TLSRELAY_SPOOL_MEMORY_MAX bytes). Memory use is bounded whatever the
+ * size. Unusable content (NUL bytes) is found later, by tlsrelay_deliver
+ * (DATAERR 5.6.0) before anything is sent.
  * Returns: the message, or NULL with *st TEMP 4.3.0 (read or write
  * trouble), USAGE (a bad descriptor), INTERNAL 4.3.0 (out of memory). */
 tlsrelay_message *tlsrelay_message_spool(tlsrelay_ctx *ctx, int fd,
                                          tlsrelay_status *st);
 void tlsrelay_message_free(tlsrelay_message *msg);
+
+/* The largest message spooled in memory (tlsrelay_spool_fd; the library's
+ * spool in tlsrelayd's delivery processes). */
+#define TLSRELAY_SPOOL_MEMORY_MAX (1024 * 1024)
+
+/* A descriptor for a caller that must write the message somewhere before
+ * tlsrelay_message_spool() reads it (the Exim transport module): a memfd
+ * (memory, no file system inode to make and remove) when size, the
+ * expected size in bytes, is known (>= 0) and at most
+ * TLSRELAY_SPOOL_MEMORY_MAX; else an unlinked file in dir (NULL: $TMPDIR,
+ * else /tmp). The same function makes the library's own spool. *fd is at
+ * offset 0, close-on-exec, the caller's to close; -1 on failure.
+ * Returns: OK; TEMP 4.3.0 ("cannot create spool file in DIR: REASON"). */
+tlsrelay_cat tlsrelay_spool_fd(const char *dir, long long size, int *fd,
+                              tlsrelay_status *st);
 
 /* Size in bytes of the message as sent (CRLF, before dot-stuffing). */
 unsigned long long tlsrelay_message_size(const tlsrelay_message *msg);

@@ -53,7 +53,8 @@
  *   address is never deferred and a refused one never retried.
  * - The message: transport_write_message() (headers_add/remove/rewrite,
  *   return_path_add ... as configured) into memory (up to 1 MB) or an
- *   unlinked file in Exim's spool directory, which tlsrelay_message_spool()
+ *   unlinked file in Exim's spool directory (tlsrelay_spool_fd, the
+ *   library's own spool function), which tlsrelay_message_spool()
  *   copies into tlsrelay's spool (CR LF, its checks, the X-TLSRelay-Require
  *   header read and removed). One write per SMTP transaction: a group larger
  *   than max_rcpt, or with recipients of different DSN NOTIFY values, is
@@ -76,8 +77,6 @@
  *   (a structure may have moved), naming both versions.
  */
 #include "exim_api.h"
-#include <fcntl.h>
-#include <sys/mman.h>
 #include "tlsrelay.h"
 #include "transport_result.h"
 
@@ -311,12 +310,6 @@ static int expand_opt(job *j, const char *name, const uschar *opt, const uschar 
 
 /* ------------------------------------------------------- the message */
 
-/* A message up to this size is written to memory (memfd_create: no file
- * system inode to make and delete, which is a measurable part of a small
- * delivery's CPU on ext4), a bigger one to an unlinked file in Exim's spool
- * directory (it may be far bigger than memory should hold). */
-#define MEMFD_MAX (1024 * 1024)
-
 /* The message as this transport's options make it, in memory or in an
  * unlinked file, at offset 0. -1 with *st on failure. */
 static int write_message(job *j, tlsrelay_status *st)
@@ -332,23 +325,15 @@ static int write_message(job *j, tlsrelay_status *st)
 		         | (tb->delivery_date_add ? topt_add_delivery_date : 0)
 		         | (tb->envelope_to_add ? topt_add_envelope_to : 0),
 	};
-	int fd = -1;
+	int fd;
 
-	if (message_size >= 0 && message_size < MEMFD_MAX)
-		fd = memfd_create("tlsrelay-message", MFD_CLOEXEC);
-	if (fd < 0)
-		fd = open(CS spool_directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/tlsrelay-XXXXXX", spool_directory);
-		if ((fd = mkstemp(path)) >= 0)
-			unlink(path);
-	}
-	if (fd < 0) {
-		exim_status_set(st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf(
-		                "cannot create a file in %s: %s", spool_directory, strerror(errno)));
+	/* Up to TLSRELAY_SPOOL_MEMORY_MAX in memory (a memfd: no file system
+	 * inode to make and delete, a measurable part of a small delivery's
+	 * CPU on ext4), a bigger one in an unlinked file in Exim's spool
+	 * directory (it may be far bigger than memory should hold): the
+	 * library's function, the one its own spool is made with. */
+	if (tlsrelay_spool_fd(CS spool_directory, message_size, &fd, st) != TLSRELAY_OK)
 		return -1;
-	}
 	tctx.u.fd = fd;
 	transport_count = 0;
 	if (!transport_write_message(&tctx, 0) || lseek(fd, 0, SEEK_SET) != 0) {

@@ -969,6 +969,63 @@ static void test_spool_mem_no_dir(const char *work)
 	close(fd);
 }
 
+/* tlsrelay_spool_fd (the Exim transport module writes the message there):
+ * the same spool function as the library's own, a memfd up to
+ * TLSRELAY_SPOOL_MEMORY_MAX when the size is known, else a file in dir. */
+static const struct fd_case {
+	const char *name;
+	long long size;
+	int bad_dir;                  /* dir does not exist */
+	tlsrelay_cat want;
+	int want_memfd;
+} fd_cases[] = {
+	{ "small: a memfd", 2000, 0, TLSRELAY_OK, 1 },
+	{ "exactly the limit: a memfd", TLSRELAY_SPOOL_MEMORY_MAX, 0, TLSRELAY_OK, 1 },
+	{ "one byte over: a file", TLSRELAY_SPOOL_MEMORY_MAX + 1, 0, TLSRELAY_OK, 0 },
+	{ "size unknown: a file", -1, 0, TLSRELAY_OK, 0 },
+	{ "small, no dir: a memfd (dir not needed)", 10, 1, TLSRELAY_OK, 1 },
+	{ "large, no dir: 4.3.0", TLSRELAY_SPOOL_MEMORY_MAX + 1, 1, TLSRELAY_TEMP, -1 },
+};
+
+static void test_spool_fd_case(const struct fd_case *c, const char *work, const char *spool)
+{
+	char dir[700], name[200], want[800];
+	tlsrelay_status st;
+	int fd = -2, before = next_fd();
+
+	if (c->bad_dir)
+		snprintf(dir, sizeof dir, "%s/no-such-dir", work);
+	else
+		snprintf(dir, sizeof dir, "%s", spool);
+	snprintf(name, sizeof name, "spool fd, %s: category", c->name);
+	TAP_INT(tlsrelay_spool_fd(dir, c->size, &fd, &st), c->want, name);
+	if (c->want != TLSRELAY_OK) {
+		snprintf(want, sizeof want, "cannot create spool file in %s: %s", dir,
+		         strerror(ENOENT));
+		snprintf(name, sizeof name, "spool fd, %s: text", c->name);
+		TAP_STR(st.text, want, name);
+		snprintf(name, sizeof name, "spool fd, %s: dsn", c->name);
+		TAP_STR(st.dsn, "4.3.0", name);
+		snprintf(name, sizeof name, "spool fd, %s: no descriptor", c->name);
+		TAP_INT(fd, -1, name);
+		return;
+	}
+	snprintf(name, sizeof name, "spool fd, %s: %s", c->name,
+	         c->want_memfd ? "a memfd" : "a file");
+	TAP_INT(is_memfd(fd), c->want_memfd, name);
+	snprintf(name, sizeof name, "spool fd, %s: close-on-exec", c->name);
+	tap_ok(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0, name, "");
+	snprintf(name, sizeof name, "spool fd, %s: writable and readable back", c->name);
+	tap_ok(write(fd, "abc", 3) == 3 && lseek(fd, 0, SEEK_SET) == 0 &&
+	       read(fd, want, sizeof want) == 3 && memcmp(want, "abc", 3) == 0, name, "");
+	if (fd >= 0)
+		close(fd);
+	snprintf(name, sizeof name, "spool fd, %s: no descriptor left", c->name);
+	TAP_INT(next_fd(), before, name);
+	snprintf(name, sizeof name, "spool fd, %s: spool dir empty (unlinked)", c->name);
+	TAP_INT(dir_entries(spool), 0, name);
+}
+
 /* ----------------------------------------------------------- large input */
 
 #define LARGE_SIZE (20u * 1024 * 1024)
@@ -1140,6 +1197,8 @@ int main(void)
 	for (i = 0; i < sizeof mem_cases / sizeof mem_cases[0]; i++)
 		test_spool_mem_case(&mem_cases[i], work, spool);
 	test_spool_mem_no_dir(work);
+	for (i = 0; i < sizeof fd_cases / sizeof fd_cases[0]; i++)
+		test_spool_fd_case(&fd_cases[i], work, spool);
 	tlsrelay_message_free(NULL);
 	tap_ok(tlsrelay_message_size(NULL) == 0, "free(NULL) and size(NULL)", "");
 
