@@ -27,7 +27,8 @@
 #      once; RSET (after a refused recipient) is pipelined with MAIL
 #   f. a break after MAIL was accepted (RCPT dropped, 451 to BDAT): the
 #      same exit status and output line as tlsrelay on a new connection
-#   g. AUTH once per connection (3 messages, one AUTH)
+#   g. AUTH once per connection (3 messages, one AUTH; every to= line names
+#      the SASL user, h-admin's sasl_username=, the reused ones too)
 #   h. limits: connection_reuse_count_limit 3 (7 messages, 3 connections,
 #      QUIT after the third use), connection_cache_time_limit 1s (QUIT from
 #      the idle process by itself), connection_reuse_time_limit 5s (a new
@@ -333,7 +334,12 @@ start_scen g "{\"ehlo_caps\": $CAPS, \"auth\": {\"user\": \"reuse-user\", \"pass
 printf '[127.0.0.1]:%s reuse-user:reuse-pass\n' "$PEER_PORT" > "$T/g.sasl"
 chown nobody "$T/g.sasl" && chmod 0600 "$T/g.sasl"
 daemon g may "sasl_password_map = $T/g.sasl"
-for n in 1 2 3; do send "g$n" && sent "g$n"; done
+for n in 1 2 3; do
+	send "g$n" && sent "g$n"
+	# the user AUTH succeeded as, on the kept connection too (h-admin's field)
+	tap_like "$LOG" "to=<user@example\.test>, relay=[^ ]*$([ "$n" -gt 1 ] && printf ' conn_use=%s,' "$n").* sasl_username=reuse-user, .*status=sent" \
+		"g$n: the to= line names sasl_username=reuse-user$([ "$n" -gt 1 ] && printf ' (conn_use=%s)' "$n")"
+done
 end_case
 is conns 1 "g: one connection"
 is c1.auth 1 "g: AUTH once for 3 messages"
