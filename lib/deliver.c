@@ -493,7 +493,8 @@ static tlsrelay_cat check_request(const tlsrelay_request *q, tlsrelay_status *st
 			return st->cat;
 	if (q->ret && strcmp(q->ret, "FULL") != 0 && strcmp(q->ret, "HDRS") != 0)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad DSN RET value \"%.20s\": use FULL or HDRS", q->ret);
-	if (q->notify && strspn(q->notify, "NEVRSUCFAILDY,") != strlen(q->notify))
+	if (q->notify && (strspn(q->notify, "NEVRSUCFAILDY,") != strlen(q->notify) ||
+	                  strlen(q->notify) > 64))
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad DSN NOTIFY value \"%.40s\"", q->notify);
 	if (q->envid && strlen(q->envid) > 100)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "DSN ENVID longer than 100 bytes");
@@ -665,8 +666,11 @@ tlsrelay_cat tr_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req, tlsrelay_messa
 
 	if (opts == NULL)
 		opts = &none;
-	if (check_request(req, st) != TLSRELAY_OK)
+	if (check_request(req, st) != TLSRELAY_OK) {
+		for (size_t i = 0; req->rcpts && i < req->nrcpts; i++)   /* every status is set */
+			tr_status_copy(&req->rcpts[i].status, st);
 		return st->cat;
+	}
 	if (msg == NULL && !opts->dry_run)    /* only a dry run has none */
 		return tr_status_set(st, TLSRELAY_USAGE, "4.3.0", "no message to deliver");
 	if (tr_message_check(msg, st) != TLSRELAY_OK) {     /* nothing is sent */

@@ -181,6 +181,8 @@ tr_io_res tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len)
 {
 	size_t n = 0;
 
+	if (io->failed)
+		return TR_IO_ERROR;
 	for (;;) {
 		char *lf;
 		size_t take;
@@ -241,10 +243,19 @@ static int write_all(tr_io *io, const char *buf, size_t len)
 	return TR_IO_OK;
 }
 
+void tr_io_fail(tr_io *io, const char *why)
+{
+	io->failed = 1;
+	io->wlen = 0;
+	snprintf(io->err, sizeof io->err, "%s", why);
+}
+
 tr_io_res tr_io_flush(tr_io *io)
 {
 	int r;
 
+	if (io->failed)
+		return TR_IO_ERROR;
 	if (io->wlen == 0)
 		return TR_IO_OK;
 	r = write_all(io, io->wbuf, io->wlen);
@@ -257,6 +268,8 @@ tr_io_res tr_io_write(tr_io *io, const void *buf, size_t n)
 {
 	const char *p = buf;
 
+	if (io->failed)
+		return TR_IO_ERROR;
 	while (n > 0) {
 		size_t room = sizeof io->wbuf - io->wlen;
 		size_t take = n < room ? n : room;
@@ -276,6 +289,8 @@ int tr_io_idle_ok(tr_io *io)
 {
 	char shown[64];
 
+	if (io->failed)
+		return 0;
 	if (io->fd < 0) {
 		snprintf(io->err, sizeof io->err, "not connected");
 		return 0;

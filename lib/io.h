@@ -58,6 +58,7 @@ typedef struct tr_io {
 	int timeout_ms;               /* per operation; <= 0 = deadline only */
 	unsigned long long nread, nwritten;
 	unsigned reads, flushes;      /* read calls that returned data; flushes */
+	int failed;                   /* tr_io_fail: every operation fails */
 	char err[256];
 } tr_io;
 
@@ -86,6 +87,11 @@ tr_io_res tr_io_write(tr_io *io, const void *buf, size_t n);
 
 /* Write out everything queued. */
 tr_io_res tr_io_flush(tr_io *io);
+
+/* The caller found the stream unusable (it would have sent something
+ * wrong): nothing queued is sent, and every later read, write and flush
+ * returns TR_IO_ERROR with why in io->err. */
+void tr_io_fail(tr_io *io, const char *why);
 
 /* Swap in TLS read/write functions for an established SSL *. */
 void tr_io_set_tls(tr_io *io, void *ssl);

@@ -107,8 +107,14 @@ tr_io_res tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(cmd, sizeof cmd - 2, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof cmd - 2)
-		n = (int)strlen(cmd);
+	if (n < 0 || (size_t)n >= sizeof cmd - 2) {
+		/* never a cut command: the inputs are bounded so that none is
+		 * this long (deliver.c check_request); should one be, the
+		 * connection fails (temporary) instead */
+		OPENSSL_cleanse(cmd, sizeof cmd);
+		tr_io_fail(&s->c->io, "a command too long to send (not sent)");
+		return TR_IO_ERROR;
+	}
 	if (masked && strchr(cmd, ' '))        /* "AUTH PLAIN ********" */
 		tr_vlog(s->ctx, 2, "> %s: %.*s ********", s->c->relay,
 		        (int)strcspn(cmd, " "), cmd);

@@ -24,6 +24,9 @@ static const struct {
 	{ "a missing policy map", "tls_policy_map", "/nonexistent/tlsrelay-map", "[127.0.0.1]:1",
 	  TLSRELAY_CONFIG, "4.3.5" },
 	{ "a bad -r nexthop", NULL, NULL, "[bad host]", TLSRELAY_CONFIG, "4.3.5" },
+	{ "a DSN NOTIFY over 64 bytes (RCPT TO would not fit a command line)", "NOTIFY",
+	  "SUCCESS,FAILURE,DELAY,SUCCESS,FAILURE,DELAY,SUCCESS,FAILURE,DELAY,SUCCESS",
+	  "[127.0.0.1]:1", TLSRELAY_USAGE, "5.5.4" },
 };
 
 int main(void)
@@ -49,13 +52,15 @@ int main(void)
 		tlsrelay_status st;
 		tlsrelay_rcpt r[2] = { { "a@example.test", { TLSRELAY_OK, "", "" } },
 		                       { "b@example.test", { TLSRELAY_OK, "", "" } } };
-		tlsrelay_request req = { "s@example.test", cases[c].nexthop, NULL, NULL, NULL, r, 2 };
+		int notify = cases[c].key && strcmp(cases[c].key, "NOTIFY") == 0;
+		tlsrelay_request req = { "s@example.test", cases[c].nexthop,
+		                         notify ? cases[c].value : NULL, NULL, NULL, r, 2 };
 		tlsrelay_message *msg;
 		char name[200];
 		FILE *in = fopen(spool, "r");
 
 		tlsrelay_ctx_set(ctx, "spool_directory", dir, &st);
-		if (cases[c].key)
+		if (cases[c].key && !notify)
 			tlsrelay_ctx_set(ctx, cases[c].key, strcmp(cases[c].value, "MAP") == 0 ? map
 			                 : cases[c].value, &st);
 		msg = in ? tlsrelay_message_spool(ctx, fileno(in), &st) : NULL;

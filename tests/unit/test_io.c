@@ -85,6 +85,25 @@ static void write_waits(void)
 	close(other);
 }
 
+/* tr_io_fail: what was queued is never sent, and every later operation
+ * fails with the reason (a command that would have gone out cut). */
+static void sticky_failure(void)
+{
+	tr_io io;
+	char line[64];
+	size_t len;
+
+	tr_io_init(&io, 0);
+	TAP_INT(tr_io_write(&io, "MAIL FROM:<a@b>\r\n", 17), TR_IO_OK, "fail: a write is queued");
+	tr_io_fail(&io, "a command too long to send (not sent)");
+	TAP_INT(io.wlen, 0, "fail: the queued bytes are dropped, never sent");
+	TAP_INT(tr_io_write(&io, "x", 1), TR_IO_ERROR, "fail: a later write fails");
+	TAP_INT(tr_io_flush(&io), TR_IO_ERROR, "fail: a flush fails");
+	TAP_INT(tr_io_readline(&io, line, sizeof line, &len), TR_IO_ERROR, "fail: a read fails");
+	TAP_INT(tr_io_idle_ok(&io), 0, "fail: the connection is not kept");
+	TAP_STR(io.err, "a command too long to send (not sent)", "fail: the reason");
+}
+
 int main(void)
 {
 	read_waits("timeout 300 ms, deadline 20 s", 300, DEADLINE_MS, "timeout");
@@ -92,5 +111,6 @@ int main(void)
 	read_waits("timeout 20 s, deadline 300 ms", DEADLINE_MS, 300, "delivery deadline reached");
 	read_waits("no timeout, deadline 300 ms", 0, 300, "delivery deadline reached");
 	write_waits();
+	sticky_failure();
 	return tap_done();
 }
