@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ctx.h"
+#include "history_store.h"
 #include "msgrules.h"
 #include "status.h"
 #include "policy.h"
@@ -22,6 +23,10 @@ void tr_ctx_reset(tlsrelay_ctx *ctx)
 	ctx->policy = NULL;
 	tr_msgrules_free(ctx->rules);
 	ctx->rules = NULL;
+	tr_policy_map_free(ctx->shadow_policy);
+	ctx->shadow_policy = NULL;
+	tr_hist_close(ctx->history);
+	ctx->history = NULL;
 }
 
 /* The error names the setting too ("sasl_password_map FILE: cannot open:

@@ -39,6 +39,11 @@ struct tlsrelay_ctx {
 	struct tr_sasl_map *sasl;     /* sasl_password_map, loaded on first use */
 	struct tr_policy_map *policy; /* tls_policy_map, loaded on first use */
 	struct tr_msgrules *rules;    /* message_rules, loaded on first use */
+	/* h-ops (history.h, shadow.h) */
+	struct tr_policy_map *shadow_policy; /* tls_shadow_policy_map, on first use */
+	struct tr_hist_store *history; /* tls_history, opened on first use by the
+	                              * process that delivers (never across a fork) */
+	char log_id[64];              /* the MTA's queue ID: "ID: " starts each log line */
 };
 
 /* Forget everything derived from the settings (they are about to change):

@@ -41,6 +41,7 @@
 #include "deliver.h"
 #include "demand.h"
 #include "dns.h"
+#include "history.h"
 #include "log.h"
 #include "message.h"
 #include "msgreq.h"
@@ -48,6 +49,7 @@
 #include "observe.h"
 #include "policy.h"
 #include "sasl.h"
+#include "shadow.h"
 #include "status.h"
 #include "sts.h"
 #include "tlsrpt.h"
@@ -68,6 +70,8 @@ typedef struct route {
 	tr_observers obs;           /* who watches (observe.h) */
 	tr_sts_run sts;             /* MTA-STS of the delivery (sts.h) */
 	tr_tlsrpt_rec rpt;          /* TLS-RPT recording (tlsrpt.h) */
+	tr_shadow *shadow;          /* the shadow policy (shadow.h), NULL: none */
+	tr_history hist;            /* the TLS history (history.h) */
 	tr_msgreq msgreq;           /* milter: the message's own requirement */
 	char msg_source[160];       /* "X-TLSRelay-Require: verify",
 	                             * "message_rules:3 to example.test encrypt" */
@@ -132,7 +136,8 @@ static void server_demand(route *r, const char *host, const tr_dane_host *dh,
                           const tr_sasl_cred *cred, tr_demand *d)
 {
 	char text[TLSRELAY_TEXT_MAX];
-	tr_event ev = { .type = TR_EV_SERVER, .nh = r->nh, .host = host, .demand = d };
+	tr_event ev = { .type = TR_EV_SERVER, .nh = r->nh, .host = host, .demand = d,
+	                .in = &r->in, .mx_state = (int)r->mx_state };
 
 	r->in.host = host;
 	r->in.dane = tr_level_dane(r->nhd.level) ? dh : NULL;
@@ -290,6 +295,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 	nexthop_demand(r);
 	nexthop_sts(r);
 	ev.demand = &r->nhd;
+	ev.in = &r->in;
 	ev.policy = &r->shown;
 	ev.sts = r->sts.active ? &r->sts.f : NULL;
 	tr_emit(&r->obs, &ev);
@@ -544,16 +550,27 @@ tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
 }
 
 /* The observers of this delivery: TLS-RPT (when MTA-STS or its store is
- * configured; not for a dry run: a probe's sessions are no delivery
- * attempts to report), then the caller's. */
+ * configured), the shadow policy (when configured), the TLS history (when
+ * tls_history is set; it reads the shadow's verdicts, so it comes after
+ * it) - none of them for a dry run: a probe's sessions are no delivery
+ * attempts -, then the caller's. */
 static void route_observers(route *r)
 {
 	const tr_config *cfg = &r->ctx->cfg;
 
 	tr_sts_run_init(&r->sts, r->ctx);
 	tr_tlsrpt_rec_init(&r->rpt, r->ctx, &r->sts);
+	tr_history_init(&r->hist, r->ctx, NULL);
 	if ((cfg->mta_sts || cfg->mta_sts_cache) && !r->opts->dry_run)
 		tr_observe_add(&r->obs, tr_tlsrpt_observe, &r->rpt);
+	if (tr_shadow_configured(r->ctx) && !r->opts->dry_run &&
+	    (r->shadow = malloc(sizeof *r->shadow)) != NULL) {
+		tr_shadow_init(r->shadow, r->ctx);
+		r->hist.shadow = r->shadow;
+		tr_observe_add(&r->obs, tr_shadow_observe, r->shadow);
+	}
+	if (cfg->tls_history && !r->opts->dry_run)
+		tr_observe_add(&r->obs, tr_history_observe, &r->hist);
 	for (int i = 0; r->opts->obs && i < r->opts->obs->n; i++)
 		tr_observe_add(&r->obs, r->opts->obs->o[i].fn, r->opts->obs->o[i].arg);
 }
@@ -604,6 +621,10 @@ static int route_init(route *r, tlsrelay_ctx *ctx, tlsrelay_request *req,
 static void route_free(route *r)
 {
 	tr_sts_run_end(&r->sts);
+	tr_history_end(&r->hist);
+	if (r->shadow)
+		tr_shadow_end(r->shadow);
+	free(r->shadow);
 	free(r->trace);
 	free(r->select);
 	free(r->routed);

@@ -16,11 +16,15 @@
  *   its own business (log it, go on). It must not block for long.
  * - Events, with the fields they set (others are 0/NULL):
  *     NEXTHOP   routing starts a nexthop: nh, demand (nexthop level, host
- *               unknown), policy (the same as a policy, for display), sts
- *               (the MTA-STS lookup, NULL when it does not apply), is_relay
- *     SERVER    a server's demand is decided: nh, host, demand, dane (the
- *               DANE facts, NULL when not looked up); demand->skip: the
- *               server is not tried (st says why)
+ *               unknown), in (its inputs), policy (the same as a policy,
+ *               for display), sts (the MTA-STS lookup, NULL when it does
+ *               not apply), is_relay
+ *     SERVER    a server's demand is decided: nh, host, demand, in (the
+ *               inputs it was computed from: a candidate demand can be
+ *               computed beside it, shadow.c), dane (the DANE facts, NULL
+ *               when not looked up), mx_state (the DNSSEC status of the MX
+ *               lookup, dane.h); demand->skip: the server is not tried (st
+ *               says why)
  *     CONNECT   a session starts: host, addr, relay, demand, plain_retry
  *     REPLY     a reply was read: label ("greeting", "EHLO", "HELO",
  *               "reply to STARTTLS", "EHLO after TLS"), reply
@@ -46,6 +50,7 @@
 #include "tls.h"
 
 struct tr_demand;
+struct tr_demand_in;
 struct tr_policy;
 struct tr_dane_host;
 struct tr_nexthop;
@@ -85,8 +90,10 @@ typedef struct tr_event {
 	const tr_addr *addr;
 	const char *relay;               /* "host[addr]:port" */
 	const struct tr_demand *demand;
+	const struct tr_demand_in *in;
 	const struct tr_policy *policy;
 	const struct tr_dane_host *dane;
+	int mx_state;                    /* tr_dane_mx (SERVER) */
 	const struct tr_sts_found *sts;
 	int plain_retry;
 	const char *label;

@@ -1,0 +1,23 @@
+# mk/ops.mk - included by Makefile.am (one fragment per area; use += on the shared
+# variables: TESTS, check_PROGRAMS, EXTRA_DIST, SCRIPT_DIRS, lib_libtlsrelay_core_la_SOURCES ...).
+#
+# Know before you enforce (issue 15): the TLS history (an observer of each
+# delivery, stored in SQLite loaded with dlopen), the shadow policy, the
+# verdict of a demand on what a session showed, tlsrelay-report (summary,
+# explain, suggest, html, metrics), tlsrelayd's metrics listener, the
+# resolver self-test.
+lib_libtlsrelay_core_la_SOURCES += \
+	lib/tls_verdict.c \
+	lib/sqlite_dl.c lib/sqlite_dl.h \
+	lib/history_store.h lib/history_sqlite.c \
+	lib/history.c lib/history.h \
+	lib/shadow.c lib/shadow.h
+
+check_PROGRAMS += tests/unit/test_verdict tests/unit/test_history
+tests_unit_test_verdict_SOURCES = tests/unit/test_verdict.c tests/unit/tap.h
+tests_unit_test_verdict_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_verdict_LDADD = $(UNIT_LDADD)
+tests_unit_test_history_SOURCES = tests/unit/test_history.c tests/unit/tap.h
+tests_unit_test_history_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_history_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_verdict tests/unit/test_history
