@@ -140,3 +140,16 @@ int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx)
 {
 	return ctx->cfg.use_syslog;
 }
+
+tlsrelay_cat tlsrelay_ctx_set_log_id(tlsrelay_ctx *ctx, const char *id, tlsrelay_status *st)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n >= sizeof ctx->log_id || strspn(id ? id : "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+		return tr_status_set(st, TLSRELAY_USAGE, "4.3.5", "bad queue ID: expected at most "
+		                     "%zu letters, digits, \".\", \"_\" or \"-\"",
+		                     sizeof ctx->log_id - 1);
+	snprintf(ctx->log_id, sizeof ctx->log_id, "%s", id ? id : "");
+	return tr_status_ok(st);
+}

@@ -232,6 +232,27 @@ tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *lev
                             int port, tlsrelay_report_fn fn, void *arg,
                             tlsrelay_status *st);
 
+/* What the TLS history (tls_history) says: tlsrelay-report's commands,
+ * tlsrelay -q --explain, tlsrelayd's metrics listener. command:
+ *   "summary"  per destination over the last days (0: tls_history_days)
+ *   "explain"  dest's live demand and where each part comes from, the
+ *              shadow demand, the recent history (days as summary)
+ *   "suggest"  tls_policy_map lines for destinations Verified on every
+ *              attempt on at least days days (0: 7), with no failure; the
+ *              destinations a global raise would break
+ *   "html"     one self-contained HTML page (days as summary)
+ *   "metrics"  the counters, Prometheus text exposition format 0.0.4
+ * Output line by line to fn (no newline). The store is only read.
+ * TLSRELAY_OK, CONFIG (tls_history unset, bad map), TEMP (the store cannot
+ * be read), USAGE (bad command or destination). */
+tlsrelay_cat tlsrelay_report(tlsrelay_ctx *ctx, const char *command, const char *dest,
+                             int days, tlsrelay_report_fn fn, void *arg, tlsrelay_status *st);
+
+/* Prefix every log line of ctx with "ID: " (the MTA's queue ID, as
+ * Postfix's logs do): at most 63 bytes of letters, digits, '.', '_', '-'.
+ * NULL or "" clears it. TLSRELAY_OK, or USAGE for another character. */
+tlsrelay_cat tlsrelay_ctx_set_log_id(tlsrelay_ctx *ctx, const char *id, tlsrelay_status *st);
+
 /* The TLS policy for one nexthop, for a host MTA that enforces it with its
  * own SMTP client (the Exim shared object, plugin/exim/). See
  * tlsrelay_policy_get. */

@@ -21,3 +21,14 @@ tests_unit_test_history_SOURCES = tests/unit/test_history.c tests/unit/tap.h
 tests_unit_test_history_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_history_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_verdict tests/unit/test_history
+
+lib_libtlsrelay_core_la_SOURCES += \
+	lib/query.h \
+	lib/report.c lib/report.h lib/report_agg.c lib/report_explain.c \
+	lib/report_html.c lib/report_metrics.c
+
+# tlsrelay-report: glue over tlsrelay_report() (lib/report*.c)
+sbin_PROGRAMS += plugin/report/tlsrelay-report
+plugin_report_tlsrelay_report_SOURCES = plugin/report/main.c
+plugin_report_tlsrelay_report_LDADD = lib/libtlsrelay-core.la
+man_MANS += doc/tlsrelay-report.8
