@@ -136,6 +136,11 @@ int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx)
 	return ctx->cfg.deadline;
 }
 
+const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx)
+{
+	return ctx->cfg.metrics_listen;
+}
+
 int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx)
 {
 	return ctx->cfg.use_syslog;

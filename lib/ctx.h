@@ -62,6 +62,11 @@ int tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path);
  * text that starts with the setting's name, or INTERNAL. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
+/* The resolver self-test (dnssec_check.c; tlsrelay_ctx_check_resolver):
+ * the number of problems. */
+int tr_dnssec_check(const tr_config *cfg, tlsrelay_report_fn problem,
+                    tlsrelay_report_fn warning, void *arg);
+
 /* tlsrelay_ctx_check_warnings' DANE resolver check with resolv_conf as the
  * system's resolver file (confcheck.c; the tests give their own). */
 int tr_confcheck_dane_resolver(const tr_config *cfg, const char *resolv_conf,

@@ -459,10 +459,11 @@ static void log_rcpt(route *r, size_t i, long long started)
 	long long ms = tr_now_ms() - started;
 
 	tr_log(r->ctx, rc->status.cat == TLSRELAY_OK ? LOG_INFO : LOG_WARNING,
-	       "to=<%s>, relay=%s, delay=%lld.%02lld, tls=%s, dsn=%s, status=%s (%s)",
+	       "to=<%s>, relay=%s, delay=%lld.%02lld, tls=%s, %s%s%sdsn=%s, status=%s (%s)",
 	       rc->addr, t->relay[0] ? t->relay : "none", ms / 1000, (ms % 1000) / 10,
-	       t->tls[0] ? t->tls : "none", rc->status.dsn[0] ? rc->status.dsn : "4.0.0",
-	       status, rc->status.text);
+	       t->tls[0] ? t->tls : "none", t->sasl_user[0] ? "sasl_username=" : "",
+	       t->sasl_user, t->sasl_user[0] ? ", " : "",
+	       rc->status.dsn[0] ? rc->status.dsn : "4.0.0", status, rc->status.text);
 }
 
 /* ------------------------------------------------------------ request */

@@ -530,6 +530,7 @@ static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
 		if (req->rcpts[i].status.cat == TLSRELAY_TEMP && (!p->select || p->select[i])) {
 			s->trying[i] = 1;
 			s->ntrying++;
+			trace[i].sasl_user[0] = '\0';
 		}
 	return 0;
 }
@@ -574,7 +575,12 @@ static int do_auth(tr_session *s, tlsrelay_status *st)
 	if (r < 0) {
 		tr_sess_fail_pending(s, st);
 		tr_sess_state(s, TR_ST_FAILED);
+		return r;
 	}
+	for (size_t i = 0; i < s->req->nrcpts; i++)   /* for the recipients' log lines */
+		if (s->trying[i])
+			snprintf(s->trace[i].sasl_user, sizeof s->trace[i].sasl_user, "%s",
+			         s->p->cred->user);
 	return r;
 }
 

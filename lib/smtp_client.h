@@ -62,6 +62,8 @@ typedef enum tr_outcome {
 typedef struct tr_rcpt_trace {
 	char relay[TR_HOSTNAME_MAX + 80];    /* "host[addr]:port" */
 	char tls[128];                       /* "TLSv1.3:CIPHER (trusted)" or "none" */
+	char sasl_user[128];                 /* the AUTH user of the session that
+	                                      * settled it ("" without AUTH) */
 } tr_rcpt_trace;
 
 typedef struct tr_session_params {

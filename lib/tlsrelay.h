@@ -114,6 +114,9 @@ tlsrelay_cat tlsrelay_ctx_configure(tlsrelay_ctx *ctx, const char *config,
  * seconds (to arm a last-resort timer) and whether to log to syslog. */
 int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx);
 int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
+/* metrics_listen (tlsrelayd): "127.0.0.1:PORT", "[::1]:PORT",
+ * "unix:/PATH", or NULL. */
+const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx);
 
 /* For a long-lived process that forks one child per delivery (tlsrelayd):
  * do now what each delivery would do lazily (the TLS context, tls_ca_file,
@@ -163,6 +166,17 @@ int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg
  * queried): its AD bit is trusted as it comes. Touches no network.
  * Returns the number of warnings. */
 int tlsrelay_ctx_check_warnings(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg);
+
+/* `tlsrelay -t`, fourth step, and tlsrelayd's start: when a dane level or
+ * mta_sts = yes is in use (and dnssec_self_test = yes), does the resolver
+ * validate DNSSEC? A signed name (dnssec_test_valid, default ".") must
+ * answer with the AD bit, a deliberately broken one (dnssec_test_bogus,
+ * default dnssec-failed.org) must fail. Asks the resolver (DNS only).
+ * A resolver that does not validate: a line to problem (counted); one
+ * that does not answer: a line "warning: ..." to warning. Returns the
+ * number of problems. */
+int tlsrelay_ctx_check_resolver(tlsrelay_ctx *ctx, tlsrelay_report_fn problem,
+                                tlsrelay_report_fn warning, void *arg);
 
 /* ---------------------------------------------------------------- message */
 

@@ -11,7 +11,8 @@ lib_libtlsrelay_core_la_SOURCES += \
 	lib/sqlite_dl.c lib/sqlite_dl.h \
 	lib/history_store.h lib/history_sqlite.c \
 	lib/history.c lib/history.h \
-	lib/shadow.c lib/shadow.h
+	lib/shadow.c lib/shadow.h \
+	lib/dnssec_check.c
 
 check_PROGRAMS += tests/unit/test_verdict tests/unit/test_history
 tests_unit_test_verdict_SOURCES = tests/unit/test_verdict.c tests/unit/tap.h
@@ -32,3 +33,6 @@ sbin_PROGRAMS += plugin/report/tlsrelay-report
 plugin_report_tlsrelay_report_SOURCES = plugin/report/main.c
 plugin_report_tlsrelay_report_LDADD = lib/libtlsrelay-core.la
 man_MANS += doc/tlsrelay-report.8
+
+# tlsrelayd's metrics listener and resolver self-test (glue; mk/daemon.mk has the rest)
+plugin_daemon_tlsrelayd_SOURCES += plugin/daemon/metrics.c

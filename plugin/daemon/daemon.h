@@ -1,6 +1,7 @@
 /*
  * daemon.h - tlsrelayd's parts: main.c (options, socket, privileges),
- * serve.c (the loop and the warm context), pool.c (the delivery
+ * serve.c (the loop and the warm context), metrics.c (the metrics
+ * listener, the resolver self-test), pool.c (the delivery
  * processes: start, hand over, retire), worker.c (a delivery process's
  * loop), request.c (one request: the descriptors, the transport).
  */
@@ -40,6 +41,7 @@ struct trd_server {
 	int sigfd[2];           /* self-pipe of the signal handler */
 	struct trd_worker *w;
 	int nw;
+	int mfd;                /* the metrics listener (metrics.c), -1: none */
 	tlsrelay_ctx *warm;     /* NULL: could not be made (configuration error) */
 	time_t warm_tried;
 	unsigned gen;           /* incremented each time warm is remade */
@@ -52,6 +54,13 @@ void trd_pool_reaped(struct trd_server *srv, pid_t pid, int status);
 void trd_pool_retire(struct trd_worker *w);
 void trd_pool_expire(struct trd_server *srv, time_t now);
 int trd_pool_can_take(const struct trd_server *srv);
+
+/* metrics.c: the listener of metrics_listen (spec; NULL: none): its
+ * socket, or -1 (logged); one scrape served by a child; the resolver
+ * self-test in a child at start. */
+int trd_metrics_listen(const char *spec);
+void trd_metrics_serve(struct trd_server *srv);
+void trd_resolver_check(struct trd_server *srv);
 
 /* Log one line (syslog LOG_MAIL, and standard error with -v). */
 void trd_log(int priority, const char *fmt, ...)

@@ -176,6 +176,7 @@ static int wait_events(struct trd_server *srv, struct pollfd *pfd)
 	}
 	pfd[n++] = (struct pollfd){ srv->sigfd[0], POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ accepting ? srv->lfd : -1, POLLIN, 0 };
+	pfd[n++] = (struct pollfd){ srv->lfd >= 0 ? srv->mfd : -1, POLLIN, 0 };
 	return poll(pfd, (nfds_t)n, TRD_TICK * 1000);
 }
 
@@ -204,6 +205,8 @@ static void step(struct trd_server *srv, struct pollfd *pfd)
 	}
 	if ((pfd[2 * nw + 1].revents & POLLIN) && !got_term)
 		accept_one(srv);
+	if ((pfd[2 * nw + 2].revents & POLLIN) && !got_term)
+		trd_metrics_serve(srv);
 	trd_pool_expire(srv, time(NULL));
 }
 
@@ -213,6 +216,9 @@ static void stop_listening(struct trd_server *srv)
 	close(srv->lfd);
 	srv->lfd = -1;
 	(void)unlink(srv->opt->socket);
+	if (srv->mfd >= 0)
+		close(srv->mfd);
+	srv->mfd = -1;
 }
 
 int trd_serve(const struct trd_options *opt, int lfd)
@@ -224,12 +230,16 @@ int trd_serve(const struct trd_options *opt, int lfd)
 	srv.opt = opt;
 	srv.lfd = lfd;
 	srv.w = calloc((size_t)opt->max_procs, sizeof *srv.w);
-	pfd = calloc(2 * (size_t)opt->max_procs + 2, sizeof *pfd);
+	pfd = calloc(2 * (size_t)opt->max_procs + 3, sizeof *pfd);
+	srv.mfd = -1;
 	if (srv.w == NULL || pfd == NULL || signals_setup(&srv) < 0) {
 		trd_log(LOG_ERR, "cannot start: %s", strerror(errno));
 		return 75;
 	}
 	warm_make(&srv, "loaded");
+	if (srv.warm != NULL)
+		srv.mfd = trd_metrics_listen(tlsrelay_ctx_metrics_listen(srv.warm));
+	trd_resolver_check(&srv);
 	trd_log(LOG_INFO, "ready on %s (at most %d delivery processes)", opt->socket, opt->max_procs);
 	while (srv.lfd >= 0 || srv.nw > 0) {
 		if (got_term && srv.lfd >= 0)

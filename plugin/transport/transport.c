@@ -4,8 +4,9 @@
  * the same code in the process it forks for a delivery.
  *
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
- *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
- *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q DESTINATION
+ *            [-N NOTIFY] [-R RET] [-V ENVID] [-Q QUEUE_ID] [-v] [-i] [--]
+ *            RECIPIENT...
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q [--explain] DESTINATION
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t
  *
  * Only glue: arguments, configuration, one library call, the exit status.
@@ -42,6 +43,13 @@
  *   the same 4.3.5 line. It is found before the options are parsed, so a
  *   bad command line is covered too. Postfix (which reads the DSN) and
  *   Exim (temp_errors lists 78) do not need it.
+ * - -Q QUEUE_ID (Postfix pipe(8) ${queue_id}, Exim $message_exim_id,
+ *   sendmail $i): every log line of the delivery starts with "QUEUE_ID: ",
+ *   as Postfix's own lines do, so one grep follows a message through the
+ *   MTA and tlsrelay; the TLS history records it. Letters, digits, '.',
+ *   '_', '-' only (at most 63): anything else is the transport's
+ *   configuration error (4.3.5, 78), never a guess.
+ * - -q --explain DEST: tlsrelay-report explain (tlsrelay_report()).
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
  * - In a delivery process of tlsrelayd (warm given), which runs with the
@@ -77,6 +85,8 @@
 struct opts {
 	const char *config;
 	const char *query;            /* -q DEST: print the policy, send nothing */
+	const char *explain;          /* -q --explain DEST: tlsrelay-report explain */
+	const char *queue_id;         /* -Q ID: the MTA's queue ID for the log lines */
 	int show;                     /* -n: 1 = non-default settings, -d: 2 = all */
 	int check;                    /* -t: check the configuration */
 	const char *sender, *nexthop, *notify, *ret, *envid;
@@ -97,8 +107,8 @@ static void usage_line(void)
 	if (!isatty(STDOUT_FILENO))
 		return;
 	fputs("usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	      "[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
-	      "       tlsrelay [-c config] [-o key=value] -q destination\n"
+	      "[-N notify] [-R ret] [-V envid] [-Q queue_id] [-v] [-i] [-T] [--] recipient...\n"
+	      "       tlsrelay [-c config] [-o key=value] -q [--explain] destination\n"
 	      "       tlsrelay [-c config] [-o key=value] -n | -d | -t\n", stdout);
 }
 
@@ -170,12 +180,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	/* glibc: 0 makes getopt start afresh, reading the "+" again (in
 	 * tlsrelayd's child the daemon's own getopt has run before). */
 	optind = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:vindtT")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:Q:vindtT")) != -1) {
 		switch (c) {
 		case 'n': o->show = 1; break;
 		case 'd': o->show = 2; break;
 		case 't': o->check = 1; break;
 		case 'q': o->query = optarg; break;
+		case 'Q': o->queue_id = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'f': o->sender = optarg; break;
 		case 'r': o->nexthop = optarg; break;
@@ -202,7 +213,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->sender && strcmp(o->sender, "<>") == 0)
 		o->sender = "";
-	if (optind >= argc && o->query == NULL && !o->show && !o->check) {
+	if (o->query && strcmp(o->query, "--explain") == 0) {   /* -q --explain DEST */
+		if (optind >= argc) {
+			printf("4.3.5 tlsrelay: -q --explain needs a destination\n");
+			usage_line();
+			return -1;
+		}
+		o->explain = argv[optind++];
+		o->query = NULL;
+		if (optind < argc) {
+			printf("4.3.5 tlsrelay: -q --explain takes one destination\n");
+			return -1;
+		}
+		return optind;
+	}
+	if (optind >= argc && o->query == NULL && o->explain == NULL && !o->show && !o->check) {
 		printf("4.3.5 tlsrelay: no recipients given\n");
 		usage_line();
 		return -1;
@@ -252,6 +277,7 @@ static int check_all(tlsrelay_ctx *ctx, const struct opts *o)
 			print_problem(&n, st.text);
 	tlsrelay_ctx_check_files(ctx, print_problem, &n);
 	tlsrelay_ctx_check_warnings(ctx, print_warning, NULL);
+	tlsrelay_ctx_check_resolver(ctx, print_problem, print_warning, &n);
 	if (n > 0) {
 		printf("tlsrelay: %d problem%s found in %s\n", n, n == 1 ? "" : "s", path);
 		return EX_CONFIG_;
@@ -271,6 +297,18 @@ static int query(tlsrelay_ctx *ctx, const char *dest)
 		return tlsrelay_status_exit(&st);
 	}
 	printf("%s\n", line);
+	return 0;
+}
+
+/* -q --explain DEST: tlsrelay-report explain on standard output. */
+static int explain(tlsrelay_ctx *ctx, const char *dest)
+{
+	tlsrelay_status st;
+
+	if (tlsrelay_report(ctx, "explain", dest, 0, print_line, NULL, &st) != TLSRELAY_OK) {
+		printf("%s tlsrelay: %s\n", st.dsn, st.text);
+		return tlsrelay_status_exit(&st);
+	}
 	return 0;
 }
 
@@ -329,7 +367,7 @@ static const char *not_served(const struct tr_warm *warm, const struct opts *o)
 
 	if (o->noverrides > 0)
 		return "-o given";
-	if (o->check || o->show || o->query)
+	if (o->check || o->show || o->query || o->explain)
 		return o->check ? "-t given" : o->show == 1 ? "-n given" :
 		       o->show ? "-d given" : "-q given";
 	if (o->nexthop)
@@ -350,16 +388,19 @@ static tlsrelay_ctx *warm_ctx(const struct tr_warm *warm)
  * variable of run(). */
 static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 {
-	if (ctx != warm_ctx(warm))
+	if (ctx != warm_ctx(warm)) {
 		tlsrelay_ctx_free(ctx);
-	else
+	} else {
 		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
+		(void)tlsrelay_ctx_set_log_id(ctx, NULL, NULL);
+	}
 }
 
 static int run(int argc, char **argv, struct tr_warm *warm)
 {
 	struct opts o;
 	struct logsink sink = { 0, 0 };
+	tlsrelay_status st;
 	tlsrelay_ctx *ctx;
 	int first, rc, stdin_closed;
 
@@ -396,10 +437,15 @@ static int run(int argc, char **argv, struct tr_warm *warm)
 		release(ctx, warm);
 		return 0;
 	}
-	if (o.query) {
-		rc = query(ctx, o.query);
+	if (o.query || o.explain) {
+		rc = o.query ? query(ctx, o.query) : explain(ctx, o.explain);
 		release(ctx, warm);
 		return rc;
+	}
+	if (o.queue_id && tlsrelay_ctx_set_log_id(ctx, o.queue_id, &st) != TLSRELAY_OK) {
+		printf("%s tlsrelay: -Q: %s\n", st.dsn, st.text);
+		release(ctx, warm);
+		return EX_CONFIG_;
 	}
 	sink.to_syslog = tlsrelay_ctx_use_syslog(ctx);
 	sink.to_stderr = o.verbose > 0;
