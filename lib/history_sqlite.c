@@ -29,8 +29,13 @@
  *   never makes the file; it opens read-write when it can (so that a
  *   root reader never leaves root-owned -shm files behind: SQLite gives
  *   them to the owner), else read-only.
- * - Statements are prepared once per open store and reset after use: a
- *   tlsrelayd delivery process keeps its store open across deliveries.
+ * - No checkpoint when a connection closes (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE):
+ *   with one process per message every exit would try one, an fsync under
+ *   the lock that the other writers wait for; the WAL is checkpointed as it
+ *   grows (1000 pages), now and then.
+ * - Statements are prepared when the store is opened (outside any write
+ *   transaction) and reset after use: a tlsrelayd delivery process keeps
+ *   its store open across deliveries.
  */
 #include "config.h"
 #include <errno.h>
@@ -278,6 +283,12 @@ static int open_db(tr_hist_store *s, const char *path, int create)
 		return -1;
 	}
 	tr_sq.busy_handler(s->db, busy, s);
+	/* no checkpoint when a connection closes: with one process per
+	 * message, every exit would otherwise try to checkpoint the WAL into
+	 * the database (an fsync under the write lock, tens of ms here, that
+	 * every other writer waits for); the WAL is checkpointed as it grows
+	 * (wal_autocheckpoint, 1000 pages) */
+	tr_sq.db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	return 0;
 }
 
@@ -304,6 +315,11 @@ tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *
 		tr_hist_close(s);
 		return NULL;
 	}
+	/* prepared now, outside any write transaction: the write lock is then
+	 * held only for the writes themselves */
+	for (int i = 0; create && i < S_COUNT; i++)
+		if (tr_sq.prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
+			s->st[i] = NULL;
 	return s;
 }
 

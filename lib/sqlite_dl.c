@@ -35,6 +35,7 @@ int tr_sqlite_load(char *err, size_t cap)
 		{ "sqlite3_finalize", &tr_sq.finalize },
 		{ "sqlite3_changes", &tr_sq.changes },
 		{ "sqlite3_db_readonly", &tr_sq.db_readonly },
+		{ "sqlite3_db_config", &tr_sq.db_config },
 	};
 	int first = sqlite_lib.state == 0;
 	char why[sizeof sqlite_lib.err];

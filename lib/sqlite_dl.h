@@ -41,6 +41,7 @@ struct tr_sqlite_api {
 	int (*finalize)(sqlite3_stmt *st);
 	int (*changes)(sqlite3 *db);
 	int (*db_readonly)(sqlite3 *db, const char *name);
+	int (*db_config)(sqlite3 *db, int op, ...);
 };
 
 /* Filled by tr_sqlite_load. */

@@ -36,3 +36,7 @@ man_MANS += doc/tlsrelay-report.8
 
 # tlsrelayd's metrics listener and resolver self-test (glue; mk/daemon.mk has the rest)
 plugin_daemon_tlsrelayd_SOURCES += plugin/daemon/metrics.c
+
+SCRIPT_DIRS += tests/ops
+TESTS += tests/ops/test_history.sh
+EXTRA_DIST += tests/ops
