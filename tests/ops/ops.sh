@@ -12,7 +12,7 @@
 #   ops_peer NAME SCENARIO [PORT]  peer.py with SCENARIO (a name in
 #                            tests/peer/scenarios, or a file) on PORT (default:
 #                            a free one); sets DIR=$T/NAME, PEER_PID, PEER_PORT
-#   ops_send NAME [tlsrelay ARGS...]  tlsrelay -v -c $DIR/tlsrelay.conf ARGS
+#   ops_send NAME [tlsrelay ARGS...]  [OPS_WRAP...] tlsrelay -v -c $DIR/tlsrelay.conf ARGS
 #                            -f sender@example.org -- user@example.test <
 #                            ${MSG:-$T/msg}, then the peer's report; sets RC,
 #                            OUT (first stdout line), ERR (the -v log)
@@ -71,7 +71,7 @@ ops_peer() {
 
 ops_send() {
 	local name=$1; shift
-	timeout -k 5 60 "$TLSRELAY" -v -c "$DIR/tlsrelay.conf" "$@" -f sender@example.org \
+	timeout -k 5 60 ${OPS_WRAP:+"${OPS_WRAP[@]}"} "$TLSRELAY" -v -c "$DIR/tlsrelay.conf" "$@" -f sender@example.org \
 		-- user@example.test < "${MSG:-$T/msg}" > "$DIR/stdout" 2> "$DIR/stderr"
 	RC=$?
 	peer_report
