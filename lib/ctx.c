@@ -150,10 +150,13 @@ tlsrelay_cat tlsrelay_ctx_set_log_id(tlsrelay_ctx *ctx, const char *id, tlsrelay
 {
 	size_t n = id ? strlen(id) : 0;
 
-	if (n >= sizeof ctx->log_id || strspn(id ? id : "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	/* never starting with "-": an MTA that passes an empty ID would make
+	 * -Q take the next option ("-f") as its value */
+	if (n >= sizeof ctx->log_id || (n > 0 && id[0] == '-') ||
+	    strspn(id ? id : "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
 		return tr_status_set(st, TLSRELAY_USAGE, "4.3.5", "bad queue ID: expected at most "
-		                     "%zu letters, digits, \".\", \"_\" or \"-\"",
+		                     "%zu letters, digits, \".\", \"_\" or \"-\" (not first)",
 		                     sizeof ctx->log_id - 1);
 	snprintf(ctx->log_id, sizeof ctx->log_id, "%s", id ? id : "");
 	return tr_status_ok(st);

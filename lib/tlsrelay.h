@@ -263,7 +263,8 @@ tlsrelay_cat tlsrelay_report(tlsrelay_ctx *ctx, const char *command, const char 
                              int days, tlsrelay_report_fn fn, void *arg, tlsrelay_status *st);
 
 /* Prefix every log line of ctx with "ID: " (the MTA's queue ID, as
- * Postfix's logs do): at most 63 bytes of letters, digits, '.', '_', '-'.
+ * Postfix's logs do): at most 63 bytes of letters, digits, '.', '_', '-'
+ * (not first: an empty ID would make -Q take the next option).
  * NULL or "" clears it. TLSRELAY_OK, or USAGE for another character. */
 tlsrelay_cat tlsrelay_ctx_set_log_id(tlsrelay_ctx *ctx, const char *id, tlsrelay_status *st);
 
