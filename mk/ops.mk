@@ -38,5 +38,5 @@ man_MANS += doc/tlsrelay-report.8
 plugin_daemon_tlsrelayd_SOURCES += plugin/daemon/metrics.c
 
 SCRIPT_DIRS += tests/ops
-TESTS += tests/ops/test_history.sh tests/ops/test_shadow.sh tests/ops/test_report.sh tests/ops/test_html.sh tests/ops/test_dnssec.sh
+TESTS += tests/ops/test_history.sh tests/ops/test_shadow.sh tests/ops/test_report.sh tests/ops/test_html.sh tests/ops/test_dnssec.sh tests/ops/test_readme_enforce.sh
 EXTRA_DIST += tests/ops
