@@ -94,7 +94,6 @@ static const char schema[] =
 	" dane_result TEXT, sts_result TEXT, shadow TEXT, shadow_level TEXT, shadow_text TEXT,"
 	" message INTEGER, queue_id TEXT);"
 	"CREATE INDEX IF NOT EXISTS attempt_dest ON attempt(dest, t);"
-	"CREATE INDEX IF NOT EXISTS attempt_t ON attempt(t);"
 	"CREATE TABLE IF NOT EXISTS daily(day TEXT NOT NULL, dest TEXT NOT NULL,"
 	" posture TEXT NOT NULL, verified_by TEXT NOT NULL, sts TEXT NOT NULL,"
 	" outcome TEXT NOT NULL, reason TEXT NOT NULL, level TEXT NOT NULL,"
@@ -117,6 +116,7 @@ struct tr_hist_store {
 	sqlite3_stmt *st[S_COUNT];
 	tr_hist_limits lim;
 	long long busy_start;      /* microseconds, of the current wait */
+	long long pruned;          /* the "prune" mark last seen by this connection */
 	char err[512];
 };
 
@@ -245,6 +245,9 @@ static int setup(tr_hist_store *s, int create)
 		}
 	}
 	(void)exec(s, "PRAGMA synchronous=NORMAL");
+	/* pages read through a mapping, not a read() each, after another
+	 * process's write made the page cache stale */
+	(void)exec(s, "PRAGMA mmap_size=67108864");
 	psize = int_query(s, "PRAGMA page_size", 4096);
 	if (s->lim.max_bytes > 0 && psize > 0) {
 		pages = s->lim.max_bytes / psize;
@@ -565,7 +568,10 @@ static int prune_rows(tr_hist_store *s, long long now)
 	int n = 0;
 
 	day_of(cut, day);
-	snprintf(sql, sizeof sql, "DELETE FROM attempt WHERE t < %lld", cut);
+	/* ids grow with time: the rows before the first recent one go (a scan of
+	 * just the rows removed; no index on t to keep up at every insert) */
+	snprintf(sql, sizeof sql, "DELETE FROM attempt WHERE id < coalesce((SELECT id FROM attempt"
+	         " WHERE t >= %lld ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM attempt))", cut);
 	if (exec(s, sql) != SQLITE_OK)
 		return -1;
 	n += tr_sq.changes(s->db);
@@ -594,9 +600,13 @@ int tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
 		if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK)
 			return fail(s, "cannot record");
 		rc = write_all(s, a, n, c, nc, sp, now);
-		if (rc == SQLITE_OK && mark_get(s, "prune") < now - 3600 &&
-		    (prune_rows(s, now) < 0 || mark_set(s, "prune", now) != SQLITE_OK))
-			rc = tr_sq.extended_errcode(s->db);
+		/* the shared mark is read at most once an hour per connection */
+		if (rc == SQLITE_OK && s->pruned < now - 3600 &&
+		    (s->pruned = mark_get(s, "prune")) < now - 3600) {
+			if (prune_rows(s, now) < 0 || mark_set(s, "prune", now) != SQLITE_OK)
+				rc = tr_sq.extended_errcode(s->db);
+			s->pruned = now;
+		}
 		if (rc == SQLITE_OK && (rc = exec(s, "COMMIT")) == SQLITE_OK)
 			return 0;
 		fail(s, "cannot record");
