@@ -209,8 +209,13 @@ tap_is "$(row "$PEER_PORT" queue_id)" 4XyZ7Q1kLmzN "-Q: the history row has the 
 ops_peer qidbad good
 ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT"
 ops_send qidbad -Q 'a b'
-tap_is "$RC|$OUT" '78|4.3.5 tlsrelay: -Q: bad queue ID: expected at most 63 letters, digits, ".", "_" or "-"' \
+tap_is "$RC|$OUT" '78|4.3.5 tlsrelay: -Q: bad queue ID: expected at most 63 letters, digits, ".", "_" or "-" (not first)' \
 	"-Q with a space: 4.3.5, exit 78, nothing sent"
+
+ops_peer qidempty good
+ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT"
+ops_send qidempty -Q           # an MTA passing an empty ID: -Q would take "-f"
+tap_is "$RC|$(rg conns)" "78|0" "-Q followed by -f (an empty queue ID): exit 78, nothing sent"
 
 SASL_USER=relayuser7 SASL_PASS='pä ss:w0rd#1'
 ops_peer auth pol_auth
