@@ -20,6 +20,8 @@
 #   sql QUERY                the rows of QUERY on $HIST, "|"-separated
 #                            (python3's sqlite3: the real SQLite)
 #   dest_of PORT             the history's key of [127.0.0.1]:PORT
+#   ops_faketime DAYS        the next ops_send runs DAYS days back (faketime)
+#   ops_need_faketime        skip the test where faketime cannot run tlsrelay
 
 ops_init() {
 	peer_init
@@ -96,3 +98,20 @@ PYEOF
 }
 
 dest_of() { echo "[127.0.0.1]:$1"; }
+
+# ops_faketime DAYS: OPS_WRAP runs the next ops_send DAYS days back (0: now).
+ops_faketime() {
+	OPS_WRAP=()
+	[ "$1" = 0 ] && return 0
+	OPS_WRAP=(env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "-${1}d")
+}
+
+# ops_need_faketime: skip the whole test where faketime cannot run tlsrelay:
+# an AddressSanitizer build hangs at start under libfaketime (both intercept
+# the clock functions). tests/ops/test_history.sh runs every report command
+# over a one-day history there instead.
+ops_need_faketime() {
+	require_cmd faketime
+	[ -z "${ASAN_OPTIONS:-}" ] ||
+		tap_skip_all "sanitizer build: libfaketime hangs an AddressSanitizer program at start (the reports are run by test_history.sh there)"
+}

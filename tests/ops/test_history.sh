@@ -252,4 +252,21 @@ else
 	tap_skip "Postfix: the history row has Postfix's queue ID" "needs root, postfix and swaks"
 fi
 
+# ---------------------------------------------------------------- reports
+# every command of tlsrelay-report over this history (one day, many
+# destinations): in the sanitizer build the only run of the report code
+# (tests/ops/test_report.sh and test_html.sh need faketime)
+ops_conf "$T/report.conf" 1
+for cmd in "summary" "suggest --days 1" "explain [127.0.0.1]:$SPORT1" "html" "metrics"; do
+	# shellcheck disable=SC2086 # the command's words
+	OUT=$("$REPORT" -c "$T/report.conf" $cmd 2>&1); RC=$?
+	tap_is "$RC" 0 "tlsrelay-report $cmd over this history: exit 0" || tap_diag "$OUT"
+	case $cmd in
+	summary) tap_like "$OUT" "^\\[127\\.0\\.0\\.1\\]:$SPORT1 +2 +50% +50% +50% " "summary: a stripped destination: half its mail in plaintext" ;;
+	explain*) tap_like "$OUT" "^  [0-9-]+ [0-9:]+ 127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\] plaintext delivered 2\\.0\\.0" "explain: the stripped attempt" ;;
+	html) tap_like "$OUT" '<svg id="posture-chart"' "html: the page" ;;
+	metrics) tap_like "$OUT" '^tlsrelay_starttls_lost_total 3$' "metrics: the STARTTLS losses" ;;
+	esac
+done
+
 tap_done

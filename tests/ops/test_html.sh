@@ -22,7 +22,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$top_srcdir/tests/peer/peer.sh"
 . "$top_srcdir/tests/ops/ops.sh"
 
-require_cmd faketime openssl
+require_cmd openssl
+ops_need_faketime
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
 	tap_skip_all "chromium not installed (apt-get install chromium)"
 ops_init
@@ -46,8 +47,7 @@ for d in verified plain self short; do PORT[$d]=$(free_port); done
 deliver() {	# deliver DEST SCENARIO DAYS_AGO
 	ops_peer "$1-$3" "$2" "${PORT[$1]}"
 	ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT" "tls_shadow_security_level = verify"
-	OPS_WRAP=()
-	[ "$3" = 0 ] || OPS_WRAP=(env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "-${3}d")
+	ops_faketime "$3"
 	ops_send "$1-$3"
 	OPS_WRAP=()
 	[ "$RC" = 0 ] || tap_diag "$1 $3 days ago: exit $RC $OUT"

@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$top_srcdir/tests/peer/peer.sh"
 . "$top_srcdir/tests/ops/ops.sh"
 
-require_cmd faketime
+ops_need_faketime
 ops_init
 BLOCKS=$top_srcdir/tests/docs/readme_blocks.py
 mkdir -p "$T/etc" "$T/lib" "$T/www" "$T/prom" "$T/blocks"
@@ -69,8 +69,7 @@ for ago in 6 5 4 3 2 1 0; do
 		case $d in good) scen=good ;; self) scen=selfsigned_cert ;; *) scen=no_starttls ;; esac
 		ops_peer "$d-$ago" "$scen" "${PORT[$d]}"
 		cp "$T/etc/tlsrelay.conf" "$DIR/tlsrelay.conf"
-		OPS_WRAP=(env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "-${ago}d")
-		[ "$ago" = 0 ] && OPS_WRAP=()
+		ops_faketime "$ago"
 		ops_send "$d-$ago" -r "[127.0.0.1]:${PORT[$d]}"
 		OPS_WRAP=()
 		[ "$RC" = 0 ] || tap_diag "$d $ago days ago: exit $RC $OUT"

@@ -28,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$top_srcdir/tests/peer/peer.sh"
 . "$top_srcdir/tests/ops/ops.sh"
 
-require_cmd faketime
+ops_need_faketime
 ops_init
 
 declare -A PORT
@@ -40,13 +40,9 @@ deliver() {
 	local d=$1 scen=$2 ago=$3
 	ops_peer "$d-$ago" "$scen" "${PORT[$d]}"
 	ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT" "tls_policy_map = $T/policy"
-	if [ "$ago" = 0 ]; then
-		ops_send "$d-$ago"
-	else
-		OPS_WRAP=(env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "-${ago}d")
-		ops_send "$d-$ago"
-		OPS_WRAP=()
-	fi
+	ops_faketime "$ago"
+	ops_send "$d-$ago"
+	OPS_WRAP=()
 }
 
 for ago in 3 2 1 0; do

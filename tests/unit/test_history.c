@@ -247,7 +247,7 @@ int main(void)
 {
 	char err[256];
 
-	tap_plan(26);
+	tap_plan(27);
 	snprintf(dir, sizeof dir, "/tmp/tlsrelay-hist.XXXXXX");
 	if (mkdtemp(dir) == NULL || tr_sqlite_load(err, sizeof err) < 0) {
 		printf("Bail out! no temporary directory or no SQLite\n");
