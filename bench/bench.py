@@ -13,6 +13,10 @@ and exit; peak RSS is the client's):
                     a delivery process forked from the prepared context,
                     reused for up to 100 deliveries; full handshake
   tlsrelayd-resumed the same with tls_session_cache
+  tlsrelay-history, tlsrelayd-history  tlsrelay and tlsrelayd (full
+                    handshake) with the TLS history on (tls_history): beside
+                    tlsrelay and tlsrelayd in the same round-robin run, so
+                    that the difference is the history's cost
   msmtp             GnuTLS, STARTTLS, certificate verification
   swaks             Perl, STARTTLS, certificate verification
 All verify the receiver's certificate against tests/certs/ca.pem.
@@ -81,7 +85,9 @@ def peak_rss(argv, stdin_path, env, work):
         return int(f.read().split()[-1])
 
 
-DAEMON_CLIENTS = {"tlsrelayd": False, "tlsrelayd-resumed": True}   # name -> session cache
+# name -> (session cache, TLS history)
+DAEMON_CLIENTS = {"tlsrelayd": (False, False), "tlsrelayd-resumed": (True, False),
+                  "tlsrelayd-history": (False, True)}
 
 
 class Clients:
@@ -98,20 +104,26 @@ class Clients:
         self.daemons = {}       # configuration file -> trd.Daemon
         self.uid = trd.user_uid(a.tlsrelayd_user)
 
-    def conf(self, port, cache, chunking=True, daemon=False):
+    def conf(self, port, cache, chunking=True, daemon=False, history=False):
         """The configuration file, written once: tlsrelayd reloads (and
         retires its delivery processes) when the file changes."""
-        path = os.path.join(self.work, "%s-%d-%s%s.conf" % (
+        if isinstance(cache, tuple):        # a DAEMON_CLIENTS entry
+            cache, history = cache
+        path = os.path.join(self.work, "%s-%d-%s%s%s.conf" % (
             "tlsrelayd" if daemon else "tlsrelay", port, "cache" if cache else "nocache",
-            "" if chunking else "-nochunking"))
+            "" if chunking else "-nochunking", "-history" if history else ""))
         if os.path.exists(path):
             return path
         spool, cdir = self.work, os.path.join(self.work, "tls_cache")
+        hdir = os.path.join(self.work, "history")
         if daemon:      # the delivery processes run as tlsrelayd_user
             spool, cdir = os.path.join(self.work, "spool-d"), os.path.join(self.work, "tls_cache-d")
+            hdir = os.path.join(self.work, "history-d")
             trd.nobody_dir(spool, self.uid)
             if cache:
                 trd.nobody_dir(cdir, self.uid)
+        if history:
+            trd.nobody_dir(hdir, self.uid if daemon else None)
         with open(path, "w") as f:
             f.write("relayhost = [127.0.0.1]:%d\ntls_security_level = verify\n"
                     "tls_ca_file = %s\nhelo_name = client.bench.test\nsyslog = no\n"
@@ -122,6 +134,8 @@ class Clients:
                 f.write("use_chunking = no\n")
             if daemon:  # a connection per message, as these rows measure;
                 f.write("connection_cache = no\n")  # reuse: bench/reuse
+            if history:
+                f.write("tls_history = %s\n" % os.path.join(hdir, "history.db"))
         os.chmod(path, 0o644)
         return path
 
@@ -152,6 +166,9 @@ class Clients:
             return [a.tlsrelay, "-c", self.conf(port, False), "-f", "bench@client.test", "--", "bench@example.test"]
         if name == "tlsrelay-resumed":
             return [a.tlsrelay, "-c", self.conf(port, True), "-f", "bench@client.test", "--", "bench@example.test"]
+        if name == "tlsrelay-history":
+            return [a.tlsrelay, "-c", self.conf(port, False, history=True), "-f", "bench@client.test",
+                    "--", "bench@example.test"]
         if name == "tlsrelay-nochunking":
             return [a.tlsrelay, "-c", self.conf(port, False, chunking=False), "-f", "bench@client.test",
                     "--", "bench@example.test"]
@@ -456,6 +473,15 @@ def table(res):
         for p in parallel_list(res):
             lines.append("parallel ratio %s / postfix: %.2f" % (
                 p["client"], p["msgs_per_s"] / pf["parallel"]["msgs_per_s"]))
+    for on, off in (("tlsrelay-history", "tlsrelay"), ("tlsrelayd-history", "tlsrelayd")):
+        if on in seq and off in seq:
+            d_cpu = seq[on]["cpu_ms_mean"] - seq[off]["cpu_ms_mean"]
+            d_wall = seq[on]["wall_ms_median"] - seq[off]["wall_ms_median"]
+            line = "TLS history on vs off, %s: CPU %+.3f ms/delivery (%+.1f%%, means), wall %+.3f ms (medians)" % (
+                off, d_cpu, 100 * d_cpu / seq[off]["cpu_ms_mean"], d_wall)
+            if ins.get(on) and ins.get(off):
+                line += ", instructions %+d (%+.1f%%)" % (ins[on] - ins[off], 100 * (ins[on] - ins[off]) / ins[off])
+            lines.append(line)
     if "msmtp" in seq:
         ms = seq["msmtp"]["deliveries_per_s"]
         if "tlsrelay" in seq:
@@ -470,7 +496,7 @@ def table(res):
 
 
 def measure(a, cl, res):
-    names = ["tlsrelay", "tlsrelay-resumed", "tlsrelay-nochunking"]
+    names = ["tlsrelay", "tlsrelay-history", "tlsrelay-resumed", "tlsrelay-nochunking"]
     if a.tlsrelayd and a.tlsrelayc:
         names += list(DAEMON_CLIENTS)
     names += ["msmtp", "swaks"]

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "conn_cache.h"
 #include "ctx.h"
+#include "history_store.h"
 #include "msgrules.h"
 #include "status.h"
 #include "policy.h"
@@ -25,6 +26,10 @@ void tr_ctx_reset(tlsrelay_ctx *ctx)
 	ctx->policy = NULL;
 	tr_msgrules_free(ctx->rules);
 	ctx->rules = NULL;
+	tr_policy_map_free(ctx->shadow_policy);
+	ctx->shadow_policy = NULL;
+	tr_hist_close(ctx->history);
+	ctx->history = NULL;
 }
 
 /* The error names the setting too ("sasl_password_map FILE: cannot open:
@@ -136,6 +141,11 @@ int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx)
 	return ctx->cfg.deadline;
 }
 
+const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx)
+{
+	return ctx->cfg.metrics_listen;
+}
+
 int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx)
 {
 	return ctx->cfg.use_syslog;
@@ -144,4 +154,20 @@ int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx)
 const char *tlsrelay_ctx_syslog_name(const tlsrelay_ctx *ctx)
 {
 	return ctx->cfg.syslog_name ? ctx->cfg.syslog_name : "tlsrelay";
+}
+
+tlsrelay_cat tlsrelay_ctx_set_log_id(tlsrelay_ctx *ctx, const char *id, tlsrelay_status *st)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	/* never starting with "-": an MTA that passes an empty ID would make
+	 * -Q take the next option ("-f") as its value */
+	if (n >= sizeof ctx->log_id || (n > 0 && id[0] == '-') ||
+	    strspn(id ? id : "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+		return tr_status_set(st, TLSRELAY_USAGE, "4.3.5", "bad queue ID: expected at most "
+		                     "%zu letters, digits, \".\", \"_\" or \"-\" (not first)",
+		                     sizeof ctx->log_id - 1);
+	snprintf(ctx->log_id, sizeof ctx->log_id, "%s", id ? id : "");
+	return tr_status_ok(st);
 }

@@ -48,6 +48,11 @@ struct tlsrelay_ctx {
 	unsigned long long spool_memory_max; /* messages up to this are spooled
 	                               * in memory (message.h); 0 (a file)
 	                               * but in tlsrelayd's processes */
+	/* the TLS history and the shadow policy (history.h, shadow.h) */
+	struct tr_policy_map *shadow_policy; /* tls_shadow_policy_map, on first use */
+	struct tr_hist_store *history; /* tls_history, opened on first use by the
+	                              * process that delivers (never across a fork) */
+	char log_id[64];              /* the MTA's queue ID: "ID: " starts each log line */
 };
 
 /* Forget everything derived from the settings (they are about to change):
@@ -67,6 +72,11 @@ tlsrelay_cat tr_ctx_stamp_config(struct tlsrelay_ctx *ctx, const char *path,
  * text that starts with the setting's name, or INTERNAL.
  * Returns: OK, CONFIG 4.3.5, INTERNAL 4.3.0. */
 tlsrelay_cat tr_ctx_load_maps(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
+
+/* The resolver self-test (dnssec_check.c; tlsrelay_ctx_check_resolver):
+ * the number of problems. */
+int tr_dnssec_check(const tr_config *cfg, tlsrelay_report_fn problem,
+                    tlsrelay_report_fn warning, void *arg);
 
 /* tlsrelay_ctx_check_warnings' DANE resolver check with resolv_conf as the
  * system's resolver file (confcheck.c; the tests give their own). */

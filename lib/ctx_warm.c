@@ -8,7 +8,8 @@
  * with all of it done.
  *
  * It also stamps the files those came from (the configuration file,
- * tls_ca_file, tls_policy_map, sasl_password_map, message_rules): device,
+ * tls_ca_file, tls_policy_map, sasl_password_map, message_rules,
+ * tls_shadow_policy_map): device,
  * inode, size, mtime and ctime. tlsrelay_ctx_changed() compares them with the files now,
  * so that a long-lived process notices an edited map or a replaced CA
  * bundle before its next delivery, as the one-process-per-message
@@ -23,6 +24,8 @@
 #include <sys/stat.h>
 #include "conn_cache.h"
 #include "ctx.h"
+#include "shadow.h"
+#include "sqlite_dl.h"
 #include "status.h"
 #include "tls.h"
 
@@ -87,10 +90,21 @@ tlsrelay_cat tlsrelay_ctx_prepare(tlsrelay_ctx *ctx, tlsrelay_status *st)
 	if (add_stamp(ctx, "tls_ca_file", cfg->tls_ca_file) < 0 ||
 	    add_stamp(ctx, "tls_policy_map", cfg->tls_policy_map) < 0 ||
 	    add_stamp(ctx, "sasl_password_map", cfg->sasl_password_map) < 0 ||
-	    add_stamp(ctx, "message_rules", cfg->message_rules) < 0)
+	    add_stamp(ctx, "message_rules", cfg->message_rules) < 0 ||
+	    add_stamp(ctx, "tls_shadow_policy_map", cfg->tls_shadow_policy_map) < 0)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
 		return st->cat;
+	/* The history's SQLite, loaded (not opened: a store never crosses a
+	 * fork) so that the delivery processes do not each map it. */
+	if (cfg->tls_history) {
+		tlsrelay_status ignored;   /* a delivery says it, when it opens the store */
+		(void)tr_sqlite_load(&ignored);
+	}
+	{
+		tlsrelay_status ignored;   /* a bad one is the shadow's, logged per delivery */
+		(void)tr_shadow_load(ctx, &ignored);
+	}
 	/* Even at level none: a policy map entry or a message header may
 	 * still ask for TLS. */
 	return tr_tls_prepare(ctx, st);

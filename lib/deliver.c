@@ -48,6 +48,7 @@
 #include "deliver.h"
 #include "demand.h"
 #include "dns.h"
+#include "history.h"
 #include "log.h"
 #include "message.h"
 #include "msgreq.h"
@@ -55,6 +56,7 @@
 #include "observe.h"
 #include "policy.h"
 #include "sasl.h"
+#include "shadow.h"
 #include "status.h"
 #include "sts.h"
 #include "tlsrpt.h"
@@ -76,6 +78,8 @@ typedef struct route {
 	tr_sts_run *sts;            /* MTA-STS of the delivery (sts.h); NULL when
 	                             * neither mta_sts nor mta_sts_cache is set */
 	tr_tlsrpt_rec rpt;          /* TLS-RPT recording (tlsrpt.h) */
+	tr_shadow *shadow;          /* the shadow policy (shadow.h), NULL: none */
+	tr_history hist;            /* the TLS history (history.h) */
 	tr_msgreq msgreq;           /* milter: the message's own requirement */
 	char msg_source[160];       /* "X-TLSRelay-Require: verify",
 	                             * "message_rules:3 to example.test encrypt" */
@@ -141,7 +145,8 @@ static void server_demand(route *r, const char *host, const tr_dane_host *dh,
                           const tr_sasl_cred *cred, tr_demand *d)
 {
 	char text[TLSRELAY_TEXT_MAX];
-	tr_event ev = { .type = TR_EV_SERVER, .nh = r->nh, .host = host, .demand = d };
+	tr_event ev = { .type = TR_EV_SERVER, .nh = r->nh, .host = host, .demand = d,
+	                .in = &r->in, .mx_state = (int)r->mx_state };
 
 	r->in.host = host;
 	r->in.dane = tr_level_dane(r->nhd.level) ? dh : NULL;
@@ -304,6 +309,7 @@ static void route_nexthop(route *r, const tr_nexthop *nh, int is_relay)
 	nexthop_demand(r);
 	nexthop_sts(r);
 	ev.demand = &r->nhd;
+	ev.in = &r->in;
 	ev.policy = &r->shown;
 	ev.sts = r->sts && r->sts->active ? &r->sts->f : NULL;
 	tr_emit(&r->obs, &ev);
@@ -566,12 +572,16 @@ tlsrelay_cat tlsrelay_check_address(const char *addr, int allow_empty,
 }
 
 /* The observers of this delivery: TLS-RPT (when MTA-STS or its store is
- * configured; not for a dry run: a probe's sessions are no delivery
- * attempts to report), then the caller's. */
+ * configured; it needs the MTA-STS state), the shadow policy (when
+ * configured), the TLS history (when tls_history is set; it reads the
+ * shadow's verdicts, so it comes after it) - none of them for a dry run: a
+ * probe's sessions are no delivery attempts -, then the caller's. -1 when
+ * out of memory for the MTA-STS state. */
 static int route_observers(route *r)
 {
 	const tr_config *cfg = &r->ctx->cfg;
 
+	tr_history_init(&r->hist, r->ctx, NULL);
 	if (cfg->mta_sts || cfg->mta_sts_cache) {   /* 36 KB: only when used */
 		if ((r->sts = malloc(sizeof *r->sts)) == NULL)
 			return -1;
@@ -580,6 +590,15 @@ static int route_observers(route *r)
 		if (!r->opts->dry_run)
 			tr_observe_add(&r->obs, tr_tlsrpt_observe, &r->rpt);
 	}
+	/* no memory for the shadow: the delivery goes on without it */
+	if (tr_shadow_configured(r->ctx) && !r->opts->dry_run &&
+	    (r->shadow = malloc(sizeof *r->shadow)) != NULL) {
+		tr_shadow_init(r->shadow, r->ctx);
+		r->hist.shadow = r->shadow;
+		tr_observe_add(&r->obs, tr_shadow_observe, r->shadow);
+	}
+	if (cfg->tls_history && !r->opts->dry_run)
+		tr_observe_add(&r->obs, tr_history_observe, &r->hist);
 	for (int i = 0; r->opts->obs && i < r->opts->obs->n; i++)
 		tr_observe_add(&r->obs, r->opts->obs->o[i].fn, r->opts->obs->o[i].arg);
 	return 0;
@@ -633,6 +652,10 @@ static void route_free(route *r)
 		tr_sts_run_end(r->sts);
 		free(r->sts);
 	}
+	tr_history_end(&r->hist);
+	if (r->shadow)
+		tr_shadow_end(r->shadow);
+	free(r->shadow);
 	free(r->trace);
 	free(r->select);
 	free(r->routed);

@@ -18,8 +18,13 @@ static void tr_vemit(struct tlsrelay_ctx *ctx, int priority, const char *fmt,
                      va_list ap)
 {
 	char line[TR_LOG_LINE_MAX];
+	size_t o = 0;
 
-	vsnprintf(line, sizeof line, fmt, ap);
+	/* "QUEUEID: ..." as Postfix's own lines, so that one grep follows a
+	 * message through the MTA and tlsrelay */
+	if (ctx->log_id[0])
+		o = (size_t)snprintf(line, sizeof line, "%s: ", ctx->log_id);
+	vsnprintf(line + o, sizeof line - o, fmt, ap);
 	tr_sanitize_line(line);
 	ctx->log_fn(ctx->log_arg, priority, line);
 }

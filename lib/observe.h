@@ -4,9 +4,10 @@
  * The routing code (deliver.c) and the SMTP session (smtp_client.c,
  * smtp_txn.c) report what happens as events; observers watch without being
  * threaded through the code (OpenSMTPD's smtp.h callbacks). TLS-RPT
- * recording (sts_report.c), tlsrelay-probe's report (probe.c) and, later,
- * the TLS history and metrics are observers. The session knows nothing of
- * them: it calls tr_emit() and goes on.
+ * recording (tlsrpt_record.c), tlsrelay-probe's report (probe.c), the
+ * shadow policy (shadow.c) and the TLS history with its metrics
+ * (history.c) are observers. The session knows nothing of them: it calls
+ * tr_emit() and goes on.
  *
  * Contract:
  * - An observer sees every event of one delivery, in order, on the thread
@@ -16,11 +17,15 @@
  *   its own business (log it, go on). It must not block for long.
  * - Events, with the fields they set (others are 0/NULL):
  *     NEXTHOP   routing starts a nexthop: nh, demand (nexthop level, host
- *               unknown), policy (the same as a policy, for display), sts
- *               (the MTA-STS lookup, NULL when it does not apply), is_relay
- *     SERVER    a server's demand is decided: nh, host, demand, dane (the
- *               DANE facts, NULL when not looked up); demand->skip: the
- *               server is not tried (st says why)
+ *               unknown), in (its inputs), policy (the same as a policy,
+ *               for display), sts (the MTA-STS lookup, NULL when it does
+ *               not apply), is_relay
+ *     SERVER    a server's demand is decided: nh, host, demand, in (the
+ *               inputs it was computed from: a candidate demand can be
+ *               computed beside it, shadow.c), dane (the DANE facts, NULL
+ *               when not looked up), mx_state (the DNSSEC status of the MX
+ *               lookup, dane.h); demand->skip: the server is not tried (st
+ *               says why)
  *     CONNECT   a session starts: host, addr, relay, demand, plain_retry;
  *               reused: on an idle connection taken from tlsrelayd's
  *               connection cache (conn_cache.h): no TCP connection, no
@@ -57,6 +62,7 @@
 #include "tls.h"
 
 struct tr_demand;
+struct tr_demand_in;
 struct tr_policy;
 struct tr_dane_host;
 struct tr_nexthop;
@@ -96,8 +102,10 @@ typedef struct tr_event {
 	const tr_addr *addr;
 	const char *relay;               /* "host[addr]:port" */
 	const struct tr_demand *demand;
+	const struct tr_demand_in *in;
 	const struct tr_policy *policy;
 	const struct tr_dane_host *dane;
+	int mx_state;                    /* tr_dane_mx (SERVER) */
 	const struct tr_sts_found *sts;
 	int plain_retry;
 	int reused;                      /* the session's connection was cached */
@@ -117,7 +125,9 @@ typedef struct tr_event {
 
 typedef void (*tr_observe_fn)(void *arg, const tr_event *ev);
 
-#define TR_OBSERVERS_MAX 8
+/* The delivery's own (TLS-RPT, the shadow policy, the TLS history: 3)
+ * and the caller's (tr_deliver_opts: the probe's one) */
+#define TR_OBSERVERS_MAX 12
 
 typedef struct tr_observers {
 	struct { tr_observe_fn fn; void *arg; } o[TR_OBSERVERS_MAX];

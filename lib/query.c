@@ -18,38 +18,50 @@
 #include "demand.h"
 #include "nexthop.h"
 #include "policy.h"
+#include "query.h"
 #include "sasl.h"
 #include "status.h"
 #include "sts.h"
 
+tlsrelay_cat tr_query_inputs(tlsrelay_ctx *ctx, const char *dest, tr_nexthop *nh,
+                             tr_policy *pol, tr_demand_in *in, int *via_relay,
+                             tlsrelay_status *st)
+{
+	const char *relay = ctx->cfg.relayhost;
+	char err[128];
+
+	/* Only a bare domain follows the relayhost; "[h]", "h:port",
+	 * "smtps:..." name the server themselves. */
+	*via_relay = strpbrk(dest, "[:") == NULL && relay && *relay;
+	if (tr_nexthop_parse(*via_relay ? relay : dest, nh, err, sizeof err) < 0)
+		return tr_status_set(st, *via_relay ? TLSRELAY_CONFIG : TLSRELAY_USAGE,
+		                     "4.3.5", "bad destination \"%.100s\": %s",
+		                     *via_relay ? relay : dest, err);
+	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
+		return st->cat;
+	tr_demand_in_init(in);
+	in->nh = nh;
+	in->policy = pol;
+	in->is_relay = *via_relay || strpbrk(dest, "[:") != NULL;
+	in->mapped = tr_policy_for_nexthop(ctx->policy, nh, ctx->cfg.tls_level, pol);
+	return tr_status_ok(st);
+}
+
 tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
                                       char *out, size_t cap, tlsrelay_status *st)
 {
-	const char *relay = ctx->cfg.relayhost;
 	tr_nexthop nh;
 	tr_policy pol, shown;
 	tr_demand_in in;
 	tr_demand d;
 	tr_sasl_cred cred;
-	char err[128], hop[TR_NEXTHOP_TEXT_MAX], text[TR_POLICY_TEXT_MAX], sts[2048];
-	/* Only a bare domain follows the relayhost; "[h]", "h:port",
-	 * "smtps:..." name the server themselves. */
-	int via_relay = strpbrk(dest, "[:") == NULL && relay && *relay;
-	int has_cred;
+	char hop[TR_NEXTHOP_TEXT_MAX], text[TR_POLICY_TEXT_MAX], sts[2048];
+	int via_relay, has_cred;
 
 	if (cap == 0)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "no room for the answer");
-	if (tr_nexthop_parse(via_relay ? relay : dest, &nh, err, sizeof err) < 0)
-		return tr_status_set(st, via_relay ? TLSRELAY_CONFIG : TLSRELAY_USAGE,
-		                     "4.3.5", "bad destination \"%.100s\": %s",
-		                     via_relay ? relay : dest, err);
-	if (tr_ctx_load_maps(ctx, st) != TLSRELAY_OK)
+	if (tr_query_inputs(ctx, dest, &nh, &pol, &in, &via_relay, st) != TLSRELAY_OK)
 		return st->cat;
-	tr_demand_in_init(&in);
-	in.nh = &nh;
-	in.policy = &pol;
-	in.is_relay = via_relay || strpbrk(dest, "[:") != NULL;
-	in.mapped = tr_policy_for_nexthop(ctx->policy, &nh, ctx->cfg.tls_level, &pol);
 	tr_demand_nexthop_policy(&in, &shown);
 	tr_demand_for_nexthop(&in, &d);
 	has_cred = ctx->sasl && tr_sasl_lookup(ctx->sasl, nh.host, nh.port, &nh, &cred);

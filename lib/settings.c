@@ -38,7 +38,8 @@ enum kind {
 	K_INT,      /* int, decimal digits, min..max */
 	K_BOOL,     /* int, yes|no */
 	K_LEVEL,    /* tr_tls_level, a supported level name */
-	K_PORTS     /* int[TR_PORTS_MAX] + count just after it; "" = none */
+	K_PORTS,    /* int[TR_PORTS_MAX] + count just after it; "" = none */
+	K_LEVEL_OPT /* the same, or "" = unset (TR_TLS_INVALID) */
 };
 
 /* Security settings (tr_config_strength): how a value ranks. */
@@ -63,6 +64,8 @@ static int check_helo(const char *, char *, size_t, char *, size_t);
 static int check_path(const char *, char *, size_t, char *, size_t);
 static int check_resolver(const char *, char *, size_t, char *, size_t);
 static int check_syslog_name(const char *, char *, size_t, char *, size_t);
+static int check_dns_name(const char *, char *, size_t, char *, size_t);
+static int check_metrics_listen(const char *, char *, size_t, char *, size_t);
 
 #define AT(field) offsetof(tr_config, field)
 
@@ -106,6 +109,18 @@ static const struct setting settings[] = {
 	{ "connection_cache_time_limit", K_TIME, AT(connection_cache_time_limit), "2s", 1, 300, NULL },
 	{ "connection_reuse_count_limit", K_INT, AT(connection_reuse_count_limit), "100", 1, 100000, NULL },
 	{ "connection_reuse_time_limit", K_TIME, AT(connection_reuse_time_limit), "300s", 1, 86400, NULL },
+	/* h-ops: TLS history, shadow policy, metrics, resolver self-test
+	 * (history.h, shadow.h, report.h, dnssec_check.h) */
+	{ "tls_history", K_STRING, AT(tls_history), NULL, 0, 0, check_path },
+	{ "tls_history_days", K_INT, AT(tls_history_days), "30", 1, 3650, NULL },
+	{ "tls_history_size_limit", K_INT, AT(tls_history_size_limit), "67108864", 1048576,
+	  2000000000, NULL },
+	{ "tls_shadow_security_level", K_LEVEL_OPT, AT(tls_shadow_level), "", 0, 0, NULL },
+	{ "tls_shadow_policy_map", K_STRING, AT(tls_shadow_policy_map), NULL, 0, 0, check_path },
+	{ "metrics_listen", K_STRING, AT(metrics_listen), NULL, 0, 0, check_metrics_listen },
+	{ "dnssec_self_test", K_BOOL, AT(dnssec_self_test), "yes", 0, 0, NULL },
+	{ "dnssec_test_valid", K_STRING, AT(dnssec_test_valid), NULL, 0, 0, check_dns_name },
+	{ "dnssec_test_bogus", K_STRING, AT(dnssec_test_bogus), NULL, 0, 0, check_dns_name },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -390,6 +405,54 @@ static int check_resolver(const char *value, char *norm, size_t ncap,
 	return 0;
 }
 
+/* A DNS name to query (the resolver self-test): "." or a host name. */
+static int check_dns_name(const char *value, char *norm, size_t ncap,
+                          char *why, size_t wcap)
+{
+	char name[260];
+	size_t n = strlen(value);
+
+	if (strcmp(value, ".") == 0)
+		return 0;
+	snprintf(name, sizeof name, "%.*s", (int)(n > 0 && value[n - 1] == '.' ? n - 1 : n),
+	         value);
+	for (char *p = name; *p; p++)    /* "_" is fine in a name to query */
+		if (*p == '_')
+			*p = 'x';
+	if (n < sizeof name && dns_name_ok(name))
+		return 0;
+	snprintf(why, wcap, "expected a DNS name (or \".\" for the root)");
+	return -1;
+}
+
+/* "127.0.0.1:PORT", "[::1]:PORT" (loopback only: the metrics are not for
+ * the network) or "unix:/PATH". */
+static int check_metrics_listen(const char *value, char *norm, size_t ncap,
+                                char *why, size_t wcap)
+{
+	char addr[INET6_ADDRSTRLEN + 8];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *port;
+	int family, portnum;
+
+	if (strncmp(value, "unix:", 5) == 0) {
+		if (value[5] == '/' && strlen(value + 5) < 100)
+			return 0;
+		snprintf(why, wcap, "expected unix:/ABSOLUTE/PATH (at most 99 bytes)");
+		return -1;
+	}
+	if (split_resolver(value, addr, sizeof addr, &family, &port) != 0 || port == NULL ||
+	    inet_pton(family, addr, bin) != 1 || parse_port(port, &portnum) != 0) {
+		snprintf(why, wcap, "expected 127.0.0.1:PORT, [::1]:PORT or unix:/PATH");
+		return -1;
+	}
+	if (family == AF_INET ? bin[0] != 127 : !IN6_IS_ADDR_LOOPBACK((struct in6_addr *)bin)) {
+		snprintf(why, wcap, "only a loopback address (127.0.0.0/8, ::1) or a unix socket");
+		return -1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------- storing values */
 
 static void *field(tr_config *cfg, const struct setting *k)
@@ -480,6 +543,10 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 	char list[128], why[160];
 	tr_tls_level lv = tr_tls_level_from_name(value);
 
+	if (k->kind == K_LEVEL_OPT && *value == '\0') {
+		*(tr_tls_level *)field(cfg, k) = TR_TLS_INVALID;
+		return tr_status_ok(st);
+	}
 	if (lv == TR_TLS_INVALID) {
 		snprintf(why, sizeof why, "expected one of: %s", level_names(list, sizeof list));
 		return bad_value(st, where, k, why);
@@ -690,6 +757,10 @@ const char *tr_config_value_text(const tr_config *cfg, int i, char *buf,
 			                         ((const int *)f)[j]);
 		break;
 	}
+	case K_LEVEL_OPT:
+		if (*(const tr_tls_level *)f == TR_TLS_INVALID)
+			break;
+		/* fall through */
 	case K_LEVEL:
 	default:
 		snprintf(buf, cap, "%s", tr_tls_level_name(*(const tr_tls_level *)f));

@@ -81,6 +81,23 @@
  *                       transactions on one connection
  *   connection_reuse_time_limit   time 1s..1d, default 300s: from connect,
  *                       the time a connection is given transactions
+ *   tls_history         absolute path of the TLS history store (SQLite,
+ *                       history.h); default unset (no history)
+ *   tls_history_days    integer 1..3650, default 30: retention
+ *   tls_history_size_limit  integer 1048576..2000000000 (bytes), default
+ *                       67108864: the store's size limit
+ *   tls_shadow_security_level  a level, or empty (default): the candidate
+ *                       policy's tls_security_level (shadow.h)
+ *   tls_shadow_policy_map  absolute path of the candidate policy map
+ *                       (Postfix syntax, policy.h); default unset
+ *   metrics_listen      tlsrelayd only: 127.0.0.1:PORT, [::1]:PORT or
+ *                       unix:/PATH (loopback only); default unset
+ *   dnssec_self_test    yes|no, default yes: tlsrelay -t and tlsrelayd's
+ *                       start check the resolver validates DNSSEC when a
+ *                       dane level or mta_sts is in use (dnssec_check.h)
+ *   dnssec_test_valid   a signed name that must answer with AD; unset: "."
+ *   dnssec_test_bogus   a deliberately broken name that must fail; unset:
+ *                       "dnssec-failed.org"
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -141,6 +158,16 @@ typedef struct tr_config {
 	int connection_cache_time_limit;  /* seconds idle, default 2 */
 	int connection_reuse_count_limit; /* transactions per connection, default 100 */
 	int connection_reuse_time_limit;  /* seconds from connect, default 300 */
+	/* h-ops: TLS history, shadow policy, metrics, resolver self-test */
+	char *tls_history;        /* SQLite file of the TLS history; NULL = off */
+	int tls_history_days;     /* retention, default 30 */
+	int tls_history_size_limit; /* bytes, default 64 MB */
+	tr_tls_level tls_shadow_level; /* TR_TLS_INVALID = unset */
+	char *tls_shadow_policy_map;   /* candidate policy map; NULL = the live one */
+	char *metrics_listen;     /* tlsrelayd's metrics listener; NULL = none */
+	int dnssec_self_test;     /* default yes */
+	char *dnssec_test_valid;  /* NULL = "." */
+	char *dnssec_test_bogus;  /* NULL = "dnssec-failed.org" */
 	/* Where each value came from, by the key's index in the table:
 	 * "FILE:LINE" of the line that set it last, "-o" (tr_config_set
 	 * without where: -o, tlsrelay_ctx_set), NULL = the default. Owned. */

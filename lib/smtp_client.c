@@ -286,6 +286,7 @@ static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
 		if (req->rcpts[i].status.cat == TLSRELAY_TEMP && (!p->select || p->select[i])) {
 			s->trying[i] = 1;
 			s->ntrying++;
+			trace[i].sasl_user[0] = '\0';
 		}
 	return 0;
 }

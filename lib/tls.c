@@ -535,48 +535,102 @@ static const char *wanted_names(const tr_demand *d, char *out, size_t cap)
 	return out;
 }
 
-tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const tr_demand *d,
-                            const char *relay, tlsrelay_status *st)
+/* The chain's failure class: expired or not trusted (the text is the
+ * chain check's, X509_verify_cert_error_string). */
+static tr_tls_fail chain_fail(const tr_tls_info *info)
+{
+	return strcmp(info->verify_error,
+	              X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED)) == 0
+	       ? TR_FAIL_EXPIRED : TR_FAIL_UNTRUSTED;
+}
+
+tr_tls_fail tr_tls_enforce_why(const tr_tls_info *info, const tr_demand *d,
+                               const char *relay, tlsrelay_status *st)
 {
 	switch (d->auth) {
 	case TR_AUTH_DANE:
-		return tr_tls_dane_enforce(info, relay, st);
+		if (tr_tls_dane_enforce(info, relay, st) == TLSRELAY_OK)
+			return TR_FAIL_NONE;
+		return info->have_cert ? TR_FAIL_TLSA : TR_FAIL_NO_CERT;
 	case TR_AUTH_NONE:
-		return tr_status_ok(st);
+		tr_status_ok(st);
+		return TR_FAIL_NONE;
 	case TR_AUTH_PINS:
 	case TR_AUTH_CA_NAME:
 	default:
 		break;
 	}
-	if (!info->have_cert)
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
-		                     "Server certificate not verified: %s presented none", relay);
+	if (!info->have_cert) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		              "Server certificate not verified: %s presented none", relay);
+		return TR_FAIL_NO_CERT;
+	}
 	if (d->auth == TR_AUTH_PINS) {
-		if (pin_listed(info, d))
-			return tr_status_ok(st);
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		if (pin_listed(info, d)) {
+			tr_status_ok(st);
+			return TR_FAIL_NONE;
+		}
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not verified: fingerprint of %s matches no "
 		        "match= value (cert %s, pkey %s)", relay, info->cert_sha256,
 		        info->pkey_sha256);
+		return TR_FAIL_PINS;
 	}
-	if (!info->chain_ok)
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+	if (!info->chain_ok) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not trusted: %s: %s (CAs: %s)", relay,
 		        info->verify_error, info->cas);
-	if (!info->name_ok && info->name_cn_only)
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		return chain_fail(info);
+	}
+	if (!info->name_ok && info->name_cn_only) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not verified: %s: the certificate has the name "
 		        "only as its subject CN, not as a subjectAltName DNS-ID (MTA-STS "
 		        "requires one) (%s)", relay, info->subject);
+		return TR_FAIL_NAME_CN_ONLY;
+	}
 	if (!info->name_ok) {
 		char wanted[200];
-		return tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
+		tr_status_set(st, TLSRELAY_TEMP, "4.7.5",
 		        "Server certificate not verified: %s: certificate name does not "
 		        "match the policy (wanted: %.120s; certificate DNS names: %.140s; "
 		        "subject %.100s)",
 		        relay, wanted_names(d, wanted, sizeof wanted), info->dns_names, info->subject);
+		return TR_FAIL_NAME;
 	}
-	return tr_status_ok(st);
+	tr_status_ok(st);
+	return TR_FAIL_NONE;
+}
+
+tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const tr_demand *d,
+                            const char *relay, tlsrelay_status *st)
+{
+	(void)tr_tls_enforce_why(info, d, relay, st);
+	return st->cat;
+}
+
+int tr_tls_posture_for(const tr_demand *d, void *ssl, const tr_tls_info *seen,
+                       tr_tls_info *out)
+{
+	X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+
+	*out = *seen;
+	if (cert == NULL)
+		return !seen->have_cert;
+	out->name_ok = out->name_cn_only = 0;
+	out->matched[0] = '\0';
+	cert_names(cert, d, out);
+	out->dane = out->dane_ok = 0;
+	out->dane_match[0] = out->dane_error[0] = '\0';
+	if (d->auth == TR_AUTH_DANE && !tr_tls_dane_check(ssl, d->dane, out)) {
+		*out = *seen;
+		return 0;
+	}
+	if (!out->chain_ok)
+		out->trust = TR_TRUST_UNTRUSTED;
+	else
+		out->trust = out->name_ok ? TR_TRUST_VERIFIED : TR_TRUST_TRUSTED;
+	return 1;
 }
 
 void tr_tls_release_cache(tr_io *io)

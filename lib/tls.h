@@ -96,6 +96,72 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 tlsrelay_cat tr_tls_enforce(const tr_tls_info *info, const struct tr_demand *d,
                             const char *relay, tlsrelay_status *st);
 
+/* Why a server fails (or would fail) a demand: a bounded vocabulary for
+ * the TLS history, the shadow policy, metrics and reports. */
+typedef enum tr_tls_fail {
+	TR_FAIL_NONE = 0,         /* the demand is met */
+	TR_FAIL_DANE_REQUIRED,    /* skipped: DANE required, not possible */
+	TR_FAIL_DNSSEC,           /* skipped: the TLSA lookup failed (bogus) */
+	TR_FAIL_STS_MX,           /* skipped: MTA-STS enforce, MX matches no pattern */
+	TR_FAIL_SKIPPED,          /* skipped, another reason */
+	TR_FAIL_NO_STARTTLS,      /* TLS required, STARTTLS not offered */
+	TR_FAIL_HANDSHAKE,        /* TLS required, the handshake failed */
+	TR_FAIL_NO_CERT,          /* no certificate presented */
+	TR_FAIL_UNTRUSTED,        /* the chain is not trusted */
+	TR_FAIL_EXPIRED,          /* the certificate has expired */
+	TR_FAIL_NAME,             /* no name matched */
+	TR_FAIL_NAME_CN_ONLY,     /* the name only as subject CN (MTA-STS) */
+	TR_FAIL_PINS,             /* no pinned digest matched */
+	TR_FAIL_TLSA,             /* no TLSA record matched */
+	TR_FAIL_COUNT
+} tr_tls_fail;
+
+/* "starttls-not-offered", "certificate-name-mismatch", ... ("" for NONE). */
+const char *tr_tls_fail_name(tr_tls_fail f);
+/* "STARTTLS not offered", "certificate name mismatch", ... */
+const char *tr_tls_fail_words(tr_tls_fail f);
+/* The class of a name (tr_tls_fail_name); TR_FAIL_COUNT if none. */
+tr_tls_fail tr_tls_fail_from_name(const char *name);
+
+/* tr_tls_enforce with the class of the failure: TR_FAIL_NONE (st OK) or
+ * the class (st TEMP 4.7.5 with the text of tr_tls_enforce).
+ * Returns: OK (TR_FAIL_NONE), TEMP 4.7.5 (the class). */
+tr_tls_fail tr_tls_enforce_why(const tr_tls_info *info, const struct tr_demand *d,
+                               const char *relay, tlsrelay_status *st);
+
+typedef enum tr_verdict {
+	TR_VERDICT_PASS = 0,      /* the demand is met by what the session showed */
+	TR_VERDICT_DEFER,         /* it is not: the session would be deferred */
+	TR_VERDICT_UNKNOWN        /* the session did not show enough to tell */
+} tr_verdict;
+
+struct tr_tls_outcome;
+struct tr_dane_host;
+
+/* Would a session that showed o (observe.h) have met demand d? A pure
+ * function of the two, with the session's own rules: a skip defers (why:
+ * DANE, DNSSEC when facts says the TLSA lookup failed, MTA-STS); a demand
+ * without TLS passes; TLS required (tr_demand_tls_required) and no
+ * STARTTLS, or a failed handshake, defers; TLS up: tr_tls_enforce_why on
+ * o->info (whose name and DANE checks must be d's: tr_tls_posture_for).
+ * UNKNOWN: the session never got to TLS (not greeted), or TLS was offered
+ * but not tried (the live level was none). *why gets the class, st the
+ * text (OK for PASS). relay names the server in texts.
+ * Returns: OK (PASS, UNKNOWN), TEMP 4.7.5 4.7.4 (DEFER: the text the live
+ * session would have given). */
+tr_verdict tr_tls_judge(const struct tr_demand *d, const struct tr_dane_host *facts,
+                        const struct tr_tls_outcome *o, const char *relay,
+                        tr_tls_fail *why, tlsrelay_status *st);
+
+/* The posture a TLS connection (ssl, the live SSL *, with seen its live
+ * posture) shows under another demand d: the name checks against d's
+ * names (and san_only), the pins' digests, and, when d authenticates by
+ * DANE, its TLSA records matched against the peer's chain by OpenSSL's
+ * DANE code. 1, or 0 when it cannot be told (no peer chain: a resumed
+ * session under a DANE demand); out is seen then. */
+int tr_tls_posture_for(const struct tr_demand *d, void *ssl, const tr_tls_info *seen,
+                       tr_tls_info *out);
+
 /* The policy accepted the TLS posture of io: its session may be saved in
  * the session cache (tls_cache.h) for later processes. */
 void tr_tls_approve(tr_io *io);

@@ -103,6 +103,60 @@ void tr_tls_dane_posture(SSL *ssl, tr_tls_info *info)
 	                         : "no TLSA record matched");
 }
 
+/* X509_verify_cert of chain (leaf first) with the DANE state of tmp. */
+static int verify_with(SSL *tmp, X509 *leaf, STACK_OF(X509) *chain, long *vr)
+{
+	X509_STORE_CTX *xs = X509_STORE_CTX_new();
+	int ok = 0;
+
+	*vr = X509_V_ERR_UNSPECIFIED;
+	if (xs && X509_STORE_CTX_init(xs, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(tmp)), leaf,
+	                              chain)) {
+		X509_STORE_CTX_set_default(xs, "ssl_server");
+		X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(xs), SSL_get0_param(tmp));
+		X509_STORE_CTX_set0_dane(xs, SSL_get0_dane(tmp));
+		ok = X509_verify_cert(xs) == 1;
+		*vr = X509_STORE_CTX_get_error(xs);
+	}
+	X509_STORE_CTX_free(xs);
+	return ok;
+}
+
+int tr_tls_dane_check(SSL *ssl, const tr_dane_host *h, tr_tls_info *info)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	SSL *tmp = SSL_new(SSL_get_SSL_CTX(ssl));
+	uint8_t usage = 0, selector = 0, mtype = 0;
+	const unsigned char *data = NULL;
+	size_t dlen = 0;
+	tlsrelay_status st;
+	long vr;
+	int r = 0, depth;
+
+	if (tmp == NULL || leaf == NULL || chain == NULL ||
+	    tr_tls_dane_setup(tmp, h, "", &st) != TLSRELAY_OK)
+		goto out;
+	r = 1;
+	info->dane = 1;
+	if (verify_with(tmp, leaf, chain, &vr) &&
+	    (depth = SSL_get0_dane_tlsa(tmp, &usage, &selector, &mtype, &data, &dlen)) >= 0) {
+		tr_tlsa_rr rr = { usage, selector, mtype, NULL, 0 };
+		char name[64];
+
+		info->dane_ok = 1;
+		snprintf(info->dane_match, sizeof info->dane_match, "%s at depth %d",
+		         tr_dane_rr_name(&rr, name, sizeof name), depth);
+		goto out;
+	}
+	snprintf(info->dane_error, sizeof info->dane_error, "%s",
+	         vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "no TLSA record matched");
+out:
+	SSL_free(tmp);
+	ERR_clear_error();
+	return r;
+}
+
 tlsrelay_cat tr_tls_dane_enforce(const tr_tls_info *info, const char *relay,
                                  tlsrelay_status *st)
 {

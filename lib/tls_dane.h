@@ -38,6 +38,16 @@ tlsrelay_cat tr_tls_dane_setup(SSL *ssl, const struct tr_dane_host *h, const cha
  * dane_error with the verification error. */
 void tr_tls_dane_posture(SSL *ssl, tr_tls_info *info);
 
+/* After the handshake of a connection made without DANE (ssl): would the
+ * usable records of h have matched its peer's chain? The same OpenSSL DANE
+ * code as tr_tls_dane_setup + the handshake, run on the chain the peer
+ * sent (a throw-away SSL carries the records; X509_verify_cert with it).
+ * Sets info->dane, dane_ok, dane_match or dane_error as
+ * tr_tls_dane_posture does and returns 1; returns 0 (info untouched) when
+ * it cannot be told (no peer chain: a resumed session; DANE not possible
+ * for h). */
+int tr_tls_dane_check(SSL *ssl, const struct tr_dane_host *h, tr_tls_info *info);
+
 /* Whether a TLSA record matched.
  * Returns: OK; TEMP 4.7.5 ("Server certificate not verified: RELAY: no
  * TLSA record matched (...)", or the server presented no certificate). */

@@ -134,6 +134,9 @@ tlsrelay_cat tlsrelay_ctx_configure(tlsrelay_ctx *ctx, const char *config,
  * seconds (to arm a last-resort timer) and whether to log to syslog. */
 int tlsrelay_ctx_deadline(const tlsrelay_ctx *ctx);
 int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
+/* metrics_listen (tlsrelayd): "127.0.0.1:PORT", "[::1]:PORT",
+ * "unix:/PATH", or NULL. */
+const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx);
 
 /* The name to log as (openlog ident): syslog_name, "tlsrelay" when unset.
  * At most TLSRELAY_SYSLOG_NAME_MAX bytes; valid while ctx's settings are
@@ -190,6 +193,17 @@ int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg
  * queried): its AD bit is trusted as it comes. Touches no network.
  * Returns the number of warnings. */
 int tlsrelay_ctx_check_warnings(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg);
+
+/* `tlsrelay -t`, fourth step, and tlsrelayd's start: when a dane level or
+ * mta_sts = yes is in use (and dnssec_self_test = yes), does the resolver
+ * validate DNSSEC? A signed name (dnssec_test_valid, default ".") must
+ * answer with the AD bit, a deliberately broken one (dnssec_test_bogus,
+ * default dnssec-failed.org) must fail. Asks the resolver (DNS only).
+ * A resolver that does not validate: a line to problem (counted); one
+ * that does not answer: a line "warning: ..." to warning. Returns the
+ * number of problems. */
+int tlsrelay_ctx_check_resolver(tlsrelay_ctx *ctx, tlsrelay_report_fn problem,
+                                tlsrelay_report_fn warning, void *arg);
 
 /* ---------------------------------------------------------------- message */
 
@@ -283,6 +297,30 @@ tlsrelay_cat tlsrelay_policy_describe(tlsrelay_ctx *ctx, const char *dest,
 tlsrelay_cat tlsrelay_probe(tlsrelay_ctx *ctx, const char *dest, const char *level,
                             int port, tlsrelay_report_fn fn, void *arg,
                             tlsrelay_status *st);
+
+/* What the TLS history (tls_history) says: tlsrelay-report's commands,
+ * tlsrelay -q --explain, tlsrelayd's metrics listener. command:
+ *   "summary"  per destination over the last days (0: tls_history_days)
+ *   "explain"  dest's live demand and where each part comes from, the
+ *              shadow demand, the recent history (days as summary)
+ *   "suggest"  tls_policy_map lines for destinations Verified on every
+ *              attempt on at least days days (0: 7), with no failure; the
+ *              destinations a global raise would break
+ *   "html"     one self-contained HTML page (days as summary)
+ *   "metrics"  the counters, Prometheus text exposition format 0.0.4
+ * Output line by line to fn (no newline). The store is only read.
+ * Returns: OK, CONFIG 4.3.5 (tls_history unset, bad map), TEMP 4.3.0 (the
+ * store cannot be read), USAGE 5.5.4 4.3.5 (bad command or destination),
+ * INTERNAL 4.3.0. */
+tlsrelay_cat tlsrelay_report(tlsrelay_ctx *ctx, const char *command, const char *dest,
+                             int days, tlsrelay_report_fn fn, void *arg, tlsrelay_status *st);
+
+/* Prefix every log line of ctx with "ID: " (the MTA's queue ID, as
+ * Postfix's logs do): at most 63 bytes of letters, digits, '.', '_', '-'
+ * (not first: an empty ID would make -Q take the next option).
+ * NULL or "" clears it.
+ * Returns: OK, USAGE 4.3.5 (another character, too long, "-" first). */
+tlsrelay_cat tlsrelay_ctx_set_log_id(tlsrelay_ctx *ctx, const char *id, tlsrelay_status *st);
 
 /* The TLS policy for one nexthop, for a host MTA that enforces it with its
  * own SMTP client (the Exim shared object, plugin/exim/). See

@@ -25,7 +25,8 @@ dnl # recipient domain's MX, as for every MTA.
 dnl #
 dnl # The mailer line:
 dnl #   P=    the program; A= its argv: -T (configuration errors exit 75,
-dnl #         see below), -f $f (envelope sender, "<>" for the
+dnl #         see below), -Q $i (the queue ID: it starts tlsrelay's log
+dnl #         lines and is kept in the TLS history), -f $f (envelope sender, "<>" for the
 dnl #         null sender) -- $u (the recipients; "--" so that no address is
 dnl #         taken for an option).
 dnl #   F=m   several recipients in one run (tlsrelay delivers to all of them and
@@ -69,5 +70,5 @@ ifdef(`TLSRELAY_USER',, `define(`TLSRELAY_USER', `_tlsrelay:_tlsrelay')')dnl
 MAILER_DEFINITIONS
 Mtlsrelay,	P=TLSRELAY_PATH, F=mDFMun8, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\r\n, L=0,
 		U=TLSRELAY_USER, T=DNS/RFC822/SMTP,
-		A=tlsrelay -T TLSRELAY_ARGS -f $f -- $u
+		A=tlsrelay -T TLSRELAY_ARGS -Q $i -f $f -- $u
 

@@ -4,7 +4,8 @@
  * label, read before it is handed over), pool.c (the delivery processes:
  * start, hand over by routing label, retire), worker.c (a delivery
  * process's loop, its idle connection, its result to the client),
- * request.c (one request: the descriptors, the transport).
+ * request.c (one request: the descriptors, the transport), metrics.c (the
+ * metrics listener, the resolver self-test).
  */
 #ifndef TRD_DAEMON_H
 #define TRD_DAEMON_H
@@ -69,6 +70,7 @@ struct trd_server {
 	int sigfd[2];           /* self-pipe of the signal handler */
 	struct trd_worker *w;
 	int nw;
+	int mfd;                /* the metrics listener (metrics.c), -1: none */
 	tlsrelay_ctx *warm;     /* NULL: could not be made (configuration error) */
 	time_t warm_tried;
 	unsigned gen;           /* incremented each time warm is remade */
@@ -93,6 +95,13 @@ int trd_temp_exit(void);
  * be read), 0 when more bytes are needed (final: give up waiting, "").
  * warm: the daemon's context (relayhost), NULL: none. */
 int trd_route_label(int conn, const tlsrelay_ctx *warm, int final, char *label, size_t cap);
+
+/* metrics.c: the listener of metrics_listen (spec; NULL: none): its
+ * socket, or -1 (logged); one scrape served by a child; the resolver
+ * self-test in a child at start. */
+int trd_metrics_listen(const char *spec);
+void trd_metrics_serve(struct trd_server *srv);
+void trd_resolver_check(struct trd_server *srv);
 
 /* Log one line (syslog LOG_MAIL, and standard error with -v). */
 void trd_log(int priority, const char *fmt, ...)

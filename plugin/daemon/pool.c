@@ -76,6 +76,8 @@ static void child(struct trd_server *srv, int ctl, int conn)
 		signal(sigs[i], SIG_DFL);
 	if (srv->lfd >= 0)
 		close(srv->lfd);
+	if (srv->mfd >= 0)
+		close(srv->mfd);
 	close(srv->sigfd[0]);
 	close(srv->sigfd[1]);
 	for (int i = 0; i < srv->nw; i++) {

@@ -214,7 +214,8 @@ static void drain_signals(const struct trd_server *srv)
 
 /* Poll slots: the waiting clients (their first bytes), per process its
  * control socket and its client's connection (fd -1 where there is none:
- * poll skips it), then the signal pipe, then the listening socket. */
+ * poll skips it), then the signal pipe, the listening socket, the metrics
+ * listener. */
 static int wait_events(struct trd_server *srv, struct pollfd *pfd)
 {
 	int n = 0, accepting = srv->lfd >= 0 && trd_pool_can_take(srv), timeout = TRD_TICK * 1000;
@@ -235,6 +236,7 @@ static int wait_events(struct trd_server *srv, struct pollfd *pfd)
 	}
 	pfd[n++] = (struct pollfd){ srv->sigfd[0], POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ accepting ? srv->lfd : -1, POLLIN, 0 };
+	pfd[n++] = (struct pollfd){ srv->lfd >= 0 ? srv->mfd : -1, POLLIN, 0 };
 	return poll(pfd, (nfds_t)n, timeout);
 }
 
@@ -265,6 +267,8 @@ static void step(struct trd_server *srv, struct pollfd *pfd)
 	route_pending(srv, pfd);
 	if ((wp[2 * nw + 1].revents & POLLIN) && !got_term)
 		accept_one(srv);
+	if ((wp[2 * nw + 2].revents & POLLIN) && !got_term)
+		trd_metrics_serve(srv);
 	trd_pool_expire(srv, time(NULL));
 }
 
@@ -274,6 +278,9 @@ static void stop_listening(struct trd_server *srv)
 	close(srv->lfd);
 	srv->lfd = -1;
 	(void)unlink(srv->opt->socket);
+	if (srv->mfd >= 0)
+		close(srv->mfd);
+	srv->mfd = -1;
 }
 
 tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
@@ -286,7 +293,8 @@ tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 	srv.lfd = lfd;
 	srv.w = calloc((size_t)opt->max_procs, sizeof *srv.w);
 	srv.pend = calloc((size_t)opt->max_procs, sizeof *srv.pend);
-	pfd = calloc(3 * (size_t)opt->max_procs + 2, sizeof *pfd);
+	pfd = calloc(3 * (size_t)opt->max_procs + 3, sizeof *pfd);
+	srv.mfd = -1;
 	if (srv.w == NULL || srv.pend == NULL || pfd == NULL || signals_setup(&srv) < 0) {
 		trd_log(LOG_ERR, "cannot start: %s", strerror(errno));
 		free(srv.w);
@@ -294,6 +302,9 @@ tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 		return TLSRELAY_INTERNAL;
 	}
 	warm_make(&srv, "loaded");
+	if (srv.warm != NULL)
+		srv.mfd = trd_metrics_listen(tlsrelay_ctx_metrics_listen(srv.warm));
+	trd_resolver_check(&srv);
 	trd_log(LOG_INFO, "ready on %s (at most %d delivery processes)", opt->socket, opt->max_procs);
 	while (srv.lfd >= 0 || srv.nw > 0 || srv.npend > 0) {
 		if (got_term && srv.lfd >= 0)

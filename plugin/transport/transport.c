@@ -4,8 +4,9 @@
  * the same code in the process it forks for a delivery.
  *
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
- *            [-N NOTIFY] [-R RET] [-V ENVID] [-v] [-i] [--] RECIPIENT...
- *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q DESTINATION
+ *            [-N NOTIFY] [-R RET] [-V ENVID] [-Q QUEUE_ID] [-v] [-i] [--]
+ *            RECIPIENT...
+ *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q [--explain] DESTINATION
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t [-u USER]
  *   tlsrelay --help | --version
  *
@@ -52,6 +53,13 @@
  *   same 4.3.5 line. It is found before the options are parsed, so a bad
  *   command line is covered too. Postfix (which reads the DSN) and Exim
  *   (temp_errors lists 78) do not need it.
+ * - -Q QUEUE_ID (Postfix pipe(8) ${queue_id}, Exim $message_exim_id,
+ *   sendmail $i): every log line of the delivery starts with "QUEUE_ID: ",
+ *   as Postfix's own lines do, so one grep follows a message through the
+ *   MTA and tlsrelay; the TLS history records it. Letters, digits, '.',
+ *   '_', '-' only (at most 63): anything else is the transport's
+ *   configuration error (4.3.5, 78), never a guess.
+ * - -q --explain DEST: tlsrelay-report explain (tlsrelay_report()).
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
  * - In a delivery process of tlsrelayd (warm given), which runs with the
@@ -87,6 +95,8 @@
 struct opts {
 	const char *config;
 	const char *query;            /* -q DEST: print the policy, send nothing */
+	const char *explain;          /* -q --explain DEST: tlsrelay-report explain */
+	const char *queue_id;         /* -Q ID: the MTA's queue ID for the log lines */
 	int show;                     /* -n: 1 = non-default settings, -d: 2 = all */
 	int check;                    /* -t: check the configuration */
 	const char *user;             /* -t -u USER: check with USER's rights */
@@ -102,8 +112,8 @@ struct logsink {
 
 static const char synopsis[] =
 	"usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	"[-N notify] [-R ret] [-V envid] [-v] [-i] [-T] [--] recipient...\n"
-	"       tlsrelay [-c config] [-o key=value] -q destination\n"
+	"[-N notify] [-R ret] [-V envid] [-Q queue_id] [-v] [-i] [-T] [--] recipient...\n"
+	"       tlsrelay [-c config] [-o key=value] -q [--explain] destination\n"
 	"       tlsrelay [-c config] [-o key=value] -n | -d | -t [-u user]\n"
 	"       tlsrelay --help | --version";
 
@@ -199,13 +209,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	/* glibc: 0 makes getopt start afresh, reading the "+" again (in
 	 * tlsrelayd's child the daemon's own getopt has run before). */
 	optind = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:u:vindtT")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:Q:u:vindtT")) != -1) {
 		switch (c) {
 		case 'n': o->show = 1; break;
 		case 'd': o->show = 2; break;
 		case 't': o->check = 1; break;
 		case 'q': o->query = optarg; break;
 		case 'u': o->user = optarg; break;
+		case 'Q': o->queue_id = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'f': o->sender = optarg; break;
 		case 'r': o->nexthop = optarg; break;
@@ -237,7 +248,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->sender && strcmp(o->sender, "<>") == 0)
 		o->sender = "";
-	if (optind >= argc && o->query == NULL && !o->show && !o->check) {
+	if (o->query && strcmp(o->query, "--explain") == 0) {   /* -q --explain DEST */
+		if (optind >= argc) {
+			printf("4.3.5 tlsrelay: -q --explain needs a destination\n");
+			usage_line();
+			return -1;
+		}
+		o->explain = argv[optind++];
+		o->query = NULL;
+		if (optind < argc) {
+			printf("4.3.5 tlsrelay: -q --explain takes one destination\n");
+			return -1;
+		}
+		return optind;
+	}
+	if (optind >= argc && o->query == NULL && o->explain == NULL && !o->show && !o->check) {
 		printf("4.3.5 tlsrelay: no recipients given\n");
 		usage_line();
 		return -1;
@@ -313,6 +338,7 @@ static tlsrelay_cat check_all(tlsrelay_ctx *ctx, const struct opts *o)
 			print_problem(&n, st.text);
 	tlsrelay_ctx_check_files(ctx, print_problem, &n);
 	tlsrelay_ctx_check_warnings(ctx, print_warning, NULL);
+	tlsrelay_ctx_check_resolver(ctx, print_problem, print_warning, &n);
 	if (n > 0) {
 		printf("tlsrelay: %d problem%s found in %s%s%s\n", n, n == 1 ? "" : "s", path,
 		       o->user ? " as user " : "", o->user ? o->user : "");
@@ -334,6 +360,14 @@ static void query(tlsrelay_ctx *ctx, const char *dest, tlsrelay_status *st)
 		return;
 	}
 	printf("%s\n", line);
+}
+
+/* -q --explain DEST: tlsrelay-report explain on standard output. *st:
+ * its status (OK, USAGE, CONFIG, TEMP, INTERNAL). */
+static void explain(tlsrelay_ctx *ctx, const char *dest, tlsrelay_status *st)
+{
+	if (tlsrelay_report(ctx, "explain", dest, 0, print_line, NULL, st) != TLSRELAY_OK)
+		printf("%s tlsrelay: %s\n", st->dsn, st->text);
 }
 
 /* The delivery; *st its summary (tlsrelay_deliver), or why there was none:
@@ -393,7 +427,7 @@ static const char *not_served(const struct tr_warm *warm, const struct opts *o)
 
 	if (o->noverrides > 0)
 		return "-o given";
-	if (o->check || o->show || o->query)
+	if (o->check || o->show || o->query || o->explain)
 		return o->check ? "-t given" : o->show == 1 ? "-n given" :
 		       o->show ? "-d given" : "-q given";
 	if (o->nexthop)
@@ -414,10 +448,12 @@ static tlsrelay_ctx *warm_ctx(const struct tr_warm *warm)
  * variable of run(). */
 static void release(tlsrelay_ctx *ctx, const struct tr_warm *warm)
 {
-	if (ctx != warm_ctx(warm))
+	if (ctx != warm_ctx(warm)) {
 		tlsrelay_ctx_free(ctx);
-	else
+	} else {
 		tlsrelay_ctx_set_logger(ctx, NULL, NULL, 0);
+		(void)tlsrelay_ctx_set_log_id(ctx, NULL, NULL);
+	}
 }
 
 /* openlog with syslog_name (default "tlsrelay"). openlog keeps the
@@ -430,8 +466,9 @@ static void open_syslog(tlsrelay_ctx *ctx)
 	openlog(ident, LOG_PID, LOG_MAIL);
 }
 
-/* What a context is for once configured: -n/-d, -q or the delivery
- * (logging to sink, which must outlive ctx's use). *st gets the outcome. */
+/* What a context is for once configured: -n/-d, -q, -q --explain or the
+ * delivery (logging to sink, which must outlive ctx's use). *st gets the
+ * outcome. */
 static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
                 int stdin_closed, struct logsink *sink, tlsrelay_status *st)
 {
@@ -442,6 +479,16 @@ static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
 	}
 	if (o->query) {
 		query(ctx, o->query, st);
+		return;
+	}
+	if (o->explain) {
+		explain(ctx, o->explain, st);
+		return;
+	}
+	if (o->queue_id && tlsrelay_ctx_set_log_id(ctx, o->queue_id, st) != TLSRELAY_OK) {
+		/* the MTA's transport configuration, as a bad command line: 78 */
+		printf("%s tlsrelay: -Q: %s\n", st->dsn, st->text);
+		st->cat = TLSRELAY_CONFIG;
 		return;
 	}
 	sink->to_syslog = tlsrelay_ctx_use_syslog(ctx);

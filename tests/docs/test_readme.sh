@@ -92,7 +92,7 @@ fi
 # ---------------------------------------------------------------- Postfix
 PF=$(blocks postfix)
 tap_ok $? "README has blocks marked quickstart:postfix"
-tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay\.conf -f \$\{sender\} -- \$\{recipient\}' \
+tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay\.conf -Q \$\{queue_id\} -f \$\{sender\} -- \$\{recipient\}' \
 	"the master.cf line runs the packaged tlsrelay with the packaged config"
 grep -qx 'usr/share/doc/tlsrelay/examples/tlsrelay.conf etc/tlsrelay/' "$top_srcdir/debian/tlsrelay.install"
 tap_ok $? "the package installs /etc/tlsrelay/tlsrelay.conf (the installed sample, with the package's paths)"

@@ -102,8 +102,8 @@ EOF
 m4 "$T/sm/etc/test.mc" > "$T/sm/etc/test.cf" 2> "$T/m4.err"
 tap_ok $? "a. m4 builds the configuration" "$(cat "$T/m4.err")"
 tap_is "$(cat "$T/m4.err")" "" "a. m4 has no complaint"
-tap_like "$(grep -A2 '^Mtlsrelay' "$T/sm/etc/test.cf")" "A=tlsrelay -T -c $T/tlsrelay.conf -f \\\$f -- \\\$u" \
-	"a. the Mtlsrelay line: A=tlsrelay -T ... -f \$f -- \$u"
+tap_like "$(grep -A2 '^Mtlsrelay' "$T/sm/etc/test.cf")" "A=tlsrelay -T -c $T/tlsrelay.conf -Q \\\$i -f \\\$f -- \\\$u" \
+	"a. the Mtlsrelay line: A=tlsrelay -T ... -Q \$i -f \$f -- \$u"
 tap_like "$(grep -A2 '^Mtlsrelay,' "$T/sm/etc/test.cf")" "L=0,\$" "a. the Mtlsrelay line: L=0 (no line length limit)"
 tap_like "$(grep -A2 '^Mtlsrelay,' "$T/sm/etc/test.cf")" "^[[:space:]]*U=nobody:nogroup," "a. the Mtlsrelay line: U=TLSRELAY_USER"
 "$SMDIR/usr/libexec/sendmail/makemap" -C "$T/sm/etc/test.cf" hash "$T/sm/etc/mailertable" < "$T/sm/etc/mailertable"

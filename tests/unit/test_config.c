@@ -62,6 +62,15 @@ static const struct field {
 	{ "connection_cache_time_limit", F_INT, offsetof(tr_config, connection_cache_time_limit) },
 	{ "connection_reuse_count_limit", F_INT, offsetof(tr_config, connection_reuse_count_limit) },
 	{ "connection_reuse_time_limit", F_INT, offsetof(tr_config, connection_reuse_time_limit) },
+	{ "tls_history",        F_STR,   offsetof(tr_config, tls_history) },
+	{ "tls_history_days",   F_INT,   offsetof(tr_config, tls_history_days) },
+	{ "tls_history_size_limit", F_INT, offsetof(tr_config, tls_history_size_limit) },
+	{ "tls_shadow_security_level", F_LEVEL, offsetof(tr_config, tls_shadow_level) },
+	{ "tls_shadow_policy_map", F_STR, offsetof(tr_config, tls_shadow_policy_map) },
+	{ "metrics_listen",     F_STR,   offsetof(tr_config, metrics_listen) },
+	{ "dnssec_self_test",   F_INT,   offsetof(tr_config, dnssec_self_test) },
+	{ "dnssec_test_valid",  F_STR,   offsetof(tr_config, dnssec_test_valid) },
+	{ "dnssec_test_bogus",  F_STR,   offsetof(tr_config, dnssec_test_bogus) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -88,6 +97,8 @@ static const char *render(const tr_config *cfg, const char *key, char *buf,
 		snprintf(buf, cap, "%s", s ? s : "(null)");
 	} else if (f->kind == F_INT)
 		snprintf(buf, cap, "%d", *(const int *)(base + f->off));
+	else if (*(const tr_tls_level *)(base + f->off) == TR_TLS_INVALID)
+		snprintf(buf, cap, "(unset)");
 	else
 		snprintf(buf, cap, "%s",
 		         tr_tls_level_name(*(const tr_tls_level *)(base + f->off)));
@@ -130,7 +141,11 @@ static void test_defaults(void)
 	    "require_header=1;tls_required_enable=0;message_rules=(null);milter_socket=(null);"
 	    "milter_rules=(null);syslog_name=(null);local_mta_ports=25;connection_cache=1;"
 	    "connection_cache_time_limit=2;connection_reuse_count_limit=100;"
-	    "connection_reuse_time_limit=300;";
+	    "connection_reuse_time_limit=300;"
+	    "tls_history=(null);tls_history_days=30;"
+	    "tls_history_size_limit=67108864;tls_shadow_security_level=(unset);"
+	    "tls_shadow_policy_map=(null);metrics_listen=(null);dnssec_self_test=1;"
+	    "dnssec_test_valid=(null);dnssec_test_bogus=(null);";
 	tr_config cfg;
 	char all[2048], name[128];
 	int i;
@@ -217,6 +232,16 @@ static const struct {
 	{ "connection_reuse_count_limit", NULL, "1", "1" },
 	{ "connection_reuse_count_limit", NULL, "100000", "100000" },
 	{ "connection_reuse_time_limit", NULL, "1d", "86400" },
+	{ "tls_history", NULL, "/var/lib/tlsrelay/history.db", "/var/lib/tlsrelay/history.db" },
+	{ "tls_history_days", NULL, "90", "90" },
+	{ "tls_shadow_security_level", NULL, "secure", "secure" },
+	{ "tls_shadow_security_level", "verify", "", "(unset)" },
+	{ "metrics_listen", NULL, "127.0.0.1:9105", "127.0.0.1:9105" },
+	{ "metrics_listen", NULL, "[::1]:9105", "[::1]:9105" },
+	{ "metrics_listen", NULL, "unix:/run/tlsrelay/metrics.sock", "unix:/run/tlsrelay/metrics.sock" },
+	{ "dnssec_test_valid", NULL, ".", "." },
+	{ "dnssec_test_bogus", NULL, "bogus.dane.test.", "bogus.dane.test." },
+	{ "dnssec_test_bogus", NULL, "_25._tcp.mx.dane.test", "_25._tcp.mx.dane.test" },
 };
 
 static void test_good_values(void)
@@ -334,6 +359,23 @@ static const struct {
 	  "bad value for spool_directory: " PATH_WHY },
 	{ "message_rules", "rules", NULL,
 	  "bad value for message_rules: " PATH_WHY },
+	{ "tls_history", "history.db", NULL, "bad value for tls_history: " PATH_WHY },
+	{ "tls_history_days", "0", NULL,
+	  "bad value for tls_history_days: expected a number from 1 to 3650" },
+	{ "tls_shadow_security_level", "fingerprint", NULL, "tls_shadow_security_level: "
+	  "level fingerprint needs match= digests: give it per destination in tls_policy_map" },
+	{ "tls_shadow_security_level", "strict", NULL, "bad value for "
+	  "tls_shadow_security_level: expected one of: " LEVELS },
+	{ "metrics_listen", "0.0.0.0:9105", NULL, "bad value for metrics_listen: only a "
+	  "loopback address (127.0.0.0/8, ::1) or a unix socket" },
+	{ "metrics_listen", "192.0.2.1:9105", NULL, "bad value for metrics_listen: only a "
+	  "loopback address (127.0.0.0/8, ::1) or a unix socket" },
+	{ "metrics_listen", "127.0.0.1", NULL, "bad value for metrics_listen: expected "
+	  "127.0.0.1:PORT, [::1]:PORT or unix:/PATH" },
+	{ "metrics_listen", "unix:metrics.sock", NULL, "bad value for metrics_listen: "
+	  "expected unix:/ABSOLUTE/PATH (at most 99 bytes)" },
+	{ "dnssec_test_valid", "a..example", NULL, "bad value for dnssec_test_valid: "
+	  "expected a DNS name (or \".\" for the root)" },
 	{ "helo_name", "bad_name.example", NULL,
 	  "bad value for helo_name: " HELO_WHY },
 	{ "helo_name", "a..example", NULL,

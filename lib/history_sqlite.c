@@ -1,0 +1,813 @@
+/*
+ * history_sqlite.c - the TLS history store in SQLite (history_store.h).
+ *
+ * SQLite is loaded with dlopen (sqlite_dl.h). Tables: attempt (recent
+ * attempts), daily (per day and destination, counts by category), server
+ * (per destination and MX host), counter (monotonic totals), strip (recent
+ * STARTTLS losses), mark (when something was last done: the middlebox
+ * warning, the hourly prune). PRAGMA user_version = 1 says the schema is
+ * made; it is made once, by the first writer.
+ *
+ * Decisions:
+ * - Writes never hold up mail: WAL (readers never block writers),
+ *   synchronous = NORMAL (no fsync at each commit; a crash may lose the
+ *   last deliveries' rows, never the database), one BEGIN IMMEDIATE
+ *   transaction per delivery, and a busy handler that gives up after
+ *   HIST_BUSY_MS (the default handler sleeps in growing steps up to the
+ *   whole timeout; this one polls every 250 us). A write that cannot get
+ *   the lock in that time is lost and reported; the delivery goes on.
+ *   20 transports writing at once each wait at most that long.
+ * - Size: PRAGMA max_page_count from the limit. A write that finds the
+ *   store full (SQLITE_FULL) rolls back, drops the oldest tenth of the
+ *   attempts (or, when none are left, the oldest day) and tries once more.
+ * - Age: once an hour (the mark "prune", shared by every process) the
+ *   rows older than the retention go.
+ * - Ownership as sts_cache.c: a store that root would create in a
+ *   directory of another user is created empty for that user (SQLite,
+ *   run as root, gives its -wal and -shm files to the database's owner);
+ *   root opens without following a symbolic link. Reading (create = 0)
+ *   never makes the file; it opens read-write when it can (so that a
+ *   root reader never leaves root-owned -shm files behind: SQLite gives
+ *   them to the owner), else read-only.
+ * - No checkpoint when a connection closes (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE):
+ *   with one process per message every exit would try one, an fsync under
+ *   the lock that the other writers wait for; the WAL is checkpointed as it
+ *   grows (1000 pages), now and then.
+ * - Statements are prepared when the store is opened (outside any write
+ *   transaction) and reset after use: a tlsrelayd delivery process keeps
+ *   its store open across deliveries.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "history_store.h"
+#include "sqlite_dl.h"
+#include "status.h"
+
+#define HIST_BUSY_MS 20          /* longest wait for another writer */
+#define HIST_SCHEMA 1
+
+enum { S_ATTEMPT, S_DAILY, S_SERVER, S_COUNTER, S_LASTVER, S_STRIP, S_STRIPS, S_MARK,
+       S_SETMARK, S_COUNT };
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_ATTEMPT] = "INSERT INTO attempt(t, dest, nexthop, policy_domain, mx, addr, offered,"
+		" posture, verified_by, verify_detail, sts, protocol, cipher, cert_not_after, spki,"
+		" level, level_src, level_detail, outcome, dsn, reason, text, dane_result,"
+		" sts_result, shadow, shadow_level, shadow_text, message, queue_id) VALUES(?1,?2,?3,"
+		"?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,"
+		"?26,?27,?28,?29)",
+	[S_DAILY] = "INSERT INTO daily(day, dest, posture, verified_by, sts, outcome, reason,"
+		" level, level_src, dane_result, sts_result, shadow, attempts, messages) VALUES(?1,"
+		"?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,1,?13) ON CONFLICT DO UPDATE SET"
+		" attempts = attempts + 1, messages = messages + excluded.messages",
+	[S_SERVER] = "INSERT INTO server(dest, mx, first_seen, last_seen, last_offered,"
+		" last_verified, cert_not_after, spki) VALUES(?1,?2,?3,?3,?4,?5,?6,?7)"
+		" ON CONFLICT DO UPDATE SET last_seen = excluded.last_seen,"
+		" last_offered = max(last_offered, excluded.last_offered),"
+		" last_verified = max(last_verified, excluded.last_verified),"
+		" cert_not_after = CASE WHEN excluded.cert_not_after > 0"
+		" THEN excluded.cert_not_after ELSE cert_not_after END,"
+		" spki = CASE WHEN excluded.spki <> '' THEN excluded.spki ELSE spki END",
+	[S_COUNTER] = "INSERT INTO counter(name, labels, value) VALUES(?1,?2,1)"
+		" ON CONFLICT DO UPDATE SET value = value + 1",
+	[S_LASTVER] = "SELECT last_verified FROM server WHERE dest = ?1 AND mx = ?2",
+	[S_STRIP] = "INSERT INTO strip(t, dest) VALUES(?1,?2)",
+	[S_STRIPS] = "SELECT count(DISTINCT dest) FROM strip WHERE t >= ?1",
+	[S_MARK] = "SELECT t FROM mark WHERE what = ?1",
+	[S_SETMARK] = "INSERT INTO mark(what, t) VALUES(?1,?2)"
+		" ON CONFLICT DO UPDATE SET t = excluded.t",
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS attempt(id INTEGER PRIMARY KEY, t INTEGER NOT NULL,"
+	" dest TEXT NOT NULL, nexthop TEXT, policy_domain TEXT, mx TEXT, addr TEXT,"
+	" offered INTEGER, posture TEXT, verified_by TEXT, verify_detail TEXT, sts TEXT,"
+	" protocol TEXT, cipher TEXT, cert_not_after INTEGER, spki TEXT, level TEXT,"
+	" level_src TEXT, level_detail TEXT, outcome TEXT, dsn TEXT, reason TEXT, text TEXT,"
+	" dane_result TEXT, sts_result TEXT, shadow TEXT, shadow_level TEXT, shadow_text TEXT,"
+	" message INTEGER, queue_id TEXT);"
+	"CREATE INDEX IF NOT EXISTS attempt_dest ON attempt(dest, t);"
+	"CREATE TABLE IF NOT EXISTS daily(day TEXT NOT NULL, dest TEXT NOT NULL,"
+	" posture TEXT NOT NULL, verified_by TEXT NOT NULL, sts TEXT NOT NULL,"
+	" outcome TEXT NOT NULL, reason TEXT NOT NULL, level TEXT NOT NULL,"
+	" level_src TEXT NOT NULL, dane_result TEXT NOT NULL, sts_result TEXT NOT NULL,"
+	" shadow TEXT NOT NULL, attempts INTEGER NOT NULL, messages INTEGER NOT NULL,"
+	" PRIMARY KEY(day, dest, posture, verified_by, sts, outcome, reason, level, level_src,"
+	" dane_result, sts_result, shadow)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS server(dest TEXT NOT NULL, mx TEXT NOT NULL,"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_offered INTEGER NOT NULL,"
+	" last_verified INTEGER NOT NULL, cert_not_after INTEGER NOT NULL, spki TEXT NOT NULL,"
+	" PRIMARY KEY(dest, mx)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS counter(name TEXT NOT NULL, labels TEXT NOT NULL,"
+	" value INTEGER NOT NULL, PRIMARY KEY(name, labels)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS strip(t INTEGER NOT NULL, dest TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS mark(what TEXT PRIMARY KEY, t INTEGER NOT NULL);"
+	"PRAGMA user_version = 1;";
+
+struct tr_hist_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[S_COUNT];
+	tr_hist_limits lim;
+	long long busy_start;      /* microseconds, of the current wait */
+	long long pruned;          /* the "prune" mark last seen by this connection */
+	char err[512];
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Another writer holds the lock: poll every 250 us, HIST_BUSY_MS at most. */
+static int busy(void *arg, int n)
+{
+	tr_hist_store *s = arg;
+	struct timespec pause = { 0, 250 * 1000 };
+
+	if (n == 0)
+		s->busy_start = now_us();
+	if (now_us() - s->busy_start >= HIST_BUSY_MS * 1000LL)
+		return 0;
+	nanosleep(&pause, NULL);
+	return 1;
+}
+
+static int fail(tr_hist_store *s, const char *what)
+{
+	snprintf(s->err, sizeof s->err, "%s: %s", what, tr_sq.errmsg(s->db));
+	return -1;
+}
+
+/* The last failure of s (s->err) as the caller's status. */
+static tlsrelay_cat failed(const tr_hist_store *s, tlsrelay_status *st)
+{
+	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s", s->err);
+}
+
+static int exec(tr_hist_store *s, const char *sql)
+{
+	return tr_sq.exec(s->db, sql, NULL, NULL, NULL);
+}
+
+static long long int_query(tr_hist_store *s, const char *sql, long long dflt)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = dflt;
+
+	if (tr_sq.prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    tr_sq.step(st) == SQLITE_ROW)
+		v = tr_sq.column_int64(st, 0);
+	tr_sq.finalize(st);
+	return v;
+}
+
+static void day_of(long long t, char day[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(day, 16, "%Y-%m-%d", &tm);
+}
+
+static void lower(const char *in, char *out, size_t cap)
+{
+	size_t i = 0;
+
+	for (; in && in[i] && i + 1 < cap; i++)
+		out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] + 32 : in[i]);
+	out[i] = '\0';
+}
+
+/* ------------------------------------------------------------ open */
+
+/* See sts_cache.c: root creates a missing file for its directory's owner. */
+static int create_for_owner(const char *path, char *err, size_t cap)
+{
+	char dir[4096];
+	struct stat sb;
+	int fd;
+
+	if (geteuid() != 0 || lstat(path, &sb) == 0 || errno != ENOENT)
+		return 0;
+	snprintf(dir, sizeof dir, "%s", path);
+	if (stat(dirname(dir), &sb) < 0 || sb.st_uid == 0)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0 && errno == EEXIST)
+		return 0;
+	if (fd < 0) {
+		snprintf(err, cap, "%.200s: cannot create: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchown(fd, sb.st_uid, sb.st_gid) < 0) {
+		snprintf(err, cap, "%.200s: cannot give it to uid %ld: %s", path,
+		         (long)sb.st_uid, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The schema, made by the first writer (user_version says it is). */
+static int setup(tr_hist_store *s, int create)
+{
+	char sql[96];
+	long long pages, psize;
+
+	if (int_query(s, "PRAGMA user_version", -1) != HIST_SCHEMA) {
+		if (!create) {
+			snprintf(s->err, sizeof s->err, "not a TLS history store (no tables)");
+			return -1;
+		}
+		/* WAL is a property of the file: switched once, outside a
+		 * transaction (a concurrent opener may hold it: then it does) */
+		(void)exec(s, "PRAGMA journal_mode=WAL");
+		if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+			return fail(s, "create tables");
+		if (exec(s, schema) != SQLITE_OK || exec(s, "COMMIT") != SQLITE_OK) {
+			fail(s, "create tables");
+			(void)exec(s, "ROLLBACK");
+			return -1;
+		}
+	}
+	(void)exec(s, "PRAGMA synchronous=NORMAL");
+	/* pages read through a mapping, not a read() each, after another
+	 * process's write made the page cache stale */
+	(void)exec(s, "PRAGMA mmap_size=67108864");
+	psize = int_query(s, "PRAGMA page_size", 4096);
+	if (s->lim.max_bytes > 0 && psize > 0) {
+		pages = s->lim.max_bytes / psize;
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", pages > 16 ? pages : 16);
+		(void)exec(s, sql);
+	}
+	return 0;
+}
+
+static int open_db(tr_hist_store *s, const char *path, int create)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	struct stat sb;
+	mode_t old;
+	int rc;
+
+	if (!create && stat(path, &sb) < 0) {
+		snprintf(s->err, sizeof s->err, "%s", strerror(errno));
+		return -1;
+	}
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (geteuid() == 0)
+		flags |= SQLITE_OPEN_NOFOLLOW;
+	old = umask(027);
+	rc = tr_sq.open_v2(path, &s->db, flags, NULL);
+	umask(old);
+	if (rc != SQLITE_OK && !create) {        /* a reader without write access */
+		tr_sq.close(s->db);
+		s->db = NULL;
+		rc = tr_sq.open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+		                   (geteuid() == 0 ? SQLITE_OPEN_NOFOLLOW : 0), NULL);
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(s->err, sizeof s->err, "%s", s->db ? tr_sq.errmsg(s->db) : "cannot open");
+		return -1;
+	}
+	tr_sq.busy_handler(s->db, busy, s);
+	/* no checkpoint when a connection closes: with one process per
+	 * message, every exit would otherwise try to checkpoint the WAL into
+	 * the database (an fsync under the write lock, tens of ms here, that
+	 * every other writer waits for); the WAL is checkpointed as it grows
+	 * (wal_autocheckpoint, 1000 pages) */
+	tr_sq.db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+	return 0;
+}
+
+tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *lim,
+                            tlsrelay_status *st)
+{
+	tr_hist_store *s = calloc(1, sizeof *s);
+
+	if (s == NULL) {
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		return NULL;
+	}
+	if (lim)
+		s->lim = *lim;
+	if (tr_sqlite_load(st) != TLSRELAY_OK)
+		snprintf(s->err, sizeof s->err, "%s", st->text);
+	if (s->err[0] || (create && create_for_owner(path, s->err, sizeof s->err) < 0) ||
+	    open_db(s, path, create) < 0 || setup(s, create) < 0) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%.200s: %s", path, s->err);
+		tr_hist_close(s);
+		return NULL;
+	}
+	if (create && tr_sq.db_readonly(s->db, "main") == 1) {
+		tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%.200s is not writable by uid %ld", path,
+		              (long)geteuid());
+		tr_hist_close(s);
+		return NULL;
+	}
+	tr_status_ok(st);
+	/* prepared now, outside any write transaction: the write lock is then
+	 * held only for the writes themselves */
+	for (int i = 0; create && i < S_COUNT; i++)
+		if (tr_sq.prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
+			s->st[i] = NULL;
+	return s;
+}
+
+void tr_hist_close(tr_hist_store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		if (s->st[i])
+			tr_sq.finalize(s->st[i]);
+	if (s->db)
+		tr_sq.close(s->db);
+	free(s);
+}
+
+/* ------------------------------------------------------------ writing */
+
+static sqlite3_stmt *stmt(tr_hist_store *s, int which)
+{
+	if (s->st[which] == NULL &&
+	    tr_sq.prepare_v2(s->db, stmt_sql[which], -1, &s->st[which], NULL) != SQLITE_OK) {
+		s->st[which] = NULL;
+		return NULL;
+	}
+	tr_sq.reset(s->st[which]);
+	tr_sq.clear_bindings(s->st[which]);
+	return s->st[which];
+}
+
+static void text(sqlite3_stmt *st, int i, const char *v)
+{
+	tr_sq.bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+/* Run a bound write statement: the SQLite result code. */
+static int run(sqlite3_stmt *st)
+{
+	int rc = tr_sq.step(st);
+
+	tr_sq.reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int put_attempt(tr_hist_store *s, const tr_hist_attempt *a)
+{
+	sqlite3_stmt *st = stmt(s, S_ATTEMPT);
+	char dest[300], mx[300], dom[300];
+	const char *v[] = { a->addr, a->posture, a->verified_by, a->verify_detail, a->sts,
+	                    a->protocol, a->cipher };
+	const char *w[] = { a->level, a->level_src, a->level_detail, a->outcome, a->dsn,
+	                    a->reason, a->text, a->dane_result, a->sts_result, a->shadow,
+	                    a->shadow_level, a->shadow_text };
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	lower(a->dest, dest, sizeof dest);
+	lower(a->mx, mx, sizeof mx);
+	lower(a->policy_domain, dom, sizeof dom);
+	tr_sq.bind_int64(st, 1, a->t);
+	text(st, 2, dest);
+	text(st, 3, a->nexthop);
+	text(st, 4, dom);
+	text(st, 5, mx);
+	text(st, 6, v[0]);
+	tr_sq.bind_int64(st, 7, a->offered);
+	for (int i = 1; i < 7; i++)
+		text(st, 7 + i, v[i]);
+	tr_sq.bind_int64(st, 14, a->cert_not_after);
+	text(st, 15, a->spki);
+	for (int i = 0; i < 12; i++)
+		text(st, 16 + i, w[i]);
+	tr_sq.bind_int64(st, 28, a->message);
+	text(st, 29, a->queue_id);
+	return run(st);
+}
+
+static int put_daily(tr_hist_store *s, const tr_hist_attempt *a)
+{
+	sqlite3_stmt *st = stmt(s, S_DAILY);
+	const char *v[] = { a->posture, a->verified_by, a->sts, a->outcome, a->reason, a->level,
+	                    a->level_src, a->dane_result, a->sts_result, a->shadow };
+	char day[16], dest[300];
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	day_of(a->t, day);
+	lower(a->dest, dest, sizeof dest);
+	text(st, 1, day);
+	text(st, 2, dest);
+	for (int i = 0; i < 10; i++)
+		text(st, 3 + i, v[i]);
+	tr_sq.bind_int64(st, 13, a->message);
+	return run(st);
+}
+
+static int put_server(tr_hist_store *s, const tr_hist_attempt *a)
+{
+	sqlite3_stmt *st = stmt(s, S_SERVER);
+	char dest[300], mx[300];
+	int verified = strcmp(a->posture, "verified") == 0;
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	lower(a->dest, dest, sizeof dest);
+	lower(a->mx, mx, sizeof mx);
+	text(st, 1, dest);
+	text(st, 2, mx);
+	tr_sq.bind_int64(st, 3, a->t);
+	tr_sq.bind_int64(st, 4, a->offered == 1 ? a->t : 0);
+	tr_sq.bind_int64(st, 5, verified ? a->t : 0);
+	tr_sq.bind_int64(st, 6, a->cert_not_after);
+	text(st, 7, a->spki);
+	return run(st);
+}
+
+static int count(tr_hist_store *s, const char *name, const char *labels)
+{
+	sqlite3_stmt *st = stmt(s, S_COUNTER);
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	text(st, 1, name);
+	text(st, 2, labels);
+	return run(st);
+}
+
+static long long mark_get(tr_hist_store *s, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, S_MARK);
+	long long t = 0;
+
+	if (st == NULL)
+		return 0;
+	text(st, 1, what);
+	if (tr_sq.step(st) == SQLITE_ROW)
+		t = tr_sq.column_int64(st, 0);
+	tr_sq.reset(st);
+	return t;
+}
+
+static int mark_set(tr_hist_store *s, const char *what, long long t)
+{
+	sqlite3_stmt *st = stmt(s, S_SETMARK);
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	text(st, 1, what);
+	tr_sq.bind_int64(st, 2, t);
+	return run(st);
+}
+
+/* Did a's server offer STARTTLS and verify before (within the retention),
+ * and now it does not? Recorded as a loss. SQLite result code. */
+static int strip_check(tr_hist_store *s, const tr_hist_attempt *a, long long now, int *lost)
+{
+	sqlite3_stmt *st;
+	char dest[300], mx[300];
+	long long last = 0;
+
+	*lost = 0;
+	if (a->offered != 0 || (st = stmt(s, S_LASTVER)) == NULL)
+		return SQLITE_OK;
+	lower(a->dest, dest, sizeof dest);
+	lower(a->mx, mx, sizeof mx);
+	text(st, 1, dest);
+	text(st, 2, mx);
+	if (tr_sq.step(st) == SQLITE_ROW)
+		last = tr_sq.column_int64(st, 0);
+	tr_sq.reset(st);
+	if (last <= 0 || last < now - (long long)(s->lim.days > 0 ? s->lim.days : 30) * 86400)
+		return SQLITE_OK;
+	*lost = 1;
+	if ((st = stmt(s, S_STRIP)) == NULL)
+		return SQLITE_ERROR;
+	tr_sq.bind_int64(st, 1, now);
+	text(st, 2, dest);
+	return run(st);
+}
+
+/* Losses of several destinations in the window: alert once per window. */
+static int strip_alert(tr_hist_store *s, tr_hist_strip *sp, long long now)
+{
+	sqlite3_stmt *st = stmt(s, S_STRIPS);
+	long long n = 0;
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	tr_sq.bind_int64(st, 1, now - sp->window);
+	if (tr_sq.step(st) == SQLITE_ROW)
+		n = tr_sq.column_int64(st, 0);
+	tr_sq.reset(st);
+	if (n < sp->threshold || mark_get(s, "strip-alert") >= now - sp->window)
+		return SQLITE_OK;
+	sp->alert = (int)n;
+	return mark_set(s, "strip-alert", now);
+}
+
+static int write_all(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
+                     const tr_hist_count *c, size_t nc, tr_hist_strip *sp, long long now)
+{
+	int rc = SQLITE_OK, lost, any = 0;
+
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		if (sp && (rc = strip_check(s, &a[i], now, &lost)) == SQLITE_OK && lost) {
+			any = 1;
+			if (i < sizeof sp->lost / sizeof sp->lost[0])
+				sp->lost[i] = 1;
+			rc = count(s, "tlsrelay_starttls_lost_total", "");
+		}
+		if (rc == SQLITE_OK)
+			rc = put_attempt(s, &a[i]);
+		if (rc == SQLITE_OK)
+			rc = put_daily(s, &a[i]);
+		if (rc == SQLITE_OK)
+			rc = put_server(s, &a[i]);
+	}
+	for (size_t i = 0; i < nc && rc == SQLITE_OK; i++)
+		rc = count(s, c[i].name, c[i].labels);
+	if (rc == SQLITE_OK && any)
+		rc = strip_alert(s, sp, now);
+	return rc;
+}
+
+/* The store is full: the oldest tenth of the attempts go, or the oldest
+ * day when no attempt is left. */
+static void make_room(tr_hist_store *s)
+{
+	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return;
+	if (int_query(s, "SELECT count(*) FROM attempt", 0) > 0)
+		(void)exec(s, "DELETE FROM attempt WHERE id <= (SELECT min(id) +"
+		              " (max(id) - min(id)) / 10 FROM attempt)");
+	else
+		(void)exec(s, "DELETE FROM daily WHERE day = (SELECT min(day) FROM daily)");
+	if (exec(s, "COMMIT") != SQLITE_OK)
+		(void)exec(s, "ROLLBACK");
+}
+
+static int prune_rows(tr_hist_store *s, long long now)
+{
+	long long cut = now - (long long)(s->lim.days > 0 ? s->lim.days : 30) * 86400;
+	char sql[512], day[16];
+	int n = 0;
+
+	day_of(cut, day);
+	/* ids grow with time: the rows before the first recent one go (a scan of
+	 * just the rows removed; no index on t to keep up at every insert) */
+	snprintf(sql, sizeof sql, "DELETE FROM attempt WHERE id < coalesce((SELECT id FROM attempt"
+	         " WHERE t >= %lld ORDER BY id LIMIT 1), (SELECT max(id) + 1 FROM attempt))", cut);
+	if (exec(s, sql) != SQLITE_OK)
+		return -1;
+	n += tr_sq.changes(s->db);
+	snprintf(sql, sizeof sql, "DELETE FROM daily WHERE day < '%s'", day);
+	if (exec(s, sql) != SQLITE_OK)
+		return -1;
+	n += tr_sq.changes(s->db);
+	snprintf(sql, sizeof sql, "DELETE FROM server WHERE last_seen < %lld", cut);
+	if (exec(s, sql) != SQLITE_OK)
+		return -1;
+	n += tr_sq.changes(s->db);
+	snprintf(sql, sizeof sql, "DELETE FROM strip WHERE t < %lld", now - 86400);
+	if (exec(s, sql) != SQLITE_OK)
+		return -1;
+	return n + tr_sq.changes(s->db);
+}
+
+tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
+                            const tr_hist_count *c, size_t nc, tr_hist_strip *sp,
+                            long long now, tlsrelay_status *st)
+{
+	int rc = SQLITE_OK;
+
+	if (sp)
+		memset(sp->lost, 0, sizeof sp->lost), sp->alert = 0;
+	for (int tries = 0; tries < 2; tries++) {
+		if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK) {
+			fail(s, "cannot record");
+			return failed(s, st);
+		}
+		rc = write_all(s, a, n, c, nc, sp, now);
+		/* the shared mark is read at most once an hour per connection */
+		if (rc == SQLITE_OK && s->pruned < now - 3600 &&
+		    (s->pruned = mark_get(s, "prune")) < now - 3600) {
+			if (prune_rows(s, now) < 0 || mark_set(s, "prune", now) != SQLITE_OK)
+				rc = tr_sq.extended_errcode(s->db);
+			s->pruned = now;
+		}
+		if (rc == SQLITE_OK && (rc = exec(s, "COMMIT")) == SQLITE_OK)
+			return tr_status_ok(st);
+		fail(s, "cannot record");
+		(void)exec(s, "ROLLBACK");
+		if ((rc & 0xff) != SQLITE_FULL)
+			break;
+		make_room(s);
+		if (sp)
+			memset(sp->lost, 0, sizeof sp->lost), sp->alert = 0;
+	}
+	return failed(s, st);
+}
+
+tlsrelay_cat tr_hist_prune(tr_hist_store *s, long long now, int *removed, tlsrelay_status *st)
+{
+	*removed = 0;
+	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		fail(s, "prune");
+		return failed(s, st);
+	}
+	if ((*removed = prune_rows(s, now)) < 0 || mark_set(s, "prune", now) != SQLITE_OK ||
+	    exec(s, "COMMIT") != SQLITE_OK) {
+		fail(s, "prune");
+		(void)exec(s, "ROLLBACK");
+		*removed = 0;
+		return failed(s, st);
+	}
+	return tr_status_ok(st);
+}
+
+/* ------------------------------------------------------------ reading */
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = tr_sq.column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* Step q to the end calling fn on each row (q finalized). */
+static tlsrelay_cat each_row(tr_hist_store *s, sqlite3_stmt *q,
+                             int (*row)(sqlite3_stmt *, void *), void *arg, tlsrelay_status *st)
+{
+	int rc;
+
+	while ((rc = tr_sq.step(q)) == SQLITE_ROW)
+		if (row(q, arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		fail(s, "read");
+		tr_sq.finalize(q);
+		return failed(s, st);
+	}
+	tr_sq.finalize(q);
+	return tr_status_ok(st);
+}
+
+static sqlite3_stmt *query(tr_hist_store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (tr_sq.prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail(s, "read");
+		tr_sq.finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct day_cb { int (*fn)(const tr_hist_day *, void *); void *arg; };
+
+static int day_row(sqlite3_stmt *st, void *arg)
+{
+	struct day_cb *cb = arg;
+	tr_hist_day d = {
+		col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5), col(st, 6),
+		col(st, 7), col(st, 8), col(st, 9), col(st, 10), col(st, 11),
+		tr_sq.column_int64(st, 12), tr_sq.column_int64(st, 13)
+	};
+
+	return cb->fn(&d, cb->arg);
+}
+
+tlsrelay_cat tr_hist_each_day(tr_hist_store *s, const char *since_day, const char *dest,
+                              int (*fn)(const tr_hist_day *row, void *arg), void *arg,
+                              tlsrelay_status *status)
+{
+	sqlite3_stmt *st = query(s, "SELECT day, dest, posture, verified_by, sts, outcome,"
+		" reason, level, level_src, dane_result, sts_result, shadow, attempts, messages"
+		" FROM daily WHERE day >= ?1 AND (?2 IS NULL OR dest = ?2) ORDER BY day, dest");
+	struct day_cb cb = { fn, arg };
+	char d[300];
+
+	if (st == NULL)
+		return failed(s, status);
+	text(st, 1, since_day);
+	if (dest) {
+		lower(dest, d, sizeof d);
+		text(st, 2, d);
+	} else {
+		tr_sq.bind_null(st, 2);
+	}
+	return each_row(s, st, day_row, &cb, status);
+}
+
+struct att_cb { int (*fn)(const tr_hist_attempt *, void *); void *arg; };
+
+static int att_row(sqlite3_stmt *st, void *arg)
+{
+	struct att_cb *cb = arg;
+	tr_hist_attempt a = {
+		.t = tr_sq.column_int64(st, 0), .dest = col(st, 1), .nexthop = col(st, 2),
+		.policy_domain = col(st, 3), .mx = col(st, 4), .addr = col(st, 5),
+		.offered = (int)tr_sq.column_int64(st, 6), .posture = col(st, 7),
+		.verified_by = col(st, 8), .verify_detail = col(st, 9), .sts = col(st, 10),
+		.protocol = col(st, 11), .cipher = col(st, 12),
+		.cert_not_after = tr_sq.column_int64(st, 13), .spki = col(st, 14),
+		.level = col(st, 15), .level_src = col(st, 16), .level_detail = col(st, 17),
+		.outcome = col(st, 18), .dsn = col(st, 19), .reason = col(st, 20),
+		.text = col(st, 21), .dane_result = col(st, 22), .sts_result = col(st, 23),
+		.shadow = col(st, 24), .shadow_level = col(st, 25), .shadow_text = col(st, 26),
+		.message = (int)tr_sq.column_int64(st, 27), .queue_id = col(st, 28)
+	};
+
+	return cb->fn(&a, cb->arg);
+}
+
+tlsrelay_cat tr_hist_each_attempt(tr_hist_store *s, const char *dest, long long since,
+                                  int limit, int (*fn)(const tr_hist_attempt *a, void *arg),
+                                  void *arg, tlsrelay_status *status)
+{
+	sqlite3_stmt *st = query(s, "SELECT t, dest, nexthop, policy_domain, mx, addr, offered,"
+		" posture, verified_by, verify_detail, sts, protocol, cipher, cert_not_after, spki,"
+		" level, level_src, level_detail, outcome, dsn, reason, text, dane_result,"
+		" sts_result, shadow, shadow_level, shadow_text, message, queue_id FROM attempt"
+		" WHERE t >= ?1 AND (?2 IS NULL OR dest = ?2) ORDER BY t DESC, id DESC LIMIT ?3");
+	struct att_cb cb = { fn, arg };
+	char d[300];
+
+	if (st == NULL)
+		return failed(s, status);
+	tr_sq.bind_int64(st, 1, since);
+	if (dest) {
+		lower(dest, d, sizeof d);
+		text(st, 2, d);
+	} else {
+		tr_sq.bind_null(st, 2);
+	}
+	tr_sq.bind_int64(st, 3, limit);
+	return each_row(s, st, att_row, &cb, status);
+}
+
+struct srv_cb { int (*fn)(const tr_hist_server *, void *); void *arg; };
+
+static int srv_row(sqlite3_stmt *st, void *arg)
+{
+	struct srv_cb *cb = arg;
+	tr_hist_server v = {
+		col(st, 0), col(st, 1), col(st, 2), tr_sq.column_int64(st, 3),
+		tr_sq.column_int64(st, 4), tr_sq.column_int64(st, 5), tr_sq.column_int64(st, 6),
+		tr_sq.column_int64(st, 7)
+	};
+
+	return cb->fn(&v, cb->arg);
+}
+
+tlsrelay_cat tr_hist_each_server(tr_hist_store *s,
+                                 int (*fn)(const tr_hist_server *sv, void *arg), void *arg,
+                                 tlsrelay_status *status)
+{
+	sqlite3_stmt *st = query(s, "SELECT dest, mx, spki, first_seen, last_seen, last_offered,"
+		" last_verified, cert_not_after FROM server ORDER BY dest, mx");
+	struct srv_cb cb = { fn, arg };
+
+	return st ? each_row(s, st, srv_row, &cb, status) : failed(s, status);
+}
+
+struct cnt_cb { int (*fn)(const char *, const char *, long long, void *); void *arg; };
+
+static int cnt_row(sqlite3_stmt *st, void *arg)
+{
+	struct cnt_cb *cb = arg;
+
+	return cb->fn(col(st, 0), col(st, 1), tr_sq.column_int64(st, 2), cb->arg);
+}
+
+tlsrelay_cat tr_hist_each_counter(tr_hist_store *s,
+                                  int (*fn)(const char *name, const char *labels,
+                                            long long value, void *arg),
+                                  void *arg, tlsrelay_status *status)
+{
+	sqlite3_stmt *st = query(s, "SELECT name, labels, value FROM counter ORDER BY name, labels");
+	struct cnt_cb cb = { fn, arg };
+
+	return st ? each_row(s, st, cnt_row, &cb, status) : failed(s, status);
+}

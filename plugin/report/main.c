@@ -1,0 +1,162 @@
+/*
+ * main.c - tlsrelay-report, what the TLS history says (tlsrelay-report(8)).
+ *
+ *   tlsrelay-report [-c CONFIG] summary [--days N]
+ *   tlsrelay-report [-c CONFIG] explain DEST [--days N]
+ *   tlsrelay-report [-c CONFIG] suggest [--days N]
+ *   tlsrelay-report [-c CONFIG] html [-o FILE] [--days N]
+ *   tlsrelay-report [-c CONFIG] metrics [-o FILE]
+ *
+ * Only glue: arguments, configuration, one library call
+ * (tlsrelay_report), the output. With -o the output goes to FILE.tmp,
+ * then is renamed to FILE, so that a reader (node_exporter's textfile
+ * collector, a web server) never sees half a file.
+ *
+ * Exit: 0; 64 bad command line; 75 the store cannot be read; 78 bad
+ * configuration (tls_history unset); 73 FILE cannot be written.
+ * No core dumps: explain loads the maps, the password map included.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "tlsrelay.h"
+
+#define EX_USAGE_ 64
+#define EX_CANTCREAT_ 73
+
+static int usage(const char *why)
+{
+	fprintf(stderr, "tlsrelay-report: %s\n"
+	        "usage: tlsrelay-report [-c config] summary [--days N]\n"
+	        "       tlsrelay-report [-c config] explain DESTINATION [--days N]\n"
+	        "       tlsrelay-report [-c config] suggest [--days N]\n"
+	        "       tlsrelay-report [-c config] html [-o FILE] [--days N]\n"
+	        "       tlsrelay-report [-c config] metrics [-o FILE]\n", why);
+	return EX_USAGE_;
+}
+
+static void put_line(void *arg, const char *line)
+{
+	fprintf(arg, "%s\n", line);
+}
+
+struct args {
+	const char *config, *command, *dest, *out;
+	int days;
+};
+
+/* The command's own arguments: DEST, --days N, -o FILE. */
+static int command_args(int argc, char **argv, int i, struct args *a)
+{
+	for (; i < argc; i++) {
+		char *end;
+
+		if (strcmp(argv[i], "--days") == 0 && i + 1 < argc) {
+			long v = strtol(argv[++i], &end, 10);
+			if (*argv[i] == '\0' || *end || v < 1 || v > 3650)
+				return usage("--days takes a number of days, 1..3650");
+			a->days = (int)v;
+		} else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc &&
+		           (strcmp(a->command, "html") == 0 || strcmp(a->command, "metrics") == 0)) {
+			a->out = argv[++i];
+		} else if (argv[i][0] != '-' && a->dest == NULL &&
+		           strcmp(a->command, "explain") == 0) {
+			a->dest = argv[i];
+		} else {
+			return usage("unexpected argument");
+		}
+	}
+	if (strcmp(a->command, "explain") == 0 && a->dest == NULL)
+		return usage("explain needs a destination");
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof *a);
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+c:")) != -1) {
+		if (c != 'c')
+			return usage("unknown option or missing argument");
+		a->config = optarg;
+	}
+	if (optind >= argc)
+		return usage("no command given");
+	a->command = argv[optind];
+	if (strcmp(a->command, "summary") && strcmp(a->command, "explain") &&
+	    strcmp(a->command, "suggest") && strcmp(a->command, "html") &&
+	    strcmp(a->command, "metrics"))
+		return usage("unknown command: use summary, explain, suggest, html or metrics");
+	return command_args(argc, argv, optind + 1, a);
+}
+
+/* The output: standard output, or FILE.tmp (renamed by finish). */
+static FILE *open_out(const struct args *a, char *tmp, size_t cap)
+{
+	FILE *f;
+
+	if (a->out == NULL)
+		return stdout;
+	snprintf(tmp, cap, "%s.tmp", a->out);
+	if ((f = fopen(tmp, "w")) == NULL)
+		fprintf(stderr, "tlsrelay-report: %s: %s\n", tmp, strerror(errno));
+	return f;
+}
+
+static int finish(const struct args *a, FILE *f, const char *tmp, int ok)
+{
+	int bad;
+
+	if (f == stdout)
+		return fflush(stdout) == 0 ? 0 : EX_CANTCREAT_;
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad || !ok || rename(tmp, a->out) < 0) {
+		if (ok)
+			fprintf(stderr, "tlsrelay-report: %s: cannot write: %s\n", a->out,
+			        strerror(errno));
+		unlink(tmp);
+		return EX_CANTCREAT_;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	tlsrelay_ctx *ctx;
+	tlsrelay_status st;
+	struct args a;
+	char tmp[4096];
+	FILE *f;
+	int rc;
+
+	(void)tlsrelay_no_core_dumps();
+	if ((rc = parse(argc, argv, &a)) != 0)
+		return rc;
+	if ((ctx = tlsrelay_ctx_new()) == NULL) {
+		fprintf(stderr, "tlsrelay-report: out of memory\n");
+		return 75;
+	}
+	if (tlsrelay_ctx_configure(ctx, a.config, NULL, 0, &st) != TLSRELAY_OK) {
+		fprintf(stderr, "tlsrelay-report: %s\n", st.text);
+		tlsrelay_ctx_free(ctx);
+		return tlsrelay_status_exit(&st);
+	}
+	if ((f = open_out(&a, tmp, sizeof tmp)) == NULL) {
+		tlsrelay_ctx_free(ctx);
+		return EX_CANTCREAT_;
+	}
+	if (tlsrelay_report(ctx, a.command, a.dest, a.days, put_line, f, &st) != TLSRELAY_OK) {
+		fprintf(stderr, "tlsrelay-report: %s\n", st.text);
+		finish(&a, f, tmp, 0);
+		tlsrelay_ctx_free(ctx);
+		return tlsrelay_status_exit(&st);
+	}
+	rc = finish(&a, f, tmp, 1);
+	tlsrelay_ctx_free(ctx);
+	return rc;
+}
