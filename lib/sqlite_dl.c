@@ -19,6 +19,7 @@ tlsrelay_cat tr_sqlite_load(tlsrelay_status *st)
 		{ "sqlite3_libversion_number", &tr_sq.libversion_number },
 		{ "sqlite3_open_v2", &tr_sq.open_v2 },
 		{ "sqlite3_busy_handler", &tr_sq.busy_handler },
+		{ "sqlite3_busy_timeout", &tr_sq.busy_timeout },
 		{ "sqlite3_exec", &tr_sq.exec },
 		{ "sqlite3_errmsg", &tr_sq.errmsg },
 		{ "sqlite3_extended_errcode", &tr_sq.extended_errcode },

@@ -1,18 +1,16 @@
 /*
  * sqlite_dl.h - SQLite loaded with dlopen on first use (sqlite_dl.c), for
- * the TLS history store (history_sqlite.c).
+ * the TLS history store (history_sqlite.c) and the MTA-STS cache
+ * (sts_cache.c): one table of functions for both.
  *
- * The pattern of sts_cache.c (dynload.h): the transport is one process
- * per message and mapping libsqlite3 at every start costs 1.3 M
- * instructions and 0.7 MB of RSS that most runs never use, so the library
- * is not linked: this file is compiled against sqlite3.h and every call
- * goes through the table tr_sq, filled by tr_sqlite_load() the first time
- * a store is opened. A library that cannot be loaded, or older than 3.24
- * (UPSERT), is an error of the store's open, with the reason; the delivery
- * goes on without the store.
- *
- * sts_cache.c keeps its own table (older, narrower); both load the same
- * library once per process (dlopen counts references).
+ * dynload.h says why: the transport is one process per message and
+ * mapping libsqlite3 at every start costs 1.3 M instructions and 0.7 MB of
+ * RSS that most runs never use, so the library is not linked: the stores
+ * are compiled against sqlite3.h and every call goes through the table
+ * tr_sq, filled by tr_sqlite_load() the first time a store is opened. A
+ * library that cannot be loaded, or older than 3.24 (UPSERT, which both
+ * stores use), is an error of the store's open, with the reason; the
+ * delivery goes on without the store.
  */
 #ifndef TR_SQLITE_DL_H
 #define TR_SQLITE_DL_H
@@ -25,6 +23,7 @@ struct tr_sqlite_api {
 	int (*libversion_number)(void);
 	int (*open_v2)(const char *path, sqlite3 **db, int flags, const char *vfs);
 	int (*busy_handler)(sqlite3 *db, int (*fn)(void *, int), void *arg);
+	int (*busy_timeout)(sqlite3 *db, int ms);
 	int (*exec)(sqlite3 *db, const char *sql, int (*cb)(void *, int, char **, char **),
 	            void *arg, char **errmsg);
 	const char *(*errmsg)(sqlite3 *db);

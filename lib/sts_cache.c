@@ -6,9 +6,10 @@
  * is first opened (dynload.h: 1.3 M instructions and 0.7 MB of RSS at every
  * start of the transport otherwise, which mta_sts = no never uses). This
  * file is compiled against sqlite3.h and calls SQLite only through the
- * table below. A library that cannot be loaded, or older than 3.24 (the
- * UPSERT of tr_sts_store_record), makes tr_sts_store_open fail with that
- * reason: MTA-STS then works without a cache (sts.c).
+ * table tr_sq of sqlite_dl.h, shared with the TLS history's store. A
+ * library that cannot be loaded, or older than 3.24 (the UPSERT of
+ * tr_sts_store_record), makes tr_sts_store_open fail with that reason:
+ * MTA-STS then works without a cache (sts.c).
  *
  * Ownership (as for the TLS session cache, tls_cache.c: never made for the
  * wrong user): the transport never runs as root (Postfix pipe(8) and
@@ -37,70 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "dynload.h"
+#include "sqlite_dl.h"
 #include "status.h"
 #include "sts_cache.h"
-
-#define SQLITE_SONAME "libsqlite3.so.0"
-#define SQLITE_MIN_VERSION 3024000       /* 3.24.0: INSERT ... ON CONFLICT DO UPDATE */
-
-/* The SQLite functions used, resolved by tr_dynload. */
-static struct {
-	int (*libversion_number)(void);
-	int (*open_v2)(const char *path, sqlite3 **db, int flags, const char *vfs);
-	int (*busy_timeout)(sqlite3 *db, int ms);
-	int (*exec)(sqlite3 *db, const char *sql, int (*cb)(void *, int, char **, char **),
-	            void *arg, char **errmsg);
-	const char *(*errmsg)(sqlite3 *db);
-	int (*close)(sqlite3 *db);
-	int (*prepare_v2)(sqlite3 *db, const char *sql, int n, sqlite3_stmt **st, const char **tail);
-	int (*bind_text)(sqlite3_stmt *st, int i, const char *s, int n, void (*del)(void *));
-	int (*bind_int64)(sqlite3_stmt *st, int i, sqlite3_int64 v);
-	int (*bind_null)(sqlite3_stmt *st, int i);
-	int (*step)(sqlite3_stmt *st);
-	const unsigned char *(*column_text)(sqlite3_stmt *st, int i);
-	sqlite3_int64 (*column_int64)(sqlite3_stmt *st, int i);
-	int (*finalize)(sqlite3_stmt *st);
-	int (*changes)(sqlite3 *db);
-	int (*db_readonly)(sqlite3 *db, const char *name);
-} sq;
-
-static tr_dynlib sqlite_lib = { SQLITE_SONAME, 0, "" };
-
-/* SQLite loaded. Returns: OK, INTERNAL 4.3.0 (why). */
-static tlsrelay_cat sqlite_load(tlsrelay_status *st)
-{
-	static const tr_dynsym syms[] = {
-		{ "sqlite3_libversion_number", &sq.libversion_number },
-		{ "sqlite3_open_v2", &sq.open_v2 },
-		{ "sqlite3_busy_timeout", &sq.busy_timeout },
-		{ "sqlite3_exec", &sq.exec },
-		{ "sqlite3_errmsg", &sq.errmsg },
-		{ "sqlite3_close", &sq.close },
-		{ "sqlite3_prepare_v2", &sq.prepare_v2 },
-		{ "sqlite3_bind_text", &sq.bind_text },
-		{ "sqlite3_bind_int64", &sq.bind_int64 },
-		{ "sqlite3_bind_null", &sq.bind_null },
-		{ "sqlite3_step", &sq.step },
-		{ "sqlite3_column_text", &sq.column_text },
-		{ "sqlite3_column_int64", &sq.column_int64 },
-		{ "sqlite3_finalize", &sq.finalize },
-		{ "sqlite3_changes", &sq.changes },
-		{ "sqlite3_db_readonly", &sq.db_readonly },
-	};
-	int first = sqlite_lib.state == 0;
-	char why[sizeof sqlite_lib.err];
-	int v;
-
-	if (tr_dynload(&sqlite_lib, syms, sizeof syms / sizeof syms[0], st) != TLSRELAY_OK || !first)
-		return st->cat;
-	if ((v = sq.libversion_number()) < SQLITE_MIN_VERSION) {
-		snprintf(why, sizeof why, "%s is version %d.%d.%d, 3.24.0 or later is needed",
-		         SQLITE_SONAME, v / 1000000, v / 1000 % 1000, v % 1000);
-		tr_dynload_refuse(&sqlite_lib, why);
-	}
-	return tr_dynload(&sqlite_lib, syms, 0, st);
-}
 
 struct tr_sts_store {
 	sqlite3 *db;
@@ -145,11 +85,11 @@ static const char migrate_sql[] =
 static int has_sending_ip(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	int ok = sq.prepare_v2(db, "SELECT sending_ip FROM tlsrpt LIMIT 0", -1, &st,
+	int ok = tr_sq.prepare_v2(db, "SELECT sending_ip FROM tlsrpt LIMIT 0", -1, &st,
 	                       NULL) == SQLITE_OK;
 
 	if (st != NULL)
-		sq.finalize(st);
+		tr_sq.finalize(st);
 	return ok;
 }
 
@@ -159,13 +99,13 @@ static int migrate(sqlite3 *db)
 
 	if (has_sending_ip(db))
 		return SQLITE_OK;
-	if ((rc = sq.exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = tr_sq.exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
 		return rc;
-	rc = has_sending_ip(db) ? SQLITE_OK : sq.exec(db, migrate_sql, NULL, NULL, NULL);
+	rc = has_sending_ip(db) ? SQLITE_OK : tr_sq.exec(db, migrate_sql, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sq.exec(db, "COMMIT", NULL, NULL, NULL);
+		rc = tr_sq.exec(db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		sq.exec(db, "ROLLBACK", NULL, NULL, NULL);
+		tr_sq.exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -175,7 +115,7 @@ static int setup_schema(sqlite3 *db)
 	int rc = SQLITE_BUSY;
 
 	for (int i = 0; i < SCHEMA_TRIES; i++) {
-		rc = sq.exec(db, schema, NULL, NULL, NULL);
+		rc = tr_sq.exec(db, schema, NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = migrate(db);
 		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
@@ -189,7 +129,7 @@ static int setup_schema(sqlite3 *db)
  * reason"). */
 static tlsrelay_cat db_fail(tr_sts_store *s, const char *what, tlsrelay_status *st)
 {
-	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s: %s", what, sq.errmsg(s->db));
+	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s: %s", what, tr_sq.errmsg(s->db));
 }
 
 /* Create a missing path for the owner of its directory when root would
@@ -230,7 +170,7 @@ static void check_writable(tr_sts_store *s, const char *path)
 {
 	struct stat sb;
 
-	if (sq.db_readonly(s->db, "main") != 1)
+	if (tr_sq.db_readonly(s->db, "main") != 1)
 		return;
 	if (stat(path, &sb) < 0)
 		snprintf(s->readonly, sizeof s->readonly, "%.200s is not writable", path);
@@ -253,7 +193,7 @@ static tr_sts_store *store_open(const char *path, char *err, size_t cap)
 		snprintf(err, cap, "out of memory");
 		return NULL;
 	}
-	if (sqlite_load(&lst) != TLSRELAY_OK) {
+	if (tr_sqlite_load(&lst) != TLSRELAY_OK) {
 		snprintf(err, cap, "%.200s: %.255s", path, lst.text);
 		free(s);
 		return NULL;
@@ -265,12 +205,12 @@ static tr_sts_store *store_open(const char *path, char *err, size_t cap)
 	if (geteuid() == 0)
 		flags |= SQLITE_OPEN_NOFOLLOW;
 	old = umask(022);
-	rc = sq.open_v2(path, &s->db, flags, NULL);
+	rc = tr_sq.open_v2(path, &s->db, flags, NULL);
 	umask(old);
-	if (rc != SQLITE_OK || sq.busy_timeout(s->db, 5000) != SQLITE_OK ||
+	if (rc != SQLITE_OK || tr_sq.busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    setup_schema(s->db) != SQLITE_OK) {
 		char user[TR_AS_USER_MAX];
-		snprintf(err, cap, "%.200s: %s%s", path, s->db ? sq.errmsg(s->db) : "cannot open",
+		snprintf(err, cap, "%.200s: %s%s", path, s->db ? tr_sq.errmsg(s->db) : "cannot open",
 		         tr_as_user(user));
 		if (rc == SQLITE_OK) {
 			check_writable(s, path);     /* read-only: no tables could be made */
@@ -309,7 +249,7 @@ void tr_sts_store_close(tr_sts_store *s)
 	if (s == NULL)
 		return;
 	if (s->db != NULL)
-		sq.close(s->db);
+		tr_sq.close(s->db);
 	free(s);
 }
 
@@ -317,7 +257,7 @@ static sqlite3_stmt *prepare(tr_sts_store *s, const char *sql, tlsrelay_status *
 {
 	sqlite3_stmt *q = NULL;
 
-	if (sq.prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+	if (tr_sq.prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
 		db_fail(s, "prepare", st);
 		return NULL;
 	}
@@ -345,22 +285,22 @@ tr_found tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *ou
 	if (q == NULL)
 		return TR_LOOKUP_FAILED;
 	lower(domain, d, sizeof d);
-	sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
-	rc = sq.step(q);
+	tr_sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
+	rc = tr_sq.step(q);
 	if (rc == SQLITE_ROW) {
-		const char *id = (const char *)sq.column_text(q, 0);
-		const char *pol = (const char *)sq.column_text(q, 3);
+		const char *id = (const char *)tr_sq.column_text(q, 0);
+		const char *pol = (const char *)tr_sq.column_text(q, 3);
 
 		snprintf(out->id, sizeof out->id, "%s", id ? id : "");
-		out->fetched = sq.column_int64(q, 1);
-		out->expires = sq.column_int64(q, 2);
+		out->fetched = tr_sq.column_int64(q, 1);
+		out->expires = tr_sq.column_int64(q, 2);
 		if (pol && tr_sts_policy_parse(pol, strlen(pol), &out->pol, why, sizeof why) == 0)
 			found = TR_FOUND;
 	} else if (rc != SQLITE_DONE) {
 		(void)db_fail(s, "read policy", st);
 		found = TR_LOOKUP_FAILED;
 	}
-	sq.finalize(q);
+	tr_sq.finalize(q);
 	if (found != TR_LOOKUP_FAILED)
 		tr_status_ok(st);
 	return found;
@@ -374,23 +314,23 @@ tlsrelay_cat tr_sts_store_put(tr_sts_store *s, const char *domain, const char *i
 	char d[256], *text = malloc(TR_STS_POLICY_TEXT_MAX);
 
 	if (q == NULL || text == NULL) {
-		sq.finalize(q);
+		tr_sq.finalize(q);
 		free(text);
 		return q == NULL ? st->cat
 		       : tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	}
 	lower(domain, d, sizeof d);
 	tr_sts_policy_format(pol, text, TR_STS_POLICY_TEXT_MAX);
-	sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
-	sq.bind_int64(q, 3, now);
-	sq.bind_int64(q, 4, now + pol->max_age);
-	sq.bind_text(q, 5, text, -1, SQLITE_TRANSIENT);
-	if (sq.step(q) != SQLITE_DONE)
+	tr_sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
+	tr_sq.bind_int64(q, 3, now);
+	tr_sq.bind_int64(q, 4, now + pol->max_age);
+	tr_sq.bind_text(q, 5, text, -1, SQLITE_TRANSIENT);
+	if (tr_sq.step(q) != SQLITE_DONE)
 		db_fail(s, "store policy", st);
 	else
 		tr_status_ok(st);
-	sq.finalize(q);
+	tr_sq.finalize(q);
 	free(text);
 	return st->cat;
 }
@@ -403,12 +343,12 @@ tlsrelay_cat tr_sts_store_delete(tr_sts_store *s, const char *domain, tlsrelay_s
 	if (q == NULL)
 		return st->cat;
 	lower(domain, d, sizeof d);
-	sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
-	if (sq.step(q) != SQLITE_DONE)
+	tr_sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
+	if (tr_sq.step(q) != SQLITE_DONE)
 		db_fail(s, "delete policy", st);
 	else
 		tr_status_ok(st);
-	sq.finalize(q);
+	tr_sq.finalize(q);
 	return st->cat;
 }
 
@@ -420,14 +360,14 @@ tlsrelay_cat tr_sts_store_each(tr_sts_store *s, int (*fn)(const char *domain, vo
 
 	if (q == NULL)
 		return st->cat;
-	while ((rc = sq.step(q)) == SQLITE_ROW)
-		if (fn((const char *)sq.column_text(q, 0), arg))
+	while ((rc = tr_sq.step(q)) == SQLITE_ROW)
+		if (fn((const char *)tr_sq.column_text(q, 0), arg))
 			break;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		db_fail(s, "list policies", st);
 	else
 		tr_status_ok(st);
-	sq.finalize(q);
+	tr_sq.finalize(q);
 	return st->cat;
 }
 
@@ -444,22 +384,22 @@ tlsrelay_cat tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days, i
 	if (a && b) {
 		gmtime_r(&t, &tm);
 		strftime(day, sizeof day, "%Y-%m-%d", &tm);
-		sq.bind_int64(a, 1, now);
-		sq.bind_text(b, 1, day, -1, SQLITE_TRANSIENT);
-		if (sq.step(a) != SQLITE_DONE)
+		tr_sq.bind_int64(a, 1, now);
+		tr_sq.bind_text(b, 1, day, -1, SQLITE_TRANSIENT);
+		if (tr_sq.step(a) != SQLITE_DONE)
 			db_fail(s, "prune policies", st);
 		else {
-			*removed = sq.changes(s->db);
-			if (sq.step(b) != SQLITE_DONE)
+			*removed = tr_sq.changes(s->db);
+			if (tr_sq.step(b) != SQLITE_DONE)
 				db_fail(s, "prune results", st);
 			else {
-				*removed += sq.changes(s->db);
+				*removed += tr_sq.changes(s->db);
 				tr_status_ok(st);
 			}
 		}
 	}
-	sq.finalize(a);
-	sq.finalize(b);
+	tr_sq.finalize(a);
+	tr_sq.finalize(b);
 	return st->cat;
 }
 
@@ -487,20 +427,20 @@ tlsrelay_cat tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long lo
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof day, "%Y-%m-%d", &tm);
 	lower(nz(row->policy_domain), d, sizeof d);
-	sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 3, nz(row->policy_type), -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 4, nz(row->policy_string), -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 5, nz(row->mx_host), -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 6, nz(row->result), -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 7, nz(row->receiving_mx), -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 8, nz(row->receiving_ip), -1, SQLITE_TRANSIENT);
-	sq.bind_text(q, 9, nz(row->sending_ip), -1, SQLITE_TRANSIENT);
-	if (sq.step(q) != SQLITE_DONE)
+	tr_sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 3, nz(row->policy_type), -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 4, nz(row->policy_string), -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 5, nz(row->mx_host), -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 6, nz(row->result), -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 7, nz(row->receiving_mx), -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 8, nz(row->receiving_ip), -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 9, nz(row->sending_ip), -1, SQLITE_TRANSIENT);
+	if (tr_sq.step(q) != SQLITE_DONE)
 		db_fail(s, "record TLS result", st);
 	else
 		tr_status_ok(st);
-	sq.finalize(q);
+	tr_sq.finalize(q);
 	return st->cat;
 }
 
@@ -519,20 +459,20 @@ tlsrelay_cat tr_sts_store_rows(tr_sts_store *s, const char *day, const char *dom
 
 	if (q == NULL)
 		return st->cat;
-	sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
+	tr_sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
 	if (domain) {
 		lower(domain, d, sizeof d);
-		sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
+		tr_sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
 	} else {
-		sq.bind_null(q, 2);
+		tr_sq.bind_null(q, 2);
 	}
-	while ((rc = sq.step(q)) == SQLITE_ROW) {
+	while ((rc = tr_sq.step(q)) == SQLITE_ROW) {
 		tr_rpt_row row = {
-			(const char *)sq.column_text(q, 0), (const char *)sq.column_text(q, 1),
-			(const char *)sq.column_text(q, 2), (const char *)sq.column_text(q, 3),
-			(const char *)sq.column_text(q, 4), (const char *)sq.column_text(q, 5),
-			(const char *)sq.column_text(q, 6), sq.column_int64(q, 7),
-			(const char *)sq.column_text(q, 8)
+			(const char *)tr_sq.column_text(q, 0), (const char *)tr_sq.column_text(q, 1),
+			(const char *)tr_sq.column_text(q, 2), (const char *)tr_sq.column_text(q, 3),
+			(const char *)tr_sq.column_text(q, 4), (const char *)tr_sq.column_text(q, 5),
+			(const char *)tr_sq.column_text(q, 6), tr_sq.column_int64(q, 7),
+			(const char *)tr_sq.column_text(q, 8)
 		};
 		if (fn(&row, arg))
 			break;
@@ -541,6 +481,6 @@ tlsrelay_cat tr_sts_store_rows(tr_sts_store *s, const char *day, const char *dom
 		db_fail(s, "read TLS results", st);
 	else
 		tr_status_ok(st);
-	sq.finalize(q);
+	tr_sq.finalize(q);
 	return st->cat;
 }
