@@ -6,14 +6,18 @@
  *   tlsrelay-report [-c CONFIG] suggest [--days N]
  *   tlsrelay-report [-c CONFIG] html [-o FILE] [--days N]
  *   tlsrelay-report [-c CONFIG] metrics [-o FILE]
+ *   tlsrelay-report --help | --version
  *
  * Only glue: arguments, configuration, one library call
  * (tlsrelay_report), the output. With -o the output goes to FILE.tmp,
  * then is renamed to FILE, so that a reader (node_exporter's textfile
  * collector, a web server) never sees half a file.
  *
- * Exit: 0; 64 bad command line; 75 the store cannot be read; 78 bad
- * configuration (tls_history unset); 73 FILE cannot be written.
+ * Exit: the library's one translation (tlsrelay_status_exit_flags), as
+ * for tlsrelay-sts, a program without mail (TLSRELAY_EXIT_OSERR): 0; 64 a
+ * bad command line (USAGE); 75 the store cannot be read (TEMP); 78 a bad
+ * configuration, tls_history unset (CONFIG); 71 the output file cannot be
+ * written, or out of memory (INTERNAL).
  * No core dumps: explain loads the maps, the password map included.
  */
 #include "config.h"
@@ -23,19 +27,28 @@
 #include <string.h>
 #include <unistd.h>
 #include "tlsrelay.h"
+#include "../cli.h"
 
-#define EX_USAGE_ 64
-#define EX_CANTCREAT_ 73
+static const char synopsis[] =
+	"usage: tlsrelay-report [-c config] summary [--days N]\n"
+	"       tlsrelay-report [-c config] explain DESTINATION [--days N]\n"
+	"       tlsrelay-report [-c config] suggest [--days N]\n"
+	"       tlsrelay-report [-c config] html [-o FILE] [--days N]\n"
+	"       tlsrelay-report [-c config] metrics [-o FILE]\n"
+	"       tlsrelay-report --help | --version";
+
+/* A category's exit status (the one translation). */
+static int exit_status(tlsrelay_cat cat)
+{
+	tlsrelay_status st = { .cat = cat };
+
+	return tlsrelay_status_exit_flags(&st, TLSRELAY_EXIT_OSERR);
+}
 
 static int usage(const char *why)
 {
-	fprintf(stderr, "tlsrelay-report: %s\n"
-	        "usage: tlsrelay-report [-c config] summary [--days N]\n"
-	        "       tlsrelay-report [-c config] explain DESTINATION [--days N]\n"
-	        "       tlsrelay-report [-c config] suggest [--days N]\n"
-	        "       tlsrelay-report [-c config] html [-o FILE] [--days N]\n"
-	        "       tlsrelay-report [-c config] metrics [-o FILE]\n", why);
-	return EX_USAGE_;
+	fprintf(stderr, "tlsrelay-report: %s\n%s\n", why, synopsis);
+	return exit_status(TLSRELAY_USAGE);
 }
 
 static void put_line(void *arg, const char *line)
@@ -108,21 +121,27 @@ static FILE *open_out(const struct args *a, char *tmp, size_t cap)
 	return f;
 }
 
-static int finish(const struct args *a, FILE *f, const char *tmp, int ok)
+/* The output closed (FILE.tmp renamed to FILE when ok): OK, or INTERNAL
+ * (said on standard error). */
+static tlsrelay_cat finish(const struct args *a, FILE *f, const char *tmp, int ok)
 {
 	int bad;
 
-	if (f == stdout)
-		return fflush(stdout) == 0 ? 0 : EX_CANTCREAT_;
+	if (f == stdout) {
+		if (fflush(stdout) == 0)
+			return TLSRELAY_OK;
+		fprintf(stderr, "tlsrelay-report: cannot write the output: %s\n", strerror(errno));
+		return TLSRELAY_INTERNAL;
+	}
 	bad = ferror(f);
 	if (fclose(f) != 0 || bad || !ok || rename(tmp, a->out) < 0) {
 		if (ok)
 			fprintf(stderr, "tlsrelay-report: %s: cannot write: %s\n", a->out,
 			        strerror(errno));
 		unlink(tmp);
-		return EX_CANTCREAT_;
+		return ok ? TLSRELAY_INTERNAL : TLSRELAY_OK;
 	}
-	return 0;
+	return TLSRELAY_OK;
 }
 
 int main(int argc, char **argv)
@@ -134,29 +153,25 @@ int main(int argc, char **argv)
 	FILE *f;
 	int rc;
 
+	if ((rc = tr_cli_std(argc, argv, "tlsrelay-report", synopsis)) >= 0)
+		return rc;
 	(void)tlsrelay_no_core_dumps();
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc;
 	if ((ctx = tlsrelay_ctx_new()) == NULL) {
 		fprintf(stderr, "tlsrelay-report: out of memory\n");
-		return 75;
+		return exit_status(TLSRELAY_INTERNAL);
 	}
 	if (tlsrelay_ctx_configure(ctx, a.config, NULL, 0, &st) != TLSRELAY_OK) {
 		fprintf(stderr, "tlsrelay-report: %s\n", st.text);
-		tlsrelay_ctx_free(ctx);
-		return tlsrelay_status_exit(&st);
-	}
-	if ((f = open_out(&a, tmp, sizeof tmp)) == NULL) {
-		tlsrelay_ctx_free(ctx);
-		return EX_CANTCREAT_;
-	}
-	if (tlsrelay_report(ctx, a.command, a.dest, a.days, put_line, f, &st) != TLSRELAY_OK) {
+	} else if ((f = open_out(&a, tmp, sizeof tmp)) == NULL) {
+		st.cat = TLSRELAY_INTERNAL;
+	} else if (tlsrelay_report(ctx, a.command, a.dest, a.days, put_line, f, &st) != TLSRELAY_OK) {
 		fprintf(stderr, "tlsrelay-report: %s\n", st.text);
-		finish(&a, f, tmp, 0);
-		tlsrelay_ctx_free(ctx);
-		return tlsrelay_status_exit(&st);
+		(void)finish(&a, f, tmp, 0);
+	} else {
+		st.cat = finish(&a, f, tmp, 1);
 	}
-	rc = finish(&a, f, tmp, 1);
 	tlsrelay_ctx_free(ctx);
-	return rc;
+	return tlsrelay_status_exit_flags(&st, TLSRELAY_EXIT_OSERR);
 }

@@ -270,7 +270,8 @@ tap_like "$OUT" '^4\.3\.5 tlsrelay: -u goes with -t only' "-u without -t: says -
 # Every program answers them as its first argument, on standard output,
 # exit 0, reading nothing else (tlsrelayc never sends them to the daemon).
 for prog in plugin/transport/tlsrelay plugin/transport/tlsrelayc plugin/probe/tlsrelay-probe \
-	    plugin/sts/tlsrelay-sts plugin/daemon/tlsrelayd plugin/milter/tlsrelay-milter; do
+	    plugin/sts/tlsrelay-sts plugin/daemon/tlsrelayd plugin/milter/tlsrelay-milter \
+	    plugin/report/tlsrelay-report; do
 	name=${prog##*/}
 	if [ ! -x "$top_builddir/$prog" ]; then
 		tap_skip "$name --version / --help" "not built here ($top_builddir/$prog)"

@@ -173,6 +173,36 @@ else
 	tap_skip "metrics: promtool check metrics" "promtool not installed (Debian package prometheus)"
 fi
 
+# ------------------------------------------------- exit statuses, --help
+# Every exit goes through the library's translation (a program without
+# mail: INTERNAL is 71); --help and --version as every program's.
+rep frobnicate
+tap_is "$RC" 64 "a bad command: exit 64 (USAGE)"
+tap_like "$OUT" '^usage: tlsrelay-report ' "a bad command: the synopsis follows the reason"
+printf 'syslog = no\n' > "$T/nohist.conf"
+OUT=$("$REPORT" -c "$T/nohist.conf" summary 2>&1); RC=$?
+tap_is "$RC|$OUT" "78|tlsrelay-report: tls_history is not set: there is no TLS history to report on" \
+	"tls_history unset: exit 78 (CONFIG), one line"
+printf 'tls_history = %s/none/h.db\n' "$T" > "$T/gone.conf"
+OUT=$("$REPORT" -c "$T/gone.conf" summary 2>&1); RC=$?
+tap_is "$RC|$OUT" "75|tlsrelay-report: TLS history $T/none/h.db: No such file or directory" \
+	"a missing store: exit 75 (TEMP), one line"
+tap_ok "$([ ! -e "$T/none" ]; echo $?)" "a missing store: reading makes nothing"
+rep metrics -o "$T/nodir/m.prom"
+tap_is "$RC" 71 "metrics -o into a missing directory: exit 71 (INTERNAL, a program without mail)"
+tap_like "$OUT" "^tlsrelay-report: $T/nodir/m\\.prom\\.tmp: No such file or directory" \
+	"... naming the file and why"
+mkdir -p "$T/adir/keep"
+rep metrics -o "$T/adir"
+tap_is "$RC" 71 "metrics -o naming a directory (the rename fails): exit 71"
+tap_like "$OUT" "^tlsrelay-report: $T/adir: cannot write: Is a directory" "... naming the file and why"
+tap_is "$([ -e "$T/adir.tmp" ] && echo left)|$(ls "$T/adir")" "|keep" \
+	"... the temporary file is removed and the directory left as it was"
+OUT=$("$REPORT" --version 2>&1); RC=$?
+tap_like "$RC|$OUT" '^0\|tlsrelay-report [0-9]+\.[0-9]+' "--version: exit 0"
+OUT=$("$REPORT" --help 2>/dev/null); RC=$?
+tap_like "$RC|$OUT" '^0\|usage: tlsrelay-report ' "--help: the synopsis on standard output, exit 0"
+
 # ---------------------------------------------------------------- tlsrelayd
 DAEMON=$top_builddir/plugin/daemon/tlsrelayd
 if [ -x "$DAEMON" ] && [ "$(id -u)" = 0 ]; then
