@@ -11,6 +11,14 @@
  * - Counters (metrics) are written with the attempts: labels come from
  *   fixed vocabularies only (posture, outcome, reason class, level, source,
  *   TLS-RPT result types), never a destination: a bounded set of series.
+ * - Connection reuse (tlsrelayd, conn_cache.h): a transaction on a kept
+ *   connection is an attempt like any other (its posture, verification
+ *   and outcome are the connection's: END's outcome, the certificate from
+ *   END's ssl), with conn_use > 1: it is counted as a reuse
+ *   (tlsrelay_connection_reuses_total, the daily "reused"), not as a new
+ *   TLS session. A kept connection found closed before MAIL (END stale)
+ *   is no attempt: nothing was tried on it, and the message's attempt is
+ *   the new connection's that follows.
  * - The store is opened with create on first use by the delivering
  *   process and kept in the context (ctx->history), closed when the
  *   settings change (tr_ctx_reset) or the process ends.
@@ -45,6 +53,7 @@ struct tr_hist_rec_attempt {
 	char dane_result[32], sts_result[40];
 	char shadow[40], shadow_level[16], shadow_text[TLSRELAY_TEXT_MAX];
 	int message, any_ok, any_perm, dest_idx;
+	unsigned conn_use;           /* 1 a new connection, N > 1 a kept one */
 };
 
 /* The destinations of the delivery, for the attempts' dest fields. */
@@ -170,6 +179,7 @@ static void on_connect(tr_history *h, const tr_event *ev)
 	}
 	snprintf(a->mx, sizeof a->mx, "%s", ev->host);
 	snprintf(a->addr, sizeof a->addr, "%s", ev->addr->text);
+	a->conn_use = ev->conn_use;
 	demand_fields(a, ev->demand);
 }
 
@@ -233,7 +243,15 @@ static void on_end(tr_history *h, const tr_event *ev)
 
 	if (h->cur < 0)
 		return;
+	if (ev->stale) {             /* a kept connection found closed: not tried */
+		if (h->cur == h->n - 1)
+			h->n--;
+		h->cur = -1;
+		return;
+	}
 	a = &h->a[h->cur];
+	if (a->cert_not_after == 0)  /* a reused connection has no TLS event */
+		a->cert_not_after = not_after(ev->ssl);
 	outcome_fields(h, a, ev);
 	if (ev->plain_retry) {       /* the mail went (or not) in plaintext */
 		snprintf(a->posture, sizeof a->posture, "plaintext");
@@ -286,7 +304,7 @@ static void on_nexthop(tr_history *h, const tr_event *ev)
 
 /* ------------------------------------------------------------ writing */
 
-#define HIST_COUNTERS 7              /* at most per attempt */
+#define HIST_COUNTERS 8              /* at most per attempt */
 
 struct counters {
 	tr_hist_count c[TR_HIST_MAX_ATTEMPTS * HIST_COUNTERS];
@@ -325,6 +343,8 @@ static void count_attempt(struct counters *c, const struct tr_hist_rec_attempt *
 		counter(c, "tlsrelay_shadow_verdicts_total", "verdict=\"%s\"",
 		        strcmp(a->shadow, "pass") == 0 || strcmp(a->shadow, "unknown") == 0
 		        ? a->shadow : "would-defer");
+	if (a->conn_use > 1)
+		counter(c, "tlsrelay_connection_reuses_total", "%s", "");
 	if (a->message)
 		counter(c, "tlsrelay_messages_total", "outcome=\"%s\",shadow=\"%s\"", a->outcome,
 		        a->shadow[0] == '\0' ? "" : strcmp(a->shadow, "pass") == 0 ||
@@ -347,7 +367,7 @@ static void to_store(const tr_history *h, const struct tr_hist_rec_attempt *a,
 		.reason = a->reason, .text = a->text, .dane_result = a->dane_result,
 		.sts_result = a->sts_result, .shadow = a->shadow, .shadow_level = a->shadow_level,
 		.shadow_text = a->shadow_text, .message = a->message,
-		.queue_id = h->ctx->log_id
+		.queue_id = h->ctx->log_id, .conn_use = a->conn_use
 	};
 }
 

@@ -61,13 +61,14 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ATTEMPT] = "INSERT INTO attempt(t, dest, nexthop, policy_domain, mx, addr, offered,"
 		" posture, verified_by, verify_detail, sts, protocol, cipher, cert_not_after, spki,"
 		" level, level_src, level_detail, outcome, dsn, reason, text, dane_result,"
-		" sts_result, shadow, shadow_level, shadow_text, message, queue_id) VALUES(?1,?2,?3,"
-		"?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,"
-		"?26,?27,?28,?29)",
+		" sts_result, shadow, shadow_level, shadow_text, message, queue_id, conn_use) VALUES(?1,"
+		"?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,"
+		"?25,?26,?27,?28,?29,?30)",
 	[S_DAILY] = "INSERT INTO daily(day, dest, posture, verified_by, sts, outcome, reason,"
-		" level, level_src, dane_result, sts_result, shadow, attempts, messages) VALUES(?1,"
-		"?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,1,?13) ON CONFLICT DO UPDATE SET"
-		" attempts = attempts + 1, messages = messages + excluded.messages",
+		" level, level_src, dane_result, sts_result, shadow, attempts, messages, reused)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,1,?13,?14) ON CONFLICT DO UPDATE SET"
+		" attempts = attempts + 1, messages = messages + excluded.messages,"
+		" reused = reused + excluded.reused",
 	[S_SERVER] = "INSERT INTO server(dest, mx, first_seen, last_seen, last_offered,"
 		" last_verified, cert_not_after, spki) VALUES(?1,?2,?3,?3,?4,?5,?6,?7)"
 		" ON CONFLICT DO UPDATE SET last_seen = excluded.last_seen,"
@@ -93,13 +94,14 @@ static const char schema[] =
 	" protocol TEXT, cipher TEXT, cert_not_after INTEGER, spki TEXT, level TEXT,"
 	" level_src TEXT, level_detail TEXT, outcome TEXT, dsn TEXT, reason TEXT, text TEXT,"
 	" dane_result TEXT, sts_result TEXT, shadow TEXT, shadow_level TEXT, shadow_text TEXT,"
-	" message INTEGER, queue_id TEXT);"
+	" message INTEGER, queue_id TEXT, conn_use INTEGER);"
 	"CREATE INDEX IF NOT EXISTS attempt_dest ON attempt(dest, t);"
 	"CREATE TABLE IF NOT EXISTS daily(day TEXT NOT NULL, dest TEXT NOT NULL,"
 	" posture TEXT NOT NULL, verified_by TEXT NOT NULL, sts TEXT NOT NULL,"
 	" outcome TEXT NOT NULL, reason TEXT NOT NULL, level TEXT NOT NULL,"
 	" level_src TEXT NOT NULL, dane_result TEXT NOT NULL, sts_result TEXT NOT NULL,"
 	" shadow TEXT NOT NULL, attempts INTEGER NOT NULL, messages INTEGER NOT NULL,"
+	" reused INTEGER NOT NULL,"
 	" PRIMARY KEY(day, dest, posture, verified_by, sts, outcome, reason, level, level_src,"
 	" dane_result, sts_result, shadow)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS server(dest TEXT NOT NULL, mx TEXT NOT NULL,"
@@ -401,6 +403,7 @@ static int put_attempt(tr_hist_store *s, const tr_hist_attempt *a)
 		text(st, 16 + i, w[i]);
 	tr_sq.bind_int64(st, 28, a->message);
 	text(st, 29, a->queue_id);
+	tr_sq.bind_int64(st, 30, a->conn_use);
 	return run(st);
 }
 
@@ -420,6 +423,7 @@ static int put_daily(tr_hist_store *s, const tr_hist_attempt *a)
 	for (int i = 0; i < 10; i++)
 		text(st, 3 + i, v[i]);
 	tr_sq.bind_int64(st, 13, a->message);
+	tr_sq.bind_int64(st, 14, a->conn_use > 1);
 	return run(st);
 }
 
@@ -692,7 +696,7 @@ static int day_row(sqlite3_stmt *st, void *arg)
 	tr_hist_day d = {
 		col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5), col(st, 6),
 		col(st, 7), col(st, 8), col(st, 9), col(st, 10), col(st, 11),
-		tr_sq.column_int64(st, 12), tr_sq.column_int64(st, 13)
+		tr_sq.column_int64(st, 12), tr_sq.column_int64(st, 13), tr_sq.column_int64(st, 14)
 	};
 
 	return cb->fn(&d, cb->arg);
@@ -703,8 +707,8 @@ tlsrelay_cat tr_hist_each_day(tr_hist_store *s, const char *since_day, const cha
                               tlsrelay_status *status)
 {
 	sqlite3_stmt *st = query(s, "SELECT day, dest, posture, verified_by, sts, outcome,"
-		" reason, level, level_src, dane_result, sts_result, shadow, attempts, messages"
-		" FROM daily WHERE day >= ?1 AND (?2 IS NULL OR dest = ?2) ORDER BY day, dest");
+		" reason, level, level_src, dane_result, sts_result, shadow, attempts, messages,"
+		" reused FROM daily WHERE day >= ?1 AND (?2 IS NULL OR dest = ?2) ORDER BY day, dest");
 	struct day_cb cb = { fn, arg };
 	char d[300];
 
@@ -736,7 +740,8 @@ static int att_row(sqlite3_stmt *st, void *arg)
 		.outcome = col(st, 18), .dsn = col(st, 19), .reason = col(st, 20),
 		.text = col(st, 21), .dane_result = col(st, 22), .sts_result = col(st, 23),
 		.shadow = col(st, 24), .shadow_level = col(st, 25), .shadow_text = col(st, 26),
-		.message = (int)tr_sq.column_int64(st, 27), .queue_id = col(st, 28)
+		.message = (int)tr_sq.column_int64(st, 27), .queue_id = col(st, 28),
+		.conn_use = (unsigned)tr_sq.column_int64(st, 29)
 	};
 
 	return cb->fn(&a, cb->arg);
@@ -749,7 +754,7 @@ tlsrelay_cat tr_hist_each_attempt(tr_hist_store *s, const char *dest, long long 
 	sqlite3_stmt *st = query(s, "SELECT t, dest, nexthop, policy_domain, mx, addr, offered,"
 		" posture, verified_by, verify_detail, sts, protocol, cipher, cert_not_after, spki,"
 		" level, level_src, level_detail, outcome, dsn, reason, text, dane_result,"
-		" sts_result, shadow, shadow_level, shadow_text, message, queue_id FROM attempt"
+		" sts_result, shadow, shadow_level, shadow_text, message, queue_id, conn_use FROM attempt"
 		" WHERE t >= ?1 AND (?2 IS NULL OR dest = ?2) ORDER BY t DESC, id DESC LIMIT ?3");
 	struct att_cb cb = { fn, arg };
 	char d[300];

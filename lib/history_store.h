@@ -8,11 +8,14 @@
  * WHAT IS KEPT
  *   attempts   the recent attempts, one row per session with a server
  *              address or per server the demand skipped (tr_hist_attempt),
- *              newest kept: bounded by age (days) and by the store's size
- *   daily      per day and destination, counts of attempts and messages
- *              by (posture, verified_by, sts, outcome, reason, level,
- *              level_src, dane_result, sts_result, shadow): grows with
- *              destinations x days, not with traffic
+ *              newest kept: bounded by age (days) and by the store's size;
+ *              conn_use says whether the session had a TLS session of its
+ *              own (1) or rode a connection kept by tlsrelayd (N > 1)
+ *   daily      per day and destination, counts of attempts, messages and
+ *              reused attempts (on a kept connection) by (posture,
+ *              verified_by, sts, outcome, reason, level, level_src,
+ *              dane_result, sts_result, shadow): grows with destinations x
+ *              days, not with traffic
  *   servers    per destination and MX host: first and last seen, when it
  *              last offered STARTTLS and last verified, its certificate's
  *              expiry and SPKI digest (STARTTLS-stripping detection,
@@ -86,6 +89,11 @@ typedef struct tr_hist_attempt {
 	const char *shadow_text;
 	int message;               /* 1: this attempt settled a message for dest */
 	const char *queue_id;      /* the MTA's queue ID, "" */
+	unsigned conn_use;         /* transactions on its connection, this one
+	                            * included: 1 a new connection (its own TLS
+	                            * session), N > 1 a connection kept by
+	                            * tlsrelayd (no new TLS session: a reuse),
+	                            * 0 no connection (a skipped server) */
 } tr_hist_attempt;
 
 /* A counter to add 1 to: name and label set ("posture=\"verified\",..."). */
@@ -135,6 +143,7 @@ typedef struct tr_hist_day {
 	const char *dest, *posture, *verified_by, *sts, *outcome, *reason, *level, *level_src;
 	const char *dane_result, *sts_result, *shadow;
 	long long attempts, messages;
+	long long reused;          /* attempts on a kept connection (conn_use > 1) */
 } tr_hist_day;
 
 /* Rows of days >= since_day ("" all), of dest (NULL: all), in (day, dest)

@@ -43,10 +43,17 @@
  *               not tried
  *     RCPT      a recipient was settled in this session: rcpt (its index),
  *               st
- *     END       the session ended: outcome (what it showed of TLS), st.
- *               With reused set the outcome is the connection's, already
- *               reported by the session that opened it: not a new TLS
- *               session (TLS-RPT does not count it again)
+ *     END       the session ended: outcome (what it showed of TLS), st,
+ *               ssl (the connection's SSL *, NULL without TLS: on a reused
+ *               connection, which has no TLS event, the only way to its
+ *               certificate). With reused set the outcome is the
+ *               connection's, already reported by the session that opened
+ *               it: not a new TLS session (TLS-RPT does not count it
+ *               again; the TLS history counts it as a reuse). stale: the
+ *               cached connection was found closed before MAIL was
+ *               accepted: nothing was tried on it, nothing settled, and a
+ *               new connection follows at once (CONNECT); observers that
+ *               count attempts leave it out
  * - Every session event (CONNECT to END) carries reused and conn_use: the
  *   transactions given to the connection so far, this one included (1: a
  *   new connection; Postfix's conn_use).
@@ -109,6 +116,7 @@ typedef struct tr_event {
 	const struct tr_sts_found *sts;
 	int plain_retry;
 	int reused;                      /* the session's connection was cached */
+	int stale;                       /* END: ... and found closed (not tried) */
 	unsigned conn_use;               /* its transactions, this one included */
 	const char *label;
 	const tr_reply *reply;

@@ -14,7 +14,7 @@
  * the daily rows: messages and attempts; messages by posture (plaintext,
  * encrypted = any TLS, verified) and by coverage (DANE: a DANE demand;
  * MTA-STS: a policy applied, enforce counted apart); failed attempts by
- * reason class; what the shadow policy would have deferred, by class; the
+ * reason class; the attempts on a connection kept by tlsrelayd (reused); what the shadow policy would have deferred, by class; the
  * days with traffic; the attempts that were not verified, not encrypted,
  * not DANE. Destinations are kept in a hash table (no limit but memory:
  * the daily rows are bounded by destinations x days).
@@ -37,6 +37,7 @@ typedef struct rep_dest {
 	long long messages, attempts;
 	long long m_plain, m_tls, m_verified, m_dane, m_sts, m_sts_enforce;
 	long long a_failed, a_plain, a_unverified, a_nodane;
+	long long a_reused;                 /* attempts on a kept connection */
 	long long reasons[REP_REASONS];     /* failed attempts by class */
 	long long shadow[REP_REASONS];      /* messages the shadow would defer */
 	long long shadow_defer, shadow_checked, shadow_unknown;

@@ -178,6 +178,7 @@ static int add_row(const tr_hist_day *r, void *arg)
 		snprintf(d->level_src, sizeof d->level_src, "%s", r->level_src);
 	}
 	d->attempts += r->attempts;
+	d->a_reused += r->reused;
 	if (strcmp(r->outcome, "delivered") != 0) {
 		d->a_failed += r->attempts;
 		d->reasons[rep_reason_index(r->reason[0] ? r->reason : "other")] += r->attempts;

@@ -135,7 +135,7 @@ struct recent {
 static int recent_row(const tr_hist_attempt *a, void *arg)
 {
 	struct recent *r = arg;
-	char when[32], how[400] = "", where[400];
+	char when[32], how[400] = "", where[400], use[48] = "";
 	time_t t = (time_t)a->t;
 	struct tm tm;
 	int pass, detail;
@@ -147,9 +147,11 @@ static int recent_row(const tr_hist_attempt *a, void *arg)
 		         a->verify_detail);
 	snprintf(where, sizeof where, a->addr[0] ? "%s[%s]" : "%s", a->mx, a->addr);
 	detail = a->level_detail[0] && strcmp(a->level_detail, a->level_src) != 0;
-	out(r->fn, r->arg, "  %s%s%s %s %s%s%s%s %s %s; level %s from %s%s%s%s", when,
+	if (a->conn_use > 1)        /* as the to= line: only on a kept connection */
+		snprintf(use, sizeof use, " (connection reused, conn_use=%u)", a->conn_use);
+	out(r->fn, r->arg, "  %s%s%s %s %s%s%s%s%s %s %s; level %s from %s%s%s%s", when,
 	    a->queue_id[0] ? " " : "", a->queue_id, where, a->posture, how,
-	    a->protocol[0] ? " " : "", a->protocol, a->outcome, a->dsn, a->level, a->level_src,
+	    a->protocol[0] ? " " : "", a->protocol, use, a->outcome, a->dsn, a->level, a->level_src,
 	    detail ? " (" : "", detail ? a->level_detail : "", detail ? ")" : "");
 	if (a->reason[0])
 		out(r->fn, r->arg, "      %s: %s", a->reason, a->text);
@@ -186,14 +188,15 @@ static void history_part(struct tlsrelay_ctx *ctx, const char *key, int days,
 		else
 			out(fn, arg, "history, %d days: %lld message%s on %d day%s: %d%% plaintext, %d%% "
 			    "TLS, %d%% verified, %d%% DANE, %d%% MTA-STS; %lld of %lld attempts failed; "
-			    "the shadow policy would have deferred %lld", days, d->messages,
+			    "the shadow policy would have deferred %lld; %lld attempts on a kept "
+			    "connection", days, d->messages,
 			    d->messages == 1 ? "" : "s", d->days, d->days == 1 ? "" : "s",
 			    (int)(d->messages ? d->m_plain * 100 / d->messages : 0),
 			    (int)(d->messages ? d->m_tls * 100 / d->messages : 0),
 			    (int)(d->messages ? d->m_verified * 100 / d->messages : 0),
 			    (int)(d->messages ? d->m_dane * 100 / d->messages : 0),
 			    (int)(d->messages ? d->m_sts * 100 / d->messages : 0),
-			    d->a_failed, d->attempts, d->shadow_defer);
+			    d->a_failed, d->attempts, d->shadow_defer, d->a_reused);
 		rep_agg_free(&a);
 	}
 	out(fn, arg, "recent attempts (newest first, UTC):");

@@ -9,6 +9,10 @@
  * vocabularies (no destination names): the number of series is bounded.
  *
  *   tlsrelay_attempts_total{posture,outcome}     attempts to a server
+ *   tlsrelay_connection_reuses_total             attempts on a connection
+ *                                                kept by tlsrelayd: no new
+ *                                                TLS session (attempts
+ *                                                minus these: sessions)
  *   tlsrelay_messages_total{outcome,shadow}      messages per destination
  *   tlsrelay_failures_total{reason}              failed attempts by class
  *   tlsrelay_policy_total{level,source}          the demand's level and source
@@ -28,11 +32,14 @@
 #include "report.h"
 #include "status.h"
 
+/* In name order: the store gives the samples in that order (announce_to). */
 static const struct {
 	const char *name, *help;
 } metrics[] = {
 	{ "tlsrelay_attempts_total", "Delivery attempts to a server, by the TLS posture it "
 	  "showed and how the attempt ended." },
+	{ "tlsrelay_connection_reuses_total", "Attempts on a connection kept from an earlier "
+	  "message (tlsrelayd): no new TLS session." },
 	{ "tlsrelay_dane_results_total", "Attempts under usable TLSA records (or DANE required), "
 	  "by TLS-RPT result type." },
 	{ "tlsrelay_failures_total", "Failed attempts by reason class." },

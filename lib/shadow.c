@@ -16,6 +16,10 @@
  * - The verdict is logged only for a session that delivered mail the
  *   candidate would have refused: that is the "what would break" an admin
  *   asks about; everything else goes to the history.
+ * - A session on a connection kept by tlsrelayd has no TLS event: its END
+ *   carries the connection's outcome and SSL, judged as a new session's
+ *   would be (the same certificate, under the candidate). A kept
+ *   connection found closed before MAIL (END stale) is not judged.
  */
 #include "config.h"
 #include <stdio.h>
@@ -183,6 +187,10 @@ static void on_end(tr_shadow *sh, const tr_event *ev)
 	tlsrelay_status st;
 	char level[16];
 
+	if (ev->stale)            /* a kept connection found closed: not tried */
+		return;
+	if (ev->reused && o.up)   /* no TLS event: the kept connection's TLS */
+		sh->seen_ok = tr_tls_posture_for(&sh->d, ev->ssl, &o.info, &sh->seen) ? 1 : -1;
 	if (ev->plain_retry) {    /* the first session showed the TLS */
 		if (sh->last.valid && sh->last.verdict == TR_VERDICT_DEFER && sh->delivered)
 			log_defer(sh, ev->relay);

@@ -323,6 +323,8 @@ static void session_end_event(tr_session *s, const tlsrelay_status *st)
 	tr_sess_event(s, &ev, TR_EV_END);
 	ev.outcome = &o;
 	ev.st = st;
+	ev.ssl = s->c ? s->c->io.tls : NULL;
+	ev.stale = s->stale;
 	tr_emit(s->p->obs, &ev);
 }
 
@@ -368,7 +370,9 @@ static void session_drop_stale(tr_session *s, const tlsrelay_status *why)
 {
 	tr_log(s->ctx, LOG_INFO, "%s; the message goes on a new connection (cached "
 	       "connection, conn_use=%u)", why->text, s->c->uses);
+	s->stale = 1;
 	session_close(s, 0, why);
+	s->stale = 0;
 	s->reused = 0;
 	s->mail_accepted = 0;
 	s->state = TR_ST_COUNT;

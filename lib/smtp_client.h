@@ -146,6 +146,7 @@ typedef struct tr_session {
 	tr_conn *c;                /* the connection; NULL before the open step */
 	char relay[TR_HOSTNAME_MAX + 80]; /* "host[addr]:port", as c->relay */
 	int reused;                /* c came from the connection cache */
+	int stale;                 /* ... and was found closed: its END (stale) */
 	int mail_accepted;         /* 2xx to this transaction's MAIL */
 	int rset_pending;          /* RSET sent, its reply not read yet */
 	int rset_refused;          /* RSET was answered other than 2xx */

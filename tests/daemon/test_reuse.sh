@@ -41,6 +41,13 @@
 #      a memfd: the memory spool): the delivery process finishes and answers
 #      the client itself (exit 0, the message arrives once); then it ends,
 #      with QUIT on its connection
+#   l. the TLS history, the shadow policy and the metrics over reuse (issue
+#      16 item 3): 4 messages, the third finds the kept connection closed
+#      at MAIL: 4 attempts (conn_use 1, 2, 1, 2), the stale connection is
+#      no attempt, each reused attempt has the connection's posture and
+#      certificate and the shadow's real verdict (the candidate's name
+#      check on the kept connection's certificate), 2 counted as reuses
+#      (daily rows, tlsrelay_connection_reuses_total), explain says so
 # Every wait is bounded; no timing is asserted. Routing between processes
 # by nexthop: tests/daemon/test_reuse_routing.sh; faults under load:
 # test_reuse_faults.sh; descriptors and memory: test_reuse_soak.sh.
@@ -470,5 +477,45 @@ facts
 is c1.mails 2 "k: k2 on the reused connection"
 is c1.quit 1 "k: the orphan said QUIT"
 once k1 k2
+
+# ----------------------------- l. the TLS history and the shadow over reuse
+tap_diag "l. TLS history, shadow policy, metrics over reuse (at $SECONDS s)"
+REPORT=$top_builddir/plugin/report/tlsrelay-report
+start_scen l "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": {\"actions\": {\"MAIL#3\": \"drop\"}}}}"
+mkdir -p "$T/l-hist" && chown nobody "$T/l-hist" || tap_bail "mkdir failed"
+printf '[127.0.0.1]:%s secure match=nomatch.example.test\n' "$PEER_PORT" > "$T/l.candidate"
+chmod 0644 "$T/l.candidate"
+daemon l encrypt "tls_history = $T/l-hist/history.db" "tls_shadow_policy_map = $T/l.candidate"
+for n in 1 2 3 4; do
+	send "l$n" && sent "l$n"
+	tap_like "$LOG" "shadow policy: would defer: certificate name mismatch \(\[127\.0\.0\.1\]:$PEER_PORT;" \
+		"l$n: the shadow judges the session's certificate (a name mismatch under the candidate)"
+done
+tap_like "$(cat "$T/l3.err")" "the message goes on a new connection \(cached connection, conn_use=3\)" \
+	"l3: the kept connection was found closed at MAIL"
+OUT=$("$REPORT" -c "$CONF" metrics 2>&1)
+tap_like "$OUT" '^tlsrelay_connection_reuses_total 2$' "l: metrics: 2 attempts counted as reuses"
+tap_like "$OUT" '^tlsrelay_shadow_verdicts_total\{verdict="would-defer"\} 4$' \
+	"l: metrics: 4 shadow verdicts, none for the stale connection"
+OUT=$("$REPORT" -c "$CONF" explain "[127.0.0.1]:$PEER_PORT" 2>&1)
+tap_like "$OUT" "; 2 attempts on a kept connection$" "l: explain: the history counts the reuses"
+tap_like "$OUT" " TLSv1\.[23] \(connection reused, conn_use=2\) delivered 2\.0\.0; " \
+	"l: explain: a recent attempt on the kept connection says so"
+end_case
+once l1 l2 l3 l4
+lsql() { "$PY" -c 'import sqlite3, sys
+print("|".join(str(v) for v in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()))' \
+	"$T/l-hist/history.db" "$1" 2>&1; }
+tap_is "$(lsql "SELECT group_concat(conn_use) FROM (SELECT conn_use FROM attempt ORDER BY id)")" "1,2,1,2" \
+	"l: 4 attempts: a new connection, a reuse, (the stale one is none), a new one, a reuse"
+tap_is "$(lsql "SELECT count(*), count(DISTINCT posture), count(DISTINCT outcome), min(offered) FROM attempt")" \
+	"4|1|1|1" "l: every attempt the same posture, delivered, STARTTLS offered (the kept connection's)"
+tap_is "$(lsql "SELECT count(*) FROM attempt WHERE cert_not_after > 0 AND spki <> ''")" 4 \
+	"l: the reused attempts have the connection's certificate too"
+tap_is "$(lsql "SELECT group_concat(shadow) FROM attempt")" \
+	"certificate-name-mismatch,certificate-name-mismatch,certificate-name-mismatch,certificate-name-mismatch" \
+	"l: the shadow's verdict on each attempt, reused or not"
+tap_is "$(lsql "SELECT sum(attempts), sum(messages), sum(reused) FROM daily")" "4|4|2" \
+	"l: the daily rows: 4 attempts, 4 messages, 2 reused"
 
 tap_done

@@ -36,7 +36,7 @@ static tr_hist_attempt att(const char *dest, const char *mx, const char *posture
 	return a;
 }
 
-struct sum { long long attempts, messages; int rows; };
+struct sum { long long attempts, messages; int rows; long long reused; };
 
 static int sum_day(const tr_hist_day *d, void *arg)
 {
@@ -44,7 +44,18 @@ static int sum_day(const tr_hist_day *d, void *arg)
 
 	s->attempts += d->attempts;
 	s->messages += d->messages;
+	s->reused += d->reused;
 	s->rows++;
+	return 0;
+}
+
+/* The conn_use of each attempt read back, newest first: "3,2,1,". */
+static int uses(const tr_hist_attempt *a, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 64 - n, "%u,", a->conn_use);
 	return 0;
 }
 
@@ -86,7 +97,7 @@ static void t_record_and_read(void)
 	                         att("example.com", "mx1.example.com", "verified", 1, "delivered", NOW) };
 	tr_hist_count c[] = { { "tlsrelay_attempts_total", "posture=\"verified\"" },
 	                      { "tlsrelay_attempts_total", "posture=\"verified\"" } };
-	struct sum sum = { 0, 0, 0 };
+	struct sum sum = { 0, 0, 0, 0 };
 	long long v = 0;
 	int n = 0;
 
@@ -103,6 +114,32 @@ static void t_record_and_read(void)
 	TAP_INT(n, 3, "3 recent attempts of the destination");
 	tr_hist_each_counter(s, find_counter, &v, &gst);
 	TAP_INT(v, 3, "the counter adds up across deliveries");
+	tr_hist_close(s);
+}
+
+/* tlsrelayd's kept connections: a transaction on one is an attempt with
+ * conn_use > 1, counted as a reuse in the daily rows (no new TLS session). */
+static void t_reuse(void)
+{
+	tr_hist_store *s = open_at("reuse.db", 1, 0);
+	struct sum sum = { 0, 0, 0, 0 };
+	char got[64] = "";
+
+	if (s == NULL) {
+		tap_ok(0, "reuse store", "");
+		return;
+	}
+	for (unsigned u = 1; u <= 3; u++) {
+		tr_hist_attempt a = att("kept.example", "mx", "verified", 1, "delivered", NOW + u);
+		a.conn_use = u;
+		tr_hist_record(s, &a, 1, NULL, 0, NULL, NOW + u, &gst);
+	}
+	tr_hist_each_day(s, "", "kept.example", sum_day, &sum, &gst);
+	TAP_INT(sum.attempts, 3, "reuse: 3 attempts, one TLS session and two on the kept connection");
+	TAP_INT(sum.reused, 2, "reuse: the daily row counts 2 of them as reused");
+	TAP_INT(sum.rows, 1, "reuse: one daily row (reuse is a count, not a category)");
+	tr_hist_each_attempt(s, "kept.example", 0, 10, uses, got, &gst);
+	TAP_STR(got, "3,2,1,", "reuse: each attempt keeps its conn_use");
 	tr_hist_close(s);
 }
 
@@ -153,7 +190,7 @@ static void t_prune(void)
 	tr_hist_store *s = open_at("prune.db", 1, 0);
 	tr_hist_attempt old = att("old.example", "mx", "verified", 1, "delivered", NOW - 40 * 86400);
 	tr_hist_attempt new = att("new.example", "mx", "verified", 1, "delivered", NOW);
-	struct sum sum = { 0, 0, 0 };
+	struct sum sum = { 0, 0, 0, 0 };
 	int n = 0, removed = -1;
 
 	if (s == NULL) {
@@ -247,13 +284,14 @@ static void t_open_errors(void)
 
 int main(void)
 {
-	tap_plan(28);
+	tap_plan(32);
 	snprintf(dir, sizeof dir, "/tmp/tlsrelay-hist.XXXXXX");
 	if (mkdtemp(dir) == NULL || tr_sqlite_load(&gst) != TLSRELAY_OK) {
 		printf("Bail out! no temporary directory or no SQLite\n");
 		return 1;
 	}
 	t_record_and_read();
+	t_reuse();
 	t_strip();
 	t_prune();
 	t_full();
