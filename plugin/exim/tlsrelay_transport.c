@@ -72,7 +72,10 @@
  * - tlsrelay's log lines go to Exim's main log, "MSGID tlsrelay: LINE";
  *   tlsrelay.conf's syslog setting is not used (Exim's log_file_path
  *   decides). With Exim's -d+transport, the SMTP dialogue goes to the
- *   debug output.
+ *   debug output. Exim's message ID is the delivery's queue ID
+ *   (tlsrelay_ctx_set_log_id: the TLS history records it, as -Q of the
+ *   pipe transport does); Exim starts each line with it already, so the
+ *   library's "ID: " prefix is not repeated.
  * - Built for one Exim version: initialisation refuses to run in another
  *   (a structure may have moved), naming both versions.
  */
@@ -136,7 +139,12 @@ struct warm {
 
 static void log_line(void *arg, int priority, const char *line)
 {
+	size_t n = message_id ? Ustrlen(message_id) : 0;
+
 	(void)arg;
+	/* "ID: " from tlsrelay_ctx_set_log_id: Exim's log_write adds the ID */
+	if (n > 0 && strncmp(line, CS message_id, n) == 0 && line[n] == ':' && line[n + 1] == ' ')
+		line += n + 2;
 	if (priority >= 7) {        /* LOG_DEBUG: only with exim -d+transport */
 		DEBUG(transport) debug_printf("tlsrelay: %s\n", line);
 		return;
@@ -507,6 +515,9 @@ static int job_setup(job *j)
 		return -1;
 	}
 	tlsrelay_ctx_set_logger(j->ctx, log_line, NULL, IS_DEBUG(transport) ? 2 : 0);
+	/* the queue ID of the TLS history (Exim's IDs are letters, digits, '-') */
+	if (message_id != NULL && tlsrelay_ctx_set_log_id(j->ctx, CCS message_id, &st) != TLSRELAY_OK)
+		DEBUG(transport) debug_printf("tlsrelay: message ID not recorded: %s\n", st.text);
 	if ((helo != NULL && tlsrelay_ctx_set(j->ctx, "helo_name", CCS helo, &st) != TLSRELAY_OK) ||
 	    (relayhost != NULL && tlsrelay_ctx_set(j->ctx, "relayhost", CCS relayhost, &st) != TLSRELAY_OK)) {
 		/* the library names the setting; say which option it came from */
@@ -544,6 +555,7 @@ static BOOL tlsrelay_transport_entry(transport_instance *tblock, address_item *a
 	if (job_setup(&j) < 0)
 		return TRUE;
 	deliver_all(&j);
+	(void)tlsrelay_ctx_set_log_id(j.ctx, NULL, NULL);
 	ctx_put(j.ob, j.ctx);
 	return TRUE;
 }

@@ -49,6 +49,9 @@
 #      memory) arrives intact, no file left behind
 #   p. tls_policy_map applies: a fingerprint pin of another certificate
 #      defers (level may in tlsrelay.conf); the right pin delivers
+#   q. the TLS history (tls_history) records Exim's message ID as the
+#      attempt's queue ID (what -Q does for the pipe transport), and
+#      tlsrelay's lines carry the ID once (Exim's own prefix)
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -74,7 +77,7 @@ write_conf() {	# write_conf LEVEL [EXTRA LINE...]
 write_conf encrypt
 relay_conf "$T/dead.conf" "$DEAD" encrypt "$T/trspool"
 
-RECEIVER_USERS="$RECEIVER_USERS routed override b1 b2 b3 b4 b5 expire"
+RECEIVER_USERS="$RECEIVER_USERS routed override b1 b2 b3 b4 b5 expire quinn"
 receiver_new receiver "$RPORT" may || tap_bail "receiver_new failed"
 RECV=$PF_DIR
 RESTRICT="check_recipient_access inline:{ { tempfail@example.test = 450 4.2.0 try again later }, { expire@example.test = 450 4.2.0 try again later }, { reject@example.test = 550 5.1.1 no such user } }, permit_mynetworks, reject_unauth_destination"
@@ -288,6 +291,20 @@ write_conf may "tls_policy_map = $T/pin.right"
 exim_cmd "$HOST" -M "$P_ID" >/dev/null 2>&1
 line=$(exim_log_wait "$HOST" "$P_ID => carol@example.test" 30)
 tap_like "$(grep -F "$P_ID tlsrelay: to=<carol@" "$(exim_log "$HOST")" | tail -n 1)" "tls=TLSv1\.[23]:.*\(verified.*status=sent" "p: with the right pin, delivered (the session is Verified by the pin)"
+write_conf encrypt
+
+# ------------------ q. the TLS history: Exim's message ID is the queue ID
+mkdir -p "$T/hist" && chown Debian-exim "$T/hist" || tap_bail "mkdir $T/hist failed"
+write_conf encrypt "tls_history = $T/hist/history.db"
+send q sender@sender.test quinn@example.test
+line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) quinn@example.test" 60)
+tap_like "$line" "$EXIM_ID => quinn@example.test R=tlsrelay T=tlsrelay" "q: delivered with tls_history set"
+tap_like "$(id_lines)" "^[-0-9: ]*$EXIM_ID tlsrelay: to=<quinn@example\.test>, " \
+	"q: tlsrelay's line starts with Exim's message ID once (no second \"ID: \")"
+tap_is "$(python3 -c 'import sqlite3, sys
+print(",".join(r[0] for r in sqlite3.connect(sys.argv[1]).execute(
+    "SELECT queue_id FROM attempt ORDER BY id")))' "$T/hist/history.db" 2>&1)" "$EXIM_ID" \
+	"q: the history's attempt carries Exim's message ID"
 write_conf encrypt
 
 # ----------------------- o. a message over 1 MB (a spool file, not memory)
