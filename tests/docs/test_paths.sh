@@ -34,7 +34,8 @@ files=$(find "$D/usr/share/man" "$D/usr/share/doc/tlsrelay/examples" "$D/usr/sha
 	-type f 2>/dev/null | sort)
 tap_ok "$(test -n "$files"; echo $?)" "man pages, samples and snippets were installed"
 for want in man/man8/tlsrelay.8 man/man5/tlsrelay.conf.5 man/man8/tlsrelay-probe.8 \
-	man/man8/tlsrelay-sts.8 man/man8/tlsrelayd.8 doc/tlsrelay/examples/tlsrelay.conf \
+	man/man8/tlsrelay-sts.8 man/man8/tlsrelayd.8 man/man8/tlsrelay-report.8 \
+	doc/tlsrelay/examples/tlsrelay.conf \
 	doc/tlsrelay/examples/sasl_passwd doc/tlsrelay/examples/tls_policy \
 	doc/tlsrelay/examples/postfix/master.cf.snippet tlsrelay/exim/transport_tlsrelay.conf \
 	tlsrelay/exim/router_tlsrelay.conf tlsrelay/sendmail/tlsrelay.m4; do
@@ -45,6 +46,10 @@ tap_is "$left" "" "no installed man page, sample or snippet names /usr/local" \
 	"$(grep -n /usr/local $files 2>/dev/null | sed "s|^$D||" | head -n 20)"
 tap_like "$(cat "$D/usr/share/man/man5/tlsrelay.conf.5")" '^\.I /etc/tlsrelay/tlsrelay\.conf$' \
 	"tlsrelay.conf(5) names /etc/tlsrelay/tlsrelay.conf"
+tap_like "$(cat "$D/usr/share/man/man8/tlsrelay-report.8")" '^\.IR? /etc/tlsrelay/tlsrelay\.conf( |$)' \
+	"tlsrelay-report(8) names /etc/tlsrelay/tlsrelay.conf"
+tap_like "$(cat "$D/usr/share/doc/tlsrelay/examples/tlsrelay.conf")" '^tls_history = /var/lib/tlsrelay/history\.db$' \
+	"the sample keeps its TLS history in /var/lib/tlsrelay (the rewriting leaves it)"
 tap_like "$(cat "$D/usr/share/man/man8/tlsrelay.8")" 'argv=/usr/sbin/tlsrelay' \
 	"tlsrelay(8)'s master.cf example runs /usr/sbin/tlsrelay"
 tap_like "$(cat "$D/usr/share/tlsrelay/exim/transport_tlsrelay.conf")" '^TLSRELAY_PROGRAM = /usr/sbin/tlsrelay$' \
