@@ -24,6 +24,7 @@ run() {	# run ARGS...: sets OUT (stdout+stderr) and RC
 lines() { printf '%s\n' "$1" | grep -c "$2"; }
 
 # ------------------------------------------------------------------ -n / -d
+tap_plan 61	# a linear script (dane_row: 3 checks a row)
 : > "$T/empty.conf"
 run -c "$T/empty.conf" -n
 tap_is "$RC" 0 "-n, empty config: exit 0"

@@ -19,6 +19,8 @@
 #   socket the unit makes;
 # - the two commands at the top exist and are executable;
 # - the troubleshooting page exists and README and tlsrelay(8) link it.
+# Each section declares its checks (tap_expect), those over the README's
+# lists from the lists.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 require_cmd python3
 
@@ -26,26 +28,29 @@ R=$top_srcdir/README.md
 blocks() { python3 "$top_srcdir/tests/docs/readme_blocks.py" "$R" "$1"; }
 
 # ------------------------------------------------------------------ Exim
+tap_expect 4
 EXIM_BLOCK=$(blocks exim)
-tap_ok $? "README has a block marked quickstart:exim"
+tap_status $? "README has a block marked quickstart:exim"
 grep -qx 'usr/share/doc/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "debian/tlsrelay.install ships /usr/share/doc/tlsrelay/exim/ (make install puts conf/exim there)"
+tap_status $? "debian/tlsrelay.install ships /usr/share/doc/tlsrelay/exim/ (make install puts conf/exim there)"
 grep -q 'dh_compress -Xusr/share/doc/tlsrelay/exim/' "$top_srcdir/debian/rules"
-tap_ok $? "debian/rules keeps dh_compress out of the snippets' directory (Exim cannot .include a .gz)"
+tap_status $? "debian/rules keeps dh_compress out of the snippets' directory (Exim cannot .include a .gz)"
 incs=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\.include[ \t]\{1,\}//p')
-tap_ok "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
+tap_expect $((3 * $(printf '%s' "$incs" | grep -c .)))	# three a file
+tap_status "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
 for inc in $incs; do
 	case $inc in
-	/usr/share/doc/tlsrelay/exim/*) tap_ok 0 "$inc: the package's path" ;;
-	*) tap_ok 1 "$inc: the package's path" "expected /usr/share/doc/tlsrelay/exim/FILE" ;;
+	/usr/share/doc/tlsrelay/exim/*) tap_ok 1 "$inc: the package's path" ;;
+	*) tap_ok 0 "$inc: the package's path" "expected /usr/share/doc/tlsrelay/exim/FILE" ;;
 	esac
 	base=${inc##*/}
-	tap_ok "$(test -f "$top_srcdir/conf/exim/$base"; echo $?)" "$base is a file of conf/exim/"
+	tap_status "$(test -f "$top_srcdir/conf/exim/$base"; echo $?)" "$base is a file of conf/exim/"
 	grep -qx "\\.include \\\$top_srcdir/conf/exim/$base" "$top_srcdir"/tests/exim/*.sh
-	tap_ok $? "tests/exim .includes $base unchanged"
+	tap_status $? "tests/exim .includes $base unchanged"
 done
 macros=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\([A-Z][A-Z0-9_]*\)[ \t]*=.*/\1/p')
-tap_ok "$(test -n "$macros"; echo $?)" "the Exim block sets the path macros"
+tap_expect $((1 + $(printf '%s' "$macros" | grep -c .) + 2))	# one a macro
+tap_status "$(test -n "$macros"; echo $?)" "the Exim block sets the path macros"
 for m in $macros; do
 	used=no
 	for inc in $incs; do
@@ -70,30 +75,34 @@ exim_checks() {
 			cur == want && $0 != "----"' | sed "s#/usr/share/doc/tlsrelay/exim/#$top_srcdir/conf/exim/#"
 	}
 	main=$(section main) routers=$(section router) transports=$(section transport)
-	tap_ok "$(test -n "$main" && test -n "$routers" && test -n "$transports"; echo $?)" \
+	tap_status "$(test -n "$main" && test -n "$routers" && test -n "$transports"; echo $?)" \
 		"the Exim block has main, router and transport parts"
 	printf '%s\n\nbegin acl\nacl_check_rcpt:\n  accept\n\nbegin routers\n%s\n\nbegin transports\n%s\n' \
 		"$main" "$routers" "$transports" >> "$EX_CONF"
 	out=$(exim_cmd "$EX_DIR" -bV 2>&1)
-	tap_ok $? "exim -bV accepts the README's Exim configuration" "$out"
+	tap_status $? "exim -bV accepts the README's Exim configuration" "$out"
 	out=$(exim_cmd "$EX_DIR" -bt someone@example.net 2>&1)
 	tap_like "$out" 'router = tlsrelay, transport = tlsrelay' "exim -bt: remote mail goes to router and transport tlsrelay" 
 }
+tap_expect 3
 if [ -n "${EXIM:-}" ] && [ -x "$EXIM" ] && [ "$(id -u)" = 0 ] && getent passwd Debian-exim >/dev/null; then
 	exim_checks
 else
-	tap_skip "exim -bV / -bt of the README's Exim block" "no Exim here (EXIM from configure, root, user Debian-exim)"
+	for t in "main, router and transport parts" "exim -bV accepts it" "exim -bt routes to tlsrelay"; do
+		tap_skip "the README's Exim block: $t" "no Exim here (EXIM from configure, root, user Debian-exim)"
+	done
 fi
 
 # ---------------------------------------------------------------- Postfix
+tap_expect 8
 PF=$(blocks postfix)
-tap_ok $? "README has blocks marked quickstart:postfix"
+tap_status $? "README has blocks marked quickstart:postfix"
 tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay\.conf -f \$\{sender\} -- \$\{recipient\}' \
 	"the master.cf line runs the packaged tlsrelay with the packaged config"
 grep -qx 'conf/tlsrelay.conf etc/tlsrelay/' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "the package installs /etc/tlsrelay/tlsrelay.conf"
+tap_status $? "the package installs /etc/tlsrelay/tlsrelay.conf"
 grep -q -- '--sysconfdir=/etc/tlsrelay ' "$top_srcdir/debian/rules"
-tap_ok $? "the packaged tlsrelay reads /etc/tlsrelay/tlsrelay.conf by default (sysconfdir)"
+tap_status $? "the packaged tlsrelay reads /etc/tlsrelay/tlsrelay.conf by default (sysconfdir)"
 tap_like "$PF" 'tlsrelay_destination_recipient_limit = 1' "the quick start sets the recipient limit 1"
 tap_like "$PF" '^tlsrelay -t$' "the quick start runs tlsrelay -t"
 tap_like "$PF" '^runuser -u nobody -- tlsrelay-probe ' "the quick start runs tlsrelay-probe as the pipe user"
@@ -101,31 +110,34 @@ tap_like "$PF" 'tls_security_level = verify' "the quick start's smarthost is che
 
 # --------------------------------------------------------------- sendmail
 SM=$(blocks sendmail)
-tap_ok $? "README has a block marked quickstart:sendmail"
+sm_macros=$(printf '%s\n' "$SM" | sed -n "s/^define(\`\([A-Z_]*\)'.*/\1/p")
+tap_expect $((5 + $(printf '%s' "$sm_macros" | grep -c .) + 1))	# one a macro
+tap_status $? "README has a block marked quickstart:sendmail"
 grep -qx 'conf/sendmail' "$top_srcdir/debian/tlsrelay.examples"
-tap_ok $? "debian/tlsrelay.examples ships conf/sendmail (-> /usr/share/doc/tlsrelay/examples/sendmail/)"
+tap_status $? "debian/tlsrelay.examples ships conf/sendmail (-> /usr/share/doc/tlsrelay/examples/sendmail/)"
 inc=$(printf '%s\n' "$SM" | sed -n "s/^include(\`\([^']*\)')dnl\$/\1/p")
 tap_is "$inc" /usr/share/doc/tlsrelay/examples/sendmail/tlsrelay.m4 "the sendmail block includes the packaged tlsrelay.m4"
-tap_ok "$(test -f "$top_srcdir/conf/sendmail/${inc##*/}"; echo $?)" "${inc##*/} is a file of conf/sendmail/"
+tap_status "$(test -f "$top_srcdir/conf/sendmail/${inc##*/}"; echo $?)" "${inc##*/} is a file of conf/sendmail/"
 grep -q "^include(.*/conf/sendmail/tlsrelay.m4')dnl\$" "$top_srcdir/tests/sendmail/test_sendmail.sh"
-tap_ok $? "tests/sendmail includes the same tlsrelay.m4 unchanged"
-for m in $(printf '%s\n' "$SM" | sed -n "s/^define(\`\([A-Z_]*\)'.*/\1/p"); do
+tap_status $? "tests/sendmail includes the same tlsrelay.m4 unchanged"
+for m in $sm_macros; do
 	grep -q "ifdef(\`$m'" "$top_srcdir/conf/sendmail/tlsrelay.m4"
-	tap_ok $? "macro $m is one tlsrelay.m4 takes"
+	tap_status $? "macro $m is one tlsrelay.m4 takes"
 done
 tap_like "$SM" "^define\(\`TLSRELAY_ARGS', \`-c /etc/tlsrelay/tlsrelay\.conf'\)dnl\$" \
 	"TLSRELAY_ARGS names the packaged configuration"
 
 # -------------------------------------------------------------- tlsrelayd
+tap_expect 14
 TD=$(blocks tlsrelayd)
-tap_ok $? "README has a block marked quickstart:tlsrelayd"
+tap_status $? "README has a block marked quickstart:tlsrelayd"
 tap_like "$TD" '^apt install \./tlsrelayd_\*\.deb$' "the tlsrelayd block installs the tlsrelayd package"
 grep -qx 'Package: tlsrelayd' "$top_srcdir/debian/control"
-tap_ok $? "debian/control builds a package tlsrelayd"
+tap_status $? "debian/control builds a package tlsrelayd"
 grep -qx 'usr/sbin/tlsrelayc' "$top_srcdir/debian/tlsrelayd.install"
-tap_ok $? "the tlsrelayd package ships /usr/sbin/tlsrelayc"
+tap_status $? "the tlsrelayd package ships /usr/sbin/tlsrelayc"
 pf_args=$(printf '%s\n' "$PF" | sed -n 's#.*argv=/usr/sbin/tlsrelay \(.*\)$#\1#p')
-tap_ok "$(test -n "$pf_args"; echo $?)" "the Postfix quick start's arguments of tlsrelay ($pf_args)"
+tap_status "$(test -n "$pf_args"; echo $?)" "the Postfix quick start's arguments of tlsrelay ($pf_args)"
 td_args=$(printf '%s\n' "$TD" | sed -n "s#.*argv=/usr/sbin/tlsrelayc \(.*\)'\$#\1#p")
 tap_is "$td_args" "$pf_args" "tlsrelayc gets the same arguments as tlsrelay in the Postfix quick start"
 tap_like "$TD" 'user=_tlsrelay argv=' "the pipe runs tlsrelayc as the daemon's user"
@@ -139,13 +151,15 @@ tap_like "$UNIT" '^KillMode=mixed$' "SIGTERM goes to the daemon alone (it waits 
 tap_like "$TD" '^chown -R _tlsrelay /var/lib/tlsrelay$' "the caches' directory goes to the daemon's user"
 
 # ------------------------------------------------------------ the top
+tap_expect 4
 for c in demo test; do
 	tap_like "$(sed -n '1,30p' "$R")" "^    \\./scripts/$c\$" "README shows ./scripts/$c near the top"
-	tap_ok "$(test -x "$top_srcdir/scripts/$c"; echo $?)" "scripts/$c is executable"
+	tap_status "$(test -x "$top_srcdir/scripts/$c"; echo $?)" "scripts/$c is executable"
 done
 
 # ----------------------------------------------------------- links
-tap_ok "$(test -f "$top_srcdir/doc/TROUBLESHOOTING.md"; echo $?)" "doc/TROUBLESHOOTING.md exists"
+tap_expect 3
+tap_status "$(test -f "$top_srcdir/doc/TROUBLESHOOTING.md"; echo $?)" "doc/TROUBLESHOOTING.md exists"
 tap_like "$(cat "$R")" '\(doc/TROUBLESHOOTING\.md\)' "README links doc/TROUBLESHOOTING.md"
 tap_like "$(cat "$top_srcdir/doc/tlsrelay.8")" 'TROUBLESHOOTING\.md' "tlsrelay(8) points to TROUBLESHOOTING.md"
 tap_done
