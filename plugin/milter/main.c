@@ -39,8 +39,9 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "tlsrelay.h"
+#include "tlsrelay_internal.h"
 #include "milter.h"
-#include "settings.h"
 
 #define EX_USAGE_  64
 #define EX_OSERR_  71

@@ -31,11 +31,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-#include "ctx.h"
-#include "dns_txt.h"
-#include "status.h"
-#include "sts.h"
-#include "tlsrpt.h"
+#include "tlsrelay.h"
+#include "tlsrelay_internal.h"
 
 #define EX_USAGE_ 64
 #define EX_CONFIG_ 78
