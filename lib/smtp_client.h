@@ -86,6 +86,12 @@ typedef struct tr_session_params {
 	                            * the server is these operations, already
 	                            * "connected"; there is no socket (io.fd -1),
 	                            * so a TLS handshake fails */
+	const tr_tls_info *tls_up; /* NULL. Tests and fuzzing, with io_ops only
+	                            * (ignored without): the session starts as
+	                            * STARTTLS leaves it after a handshake with
+	                            * this posture, which is then enforced; EHLO
+	                            * is sent and the next reply read answers it
+	                            * (tests/fuzz/fuzz_session.c) */
 } tr_session_params;
 
 typedef struct tr_session {
