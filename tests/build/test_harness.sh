@@ -84,8 +84,10 @@ EOF
 )
 
 # ------------------------------------------------------ c. the tests of the tree
-TESTS_LIST=$(make -s --no-print-directory -C "$top_builddir" print-tests MAKEFLAGS= 2>&1) ||
-	tap_bail "make print-tests failed: $TESTS_LIST"
+# (make check's own make flags are not passed on: no "Entering directory")
+TESTS_LIST=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" \
+	print-tests 2>&1) || tap_bail "make print-tests failed: $TESTS_LIST"
+TESTS_LIST=$(tr -s ' \n\t' '   ' <<< "$TESTS_LIST")
 FILES=$(cd "$top_srcdir" && { ls tests/*/test_*.sh; ls tests/unit/test_*.c | sed 's/\.c$//'; } | sort)
 SH_TESTS=$(cd "$top_srcdir" && ls tests/*/test_*.sh | sort)
 C_TESTS=$(cd "$top_srcdir" && ls tests/unit/test_*.c | sort)
