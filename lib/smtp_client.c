@@ -346,6 +346,18 @@ static void session_free(tr_session *s)
 	free(s->trying);
 }
 
+/* A new connection, opened (tr_sess_open's outcome). */
+static tr_open_end session_open(tr_session *s, long long deadline_ms, int *greeted,
+                                tlsrelay_status *st)
+{
+	if ((s->c = conn_new(s, deadline_ms)) == NULL) {
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		tr_sess_fail_pending(s, st);
+		return TR_OPEN_FAILED;
+	}
+	return tr_sess_open(s, greeted, st);
+}
+
 /* A connection from the cache for this session: 1 (s->c set, CONNECT
  * emitted), or 0 when there is none. */
 static int session_take(tr_session *s, const char *key, long long deadline_ms)
@@ -361,6 +373,23 @@ static int session_take(tr_session *s, const char *key, long long deadline_ms)
 	tr_sess_state(s, TR_ST_MAIL);
 	tr_sess_event(s, &ev, TR_EV_CONNECT);
 	tr_emit(s->p->obs, &ev);
+	return 1;
+}
+
+/* The test seam (smtp_client.h reused_up, with tls_up and io_ops): a
+ * connection opened through the tls_up seam, then handed to the
+ * transaction as session_take hands a cached one. 1 (s->c set), 0 without
+ * the seam, -1 when the opening failed (recipients settled). */
+static int session_take_seam(tr_session *s, long long deadline_ms, int *greeted,
+                             tlsrelay_status *st)
+{
+	if (!s->p->reused_up || s->p->tls_up == NULL || s->p->io_ops == NULL)
+		return 0;
+	if (session_open(s, deadline_ms, greeted, st) != TR_OPEN_READY)
+		return -1;
+	s->reused = 1;
+	s->c->needs_rset = s->p->reused_up > 1;
+	tr_sess_state(s, TR_ST_MAIL);
 	return 1;
 }
 
@@ -404,17 +433,6 @@ static void session_finish(tr_session *s, const char *key, const tlsrelay_status
 	tr_conn_cache_put(s->ctx, c, key);
 }
 
-/* A new connection, opened (tr_sess_open's outcome). */
-static tr_open_end session_open(tr_session *s, long long deadline_ms, int *greeted,
-                                tlsrelay_status *st)
-{
-	if ((s->c = conn_new(s, deadline_ms)) == NULL) {
-		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
-		tr_sess_fail_pending(s, st);
-		return TR_OPEN_FAILED;
-	}
-	return tr_sess_open(s, greeted, st);
-}
 
 tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
                           tlsrelay_request *req, tlsrelay_message *msg,
@@ -426,6 +444,7 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 	tr_session s;
 	tr_outcome out = TR_OUT_DONE;
 	tr_open_end r;
+	int taken;
 
 	*greeted = 0;
 	if (session_init(&s, ctx, p, req, msg, trace) < 0) {
@@ -441,7 +460,10 @@ tr_outcome tr_session_run(struct tlsrelay_ctx *ctx, const tr_session_params *p,
 	}
 	if (tr_conn_cache_usable(ctx, p) && tr_conn_key(p, keybuf, sizeof keybuf) >= 0)
 		key = keybuf;
-	if (s.ntrying > 0 && session_take(&s, key, deadline_ms)) {
+	taken = s.ntrying > 0 ? session_take(&s, key, deadline_ms) : 0;
+	if (s.ntrying > 0 && !taken && (taken = session_take_seam(&s, deadline_ms, greeted, st)) < 0)
+		goto out;
+	if (taken) {
 		*greeted = 1;
 		if (tr_txn_run(&s, st) == TR_TXN_DONE)
 			goto done;

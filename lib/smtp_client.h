@@ -111,6 +111,20 @@ typedef struct tr_session_params {
 	                            * the server is these operations, already
 	                            * "connected"; there is no socket (io.fd -1),
 	                            * so a TLS handshake fails */
+	const tr_tls_info *tls_up; /* NULL. Tests and fuzzing, with io_ops only
+	                            * (ignored without): the session starts as
+	                            * STARTTLS leaves it after a handshake with
+	                            * this posture, which is then enforced; EHLO
+	                            * is sent and the next reply read answers it
+	                            * (tests/fuzz/fuzz_session.c) */
+	int reused_up;             /* 0. Tests and fuzzing, with tls_up and
+	                            * io_ops only: the connection opened that way
+	                            * (AUTH included) is then given to the
+	                            * transaction as a cached one is (no
+	                            * greeting; a failure before MAIL's 2xx is
+	                            * stale and a new connection is opened), 2:
+	                            * with RSET first (its last transaction was
+	                            * left open) */
 } tr_session_params;
 
 /* One SMTP connection: what outlives a transaction when the connection is

@@ -349,6 +349,8 @@ static int starttls_wanted(tr_session *s, tlsrelay_status *st)
 	return 1;
 }
 
+static int tls_established(tr_session *s, tlsrelay_status *st);
+
 /* Returns 0 to go on, -1 after a site failure, 1 for a plaintext retry. */
 static int do_starttls(tr_session *s, tlsrelay_status *st)
 {
@@ -383,13 +385,38 @@ static int do_starttls(tr_session *s, tlsrelay_status *st)
 		tr_log(s->ctx, LOG_INFO, "%s", st->text);
 		return required ? tls_required_fail(s, st) : tls_fallback(s, st);
 	}
+	return tls_established(s, st);
+}
+
+/* The handshake after STARTTLS succeeded (c->tls holds its posture): the
+ * observers are told, the certificate is checked against the demand
+ * before anything else is sent, and EHLO is sent again. 0 to go on, -1
+ * after a site failure. */
+static int tls_established(tr_session *s, tlsrelay_status *st)
+{
+	tr_conn *c = s->c;
+
 	c->tls_active = 1;
 	c->in_sync = 1;     /* the server now waits for EHLO: QUIT is fine */
 	emit_tls(s);
-	/* Certificate requirements are checked before anything else is sent. */
 	if (tls_enforce(s, st) < 0)
 		return tls_required_fail(s, st);
 	return do_ehlo(s, 1, st);
+}
+
+/* The test seam (smtp_client.h tr_session_params.tls_up, with io_ops):
+ * the connection is as do_starttls leaves it after a handshake with that
+ * posture, then its own last step runs. 0 to go on, -1 after a site
+ * failure. */
+static int tls_up_seam(tr_session *s, int *greeted, tlsrelay_status *st)
+{
+	tr_conn *c = s->c;
+
+	c->io.ops = s->p->io_ops;
+	*greeted = c->greeted = c->starttls_sent = 1;
+	c->tls = *s->p->tls_up;
+	tr_sess_state(s, TR_ST_TLS_HANDSHAKE);
+	return tls_established(s, st);
 }
 
 /* ------------------------------------------------------------ AUTH */
@@ -444,12 +471,17 @@ tr_open_end tr_sess_open(tr_session *s, int *greeted, tlsrelay_status *st)
 {
 	int r;
 
-	if (do_connect(s, st) < 0 || do_greeting(s, st) < 0 || do_ehlo(s, 0, st) < 0)
-		return TR_OPEN_FAILED;
-	*greeted = 1;
-	s->c->greeted = 1;
-	if ((r = do_starttls(s, st)) != 0)
-		return r > 0 ? TR_OPEN_PLAIN : TR_OPEN_FAILED;
+	if (s->p->tls_up != NULL && s->p->io_ops != NULL) {
+		if (tls_up_seam(s, greeted, st) < 0)
+			return TR_OPEN_FAILED;
+	} else {
+		if (do_connect(s, st) < 0 || do_greeting(s, st) < 0 || do_ehlo(s, 0, st) < 0)
+			return TR_OPEN_FAILED;
+		*greeted = 1;
+		s->c->greeted = 1;
+		if ((r = do_starttls(s, st)) != 0)
+			return r > 0 ? TR_OPEN_PLAIN : TR_OPEN_FAILED;
+	}
 	if (s->p->cred && !s->p->dry_run && do_auth(s, st) < 0)
 		return TR_OPEN_FAILED;
 	return TR_OPEN_READY;

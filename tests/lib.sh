@@ -15,7 +15,9 @@
 # address outside 127.0.0.0/8 and ::1.
 #
 # Contents
-#   TAP:      tap_ok STATUS NAME [DIAG]   (STATUS is an exit status: 0 passes)
+#   TAP:      tap_plan N                  (the number of checks, declared before the first)
+#             tap_ok PASS NAME [DIAG]     (PASS is a truth value, as in C: 1 passes, 0 fails)
+#             tap_status STATUS NAME [DIAG] (STATUS is an exit status: 0 passes)
 #             tap_run NAME CMD...         (passes if CMD succeeds; output shown on failure)
 #             tap_is GOT WANT NAME, tap_like TEXT ERE NAME, tap_unlike TEXT ERE NAME
 #             tap_skip NAME REASON, tap_diag TEXT..., tap_skip_all REASON,
@@ -51,65 +53,135 @@ export top_srcdir top_builddir
 CERTS=$top_srcdir/tests/certs
 
 # ---------------------------------------------------------------------- TAP
+# A test declares how many checks it makes, in one of two ways (as in C,
+# tests/unit/tap.h):
+# - up front, before the first check:   tap_plan 12
+#   (the plan line is printed first);
+# - section by section, each before its checks:   tap_expect 3
+#   (a case of a table declares its own; tap_done prints the total as the
+#   plan).
+# Either way a check that does not run (an early exit, a branch that
+# forgets its checks, an empty loop, a crash) makes the count differ from
+# the plan, which fails the test instead of shrinking it; tap_done fails a
+# test that declared nothing. A check that does not apply is reported with
+# tap_skip NAME REASON, and counts. In sanitizer builds tap_done adds one
+# check of its own (the sanitizer reports), which the plan includes. A test
+# that stops before its first check (a missing program, not root) calls
+# tap_skip_all.
+#
+# tap_ok takes a truth value as in C: 1 is ok, 0 is not; any other value
+# fails the check (an exit status belongs to tap_status).
 _tap_n=0
 _tap_failed=0
+_tap_plan=""		# tap_plan's count
+_tap_expected=""	# the sum of tap_expect's counts
 
 tap_diag() {	# tap_diag TEXT...: each line as a TAP comment
 	local line
 	printf '%s\n' "$*" | while IFS= read -r line; do printf '# %s\n' "$line"; done
 }
 
-tap_ok() {	# tap_ok STATUS NAME [DIAG]: STATUS 0 is ok (shell convention)
-	local status=$1 name=$2 diag=${3:-}
+tap_plan() {	# tap_plan N: the number of checks this test makes (printed now)
+	local n=$1
+	case $n in ''|*[!0-9]*) tap_bail "tap_plan: not a number: '$n'" ;; esac
+	[ -z "$_tap_plan$_tap_expected" ] || tap_bail "tap_plan twice or with tap_expect"
+	[ "$_tap_n" = 0 ] || tap_bail "tap_plan after $_tap_n checks: declare the plan before the first"
+	_tap_plan=$n
+	[ -n "$_lib_san_dir" ] && n=$((n + 1))	# tap_done's sanitizer check
+	printf '1..%d\n' "$n"
+}
+
+tap_expect() {	# tap_expect N: the next section makes N checks (not with tap_plan)
+	case $1 in ''|*[!0-9]*) tap_bail "tap_expect: not a number: '$1'" ;; esac
+	[ -z "$_tap_plan" ] || tap_bail "tap_expect in a test with tap_plan: one or the other"
+	_tap_expected=$((${_tap_expected:-0} + $1))
+}
+
+tap_ok() {	# tap_ok PASS NAME [DIAG]: PASS 1 is ok, 0 is not (as in C)
+	local pass=$1 name=$2 diag=${3:-}
 	_tap_n=$((_tap_n + 1))
-	if [ "$status" = 0 ]; then
-		printf 'ok %d - %s\n' "$_tap_n" "$name"
-		return 0
-	fi
+	case $pass in
+	1)	printf 'ok %d - %s\n' "$_tap_n" "$name"
+		return 0 ;;
+	0)	;;
+	*)	diag="tap_ok takes 1 (ok) or 0 (not ok), got '$pass' (an exit status goes to tap_status)${diag:+
+$diag}" ;;
+	esac
 	_tap_failed=$((_tap_failed + 1))
 	printf 'not ok %d - %s\n' "$_tap_n" "$name"
 	[ -n "$diag" ] && tap_diag "$diag"
 	return 1
 }
 
+tap_status() {	# tap_status STATUS NAME [DIAG]: ok if STATUS (an exit status) is 0
+	case $1 in
+	0) tap_ok 1 "$2" ;;
+	''|*[!0-9]*) tap_ok 0 "$2" "tap_status: not an exit status: '$1'${3:+
+$3}" ;;
+	*) tap_ok 0 "$2" "${3:-exit status $1}" ;;
+	esac
+}
+
 tap_run() {	# tap_run NAME CMD...: ok if CMD succeeds; its output is shown on failure
 	local name=$1 out rc; shift
 	out=$("$@" 2>&1); rc=$?
-	tap_ok "$rc" "$name" "$(printf 'command: %s\nexit %d\n%s' "$*" "$rc" "$out")"
+	tap_status "$rc" "$name" "$(printf 'command: %s\nexit %d\n%s' "$*" "$rc" "$out")"
 }
 
 tap_is() {	# tap_is GOT WANT NAME
-	if [ "$1" = "$2" ]; then tap_ok 0 "$3"; else
-		tap_ok 1 "$3" "$(printf 'got:  "%s"\nwant: "%s"' "$1" "$2")"; fi
+	if [ "$1" = "$2" ]; then tap_ok 1 "$3"; else
+		tap_ok 0 "$3" "$(printf 'got:  "%s"\nwant: "%s"' "$1" "$2")"; fi
 }
 
 tap_like() {	# tap_like TEXT ERE NAME: some line of TEXT matches the extended regex
-	if printf '%s\n' "$1" | grep -Eq -- "$2"; then tap_ok 0 "$3"; else
-		tap_ok 1 "$3" "$(printf 'no line matches /%s/ in:\n%s' "$2" "$(printf '%s' "$1" | head -c 4000)")"; fi
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then tap_ok 1 "$3"; else
+		tap_ok 0 "$3" "$(printf 'no line matches /%s/ in:\n%s' "$2" "$(printf '%s' "$1" | head -c 4000)")"; fi
 }
 
 tap_unlike() {	# tap_unlike TEXT ERE NAME: no line of TEXT matches
 	local hit
 	if hit=$(printf '%s\n' "$1" | grep -E -- "$2"); then
-		tap_ok 1 "$3" "$(printf 'unexpected match for /%s/:\n%s' "$2" "$hit")"
-	else tap_ok 0 "$3"; fi
+		tap_ok 0 "$3" "$(printf 'unexpected match for /%s/:\n%s' "$2" "$hit")"
+	else tap_ok 1 "$3"; fi
 }
 
-tap_skip() {	# tap_skip NAME REASON
+tap_skip() {	# tap_skip NAME REASON: a check that does not apply here (it counts)
 	_tap_n=$((_tap_n + 1))
 	printf 'ok %d - %s # SKIP %s\n' "$_tap_n" "$1" "$2"
 }
 
 tap_failed() { echo "$_tap_failed"; }
 
-tap_skip_all() {	# tap_skip_all REASON: the whole test is skipped (Automake TAP: exit 0)
-	printf '1..0 # SKIP %s\n' "$*"
-	exit 0
+# tap_skip_all REASON: the whole test is skipped (Automake TAP: exit 0).
+# After checks were made, the declared checks not made yet are reported as
+# skipped, each with REASON.
+tap_skip_all() {
+	local want=${_tap_plan:-$_tap_expected}
+	if [ "$_tap_n" = 0 ] && [ -z "$_tap_plan" ]; then
+		printf '1..0 # SKIP %s\n' "$*"
+		exit 0
+	fi
+	while [ "$_tap_n" -lt "${want:-0}" ]; do
+		tap_skip "(not run)" "$*"
+	done
+	tap_done
 }
 
-tap_done() {	# tap_done: print the plan; failures are counted by the TAP driver
+# tap_done: the end of the test. With tap_expect, the declared total is
+# printed as the plan; without a declaration the test fails. A count other
+# than the declared one is an error of the TAP driver (the diagnostic says
+# which).
+tap_done() {
+	local want=${_tap_plan:-$_tap_expected}
 	_lib_san_check
-	printf '1..%d\n' "$_tap_n"
+	if [ -z "$want" ]; then
+		tap_ok 0 "the test declares its checks" "neither tap_plan nor tap_expect (tests/lib.sh)"
+		printf '1..%d\n' "$_tap_n"
+		exit 0
+	fi
+	[ -n "$_lib_san_dir" ] && want=$((want + 1))
+	[ -z "$_tap_plan" ] && printf '1..%d\n' "$want"
+	[ "$_tap_n" = "$want" ] || tap_diag "declared $want checks, made $_tap_n"
 	exit 0
 }
 
@@ -134,9 +206,9 @@ _lib_san_check() {	# one check on the sanitizer reports (sanitizer builds only)
 "
 	done
 	if [ -z "$reports" ]; then
-		tap_ok 0 "no sanitizer reports (ASan, UBSan, LSan)"
+		tap_ok 1 "no sanitizer reports (ASan, UBSan, LSan)"
 	else
-		tap_ok 1 "no sanitizer reports (ASan, UBSan, LSan)" "$reports"
+		tap_ok 0 "no sanitizer reports (ASan, UBSan, LSan)" "$reports"
 	fi
 }
 
@@ -546,11 +618,13 @@ receiver_wait_mail() {	# receiver_wait_mail DIR USER TEXT [SECS]: wait for a mes
 # --------------------------------------------------------------------- host
 # stage_tlsrelay DESTDIR: print the path of a tlsrelay that user nobody can
 # run. pipe(8) runs the transport as nobody, who may not be able to walk into
-# the build tree (a checkout under /root, say). The build's program is a
-# libtool wrapper script that runs .libs/tlsrelay with LD_LIBRARY_PATH set to
-# the build's lib/.libs, so copy that binary and the shared libraries into
-# DESTDIR and write a small wrapper that sets LD_LIBRARY_PATH the same way.
-# TLSRELAY_BIN overrides the program to use (e.g. an installed one).
+# the build tree (a checkout under /root, say): the program is copied into
+# DESTDIR. A libtool wrapper script (a program linked with a shared library
+# of the build) is replaced by its binary, the shared libraries and a small
+# wrapper that sets LD_LIBRARY_PATH the same way; in a sanitizer build the
+# wrapper also sets the sanitizer options (pipe(8) clears the environment),
+# so that the reports reach TR_SAN_DIR. TLSRELAY_BIN overrides the program
+# to use (e.g. an installed one).
 stage_tlsrelay() {
 	local dest=$1 src=${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}
 	local srcdir prog real libdirs d out rc
@@ -578,6 +652,16 @@ stage_tlsrelay() {
 		# tlsrelay staged by tests/lib.sh from $src
 		LD_LIBRARY_PATH="$dest/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 		export LD_LIBRARY_PATH
+		$(_lib_san_env)
+		exec "$dest/libexec/tlsrelay" "\$@"
+		EOF
+	elif [ -n "$(_lib_san_env)" ] && head -c 4 "$src" | grep -q 'ELF'; then
+		# a sanitizer build's program: pipe(8) clears the environment, so a
+		# wrapper gives it the options that send its reports to TR_SAN_DIR
+		cp -f "$src" "$dest/libexec/tlsrelay" && chmod 0755 "$dest/libexec/tlsrelay" || return 1
+		cat > "$dest/tlsrelay" <<-EOF
+		#!/bin/sh
+		# tlsrelay staged by tests/lib.sh from $src
 		$(_lib_san_env)
 		exec "$dest/libexec/tlsrelay" "\$@"
 		EOF

@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "conn_cache.h"
+#include "tlsrelay_internal.h"
 #include "daemon.h"
 #include "proto.h"
 

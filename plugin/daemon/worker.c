@@ -57,7 +57,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "conn_cache.h"
+#include "tlsrelay_internal.h"
 #include "daemon.h"
 #include "proto.h"
 

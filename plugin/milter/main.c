@@ -41,8 +41,9 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "tlsrelay.h"
+#include "tlsrelay_internal.h"
 #include "milter.h"
-#include "settings.h"
 #include "../cli.h"
 
 struct opts {

@@ -19,9 +19,9 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include "tlsrelay.h"
+#include "tlsrelay_internal.h"
 #include "milter.h"
-#include "msgreq.h"
-#include "tls_level.h"
 
 static const milter_conf *conf;
 

@@ -9,7 +9,7 @@
 #define TR_MILTER_H
 
 #include <libmilter/mfapi.h>
-#include "msgrules.h"
+#include "tlsrelay_internal.h"
 
 /* What the callbacks share; set once before smfi_main, read-only after. */
 typedef struct milter_conf {

@@ -32,7 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "tlsrelay.h"
-#include "sts_admin.h"
+#include "tlsrelay_internal.h"
 #include "../cli.h"
 
 struct opts {

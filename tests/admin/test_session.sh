@@ -69,6 +69,7 @@ mkdir -p "$T/capath" && cp "$CERTS/ca.pem" "$T/capath/" &&
 
 while IFS='|' read -r name scen relay settings exp_rc exp_first exp_log; do
 	case $name in ''|'#'*) continue ;; esac
+	tap_expect $((3 + $([ "$exp_log" = - ] && echo 0 || echo 1)))	# exit, output, [log], no password
 	DIR=$T/cases/$name
 	start_peer "$scen" "$DIR" || tap_bail "case $name: peer.py did not start"
 	peer_conf "$DIR/tlsrelay.conf"
@@ -97,6 +98,8 @@ probe() {	# probe ARGS...: sets OUT and RC
 	OUT=$(timeout 60 "$PROBE" "$@" 2>&1 </dev/null)
 	RC=$?
 }
+# the probe 9, the dry run 5
+tap_expect 14
 DIR=$T/probe-auth
 start_peer pol_auth "$DIR" || tap_bail "peer.py did not start"
 peer_conf "$T/probe.conf"
@@ -152,6 +155,7 @@ tap_like "$OUT" 'policy: secure match=localhost \(from .*/new\.pol:1' "probe -o:
 stop_pid "$PEER_PID"
 
 # ------------------------------------------------------------ syslog_name
+tap_expect 2
 if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null && { [ -S /dev/log ] || [ ! -e /dev/log ]; }; then
 	DIR=$T/syslog
 	start_peer good "$DIR" || tap_bail "peer.py did not start"
@@ -197,7 +201,7 @@ loop_case() {	# loop_case NAME HELO PORTS: host Postfix NAME relaying to itself;
 	pf_start "$PF_DIR" && wait_port 127.0.0.1 "$hport" 15 || tap_bail "host Postfix did not start"
 	log=$(pf_log "$PF_DIR")
 	swaks_send "$hport" sender@sender.test user@example.test "$T/msg"
-	tap_ok $? "loop $name: swaks handed the message to the Postfix" "$SWAKS_OUT"
+	tap_status $? "loop $name: swaks handed the message to the Postfix" "$SWAKS_OUT"
 	line=$(pf_log_wait "$PF_DIR" "$SENT_QID: to=<user@example.test>, relay=tlsrelay.*status=(sent|deferred|bounced)" 60)
 	tap_like "$line" 'dsn=4\.4\.6, status=deferred \(mail for 127\.0\.0\.1 loops back to myself' \
 		"loop $name: deferred, loops back to myself" "$(tail -n 20 "$log")"
@@ -211,6 +215,7 @@ loop_case() {	# loop_case NAME HELO PORTS: host Postfix NAME relaying to itself;
 	fi
 	pf_stop "$PF_DIR"
 }
+tap_expect 7	# by name 3, by address 4
 if [ "$(id -u)" = 0 ] && command -v postfix >/dev/null && command -v swaks >/dev/null; then
 	TR_STAGED=$(stage_tlsrelay "$T/staged") || tap_bail "stage_tlsrelay failed"
 	# by name: helo_name is the Postfix's myhostname (pf_new: NAME.tlsrelay.test)

@@ -135,7 +135,7 @@ st() {
 	SRC=$? SOUT=$(cat "$T/$name.sout")
 }
 sent() {	# sent NAME: exit 0, no output
-	tap_ok "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: exit 0, no result line" \
+	tap_status "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: exit 0, no result line" \
 		"exit $RC; stdout: $OUT; stderr: $(printf '%s' "$LOG" | tail -n 8)"
 }
 # arrived NAME USER [LABEL]: the message of make_msg NAME is in USER's
@@ -143,10 +143,10 @@ sent() {	# sent NAME: exit 0, no output
 arrived() {
 	local name=$1 label=${3:-$1} mail
 	mail=$(receiver_wait_mail "$RECV" "$2" "$(cat "$T/$name.id")" 30)
-	tap_ok $? "$label: the message arrives" "$(tail -n 5 "$(pf_log "$RECV")")" || return 1
+	tap_status $? "$label: the message arrives" "$(tail -n 5 "$(pf_log "$RECV")")" || return 1
 	mail_body "$mail" > "$T/$name.got"
 	cmp -s "$T/$name.body" "$T/$name.got"
-	tap_ok $? "$label: body byte for byte" "$(diff -u "$T/$name.body" "$T/$name.got" | head -n 20)"
+	tap_status $? "$label: body byte for byte" "$(diff -u "$T/$name.body" "$T/$name.got" | head -n 20)"
 }
 
 # start_scen NAME JSON: a peer with that scenario; sets PEER_PID, PEER_PORT, DIR
@@ -160,6 +160,10 @@ dots() { grep -c '"verb": "DOT"' "$DIR/transcript.jsonl" 2>/dev/null; }
 R=$T/run
 SOCK=$R/d.sock
 tap_diag "receiver 127.0.0.1:$RPORT; daemon $DAEMON; client $CLIENT"
+
+# One plan for the sections below (a linear script: sent 1 check, arrived
+# 2, same 2 or 3, not_served 1; the loops run over fixed lists).
+tap_plan 226
 
 # -------------------------------------------- a. delivery, reuse, -r 2
 tap_diag "a. delivery, reuse, -r 2 (at $SECONDS s)"
@@ -180,7 +184,7 @@ sent a2
 arrived a2 alice
 tap_is "$(children "$DA")" "$W1" "a2: the same process served the second delivery"
 stop_pid "$DA"
-tap_ok "$(wait_until 10 gone "$W1"; echo $?)" "a: the delivery process ends with the daemon"
+tap_status "$(wait_until 10 gone "$W1"; echo $?)" "a: the delivery process ends with the daemon"
 
 start_daemon dr "$R/r.sock" -r 2 || tap_bail "tlsrelayd -r 2 not ready: $(cat "$T/dr.out")"
 DR=$DPID
@@ -192,12 +196,12 @@ make_msg r2
 dc r2 "$R/r.sock" -c "$DCONF" -f sender@sender.test -- bob@example.test
 sent "r2 -r 2"
 wait_until 10 gone "$W1"
-tap_ok $? "r2: -r 2: the process that served two deliveries is retired" "children: $(children "$DR")"
+tap_status $? "r2: -r 2: the process that served two deliveries is retired" "children: $(children "$DR")"
 make_msg r3
 dc r3 "$R/r.sock" -c "$DCONF" -f sender@sender.test -- bob@example.test
 sent "r3 -r 2"
 W3=$(children "$DR")
-tap_ok "$([ -n "$W3" ] && [ -n "$W1" ] && [ "$W3" != "$W1" ]; echo $?)" "r3: a new delivery process ($W1 -> $W3)"
+tap_status "$([ -n "$W3" ] && [ -n "$W1" ] && [ "$W3" != "$W1" ]; echo $?)" "r3: a new delivery process ($W1 -> $W3)"
 for n in 1 2 3; do arrived "r$n" bob; done
 stop_pid "$DR"
 
@@ -211,7 +215,7 @@ same() {
 	[ -f "$T/$name.eml" ] || make_msg "$name"
 	dc "$name" "$SOCK" "$@"
 	st "$name" "$@"
-	tap_ok "$([ "$RC" = "$rc" ] && [ "$SRC" = "$rc" ]; echo $?)" "$name: exit $rc (tlsrelayc and tlsrelay)" \
+	tap_status "$([ "$RC" = "$rc" ] && [ "$SRC" = "$rc" ]; echo $?)" "$name: exit $rc (tlsrelayc and tlsrelay)" \
 		"tlsrelayc exit $RC: $OUT; tlsrelay exit $SRC: $SOUT; client stderr: $(tail -n 5 "$T/$name.err")"
 	tap_is "$OUT" "$SOUT" "$name: the same output as tlsrelay"
 	[ "$ere" = - ] || tap_like "$OUT" "$ere" "$name: output matches $ere"
@@ -234,7 +238,7 @@ printf 'no_such_setting = 1\n' > "$T/bad.conf" && chmod 0644 "$T/bad.conf"
 not_served() {
 	local n
 	n=$(grep -c "request not served ($1)" "$T/db.out")
-	tap_ok "$([ "$n" -gt 0 ]; echo $?)" "$name: not served by the daemon ($1)" "$(tail -n 3 "$T/db.out")"
+	tap_status "$([ "$n" -gt 0 ]; echo $?)" "$name: not served by the daemon ($1)" "$(tail -n 3 "$T/db.out")"
 }
 same b-badconf 78 '^4\.3\.5 ' -c "$T/bad.conf" "${FROM[@]}" -- user@example.test
 name=b-badconf not_served "another configuration file than the daemon's"
@@ -264,7 +268,7 @@ stop_pid "$NOTLS_PID"
 "$PY" "$PEER" report "$NOTLS_DIR" > "$NOTLS_DIR/report" 2>&1
 DIR=$NOTLS_DIR
 tap_is "$(rg mail_plain)" 0 "b: TLS required, not offered: no MAIL FROM sent (both programs)"
-tap_ok "$([ "$(rg conns)" -ge 4 ]; echo $?)" "b: the peer saw both programs' connections (encrypt, -o)" \
+tap_status "$([ "$(rg conns)" -ge 4 ]; echo $?)" "b: the peer saw both programs' connections (encrypt, -o)" \
 	"conns=$(rg conns)"
 tap_is "$(children "$DB")" "$WB" "b: all of it served by one delivery process"
 tap_is "$(ls "/proc/$WB/fd" 2>/dev/null | wc -l)" "$NFDB" \
@@ -283,7 +287,7 @@ RC=$? OUT=$(cat "$T/c2.out")
 timeout -k 5 30 "$TLSRELAY" -c "$DCONF" "${FROM[@]}" -- user@example.test <&- > "$T/c2.sout" 2>&1
 SRC=$? SOUT=$(cat "$T/c2.sout")
 unset MSG
-tap_ok "$([ "$RC" = 75 ] && [ "$SRC" = 75 ]; echo $?)" "c2 stdin closed: exit 75 (tlsrelayc and tlsrelay)" \
+tap_status "$([ "$RC" = 75 ] && [ "$SRC" = 75 ]; echo $?)" "c2 stdin closed: exit 75 (tlsrelayc and tlsrelay)" \
 	"tlsrelayc $RC: $OUT; tlsrelay $SRC: $SOUT"
 tap_is "$OUT" "$SOUT" "c2 stdin closed: the same output as tlsrelay"
 tap_like "$OUT" '^4\.3\.0 .*standard input is closed' "c2 stdin closed: 4.3.0 standard input is closed"
@@ -296,11 +300,11 @@ NOTLS2_DIR=$DIR NOTLS2_PID=$PEER_PID
 conf "$DCONF" "$PEER_PORT" encrypt
 make_msg d1
 dc d1 "$SOCK" -c "$DCONF" "${FROM[@]}" -- user@example.test
-tap_ok "$([ "$RC" = 75 ]; echo $?)" "d1 edited file (encrypt, a peer without STARTTLS): exit 75" "exit $RC: $OUT"
+tap_status "$([ "$RC" = 75 ]; echo $?)" "d1 edited file (encrypt, a peer without STARTTLS): exit 75" "exit $RC: $OUT"
 tap_like "$OUT" '^4\.7\.4 ' "d1 edited file: 4.7.4 (the new settings, no restart)"
 tap_like "$(cat "$T/db.out")" "configuration $DCONF reloaded \(.*changed\)" "d1: the daemon logs the reload"
 wait_until 10 gone "$W"
-tap_ok $? "d1: the process of the old configuration is retired" "children: $(children "$DB")"
+tap_status $? "d1: the process of the old configuration is retired" "children: $(children "$DB")"
 stop_pid "$NOTLS2_PID"
 "$PY" "$PEER" report "$NOTLS2_DIR" > "$NOTLS2_DIR/report" 2>&1
 DIR=$NOTLS2_DIR
@@ -314,12 +318,12 @@ arrived d2 erin "d2 file restored"
 W=$(children "$DB")
 kill -HUP "$DB"
 wait_until 10 grep -q "reloaded (SIGHUP)" "$T/db.out"
-tap_ok $? "d3: SIGHUP: the daemon logs the reload"
+tap_status $? "d3: SIGHUP: the daemon logs the reload"
 make_msg d3
 dc d3 "$SOCK" -c "$DCONF" "${FROM[@]}" -- user@example.test
 sent "d3 after SIGHUP"
 W3=$(children "$DB")
-tap_ok "$([ -n "$W3" ] && [ "$W3" != "$W" ]; echo $?)" "d3: after SIGHUP a new process serves ($W -> $W3)"
+tap_status "$([ -n "$W3" ] && [ "$W3" != "$W" ]; echo $?)" "d3: after SIGHUP a new process serves ($W -> $W3)"
 
 printf 'relayhost = [127.0.0.1]:%s\nbroken line without equals\n' "$RPORT" > "$DCONF.new"
 chmod 0644 "$DCONF.new" && mv -f "$DCONF.new" "$DCONF"
@@ -347,13 +351,13 @@ make_msg e1
 	> "$T/e1.out" 2>&1 &
 CPID=$!
 wait_until 20 eval '[ "$(dots)" = 1 ]'
-tap_ok $? "e: the delivery waits for the reply to the dot"
+tap_status $? "e: the delivery waits for the reply to the dot"
 W=$(children "$DB")
 tap_is "$(printf '%s\n' "$W" | grep -c .)" 1 "e: one delivery process busy"
 kill -KILL "$CPID"
 wait "$CPID" 2>/dev/null
 wait_until 15 gone "$W"
-tap_ok $? "e: the daemon stops the delivery process of a client that went away" "children: $(children "$DB")"
+tap_status $? "e: the daemon stops the delivery process of a client that went away" "children: $(children "$DB")"
 tap_like "$(cat "$T/db.out")" "the client of delivery process $W went away: stopping it" "e: and logs it"
 conf "$DCONF" "$RPORT" may
 make_msg e2
@@ -370,12 +374,12 @@ make_msg f1
 CPID=$!
 DIR=$HANG_DIR
 wait_until 20 eval '[ "$(dots)" = 2 ]'
-tap_ok $? "f: the delivery waits for the reply to the dot"
+tap_status $? "f: the delivery waits for the reply to the dot"
 W=$(children "$DB")
 tap_is "$(printf '%s\n' "$W" | grep -c .)" 1 "f: one delivery process busy"
 kill -KILL "$W"
 wait_until 15 gone "$CPID"
-tap_ok $? "f: the client ends"
+tap_status $? "f: the client ends"
 wait "$CPID"
 RC=$?
 tap_is "$RC" 75 "f: the client exits 75"
@@ -413,7 +417,7 @@ for c in $QUICK $SLOW; do
 	*fds*) tap_like "$out" '^fds closed$' "g $c: the descriptors it carried are let go" ;;
 	esac
 done
-tap_ok "$([ $((t1 - t0)) -le 25 ]; echo $?)" "g: the silent requests end at the request timeout (10 s, +15 s slack)" \
+tap_status "$([ $((t1 - t0)) -le 25 ]; echo $?)" "g: the silent requests end at the request timeout (10 s, +15 s slack)" \
 	"$((t1 - t0)) s"
 make_msg g1
 dc g1 "$SOCK" -c "$DCONF" "${FROM[@]}" -- erin@example.test
@@ -433,7 +437,7 @@ fds_bounded() {
 	return "$nfd_ok"
 }
 wait_until 10 fds_bounded
-tap_ok "$nfd_ok" "g: no delivery process holds more descriptors than before ($NFD0)" "$diag"
+tap_status "$nfd_ok" "g: no delivery process holds more descriptors than before ($NFD0)" "$diag"
 tap_like "$(cat "$T/db.out")" "refused a request: not exactly three descriptors" "g: the refusals are logged"
 
 # ---------------------------------- i. start-up checks (daemon db running)
@@ -441,7 +445,7 @@ tap_diag "i. start-up checks (daemon db running) (at $SECONDS s)"
 timeout -k 5 20 "$DAEMON" -c "$DCONF" -s "$R/i1.sock" > "$T/i1.out" 2>&1
 tap_is "$?" 78 "i1: as root without -u: exit 78"
 tap_like "$(cat "$T/i1.out")" "will not deliver as root" "i1: says why"
-tap_ok "$([ ! -e "$R/i1.sock" ]; echo $?)" "i1: no socket made"
+tap_status "$([ ! -e "$R/i1.sock" ]; echo $?)" "i1: no socket made"
 timeout -k 5 20 "$DAEMON" -u nobody -c "$DCONF" -s "$SOCK" > "$T/i2.out" 2>&1
 tap_is "$?" 75 "i2: a second daemon on a live socket: exit 75"
 tap_like "$(cat "$T/i2.out")" "another tlsrelayd answers on" "i2: says why"
@@ -452,7 +456,7 @@ timeout -k 5 20 "$DAEMON" -u nobody -c "$DCONF" -s "$R/i3.sock" -n 0 > "$T/i3.ou
 tap_is "$?" 78 "i3: -n 0: exit 78"
 timeout -k 5 20 "$DAEMON" -u no-such-user-here -c "$DCONF" -s "$R/i3.sock" > "$T/i3b.out" 2>&1
 tap_is "$?" 78 "i3: an unknown -u user: exit 78"
-tap_ok "$([ ! -e "$R/i3.sock" ]; echo $?)" "i3: no socket made"
+tap_status "$([ ! -e "$R/i3.sock" ]; echo $?)" "i3: no socket made"
 # a relative -c names the file in the client's working directory: the
 # daemon's own file, so its warm context serves it
 make_msg i5
@@ -462,14 +466,14 @@ RC=$? OUT=$(cat "$T/i5.out") LOG=""
 sent "i5 relative -c from the client's directory"
 arrived i5 alice
 stop_pid "$DB"
-tap_ok "$([ ! -e "$SOCK" ]; echo $?)" "i: the stopped daemon removed its socket"
+tap_status "$([ ! -e "$SOCK" ]; echo $?)" "i: the stopped daemon removed its socket"
 
 start_daemon di "$R/i4.sock" || tap_bail "tlsrelayd not ready: $(cat "$T/di.out")"
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
-tap_ok "$([ -S "$R/i4.sock" ]; echo $?)" "i4: a killed daemon leaves its socket file"
+tap_status "$([ -S "$R/i4.sock" ]; echo $?)" "i4: a killed daemon leaves its socket file"
 start_daemon di2 "$R/i4.sock"
-tap_ok $? "i4: a new daemon replaces the stale socket" "$(cat "$T/di2.out")"
+tap_status $? "i4: a new daemon replaces the stale socket" "$(cat "$T/di2.out")"
 DI=$DPID
 make_msg i4
 dc i4 "$R/i4.sock" -c "$DCONF" "${FROM[@]}" -- dave@example.test
@@ -483,7 +487,7 @@ dc i6 "$R/i6.sock" -c "$DCONF" "${FROM[@]}" -- alice@example.test
 sent "i6 -i 1"
 W=$(children "$DI")
 wait_until 20 gone "$W"
-tap_ok $? "i6: -i 1: the idle process is retired (within the daemon's 5 s tick)" "children: $(children "$DI")"
+tap_status $? "i6: -i 1: the idle process is retired (within the daemon's 5 s tick)" "children: $(children "$DI")"
 stop_pid "$DI"
 
 # ------------------------------- h. SIGTERM with a delivery in progress
@@ -497,11 +501,11 @@ mkfifo "$T/h.fifo"
 CPID=$!
 exec 7> "$T/h.fifo"
 wait_until 10 eval '[ "$(nchildren "$DH")" = 1 ]'
-tap_ok $? "h: a delivery process reads the message"
+tap_status $? "h: a delivery process reads the message"
 kill -TERM "$DH"
 wait_until 5 eval '[ ! -e "$R/h.sock" ]'
-tap_ok $? "h: SIGTERM: the socket file goes at once"
-tap_ok "$(kill -0 "$DH" 2>/dev/null; echo $?)" "h: the daemon waits for the running delivery"
+tap_status $? "h: SIGTERM: the socket file goes at once"
+tap_status "$(kill -0 "$DH" 2>/dev/null; echo $?)" "h: the daemon waits for the running delivery"
 make_msg h2
 dc h2 "$R/h.sock" -c "$DCONF" "${FROM[@]}" -- dave@example.test
 sent "h2 a client meanwhile (falls back to tlsrelay)"
@@ -509,13 +513,13 @@ arrived h2 dave "h2 a client meanwhile (falls back to tlsrelay)"
 cat "$T/h1.eml" >&7
 exec 7>&-
 wait_until 30 gone "$CPID"
-tap_ok $? "h: the running delivery completes"
+tap_status $? "h: the running delivery completes"
 wait "$CPID"
 RC=$? OUT=$(cat "$T/h1.out") LOG=$(cat "$T/h1.err")
 sent "h1 the delivery in progress"
 arrived h1 erin "h1 the delivery in progress"
 wait_until 15 gone "$DH"
-tap_ok $? "h: then the daemon exits"
+tap_status $? "h: then the daemon exits"
 wait "$DH"
 tap_is "$?" 0 "h: with status 0"
 
@@ -538,9 +542,9 @@ done
 # the listening socket's queue (ss: Recv-Q of a LISTEN socket) holds them
 queued() { ss -xlH 2>/dev/null | awk -v p="$R/j.sock" '$5 == p { print $3 }'; }
 wait_until 10 eval '[ "$(queued)" = 2 ]'
-tap_ok $? "j: the other two clients wait in the listen queue" "queued: $(queued)"
+tap_status $? "j: the other two clients wait in the listen queue" "queued: $(queued)"
 tap_is "$(nchildren "$DJ")" 1 "j: -n 1: one delivery process while three clients wait"
-tap_ok "$(kill -0 "${pids[1]}" "${pids[2]}" 2>/dev/null; echo $?)" "j: the two are not answered meanwhile"
+tap_status "$(kill -0 "${pids[1]}" "${pids[2]}" 2>/dev/null; echo $?)" "j: the two are not answered meanwhile"
 cat "$T/j1.eml" >&7
 exec 7>&-
 bad=0
@@ -558,7 +562,7 @@ dc j4 "$R/j.sock" -c "$DCONF" "${FROM[@]}" -- carol@example.test
 sent "j4 -n 1, configuration changed"
 arrived j4 carol
 W4=$(children "$DJ")
-tap_ok "$([ -n "$W4" ] && [ "$W4" != "$W" ]; echo $?)" "j4: served by a new process ($W -> $W4)"
+tap_status "$([ -n "$W4" ] && [ "$W4" != "$W" ]; echo $?)" "j4: served by a new process ($W -> $W4)"
 stop_pid "$DJ"
 
 # ------------------------------------------ k. TLS session resumption
@@ -598,7 +602,7 @@ pdeliver() {
 	make_msg "$1"
 	truncate -s -1 "$T/$1.eml"	# swaks ends the data with CR LF itself
 	swaks_send "$HPORT" sender@sender.test "$2" "$T/$1.eml"
-	tap_ok $? "$1: swaks hands the message to the host" "$(printf '%s' "$SWAKS_OUT" | tail -n 10)"
+	tap_status $? "$1: swaks hands the message to the host" "$(printf '%s' "$SWAKS_OUT" | tail -n 10)"
 	QID=${SENT_QID:-no-queue-id}
 	line=$(pf_log_wait "$HOST" "$QID: to=<$2>, relay=tlsrelay.*status=(sent|deferred|bounced)" 60)
 }
@@ -611,7 +615,7 @@ tap_like "$line" "dsn=5\.1\.1, status=bounced \(.*no such user" "p2: 550 5.1.1: 
 pdeliver p3 tempfail@example.test
 tap_like "$line" "dsn=4\.2\.0, status=deferred \(.*try again later" "p3: 450 4.2.0: deferred with the receiver's DSN"
 pf_queue_ids "$HOST" > "$T/p3.queue"
-tap_ok "$(grep -qx "$QID" "$T/p3.queue"; echo $?)" "p3: the message stays in the host queue"
+tap_status "$(grep -qx "$QID" "$T/p3.queue"; echo $?)" "p3: the message stays in the host queue"
 pf_delete "$HOST" "$QID"
 tap_is "$(nchildren "$DP")" 1 "p: one delivery process served all three"
 stop_pid "$DP"

@@ -103,6 +103,10 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 # no_sanitizer_leak_check: strace'd programs cannot be ptraced by LSan at exit
 san_no_leaks() { printf '%s' "${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; }
 
+# the socket 11, CU's delivery 3, what is not served 26, root 4, raw
+# requests 14 + 4
+tap_plan $((11 + 3 + 26 + 4 + 14 + 4))
+
 # ------------------------------------------------------ a. the socket
 tap_diag "a. the socket (at $SECONDS s)"
 start_daemon dmain "$SOCK" || tap_bail "tlsrelayd not ready: $(cat "$T/dmain.out")"
@@ -118,7 +122,7 @@ ASAN_OPTIONS=$(san_no_leaks) start_bg dst strace -f -qq -e signal=none -o "$T/st
 	"$DAEMON" -v -u "$DU" -c "$CONF" -s "$R/st.sock"
 STPID=$BG_PID
 wait_until 15 grep -qs "ready on" "$T/dst.out"
-tap_ok $? "a3: tlsrelayd under strace starts" "$(cat "$T/dst.out")"
+tap_status $? "a3: tlsrelayd under strace starts" "$(cat "$T/dst.out")"
 D=$(child_of "$STPID")
 [ -n "$D" ] && kill -TERM "$D"
 wait_until 15 gone "$STPID"
@@ -126,7 +130,7 @@ stop_pid "$STPID"
 tap_unlike "$(cat "$T/st.trace")" 'ch(mod|own)(at)?\(.*st\.sock' "a3: no chmod/chown of the socket's path (it would follow a link)"
 nb=$(grep -n 'bind(.*st\.sock' "$T/st.trace" | head -n 1 | cut -d: -f1)
 nu=$(grep -nE "set(res)?uid\\(($DUID|-1, $DUID)" "$T/st.trace" | head -n 1 | cut -d: -f1)
-tap_ok "$([ -n "$nb" ] && [ -n "$nu" ] && [ "$nu" -lt "$nb" ]; echo $?)" \
+tap_status "$([ -n "$nb" ] && [ -n "$nu" ] && [ "$nu" -lt "$nb" ]; echo $?)" \
 	"a3: bind() after the change to $DU (uid $DUID)" "$(grep -E 'bind|set(res)?uid' "$T/st.trace" | head -n 6)"
 
 # a4: a link put in the socket's place while bind() returns
@@ -136,11 +140,11 @@ ASAN_OPTIONS=$(san_no_leaks) start_bg drace strace -f -qq -e signal=none -o /dev
 	"$DAEMON" -v -u "$DU" -c "$CONF" -s "$R/race.sock"
 RAPID=$BG_PID
 wait_until 10 test -S "$R/race.sock"
-tap_ok $? "a4: bind() made the socket (its return held 3 s)"
+tap_status $? "a4: bind() made the socket (its return held 3 s)"
 ln -s "$T/victim" "$R/race.new" && mv -Tf "$R/race.new" "$R/race.sock"
-tap_ok $? "a4: the socket file replaced by a link to a file of root's (as $DU could: the directory is $DU's)"
+tap_status $? "a4: the socket file replaced by a link to a file of root's (as $DU could: the directory is $DU's)"
 wait_until 20 grep -qsE "ready on|cannot listen" "$T/drace.out"
-tap_ok $? "a4: the daemon goes on" "$(cat "$T/drace.out")"
+tap_status $? "a4: the daemon goes on" "$(cat "$T/drace.out")"
 tap_is "$(stat -c '%U %G %a' "$T/victim")" "root root 600" "a4: the link is not followed: the file keeps its owner and mode"
 D=$(child_of "$RAPID")
 [ -n "$D" ] && kill -TERM "$D"
@@ -165,7 +169,7 @@ cu() {
 }
 FROM=(-f sender@sender.test)
 cu b1 -c "$CONF" "${FROM[@]}" -- user@example.test
-tap_ok "$([ "$RC" = 0 ]; echo $?)" "b1: $CU's delivery through the socket: exit 0" "exit $RC: $OUT"
+tap_status "$([ "$RC" = 0 ]; echo $?)" "b1: $CU's delivery through the socket: exit 0" "exit $RC: $OUT"
 PEER_PID=$GOOD_PID DIR=$GOOD_DIR
 peer_report
 tap_is "$(rg auth_ok)" 1 "b1: with the daemon's credentials (AUTH accepted by the relay)"
@@ -178,7 +182,7 @@ EVIL_PID=$PEER_PID EVIL_DIR=$DIR EVIL_PORT=$PEER_PORT
 # logged NAME REASON: the daemon logged "request not served (REASON)"
 logged() {
 	grep -qF "request not served ($2)" "$T/dmain.out"
-	tap_ok $? "$1: the daemon did not serve it ($2)" "$(tail -n 3 "$T/dmain.out")"
+	tap_status $? "$1: the daemon did not serve it ($2)" "$(tail -n 3 "$T/dmain.out")"
 }
 # denied NAME: run as CU: the map is unreadable, nothing of it printed
 denied() {
@@ -220,11 +224,11 @@ done
 tap_diag "d. root through the socket (at $SECONDS s)"
 OUT=$(timeout -k 5 60 "$T/bin/tlsrelayc" -S "$SOCK" -c "$CONF" -t 2>&1 < /dev/null)
 RC=$?
-tap_ok "$([ "$RC" = 0 ]; echo $?)" "d1 root -t: exit 0" "exit $RC: $OUT"
+tap_status "$([ "$RC" = 0 ]; echo $?)" "d1 root -t: exit 0" "exit $RC: $OUT"
 tap_like "$OUT" "^tlsrelay: configuration OK" "d1 root -t: configuration OK (root reads the map)"
 OUT=$(timeout -k 5 60 "$T/bin/tlsrelayc" -S "$SOCK" -c "$CONF" -q example.test 2>&1 < /dev/null)
 RC=$?
-tap_ok "$([ "$RC" = 0 ]; echo $?)" "d2 root -q: exit 0" "exit $RC: $OUT"
+tap_status "$([ "$RC" = 0 ]; echo $?)" "d2 root -q: exit 0" "exit $RC: $OUT"
 tap_like "$OUT" "AUTH with the credentials of key \\[127\\.0\\.0\\.1\\]$" "d2 root -q: the map read, with root's rights"
 
 # ---------------------------------------------- e. raw requests, as CU
@@ -241,10 +245,10 @@ tap_unlike "$(cat "$T/dmain.out")" "refused a request" "e: none of them is a mal
 start_scen good2
 write_conf "$PEER_PORT"     # the daemon prepares the edited file for the next delivery
 cu e2 -c "$CONF" "${FROM[@]}" -- user@example.test
-tap_ok "$([ "$RC" = 0 ]; echo $?)" "e2: then a delivery by $CU is served" "exit $RC: $OUT"
+tap_status "$([ "$RC" = 0 ]; echo $?)" "e2: then a delivery by $CU is served" "exit $RC: $OUT"
 peer_report
 tap_is "$(rg auth_ok)" 1 "e2: with the daemon's credentials"
-tap_ok "$(kill -0 "$DMAIN"; echo $?)" "e: the daemon is still running"
+tap_status "$(kill -0 "$DMAIN"; echo $?)" "e: the daemon is still running"
 stop_pid "$DMAIN"
 
 tap_done

@@ -23,6 +23,7 @@
 #
 # The TAP output is test_faults.sh's (its plan, its checks); sanitizer
 # reports (a sanitizer build) end it with a "Bail out!".
+# TAP: the checks (and their declaration) of tests/peer/test_faults.sh
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 

@@ -133,7 +133,7 @@ send() {
 	RC=$? OUT=$(cat "$T/$name.out") LOG=$(cat "$T/$name.err")
 }
 sent() {	# sent NAME: exit 0, no output
-	tap_ok "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: exit 0, no result line" \
+	tap_status "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: exit 0, no result line" \
 		"exit $RC; stdout: $OUT; stderr: $(printf '%s' "$LOG" | tail -n 12)"
 }
 # facts: what the peer saw so far ($DIR/facts); fk KEY: one of them
@@ -143,7 +143,7 @@ fk() { sed -n "s/^$1=//p" "$DIR/facts" | head -n 1; }
 is() {
 	local got
 	got=$(fk "$1")
-	tap_ok "$([ "$got" = "$2" ]; echo $?)" "$3" "$1=$got, want $2; facts: $(tr '\n' ' ' < "$DIR/facts")"
+	tap_status "$([ "$got" = "$2" ]; echo $?)" "$3" "$1=$got, want $2; facts: $(tr '\n' ' ' < "$DIR/facts")"
 }
 # once NAME...: each message accepted exactly once by the peer, byte for byte
 once() {
@@ -155,7 +155,7 @@ once() {
 		for f in "$DIR"/data-*.eml; do
 			grep -qF "Message-ID: $id" "$f" 2>/dev/null && cmp -s "$f" "$T/$n.canon" && ok=0
 		done
-		tap_ok "$ok" "$n: the server got it byte for byte"
+		tap_status "$ok" "$n: the server got it byte for byte"
 	done
 }
 children() {	# children PID: its live children's PIDs, one a line
@@ -219,13 +219,13 @@ tap_like "$LOG" "conn_use=4, .*tls=TLSv1\.3:[^ ]* \(verified, connection reused\
 	"b4: conn_use=4, verified, connection reused"
 for n in 1 2 3 4; do
 	mail=$(receiver_wait_mail "$RECV" user "$(cat "$T/b$n.id")" 30)
-	tap_ok $? "b$n: arrives at the receiver" "$(tail -n 5 "$(pf_log "$RECV")")" || continue
+	tap_status $? "b$n: arrives at the receiver" "$(tail -n 5 "$(pf_log "$RECV")")" || continue
 	mail_body "$mail" | cmp -s - <(sed -n '/^$/,$p' "$T/b$n.eml" | tail -n +2)
-	tap_ok $? "b$n: body byte for byte"
+	tap_status $? "b$n: body byte for byte"
 done
 stop_pid "$DPID"
 line=$(pf_log_wait "$RECV" "disconnect from .*mail=4 rcpt=4 bdat=4 quit=1" 15)
-tap_ok $? "b: the receiver saw one connection with 4 transactions ($line)" \
+tap_status $? "b: the receiver saw one connection with 4 transactions ($line)" \
 	"$(grep -E 'connect from|disconnect' "$(pf_log "$RECV")")"
 tap_is "$(grep -c 'smtpd\[[0-9]*\]: connect from' "$(pf_log "$RECV")")" 1 "b: the receiver was connected to once"
 tap_is "$(grep -c 'TLS connection established from' "$(pf_log "$RECV")")" 1 "b: one TLS handshake at the receiver"
@@ -254,7 +254,7 @@ start_scen d "{\"ehlo_caps\": $CAPS, \"idle_timeout\": 1}"
 daemon d encrypt "connection_cache_time_limit = 30s"
 send d1 && sent d1
 wait_until 10 eval 'facts; [ "$(fk c1.close)" = "idle timeout" ]'
-tap_ok $? "d: the server closed the idle connection" "$(cat "$DIR/facts")"
+tap_status $? "d: the server closed the idle connection" "$(cat "$DIR/facts")"
 send d2 && sent "d2 after the server closed it"
 tap_unlike "$LOG" "to=<.*conn_use=|deferred" "d2: a new connection, nothing deferred"
 end_case
@@ -326,7 +326,7 @@ f_case() {
 		< "$T/${name}2.eml" > "$T/$name-alone.out" 2>&1
 	r2=$? o2=$(norm "$(cat "$T/$name-alone.out")")
 	stop_pid "$PEER_PID"
-	tap_ok "$([ "$r1" = "$r2" ] && [ "$o1" = "$o2" ]; echo $?)" \
+	tap_status "$([ "$r1" = "$r2" ] && [ "$o1" = "$o2" ]; echo $?)" \
 		"$name: the same outcome as a new connection (exit $r2: $o2)" "reused: exit $r1: $o1"
 	tap_like "$o1" "^4\." "$name: temporary"
 }
@@ -369,7 +369,7 @@ start_scen hidle "{\"ehlo_caps\": $CAPS}"
 daemon hidle encrypt "connection_cache_time_limit = 1s"
 send hi1 && sent hi1
 wait_until 10 eval 'facts; [ "$(fk c1.quit)" = 1 ]'
-tap_ok $? "h idle: the process closes (QUIT) the connection idle for 1 s by itself" "$(cat "$DIR/facts")"
+tap_status $? "h idle: the process closes (QUIT) the connection idle for 1 s by itself" "$(cat "$DIR/facts")"
 send hi2 && sent hi2
 end_case
 is conns 2 "h idle: the next message on a new connection"
@@ -410,7 +410,7 @@ for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
 tap_is "$bad" 0 "h procs: four clients at once with -n 2: all exit 0"
 facts
 nproc=$(children "$DPID" | grep -c .)
-tap_ok "$([ "$(fk open)" -le "$nproc" ] && [ "$nproc" -le 2 ]; echo $?)" \
+tap_status "$([ "$(fk open)" -le "$nproc" ] && [ "$nproc" -le 2 ]; echo $?)" \
 	"h procs: open connections ($(fk open)) <= delivery processes ($nproc) <= 2"
 end_case
 once hp1 hp2 hp3 hp4
@@ -457,21 +457,21 @@ CPID=$!
 exec 7> "$T/k.fifo"
 W=$(children "$DPID")
 wait_until 10 eval '[ -n "$(ls -l /proc/$W/fd 2>/dev/null | grep -F "$T/k.fifo")" ]'
-tap_ok $? "k: the delivery process reads the message"
+tap_status $? "k: the delivery process reads the message"
 tap_like "$(ls -l "/proc/$W/fd" 2>/dev/null)" "memfd:tlsrelay-spool" \
 	"k: it spools the message in memory (memfd), not in a file"
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
-tap_ok "$(kill -0 "$CPID" 2>/dev/null; echo $?)" "k: the daemon killed, the client still waits"
+tap_status "$(kill -0 "$CPID" 2>/dev/null; echo $?)" "k: the daemon killed, the client still waits"
 cat "$T/k2.eml" >&7
 exec 7>&-
 wait_until 30 gone "$CPID"
-tap_ok $? "k: the client ends"
+tap_status $? "k: the client ends"
 wait "$CPID"
 RC=$? OUT=$(cat "$T/k2.out") LOG=""
 sent "k2 (daemon killed meanwhile): the delivery process answered"
 wait_until 15 gone "$W"
-tap_ok $? "k: the orphaned delivery process ends after its delivery"
+tap_status $? "k: the orphaned delivery process ends after its delivery"
 stop_pid "$PEER_PID"
 facts
 is c1.mails 2 "k: k2 on the reused connection"

@@ -90,7 +90,7 @@ verdict() {
 	tap_is "$(fv lost)" 0 "$1: 0 lost (every exit 0 delivered) $(fv lost_ids)"
 	tap_is "$(fv corrupted)" 0 "$1: 0 corrupted"
 	if [ "$2" = daemon ]; then
-		tap_ok "$([ "$(fv deferred_delivered)" -le 1 ]; echo $?)" \
+		tap_status "$([ "$(fv deferred_delivered)" -le 1 ]; echo $?)" \
 			"$1: at most 1 message delivered but reported deferred ($(fv deferred_delivered))" "$F"
 	else
 		tap_diag "$1: $(fv deferred_delivered) messages delivered but reported deferred (in flight when their process was killed)"
@@ -118,8 +118,8 @@ timeout -k 5 600 "$PY" "$BURST" send --client "$CLIENT" --sock "$SOCK" --conf "$
 tap_is "$?" 0 "1: the burst ran"
 wait "$DPID" 2>/dev/null
 wait_until 120 eval '[ -z "$(our_workers)" ]'
-tap_ok $? "1: the orphaned delivery processes end after their deliveries" "$(our_workers)"
-tap_ok "$([ "$(awk '$2 == 0' "$D1/results-1" | grep -c .)" -gt 150 ]; echo $?)" \
+tap_status $? "1: the orphaned delivery processes end after their deliveries" "$(our_workers)"
+tap_status "$([ "$(awk '$2 == 0' "$D1/results-1" | grep -c .)" -gt 150 ]; echo $?)" \
 	"1: deliveries went on after the kill (the fallback)"
 settle alice "$(awk '$2 == 0' "$D1/results-1" | grep -c .)"
 check 1 "$D1" alice
@@ -135,8 +135,8 @@ D2=$T/k2
 timeout -k 5 600 "$PY" "$BURST" send --client "$CLIENT" --sock "$SOCK" --conf "$CONF" --dir "$D2" \
 	--n 600 --par 40 --kill "workers:$DPID" --after 150 --rcpt bob@example.test
 tap_is "$?" 0 "2: the burst ran"
-tap_ok "$(kill -0 "$DPID"; echo $?)" "2: the daemon lives on"
-tap_ok "$([ "$(awk '$2 == 75' "$D2/results-1" | grep -c .)" -ge 1 ]; echo $?)" \
+tap_status "$(kill -0 "$DPID"; echo $?)" "2: the daemon lives on"
+tap_status "$([ "$(awk '$2 == 75' "$D2/results-1" | grep -c .)" -ge 1 ]; echo $?)" \
 	"2: the killed processes' clients were deferred ($(awk '$2 == 75' "$D2/results-1" | grep -c .))"
 settle bob "$(awk '$2 == 0' "$D2/results-1" | grep -c .)"
 check 1 "$D2" bob

@@ -59,7 +59,7 @@ send() {
 	timeout -k 5 60 "$CLIENT" -S "$SOCK" -v -c "$T/d.conf" -f sender@sender.test -- "user@$2" \
 		< "$T/$1.eml" > "$T/$1.out" 2> "$T/$1.err"
 	RC=$?
-	tap_ok "$([ "$RC" = 0 ] && [ ! -s "$T/$1.out" ]; echo $?)" "$1 to $2: exit 0" \
+	tap_status "$([ "$RC" = 0 ] && [ ! -s "$T/$1.out" ]; echo $?)" "$1 to $2: exit 0" \
 		"exit $RC: $(cat "$T/$1.out"); $(tail -n 8 "$T/$1.err")"
 }
 for n in 1 2 3 4; do

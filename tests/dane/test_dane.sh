@@ -197,7 +197,7 @@ outcome() {
 	[ "$RC" = "$2" ] || st=1
 	if [ "$3" = - ]; then [ -z "$OUT" ] || st=1; else case $OUT in "$3 "*) ;; *) st=1 ;; esac; fi
 	[ "$(rg delivered)" = "$4" ] || st=1
-	tap_ok "$st" "$1: exit $2, ${3/#-/no output}, delivered $4" "$(why)"
+	tap_status "$st" "$1: exit $2, ${3/#-/no output}, delivered $4" "$(why)"
 }
 
 no_plain_mail() {	# no_plain_mail NAME: the peer never saw MAIL outside TLS
@@ -234,6 +234,9 @@ db.commit()
 PYEOF
 
 # ================================================================ cases
+# One plan for the cases below (a linear script: outcome, no_plain_mail and
+# rpt make one check each; the session cache loop two deliveries of three).
+tap_plan 96
 # -- DANE-EE(3) SPKI SHA2-256: verified; SNI is the TLSA base domain.
 run ee 127.0.0.60 good user@ee.dane.test -o tls_security_level=dane "${RPT[@]}"
 outcome "DANE-EE 3 1 1" 0 - tls
@@ -450,13 +453,13 @@ sc_send() {	# sc_send NAME RESOLVER_PORT [tlsrelay ARGS...]: RC, OUT, ERR; the p
 }
 sc_send enc1 "$ub_port" -o tls_security_level=encrypt
 sc_send enc2 "$ub_port" -o tls_security_level=encrypt
-tap_ok "$([ "$RC" = 0 ] && [ "$(rg tls_resumed)" = 1 ]; echo $?)" \
+tap_status "$([ "$RC" = 0 ] && [ "$(rg tls_resumed)" = 1 ]; echo $?)" \
 	"session cache, encrypt: the second delivery resumes the session (the peer resumes)" "$(why)"
 tap_like "$ERR" 'TLS connection reused to mx\.sc\.dane\.test' "session cache, encrypt: logged reused"
 for i in 1 2; do
 	if [ "$i" = 2 ]; then set -- "${RPT[@]}"; else set --; fi
 	sc_send "dane$i" "$ub_port" -o tls_security_level=dane "$@"
-	tap_ok "$([ "$RC" = 0 ]; echo $?)" "session cache, DANE delivery $i: delivered" "$(why)"
+	tap_status "$([ "$RC" = 0 ]; echo $?)" "session cache, DANE delivery $i: delivered" "$(why)"
 	tap_like "$ERR" '^tlsrelay: Verified TLS connection established to mx\.sc\.dane\.test\[127\.0\.0\.71\]:25: .*DANE DANE-EE' \
 		"session cache, DANE delivery $i: full handshake, TLSA matched"
 	tap_unlike "$ERR" 'reused' "session cache, DANE delivery $i: no session reused"
@@ -464,7 +467,7 @@ done
 tap_is "$(rg tls_resumed)" 1 "session cache, DANE: the peer resumed no DANE session"
 mails=$(rg mail_tls)
 sc_send dane3 "$ub2_port" -o tls_security_level=dane "${RPT[@]}"
-tap_ok "$([ "$RC" = 75 ] && case $OUT in "4.7.5 "*) true ;; *) false ;; esac; echo $?)" \
+tap_status "$([ "$RC" = 75 ] && case $OUT in "4.7.5 "*) true ;; *) false ;; esac; echo $?)" \
 	"session cache, TLSA changed to a mismatch: deferred 4.7.5" "$(why)"
 tap_like "$OUT" 'no TLSA record matched' "session cache, TLSA changed: the reason names TLSA"
 tap_is "$(rg mail_tls)/$(rg tls_resumed)" "$mails/1" "session cache, TLSA changed: no MAIL, nothing resumed"

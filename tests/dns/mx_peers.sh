@@ -120,7 +120,7 @@ result() {
 	else
 		case $FIRST in "$3 "*) ;; *) ok=1 ;; esac
 	fi
-	tap_ok "$ok" "$1" "$(printf 'want exit %s, %s\n%s' "$2" "$want" "$(why)")"
+	tap_status "$ok" "$1" "$(printf 'want exit %s, %s\n%s' "$2" "$want" "$(why)")"
 }
 
 delivered() {
@@ -128,7 +128,7 @@ delivered() {
 	for e in "$dir"/data-*.eml; do [ -f "$e" ] && f=$e && break; done
 	[ "$(fact "$2" "$3" delivered)" != none ] && [ "$(fact "$2" "$3" peer_errors)" = 0 ] &&
 		[ -n "$f" ] && cmp -s "$f" "$T/msg.canon" || st=1
-	tap_ok "$st" "$1" "$(printf 'peer %s report:\n%s\n%s' "$3" \
+	tap_status "$st" "$1" "$(printf 'peer %s report:\n%s\n%s' "$3" \
 		"$(grep -E '^(conns|delivered|data_bytes|peer_errors|c[0-9]+\.trace)=' "$dir/report" 2>/dev/null)" \
 		"$(why)")"
 }

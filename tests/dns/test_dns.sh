@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # test_dns.sh - tr_dns_mx / tr_dns_addrs (through tests/unit/dnsq) against a
 # real unbound serving tests/dns/test.zone on loopback. TAP output.
 #
@@ -13,7 +13,8 @@
 #
 # Needs: unbound (Debian package "unbound"); without it the whole test is
 # skipped: "1..0 # SKIP reason" and exit 0, which Automake's tap-driver.sh
-# counts as SKIP (it would count exit 77 as an ERROR).
+# counts as SKIP (it would count exit 77 as an ERROR). TAP through
+# tests/lib.sh: the plan (31 checks) is declared before the first.
 #
 # Environment: top_builddir (set by the Makefile; default ../.. from here),
 # DNSQ (the dnsq binary), UNBOUND (the unbound binary), DNSQ_WRAP (a command
@@ -22,68 +23,44 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_builddir:=$here/../..}"
+. "${top_srcdir:-$here/../..}/tests/lib.sh"
 DNSQ=${DNSQ:-$top_builddir/tests/unit/dnsq}
 ZONE=$here/test.zone
 # DNSQ_WRAP="valgrind -q --error-exitcode=99 --leak-check=full" to check
 # every dnsq run (exit 99 = valgrind error, which fails the case).
 DNSQ_WRAP=${DNSQ_WRAP:-}
 
-skip_all() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
 # The unbound machinery (shared with test_mx_delivery.sh): ub_* functions.
 # shellcheck source=tests/dns/unbound.sh
 . "$here/unbound.sh"
 
-ub_find || skip_all "unbound not installed (apt-get install unbound)"
-[ -x "$DNSQ" ] || { echo "Bail out! $DNSQ not built"; exit 1; }
-[ -r "$ZONE" ] || { echo "Bail out! $ZONE missing"; exit 1; }
+ub_find || tap_skip_all "unbound not installed (apt-get install unbound)"
+[ -x "$DNSQ" ] || tap_bail "$DNSQ not built"
+[ -r "$ZONE" ] || tap_bail "$ZONE missing"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/trdns.XXXXXX") ||
-	{ echo "Bail out! mktemp failed"; exit 1; }
-
-cleanup() {
-	ub_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
+make_tmpdir tmp
+at_exit ub_cleanup
 
 # A loopback port where nothing listens: answers are "connection refused".
-ub_setup "$tmp" "$ZONE" || { echo "Bail out! no closed loopback port found"; exit 1; }
+ub_setup "$tmp" "$ZONE" || tap_bail "no closed loopback port found"
 closed=$ub_closed
 
 # The resolver under test, ready when dnsq gets an answer from it.
-ub_start_main ub_dnsq_ready || { echo "Bail out! cannot start unbound"; exit 1; }
+ub_start_main ub_dnsq_ready || tap_bail "cannot start unbound"
 PORT=$ub_port
 R=127.0.0.1:$PORT
 echo "# unbound pid $ub_pid on port $PORT (IPv6: $ub_use_v6), closed port $closed"
 
 # ------------------------------------------------------------ TAP helpers
+# 2 + 14 MX, 8 address, 3 unreachable, 2 silent and 2 IPv6 resolver checks
+tap_plan 31
 
-n=0
-failed=0
+ok() { tap_ok 1 "$1"; }
 
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
+not_ok() {	# not_ok NAME DIAG-LINE...
+	local name=$1
 	shift
-	for line in "$@"; do
-		printf '%s\n' "$line" | sed 's/^/#   /'
-	done
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
+	tap_ok 0 "$name" "$(printf '%s\n' "$@")"
 }
 
 # q ARGS...: run dnsq (bounded by timeout(1) when present); output in $out,
@@ -245,7 +222,8 @@ if ub_start_deaf; then
 	fi
 	ub_stop_deaf
 else
-	not_ok "silent resolver: second unbound started"
+	not_ok "silent resolver: mx -> temporary 4.4.3 (timeout)" "the second unbound did not start"
+	not_ok "silent resolver: failed within 8 s" "the second unbound did not start"
 fi
 
 # ------------------------------------------------------------ IPv6 resolver
@@ -255,9 +233,8 @@ if [ "$ub_use_v6" = yes ]; then
 	expect "IPv6 resolver [::1]:port: addrs" 0 "addr ::1
 addr 127.0.0.11" "[::1]:$PORT" addrs mx1.multi.test 25
 else
-	skip "IPv6 resolver [::1]:port: mx" "no usable ::1"
-	skip "IPv6 resolver [::1]:port: addrs" "no usable ::1"
+	tap_skip "IPv6 resolver [::1]:port: mx" "no usable ::1"
+	tap_skip "IPv6 resolver [::1]:port: addrs" "no usable ::1"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

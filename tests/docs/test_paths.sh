@@ -28,18 +28,18 @@ LIBDIR=/usr/lib/x86_64-linux-gnu
 # a make of its own: not the jobserver of the make that runs this test
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$top_builddir" install-data DESTDIR="$D" \
 	prefix=/usr sysconfdir=/etc/tlsrelay libdir="$LIBDIR" > "$T/install.log" 2>&1
-tap_ok $? "make install-data with Debian's paths" "$(tail -n 20 "$T/install.log")"
+tap_status $? "make install-data with Debian's paths" "$(tail -n 20 "$T/install.log")"
 
 files=$(find "$D/usr/share/man" "$D/usr/share/doc/tlsrelay/examples" "$D/usr/share/tlsrelay" \
 	-type f 2>/dev/null | sort)
-tap_ok "$(test -n "$files"; echo $?)" "man pages, samples and snippets were installed"
+tap_status "$(test -n "$files"; echo $?)" "man pages, samples and snippets were installed"
 for want in man/man8/tlsrelay.8 man/man5/tlsrelay.conf.5 man/man8/tlsrelay-probe.8 \
 	man/man8/tlsrelay-sts.8 man/man8/tlsrelayd.8 man/man8/tlsrelay-report.8 \
 	doc/tlsrelay/examples/tlsrelay.conf \
 	doc/tlsrelay/examples/sasl_passwd doc/tlsrelay/examples/tls_policy \
 	doc/tlsrelay/examples/postfix/master.cf.snippet tlsrelay/exim/transport_tlsrelay.conf \
 	tlsrelay/exim/router_tlsrelay.conf tlsrelay/sendmail/tlsrelay.m4; do
-	tap_ok "$(test -f "$D/usr/share/$want"; echo $?)" "installed: /usr/share/$want"
+	tap_status "$(test -f "$D/usr/share/$want"; echo $?)" "installed: /usr/share/$want"
 done
 left=$(grep -l /usr/local $files 2>/dev/null | sed "s|^$D||")
 tap_is "$left" "" "no installed man page, sample or snippet names /usr/local" \

@@ -58,9 +58,10 @@ make_tmpdir
 T=$TEST_TMP
 
 # ------------------------------------------------------------ packages
+tap_expect 1
 debs_lock
 debs_build
-tap_ok "$DEBS_RC" "the packages are built (dpkg-buildpackage -us -uc -b)" "$(tail -n 30 "$DEBS_LOG")"
+tap_status "$DEBS_RC" "the packages are built (dpkg-buildpackage -us -uc -b)" "$(tail -n 30 "$DEBS_LOG")"
 [ "$DEBS_RC" = 0 ] || tap_bail "no packages to install"
 # (at_exit runs last first: the user goes after the packages)
 getent passwd _tlsrelay >/dev/null || at_exit "userdel _tlsrelay; getent group _tlsrelay >/dev/null && groupdel _tlsrelay"
@@ -68,9 +69,10 @@ at_exit debs_purge
 
 # ------------------------------------------- the README's blocks, substituted
 mkdir -p "$T/blocks"
+tap_expect 2
 n=$(python3 "$top_srcdir/tests/docs/readme_blocks.py" "$top_srcdir/README.md" postfix "$T/blocks")
-tap_ok $? "README.md has quick start blocks for Postfix ($n)" "$n"
-tap_ok "$(test "${n:-0}" -ge 7; echo $?)" "at least 7 blocks: install, conf, -t, probe, master.cf, send, log"
+tap_status $? "README.md has quick start blocks for Postfix ($n)" "$n"
+tap_status "$(test "${n:-0}" -ge 7; echo $?)" "at least 7 blocks: install, conf, -t, probe, master.cf, send, log"
 
 RPORT=$(free_port) || tap_bail "no free port"
 cp "$CERTS/ca.pem" "$T/ca.pem" && chmod 0644 "$T/ca.pem"
@@ -141,7 +143,8 @@ stop_system_postfix() {
 at_exit stop_system_postfix
 [ -x /usr/lib/postfix/configure-instance.sh ] && /usr/lib/postfix/configure-instance.sh - >/dev/null 2>&1
 out=$(postfix start 2>&1)
-tap_ok $? "a system Postfix runs (postfix start, in the namespace)" "$out"
+tap_expect 1
+tap_status $? "a system Postfix runs (postfix start, in the namespace)" "$out"
 wait_until 15 test -s /var/spool/postfix/pid/master.pid || tap_bail "no master.pid"
 
 # ------------------------------------------------------------- run them
@@ -151,6 +154,8 @@ run_block() {	# run_block I: run block I in its directory; output in $T/out.I
 	(cd "$dir" && DEBIAN_FRONTEND=noninteractive timeout 120 bash -e "$T/blocks/$1.sh") \
 		> "$T/out.$1" 2>&1 < /dev/null
 }
+# one check a block, one more for a block with its expected output
+tap_expect $((n + $(find "$T/blocks" -name '*.expect' | wc -l)))
 for ((i = 1; i <= n; i++)); do
 	run_block "$i"; rc=$?
 	if [ -f "$T/blocks/$i.expect" ]; then
@@ -163,22 +168,23 @@ for ((i = 1; i <= n; i++)); do
 			run_block "$i"; rc=$?
 		done
 	fi
-	tap_ok "$rc" "README Postfix block $i: $(head -n 1 "$T/blocks/$i.sh")" "$(tail -n 30 "$T/out.$i")"
+	tap_status "$rc" "README Postfix block $i: $(head -n 1 "$T/blocks/$i.sh")" "$(tail -n 30 "$T/out.$i")"
 	[ -f "$T/blocks/$i.expect" ] &&
-		tap_ok "$(test ! -s "$T/miss.$i"; echo $?)" "block $i prints what the README shows" \
+		tap_status "$(test ! -s "$T/miss.$i"; echo $?)" "block $i prints what the README shows" \
 			"$(cat "$T/miss.$i"; echo '--- output:'; tail -n 40 "$T/out.$i")"
 done
 
 # ------------------------------------------------------- what arrived
+tap_expect 4
 file=$(receiver_wait_mail "$RECV" user "tlsrelay test" 30)
-tap_ok $? "the smarthost stored the test message" "$(tail -n 20 "$T/mail.log")"
+tap_status $? "the smarthost stored the test message" "$(tail -n 20 "$T/mail.log")"
 tap_like "$(mail_header "$file" Received)" 'using TLSv1\.[23]' "it arrived over TLS (Received header)"
 tap_like "$(grep 'tlsrelay\[' "$T/mail.log")" 'Verified TLS connection (established|reused) to localhost\[127\.0\.0\.1\]' \
 	"tlsrelay logged the session as Verified"
 tap_unlike "$(grep 'tlsrelay\[' "$T/mail.log")" 'warning|TLS session cache .*: ' \
 	"tlsrelay logged no warning (session cache directory, settings)"
 tap_like "$(stat -c '%U %a' /var/lib/tlsrelay)" '^_tlsrelay 700$' "/var/lib/tlsrelay is _tlsrelay's (the package made it)"
-tap_ok "$(find /var/lib/tlsrelay -mindepth 1 ! -user _tlsrelay | grep -q . && echo 1 || echo 0)" \
+tap_status "$(find /var/lib/tlsrelay -mindepth 1 ! -user _tlsrelay | grep -q . && echo 1 || echo 0)" \
 	"everything in /var/lib/tlsrelay is _tlsrelay's (the probe run as root made nothing there)" \
 	"$(ls -laR /var/lib/tlsrelay)"
 tap_done

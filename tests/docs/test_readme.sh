@@ -29,25 +29,25 @@ blocks() { python3 "$top_srcdir/tests/docs/readme_blocks.py" "$R" "$1"; }
 
 # ------------------------------------------------------------------ Exim
 EXIM_BLOCK=$(blocks exim)
-tap_ok $? "README has a block marked quickstart:exim"
+tap_status $? "README has a block marked quickstart:exim"
 grep -qx 'usr/share/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "debian/tlsrelay.install ships /usr/share/tlsrelay/exim/"
-grep -q '^eximconfdir = $(pkgdatadir)/exim$' "$top_srcdir/mk/exim.mk"
-tap_ok $? "make install puts conf/exim in \$(pkgdatadir)/exim (never compressed, never left out)"
+tap_status $? "debian/tlsrelay.install ships /usr/share/tlsrelay/exim/"
+grep -q '^eximconfdir = $(pkgdatadir)/exim$' "$top_srcdir/mk/programs.mk"
+tap_status $? "make install puts conf/exim in \$(pkgdatadir)/exim (never compressed, never left out)"
 incs=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\.include[ \t]\{1,\}//p')
-tap_ok "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
+tap_status "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
 for inc in $incs; do
 	case $inc in
-	/usr/share/tlsrelay/exim/*) tap_ok 0 "$inc: the package's path" ;;
-	*) tap_ok 1 "$inc: the package's path" "expected /usr/share/tlsrelay/exim/FILE" ;;
+	/usr/share/tlsrelay/exim/*) tap_ok 1 "$inc: the package's path" ;;
+	*) tap_ok 0 "$inc: the package's path" "expected /usr/share/tlsrelay/exim/FILE" ;;
 	esac
 	base=${inc##*/}
-	tap_ok "$(test -f "$top_srcdir/conf/exim/$base"; echo $?)" "$base is a file of conf/exim/"
+	tap_status "$(test -f "$top_srcdir/conf/exim/$base"; echo $?)" "$base is a file of conf/exim/"
 	grep -qx "\\.include \\\$top_srcdir/conf/exim/$base" "$top_srcdir"/tests/exim/*.sh
-	tap_ok $? "tests/exim .includes $base unchanged"
+	tap_status $? "tests/exim .includes $base unchanged"
 done
 macros=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\([A-Z][A-Z0-9_]*\)[ \t]*=.*/\1/p')
-tap_ok "$(test -n "$macros"; echo $?)" "the Exim block sets the path macros"
+tap_status "$(test -n "$macros"; echo $?)" "the Exim block sets the path macros"
 for m in $macros; do
 	used=no
 	for inc in $incs; do
@@ -74,12 +74,12 @@ exim_checks() {
 			-e 's#^TLSRELAY_USER = .*#TLSRELAY_USER = Debian-exim#' 
 	}
 	main=$(section main) routers=$(section router) transports=$(section transport)
-	tap_ok "$(test -n "$main" && test -n "$routers" && test -n "$transports"; echo $?)" \
+	tap_status "$(test -n "$main" && test -n "$routers" && test -n "$transports"; echo $?)" \
 		"the Exim block has main, router and transport parts"
 	printf '%s\n\nbegin acl\nacl_check_rcpt:\n  accept\n\nbegin routers\n%s\n\nbegin transports\n%s\n' \
 		"$main" "$routers" "$transports" >> "$EX_CONF"
 	out=$(exim_cmd "$EX_DIR" -bV 2>&1)
-	tap_ok $? "exim -bV accepts the README's Exim configuration" "$out"
+	tap_status $? "exim -bV accepts the README's Exim configuration" "$out"
 	out=$(exim_cmd "$EX_DIR" -bt someone@example.net 2>&1)
 	tap_like "$out" 'router = tlsrelay, transport = tlsrelay' "exim -bt: remote mail goes to router and transport tlsrelay" 
 }
@@ -91,13 +91,13 @@ fi
 
 # ---------------------------------------------------------------- Postfix
 PF=$(blocks postfix)
-tap_ok $? "README has blocks marked quickstart:postfix"
+tap_status $? "README has blocks marked quickstart:postfix"
 tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay\.conf -Q \$\{queue_id\} -f \$\{sender\} -- \$\{recipient\}' \
 	"the master.cf line runs the packaged tlsrelay with the packaged config"
 grep -qx 'usr/share/doc/tlsrelay/examples/tlsrelay.conf etc/tlsrelay/' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "the package installs /etc/tlsrelay/tlsrelay.conf (the installed sample, with the package's paths)"
+tap_status $? "the package installs /etc/tlsrelay/tlsrelay.conf (the installed sample, with the package's paths)"
 grep -q -- '--sysconfdir=/etc/tlsrelay ' "$top_srcdir/debian/rules"
-tap_ok $? "the packaged tlsrelay reads /etc/tlsrelay/tlsrelay.conf by default (sysconfdir)"
+tap_status $? "the packaged tlsrelay reads /etc/tlsrelay/tlsrelay.conf by default (sysconfdir)"
 tap_like "$PF" 'tlsrelay_destination_recipient_limit = 1' "the quick start sets the recipient limit 1"
 tap_like "$PF" '^runuser -u _tlsrelay -- tlsrelay-probe ' "the quick start runs tlsrelay-probe as the pipe user"
 tap_like "$PF" '^tlsrelay -t -u _tlsrelay$' "the quick start checks with the pipe user's rights (tlsrelay -t -u)"
@@ -108,34 +108,34 @@ tap_like "$PF" 'tls_security_level = verify' "the quick start's smarthost is che
 
 # --------------------------------------------------------------- sendmail
 SM=$(blocks sendmail)
-tap_ok $? "README has a block marked quickstart:sendmail"
+tap_status $? "README has a block marked quickstart:sendmail"
 grep -qx 'usr/share/tlsrelay/sendmail' "$top_srcdir/debian/tlsrelay.install"
-tap_ok $? "debian/tlsrelay.install ships /usr/share/tlsrelay/sendmail/"
-grep -q '^dist_sendmailconf_DATA = conf/sendmail/tlsrelay.m4$' "$top_srcdir/mk/admin.mk" &&
-	grep -q '^sendmailconfdir = $(pkgdatadir)/sendmail$' "$top_srcdir/mk/admin.mk"
-tap_ok $? "make install puts conf/sendmail/tlsrelay.m4 in \$(pkgdatadir)/sendmail"
+tap_status $? "debian/tlsrelay.install ships /usr/share/tlsrelay/sendmail/"
+grep -q '^dist_sendmailconf_DATA = conf/sendmail/tlsrelay.m4$' "$top_srcdir/mk/programs.mk" &&
+	grep -q '^sendmailconfdir = $(pkgdatadir)/sendmail$' "$top_srcdir/mk/programs.mk"
+tap_status $? "make install puts conf/sendmail/tlsrelay.m4 in \$(pkgdatadir)/sendmail"
 inc=$(printf '%s\n' "$SM" | sed -n "s/^include(\`\([^']*\)')dnl\$/\1/p")
 tap_is "$inc" /usr/share/tlsrelay/sendmail/tlsrelay.m4 "the sendmail block includes the packaged tlsrelay.m4"
-tap_ok "$(test -f "$top_srcdir/conf/sendmail/${inc##*/}"; echo $?)" "${inc##*/} is a file of conf/sendmail/"
+tap_status "$(test -f "$top_srcdir/conf/sendmail/${inc##*/}"; echo $?)" "${inc##*/} is a file of conf/sendmail/"
 grep -q "^include(.*/conf/sendmail/tlsrelay.m4')dnl\$" "$top_srcdir/tests/sendmail/test_sendmail.sh"
-tap_ok $? "tests/sendmail includes the same tlsrelay.m4 unchanged"
+tap_status $? "tests/sendmail includes the same tlsrelay.m4 unchanged"
 for m in $(printf '%s\n' "$SM" | sed -n "s/^define(\`\([A-Z_]*\)'.*/\1/p"); do
 	grep -q "ifdef(\`$m'" "$top_srcdir/conf/sendmail/tlsrelay.m4"
-	tap_ok $? "macro $m is one tlsrelay.m4 takes"
+	tap_status $? "macro $m is one tlsrelay.m4 takes"
 done
 tap_like "$SM" "^define\(\`TLSRELAY_ARGS', \`-c /etc/tlsrelay/tlsrelay\.conf'\)dnl\$" \
 	"TLSRELAY_ARGS names the packaged configuration"
 
 # -------------------------------------------------------------- tlsrelayd
 TD=$(blocks tlsrelayd)
-tap_ok $? "README has a block marked quickstart:tlsrelayd"
+tap_status $? "README has a block marked quickstart:tlsrelayd"
 tap_like "$TD" '^apt install \./tlsrelayd_\*\.deb$' "the tlsrelayd block installs the tlsrelayd package"
 grep -qx 'Package: tlsrelayd' "$top_srcdir/debian/control"
-tap_ok $? "debian/control builds a package tlsrelayd"
+tap_status $? "debian/control builds a package tlsrelayd"
 grep -qx 'usr/sbin/tlsrelayc' "$top_srcdir/debian/tlsrelayd.install"
-tap_ok $? "the tlsrelayd package ships /usr/sbin/tlsrelayc"
+tap_status $? "the tlsrelayd package ships /usr/sbin/tlsrelayc"
 pf_args=$(printf '%s\n' "$PF" | sed -n 's#.*argv=/usr/sbin/tlsrelay \(.*\)$#\1#p')
-tap_ok "$(test -n "$pf_args"; echo $?)" "the Postfix quick start's arguments of tlsrelay ($pf_args)"
+tap_status "$(test -n "$pf_args"; echo $?)" "the Postfix quick start's arguments of tlsrelay ($pf_args)"
 td_args=$(printf '%s\n' "$TD" | sed -n "s#.*argv=/usr/sbin/tlsrelayc \(.*\)'\$#\1#p")
 tap_is "$td_args" "$pf_args" "tlsrelayc gets the same arguments as tlsrelay in the Postfix quick start"
 tap_like "$TD" 'user=_tlsrelay argv=' "the pipe runs tlsrelayc as the daemon's user"
@@ -150,11 +150,11 @@ tap_unlike "$TD" 'chown' "the daemon's user is the one that ran deliveries alrea
 # ------------------------------------------------------------ the top
 for c in demo test; do
 	tap_like "$(sed -n '1,30p' "$R")" "^    \\./scripts/$c\$" "README shows ./scripts/$c near the top"
-	tap_ok "$(test -x "$top_srcdir/scripts/$c"; echo $?)" "scripts/$c is executable"
+	tap_status "$(test -x "$top_srcdir/scripts/$c"; echo $?)" "scripts/$c is executable"
 done
 
 # ----------------------------------------------------------- links
-tap_ok "$(test -f "$top_srcdir/doc/TROUBLESHOOTING.md"; echo $?)" "doc/TROUBLESHOOTING.md exists"
+tap_status "$(test -f "$top_srcdir/doc/TROUBLESHOOTING.md"; echo $?)" "doc/TROUBLESHOOTING.md exists"
 tap_like "$(cat "$R")" '\(doc/TROUBLESHOOTING\.md\)' "README links doc/TROUBLESHOOTING.md"
 tap_like "$(cat "$top_srcdir/doc/tlsrelay.8")" 'TROUBLESHOOTING\.md' "tlsrelay(8) points to TROUBLESHOOTING.md"
 tap_done

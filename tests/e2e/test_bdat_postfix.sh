@@ -88,23 +88,24 @@ check() {
 	local name=$1 l=$2 verb=$3 count=$4 mail logline
 	tap_is "$RC" 0 "$l: tlsrelay exits 0 ($name)"
 	mail=$(receiver_wait_mail "$RECV" user "bdat-$name@sender.test" 30)
-	tap_ok $? "$l: the message arrives in the Maildir" "$(tail -n 5 "$T/$name.err")"
+	tap_status $? "$l: the message arrives in the Maildir" "$(tail -n 5 "$T/$name.err")"
 	if [ -n "$mail" ]; then
 		from_first_header "$mail" > "$T/$name.got"
 		cmp -s "$T/$name.got" "$T/$name.want"
-		tap_ok $? "$l: byte for byte ($(wc -c < "$T/$name.want") bytes)" \
+		tap_status $? "$l: byte for byte ($(wc -c < "$T/$name.want") bytes)" \
 			"$(cmp "$T/$name.got" "$T/$name.want" 2>&1 | head -n 2)"
 	else
-		tap_ok 1 "$l: byte for byte" "no message"
+		tap_ok 0 "$l: byte for byte" "no message"
 	fi
 	logline=$(pf_log_wait "$RECV" "disconnect from .* $verb=$count " 20)
-	tap_ok $? "$l: receiver log: $verb=$count" "$(pf_log_lines "$RECV" 'disconnect from' | tail -n 3)"
+	tap_status $? "$l: receiver log: $verb=$count" "$(pf_log_lines "$RECV" 'disconnect from' | tail -n 3)"
 	case $verb in
 	bdat) tap_unlike "$logline" " data=" "$l: receiver log: no DATA" ;;
 	data) tap_unlike "$logline" " bdat=" "$l: receiver log: no BDAT" ;;
 	esac
 }
 
+tap_plan $((3 * 5 + 3))	# three deliveries (check: 5 each), three -vv lines
 make_msg small 4000
 run small
 check small a bdat 1

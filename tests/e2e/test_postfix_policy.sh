@@ -156,6 +156,12 @@ peer_invariants() {	# peer_invariants LEVEL: one line per violation
 
 while read -r name scen level opts rcpt want dsn checks reason; do
 	case $name in ''|'#'*) continue ;; esac
+	# swaks, status, dsn, invariants; the reason; the queue (three checks
+	# when deferred); one a peer check
+	n=4
+	[ "$reason" = - ] || n=$((n + 1))
+	case $want in deferred) n=$((n + 3)) ;; bounced|sent) n=$((n + 1)) ;; esac
+	peer_case_expect "$n" "$checks"
 	[ -f "$SCEN/$scen.json" ] || tap_bail "case $name: no scenario $SCEN/$scen.json"
 	DIR=$T/cases/$name
 	start_peer "$scen" "$DIR" || tap_bail "case $name: peer.py did not start"
@@ -167,7 +173,7 @@ while read -r name scen level opts rcpt want dsn checks reason; do
 	rc=$?
 	printf '%s\n' "$SWAKS_OUT" > "$DIR/swaks"
 	QID=${SENT_QID:-no-queue-id}
-	tap_ok "$([ "$rc" = 0 ] && [ -n "$SENT_QID" ]; echo $?)" "$name: swaks hands the message to the host" \
+	tap_status "$([ "$rc" = 0 ] && [ -n "$SENT_QID" ]; echo $?)" "$name: swaks hands the message to the host" \
 		"$(tail -n 15 "$DIR/swaks")"
 
 	line=$(pf_log_wait "$HOST" "$QID: to=<$rcpt>, relay=tlsrelay, .*status=(sent|deferred|bounced)" 60 | head -n 1)
@@ -178,16 +184,16 @@ while read -r name scen level opts rcpt want dsn checks reason; do
 	deferred)
 		pf_queue_ids "$HOST" > "$DIR/queue"
 		grep -qx "$QID" "$DIR/queue"
-		tap_ok $? "$name: the message stays in the host queue" "queue: $(tr '\n' ' ' < "$DIR/queue")"
+		tap_status $? "$name: the message stays in the host queue" "queue: $(tr '\n' ' ' < "$DIR/queue")"
 		pf_push "$HOST" "$QID"	# one more attempt: deferred again, never bounced
 		wait_until 30 eval '[ "$(host_log_for "$QID" | grep -c "relay=tlsrelay, .*status=deferred")" -ge 2 ]'
-		tap_ok $? "$name: deferred again on the next attempt" "$(host_log_for "$QID" | tail -n 5)"
+		tap_status $? "$name: deferred again on the next attempt" "$(host_log_for "$QID" | tail -n 5)"
 		tap_unlike "$(host_log_for "$QID")" "status=(bounced|sent)" "$name: never bounced nor sent"
 		pf_delete "$HOST" "$QID"
 		;;
 	bounced|sent)
 		wait_until 15 eval '! pf_queue_ids "$HOST" | grep -qx "$QID"'
-		tap_ok $? "$name: the message leaves the host queue" "queue: $(pf_queue_ids "$HOST" | tr '\n' ' ')"
+		tap_status $? "$name: the message leaves the host queue" "queue: $(pf_queue_ids "$HOST" | tr '\n' ' ')"
 		;;
 	esac
 	# no retry of this message may reach the next case's peer
@@ -197,10 +203,10 @@ while read -r name scen level opts rcpt want dsn checks reason; do
 	for c in "${_checks[@]}"; do
 		[ -n "$c" ] || continue
 		diag=$(peer_check "$c")
-		tap_ok $? "$name: peer: $c" "$diag$(printf '\n'; grep '^c[0-9]*\.trace=' "$DIR/report")"
+		tap_status $? "$name: peer: $c" "$diag$(printf '\n'; grep '^c[0-9]*\.trace=' "$DIR/report")"
 	done
 	viol=$(peer_invariants "$level")
-	tap_ok "$([ -z "$viol" ]; echo $?)" "$name: peer transcript invariants" \
+	tap_status "$([ -z "$viol" ]; echo $?)" "$name: peer transcript invariants" \
 		"$viol$(printf '\n'; grep '^c[0-9]*\.trace=' "$DIR/report")"
 	tap_diag "$name: $line"
 done <<< "$CASES"

@@ -53,8 +53,9 @@ log_for() {
 }
 
 # ---------------------------------------------------- a: limit 2, mixed
+tap_plan $((6 + 4 + 1))	# a, b, the server
 swaks_send "$HPORT" s@example.test ok1@example.test,reject@example.test "$T/msg.eml"
-tap_ok $? "a: swaks hands the message to the host" "$SWAKS_OUT"
+tap_status $? "a: swaks hands the message to the host" "$SWAKS_OUT"
 QID=$SENT_QID
 l_ok=$(log_for "$QID" ok1@example.test)
 l_rej=$(log_for "$QID" reject@example.test)
@@ -64,17 +65,17 @@ tap_like "$l_rej" "dsn=4\.3\.0, status=deferred" "a: limit 2: the refused recipi
 tap_like "$l_ok" "refused: <reject@example\.test>; accepted: <ok1@example\.test>\]" \
 	"a: the host's log names who was refused and who was accepted"
 pf_queue_ids "$HOST" | grep -qx "$QID"
-tap_ok $? "a: the message stays in the host queue (retried: a duplicate for ok1, no loss)"
+tap_status $? "a: the message stays in the host queue (retried: a duplicate for ok1, no loss)"
 postsuper -c "$HOST" -h "$QID" >/dev/null 2>&1       # hold it: no more retries
 grep -q '"data_file"' "$DIR/transcript.jsonl"
-tap_ok $? "a: the server did accept the message for ok1 (so the retry is a duplicate)"
+tap_status $? "a: the server did accept the message for ok1 (so the retry is a duplicate)"
 
 # ---------------------------------------------------- b: limit 1
 pf_set "$HOST" "tlsrelay_destination_recipient_limit = 1"
 pf_reload "$HOST"
 sleep 1
 swaks_send "$HPORT" s@example.test ok1@example.test,reject@example.test "$T/msg.eml"
-tap_ok $? "b: swaks hands the message to the host" "$SWAKS_OUT"
+tap_status $? "b: swaks hands the message to the host" "$SWAKS_OUT"
 QID2=$SENT_QID
 l_ok=$(log_for "$QID2" ok1@example.test)
 l_rej=$(log_for "$QID2" reject@example.test)
@@ -83,7 +84,7 @@ tap_diag "host log: $l_rej"
 tap_like "$l_ok" "status=sent" "b: limit 1: ok1 is sent"
 tap_like "$l_rej" "dsn=5\.1\.1, status=bounced" "b: limit 1: reject bounces with 5.1.1"
 wait_until 15 eval '! pf_queue_ids "$HOST" | grep -qx "$QID2"'
-tap_ok $? "b: limit 1: the message leaves the host queue"
+tap_status $? "b: limit 1: the message leaves the host queue"
 
 pf_delete "$HOST" ALL
 peer_report

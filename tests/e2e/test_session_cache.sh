@@ -80,7 +80,7 @@ run_nobody() {	# run_nobody NAME CONF: as run, as user nobody
 }
 
 sent() {	# sent NAME: point "NAME: delivered (exit 0)"
-	tap_ok "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: delivered (exit 0)" \
+	tap_status "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: delivered (exit 0)" \
 		"exit $RC, stdout: $OUT; log: $LOG"
 }
 full() {	# full NAME: a full handshake
@@ -100,6 +100,9 @@ write_conf "$T/may.conf" "$PA" may
 write_conf "$T/portb.conf" "$PB" verify
 
 # -------------------------------------------------------- a. reuse works
+# One plan for the cases below: a linear script (sent: 1 check, full and
+# reused: 2 each, corrupt_case: its own).
+tap_plan 73
 clear_cache
 run a1 "$T/verify.conf"
 sent "a1 first"
@@ -147,7 +150,7 @@ corrupt_case() {	# corrupt_case NAME HOW: HOW mangles the one entry file $1
 	clear_cache
 	run "$name-0" "$T/verify.conf"
 	f=$(find "$CACHE" -type f -name 's*' | head -n 1)
-	[ -n "$f" ] || { tap_ok 1 "$name: an entry to mangle" "no entry file"; return; }
+	[ -n "$f" ] || { tap_ok 0 "$name: an entry to mangle" "no entry file"; return; }
 	eval "$how"
 	run "$name" "$T/verify.conf"
 	sent "$name"

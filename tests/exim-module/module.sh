@@ -47,7 +47,7 @@ module_ns() {
 
 _module_missing() {	# _module_missing REASON: skip, or fail in CI
 	if [ "${CI:-}" = true ]; then
-		tap_ok 1 "the Exim transport module and Exim >= 4.99 are there (CI=true: required)" "$*"
+		tap_ok 0 "the Exim transport module and Exim >= 4.99 are there (CI=true: required)" "$*"
 		tap_done
 	fi
 	tap_skip_all "$*"

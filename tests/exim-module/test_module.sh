@@ -144,7 +144,7 @@ EOF
 
 # ------------------------------------------------------------- a. loading
 out=$(exim_cmd "$HOST" -bV 2>&1)
-tap_ok $? "a: exim -bV accepts transports with driver = tlsrelay" "$out"
+tap_status $? "a: exim -bV accepts transports with driver = tlsrelay" "$out"
 tap_like "$out" "^Exim version 4\.(99|[1-9][0-9]{2,})" "a: it is Exim 4.99 or later"
 out=$(exim_cmd "$HOST" -bI:modules 2>&1)
 tap_like "$out" "^Installed modules: (.* )?tlsrelay( |\$)" "a: exim -bI:modules lists tlsrelay"
@@ -175,12 +175,12 @@ copies() {	# copies USER TEXT: how many delivered files of USER contain TEXT
 
 # ------------------------------------------------------- b. delivered, TLS
 send b sender@sender.test user@example.test
-tap_ok $? "b: Exim accepts the message" "$SWAKS_OUT"
+tap_status $? "b: Exim accepts the message" "$SWAKS_OUT"
 line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) .*user@example.test" 60)
 tap_like "$line" "$EXIM_ID => user@example.test R=tlsrelay T=tlsrelay" "b: \"=>\" through router and transport tlsrelay"
 tap_like "$(id_lines)" "$EXIM_ID tlsrelay: to=<user@example\.test>, relay=\[127\.0\.0\.1\]:$RPORT, .*tls=TLSv1\.[23].*status=sent" "b: tlsrelay's own line (relay, tls=, status=sent) is in Exim's main log"
 mail=$(receiver_wait_mail "$RECV" user "$MSGID" 30)
-tap_ok $? "b: the receiver stored the message"
+tap_status $? "b: the receiver stored the message"
 tap_like "$(mail_header "$mail" Received)" "using TLSv1\.[23]" "b: the receiver's Received header shows TLS"
 tap_like "$(mail_header "$mail" Received)" "from exim-host\.tlsrelay\.test " "b: EHLO name: Exim's primary_hostname (helo_data default)"
 tap_is "$(mail_body "$mail")" "$(printf 'Hello from the module test (b).\n.leading dot\nFrom the start of a line\nLast line.')" "b: the body arrives intact"
@@ -191,7 +191,7 @@ C_ID=$EXIM_ID
 line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) tempfail@example.test" 60)
 tap_like "$line" "$EXIM_ID == tempfail@example.test R=tlsrelay T=tlsrelay defer: 4\.2\.0 host \[127\.0\.0\.1\]:$RPORT said: 450 4\.2\.0 .*\(in reply to RCPT TO command\)" "c: 450: \"==\" defer with the server's reply"
 in_queue "$EXIM_ID"
-tap_ok $? "c: the message stays in Exim's queue" "$(exim_queue "$HOST")"
+tap_status $? "c: the message stays in Exim's queue" "$(exim_queue "$HOST")"
 tap_like "$(retry_db)" "R:tempfail@example\.test -44 " "c: address retry record R:tempfail@example.test with errno -44 (rcpt_4xx)"
 
 # ------------------------------------------------------------- d. 550
@@ -199,9 +199,9 @@ send d sender@sender.test reject@example.test
 line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) reject@example.test" 60)
 tap_like "$line" "$EXIM_ID \*\* reject@example.test R=tlsrelay T=tlsrelay ?: 5\.1\.1 host \[127\.0\.0\.1\]:$RPORT said: 550 5\.1\.1 " "d: 550 5.1.1: \"**\" with the server's reply"
 wait_until 30 not_in_queue "$EXIM_ID"
-tap_ok $? "d: the message left the queue" "$(exim_queue "$HOST")"
+tap_status $? "d: the message left the queue" "$(exim_queue "$HOST")"
 wait_until 30 grep -q "said: 550 5\.1\.1" "$T/bounces/mbox" 2>/dev/null
-tap_ok $? "d: the bounce quotes the server's reply" "$(head -n 60 "$T/bounces/mbox" 2>/dev/null)"
+tap_status $? "d: the bounce quotes the server's reply" "$(head -n 60 "$T/bounces/mbox" 2>/dev/null)"
 
 # ------------------------------------------------ e. three recipients, mixed
 send e sender@sender.test alice@example.test,tempfail@example.test,reject@example.test
@@ -213,19 +213,19 @@ tap_like "$(id_lines)" "$EXIM_ID == tempfail@example.test R=tlsrelay T=tlsrelay 
 tap_like "$(id_lines)" "$EXIM_ID \*\* reject@example.test R=tlsrelay T=tlsrelay ?: .*said: 550" "e: the 550 recipient: **"
 tap_is "$(grep -c "$EXIM_ID tlsrelay: Verified TLS connection" "$(exim_log "$HOST")")" 1 "e: one connection for the three recipients"
 receiver_wait_mail "$RECV" alice "$E_MSGID" 30 >/dev/null
-tap_ok $? "e: alice's copy arrived"
+tap_status $? "e: alice's copy arrived"
 
 # ---------------------- c, e. the receiver accepts again: the deferred go out
 pf_set "$RECV" "smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination" && pf_reload "$RECV"
 exim_cmd "$HOST" -M "$C_ID" "$E_ID" >/dev/null 2>&1
 mail=$(receiver_wait_mail "$RECV" tempfail "mod-c." 30)
-tap_ok $? "c: exim -M delivers the deferred message once the receiver accepts"
+tap_status $? "c: exim -M delivers the deferred message once the receiver accepts"
 tap_like "$(grep -F "$C_ID " "$(exim_log "$HOST")")" "$C_ID => tempfail@example.test R=tlsrelay T=tlsrelay" "c: \"=>\" on the retry"
 tap_unlike "$(retry_db)" "R:tempfail@example\.test" "c: the retry record is deleted after the delivery"
 receiver_wait_mail "$RECV" tempfail "$E_MSGID" 30 >/dev/null
-tap_ok $? "e: the deferred recipient of e is delivered on the retry"
+tap_status $? "e: the deferred recipient of e is delivered on the retry"
 wait_until 30 not_in_queue "$E_ID"
-tap_ok $? "e: message e has left the queue"
+tap_status $? "e: message e has left the queue"
 tap_is "$(copies alice "$E_MSGID")" 1 "e: the accepted recipient was not sent again"
 tap_unlike "$(grep -F "$E_ID " "$(exim_log "$HOST")" | grep -F 'reject@')" "=> reject" "e: the refused recipient was not retried"
 pf_set "$RECV" "smtpd_recipient_restrictions = $RESTRICT" && pf_reload "$RECV"
@@ -239,7 +239,7 @@ line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) bob@example.test" 60)
 tap_like "$line" "$EXIM_ID == bob@example.test R=tlsrelay T=tlsrelay defer: 4\.7\.[0-9]+ " "f: encrypt against a server without STARTTLS: deferred, 4.7.x"
 tap_like "$(retry_db)" "R:bob@example\.test -37 " "f: retry record with Exim's TLS errno (-37: tls_required retry rules apply)"
 in_queue "$EXIM_ID"
-tap_ok $? "f: the message stays in the queue"
+tap_status $? "f: the message stays in the queue"
 tap_is "$(copies bob "$F_MSGID")" 0 "f: nothing was sent in plaintext"
 
 # ------------------- g. level may now; the message's own requirement: encrypt
@@ -257,7 +257,7 @@ receiver_tls "$RECV" may || tap_bail "receiver did not restart with TLS"
 wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening again"
 exim_cmd "$HOST" -M "$G_ID" "$F_ID" >/dev/null 2>&1
 mail=$(receiver_wait_mail "$RECV" carol "$G_MSGID" 30)
-tap_ok $? "g: with STARTTLS back, the message goes out"
+tap_status $? "g: with STARTTLS back, the message goes out"
 tap_like "$(mail_header "$mail" Received)" "using TLSv1\.[23]" "g: over TLS"
 tap_is "$(mail_header "$mail" X-TLSRelay-Require)" "" "g: the X-TLSRelay-Require header was removed"
 mail=$(receiver_wait_mail "$RECV" bob "$F_MSGID" 30)
@@ -270,11 +270,11 @@ H_ID=$EXIM_ID
 line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) erin@example.test" 60)
 tap_like "$line" "$EXIM_ID == erin@example.test R=tlsrelay T=tlsrelay defer: 4\.3\.5 $CONF:[0-9]+: .*no_such_setting" "h: broken tlsrelay.conf: deferred with FILE:LINE and the reason"
 in_queue "$EXIM_ID"
-tap_ok $? "h: the message stays in the queue"
+tap_status $? "h: the message stays in the queue"
 write_conf encrypt
 exim_cmd "$HOST" -M "$H_ID" >/dev/null 2>&1
 receiver_wait_mail "$RECV" erin "mod-h." 30 >/dev/null
-tap_ok $? "h: once tlsrelay.conf is fixed, exim -M delivers it"
+tap_status $? "h: once tlsrelay.conf is fixed, exim -M delivers it"
 
 # ------------------ p. the policy map: a fingerprint pin, wrong then right
 CERT_FP=$(openssl x509 -in "$CERTS/server.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
@@ -337,7 +337,7 @@ tap_like "$line" "$EXIM_ID => override@example.test R=override T=tlsrelay_overri
 EXTRA_HEADER="X-TLSRelay-Require: encrypt" send k sender@sender.test b1@example.test,b2@example.test,b3@example.test,b4@example.test,b5@example.test
 K_MSGID=$MSGID
 in_queue "$EXIM_ID"
-tap_ok $? "k: queued (the ACL says control = queue for b1..b5)"
+tap_status $? "k: queued (the ACL says control = queue for b1..b5)"
 exim_cmd "$HOST" -d+transport -M "$EXIM_ID" > "$T/k.debug" 2>&1
 tap_like "$(cat "$T/k.debug")" "tlsrelay_batch transport entered: 5 address\(es\), max_rcpt 2" "k: Exim passes all five to one call of the transport (remote_max_parallel 1)"
 exim_log_wait "$HOST" "$EXIM_ID (=>|->|\*\*|==) b5@example.test" 60 >/dev/null
@@ -357,7 +357,7 @@ tap_is "$hdr" 0 "k: no copy carries X-TLSRelay-Require"
 send l sender@sender.test expire@example.test
 L_ID=$EXIM_ID
 exim_log_wait "$HOST" "$EXIM_ID == expire@example.test" 60 >/dev/null
-tap_ok $? "l: first attempt deferred (450)"
+tap_status $? "l: first attempt deferred (450)"
 sleep 2     # older than the retry rule's 1 s cutoff (not a timing check)
 exim_cmd "$HOST" -M "$L_ID" >/dev/null 2>&1
 line=$(exim_log_wait "$HOST" "$L_ID \*\* expire@example.test" 30)
@@ -396,18 +396,18 @@ $(cat "$EX_DIR/log/paniclog" 2>/dev/null)"
 # m. TRANSPORT_MAGIC is 0x54504d31, "1MPT" in the file (little-endian);
 # "2MPT" stands for the transport API of another Exim release.
 patch_so '1MPT' '2MPT' "$T/magic.so"
-tap_ok $? "m: a copy of the module with another dyn_magic"
+tap_status $? "m: a copy of the module with another dyn_magic"
 exim_refuses tlsrelayold "$T/magic.so"
-tap_ok $? "m: Exim refuses to configure a transport with it" "$OUT"
+tap_status $? "m: Exim refuses to configure a transport with it" "$OUT"
 tap_like "$OUT" "transport module tlsrelayold is not compatible with this version of Exim" "m: Exim's message: \"transport module tlsrelayold is not compatible with this version of Exim\""
 
 # n. the version the module was built for, recorded as "VERSION\0"
 v=$EXIM_MODULE_VERSION
 case $v in *9) other=${v%?}8 ;; *) other=${v%?}$(( ${v: -1} + 1 )) ;; esac
 patch_so "$v\\x00" "$other\\x00" "$T/version.so"
-tap_ok $? "n: a copy of the module built (as it says) for Exim $other"
+tap_status $? "n: a copy of the module built (as it says) for Exim $other"
 exim_refuses tlsrelayver "$T/version.so"
-tap_ok $? "n: Exim $v refuses the configuration" "$OUT"
+tap_status $? "n: Exim $v refuses the configuration" "$OUT"
 tap_like "$OUT" "tlsrelay_transport\.so was built for Exim $other, this is Exim $v: build it again" "n: the reason names both versions"
 
 tap_done

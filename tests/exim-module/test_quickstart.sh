@@ -62,8 +62,8 @@ tap_is "$("$EXIM_DIR/bin/exim" -bP -n spool_directory 2>/dev/null)" "$EXIM_DIR/s
 # ------------------------------------------------------------ the blocks
 mkdir -p "$T/blocks"
 n=$(python3 "$top_srcdir/tests/docs/readme_blocks.py" "$top_srcdir/README.md" exim-module "$T/blocks")
-tap_ok $? "README.md has quick start blocks for the Exim module ($n)" "$n"
-tap_ok "$(test "${n:-0}" -ge 4; echo $?)" "at least 4 blocks: build, tlsrelay.conf, Exim configuration, test message"
+tap_status $? "README.md has quick start blocks for the Exim module ($n)" "$n"
+tap_status "$(test "${n:-0}" -ge 4; echo $?)" "at least 4 blocks: build, tlsrelay.conf, Exim configuration, test message"
 RPORT=$(free_port) || tap_bail "no free port"
 cp "$CERTS/ca.pem" "$T/ca.pem" && chmod 0644 "$T/ca.pem"
 for f in "$T"/blocks/*; do
@@ -82,7 +82,7 @@ if git -C "$top_srcdir" rev-parse --git-dir >/dev/null 2>&1; then
 else
 	tar -C "$top_srcdir" --exclude='./_build*' --exclude=./autom4te.cache -cf - . | tar -C "$T/src" -xf -
 fi
-tap_ok $? "a copy of the source tree in $T/src"
+tap_status $? "a copy of the source tree in $T/src"
 
 # ----------------------------------- the admin's system, in this namespace
 mkdir -p "$T/usrlocal" "$T/eximetc" "$T/eximspool" "$T/modules"
@@ -111,17 +111,17 @@ for ((i = 1; i <= n; i++)); do
 	t0=$(date +%s)
 	(cd "$T/src" && MAKEFLAGS=-j2 timeout 1200 bash -e "$T/blocks/$i.sh") > "$T/out.$i" 2>&1 < /dev/null
 	rc=$?
-	tap_ok "$rc" "README Exim module block $i: $(head -n 1 "$T/blocks/$i.sh") ($(( $(date +%s) - t0 )) s)" "$(tail -n 30 "$T/out.$i")"
+	tap_status "$rc" "README Exim module block $i: $(head -n 1 "$T/blocks/$i.sh") ($(( $(date +%s) - t0 )) s)" "$(tail -n 30 "$T/out.$i")"
 	if [ -f "$T/blocks/$i.expect" ]; then
 		python3 "$top_srcdir/tests/docs/readme_blocks.py" --match "$T/blocks/$i.expect" "$T/out.$i" > "$T/miss.$i"
-		tap_ok $? "block $i prints what the README shows" "$(cat "$T/miss.$i"; echo '--- output:'; tail -n 40 "$T/out.$i")"
+		tap_status $? "block $i prints what the README shows" "$(cat "$T/miss.$i"; echo '--- output:'; tail -n 40 "$T/out.$i")"
 	fi
 done
 
 # ------------------------------------------------------- what arrived
 file=$(receiver_wait_mail "$RECV" user "tlsrelay test" 30)
-tap_ok $? "the smarthost stored the test message" "$(tail -n 20 "$EXIM_DIR/spool/log/mainlog" 2>/dev/null)"
+tap_status $? "the smarthost stored the test message" "$(tail -n 20 "$EXIM_DIR/spool/log/mainlog" 2>/dev/null)"
 tap_like "$(mail_header "$file" Received)" 'using TLSv1\.[23]' "it arrived over TLS (Received header)"
-tap_ok "$(test -f "$EXIM_MODULE_DIR/tlsrelay_transport.so"; echo $?)" "make install put tlsrelay_transport.so in Exim's module directory"
-tap_ok "$(test ! -e "$EXIM_MODULE_DIR/tlsrelay_transport.la"; echo $?)" "and no libtool .la file next to it"
+tap_status "$(test -f "$EXIM_MODULE_DIR/tlsrelay_transport.so"; echo $?)" "make install put tlsrelay_transport.so in Exim's module directory"
+tap_status "$(test ! -e "$EXIM_MODULE_DIR/tlsrelay_transport.la"; echo $?)" "and no libtool .la file next to it"
 tap_done

@@ -99,13 +99,14 @@ output_lines() { grep -F "$EXIM_ID <" "$(exim_log "$HOST")"; }
 in_queue() { exim_queue "$HOST" | grep -q -- "$1"; }
 not_in_queue() { ! in_queue "$1"; }
 
+tap_plan 22	# a linear script
 # ------------------------------------------------------------- a. delivered
 send a sender@sender.test user@example.test
-tap_ok $? "a: Exim accepts the message" "$SWAKS_OUT"
+tap_status $? "a: Exim accepts the message" "$SWAKS_OUT"
 line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) .*user@example.test" 60)
 tap_like "$line" "$EXIM_ID => user <user@example.test> R=tlsrelay T=tlsrelay" "a: Exim logs the delivery through the tlsrelay router and transport"
 mail=$(receiver_wait_mail "$RECV" user "$MSGID" 30)
-tap_ok $? "a: the receiver stored the message"
+tap_status $? "a: the receiver stored the message"
 tap_like "$(mail_header "$mail" Received)" "ESMTPS.*|using TLSv1" "a: the receiver's Received header shows TLS"
 tap_like "$(mail_header "$mail" Received)" "using TLSv1\.[23]" "a: TLS 1.2 or 1.3"
 body=$(mail_body "$mail")
@@ -115,9 +116,9 @@ tap_unlike "$(sed -n '1,/^$/p' "$mail")" '^From ' "a: no mbox From line in the h
 # ------------------------------------------------- b. shell-proof addresses
 odd='o$HOME`id`|x&y@sender.test'
 send b "$odd" user@example.test
-tap_ok $? "b: Exim accepts a sender with \$, \`, | and &" "$SWAKS_OUT"
+tap_status $? "b: Exim accepts a sender with \$, \`, | and &" "$SWAKS_OUT"
 mail=$(receiver_wait_mail "$RECV" user "$MSGID" 60)
-tap_ok $? "b: delivered"
+tap_status $? "b: delivered"
 tap_is "$(mail_header "$mail" Return-Path)" "Return-Path: <$odd>" "b: the receiver saw the sender verbatim"
 
 # ----------------------------------------------------------- c. 450: defer
@@ -126,7 +127,7 @@ line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) tempfail@example.test" 60)
 tap_like "$line" "$EXIM_ID == tempfail@example.test .*R=tlsrelay T=tlsrelay defer" "c: 450: Exim defers"
 tap_like "$(output_lines)" "<tempfail@example.test>: tlsrelay transport output: 4\.2\.0 .*450" "c: Exim logs tlsrelay's reason (log_defer_output)"
 in_queue "$EXIM_ID"
-tap_ok $? "c: the message stays in Exim's queue" "$(exim_queue "$HOST")"
+tap_status $? "c: the message stays in Exim's queue" "$(exim_queue "$HOST")"
 
 # --------------------------------------------------- d. receiver down: defer
 pf_stop "$RECV"
@@ -134,7 +135,7 @@ send d sender@sender.test alice@example.test
 line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) alice@example.test" 90)
 tap_like "$line" "$EXIM_ID == alice@example.test .*R=tlsrelay T=tlsrelay defer" "d: receiver down: Exim defers"
 in_queue "$EXIM_ID"
-tap_ok $? "d: the message stays in Exim's queue"
+tap_status $? "d: the message stays in Exim's queue"
 pf_start "$RECV" || tap_bail "receiver did not restart"
 wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening again"
 
@@ -145,7 +146,7 @@ line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) bob@example.test" 60)
 tap_like "$line" "$EXIM_ID == bob@example.test .*R=tlsrelay T=tlsrelay defer .*returned 78" "e: bad tlsrelay.conf (exit 78): Exim defers"
 tap_like "$(output_lines)" "<bob@example.test>: tlsrelay transport output: 4\.3\.5 .*no_such_setting" "e: the log shows tlsrelay's 4.3.5 reason"
 in_queue "$EXIM_ID"
-tap_ok $? "e: the message stays in Exim's queue"
+tap_status $? "e: the message stays in Exim's queue"
 write_conf
 
 # ---------------------------------------------------------- f. 550: bounce
@@ -153,14 +154,14 @@ send f sender@sender.test reject@example.test
 line=$(exim_log_wait "$HOST" "$EXIM_ID (=>|\*\*|==) reject@example.test" 60)
 tap_like "$line" "$EXIM_ID \*\* reject@example.test .*R=tlsrelay T=tlsrelay.*returned 67" "f: 550 5.1.1 (exit 67): Exim bounces"
 wait_until 30 not_in_queue "$EXIM_ID"
-tap_ok $? "f: the message left the queue" "$(exim_queue "$HOST")"
+tap_status $? "f: the message left the queue" "$(exim_queue "$HOST")"
 wait_until 30 grep -q '5\.1\.1' "$T/bounces/mbox" 2>/dev/null
-tap_ok $? "f: the bounce to the sender quotes tlsrelay's 5.1.1 reason" "$(head -n 40 "$T/bounces/mbox" 2>/dev/null)"
+tap_status $? "f: the bounce to the sender quotes tlsrelay's 5.1.1 reason" "$(head -n 40 "$T/bounces/mbox" 2>/dev/null)"
 
 # ------------------------------------------- the deferred ones go out later
 exim_cmd "$HOST" -M "$(exim_queue "$HOST" | awk '/alice@example.test/ { print prev } { prev = $3 }')" >/dev/null 2>&1
 receiver_wait_mail "$RECV" alice "exim-d." 30 >/dev/null
-tap_ok $? "d: once the receiver is back, exim -M delivers the deferred message"
+tap_status $? "d: once the receiver is back, exim -M delivers the deferred message"
 
 exim_stop "$HOST"
 tap_done

@@ -82,8 +82,11 @@ begin transports
 .include $top_srcdir/conf/exim/transport_tlsrelay_smtp.conf
 .include $top_srcdir/conf/exim/transport_tlsrelay.conf
 EOF
+# One plan for the checks below: a linear script (ok_case 1, fail_case 2;
+# the loops run over fixed lists).
+tap_plan 102
 out=$(exim_cmd "$BE" -bV 2>&1)
-tap_ok $? "be: exim -bV accepts the four conf/exim/ snippets with their default macros" "$out"
+tap_status $? "be: exim -bV accepts the four conf/exim/ snippets with their default macros" "$out"
 out=$(exim_cmd "$BE" -bP transport tlsrelay_smtp 2>&1)
 tap_like "$out" "^hosts_require_tls = .*/usr/local/lib/tlsrelay/tlsrelay_exim.so\}\{require_tls\}" "be: the default TLSRELAY_EXIM_SO is \$(libdir)/tlsrelay of prefix /usr/local"
 
@@ -287,9 +290,9 @@ line=$(outcome "$A_ID" user@example.test)
 tap_like "$line" "$A_ID == user@example.test R=tlsrelay_smtp T=tlsrelay_smtp defer.*TLS" \
 	"a: encrypt, no STARTTLS offered: Exim's smtp transport defers (TLS required)"
 in_queue "$A_ID"
-tap_ok $? "a: the message stays in Exim's queue"
+tap_status $? "a: the message stays in Exim's queue"
 _receiver_find "$(receiver_maildir "$RECV" user)" "$A_MSGID" >/dev/null
-tap_ok $((!$?)) "a: nothing reached the receiver in plaintext"
+tap_status $((!$?)) "a: nothing reached the receiver in plaintext"
 
 # --------------------------------------------- b. may, no STARTTLS: plaintext
 send b user@plain.test || tap_bail "swaks b failed"
@@ -297,16 +300,16 @@ line=$(outcome "$EXIM_ID" user@plain.test)
 tap_like "$line" "$EXIM_ID => user@plain.test R=tlsrelay_smtp T=tlsrelay_smtp" "b: may (another domain, same server): delivered by Exim's smtp transport"
 mail=$(wait_until 30 _receiver_find "$(_pf_base "$RECV")/mail/plain.test/user" "$MSGID" >/dev/null &&
 	_receiver_find "$(_pf_base "$RECV")/mail/plain.test/user" "$MSGID")
-tap_ok $? "b: the receiver stored it"
+tap_status $? "b: the receiver stored it"
 tap_unlike "$(received "$mail")" "ESMTPS|using TLS" "b: in plaintext (no STARTTLS offered)"
 # Exim passes messages waiting for the same server down an open connection
 # (log: "H=... [127.0.0.1]*"); a's must be refused there too. Wait (bounded)
 # for such an attempt; whether Exim makes one is up to its hints.
 exim_log_wait "$HOST" "$A_ID == .*\]\*: " 10 >/dev/null
 grep -q "$A_ID => " "$(exim_log "$HOST")"
-tap_ok $((!$?)) "b: a's message was not delivered down b's plaintext connection" "$(grep "$A_ID" "$(exim_log "$HOST")")"
+tap_status $((!$?)) "b: a's message was not delivered down b's plaintext connection" "$(grep "$A_ID" "$(exim_log "$HOST")")"
 in_queue "$A_ID"
-tap_ok $? "b: a's message is still in the queue"
+tap_status $? "b: a's message is still in the queue"
 
 # ------------------------------------------------ c. broken map: router defers
 set_policy "example.test no-such-level"
@@ -315,7 +318,7 @@ line=$(outcome "$EXIM_ID" bob@example.test)
 tap_like "$line" "$EXIM_ID == bob@example.test R=tlsrelay_smtp defer.*tls_policy:1" \
 	"c: broken policy map: the router defers, naming the file and line"
 in_queue "$EXIM_ID"
-tap_ok $? "c: the message stays in Exim's queue"
+tap_status $? "c: the message stays in Exim's queue"
 
 # ------------------------- d. receiver with STARTTLS: a's message goes out
 receiver_tls "$RECV" may || tap_bail "receiver restart with STARTTLS failed"
@@ -360,7 +363,7 @@ tap_like "$line" "$EXIM_ID == bob@example.test R=tlsrelay_smtp T=tlsrelay_smtp d
 	"h: verify, certificate names another host: Exim defers (tls_verify_cert_hostnames)"
 H_ID=$EXIM_ID
 in_queue "$H_ID"
-tap_ok $? "h: the message stays in Exim's queue"
+tap_status $? "h: the message stays in Exim's queue"
 
 # ------------- i. encrypt, the same certificate: delivered (not verified)
 set_policy "example.test encrypt"

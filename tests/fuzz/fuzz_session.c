@@ -12,15 +12,19 @@
  *     d         DSN parameters (NOTIFY, RET, ENVID)
  *     u         a recipient with a UTF-8 local part (SMTPUTF8)
  *     i         implicit TLS (smtps);  p  the plaintext retry (no STARTTLS)
- *     T         "after TLS": the session starts as if STARTTLS had just
- *               succeeded (the next reply read is the EHLO reply), then
+ *     T         "after TLS": the session starts as STARTTLS leaves it after
+ *               a handshake (tr_session_params.tls_up, a verified posture):
+ *               EHLO is sent and the next reply read answers it, then
  *               AUTH (with a) and the transaction run. This reaches the
  *               AUTH dialogue, which needs TLS that this harness cannot
  *               give (there is no socket, so a real handshake fails).
- *     R         "reused": as T, then the transaction alone on a connection
- *               taken from the connection cache (conn_cache.h: no AUTH;
- *               a failure before MAIL's 2xx is TR_TXN_STALE);  r  with
- *               RSET first (the connection's last transaction was open)
+ *     R         "reused": as T (AUTH with a), then the connection is given
+ *               to the transaction as one taken from the connection cache
+ *               (tr_session_params.reused_up, conn_cache.h): a failure
+ *               before MAIL's 2xx makes it stale and the session opens a
+ *               new connection (as T again, on the rest of the input);
+ *               r  with RSET first (the connection's last transaction was
+ *               open)
  *   The rest is what the server sends, in reads: a line "@@" ends one read
  *   (so "220 ...\n@@\n" is the greeting alone, and a pipelined group of
  *   replies can arrive in one read or several). After the last byte the
@@ -29,6 +33,13 @@
  * The session is the real one (tr_session_run) with the stream's read and
  * write functions replaced (tr_session_params.io_ops): no network, no
  * sleeping, no TLS (STARTTLS reaches the handshake, which fails at once).
+ * Every mode runs tr_session_run; "after TLS" and "reused" through the
+ * library's own seams (tls_up, reused_up), so nothing of the session's
+ * set-up is copied here.
+ *
+ * FUZZ_SESSION_TRACE=1 (replay only) prints, for each input, what the
+ * client wrote: "session: ehlo=N auth=N mail=N dot=N quit=N" on stderr
+ * (tests/fuzz/test_corpus.sh checks the after-TLS seeds with it).
  *
  * ORACLES (abort = crash)
  *   - No MAIL, RCPT, DATA or AUTH is ever written in plaintext when the
@@ -40,6 +51,8 @@
  *     line are one printable line.
  *   - The password, and its base64 forms, never appear in a log line or
  *     status text.
+ *   - A connection found stale (its END event) was a reused one, and no
+ *     recipient was settled on it.
  */
 #include "config.h"
 #include <arpa/inet.h>
@@ -50,7 +63,7 @@
 #include "demand.h"
 #include "message.h"
 #include "sasl.h"
-#include "smtp_session.h"
+#include "smtp_client.h"
 
 #define USER "fuzz-user"
 #define PASS "Pa55-w0rd-fuzz"
@@ -68,6 +81,7 @@ static struct {
 	int dot_sent;              /* the end of data was written */
 	size_t read_after_dot;
 	int mail_sent, auth_sent;
+	int n_ehlo, n_auth, n_mail, n_dot, n_quit;   /* FUZZ_SESSION_TRACE */
 } srv;
 
 /* --------------------------------------------------------- the server */
@@ -102,18 +116,28 @@ static void srv_line(void)
 {
 	const char *l = srv.line;
 
-	if (srv.linelen >= 10 && strncmp(l, "MAIL FROM:", 10) == 0)
+	if (srv.linelen >= 10 && strncmp(l, "MAIL FROM:", 10) == 0) {
 		srv.mail_sent = 1;
+		srv.n_mail++;
+	}
+	if (srv.linelen >= 4 && strncmp(l, "EHLO", 4) == 0)
+		srv.n_ehlo++;
+	if (srv.linelen >= 4 && strncmp(l, "QUIT", 4) == 0)
+		srv.n_quit++;
 	if ((srv.linelen >= 10 && strncmp(l, "MAIL FROM:", 10) == 0) ||
 	    (srv.linelen >= 8 && strncmp(l, "RCPT TO:", 8) == 0) ||
 	    (srv.linelen >= 4 && strncmp(l, "DATA", 4) == 0) ||
 	    (srv.linelen >= 4 && strncmp(l, "AUTH", 4) == 0)) {
-		if (strncmp(l, "AUTH", 4) == 0)
+		if (strncmp(l, "AUTH", 4) == 0) {
 			srv.auth_sent = 1;
+			srv.n_auth++;
+		}
 		fuzz_check(!srv.plaintext_required, "command in plaintext when TLS is required");
 	}
-	if (srv.linelen == 2 && strncmp(l, ".\r", 2) == 0)
+	if (srv.linelen == 2 && strncmp(l, ".\r", 2) == 0) {
 		srv.dot_sent = 1;
+		srv.n_dot++;
+	}
 }
 
 static ssize_t srv_write(tr_io *io, const void *buf, size_t n, short *want)
@@ -238,6 +262,17 @@ static size_t parse_opts(const uint8_t *d, size_t n, opts *o)
 
 /* ------------------------------------------------------------- checks */
 
+static int trace_on(void)
+{
+	static int on = -1;
+
+	if (on < 0) {
+		const char *v = getenv("FUZZ_SESSION_TRACE");
+		on = v != NULL && strcmp(v, "1") == 0;
+	}
+	return on;
+}
+
 static void check_outcome(const tlsrelay_request *req, const tlsrelay_status *st)
 {
 	tlsrelay_status sum;
@@ -263,62 +298,27 @@ static void check_outcome(const tlsrelay_request *req, const tlsrelay_status *st
 	fuzz_check(sum.cat != TLSRELAY_OK || srv.dot_sent, "summary OK without data");
 }
 
-/* A stale reused connection: nothing settled, MAIL never accepted. */
-static void stale_check(const tr_session *s, const tlsrelay_request *req)
+/* A stale cached connection (the END event says stale): it was a reused
+ * one, and nothing was settled on it (MAIL never accepted). */
+static void stale_check(void *arg, const tr_event *ev)
 {
-	fuzz_check(s->reused && !s->mail_accepted, "stale only before MAIL's 2xx");
+	const tlsrelay_request *req = arg;
+
+	if (ev->type != TR_EV_END || !ev->stale)
+		return;
+	fuzz_check(ev->reused, "stale only on a reused connection");
 	for (size_t i = 0; i < req->nrcpts; i++)
 		fuzz_check(strcmp(req->rcpts[i].status.text, "delivery not attempted") == 0,
 		           "a recipient settled on a stale connection");
 }
 
-/* The session as tr_session_run leaves it after a successful STARTTLS
- * and before the EHLO reply (session_init + do_starttls), then AUTH and
- * the transaction. */
-static void run_after_tls(const tr_session_params *p, const opts *o, tlsrelay_request *req,
-                          tlsrelay_message *msg, tr_rcpt_trace *trace,
-                          tlsrelay_status *st)
-{
-	static tr_session s;
-	static tr_conn c;
-
-	memset(&s, 0, sizeof s);
-	memset(&c, 0, sizeof c);
-	s.ctx = ctx;
-	s.p = p;
-	s.req = req;
-	s.msg = msg;
-	s.trace = trace;
-	s.c = &c;
-	tr_io_init(&c.io, 0);
-	c.io.ops = &srv_ops;
-	s.state = TR_ST_EHLO_TLS;
-	c.tls_active = c.starttls_sent = c.greeted = c.in_sync = 1;
-	c.uses = 1;
-	snprintf(c.tls.protocol, sizeof c.tls.protocol, "TLSv1.3");
-	snprintf(c.tls.cipher, sizeof c.tls.cipher, "TLS_AES_256_GCM_SHA384");
-	c.tls.trust = TR_TRUST_VERIFIED;
-	snprintf(s.relay, sizeof s.relay, "mx.example.test[192.0.2.25]:25");
-	snprintf(c.relay, sizeof c.relay, "%s", s.relay);
-	s.accepted = calloc(req->nrcpts, 1);
-	s.trying = calloc(req->nrcpts, 1);
-	fuzz_check(s.accepted && s.trying, "calloc");
-	memset(s.trying, 1, req->nrcpts);
-	s.ntrying = req->nrcpts;
-	if (tr_sess_reply(&s, "performing the EHLO handshake after STARTTLS", st) == TLSRELAY_OK &&
-	    s.reply.code == 250) {
-		tr_caps_parse(&s.reply, &c.caps);
-		c.esmtp = 1;
-		s.reused = o->reused;
-		c.needs_rset = o->rset;
-		if (o->reused && tr_txn_run(&s, st) == TR_TXN_STALE)
-			stale_check(&s, req);
-		else if (!o->reused && (p->cred == NULL || tr_auth_run(&s, p->cred, st) == TLSRELAY_OK))
-			(void)tr_txn_run(&s, st);
-	}
-	free(s.accepted);
-	free(s.trying);
-}
+/* What the "after TLS" mode's handshake showed: TLSv1.3, a certificate
+ * with a trusted chain and the right name (verified), so that the
+ * enforcement of every level lets the session go on to AUTH. */
+static const tr_tls_info after_tls_up = {
+	.protocol = "TLSv1.3", .cipher = "TLS_AES_256_GCM_SHA384", .bits = 256, .alg_bits = 256,
+	.have_cert = 1, .chain_ok = 1, .name_ok = 1, .trust = TR_TRUST_VERIFIED,
+};
 
 /* The demand of the scripted server (demand.h): level, with credentials
  * (TLS required) when cred_key is set. */
@@ -354,6 +354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                        .nexthop = "example.test",
 	                        .addr = &addr, .io_ops = &srv_ops };
 	tlsrelay_status st;
+	tr_observers obs;
 	int greeted = 0;
 	size_t skip;
 	opts o;
@@ -386,13 +387,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.cred = o.cred ? &cred : NULL;
 	p.implicit_tls = o.implicit;
 	p.no_tls = o.no_tls;
+	p.tls_up = o.after_tls ? &after_tls_up : NULL;
 	tr_status_set(&st, TLSRELAY_TEMP, "4.4.0", "no server could be tried");
-	if (o.after_tls)
-		run_after_tls(&p, &o, &req, o.msg, trace, &st);
-	else
-		tr_session_run(ctx, &p, &req, o.msg, trace, 0, &greeted, &st);
+	p.reused_up = o.reused ? 1 + o.rset : 0;
+	memset(&obs, 0, sizeof obs);
+	tr_observe_add(&obs, stale_check, &req);
+	p.obs = &obs;
+	tr_session_run(ctx, &p, &req, o.msg, trace, 0, &greeted, &st);
 	if (srv.plaintext_required)
 		fuzz_check(!srv.mail_sent && !srv.auth_sent, "plaintext MAIL/AUTH");
 	check_outcome(&req, &st);
+	if (trace_on())
+		fprintf(stderr, "session: ehlo=%d auth=%d mail=%d dot=%d quit=%d\n",
+		        srv.n_ehlo, srv.n_auth, srv.n_mail, srv.n_dot, srv.n_quit);
 	return 0;
 }

@@ -69,6 +69,7 @@ to      carol@example.test      secure
 EOF
 chmod 0644 "$CONF" "$RULES"
 
+tap_plan 57	# a linear script
 # ------------------------------------------------------------- a. start-up
 out=$("$MILTER" -c "$CONF" -t 2>&1); rc=$?
 tap_is "$rc" 0 "a. -t accepts the rules"
@@ -151,16 +152,16 @@ delivered() {		# delivered NAME: wait for the marker at the receiver; prints the
 # ------------------------------------------------------ b. sender rule
 msg b "quarterly figures"
 swaks_send "$HPORT" secret@sender.test user@example.test "$T/b.eml"
-tap_ok $? "b. host accepts the message" "$SWAKS_OUT"
+tap_status $? "b. host accepts the message" "$SWAKS_OUT"
 QB=$SENT_QID
 tap_like "$(queued_header "$QB")" "^$HDR: encrypt$" "b. the milter added $HDR: encrypt"
 tap_like "$(cat "$T/milter.out")" "$HDR: encrypt \(from rule at line 2\)" "b. the milter logs the rule"
 deferred_with "$QB" "4\.7\.[0-9]"
-tap_ok $? "b. tlsrelay defers it with 4.7.x (TLS required, not offered)" "$(tail -n 5 "$(pf_log "$HOST")")"
+tap_status $? "b. tlsrelay defers it with 4.7.x (TLS required, not offered)" "$(tail -n 5 "$(pf_log "$HOST")")"
 # qmgr moves it from the active to the deferred queue just after the
 # delivery agent's verdict is logged: wait (bounded) for the move.
 wait_until 20 eval 'pf_queue_ids "$HOST" deferred | grep -qx "$QB"'
-tap_ok $? "b. it stays in the deferred queue (mailq)" "queue: $(pf_queue_ids "$HOST" deferred | tr '\n' ' ')"
+tap_status $? "b. it stays in the deferred queue (mailq)" "queue: $(pf_queue_ids "$HOST" deferred | tr '\n' ' ')"
 tap_like "$(postqueue -c "$HOST" -p)" "^$QB" "b. mailq lists it"
 md=$(receiver_maildir "$RECV" user)
 tap_unlike "$(cat "$md"/new/* "$md"/cur/* 2>/dev/null)" "$MARK" "b. the receiver got nothing"
@@ -173,7 +174,7 @@ hdr=$(queued_header "$QC")
 tap_like "$hdr" "^$HDR: verify$" "c. header rule (verify) beats sender rule (encrypt)"
 tap_is "$(printf '%s\n' "$hdr" | grep -ci "^$HDR:")" 1 "c. exactly one requirement header (the forged 'none' removed)"
 deferred_with "$QC" "4\.7\.[0-9]"
-tap_ok $? "c. deferred"
+tap_status $? "c. deferred"
 
 # ---------------------------------------------- c. recipient rule
 msg c2 "hello"
@@ -181,7 +182,7 @@ swaks_send "$HPORT" other@sender.test carol@example.test "$T/c2.eml"
 QC2=$SENT_QID
 tap_like "$(queued_header "$QC2")" "^$HDR: secure$" "c. recipient rule: $HDR: secure"
 deferred_with "$QC2" "4\.7\.[0-9]"
-tap_ok $? "c. recipient rule: deferred"
+tap_status $? "c. recipient rule: deferred"
 
 # ------------------------------------------- d. no rule: plaintext under may
 # (also to tempfail@, which the receiver answers with 450: the queue file
@@ -189,7 +190,7 @@ tap_ok $? "c. recipient rule: deferred"
 msg d "quarterly figures"
 swaks_send "$HPORT" other@sender.test user@example.test,tempfail@example.test "$T/d.eml"
 QD=$SENT_QID
-f=$(delivered) ; tap_ok $? "d. delivered"
+f=$(delivered) ; tap_status $? "d. delivered"
 hdr=$(queued_header "$QD")
 tap_like "$hdr" "^Subject: quarterly figures" "d. (the host's queued copy is readable)"
 tap_unlike "$hdr" "^$HDR:" "d. no rule: no requirement header added"
@@ -201,7 +202,7 @@ msg e "hello" "$HDR: secure" "x-tlsrelay-require: verify"
 swaks_send "$HPORT" other@sender.test user@example.test,tempfail@example.test "$T/e.eml"
 QE=$SENT_QID
 tap_like "$(cat "$T/milter.out")" "$QE: removed 2 incoming $HDR fields" "e. the milter logs the removal"
-f=$(delivered) ; tap_ok $? "e. forged header has no effect: delivered"
+f=$(delivered) ; tap_status $? "e. forged header has no effect: delivered"
 hdr=$(queued_header "$QE" | tr '[:upper:]' '[:lower:]')
 tap_like "$hdr" "^subject: hello" "e. (the host's queued copy is readable)"
 tap_unlike "$hdr" "^x-tlsrelay-require:" "e. forged copies removed by the milter (host's queued copy)"
@@ -211,10 +212,10 @@ tap_unlike "$(sed '/^$/q' "$f" | tr '[:upper:]' '[:lower:]')" "^x-tlsrelay-requi
 # ----------------------------------------- f. local submission (pickup)
 msg f "[secure] local"
 sendmail -C "$HOST" -f other@sender.test user@example.test < "$T/f.eml"
-tap_ok $? "f. sendmail(1) accepts the message"
+tap_status $? "f. sendmail(1) accepts the message"
 qf=$(pf_log_wait "$HOST" "message-id=<$MARK@sender.test>" 30 | sed -n 's/.*: \([0-9A-F]*\): message-id=.*/\1/p' | head -n 1)
 deferred_with "$qf" "4\.7\.[0-9]"
-tap_ok $? "f. non_smtpd_milters: a local message matching a rule is deferred" "qid=$qf"
+tap_status $? "f. non_smtpd_milters: a local message matching a rule is deferred" "qid=$qf"
 
 # ------------------------------------------------- g. the transport alone
 run_tr() {	# run_tr FILE KEY=VALUE...: tlsrelay as the host would run it; sets TR_OUT, TR_RC
@@ -229,7 +230,7 @@ tap_is "$TR_RC" 75 "g. without the milter the header still raises may to encrypt
 tap_like "$TR_OUT" "^4\.7\.[0-9] " "g. ... with 4.7.x"
 run_tr "$T/g1.eml" require_header=no
 tap_is "$TR_RC" 0 "g. require_header = no: the header is ignored, delivered"
-f=$(delivered) ; tap_ok $? "g. ... received"
+f=$(delivered) ; tap_status $? "g. ... received"
 tap_unlike "$(sed '/^$/q' "$f")" "^$HDR:" "g. ... and the header was removed all the same"
 msg g2 "direct" "$HDR: maximum"
 run_tr "$T/g2.eml"
@@ -240,7 +241,7 @@ run_tr "$T/g3.eml" tls_required_enable=yes tls_security_level=encrypt
 tap_is "$TR_RC" 75 "g. TLS-Required: No never relaxes a configured level (encrypt): 75"
 run_tr "$T/g3.eml" tls_required_enable=yes
 tap_is "$TR_RC" 0 "g. TLS-Required: No under may: delivered"
-f=$(delivered) ; tap_ok $? "g. ... received"
+f=$(delivered) ; tap_status $? "g. ... received"
 tap_like "$(mail_header "$f" TLS-Required)" "^TLS-Required: No" "g. ... and TLS-Required: No travels with the message"
 
 # ------------------------------------------------ h. allocation failure
@@ -262,7 +263,7 @@ fi
 # ------------------------------------------------------------ i. SIGTERM
 kill -TERM "$MPID"
 wait_until 15 sh -c "! kill -0 $MPID 2>/dev/null"
-tap_ok $? "i. SIGTERM stops the milter"
+tap_status $? "i. SIGTERM stops the milter"
 wait "$MPID"; rc=$?
 tap_is "$rc" 0 "i. clean exit status 0"
 tap_like "$(cat "$T/milter.out")" "stopped$" "i. it logs the stop"

@@ -128,7 +128,7 @@ msg fields10000 'b"".join(b"X-F%d: v\n" % i for i in range(10000))'
 msg header1mb   'b"".join(b"X-Field-%05d: %s\n" % (i, b"0123456789" * 7) for i in range(12500))'
 for c in $CASES; do
 	raw_send "$T/$c.eml"
-	tap_ok "$([ -n "$RAW_QID" ]; echo $?)" "a. $c: the host queues it" "$(tail -n 3 "$(pf_log "$HOST")")"
+	tap_status "$([ -n "$RAW_QID" ]; echo $?)" "a. $c: the host queues it" "$(tail -n 3 "$(pf_log "$HOST")")"
 	[ -n "$RAW_QID" ] || continue
 	tap_like "$(postcat -c "$HOST" -hq "$RAW_QID" 2>/dev/null)" "^$HDR: encrypt$" "a. $c: the milter added $HDR: encrypt"
 	v=$(verdict "$RAW_QID")
@@ -159,7 +159,7 @@ pf_flush "$HOST"
 for c in $CASES; do
 	mark=${MARKS[$c]}
 	f=$(receiver_wait_mail "$RECV" user "$mark" 90)
-	tap_ok $? "c. $c: delivered once STARTTLS is offered" "$(postqueue -c "$HOST" -p | tail -n 5)"
+	tap_status $? "c. $c: delivered once STARTTLS is offered" "$(postqueue -c "$HOST" -p | tail -n 5)"
 	[ -n "$f" ] || continue
 	tap_like "$(mail_header "$f" Received)" "with ESMTPS id" "c. $c: over TLS (ESMTPS)"
 	tap_is "$(grep -aci "$HDR" "$f")" 0 "c. $c: no $HDR anywhere in the delivered message"
@@ -174,7 +174,7 @@ for b in b1 b2; do
 	tap_is "$TR_RC" 0 "c. $b (transport alone): delivered once STARTTLS is offered"
 	mark=$([ "$b" = b1 ] && echo bcr-marker || echo bcrcr-marker)
 	f=$(receiver_wait_mail "$RECV" user "$mark" 60)
-	tap_ok $? "c. $b: received"
+	tap_status $? "c. $b: received"
 	tap_like "$(mail_header "$f" Received)" "with ESMTPS id" "c. $b: over TLS (ESMTPS)"
 	tap_is "$(grep -aci "$HDR" "$f")" 0 "c. $b: no $HDR anywhere in the delivered message"
 done

@@ -62,6 +62,7 @@ from    boss@corp.test          encrypt
 EOF
 chmod 0644 "$CONF" "$RULES"
 
+tap_plan 16	# a linear script (deferred: 2 checks)
 # --------------------------------------------------------------- set-up
 start_bg milter "$MILTER" -f -c "$CONF" -u nobody -p "inet:$MPORT@127.0.0.1"
 MPID=$BG_PID
@@ -112,7 +113,7 @@ deferred() {
 # ------------------------------------------------------- a. virtual alias
 msg a
 swaks_send "$HPORT" sender@sender.test alias@other.test "$T/a.eml"
-tap_ok $? "a. host accepts mail for alias@other.test" "$SWAKS_OUT"
+tap_status $? "a. host accepts mail for alias@other.test" "$SWAKS_OUT"
 QA=$SENT_QID
 tap_unlike "$(queued_header "$QA")" "^$HDR:" "a. the milter saw alias@other.test: no requirement header"
 deferred "a. virtual alias -> user@example.test" "$QA" user@example.test alias@other.test
@@ -120,7 +121,7 @@ deferred "a. virtual alias -> user@example.test" "$QA" user@example.test alias@o
 # ----------------------------------------------------- b. trailing dot
 msg b
 swaks_send "$HPORT" sender@sender.test user@example.test. "$T/b.eml"
-tap_ok $? "b. host accepts RCPT TO:<user@example.test.>" "$SWAKS_OUT"
+tap_status $? "b. host accepts RCPT TO:<user@example.test.>" "$SWAKS_OUT"
 QB=$SENT_QID
 tap_like "$(queued_header "$QB")" "^$HDR: encrypt$" "b. the milter ignores the trailing dot too: $HDR: encrypt"
 deferred "b. trailing dot" "$QB" user@example.test user@example.test.
@@ -128,7 +129,7 @@ deferred "b. trailing dot" "$QB" user@example.test user@example.test.
 # ------------------------------------------------- c. sender canonical
 msg c
 swaks_send "$HPORT" ceo@internal.test alice@example.test "$T/c.eml"
-tap_ok $? "c. host accepts mail from ceo@internal.test" "$SWAKS_OUT"
+tap_status $? "c. host accepts mail from ceo@internal.test" "$SWAKS_OUT"
 QC=$SENT_QID
 tap_unlike "$(queued_header "$QC")" "^$HDR:" "c. the milter saw ceo@internal.test: no requirement header"
 tap_like "$(pf_log_wait "$HOST" "$QC: from=<" 30)" "$QC: from=<boss@corp\.test>" \
@@ -140,7 +141,7 @@ msg d
 swaks_send "$HPORT" sender@sender.test alice@example.test "$T/d.eml"
 QD=$SENT_QID
 f=$(receiver_wait_mail "$RECV" alice "$MARK" 60)
-tap_ok $? "d. no rule: delivered" "$(grep "$QD" "$(pf_log "$HOST")" | tail -n 3)"
+tap_status $? "d. no rule: delivered" "$(grep "$QD" "$(pf_log "$HOST")" | tail -n 3)"
 tap_like "$(mail_header "$f" Received)" "with ESMTP id" "d. in plaintext (the receiver has no STARTTLS)"
 
 stop_pid "$MPID"

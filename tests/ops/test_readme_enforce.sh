@@ -53,12 +53,12 @@ run_block() {	# run_block N: block N; one check for its exit, one for its expect
 	out=$(cd "$T" && bash -e -c "tlsrelay() { command tlsrelay -c '$T/etc/tlsrelay.conf' \"\$@\"; }
 		tlsrelay-report() { command tlsrelay-report -c '$T/etc/tlsrelay.conf' \"\$@\"; }
 		. '$T/blocks/$i.sh'" 2>&1)
-	tap_ok $? "block $i runs" "$(printf '%s\n----\n%s' "$(cat "$T/blocks/$i.sh")" "$out")"
+	tap_status $? "block $i runs" "$(printf '%s\n----\n%s' "$(cat "$T/blocks/$i.sh")" "$out")"
 	printf '%s\n' "$out" > "$T/blocks/$i.out"
 	if [ -f "$T/blocks/$i.expect" ]; then
 		subst "$T/blocks/$i.expect"
 		miss=$("$PY" "$BLOCKS" --match "$T/blocks/$i.expect" "$T/blocks/$i.out")
-		tap_ok $? "block $i: the expected output" "$(printf 'missing:\n%s\ngot:\n%s' "$miss" "$out")"
+		tap_status $? "block $i: the expected output" "$(printf 'missing:\n%s\ngot:\n%s' "$miss" "$out")"
 	fi
 }
 

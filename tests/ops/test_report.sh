@@ -187,7 +187,7 @@ printf 'tls_history = %s/none/h.db\n' "$T" > "$T/gone.conf"
 OUT=$("$REPORT" -c "$T/gone.conf" summary 2>&1); RC=$?
 tap_is "$RC|$OUT" "75|tlsrelay-report: TLS history $T/none/h.db: No such file or directory" \
 	"a missing store: exit 75 (TEMP), one line"
-tap_ok "$([ ! -e "$T/none" ]; echo $?)" "a missing store: reading makes nothing"
+tap_status "$([ ! -e "$T/none" ]; echo $?)" "a missing store: reading makes nothing"
 rep metrics -o "$T/nodir/m.prom"
 tap_is "$RC" 71 "metrics -o into a missing directory: exit 71 (INTERNAL, a program without mail)"
 tap_like "$OUT" "^tlsrelay-report: $T/nodir/m\\.prom\\.tmp: No such file or directory" \

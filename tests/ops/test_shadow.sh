@@ -101,7 +101,7 @@ cross_check map "tls_shadow_policy_map = $T/candidate.policy" \
 for label in encrypt verify secure map; do
 	HIST=$T/shadow-$label.db
 	n=$(sql "SELECT count(*) FROM attempt WHERE shadow NOT IN ('pass', '')")
-	tap_ok "$([ "$n" -gt 0 ] && [ "$n" -lt 6 ]; echo $?)" "$label: the candidate defers some servers, not all ($n of 6)"
+	tap_status "$([ "$n" -gt 0 ] && [ "$n" -lt 6 ]; echo $?)" "$label: the candidate defers some servers, not all ($n of 6)"
 done
 
 # a candidate equal to the live policy

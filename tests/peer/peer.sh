@@ -19,7 +19,8 @@
 #   tlsrelay: peer_run_tlsrelay MSG ARG...  (needs TLSRELAY; sets RC, ELAPSED_MS;
 #                                            stops the peer and reads its report)
 #   Cases:    peer_case_start NAME SCENARIO TODO, point ASPECT STATUS NAME [DIAG],
-#             peer_outcome_points NAME TITLE EXP_RC EXP_DSN EXP_OVER,
+#             peer_case_expect N CHECKS (the case makes N points and one a check),
+#             peer_outcome_points NAME TITLE EXP_RC EXP_DSN EXP_OVER (3 points),
 #             peer_check_points NAME CHECKS, peer_invariants_common CANON
 #
 # The caller sets T (the test's temporary directory: peer start-up output
@@ -129,6 +130,18 @@ peer_case_start() {
 	[ -f "$SCEN/$scen.json" ] || tap_bail "case $name: no scenario $SCEN/$scen.json"
 }
 
+# peer_case_expect N CHECKS: declare the case's points (tap_expect): N of
+# its own and one for each check of CHECKS (as peer_check_points counts).
+peer_case_expect() {
+	local c n=$1
+	local -a _checks
+	IFS=';' read -r -a _checks <<< "${2#-}"
+	for c in "${_checks[@]}"; do
+		[ -n "$c" ] && n=$((n + 1))
+	done
+	tap_expect "$n"
+}
+
 # point ASPECT STATUS NAME [DIAG]: one TAP line; an aspect listed in the
 # case's TODO fails as "not ok ... # TODO reason"; if it passes, it is a
 # plain ok with a note to remove the TODO mark. Sets KNOWN=1 (a TODO
@@ -139,15 +152,15 @@ point() {
 	case ",$TODO_ASPECTS," in
 	*",$aspect,"*)
 		if [ "$st" = 0 ]; then
-			tap_ok 0 "$name"
+			tap_ok 1 "$name"
 			tap_diag "case is marked TODO for $aspect ($TODO_REASON) but passed: remove the mark"
 		else
-			tap_ok 1 "$name # TODO $TODO_REASON" "$diag"
+			tap_ok 0 "$name # TODO $TODO_REASON" "$diag"
 			KNOWN=1
 		fi
 		;;
 	*)
-		tap_ok "$st" "$name" "$diag" || FAILED=1
+		tap_status "$st" "$name" "$diag" || FAILED=1
 		;;
 	esac
 }

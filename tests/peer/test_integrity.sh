@@ -329,11 +329,13 @@ declare -A RSS
 while read -r name scen msg exp_rc exp_dsn exp_over rcpts opts checks; do
 	case $name in ''|'#'*) continue ;; esac
 	if [[ $name =~ ${INT_ONLY:-.} ]] && ! selected "$name" "$opts"; then
+		tap_expect 1
 		tap_skip "$name" "no /usr/bin/time (Debian package time)"
 		continue
 	fi
 	selected "$name" "$opts" || continue
 	peer_case_start "$name" "int_$scen" -
+	peer_case_expect 4 "$checks"		# rc, dsn, over, inv
 	DIR=$T/cases/$name MSG=$msg
 	RC=$(cat "$DIR/rc" 2>/dev/null) || tap_bail "case $name did not run: $(head -c 500 "$T/cases/$name.run")"
 	RSS_KB=$(tail -n 1 "$DIR/rss" 2>/dev/null)

@@ -460,6 +460,7 @@ tap_diag "server.pem cert sha256 $FP_CERT, public key (SPKI) sha256 $FP_PKEY"
 while read -r name scen level eff exp_rc exp_dsn exp_over opts checks todo; do
 	case $name in ''|'#'*) continue ;; esac
 	peer_case_start "$name" "$scen" "$todo"
+	peer_case_expect $((4 + (exp_rc != 78))) "$checks"	# rc, dsn, over, inv, q
 	run_once "$name" "$scen" "$level" "$opts"
 	peer_outcome_points "$name" "$name ($level, policy $eff)" "$exp_rc" "$exp_dsn" "$exp_over"
 	viol=$(invariants "$eff")
@@ -477,6 +478,7 @@ done <<< "$CASES"
 # ------------------------------------------------------------ -q cases
 while read -r name level opts dest exp_rc ere; do
 	case $name in ''|'#'*) continue ;; esac
+	case $name in q-sasl-*) tap_expect 3 ;; *) tap_expect 2 ;; esac	# rc, out, secret
 	DIR=$T/q/$name
 	mkdir -p "$DIR"
 	write_conf "$DIR" "$QPORT" "$level" "$opts" || tap_bail "case $name: cannot write the configuration"

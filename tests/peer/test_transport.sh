@@ -274,6 +274,7 @@ tap_diag "tlsrelay: $TLSRELAY; peer: $PY $PEER"
 while read -r name scen level exp_rc exp_dsn exp_over rcpts opts checks todo; do
 	case $name in ''|'#'*) continue ;; esac
 	peer_case_start "$name" "$scen" "$todo"
+	peer_case_expect 4 "$checks"		# rc, dsn, over, inv
 	run_once "$name" "$scen" "$level" "$rcpts" "$opts"
 	peer_outcome_points "$name" "$name ($level)" "$exp_rc" "$exp_dsn" "$exp_over"
 	viol=$(invariants "$level")

@@ -81,7 +81,7 @@ send() {
 		< "$T/msg" > "$T/$1.out" 2> "$T/$1.err"
 	RC=$?
 	OUT=$(cat "$T/$1.out") LOG=$(cat "$T/$1.err")
-	tap_ok "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: delivered (exit 0)" \
+	tap_status "$([ "$RC" = 0 ] && [ -z "$OUT" ]; echo $?)" "$1: delivered (exit 0)" \
 		"exit $RC, stdout: $OUT; log: $LOG"
 }
 full() {
@@ -92,13 +92,14 @@ reused() {
 	tap_like "$LOG" "Verified TLS connection reused to \[127\.0\.0\.1\]:" "$1: TLS connection reused"
 }
 same_worker() {	# same_worker NAME PID: still the one delivery process PID
-	tap_ok "$([ "$(workers)" = 1 ] && [ "$(worker)" = "$2" ]; echo $?)" \
+	tap_status "$([ "$(workers)" = 1 ] && [ "$(worker)" = "$2" ]; echo $?)" \
 		"$1: served by the same delivery process" "children now: $(worker), before: $2"
 }
 slot() { find "$CACHE" -maxdepth 1 -type f -name 's*' | head -n 1; }
 
 write_conf "$T/d.conf"
 
+tap_plan 37	# a linear script (send 1, full 2, reused 1-2, same_worker 1)
 # ------------------------------------------------ a. one process, resumed twice
 start_daemon "$T/d.conf"
 send a1 "$T/d.conf"
@@ -140,7 +141,7 @@ rm -f "$(slot)"
 timeout -k 5 60 runuser -u nobody -- "$TR" -c "$T/d.conf" -f sender@tlsrelay.test -- user@example.test \
 	< "$T/msg" > "$T/d0.out" 2>&1
 tap_is "$?" 0 "d0: the standalone transport delivered"
-tap_ok "$([ -n "$(slot)" ] && [ "$(md5sum < "$(slot)")" != "$before" ]; echo $?)" "d0: it wrote a new entry"
+tap_status "$([ -n "$(slot)" ] && [ "$(md5sum < "$(slot)")" != "$before" ]; echo $?)" "d0: it wrote a new entry"
 send d1 "$T/d.conf"
 reused d1
 same_worker d1 "$W"

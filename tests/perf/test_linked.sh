@@ -7,10 +7,13 @@
 # dependencies) and SQLite are only for MTA-STS and are loaded with dlopen
 # when a policy is fetched or the cache opened (lib/dynload.h; cost measured
 # in doc/PERFORMANCE.md). This reads the dynamic section (readelf -d) of the
-# real transport binary (behind libtool's wrapper if there is one), of
-# libtlsrelay.so and of tlsrelay-sts, and fails if libcurl or libsqlite3 is
-# NEEDED. That the dlopen path itself works is tests/sts/test_sts.sh (real
-# fetches, the SQLite cache, and a libcurl/SQLite that cannot be loaded).
+# real transport binary (behind libtool's wrapper if there is one) and of
+# tlsrelay-sts, and fails if libcurl or libsqlite3 is NEEDED. That the dlopen
+# path itself works is tests/sts/test_sts.sh (real fetches, the SQLite
+# cache, and a libcurl/SQLite that cannot be loaded).
+#
+# libtlsrelay is not a shared library (mk/lib.mk, doc/DESIGN.md): no
+# libtlsrelay.so is built, and no program of the build NEEDs one.
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
@@ -31,6 +34,8 @@ needed() {	# needed FILE: its NEEDED sonames, one a line
 
 TR=$(real_prog "${TLSRELAY_BIN:-$top_builddir/plugin/transport/tlsrelay}")
 [ -f "$TR" ] || tap_bail "no transport at $TR"
+# transport and tlsrelay-sts 3 each, libtlsrelay.so 1 + 6 programs, tlsrelayc 2
+tap_plan $((3 + 3 + 1 + 6 + 2))
 check() {	# check NAME FILE
 	local name=$1 f=$2 n
 	n=$(needed "$f")
@@ -42,21 +47,34 @@ check() {	# check NAME FILE
 }
 check transport "$TR"
 
-lib=$top_builddir/lib/.libs/libtlsrelay.so
-if [ -z "${TLSRELAY_BIN:-}" ] && [ -f "$lib" ]; then
-	check libtlsrelay.so "$(readlink -f "$lib")"
-else
-	tap_skip "libtlsrelay.so" "not in the build tree (TLSRELAY_BIN set or no shared library built)"
-fi
 sts=$top_builddir/plugin/sts/tlsrelay-sts
 if [ -z "${TLSRELAY_BIN:-}" ] && [ -e "$sts" ]; then
 	check tlsrelay-sts "$(real_prog "$sts")"
 else
-	tap_skip "tlsrelay-sts" "not in the build tree"
+	for t in "NEEDED entries read" "libcurl is not NEEDED" "libsqlite3 is not NEEDED"; do
+		tap_skip "tlsrelay-sts: $t" "not in the build tree"
+	done
 fi
 
+# No libtlsrelay.so: each program has the library's objects linked in.
+if [ -z "${TLSRELAY_BIN:-}" ]; then
+	tap_is "$(find "$top_builddir/lib" -name 'libtlsrelay.so*' | head -n 3)" "" \
+		"no libtlsrelay.so is built (the library is linked into each program)"
+else
+	tap_skip "no libtlsrelay.so is built" "TLSRELAY_BIN set"
+fi
+for p in plugin/transport/tlsrelay plugin/probe/tlsrelay-probe plugin/sts/tlsrelay-sts \
+	plugin/daemon/tlsrelayd plugin/milter/tlsrelay-milter plugin/exim/.libs/tlsrelay_exim.so; do
+	f=$top_builddir/$p
+	if [ -z "${TLSRELAY_BIN:-}" ] && [ -e "$f" ]; then
+		tap_unlike "$(needed "$(real_prog "$f")")" '^libtlsrelay' "${p##*/}: libtlsrelay.so is not NEEDED"
+	else
+		tap_skip "${p##*/}: libtlsrelay.so is not NEEDED" "not built here (optional, or TLSRELAY_BIN set)"
+	fi
+done
+
 # tlsrelayc, the thin transport of tlsrelayd, is started once per message
-# too and must link nothing but libc (ac/daemon.ac: static where the
+# too and must link nothing but libc (ac/programs.ac: static where the
 # toolchain allows, as in the normal build; dynamic in sanitizer builds).
 tc=$top_builddir/plugin/transport/tlsrelayc
 if [ -z "${TLSRELAY_BIN:-}" ] && [ -e "$tc" ]; then
@@ -68,10 +86,11 @@ if [ -z "${TLSRELAY_BIN:-}" ] && [ -e "$tc" ]; then
 		tap_unlike "$(printf '%s\n' "$n" | grep -Ev '^(libc\.so\.6|ld-linux.*|libasan.*|libubsan.*|libm\.so\.6|libgcc_s\.so\.1|libstdc\+\+.*|libresolv\.so\.2|librt\.so\.1|libpthread\.so\.0|libdl\.so\.2)$')" '.' \
 			"tlsrelayc: nothing but libc (and a sanitizer's runtime)"
 	else
-		tap_ok 0 "tlsrelayc: statically linked (no NEEDED entry)"
+		tap_ok 1 "tlsrelayc: statically linked (no NEEDED entry)"
 		tap_unlike "$(strings "$tc" | grep -E '^OpenSSL [0-9]' | head -n 1)" '.' "tlsrelayc: no OpenSSL inside"
 	fi
 else
-	tap_skip "tlsrelayc" "not in the build tree"
+	tap_skip "tlsrelayc: nothing but libc" "not in the build tree"
+	tap_skip "tlsrelayc: no OpenSSL" "not in the build tree"
 fi
 tap_done

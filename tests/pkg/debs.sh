@@ -19,7 +19,7 @@
 # TR_DEBS_DIR=DIR uses the .deb files in DIR instead of building (a build
 # made by hand, or by CI in an earlier step).
 
-DEBS_PACKAGES="libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim"
+DEBS_PACKAGES="tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim"
 
 debs_gate() {
 	# The packages are built by dpkg-buildpackage with Debian's flags, the
@@ -83,6 +83,6 @@ debs_purge() {
 	local p all=""
 	for p in $DEBS_PACKAGES; do all="${p}-dbgsym $all"; done
 	# shellcheck disable=SC2086
-	dpkg --purge $all tlsrelay-exim tlsrelay-milter tlsrelayd libtlsrelay-dev tlsrelay libtlsrelay0 \
+	dpkg --purge $all tlsrelay-exim tlsrelay-milter tlsrelayd tlsrelay \
 		> /dev/null 2>&1 || :
 }

@@ -98,16 +98,17 @@ Mtlsrelaybad,	P=$TR, F=mDFMun8, S=EnvFromSMTP/HdrFromSMTP, R=EnvToSMTP, E=\\r\\n
 RELAY_DOMAIN(\`broken.test')dnl
 EOF
 
+tap_plan 23	# a linear script
 # ------------------------------------------------------------- a. start
 m4 "$T/sm/etc/test.mc" > "$T/sm/etc/test.cf" 2> "$T/m4.err"
-tap_ok $? "a. m4 builds the configuration" "$(cat "$T/m4.err")"
+tap_status $? "a. m4 builds the configuration" "$(cat "$T/m4.err")"
 tap_is "$(cat "$T/m4.err")" "" "a. m4 has no complaint"
 tap_like "$(grep -A2 '^Mtlsrelay' "$T/sm/etc/test.cf")" "A=tlsrelay -T -c $T/tlsrelay.conf -Q \\\$i -f \\\$f -- \\\$u" \
 	"a. the Mtlsrelay line: A=tlsrelay -T ... -Q \$i -f \$f -- \$u"
 tap_like "$(grep -A2 '^Mtlsrelay,' "$T/sm/etc/test.cf")" "L=0,\$" "a. the Mtlsrelay line: L=0 (no line length limit)"
 tap_like "$(grep -A2 '^Mtlsrelay,' "$T/sm/etc/test.cf")" "^[[:space:]]*U=nobody:nogroup," "a. the Mtlsrelay line: U=TLSRELAY_USER"
 "$SMDIR/usr/libexec/sendmail/makemap" -C "$T/sm/etc/test.cf" hash "$T/sm/etc/mailertable" < "$T/sm/etc/mailertable"
-tap_ok $? "a. makemap builds the mailertable"
+tap_status $? "a. makemap builds the mailertable"
 
 receiver_new receiver "$RPORT" may || tap_bail "receiver_new failed"
 RECV=$PF_DIR
@@ -118,7 +119,7 @@ wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening"
 start_bg sendmail "$SM" -C "$T/sm/etc/test.cf" -bD -q5s -L sm-test
 SMPID=$BG_PID
 wait_port 127.0.0.1 "$SPORT" 15
-tap_ok $? "a. sendmail listens on 127.0.0.1:$SPORT" "$(cat "$T/sendmail.out")"
+tap_status $? "a. sendmail listens on 127.0.0.1:$SPORT" "$(cat "$T/sendmail.out")"
 tap_diag "receiver :$RPORT, sendmail :$SPORT (pid $SMPID), tlsrelay $TR"
 
 mailq() { "$SM" -C "$T/sm/etc/test.cf" -bp 2>&1; }
@@ -128,9 +129,9 @@ MARK="sendmail-b-$$-$RANDOM"
 printf 'From: <sender@sender.test>\nTo: <user@example.test>\nSubject: %s\n\n%s\n.leading dot\n' \
 	"$MARK" "$MARK" > "$T/b.eml"
 swaks_send "$SPORT" sender@sender.test user@example.test "$T/b.eml"
-tap_ok $? "b. sendmail accepts the message" "$SWAKS_OUT"
+tap_status $? "b. sendmail accepts the message" "$SWAKS_OUT"
 f=$(receiver_wait_mail "$RECV" user "$MARK" 60)
-tap_ok $? "b. delivered through tlsrelay" "$(mailq; cat "$T/sendmail.out")"
+tap_status $? "b. delivered through tlsrelay" "$(mailq; cat "$T/sendmail.out")"
 tap_like "$(mail_header "$f" Received)" "with ESMTPS id" "b. over TLS (ESMTPS)"
 tap_like "$(mail_header "$f" Return-Path)" "<sender@sender.test>" "b. envelope sender kept"
 tap_like "$(grep -c '^\.leading dot' "$f")" "^1$" "b. a leading dot arrives as one dot"
@@ -140,20 +141,20 @@ MARK="sendmail-c-$$-$RANDOM"
 printf 'From: <sender@sender.test>\nTo: <tempfail@example.test>\nSubject: %s\n\n%s\n' \
 	"$MARK" "$MARK" > "$T/c.eml"
 swaks_send "$SPORT" sender@sender.test tempfail@example.test "$T/c.eml"
-tap_ok $? "c. sendmail accepts the message"
+tap_status $? "c. sendmail accepts the message"
 queued() { mailq | grep -q "tempfail@example.test"; }
 deferred_seen() { grep -qE "tempfail@example.test.*stat=Deferred" "$T/sm/queue"/* 2>/dev/null ||
 	mailq | grep -qi "deferred"; }
 wait_until 60 deferred_seen
-tap_ok $? "c. tlsrelay's 75 defers it" "$(mailq)"
+tap_status $? "c. tlsrelay's 75 defers it" "$(mailq)"
 tap_like "$(mailq)" "tempfail@example.test" "c. it stays in sendmail's queue (mailq)"
 tap_like "$(mailq)" "Deferred" "c. mailq says Deferred"
 # further queue runs (-q5s): the qf file counts the tries (N line)
 tries() { sed -n 's/^N\([0-9]*\)$/\1/p' "$T/sm/queue"/qf* 2>/dev/null | sort -n | tail -n 1; }
 more_tries() { [ "$(tries)" -ge 3 ] 2>/dev/null; }
 wait_until 90 more_tries
-tap_ok $? "c. retried on later queue runs (tries: $(tries))"
-tap_ok "$(queued; echo $?)" "c. still queued, not bounced"
+tap_status $? "c. retried on later queue runs (tries: $(tries))"
+tap_status "$(queued; echo $?)" "c. still queued, not bounced"
 tap_unlike "$(receiver_maildir "$RECV" tempfail 2>/dev/null; ls "$(receiver_maildir "$RECV" tempfail)/new" 2>/dev/null)" \
 	"^[0-9]" "c. nothing reached the receiver"
 
@@ -165,10 +166,10 @@ MARK="sendmail-d-$$-$RANDOM"
 printf 'From: <sender@sender.test>\nTo: <user@broken.test>\nSubject: %s\n\n%s\n' \
 	"$MARK" "$MARK" > "$T/d.eml"
 swaks_send "$SPORT" sender@sender.test user@broken.test "$T/d.eml"
-tap_ok $? "d. sendmail accepts the message"
+tap_status $? "d. sendmail accepts the message"
 bounced() { mailq | grep -q 'MAILER-DAEMON\|<>'; }
 wait_until 60 bounced
-tap_ok $? "d. exit 78: sendmail bounces it (a DSN to the sender is queued)" "$(mailq)"
+tap_status $? "d. exit 78: sendmail bounces it (a DSN to the sender is queued)" "$(mailq)"
 tap_unlike "$(mailq)" "user@broken.test" "d. the original is no longer queued"
 
 # ------------------------------------- e. configuration error with -T
@@ -181,10 +182,10 @@ MARK="sendmail-e-$$-$RANDOM"
 printf 'From: <sender@sender.test>\nTo: <conferr@example.test>\nSubject: %s\n\n%s\n' \
 	"$MARK" "$MARK" > "$T/e.eml"
 swaks_send "$SPORT" sender@sender.test conferr@example.test "$T/e.eml"
-tap_ok $? "e. sendmail accepts the message"
+tap_status $? "e. sendmail accepts the message"
 e_deferred() { mailq | grep -A3 "conferr@example.test" | grep -qi "deferred\|4.3.5"; }
 wait_until 60 e_deferred
-tap_ok $? "e. -T: the configuration error defers it (75)" "$(mailq)"
+tap_status $? "e. -T: the configuration error defers it (75)" "$(mailq)"
 tap_like "$(mailq)" "conferr@example.test" "e. -T: it stays queued, not bounced"
 cp "$T/tlsrelay.conf.good" "$T/tlsrelay.conf"
 
@@ -195,9 +196,9 @@ L1200=$(printf '%01200d' 0 | tr 0 z)
 printf 'From: <sender@sender.test>\nTo: <user@example.test>\nSubject: %s\n\n%s\n%s\n%s\n' \
 	"$MARK" "$MARK" "$L998" "$L1200" > "$T/f.eml"
 swaks_send "$SPORT" sender@sender.test user@example.test "$T/f.eml"
-tap_ok $? "f. sendmail accepts the message"
+tap_status $? "f. sendmail accepts the message"
 f=$(receiver_wait_mail "$RECV" user "$MARK" 60)
-tap_ok $? "f. delivered through tlsrelay" "$(mailq)"
+tap_status $? "f. delivered through tlsrelay" "$(mailq)"
 tap_is "$(tr -d '\r' < "$f" | grep -cx "$L998")" 1 "f. the 998-octet line arrives intact (mailer L=0)" \
 	"line lengths: $(awk '{ print length($0) }' "$f" | sort -n | tail -n 4 | tr '\n' ' ')"
 tap_is "$(tr -d '\r' < "$f" | grep -cx "${L1200:0:998}")" 1 "f. a 1200-octet line is folded at 998, by tlsrelay as on Postfix's path"

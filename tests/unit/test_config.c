@@ -150,6 +150,7 @@ static void test_defaults(void)
 	char all[2048], name[128];
 	int i;
 
+	tap_expect(NFIELDS + 5);    /* one a key: the library has NFIELDS */
 	tr_config_init(&cfg);
 	render_all(&cfg, all, sizeof all);
 	check_str(all, want, "tr_config_init sets every default");
@@ -161,10 +162,15 @@ static void test_defaults(void)
 	}
 	TAP_INT(i, NFIELDS, "tr_config_key_name lists every key");
 	tap_ok(tr_config_key_name(-1) == NULL, "tr_config_key_name(-1) is NULL", NULL);
+	/* free forgets every string it frees, so a second free (and
+	 * free(NULL)) does nothing: the defaults' rendering again */
+	tr_config_set(&cfg, "relayhost", "[relay.example.test]:587", NULL, NULL);
+	tr_config_set(&cfg, "spool_directory", "/var/spool/x", NULL, NULL);
 	tr_config_free(&cfg);
 	tr_config_free(&cfg);
 	tr_config_free(NULL);
-	tap_ok(1, "tr_config_free twice and with NULL", NULL);
+	render_all(&cfg, all, sizeof all);
+	check_str(all, want, "tr_config_free twice and with NULL: every string setting NULL");
 }
 
 /* ---------------------------------------------------------- good values */
@@ -250,6 +256,7 @@ static void test_good_values(void)
 	tr_config cfg;
 	char buf[256], name[160];
 
+	tap_expect(NROWS(good_cases) * 2 + 2);
 	for (size_t c = 0; c < sizeof good_cases / sizeof good_cases[0]; c++) {
 		const char *v = good_cases[c].value;
 		tr_config_init(&cfg);
@@ -403,6 +410,7 @@ static void test_bad_values(void)
 	tr_config cfg;
 	char before[2048], after[2048], name[160];
 
+	tap_expect(NROWS(bad_cases) * 4);
 	for (size_t c = 0; c < sizeof bad_cases / sizeof bad_cases[0]; c++) {
 		tr_config_init(&cfg);
 		render_all(&cfg, before, sizeof before);
@@ -427,6 +435,7 @@ static void test_long_values(void)
 	tlsrelay_status st;
 	tr_config cfg;
 
+	tap_expect(5);
 	tr_config_init(&cfg);
 	memset(value, 'a', 100);
 	value[100] = '\0';
@@ -475,6 +484,7 @@ static void test_parse_time(void)
 	char name[96];
 	int out;
 
+	tap_expect(NROWS(cases) * 2 + 1);
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		out = -7;
 		snprintf(name, sizeof name, "tr_parse_time(\"%s\")", cases[c].in);
@@ -578,6 +588,7 @@ static void test_nexthop(void)
 	tr_nexthop nh, again;
 	char err[256], text[TR_NEXTHOP_TEXT_MAX], name[128];
 
+	tap_expect(NROWS(nexthop_good) * 7 + NROWS(nexthop_bad) * 3);
 	for (size_t c = 0; c < sizeof nexthop_good / sizeof nexthop_good[0]; c++) {
 		snprintf(name, sizeof name, "nexthop \"%s\"", nexthop_good[c].in);
 		TAP_INT(tr_nexthop_parse(nexthop_good[c].in, &nh, err, sizeof err),
@@ -613,6 +624,7 @@ static void test_nexthop_edges(void)
 	char in[300], text[TR_NEXTHOP_TEXT_MAX], err[8];
 	tr_nexthop nh;
 
+	tap_expect(11);
 	memset(in, 0, sizeof in);
 	in[0] = '[';
 	memset(in + 1, 'h', 255);
@@ -717,7 +729,11 @@ static void test_files(void)
 	char path[128], want[1024], buf[256], name[256];
 
 	for (size_t c = 0; c < sizeof file_cases / sizeof file_cases[0]; c++) {
-		size_t len = file_cases[c].len;
+		size_t len = file_cases[c].len, nkeys = 0;
+
+		while (nkeys < 3 && file_cases[c].checks[nkeys].key)
+			nkeys++;
+		tap_expect(2 + (file_cases[c].cat != TLSRELAY_OK) + nkeys);
 		if (len == 0)
 			len = strlen(file_cases[c].data);
 		if (write_temp("conf", file_cases[c].data, len, path,
@@ -750,6 +766,7 @@ static void test_long_lines(void)
 	tlsrelay_status st;
 	tr_config cfg;
 
+	tap_expect(2 * 3 + 2 * 2);  /* accepted: 3 checks, refused: 2 */
 	if (data == NULL)
 		return;
 	memcpy(data, prefix, plen);
@@ -788,6 +805,7 @@ static void test_load_errors(void)
 	tlsrelay_status st;
 	tr_config cfg;
 
+	tap_expect(9);
 	tr_config_init(&cfg);
 	tr_config_set(&cfg, "relayhost", "[keep.example]", NULL, &st);
 	tr_config_set(&cfg, "tls_ca_file", "/etc/ca.pem", NULL, &st);

@@ -103,6 +103,7 @@ static void changes(void)
 {
 	tlsrelay_ctx *ctx;
 
+	tap_expect(7 + 9);          /* seven contexts prepared, nine changes */
 	write_all("may");
 	set_mtime(conf, 1000000000);
 	ctx = prepared("prepare: configuration, CA file, maps");
@@ -151,6 +152,7 @@ static void errors(void)
 	tlsrelay_status st;
 	char *pem = strdup(slurp(ca) ? slurp(ca) : "");
 
+	tap_expect(4 * 3);          /* four contexts, three checks each */
 	(void)put(policy, "example.test bogus-level\n", 0644);
 	TAP_INT(tlsrelay_ctx_configure(ctx, conf, NULL, 0, &st), TLSRELAY_OK, "configure with a bad map");
 	TAP_INT(tlsrelay_ctx_prepare(ctx, &st), TLSRELAY_CONFIG, "prepare: a bad policy map is CONFIG");

@@ -40,6 +40,7 @@ static void test_usable(void)
 		{ "Full with no data",               3, 0, 0, 0, 0 },
 		{ "Full longer than the limit",      3, 0, 0, TR_TLSA_DATA_MAX + 1, 0 },
 	};
+	tap_expect(NROWS(cases));
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		TAP_INT(tr_tlsa_usable(cases[i].usage, cases[i].selector, cases[i].mtype,
 		                       cases[i].len), cases[i].want, cases[i].name);
@@ -50,6 +51,7 @@ static void test_names(void)
 	tr_tlsa_rr ee = { 3, 1, 1, NULL, 0 }, ta = { 2, 0, 2, NULL, 0 }, odd = { 9, 7, 5, NULL, 0 };
 	char buf[64];
 
+	tap_expect(7);
 	TAP_STR(tr_dane_rr_name(&ee, buf, sizeof buf), "DANE-EE(3) SPKI(1) SHA2-256(1)", "name of 3 1 1");
 	TAP_STR(tr_dane_rr_name(&ta, buf, sizeof buf), "DANE-TA(2) Cert(0) SHA2-512(2)", "name of 2 0 2");
 	TAP_STR(tr_dane_rr_name(&odd, buf, sizeof buf), "?(9) ?(7) ?(5)", "name of unknown values");
@@ -71,6 +73,7 @@ static void test_preempts_sts(void)
 		{ "unusable TLSA: MTA-STS may apply",     TR_DANE_UNUSABLE, 0 },
 		{ "usable TLSA: DANE takes precedence",   TR_DANE_USABLE,   1 },
 	};
+	tap_expect(NROWS(cases) + 1);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		tr_dane_host h;
 
@@ -120,6 +123,7 @@ static void test_floor(void)
 		  TR_TLS_DANE, 0 },
 		{ "not a DANE level: untouched", TR_DANE_OFF, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, TR_TLS_ENCRYPT, 0 },
 	};
+	tap_expect(NROWS(cases) * 2);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		tr_dane_host h;
 		tr_policy pol;
@@ -158,6 +162,7 @@ static void test_route_literal(void)
 	char text[600];
 	int n;
 
+	tap_expect(5 + 5 + 4);      /* dane, dane-only, verify */
 	tr_dns_init(&d, "127.0.0.1:1", 1);   /* never asked: numeric hosts */
 	TAP_INT(tr_dane_route_host(&d, TR_TLS_DANE, TR_DANE_MX_NONE, "192.0.2.7", "192.0.2.7",
 	                           25, a, 4, &n, &h, &st), TLSRELAY_OK, "dane: IP literal: routed (OK)");
@@ -193,6 +198,7 @@ static void test_tlsa_args(void)
 	tr_tlsa_set s;
 	char why[256];
 
+	tap_expect(5);
 	tr_dns_init(&d, "127.0.0.1:1", 1);
 	TAP_INT(tr_dns_tlsa(&d, 25, "bad host", &s, why, sizeof why), TR_TLSA_TEMP,
 	        "TLSA: a bad host name is a temporary failure (no query)");
@@ -216,6 +222,7 @@ static void test_openssl_setup(void)
 	tr_dane_host h;
 	tlsrelay_status st;
 
+	tap_expect(6);
 	TAP_INT(tr_tls_dane_ctx(c, &st), TLSRELAY_OK, "SSL_CTX_dane_enable");
 	memset(&h, 0, sizeof h);
 	ssl = SSL_new(c);
@@ -246,6 +253,7 @@ static void test_enforce(void)
 	tlsrelay_status st;
 	static tr_demand dane;
 
+	tap_expect(6);
 	dane.level = TR_TLS_DANE;
 	dane.auth = TR_AUTH_DANE;
 	memset(&info, 0, sizeof info);

@@ -35,6 +35,7 @@ static void test_loopback(void)
 	};
 	char name[96];
 
+	tap_expect(NROWS(cases));
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		snprintf(name, sizeof name, "loopback(\"%s\") = %d", cases[c].addr, cases[c].loopback);
 		TAP_INT(tr_dns_addr_loopback(cases[c].addr), cases[c].loopback, name);
@@ -63,6 +64,7 @@ static void test_resolv_conf(void)
 {
 	char path[128], remote[64], name[160];
 
+	tap_expect(NROWS(conf_cases) * 2 + 2);
 	for (size_t c = 0; c < sizeof conf_cases / sizeof conf_cases[0]; c++) {
 		if (write_temp("resolv", conf_cases[c].text, strlen(conf_cases[c].text), path,
 		               sizeof path) != 0) {
@@ -127,6 +129,7 @@ static void test_check(void)
 	};
 	char map[128], resolv[128], want[1024], tmp[1024], name[160];
 
+	tap_expect(NROWS(cases) * 2);
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		struct reported r = { "", 0 };
 		tr_config cfg;

@@ -43,6 +43,7 @@ static void read_waits(const char *what, int timeout_ms, long long deadline_in,
 	int other, r;
 	long long t0 = tr_now_ms(), ms;
 
+	tap_expect(3);
 	if (open_pair(&io, t0 + deadline_in, &other) < 0) {
 		tap_ok(0, what, "socketpair failed");
 		return;
@@ -70,6 +71,7 @@ static void write_waits(void)
 	int other, r = TR_IO_OK;
 	long long t0 = tr_now_ms(), ms;
 
+	tap_expect(2);
 	if (open_pair(&io, t0 + DEADLINE_MS, &other) < 0) {
 		tap_ok(0, "write", "socketpair failed");
 		return;
@@ -93,6 +95,7 @@ static void sticky_failure(void)
 	char line[64];
 	size_t len;
 
+	tap_expect(7);
 	tr_io_init(&io, 0);
 	TAP_INT(tr_io_write(&io, "MAIL FROM:<a@b>\r\n", 17), TR_IO_OK, "fail: a write is queued");
 	tr_io_fail(&io, "a command too long to send (not sent)");

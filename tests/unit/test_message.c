@@ -250,6 +250,7 @@ static void test_canon_case(const struct canon_case *t)
 	size_t cut;
 	int ok, bad_at = -1;
 
+	tap_expect(8);
 	ok = canon_run(t->in, t->inlen, NULL, 0, 0, &out, &c);
 	snprintf(name, sizeof name, "canon %s: output bytes", t->name);
 	TAP_MEM(out.p ? out.p : "", out.len, t->out, t->outlen, name);
@@ -399,6 +400,7 @@ static void test_canon_random(void)
 	unsigned seed = 12345;
 	int bad = -1;
 
+	tap_expect(1);
 	for (int round = 0; round < 200 && bad < 0; round++) {
 		size_t n = 1 + (seed = seed * 1103515245 + 12345) % 6000, max, cut;
 		char *in = malloc(n);
@@ -483,6 +485,7 @@ static void test_fold_case(const struct fold_case *f)
 	char name[200];
 	size_t i;
 
+	tap_expect(1);              /* and test_canon_case's */
 	buf_add(&in, f->head, strlen(f->head));
 	buf_rep(&in, 'x', f->xs);
 	buf_add(&in, f->tail, strlen(f->tail));
@@ -514,6 +517,7 @@ static void test_fold_huge(void)
 	size_t i, line = 0, longest = 0, cut = 4097;
 	int ok;
 
+	tap_expect(5);
 	for (i = 0; i < n; i++) {
 		char ch = (char)('a' + i % 26);
 		buf_add(&in, &ch, 1);
@@ -612,6 +616,7 @@ static void test_dot_case(const struct dot_case *t)
 	size_t cut;
 	int bad_at = -1;
 
+	tap_expect(3);
 	dot_run(t->in, t->inlen, t->inlen, 0, &out);
 	snprintf(name, sizeof name, "dotstuff %s: output bytes", t->name);
 	TAP_MEM(out.p ? out.p : "", out.len, t->out, t->outlen, name);
@@ -639,6 +644,7 @@ static void test_canon_then_dotstuff(void)
 	struct buf canon = { 0 }, out = { 0 };
 	tr_canon_state c;
 
+	tap_expect(1);
 	canon_run(in, sizeof in - 1, NULL, 0, 0, &canon, &c);
 	dot_run(canon.p, canon.len, canon.len, 0, &out);
 	TAP_MEM(out.p, out.len, want, sizeof want - 1, "canon then dotstuff");
@@ -682,6 +688,7 @@ static void test_spool_file(const char *work, const char *spool)
 	tlsrelay_message *msg;
 	int fd = input_file(work, spool_in, sizeof spool_in - 1);
 
+	tap_expect(2 + 1 + 5 + 1 + 1);  /* check_spooled: 5 */
 	tap_ok(fd >= 0, "spool file: input file", strerror(errno));
 	msg = tr_message_spool(fd, spool, &st);
 	tap_ok(msg != NULL, "spool file: spooled", st.text);
@@ -702,6 +709,7 @@ static void test_message_check(void)
 	struct tlsrelay_message m;
 	tlsrelay_status st;
 
+	tap_expect(6);
 	memset(&m, 0, sizeof m);
 	m.fd = -1;
 	TAP_INT(tr_message_check(&m, &st), TLSRELAY_OK, "check: clean message ok");
@@ -723,6 +731,7 @@ static void test_spool_pipe_ctx(const char *spool)
 	tlsrelay_message *msg = NULL;
 	int p[2];
 
+	tap_expect(1 + 5 + 1);      /* check_spooled: 5 */
 	memset(&ctx, 0, sizeof ctx);
 	ctx.cfg.spool_directory = (char *)spool;
 	if (pipe(p) != 0 || write(p[1], spool_in, sizeof spool_in - 1) !=
@@ -763,15 +772,16 @@ static void test_spool_tmpdir(const char *work, const char *spool)
 	size_t i;
 	int fd;
 
+	tap_expect(NROWS(dirs));
 	old = old ? strdup(old) : NULL;
 	setenv("TMPDIR", spool, 1);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < NROWS(dirs); i++) {
 		fd = input_file(work, B("x\n"));
 		msg = tr_message_spool(fd, dirs[i], &st);
 		snprintf(name, sizeof name, "spool dir %s uses $TMPDIR",
 		         dirs[i] ? "\"\"" : "NULL");
 		if (msg != NULL && !spool_location(msg, path, sizeof path))
-			printf("ok %d - %s # SKIP no /proc\n", ++tap_n, name);
+			tap_skip(name, "no /proc");
 		else
 			tap_ok(msg != NULL && strncmp(path, spool, strlen(spool)) == 0 &&
 			       path[strlen(spool)] == '/', name, msg ? path : st.text);
@@ -792,6 +802,7 @@ static void test_spool_missing_dir(const char *work)
 	tlsrelay_message *msg;
 	int fd = input_file(work, B("x\n")), before = next_fd();
 
+	tap_expect(5);
 	snprintf(dir, sizeof dir, "%s/does-not-exist", work);
 	msg = tr_message_spool(fd, dir, &st);
 	tap_ok(msg == NULL, "missing dir: fails", "");
@@ -810,6 +821,7 @@ static void test_spool_read_error(const char *spool)
 	tlsrelay_message *msg;
 	int p[2], before;
 
+	tap_expect(6 + 1);          /* a read error, then fd -1 */
 	if (pipe(p) != 0) {
 		tap_ok(0, "read error: pipe", strerror(errno));
 		return;
@@ -833,6 +845,11 @@ static void test_spool_read_error(const char *spool)
 /* Write failure: RLIMIT_FSIZE makes write(2) fail with EFBIG. */
 static void test_spool_write_error(const char *work, const char *spool)
 {
+	static const char *const names[] = {
+		"write error: fails", "write error: temporary", "write error: dsn",
+		"write error: text", "write error: spool descriptor closed",
+		"write error: dir empty",
+	};
 	static char big[100000];
 	struct rlimit old, lim;
 	tlsrelay_status st;
@@ -841,6 +858,7 @@ static void test_spool_write_error(const char *work, const char *spool)
 	int fd, before, limited;
 	void (*oldsig)(int);
 
+	tap_expect(NROWS(names));
 	memset(big, 'x', sizeof big);
 	fd = input_file(work, big, sizeof big);
 	before = next_fd();
@@ -854,19 +872,20 @@ static void test_spool_write_error(const char *work, const char *spool)
 		setrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, oldsig);
 	if (!limited) {
-		printf("ok %d - write error # SKIP cannot set RLIMIT_FSIZE\n", ++tap_n);
+		for (size_t i = 0; i < NROWS(names); i++)
+			tap_skip(names[i], "cannot set RLIMIT_FSIZE");
 		tlsrelay_message_free(msg);
 		close(fd);
 		return;
 	}
 	snprintf(want, sizeof want, "cannot write spool file in %s: %s", spool,
 	         strerror(EFBIG));
-	tap_ok(msg == NULL, "write error: fails", "");
-	TAP_INT(st.cat, TLSRELAY_TEMP, "write error: temporary");
-	TAP_STR(st.dsn, "4.3.0", "write error: dsn");
-	TAP_STR(st.text, want, "write error: text");
-	TAP_INT(next_fd(), before, "write error: spool descriptor closed");
-	TAP_INT(dir_entries(spool), 0, "write error: dir empty");
+	tap_ok(msg == NULL, names[0], "");
+	TAP_INT(st.cat, TLSRELAY_TEMP, names[1]);
+	TAP_STR(st.dsn, "4.3.0", names[2]);
+	TAP_STR(st.text, want, names[3]);
+	TAP_INT(next_fd(), before, names[4]);
+	TAP_INT(dir_entries(spool), 0, names[5]);
 	close(fd);
 }
 
@@ -1136,6 +1155,7 @@ static void test_spool_large(const char *spool)
 	pid_t pid;
 	int p[2], status;
 
+	tap_expect(2 + 5 + 1);
 	nlines = large_lines(&size, &max);
 	if (pipe(p) != 0 || (pid = fork()) < 0) {
 		tap_ok(0, "large: set up", strerror(errno));
@@ -1167,6 +1187,7 @@ int main(void)
 	char work[] = "/tmp/test_message.XXXXXX", spool[600];
 	size_t i;
 
+	tap_expect(3);              /* main's own: free(NULL), two rmdir */
 	for (i = 0; i < sizeof canon_cases / sizeof canon_cases[0]; i++)
 		test_canon_case(&canon_cases[i]);
 	for (i = 0; i < sizeof head_cases / sizeof head_cases[0]; i++)

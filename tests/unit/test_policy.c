@@ -115,6 +115,7 @@ static void test_good_values(void)
 {
 	char buf[TR_POLICY_TEXT_MAX];
 
+	tap_expect(NROWS(good_cases));
 	for (size_t c = 0; c < sizeof good_cases / sizeof good_cases[0]; c++)
 		check_str(parsed(good_cases[c].value, buf, sizeof buf),
 		          good_cases[c].want, good_cases[c].name);
@@ -127,6 +128,7 @@ static void test_fields(void)
 	tlsrelay_status st;
 	tr_policy p;
 
+	tap_expect(14 + (TR_TLS_SECURE - TR_TLS_NONE + 1) * 2);  /* and two a level */
 	TAP_INT(tr_policy_parse_value("secure match=nexthop ciphers=high "
 	                              "servername=nexthop", "main.cf:3", &p, &st),
 	        TLSRELAY_OK, "fields: parse");
@@ -193,6 +195,7 @@ static void test_protocols(void)
 	tlsrelay_status st;
 	tr_policy p;
 
+	tap_expect(NROWS(proto_cases) * 4);
 	for (size_t c = 0; c < sizeof proto_cases / sizeof proto_cases[0]; c++) {
 		snprintf(value, sizeof value, "encrypt protocols=%s",
 		         proto_cases[c].value);
@@ -309,6 +312,7 @@ static void test_bad_values(void)
 	tlsrelay_status st;
 	tr_policy p, before;
 
+	tap_expect(NROWS(bad_cases) * 4 + 1);
 	memset(&before, 0x5a, sizeof before);
 	for (size_t c = 0; c < sizeof bad_cases / sizeof bad_cases[0]; c++) {
 		p = before;
@@ -329,6 +333,7 @@ static void test_long_values(void)
 	tlsrelay_status st;
 	tr_policy p;
 
+	tap_expect(4);
 	memset(value, ' ', sizeof value);
 	memcpy(value, "may", 3);
 	value[TR_POLICY_LINE_MAX] = '\0';
@@ -370,6 +375,7 @@ static void test_defaults(void)
 	char buf[TR_POLICY_TEXT_MAX], name[96];
 	tr_policy p;
 
+	tap_expect(NROWS(default_cases) * 3 + 1);
 	for (size_t c = 0; c < sizeof default_cases / sizeof default_cases[0];
 	     c++) {
 		memset(&p, 0x5a, sizeof p);
@@ -392,6 +398,7 @@ static void test_format(void)
 	char buf[TR_POLICY_TEXT_MAX], small[10];
 	tr_policy p;
 
+	tap_expect(5);
 	tr_policy_from_level(TR_TLS_SECURE, &p);
 	p.min_proto = TLS1_2_VERSION;
 	strcpy(p.source, "/etc/tlsrelay/tls_policy:12 key .example.com");
@@ -419,6 +426,7 @@ static void test_openssl_accepts(void)
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 	tr_policy p;
 
+	tap_expect(4);
 	if (c == NULL) {
 		tap_ok(0, "OpenSSL: SSL_CTX_new", NULL);
 		return;
@@ -506,6 +514,7 @@ static void test_file_errors(void)
 	tlsrelay_status st;
 	tr_policy_map *m;
 
+	tap_expect(NROWS(file_errors) * 3);
 	for (size_t c = 0; c < sizeof file_errors / sizeof file_errors[0]; c++) {
 		size_t len = file_errors[c].len ? file_errors[c].len
 		                                : strlen(file_errors[c].data);
@@ -533,6 +542,7 @@ static void test_file_limits(void)
 	tlsrelay_status st;
 	tr_policy_map *m;
 
+	tap_expect(4);
 	if (data == NULL)
 		return;
 	/* 4096 bytes and CRLF: accepted; 4097 bytes: refused on line 2 */
@@ -579,6 +589,7 @@ static void test_open_errors(void)
 	tlsrelay_status st;
 	tr_policy_map *m;
 
+	tap_expect(7);
 	snprintf(path, sizeof path, "%s/missing", tmpdir);
 	m = tr_policy_map_load(path, &st);
 	expand("FILE: cannot open: No such file or directory", path, want,
@@ -686,6 +697,9 @@ static void test_lookup(void)
 	tr_nexthop nh;
 	tr_policy p, before;
 
+	tap_expect(3 + 2 + 2);
+	for (size_t c = 0; c < NROWS(lookup_cases); c++)   /* not found: 2 */
+		tap_expect(lookup_cases[c].want ? 1 : 2);
 	write_temp("policy", lookup_map, strlen(lookup_map), path, sizeof path);
 	m = tr_policy_map_load(path, &st);
 	tap_ok(m != NULL, "lookup: the map loads", st.text);

@@ -63,6 +63,7 @@ static void test_table(const char *conf)
 	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
 	char name[300];
 
+	tap_expect(1 + NROWS(cases) + 2);
 	TAP_INT(tlsrelay_ctx_load_config(ctx, conf, 1, &st), TLSRELAY_OK, "load the configuration");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		tlsrelay_policy_info info;
@@ -115,6 +116,7 @@ static void test_mta_sts(const char *conf)
 	tlsrelay_policy_info info;
 	char name[300];
 
+	tap_expect(1 + NROWS(sts_cases) + 2);
 	TAP_INT(tlsrelay_ctx_load_config(ctx, conf, 1, &st), TLSRELAY_OK, "mta_sts = yes: load the configuration");
 	for (size_t i = 0; i < sizeof sts_cases / sizeof sts_cases[0]; i++) {
 		char got[600], want[128];
@@ -148,6 +150,7 @@ static void test_errors(const char *badmap_conf, const char *nomap_conf, const c
 	tlsrelay_policy_info info;
 	tlsrelay_ctx *ctx = tlsrelay_ctx_new();
 
+	tap_expect(6 + 3 + 2);      /* bad arguments, a broken map, a missing map */
 	tlsrelay_ctx_load_config(ctx, conf, 1, &st);
 	TAP_INT(tlsrelay_policy_get(ctx, "bad nexthop", &info, &st), TLSRELAY_USAGE, "bad nexthop: USAGE");
 	TAP_INT(strstr(st.text, "bad nexthop \"bad nexthop\": ") == st.text, 1, "bad nexthop: the text quotes it");

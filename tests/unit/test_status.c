@@ -35,6 +35,7 @@ static void test_exit_codes(void)
 		{ "config is EX_CONFIG",            TLSRELAY_CONFIG,   "4.3.5", 78 },
 		{ "unknown category is EX_TEMPFAIL", (tlsrelay_cat)99, "", 75 },
 	};
+	tap_expect(NROWS(cases));
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		tlsrelay_status st;
 		tr_status_set(&st, cases[i].cat, cases[i].dsn, "x");
@@ -144,6 +145,7 @@ static void test_status_text(void)
 	tlsrelay_status st;
 	char longtext[2000];
 
+	tap_expect(5);
 	tr_status_set(&st, TLSRELAY_TEMP, "4.4.2", "a\r\nb\tc%s", "\x01");
 	TAP_STR(st.text, "a  b c ", "control bytes become spaces (one line)");
 	memset(longtext, 'x', sizeof longtext - 1);
@@ -185,6 +187,7 @@ static void test_summary(void)
 		{ "other permanent first", 2, { TLSRELAY_PERM, TLSRELAY_PERM },
 		  { "5.7.1", "5.1.1" }, TLSRELAY_PERM, "5.7.1", 69 },
 	};
+	tap_expect(NROWS(cases) * 3);
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		tlsrelay_rcpt r[MAXR];
 		tlsrelay_request q = { "", NULL, NULL, NULL, NULL, r, (size_t)cases[c].n };
@@ -220,6 +223,7 @@ static void test_addresses(void)
 		{ "angle bracket refused", "<a@b>", 0, TLSRELAY_USAGE },
 		{ "DEL refused", "a\x7f@b", 0, TLSRELAY_USAGE },
 	};
+	tap_expect(NROWS(cases) + 1);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		tlsrelay_status st;
 		TAP_INT(tlsrelay_check_address(cases[i].addr, cases[i].allow_empty, &st),
@@ -244,6 +248,7 @@ static void test_xtext(void)
 	};
 	char out[64];
 
+	tap_expect(NROWS(cases) + 1);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		TAP_STR(tr_xtext(cases[i].in, out, sizeof out), cases[i].want, cases[i].name);
 	TAP_STR(tr_xtext("++++", out, 9), "+2B+2B", "xtext truncates on whole escapes");
@@ -257,6 +262,7 @@ static void test_summary_lists(void)
 	tlsrelay_request q = { "", NULL, NULL, NULL, NULL, r, 3 };
 	tlsrelay_status st;
 
+	tap_expect(5);
 	r[0].addr = "a@example.test";
 	tr_status_set(&r[0].status, TLSRELAY_OK, "2.0.0", "sent");
 	r[1].addr = "b@example.test";

@@ -292,6 +292,7 @@ static void test_policies(void)
 	char out[4096], err[256], name[300];
 	static tr_sts_policy p;
 
+	tap_expect(NROWS(pcases) * 2 + 3);
 	for (size_t i = 0; i < sizeof pcases / sizeof pcases[0]; i++) {
 		const struct pcase *c = &pcases[i];
 		int r = tr_sts_policy_parse(c->text, strlen(c->text), &p, err, sizeof err);
@@ -351,6 +352,7 @@ static void test_many_mx(void)
 	char err[256], want[64];
 	char *t;
 
+	tap_expect(2 + 3 + 4 + 2 + 4);
 	t = many_mx(33, 0);
 	TAP_INT(t ? tr_sts_policy_parse(t, strlen(t), &p, err, sizeof err) : -2, 0, "policy: 33 mx lines kept");
 	TAP_INT(p.nmx, 33, "policy: 33 mx lines: 33 patterns");
@@ -391,6 +393,7 @@ int main(void)
 
 	test_policies();
 	test_many_mx();
+	tap_expect(NROWS(mcases) + 3);      /* the patterns, then mx_match */
 	for (size_t i = 0; i < sizeof mcases / sizeof mcases[0]; i++) {
 		snprintf(name, sizeof name, "match: %s vs %s", mcases[i].pattern, mcases[i].host);
 		TAP_INT(tr_sts_pattern_match(mcases[i].pattern, mcases[i].host), mcases[i].want, name);
@@ -405,6 +408,7 @@ int main(void)
 		tap_ok(0, "mx_match: policy parses", err);
 	}
 	for (size_t i = 0; i < sizeof tcases / sizeof tcases[0]; i++) {
+		tap_expect(1 + (tcases[i].want == 1));
 		snprintf(name, sizeof name, "txt: %s", tcases[i].name);
 		id[0] = '\0';
 		TAP_INT(tr_sts_txt_parse(tcases[i].txt, id), tcases[i].want, name);

@@ -1,0 +1,123 @@
+#!/bin/bash
+# tests/build/test_api_boundary.sh - the programs of plugin/ see the library
+# through its API only: each source file includes, of lib/, tlsrelay.h and,
+# for the programs of INTERNAL below, lib/tlsrelay_internal.h - nothing else
+# (no "ctx.h", no <sts.h>, no "../../lib/dns.h"). Headers of plugin/ itself
+# (a program's own, the daemon's protocol shared with tlsrelayc) and
+# config.h are fine. lib/tlsrelay.h includes no other header of lib/, and
+# tlsrelay_internal.h only headers of lib/.
+#
+# A program that needs more of the library adds the header to
+# lib/tlsrelay_internal.h (and, the first time, its directory to INTERNAL
+# here): the internal interface stays one declared list. EXCEPTIONS holds
+# the includes that are neither, each with its reason.
+#
+# The checker is checked first on a file that breaks each rule.
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+
+# The programs that may include tlsrelay_internal.h (directories of plugin/).
+INTERNAL="plugin/sts plugin/milter plugin/daemon"
+
+# FILE INCLUDE: allowed although outside the rules above (the reason above each)
+EXCEPTIONS=$(grep -v '^#' <<'EOF'
+# tlsrelayc links no library (it may be one static musl file): its exits are
+# the library's translation compiled from this header-only file
+plugin/transport/tlsrelayc.c ../../lib/status_exit.h
+# the Exim transport module is compiled against the Exim source tree
+# (-iquote BUILD_DIR, ac/exim_module.ac): Exim's own headers
+plugin/exim/exim_api.h exim.h
+plugin/exim/exim_api.h version.h
+EOF
+)
+
+make_tmpdir
+T=$TEST_TMP
+LIB_HEADERS=$(cd "$top_srcdir/lib" && ls ./*.h | sed 's|^\./||')
+PLUGIN_DIR=$(cd "$top_srcdir/plugin" && pwd -P)
+
+# includes FILE: "q NAME" or "a NAME" for each #include "NAME" / <NAME>
+includes() {
+	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/q \1/p
+		s/^[[:space:]]*#[[:space:]]*include[[:space:]]*<\([^>]*\)>.*/a \1/p' "$1"
+}
+
+# violations FILE DIR: one line per include of FILE (as if it were in DIR,
+# a directory of plugin/) that crosses the boundary
+violations() {
+	local file=$1 dir=$2 kind name base internal=no d
+	for d in $INTERNAL; do [ "$dir" = "$d" ] && internal=yes; done
+	while read -r kind name; do
+		base=${name##*/}
+		grep -qxF -- "$file $name" <<< "$EXCEPTIONS" && continue
+		case $kind:$name in
+		q:config.h|q:tlsrelay.h) continue ;;
+		q:tlsrelay_internal.h)
+			[ "$internal" = yes ] || echo "$name: only the programs of INTERNAL use the internal interface"
+			continue ;;
+		esac
+		if [ "$kind" = q ] && [ -f "$top_srcdir/$dir/$name" ]; then
+			case $(cd "$top_srcdir/$dir/$(dirname "$name")" && pwd -P) in
+			"$PLUGIN_DIR"|"$PLUGIN_DIR"/*) continue ;;	# a header of plugin/ (plugin/cli.h too)
+			esac
+			echo "$name: a header outside plugin/"
+			continue
+		fi
+		if grep -qxF -- "$base" <<< "$LIB_HEADERS"; then
+			echo "$name: a header of lib/ (use tlsrelay.h or tlsrelay_internal.h)"
+		elif [ "$kind" = q ]; then
+			echo "$name: not found in $dir"
+		fi
+	done < <(includes "$file")
+}
+
+FILES=$(cd "$top_srcdir" && find plugin -name '*.[ch]' | sort)
+[ -n "$FILES" ] || tap_bail "no sources in $top_srcdir/plugin"
+# the checker 5, each file 1, the two headers 2, INTERNAL's entries 1 each,
+# EXCEPTIONS' rows 1 each
+tap_plan $((5 + $(grep -c . <<< "$FILES") + 2 + $(wc -w <<< "$INTERNAL") + $(grep -c . <<< "$EXCEPTIONS")))
+
+# ------------------------------------------------------------- the checker
+cat > "$T/bad.c" <<'EOF'
+#include "config.h"
+#include <stdio.h>
+#include "tlsrelay.h"
+#include "ctx.h"
+ #  include <sts.h>
+#include "../../lib/dns_txt.h"
+#include "tlsrelay_internal.h"
+#include "transport.h"
+#include "../cli.h"
+EOF
+out=$(violations "$T/bad.c" plugin/transport)
+tap_like "$out" '^ctx\.h: a header of lib/' "checker: a quoted header of lib/ is found"
+tap_like "$out" '^sts\.h: a header of lib/' "checker: an angle-bracket header of lib/ is found"
+tap_like "$out" '^\.\./\.\./lib/dns_txt\.h: a header outside plugin/' "checker: a relative path into lib/ is found"
+tap_like "$out" '^tlsrelay_internal\.h: only the programs of INTERNAL' "checker: the internal interface outside INTERNAL is found"
+tap_is "$(grep -c . <<< "$out")" 4 "checker: config.h, <stdio.h>, tlsrelay.h, the program's own header and plugin/cli.h pass"
+
+# --------------------------------------------------------------- the programs
+while read -r f; do
+	out=$(cd "$top_srcdir" && violations "$f" "$(dirname "$f")")
+	tap_is "$out" "" "$f: of lib/, only tlsrelay.h$(case " $INTERNAL " in *" $(dirname "$f") "*) echo ' and tlsrelay_internal.h' ;; esac)"
+done <<< "$FILES"
+
+# ---------------------------------------------------------------- the headers
+tap_is "$(includes "$top_srcdir/lib/tlsrelay.h" | awk '$1 == "q"')" "" \
+	"lib/tlsrelay.h includes no header of lib/ (it stands alone)"
+out=""
+while read -r kind name; do
+	[ "$kind" = q ] && [ ! -f "$top_srcdir/lib/$name" ] && out="$out$name "
+done < <(includes "$top_srcdir/lib/tlsrelay_internal.h")
+tap_is "$out" "" "lib/tlsrelay_internal.h includes headers of lib/ only"
+
+# every program of INTERNAL uses the internal interface (else the list is stale)
+for d in $INTERNAL; do
+	grep -lq '#include "tlsrelay_internal.h"' "$top_srcdir/$d"/*.[ch] 2>/dev/null
+	tap_status $? "$d includes tlsrelay_internal.h (INTERNAL is not stale)"
+done
+# every exception is still needed (else the list is stale)
+while read -r f name; do
+	includes "$top_srcdir/$f" | grep -qxF -- "q $name"
+	tap_status $? "$f includes $name (EXCEPTIONS is not stale)"
+done <<< "$EXCEPTIONS"
+tap_done
