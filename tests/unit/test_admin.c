@@ -143,7 +143,8 @@ static const struct session_case {
 
 static void test_sessions(tlsrelay_ctx *ctx, tlsrelay_message *msg)
 {
-	for (size_t i = 0; i < sizeof session_cases / sizeof session_cases[0]; i++) {
+	tap_expect(NROWS(session_cases) * 4);
+	for (size_t i = 0; i < NROWS(session_cases); i++) {
 		const struct session_case *c = &session_cases[i];
 		tr_addr addr = { .len = sizeof(struct sockaddr_in), .text = "192.0.2.25" };
 		tr_session_params p = { .helo = c->helo, .host = "relay.example.test",
@@ -204,7 +205,8 @@ static const struct {
 
 static void test_loop_name(void)
 {
-	for (size_t i = 0; i < sizeof name_cases / sizeof name_cases[0]; i++) {
+	tap_expect(NROWS(name_cases));
+	for (size_t i = 0; i < NROWS(name_cases); i++) {
 		char name[160];
 
 		snprintf(name, sizeof name, "tr_loop_name: %s", name_cases[i].name);
@@ -251,7 +253,8 @@ static const struct {
 
 static void test_loop_addr(void)
 {
-	for (size_t i = 0; i < sizeof addr_cases / sizeof addr_cases[0]; i++) {
+	tap_expect(NROWS(addr_cases));
+	for (size_t i = 0; i < NROWS(addr_cases); i++) {
 		struct sockaddr_storage ss;
 		tr_config cfg;
 		tlsrelay_status st;
@@ -313,7 +316,8 @@ static const struct {
 
 static void test_settings(void)
 {
-	for (size_t i = 0; i < sizeof setting_cases / sizeof setting_cases[0]; i++) {
+	tap_expect(NROWS(setting_cases) * 2);   /* category; the value shown or the error text */
+	for (size_t i = 0; i < NROWS(setting_cases); i++) {
 		tr_config cfg;
 		tlsrelay_status st;
 		char name[160], text[256];
@@ -340,6 +344,7 @@ static void test_defaults_and_origins(void)
 	char text[64];
 	int lv = tr_config_key_index("tls_security_level");
 
+	tap_expect(11);
 	tr_config_init(&cfg);
 	TAP_STR(tr_config_value_text(&cfg, tr_config_key_index("local_mta_ports"), text, sizeof text),
 	        "25", "local_mta_ports: default 25");
@@ -379,7 +384,8 @@ static const struct {
 
 static void test_strength(void)
 {
-	for (size_t i = 0; i < sizeof order_cases / sizeof order_cases[0]; i++) {
+	tap_expect(NROWS(order_cases));
+	for (size_t i = 0; i < NROWS(order_cases); i++) {
 		tr_config a, b;
 		tlsrelay_status st;
 		char name[160];

@@ -391,6 +391,7 @@ int main(void)
 	const gen longn = { "\n", 129, 3000, 0 }, folded = { "\n", 0, 0, 1 };
 	char *p;
 
+	tap_plan(10 + 6);       /* one check a call: 10 shapes, 6 big headers */
 	shape("random mix", 1, 3000, 0, 30, ANYWHERE, &lf);
 	shape("first field", 2, 500, 0, 30, FIRST, &lf);
 	shape("middle field", 3, 500, 1, 30, MIDDLE, &lf);
