@@ -702,9 +702,9 @@ static void test_auth(void)
 	char sent[4096], name[200];
 	tlsrelay_status st;
 
-	tap_expect(NROWS(auth_cases) * 5);
+	tap_expect(NROWS(auth_cases) * 6);  /* result, category, bytes sent, status, text, no secret */
 	tlsrelay_ctx_set_logger(ctx, log_line, log, 2);
-	for (size_t i = 0; i < sizeof auth_cases / sizeof auth_cases[0]; i++) {
+	for (size_t i = 0; i < NROWS(auth_cases); i++) {
 		const struct auth_case *c = &auth_cases[i];
 		int r;
 

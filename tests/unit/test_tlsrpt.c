@@ -145,7 +145,9 @@ static void test_store_report(void)
 	tr_rpt_row bad = ok;
 	long long day0 = 1700006400;   /* 2023-11-15T00:00:00Z */
 
-	tap_expect(10);
+	/* opens; 3 + 2 recorded; the report 6; report_id_whole 2; the day
+	 * before 2; a bad day 2; prune 2; the newer day 2 */
+	tap_expect(1 + 5 + 6 + 2 + 2 + 2 + 2 + 2);
 	if (fd >= 0)
 		close(fd);
 	snprintf(db, sizeof db, "%s.db", path);
@@ -223,6 +225,7 @@ static void test_observer_reused(void)
 	tr_event ev;
 	tr_tlsrpt_meta m = { "Org", "c@x.test", "x.test", NULL };
 
+	tap_expect(3);
 	if (fd >= 0)
 		close(fd);
 	snprintf(db, sizeof db, "%s.db", path);
