@@ -21,6 +21,14 @@
 [ -f "$top_builddir/Makefile" ] || tap_skip_all "no configured build tree at $top_builddir"
 require_cmd make grep
 
+installed=(man/man8/tlsrelay.8 man/man5/tlsrelay.conf.5 man/man8/tlsrelay-probe.8
+	man/man8/tlsrelay-sts.8 man/man8/tlsrelayd.8 man/man8/tlsrelay-report.8
+	doc/tlsrelay/examples/tlsrelay.conf
+	doc/tlsrelay/examples/sasl_passwd doc/tlsrelay/examples/tls_policy
+	doc/tlsrelay/examples/postfix/master.cf.snippet tlsrelay/exim/transport_tlsrelay.conf
+	tlsrelay/exim/router_tlsrelay.conf tlsrelay/sendmail/tlsrelay.m4)
+tap_plan $((2 + ${#installed[@]} + 11))	# install, files; one a file; /usr/local, 9 paths, docdir
+
 make_tmpdir
 T=$TEST_TMP
 D=$T/inst
@@ -33,12 +41,7 @@ tap_status $? "make install-data with Debian's paths" "$(tail -n 20 "$T/install.
 files=$(find "$D/usr/share/man" "$D/usr/share/doc/tlsrelay/examples" "$D/usr/share/tlsrelay" \
 	-type f 2>/dev/null | sort)
 tap_status "$(test -n "$files"; echo $?)" "man pages, samples and snippets were installed"
-for want in man/man8/tlsrelay.8 man/man5/tlsrelay.conf.5 man/man8/tlsrelay-probe.8 \
-	man/man8/tlsrelay-sts.8 man/man8/tlsrelayd.8 man/man8/tlsrelay-report.8 \
-	doc/tlsrelay/examples/tlsrelay.conf \
-	doc/tlsrelay/examples/sasl_passwd doc/tlsrelay/examples/tls_policy \
-	doc/tlsrelay/examples/postfix/master.cf.snippet tlsrelay/exim/transport_tlsrelay.conf \
-	tlsrelay/exim/router_tlsrelay.conf tlsrelay/sendmail/tlsrelay.m4; do
+for want in "${installed[@]}"; do
 	tap_status "$(test -f "$D/usr/share/$want"; echo $?)" "installed: /usr/share/$want"
 done
 left=$(grep -l /usr/local $files 2>/dev/null | sed "s|^$D||")

@@ -27,7 +27,11 @@ require_cmd python3
 R=$top_srcdir/README.md
 blocks() { python3 "$top_srcdir/tests/docs/readme_blocks.py" "$R" "$1"; }
 
+# Each section declares its checks (tap_expect) before it makes them; a
+# loop over what README lists declares one (or three) a listed item.
+
 # ------------------------------------------------------------------ Exim
+tap_expect 4
 EXIM_BLOCK=$(blocks exim)
 tap_status $? "README has a block marked quickstart:exim"
 grep -qx 'usr/share/tlsrelay/exim' "$top_srcdir/debian/tlsrelay.install"
@@ -36,6 +40,7 @@ grep -q '^eximconfdir = $(pkgdatadir)/exim$' "$top_srcdir/mk/programs.mk"
 tap_status $? "make install puts conf/exim in \$(pkgdatadir)/exim (never compressed, never left out)"
 incs=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\.include[ \t]\{1,\}//p')
 tap_status "$(test -n "$incs"; echo $?)" "the Exim block .includes the snippet files"
+tap_expect $((3 * $(printf '%s\n' $incs | grep -c .)))	# package path, in conf/exim, in tests/exim
 for inc in $incs; do
 	case $inc in
 	/usr/share/tlsrelay/exim/*) tap_ok 1 "$inc: the package's path" ;;
@@ -47,6 +52,7 @@ for inc in $incs; do
 	tap_status $? "tests/exim .includes $base unchanged"
 done
 macros=$(printf '%s\n' "$EXIM_BLOCK" | sed -n 's/^\([A-Z][A-Z0-9_]*\)[ \t]*=.*/\1/p')
+tap_expect $((1 + $(printf '%s\n' $macros | grep -c .) + 3))	# macros set, one a macro, 3 values
 tap_status "$(test -n "$macros"; echo $?)" "the Exim block sets the path macros"
 for m in $macros; do
 	used=no
@@ -61,8 +67,9 @@ tap_like "$EXIM_BLOCK" '^TLSRELAY_CONFIG = /etc/tlsrelay/tlsrelay\.conf$' "TLSRE
 tap_like "$EXIM_BLOCK" '^TLSRELAY_USER = _tlsrelay$' "TLSRELAY_USER is the user that runs deliveries, _tlsrelay"
 
 # Exim reads the block (split as update-exim4.conf would put the files)
-exim_checks() {
+exim_checks() {	# 3 checks
 	local main routers transports out
+	tap_expect 3
 	. "$top_srcdir/tests/exim/exim.sh"
 	EXIM_UID=$(id -u Debian-exim) EXIM_GID=$(id -g Debian-exim)
 	make_tmpdir
@@ -86,10 +93,12 @@ exim_checks() {
 if [ -n "${EXIM:-}" ] && [ -x "$EXIM" ] && [ "$(id -u)" = 0 ] && getent passwd Debian-exim >/dev/null; then
 	exim_checks
 else
+	tap_expect 1
 	tap_skip "exim -bV / -bt of the README's Exim block" "no Exim here (EXIM from configure, root, user Debian-exim)"
 fi
 
 # ---------------------------------------------------------------- Postfix
+tap_expect 11
 PF=$(blocks postfix)
 tap_status $? "README has blocks marked quickstart:postfix"
 tap_like "$PF" 'argv=/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay\.conf -Q \$\{queue_id\} -f \$\{sender\} -- \$\{recipient\}' \
@@ -107,6 +116,7 @@ tap_unlike "$(cat "$R")" '(chown|install -d -o|runuser -u|user=) ?nobody' "READM
 tap_like "$PF" 'tls_security_level = verify' "the quick start's smarthost is checked (verify)"
 
 # --------------------------------------------------------------- sendmail
+tap_expect 7
 SM=$(blocks sendmail)
 tap_status $? "README has a block marked quickstart:sendmail"
 grep -qx 'usr/share/tlsrelay/sendmail' "$top_srcdir/debian/tlsrelay.install"
@@ -119,7 +129,9 @@ tap_is "$inc" /usr/share/tlsrelay/sendmail/tlsrelay.m4 "the sendmail block inclu
 tap_status "$(test -f "$top_srcdir/conf/sendmail/${inc##*/}"; echo $?)" "${inc##*/} is a file of conf/sendmail/"
 grep -q "^include(.*/conf/sendmail/tlsrelay.m4')dnl\$" "$top_srcdir/tests/sendmail/test_sendmail.sh"
 tap_status $? "tests/sendmail includes the same tlsrelay.m4 unchanged"
-for m in $(printf '%s\n' "$SM" | sed -n "s/^define(\`\([A-Z_]*\)'.*/\1/p"); do
+sm_macros=$(printf '%s\n' "$SM" | sed -n "s/^define(\`\([A-Z_]*\)'.*/\1/p")
+tap_expect "$(printf '%s\n' $sm_macros | grep -c .)"
+for m in $sm_macros; do
 	grep -q "ifdef(\`$m'" "$top_srcdir/conf/sendmail/tlsrelay.m4"
 	tap_status $? "macro $m is one tlsrelay.m4 takes"
 done
@@ -127,6 +139,7 @@ tap_like "$SM" "^define\(\`TLSRELAY_ARGS', \`-c /etc/tlsrelay/tlsrelay\.conf'\)d
 	"TLSRELAY_ARGS names the packaged configuration"
 
 # -------------------------------------------------------------- tlsrelayd
+tap_expect 13
 TD=$(blocks tlsrelayd)
 tap_status $? "README has a block marked quickstart:tlsrelayd"
 tap_like "$TD" '^apt install \./tlsrelayd_\*\.deb$' "the tlsrelayd block installs the tlsrelayd package"
@@ -148,12 +161,15 @@ tap_like "$UNIT" '^KillMode=mixed$' "SIGTERM goes to the daemon alone (it waits 
 tap_unlike "$TD" 'chown' "the daemon's user is the one that ran deliveries already: nothing changes owner"
 
 # ------------------------------------------------------------ the top
-for c in demo test; do
+top_cmds=(demo test)
+tap_expect $((2 * ${#top_cmds[@]}))
+for c in "${top_cmds[@]}"; do
 	tap_like "$(sed -n '1,30p' "$R")" "^    \\./scripts/$c\$" "README shows ./scripts/$c near the top"
 	tap_status "$(test -x "$top_srcdir/scripts/$c"; echo $?)" "scripts/$c is executable"
 done
 
 # ----------------------------------------------------------- links
+tap_expect 3
 tap_status "$(test -f "$top_srcdir/doc/TROUBLESHOOTING.md"; echo $?)" "doc/TROUBLESHOOTING.md exists"
 tap_like "$(cat "$R")" '\(doc/TROUBLESHOOTING\.md\)' "README links doc/TROUBLESHOOTING.md"
 tap_like "$(cat "$top_srcdir/doc/tlsrelay.8")" 'TROUBLESHOOTING\.md' "tlsrelay(8) points to TROUBLESHOOTING.md"

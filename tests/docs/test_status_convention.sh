@@ -18,6 +18,7 @@ make_tmpdir
 PY=$top_srcdir/tests/docs/status_convention.py
 
 # ------------------------------------------------------------ the extractor
+tap_expect 8
 list=$(python3 "$PY" --list "$top_srcdir" 2>&1)
 n=$(printf '%s\n' "$list" | grep -c '	lib/')
 tap_status "$(test "$n" -ge 200; echo $?)" "extractor: finds the prototypes of lib/*.h ($n)" "$list"
@@ -90,6 +91,7 @@ int tr_reads(const tlsrelay_status *st);
 /* "n > 0", "cap >= LEN(n) + 1" are no outcomes: the length, or -1. */
 int tr_bounded_fail(char *out, size_t cap);
 EOF
+tap_expect 14
 out=$(python3 "$PY" "$S" 2>&1); rc=$?
 tap_is "$rc" 1 "rules: the made-up tree fails the check"
 tap_unlike "$out" '	tr_good	' "rules: a status with \"Returns:\" and categories passes"
@@ -119,6 +121,7 @@ tap_like "$out" '^prototypes 11, status functions 5, documented exceptions 1, vi
 out=$(python3 "$PY" "$top_srcdir" 2>&1); rc=$?
 summary=$(printf '%s\n' "$out" | tail -n 1)
 nexc=$(printf '%s\n' "$out" | grep -c '^exception	')
+tap_expect $(($(printf '%s\n' "$out" | grep -c '^FAIL	') + 2))	# one (failing) a violation, summary, status
 tap_diag "$(printf '%s\n' "$out" | grep '^exception	' | cut -f2-)"
 while IFS=$'\t' read -r verdict where name why; do
 	[ "$verdict" = FAIL ] || continue

@@ -19,6 +19,7 @@
 
 if [ -z "${EXIM_MODULE_BIN:-}" ] || [ ! -x "${EXIM_MODULE_BIN:-}" ]; then
 	if [ "${CI:-}" = true ]; then
+		tap_plan 1
 		tap_ok 0 "a built Exim >= 4.99 tree (CI=true: required)" "configure had no --with-exim-source (scripts/prepare.d/exim_module.sh)"
 		tap_done
 	fi
@@ -27,6 +28,7 @@ fi
 [ -x "$top_srcdir/configure" ] || tap_skip_all "no $top_srcdir/configure (autoreconf -fi first)"
 [ -z "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ] ||
 	tap_skip_all "sanitizer run: configure's checks are shell, the same as in the normal run"
+tap_plan 15	# a linear script: good 3, moddir 1, none 2, four refused trees 2 each, missing 1
 make_tmpdir
 T=$TEST_TMP
 BUILD=$(dirname "$EXIM_MODULE_BIN")      # the real tree's build-OS-ARCH

@@ -142,6 +142,10 @@ expire@example.test  *  F,1s,1s
 *                    *  F,1d,1d
 EOF
 
+# a linear script: a 3, b 7, c 3, d 3, e 5, c+e retried 7, f 4, g 8, h 3,
+# p 3, q 3, o 3, i 2, j 1, k 7, l 2, m+n 6
+tap_plan 70
+
 # ------------------------------------------------------------- a. loading
 out=$(exim_cmd "$HOST" -bV 2>&1)
 tap_status $? "a: exim -bV accepts transports with driver = tlsrelay" "$out"

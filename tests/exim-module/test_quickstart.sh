@@ -57,10 +57,12 @@ EXIM_DIR=$(dirname "$EXIM_MODULE_DIR")       # the cache: bin/ etc/ spool/ modul
 V=$EXIM_MODULE_VERSION
 [ -x "$EXIM_DIR/bin/exim" ] && [ -f "$EXIM_DIR/etc/configure" ] ||
 	_module_missing "Exim is not installed in $EXIM_DIR (bin/exim, etc/configure: scripts/prepare.d/exim_module.sh runs its make install as root)"
+tap_expect 1
 tap_is "$("$EXIM_DIR/bin/exim" -bP -n spool_directory 2>/dev/null)" "$EXIM_DIR/spool" "the test Exim's spool is $EXIM_DIR/spool"
 
 # ------------------------------------------------------------ the blocks
 mkdir -p "$T/blocks"
+tap_expect 2
 n=$(python3 "$top_srcdir/tests/docs/readme_blocks.py" "$top_srcdir/README.md" exim-module "$T/blocks")
 tap_status $? "README.md has quick start blocks for the Exim module ($n)" "$n"
 tap_status "$(test "${n:-0}" -ge 4; echo $?)" "at least 4 blocks: build, tlsrelay.conf, Exim configuration, test message"
@@ -76,6 +78,7 @@ for f in "$T"/blocks/*; do
 done
 
 # ------------------------------------------------ the source tree, copied
+tap_expect 1
 mkdir -p "$T/src"
 if git -C "$top_srcdir" rev-parse --git-dir >/dev/null 2>&1; then
 	(cd "$top_srcdir" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -C "$T/src" -xf -
@@ -107,6 +110,8 @@ RECV=$PF_DIR
 pf_start "$RECV" && wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver Postfix did not start"
 
 # ------------------------------------------------------------- run them
+# one check a block, one more for a block with its expected output
+tap_expect $((n + $(find "$T/blocks" -name '*.expect' | wc -l)))
 for ((i = 1; i <= n; i++)); do
 	t0=$(date +%s)
 	(cd "$T/src" && MAKEFLAGS=-j2 timeout 1200 bash -e "$T/blocks/$i.sh") > "$T/out.$i" 2>&1 < /dev/null
@@ -119,6 +124,7 @@ for ((i = 1; i <= n; i++)); do
 done
 
 # ------------------------------------------------------- what arrived
+tap_expect 4
 file=$(receiver_wait_mail "$RECV" user "tlsrelay test" 30)
 tap_status $? "the smarthost stored the test message" "$(tail -n 20 "$EXIM_DIR/spool/log/mainlog" 2>/dev/null)"
 tap_like "$(mail_header "$file" Received)" 'using TLSv1\.[23]' "it arrived over TLS (Received header)"

@@ -37,6 +37,7 @@ mx_needs 127.0.0.150 'ssl, json, threading, sqlite3'
 mx_port25_free 150 151
 ops_init
 REPORT=${TLSRELAY_REPORT_BIN:-$top_builddir/plugin/report/tlsrelay-report}
+tap_plan $((13 + 2 + 2 + 7))	# a linear script: tlsrelay -t, tlsrelayd (or 2 skips), explain, shadow
 
 # ---------------------------------------------------------------- zone
 sha256() { openssl dgst -sha256 -r | cut -d' ' -f1; }
@@ -138,6 +139,7 @@ if [ -x "$DAEMON" ]; then
 	stop_pid "$D"
 else
 	tap_skip "tlsrelayd's start: the resolver self-test" "tlsrelayd not built"
+	tap_skip "tlsrelayd still serves" "tlsrelayd not built"
 fi
 
 # ---------------------------------------------------------------- explain

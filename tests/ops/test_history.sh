@@ -52,6 +52,7 @@ deferred   selfsigned_cert  verify  untrusted  -        deferred  certificate-no
 nostls     no_starttls      encrypt plaintext  -        deferred  starttls-not-offered    75
 retry      starttls_garbage may     plaintext  -        delivered -                       0
 "
+tap_expect $((4 * $(grep -c . <<< "$CASES") + 1))	# a row 4; the retry's outcome
 while read -r name scen level posture by outcome reason rc; do
 	[ -n "$name" ] || continue
 	ops_case "$name" "$scen" "tls_security_level = $level"
@@ -78,6 +79,7 @@ tap_like "$(row "$(sed -n 's/relayhost = \[127.0.0.1\]://p' "$T/retry/tlsrelay.c
 # -- pinned: a tls_policy_map entry fingerprint match=SPKI of the self-signed key
 PIN=$(openssl x509 -in "$CERTS/selfsigned.pem" -noout -pubkey | openssl pkey -pubin -outform DER |
 	openssl dgst -sha256 -c | sed 's/^.*= *//' | tr a-f A-F)
+tap_expect 4	# pinned 2, no shadow, history off
 ops_peer pinned selfsigned_cert
 printf '[127.0.0.1]:%s fingerprint match=%s\n' "$PEER_PORT" "$PIN" > "$T/pin.policy"
 ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT" "tls_policy_map = $T/pin.policy"
@@ -98,6 +100,8 @@ tap_is "$RC|$(sql "SELECT count(*) FROM attempt")" "0|$before" "tls_history unse
 
 # ---------------------------------------------------------------- the store
 # locked by another writer for 4 s: the mail goes on, the loss is logged
+BAD_STORES=(missing garbage)
+tap_expect $((2 + 2 * ${#BAD_STORES[@]} + 1 + 3))	# locked, a bad store 2, no directory made, full
 ops_peer locked good
 ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT"
 start_bg locker "$PY" -c "
@@ -113,7 +117,7 @@ tap_like "$ERR" '^tlsrelay: TLS history: cannot record: database is locked: not 
 	"store locked: the lost record is logged"
 stop_pid "$LOCKER"
 
-for bad in missing garbage; do
+for bad in "${BAD_STORES[@]}"; do
 	ops_peer "store-$bad" good
 	if [ $bad = missing ]; then store=$T/no/such/dir/h.db; else store=$T/garbage.db; head -c 5000 /dev/urandom > "$store"; fi
 	ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT" "tls_history = $store"
@@ -155,6 +159,7 @@ tap_status "$(($(stat -c %s "$FULL") <= 1048576 ? 0 : 1))" "store at its size li
 	"size $(stat -c %s "$FULL")"
 
 # ---------------------------------------------------------------- concurrency
+tap_expect 3
 ops_peer many good
 ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT"
 pids=()
@@ -182,6 +187,7 @@ for i in 1 2 3; do
 	eval "SPORT$i=$PEER_PORT"
 done
 alerts=0
+tap_expect $((3 * 2 + 1 + 2))	# a destination 2, the third's warning; once, the counter
 for i in 1 2 3; do
 	port=$(eval echo "\$SPORT$i")
 	ops_peer "strip$i-b" no_starttls "$port"
@@ -199,6 +205,7 @@ tap_is "$(sql "SELECT value FROM counter WHERE name = 'tlsrelay_starttls_lost_to
 	"tlsrelay_starttls_lost_total counts 3"
 
 # ---------------------------------------------------------------- logs
+tap_expect 7	# -Q 3, a bad -Q 2, AUTH 2
 ops_peer qid good
 ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT"
 ops_send qid -Q 4XyZ7Q1kLmzN
@@ -228,6 +235,7 @@ tap_like "$ERR" "to=<user@example\\.test>, relay=\\[127\\.0\\.0\\.1\\]:$PEER_POR
 tap_unlike "$ERR" 'w0rd' "AUTH: never the password"
 
 # -- through Postfix: pipe(8) passes ${queue_id}
+tap_expect 2
 if command -v postfix >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v swaks >/dev/null 2>&1; then
 	RPORT=$(free_port) HPORT=$(free_port)
 	receiver_new rcv "$RPORT" may && RDIR=$PF_DIR && pf_start "$RDIR" || tap_bail "receiver Postfix"
@@ -249,6 +257,7 @@ if command -v postfix >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v swaks 
 	got=$(HIST=$T/pfhist/history.db sql "SELECT queue_id, posture, outcome FROM attempt")
 	tap_is "$got" "$SENT_QID|verified|delivered" "Postfix: the history row has Postfix's queue ID ${SENT_QID}"
 else
+	tap_skip "Postfix: the message reached the receiving Postfix" "needs root, postfix and swaks"
 	tap_skip "Postfix: the history row has Postfix's queue ID" "needs root, postfix and swaks"
 fi
 
@@ -257,7 +266,9 @@ fi
 # destinations): in the sanitizer build the only run of the report code
 # (tests/ops/test_report.sh and test_html.sh need faketime)
 ops_conf "$T/report.conf" 1
-for cmd in "summary" "suggest --days 1" "explain [127.0.0.1]:$SPORT1" "html" "metrics"; do
+REPORT_CMDS=("summary" "suggest --days 1" "explain [127.0.0.1]:$SPORT1" "html" "metrics")
+tap_expect $((${#REPORT_CMDS[@]} + 4))	# exit 0 each; the output of all but suggest
+for cmd in "${REPORT_CMDS[@]}"; do
 	# shellcheck disable=SC2086 # the command's words
 	OUT=$("$REPORT" -c "$T/report.conf" $cmd 2>&1); RC=$?
 	tap_is "$RC" 0 "tlsrelay-report $cmd over this history: exit 0" || tap_diag "$OUT"

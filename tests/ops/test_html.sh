@@ -27,6 +27,9 @@ ops_need_faketime
 CHROMIUM=$(command -v chromium || command -v chromium-browser) ||
 	tap_skip_all "chromium not installed (apt-get install chromium)"
 ops_init
+DESTS=(verified plain self short)
+# the page 3; Chromium: the chart, one row a server, 5 about the tables; the screenshot 2
+tap_plan $((3 + 1 + ${#DESTS[@]} + 5 + 2))
 
 # a certificate of the test CA that expires in 10 days
 cat > "$T/short.ext" <<'EOF'
@@ -43,7 +46,7 @@ chmod 0644 "$T/short.key"
 printf '{"cert": "%s", "key": "%s"}\n' "$T/short.pem" "$T/short.key" > "$T/short.json"
 
 declare -A PORT
-for d in verified plain self short; do PORT[$d]=$(free_port); done
+for d in "${DESTS[@]}"; do PORT[$d]=$(free_port); done
 deliver() {	# deliver DEST SCENARIO DAYS_AGO
 	ops_peer "$1-$3" "$2" "${PORT[$1]}"
 	ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT" "tls_shadow_security_level = verify"
@@ -78,7 +81,7 @@ DOM=$(chrome --virtual-time-budget=3000 --dump-dom "file://$T/report.html")
 tap_like "$DOM" '<svg id="posture-chart"[^>]* data-rendered="[1-9][0-9]*x[1-9][0-9]*"' \
 	"Chromium: the chart has a non-zero rendered size" || tap_diag "$(tail -5 "$T/chrome.err")"
 TOP=$(printf '%s' "$DOM" | tr '\n' ' ' | grep -o '<table id="top-destinations">.*</table>' | sed 's#</table>.*##')
-for d in verified plain self short; do
+for d in "${DESTS[@]}"; do
 	tap_like "$TOP" "<td>\\[127\\.0\\.0\\.1\\]:${PORT[$d]}</td>" "Chromium: the top destinations table shows the $d server"
 done
 tap_like "$TOP" "<td>\\[127\\.0\\.0\\.1\\]:${PORT[verified]}</td><td>8</td><td>0%</td><td>100%</td><td>100%</td>" \

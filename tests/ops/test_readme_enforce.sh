@@ -33,6 +33,9 @@ printf 'tls_ca_file = %s\nsyslog = no\nspool_directory = %s\nhelo_name = client.
 HIST=$T/lib/history.db
 
 n=$("$PY" "$BLOCKS" "$top_srcdir/README.md" enforce "$T/blocks") || tap_bail "README.md has no enforce blocks"
+# the block count; each of the 6 blocks 1 (2 with expected output); the
+# week's deliveries; the policy map 2, the HTML page
+tap_expect $((1 + 6 + $(find "$T/blocks" -name '*.expect' | wc -l) + 1 + 3))
 tap_is "$n" 6 "README.md has the 6 blocks of \"Before you enforce\""
 
 declare -A PORT

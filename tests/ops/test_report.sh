@@ -30,6 +30,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 ops_need_faketime
 ops_init
+# a linear script up to tlsrelayd: the history 1, summary 6, suggest 8,
+# explain 10, metrics 7 (promtool or its skip), exit statuses and --help 12
+tap_expect $((1 + 6 + 8 + 10 + 7 + 12))
 
 declare -A PORT
 for d in good young failing plain wrong mapped; do PORT[$d]=$(free_port); done
@@ -206,6 +209,7 @@ tap_like "$RC|$OUT" '^0\|usage: tlsrelay-report ' "--help: the synopsis on stand
 # ---------------------------------------------------------------- tlsrelayd
 DAEMON=$top_builddir/plugin/daemon/tlsrelayd
 if [ -x "$DAEMON" ] && [ "$(id -u)" = 0 ]; then
+	tap_expect 5
 	MPORT=$(free_port)
 	mkdir -p "$T/run" && chown nobody "$T/run" && chmod 0755 "$T"
 	chown nobody "$HIST" "$HIST-wal" "$HIST-shm" 2>/dev/null
@@ -248,6 +252,7 @@ PYEOF
 	stop_pid "$D1"
 	stop_pid "$D2"
 else
+	tap_expect 1
 	tap_skip "tlsrelayd metrics" "needs root and the built tlsrelayd"
 fi
 

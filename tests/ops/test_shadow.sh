@@ -59,6 +59,7 @@ reason() { sql "SELECT reason FROM attempt WHERE dest = '$(dest_of "${PORT[$1]}"
 cross_check() {
 	local label=$1 sh=$2 live=$3 s v shadow_set="" live_set="" logged=1 changed=0
 	local -a shl lvl
+	tap_expect 3
 	IFS=';' read -r -a shl <<< "$sh"
 	IFS=';' read -r -a lvl <<< "$live"
 	HIST=$T/shadow-$label.db
@@ -98,13 +99,16 @@ cross_check map "tls_shadow_policy_map = $T/candidate.policy" \
 	"tls_security_level = may;tls_policy_map = $T/candidate.policy"
 
 # the candidate sets above are not trivial: each defers something, not all
-for label in encrypt verify secure map; do
+labels=(encrypt verify secure map)
+tap_expect ${#labels[@]}
+for label in "${labels[@]}"; do
 	HIST=$T/shadow-$label.db
 	n=$(sql "SELECT count(*) FROM attempt WHERE shadow NOT IN ('pass', '')")
 	tap_status "$([ "$n" -gt 0 ] && [ "$n" -lt 6 ]; echo $?)" "$label: the candidate defers some servers, not all ($n of 6)"
 done
 
-# a candidate equal to the live policy
+# a candidate equal to the live policy; the summary 2; a bad candidate map 2
+tap_expect 5
 HIST=$T/same.db
 same=0
 for s in $SERVERS; do
