@@ -145,7 +145,8 @@ is() {
 	got=$(fk "$1")
 	tap_status "$([ "$got" = "$2" ]; echo $?)" "$3" "$1=$got, want $2; facts: $(tr '\n' ' ' < "$DIR/facts")"
 }
-# once NAME...: each message accepted exactly once by the peer, byte for byte
+# once NAME...: each message accepted exactly once by the peer, byte for
+# byte (2 checks a message)
 once() {
 	local n f id ok
 	for n in "$@"; do
@@ -168,8 +169,13 @@ end_case() { stop_pid "$DPID"; stop_pid "$PEER_PID"; facts; }
 # norm TEXT: the peer's port made PORT (two peers, the same outcome)
 norm() { sed -E 's/\[127\.0\.0\.1\]:[0-9]+/[127.0.0.1]:PORT/g; s/PEER[0-9]+/PEERn/g' <<< "$1"; }
 
+# Each section declares its checks first (tap_expect); sent and is make
+# one check, once two a message; e_case and f_case declare their own.
+
 # --------------------------------------------------------------- a. reuse
 tap_diag "a. reuse (at $SECONDS s)"
+# a1..a5 3 each, one process; conns, EHLO, mails, txn2..5, QUIT; once 5
+tap_expect $((5 * 3 + 1 + 3 + 4 + 1 + 2 * 5))
 start_scen a "{\"ehlo_caps\": $CAPS}"
 daemon a encrypt
 for n in 1 2 3 4 5; do
@@ -194,6 +200,7 @@ for n in 2 3 4 5; do is "c1.txn$n" 1 "a: transaction $n (reused) in one flight: 
 is c1.quit 1 "a: QUIT at the end (daemon stopped)"
 once a1 a2 a3 a4 a5
 
+tap_expect $((2 + 2 + 2 * 2))	# sent 2, is 2, once 2
 start_scen a6 '{"ehlo_caps": ["PIPELINING", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME"]}'
 daemon a6 encrypt
 send a6a && sent a6a
@@ -205,6 +212,7 @@ once a6a a6b
 
 # ------------------------------------------------------ b. Postfix receiver
 tap_diag "b. Postfix receiver (at $SECONDS s)"
+tap_expect $((4 + 1 + 4 * 2 + 3))	# sent 4, conn_use=4, arrived + body 4, the receiver's log 3
 RPORT=$(free_port) || tap_bail "no free port"
 receiver_new recv "$RPORT" may || tap_bail "receiver_new failed"
 RECV=$PF_DIR
@@ -233,6 +241,7 @@ pf_stop "$RECV"
 
 # -------------------------------------------------- c. a stricter demand
 tap_diag "c. a stricter demand (at $SECONDS s)"
+tap_expect $((4 + 3 + 2 + 2 * 4))	# sent 4, the log 3, is 2, once 4
 start_scen c "{\"ehlo_caps\": $CAPS}"
 daemon c may
 REQ='X-TLSRelay-Require: encrypt'
@@ -250,6 +259,7 @@ once c1 c2 c3 c4
 
 # ------------------------------------------ d. the server closes when idle
 tap_diag "d. the server closes the idle connection (at $SECONDS s)"
+tap_expect $((2 + 1 + 1 + 1 + 2 * 2))	# sent 2, closed, the log, is, once 2
 start_scen d "{\"ehlo_caps\": $CAPS, \"idle_timeout\": 1}"
 daemon d encrypt "connection_cache_time_limit = 30s"
 send d1 && sent d1
@@ -266,6 +276,7 @@ tap_diag "e. 421 or end of file before MAIL was accepted (at $SECONDS s)"
 # e_case NAME CONN1-OVERRIDES TITLE: m1 fine, m2 hits the override on the
 # reused connection 1, goes on connection 2 and is delivered once
 e_case() {
+	tap_expect $((2 + 2 + 2 + 2 * 2))	# sent 2, the log 2, is 2, once 2
 	start_scen "$1" "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": $2}}"
 	daemon "$1" encrypt
 	send "${1}1" && sent "${1}1"
@@ -282,6 +293,8 @@ e_case e421 '{"replies": {"MAIL#2": "421 4.4.2 peer.test closing"}, "actions": {
 e_case eeof '{"actions": {"MAIL#2": "drop"}}' "end of file at MAIL"
 e_case ereset '{"actions": {"MAIL#2": "reset"}}' "a reset at MAIL"
 # RSET: after a refused recipient the connection needs one, pipelined
+# (r: exit 67, sent, the log, is 3, once 1; rset421: sent, is, once 1)
+tap_expect $((3 + 3 + 2 + 1 + 1 + 2))
 start_scen rset "{\"ehlo_caps\": $CAPS, \"rcpt_replies\": {\"reject@\": \"550 5.1.1 no such user\"}}"
 daemon rset encrypt
 send r1 "" -- -f sender@sender.test -- reject@example.test
@@ -309,6 +322,7 @@ tap_diag "f. a break after MAIL was accepted (at $SECONDS s)"
 f_case() {
 	local name=$1 key=$2 act=$3 rep=${4:-} r1 r2 o1 o2
 	local over="\"actions\": {\"$key#2\": \"$act\"}"
+	tap_expect 4	# sent, is, the same outcome, temporary
 	[ -n "$rep" ] && over="$over, \"replies\": {\"$key#2\": \"$rep\"}"
 	start_scen "$name" "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": {$over}}}"
 	daemon "$name" encrypt
@@ -341,6 +355,7 @@ start_scen g "{\"ehlo_caps\": $CAPS, \"auth\": {\"user\": \"reuse-user\", \"pass
 printf '[127.0.0.1]:%s reuse-user:reuse-pass\n' "$PEER_PORT" > "$T/g.sasl"
 chown nobody "$T/g.sasl" && chmod 0600 "$T/g.sasl"
 daemon g may "sasl_password_map = $T/g.sasl"
+tap_expect $((3 * 2 + 3 + 2 * 3))	# g1..g3 sent + the to= line, is 3, once 3
 for n in 1 2 3; do
 	send "g$n" && sent "g$n"
 	# the user AUTH succeeded as, on the kept connection too (h-admin's field)
@@ -355,6 +370,9 @@ once g1 g2 g3
 
 # ------------------------------------------------------------ h. limits
 tap_diag "h. limits (at $SECONDS s)"
+# count: sent 7, is 4, once 2; idle: sent 2, QUIT, is; age: sent 3, the
+# log 2, is 2; off: sent 2, is 2; procs: exits, open, once 4
+tap_expect $((7 + 4 + 2 * 2 + 2 + 1 + 1 + 3 + 2 + 2 + 2 + 2 + 1 + 1 + 2 * 4))
 start_scen hcount "{\"ehlo_caps\": $CAPS}"
 daemon hcount encrypt "connection_reuse_count_limit = 3"
 for n in 1 2 3 4 5 6 7; do send "hc$n" && sent "hc$n"; done
@@ -417,6 +435,7 @@ once hp1 hp2 hp3 hp4
 
 # --------------------------------------------------------- i. plaintext
 tap_diag "i. plaintext (at $SECONDS s)"
+tap_expect $((2 + 1 + 1 + 2 * 2))	# sent 2, the log, is, once 2
 start_scen i '{"ehlo_caps": ["PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING"]}'
 daemon i may
 send i1 && sent i1
@@ -428,6 +447,7 @@ once i1 i2
 
 # ------------------------------------------------ j. standalone tlsrelay
 tap_diag "j. the standalone tlsrelay (at $SECONDS s)"
+tap_expect $((2 * 2 + 3))	# j1, j2: sent + the log; is 3
 start_scen j "{\"ehlo_caps\": $CAPS}"
 conf "$T/j.conf" "$PEER_PORT" encrypt
 for n in 1 2; do
@@ -446,6 +466,7 @@ is c2.quit 1 "j: QUIT after the second"
 
 # -------------------------------------------------- k. the daemon killed
 tap_diag "k. the daemon killed during a delivery (at $SECONDS s)"
+tap_expect $((1 + 2 + 1 + 1 + 1 + 1 + 2 + 2 * 2))	# sent k1, read + memfd, waits, ends, sent k2, orphan, is 2, once 2
 start_scen k "{\"ehlo_caps\": $CAPS}"
 daemon k encrypt "connection_cache_time_limit = 60s"
 send k1 && sent k1
@@ -480,6 +501,7 @@ once k1 k2
 
 # ----------------------------- l. the TLS history and the shadow over reuse
 tap_diag "l. TLS history, shadow policy, metrics over reuse (at $SECONDS s)"
+tap_expect $((4 * 2 + 1 + 2 + 2 + 2 * 4 + 5))	# l1..l4 sent + shadow, l3, metrics 2, explain 2, once 4, history 5
 REPORT=$top_builddir/plugin/report/tlsrelay-report
 start_scen l "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": {\"actions\": {\"MAIL#3\": \"drop\"}}}}"
 mkdir -p "$T/l-hist" && chown nobody "$T/l-hist" || tap_bail "mkdir failed"

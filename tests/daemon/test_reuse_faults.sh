@@ -109,6 +109,9 @@ retry() {
 	tap_is "$(fv corrupted)" 0 "$1: 0 corrupted in the end"
 }
 
+# a linear script: each part 3, its verdict (daemon 4, workers 3), its retry 3
+tap_plan $((3 + 4 + 3 + 3 + 3 + 3))
+
 # -------------------------------------------- 1. the daemon killed
 tap_diag "1. the daemon killed after 150 of 600 (at $SECONDS s)"
 start_daemon

@@ -62,7 +62,11 @@ send() {
 	tap_status "$([ "$RC" = 0 ] && [ ! -s "$T/$1.out" ]; echo $?)" "$1 to $2: exit 0" \
 		"exit $RC: $(cat "$T/$1.out"); $(tail -n 8 "$T/$1.err")"
 }
-for n in 1 2 3 4; do
+ROUNDS=(1 2 3 4)
+ADDRS=(127.0.0.51 127.0.0.52)
+# a round 2 (a, b); conn_use 2, -n 2; an address 2
+tap_plan $((2 * ${#ROUNDS[@]} + 3 + 2 * ${#ADDRS[@]}))
+for n in "${ROUNDS[@]}"; do
 	send "a$n" a.reuse.test
 	send "b$n" b.reuse.test
 done
@@ -73,7 +77,7 @@ tap_like "$(cat "$T/b4.err")" "to=<user@b\.reuse\.test>, relay=mx\.b\.reuse\.tes
 tap_is "$(ps -o pid= --ppid "$DPID" | grep -c .)" 2 "two delivery processes (-n 2)"
 stop_pid "$DPID"
 stop_peers
-for a in 127.0.0.51 127.0.0.52; do
+for a in "${ADDRS[@]}"; do
 	"$PY" "$FACTS" "$T/route/$a/transcript.jsonl" > "$T/$a.facts"
 	tap_is "$(sed -n 's/^conns=//p' "$T/$a.facts")" 1 "$a: one connection for its four messages"
 	tap_is "$(sed -n 's/^c1.mails=//p' "$T/$a.facts")" 4 "$a: four transactions on it"

@@ -84,6 +84,7 @@ burst() {	# burst FIRST N ROUND
 	rm -f "$T"/m/msg-*.eml
 }
 
+tap_expect $((2 + 1 + 2))	# the bursts, the same processes, the server's count and connections
 burst 0 1000 warm
 sleep 1.5
 wait_until 10 idle_closed
@@ -96,6 +97,7 @@ snap "$T/snap2"
 tap_diag "after 10,000: $(tr '\n' ';' < "$T/snap2")"
 tap_is "$(cut -d' ' -f1 "$T/snap2" | tr '\n' ' ')" "$(cut -d' ' -f1 "$T/snap1" | tr '\n' ' ')" \
 	"the same daemon and delivery processes served all 10,000"
+tap_expect $((2 * $(grep -c . "$T/snap1")))	# a process: descriptors, memory
 while read -r pid fd1 rss1; do
 	read -r _ fd2 rss2 < <(grep "^$pid " "$T/snap2")
 	tap_is "$fd2" "$fd1" "process $pid: as many descriptors after 10,000 messages as after 1,000 ($fd1)"
