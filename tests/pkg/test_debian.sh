@@ -34,21 +34,36 @@ require_cmd lintian postfix swaks
 make_tmpdir
 T=$TEST_TMP
 
+# Each section declares its checks (tap_expect) before it makes them.
+PACKAGES=(tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim)
+PROGRAMS=(tlsrelay tlsrelay-probe tlsrelay-sts tlsrelayd tlsrelayc tlsrelay-milter)
+
 # ------------------------------------------------------------------ build
+tap_expect $((1 + ${#PACKAGES[@]} + 2))	# the build, a package each, no library package or file
 debs_lock
 debs_build
 tap_status "$DEBS_RC" "dpkg-buildpackage -us -uc -b" "$(tail -n 30 "$DEBS_LOG")"
 ls "$DEBS_DIR"/*.deb 2>/dev/null | grep -v -- '-dbgsym_' > "$T/debs"
-for p in libtlsrelay0 libtlsrelay-dev tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim; do
+for p in "${PACKAGES[@]}"; do
 	tap_status "$(grep -q "/${p}_[^/]*\\.deb$" "$T/debs"; echo $?)" "package $p built"
 done
 [ -s "$T/debs" ] || tap_bail "no package built"
+# libtlsrelay is linked into each program (doc/DESIGN.md): no library
+# package, and no package ships a libtlsrelay.so, tlsrelay.h or tlsrelay.pc
+tap_unlike "$(cat "$T/debs")" '/libtlsrelay' "no libtlsrelay package is built"
+shipped=$(for d in $(cat "$T/debs"); do dpkg-deb -c "$d"; done)
+tap_unlike "$shipped" 'libtlsrelay\.so|/include/tlsrelay\.h|/tlsrelay\.pc$' \
+	"no package ships libtlsrelay.so, tlsrelay.h or tlsrelay.pc"
 
+tap_expect 2
 lintian --fail-on error --no-tag-display-limit "$DEBS_DIR"/*.changes > "$T/lintian.out" 2>&1
 tap_status $? "lintian: no errors" "$(cat "$T/lintian.out")"
 tap_status "$(grep -q '^W:' "$T/lintian.out" && echo 1 || echo 0)" "lintian: no warnings" "$(cat "$T/lintian.out")"
 
 # ---------------------------------------------------------------- install
+# files 13, paths 4, the user and the timer 6, --version and --help of
+# each program, no libtlsrelay.so, tlsrelay -t
+tap_expect $((13 + 4 + 6 + 2 * ${#PROGRAMS[@]} + 2))
 # (at_exit runs last first: the user goes after the packages)
 getent passwd _tlsrelay >/dev/null || at_exit "userdel _tlsrelay; getent group _tlsrelay >/dev/null && groupdel _tlsrelay"
 at_exit debs_purge
@@ -70,7 +85,7 @@ tap_like "$(dpkg-query -L tlsrelay)" '^/usr/share/tlsrelay/sendmail/tlsrelay\.m4
 tap_unlike "$(dpkg-query -L tlsrelay)" '^/usr/share/doc/tlsrelay/(exim|examples/sendmail)' "no snippet left under /usr/share/doc (Debian policy: it may be absent)"
 # /usr/local in what the packages install (man pages gzipped or not)
 left=""
-for p in $(dpkg-query -L tlsrelay tlsrelayd tlsrelay-milter tlsrelay-exim libtlsrelay-dev 2>/dev/null); do
+for p in $(dpkg-query -L "${PACKAGES[@]}" 2>/dev/null); do
 	[ -f "$p" ] || continue
 	case $p in
 	/usr/share/man/*.gz) zcat "$p" | grep -q /usr/local && left="$left $p" ;;
@@ -93,16 +108,17 @@ tap_status "$(test -L /etc/systemd/system/timers.target.wants/tlsrelay-sts.timer
 tap_like "$(cat /lib/systemd/system/tlsrelay-sts.service)" 'ExecCondition=.*mta_sts = yes' "its service runs only with mta_sts = yes"
 OUT=$(runuser -u _tlsrelay -- /bin/sh -c '/usr/sbin/tlsrelay -c /etc/tlsrelay/tlsrelay.conf -n | grep -q ": mta_sts = yes$"'; echo $?)
 tap_is "$OUT" 1 "the shipped tlsrelay.conf: the timer's condition is false (mta_sts is not set)"
-for prog in tlsrelay tlsrelay-probe tlsrelay-sts tlsrelayd tlsrelayc tlsrelay-milter; do
+for prog in "${PROGRAMS[@]}"; do
 	tap_like "$(/usr/sbin/$prog --version 2>&1)" "^$prog [0-9]" "installed $prog --version"
 	tap_like "$(/usr/sbin/$prog --help 2>&1)" "^usage: $prog " "installed $prog --help"
 done
-tap_like "$(dpkg-query -L libtlsrelay-dev)" '/tlsrelay\.pc$' "installed: tlsrelay.pc"
-tap_status "$(pkg-config --exists tlsrelay; echo $?)" "pkg-config finds the installed library"
+tap_unlike "$(for p in tlsrelay tlsrelay-probe tlsrelay-sts tlsrelayd tlsrelay-milter; do LC_ALL=C ldd "/usr/sbin/$p"; done 2>&1)" \
+	'libtlsrelay|not found' "the installed programs need no libtlsrelay.so (nor a missing library)"
 OUT=$(/usr/sbin/tlsrelay -t 2>&1)
 tap_status $? "installed tlsrelay -t: the shipped /etc/tlsrelay.conf is clean" "$OUT"
 
 # tlsrelayd: files, unit, user (package tlsrelayd)
+tap_expect 11	# systemd-analyze: 2 checks or 2 skips
 tap_status "$(test -x /usr/sbin/tlsrelayd && test -x /usr/sbin/tlsrelayc; echo $?)" "installed: /usr/sbin/tlsrelayd and tlsrelayc"
 tap_like "$(LC_ALL=C ldd /usr/sbin/tlsrelayc 2>&1)" 'not a dynamic executable|statically linked' \
 	"the installed tlsrelayc is static (lintian override statically-linked-binary)"
@@ -127,6 +143,7 @@ OUT=$(/usr/sbin/tlsrelay -t -u _tlsrelay 2>&1)
 tap_like "$OUT" '^tlsrelay: configuration OK \(/etc/tlsrelay/tlsrelay\.conf, as user _tlsrelay\)$' "tlsrelay -t -u _tlsrelay, as root: OK"
 
 # ------------------------------------------- one delivery through them all
+tap_expect 6	# through Postfix 4, tlsrelay-probe 2
 RPORT=$(free_port) && HPORT=$(free_port) || tap_bail "no free port"
 mkdir -p "$T/trspool" && chown nobody "$T/trspool" && chmod 0700 "$T/trspool"
 chmod 0755 "$T"
@@ -166,6 +183,7 @@ tap_like "$OUT" "would be delivered: Verified TLS to localhost" "installed tlsre
 # daemon's user, as the pipe's user=_tlsrelay would.
 # (the socket's directory belongs to the daemon's user, as the unit's
 # RuntimeDirectory does: it removes the socket after it dropped root)
+tap_expect 11
 mkdir -p "$T/run" "$T/dspool" && chown _tlsrelay "$T/run" "$T/dspool" && chmod 0700 "$T/dspool"
 sed "s|^spool_directory = .*|spool_directory = $T/dspool|" "$T/tlsrelay.conf" > "$T/tlsrelayd.conf"
 chmod 0644 "$T/tlsrelayd.conf"
@@ -200,6 +218,7 @@ tap_status $? "without the daemon the installed tlsrelayc delivers in its own pr
 receiver_wait_mail "$RECV" user "fallback test $$" 30 > /dev/null
 tap_status $? "the receiver stored the fallback's message"
 
+tap_expect 3
 debs_purge
 tap_status "$(test ! -e /usr/sbin/tlsrelay; echo $?)" "dpkg --purge removes /usr/sbin/tlsrelay"
 tap_status "$(test ! -e /usr/sbin/tlsrelayd && test ! -e /lib/systemd/system/tlsrelayd.service && test ! -e /etc/default/tlsrelayd; echo $?)" \
