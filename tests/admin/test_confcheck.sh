@@ -26,7 +26,9 @@ run() {	# run ARGS...: sets OUT (stdout+stderr) and RC
 lines() { printf '%s\n' "$1" | grep -c "$2"; }
 
 # ------------------------------------------------------------------ -n / -d
-tap_plan 61	# a linear script (dane_row: 3 checks a row)
+# Each section declares its checks (tap_expect) first; a row of a table
+# (dane_row, lower_row, auth_row) declares its own.
+tap_expect 40	# a linear script: -n, -d, then -t on good, broken and missing files
 : > "$T/empty.conf"
 run -c "$T/empty.conf" -n
 tap_is "$RC" 0 "-n, empty config: exit 0"
@@ -154,6 +156,7 @@ dane_row() {
 		# outside loopback); tests/ops/test_dnssec.sh tests it with its own
 		echo "dnssec_self_test = no"
 	} > "$T/dane-$name.conf"
+	tap_expect 3
 	run -c "$T/dane-$name.conf" -t
 	tap_is "$RC" 0 "-t dane $name: exit 0 (a warning is not a problem)"
 	tap_like "$OUT" "^tlsrelay: configuration OK" "-t dane $name: configuration OK"
@@ -180,6 +183,7 @@ dane_row no-dane          verify     nodane.pol 198.51.100.53       -
 # warning: FILE:") or - for none.
 lower_row() {
 	local name=$1 body=$2 ov=$3 ere=$4
+	tap_expect 2
 	printf "$body" > "$T/lower-$name.conf"
 	if [ "$ov" = - ]; then run -c "$T/lower-$name.conf" -t; else run -c "$T/lower-$name.conf" -o "$ov" -t; fi
 	tap_is "$RC" 0 "-t lowering $name: exit 0 (a warning is not a problem)"
@@ -214,6 +218,7 @@ auth_row() {
 	local name=$1 relay=$2 key=$3 ere=$4
 	printf '%s user:pw\n' "$key" > "$T/auth-$name.sasl" && chmod 600 "$T/auth-$name.sasl"
 	printf 'relayhost = %s\nsasl_password_map = %s\n' "$relay" "$T/auth-$name.sasl" > "$T/auth-$name.conf"
+	tap_expect 3
 	run -c "$T/auth-$name.conf" -t
 	tap_is "$RC" 0 "-t relay credentials $name: exit 0"
 	if [ "$ere" = - ]; then
@@ -237,6 +242,7 @@ auth_row mx-relay    'smtp.example.net:587'    '[mail.example.net]:587'  -
 printf '[smtp.example.net]:587 user:s3cret\n' > "$T/root.sasl" && chmod 600 "$T/root.sasl"
 printf 'sasl_password_map = %s\n' "$T/root.sasl" > "$T/root.conf" && chmod 644 "$T/root.conf"
 chmod 755 "$T"
+tap_expect $((11 + 2))	# as root and -u (or 11 skips); -u without -t
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	run -c "$T/root.conf" -t
 	tap_is "$RC" 0 "-t as root: root reads its 0600 password map"
@@ -270,9 +276,11 @@ tap_like "$OUT" '^4\.3\.5 tlsrelay: -u goes with -t only' "-u without -t: says -
 # ------------------------------------- --help and --version everywhere
 # Every program answers them as its first argument, on standard output,
 # exit 0, reading nothing else (tlsrelayc never sends them to the daemon).
-for prog in plugin/transport/tlsrelay plugin/transport/tlsrelayc plugin/probe/tlsrelay-probe \
-	    plugin/sts/tlsrelay-sts plugin/daemon/tlsrelayd plugin/milter/tlsrelay-milter \
-	    plugin/report/tlsrelay-report; do
+PROGS=(plugin/transport/tlsrelay plugin/transport/tlsrelayc plugin/probe/tlsrelay-probe
+	plugin/sts/tlsrelay-sts plugin/daemon/tlsrelayd plugin/milter/tlsrelay-milter
+	plugin/report/tlsrelay-report)
+tap_expect $((2 * ${#PROGS[@]}))	# --version and --help (or 2 skips)
+for prog in "${PROGS[@]}"; do
 	name=${prog##*/}
 	if [ ! -x "$top_builddir/$prog" ]; then
 		tap_skip "$name --version / --help" "not built here ($top_builddir/$prog)"
@@ -287,6 +295,7 @@ done
 
 # -t and -n never read standard input: a FIFO whose writer (fd 3 here)
 # never closes would hold them until timeout 20 (exit 124).
+tap_expect 2
 mkfifo "$T/fifo"
 exec 3<>"$T/fifo"
 OUT=$(timeout 20 "$TLSRELAY" -c "$T/good.conf" -t 2>&1 < "$T/fifo")

@@ -175,7 +175,7 @@ for ((i = 1; i <= n; i++)); do
 done
 
 # ------------------------------------------------------- what arrived
-tap_expect 4
+tap_expect 6	# stored, over TLS, Verified, no warning, /var/lib/tlsrelay 2
 file=$(receiver_wait_mail "$RECV" user "tlsrelay test" 30)
 tap_status $? "the smarthost stored the test message" "$(tail -n 20 "$T/mail.log")"
 tap_like "$(mail_header "$file" Received)" 'using TLSv1\.[23]' "it arrived over TLS (Received header)"

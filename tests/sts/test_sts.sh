@@ -220,9 +220,10 @@ expect() {
 }
 
 # ---------------------------------------------------------------- enforce
-# One plan for the cases below: a linear script (expect makes one check;
-# the branches that cannot run here skip as many checks as they make).
-tap_plan 126
+# Each section below declares its checks first (tap_expect): expect makes
+# one check; a branch that cannot run here skips as many checks as the
+# other makes; a loop over a list declares from the list.
+tap_expect 24
 n81=$(ndata 127.0.0.81)
 send enf user@enf.test
 expect "enforce + matching MX: delivered" 0 "Verified TLS connection established to mx\.example\.test\[127\.0\.0\.81\]"
@@ -278,6 +279,7 @@ expect "repeated mode (enforce, then testing): enforced, MX outside the patterns
 	"^4\.7\.5 .*MX host mx\.example\.test matches no mx pattern"
 
 # ---------------------------------------------------------------- concurrency
+tap_expect 5
 # Several transport processes at once share the cache (new file: all of them
 # create tables, fetch and write): every one delivers, none complains.
 # (their own MX, 127.0.0.86: so that the other peers keep room in their connection budget)
@@ -303,6 +305,7 @@ OUT=$(sts -o "mta_sts_cache=$T/par.db" show par.test 2>&1)
 tap_like "$OUT" "^par\.test: mode testing, id par1" "6 concurrent transports: the policy is cached"
 
 # ---------------------------------------------------------------- as nobody
+tap_expect 4
 # The transport runs as an unprivileged user (Postfix pipe user=nobody).
 mkdir -p "$T/nobody" && chown nobody "$T/nobody" && chmod 755 "$T"
 cp "$T/msg" "$T/nobody/msg" && chmod 644 "$T/nobody/msg" "$T/tlsrelay.conf"
@@ -321,6 +324,7 @@ expect "unusable cache: delivery goes on with the fetched policy" 0 "Verified TL
 tap_like "$ERR" "MTA-STS cache unusable, working without it: " "unusable cache: logged"
 
 # ---------------------------------------------------------------- cache owner
+tap_expect 16
 # tlsrelay-sts and tlsrelay-probe often run as root: a cache they create in
 # the transport user's directory must belong to that user (not to root, or
 # the transport could never store a policy), and a cache the transport
@@ -373,6 +377,7 @@ expect "no mta_sts_cache: policy fetched and enforced, delivered" 0 "MTA-STS pol
 tap_like "$ERR" "mta_sts = yes without mta_sts_cache: every delivery fetches the policy" "no mta_sts_cache: warned"
 
 # ---------------------------------------------------------------- dlopen
+tap_expect $((6 + 3))	# libcurl and SQLite unusable (or 6 skips), another TLS library (or 3)
 # libcurl and SQLite are loaded with dlopen on first use (lib/dynload.h): a
 # library that cannot be used (here a libcurl.so.4 / libsqlite3.so.0 found
 # first on LD_LIBRARY_PATH, without their functions) is a fetch failure or
@@ -436,6 +441,7 @@ else
 fi
 
 # ---------------------------------------------------------------- testing
+tap_expect 5
 n81=$(ndata 127.0.0.81)
 send testing user@testing.test
 expect "testing + MX mismatch: delivered" 0 "status=sent"
@@ -446,6 +452,7 @@ expect "testing + expired certificate: delivered" 0 "status=sent"
 tap_like "$ERR" "MTA-STS policy of expired\.test \(testing\): mx-expired\.example\.test\[127\.0\.0\.85\]: certificate-expired \(not enforced\)" "testing + expired certificate: logged"
 
 # ---------------------------------------------------------------- fetch failures
+tap_expect 5
 send flaky1 user@flaky.test
 expect "flaky: policy fetched (enforce, MX outside) -> deferred" 75 "^4\.7\.5 .*matches no mx pattern"
 write_policies 500
@@ -459,10 +466,12 @@ tap_like "$ERR" "HTTP status 500; no policy applies" "fetch failure without cach
 write_policies
 
 # ---------------------------------------------------------------- refused policies
+REFUSED=("malformed:line 5: bad field name" "redirect:HTTP status 301 \(redirects are not followed\)"
+	"big:policy larger than 65536 bytes" "ctype:media type text/html, not text/plain"
+	"badhttps:certificate not valid" "cnonly:mta-sts\.cnonly\.test:$HP/.*certificate not valid")
+tap_expect $((2 * ${#REFUSED[@]} + 2))	# a policy 2; redirect, cnonly
 nomatch_fetches=$(fetches nomatch)
-for c in "malformed:line 5: bad field name" "redirect:HTTP status 301 \(redirects are not followed\)" \
-	"big:policy larger than 65536 bytes" "ctype:media type text/html, not text/plain" \
-	"badhttps:certificate not valid" "cnonly:mta-sts\.cnonly\.test:$HP/.*certificate not valid"; do
+for c in "${REFUSED[@]}"; do
 	d=${c%%:*}
 	send "$d" "user@$d.test"
 	expect "$d policy refused: no policy, delivered" 0 "status=sent"
@@ -472,6 +481,7 @@ tap_is "$(fetches nomatch)" "$nomatch_fetches" "redirect: the Location was not f
 tap_is "$(grep -c . "$T/fetches-cn.log")" 0 "cnonly: HTTPS certificate with the name only in its CN: refused in the handshake, no request made"
 
 # ---------------------------------------------------------------- precedence
+tap_expect 4
 printf 'nomatch.test may\n' > "$T/tls_policy"
 send map user@nomatch.test -o "tls_policy_map=$T/tls_policy"
 expect "tls_policy_map entry wins over MTA-STS: delivered" 0 "status=sent"
@@ -482,6 +492,7 @@ expect "mta_sts = no: delivered" 0 "status=sent"
 tap_unlike "$ERR" "MTA-STS" "mta_sts = no: no MTA-STS activity"
 
 # ---------------------------------------------------------------- tlsrelay -q
+tap_expect 2
 OUT=$("$TLSRELAY" -c "$T/tlsrelay.conf" -q enf.test 2>&1)
 tap_like "$OUT" "^enf\.test: nexthop enf\.test:25: may .*\[MTA-STS: enforce, id enf1, mx mx\.example\.test; enforced as verify match=hostname\]$" \
 	"-q: the cached MTA-STS policy is shown"
@@ -489,6 +500,9 @@ OUT=$("$TLSRELAY" -c "$T/tlsrelay.conf" -q '[mx.example.test]' 2>&1)
 tap_unlike "$OUT" "MTA-STS" "-q: not for a bracketed nexthop"
 
 # ---------------------------------------------------------------- tlsrelay-sts
+USAGE_ARGS=("show" "frob enf.test" "report --day 2024-02-30x" "report --day $(date -u +%Y-%m-%d) --send"
+	"report --day")
+tap_expect $((10 + ${#USAGE_ARGS[@]}))	# show, refresh, no cache 10; a usage error each
 OUT=$(sts show enf.test nomx.test 2>&1); RC=$?
 tap_like "$OUT" "^enf\.test: mode enforce, id enf1, expires .* \(cached\), mx mx\.example\.test$" "show: cached policy"
 tap_like "$OUT" "^nomx\.test: not cached$" "show: a domain not cached"
@@ -508,13 +522,13 @@ OUT=$(timeout -k 5 60 "$STS" -c "$T/nocache.conf" show enf.test 2>&1); RC=$?
 tap_is "$RC/$OUT" "78/tlsrelay-sts: mta_sts_cache is not set" "mta_sts_cache not set: one line, exit 78"
 OUT=$(sts -o "mta_sts_cache=$T/no-such-dir/sts.db" show enf.test 2>&1); RC=$?
 tap_like "$RC/$OUT" "^78/tlsrelay-sts: .*no-such-dir" "mta_sts_cache unusable: one line, exit 78"
-for args in "show" "frob enf.test" "report --day 2024-02-30x" "report --day $(date -u +%Y-%m-%d) --send" \
-	"report --day"; do
+for args in "${USAGE_ARGS[@]}"; do
 	OUT=$(sts $args 2>&1); RC=$?
 	tap_like "$RC/$OUT" "^64/usage: tlsrelay-sts " "usage error: $args: exit 64"
 done
 
 # ---------------------------------------------------------------- TLS-RPT
+tap_expect 20	# report --send as nobody: 3 (or 3 skips)
 send rpt1 user@rpt.test
 send rpt2 user@rpt.test
 DAY=$(date -u +%Y-%m-%d)
@@ -608,6 +622,7 @@ else
 fi
 
 # ---------------------------------------------------------------- RFC 8689
+tap_expect 14
 # TLS-Required: No with tls_required_enable = yes: enforce is applied as
 # testing (MX outside the patterns tried, level not raised, results still
 # counted for TLS-RPT); without the setting or the header nothing changes;
