@@ -182,17 +182,6 @@ static const char *time_text(int secs, char *buf, size_t cap)
 	return buf;
 }
 
-/* "none, may, encrypt, ...": every level, in order. */
-static const char *level_names(char *buf, size_t cap)
-{
-	tr_buf b;
-
-	tr_buf_fixed(&b, buf, cap);
-	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++)
-		tr_buf_printf(&b, "%s%s", b.len ? ", " : "", tr_tls_level_name((tr_tls_level)lv));
-	return buf;
-}
-
 /* ------------------------------------------------------- value syntaxes */
 
 /* Decimal digits at p into *v, saturating at limit + 1. Returns the first
@@ -548,7 +537,7 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 		return tr_status_ok(st);
 	}
 	if (lv == TR_TLS_INVALID) {
-		snprintf(why, sizeof why, "expected one of: %s", level_names(list, sizeof list));
+		snprintf(why, sizeof why, "expected one of: %s", tr_tls_level_list(list, sizeof list));
 		return bad_value(st, where, k, why);
 	}
 	if (lv == TR_TLS_FINGERPRINT)   /* no digests here: could never succeed */
