@@ -107,7 +107,7 @@
  *                       (unset: the system's store)
  *   shared_store_timeout  integer 5..2000 (ms), default 50: every call to
  *                       Redis, connecting included
- *   shared_store_lease  time 10s..1d, default 600s: how long one host
+ *   shared_store_lease  time 5s..1d, default 600s: how long one host
  *                       holds the sending of a TLS-RPT report
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a

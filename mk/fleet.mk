@@ -24,6 +24,5 @@ TESTS += tests/unit/test_fleet
 
 # A real redis-server on loopback and three tlsrelay hosts (tests/fleet/fleet.sh).
 SCRIPT_DIRS += tests/fleet
-TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh \
-	tests/fleet/test_fleet_outage.sh
+TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh
 EXTRA_DIST += tests/fleet doc/FLEET.md bench/fleet
