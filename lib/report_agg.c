@@ -213,8 +213,8 @@ static tlsrelay_cat each_day(struct tlsrelay_ctx *ctx, tr_hist_store *s, const c
 		return tr_hist_each_day(s, since, NULL, add_row, a, st);
 	if ((f = tr_fleet_use(ctx)) == NULL)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "shared store %s unavailable: "
-		                     "the fleet's days cannot be read (-o shared_store= reports "
-		                     "this host's own)", ctx->cfg.shared_store);
+		                     "the fleet's days cannot be read (a configuration without "
+		                     "shared_store reports this host's own)", ctx->cfg.shared_store);
 	return tr_fleet_hist_each_day(f, since, NULL, add_row, a, st);
 }
 
