@@ -79,7 +79,7 @@ static const struct setting settings[] = {
 	{ "connect_timeout", K_TIME, AT(connect_timeout), "30s", 1, 3600, NULL },
 	{ "command_timeout", K_TIME, AT(command_timeout), "300s", 1, 3600, NULL },
 	{ "data_timeout", K_TIME, AT(data_timeout), "180s", 1, 3600, NULL },
-	{ "deadline", K_TIME, AT(deadline), "600s", 5, 86400, NULL },
+	{ "deadline", K_TIME, AT(deadline), "600s", 10, 86400, NULL },
 	{ "dns_resolver", K_STRING, AT(dns_resolver), NULL, 0, 0, check_resolver },
 	{ "spool_directory", K_STRING, AT(spool_directory), NULL, 0, 0, check_path },
 	{ "mx_address_limit", K_INT, AT(mx_address_limit), "5", 1, 50, NULL },
