@@ -121,6 +121,13 @@ static const struct setting settings[] = {
 	{ "dnssec_self_test", K_BOOL, AT(dnssec_self_test), "yes", 0, 0, NULL },
 	{ "dnssec_test_valid", K_STRING, AT(dnssec_test_valid), NULL, 0, 0, check_dns_name },
 	{ "dnssec_test_bogus", K_STRING, AT(dnssec_test_bogus), NULL, 0, 0, check_dns_name },
+	/* h-fleet: the fleet store on Redis (fleet.h; checked by tlsrelay -t) */
+	{ "shared_store", K_STRING, AT(shared_store), NULL, 0, 0, NULL },
+	{ "shared_store_password_file", K_STRING, AT(shared_store_password_file), NULL, 0, 0,
+	  check_path },
+	{ "shared_store_ca_file", K_STRING, AT(shared_store_ca_file), NULL, 0, 0, check_path },
+	{ "shared_store_timeout", K_INT, AT(shared_store_timeout), "50", 5, 2000, NULL },
+	{ "shared_store_lease", K_TIME, AT(shared_store_lease), "600s", 5, 86400, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
