@@ -28,6 +28,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include "io.h"
+#include "log.h"
 #include "redis.h"
 
 struct tr_redis {
@@ -196,7 +197,7 @@ static char *format_all(const tr_redis_cmd *cmds, int n, size_t *len)
 	*len = 0;
 	for (int i = 0; i < n; i++) {
 		char *one = NULL, *grown;
-		const char *argv[12];    /* hiredis 0.14 wants it non-const */
+		const char *argv[TR_REDIS_ARGS_MAX];    /* hiredis 0.14 wants it non-const */
 		int l;
 
 		memcpy(argv, cmds[i].argv, sizeof argv);
@@ -332,8 +333,10 @@ void tr_redis_close(tr_redis *r)
 
 void tr_redis_cmdv(tr_redis_cmd *c, int argc, const char *const *argv)
 {
+	if (argc < 1 || argc > TR_REDIS_ARGS_MAX)	/* the callers' commands are fixed */
+		tr_panic(NULL, "a Redis command of %d arguments", argc);
 	c->argc = argc;
-	for (int i = 0; i < argc && i < 12; i++) {
+	for (int i = 0; i < argc; i++) {
 		c->argv[i] = argv[i];
 		c->len[i] = strlen(argv[i]);
 	}

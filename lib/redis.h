@@ -39,11 +39,13 @@ typedef struct tr_redis_addr {
 	int tls;                   /* rediss:// */
 } tr_redis_addr;
 
+#define TR_REDIS_ARGS_MAX 12
+
 /* A command: argc arguments, binary-safe. */
 typedef struct tr_redis_cmd {
 	int argc;
-	const char *argv[12];
-	size_t len[12];
+	const char *argv[TR_REDIS_ARGS_MAX];
+	size_t len[TR_REDIS_ARGS_MAX];
 } tr_redis_cmd;
 
 /* Returns: the connection (*st OK), or NULL with *st (see above). */
@@ -60,7 +62,8 @@ void tr_redis_free_replies(void **replies, int n);
 /* Close and free; NULL is harmless. */
 void tr_redis_close(tr_redis *r);
 
-/* A command from NUL-terminated strings (argc <= 12). */
+/* A command from NUL-terminated strings (1 <= argc <= TR_REDIS_ARGS_MAX;
+ * anything else is a bug of the caller: tr_panic). */
 void tr_redis_cmdv(tr_redis_cmd *c, int argc, const char *const *argv);
 
 #endif
