@@ -52,6 +52,7 @@
 #include "nexthop.h"
 #include "policy.h"
 #include "sasl.h"
+#include "fleet.h"
 #include "settings.h"
 #include "status.h"
 #include "tls_level.h"
@@ -286,6 +287,7 @@ int tlsrelay_ctx_check_warnings(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *
 		p += len + (p[len] == '\n');
 	}
 	n += tr_confcheck_dane_resolver(&ctx->cfg, _PATH_RESCONF, fn, arg);
+	n += tr_fleet_check_reach(&ctx->cfg, fn, arg);   /* h-fleet */
 	return n + relay_without_credentials(&ctx->cfg, fn, arg);
 }
 
@@ -306,5 +308,6 @@ int tlsrelay_ctx_check_files(tlsrelay_ctx *ctx, tlsrelay_report_fn fn, void *arg
 		check_ca_path(&r, cfg->tls_ca_path);
 	if (cfg->spool_directory)
 		check_spool(&r, cfg->spool_directory);
+	r.n += tr_fleet_check(cfg, fn, arg);       /* h-fleet: shared_store* */
 	return r.n;
 }

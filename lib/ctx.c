@@ -9,6 +9,7 @@
 #include "conn_cache.h"
 #include "ctx.h"
 #include "history_store.h"
+#include "fleet.h"
 #include "msgrules.h"
 #include "status.h"
 #include "policy.h"
@@ -30,6 +31,7 @@ void tr_ctx_reset(tlsrelay_ctx *ctx)
 	ctx->shadow_policy = NULL;
 	tr_hist_close(ctx->history);
 	ctx->history = NULL;
+	tr_fleet_free(ctx);
 }
 
 /* The error names the setting too ("sasl_password_map FILE: cannot open:

@@ -36,6 +36,7 @@
 #include "dane.h"
 #include "demand.h"
 #include "history.h"
+#include "fleet.h"
 #include "history_store.h"
 #include "log.h"
 #include "status.h"
@@ -397,6 +398,26 @@ static void log_losses(tr_history *h, const tr_hist_strip *sp)
 		       "a middlebox may be stripping it", sp->alert);
 }
 
+/* The fleet's share (fleet.h): the delivery's attempts to the shared
+ * daily aggregate; then the outages and dropped writes of the delivery's
+ * process so far become counters (metrics). */
+static void fleet_share(tr_history *h, const tr_hist_attempt *out, struct counters *c)
+{
+	long long fails, drops;
+	tr_fleet *f;
+
+	if (!tr_fleet_configured(h->ctx))
+		return;
+	f = tr_fleet_use(h->ctx);
+	if (f == NULL || tr_fleet_hist_add(f, out, (size_t)h->n, h->ctx->cfg.tls_history_days) < 0)
+		tr_fleet_dropped(h->ctx, 1);
+	tr_fleet_take_counts(h->ctx, &fails, &drops);
+	for (long long i = 0; i < fails && i < 8; i++)
+		counter(c, "tlsrelay_shared_store_failures_total", "%s", "");
+	for (long long i = 0; i < drops && i < 16; i++)
+		counter(c, "tlsrelay_shared_store_dropped_total", "%s", "");
+}
+
 static void write_delivery(tr_history *h)
 {
 	tr_hist_attempt *out;
@@ -423,6 +444,7 @@ static void write_delivery(tr_history *h)
 			to_store(h, &h->a[i], &out[i]);
 			count_attempt(c, &h->a[i]);
 		}
+		fleet_share(h, out, c);
 		if (tr_hist_record(s, out, (size_t)h->n, c->c, c->n, &sp, (long long)time(NULL),
 		                   &st) != TLSRELAY_OK)
 			tr_log(h->ctx, LOG_WARNING, "TLS history: %s: not recorded (delivery goes on)",

@@ -31,17 +31,6 @@
 
 /* ------------------------------------------------------------ error texts */
 
-/* "none, may, ..., secure": every level name. */
-static const char *level_names(char *buf, size_t cap)
-{
-	tr_buf b;
-
-	tr_buf_fixed(&b, buf, cap);
-	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++)
-		tr_buf_printf(&b, "%s%s", b.len ? ", " : "", tr_tls_level_name((tr_tls_level)lv));
-	return buf;
-}
-
 /* ------------------------------------------------------------- text bits */
 
 /* ASCII lower-case copy, truncated to cap - 1 bytes. */
@@ -357,7 +346,7 @@ tlsrelay_cat tr_policy_parse_value(const char *value, const char *where,
 	if ((p.level = tr_tls_level_from_name(tok)) == TR_TLS_INVALID)
 		return tr_config_error(st, where, "unknown security level (the first word "
 		                 "of the policy; expected one of: %s)",
-		                 level_names(names, sizeof names));
+		                 tr_tls_level_list(names, sizeof names));
 	while ((tok = strtok_r(NULL, TOKEN_SEPS, &cur)) != NULL)
 		if ((rc = parse_attr(tok, ++nword, &p, &seen, where, st)) != TLSRELAY_OK)
 			return rc;

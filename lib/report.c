@@ -112,7 +112,7 @@ tlsrelay_cat rep_summary(struct tlsrelay_ctx *ctx, int days, tlsrelay_report_fn 
 
 	if (s == NULL)
 		return st->cat;
-	if (rep_agg_load(s, days, (long long)time(NULL), &a, st) != TLSRELAY_OK) {
+	if (rep_agg_load(ctx, s, days, (long long)time(NULL), &a, st) != TLSRELAY_OK) {
 		tr_hist_close(s);
 		return st->cat;
 	}
@@ -180,7 +180,7 @@ tlsrelay_cat rep_suggest(struct tlsrelay_ctx *ctx, int days, int min_days, tlsre
 
 	if (s == NULL)
 		return st->cat;
-	if (rep_agg_load(s, days, (long long)time(NULL), &a, st) != TLSRELAY_OK) {
+	if (rep_agg_load(ctx, s, days, (long long)time(NULL), &a, st) != TLSRELAY_OK) {
 		tr_hist_close(s);
 		return st->cat;
 	}

@@ -63,11 +63,12 @@ typedef struct rep_agg {
 int rep_reason_index(const char *name);
 const char *rep_reason_name(int i);
 
-/* Read the days since today - days + 1 (UTC) into a (freed on failure).
+/* Read the days since today - days + 1 (UTC) into a (freed on failure):
+ * with shared_store the fleet's days (fleet.h), else those of s.
  * Returns: OK, TEMP 4.3.0 ("cannot read the TLS history: ..."), INTERNAL
  * 4.3.0. */
-tlsrelay_cat rep_agg_load(tr_hist_store *s, int days, long long now, rep_agg *a,
-                          tlsrelay_status *st);
+tlsrelay_cat rep_agg_load(struct tlsrelay_ctx *ctx, tr_hist_store *s, int days, long long now,
+                          rep_agg *a, tlsrelay_status *st);
 void rep_agg_free(rep_agg *a);
 
 /* The destinations sorted by messages, then name: a new array of

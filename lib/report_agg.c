@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include "ctx.h"
+#include "fleet.h"
 #include "history_store.h"
 #include "report.h"
 #include "status.h"
@@ -202,8 +203,23 @@ static void day_text(long long t, char out[16])
 	strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
-tlsrelay_cat rep_agg_load(tr_hist_store *s, int days, long long now, rep_agg *a,
-                          tlsrelay_status *st)
+/* The daily rows: the fleet's (shared_store, fleet.h) or this host's. */
+static tlsrelay_cat each_day(struct tlsrelay_ctx *ctx, tr_hist_store *s, const char *since,
+                             rep_agg *a, tlsrelay_status *st)
+{
+	tr_fleet *f;
+
+	if (!tr_fleet_configured(ctx))
+		return tr_hist_each_day(s, since, NULL, add_row, a, st);
+	if ((f = tr_fleet_use(ctx)) == NULL)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "shared store %s unavailable: "
+		                     "the fleet's days cannot be read (a configuration without "
+		                     "shared_store reports this host's own)", ctx->cfg.shared_store);
+	return tr_fleet_hist_each_day(f, since, NULL, add_row, a, st);
+}
+
+tlsrelay_cat rep_agg_load(struct tlsrelay_ctx *ctx, tr_hist_store *s, int days, long long now,
+                          rep_agg *a, tlsrelay_status *st)
 {
 	char text[TLSRELAY_TEXT_MAX];
 
@@ -214,7 +230,7 @@ tlsrelay_cat rep_agg_load(tr_hist_store *s, int days, long long now, rep_agg *a,
 		rep_agg_free(a);
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	}
-	if (tr_hist_each_day(s, a->since, NULL, add_row, a, st) != TLSRELAY_OK) {
+	if (each_day(ctx, s, a->since, a, st) != TLSRELAY_OK) {
 		snprintf(text, sizeof text, "%s", st->text);
 		rep_agg_free(a);
 		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot read the TLS history: %s",

@@ -179,7 +179,7 @@ static void history_part(struct tlsrelay_ctx *ctx, const char *key, int days,
 		out(fn, arg, "history: %s", st.text);
 		return;
 	}
-	if (rep_agg_load(s, days, now, &a, &st) == TLSRELAY_OK) {
+	if (rep_agg_load(ctx, s, days, now, &a, &st) == TLSRELAY_OK) {
 		for (size_t i = 0; i < a.cap && d == NULL; i++)
 			if (strcmp(a.d[i].dest, key) == 0)
 				d = &a.d[i];

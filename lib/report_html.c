@@ -314,7 +314,7 @@ tlsrelay_cat rep_html(struct tlsrelay_ctx *ctx, int days, tlsrelay_report_fn fn,
 
 	if (s == NULL)
 		return st->cat;
-	if (rep_agg_load(s, days, now, &a, st) != TLSRELAY_OK) {
+	if (rep_agg_load(ctx, s, days, now, &a, st) != TLSRELAY_OK) {
 		tr_hist_close(s);
 		return st->cat;
 	}

@@ -19,6 +19,10 @@
  *   tlsrelay_dane_results_total{result}          TLS-RPT result types, DANE
  *   tlsrelay_mta_sts_results_total{mode,result}  TLS-RPT result types, MTA-STS
  *   tlsrelay_shadow_verdicts_total{verdict}      pass, unknown, would-defer
+ *   tlsrelay_shared_store_dropped_total          writes to the fleet store
+ *                                                not made (Redis unavailable)
+ *   tlsrelay_shared_store_failures_total         fleet store outages seen by
+ *                                                a delivering process
  *   tlsrelay_starttls_lost_total                 STARTTLS missing where it
  *                                                was offered and verified
  *
@@ -49,6 +53,10 @@ static const struct {
 	  "TLS-RPT result type." },
 	{ "tlsrelay_policy_total", "Attempts by the TLS level in force and where it came from." },
 	{ "tlsrelay_shadow_verdicts_total", "The shadow policy's verdicts on attempts." },
+	{ "tlsrelay_shared_store_dropped_total", "Writes to the fleet's shared store (Redis) "
+	  "not made because it was unavailable: the local stores have them." },
+	{ "tlsrelay_shared_store_failures_total", "Times a delivering process found the shared "
+	  "store (Redis) unavailable: down, slow (timeout) or refusing (an error reply)." },
 	{ "tlsrelay_starttls_lost_total", "Attempts without STARTTLS at a server that offered "
 	  "it and verified before." },
 };

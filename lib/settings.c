@@ -121,6 +121,13 @@ static const struct setting settings[] = {
 	{ "dnssec_self_test", K_BOOL, AT(dnssec_self_test), "yes", 0, 0, NULL },
 	{ "dnssec_test_valid", K_STRING, AT(dnssec_test_valid), NULL, 0, 0, check_dns_name },
 	{ "dnssec_test_bogus", K_STRING, AT(dnssec_test_bogus), NULL, 0, 0, check_dns_name },
+	/* h-fleet: the fleet store on Redis (fleet.h; checked by tlsrelay -t) */
+	{ "shared_store", K_STRING, AT(shared_store), NULL, 0, 0, NULL },
+	{ "shared_store_password_file", K_STRING, AT(shared_store_password_file), NULL, 0, 0,
+	  check_path },
+	{ "shared_store_ca_file", K_STRING, AT(shared_store_ca_file), NULL, 0, 0, check_path },
+	{ "shared_store_timeout", K_INT, AT(shared_store_timeout), "50", 5, 2000, NULL },
+	{ "shared_store_lease", K_TIME, AT(shared_store_lease), "600s", 5, 86400, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -179,17 +186,6 @@ static const char *time_text(int secs, char *buf, size_t cap)
 		snprintf(buf, cap, "%ds", secs);
 	else
 		snprintf(buf, cap, "%d%c", secs / units[i].secs, units[i].unit);
-	return buf;
-}
-
-/* "none, may, encrypt, ...": every level, in order. */
-static const char *level_names(char *buf, size_t cap)
-{
-	tr_buf b;
-
-	tr_buf_fixed(&b, buf, cap);
-	for (int lv = TR_TLS_NONE; lv <= TR_TLS_SECURE; lv++)
-		tr_buf_printf(&b, "%s%s", b.len ? ", " : "", tr_tls_level_name((tr_tls_level)lv));
 	return buf;
 }
 
@@ -548,7 +544,7 @@ static tlsrelay_cat set_level(tr_config *cfg, const struct setting *k,
 		return tr_status_ok(st);
 	}
 	if (lv == TR_TLS_INVALID) {
-		snprintf(why, sizeof why, "expected one of: %s", level_names(list, sizeof list));
+		snprintf(why, sizeof why, "expected one of: %s", tr_tls_level_list(list, sizeof list));
 		return bad_value(st, where, k, why);
 	}
 	if (lv == TR_TLS_FINGERPRINT)   /* no digests here: could never succeed */

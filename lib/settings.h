@@ -98,6 +98,17 @@
  *   dnssec_test_valid   a signed name that must answer with AD; unset: "."
  *   dnssec_test_bogus   a deliberately broken name that must fail; unset:
  *                       "dnssec-failed.org"
+ *   shared_store        the fleet store (fleet.h, doc/FLEET.md):
+ *                       redis://HOST[:PORT][/DB], rediss://... (TLS) or
+ *                       unix:/PATH[?db=N]; unset: each host alone
+ *   shared_store_password_file  absolute path of a file whose first line
+ *                       is the Redis password (AUTH); mode 600
+ *   shared_store_ca_file  absolute path: CA certificates for rediss://
+ *                       (unset: the system's store)
+ *   shared_store_timeout  integer 5..2000 (ms), default 50: every call to
+ *                       Redis, connecting included
+ *   shared_store_lease  time 5s..1d, default 600s: how long one host
+ *                       holds the sending of a TLS-RPT report
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -114,7 +125,7 @@
 #define TR_CONFIG_LINE_MAX 4096
 
 /* Room for the settings table (settings.c checks that it fits). */
-#define TR_CONFIG_KEYS_MAX 48
+#define TR_CONFIG_KEYS_MAX 64
 
 #define TR_PORTS_MAX 8          /* local_mta_ports */
 #define TR_SYSLOG_NAME_MAX TLSRELAY_SYSLOG_NAME_MAX  /* syslog_name */
@@ -168,6 +179,11 @@ typedef struct tr_config {
 	int dnssec_self_test;     /* default yes */
 	char *dnssec_test_valid;  /* NULL = "." */
 	char *dnssec_test_bogus;  /* NULL = "dnssec-failed.org" */
+	char *shared_store;       /* fleet store URL; NULL = none (fleet.h) */
+	char *shared_store_password_file;
+	char *shared_store_ca_file;
+	int shared_store_timeout; /* ms, default 50 */
+	int shared_store_lease;   /* seconds, default 600 */
 	/* Where each value came from, by the key's index in the table:
 	 * "FILE:LINE" of the line that set it last, "-o" (tr_config_set
 	 * without where: -o, tlsrelay_ctx_set), NULL = the default. Owned. */

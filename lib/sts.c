@@ -8,6 +8,13 @@
  * - A policy fetch is bounded by min(60 s, command_timeout).
  * - In testing mode a host outside the patterns is still tried; it is
  *   counted once, as validation-failure, whatever its TLS did.
+ * - With shared_store (fleet.h), the cached policy is the newer (by fetch
+ *   time) of the local and the shared copy; a shared copy that wins is
+ *   also written to the local cache (a host that later loses Redis keeps
+ *   enforcing what the fleet knew: no downgrade by an outage); a local
+ *   copy newer than the shared one is published, and so is every fetched
+ *   policy. The RFC 8461 rules (TXT id, max_age) are then the same as
+ *   for the local cache alone.
  */
 #include "config.h"
 #include <stdio.h>
@@ -19,6 +26,7 @@
 #include "buf.h"
 #include "ctx.h"
 #include "dns_txt.h"
+#include "fleet.h"
 #include "io.h"
 #include "log.h"
 #include "status.h"
@@ -111,6 +119,46 @@ static int fetch_policy(struct tlsrelay_ctx *ctx, const tr_dns *dns, const char 
 	return r;
 }
 
+/* The fleet's copy of domain's policy against the local one (*cached, c):
+ * the newer wins (*shared = 1 when it is the fleet's, then written to the
+ * local store too); a valid local copy newer than the fleet's is
+ * published. */
+static void merge_shared(struct tlsrelay_ctx *ctx, tr_sts_store *store, const char *domain,
+                         long long now, tr_found *cached, tr_sts_cached *c, int *shared)
+{
+	tr_fleet *f = tr_fleet_use(ctx);
+	tr_sts_cached *fc = f ? malloc(sizeof *fc) : NULL;
+	tlsrelay_status st;
+	tr_found r;
+
+	if (fc == NULL)
+		return;
+	r = tr_fleet_sts_get(f, domain, fc);
+	if (r == TR_FOUND && fc->expires > now &&
+	    (*cached != TR_FOUND || fc->fetched > c->fetched)) {
+		*c = *fc;
+		*cached = TR_FOUND;
+		*shared = 1;
+		if (store && tr_sts_store_put(store, domain, c->id, &c->pol, c->fetched, &st)
+		    != TLSRELAY_OK)
+			tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", st.text);
+	} else if (r != TR_LOOKUP_FAILED && *cached == TR_FOUND && c->expires > now &&
+	           (r == TR_NOT_FOUND || c->fetched > fc->fetched)) {
+		tr_fleet_sts_put(f, domain, c->id, &c->pol, c->fetched);
+	}
+	free(fc);
+}
+
+/* A fetched policy to the fleet (or counted as dropped when it is down). */
+static void publish(struct tlsrelay_ctx *ctx, const char *domain, const char *id,
+                    const tr_sts_policy *pol, long long now)
+{
+	tr_fleet *f = tr_fleet_use(ctx);
+
+	if (f == NULL || tr_fleet_sts_put(f, domain, id, pol, now) < 0)
+		tr_fleet_dropped(ctx, 1);
+}
+
 void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
                      tr_sts_store *store, const char *domain, int force,
                      long long now, long long deadline_ms, tr_sts_found *out)
@@ -120,33 +168,39 @@ void tr_sts_discover(struct tlsrelay_ctx *ctx, const tr_dns *dns,
 	char id[TR_STS_ID_MAX] = "", why[TLSRELAY_TEXT_MAX - 64] = "";
 	tlsrelay_status sst;
 	tr_found cached = store ? tr_sts_store_get(store, domain, &c, &sst) : TR_NOT_FOUND;
-	int valid = cached == TR_FOUND && c.expires > now;
+	int valid, shared = 0;
 	tr_found txt;
 
 	memset(out, 0, sizeof *out);
 	out->origin = "none";
 	if (cached == TR_LOOKUP_FAILED)
 		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", sst.text);
+	if (tr_fleet_configured(ctx))
+		merge_shared(ctx, store, domain, now, &cached, &c, &shared);
+	valid = cached == TR_FOUND && c.expires > now;
 	txt = txt_id(dns, domain, id, why, sizeof why);
 	if (txt != TR_FOUND) {
 		tr_vlog(ctx, 1, "MTA-STS %s: %s%s", domain, why, valid ? "; using the cached policy" : "");
 		if (valid)
-			use_cached(out, &c, "cache");
+			use_cached(out, &c, shared ? "shared store" : "cache");
 		return;
 	}
 	if (valid && !force && strcmp(c.id, id) == 0) {
-		use_cached(out, &c, "cache");
+		use_cached(out, &c, shared ? "shared store" : "cache");
 		return;
 	}
 	if (fetch_policy(ctx, dns, domain, deadline_ms, &pol, out) < 0) {
 		tr_log(ctx, LOG_WARNING, "%s%s", out->fail_text,
 		       valid ? "; using the cached policy" : "; no policy applies");
 		if (valid)
-			use_cached(out, &c, "cache (fetch failed)");
+			use_cached(out, &c, shared ? "shared store (fetch failed)"
+			           : "cache (fetch failed)");
 		return;
 	}
 	if (store && tr_sts_store_put(store, domain, id, &pol, now, &sst) != TLSRELAY_OK)
 		tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", sst.text);
+	if (tr_fleet_configured(ctx))
+		publish(ctx, domain, id, &pol, now);
 	out->have = 1;
 	out->pol = pol;
 	out->expires = now + pol.max_age;

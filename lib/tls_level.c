@@ -3,6 +3,7 @@
  */
 #include "config.h"
 #include <string.h>
+#include "buf.h"
 #include "tls_level.h"
 
 static const struct {
@@ -35,4 +36,14 @@ const char *tr_tls_level_name(tr_tls_level level)
 		if (levels[i].level == level)
 			return levels[i].name;
 	return "invalid";
+}
+
+const char *tr_tls_level_list(char *buf, size_t cap)
+{
+	tr_buf b;
+
+	tr_buf_fixed(&b, buf, cap);
+	for (size_t i = 0; i < NLEVELS; i++)
+		tr_buf_printf(&b, "%s%s", i ? ", " : "", levels[i].name);
+	return buf;
 }

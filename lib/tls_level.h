@@ -8,6 +8,8 @@
 #ifndef TR_TLS_LEVEL_H
 #define TR_TLS_LEVEL_H
 
+#include <stddef.h>
+
 typedef enum tr_tls_level {
 	TR_TLS_INVALID = -1,
 	TR_TLS_NONE = 0,        /* no STARTTLS, ever */
@@ -26,5 +28,9 @@ tr_tls_level tr_tls_level_from_name(const char *name);
 
 /* "none", "may", ...; "invalid" for anything else. */
 const char *tr_tls_level_name(tr_tls_level level);
+
+/* "none, may, encrypt, ..., secure": every level name in order, for error
+ * texts, written into buf (cut to cap, always terminated). Returns buf. */
+const char *tr_tls_level_list(char *buf, size_t cap);
 
 #endif

@@ -205,8 +205,22 @@ static void json_report(FILE *f, const rows *a, const char *day, const char *dom
 	fputs("]}\n", f);
 }
 
+static tlsrelay_cat local_rows(void *src, const char *day, const char *domain,
+                               int (*fn)(const tr_rpt_row *row, void *arg), void *arg,
+                               tlsrelay_status *st)
+{
+	return tr_sts_store_rows(src, day, domain, fn, arg, st);
+}
+
 tlsrelay_cat tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain,
                             const tr_tlsrpt_meta *meta, char **json, tlsrelay_status *st)
+{
+	return tr_tlsrpt_json_from(local_rows, s, day, domain, meta, json, st);
+}
+
+tlsrelay_cat tr_tlsrpt_json_from(tr_rpt_rows_fn rows_of, void *src, const char *day,
+                                 const char *domain, const tr_tlsrpt_meta *meta, char **json,
+                                 tlsrelay_status *st)
 {
 	rows a = { NULL, 0, 0, 0 };
 	size_t len = 0;
@@ -216,7 +230,7 @@ tlsrelay_cat tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain
 	*json = NULL;
 	if (tr_tlsrpt_day(day, &start) < 0)
 		return tr_status_set(st, TLSRELAY_USAGE, NULL, "bad day \"%.20s\": use YYYY-MM-DD", day);
-	if (tr_sts_store_rows(s, day, domain, keep_row, &a, st) != TLSRELAY_OK)
+	if (rows_of(src, day, domain, keep_row, &a, st) != TLSRELAY_OK)
 		;                      /* *st says why */
 	else if (a.oom)
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
@@ -260,9 +274,16 @@ tlsrelay_cat tr_tlsrpt_domains(tr_sts_store *s, const char *day,
                                int (*fn)(const char *domain, void *arg), void *arg,
                                tlsrelay_status *st)
 {
+	return tr_tlsrpt_domains_from(local_rows, s, day, fn, arg, st);
+}
+
+tlsrelay_cat tr_tlsrpt_domains_from(tr_rpt_rows_fn rows_of, void *src, const char *day,
+                                    int (*fn)(const char *domain, void *arg), void *arg,
+                                    tlsrelay_status *st)
+{
 	dom_acc d = { "", fn, arg, 0 };
 
-	return tr_sts_store_rows(s, day, NULL, each_domain, &d, st);
+	return rows_of(src, day, NULL, each_domain, &d, st);
 }
 
 /* ------------------------------------------------------------ rua */

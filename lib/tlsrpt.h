@@ -84,6 +84,20 @@ typedef struct tr_tlsrpt_meta {
 tlsrelay_cat tr_tlsrpt_json(tr_sts_store *s, const char *day, const char *domain,
                             const tr_tlsrpt_meta *meta, char **json, tlsrelay_status *st);
 
+/* Where a report's rows come from: the local store (tr_tlsrpt_json) or
+ * the fleet's (fleet.h); called as tr_sts_store_rows. */
+typedef tlsrelay_cat (*tr_rpt_rows_fn)(void *src, const char *day, const char *domain,
+                                       int (*fn)(const tr_rpt_row *row, void *arg), void *arg,
+                                       tlsrelay_status *st);
+
+/* tr_tlsrpt_json and tr_tlsrpt_domains over the rows of rows_of(src). */
+tlsrelay_cat tr_tlsrpt_json_from(tr_rpt_rows_fn rows_of, void *src, const char *day,
+                                 const char *domain, const tr_tlsrpt_meta *meta, char **json,
+                                 tlsrelay_status *st);
+tlsrelay_cat tr_tlsrpt_domains_from(tr_rpt_rows_fn rows_of, void *src, const char *day,
+                                    int (*fn)(const char *domain, void *arg), void *arg,
+                                    tlsrelay_status *st);
+
 /* Policy domains with results on day, each passed to fn (non-zero from fn
  * stops).
  * Returns: OK, TEMP 4.3.0 (the store). */

@@ -11,6 +11,19 @@
  * report about broken TLS must not be stopped by that TLS (RFC 8460 5.3;
  * the mail carries TLS-Required: No).
  *
+ * THE FLEET (shared_store, fleet.h): the rows are the fleet's (every
+ * host's counts), never this host's alone: when Redis cannot be read no
+ * report is made (a partial report would be wrong and final). Mailing a
+ * domain's report takes the fleet's lease for it first (SET NX EX
+ * shared_store_lease); a report already marked sent, or whose lease
+ * another host holds, is skipped with a result line. The "sent" marker is
+ * set only after every address got the mail; a failure releases the
+ * lease (the next run, on any host, sends it); a host that dies while
+ * sending leaves the lease to expire and the next run sends it. So the
+ * report goes out AT LEAST once: twice only when a host dies between the
+ * receiver's 250 and the marker's write (the report-id is the same, so
+ * the receiver can tell) or outlives its lease.
+ *
  * Defaults (the job's NULL fields): submitter = this host's name
  * (gethostname; "localhost" when it has none), organization = submitter,
  * contact = postmaster@SUBMITTER.
@@ -23,6 +36,8 @@
 #include <unistd.h>
 #include "buf.h"
 #include "dns_txt.h"
+#include "fleet.h"
+#include "ctx.h"
 #include "tlsrpt.h"
 
 #define RUA_MAX 8            /* mailto: addresses used of one record */
@@ -91,6 +106,70 @@ static int mail_one(send_run *r, const char *domain, const char *json, char *rcp
 	return bad;
 }
 
+static tlsrelay_cat fleet_rows(void *src, const char *day, const char *domain,
+                               int (*fn)(const tr_rpt_row *row, void *arg), void *arg,
+                               tlsrelay_status *st)
+{
+	return tr_fleet_rpt_rows(src, day, domain, fn, arg, st);
+}
+
+/* The JSON of domain's report from the fleet or the local store. */
+static tlsrelay_cat make_json(send_run *r, const char *domain, char **json, tlsrelay_status *st)
+{
+	tr_fleet *f;
+
+	if (!tr_fleet_configured(r->ctx))
+		return tr_tlsrpt_json(r->store, r->job->day, domain, &r->meta, json, st);
+	if ((f = tr_fleet_use(r->ctx)) == NULL)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "%s: shared store %s unavailable: "
+		                     "no report (the fleet's would be partial); the next run makes "
+		                     "it", domain, r->ctx->cfg.shared_store);
+	return tr_tlsrpt_json_from(fleet_rows, f, r->job->day, domain, &r->meta, json, st);
+}
+
+/* Mail domain's report under the fleet's lease (see the file's header). */
+static void fleet_mail(send_run *r, const char *domain)
+{
+	char token[64], by[128], *json = NULL, rua[RUA_MAX][256];
+	tr_lease_res lr;
+	tr_fleet *f = tr_fleet_use(r->ctx);
+	tlsrelay_status st;
+	int bad = 1, nrua;
+
+	if (f == NULL || tr_fleet_lease(f, r->job->day, domain, r->ctx->cfg.shared_store_lease,
+	                                token, &lr, by, sizeof by, &st) != TLSRELAY_OK) {
+		tr_sts_say(r->fn, r->arg, 1, "%s: shared store %s unavailable: no report (the "
+		           "fleet's would be partial); the next run sends it", domain,
+		           r->ctx->cfg.shared_store);
+		r->problems++;
+		return;
+	}
+	if (lr != TR_LEASE_GOT) {
+		tr_sts_say(r->fn, r->arg, 0, "%s: report %s by %s", domain,
+		           lr == TR_LEASE_SENT ? "already sent for the fleet" : "being sent", by);
+		return;
+	}
+	if (make_json(r, domain, &json, &st) != TLSRELAY_OK) {
+		r->fn(r->arg, 1, st.text);
+		r->problems++;
+	} else if (json != NULL && (nrua = find_rua(r, domain, rua)) == 0) {
+		r->problems++;
+	} else if (json != NULL) {
+		bad = 0;
+		for (int i = 0; i < nrua; i++)
+			bad += mail_one(r, domain, json, rua[i]);
+		r->problems += bad;
+	}
+	free(json);
+	if ((f = tr_fleet_use(r->ctx)) == NULL ||
+	    tr_fleet_lease_end(f, r->job->day, domain, token, bad == 0, &st) != TLSRELAY_OK) {
+		tr_sts_say(r->fn, r->arg, 1, "%s: shared store %s unavailable: the report's lease "
+		           "is left to expire%s", domain, r->ctx->cfg.shared_store,
+		           bad == 0 ? " (the report was sent: another host may send it again)" : "");
+		r->problems++;
+	}
+}
+
 /* tr_tlsrpt_domains' callback: domain's report printed or mailed. */
 static int report_one(const char *domain, void *arg)
 {
@@ -99,7 +178,11 @@ static int report_one(const char *domain, void *arg)
 	tlsrelay_status st;
 	int nrua;
 
-	if (tr_tlsrpt_json(r->store, r->job->day, domain, &r->meta, &json, &st) != TLSRELAY_OK) {
+	if (r->job->send && tr_fleet_configured(r->ctx)) {
+		fleet_mail(r, domain);
+		return 0;
+	}
+	if (make_json(r, domain, &json, &st) != TLSRELAY_OK) {
 		r->fn(r->arg, 1, st.text);
 		r->problems++;
 	} else if (json != NULL && !r->job->send) {
@@ -138,8 +221,17 @@ int tr_tlsrpt_send_day(struct tlsrelay_ctx *ctx, const tr_dns *dns, tr_sts_store
 		report_one(job->domain, &r);
 	} else {
 		tlsrelay_status st;
+		tr_fleet *f = tr_fleet_configured(ctx) ? tr_fleet_use(ctx) : NULL;
 
-		if (tr_tlsrpt_domains(s, job->day, report_one, &r, &st) != TLSRELAY_OK) {
+		if (tr_fleet_configured(ctx) && f == NULL)
+			tr_status_set(&st, TLSRELAY_TEMP, "4.4.1", "shared store %s unavailable: no "
+			              "report (the fleet's would be partial); the next run makes it",
+			              ctx->cfg.shared_store);
+		else if (f)
+			tr_tlsrpt_domains_from(fleet_rows, f, job->day, report_one, &r, &st);
+		else
+			tr_tlsrpt_domains(s, job->day, report_one, &r, &st);
+		if (st.cat != TLSRELAY_OK) {
 			fn(arg, 1, st.text);
 			r.problems++;
 		}

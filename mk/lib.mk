@@ -110,9 +110,20 @@ lib_libtlsrelay_la_SOURCES += \
 	lib/report_html.c lib/report_metrics.c \
 	lib/dnssec_check.c
 
+# the fleet store on Redis (shared_store, doc/FLEET.md): optional
+# (ac/lib.ac, hiredis); without hiredis, fleet_none.c answers "not built in"
+lib_libtlsrelay_la_SOURCES += \
+	lib/fleet.h lib/fleet_keys.c lib/fleet_check.c lib/redis.h
+if HAVE_HIREDIS
+lib_libtlsrelay_la_SOURCES += lib/fleet.c lib/fleet_hist.c lib/fleet_int.h lib/redis.c
+else
+lib_libtlsrelay_la_SOURCES += lib/fleet_none.c
+endif
+EXTRA_DIST += lib/fleet.c lib/fleet_hist.c lib/fleet_int.h lib/redis.c lib/fleet_none.c
+
 # libcurl, SQLite and zlib: only their headers at build time for the first
 # two (ac/lib.ac). The flags are the library's own: programs that include
 # tlsrelay_internal.h get OpenSSL's from AM_CPPFLAGS, which is all the
 # internal headers need.
-lib_libtlsrelay_la_CPPFLAGS = $(AM_CPPFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(ZLIB_CFLAGS)
-lib_libtlsrelay_la_LIBADD = $(OPENSSL_LIBS) $(RESOLV_LIBS) $(DL_LIBS) $(ZLIB_LIBS)
+lib_libtlsrelay_la_CPPFLAGS = $(AM_CPPFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(ZLIB_CFLAGS) $(HIREDIS_CFLAGS)
+lib_libtlsrelay_la_LIBADD = $(OPENSSL_LIBS) $(RESOLV_LIBS) $(DL_LIBS) $(ZLIB_LIBS) $(HIREDIS_LIBS)

@@ -48,6 +48,7 @@ UNIT_TESTS = \
 	tests/unit/test_demand \
 	tests/unit/test_dns_order \
 	tests/unit/test_exim_result \
+	tests/unit/test_fleet \
 	tests/unit/test_history \
 	tests/unit/test_io \
 	tests/unit/test_message \
@@ -184,6 +185,9 @@ SHELL_TESTS += tests/daemon/test_daemon.sh tests/daemon/test_faults_daemon.sh \
 # "enforce" walk-through
 SHELL_TESTS += tests/ops/test_history.sh tests/ops/test_shadow.sh tests/ops/test_report.sh \
 	tests/ops/test_html.sh tests/ops/test_dnssec.sh tests/ops/test_readme_enforce.sh
+# the fleet store: a real redis-server on loopback and three tlsrelay hosts
+# (tests/fleet/fleet.sh; tlsrelayd for one)
+SHELL_TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh
 # the milter (with Postfix) and sendmail 8 (scripts/prepare.d/milter.sh)
 SHELL_TESTS += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh \
 	tests/milter/test_milter_headers.sh tests/sendmail/test_sendmail.sh
@@ -212,7 +216,7 @@ TESTS = $(UNIT_TESTS) $(SHELL_TESTS)
 # The test scripts live in the source tree, their .log/.trs files in the
 # build tree, whose directories a VPATH build (distcheck) lacks.
 TEST_DIRS = tests/build tests/layers tests/peer tests/dns tests/dane tests/sts tests/e2e \
-	tests/admin tests/daemon tests/ops tests/milter tests/sendmail tests/exim \
+	tests/admin tests/daemon tests/ops tests/fleet tests/milter tests/sendmail tests/exim \
 	tests/exim-module tests/perf tests/fuzz tests/docs tests/pkg
 check_DATA = tests/.testdirs
 tests/.testdirs: Makefile

@@ -71,6 +71,11 @@ static const struct field {
 	{ "dnssec_self_test",   F_INT,   offsetof(tr_config, dnssec_self_test) },
 	{ "dnssec_test_valid",  F_STR,   offsetof(tr_config, dnssec_test_valid) },
 	{ "dnssec_test_bogus",  F_STR,   offsetof(tr_config, dnssec_test_bogus) },
+	{ "shared_store",       F_STR,   offsetof(tr_config, shared_store) },
+	{ "shared_store_password_file", F_STR, offsetof(tr_config, shared_store_password_file) },
+	{ "shared_store_ca_file", F_STR, offsetof(tr_config, shared_store_ca_file) },
+	{ "shared_store_timeout", F_INT, offsetof(tr_config, shared_store_timeout) },
+	{ "shared_store_lease", F_INT,   offsetof(tr_config, shared_store_lease) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -145,9 +150,11 @@ static void test_defaults(void)
 	    "tls_history=(null);tls_history_days=30;"
 	    "tls_history_size_limit=67108864;tls_shadow_security_level=(unset);"
 	    "tls_shadow_policy_map=(null);metrics_listen=(null);dnssec_self_test=1;"
-	    "dnssec_test_valid=(null);dnssec_test_bogus=(null);";
+	    "dnssec_test_valid=(null);dnssec_test_bogus=(null);shared_store=(null);"
+	    "shared_store_password_file=(null);shared_store_ca_file=(null);"
+	    "shared_store_timeout=50;shared_store_lease=600;";
 	tr_config cfg;
-	char all[2048], name[128];
+	char all[4096], name[128];
 	int i;
 
 	tap_expect(NFIELDS + 5);    /* one a key: the library has NFIELDS */
@@ -408,7 +415,7 @@ static void test_bad_values(void)
 {
 	tlsrelay_status st;
 	tr_config cfg;
-	char before[2048], after[2048], name[160];
+	char before[4096], after[4096], name[160];
 
 	tap_expect(NROWS(bad_cases) * 4);
 	for (size_t c = 0; c < sizeof bad_cases / sizeof bad_cases[0]; c++) {
@@ -801,7 +808,7 @@ static void test_load_errors(void)
 	char as[TR_AS_USER_MAX];
 	static const char data[] = "relayhost = [new.example]\nsyslog = no\n"
 	                           "bogus = 1\n";
-	char path[128], want[256], before[2048], after[2048];
+	char path[128], want[256], before[4096], after[4096];
 	tlsrelay_status st;
 	tr_config cfg;
 

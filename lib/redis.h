@@ -1,0 +1,69 @@
+/*
+ * redis.h - a minimal, deadline-bounded Redis client (redis.c), used only
+ * by the fleet store (fleet.h). Built only when configure found hiredis.
+ *
+ * hiredis does the protocol: redisFormatCommandArgv formats each command,
+ * a redisReader parses the replies. The socket and TLS are this file's own
+ * (non-blocking fd, poll, OpenSSL): hiredis 0.14 (Debian 12) has no TLS,
+ * and its blocking context bounds each read(2), not a whole call; here
+ * every call, connecting included, ends by ONE deadline (timeout_ms from
+ * its start), so a slow Redis costs a delivery at most that long.
+ *
+ * CONTRACT
+ * - tr_redis_connect: TCP (host, port) or a unix socket (path), TLS when
+ *   tls is set (certificate verified against ca_file, or the system's
+ *   store when NULL, and the host name), then AUTH (password, when not
+ *   NULL: its text never appears in a status) and SELECT db. One deadline.
+ * - tr_redis_call: n commands sent pipelined in one write, n replies read;
+ *   replies[i] are hiredis redisReply * (freeReplyObject each, or
+ *   tr_redis_free_replies). An error reply is a reply, not a failure.
+ *   Any failure (timeout, connection closed, protocol error) leaves the
+ *   connection unusable: close it.
+ * - Statuses: TEMP 4.4.1 (cannot connect, timeout, closed, TLS), TEMP
+ *   4.3.0 (AUTH or SELECT refused), INTERNAL 4.3.0 (out of memory). Texts
+ *   name the server ("redis 127.0.0.1:6379: ...").
+ */
+#ifndef TR_REDIS_H
+#define TR_REDIS_H
+
+#include <stddef.h>
+#include "status.h"
+
+typedef struct tr_redis tr_redis;
+
+typedef struct tr_redis_addr {
+	char host[256];            /* "" with a unix socket path */
+	int port;
+	char path[108];            /* unix socket, "" for TCP */
+	int db;
+	int tls;                   /* rediss:// */
+} tr_redis_addr;
+
+#define TR_REDIS_ARGS_MAX 12
+
+/* A command: argc arguments, binary-safe. */
+typedef struct tr_redis_cmd {
+	int argc;
+	const char *argv[TR_REDIS_ARGS_MAX];
+	size_t len[TR_REDIS_ARGS_MAX];
+} tr_redis_cmd;
+
+/* Returns: the connection (*st OK), or NULL with *st (see above). */
+tr_redis *tr_redis_connect(const tr_redis_addr *a, const char *password, const char *ca_file,
+                           int timeout_ms, tlsrelay_status *st);
+
+/* Returns: OK with replies[0..n-1] set; TEMP 4.4.1 or INTERNAL 4.3.0 with
+ * every replies[i] NULL. */
+tlsrelay_cat tr_redis_call(tr_redis *r, const tr_redis_cmd *cmds, int n, void **replies,
+                           int timeout_ms, tlsrelay_status *st);
+
+void tr_redis_free_replies(void **replies, int n);
+
+/* Close and free; NULL is harmless. */
+void tr_redis_close(tr_redis *r);
+
+/* A command from NUL-terminated strings (1 <= argc <= TR_REDIS_ARGS_MAX;
+ * anything else is a bug of the caller: tr_panic). */
+void tr_redis_cmdv(tr_redis_cmd *c, int argc, const char *const *argv);
+
+#endif

@@ -1,0 +1,159 @@
+# shellcheck shell=bash
+# tests/fleet/fleet.sh - three tlsrelay hosts and one Redis (sourced by
+# tests/fleet/test_*.sh after tests/lib.sh):
+#   - a real redis-server on 127.0.0.1:$RP (free_port, --save '' --dir in
+#     the test's directory, requirepass from a password file), stopped by
+#     its PID (redis_start / redis_stop);
+#   - unbound serving test. (MX, A, _mta-sts and _smtp._tls TXT records);
+#   - tests/sts/https_policy.py serving the MTA-STS policies on 127.0.0.180
+#     (its log: $T/fetches.log, one line per fetch);
+#   - tests/fleet/sink.py as the MX of d1..d3.test and trap.test
+#     (mx.example.test = 127.0.0.181:25) and of rpt.test, where the TLS-RPT
+#     reports go (127.0.0.182:25; SINK_STALL=S: the first report stalls);
+#   - hosts A and B run tlsrelay, host C runs tlsrelayd (-u nobody) and is
+#     fed by tlsrelayc; each has its own spool, MTA-STS cache and TLS
+#     history under $T/HOST, and all share shared_store. Host B's policy
+#     fetches go to a closed port (an attacker blocks them).
+# Functions: deliver HOST RCPT (RC, LOG), rcli ARGS (redis-cli), conf HOST.
+
+# shellcheck source=tests/dns/unbound.sh
+. "$top_srcdir/tests/dns/unbound.sh"
+# shellcheck source=tests/dns/mx_needs.sh
+. "$top_srcdir/tests/dns/mx_needs.sh"
+
+mx_needs 127.0.0.18x 'ssl, json, gzip, email' "python3 without ssl/json"
+require_cmd timeout openssl redis-server redis-cli
+CERTS=$top_srcdir/tests/certs
+STS=${TLSRELAY_STS_BIN:-$top_builddir/plugin/sts/tlsrelay-sts}
+REPORT=${TLSRELAY_REPORT_BIN:-$top_builddir/plugin/report/tlsrelay-report}
+DAEMON=${TLSRELAYD_BIN:-$top_builddir/plugin/daemon/tlsrelayd}
+CLIENT=${TLSRELAYC_BIN:-$top_builddir/plugin/transport/tlsrelayc}
+for b in "$STS" "$REPORT" "$DAEMON" "$CLIENT"; do [ -x "$b" ] || tap_bail "not built: $b"; done
+"$TLSRELAY" -o shared_store=redis://127.0.0.1:1/0 -o mta_sts_cache=/tmp/x -t 2>&1 |
+	grep -q "no Redis support" && tap_skip_all "built without hiredis (shared_store not built in)"
+mx_port25_free 180 189
+
+make_tmpdir TEST_TMP
+T=$TEST_TMP
+chmod 0755 "$T"
+DAY=$(date -u +%Y-%m-%d)
+
+# ---------------------------------------------------------------- HTTPS, zone
+DOMAINS="d1 d2 d3 trap"
+san=
+for d in $DOMAINS; do san="${san:+$san,}DNS:mta-sts.$d.test"; done
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/https.key" 2>/dev/null &&
+openssl req -new -key "$T/https.key" -subj "/CN=mta-sts fleet" -out "$T/https.csr" 2>/dev/null &&
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n' "$san" > "$T/https.ext" &&
+openssl x509 -req -in "$T/https.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" \
+	-set_serial 0x5152 -days 2 -extfile "$T/https.ext" -out "$T/https.pem" 2>/dev/null ||
+	tap_bail "cannot make the HTTPS certificate"
+{
+	printf '$ORIGIN test.\n$TTL 60\n'
+	printf '@ SOA ns.test. hostmaster.test. 1 3600 600 86400 60\n@ NS ns.test.\nns A 127.0.0.1\n'
+	printf 'mx.example A 127.0.0.181\nmx-rpt.example A 127.0.0.182\nrpt MX 10 mx-rpt.example.test.\n'
+	for d in $DOMAINS; do
+		printf '%s MX 10 mx.example.test.\nmta-sts.%s A 127.0.0.180\n' "$d" "$d"
+		printf '_mta-sts.%s TXT "v=STSv1; id=%s1;"\n' "$d" "$d"
+		printf '_smtp._tls.%s TXT "v=TLSRPTv1; rua=mailto:tlsrpt@rpt.test"\n' "$d"
+	done
+} > "$T/fleet.zone"
+at_exit ub_cleanup
+ub_setup "$T" "$T/fleet.zone" || tap_bail "unbound setup failed"
+ub_start_main ub_log_ready || tap_bail "cannot start unbound"
+
+pol() { printf 'version: STSv1\\nmode: enforce\\nmx: %s\\nmax_age: 86400\\n' "$1"; }
+cat > "$T/policies.json" <<EOF
+{
+ "mta-sts.d1.test": {"body": "$(pol mx.example.test)"},
+ "mta-sts.d2.test": {"body": "$(pol mx.example.test)"},
+ "mta-sts.d3.test": {"body": "$(pol mx.example.test)"},
+ "mta-sts.trap.test": {"body": "$(pol '*.elsewhere.test')"}
+}
+EOF
+HP=$(free_port) || tap_bail "no free port"
+start_bg https "$PY" "$top_srcdir/tests/sts/https_policy.py" --address 127.0.0.180 --port "$HP" \
+	--cert "$T/https.pem" --key "$T/https.key" --config "$T/policies.json" \
+	--log "$T/fetches.log" --pidfile "$T/https.pid" --max-lifetime 900
+wait_until 10 test -s "$T/https.pid" || tap_bail "HTTPS policy server did not start"
+touch "$T/fetches.log"
+fetches() { grep -c "^mta-sts.$1.test " "$T/fetches.log"; }
+
+# ---------------------------------------------------------------- receivers
+mkdir -p "$T/mx" "$T/rpt"
+start_bg sink-mx "$PY" "$top_srcdir/tests/fleet/sink.py" --address 127.0.0.181 --port 25 \
+	--cert "$CERTS/server.pem" --key "$CERTS/server.key" --outdir "$T/mx" --pidfile "$T/mx/pid"
+start_bg sink-rpt "$PY" "$top_srcdir/tests/fleet/sink.py" --address 127.0.0.182 --port 25 \
+	--cert "$CERTS/server.pem" --key "$CERTS/server.key" --outdir "$T/rpt" --pidfile "$T/rpt/pid" \
+	--stall-first "${SINK_STALL:-0}"
+wait_until 10 test -s "$T/mx/pid" || tap_bail "MX sink did not start"
+wait_until 10 test -s "$T/rpt/pid" || tap_bail "report sink did not start"
+accepted() { wc -l < "$T/$1/accepted.log"; }
+
+# ---------------------------------------------------------------- Redis
+RP=$(free_port) || tap_bail "no free port"
+mkdir -p "$T/redis"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/redis/pw"
+REDIS_PID=
+redis_start() {
+	start_bg redis redis-server --port "$RP" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$T/redis" --daemonize no --requirepass "$(cat "$T/redis/pw")"
+	REDIS_PID=$BG_PID
+	wait_until 10 rcli PING > /dev/null 2>&1
+}
+redis_stop() { [ -n "$REDIS_PID" ] && stop_pid "$REDIS_PID"; REDIS_PID=; }
+rcli() { REDISCLI_AUTH=$(cat "$T/redis/pw") timeout 5 redis-cli -p "$RP" --no-auth-warning "$@"; }
+redis_start || tap_bail "redis-server did not start: $(cat "$T/redis.out")"
+
+# ---------------------------------------------------------------- hosts
+CLOSED=$(free_port) || tap_bail "no free port"
+for h in A B C; do
+	mkdir -p "$T/$h/spool"
+	install -m 0600 "$T/redis/pw" "$T/$h/redis-pw"
+	cat > "$T/$h/tlsrelay.conf" <<EOF
+helo_name = host-$h.test
+connect_timeout = 5s
+command_timeout = 10s
+data_timeout = 30s
+deadline = 90s
+spool_directory = $T/$h/spool
+tls_ca_file = $CERTS/ca.pem
+tls_security_level = may
+syslog = no
+dns_resolver = 127.0.0.1:$ub_port
+mta_sts = yes
+mta_sts_cache = $T/$h/sts.db
+mta_sts_https_port = $([ "$h" = B ] && echo "$CLOSED" || echo "$HP")
+tls_history = $T/$h/history.db
+shared_store = redis://127.0.0.1:$RP/0
+shared_store_password_file = $T/$h/redis-pw
+shared_store_lease = 5s
+EOF
+done
+chown -R nobody "$T/C" || tap_bail "cannot give host C's files to nobody"
+conf() { printf '%s' "$T/$1/tlsrelay.conf"; }
+printf 'Subject: fleet test\n\nhello\n' > "$T/msg"
+
+CSOCK=$T/C/tlsrelayd.sock
+start_bg tlsrelayd "$DAEMON" -v -u nobody -c "$(conf C)" -s "$CSOCK"
+C_PID=$BG_PID
+wait_until 15 grep -q "ready on $CSOCK" "$T/tlsrelayd.out" ||
+	tap_bail "tlsrelayd did not start: $(cat "$T/tlsrelayd.out")"
+
+# deliver HOST RCPT [ARGS...]: RC, LOG (tlsrelay's -v log; host C: the
+# daemon's log lines written during the delivery)
+deliver() {
+	local h=$1 rcpt=$2 before; shift 2
+	if [ "$h" = C ]; then
+		before=$(wc -l < "$T/tlsrelayd.out")
+		timeout -k 5 90 "$CLIENT" -S "$CSOCK" -c "$(conf C)" -v "$@" -f sender@example.test -- "$rcpt" \
+			< "$T/msg" > "$T/C/last.out" 2>&1
+		RC=$?
+		LOG=$(cat "$T/C/last.out"; tail -n +"$((before + 1))" "$T/tlsrelayd.out")
+	else
+		timeout -k 5 90 "$TLSRELAY" -c "$(conf "$h")" -v "$@" -f sender@example.test -- "$rcpt" \
+			< "$T/msg" > "$T/$h/last.out" 2>&1
+		RC=$?
+		LOG=$(cat "$T/$h/last.out")
+	fi
+}
