@@ -24,5 +24,6 @@ TESTS += tests/unit/test_fleet
 
 # A real redis-server on loopback and three tlsrelay hosts (tests/fleet/fleet.sh).
 SCRIPT_DIRS += tests/fleet
-TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh
+TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh tests/fleet/test_fleet_show.sh \
+	tests/fleet/test_fleet_tls.sh
 EXTRA_DIST += tests/fleet doc/FLEET.md bench/fleet
