@@ -328,6 +328,8 @@ tlsrelay_cat tr_redis_call_batch(tr_redis *r, const tr_redis_batch *b, void **re
 	}
 	if (rc < 0)
 		return fail(r, st, "cannot send (timeout or connection lost)");
+	if (r->ssl == NULL)             /* no reply yet: wait, then read (no EAGAIN read) */
+		(void)wait_fd(r, POLLIN, deadline);
 	if (r->hello.n > 0) {
 		if (read_replies(r, hrep, r->hello.n, deadline, &k) < 0)
 			goto bad;

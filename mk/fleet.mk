@@ -26,4 +26,4 @@ TESTS += tests/unit/test_fleet
 SCRIPT_DIRS += tests/fleet
 TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh tests/fleet/test_fleet_show.sh \
 	tests/fleet/test_fleet_tls.sh
-EXTRA_DIST += tests/fleet doc/FLEET.md bench/fleet
+EXTRA_DIST += tests/fleet doc/FLEET.md bench/fleet bench/fleet.py
