@@ -19,9 +19,10 @@ other:
         flights (total_writes_processed: one per client per event-loop
         turn with replies, i.e. round trips), commands, connections; and
         redis-server's CPU (/proc/PID/schedstat).
-Modes run in the order given, round after round (interleaved), so that the
-machine's load changes touch every mode alike; the medians of the rounds
-are reported with the means.
+The modes alternate delivery by delivery (A B C D, then D C B A, ...), so
+that the machine's load, which changes within seconds here, touches every
+mode alike; a round is N deliveries of each mode, and the medians of the
+rounds' means are reported with their means.
 """
 import argparse
 import json
@@ -88,30 +89,43 @@ def one(argv, msg, i):
     return os.waitstatus_to_exitcode(status), wall, ru.ru_utime + ru.ru_stime
 
 
-def round_of(mode, n, msg, red, redis_pid, base):
+def measure(mode, msg, red, redis_pid, i):
+    """One delivery of mode and what it cost (see the module's text)."""
     name, dpid, argv = mode
     s0, r0 = red.stats(), schedstat_ns(redis_pid)
     d0 = trd.cpu_ns(dpid) if dpid else 0
-    walls, cpus, fails = [], [], 0
-    for i in range(n):
-        rc, wall, cpu = one(argv, msg, base + i)
-        fails += rc != 0
-        walls.append(wall)
-        cpus.append(cpu)
+    rc, wall, cpu = one(argv, msg, i)
     d1 = trd.cpu_ns(dpid) if dpid else 0
-    s1, r1 = red.stats(), schedstat_ns(redis_pid)
-    delta = {k: s1[k] - s0[k] for k in s0}
-    return {
-        "mode": name, "n": n, "fail": fails,
-        "wall_ms": 1000 * sum(walls) / n, "wall_median_ms": 1000 * statistics.median(walls),
-        "client_cpu_ms": 1000 * sum(cpus) / n, "daemon_cpu_ms": (d1 - d0) / 1e6 / n,
-        "cpu_ms": (1000 * sum(cpus) + (d1 - d0) / 1e6) / n,
-        # this script's INFO: one reply flight and one command
-        "flights": (delta["total_writes_processed"] - 1) / n,
-        "commands": (delta["total_commands_processed"] - 1) / n,
-        "connections": delta["total_connections_received"] / n,
-        "redis_cpu_ms": (r1 - r0) / 1e6 / n,
-    }
+    r1, s1 = schedstat_ns(redis_pid), red.stats()
+    return {"fail": rc != 0, "wall": wall, "client": cpu, "daemon": (d1 - d0) / 1e9,
+            # this script's INFO after the delivery: one command, and the
+            # reply flight of the INFO before it
+            "flights": s1["total_writes_processed"] - s0["total_writes_processed"] - 1,
+            "commands": s1["total_commands_processed"] - s0["total_commands_processed"] - 1,
+            "connections": s1["total_connections_received"] - s0["total_connections_received"],
+            "redis": (r1 - r0) / 1e9}
+
+
+def round_of(modes, n, msg, red, redis_pid, base):
+    """n deliveries of every mode, alternating delivery by delivery."""
+    got = {m[0]: [] for m in modes}
+    for i in range(n):
+        for m in (modes if i % 2 == 0 else modes[::-1]):
+            got[m[0]].append(measure(m, msg, red, redis_pid, base + i))
+    out = []
+    for name, _, _ in modes:
+        xs = got[name]
+        mean = lambda k: sum(x[k] for x in xs) / n     # noqa: E731
+        out.append({
+            "mode": name, "n": n, "fail": sum(x["fail"] for x in xs),
+            "wall_ms": 1000 * mean("wall"),
+            "wall_median_ms": 1000 * statistics.median(x["wall"] for x in xs),
+            "client_cpu_ms": 1000 * mean("client"), "daemon_cpu_ms": 1000 * mean("daemon"),
+            "cpu_ms": 1000 * (mean("client") + mean("daemon")),
+            "flights": mean("flights"), "commands": mean("commands"),
+            "connections": mean("connections"), "redis_cpu_ms": 1000 * mean("redis"),
+        })
+    return out
 
 
 def main():
@@ -135,8 +149,7 @@ def main():
         red = Redis(a.redis_port, f.read().strip())
     rounds = []
     for r in range(a.rounds):
-        for m in modes:
-            res = round_of(m, a.n, a.msg, red, a.redis_pid, 100000 * r)
+        for res in round_of(modes, a.n, a.msg, red, a.redis_pid, 100000 * r):
             rounds.append(res)
             print("round %d %-12s wall %.3f ms cpu %.3f ms (client %.3f daemon %.3f) "
                   "flights %.2f commands %.2f connections %.2f redis-cpu %.3f ms fail %d"
