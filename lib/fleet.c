@@ -164,8 +164,9 @@ static tr_fleet *fleet_get(struct tlsrelay_ctx *ctx)
 		f->ctx = ctx;
 		f->pid = getpid();
 		ctx->fleet = f;
-		if (ctx->cfg.helo_name == NULL || ctx->cfg.helo_name[0] == '\0' ||
-		    snprintf(f->host, sizeof f->host, "%s", ctx->cfg.helo_name) < 0)
+		if (ctx->cfg.helo_name && ctx->cfg.helo_name[0])
+			snprintf(f->host, sizeof f->host, "%s", ctx->cfg.helo_name);
+		else
 			gethostname(f->host, sizeof f->host - 1);
 		if (tr_fleet_parse_url(ctx->cfg.shared_store, &f->addr, why, sizeof why) < 0) {
 			f->bad = 1;

@@ -12,8 +12,9 @@
 #   show: the fleet's copy with who fetched it and when, which copy a
 #   delivery uses and why (shared newer, local newer, the same fetch, only
 #   one of them), Redis down (a problem line, the local copy still shown),
-#   and without shared_store the local copy alone as before.
-# checks: 25
+#   and without shared_store the local copy alone as before; refresh
+#   publishes what it fetches.
+# checks: 26
 # Needs root (port 25 on 127.0.0.180-189), unbound, python3, redis-server.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -102,6 +103,11 @@ tap_like "$STS_OUT" "^nowhere\.test: not cached, not in the shared store$" "a do
 show A -o shared_store= show d1.test
 tap_is "$(printf '%s\n' "$STS_OUT" | grep -cE '^d1\.test: mode enforce, id d11, expires [0-9T:-]+Z \(cached\), mx mx\.example\.test$') $(printf '%s\n' "$STS_OUT" | wc -l)" \
 	"1 1" "without shared_store: the local copy alone, as before"
+
+rcli DEL tlsrelay:sts:d2.test > /dev/null
+timeout 60 "$STS" -c "$(conf A)" refresh d2.test > /dev/null 2>&1
+tap_is "$(rcli HGET tlsrelay:sts:d2.test by)" host-A.test \
+	"tlsrelay-sts refresh publishes what it fetched (its queued write sent at exit)"
 
 redis_stop
 show A show d1.test
