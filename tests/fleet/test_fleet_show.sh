@@ -13,8 +13,9 @@
 #   delivery uses and why (shared newer, local newer, the same fetch, only
 #   one of them), Redis down (a problem line, the local copy still shown),
 #   and without shared_store the local copy alone as before; refresh
-#   publishes what it fetches.
-# checks: 26
+#   publishes what it fetches; a wrong password (AUTH sent with the first
+#   command) is said and the delivery goes on.
+# checks: 28
 # Needs root (port 25 on 127.0.0.180-189), unbound, python3, redis-server.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,6 +109,14 @@ rcli DEL tlsrelay:sts:d2.test > /dev/null
 timeout 60 "$STS" -c "$(conf A)" refresh d2.test > /dev/null 2>&1
 tap_is "$(rcli HGET tlsrelay:sts:d2.test by)" host-A.test \
 	"tlsrelay-sts refresh publishes what it fetched (its queued write sent at exit)"
+
+# AUTH rides with the first command: a refusal is still this call's
+# failure, said and survived.
+printf 'not-the-password\n' > "$T/A/bad-pw"; chmod 0600 "$T/A/bad-pw"
+deliver A user@d1.test -o "shared_store_password_file=$T/A/bad-pw"
+tap_is "$RC" 0 "a wrong Redis password: delivered with the local stores"
+tap_like "$LOG" "shared store unavailable: redis 127\.0\.0\.1:$RP: AUTH refused: WRONGPASS" \
+	"a wrong Redis password: AUTH's refusal is logged"
 
 redis_stop
 show A show d1.test
