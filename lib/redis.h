@@ -81,7 +81,10 @@ tlsrelay_cat tr_redis_call(tr_redis *r, const tr_redis_cmd *cmds, int n, void **
                            int timeout_ms, tlsrelay_status *st);
 
 /* The batch's b->n commands in one flight, as tr_redis_call (replies has
- * b->n slots). The batch is left as it was. */
+ * b->n slots). The batch is left as it was.
+ * Returns: OK with replies[] set; TEMP 4.4.1 (timeout, closed, protocol),
+ * TEMP 4.3.0 (AUTH or SELECT refused), INTERNAL 4.3.0 (out of memory),
+ * with every replies[i] NULL. */
 tlsrelay_cat tr_redis_call_batch(tr_redis *r, const tr_redis_batch *b, void **replies,
                                  int timeout_ms, tlsrelay_status *st);
 
