@@ -176,7 +176,7 @@ static tr_fleet *fleet_get(struct tlsrelay_ctx *ctx)
 	}
 	if (f->pid != getpid()) {       /* the parent's: not ours to close or send */
 		f->r = NULL;
-		f->pend = (tr_redis_batch){ 0 };
+		tr_redis_batch_free(&f->pend);  /* this process's copy of its writes */
 		f->pend_writes = 0;
 		f->pid = getpid();
 	}
