@@ -27,3 +27,5 @@ SCRIPT_DIRS += tests/fleet
 TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh tests/fleet/test_fleet_show.sh \
 	tests/fleet/test_fleet_tls.sh
 EXTRA_DIST += tests/fleet doc/FLEET.md bench/fleet bench/fleet.py
+# the lock that makes the fleet tests take turns (tests/fleet/fleet.sh)
+CLEANFILES += tests/fleet/.port25.lock
