@@ -48,6 +48,7 @@
 #include "deliver.h"
 #include "demand.h"
 #include "dns.h"
+#include "fleet.h"
 #include "history.h"
 #include "log.h"
 #include "message.h"
@@ -712,6 +713,7 @@ tlsrelay_cat tr_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req, tlsrelay_messa
 	tr_deliver_summary(req, st);
 	ev.st = st;
 	tr_emit(&r.obs, &ev);
+	tr_fleet_flush(ctx);      /* the fleet's queued writes, one flight (fleet.h) */
 	route_free(&r);
 	return st->cat;
 }

@@ -16,6 +16,15 @@
  *   setting each process logs its outage once.
  * - The password file is read at each connect (it may be rotated); its
  *   text is sent in AUTH only, never logged.
+ * - Writes are queued (fleet.h "ROUND TRIPS"): the flush is one flight
+ *   after the delivery's sessions; its replies are checked (an error
+ *   reply is an outage, as for any call). A queue beyond PEND_MAX (a
+ *   delivery to very many domains) is flushed early.
+ * - "Sharing resumes" is logged after the first answered call of a new
+ *   connection (AUTH and SELECT ride with it), not at connect.
+ * - A kept connection the server closed (a restart, its idle timeout) is
+ *   replaced before use, without counting an outage: only a failed call
+ *   or connect is one.
  * - "Newer" for a policy is its fetch time: policy ids are opaque
  *   (RFC 8461 3.2) and cannot be ordered.
  */
@@ -39,6 +48,7 @@
 #include "sts_admin.h"
 
 #define DOWN_MS     1000
+#define PEND_MAX    (1024 * 1024)   /* bytes of queued writes before an early flush */
 #define RPT_KEEP    ((TR_STS_KEEP_DAYS + 1) * 86400)
 #define MARKER_NAME "shared-store.down"
 
@@ -135,11 +145,13 @@ static int fleet_connect(tr_fleet *f)
 		tr_fleet_outage(f, st.text);
 		return -1;
 	}
-	recovered(f);
+	f->fresh = 1;
 	return 0;
 }
 
-tr_fleet *tr_fleet_use(struct tlsrelay_ctx *ctx)
+/* The store object of ctx (created, URL parsed), connected or not; NULL
+ * when shared_store is unset or unusable. */
+static tr_fleet *fleet_get(struct tlsrelay_ctx *ctx)
 {
 	tr_fleet *f = ctx->fleet;
 	char why[256];
@@ -152,23 +164,79 @@ tr_fleet *tr_fleet_use(struct tlsrelay_ctx *ctx)
 		f->ctx = ctx;
 		f->pid = getpid();
 		ctx->fleet = f;
+		if (ctx->cfg.helo_name && ctx->cfg.helo_name[0])
+			snprintf(f->host, sizeof f->host, "%s", ctx->cfg.helo_name);
+		else
+			gethostname(f->host, sizeof f->host - 1);
 		if (tr_fleet_parse_url(ctx->cfg.shared_store, &f->addr, why, sizeof why) < 0) {
 			f->bad = 1;
 			tr_log(ctx, LOG_ERR, "shared_store %s: %s (working without it)",
 			       ctx->cfg.shared_store, why);
 		}
 	}
-	if (f->pid != getpid()) {       /* the parent's: not ours to close */
+	if (f->pid != getpid()) {       /* the parent's: not ours to close or send */
 		f->r = NULL;
+		tr_redis_batch_free(&f->pend);  /* this process's copy of its writes */
+		f->pend_writes = 0;
 		f->pid = getpid();
 	}
-	if (f->bad)
+	return f->bad ? NULL : f;
+}
+
+tr_fleet *tr_fleet_use(struct tlsrelay_ctx *ctx)
+{
+	tr_fleet *f = fleet_get(ctx);
+
+	if (f == NULL)
 		return NULL;
+	if (f->r && tr_redis_closed(f->r)) {    /* closed by the server while idle */
+		tr_vlog(ctx, 1, "shared store %s closed the connection: connecting again",
+		        ctx->cfg.shared_store);
+		tr_redis_close(f->r);
+		f->r = NULL;
+	}
 	if (f->r)
 		return f;
 	if (tr_now_ms() < f->down_until || fleet_connect(f) < 0)
 		return NULL;
 	return f;
+}
+
+tr_fleet *tr_fleet_writer(struct tlsrelay_ctx *ctx)
+{
+	tr_fleet *f = fleet_get(ctx);
+
+	return f && (f->r || tr_now_ms() >= f->down_until) ? f : NULL;
+}
+
+int tr_fleet_queue(tr_fleet *f, const tr_redis_cmd *c, int n)
+{
+	if (f->pend.len > PEND_MAX)
+		tr_fleet_flush(f->ctx);
+	if (tr_redis_batch_add(&f->pend, c, n) < 0)
+		return -1;
+	f->pend_writes++;
+	return 0;
+}
+
+void tr_fleet_flush(struct tlsrelay_ctx *ctx)
+{
+	tr_fleet *f = ctx->fleet;
+	void **rep;
+	int n;
+
+	if (f == NULL || f->pid != getpid() || f->pend.n == 0)
+		return;
+	n = f->pend.n;
+	if ((rep = calloc((size_t)n, sizeof *rep)) != NULL && tr_fleet_use(ctx) != NULL &&
+	    tr_fleet_call_batch(f, &f->pend, rep) == 0) {
+		tr_redis_free_replies(rep, n);
+	} else {
+		f->dropped += f->pend_writes;
+	}
+	free(rep);
+	tr_redis_batch_free(&f->pend);
+	f->pend_writes = 0;
 }
 
 void tr_fleet_free(struct tlsrelay_ctx *ctx)
@@ -177,8 +245,11 @@ void tr_fleet_free(struct tlsrelay_ctx *ctx)
 
 	if (f == NULL)
 		return;
-	if (f->pid == getpid())
+	tr_fleet_flush(ctx);
+	if (f->pid == getpid()) {
 		tr_redis_close(f->r);
+		tr_redis_batch_free(&f->pend);
+	}
 	free(f);
 	ctx->fleet = NULL;
 }
@@ -199,27 +270,46 @@ void tr_fleet_dropped(struct tlsrelay_ctx *ctx, long long n)
 		ctx->fleet->dropped += n;
 }
 
-int tr_fleet_call(tr_fleet *f, const tr_redis_cmd *c, int n, void **rep)
+int tr_fleet_call_batch(tr_fleet *f, const tr_redis_batch *b, void **rep)
 {
 	tlsrelay_status st;
 	char why[TLSRELAY_TEXT_MAX];
 
 	if (f->r == NULL)
 		return -1;
-	if (tr_redis_call(f->r, c, n, rep, f->ctx->cfg.shared_store_timeout, &st) != TLSRELAY_OK) {
+	if (tr_redis_call_batch(f->r, b, rep, f->ctx->cfg.shared_store_timeout, &st)
+	    != TLSRELAY_OK) {
 		tr_fleet_outage(f, st.text);
 		return -1;
 	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < b->n; i++) {
 		redisReply *x = rep[i];
 		if (x->type == REDIS_REPLY_ERROR) {   /* OOM, READONLY, NOSCRIPT... */
 			snprintf(why, sizeof why, "%s: %.200s", f->ctx->cfg.shared_store, x->str);
-			tr_redis_free_replies(rep, n);
+			tr_redis_free_replies(rep, b->n);
 			tr_fleet_outage(f, why);
 			return -1;
 		}
 	}
+	if (f->fresh) {
+		f->fresh = 0;
+		recovered(f);
+	}
 	return 0;
+}
+
+int tr_fleet_call(tr_fleet *f, const tr_redis_cmd *c, int n, void **rep)
+{
+	tr_redis_batch b = { 0 };
+	int r;
+
+	for (int i = 0; i < n; i++)
+		rep[i] = NULL;
+	if (tr_redis_batch_add(&b, c, n) < 0)
+		return -1;
+	r = tr_fleet_call_batch(f, &b, rep);
+	tr_redis_batch_free(&b);
+	return r;
 }
 
 /* ------------------------------------------------------------ MTA-STS */
@@ -228,26 +318,27 @@ static const char STS_PUT[] =
 	"local f = tonumber(redis.call('HGET', KEYS[1], 'fetched'))\n"
 	"if f and f >= tonumber(ARGV[2]) then return 0 end\n"
 	"redis.call('HSET', KEYS[1], 'id', ARGV[1], 'fetched', ARGV[2], 'expires', ARGV[3],"
-	" 'policy', ARGV[4])\n"
+	" 'policy', ARGV[4], 'by', ARGV[5])\n"
 	"redis.call('EXPIREAT', KEYS[1], ARGV[3])\n"
 	"return 1\n";
 
-tr_found tr_fleet_sts_get(tr_fleet *f, const char *domain, tr_sts_cached *out)
+tr_found tr_fleet_sts_get(tr_fleet *f, const char *domain, tr_sts_cached *out, char *by,
+                          size_t bycap)
 {
 	char key[TR_HOSTNAME_MAX + 16], err[256];
-	const char *argv[] = { "HMGET", key, "id", "fetched", "expires", "policy" };
+	const char *argv[] = { "HMGET", key, "id", "fetched", "expires", "policy", "by" };
 	tr_redis_cmd c;
 	void *rep[1];
 	redisReply *x, **e;
 	tr_found r = TR_NOT_FOUND;
 
 	snprintf(key, sizeof key, "tlsrelay:sts:%s", domain);
-	tr_redis_cmdv(&c, 6, argv);
+	tr_redis_cmdv(&c, 7, argv);
 	if (tr_fleet_call(f, &c, 1, rep) < 0)
 		return TR_LOOKUP_FAILED;
 	x = rep[0];
 	e = x->element;
-	if (x->type == REDIS_REPLY_ARRAY && x->elements == 4 &&
+	if (x->type == REDIS_REPLY_ARRAY && x->elements == 5 &&
 	    e[0]->type == REDIS_REPLY_STRING && e[1]->type == REDIS_REPLY_STRING &&
 	    e[2]->type == REDIS_REPLY_STRING && e[3]->type == REDIS_REPLY_STRING &&
 	    e[0]->len < sizeof out->id &&
@@ -255,6 +346,9 @@ tr_found tr_fleet_sts_get(tr_fleet *f, const char *domain, tr_sts_cached *out)
 		memcpy(out->id, e[0]->str, e[0]->len + 1);
 		out->fetched = atoll(e[1]->str);
 		out->expires = atoll(e[2]->str);
+		if (by)
+			snprintf(by, bycap, "%.*s", e[4]->type == REDIS_REPLY_STRING ? (int)e[4]->len : 1,
+			         e[4]->type == REDIS_REPLY_STRING ? e[4]->str : "?");
 		r = TR_FOUND;
 	}
 	tr_redis_free_replies(rep, 1);
@@ -265,10 +359,9 @@ int tr_fleet_sts_put(tr_fleet *f, const char *domain, const char *id,
                      const tr_sts_policy *pol, long long fetched)
 {
 	char key[TR_HOSTNAME_MAX + 16], fs[24], es[24], *text = malloc(TR_STS_POLICY_TEXT_MAX);
-	const char *argv[] = { "EVAL", STS_PUT, "1", key, id, fs, es, text };
+	const char *argv[] = { "EVAL", STS_PUT, "1", key, id, fs, es, text, f->host };
 	tr_redis_cmd c;
-	void *rep[1];
-	int r = -1;
+	int r;
 
 	if (text == NULL)
 		return -1;
@@ -276,11 +369,8 @@ int tr_fleet_sts_put(tr_fleet *f, const char *domain, const char *id,
 	snprintf(fs, sizeof fs, "%lld", fetched);
 	snprintf(es, sizeof es, "%lld", fetched + pol->max_age);
 	tr_sts_policy_format(pol, text, TR_STS_POLICY_TEXT_MAX);
-	tr_redis_cmdv(&c, 8, argv);
-	if (tr_fleet_call(f, &c, 1, rep) == 0) {
-		r = ((redisReply *)rep[0])->integer == 1;
-		tr_redis_free_replies(rep, 1);
-	}
+	tr_redis_cmdv(&c, 9, argv);
+	r = tr_fleet_queue(f, &c, 1);
 	free(text);
 	return r;
 }
@@ -301,7 +391,6 @@ int tr_fleet_rpt_add(tr_fleet *f, const tr_rpt_row *row, long long now)
 	char day[16], dkey[64], key[TR_HOSTNAME_MAX + 64], keep[16];
 	char *field = malloc(TR_STS_POLICY_TEXT_MAX * 2 + 1024);
 	tr_redis_cmd c[4];
-	void *rep[4];
 	int r;
 
 	if (field == NULL)
@@ -319,9 +408,7 @@ int tr_fleet_rpt_add(tr_fleet *f, const tr_rpt_row *row, long long now)
 		tr_redis_cmdv(&c[2], 3, a2);
 		tr_redis_cmdv(&c[3], 3, a3);
 	}
-	r = tr_fleet_call(f, c, 4, rep);
-	if (r == 0)
-		tr_redis_free_replies(rep, 4);
+	r = tr_fleet_queue(f, c, 4);
 	free(field);
 	return r;
 }
@@ -523,9 +610,17 @@ int tr_fleet_check_reach(const tr_config *cfg, void (*fn)(void *arg, const char 
 	r = tr_redis_connect(&a, cfg->shared_store_password_file ? pw : NULL,
 	                     cfg->shared_store_ca_file, timeout, &st);
 	explicit_bzero(pw, sizeof pw);
-	if (r) {
+	if (r) {                        /* AUTH and SELECT go with the PING */
+		const char *ping[] = { "PING" };
+		tr_redis_cmd c;
+		void *rep[1];
+
+		tr_redis_cmdv(&c, 1, ping);
+		if (tr_redis_call(r, &c, 1, rep, timeout, &st) == TLSRELAY_OK)
+			tr_redis_free_replies(rep, 1);
 		tr_redis_close(r);
-		return 0;
+		if (st.cat == TLSRELAY_OK)
+			return 0;
 	}
 	snprintf(line, sizeof line, "warning: shared store cannot be reached now: %s (deliveries "
 	         "would use the local stores only)", st.text);

@@ -30,6 +30,15 @@
  *   Every key expires: sts with its policy, rpt* after TR_STS_KEEP_DAYS,
  *   hist after tls_history_days.
  *
+ * ROUND TRIPS. Reads that a delivery needs now (a policy) are one call
+ * each; writes (a fetched policy, TLS-RPT results, the history) are
+ * queued in the context and sent together, one flight, by
+ * tr_fleet_flush at the end of the delivery (history's DONE, then
+ * tr_deliver), after its SMTP sessions ended. A new connection's AUTH and
+ * SELECT travel with its first call. tlsrelayd's delivery processes keep
+ * their connection across deliveries (checked for a server's close before
+ * use). So a delivery with a cached policy costs two round trips.
+ *
  * NEVER DELAYS MAIL. Every call is bounded by shared_store_timeout (50 ms
  * by default, connecting included). Any failure (down, slow, an error
  * reply such as OOM) closes the connection and marks the store down for
@@ -87,7 +96,17 @@ int tr_fleet_configured(const struct tlsrelay_ctx *ctx);
  * logged once per outage and counted). */
 tr_fleet *tr_fleet_use(struct tlsrelay_ctx *ctx);
 
-/* Forget the connection (tr_ctx_reset, end of process). */
+/* The context's shared store for queued writes, not connected here;
+ * NULL when not configured, not built, or marked down now (the caller
+ * counts the write dropped). */
+tr_fleet *tr_fleet_writer(struct tlsrelay_ctx *ctx);
+
+/* Send the queued writes in one flight (connecting if needed); on failure
+ * they are dropped and counted. Nothing queued: nothing done. */
+void tr_fleet_flush(struct tlsrelay_ctx *ctx);
+
+/* Flush what is queued, then forget the connection (tr_ctx_reset, end of
+ * process). */
 void tr_fleet_free(struct tlsrelay_ctx *ctx);
 
 /* Failures (outage events) and writes dropped since the last call: the
@@ -111,19 +130,23 @@ int tr_fleet_check_reach(const tr_config *cfg, void (*fn)(void *arg, const char 
 
 /* ---------------------------------------------------------- MTA-STS */
 
-/* The shared policy of domain. Returns TR_FOUND (*out), TR_NOT_FOUND (none,
- * or one that no longer parses), TR_LOOKUP_FAILED (store unavailable). */
-tr_found tr_fleet_sts_get(tr_fleet *f, const char *domain, tr_sts_cached *out);
+/* The shared policy of domain; by (NULL: not wanted, else bycap bytes):
+ * the host that published it ("?" from an older version). Returns
+ * TR_FOUND (*out), TR_NOT_FOUND (none, or one that no longer parses),
+ * TR_LOOKUP_FAILED (store unavailable). */
+tr_found tr_fleet_sts_get(tr_fleet *f, const char *domain, tr_sts_cached *out, char *by,
+                          size_t bycap);
 
-/* Publish domain's policy fetched at fetched (expires = fetched +
- * max_age) unless the shared copy is as new or newer.
- * Returns 1 stored, 0 kept the newer shared copy, -1 failed. */
+/* Queue the publication of domain's policy fetched at fetched (expires =
+ * fetched + max_age), with this host's name; at the flush Redis keeps the
+ * shared copy if it is as new or newer.
+ * Returns 0 queued, -1 failed (out of memory). */
 int tr_fleet_sts_put(tr_fleet *f, const char *domain, const char *id,
                      const tr_sts_policy *pol, long long fetched);
 
 /* ---------------------------------------------------------- TLS-RPT */
 
-/* One more session for row on the UTC day of now. 0, -1 failed. */
+/* One more session for row on the UTC day of now, queued. 0, -1 failed. */
 int tr_fleet_rpt_add(tr_fleet *f, const tr_rpt_row *row, long long now);
 
 /* The shared rows of day (of domain when not NULL), in (domain, policy,
@@ -153,7 +176,8 @@ tlsrelay_cat tr_fleet_lease_end(tr_fleet *f, const char *day, const char *domain
 
 /* ---------------------------------------------------------- history */
 
-/* Add n attempts to the shared daily aggregate (days: retention). 0, -1. */
+/* Add n attempts to the shared daily aggregate (days: retention), queued.
+ * 0, -1. */
 int tr_fleet_hist_add(tr_fleet *f, const tr_hist_attempt *a, size_t n, int days);
 
 /* The shared daily rows of days >= since_day, of dest (NULL: all), in

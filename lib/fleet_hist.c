@@ -42,10 +42,9 @@ int tr_fleet_hist_add(tr_fleet *f, const tr_hist_attempt *a, size_t n, int days)
 	tr_redis_cmd *c = calloc(max, sizeof *c);
 	char (*fields)[FIELD_MAX] = calloc(3 * n, FIELD_MAX), (*keys)[48] = calloc(n, 48);
 	char keep[16];
-	void **rep = calloc(max, sizeof *rep);
 	int r = -1;
 
-	if (c == NULL || fields == NULL || keys == NULL || rep == NULL)
+	if (c == NULL || fields == NULL || keys == NULL)
 		goto out;
 	snprintf(keep, sizeof keep, "%d", (days + 1) * 86400);
 	for (size_t i = 0; i < n; i++) {
@@ -69,13 +68,11 @@ int tr_fleet_hist_add(tr_fleet *f, const tr_hist_attempt *a, size_t n, int days)
 		                       { 6, strlen(keys[n - 1]), strlen(keep) } };
 		k++;
 	}
-	if ((r = tr_fleet_call(f, c, (int)k, rep)) == 0)
-		tr_redis_free_replies(rep, (int)k);
+	r = tr_fleet_queue(f, c, (int)k);
 out:
 	free(c);
 	free(fields);
 	free(keys);
-	free(rep);
 	return r;
 }
 

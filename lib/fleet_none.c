@@ -35,6 +35,16 @@ tr_fleet *tr_fleet_use(struct tlsrelay_ctx *ctx)
 	return NULL;
 }
 
+tr_fleet *tr_fleet_writer(struct tlsrelay_ctx *ctx)
+{
+	return tr_fleet_use(ctx);
+}
+
+void tr_fleet_flush(struct tlsrelay_ctx *ctx)
+{
+	(void)ctx;
+}
+
 void tr_fleet_free(struct tlsrelay_ctx *ctx)
 {
 	free(ctx->fleet);
@@ -62,9 +72,10 @@ int tr_fleet_check_reach(const tr_config *cfg, void (*fn)(void *, const char *),
 }
 
 /* Never called: tr_fleet_use returns NULL. */
-tr_found tr_fleet_sts_get(tr_fleet *f, const char *domain, tr_sts_cached *out)
+tr_found tr_fleet_sts_get(tr_fleet *f, const char *domain, tr_sts_cached *out, char *by,
+                          size_t bycap)
 {
-	(void)f, (void)domain, (void)out;
+	(void)f, (void)domain, (void)out, (void)by, (void)bycap;
 	return TR_LOOKUP_FAILED;
 }
 

@@ -399,8 +399,10 @@ static void log_losses(tr_history *h, const tr_hist_strip *sp)
 }
 
 /* The fleet's share (fleet.h): the delivery's attempts to the shared
- * daily aggregate; then the outages and dropped writes of the delivery's
- * process so far become counters (metrics). */
+ * daily aggregate, queued with the delivery's other shared writes and
+ * sent now in one flight (the sessions have ended); then the outages and
+ * dropped writes of the delivery's process so far become counters
+ * (metrics). */
 static void fleet_share(tr_history *h, const tr_hist_attempt *out, struct counters *c)
 {
 	long long fails, drops;
@@ -408,9 +410,10 @@ static void fleet_share(tr_history *h, const tr_hist_attempt *out, struct counte
 
 	if (!tr_fleet_configured(h->ctx))
 		return;
-	f = tr_fleet_use(h->ctx);
+	f = tr_fleet_writer(h->ctx);
 	if (f == NULL || tr_fleet_hist_add(f, out, (size_t)h->n, h->ctx->cfg.tls_history_days) < 0)
 		tr_fleet_dropped(h->ctx, 1);
+	tr_fleet_flush(h->ctx);
 	tr_fleet_take_counts(h->ctx, &fails, &drops);
 	for (long long i = 0; i < fails && i < 8; i++)
 		counter(c, "tlsrelay_shared_store_failures_total", "%s", "");

@@ -7,6 +7,11 @@
  *   left, so no read or write can outlast it.
  * - A host name is resolved with getaddrinfo, which the deadline does not
  *   bound: doc/FLEET.md says to give an address (or a name in /etc/hosts).
+ * - rediss:// to an address (shared_store = rediss://10.0.0.5:6380/2)
+ *   checks the certificate's IP address SAN and sends no SNI; to a name,
+ *   the DNS name and SNI.
+ * - AUTH and SELECT ride with the first call's commands (one flight).
+ *   The password is wiped from every buffer that held it.
  * - Replies are bounded by the callers' commands (small hashes, one
  *   day's aggregate); hiredis's reader keeps its own limits on a bulk
  *   string's size.
@@ -17,6 +22,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +33,7 @@
 #include <hiredis/hiredis.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include "io.h"
 #include "log.h"
 #include "redis.h"
@@ -36,6 +43,7 @@ struct tr_redis {
 	SSL_CTX *sctx;
 	SSL *ssl;
 	redisReader *reader;
+	tr_redis_batch hello;      /* AUTH, SELECT: sent with the first call */
 	char name[300];            /* "redis HOST:PORT" for texts */
 };
 
@@ -116,6 +124,7 @@ static int ssl_wait(tr_redis *r, int rc, long long deadline)
 static int start_tls(tr_redis *r, const tr_redis_addr *a, const char *ca_file,
                      long long deadline)
 {
+	unsigned char ip[16];
 	int rc;
 
 	if ((r->sctx = SSL_CTX_new(TLS_client_method())) == NULL)
@@ -125,10 +134,16 @@ static int start_tls(tr_redis *r, const tr_redis_addr *a, const char *ca_file,
 	if ((ca_file ? SSL_CTX_load_verify_locations(r->sctx, ca_file, NULL)
 	     : SSL_CTX_set_default_verify_paths(r->sctx)) != 1)
 		return -1;
-	if ((r->ssl = SSL_new(r->sctx)) == NULL || SSL_set_fd(r->ssl, r->fd) != 1 ||
-	    SSL_set1_host(r->ssl, a->host) != 1)
+	if ((r->ssl = SSL_new(r->sctx)) == NULL || SSL_set_fd(r->ssl, r->fd) != 1)
 		return -1;
-	SSL_set_tlsext_host_name(r->ssl, a->host);
+	if (inet_pton(AF_INET, a->host, &ip) == 1 || inet_pton(AF_INET6, a->host, &ip) == 1) {
+		/* an address: its IP SAN, and no SNI (RFC 6066 3) */
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl), a->host) != 1)
+			return -1;
+	} else if (SSL_set1_host(r->ssl, a->host) != 1 ||
+	           SSL_set_tlsext_host_name(r->ssl, a->host) != 1) {
+		return -1;
+	}
 	while ((rc = SSL_connect(r->ssl)) != 1)
 		if (ssl_wait(r, rc, deadline) < 0)
 			return -1;
@@ -189,82 +204,174 @@ void tr_redis_free_replies(void **replies, int n)
 	}
 }
 
-/* The formatted commands, concatenated (malloc'd), or NULL. */
-static char *format_all(const tr_redis_cmd *cmds, int n, size_t *len)
+int tr_redis_batch_add(tr_redis_batch *b, const tr_redis_cmd *cmds, int n)
 {
-	char *all = NULL;
+	size_t len0 = b->len;
 
-	*len = 0;
 	for (int i = 0; i < n; i++) {
-		char *one = NULL, *grown;
+		char *one = NULL;
 		const char *argv[TR_REDIS_ARGS_MAX];    /* hiredis 0.14 wants it non-const */
 		int l;
 
 		memcpy(argv, cmds[i].argv, sizeof argv);
 		l = redisFormatCommandArgv(&one, cmds[i].argc, argv, cmds[i].len);
+		if (l < 0)
+			goto oom;
+		if (b->len + (size_t)l > b->cap) {
+			size_t cap = (b->len + (size_t)l) * 2;
+			char *grown = malloc(cap);
 
-		if (l < 0 || (grown = realloc(all, *len + (size_t)l + 1)) == NULL) {
-			if (l >= 0)
+			if (grown == NULL) {
 				redisFreeCommand(one);
-			free(all);
-			return NULL;
+				goto oom;
+			}
+			if (b->buf) {
+				memcpy(grown, b->buf, b->len);
+				explicit_bzero(b->buf, b->cap);     /* it may hold AUTH's password */
+				free(b->buf);
+			}
+			b->buf = grown;
+			b->cap = cap;
 		}
-		all = grown;
-		memcpy(all + *len, one, (size_t)l);
-		*len += (size_t)l;
+		memcpy(b->buf + b->len, one, (size_t)l);
+		b->len += (size_t)l;
+		explicit_bzero(one, (size_t)l);
 		redisFreeCommand(one);
 	}
-	return all;
+	b->n += n;
+	return 0;
+oom:
+	b->len = len0;
+	return -1;
+}
+
+void tr_redis_batch_free(tr_redis_batch *b)
+{
+	if (b->buf)
+		explicit_bzero(b->buf, b->cap);
+	free(b->buf);
+	*b = (tr_redis_batch){ 0 };
+}
+
+/* n replies into replies[] (n slots) before deadline: 0, or -1 with
+ * every slot NULL and *k < 0 when the connection failed, else a protocol
+ * error. */
+static int read_replies(tr_redis *r, void **replies, int n, long long deadline, ssize_t *k)
+{
+	char buf[16384];
+	int got = 0;
+
+	*k = 0;
+	while (got < n) {
+		void *rep = NULL;
+
+		if (redisReaderGetReply(r->reader, &rep) != REDIS_OK)
+			goto bad;
+		if (rep != NULL) {
+			replies[got++] = rep;
+			continue;
+		}
+		if ((*k = read_some(r, buf, sizeof buf, deadline)) < 0 ||
+		    redisReaderFeed(r->reader, buf, (size_t)*k) != REDIS_OK)
+			goto bad;
+	}
+	return 0;
+bad:
+	tr_redis_free_replies(replies, got);
+	return -1;
+}
+
+/* The replies of AUTH and SELECT: OK, or TEMP with the server's error
+ * (never the password). They are freed. */
+static tlsrelay_cat hello_replies(tr_redis *r, void **rep, tlsrelay_status *st)
+{
+	for (int i = 0; i < r->hello.n; i++) {
+		redisReply *x = rep[i];
+
+		if (x->type == REDIS_REPLY_ERROR) {
+			tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s: %s refused: %.200s", r->name,
+			              r->hello.n == 2 && i == 0 ? "AUTH" : "SELECT", x->str);
+			tr_redis_free_replies(rep, r->hello.n);
+			return st->cat;
+		}
+	}
+	tr_redis_free_replies(rep, r->hello.n);
+	return tr_status_ok(st);
+}
+
+tlsrelay_cat tr_redis_call_batch(tr_redis *r, const tr_redis_batch *b, void **replies,
+                                 int timeout_ms, tlsrelay_status *st)
+{
+	long long deadline = tr_now_ms() + timeout_ms;
+	void *hrep[2] = { NULL, NULL };
+	const char *out = b->buf;
+	size_t len = b->len;
+	char *both = NULL;
+	ssize_t k;
+	int rc;
+
+	for (int i = 0; i < b->n; i++)
+		replies[i] = NULL;
+	if (r->hello.n > 0) {           /* AUTH, SELECT in front, one write */
+		if ((both = malloc(r->hello.len + b->len + 1)) == NULL)
+			return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		memcpy(both, r->hello.buf, r->hello.len);
+		if (b->len)
+			memcpy(both + r->hello.len, b->buf, b->len);
+		out = both;
+		len = r->hello.len + b->len;
+	}
+	rc = write_all(r, out, len, deadline);
+	if (both) {
+		explicit_bzero(both, len);
+		free(both);
+	}
+	if (rc < 0)
+		return fail(r, st, "cannot send (timeout or connection lost)");
+	if (r->ssl == NULL)             /* no reply yet: wait, then read (no EAGAIN read) */
+		(void)wait_fd(r, POLLIN, deadline);
+	if (r->hello.n > 0) {
+		if (read_replies(r, hrep, r->hello.n, deadline, &k) < 0)
+			goto bad;
+		if (hello_replies(r, hrep, st) != TLSRELAY_OK)
+			return st->cat;
+		tr_redis_batch_free(&r->hello);
+	}
+	if (read_replies(r, replies, b->n, deadline, &k) < 0)
+		goto bad;
+	return tr_status_ok(st);
+bad:
+	return fail(r, st, k < 0 ? "no reply in time (timeout or connection lost)"
+	            : "protocol error in a reply");
 }
 
 tlsrelay_cat tr_redis_call(tr_redis *r, const tr_redis_cmd *cmds, int n, void **replies,
                            int timeout_ms, tlsrelay_status *st)
 {
-	long long deadline = tr_now_ms() + timeout_ms;
-	size_t len;
-	char *out = format_all(cmds, n, &len), buf[16384];
-	int got = 0;
+	tr_redis_batch b = { 0 };
 
 	for (int i = 0; i < n; i++)
 		replies[i] = NULL;
-	if (out == NULL)
+	if (tr_redis_batch_add(&b, cmds, n) < 0)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
-	if (write_all(r, out, len, deadline) < 0) {
-		free(out);
-		return fail(r, st, "cannot send (timeout or connection lost)");
-	}
-	free(out);
-	while (got < n) {
-		void *rep = NULL;
-		ssize_t k;
-
-		if (redisReaderGetReply(r->reader, &rep) != REDIS_OK) {
-			tr_redis_free_replies(replies, got);
-			return fail(r, st, "protocol error in a reply");
-		}
-		if (rep != NULL) {
-			replies[got++] = rep;
-			continue;
-		}
-		if ((k = read_some(r, buf, sizeof buf, deadline)) < 0 ||
-		    redisReaderFeed(r->reader, buf, (size_t)k) != REDIS_OK) {
-			tr_redis_free_replies(replies, got);
-			return fail(r, st, k < 0 ? "no reply in time (timeout or connection lost)"
-			            : "protocol error in a reply");
-		}
-	}
-	return tr_status_ok(st);
+	tr_redis_call_batch(r, &b, replies, timeout_ms, st);
+	tr_redis_batch_free(&b);
+	return st->cat;
 }
 
-/* AUTH and SELECT: OK, or TEMP with the server's error (never the
- * password). */
-static tlsrelay_cat hello(tr_redis *r, const char *password, int db, int left,
-                          tlsrelay_status *st)
+int tr_redis_closed(const tr_redis *r)
+{
+	struct pollfd p = { r->fd, POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+/* AUTH and SELECT, kept for the first call. 0, -1 out of memory. */
+static int hello(tr_redis *r, const char *password, int db)
 {
 	tr_redis_cmd c[2];
-	void *rep[2];
 	char dbs[16];
-	int n = 0;
+	int n = 0, rc;
 	const char *sel[] = { "SELECT", dbs };
 
 	snprintf(dbs, sizeof dbs, "%d", db);
@@ -273,19 +380,9 @@ static tlsrelay_cat hello(tr_redis *r, const char *password, int db, int left,
 		tr_redis_cmdv(&c[n++], 2, auth);
 	}
 	tr_redis_cmdv(&c[n++], 2, sel);
-	if (tr_redis_call(r, c, n, rep, left, st) != TLSRELAY_OK)
-		return st->cat;
-	for (int i = 0; i < n; i++) {
-		redisReply *x = rep[i];
-		if (x->type == REDIS_REPLY_ERROR) {
-			tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s: %s refused: %.200s", r->name,
-			              password && i == 0 ? "AUTH" : "SELECT", x->str);
-			tr_redis_free_replies(rep, n);
-			return st->cat;
-		}
-	}
-	tr_redis_free_replies(rep, n);
-	return tr_status_ok(st);
+	rc = tr_redis_batch_add(&r->hello, c, n);
+	explicit_bzero(c, sizeof c);
+	return rc;
 }
 
 tr_redis *tr_redis_connect(const tr_redis_addr *a, const char *password, const char *ca_file,
@@ -294,12 +391,14 @@ tr_redis *tr_redis_connect(const tr_redis_addr *a, const char *password, const c
 	long long deadline = tr_now_ms() + timeout_ms;
 	tr_redis *r = calloc(1, sizeof *r);
 
-	if (r == NULL || (r->reader = redisReaderCreate()) == NULL) {
-		free(r);
+	if (r != NULL)
+		r->fd = -1;
+	if (r == NULL || (r->reader = redisReaderCreate()) == NULL ||
+	    hello(r, password, a->db) < 0) {
+		tr_redis_close(r);
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return NULL;
 	}
-	r->fd = -1;
 	if (a->path[0])
 		snprintf(r->name, sizeof r->name, "redis unix:%s", a->path);
 	else
@@ -309,8 +408,10 @@ tr_redis *tr_redis_connect(const tr_redis_addr *a, const char *password, const c
 		fail(r, st, "cannot connect (refused, unreachable or timeout)");
 	else if (a->tls && start_tls(r, a, ca_file, deadline) < 0)
 		fail(r, st, "TLS handshake failed (certificate, name or timeout)");
-	else if (hello(r, password, a->db, left_ms(deadline), st) == TLSRELAY_OK)
+	else {
+		tr_status_ok(st);
 		return r;
+	}
 	ERR_clear_error();
 	tr_redis_close(r);
 	return NULL;
@@ -328,6 +429,7 @@ void tr_redis_close(tr_redis *r)
 		close(r->fd);
 	if (r->reader)
 		redisReaderFree(r->reader);
+	tr_redis_batch_free(&r->hello);
 	free(r);
 }
 

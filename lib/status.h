@@ -64,6 +64,13 @@
  *   Public constructor and system call, as malloc and setrlimit: NULL when
  *   out of memory; -1 with errno (the program goes on without):
  *     tlsrelay_ctx_new() tlsrelay_no_core_dumps()
+ *   The fleet store (fleet.h), which never fails its caller: its URL parser
+ *   and field splitter are pure parsers (-1, why); its writes are queued,
+ *   -1 only when out of memory (the caller counts the write dropped, the
+ *   delivery goes on); redis.h's batch grows or says -1 (out of memory):
+ *     tr_fleet_parse_url() tr_fleet_split() tr_fleet_sts_put()
+ *     tr_fleet_rpt_add() tr_fleet_hist_add() tr_fleet_queue()
+ *     tr_redis_batch_add()
  *   Answers, not failures: -1 is "no such setting" / "not a security
  *   setting" (the settings table's own questions, asked by -t and -n):
  *     tr_config_key_index() tr_config_strength()

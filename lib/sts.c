@@ -133,7 +133,7 @@ static void merge_shared(struct tlsrelay_ctx *ctx, tr_sts_store *store, const ch
 
 	if (fc == NULL)
 		return;
-	r = tr_fleet_sts_get(f, domain, fc);
+	r = tr_fleet_sts_get(f, domain, fc, NULL, 0);
 	if (r == TR_FOUND && fc->expires > now &&
 	    (*cached != TR_FOUND || fc->fetched > c->fetched)) {
 		*c = *fc;
@@ -144,16 +144,18 @@ static void merge_shared(struct tlsrelay_ctx *ctx, tr_sts_store *store, const ch
 			tr_log(ctx, LOG_WARNING, "MTA-STS cache: %s", st.text);
 	} else if (r != TR_LOOKUP_FAILED && *cached == TR_FOUND && c->expires > now &&
 	           (r == TR_NOT_FOUND || c->fetched > fc->fetched)) {
-		tr_fleet_sts_put(f, domain, c->id, &c->pol, c->fetched);
+		if (tr_fleet_sts_put(f, domain, c->id, &c->pol, c->fetched) < 0)
+			tr_fleet_dropped(ctx, 1);
 	}
 	free(fc);
 }
 
-/* A fetched policy to the fleet (or counted as dropped when it is down). */
+/* A fetched policy to the fleet, queued (or counted as dropped when it is
+ * down). */
 static void publish(struct tlsrelay_ctx *ctx, const char *domain, const char *id,
                     const tr_sts_policy *pol, long long now)
 {
-	tr_fleet *f = tr_fleet_use(ctx);
+	tr_fleet *f = tr_fleet_writer(ctx);
 
 	if (f == NULL || tr_fleet_sts_put(f, domain, id, pol, now) < 0)
 		tr_fleet_dropped(ctx, 1);

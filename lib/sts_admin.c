@@ -4,6 +4,11 @@
  * refresh, show; report hands over to the TLS-RPT module
  * (tlsrpt_send.c).
  *
+ * show with shared_store (fleet.h) prints the fleet's copy too, with
+ * when and by which host it was fetched, the copy a delivery would use
+ * first, and a line saying which wins and why (the rule of
+ * tr_sts_discover). Redis unavailable: a problem line, the local copy.
+ *
  * refresh without domains lists every cached domain first and then
  * fetches: the store is not written while it is being read. The list is
  * one heap buffer of NUL-terminated names (bounded at 64 MiB: some
@@ -18,6 +23,7 @@
 #include <time.h>
 #include "buf.h"
 #include "ctx.h"
+#include "fleet.h"
 #include "sts.h"
 #include "sts_admin.h"
 #include "tlsrpt.h"
@@ -162,6 +168,73 @@ int tr_sts_admin_refresh(tr_sts_admin *a, char *const *domains, int n)
 	return problems;
 }
 
+static void utc(long long t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* show with shared_store: both copies, the one a delivery uses first
+ * (the rule of tr_sts_discover: the shared copy when it is unexpired and
+ * fetched later than the local one), then which wins and why. */
+static int show_fleet(tr_sts_admin *a, const char *domain, tr_found got, const tr_sts_cached *c)
+{
+	long long now = (long long)time(NULL);
+	tr_fleet *f = tr_fleet_use(a->ctx);
+	tr_sts_cached *fc = malloc(sizeof *fc);
+	char by[128] = "", when[32], origin[256];
+	tr_found sg = TR_LOOKUP_FAILED;
+	int shared_wins, rc = 0;
+
+	if (fc == NULL) {
+		a->fn(a->arg, 1, "out of memory");
+		return 1;
+	}
+	if (f != NULL)
+		sg = tr_fleet_sts_get(f, domain, fc, by, sizeof by);
+	if (sg == TR_LOOKUP_FAILED) {
+		tr_sts_say(a->fn, a->arg, 1, "shared store %s unavailable: %s's fleet copy cannot "
+		           "be read (only this host's copy is shown)", a->ctx->cfg.shared_store,
+		           domain);
+		rc = 1;
+	}
+	shared_wins = sg == TR_FOUND && fc->expires > now &&
+	              (got != TR_FOUND || fc->fetched > c->fetched);
+	for (int pass = 0; pass < 2; pass++) {
+		int shared = pass == 0 ? shared_wins : !shared_wins;
+
+		if (shared && sg == TR_FOUND) {
+			utc(fc->fetched, when);
+			snprintf(origin, sizeof origin, "shared store, fetched %s by %s%s", when, by,
+			         fc->expires > now ? "" : ", expired");
+			say_policy(a, domain, &fc->pol, fc->id, fc->expires, origin);
+		} else if (!shared && got == TR_FOUND) {
+			utc(c->fetched, when);
+			snprintf(origin, sizeof origin, "cached, fetched %s%s", when,
+			         c->expires > now ? "" : ", expired");
+			say_policy(a, domain, &c->pol, c->id, c->expires, origin);
+		}
+	}
+	if (shared_wins)
+		tr_sts_say(a->fn, a->arg, 0, "%s: deliveries use the shared store's copy (%s)", domain,
+		           got == TR_FOUND ? "fetched later than this host's" : "this host has none");
+	else if (got == TR_FOUND && c->expires > now)
+		tr_sts_say(a->fn, a->arg, 0, "%s: deliveries use this host's copy (%s)", domain,
+		           sg != TR_FOUND ? "the fleet has none that could be read"
+		           : fc->fetched == c->fetched ? "the same fetch as the shared one"
+		           : "fetched later than the shared one, which the next delivery replaces");
+	else {
+		tr_sts_say(a->fn, a->arg, 0, "%s: %s", domain, got == TR_FOUND || sg == TR_FOUND
+		           ? "no unexpired copy" : "not cached, not in the shared store");
+		rc = 1;
+	}
+	free(fc);
+	return rc;
+}
+
 int tr_sts_admin_show(tr_sts_admin *a, const char *domain)
 {
 	tr_sts_cached c;
@@ -170,8 +243,11 @@ int tr_sts_admin_show(tr_sts_admin *a, const char *domain)
 
 	if (got == TR_LOOKUP_FAILED) {
 		a->fn(a->arg, 1, st.text);
-		return 1;
+		if (!tr_fleet_configured(a->ctx))
+			return 1;
 	}
+	if (tr_fleet_configured(a->ctx))
+		return show_fleet(a, domain, got, &c) + (got == TR_LOOKUP_FAILED);
 	if (got == TR_NOT_FOUND) {
 		tr_sts_say(a->fn, a->arg, 0, "%s: not cached", domain);
 		return 1;

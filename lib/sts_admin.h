@@ -53,7 +53,14 @@ int tr_sts_admin_refresh(tr_sts_admin *a, char *const *domains, int n);
 
 /* show: the cached policy of domain, no network: the line of refresh with
  * ORIGIN "cached" or "cached, expired", or "DOMAIN: not cached" (a
- * problem counted); a store error is a problem line. */
+ * problem counted); a store error is a problem line.
+ * With shared_store (the fleet's store is read): each copy in a line,
+ * ORIGIN "shared store, fetched T by HOST" or "cached, fetched T" (",
+ * expired" added), the one deliveries use first, then "DOMAIN: deliveries
+ * use the shared store's copy (WHY)" or "... this host's copy (WHY)", or
+ * "DOMAIN: no unexpired copy" / "DOMAIN: not cached, not in the shared
+ * store" (a problem counted); the shared store unavailable is a problem
+ * line and a problem. */
 int tr_sts_admin_show(tr_sts_admin *a, const char *domain);
 
 /* One day's TLS-RPT reports (RFC 8460; tlsrpt.h). */

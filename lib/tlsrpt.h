@@ -90,7 +90,9 @@ typedef tlsrelay_cat (*tr_rpt_rows_fn)(void *src, const char *day, const char *d
                                        int (*fn)(const tr_rpt_row *row, void *arg), void *arg,
                                        tlsrelay_status *st);
 
-/* tr_tlsrpt_json and tr_tlsrpt_domains over the rows of rows_of(src). */
+/* tr_tlsrpt_json and tr_tlsrpt_domains over the rows of rows_of(src).
+ * Returns: as tr_tlsrpt_json / tr_tlsrpt_domains, and what rows_of
+ * returns (the fleet's: TEMP 4.4.1 when Redis is unavailable). */
 tlsrelay_cat tr_tlsrpt_json_from(tr_rpt_rows_fn rows_of, void *src, const char *day,
                                  const char *domain, const tr_tlsrpt_meta *meta, char **json,
                                  tlsrelay_status *st);

@@ -86,8 +86,8 @@ static void store_row(tr_tlsrpt_rec *rec, const tr_rpt_row *row)
 
 	if (store && tr_sts_store_record(store, row, (long long)time(NULL), &st) != TLSRELAY_OK)
 		tr_log(rec->ctx, LOG_WARNING, "TLS-RPT store: %s", st.text);
-	if (store && tr_fleet_configured(rec->ctx)) {   /* the fleet's count too (fleet.h) */
-		tr_fleet *f = tr_fleet_use(rec->ctx);
+	if (store && tr_fleet_configured(rec->ctx)) {   /* the fleet's count too, queued */
+		tr_fleet *f = tr_fleet_writer(rec->ctx);
 
 		if (f == NULL || tr_fleet_rpt_add(f, row, (long long)time(NULL)) < 0)
 			tr_fleet_dropped(rec->ctx, 1);

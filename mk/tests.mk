@@ -187,7 +187,10 @@ SHELL_TESTS += tests/ops/test_history.sh tests/ops/test_shadow.sh tests/ops/test
 	tests/ops/test_html.sh tests/ops/test_dnssec.sh tests/ops/test_readme_enforce.sh
 # the fleet store: a real redis-server on loopback and three tlsrelay hosts
 # (tests/fleet/fleet.sh; tlsrelayd for one)
-SHELL_TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh
+SHELL_TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh \
+	tests/fleet/test_fleet_show.sh tests/fleet/test_fleet_tls.sh
+# the lock that makes the fleet tests take turns on 127.0.0.180-189:25
+CLEANFILES += tests/fleet/.port25.lock
 # the milter (with Postfix) and sendmail 8 (scripts/prepare.d/milter.sh)
 SHELL_TESTS += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh \
 	tests/milter/test_milter_headers.sh tests/sendmail/test_sendmail.sh

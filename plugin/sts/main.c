@@ -12,7 +12,8 @@
  *       refresh (an answer, not a failure: the one exit status that is not
  *       a category), 78 for a configuration error, 71 out of memory.
  *   tlsrelay-sts [...] show domain...
- *       The cached policy (no network). Exit 1 when one is not cached.
+ *       The cached policy (no network but shared_store: the fleet's copy
+ *       too, and which one deliveries use). Exit 1 when one is not cached.
  *   tlsrelay-sts [...] report --day YYYY-MM-DD [--domain D] [--org NAME]
  *       [--contact ADDR] [--submitter DOMAIN] [--send --from ADDR]
  *       RFC 8460 JSON report of each policy domain with results that day

@@ -15,6 +15,7 @@
 #     history under $T/HOST, and all share shared_store. Host B's policy
 #     fetches go to a closed port (an attacker blocks them).
 # Functions: deliver HOST RCPT (RC, LOG), rcli ARGS (redis-cli), conf HOST.
+# The tests of tests/fleet run one at a time (a flock in the build tree).
 
 # shellcheck source=tests/dns/unbound.sh
 . "$top_srcdir/tests/dns/unbound.sh"
@@ -31,6 +32,13 @@ CLIENT=${TLSRELAYC_BIN:-$top_builddir/plugin/transport/tlsrelayc}
 for b in "$STS" "$REPORT" "$DAEMON" "$CLIENT"; do [ -x "$b" ] || tap_bail "not built: $b"; done
 "$TLSRELAY" -o shared_store=redis://127.0.0.1:1/0 -o mta_sts_cache=/tmp/x -t 2>&1 |
 	grep -q "no Redis support" && tap_skip_all "built without hiredis (shared_store not built in)"
+# The fleet tests share 127.0.0.180-189:25: in a parallel make check they
+# take turns (a lock in the build tree, held until the test exits; the
+# processes it starts inherit it and are stopped at its exit).
+require_cmd flock
+mkdir -p "$top_builddir/tests/fleet"
+exec 8> "$top_builddir/tests/fleet/.port25.lock"
+flock -w 900 8 || tap_skip_all "another fleet test held 127.0.0.180-189:25 for 15 minutes"
 mx_port25_free 180 189
 
 make_tmpdir TEST_TMP
