@@ -272,11 +272,21 @@ _lib_port_listening() {	# is anything listening on loopback TCP port $1?
 	fi
 }
 
-free_port() {	# free_port: print a free TCP port in 20000-60000, never the same twice per test
+# free_port picks below the kernel's range of ephemeral ports (Linux:
+# 32768-60999) when there is room: a port in that range can be taken by
+# any outgoing connection (another test's, a resolver's) between the check
+# and the bind, which made servers fail with "address in use".
+_lib_port_base=20000 _lib_port_span=40001
+read -r _lib_eph_lo _ < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || _lib_eph_lo=0
+if [ "${_lib_eph_lo:-0}" -ge 16000 ]; then
+	_lib_port_base=10000 _lib_port_span=$((_lib_eph_lo - 10000))
+fi
+
+free_port() {	# free_port: print a free TCP port (10000 up to the ephemeral range), never the same twice per test
 	local i p used=${TEST_TMP:-/tmp}/.ports-used.$$
 	[ -n "${TEST_TMP:-}" ] && used=$TEST_TMP/.ports-used
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+		p=$((_lib_port_base + (RANDOM * 32768 + RANDOM) % _lib_port_span))
 		grep -qx "$p" "$used" 2>/dev/null && continue
 		_lib_port_listening "$p" && continue
 		echo "$p" >> "$used"

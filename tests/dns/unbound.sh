@@ -104,7 +104,7 @@ ub_cleanup() {
 
 ub_rand_port() {
 	ub_n=$(od -An -N2 -tu2 /dev/urandom | tr -dc 0-9)
-	echo $((20000 + ${ub_n:-0} % 40000))
+	echo $((${_lib_port_base:-20000} + ${ub_n:-0} % ${_lib_port_span:-40000}))	# below the ephemeral range (tests/lib.sh)
 }
 
 # True when something listens on 127.0.0.1/::1 port $1 (UDP or TCP). When ss
