@@ -37,6 +37,8 @@ tlsrelay_cat tr_sqlite_load(tlsrelay_status *st)
 		{ "sqlite3_changes", &tr_sq.changes },
 		{ "sqlite3_db_readonly", &tr_sq.db_readonly },
 		{ "sqlite3_db_config", &tr_sq.db_config },
+		{ "sqlite3_wal_hook", &tr_sq.wal_hook },
+		{ "sqlite3_wal_checkpoint_v2", &tr_sq.wal_checkpoint_v2 },
 	};
 	int first = sqlite_lib.state == 0;
 	char why[sizeof sqlite_lib.err];

@@ -42,6 +42,8 @@ struct tr_sqlite_api {
 	int (*changes)(sqlite3 *db);
 	int (*db_readonly)(sqlite3 *db, const char *name);
 	int (*db_config)(sqlite3 *db, int op, ...);
+	void *(*wal_hook)(sqlite3 *db, int (*fn)(void *, sqlite3 *, const char *, int), void *arg);
+	int (*wal_checkpoint_v2)(sqlite3 *db, const char *name, int mode, int *log, int *done);
 };
 
 /* Filled by tr_sqlite_load. */

@@ -21,6 +21,7 @@
 #               its oldest attempts
 #   concurrency 20 tlsrelay at once: every delivery made, every attempt
 #               recorded or its loss logged
+#   the WAL     80 deliveries one process each: the WAL stays short
 #   stripping   three destinations that offered STARTTLS and verified stop
 #               offering it: each logged, and once "a middlebox may be
 #               stripping it"
@@ -177,6 +178,27 @@ rows=$(row "$PEER_PORT" "count(*)")
 lost=$(cat "$DIR"/err.* | grep -c 'TLS history: ')
 tap_is "$((rows + lost))" 20 "20 parallel transports: $rows attempts recorded, $lost losses logged: none unaccounted"
 tap_diag "concurrent writers: $rows of 20 recorded"
+
+# ---------------------------------------------------------------- the WAL
+# One process a delivery (the standalone transport): each opens a store that
+# no other connection has open and rebuilds the WAL's index from the whole
+# WAL; SQLite's passive checkpoint never restarted such a WAL, which grew
+# ~4 pages a delivery without end (1.6 MB at 90). A long WAL is truncated.
+tap_expect 2
+ops_peer wal good
+WALDB=$T/wal.db
+ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT" "tls_history = $WALDB"
+ok=0
+for i in $(seq 1 80); do
+	timeout -k 5 60 "$TLSRELAY" -c "$DIR/tlsrelay.conf" -f sender@example.org -- "wal$i@example.test" \
+		< "$T/msg" > /dev/null 2>> "$DIR/err" && ok=$((ok + 1))
+done
+peer_report
+tap_is "$ok" 80 "80 deliveries one process each: every one exits 0"
+wal=$(stat -c %s "$WALDB-wal" 2>/dev/null || echo 0)
+# 64 frames of 4 KB (+24 bytes each) and one delivery's few more
+tap_status "$((wal <= 80 * 4120 ? 0 : 1))" "80 deliveries one process each: the WAL stays short (<= 80 frames)" \
+	"the WAL is $wal bytes"
 
 # ---------------------------------------------------------------- stripping
 # three destinations verified with STARTTLS, then without it
