@@ -54,6 +54,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "history_sqlite_int.h"
 #include "history_store.h"
 #include "sqlite_dl.h"
 #include "status.h"
@@ -62,8 +63,6 @@
 #define HIST_SCHEMA 1
 #define WAL_FRAMES 64             /* a WAL this long is truncated: see the header */
 
-enum { S_ATTEMPT, S_DAILY, S_SERVER, S_COUNTER, S_LASTVER, S_STRIP, S_STRIPS, S_MARK,
-       S_SETMARK, S_COUNT };
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_ATTEMPT] = "INSERT INTO attempt(t, dest, nexthop, policy_domain, mx, addr, offered,"
@@ -122,15 +121,6 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS mark(what TEXT PRIMARY KEY, t INTEGER NOT NULL);"
 	"PRAGMA user_version = 1;";
 
-struct tr_hist_store {
-	sqlite3 *db;
-	sqlite3_stmt *st[S_COUNT];
-	tr_hist_limits lim;
-	long long busy_start;      /* microseconds, of the current wait */
-	long long pruned;          /* the "prune" mark last seen by this connection */
-	int wal_frames;            /* frames in the WAL after the last commit */
-	char err[512];
-};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -175,14 +165,13 @@ static void wal_trim(tr_hist_store *s)
 		s->wal_frames = 0;
 }
 
-static int fail(tr_hist_store *s, const char *what)
+void tr_hsq_fail(tr_hist_store *s, const char *what)
 {
 	snprintf(s->err, sizeof s->err, "%s: %s", what, tr_sq.errmsg(s->db));
-	return -1;
 }
 
 /* The last failure of s (s->err) as the caller's status. */
-static tlsrelay_cat failed(const tr_hist_store *s, tlsrelay_status *st)
+tlsrelay_cat tr_hsq_failed(const tr_hist_store *s, tlsrelay_status *st)
 {
 	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s", s->err);
 }
@@ -213,7 +202,7 @@ static void day_of(long long t, char day[16])
 	strftime(day, 16, "%Y-%m-%d", &tm);
 }
 
-static void lower(const char *in, char *out, size_t cap)
+void tr_hsq_lower(const char *in, char *out, size_t cap)
 {
 	size_t i = 0;
 
@@ -268,10 +257,12 @@ static int setup(tr_hist_store *s, int create)
 		/* WAL is a property of the file: switched once, outside a
 		 * transaction (a concurrent opener may hold it: then it does) */
 		(void)exec(s, "PRAGMA journal_mode=WAL");
-		if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
-			return fail(s, "create tables");
+		if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
+			tr_hsq_fail(s, "create tables");
+			return -1;
+		}
 		if (exec(s, schema) != SQLITE_OK || exec(s, "COMMIT") != SQLITE_OK) {
-			fail(s, "create tables");
+			tr_hsq_fail(s, "create tables");
 			(void)exec(s, "ROLLBACK");
 			return -1;
 		}
@@ -390,7 +381,7 @@ static sqlite3_stmt *stmt(tr_hist_store *s, int which)
 	return s->st[which];
 }
 
-static void text(sqlite3_stmt *st, int i, const char *v)
+void tr_hsq_text(sqlite3_stmt *st, int i, const char *v)
 {
 	tr_sq.bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
 }
@@ -416,24 +407,24 @@ static int put_attempt(tr_hist_store *s, const tr_hist_attempt *a)
 
 	if (st == NULL)
 		return SQLITE_ERROR;
-	lower(a->dest, dest, sizeof dest);
-	lower(a->mx, mx, sizeof mx);
-	lower(a->policy_domain, dom, sizeof dom);
+	tr_hsq_lower(a->dest, dest, sizeof dest);
+	tr_hsq_lower(a->mx, mx, sizeof mx);
+	tr_hsq_lower(a->policy_domain, dom, sizeof dom);
 	tr_sq.bind_int64(st, 1, a->t);
-	text(st, 2, dest);
-	text(st, 3, a->nexthop);
-	text(st, 4, dom);
-	text(st, 5, mx);
-	text(st, 6, v[0]);
+	tr_hsq_text(st, 2, dest);
+	tr_hsq_text(st, 3, a->nexthop);
+	tr_hsq_text(st, 4, dom);
+	tr_hsq_text(st, 5, mx);
+	tr_hsq_text(st, 6, v[0]);
 	tr_sq.bind_int64(st, 7, a->offered);
 	for (int i = 1; i < 7; i++)
-		text(st, 7 + i, v[i]);
+		tr_hsq_text(st, 7 + i, v[i]);
 	tr_sq.bind_int64(st, 14, a->cert_not_after);
-	text(st, 15, a->spki);
+	tr_hsq_text(st, 15, a->spki);
 	for (int i = 0; i < 12; i++)
-		text(st, 16 + i, w[i]);
+		tr_hsq_text(st, 16 + i, w[i]);
 	tr_sq.bind_int64(st, 28, a->message);
-	text(st, 29, a->queue_id);
+	tr_hsq_text(st, 29, a->queue_id);
 	tr_sq.bind_int64(st, 30, a->conn_use);
 	return run(st);
 }
@@ -448,11 +439,11 @@ static int put_daily(tr_hist_store *s, const tr_hist_attempt *a)
 	if (st == NULL)
 		return SQLITE_ERROR;
 	day_of(a->t, day);
-	lower(a->dest, dest, sizeof dest);
-	text(st, 1, day);
-	text(st, 2, dest);
+	tr_hsq_lower(a->dest, dest, sizeof dest);
+	tr_hsq_text(st, 1, day);
+	tr_hsq_text(st, 2, dest);
 	for (int i = 0; i < 10; i++)
-		text(st, 3 + i, v[i]);
+		tr_hsq_text(st, 3 + i, v[i]);
 	tr_sq.bind_int64(st, 13, a->message);
 	tr_sq.bind_int64(st, 14, a->conn_use > 1);
 	return run(st);
@@ -466,15 +457,15 @@ static int put_server(tr_hist_store *s, const tr_hist_attempt *a)
 
 	if (st == NULL)
 		return SQLITE_ERROR;
-	lower(a->dest, dest, sizeof dest);
-	lower(a->mx, mx, sizeof mx);
-	text(st, 1, dest);
-	text(st, 2, mx);
+	tr_hsq_lower(a->dest, dest, sizeof dest);
+	tr_hsq_lower(a->mx, mx, sizeof mx);
+	tr_hsq_text(st, 1, dest);
+	tr_hsq_text(st, 2, mx);
 	tr_sq.bind_int64(st, 3, a->t);
 	tr_sq.bind_int64(st, 4, a->offered == 1 ? a->t : 0);
 	tr_sq.bind_int64(st, 5, verified ? a->t : 0);
 	tr_sq.bind_int64(st, 6, a->cert_not_after);
-	text(st, 7, a->spki);
+	tr_hsq_text(st, 7, a->spki);
 	return run(st);
 }
 
@@ -484,8 +475,8 @@ static int count(tr_hist_store *s, const char *name, const char *labels)
 
 	if (st == NULL)
 		return SQLITE_ERROR;
-	text(st, 1, name);
-	text(st, 2, labels);
+	tr_hsq_text(st, 1, name);
+	tr_hsq_text(st, 2, labels);
 	return run(st);
 }
 
@@ -496,7 +487,7 @@ static long long mark_get(tr_hist_store *s, const char *what)
 
 	if (st == NULL)
 		return 0;
-	text(st, 1, what);
+	tr_hsq_text(st, 1, what);
 	if (tr_sq.step(st) == SQLITE_ROW)
 		t = tr_sq.column_int64(st, 0);
 	tr_sq.reset(st);
@@ -509,7 +500,7 @@ static int mark_set(tr_hist_store *s, const char *what, long long t)
 
 	if (st == NULL)
 		return SQLITE_ERROR;
-	text(st, 1, what);
+	tr_hsq_text(st, 1, what);
 	tr_sq.bind_int64(st, 2, t);
 	return run(st);
 }
@@ -525,10 +516,10 @@ static int strip_check(tr_hist_store *s, const tr_hist_attempt *a, long long now
 	*lost = 0;
 	if (a->offered != 0 || (st = stmt(s, S_LASTVER)) == NULL)
 		return SQLITE_OK;
-	lower(a->dest, dest, sizeof dest);
-	lower(a->mx, mx, sizeof mx);
-	text(st, 1, dest);
-	text(st, 2, mx);
+	tr_hsq_lower(a->dest, dest, sizeof dest);
+	tr_hsq_lower(a->mx, mx, sizeof mx);
+	tr_hsq_text(st, 1, dest);
+	tr_hsq_text(st, 2, mx);
 	if (tr_sq.step(st) == SQLITE_ROW)
 		last = tr_sq.column_int64(st, 0);
 	tr_sq.reset(st);
@@ -538,7 +529,7 @@ static int strip_check(tr_hist_store *s, const tr_hist_attempt *a, long long now
 	if ((st = stmt(s, S_STRIP)) == NULL)
 		return SQLITE_ERROR;
 	tr_sq.bind_int64(st, 1, now);
-	text(st, 2, dest);
+	tr_hsq_text(st, 2, dest);
 	return run(st);
 }
 
@@ -639,8 +630,8 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 		memset(sp->lost, 0, sizeof sp->lost), sp->alert = 0;
 	for (int tries = 0; tries < 2; tries++) {
 		if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK) {
-			fail(s, "cannot record");
-			return failed(s, st);
+			tr_hsq_fail(s, "cannot record");
+			return tr_hsq_failed(s, st);
 		}
 		rc = write_all(s, a, n, c, nc, sp, now);
 		/* the shared mark is read at most once an hour per connection */
@@ -654,7 +645,7 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 			wal_trim(s);
 			return tr_status_ok(st);
 		}
-		fail(s, "cannot record");
+		tr_hsq_fail(s, "cannot record");
 		(void)exec(s, "ROLLBACK");
 		if ((rc & 0xff) != SQLITE_FULL)
 			break;
@@ -662,190 +653,22 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 		if (sp)
 			memset(sp->lost, 0, sizeof sp->lost), sp->alert = 0;
 	}
-	return failed(s, st);
+	return tr_hsq_failed(s, st);
 }
 
 tlsrelay_cat tr_hist_prune(tr_hist_store *s, long long now, int *removed, tlsrelay_status *st)
 {
 	*removed = 0;
 	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
-		fail(s, "prune");
-		return failed(s, st);
+		tr_hsq_fail(s, "prune");
+		return tr_hsq_failed(s, st);
 	}
 	if ((*removed = prune_rows(s, now)) < 0 || mark_set(s, "prune", now) != SQLITE_OK ||
 	    exec(s, "COMMIT") != SQLITE_OK) {
-		fail(s, "prune");
+		tr_hsq_fail(s, "prune");
 		(void)exec(s, "ROLLBACK");
 		*removed = 0;
-		return failed(s, st);
+		return tr_hsq_failed(s, st);
 	}
 	return tr_status_ok(st);
-}
-
-/* ------------------------------------------------------------ reading */
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = tr_sq.column_text(st, i);
-
-	return t ? (const char *)t : "";
-}
-
-/* Step q to the end calling fn on each row (q finalized). */
-static tlsrelay_cat each_row(tr_hist_store *s, sqlite3_stmt *q,
-                             int (*row)(sqlite3_stmt *, void *), void *arg, tlsrelay_status *st)
-{
-	int rc;
-
-	while ((rc = tr_sq.step(q)) == SQLITE_ROW)
-		if (row(q, arg))
-			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		fail(s, "read");
-		tr_sq.finalize(q);
-		return failed(s, st);
-	}
-	tr_sq.finalize(q);
-	return tr_status_ok(st);
-}
-
-static sqlite3_stmt *query(tr_hist_store *s, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (tr_sq.prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fail(s, "read");
-		tr_sq.finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-struct day_cb { int (*fn)(const tr_hist_day *, void *); void *arg; };
-
-static int day_row(sqlite3_stmt *st, void *arg)
-{
-	struct day_cb *cb = arg;
-	tr_hist_day d = {
-		col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4), col(st, 5), col(st, 6),
-		col(st, 7), col(st, 8), col(st, 9), col(st, 10), col(st, 11),
-		tr_sq.column_int64(st, 12), tr_sq.column_int64(st, 13), tr_sq.column_int64(st, 14)
-	};
-
-	return cb->fn(&d, cb->arg);
-}
-
-tlsrelay_cat tr_hist_each_day(tr_hist_store *s, const char *since_day, const char *dest,
-                              int (*fn)(const tr_hist_day *row, void *arg), void *arg,
-                              tlsrelay_status *status)
-{
-	sqlite3_stmt *st = query(s, "SELECT day, dest, posture, verified_by, sts, outcome,"
-		" reason, level, level_src, dane_result, sts_result, shadow, attempts, messages,"
-		" reused FROM daily WHERE day >= ?1 AND (?2 IS NULL OR dest = ?2) ORDER BY day, dest");
-	struct day_cb cb = { fn, arg };
-	char d[300];
-
-	if (st == NULL)
-		return failed(s, status);
-	text(st, 1, since_day);
-	if (dest) {
-		lower(dest, d, sizeof d);
-		text(st, 2, d);
-	} else {
-		tr_sq.bind_null(st, 2);
-	}
-	return each_row(s, st, day_row, &cb, status);
-}
-
-struct att_cb { int (*fn)(const tr_hist_attempt *, void *); void *arg; };
-
-static int att_row(sqlite3_stmt *st, void *arg)
-{
-	struct att_cb *cb = arg;
-	tr_hist_attempt a = {
-		.t = tr_sq.column_int64(st, 0), .dest = col(st, 1), .nexthop = col(st, 2),
-		.policy_domain = col(st, 3), .mx = col(st, 4), .addr = col(st, 5),
-		.offered = (int)tr_sq.column_int64(st, 6), .posture = col(st, 7),
-		.verified_by = col(st, 8), .verify_detail = col(st, 9), .sts = col(st, 10),
-		.protocol = col(st, 11), .cipher = col(st, 12),
-		.cert_not_after = tr_sq.column_int64(st, 13), .spki = col(st, 14),
-		.level = col(st, 15), .level_src = col(st, 16), .level_detail = col(st, 17),
-		.outcome = col(st, 18), .dsn = col(st, 19), .reason = col(st, 20),
-		.text = col(st, 21), .dane_result = col(st, 22), .sts_result = col(st, 23),
-		.shadow = col(st, 24), .shadow_level = col(st, 25), .shadow_text = col(st, 26),
-		.message = (int)tr_sq.column_int64(st, 27), .queue_id = col(st, 28),
-		.conn_use = (unsigned)tr_sq.column_int64(st, 29)
-	};
-
-	return cb->fn(&a, cb->arg);
-}
-
-tlsrelay_cat tr_hist_each_attempt(tr_hist_store *s, const char *dest, long long since,
-                                  int limit, int (*fn)(const tr_hist_attempt *a, void *arg),
-                                  void *arg, tlsrelay_status *status)
-{
-	sqlite3_stmt *st = query(s, "SELECT t, dest, nexthop, policy_domain, mx, addr, offered,"
-		" posture, verified_by, verify_detail, sts, protocol, cipher, cert_not_after, spki,"
-		" level, level_src, level_detail, outcome, dsn, reason, text, dane_result,"
-		" sts_result, shadow, shadow_level, shadow_text, message, queue_id, conn_use FROM attempt"
-		" WHERE t >= ?1 AND (?2 IS NULL OR dest = ?2) ORDER BY t DESC, id DESC LIMIT ?3");
-	struct att_cb cb = { fn, arg };
-	char d[300];
-
-	if (st == NULL)
-		return failed(s, status);
-	tr_sq.bind_int64(st, 1, since);
-	if (dest) {
-		lower(dest, d, sizeof d);
-		text(st, 2, d);
-	} else {
-		tr_sq.bind_null(st, 2);
-	}
-	tr_sq.bind_int64(st, 3, limit);
-	return each_row(s, st, att_row, &cb, status);
-}
-
-struct srv_cb { int (*fn)(const tr_hist_server *, void *); void *arg; };
-
-static int srv_row(sqlite3_stmt *st, void *arg)
-{
-	struct srv_cb *cb = arg;
-	tr_hist_server v = {
-		col(st, 0), col(st, 1), col(st, 2), tr_sq.column_int64(st, 3),
-		tr_sq.column_int64(st, 4), tr_sq.column_int64(st, 5), tr_sq.column_int64(st, 6),
-		tr_sq.column_int64(st, 7)
-	};
-
-	return cb->fn(&v, cb->arg);
-}
-
-tlsrelay_cat tr_hist_each_server(tr_hist_store *s,
-                                 int (*fn)(const tr_hist_server *sv, void *arg), void *arg,
-                                 tlsrelay_status *status)
-{
-	sqlite3_stmt *st = query(s, "SELECT dest, mx, spki, first_seen, last_seen, last_offered,"
-		" last_verified, cert_not_after FROM server ORDER BY dest, mx");
-	struct srv_cb cb = { fn, arg };
-
-	return st ? each_row(s, st, srv_row, &cb, status) : failed(s, status);
-}
-
-struct cnt_cb { int (*fn)(const char *, const char *, long long, void *); void *arg; };
-
-static int cnt_row(sqlite3_stmt *st, void *arg)
-{
-	struct cnt_cb *cb = arg;
-
-	return cb->fn(col(st, 0), col(st, 1), tr_sq.column_int64(st, 2), cb->arg);
-}
-
-tlsrelay_cat tr_hist_each_counter(tr_hist_store *s,
-                                  int (*fn)(const char *name, const char *labels,
-                                            long long value, void *arg),
-                                  void *arg, tlsrelay_status *status)
-{
-	sqlite3_stmt *st = query(s, "SELECT name, labels, value FROM counter ORDER BY name, labels");
-	struct cnt_cb cb = { fn, arg };
-
-	return st ? each_row(s, st, cnt_row, &cb, status) : failed(s, status);
 }
