@@ -1,6 +1,7 @@
 /*
- * settings.c - the table of settings, value validation and the reader of
- * "key = value" configuration files (see settings.h).
+ * settings.c - the table of settings and the reader of
+ * "key = value" configuration files (see settings.h); the syntaxes of
+ * values are settings_value.c.
  *
  * Every setting is one row of the settings[] table: name, kind of value,
  * where it lives in tr_config, its default and its bounds or validation
@@ -19,6 +20,7 @@
 #include "buf.h"
 #include "nexthop.h"
 #include "settings.h"
+#include "settings_value.h"
 #include "dns.h"
 #include "status.h"
 
@@ -59,50 +61,43 @@ struct setting {
 	check_fn check;       /* K_STRING; NULL = any text */
 };
 
-static int check_nexthop(const char *, char *, size_t, char *, size_t);
-static int check_helo(const char *, char *, size_t, char *, size_t);
-static int check_path(const char *, char *, size_t, char *, size_t);
-static int check_resolver(const char *, char *, size_t, char *, size_t);
-static int check_syslog_name(const char *, char *, size_t, char *, size_t);
-static int check_dns_name(const char *, char *, size_t, char *, size_t);
-static int check_metrics_listen(const char *, char *, size_t, char *, size_t);
 
 #define AT(field) offsetof(tr_config, field)
 
 /* name, kind, field, default, min, max, check */
 static const struct setting settings[] = {
-	{ "relayhost", K_STRING, AT(relayhost), NULL, 0, 0, check_nexthop },
-	{ "helo_name", K_STRING, AT(helo_name), NULL, 0, 0, check_helo },
+	{ "relayhost", K_STRING, AT(relayhost), NULL, 0, 0, tr_check_nexthop },
+	{ "helo_name", K_STRING, AT(helo_name), NULL, 0, 0, tr_check_helo },
 	{ "tls_security_level", K_LEVEL, AT(tls_level), "may", 0, 0, NULL },
-	{ "tls_ca_file", K_STRING, AT(tls_ca_file), NULL, 0, 0, check_path },
-	{ "tls_ca_path", K_STRING, AT(tls_ca_path), NULL, 0, 0, check_path },
+	{ "tls_ca_file", K_STRING, AT(tls_ca_file), NULL, 0, 0, tr_check_path },
+	{ "tls_ca_path", K_STRING, AT(tls_ca_path), NULL, 0, 0, tr_check_path },
 	{ "connect_timeout", K_TIME, AT(connect_timeout), "30s", 1, 3600, NULL },
 	{ "command_timeout", K_TIME, AT(command_timeout), "300s", 1, 3600, NULL },
 	{ "data_timeout", K_TIME, AT(data_timeout), "180s", 1, 3600, NULL },
 	{ "deadline", K_TIME, AT(deadline), "600s", 10, 86400, NULL },
-	{ "dns_resolver", K_STRING, AT(dns_resolver), NULL, 0, 0, check_resolver },
-	{ "spool_directory", K_STRING, AT(spool_directory), NULL, 0, 0, check_path },
+	{ "dns_resolver", K_STRING, AT(dns_resolver), NULL, 0, 0, tr_check_resolver },
+	{ "spool_directory", K_STRING, AT(spool_directory), NULL, 0, 0, tr_check_path },
 	{ "mx_address_limit", K_INT, AT(mx_address_limit), "5", 1, 50, NULL },
 	{ "mx_session_limit", K_INT, AT(mx_session_limit), "2", 1, 10, NULL },
 	{ "syslog", K_BOOL, AT(use_syslog), "yes", 0, 0, NULL },
 	{ "use_chunking", K_BOOL, AT(use_chunking), "yes", 0, 0, NULL },
-	{ "tls_policy_map", K_STRING, AT(tls_policy_map), NULL, 0, 0, check_path },
-	{ "sasl_password_map", K_STRING, AT(sasl_password_map), NULL, 0, 0, check_path },
+	{ "tls_policy_map", K_STRING, AT(tls_policy_map), NULL, 0, 0, tr_check_path },
+	{ "sasl_password_map", K_STRING, AT(sasl_password_map), NULL, 0, 0, tr_check_path },
 	{ "mta_sts", K_BOOL, AT(mta_sts), "no", 0, 0, NULL },
-	{ "mta_sts_cache", K_STRING, AT(mta_sts_cache), NULL, 0, 0, check_path },
+	{ "mta_sts_cache", K_STRING, AT(mta_sts_cache), NULL, 0, 0, tr_check_path },
 	/* a test seam (doc/DESIGN.md "Status convention"): weakens nothing */
 	{ "mta_sts_https_port", K_INT, AT(mta_sts_https_port), "443", 1, 65535, NULL },
-	{ "tls_session_cache", K_STRING, AT(tls_session_cache), NULL, 0, 0, check_path },
+	{ "tls_session_cache", K_STRING, AT(tls_session_cache), NULL, 0, 0, tr_check_path },
 	{ "tls_session_cache_timeout", K_TIME, AT(tls_session_cache_timeout), "3600s", 1, 604800, NULL },
 	{ "tls_session_cache_size", K_INT, AT(tls_session_cache_size), "1000", 1, 100000, NULL },
 	/* milter: per-message requirements (msgreq.h, tlsrelay-milter(8)) */
 	{ "require_header", K_BOOL, AT(require_header), "yes", 0, 0, NULL },
 	{ "tls_required_enable", K_BOOL, AT(tls_required_enable), "no", 0, 0, NULL },
-	{ "message_rules", K_STRING, AT(message_rules), NULL, 0, 0, check_path },
+	{ "message_rules", K_STRING, AT(message_rules), NULL, 0, 0, tr_check_path },
 	{ "milter_socket", K_STRING, AT(milter_socket), NULL, 0, 0, NULL },
-	{ "milter_rules", K_STRING, AT(milter_rules), NULL, 0, 0, check_path },
+	{ "milter_rules", K_STRING, AT(milter_rules), NULL, 0, 0, tr_check_path },
 	/* h-admin: the logging name (several instances), loop detection */
-	{ "syslog_name", K_STRING, AT(syslog_name), NULL, 0, 0, check_syslog_name },
+	{ "syslog_name", K_STRING, AT(syslog_name), NULL, 0, 0, tr_check_syslog_name },
 	{ "local_mta_ports", K_PORTS, AT(local_mta_ports), "25", 1, 65535, NULL },
 	/* h-reuse: connection reuse in tlsrelayd (conn_cache.h) */
 	{ "connection_cache", K_BOOL, AT(connection_cache), "yes", 0, 0, NULL },
@@ -111,21 +106,21 @@ static const struct setting settings[] = {
 	{ "connection_reuse_time_limit", K_TIME, AT(connection_reuse_time_limit), "300s", 1, 86400, NULL },
 	/* h-ops: TLS history, shadow policy, metrics, resolver self-test
 	 * (history.h, shadow.h, report.h, dnssec_check.h) */
-	{ "tls_history", K_STRING, AT(tls_history), NULL, 0, 0, check_path },
+	{ "tls_history", K_STRING, AT(tls_history), NULL, 0, 0, tr_check_path },
 	{ "tls_history_days", K_INT, AT(tls_history_days), "30", 1, 3650, NULL },
 	{ "tls_history_size_limit", K_INT, AT(tls_history_size_limit), "67108864", 1048576,
 	  2000000000, NULL },
 	{ "tls_shadow_security_level", K_LEVEL_OPT, AT(tls_shadow_level), "", 0, 0, NULL },
-	{ "tls_shadow_policy_map", K_STRING, AT(tls_shadow_policy_map), NULL, 0, 0, check_path },
-	{ "metrics_listen", K_STRING, AT(metrics_listen), NULL, 0, 0, check_metrics_listen },
+	{ "tls_shadow_policy_map", K_STRING, AT(tls_shadow_policy_map), NULL, 0, 0, tr_check_path },
+	{ "metrics_listen", K_STRING, AT(metrics_listen), NULL, 0, 0, tr_check_metrics_listen },
 	{ "dnssec_self_test", K_BOOL, AT(dnssec_self_test), "yes", 0, 0, NULL },
-	{ "dnssec_test_valid", K_STRING, AT(dnssec_test_valid), NULL, 0, 0, check_dns_name },
-	{ "dnssec_test_bogus", K_STRING, AT(dnssec_test_bogus), NULL, 0, 0, check_dns_name },
+	{ "dnssec_test_valid", K_STRING, AT(dnssec_test_valid), NULL, 0, 0, tr_check_dns_name },
+	{ "dnssec_test_bogus", K_STRING, AT(dnssec_test_bogus), NULL, 0, 0, tr_check_dns_name },
 	/* h-fleet: the fleet store on Redis (fleet.h; checked by tlsrelay -t) */
 	{ "shared_store", K_STRING, AT(shared_store), NULL, 0, 0, NULL },
 	{ "shared_store_password_file", K_STRING, AT(shared_store_password_file), NULL, 0, 0,
-	  check_path },
-	{ "shared_store_ca_file", K_STRING, AT(shared_store_ca_file), NULL, 0, 0, check_path },
+	  tr_check_path },
+	{ "shared_store_ca_file", K_STRING, AT(shared_store_ca_file), NULL, 0, 0, tr_check_path },
 	{ "shared_store_timeout", K_INT, AT(shared_store_timeout), "50", 5, 2000, NULL },
 	{ "shared_store_lease", K_TIME, AT(shared_store_lease), "600s", 5, 86400, NULL },
 };
@@ -189,266 +184,6 @@ static const char *time_text(int secs, char *buf, size_t cap)
 	return buf;
 }
 
-/* ------------------------------------------------------- value syntaxes */
-
-/* Decimal digits at p into *v, saturating at limit + 1. Returns the first
- * byte after the digits (p itself when there are none). */
-static const char *scan_digits(const char *p, unsigned long limit,
-                               unsigned long *v)
-{
-	*v = 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		*v = *v * 10 + (unsigned long)(*p - '0');
-		if (*v > limit)
-			*v = limit + 1;
-	}
-	return p;
-}
-
-enum { PT_OK, PT_SYNTAX, PT_RANGE };
-
-static int parse_time(const char *s, int *out)
-{
-	unsigned long v, unit;
-	const char *p = scan_digits(s, WEEK, &v);
-
-	if (p == s)
-		return PT_SYNTAX;
-	switch (*p) {
-	case '\0': unit = 1; break;
-	case 's': unit = 1; p++; break;
-	case 'm': unit = 60; p++; break;
-	case 'h': unit = 3600; p++; break;
-	case 'd': unit = 86400; p++; break;
-	case 'w': unit = WEEK; p++; break;
-	default: return PT_SYNTAX;
-	}
-	if (*p != '\0')
-		return PT_SYNTAX;
-	if (v == 0 || v > WEEK / unit)
-		return PT_RANGE;
-	*out = (int)(v * unit);
-	return PT_OK;
-}
-
-int tr_parse_time(const char *s, int *out)
-{
-	if (s == NULL || out == NULL)
-		return -1;
-	return parse_time(s, out) == PT_OK ? 0 : -1;
-}
-
-/* A port number 1-65535. */
-static int parse_port(const char *s, int *port)
-{
-	unsigned long v;
-	const char *end = scan_digits(s, 65535, &v);
-
-	if (end == s || *end != '\0' || v < 1 || v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
-/* --------------------------------------------------- string validations */
-
-static int check_nexthop(const char *value, char *norm, size_t ncap,
-                         char *why, size_t wcap)
-{
-	tr_nexthop nh;
-
-	return tr_nexthop_parse(value, &nh, why, wcap);
-}
-
-static int check_path(const char *value, char *norm, size_t ncap,
-                      char *why, size_t wcap)
-{
-	if (value[0] == '/')
-		return 0;
-	snprintf(why, wcap, "expected an absolute path (starting with \"/\")");
-	return -1;
-}
-
-/* RFC 1123 host name: labels of letters, digits and '-' (not first or last),
- * 1-63 bytes each, 255 bytes in all. */
-static int dns_name_ok(const char *s)
-{
-	size_t label = 0, total = strlen(s);
-
-	if (total == 0 || total > 255)
-		return 0;
-	for (const char *p = s;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (label == 0 || label > 63 || p[-1] == '-')
-				return 0;
-			if (*p == '\0')
-				return 1;
-			label = 0;
-		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		           (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)) {
-			label++;
-		} else {
-			return 0;
-		}
-	}
-}
-
-/* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 address literals). */
-static int address_literal_ok(const char *s)
-{
-	char inside[64];
-	unsigned char bin[sizeof(struct in6_addr)];
-	size_t n = strlen(s);
-
-	if (n < 3 || s[0] != '[' || s[n - 1] != ']' || n - 2 >= sizeof inside)
-		return 0;
-	memcpy(inside, s + 1, n - 2);
-	inside[n - 2] = '\0';
-	if (strncasecmp(inside, "IPv6:", 5) == 0)
-		return inet_pton(AF_INET6, inside + 5, bin) == 1;
-	return inet_pton(AF_INET, inside, bin) == 1;
-}
-
-static int check_helo(const char *value, char *norm, size_t ncap,
-                      char *why, size_t wcap)
-{
-	if (value[0] == '[' ? address_literal_ok(value) : dns_name_ok(value))
-		return 0;
-	snprintf(why, wcap, "expected a host name (letters, digits, \"-\" and "
-	         "\".\") or an address literal like [192.0.2.1] or "
-	         "[IPv6:2001:db8::1]");
-	return -1;
-}
-
-/* An openlog ident: what syslog shows before "[PID]". */
-static int check_syslog_name(const char *value, char *norm, size_t ncap,
-                             char *why, size_t wcap)
-{
-	if (strlen(value) <= TR_SYSLOG_NAME_MAX &&
-	    value[strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                        "0123456789._-/")] == '\0')
-		return 0;
-	snprintf(why, wcap, "expected letters, digits, \".\", \"_\", \"-\" and \"/\", "
-	         "at most %d bytes", TR_SYSLOG_NAME_MAX);
-	return -1;
-}
-
-/* Split a dns_resolver value into address text, family and port text. */
-static int split_resolver(const char *value, char *addr, size_t acap,
-                          int *family, const char **port)
-{
-	const char *colon = strchr(value, ':'), *start = value, *close;
-	size_t len;
-
-	*port = NULL;
-	if (value[0] == '[') {
-		if ((close = strchr(value, ']')) == NULL ||
-		    (close[1] != '\0' && close[1] != ':'))
-			return -1;
-		*family = AF_INET6;
-		start = value + 1;
-		len = (size_t)(close - start);
-		if (close[1] == ':')
-			*port = close + 2;
-	} else if (colon != NULL && strchr(colon + 1, ':') != NULL) {
-		*family = AF_INET6;
-		len = strlen(value);
-	} else {
-		*family = AF_INET;
-		len = colon ? (size_t)(colon - value) : strlen(value);
-		if (colon != NULL)
-			*port = colon + 1;
-	}
-	if (len >= acap)
-		return -1;
-	memcpy(addr, start, len);
-	addr[len] = '\0';
-	return 0;
-}
-
-/* Numeric only: "IP", "IP:PORT", "IPv6", "[IPv6]" or "[IPv6]:PORT". Stored
- * normalised: "192.0.2.1", "192.0.2.1:5353", "::1", "[::1]:5353". */
-static int check_resolver(const char *value, char *norm, size_t ncap,
-                          char *why, size_t wcap)
-{
-	char addr[INET6_ADDRSTRLEN + 8];
-	unsigned char bin[sizeof(struct in6_addr)];
-	const char *port;
-	int family, portnum = 0;
-	tr_dns probe;
-
-	if (split_resolver(value, addr, sizeof addr, &family, &port) != 0 ||
-	    inet_pton(family, addr, bin) != 1 ||
-	    inet_ntop(family, bin, addr, sizeof addr) == NULL) {
-		snprintf(why, wcap, "expected a numeric address: IP, IP:PORT, "
-		         "IPv6 or [IPv6]:PORT");
-		return -1;
-	}
-	if (port != NULL && parse_port(port, &portnum) != 0) {
-		snprintf(why, wcap, "bad port: expected 1-65535");
-		return -1;
-	}
-	if (port == NULL)
-		snprintf(norm, ncap, "%s", addr);
-	else
-		snprintf(norm, ncap, family == AF_INET6 ? "[%s]:%d" : "%s:%d",
-		         addr, portnum);
-	/* The resolver code has the last word (it refuses 0.0.0.0, ::). */
-	if (tr_dns_init(&probe, norm, 5) != 0) {
-		snprintf(why, wcap, "not a usable DNS server address");
-		return -1;
-	}
-	return 0;
-}
-
-/* A DNS name to query (the resolver self-test): "." or a host name. */
-static int check_dns_name(const char *value, char *norm, size_t ncap,
-                          char *why, size_t wcap)
-{
-	char name[260];
-	size_t n = strlen(value);
-
-	if (strcmp(value, ".") == 0)
-		return 0;
-	snprintf(name, sizeof name, "%.*s", (int)(n > 0 && value[n - 1] == '.' ? n - 1 : n),
-	         value);
-	for (char *p = name; *p; p++)    /* "_" is fine in a name to query */
-		if (*p == '_')
-			*p = 'x';
-	if (n < sizeof name && dns_name_ok(name))
-		return 0;
-	snprintf(why, wcap, "expected a DNS name (or \".\" for the root)");
-	return -1;
-}
-
-/* "127.0.0.1:PORT", "[::1]:PORT" (loopback only: the metrics are not for
- * the network) or "unix:/PATH". */
-static int check_metrics_listen(const char *value, char *norm, size_t ncap,
-                                char *why, size_t wcap)
-{
-	char addr[INET6_ADDRSTRLEN + 8];
-	unsigned char bin[sizeof(struct in6_addr)];
-	const char *port;
-	int family, portnum;
-
-	if (strncmp(value, "unix:", 5) == 0) {
-		if (value[5] == '/' && strlen(value + 5) < 100)
-			return 0;
-		snprintf(why, wcap, "expected unix:/ABSOLUTE/PATH (at most 99 bytes)");
-		return -1;
-	}
-	if (split_resolver(value, addr, sizeof addr, &family, &port) != 0 || port == NULL ||
-	    inet_pton(family, addr, bin) != 1 || parse_port(port, &portnum) != 0) {
-		snprintf(why, wcap, "expected 127.0.0.1:PORT, [::1]:PORT or unix:/PATH");
-		return -1;
-	}
-	if (family == AF_INET ? bin[0] != 127 : !IN6_IS_ADDR_LOOPBACK((struct in6_addr *)bin)) {
-		snprintf(why, wcap, "only a loopback address (127.0.0.0/8, ::1) or a unix socket");
-		return -1;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------- storing values */
 
 static void *field(tr_config *cfg, const struct setting *k)
@@ -491,20 +226,20 @@ static tlsrelay_cat set_number(tr_config *cfg, const struct setting *k,
 	int n = 0, rc;
 
 	if (k->kind == K_TIME) {
-		rc = parse_time(value, &n);
-		if (rc == PT_OK && (n < k->min || n > k->max))
-			rc = PT_RANGE;
-		if (rc == PT_SYNTAX)
+		rc = tr_time_parse(value, &n);
+		if (rc == TR_PT_OK && (n < k->min || n > k->max))
+			rc = TR_PT_RANGE;
+		if (rc == TR_PT_SYNTAX)
 			return bad_value(st, where, k,
 			                 "expected a time like 30s, 5m, 1h");
-		if (rc == PT_RANGE) {
+		if (rc == TR_PT_RANGE) {
 			snprintf(why, sizeof why, "must be from %s to %s",
 			         time_text(k->min, lo, sizeof lo),
 			         time_text(k->max, hi, sizeof hi));
 			return bad_value(st, where, k, why);
 		}
 	} else {
-		end = scan_digits(value, (unsigned long)k->max, &v);
+		end = tr_scan_digits(value, (unsigned long)k->max, &v);
 		if (end == value || *end != '\0' || v < (unsigned long)k->min ||
 		    v > (unsigned long)k->max) {
 			snprintf(why, sizeof why, "expected a number from %d to %d",
@@ -571,7 +306,7 @@ static tlsrelay_cat set_ports(tr_config *cfg, const struct setting *k,
 		p += strspn(p, ", ");
 		if (*p == '\0')
 			break;
-		end = scan_digits(p, (unsigned long)k->max, &v);
+		end = tr_scan_digits(p, (unsigned long)k->max, &v);
 		if (end == p || (*end != '\0' && *end != ',' && *end != ' ') ||
 		    v < (unsigned long)k->min || v > (unsigned long)k->max || n == TR_PORTS_MAX) {
 			snprintf(why, sizeof why, "expected port numbers from %d to %d separated "

@@ -34,7 +34,7 @@ lib_libtlsrelay_la_SOURCES += \
 	lib/log.c lib/log.h \
 	lib/buf.c lib/buf.h \
 	lib/nodump.c \
-	lib/settings.c lib/settings_file.c lib/settings.h \
+	lib/settings.c lib/settings_value.c lib/settings_value.h lib/settings_file.c lib/settings.h \
 	lib/ctx.c lib/ctx_warm.c lib/ctx.h \
 	lib/confcheck.c \
 	lib/dynload.c lib/dynload.h \
