@@ -47,7 +47,6 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,36 +212,6 @@ void tr_hsq_lower(const char *in, char *out, size_t cap)
 
 /* ------------------------------------------------------------ open */
 
-/* See sts_cache.c: root creates a missing file for its directory's owner. */
-static int create_for_owner(const char *path, char *err, size_t cap)
-{
-	char dir[4096];
-	struct stat sb;
-	int fd;
-
-	if (geteuid() != 0 || lstat(path, &sb) == 0 || errno != ENOENT)
-		return 0;
-	snprintf(dir, sizeof dir, "%s", path);
-	if (stat(dirname(dir), &sb) < 0 || sb.st_uid == 0)
-		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0 && errno == EEXIST)
-		return 0;
-	if (fd < 0) {
-		snprintf(err, cap, "%.200s: cannot create: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fchown(fd, sb.st_uid, sb.st_gid) < 0) {
-		snprintf(err, cap, "%.200s: cannot give it to uid %ld: %s", path,
-		         (long)sb.st_uid, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /* The schema, made by the first writer (user_version says it is). */
 static int setup(tr_hist_store *s, int create)
 {
@@ -334,7 +303,7 @@ tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *
 		s->lim = *lim;
 	if (tr_sqlite_load(st) != TLSRELAY_OK)
 		snprintf(s->err, sizeof s->err, "%s", st->text);
-	if (s->err[0] || (create && create_for_owner(path, s->err, sizeof s->err) < 0) ||
+	if (s->err[0] || (create && tr_sqlite_create_for_owner(path, 0640, s->err, sizeof s->err) < 0) ||
 	    open_db(s, path, create) < 0 || setup(s, create) < 0) {
 		tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%.200s: %s", path, s->err);
 		tr_hist_close(s);

@@ -2,7 +2,13 @@
  * sqlite_dl.c - SQLite loaded with dlopen on first use (see sqlite_dl.h).
  */
 #include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "dynload.h"
 #include "sqlite_dl.h"
 
@@ -52,4 +58,34 @@ tlsrelay_cat tr_sqlite_load(tlsrelay_status *st)
 		tr_dynload_refuse(&sqlite_lib, why);
 	}
 	return tr_dynload(&sqlite_lib, syms, 0, st);
+}
+
+int tr_sqlite_create_for_owner(const char *path, unsigned mode, char *err, size_t cap)
+{
+	char dir[4096];
+	struct stat sb;
+	int fd;
+
+	if (geteuid() != 0 || lstat(path, &sb) == 0 || errno != ENOENT)
+		return 0;                    /* not root, or there: SQLite decides */
+	snprintf(dir, sizeof dir, "%s", path);
+	if (stat(dirname(dir), &sb) < 0 || sb.st_uid == 0)
+		return 0;                    /* root's directory: root's file */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0 && errno == EEXIST)
+		return 0;                    /* made meanwhile by another process */
+	if (fd < 0) {
+		char user[TR_AS_USER_MAX];
+		snprintf(err, cap, "%.200s: cannot create: %s%s", path, strerror(errno), tr_as_user(user));
+		return -1;
+	}
+	if (fchown(fd, sb.st_uid, sb.st_gid) < 0) {
+		snprintf(err, cap, "%.200s: cannot give it to uid %ld: %s", path,
+		         (long)sb.st_uid, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }

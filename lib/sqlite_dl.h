@@ -56,4 +56,13 @@ extern struct tr_sqlite_api tr_sq;
  * needed"). */
 tlsrelay_cat tr_sqlite_load(tlsrelay_status *st);
 
+/* Root is about to make the store path: if its directory belongs to another
+ * user (the one that runs deliveries), make the file empty for that user
+ * first (mode), so that the store and the -wal/-shm files SQLite makes
+ * beside it are never root's (the file's users could not write them).
+ * Nothing to do when not root, when path exists or the directory is
+ * root's. 0, or -1 with the reason in err (cap bytes): the store reports it
+ * as its own failure to open. */
+int tr_sqlite_create_for_owner(const char *path, unsigned mode, char *err, size_t cap);
+
 #endif

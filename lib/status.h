@@ -74,6 +74,9 @@
  *     tr_fleet_parse_url() tr_fleet_split() tr_fleet_sts_put()
  *     tr_fleet_rpt_add() tr_fleet_hist_add() tr_fleet_queue()
  *     tr_redis_batch_add()
+ *   The SQLite stores' file set-up: 0, or -1 with the reason in the
+ *   caller's err; each store reports it as its own failure to open:
+ *     tr_sqlite_create_for_owner()
  *   Answers, not failures: -1 is "no such setting" / "not a security
  *   setting" (the settings table's own questions, asked by -t and -n):
  *     tr_config_key_index() tr_config_strength()

@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -132,39 +131,6 @@ static tlsrelay_cat db_fail(tr_sts_store *s, const char *what, tlsrelay_status *
 	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s: %s", what, tr_sq.errmsg(s->db));
 }
 
-/* Create a missing path for the owner of its directory when root would
- * otherwise create it for itself (see the file comment). 0, or -1 with
- * err. */
-static int create_for_owner(const char *path, char *err, size_t cap)
-{
-	char dir[4096];
-	struct stat sb;
-	int fd;
-
-	if (geteuid() != 0 || lstat(path, &sb) == 0 || errno != ENOENT)
-		return 0;                    /* not root, or there: SQLite decides */
-	snprintf(dir, sizeof dir, "%s", path);
-	if (stat(dirname(dir), &sb) < 0 || sb.st_uid == 0)
-		return 0;                    /* root's directory: root's file */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == EEXIST)
-		return 0;                    /* made meanwhile by another process */
-	if (fd < 0) {
-		char user[TR_AS_USER_MAX];
-		snprintf(err, cap, "%.200s: cannot create: %s%s", path, strerror(errno), tr_as_user(user));
-		return -1;
-	}
-	if (fchown(fd, sb.st_uid, sb.st_gid) < 0) {
-		snprintf(err, cap, "%.200s: cannot give it to uid %ld: %s", path,
-		         (long)sb.st_uid, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /* s->readonly: why path cannot be written, when SQLite opened it read-only. */
 static void check_writable(tr_sts_store *s, const char *path)
 {
@@ -198,7 +164,7 @@ static tr_sts_store *store_open(const char *path, char *err, size_t cap)
 		free(s);
 		return NULL;
 	}
-	if (create_for_owner(path, err, cap) < 0) {
+	if (tr_sqlite_create_for_owner(path, 0644, err, cap) < 0) {
 		free(s);
 		return NULL;
 	}
