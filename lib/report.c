@@ -13,7 +13,6 @@
  *   first column is the destination: easy to read, easy to grep.
  */
 #include "config.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,35 +26,12 @@
 
 #define REP_SUGGEST_MAX 1000
 
-static void TR_PRINTF(3, 4) out(tlsrelay_report_fn fn, void *arg, const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	fn(arg, line);
-}
 
 static int pct(long long part, long long whole)
 {
 	return whole > 0 ? (int)((part * 100 + whole / 2) / whole) : 0;
 }
 
-/* "reason N, reason N" of counts (the classes in order), "-" for none. */
-static void reasons_text(const long long *c, char *buf, size_t cap)
-{
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (int i = 1; i < REP_REASONS && o + 1 < cap; i++)
-		if (c[i] > 0)
-			o += (size_t)snprintf(buf + o, cap - o, "%s%s %lld", o ? ", " : "",
-			                      rep_reason_name(i), c[i]);
-	if (o == 0)
-		snprintf(buf, cap, "-");
-}
 
 /* What the candidate is, for the report's lines. */
 static void shadow_name(const struct tlsrelay_ctx *ctx, char *buf, size_t cap)
@@ -81,13 +57,14 @@ static void summary_table(const rep_dest **v, size_t n, tlsrelay_report_fn fn, v
 {
 	char fails[600], sh[600];
 
-	out(fn, arg, "%-32s %8s %6s %6s %8s %6s %7s  %s", "destination", "messages", "plain",
+	rep_out(fn, arg, "%-32s %8s %6s %6s %8s %6s %7s  %s", "destination", "messages", "plain",
 	    "TLS", "verified", "DANE", "MTA-STS", "failed attempts (by reason)");
 	for (size_t i = 0; i < n; i++) {
 		const rep_dest *d = v[i];
 
-		reasons_text(d->reasons, fails, sizeof fails);
-		out(fn, arg, "%-32s %8lld %5d%% %5d%% %7d%% %5d%% %6d%%  %s", d->dest, d->messages,
+		if (rep_reasons(d->reasons, " ", fails, sizeof fails)[0] == '\0')
+			snprintf(fails, sizeof fails, "-");
+		rep_out(fn, arg, "%-32s %8lld %5d%% %5d%% %7d%% %5d%% %6d%%  %s", d->dest, d->messages,
 		    pct(d->m_plain, d->messages), pct(d->m_tls, d->messages),
 		    pct(d->m_verified, d->messages), pct(d->m_dane, d->messages),
 		    pct(d->m_sts, d->messages), fails);
@@ -95,8 +72,9 @@ static void summary_table(const rep_dest **v, size_t n, tlsrelay_report_fn fn, v
 	for (size_t i = 0; i < n; i++) {
 		if (v[i]->shadow_defer == 0)
 			continue;
-		reasons_text(v[i]->shadow, sh, sizeof sh);
-		out(fn, arg, "shadow: %s: would have deferred %lld of %lld messages (%s)", v[i]->dest,
+		if (rep_reasons(v[i]->shadow, " ", sh, sizeof sh)[0] == '\0')
+			snprintf(sh, sizeof sh, "-");
+		rep_out(fn, arg, "shadow: %s: would have deferred %lld of %lld messages (%s)", v[i]->dest,
 		    v[i]->shadow_defer, v[i]->messages, sh);
 	}
 }
@@ -121,7 +99,7 @@ tlsrelay_cat rep_summary(struct tlsrelay_ctx *ctx, int days, tlsrelay_report_fn 
 		tr_hist_close(s);
 		return st->cat;
 	}
-	out(fn, arg, "TLS history %s to %s (%d day%s, UTC) from %s: %zu destination%s", a.since,
+	rep_out(fn, arg, "TLS history %s to %s (%d day%s, UTC) from %s: %zu destination%s", a.since,
 	    a.until, days, days == 1 ? "" : "s", ctx->cfg.tls_history, a.n, a.n == 1 ? "" : "s");
 	summary_table(v, a.n, fn, arg);
 	for (size_t i = 0; i < a.n; i++) {
@@ -130,7 +108,7 @@ tlsrelay_cat rep_summary(struct tlsrelay_ctx *ctx, int days, tlsrelay_report_fn 
 		checked += v[i]->shadow_checked;
 	}
 	shadow_name(ctx, cand, sizeof cand);
-	out(fn, arg, "shadow policy (%s): %lld of %lld messages checked, %lld would have been "
+	rep_out(fn, arg, "shadow policy (%s): %lld of %lld messages checked, %lld would have been "
 	    "deferred", cand, checked, msgs, defer);
 	free(v);
 	rep_agg_free(&a);
@@ -150,7 +128,7 @@ static void raise_breaks(const rep_dest **v, size_t n, tlsrelay_report_fn fn, vo
 	for (size_t r = 0; r < sizeof raises / sizeof raises[0]; r++) {
 		size_t k = 0;
 
-		out(fn, arg, "# tls_security_level = %s for every destination would break:",
+		rep_out(fn, arg, "# tls_security_level = %s for every destination would break:",
 		    raises[r].level);
 		for (size_t i = 0; i < n; i++) {
 			const rep_dest *d = v[i];
@@ -159,13 +137,13 @@ static void raise_breaks(const rep_dest **v, size_t n, tlsrelay_report_fn fn, vo
 
 			if (bad == 0 || d->attempts == 0)
 				continue;
-			out(fn, arg, "#   %s: %lld of %lld attempts %s", d->dest, bad, d->attempts,
+			rep_out(fn, arg, "#   %s: %lld of %lld attempts %s", d->dest, bad, d->attempts,
 			    raises[r].kind == 0 ? "without TLS" : raises[r].kind == 1
 			    ? "not Verified" : "not authenticated by DANE");
 			k++;
 		}
 		if (k == 0)
-			out(fn, arg, "#   nothing seen in the history");
+			rep_out(fn, arg, "#   nothing seen in the history");
 	}
 }
 
@@ -193,16 +171,16 @@ tlsrelay_cat rep_suggest(struct tlsrelay_ctx *ctx, int days, int min_days, tlsre
 		tr_hist_close(s);
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	}
-	out(fn, arg, "# tls_policy_map lines for destinations Verified on every attempt on at "
+	rep_out(fn, arg, "# tls_policy_map lines for destinations Verified on every attempt on at "
 	    "least %d of the last %d days (%s to %s), with no failure. Nothing is enforced until "
 	    "you add them.", min_days, days, a.since, a.until);
 	k = rep_suggestions(v, a.n, min_days, sg, REP_SUGGEST_MAX);
 	for (size_t i = 0; i < k; i++) {
-		out(fn, arg, "# %s: %s", sg[i].d->dest, sg[i].evidence);
-		out(fn, arg, "%s %s", sg[i].d->dest, sg[i].level);
+		rep_out(fn, arg, "# %s: %s", sg[i].d->dest, sg[i].evidence);
+		rep_out(fn, arg, "%s %s", sg[i].d->dest, sg[i].level);
 	}
 	if (k == 0)
-		out(fn, arg, "# no destination qualifies yet");
+		rep_out(fn, arg, "# no destination qualifies yet");
 	raise_breaks(v, a.n, fn, arg);
 	free(v);
 	free(sg);

@@ -63,6 +63,14 @@ typedef struct rep_agg {
 int rep_reason_index(const char *name);
 const char *rep_reason_name(int i);
 
+/* "reason N, reason N" of counts c[REP_REASONS] (the classes in order;
+ * space between name and count: " ", or "&nbsp;" in HTML) into buf (cut
+ * to cap, terminated); empty when there is none. Returns buf. */
+const char *rep_reasons(const long long *c, const char *space, char *buf, size_t cap);
+
+/* One line of a report, formatted, to fn (cut at 2 KB). */
+void rep_out(tlsrelay_report_fn fn, void *arg, const char *fmt, ...) TR_PRINTF(3, 4);
+
 /* Read the days since today - days + 1 (UTC) into a (freed on failure):
  * with shared_store the fleet's days (fleet.h), else those of s.
  * Returns: OK, TEMP 4.3.0 ("cannot read the TLS history: ..."), INTERNAL

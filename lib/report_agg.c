@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdarg.h>
+#include "buf.h"
 #include "ctx.h"
 #include "fleet.h"
 #include "history_store.h"
@@ -323,4 +325,26 @@ size_t rep_suggestions(const rep_dest **v, size_t n, int min_days, rep_suggestio
 		k++;
 	}
 	return k;
+}
+
+const char *rep_reasons(const long long *c, const char *space, char *buf, size_t cap)
+{
+	tr_buf b;
+
+	tr_buf_fixed(&b, buf, cap);
+	for (int i = 1; i < REP_REASONS; i++)
+		if (c[i] > 0)
+			tr_buf_printf(&b, "%s%s%s%lld", b.len ? ", " : "", rep_reason_name(i), space, c[i]);
+	return buf;
+}
+
+void rep_out(tlsrelay_report_fn fn, void *arg, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fn(arg, line);
 }

@@ -21,12 +21,12 @@
  * missing or unreadable store leaves the live part and says why.
  */
 #include "config.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include "ctx.h"
 #include "demand.h"
+#include "buf.h"
 #include "history.h"
 #include "policy.h"
 #include "query.h"
@@ -36,16 +36,6 @@
 
 #define EXPLAIN_RECENT 10
 
-static void TR_PRINTF(3, 4) out(tlsrelay_report_fn fn, void *arg, const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	fn(arg, line);
-}
 
 /* Each line of a multi-line text, indented. */
 static void lines(tlsrelay_report_fn fn, void *arg, const char *indent, const char *text)
@@ -54,7 +44,7 @@ static void lines(tlsrelay_report_fn fn, void *arg, const char *indent, const ch
 		size_t n = strcspn(text, "\n");
 
 		if (n > 0)
-			out(fn, arg, "%s%.*s", indent, (int)n, text);
+			rep_out(fn, arg, "%s%.*s", indent, (int)n, text);
 		text += n + (text[n] == '\n');
 	}
 }
@@ -77,26 +67,26 @@ static void live_part(struct tlsrelay_ctx *ctx, const char *dest, tr_demand_in *
 	const tr_config *cfg = &ctx->cfg;
 	tr_policy shown;
 	tr_demand d;
-	char text[TR_POLICY_TEXT_MAX], names[TR_POLICY_TEXT_MAX] = "";
-	size_t o = 0;
+	char text[TR_POLICY_TEXT_MAX], names[TR_POLICY_TEXT_MAX];
+	tr_buf nb;
 	int same;
 
 	tr_demand_for_nexthop(in, &d);
 	tr_demand_nexthop_policy(in, &shown);
-	out(fn, arg, "live policy: %s", tr_policy_format(&shown, text, sizeof text));
+	rep_out(fn, arg, "live policy: %s", tr_policy_format(&shown, text, sizeof text));
 	same = strcmp(d.level_src.text, tr_src_name(d.level_src.kind)) == 0;
-	out(fn, arg, "  level %s: %s%s%s", tr_tls_level_name(d.level), tr_src_name(d.level_src.kind),
+	rep_out(fn, arg, "  level %s: %s%s%s", tr_tls_level_name(d.level), tr_src_name(d.level_src.kind),
 	    d.level_src.text[0] && !same ? " " : "", same ? "" : d.level_src.text);
-	for (int i = 0; i < shown.nmatch && o + 2 < sizeof names; i++)
-		o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ":" : "",
-		                      shown.match[i]);
-	out(fn, arg, "  certificate: %s%s%s", auth_words(&shown), names[0] ? " " : "", names);
+	tr_buf_fixed(&nb, names, sizeof names);
+	for (int i = 0; i < shown.nmatch; i++)
+		tr_buf_printf(&nb, "%s%s", i ? ":" : "", shown.match[i]);
+	rep_out(fn, arg, "  certificate: %s%s%s", auth_words(&shown), names[0] ? " " : "", names);
 	if (in->is_relay || !in->nh->mx_lookup || in->mapped)
-		out(fn, arg, "  MTA-STS: does not apply (%s)", in->mapped ? "a tls_policy_map entry "
+		rep_out(fn, arg, "  MTA-STS: does not apply (%s)", in->mapped ? "a tls_policy_map entry "
 		    "decides" : "not an MX destination");
 	else if (!cfg->mta_sts)
-		out(fn, arg, "  MTA-STS: off (mta_sts = no)");
-	out(fn, arg, "  a message can raise it: %s%s%s",
+		rep_out(fn, arg, "  MTA-STS: off (mta_sts = no)");
+	rep_out(fn, arg, "  a message can raise it: %s%s%s",
 	    cfg->require_header ? "X-TLSRelay-Require (require_header = yes; tlsrelay-milter adds it)"
 	                        : "nothing (require_header = no)",
 	    cfg->message_rules ? ", message_rules " : "", cfg->message_rules ? cfg->message_rules : "");
@@ -113,17 +103,17 @@ static void shadow_part(struct tlsrelay_ctx *ctx, const tr_demand_in *live,
 	char text[TR_POLICY_TEXT_MAX];
 
 	if (!tr_shadow_configured(ctx)) {
-		out(fn, arg, "shadow policy: none configured (tls_shadow_security_level, "
+		rep_out(fn, arg, "shadow policy: none configured (tls_shadow_security_level, "
 		    "tls_shadow_policy_map)");
 		return;
 	}
 	if (tr_shadow_inputs(ctx, live, &pol, &in, &st) != TLSRELAY_OK) {
-		out(fn, arg, "shadow policy: %s", st.text);
+		rep_out(fn, arg, "shadow policy: %s", st.text);
 		return;
 	}
 	tr_demand_for_nexthop(&in, &d);
 	tr_demand_nexthop_policy(&in, &shown);
-	out(fn, arg, "shadow policy: %s", tr_policy_format(&shown, text, sizeof text));
+	rep_out(fn, arg, "shadow policy: %s", tr_policy_format(&shown, text, sizeof text));
 }
 
 struct recent {
@@ -149,15 +139,15 @@ static int recent_row(const tr_hist_attempt *a, void *arg)
 	detail = a->level_detail[0] && strcmp(a->level_detail, a->level_src) != 0;
 	if (a->conn_use > 1)        /* as the to= line: only on a kept connection */
 		snprintf(use, sizeof use, " (connection reused, conn_use=%u)", a->conn_use);
-	out(r->fn, r->arg, "  %s%s%s %s %s%s%s%s%s %s %s; level %s from %s%s%s%s", when,
+	rep_out(r->fn, r->arg, "  %s%s%s %s %s%s%s%s%s %s %s; level %s from %s%s%s%s", when,
 	    a->queue_id[0] ? " " : "", a->queue_id, where, a->posture, how,
 	    a->protocol[0] ? " " : "", a->protocol, use, a->outcome, a->dsn, a->level, a->level_src,
 	    detail ? " (" : "", detail ? a->level_detail : "", detail ? ")" : "");
 	if (a->reason[0])
-		out(r->fn, r->arg, "      %s: %s", a->reason, a->text);
+		rep_out(r->fn, r->arg, "      %s: %s", a->reason, a->text);
 	if (a->shadow[0]) {
 		pass = strcmp(a->shadow, "pass") == 0 || strcmp(a->shadow, "unknown") == 0;
-		out(r->fn, r->arg, "      shadow %s: %s%s%s%s", a->shadow_level,
+		rep_out(r->fn, r->arg, "      shadow %s: %s%s%s%s", a->shadow_level,
 		    pass ? a->shadow : "would defer: ", pass ? "" : a->shadow,
 		    pass ? "" : ": ", pass ? "" : a->shadow_text);
 	}
@@ -176,7 +166,7 @@ static void history_part(struct tlsrelay_ctx *ctx, const char *key, int days,
 	rep_agg a;
 
 	if (s == NULL) {
-		out(fn, arg, "history: %s", st.text);
+		rep_out(fn, arg, "history: %s", st.text);
 		return;
 	}
 	if (rep_agg_load(ctx, s, days, now, &a, &st) == TLSRELAY_OK) {
@@ -184,9 +174,9 @@ static void history_part(struct tlsrelay_ctx *ctx, const char *key, int days,
 			if (strcmp(a.d[i].dest, key) == 0)
 				d = &a.d[i];
 		if (d == NULL)
-			out(fn, arg, "history, %d days: no mail for %s", days, key);
+			rep_out(fn, arg, "history, %d days: no mail for %s", days, key);
 		else
-			out(fn, arg, "history, %d days: %lld message%s on %d day%s: %d%% plaintext, %d%% "
+			rep_out(fn, arg, "history, %d days: %lld message%s on %d day%s: %d%% plaintext, %d%% "
 			    "TLS, %d%% verified, %d%% DANE, %d%% MTA-STS; %lld of %lld attempts failed; "
 			    "the shadow policy would have deferred %lld; %lld attempts on a kept "
 			    "connection", days, d->messages,
@@ -199,12 +189,12 @@ static void history_part(struct tlsrelay_ctx *ctx, const char *key, int days,
 			    d->a_failed, d->attempts, d->shadow_defer, d->a_reused);
 		rep_agg_free(&a);
 	}
-	out(fn, arg, "recent attempts (newest first, UTC):");
+	rep_out(fn, arg, "recent attempts (newest first, UTC):");
 	if (tr_hist_each_attempt(s, key, now - (long long)days * 86400, EXPLAIN_RECENT,
 	                         recent_row, &r, &st) != TLSRELAY_OK)
-		out(fn, arg, "  cannot read the TLS history: %s", st.text);
+		rep_out(fn, arg, "  cannot read the TLS history: %s", st.text);
 	else if (r.n == 0)
-		out(fn, arg, "  none");
+		rep_out(fn, arg, "  none");
 	tr_hist_close(s);
 }
 
@@ -222,19 +212,19 @@ tlsrelay_cat rep_explain(struct tlsrelay_ctx *ctx, const char *dest, int days,
 	    tlsrelay_policy_describe(ctx, dest, line, sizeof line, st) != TLSRELAY_OK)
 		return st->cat;
 	tr_history_dest(&nh, key, sizeof key);
-	out(fn, arg, "%s: mail goes to %s%s (nexthop %s; history key %s)", dest,
+	rep_out(fn, arg, "%s: mail goes to %s%s (nexthop %s; history key %s)", dest,
 	    nh.mx_lookup ? "the MX hosts of " : "", nh.host, tr_nexthop_format(&nh, hop, sizeof hop),
 	    key);
 	if (via_relay)
-		out(fn, arg, "  through relayhost %s", ctx->cfg.relayhost);
+		rep_out(fn, arg, "  through relayhost %s", ctx->cfg.relayhost);
 	live_part(ctx, dest, &in, fn, arg);
 	/* what tlsrelay -q adds: credentials, DANE per MX host, MTA-STS */
 	if ((more = strstr(line, "; AUTH")) != NULL)
-		out(fn, arg, "  credentials: %.*s", (int)strcspn(more + 2, "\n ["), more + 2);
+		rep_out(fn, arg, "  credentials: %.*s", (int)strcspn(more + 2, "\n ["), more + 2);
 	if ((more = strchr(line, '\n')) != NULL)
 		lines(fn, arg, "  ", more + 1);
 	if ((more = strstr(line, " [MTA-STS")) != NULL)
-		out(fn, arg, "  %.*s", (int)strcspn(more + 1, "\n"), more + 1);
+		rep_out(fn, arg, "  %.*s", (int)strcspn(more + 1, "\n"), more + 1);
 	shadow_part(ctx, &in, fn, arg);
 	history_part(ctx, key, days, fn, arg);
 	return tr_status_ok(st);

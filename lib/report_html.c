@@ -52,17 +52,17 @@ static void TR_PRINTF(2, 3) put(struct page *p, const char *fmt, ...)
 /* s HTML-escaped into out (cap bytes). Returns out. */
 static const char *esc(const char *s, char *out, size_t cap)
 {
-	size_t o = 0;
+	tr_buf b;
 
-	for (; *s && o + 7 < cap; s++) {
+	tr_buf_fixed(&b, out, cap);
+	for (; *s && b.len + 7 < cap; s++) {    /* an entity is never cut */
 		const char *e = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;"
 		              : *s == '"' ? "&quot;" : NULL;
 		if (e)
-			o += (size_t)snprintf(out + o, cap - o, "%s", e);
+			tr_buf_puts(&b, e);
 		else
-			out[o++] = *s;
+			tr_buf_putc(&b, *s);
 	}
-	out[o] = '\0';
 	return out;
 }
 
@@ -178,16 +178,6 @@ static void figures(struct page *p, const rep_dest **v, size_t n)
 	put(p, "<div class=\"fig\"><b>%zu</b>destinations</div></div>", n);
 }
 
-static void reasons_cell(const long long *c, char *buf, size_t cap)
-{
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (int i = 1; i < REP_REASONS && o + 1 < cap; i++)
-		if (c[i] > 0)
-			o += (size_t)snprintf(buf + o, cap - o, "%s%s&nbsp;%lld", o ? ", " : "",
-			                      rep_reason_name(i), c[i]);
-}
 
 static void top_table(struct page *p, const rep_dest **v, size_t n)
 {
@@ -197,7 +187,7 @@ static void top_table(struct page *p, const rep_dest **v, size_t n)
 	    "<th>destination</th><th>messages</th><th>plaintext</th><th>TLS</th><th>verified</th>"
 	    "<th>DANE</th><th>MTA-STS</th><th class=\"l\">failed attempts</th></tr>");
 	for (size_t i = 0; i < n && i < HTML_TOP; i++) {
-		reasons_cell(v[i]->reasons, r, sizeof r);
+		rep_reasons(v[i]->reasons, "&nbsp;", r, sizeof r);
 		put(p, "<tr><td>%s</td><td>%lld</td><td>%d%%</td><td>%d%%</td><td>%d%%</td><td>%d%%"
 		    "</td><td>%d%%</td><td class=\"l\">%s</td></tr>", esc(v[i]->dest, e, sizeof e),
 		    v[i]->messages, pct(v[i]->m_plain, v[i]->messages),
@@ -232,7 +222,7 @@ static void shadow_table(struct page *p, struct tlsrelay_ctx *ctx, const rep_des
 	for (size_t i = 0; i < n; i++) {
 		if (v[i]->shadow_defer == 0)
 			continue;
-		reasons_cell(v[i]->shadow, r, sizeof r);
+		rep_reasons(v[i]->shadow, "&nbsp;", r, sizeof r);
 		put(p, "<tr><td>%s</td><td>%lld</td><td>%lld</td><td class=\"l\">%s</td></tr>",
 		    esc(v[i]->dest, e, sizeof e), v[i]->messages, v[i]->shadow_defer, r);
 		k++;

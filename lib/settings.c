@@ -482,10 +482,10 @@ const char *tr_config_value_text(const tr_config *cfg, int i, char *buf,
 		snprintf(buf, cap, "%s", *(const int *)f ? "yes" : "no");
 		break;
 	case K_PORTS: {
-		size_t used = 0;
-		for (int j = 0; j < ((const int *)f)[TR_PORTS_MAX] && used < cap; j++)
-			used += (size_t)snprintf(buf + used, cap - used, "%s%d", j ? ", " : "",
-			                         ((const int *)f)[j]);
+		tr_buf b;
+		tr_buf_fixed(&b, buf, cap);
+		for (int j = 0; j < ((const int *)f)[TR_PORTS_MAX]; j++)
+			tr_buf_printf(&b, "%s%d", j ? ", " : "", ((const int *)f)[j]);
 		break;
 	}
 	case K_LEVEL_OPT:

@@ -322,10 +322,10 @@ void tr_tls_cert_digests(struct x509_st *cert, char cert_sha256[96],
 static void cert_dns_names(X509 *cert, char *out, size_t cap)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	size_t used = 0;
 	int n = gens ? sk_GENERAL_NAME_num(gens) : 0;
+	tr_buf b;
 
-	snprintf(out, cap, "none");
+	tr_buf_fixed(&b, out, cap);
 	for (int i = 0; i < n; i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		const unsigned char *p;
@@ -335,13 +335,14 @@ static void cert_dns_names(X509 *cert, char *out, size_t cap)
 			continue;
 		p = ASN1_STRING_get0_data(g->d.dNSName);
 		len = ASN1_STRING_length(g->d.dNSName);
-		if (used + (size_t)len + 8 >= cap) {
-			snprintf(out + used, cap - used, ", ...");
+		if (b.len + (size_t)len + 8 >= cap) {    /* no name is shown cut */
+			tr_buf_puts(&b, ", ...");
 			break;
 		}
-		used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? ", " : "", len,
-		                         (const char *)p);
+		tr_buf_printf(&b, "%s%.*s", b.len ? ", " : "", len, (const char *)p);
 	}
+	if (b.len == 0)
+		tr_buf_puts(&b, "none");
 	GENERAL_NAMES_free(gens);
 	for (char *c = out; *c; c++)     /* server data: printable only */
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
@@ -523,13 +524,12 @@ static int pin_listed(const tr_tls_info *info, const tr_demand *d)
 /* The names the demand accepts, "mx.example.com, .example.com". */
 static const char *wanted_names(const tr_demand *d, char *out, size_t cap)
 {
-	size_t used = 0;
+	tr_buf b;
 
-	out[0] = '\0';
-	for (int i = 0; i < d->nnames && used < cap; i++)
+	tr_buf_fixed(&b, out, cap);
+	for (int i = 0; i < d->nnames; i++)
 		if (d->names[i][0] != '\0')
-			used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "",
-			                         d->names[i]);
+			tr_buf_printf(&b, "%s%s", b.len ? ", " : "", d->names[i]);
 	if (out[0] == '\0')
 		snprintf(out, cap, "none");
 	return out;
