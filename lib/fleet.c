@@ -43,6 +43,7 @@
 #include "dns.h"
 #include "fleet.h"
 #include "fleet_int.h"
+#include "tlsrpt.h"
 #include "io.h"
 #include "log.h"
 #include "sts_admin.h"
@@ -395,7 +396,7 @@ int tr_fleet_rpt_add(tr_fleet *f, const tr_rpt_row *row, long long now)
 
 	if (field == NULL)
 		return -1;
-	tr_fleet_day(now, day);
+	tr_utc_day(now, day);
 	snprintf(dkey, sizeof dkey, "tlsrelay:rpt:%s", day);
 	snprintf(key, sizeof key, "tlsrelay:rpt:%s:%s", day, row->policy_domain);
 	snprintf(keep, sizeof keep, "%d", RPT_KEEP);

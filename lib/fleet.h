@@ -83,9 +83,6 @@ size_t tr_fleet_join(char *out, size_t cap, const char *const *v, int n);
 int tr_fleet_split(const char *in, size_t len, char *buf, size_t cap, const char **parts,
                    int max);
 
-/* "YYYY-MM-DD" (UTC) of t. */
-void tr_fleet_day(long long t, char out[16]);
-
 /* ---------------------------------------------------------- the connection */
 
 /* shared_store is set. */

@@ -52,7 +52,7 @@ int tr_fleet_hist_add(tr_fleet *f, const tr_hist_attempt *a, size_t n, int days)
 		const char *kinds[3] = { "a", a[i].message ? "m" : NULL,
 		                         a[i].conn_use > 1 ? "r" : NULL };
 
-		tr_fleet_day(a[i].t, day);
+		tr_utc_day(a[i].t, day);
 		snprintf(keys[i], 48, "tlsrelay:hist:%s", day);
 		for (int j = 0; j < 3; j++) {
 			if (kinds[j] == NULL)
@@ -164,7 +164,7 @@ tlsrelay_cat tr_fleet_hist_each_day(tr_fleet *f, const char *since_day, const ch
 		goto out;
 	}
 	for (int i = 0; i < ndays; i++) {
-		tr_fleet_day(now - (long long)(ndays - 1 - i) * 86400, days[i]);
+		tr_utc_day(now - (long long)(ndays - 1 - i) * 86400, days[i]);
 		snprintf(keys[i], 48, "tlsrelay:hist:%s", days[i]);
 		c[i] = (tr_redis_cmd){ 2, { "HGETALL", keys[i] }, { 7, strlen(keys[i]) } };
 	}

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "fleet.h"
 
 #define SEP '\x1f'
@@ -145,13 +144,4 @@ int tr_fleet_split(const char *in, size_t len, char *buf, size_t cap, const char
 		parts[n++] = buf + i + 1;
 	}
 	return n;
-}
-
-void tr_fleet_day(long long t, char out[16])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 16, "%Y-%m-%d", &tm);
 }

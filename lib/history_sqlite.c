@@ -57,6 +57,7 @@
 #include "history_store.h"
 #include "sqlite_dl.h"
 #include "status.h"
+#include "tlsrpt.h"
 
 #define HIST_BUSY_MS 20          /* longest wait for another writer */
 #define HIST_SCHEMA 1
@@ -190,15 +191,6 @@ static long long int_query(tr_hist_store *s, const char *sql, long long dflt)
 		v = tr_sq.column_int64(st, 0);
 	tr_sq.finalize(st);
 	return v;
-}
-
-static void day_of(long long t, char day[16])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(day, 16, "%Y-%m-%d", &tm);
 }
 
 void tr_hsq_lower(const char *in, char *out, size_t cap)
@@ -407,7 +399,7 @@ static int put_daily(tr_hist_store *s, const tr_hist_attempt *a)
 
 	if (st == NULL)
 		return SQLITE_ERROR;
-	day_of(a->t, day);
+	tr_utc_day(a->t, day);
 	tr_hsq_lower(a->dest, dest, sizeof dest);
 	tr_hsq_text(st, 1, day);
 	tr_hsq_text(st, 2, dest);
@@ -567,7 +559,7 @@ static int prune_rows(tr_hist_store *s, long long now)
 	char sql[512], day[16];
 	int n = 0;
 
-	day_of(cut, day);
+	tr_utc_day(cut, day);
 	/* ids grow with time: the rows before the first recent one go (a scan of
 	 * just the rows removed; no index on t to keep up at every insert) */
 	snprintf(sql, sizeof sql, "DELETE FROM attempt WHERE id < coalesce((SELECT id FROM attempt"

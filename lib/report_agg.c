@@ -30,6 +30,7 @@
 #include "report.h"
 #include "status.h"
 #include "tls_level.h"
+#include "tlsrpt.h"
 
 static const char *const other_reasons[] = {
 	"connect-failed", "lost-connection", "protocol-error", "refused-4xx", "refused-5xx",
@@ -196,15 +197,6 @@ static int add_row(const tr_hist_day *r, void *arg)
 	return 0;
 }
 
-static void day_text(long long t, char out[16])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
 /* The daily rows: the fleet's (shared_store, fleet.h) or this host's. */
 static tlsrelay_cat each_day(struct tlsrelay_ctx *ctx, tr_hist_store *s, const char *since,
                              rep_agg *a, tlsrelay_status *st)
@@ -226,8 +218,8 @@ tlsrelay_cat rep_agg_load(struct tlsrelay_ctx *ctx, tr_hist_store *s, int days, 
 	char text[TLSRELAY_TEXT_MAX];
 
 	memset(a, 0, sizeof *a);
-	day_text(now - (long long)(days > 0 ? days - 1 : 0) * 86400, a->since);
-	day_text(now, a->until);
+	tr_utc_day(now - (long long)(days > 0 ? days - 1 : 0) * 86400, a->since);
+	tr_utc_day(now, a->until);
 	if (grow(a) < 0) {
 		rep_agg_free(a);
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");

@@ -40,6 +40,7 @@
 #include "sqlite_dl.h"
 #include "status.h"
 #include "sts_cache.h"
+#include "tlsrpt.h"
 
 struct tr_sts_store {
 	sqlite3 *db;
@@ -342,14 +343,11 @@ tlsrelay_cat tr_sts_store_prune(tr_sts_store *s, long long now, int keep_days, i
 {
 	sqlite3_stmt *a = prepare(s, "DELETE FROM sts_policy WHERE expires < ?1", st);
 	sqlite3_stmt *b = a ? prepare(s, "DELETE FROM tlsrpt WHERE day < ?1", st) : NULL;
-	time_t t = (time_t)(now - (long long)keep_days * 86400);
-	struct tm tm;
 	char day[16];
 
 	*removed = 0;
 	if (a && b) {
-		gmtime_r(&t, &tm);
-		strftime(day, sizeof day, "%Y-%m-%d", &tm);
+		tr_utc_day(now - (long long)keep_days * 86400, day);
 		tr_sq.bind_int64(a, 1, now);
 		tr_sq.bind_text(b, 1, day, -1, SQLITE_TRANSIENT);
 		if (tr_sq.step(a) != SQLITE_DONE)
@@ -384,14 +382,11 @@ tlsrelay_cat tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long lo
 		" result, receiving_mx, receiving_ip, sending_ip, count)"
 		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1)"
 		" ON CONFLICT DO UPDATE SET count = count + 1", st);
-	time_t t = (time_t)now;
-	struct tm tm;
 	char day[16], d[256];
 
 	if (q == NULL)
 		return st->cat;
-	gmtime_r(&t, &tm);
-	strftime(day, sizeof day, "%Y-%m-%d", &tm);
+	tr_utc_day(now, day);
 	lower(nz(row->policy_domain), d, sizeof d);
 	tr_sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
 	tr_sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);

@@ -162,6 +162,15 @@ static void json_policy(FILE *f, const rows *a, size_t from, size_t to, const ch
 	fputs("]}", f);
 }
 
+void tr_utc_day(long long t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
 int tr_tlsrpt_day(const char *day, long long *start)
 {
 	struct tm tm;

@@ -123,6 +123,11 @@ tlsrelay_cat tr_tlsrpt_mail(FILE *f, const tr_tlsrpt_meta *meta, const char *fro
 /* "YYYY-MM-DD" check and its Unix start; 0 / -1. */
 int tr_tlsrpt_day(const char *day, long long *start);
 
+/* The other way: the UTC day of t, "YYYY-MM-DD" (RFC 8460's reporting
+ * day; the TLS history, the MTA-STS cache's counters and the fleet store
+ * count by the same days). */
+void tr_utc_day(long long t, char out[16]);
+
 /* ------------------------------------------------------------ sending */
 
 /* The reports of job (checked by tr_sts_admin_report) from the store s,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "fleet.h"
+#include "tlsrpt.h"
 #include "tap.h"
 
 static const struct url_case {
@@ -82,7 +83,7 @@ static void test_fields(void)
 	TAP_INT(tr_fleet_split("abcdef", 6, buf, 4, p, 2), -1, "field: too long for the buffer");
 	len = tr_fleet_join(out, 8, v, 7);
 	TAP_INT((long long)len, 7, "field: join cuts at the buffer");
-	tr_fleet_day(86400LL * 365, buf);
+	tr_utc_day(86400LL * 365, buf);
 	TAP_STR(buf, "1971-01-01", "day: UTC");
 }
 
