@@ -82,23 +82,14 @@ static void summary_table(const rep_dest **v, size_t n, tlsrelay_report_fn fn, v
 tlsrelay_cat rep_summary(struct tlsrelay_ctx *ctx, int days, tlsrelay_report_fn fn, void *arg,
                          tlsrelay_status *st)
 {
-	tr_hist_store *s = rep_open(ctx, st);
 	const rep_dest **v;
 	long long msgs = 0, defer = 0, checked = 0;
 	char cand[600];
 	rep_agg a;
+	tr_hist_store *s = rep_open_sorted(ctx, days, (long long)time(NULL), &a, &v, st);
 
 	if (s == NULL)
 		return st->cat;
-	if (rep_agg_load(ctx, s, days, (long long)time(NULL), &a, st) != TLSRELAY_OK) {
-		tr_hist_close(s);
-		return st->cat;
-	}
-	if ((v = rep_agg_sorted(&a, st)) == NULL) {
-		rep_agg_free(&a);
-		tr_hist_close(s);
-		return st->cat;
-	}
 	rep_out(fn, arg, "TLS history %s to %s (%d day%s, UTC) from %s: %zu destination%s", a.since,
 	    a.until, days, days == 1 ? "" : "s", ctx->cfg.tls_history, a.n, a.n == 1 ? "" : "s");
 	summary_table(v, a.n, fn, arg);
@@ -150,23 +141,16 @@ static void raise_breaks(const rep_dest **v, size_t n, tlsrelay_report_fn fn, vo
 tlsrelay_cat rep_suggest(struct tlsrelay_ctx *ctx, int days, int min_days, tlsrelay_report_fn fn,
                          void *arg, tlsrelay_status *st)
 {
-	tr_hist_store *s = rep_open(ctx, st);
 	rep_suggestion *sg;
 	const rep_dest **v;
 	size_t k;
 	rep_agg a;
+	tr_hist_store *s = rep_open_sorted(ctx, days, (long long)time(NULL), &a, &v, st);
 
 	if (s == NULL)
 		return st->cat;
-	if (rep_agg_load(ctx, s, days, (long long)time(NULL), &a, st) != TLSRELAY_OK) {
-		tr_hist_close(s);
-		return st->cat;
-	}
-	v = rep_agg_sorted(&a, st);
-	sg = calloc(REP_SUGGEST_MAX, sizeof *sg);
-	if (v == NULL || sg == NULL) {
+	if ((sg = calloc(REP_SUGGEST_MAX, sizeof *sg)) == NULL) {
 		free(v);
-		free(sg);
 		rep_agg_free(&a);
 		tr_hist_close(s);
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");

@@ -89,6 +89,14 @@ const rep_dest **rep_agg_sorted(const rep_agg *a, tlsrelay_status *st);
  * history FILE: REASON", the store cannot be read); INTERNAL 4.3.0. */
 tr_hist_store *rep_open(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
+/* What summary, suggest and html start with: the store opened (rep_open),
+ * its last days read into a (rep_agg_load) and sorted into *v
+ * (rep_agg_sorted). The caller frees *v, rep_agg_free(a) and closes the
+ * store; on failure nothing is left open, NULL with st.
+ * Returns: OK; CONFIG 4.3.5, TEMP 4.3.0, INTERNAL 4.3.0 as those three. */
+tr_hist_store *rep_open_sorted(struct tlsrelay_ctx *ctx, int days, long long now, rep_agg *a,
+                               const rep_dest ***v, tlsrelay_status *st);
+
 /* One suggestion of suggest (and html): the policy map line and its
  * evidence, or a reason why none. */
 typedef struct rep_suggestion {

@@ -287,6 +287,25 @@ tr_hist_store *rep_open(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 	return s;
 }
 
+tr_hist_store *rep_open_sorted(struct tlsrelay_ctx *ctx, int days, long long now, rep_agg *a,
+                               const rep_dest ***v, tlsrelay_status *st)
+{
+	tr_hist_store *s = rep_open(ctx, st);
+
+	if (s == NULL)
+		return NULL;
+	if (rep_agg_load(ctx, s, days, now, a, st) != TLSRELAY_OK) {
+		tr_hist_close(s);
+		return NULL;
+	}
+	if ((*v = rep_agg_sorted(a, st)) == NULL) {
+		rep_agg_free(a);
+		tr_hist_close(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* ------------------------------------------------------------ suggest */
 
 size_t rep_suggestions(const rep_dest **v, size_t n, int min_days, rep_suggestion *out,

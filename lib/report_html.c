@@ -296,23 +296,14 @@ tlsrelay_cat rep_html(struct tlsrelay_ctx *ctx, int days, tlsrelay_report_fn fn,
                       tlsrelay_status *st)
 {
 	struct page p = { fn, arg };
-	tr_hist_store *s = rep_open(ctx, st);
 	long long now = (long long)time(NULL);
 	const rep_dest **v;
 	char e[600];
 	rep_agg a;
+	tr_hist_store *s = rep_open_sorted(ctx, days, now, &a, &v, st);
 
 	if (s == NULL)
 		return st->cat;
-	if (rep_agg_load(ctx, s, days, now, &a, st) != TLSRELAY_OK) {
-		tr_hist_close(s);
-		return st->cat;
-	}
-	if ((v = rep_agg_sorted(&a, st)) == NULL) {
-		rep_agg_free(&a);
-		tr_hist_close(s);
-		return st->cat;
-	}
 	put(&p, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<title>tlsrelay: TLS report %s to %s</title><style>%s</style></head><body>",
 	    a.since, a.until, style);
