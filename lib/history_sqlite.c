@@ -55,6 +55,7 @@
 #include <unistd.h>
 #include "history_sqlite_int.h"
 #include "history_store.h"
+#include "policy.h"
 #include "sqlite_dl.h"
 #include "status.h"
 #include "tlsrpt.h"
@@ -191,15 +192,6 @@ static long long int_query(tr_hist_store *s, const char *sql, long long dflt)
 		v = tr_sq.column_int64(st, 0);
 	tr_sq.finalize(st);
 	return v;
-}
-
-void tr_hsq_lower(const char *in, char *out, size_t cap)
-{
-	size_t i = 0;
-
-	for (; in && in[i] && i + 1 < cap; i++)
-		out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] + 32 : in[i]);
-	out[i] = '\0';
 }
 
 /* ------------------------------------------------------------ open */
@@ -368,9 +360,9 @@ static int put_attempt(tr_hist_store *s, const tr_hist_attempt *a)
 
 	if (st == NULL)
 		return SQLITE_ERROR;
-	tr_hsq_lower(a->dest, dest, sizeof dest);
-	tr_hsq_lower(a->mx, mx, sizeof mx);
-	tr_hsq_lower(a->policy_domain, dom, sizeof dom);
+	tr_policy_lower(dest, a->dest, sizeof dest);
+	tr_policy_lower(mx, a->mx, sizeof mx);
+	tr_policy_lower(dom, a->policy_domain, sizeof dom);
 	tr_sq.bind_int64(st, 1, a->t);
 	tr_hsq_text(st, 2, dest);
 	tr_hsq_text(st, 3, a->nexthop);
@@ -400,7 +392,7 @@ static int put_daily(tr_hist_store *s, const tr_hist_attempt *a)
 	if (st == NULL)
 		return SQLITE_ERROR;
 	tr_utc_day(a->t, day);
-	tr_hsq_lower(a->dest, dest, sizeof dest);
+	tr_policy_lower(dest, a->dest, sizeof dest);
 	tr_hsq_text(st, 1, day);
 	tr_hsq_text(st, 2, dest);
 	for (int i = 0; i < 10; i++)
@@ -418,8 +410,8 @@ static int put_server(tr_hist_store *s, const tr_hist_attempt *a)
 
 	if (st == NULL)
 		return SQLITE_ERROR;
-	tr_hsq_lower(a->dest, dest, sizeof dest);
-	tr_hsq_lower(a->mx, mx, sizeof mx);
+	tr_policy_lower(dest, a->dest, sizeof dest);
+	tr_policy_lower(mx, a->mx, sizeof mx);
 	tr_hsq_text(st, 1, dest);
 	tr_hsq_text(st, 2, mx);
 	tr_sq.bind_int64(st, 3, a->t);
@@ -477,8 +469,8 @@ static int strip_check(tr_hist_store *s, const tr_hist_attempt *a, long long now
 	*lost = 0;
 	if (a->offered != 0 || (st = stmt(s, S_LASTVER)) == NULL)
 		return SQLITE_OK;
-	tr_hsq_lower(a->dest, dest, sizeof dest);
-	tr_hsq_lower(a->mx, mx, sizeof mx);
+	tr_policy_lower(dest, a->dest, sizeof dest);
+	tr_policy_lower(mx, a->mx, sizeof mx);
 	tr_hsq_text(st, 1, dest);
 	tr_hsq_text(st, 2, mx);
 	if (tr_sq.step(st) == SQLITE_ROW)

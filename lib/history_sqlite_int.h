@@ -36,7 +36,4 @@ tlsrelay_cat tr_hsq_failed(const tr_hist_store *s, tlsrelay_status *st);
 /* Bind v (NULL: "") as text parameter i of st. */
 void tr_hsq_text(sqlite3_stmt *st, int i, const char *v);
 
-/* in in ASCII lower case into out (cut to cap, terminated). */
-void tr_hsq_lower(const char *in, char *out, size_t cap);
-
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "history_sqlite_int.h"
+#include "policy.h"
 
 /* ------------------------------------------------------------ reading */
 
@@ -75,7 +76,7 @@ tlsrelay_cat tr_hist_each_day(tr_hist_store *s, const char *since_day, const cha
 		return tr_hsq_failed(s, status);
 	tr_hsq_text(st, 1, since_day);
 	if (dest) {
-		tr_hsq_lower(dest, d, sizeof d);
+		tr_policy_lower(d, dest, sizeof d);
 		tr_hsq_text(st, 2, d);
 	} else {
 		tr_sq.bind_null(st, 2);
@@ -122,7 +123,7 @@ tlsrelay_cat tr_hist_each_attempt(tr_hist_store *s, const char *dest, long long 
 		return tr_hsq_failed(s, status);
 	tr_sq.bind_int64(st, 1, since);
 	if (dest) {
-		tr_hsq_lower(dest, d, sizeof d);
+		tr_policy_lower(d, dest, sizeof d);
 		tr_hsq_text(st, 2, d);
 	} else {
 		tr_sq.bind_null(st, 2);

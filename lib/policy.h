@@ -185,7 +185,8 @@ void tr_policy_from_level(tr_tls_level level, tr_policy *out);
 char *tr_policy_format(const tr_policy *p, char *out, size_t cap);
 
 /* Lower-case ASCII copy of src into dst (cap bytes, always terminated):
- * keys and names (shared by policy.c and policy_value.c). */
+ * keys and names (the policy map; the TLS history and MTA-STS cache keys).
+ * src NULL copies "". */
 void tr_policy_lower(char *dst, const char *src, size_t cap);
 
 #endif

@@ -33,12 +33,12 @@
 
 /* ------------------------------------------------------------- text bits */
 
-/* ASCII lower-case copy, truncated to cap - 1 bytes. */
+/* ASCII lower-case copy, truncated to cap - 1 bytes (src NULL: ""). */
 void tr_policy_lower(char *dst, const char *src, size_t cap)
 {
 	size_t i;
 
-	for (i = 0; src[i] != '\0' && i + 1 < cap; i++)
+	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < cap; i++)
 		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] + 32)
 		                                          : src[i];
 	dst[i] = '\0';

@@ -27,7 +27,6 @@
  * tr_sts_store_readonly, which the callers log loudly.
  */
 #include "config.h"
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -39,6 +38,7 @@
 #include <sqlite3.h>
 #include "sqlite_dl.h"
 #include "status.h"
+#include "policy.h"
 #include "sts_cache.h"
 #include "tlsrpt.h"
 
@@ -231,15 +231,6 @@ static sqlite3_stmt *prepare(tr_sts_store *s, const char *sql, tlsrelay_status *
 	return q;
 }
 
-static void lower(const char *in, char *out, size_t cap)
-{
-	size_t i = 0;
-
-	for (; in[i] && i + 1 < cap; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
-}
-
 tr_found tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *out,
                            tlsrelay_status *st)
 {
@@ -251,7 +242,7 @@ tr_found tr_sts_store_get(tr_sts_store *s, const char *domain, tr_sts_cached *ou
 
 	if (q == NULL)
 		return TR_LOOKUP_FAILED;
-	lower(domain, d, sizeof d);
+	tr_policy_lower(d, domain, sizeof d);
 	tr_sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
 	rc = tr_sq.step(q);
 	if (rc == SQLITE_ROW) {
@@ -286,7 +277,7 @@ tlsrelay_cat tr_sts_store_put(tr_sts_store *s, const char *domain, const char *i
 		return q == NULL ? st->cat
 		       : tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	}
-	lower(domain, d, sizeof d);
+	tr_policy_lower(d, domain, sizeof d);
 	tr_sts_policy_format(pol, text, TR_STS_POLICY_TEXT_MAX);
 	tr_sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
 	tr_sq.bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
@@ -309,7 +300,7 @@ tlsrelay_cat tr_sts_store_delete(tr_sts_store *s, const char *domain, tlsrelay_s
 
 	if (q == NULL)
 		return st->cat;
-	lower(domain, d, sizeof d);
+	tr_policy_lower(d, domain, sizeof d);
 	tr_sq.bind_text(q, 1, d, -1, SQLITE_TRANSIENT);
 	if (tr_sq.step(q) != SQLITE_DONE)
 		db_fail(s, "delete policy", st);
@@ -387,7 +378,7 @@ tlsrelay_cat tr_sts_store_record(tr_sts_store *s, const tr_rpt_row *row, long lo
 	if (q == NULL)
 		return st->cat;
 	tr_utc_day(now, day);
-	lower(nz(row->policy_domain), d, sizeof d);
+	tr_policy_lower(d, nz(row->policy_domain), sizeof d);
 	tr_sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
 	tr_sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
 	tr_sq.bind_text(q, 3, nz(row->policy_type), -1, SQLITE_TRANSIENT);
@@ -422,7 +413,7 @@ tlsrelay_cat tr_sts_store_rows(tr_sts_store *s, const char *day, const char *dom
 		return st->cat;
 	tr_sq.bind_text(q, 1, day, -1, SQLITE_TRANSIENT);
 	if (domain) {
-		lower(domain, d, sizeof d);
+		tr_policy_lower(d, domain, sizeof d);
 		tr_sq.bind_text(q, 2, d, -1, SQLITE_TRANSIENT);
 	} else {
 		tr_sq.bind_null(q, 2);
