@@ -32,6 +32,7 @@
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/milter/milter.sh"
 
 require_root
 require_cmd postfix postconf postqueue postsuper postcat swaks runuser
@@ -43,24 +44,10 @@ make_tmpdir
 
 RPORT=$(free_port) && HPORT=$(free_port) && MPORT=$(free_port) || tap_bail "no free port"
 T=$TEST_TMP
-CONF=$T/tlsrelay.conf
 RULES=$T/rules
 HDR=X-TLSRelay-Require
 
-TR=$(stage_tlsrelay "$T/bin") || tap_bail "cannot stage tlsrelay for user nobody"
-mkdir -p "$T/trspool" && chown nobody "$T/trspool" && chmod 0700 "$T/trspool"
-cat > "$CONF" <<EOF
-# tlsrelay.conf written by tests/milter/test_milter.sh
-relayhost = [127.0.0.1]:$RPORT
-tls_security_level = may
-helo_name = host.tlsrelay.test
-connect_timeout = 10s
-command_timeout = 30s
-deadline = 60s
-spool_directory = $T/trspool
-syslog = no
-milter_rules = $RULES
-EOF
+milter_tlsrelay milter_rules "$RULES"
 cat > "$RULES" <<'EOF'
 # rules written by tests/milter/test_milter.sh
 from    secret@sender.test      encrypt

@@ -32,6 +32,7 @@
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/milter/milter.sh"
 
 require_root
 require_cmd postfix postconf postqueue postcat python3 runuser
@@ -41,23 +42,9 @@ make_tmpdir
 
 RPORT=$(free_port) && HPORT=$(free_port) && MPORT=$(free_port) || tap_bail "no free port"
 T=$TEST_TMP
-CONF=$T/tlsrelay.conf
 HDR=X-TLSRelay-Require
 
-TR=$(stage_tlsrelay "$T/bin") || tap_bail "cannot stage tlsrelay for user nobody"
-mkdir -p "$T/trspool" && chown nobody "$T/trspool" && chmod 0700 "$T/trspool"
-cat > "$CONF" <<EOF
-# tlsrelay.conf written by tests/milter/test_milter_headers.sh
-relayhost = [127.0.0.1]:$RPORT
-tls_security_level = may
-helo_name = host.tlsrelay.test
-connect_timeout = 10s
-command_timeout = 30s
-deadline = 60s
-spool_directory = $T/trspool
-syslog = no
-milter_rules = $T/rules
-EOF
+milter_tlsrelay milter_rules "$T/rules"
 printf 'to user@example.test encrypt\n' > "$T/rules"
 chmod 0644 "$CONF" "$T/rules"
 
