@@ -99,12 +99,15 @@ def cmd_table(path):
               cpu["n"] - 1, cpu["cpu_ms_per_msg"], cpu["client_cpu_ms_mean"], cpu["client_cpu_ms_median"],
               cpu["daemon_cpu_ms_per_msg"]))
     print("host MTA, %d held messages released (10 KB):" % r["host"]["messages"])
-    print("  %-34s %9s %12s %12s %12s %6s" % ("", "msgs/s", "host ms/msg", "daemon", "receiver", "TLS"))
+    print("  %-34s %9s %12s %12s %12s %6s %12s %6s" % ("", "msgs/s", "host ms/msg", "daemon", "receiver",
+                                                      "TLS", "machine", "idle"))
     for run in r["host"]["runs"]:
-        print("  %-34s %9.1f %12s %12s %12s %6s" % (
+        idle = run.get("machine_idle_share")
+        print("  %-34s %9.1f %12s %12s %12s %6s %12s %6s" % (
             run["name"], run["msgs_per_s"], fmt(run["host_cpu_ms_per_msg"], "%.3f"),
             fmt(run.get("daemon_cpu_ms_per_msg"), "%.3f"), fmt(run["receiver_cpu_ms_per_msg"], "%.3f"),
-            run.get("tls_handshakes", "-")))
+            run.get("tls_handshakes", "-"), fmt(run.get("machine_cpu_ms_per_msg"), "%.3f"),
+            "-" if idle is None else "%.0f%%" % (100 * idle)))
     for k, v in r["host"].get("ratios", {}).items():
         print("  %s: %s" % (k, v))
 
