@@ -16,7 +16,7 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
 # The programs that may include tlsrelay_internal.h (directories of plugin/).
-INTERNAL="plugin/sts plugin/milter plugin/daemon"
+INTERNAL="plugin/sts plugin/milter plugin/daemon plugin/exim plugin/transport"
 
 # FILE INCLUDE: allowed although outside the rules above (the reason above each)
 EXCEPTIONS=$(grep -v '^#' <<'EOF'
