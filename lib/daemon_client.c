@@ -97,7 +97,7 @@ static int send_all(int s, const char *buf, size_t len, const int fds[3])
 }
 
 /* The reply line (without LF) into line; 0, or -1 (end of file, error,
- * timeout, over TRD_REPLY_MAX). */
+ * over TRD_REPLY_MAX), -2 (timeout). */
 static int read_line(int s, char *line, int timeout_s)
 {
 	time_t deadline = time(NULL) + timeout_s;
@@ -109,12 +109,16 @@ static int read_line(int s, char *line, int timeout_s)
 		time_t now = time(NULL);
 		ssize_t n;
 
-		if (have >= TRD_REPLY_MAX || now >= deadline)
+		if (have >= TRD_REPLY_MAX)
 			return -1;
+		if (now >= deadline)
+			return -2;
 		n = poll(&p, 1, (int)(deadline - now) * 1000);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n == 0)
+			return -2;
+		if (n < 0)
 			return -1;
 		n = read(s, line + have, TRD_REPLY_MAX - have);
 		if (n < 0 && errno == EINTR)
@@ -171,10 +175,13 @@ tr_daemon_outcome tr_daemon_deliver(const char *sock, int argc, char *const *arg
 	} else if (rc < 0) {
 		tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "tlsrelayd at %s: cannot send the request: "
 		              "%s: delivery status unknown", sock, strerror(errno));
-	} else if (read_line(s, line, timeout_s) < 0) {
-		tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "tlsrelayd at %s: no result within %d s "
-		              "(the daemon or its delivery process ended?): delivery status unknown",
-		              sock, timeout_s);
+	} else if ((rc = read_line(s, line, timeout_s)) < 0) {
+		if (rc == -2)
+			tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "tlsrelayd at %s: no result within "
+			              "%d s: delivery status unknown", sock, timeout_s);
+		else
+			tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "tlsrelayd at %s: ended without a "
+			              "result: delivery status unknown", sock);
 	} else if (strcmp(line, TRD_REPLY_NOT_SERVED) == 0) {
 		tr_status_set(st, TLSRELAY_CONFIG, "4.3.5", "tlsrelayd at %s: request not served "
 		              "(it runs deliveries with its own configuration only: no -o, -r or "
