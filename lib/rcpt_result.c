@@ -115,8 +115,10 @@ static int parse_dsn(const char *w, size_t len, char *dsn)
 	return 0;
 }
 
-int tr_rcpt_line_parse(const char *line, size_t len, size_t n, size_t *index,
-                       tlsrelay_status *st)
+/* One line (without its LF) into *index and *st; 0, or -1 if it is not
+ * exactly the form of rcpt_result.h or index >= n. */
+static int line_parse(const char *line, size_t len, size_t n, size_t *index,
+                      tlsrelay_status *st)
 {
 	const char *p = line, *end = line + len, *w;
 	size_t wl, tl;
@@ -182,7 +184,7 @@ tlsrelay_cat tr_rcpt_results_read(const char *out, size_t len, int exit_status,
 		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
 		if (ll >= sizeof TR_RCPT_LINE_TAG - 1 && memcmp(p, TR_RCPT_LINE_TAG, sizeof TR_RCPT_LINE_TAG - 1) == 0) {
-			if (nl == NULL || tr_rcpt_line_parse(p, ll, n, &idx, &one) < 0 ||
+			if (nl == NULL || line_parse(p, ll, n, &idx, &one) < 0 ||
 			    r[idx].status.cat != UNSETTLED)
 				goto malformed;
 			r[idx].status = one;

@@ -54,17 +54,14 @@ void tr_rcpts_settle(tlsrelay_rcpt *r, size_t n, const tlsrelay_status *summary)
  * TR_RCPT_LINE_MAX); its length. */
 size_t tr_rcpt_line_format(char *buf, size_t cap, size_t index, const tlsrelay_status *st);
 
-/* One line (without its LF) into *index and *st; 0, or -1 if it is not
- * exactly the form above or index >= n. */
-int tr_rcpt_line_parse(const char *line, size_t len, size_t n, size_t *index,
-                       tlsrelay_status *st);
-
 /* The whole result of a delivery run for the n recipients r[] (their
  * status set, every one): out/len what the run printed on standard
  * output, exit_status its exit status, daemon_line the daemon's reply line
- * ("" or NULL: none). Returns OK when the output was well formed, TEMP
- * (every recipient deferred, *st says why) when it was not or the daemon
- * answered for a dead delivery process. */
+ * ("" or NULL: none). Lines are read by the form above exactly; anything
+ * else that starts with the tag makes the result malformed.
+ * Returns: OK (the output was well formed: each recipient has its own
+ * status), TEMP 4.3.0 (malformed, or the daemon answered for a dead
+ * delivery process: every recipient deferred, *st says why). */
 tlsrelay_cat tr_rcpt_results_read(const char *out, size_t len, int exit_status,
                                   const char *daemon_line, tlsrelay_rcpt *r, size_t n,
                                   tlsrelay_status *st);

@@ -43,7 +43,6 @@
  *     tr_nexthop_parse() tr_sts_policy_parse() tr_parse_time() tr_dns_init()
  *     tr_dns_norm_name() tr_dns_walk() tr_tlsrpt_rua() tr_tlsrpt_day()
  *     tr_sasl_b64() tr_sasl_plain() tr_sasl_b64_decode() tr_parse_port()
- *     tr_rcpt_line_parse()
  *     the string settings' validations of settings_value.h:
  *     tr_check_nexthop() tr_check_helo() tr_check_path() tr_check_resolver()
  *     tr_check_syslog_name() tr_check_dns_name() tr_check_metrics_listen()

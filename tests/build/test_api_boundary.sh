@@ -85,10 +85,10 @@ cat > "$T/bad.c" <<'EOF'
  #  include <sts.h>
 #include "../../lib/dns_txt.h"
 #include "tlsrelay_internal.h"
-#include "transport.h"
+#include "../transport/transport.h"
 #include "../cli.h"
 EOF
-out=$(violations "$T/bad.c" plugin/transport)
+out=$(violations "$T/bad.c" plugin/probe)
 tap_like "$out" '^ctx\.h: a header of lib/' "checker: a quoted header of lib/ is found"
 tap_like "$out" '^sts\.h: a header of lib/' "checker: an angle-bracket header of lib/ is found"
 tap_like "$out" '^\.\./\.\./lib/dns_txt\.h: a header outside plugin/' "checker: a relative path into lib/ is found"
