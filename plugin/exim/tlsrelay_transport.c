@@ -31,6 +31,11 @@
  *   helo_data   the EHLO name; default $primary_hostname, as Exim's smtp
  *               transport. Empty: tlsrelay.conf's helo_name, else the
  *               host name.
+ *   daemon_socket  a tlsrelayd's socket (tlsrelayd(8)): each SMTP
+ *               transaction is handed to that daemon, whose delivery
+ *               processes keep SMTP connections (TLS included) open from
+ *               one message to the next. Unset or empty: delivered in this
+ *               process. A tainted value defers.
  *   max_rcpt    generic remote-transport option (default 100): addresses
  *               per call and per SMTP transaction.
  *   multi_domain  generic (default true): several domains per call.
@@ -78,6 +83,35 @@
  *   library's "ID: " prefix is not repeated.
  * - Built for one Exim version: initialisation refuses to run in another
  *   (a structure may have moved), naming both versions.
+ * - daemon_socket (issue 17): the transaction goes to tlsrelayd as
+ *   tlsrelayc's would (lib/daemon_client.h, plugin/daemon/proto.h): the
+ *   command line "tlsrelay -P [-c CONFIG] -Q MSGID -f SENDER [-N -R -V]
+ *   -- RCPT...", the message (written as for an in-process delivery, at
+ *   offset 0) as descriptor 0, a memory file for the result as 1,
+ *   /dev/null as 2. -P makes the delivery write one line per recipient
+ *   (lib/rcpt_result.h), read back into the same statuses an in-process
+ *   delivery gives and settled by the same code (transport_result.c):
+ *   =>, == and ** with the same texts and retry items. The daemon serves
+ *   only its own configuration file; a client cannot lower anything.
+ * - When the daemon ran nothing (no socket, refused, nothing accepted, or
+ *   "not served": another config, relayhost or an explicit helo_data,
+ *   sent as -r / -o, which the daemon does not take from a client), the
+ *   transaction is delivered in this process as without daemon_socket,
+ *   and so is the rest of the call; one line in the main log says why
+ *   ("tlsrelay: tlsrelayd at SOCK: ...: delivering in this process"). A
+ *   missing daemon never holds mail back.
+ * - Once the request is sent, any doubt defers every address of the
+ *   transaction (no reply: the daemon and its delivery process killed,
+ *   no reply within twice the deadline plus a minute, an unreadable or
+ *   malformed reply, the daemon's own reply for a dead delivery process):
+ *   at worst sent twice, never lost, never delivered again in this
+ *   process.
+ * - Through the daemon, the EHLO name is the daemon's (its tlsrelay.conf
+ *   helo_name, else its host name): helo_data's default
+ *   ($primary_hostname) is not sent; a helo_data set in the transport is
+ *   (and makes the delivery run here). tlsrelay's own log lines are the
+ *   daemon's (its syslog, with Exim's message ID as the queue ID); Exim's
+ *   main log has each address's result.
  */
 #include "exim_api.h"
 #include "tlsrelay.h"
@@ -677,15 +711,19 @@ static int job_setup(job *j)
 	    expand_opt(j, "helo_data", ob->helo_data, &j->helo) < 0)
 		return -1;
 	j->helo_set = ob->helo_data != tlsrelay_transport_option_defaults.helo_data;
-	for (int i = 0; i < 2; i++) {
-		const uschar *v = i == 0 ? j->config : j->sock;
-		if (v != NULL && is_tainted(v)) {
-			exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
-			           "%s transport: %s \"%s\" is tainted (comes from the message)",
-			           j->tblock->drinst.name, i == 0 ? "config" : "daemon_socket", v));
-			settle_all(j, &st);
-			return -1;
-		}
+	if (j->config != NULL && is_tainted(j->config)) {
+		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+		           "%s transport: config \"%s\" is tainted (comes from the message)",
+		           j->tblock->drinst.name, j->config));
+		settle_all(j, &st);
+		return -1;
+	}
+	if (j->sock != NULL && is_tainted(j->sock)) {
+		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+		           "%s transport: daemon_socket \"%s\" is tainted (comes from the message)",
+		           j->tblock->drinst.name, j->sock));
+		settle_all(j, &st);
+		return -1;
 	}
 	j->in_process = j->sock == NULL;
 	if (j->in_process && job_ctx(j, &st) < 0) {
