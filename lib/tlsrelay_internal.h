@@ -22,6 +22,11 @@
  *   tlsrelayd (plugin/daemon/)       a delivery process's warm context and
  *                                    its connection cache, routed by
  *                                    nexthop (conn_cache.h)
+ *   the Exim transport module        handing a delivery to tlsrelayd
+ *   (plugin/exim/)                   (daemon_client.h) and reading each
+ *                                    recipient's result back, the rule
+ *                                    that settles every recipient
+ *                                    (rcpt_result.h)
  * A program that needs a new part of the library adds the header here,
  * with a line above, rather than including it itself.
  *
@@ -45,5 +50,10 @@
 
 /* tlsrelayd: the connection cache of a delivery process */
 #include "conn_cache.h"
+
+/* the Exim transport module: tlsrelayd's client side, recipients' results
+ * (also tlsrelay -P, plugin/transport/transport.c) */
+#include "daemon_client.h"
+#include "rcpt_result.h"
 
 #endif

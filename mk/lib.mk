@@ -90,6 +90,12 @@ lib_libtlsrelay_la_SOURCES += \
 	lib/smtp_auth.c \
 	lib/conn_cache.c lib/conn_cache.h
 
+# handing a delivery to tlsrelayd (its client side, for the Exim transport
+# module) and each recipient's result as a line (tlsrelay -P)
+lib_libtlsrelay_la_SOURCES += \
+	lib/daemon_client.c lib/daemon_client.h \
+	lib/rcpt_result.c lib/rcpt_result.h
+
 # delivery and the questions about it: routing (deliver), tlsrelay -q
 # (query), the probe, the Exim object's policy lookup (policy_api)
 lib_libtlsrelay_la_SOURCES += \

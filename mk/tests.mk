@@ -58,6 +58,7 @@ UNIT_TESTS = \
 	tests/unit/test_no_echo \
 	tests/unit/test_policy \
 	tests/unit/test_policy_api \
+	tests/unit/test_rcpt_result \
 	tests/unit/test_reply \
 	tests/unit/test_sasl \
 	tests/unit/test_status \
@@ -197,10 +198,11 @@ CLEANFILES += tests/fleet/.port25.lock
 SHELL_TESTS += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh \
 	tests/milter/test_milter_headers.sh tests/sendmail/test_sendmail.sh
 # Exim: the pipe transport and the ${dlfunc} object; the transport module
-# with the Exim of --with-exim-source (its configure checks, a quick start)
+# with the Exim of --with-exim-source (its configure checks, a quick start,
+# deliveries handed to tlsrelayd: daemon_socket)
 SHELL_TESTS += tests/exim/test_exim.sh tests/exim/test_exim_dlfunc.sh \
 	tests/exim-module/test_module.sh tests/exim-module/test_configure.sh \
-	tests/exim-module/test_quickstart.sh
+	tests/exim-module/test_quickstart.sh tests/exim-module/test_daemon.sh
 # what is linked (no libcurl, SQLite, libtlsrelay.so...); the session memo
 # of tlsrelayd's delivery processes
 SHELL_TESTS += tests/perf/test_linked.sh tests/perf/test_cache_memo.sh

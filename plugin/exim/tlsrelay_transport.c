@@ -31,6 +31,11 @@
  *   helo_data   the EHLO name; default $primary_hostname, as Exim's smtp
  *               transport. Empty: tlsrelay.conf's helo_name, else the
  *               host name.
+ *   daemon_socket  a tlsrelayd's socket (tlsrelayd(8)): each SMTP
+ *               transaction is handed to that daemon, whose delivery
+ *               processes keep SMTP connections (TLS included) open from
+ *               one message to the next. Unset or empty: delivered in this
+ *               process. A tainted value defers.
  *   max_rcpt    generic remote-transport option (default 100): addresses
  *               per call and per SMTP transaction.
  *   multi_domain  generic (default true): several domains per call.
@@ -78,10 +83,41 @@
  *   library's "ID: " prefix is not repeated.
  * - Built for one Exim version: initialisation refuses to run in another
  *   (a structure may have moved), naming both versions.
+ * - daemon_socket (issue 17): the transaction goes to tlsrelayd as
+ *   tlsrelayc's would (lib/daemon_client.h, plugin/daemon/proto.h): the
+ *   command line "tlsrelay -P [-c CONFIG] -Q MSGID -f SENDER [-N -R -V]
+ *   -- RCPT...", the message (written as for an in-process delivery, at
+ *   offset 0) as descriptor 0, a memory file for the result as 1,
+ *   /dev/null as 2. -P makes the delivery write one line per recipient
+ *   (lib/rcpt_result.h), read back into the same statuses an in-process
+ *   delivery gives and settled by the same code (transport_result.c):
+ *   =>, == and ** with the same texts and retry items. The daemon serves
+ *   only its own configuration file; a client cannot lower anything.
+ * - When the daemon ran nothing (no socket, refused, nothing accepted, or
+ *   "not served": another config, relayhost or an explicit helo_data,
+ *   sent as -r / -o, which the daemon does not take from a client), the
+ *   transaction is delivered in this process as without daemon_socket,
+ *   and so is the rest of the call; one line in the main log says why
+ *   ("tlsrelay: tlsrelayd at SOCK: ...: delivering in this process"). A
+ *   missing daemon never holds mail back.
+ * - Once the request is sent, any doubt defers every address of the
+ *   transaction (no reply: the daemon and its delivery process killed,
+ *   no reply within twice the deadline plus a minute, an unreadable or
+ *   malformed reply, the daemon's own reply for a dead delivery process):
+ *   at worst sent twice, never lost, never delivered again in this
+ *   process.
+ * - Through the daemon, the EHLO name is the daemon's (its tlsrelay.conf
+ *   helo_name, else its host name): helo_data's default
+ *   ($primary_hostname) is not sent; a helo_data set in the transport is
+ *   (and makes the delivery run here). tlsrelay's own log lines are the
+ *   daemon's (its syslog, with Exim's message ID as the queue ID); Exim's
+ *   main log has each address's result.
  */
 #include "exim_api.h"
 #include "tlsrelay.h"
+#include "tlsrelay_internal.h"
 #include "transport_result.h"
+#include <fcntl.h>
 
 #define DRIVER "tlsrelay"
 
@@ -89,6 +125,7 @@
 
 typedef struct {
 	uschar *config;
+	uschar *daemon_socket;
 	uschar *relayhost;
 	uschar *helo_data;
 	void *warm;                 /* struct warm: not an option */
@@ -101,6 +138,7 @@ static optionlist tlsrelay_transport_options[] = {
 	{ "*expand_multi_domain", opt_stringptr | opt_hidden | opt_public,
 	  OPT_OFF(transport_instance, expand_multi_domain) },
 	{ "config", opt_stringptr, LOFF(config) },
+	{ "daemon_socket", opt_stringptr, LOFF(daemon_socket) },
 	{ "helo_data", opt_stringptr, LOFF(helo_data) },
 	{ "max_rcpt", opt_stringptr | opt_public,
 	  OPT_OFF(transport_instance, max_addresses) },
@@ -236,7 +274,10 @@ typedef struct job {
 	address_item **addr;        /* the group as an array */
 	int n;
 	int max_rcpt;
-	tlsrelay_ctx *ctx;
+	tlsrelay_ctx *ctx;          /* NULL until an in-process delivery needs it */
+	const uschar *config, *relayhost, *helo, *sock;   /* the options, expanded */
+	int helo_set;               /* helo_data set in the transport block */
+	int in_process;             /* tlsrelayd not used (any more) in this call */
 } job;
 
 /* Settle one address with a status. */
@@ -393,27 +434,60 @@ static const char *envid_plain(void)
 	return CS plain;
 }
 
-/* One SMTP transaction: the addresses at idx[0..k). */
-static void deliver_batch(job *j, const int *idx, int k, const char *notify)
+/* The context of an in-process delivery, read once per call: 0, or -1
+ * with *st. */
+static int job_ctx(job *j, tlsrelay_status *st)
 {
-	tlsrelay_rcpt *rcpts = store_get(k * sizeof *rcpts, GET_UNTAINTED);
+	if (j->ctx != NULL)
+		return 0;
+	if ((j->ctx = ctx_get(j->ob, CCS j->config, st)) == NULL)
+		return -1;
+	tlsrelay_ctx_set_logger(j->ctx, log_line, NULL, IS_DEBUG(transport) ? 2 : 0);
+	/* the queue ID of the TLS history (Exim's IDs are letters, digits, '-') */
+	if (message_id != NULL && tlsrelay_ctx_set_log_id(j->ctx, CCS message_id, st) != TLSRELAY_OK)
+		DEBUG(transport) debug_printf("tlsrelay: message ID not recorded: %s\n", st->text);
+	if ((j->helo != NULL && tlsrelay_ctx_set(j->ctx, "helo_name", CCS j->helo, st) != TLSRELAY_OK) ||
+	    (j->relayhost != NULL && tlsrelay_ctx_set(j->ctx, "relayhost", CCS j->relayhost, st) != TLSRELAY_OK)) {
+		/* the library names the setting; say which option it came from */
+		tlsrelay_status o;
+		exim_status_set(&o, st->cat, st->dsn, CS string_sprintf("%s transport: %s",
+		           j->tblock->drinst.name, st->text));
+		*st = o;
+		ctx_put(j->ob, j->ctx);
+		j->ctx = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Settle the addresses at idx[0..k) with their recipients' statuses. */
+static void settle_batch(job *j, const int *idx, int k, const tlsrelay_rcpt *rcpts)
+{
+	for (int i = 0, delivered = 0; i < k; i++) {
+		settle(j->addr[idx[i]], &rcpts[i].status);
+		/* Exim logs "=>" for the first address of a transaction that was
+		 * delivered, "->" for the others */
+		if (j->addr[idx[i]]->transport_return == OK && delivered++ > 0)
+			j->addr[idx[i]]->special_action = '-';
+		j->addr[idx[i]] = NULL;
+	}
+}
+
+/* One SMTP transaction in this process: the recipients rcpts[0..k). */
+static void deliver_here(job *j, tlsrelay_rcpt *rcpts, int k, const char *notify)
+{
 	tlsrelay_request req = { 0 };
-	tlsrelay_status st, sentinel;
+	tlsrelay_status st;
 	tlsrelay_message *msg;
 	int fd, dsn = notify != NULL;
 
-	exim_status_set(&sentinel, TLSRELAY_INTERNAL, "4.3.0", "no result from the library");
-	for (int i = 0; i < k; i++) {
-		rcpts[i].addr = CS transport_rcpt_address(j->addr[idx[i]],
-		                                          j->tblock->rcpt_include_affixes);
-		rcpts[i].status = sentinel;
-	}
-	if ((fd = write_message(j, &st)) < 0)
-		goto settle;
+	tr_rcpts_unsettled(rcpts, (size_t)k);
+	if (job_ctx(j, &st) < 0 || (fd = write_message(j, &st)) < 0)
+		goto out;
 	msg = tlsrelay_message_spool(j->ctx, fd, &st);
 	close(fd);
 	if (msg == NULL)
-		goto settle;
+		goto out;
 	req.sender = CS return_path;
 	req.notify = notify;
 	req.ret = !dsn ? NULL : dsn_ret == dsn_ret_hdrs ? "HDRS" : dsn_ret == dsn_ret_full ? "FULL" : NULL;
@@ -422,28 +496,158 @@ static void deliver_batch(job *j, const int *idx, int k, const char *notify)
 	req.nrcpts = (size_t)k;
 	tlsrelay_deliver(j->ctx, &req, msg, &st);
 	tlsrelay_message_free(msg);
-	for (int i = 0, delivered = 0; i < k; i++) {
-		/* A recipient the library left unset, or one not settled when the
-		 * whole request failed before sending (configuration, memory,
-		 * spool), takes the request's reason. */
-		tlsrelay_status *rs = &rcpts[i].status;
-		if (memcmp(rs, &sentinel, sizeof *rs) == 0 ||
-		    (rs->cat != TLSRELAY_OK && st.cat != TLSRELAY_OK &&
-		     st.cat != TLSRELAY_TEMP && st.cat != TLSRELAY_PERM))
-			*rs = st;
-		settle(j->addr[idx[i]], rs);
-		/* Exim logs "=>" for the first address of a transaction that was
-		 * delivered, "->" for the others */
-		if (j->addr[idx[i]]->transport_return == OK && delivered++ > 0)
-			j->addr[idx[i]]->special_action = '-';
-		j->addr[idx[i]] = NULL;
+out:
+	/* A recipient the library left unset, or every one when the whole
+	 * request failed before sending (configuration, memory, spool), takes
+	 * the request's reason. */
+	tr_rcpts_settle(rcpts, (size_t)k, &st);
+}
+
+/* ------------------------------------------------ through tlsrelayd */
+
+/* tlsrelay's command line for the recipients rcpts[0..k) (tlsrelay(8)):
+ * -P (a result line per recipient), the configuration, Exim's message ID,
+ * the envelope; relayhost and an explicit helo_data as -r and -o, which
+ * the daemon does not serve (the delivery then runs here, with them). */
+static char **daemon_argv(job *j, const tlsrelay_rcpt *rcpts, int k, const char *notify,
+                          int *argc)
+{
+	char **v = store_get((k + 24) * sizeof *v, GET_UNTAINTED);
+	int n = 0, dsn = notify != NULL;
+	const char *envid = dsn ? envid_plain() : NULL;
+
+	v[n++] = "tlsrelay";
+	v[n++] = "-P";
+	if (j->config != NULL)
+		v[n++] = "-c", v[n++] = CS j->config;
+	if (message_id != NULL && *message_id)
+		v[n++] = "-Q", v[n++] = CS message_id;
+	v[n++] = "-f", v[n++] = return_path && *return_path ? CS return_path : "<>";
+	if (dsn)
+		v[n++] = "-N", v[n++] = (char *)notify;
+	if (dsn && (dsn_ret == dsn_ret_hdrs || dsn_ret == dsn_ret_full))
+		v[n++] = "-R", v[n++] = dsn_ret == dsn_ret_hdrs ? "HDRS" : "FULL";
+	if (envid != NULL)
+		v[n++] = "-V", v[n++] = (char *)envid;
+	if (j->relayhost != NULL)
+		v[n++] = "-r", v[n++] = CS j->relayhost;
+	if (j->helo != NULL && j->helo_set)
+		v[n++] = "-o", v[n++] = CS string_sprintf("helo_name=%s", j->helo);
+	v[n++] = "--";
+	for (int i = 0; i < k; i++)
+		v[n++] = (char *)rcpts[i].addr;
+	v[n] = NULL;
+	*argc = n;
+	return v;
+}
+
+/* How long to wait for tlsrelayd's reply: the delivery's own deadline
+ * (the prepared context's, else tlsrelay's default 600 s) twice, for a
+ * wait in the daemon's queue, plus a minute. */
+static int daemon_wait(const job *j)
+{
+	const struct warm *w = j->ob->warm;
+
+	return 2 * (w != NULL ? tlsrelay_ctx_deadline(w->ctx) : 600) + 60;
+}
+
+/* The result descriptor's content (what the delivery printed) into *out;
+ * its length, or -1 (then *out is unchanged). */
+static ssize_t read_result(int fd, int k, char **out)
+{
+	size_t cap = (size_t)(k + 4) * TR_RCPT_LINE_MAX + 1, have = 0;
+	char *buf = store_get(cap, GET_UNTAINTED);
+	ssize_t n;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return -1;
+	while (have < cap && (n = read(fd, buf + have, cap - have)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		have += (size_t)n;
 	}
-	return;
-settle:
-	for (int i = 0; i < k; i++) {
-		settle(j->addr[idx[i]], &st);
-		j->addr[idx[i]] = NULL;
+	*out = buf;
+	return (ssize_t)have;
+}
+
+/* Once per call: why the delivery runs in this process after all. */
+static void fall_back(job *j, const tlsrelay_status *st)
+{
+	log_write(LOG_MAIN, "tlsrelay: %s: delivering in this process", st->text);
+	j->in_process = 1;
+}
+
+/* The recipients rcpts[0..k) through tlsrelayd at daemon_socket: 1 when
+ * each has its status (from the delivery, or TEMP when the outcome is
+ * unknown), 0 when the daemon ran nothing (none, refused, not served):
+ * the caller delivers here. */
+static int deliver_via_daemon(job *j, tlsrelay_rcpt *rcpts, int k, const char *notify)
+{
+	int fds[3] = { -1, -1, -1 }, argc, settled = 1;
+	char **argv = daemon_argv(j, rcpts, k, notify, &argc), *out = NULL;
+	tr_daemon_reply reply;
+	tlsrelay_status st;
+	ssize_t len;
+
+	if ((fds[0] = write_message(j, &st)) < 0 ||
+	    tlsrelay_spool_fd(CS spool_directory, 0, &fds[1], &st) != TLSRELAY_OK ||
+	    (fds[2] = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+		if (fds[0] >= 0 && fds[1] >= 0)
+			exim_status_set(&st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf(
+			                "cannot open /dev/null: %s", strerror(errno)));
+		tr_rcpts_unsettled(rcpts, (size_t)k);
+		tr_rcpts_settle(rcpts, (size_t)k, &st);
+		goto out;
 	}
+	DEBUG(transport) debug_printf("tlsrelay: handing %d recipient(s) to tlsrelayd at %s\n",
+	                              k, j->sock);
+	switch (tr_daemon_deliver(CCS j->sock, argc, argv, fds, daemon_wait(j), &reply, &st)) {
+	case TR_DAEMON_UNREACHABLE:
+	case TR_DAEMON_NOT_SERVED:
+		fall_back(j, &st);
+		settled = 0;
+		break;
+	case TR_DAEMON_LOST:
+		tr_rcpts_unsettled(rcpts, (size_t)k);
+		tr_rcpts_settle(rcpts, (size_t)k, &st);
+		break;
+	case TR_DAEMON_REPLIED:
+		if ((len = read_result(fds[1], k, &out)) < 0) {
+			exim_status_set(&st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf("cannot read "
+			                "the result of tlsrelayd's delivery: %s: delivery status unknown",
+			                strerror(errno)));
+			tr_rcpts_unsettled(rcpts, (size_t)k);
+			tr_rcpts_settle(rcpts, (size_t)k, &st);
+			break;
+		}
+		if (tr_rcpt_results_read(out, (size_t)len, reply.status, reply.line, rcpts,
+		                         (size_t)k, &st) != TLSRELAY_OK)
+			log_write(LOG_MAIN, "tlsrelay: %s", st.text);
+		DEBUG(transport) debug_printf("tlsrelay: tlsrelayd: exit status %d%s%s\n",
+		                              reply.status, reply.line[0] ? ", " : "", reply.line);
+		break;
+	}
+out:
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return settled;
+}
+
+/* One SMTP transaction: the addresses at idx[0..k), through tlsrelayd
+ * when daemon_socket says so (transport_daemon.c), else here. */
+static void deliver_batch(job *j, const int *idx, int k, const char *notify)
+{
+	tlsrelay_rcpt *rcpts = store_get(k * sizeof *rcpts, GET_UNTAINTED);
+
+	for (int i = 0; i < k; i++)
+		rcpts[i].addr = CS transport_rcpt_address(j->addr[idx[i]],
+		                                          j->tblock->rcpt_include_affixes);
+	if (j->in_process || !deliver_via_daemon(j, rcpts, k, notify))
+		deliver_here(j, rcpts, k, notify);
+	settle_batch(j, idx, k, rcpts);
 }
 
 /* Every address not yet settled, in transactions of at most max_rcpt
@@ -492,39 +696,38 @@ static void refuse_unsendable(job *j)
 	}
 }
 
-/* The configuration and the options: -1 after settling every address. */
+/* The options, expanded: -1 after settling every address. Without
+ * daemon_socket the context is read now (a configuration error defers
+ * every address before anything else); with it, only when a delivery
+ * falls back to this process. */
 static int job_setup(job *j)
 {
 	tlsrelay_transport_options_block *ob = j->ob;
-	const uschar *config, *relayhost, *helo;
 	tlsrelay_status st;
 
-	if (expand_opt(j, "config", ob->config, &config) < 0 ||
-	    expand_opt(j, "relayhost", ob->relayhost, &relayhost) < 0 ||
-	    expand_opt(j, "helo_data", ob->helo_data, &helo) < 0)
+	if (expand_opt(j, "config", ob->config, &j->config) < 0 ||
+	    expand_opt(j, "daemon_socket", ob->daemon_socket, &j->sock) < 0 ||
+	    expand_opt(j, "relayhost", ob->relayhost, &j->relayhost) < 0 ||
+	    expand_opt(j, "helo_data", ob->helo_data, &j->helo) < 0)
 		return -1;
-	if (config != NULL && is_tainted(config)) {
+	j->helo_set = ob->helo_data != tlsrelay_transport_option_defaults.helo_data;
+	if (j->config != NULL && is_tainted(j->config)) {
 		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
 		           "%s transport: config \"%s\" is tainted (comes from the message)",
-		           j->tblock->drinst.name, config));
+		           j->tblock->drinst.name, j->config));
 		settle_all(j, &st);
 		return -1;
 	}
-	if ((j->ctx = ctx_get(ob, CCS config, &st)) == NULL) {
+	if (j->sock != NULL && is_tainted(j->sock)) {
+		exim_status_set(&st, TLSRELAY_CONFIG, "4.3.5", CS string_sprintf(
+		           "%s transport: daemon_socket \"%s\" is tainted (comes from the message)",
+		           j->tblock->drinst.name, j->sock));
 		settle_all(j, &st);
 		return -1;
 	}
-	tlsrelay_ctx_set_logger(j->ctx, log_line, NULL, IS_DEBUG(transport) ? 2 : 0);
-	/* the queue ID of the TLS history (Exim's IDs are letters, digits, '-') */
-	if (message_id != NULL && tlsrelay_ctx_set_log_id(j->ctx, CCS message_id, &st) != TLSRELAY_OK)
-		DEBUG(transport) debug_printf("tlsrelay: message ID not recorded: %s\n", st.text);
-	if ((helo != NULL && tlsrelay_ctx_set(j->ctx, "helo_name", CCS helo, &st) != TLSRELAY_OK) ||
-	    (relayhost != NULL && tlsrelay_ctx_set(j->ctx, "relayhost", CCS relayhost, &st) != TLSRELAY_OK)) {
-		/* the library names the setting; say which option it came from */
-		tlsrelay_status o;
-		exim_status_set(&o, st.cat, st.dsn, CS string_sprintf("%s transport: %s",
-		           j->tblock->drinst.name, st.text));
-		settle_all(j, &o);
+	j->in_process = j->sock == NULL;
+	if (j->in_process && job_ctx(j, &st) < 0) {
+		settle_all(j, &st);
 		return -1;
 	}
 	return 0;
@@ -555,8 +758,10 @@ static BOOL tlsrelay_transport_entry(transport_instance *tblock, address_item *a
 	if (job_setup(&j) < 0)
 		return TRUE;
 	deliver_all(&j);
-	(void)tlsrelay_ctx_set_log_id(j.ctx, NULL, NULL);
-	ctx_put(j.ob, j.ctx);
+	if (j.ctx != NULL) {
+		(void)tlsrelay_ctx_set_log_id(j.ctx, NULL, NULL);
+		ctx_put(j.ob, j.ctx);
+	}
 	return TRUE;
 }
 

@@ -4,7 +4,7 @@
  * the same code in the process it forks for a delivery.
  *
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
- *            [-N NOTIFY] [-R RET] [-V ENVID] [-Q QUEUE_ID] [-v] [-i] [--]
+ *            [-N NOTIFY] [-R RET] [-V ENVID] [-Q QUEUE_ID] [-P] [-v] [-i] [--]
  *            RECIPIENT...
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q [--explain] DESTINATION
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t [-u USER]
@@ -63,6 +63,17 @@
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
  * - In a delivery process of tlsrelayd (warm given), which runs with the
+ * - -P (per recipient): after the delivery, one line per recipient on
+ *   standard output, "rcpt INDEX CATEGORY DSN TEXT" (lib/rcpt_result.h),
+ *   after the usual first line: for a client that has the delivery run by
+ *   another process and maps each recipient's result itself (the Exim
+ *   module through tlsrelayd, which serves it: it changes what is printed,
+ *   nothing of the policy). A recipient the library left unset, or a
+ *   failure of the whole request, gets the request's status
+ *   (tr_rcpts_settle, the module's in-process rule). No line when the run
+ *   ends before the delivery (command line, configuration, memory): the
+ *   reader then takes the exit status.
+ * - In a delivery process of tlsrelayd (warm given), which runs with the
  *   daemon's user and files for whoever can connect to its socket, only a
  *   delivery with the daemon's own configuration is run: -o, -t, -n, -d,
  *   -q, -r and a -c naming another file are not served
@@ -89,6 +100,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include "tlsrelay.h"
+#include "tlsrelay_internal.h"
 #include "transport.h"
 #include "../cli.h"
 
@@ -104,6 +116,7 @@ struct opts {
 	const char *overrides[32];
 	int noverrides;
 	int verbose;
+	int per_rcpt;                 /* -P: one result line per recipient */
 };
 
 struct logsink {
@@ -112,7 +125,7 @@ struct logsink {
 
 static const char synopsis[] =
 	"usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	"[-N notify] [-R ret] [-V envid] [-Q queue_id] [-v] [-i] [-T] [--] recipient...\n"
+	"[-N notify] [-R ret] [-V envid] [-Q queue_id] [-P] [-v] [-i] [-T] [--] recipient...\n"
 	"       tlsrelay [-c config] [-o key=value] -q [--explain] destination\n"
 	"       tlsrelay [-c config] [-o key=value] -n | -d | -t [-u user]\n"
 	"       tlsrelay --help | --version";
@@ -209,7 +222,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	/* glibc: 0 makes getopt start afresh, reading the "+" again (in
 	 * tlsrelayd's child the daemon's own getopt has run before). */
 	optind = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:Q:u:vindtT")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:Q:u:vindtTP")) != -1) {
 		switch (c) {
 		case 'n': o->show = 1; break;
 		case 'd': o->show = 2; break;
@@ -225,6 +238,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V': o->envid = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'i': break;
+		case 'P': o->per_rcpt = 1; break;
 		case 'T': break;          /* exit_flags() */
 		case 'o':
 			if (o->noverrides == (int)(sizeof o->overrides / sizeof o->overrides[0]) ||
@@ -370,6 +384,18 @@ static void explain(tlsrelay_ctx *ctx, const char *dest, tlsrelay_status *st)
 		printf("%s tlsrelay: %s\n", st->dsn, st->text);
 }
 
+/* -P: each recipient's final status, one line each (rcpt_result.h). */
+static void print_rcpts(tlsrelay_rcpt *rcpts, size_t n, const tlsrelay_status *st)
+{
+	char line[TR_RCPT_LINE_MAX];
+
+	tr_rcpts_settle(rcpts, n, st);
+	for (size_t i = 0; i < n; i++) {
+		tr_rcpt_line_format(line, sizeof line, i, &rcpts[i].status);
+		fputs(line, stdout);
+	}
+}
+
 /* The delivery; *st its summary (tlsrelay_deliver), or why there was none:
  * INTERNAL (out of memory), TEMP (no standard input, spool failure). */
 static void deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **rcpt,
@@ -393,6 +419,7 @@ static void deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **r
 	}
 	for (int i = 0; i < nrcpt; i++)
 		rcpts[i].addr = rcpt[i];
+	tr_rcpts_unsettled(rcpts, (size_t)nrcpt);
 	if ((msg = tlsrelay_message_spool(ctx, STDIN_FILENO, st)) != NULL) {
 		/* Re-arm: the library's deadline starts now, after the input. */
 		alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
@@ -402,6 +429,8 @@ static void deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **r
 	if (st->cat != TLSRELAY_OK)
 		printf("%s %s\n", st->dsn[0] ? st->dsn : (st->cat == TLSRELAY_PERM ? "5.0.0" : "4.0.0"),
 		       st->text);
+	if (o->per_rcpt)
+		print_rcpts(rcpts, (size_t)nrcpt, st);
 	free(rcpts);
 }
 

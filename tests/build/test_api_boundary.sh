@@ -16,7 +16,7 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
 # The programs that may include tlsrelay_internal.h (directories of plugin/).
-INTERNAL="plugin/sts plugin/milter plugin/daemon"
+INTERNAL="plugin/sts plugin/milter plugin/daemon plugin/exim plugin/transport"
 
 # FILE INCLUDE: allowed although outside the rules above (the reason above each)
 EXCEPTIONS=$(grep -v '^#' <<'EOF'
@@ -85,10 +85,10 @@ cat > "$T/bad.c" <<'EOF'
  #  include <sts.h>
 #include "../../lib/dns_txt.h"
 #include "tlsrelay_internal.h"
-#include "transport.h"
+#include "../transport/transport.h"
 #include "../cli.h"
 EOF
-out=$(violations "$T/bad.c" plugin/transport)
+out=$(violations "$T/bad.c" plugin/probe)
 tap_like "$out" '^ctx\.h: a header of lib/' "checker: a quoted header of lib/ is found"
 tap_like "$out" '^sts\.h: a header of lib/' "checker: an angle-bracket header of lib/ is found"
 tap_like "$out" '^\.\./\.\./lib/dns_txt\.h: a header outside plugin/' "checker: a relative path into lib/ is found"
