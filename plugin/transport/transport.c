@@ -62,7 +62,6 @@
  * - -q --explain DEST: tlsrelay-report explain (tlsrelay_report()).
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
- * - In a delivery process of tlsrelayd (warm given), which runs with the
  * - -P (per recipient): after the delivery, one line per recipient on
  *   standard output, "rcpt INDEX CATEGORY DSN TEXT" (lib/rcpt_result.h),
  *   after the usual first line: for a client that has the delivery run by
