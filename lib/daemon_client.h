@@ -1,9 +1,9 @@
 /*
  * daemon_client.h - the client side of tlsrelayd's protocol (plugin/
  * daemon/proto.h): one delivery handed to the daemon, its reply read.
- * Used by the Exim transport module (daemon_socket); tlsrelayc has its own
- * copy of these steps (it links no library; doc/DESIGN.md says why it is
- * left as it is).
+ * Used by the Exim transport module (daemon_socket). The steps themselves
+ * (connect, request, send, reply) are plugin/daemon/client.h, shared with
+ * tlsrelayc, which links no library (a header, as fdpass.h).
  *
  * Decisions:
  * - The outcome says what the caller may do next, which is all a client

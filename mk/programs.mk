@@ -63,7 +63,7 @@ plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
 	plugin/daemon/daemon.h plugin/daemon/proto.h plugin/daemon/fdpass.h \
 	plugin/transport/transport.c plugin/transport/transport.h plugin/cli.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
-TLSRELAYC_SRC = plugin/transport/tlsrelayc.c plugin/daemon/proto.h plugin/daemon/fdpass.h plugin/cli.h
+TLSRELAYC_SRC = plugin/transport/tlsrelayc.c plugin/daemon/client.h plugin/daemon/proto.h plugin/daemon/fdpass.h plugin/cli.h
 EXTRA_DIST += $(TLSRELAYC_SRC)
 plugin_transport_tlsrelayc_LDADD =
 if TLSRELAYC_MUSL

@@ -56,8 +56,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "../daemon/fdpass.h"
-#include "../daemon/proto.h"
+#include "../daemon/client.h"
 #include "../../lib/status_exit.h"
 #include "../cli.h"
 
@@ -107,121 +106,30 @@ static int std_fds_open(void)
 	return 1;
 }
 
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa;
-	int s;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		int e = errno;
-		close(s);
-		errno = e;
-		return -1;
-	}
-	return s;
-}
-
-/* The request of proto.h in one buffer (a static one when it fits: no
- * heap to set up, a few page faults and system calls less per message);
- * NULL if too big. */
+/* The request in a static buffer when it fits: no heap set-up. */
 static char small_request[8192];
 
-static char *build(int argc, char **argv, size_t *outlen)
-{
-	char cwd[PATH_MAX];
-	size_t len, off = TRD_HEAD_LEN;
-	uint32_t u;
-	char *buf;
-
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		strcpy(cwd, "/");
-	len = strlen(cwd) + 1;
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	if (argc > TRD_ARGC_MAX || len > TRD_LEN_MAX)
-		return NULL;
-	if (TRD_HEAD_LEN + len <= sizeof small_request)
-		buf = small_request;
-	else if ((buf = malloc(TRD_HEAD_LEN + len)) == NULL)
-		return NULL;
-	memcpy(buf, TRD_MAGIC, TRD_MAGIC_LEN);
-	u = (uint32_t)argc;
-	memcpy(buf + TRD_MAGIC_LEN, &u, 4);
-	u = (uint32_t)len;
-	memcpy(buf + TRD_MAGIC_LEN + 4, &u, 4);
-	memcpy(buf + off, cwd, strlen(cwd) + 1);
-	off += strlen(cwd) + 1;
-	for (int i = 0; i < argc; i++) {
-		memcpy(buf + off, argv[i], strlen(argv[i]) + 1);
-		off += strlen(argv[i]) + 1;
-	}
-	*outlen = off;
-	return buf;
-}
-
-/* Everything in buf, the three descriptors with the first bytes: 0, or
- * -1 when nothing was sent (the daemon has nothing: safe to fall back),
- * or -2 when only part was. */
-static int send_request(int s, const char *buf, size_t len)
-{
-	int fds[3] = { 0, 1, 2 };
-	ssize_t n = trd_send_fds(s, buf, len, fds, 3);
-
-	if (n <= 0)
-		return -1;
-	for (size_t off = (size_t)n; off < len; off += (size_t)n) {
-		do
-			n = send(s, buf + off, len - off, MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		if (n <= 0)
-			return -2;
-	}
-	return 0;
-}
-
 /* The reply: the exit status, after printing its line if any; -1 for
- * TRD_REPLY_NOT_SERVED (nothing printed). */
+ * "not-served" (proto.h). No timeout of its own (the file header). */
 static int read_reply(int s)
 {
-	char line[TRD_REPLY_MAX + 1], *end, *nl;
-	size_t have = 0;
-	long status;
-	ssize_t n;
+	char line[TRD_REPLY_MAX + 1];
+	const char *rest;
+	int status;
 
-	while (have < TRD_REPLY_MAX && memchr(line, '\n', have) == NULL) {
-		n = read(s, line + have, TRD_REPLY_MAX - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-	}
-	line[have] = '\0';
-	if ((nl = strchr(line, '\n')) == NULL) {
+	if (trd_client_reply(s, line, -1) < 0) {
 		printf("4.3.0 tlsrelayc: tlsrelayd ended without a result: delivery status unknown\n");
 		return EXIT_TEMP;
 	}
-	*nl = '\0';
 	if (strcmp(line, TRD_REPLY_NOT_SERVED) == 0)
 		return -1;
-	errno = 0;
-	status = strtol(line, &end, 10);
-	if (errno || end == line || status < 0 || status > 255 || (*end && *end != ' ')) {
+	if (trd_client_parse(line, &status, &rest) < 0) {
 		printf("4.3.0 tlsrelayc: unreadable result from tlsrelayd\n");
 		return EXIT_TEMP;
 	}
-	if (*end == ' ')
-		printf("%s\n", end + 1);
-	return (int)status;
+	if (rest)
+		printf("%s\n", rest);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -250,14 +158,14 @@ int main(int argc, char **argv)
 		fallback(argv, "descriptor 0, 1 or 2 is closed", NULL);
 	/* Made before connecting: the request follows the connection at once,
 	 * and the daemon routes it by its first bytes (route.c). */
-	if ((buf = build(argc, argv, &len)) == NULL)
+	if ((buf = trd_client_request(argc, argv, small_request, sizeof small_request, &len)) == NULL)
 		fallback(argv, "command line over the protocol's limits", sock);
-	if ((s = connect_to(sock)) < 0) {
+	if ((s = trd_client_connect(sock)) < 0) {
 		char why[128];
 		snprintf(why, sizeof why, "cannot connect: %s", strerror(errno));
 		fallback(argv, why, sock);
 	}
-	if ((rc = send_request(s, buf, len)) == -1)
+	if ((rc = trd_client_send(s, buf, len, (const int[3]){ 0, 1, 2 })) == -1)
 		fallback(argv, "request not accepted", sock);
 	if (rc < 0) {
 		printf("4.3.0 tlsrelayc: cannot send the request to tlsrelayd: %s\n", strerror(errno));
