@@ -637,7 +637,7 @@ out:
 }
 
 /* One SMTP transaction: the addresses at idx[0..k), through tlsrelayd
- * when daemon_socket says so (transport_daemon.c), else here. */
+ * when daemon_socket says so (deliver_via_daemon), else here. */
 static void deliver_batch(job *j, const int *idx, int k, const char *notify)
 {
 	tlsrelay_rcpt *rcpts = store_get(k * sizeof *rcpts, GET_UNTAINTED);
