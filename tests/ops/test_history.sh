@@ -276,6 +276,9 @@ if command -v postfix >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v swaks 
 	swaks_send "$HPORT" sender@example.org alice@example.test "$T/pfmsg"
 	tap_status "$([ -n "$SENT_QID" ] && receiver_wait_mail "$RDIR" alice 'queue id test' 60 >/dev/null; echo $?)" \
 		"Postfix: the message reached the receiving Postfix" "$SWAKS_OUT"
+	# the row is written when the transport ends, which may be after the
+	# receiver has the message: wait for pipe(8)'s status=sent (bounded)
+	wait_until 60 grep -q "$SENT_QID: .*status=sent" "$(pf_log "$HDIR")"
 	got=$(HIST=$T/pfhist/history.db sql "SELECT queue_id, posture, outcome FROM attempt")
 	tap_is "$got" "$SENT_QID|verified|delivered" "Postfix: the history row has Postfix's queue ID ${SENT_QID}"
 else
