@@ -51,6 +51,7 @@ UNIT_TESTS = \
 	tests/unit/test_fleet \
 	tests/unit/test_history \
 	tests/unit/test_io \
+	tests/unit/test_lmtp_server \
 	tests/unit/test_message \
 	tests/unit/test_msgreq \
 	tests/unit/test_msgreq_prop \
