@@ -188,7 +188,7 @@ SHELL_TESTS += tests/admin/test_confcheck.sh tests/admin/test_probe.sh \
 SHELL_TESTS += tests/daemon/test_daemon.sh tests/daemon/test_faults_daemon.sh \
 	tests/daemon/test_daemon_access.sh tests/daemon/test_reuse.sh \
 	tests/daemon/test_reuse_routing.sh tests/daemon/test_reuse_faults.sh \
-	tests/daemon/test_reuse_soak.sh
+	tests/daemon/test_reuse_soak.sh tests/daemon/test_lmtp.sh
 # the operations layer: the TLS history, shadow policy, tlsrelay-report
 # (summary, explain, html), the resolver's DNSSEC self-test, the README's
 # "enforce" walk-through

@@ -204,7 +204,7 @@ void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label, int 
 		char line[TRD_REPLY_MAX];
 
 		if (lmtp)
-			snprintf(line, sizeof line, "421 4.3.0 tlsrelayd: no delivery process available\r\n");
+			snprintf(line, sizeof line, "421 4.3.0 tlsrelayd: no delivery process available%s", "\r\n");
 		else
 			snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: no delivery process available\n",
 			         trd_temp_exit());
