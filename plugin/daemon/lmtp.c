@@ -19,6 +19,10 @@
  *   that kept the connection for another message (Postfix's lmtp(8)
  *   connection cache, which checks a cached connection with RSET) opens
  *   a new one and reaches a fresh process.
+ * - A file of the configuration changed (tlsrelay_ctx_changed): the
+ *   session ends the same way after the transaction, so that the next one
+ *   reaches a process with the new settings (the daemon retires this one
+ *   on its report). A SIGHUP alone is not seen until the session ends.
  * - No command for TRD_LMTP_TIMEOUT seconds: 421 4.4.2 and the end.
  *   Replies are written within the same time or the session ends.
  * - Without a warm context (a configuration error), the session is
@@ -90,11 +94,10 @@ static int send_all(int conn, tr_buf *out)
 		struct pollfd p = { conn, POLLOUT, 0 };
 		ssize_t n;
 
-		if (time(NULL) >= deadline || poll(&p, 1, 1000) < 0) {
-			if (errno == EINTR)
-				continue;
+		if (time(NULL) >= deadline)
 			return -1;
-		}
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			return -1;
 		n = send(conn, out->s + off, out->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
@@ -214,8 +217,8 @@ static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, struct spo
 				return done;
 			deliver(ctx, s, sp, sts);
 			tr_lmtp_results(s, sts, out);
-			if (++done >= left) {
-				tr_buf_printf(out, "421 4.3.2 %s closing: this process's use limit\r\n", s->host);
+			if (++done >= left || tlsrelay_ctx_changed(ctx) != NULL) {
+				tr_buf_printf(out, "421 4.3.2 %s closing: the delivery process retires\r\n", s->host);
 				(void)send_all(conn, out);
 				return done;
 			}
