@@ -23,6 +23,9 @@ Cases:
               server's end
   deliver     LHLO, one message with Message-ID ARG to user@example.test,
               QUIT
+  txns        LHLO, then 3 transactions one after the other on the same
+              session, each waiting for its reply (Message-IDs ARG-1..3),
+              then QUIT
 """
 import socket
 import sys
@@ -96,10 +99,35 @@ def main():
     elif case == "deliver":
         send = (b"LHLO c\r\nMAIL FROM:<sender@sender.test>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n"
                 + msg(arg) + b".\r\nQUIT\r\n")
+    elif case == "txns":
+        s.sendall(b"LHLO c\r\n")
+        buf, eof = read_all(s, until_eof=False, limit=10)
+        out += lines(buf)
+        for i in (1, 2, 3):
+            if eof:
+                break
+            try:
+                s.sendall(b"MAIL FROM:<sender@sender.test>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                eof = True
+                break
+            buf, eof = read_all(s, until_eof=False, limit=10)
+            out += lines(buf)
+            if eof or not buf.rstrip().endswith(b"354 End data with <CR><LF>.<CR><LF>"):
+                break
+            s.sendall(msg("%s-%d" % (arg, i)) + b".\r\n")
+            buf, eof = read_all(s, until_eof=False, limit=60)
+            out += lines(buf)
+            out.append("-- after transaction %d" % i)
+        if not eof:
+            send = b"QUIT\r\n"
     else:
         sys.exit("unknown case " + case)
     if send:
-        s.sendall(send)
+        try:
+            s.sendall(send)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
     buf, eof = read_all(s)
     out += lines(buf)
     for l in out:
