@@ -23,6 +23,9 @@ Cases:
               server's end
   deliver     LHLO, one message with Message-ID ARG to user@example.test,
               QUIT
+  notify      LHLO, one message (Message-ID ARG) from notify@sender.test to
+              user (NOTIFY=SUCCESS,FAILURE), alice (NOTIFY=NEVER) and bob
+              (NOTIFY=SUCCESS,FAILURE) at example.test, QUIT
   txns        LHLO, then 3 transactions one after the other on the same
               session, each waiting for its reply (Message-IDs ARG-1..3),
               then QUIT
@@ -98,6 +101,12 @@ def main():
             f.write("sent\n")
     elif case == "deliver":
         send = (b"LHLO c\r\nMAIL FROM:<sender@sender.test>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n"
+                + msg(arg) + b".\r\nQUIT\r\n")
+    elif case == "notify":
+        send = (b"LHLO c\r\nMAIL FROM:<notify@sender.test> RET=HDRS ENVID=n+2B1\r\n"
+                b"RCPT TO:<user@example.test> NOTIFY=SUCCESS,FAILURE\r\n"
+                b"RCPT TO:<alice@example.test> NOTIFY=NEVER\r\n"
+                b"RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE\r\nDATA\r\n"
                 + msg(arg) + b".\r\nQUIT\r\n")
     elif case == "txns":
         s.sendall(b"LHLO c\r\n")

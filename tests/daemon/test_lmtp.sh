@@ -28,6 +28,8 @@
 #   f. the use count, by a scripted client (-r 2): two transactions on one
 #      session answered, then 421 4.3.2 and the end; the third goes in a
 #      new session (a new process) and arrives
+#   g. recipients with different NOTIFY values: one delivery per value (the
+#      library takes one NOTIFY a transaction), replies in the client's order
 #   e. the delivery process killed in the middle of DATA: the client sees
 #      the connection end without a reply (Postfix defers on that), nothing
 #      reached the receiver; the same message in a new session arrives once
@@ -39,7 +41,7 @@ require_root
 require_cmd postfix postconf timeout ps python3 swaks
 make_tmpdir
 T=$TEST_TMP
-tap_plan 42
+tap_plan 45
 
 DAEMON=${TLSRELAYD_BIN:-$top_builddir/plugin/daemon/tlsrelayd}
 CLIENTPY=$top_srcdir/tests/daemon/lmtp_client.py
@@ -194,6 +196,16 @@ out=$(timeout 60 python3 "$CLIENTPY" "$L" deliver "<middata.$$@sender.test>")
 tap_like "$out" "^250 2\.0\.0 <user@example\.test>" "e: the same message again in a new session: 250"
 wait_until 30 sh -c "[ \$(grep -rlF 'Message-ID: <middata.$$@sender.test>' '$(dirname "$RECV")/mail' | wc -l) -ge 1 ]"
 tap_is "$(idcount middata)" 1 "e: it arrived exactly once"
+
+# ------------------------------------------------- g. NOTIFY per recipient
+tap_diag "g. NOTIFY per recipient (at $SECONDS s)"
+out=$(timeout 60 python3 "$CLIENTPY" "$L" notify "<notify.$$@sender.test>")
+tap_is "$(grep '^250 2\.0\.0 <' <<< "$out" | sed 's/^250 2\.0\.0 <\([a-z]*\)@.*/\1/' | tr '\n' ' ')" "user alice bob " \
+	"g: one 250 per recipient, in the client's order"
+wait_until 30 sh -c "[ \$(grep -rlF 'Message-ID: <notify.$$@sender.test>' '$(dirname "$RECV")/mail' | wc -l) -ge 3 ]"
+tap_is "$(grep -rlF "Message-ID: <notify.$$@sender.test>" "$(dirname "$RECV")/mail" | wc -l)" 3 "g: each recipient got it once"
+tap_is "$(grep -E 'from=<notify@sender.test>, size=[0-9]+, nrcpt=[0-9]' "$(pf_log "$RECV")" | sed 's/.*nrcpt=\([0-9]*\).*/\1/' | sort | tr '\n' ' ')" "1 2 " \
+	"g: two transactions at the receiver: SUCCESS,FAILURE (user, bob) and NEVER (alice)"
 
 # ----------------------------------------------- f. the use count, scripted
 tap_diag "f. the use count on one session (at $SECONDS s)"
