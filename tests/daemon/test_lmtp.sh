@@ -30,6 +30,9 @@
 #      new session (a new process) and arrives
 #   g. recipients with different NOTIFY values: one delivery per value (the
 #      library takes one NOTIFY a transaction), replies in the client's order
+#   h. with Postfix: the delivery process killed during the transaction (its
+#      SMTP side slowed by bench/delay_relay.py, 1 s RTT): Postfix defers
+#      (lost connection), sends it again later, the receiver has it once
 #   e. the delivery process killed in the middle of DATA: the client sees
 #      the connection end without a reply (Postfix defers on that), nothing
 #      reached the receiver; the same message in a new session arrives once
@@ -41,7 +44,7 @@ require_root
 require_cmd postfix postconf timeout ps python3 swaks
 make_tmpdir
 T=$TEST_TMP
-tap_plan 45
+tap_plan 49
 
 DAEMON=${TLSRELAYD_BIN:-$top_builddir/plugin/daemon/tlsrelayd}
 CLIENTPY=$top_srcdir/tests/daemon/lmtp_client.py
@@ -72,7 +75,7 @@ children() { ps -o pid= --ppid "$1" 2>/dev/null; }
 hlog() { cat "$(pf_log "$HOST")"; }
 
 # ------------------------------------------------------------------ setup
-RPORT=$(free_port) && PPORT=$(free_port) && HPORT=$(free_port) || tap_bail "no free port"
+RPORT=$(free_port) && PPORT=$(free_port) && HPORT=$(free_port) && KPORT=$(free_port) || tap_bail "no free port"
 receiver_new recv "$RPORT" may || tap_bail "receiver_new failed"
 RECV=$PF_DIR
 receiver_new plain "$PPORT" none || tap_bail "receiver_new failed"
@@ -83,10 +86,15 @@ daemon d "$RPORT" encrypt -r 3
 D1=$DPID
 daemon p "$PPORT" encrypt
 D2=$DPID
+start_bg delay python3 "$top_srcdir/bench/delay_relay.py" --listen "$KPORT" --to "$RPORT" --delay-ms 500
+DELAY=$BG_PID
+wait_port 127.0.0.1 "$KPORT" 10 || tap_bail "delay relay not listening"
+daemon k "$KPORT" encrypt
+D4=$DPID
 pf_new host "$HPORT" || tap_bail "pf_new failed"
 HOST=$PF_DIR
-pf_set "$HOST" "relay_domains = example.test, plain.test" \
-	"transport_maps = inline:{ example.test=lmtp:unix:$R/d.lmtp, plain.test=lmtp:unix:$R/p.lmtp }" \
+pf_set "$HOST" "relay_domains = example.test, plain.test, kill.test" \
+	"transport_maps = inline:{ example.test=lmtp:unix:$R/d.lmtp, plain.test=lmtp:unix:$R/p.lmtp, kill.test=lmtp:unix:$R/k.lmtp }" \
 	"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
 	"lmtp_destination_concurrency_limit = 1" "lmtp_send_xforward_command = yes" \
 	"lmtp_connection_cache_on_demand = yes" "defer_transports = lmtp"
@@ -221,6 +229,26 @@ tap_like "$out" "^250 2\.0\.0 <user@example\.test>" "f: the third in a new sessi
 wait_until 30 sh -c "[ \$(grep -rlF 'Message-ID: <txns.$$-' '$(dirname "$RECV")/mail' | wc -l) -ge 3 ]"
 tap_is "$(grep -rlF "Message-ID: <txns.$$-" "$(dirname "$RECV")/mail" | wc -l)" 3 "f: all three arrived, once each"
 stop_pid "$D3"
+
+# ----------------------------------- h. killed during a transaction, Postfix
+tap_diag "h. Postfix: a delivery process killed during the transaction (at $SECONDS s)"
+mail h user@kill.test
+pf_flush "$HOST"
+wait_until 30 sh -c "[ -n \"\$(ps -o pid= --ppid $D4)\" ]" || tap_diag "h: no delivery process seen"
+sleep 1		# inside its SMTP transaction: 1 s RTT, about 8 of them
+for p in $(children "$D4"); do kill -KILL "$p"; done
+wait_until 60 grep -q 'to=<user@kill.test>.*status=deferred' "$(pf_log "$HOST")"
+tap_like "$(hlog)" "to=<user@kill.test>.*status=deferred \(lost connection with .*k\.lmtp" \
+	"h: Postfix deferred it (lost connection)"
+pf_flush "$HOST"
+wait_until 90 grep -q 'to=<user@kill.test>.*status=sent' "$(pf_log "$HOST")"
+tap_like "$(hlog)" "to=<user@kill.test>.*status=sent \(250 2\." "h: then sent"
+wait_until 10 grep -q 'to=<user@kill.test>.*status=sent' "$(pf_log "$RECV")"
+tap_is "$(grep -c 'to=<user@kill.test>.*status=sent' "$(pf_log "$RECV")")" 1 "h: the receiver took it exactly once"
+tap_like "$(cat "$T/k-d.out")" "delivery process [0-9]+ ended by signal 9 during an LMTP session" \
+	"h: the daemon logged the killed session"
+stop_pid "$D4"
+stop_pid "$DELAY"
 
 stop_pid "$D1"
 stop_pid "$D2"
