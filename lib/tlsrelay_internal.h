@@ -55,5 +55,7 @@
  * (also tlsrelay -P, plugin/transport/transport.c) */
 #include "daemon_client.h"
 #include "rcpt_result.h"
+/* tlsrelayd's LMTP listener (plugin/daemon/lmtp.c) */
+#include "lmtp_server.h"
 
 #endif

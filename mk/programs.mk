@@ -59,7 +59,7 @@ man_MANS += doc/tlsrelay-sts.8
 sbin_PROGRAMS += plugin/daemon/tlsrelayd plugin/transport/tlsrelayc
 plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
 	plugin/daemon/route.c plugin/daemon/pool.c plugin/daemon/worker.c \
-	plugin/daemon/request.c plugin/daemon/metrics.c \
+	plugin/daemon/request.c plugin/daemon/metrics.c plugin/daemon/lmtp.c \
 	plugin/daemon/daemon.h plugin/daemon/proto.h plugin/daemon/fdpass.h \
 	plugin/transport/transport.c plugin/transport/transport.h plugin/cli.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'

@@ -17,6 +17,7 @@
 struct trd_options {
 	const char *config;     /* -c, default tlsrelay_default_config_path() */
 	const char *socket;     /* -s */
+	const char *lmtp;       /* -L: the LMTP listener's socket, NULL none */
 	const char *user;       /* -u: deliveries run as this user */
 	unsigned mode;          /* -m: socket mode, default 0660 */
 	int max_procs;          /* -n: delivery processes at once, default 100 */
@@ -40,6 +41,8 @@ enum trd_report_kind {
 struct trd_report {
 	int kind;
 	int rc;                 /* DONE: the delivery's exit status (logs) */
+	int uses;               /* DONE: the process's deliveries so far (an
+	                         * LMTP session may have made several) */
 	char label[TRD_LABEL_MAX]; /* the idle connection's label, "" none */
 };
 
@@ -48,6 +51,7 @@ struct trd_worker {
 	pid_t pid;
 	int ctl;                /* control socket; -1: retired (told to stop) */
 	int conn;               /* the client being served, -1 when idle */
+	int lmtp;               /* conn is an LMTP client (lmtp.c) */
 	int stopped;            /* SIGTERM sent: its client went away */
 	int dead;               /* control socket at end of file: reaping soon */
 	unsigned gen;           /* warm context generation it was forked with */
@@ -67,6 +71,7 @@ struct trd_pending {
 struct trd_server {
 	const struct trd_options *opt;
 	int lfd;
+	int lmfd;               /* the LMTP listener (-L), -1: none */
 	int sigfd[2];           /* self-pipe of the signal handler */
 	struct trd_worker *w;
 	int nw;
@@ -79,7 +84,7 @@ struct trd_server {
 };
 
 /* pool.c */
-void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label);
+void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label, int lmtp);
 void trd_pool_done(struct trd_server *srv, struct trd_worker *w);
 void trd_pool_reaped(struct trd_server *srv, pid_t pid, int status);
 void trd_pool_retire(struct trd_worker *w);
@@ -110,12 +115,17 @@ void trd_log(int priority, const char *fmt, ...)
 /* The loop, until SIGTERM or SIGINT (then it waits for the running
  * deliveries); lfd is the listening socket. Returns: OK (stopped),
  * INTERNAL (cannot start: memory, signals). */
-tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd);
+tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd, int lmfd);
 
 /* A delivery process: deliveries passed over ctl until it is closed.
  * Never returns. */
-void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config)
+void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config, int max_use)
 	__attribute__((noreturn));
+
+/* In a delivery process: the LMTP session of the client on conn (lmtp.c),
+ * at most left transactions (each one use). The transactions delivered
+ * (answered after a delivery). */
+int trd_lmtp_run(int conn, tlsrelay_ctx *warm, int left);
 
 /* In a delivery process: read the request from conn, take its
  * descriptors as 0-2, run the transport. The exit status. */

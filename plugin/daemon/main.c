@@ -1,8 +1,8 @@
 /*
  * main.c - tlsrelayd, the delivery daemon behind tlsrelayc.
  *
- *   tlsrelayd [-c CONFIG] [-s SOCKET] [-u USER] [-m MODE] [-n MAXPROCS]
- *             [-r MAXUSE] [-i MAXIDLE] [-v]
+ *   tlsrelayd [-c CONFIG] [-s SOCKET] [-L LMTPSOCKET] [-u USER] [-m MODE]
+ *             [-n MAXPROCS] [-r MAXUSE] [-i MAXIDLE] [-v]
  *
  * Reads the configuration once, prepares what every delivery needs (TLS
  * context, CA file, maps), listens on a unix socket and hands each
@@ -24,6 +24,9 @@
  *   at bind() (0777 & ~umask on Linux), set to ~MODE around the call. So
  *   the socket's directory must be writable by USER (the systemd unit's
  *   RuntimeDirectory is).
+ * - -L: a second socket, for LMTP clients (Postfix's lmtp(8): lmtp.c),
+ *   made exactly as the first one (after the privilege drop, same mode):
+ *   the same access rule, the same deliveries.
  * - The socket's mode (default 0660) and directory are the access control:
  *   whoever can connect can have mail sent with this configuration (and
  *   its SASL passwords) - deliveries only: the daemon serves nothing else
@@ -91,8 +94,8 @@ void trd_log(int priority, const char *fmt, ...)
 }
 
 static const char synopsis[] =
-	"usage: tlsrelayd [-c config] [-s socket] [-u user] [-m mode] [-n maxprocs]"
-	" [-r maxuse] [-i maxidle] [-v]\n"
+	"usage: tlsrelayd [-c config] [-s socket] [-L lmtpsocket] [-u user] [-m mode]"
+	" [-n maxprocs] [-r maxuse] [-i maxidle] [-v]\n"
 	"       tlsrelayd --help | --version";
 
 /* A bad command line (the service's configuration). Returns: CONFIG. */
@@ -116,10 +119,11 @@ static tlsrelay_cat parse_args(int argc, char **argv, struct trd_options *o)
 	o->max_use = 100;
 	o->max_idle = 60;
 	opterr = 0;
-	while ((c = getopt(argc, argv, "c:s:u:m:n:r:i:v")) != -1) {
+	while ((c = getopt(argc, argv, "c:s:L:u:m:n:r:i:v")) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 's': o->socket = optarg; break;
+		case 'L': o->lmtp = optarg; break;
 		case 'u': o->user = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'm':
@@ -145,6 +149,8 @@ static tlsrelay_cat parse_args(int argc, char **argv, struct trd_options *o)
 	}
 	if (optind != argc)
 		return usage("unexpected argument");
+	if (o->lmtp && strcmp(o->lmtp, o->socket) == 0)
+		return usage("-L and -s name the same socket");
 	return TLSRELAY_OK;
 }
 
@@ -169,7 +175,7 @@ static int clear_stale(const struct sockaddr_un *sa)
 
 /* The socket, made by the current user: mode o->mode (umask), owner and
  * group the process's; no call by its path after bind(). */
-static int listen_on(const struct trd_options *o)
+static int listen_on(const struct trd_options *o, const char *path)
 {
 	struct sockaddr_un sa;
 	mode_t old;
@@ -177,13 +183,13 @@ static int listen_on(const struct trd_options *o)
 
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
-	if (strlen(o->socket) >= sizeof sa.sun_path) {
-		trd_log(LOG_ERR, "socket path too long: %s", o->socket);
+	if (strlen(path) >= sizeof sa.sun_path) {
+		trd_log(LOG_ERR, "socket path too long: %s", path);
 		return -1;
 	}
-	strcpy(sa.sun_path, o->socket);
+	strcpy(sa.sun_path, path);
 	if (clear_stale(&sa) < 0) {
-		trd_log(LOG_ERR, "another tlsrelayd answers on %s", o->socket);
+		trd_log(LOG_ERR, "another tlsrelayd answers on %s", path);
 		return -1;
 	}
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0) {
@@ -192,7 +198,7 @@ static int listen_on(const struct trd_options *o)
 		umask(old);
 	}
 	if (rc < 0 || listen(s, 128) < 0) {
-		trd_log(LOG_ERR, "cannot listen on %s: %s", o->socket, strerror(errno));
+		trd_log(LOG_ERR, "cannot listen on %s: %s", path, strerror(errno));
 		if (s >= 0)
 			close(s);
 		return -1;
@@ -215,7 +221,7 @@ int main(int argc, char **argv)
 	struct trd_options o;
 	struct passwd *pw = NULL;
 	tlsrelay_cat cat;
-	int lfd, rc;
+	int lfd, lmfd = -1, rc;
 
 	if ((rc = tr_cli_std(argc, argv, "tlsrelayd", synopsis)) >= 0)
 		return rc;
@@ -238,8 +244,13 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() == 0 && become(pw) < 0)
 		return exit_status(TLSRELAY_TEMP);
-	if ((lfd = listen_on(&o)) < 0)
+	if ((lfd = listen_on(&o, o.socket)) < 0)
 		return exit_status(TLSRELAY_TEMP);
+	if (o.lmtp && (lmfd = listen_on(&o, o.lmtp)) < 0) {
+		close(lfd);
+		(void)unlink(o.socket);
+		return exit_status(TLSRELAY_TEMP);
+	}
 	log_fd = o.verbose ? fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3) : -1;
-	return exit_status(trd_serve(&o, lfd));
+	return exit_status(trd_serve(&o, lfd, lmfd));
 }

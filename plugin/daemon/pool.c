@@ -76,6 +76,8 @@ static void child(struct trd_server *srv, int ctl, int conn)
 		signal(sigs[i], SIG_DFL);
 	if (srv->lfd >= 0)
 		close(srv->lfd);
+	if (srv->lmfd >= 0)
+		close(srv->lmfd);
 	if (srv->mfd >= 0)
 		close(srv->mfd);
 	close(srv->sigfd[0]);
@@ -90,7 +92,7 @@ static void child(struct trd_server *srv, int ctl, int conn)
 		close(srv->pend[i].conn);     /* clients waiting to be routed */
 	close(conn);
 	closelog();
-	trd_worker_run(ctl, srv->warm, srv->opt->config);
+	trd_worker_run(ctl, srv->warm, srv->opt->config, srv->opt->max_use);
 }
 
 static struct trd_worker *spawn(struct trd_server *srv, int conn)
@@ -128,9 +130,10 @@ static struct trd_worker *spawn(struct trd_server *srv, int conn)
 	return w;
 }
 
-static int send_conn(int ctl, int conn)
+/* The byte says what the client is: "c" tlsrelayc, "l" LMTP. */
+static int send_conn(int ctl, int conn, int lmtp)
 {
-	return trd_send_fds(ctl, "c", 1, &conn, 1) == 1 ? 0 : -1;
+	return trd_send_fds(ctl, lmtp ? "l" : "c", 1, &conn, 1) == 1 ? 0 : -1;
 }
 
 static int idle(const struct trd_worker *w)
@@ -185,13 +188,13 @@ static struct trd_worker *choose(struct trd_server *srv, const char *label)
 	return best;
 }
 
-void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label)
+void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label, int lmtp)
 {
 	struct trd_worker *w = choose(srv, label);
 
 	if (w == NULL)
 		w = spawn(srv, conn);
-	if (w == NULL || send_conn(w->ctl, conn) < 0) {
+	if (w == NULL || send_conn(w->ctl, conn, lmtp) < 0) {
 		if (w)
 			trd_log(LOG_ERR, "cannot hand a client to process %ld: %s", (long)w->pid,
 			        strerror(errno));
@@ -200,13 +203,17 @@ void trd_pool_dispatch(struct trd_server *srv, int conn, const char *label)
 			        srv->nw, srv->opt->max_procs);
 		char line[TRD_REPLY_MAX];
 
-		snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: no delivery process available\n",
-		         trd_temp_exit());
+		if (lmtp)
+			snprintf(line, sizeof line, "421 4.3.0 tlsrelayd: no delivery process available%s", "\r\n");
+		else
+			snprintf(line, sizeof line, "%d 4.3.0 tlsrelayd: no delivery process available\n",
+			         trd_temp_exit());
 		reply(conn, line);
 		close(conn);
 		return;
 	}
 	w->conn = conn;
+	w->lmtp = lmtp;
 	w->uses++;
 }
 
@@ -223,6 +230,17 @@ static void answer_death(struct trd_worker *w, int status)
 {
 	char line[TRD_REPLY_MAX];
 
+	if (w->lmtp) {
+		/* no reply of ours: the LMTP client sees the connection end
+		 * before its replies and defers (lmtp.c) */
+		if (WIFSIGNALED(status))
+			trd_log(LOG_ERR, "delivery process %ld ended by signal %d during an LMTP session",
+			        (long)w->pid, WTERMSIG(status));
+		close(w->conn);
+		w->conn = -1;
+		w->stopped = 0;
+		return;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		snprintf(line, sizeof line, "%d\n", WEXITSTATUS(status));
 	else if (w->stopped)
@@ -259,6 +277,8 @@ void trd_pool_done(struct trd_server *srv, struct trd_worker *w)
 		return;         /* the idle connection changed; or a stray report */
 	close(w->conn);     /* the process has replied */
 	w->conn = -1;
+	if (r.uses > w->uses)
+		w->uses = r.uses;
 	w->stopped = 0;
 	w->idle_since = time(NULL);
 	w->idle_seq = ++idle_seq;

@@ -42,6 +42,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tlsrelay_internal.h"
 #include "daemon.h"
 #include "proto.h"
 
@@ -149,7 +150,7 @@ static int route(struct trd_server *srv, int conn, int final)
 
 	if (!trd_route_label(conn, srv->warm, final, label, sizeof label))
 		return 0;
-	trd_pool_dispatch(srv, conn, label);
+	trd_pool_dispatch(srv, conn, label, 0);
 	return 1;
 }
 
@@ -173,6 +174,29 @@ static void accept_one(struct trd_server *srv)
 	if (route(srv, conn, 0))
 		return;
 	srv->pend[srv->npend++] = (struct trd_pending){ conn, now_ms() + TRD_ROUTE_WAIT_MS };
+}
+
+/* An LMTP client (-L): handed over at once, to the process that holds a
+ * connection for the relayhost when there is one (the recipients come
+ * later, in the session; without a relayhost the label is "", an idle
+ * process without a connection first). */
+static void accept_lmtp(struct trd_server *srv)
+{
+	char label[TRD_LABEL_MAX] = "";
+	int conn;
+
+	warm_check(srv);
+	trd_pool_expire(srv, time(NULL));
+	if (!trd_pool_can_take(srv))
+		return;
+	if ((conn = accept4(srv->lmfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			trd_log(LOG_ERR, "accept (LMTP): %s", strerror(errno));
+		return;
+	}
+	if (srv->warm)
+		tr_conn_route_label(srv->warm, "postmaster", label, sizeof label);
+	trd_pool_dispatch(srv, conn, label, 1);
 }
 
 /* The waiting clients whose first bytes came (readable) or whose time is
@@ -232,11 +256,15 @@ static int wait_events(struct trd_server *srv, struct pollfd *pfd)
 		const struct trd_worker *w = &srv->w[i];
 
 		pfd[n++] = (struct pollfd){ w->dead ? -1 : w->ctl, POLLIN, 0 };
-		pfd[n++] = (struct pollfd){ w->stopped ? -1 : w->conn, POLLRDHUP, 0 };
+		/* an LMTP client's end is the process's to see (lmtp.c): its
+		 * session outlives each delivery, and the process's kept SMTP
+		 * connection is worth more than a SIGTERM */
+		pfd[n++] = (struct pollfd){ w->stopped || w->lmtp ? -1 : w->conn, POLLRDHUP, 0 };
 	}
 	pfd[n++] = (struct pollfd){ srv->sigfd[0], POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ accepting ? srv->lfd : -1, POLLIN, 0 };
 	pfd[n++] = (struct pollfd){ srv->lfd >= 0 ? srv->mfd : -1, POLLIN, 0 };
+	pfd[n++] = (struct pollfd){ accepting ? srv->lmfd : -1, POLLIN, 0 };
 	return poll(pfd, (nfds_t)n, timeout);
 }
 
@@ -269,6 +297,8 @@ static void step(struct trd_server *srv, struct pollfd *pfd)
 		accept_one(srv);
 	if ((wp[2 * nw + 2].revents & POLLIN) && !got_term)
 		trd_metrics_serve(srv);
+	if ((wp[2 * nw + 3].revents & POLLIN) && !got_term)
+		accept_lmtp(srv);
 	trd_pool_expire(srv, time(NULL));
 }
 
@@ -278,12 +308,17 @@ static void stop_listening(struct trd_server *srv)
 	close(srv->lfd);
 	srv->lfd = -1;
 	(void)unlink(srv->opt->socket);
+	if (srv->lmfd >= 0) {
+		close(srv->lmfd);
+		(void)unlink(srv->opt->lmtp);
+	}
+	srv->lmfd = -1;
 	if (srv->mfd >= 0)
 		close(srv->mfd);
 	srv->mfd = -1;
 }
 
-tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
+tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd, int lmfd)
 {
 	struct trd_server srv;
 	struct pollfd *pfd;
@@ -291,9 +326,10 @@ tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 	memset(&srv, 0, sizeof srv);
 	srv.opt = opt;
 	srv.lfd = lfd;
+	srv.lmfd = lmfd;
 	srv.w = calloc((size_t)opt->max_procs, sizeof *srv.w);
 	srv.pend = calloc((size_t)opt->max_procs, sizeof *srv.pend);
-	pfd = calloc(3 * (size_t)opt->max_procs + 3, sizeof *pfd);
+	pfd = calloc(3 * (size_t)opt->max_procs + 4, sizeof *pfd);
 	srv.mfd = -1;
 	if (srv.w == NULL || srv.pend == NULL || pfd == NULL || signals_setup(&srv) < 0) {
 		trd_log(LOG_ERR, "cannot start: %s", strerror(errno));
@@ -305,7 +341,8 @@ tlsrelay_cat trd_serve(const struct trd_options *opt, int lfd)
 	if (srv.warm != NULL)
 		srv.mfd = trd_metrics_listen(tlsrelay_ctx_metrics_listen(srv.warm));
 	trd_resolver_check(&srv);
-	trd_log(LOG_INFO, "ready on %s (at most %d delivery processes)", opt->socket, opt->max_procs);
+	trd_log(LOG_INFO, "ready on %s%s%s (at most %d delivery processes)", opt->socket,
+	        opt->lmtp ? ", LMTP on " : "", opt->lmtp ? opt->lmtp : "", opt->max_procs);
 	while (srv.lfd >= 0 || srv.nw > 0 || srv.npend > 0) {
 		if (got_term && srv.lfd >= 0)
 			stop_listening(&srv);

@@ -64,7 +64,7 @@
 _Static_assert(TRD_LABEL_MAX >= TR_CONN_LABEL_MAX, "a label must fit in a report");
 
 /* Tell the daemon; -1 when it is gone. */
-static int report(int ctl, int kind, int rc, const tlsrelay_ctx *warm)
+static int report(int ctl, int kind, int rc, int uses, const tlsrelay_ctx *warm)
 {
 	struct trd_report r;
 	ssize_t n;
@@ -72,6 +72,7 @@ static int report(int ctl, int kind, int rc, const tlsrelay_ctx *warm)
 	memset(&r, 0, sizeof r);
 	r.kind = kind;
 	r.rc = rc;
+	r.uses = uses;
 	snprintf(r.label, sizeof r.label, "%s", warm ? tr_conn_cache_label(warm) : "");
 	do
 		n = send(ctl, &r, sizeof r, MSG_NOSIGNAL);
@@ -79,11 +80,12 @@ static int report(int ctl, int kind, int rc, const tlsrelay_ctx *warm)
 	return n == (ssize_t)sizeof r ? 0 : -1;
 }
 
-/* The connection passed on ctl; -1 when told to stop (end of file). */
-static int take_conn(int ctl)
+/* The connection passed on ctl, *lmtp whether it is an LMTP client; -1
+ * when told to stop (end of file). */
+static int take_conn(int ctl, int *lmtp)
 {
 	union { char space[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	char byte;
+	char byte = 0;
 	struct iovec iov = { &byte, 1 };
 	struct msghdr mh = { 0 };
 	struct cmsghdr *cm;
@@ -103,12 +105,13 @@ static int take_conn(int ctl)
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	*lmtp = byte == 'l';
 	return fd;
 }
 
 /* The next connection from the daemon, looking after the idle SMTP
  * connection meanwhile; -1 when told to stop. */
-static int next_conn(int ctl, tlsrelay_ctx *warm)
+static int next_conn(int ctl, tlsrelay_ctx *warm, int *lmtp)
 {
 	for (;;) {
 		struct pollfd p[2] = { { ctl, POLLIN, 0 }, { -1, POLLIN, 0 } };
@@ -119,9 +122,9 @@ static int next_conn(int ctl, tlsrelay_ctx *warm)
 		if (n < 0 && errno != EINTR)
 			return -1;
 		if (p[0].revents)
-			return take_conn(ctl);
+			return take_conn(ctl, lmtp);
 		if (p[1].fd >= 0 && n >= 0 && !tr_conn_cache_tend(warm) &&
-		    report(ctl, TRD_REPORT_IDLE, 0, warm) < 0)
+		    report(ctl, TRD_REPORT_IDLE, 0, 0, warm) < 0)
 			return -1;
 	}
 }
@@ -158,10 +161,10 @@ static void reply(int conn, int rc)
 	(void)!send(conn, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config)
+void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config, int max_use)
 {
 	tlsrelay_status done = { .cat = TLSRELAY_OK }, st;
-	int conn, rc, gone = 0, null;
+	int conn, rc, gone = 0, null, lmtp = 0, uses = 0;
 
 	release_std(-1);
 	/* kept from now on, above 2: one open(2) less per delivery */
@@ -170,11 +173,19 @@ void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config)
 	                                     * leaves it to us (it holds the maps) */
 	if (warm != NULL)       /* connection cache, memory spool */
 		(void)tr_ctx_delivery_process(warm, &st);   /* out of memory: no reuse */
-	while (!gone && (conn = next_conn(ctl, warm)) >= 0) {
+	while (!gone && (conn = next_conn(ctl, warm, &lmtp)) >= 0) {
+		if (lmtp) {     /* a session, its own replies (lmtp.c) */
+			int n = trd_lmtp_run(conn, warm, max_use - uses);
+			uses += n > 0 ? n : 1;
+			gone = report(ctl, TRD_REPORT_DONE, 0, uses, warm) < 0;
+			close(conn);
+			continue;
+		}
 		rc = trd_request_run(conn, warm, config);
+		uses++;
 		alarm(0);
 		release_std(null);
-		gone = report(ctl, TRD_REPORT_DONE, rc, warm) < 0;
+		gone = report(ctl, TRD_REPORT_DONE, rc, uses, warm) < 0;
 		reply(conn, rc);
 		close(conn);
 	}

@@ -1,0 +1,274 @@
+/*
+ * lmtp.c - a delivery process of tlsrelayd serving one LMTP session (the
+ * listener of -L): the socket wired to lib/lmtp_server.h's state machine,
+ * each transaction delivered with the library under the daemon's own
+ * configuration (the warm context), with the process's kept SMTP
+ * connection (lib/conn_cache.h), and one reply per recipient.
+ *
+ * Decisions:
+ * - The message goes to a memfd while it is read (tlsrelay_spool_fd), is
+ *   then spooled by the library as every delivery is, and is bounded by
+ *   TRD_LMTP_SIZE_MAX, which LHLO announces (SIZE).
+ * - Recipients with different NOTIFY values are delivered in one
+ *   transaction per value (the library takes one NOTIFY a delivery), in
+ *   the order of their first recipient; ORCPT is accepted and not passed
+ *   on (the library has no per-recipient ORCPT).
+ * - Each transaction is one of the process's uses (-r). After the last
+ *   one the process ends the session itself: the replies, then "421
+ *   4.3.2 ... closing" and the end of the connection, so that a client
+ *   that kept the connection for another message (Postfix's lmtp(8)
+ *   connection cache, which checks a cached connection with RSET) opens
+ *   a new one and reaches a fresh process.
+ * - A file of the configuration changed (tlsrelay_ctx_changed): the
+ *   session ends the same way after the transaction, so that the next one
+ *   reaches a process with the new settings (the daemon retires this one
+ *   on its report). A SIGHUP alone is not seen until the session ends.
+ * - No command for TRD_LMTP_TIMEOUT seconds: 421 4.4.2 and the end.
+ *   Replies are written within the same time or the session ends.
+ * - Without a warm context (a configuration error), the session is
+ *   refused at once: 421 4.3.5, logged by the daemon already; the client
+ *   (Postfix) defers and tries again.
+ * - A process killed during a transaction: the client sees the
+ *   connection end before its replies and defers every recipient (the
+ *   daemon only closes its copy). Exactly as for tlsrelayc, a 2xx reply
+ *   is only ever written after the remote server's 2xx to the end of
+ *   data.
+ */
+#include "config.h"
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include "tlsrelay_internal.h"
+#include "daemon.h"
+
+#define TRD_LMTP_TIMEOUT 300
+#define TRD_LMTP_SIZE_MAX 10240000ull   /* Postfix's message_size_limit default */
+#define TRD_LMTP_READ 65536
+
+struct spool {
+	int fd;                 /* -1: none yet */
+};
+
+/* The state machine's sink: the memfd, made on the first bytes. */
+static int spool_sink(void *arg, const char *p, size_t n)
+{
+	struct spool *sp = arg;
+	tlsrelay_status st;
+
+	if (p == NULL) {
+		if (sp->fd >= 0)
+			close(sp->fd);
+		sp->fd = -1;
+		return 0;
+	}
+	if (sp->fd < 0 && tlsrelay_spool_fd(NULL, 0, &sp->fd, &st) != TLSRELAY_OK) {
+		trd_log(LOG_ERR, "LMTP: %s", st.text);
+		return -1;
+	}
+	while (n > 0) {
+		ssize_t w = write(sp->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write all of out to conn within the time limit; 0 or -1. */
+static int send_all(int conn, tr_buf *out)
+{
+	size_t off = 0;
+	time_t deadline = time(NULL) + TRD_LMTP_TIMEOUT;
+
+	while (off < out->len) {
+		struct pollfd p = { conn, POLLOUT, 0 };
+		ssize_t n;
+
+		if (time(NULL) >= deadline)
+			return -1;
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			return -1;
+		n = send(conn, out->s + off, out->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+	}
+	tr_buf_reset(out);
+	return out->lost ? -1 : 0;
+}
+
+/* The recipients whose NOTIFY equals that of recipient first, from first
+ * on, delivered in one transaction; their statuses into sts. */
+static void deliver_group(tlsrelay_ctx *ctx, const tr_lmtp *s, size_t first, int fd,
+                          tlsrelay_rcpt *r, tlsrelay_status *sts, char *done)
+{
+	const char *notify = s->rcpts[first].notify;
+	tlsrelay_request req = { s->sender, NULL, notify[0] ? notify : NULL,
+	                         s->ret[0] ? s->ret : NULL, s->envid[0] ? s->envid : NULL, r, 0 };
+	size_t idx[TR_LMTP_RCPTS_MAX];
+	tlsrelay_message *msg;
+	tlsrelay_status st;
+
+	for (size_t i = first; i < s->nrcpts; i++)
+		if (!done[i] && strcmp(s->rcpts[i].notify, notify) == 0) {
+			idx[req.nrcpts] = i;
+			r[req.nrcpts++].addr = s->rcpts[i].addr;
+			done[i] = 1;
+		}
+	tr_rcpts_unsettled(r, req.nrcpts);
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		tr_status_set(&st, TLSRELAY_TEMP, "4.3.0", "cannot read the spooled message");
+	else if ((msg = tlsrelay_message_spool(ctx, fd, &st)) != NULL) {
+		alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);   /* the transport's last resort */
+		tlsrelay_deliver(ctx, &req, msg, &st);
+		alarm(0);
+		tlsrelay_message_free(msg);
+	}
+	tr_rcpts_settle(r, req.nrcpts, &st);
+	for (size_t k = 0; k < req.nrcpts; k++)
+		sts[idx[k]] = r[k].status;
+}
+
+/* The transaction s holds, its message in sp; one status per recipient
+ * into sts. */
+static void deliver(tlsrelay_ctx *ctx, const tr_lmtp *s, struct spool *sp, tlsrelay_status *sts)
+{
+	tlsrelay_rcpt *r = calloc(s->nrcpts, sizeof *r);
+	char *done = calloc(s->nrcpts, 1);
+	tlsrelay_status st;
+
+	if (sp->fd < 0)
+		(void)tlsrelay_spool_fd(NULL, 0, &sp->fd, &st);    /* an empty message */
+	(void)tlsrelay_ctx_set_log_id(ctx, s->ident[0] ? s->ident : NULL, NULL);
+	for (size_t i = 0; i < s->nrcpts; i++) {
+		if (r == NULL || done == NULL || sp->fd < 0)
+			tr_status_set(&sts[i], TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		else if (!done[i])
+			deliver_group(ctx, s, i, sp->fd, r, sts, done);
+	}
+	(void)tlsrelay_ctx_set_log_id(ctx, NULL, NULL);
+	free(r);
+	free(done);
+	if (sp->fd >= 0)
+		close(sp->fd);
+	sp->fd = -1;
+}
+
+/* Wait for the client's bytes, tending the idle SMTP connection; 1 when
+ * readable, 0 on the time limit, -1 on an error. */
+static int wait_client(int conn, tlsrelay_ctx *ctx)
+{
+	time_t deadline = time(NULL) + TRD_LMTP_TIMEOUT;
+
+	for (;;) {
+		struct pollfd p[2] = { { conn, POLLIN, 0 }, { -1, POLLIN, 0 } };
+		int ms, left = (int)(deadline - time(NULL)), n;
+
+		if (left <= 0)
+			return 0;
+		p[1].fd = tr_conn_cache_idle_fd(ctx, &ms);
+		if (p[1].fd < 0 || ms > left * 1000)
+			ms = left * 1000;
+		n = poll(p, 2, ms);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0 && p[0].revents)
+			return 1;
+		if (p[1].fd >= 0 && n >= 0)
+			(void)tr_conn_cache_tend(ctx);
+	}
+}
+
+/* The library's lines: the daemon's log (syslog as tlsrelayd, and its
+ * standard error with -v). */
+static void logger(void *arg, int priority, const char *line)
+{
+	(void)arg;
+	trd_log(priority, "%s", line);
+}
+
+/* The session's loop: read, feed, reply, deliver; the transactions done. */
+static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, struct spool *sp, tr_buf *out)
+{
+	static char in[TR_LMTP_LINE_MAX + 2 + TRD_LMTP_READ];
+	static tlsrelay_status sts[TR_LMTP_RCPTS_MAX];
+	size_t have = 0, used;
+	int done = 0;
+
+	for (;;) {
+		tr_lmtp_act act = tr_lmtp_input(s, in, have, &used, out);
+
+		memmove(in, in + used, have - used);
+		have -= used;
+		if (act == TR_LMTP_DELIVER) {
+			if (send_all(conn, out) < 0)
+				return done;
+			deliver(ctx, s, sp, sts);
+			tr_lmtp_results(s, sts, out);
+			if (++done >= left || tlsrelay_ctx_changed(ctx) != NULL) {
+				tr_buf_printf(out, "421 4.3.2 %s closing: the delivery process retires\r\n", s->host);
+				(void)send_all(conn, out);
+				return done;
+			}
+			continue;
+		}
+		if (send_all(conn, out) < 0 || act == TR_LMTP_CLOSE)
+			return done;
+		int w = wait_client(conn, ctx);
+		if (w <= 0) {
+			if (w == 0) {
+				tr_lmtp_timeout(s, out);
+				(void)send_all(conn, out);
+			}
+			return done;
+		}
+		ssize_t n = read(conn, in + have, sizeof in - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return done;    /* the client went away: a transaction not
+			                 * ended is not delivered */
+		have += (size_t)n;
+	}
+}
+
+int trd_lmtp_run(int conn, tlsrelay_ctx *warm, int left)
+{
+	struct spool sp = { -1 };
+	tr_buf out;
+	tr_lmtp s;
+	char host[128];
+	int done;
+
+	tr_buf_init(&out, TR_LMTP_OUT_MAX);
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	tr_lmtp_init(&s, host, TRD_LMTP_SIZE_MAX, 0, spool_sink, &sp);
+	if (warm == NULL) {
+		tr_buf_printf(&out, "421 4.3.5 %s configuration error, see the mail log\r\n", s.host);
+		(void)send_all(conn, &out);
+		tr_buf_free(&out);
+		return 0;
+	}
+	tlsrelay_ctx_set_logger(warm, logger, NULL, 0);
+	tr_lmtp_greeting(&s, &out);
+	done = session(conn, warm, left > 0 ? left : 1, &s, &sp, &out);
+	tlsrelay_ctx_set_logger(warm, NULL, NULL, 0);
+	tr_lmtp_free(&s);
+	spool_sink(&sp, NULL, 0);
+	tr_buf_free(&out);
+	return done;
+}
