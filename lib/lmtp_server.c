@@ -301,19 +301,28 @@ static void cmd_lhlo(tr_lmtp *s, const char *arg, size_t an, tr_buf *out)
 	              "250 XFORWARD IDENT\r\n", s->host, s->size_max);
 }
 
+/* MAIL and XFORWARD need LHLO done and no transaction open: 1 when so,
+ * else 0 after the 503 (busy: what to say of an open transaction). */
+static int ready_for(const tr_lmtp *s, tr_buf *out, const char *busy)
+{
+	if (s->state == TR_LMTP_S_GREETED) {
+		REPLY(out, "503 5.5.1 Error: send LHLO first");
+		return 0;
+	}
+	if (s->state != TR_LMTP_S_READY) {
+		tr_buf_printf(out, "503 5.5.1 Error: %s\r\n", busy);
+		return 0;
+	}
+	return 1;
+}
+
 static void cmd_mail(tr_lmtp *s, const char *arg, size_t an, tr_buf *out)
 {
 	const char *p = arg, *end = arg + an, *bad;
 	char *addr = NULL;
 
-	if (s->state == TR_LMTP_S_GREETED) {
-		REPLY(out, "503 5.5.1 Error: send LHLO first");
+	if (!ready_for(s, out, "nested MAIL command"))
 		return;
-	}
-	if (s->state != TR_LMTP_S_READY) {
-		REPLY(out, "503 5.5.1 Error: nested MAIL command");
-		return;
-	}
 	if (an < 5 || strncasecmp(p, "FROM:", 5) != 0) {
 		REPLY(out, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
@@ -402,14 +411,8 @@ static void cmd_xforward(tr_lmtp *s, const char *arg, size_t an, tr_buf *out)
 {
 	char v[TR_LMTP_LINE_MAX];
 
-	if (s->state == TR_LMTP_S_GREETED) {
-		REPLY(out, "503 5.5.1 Error: send LHLO first");
+	if (!ready_for(s, out, "MAIL transaction in progress"))
 		return;
-	}
-	if (s->state != TR_LMTP_S_READY) {
-		REPLY(out, "503 5.5.1 Error: MAIL transaction in progress");
-		return;
-	}
 	if (an < 6 || strncasecmp(arg, "IDENT=", 6) != 0 || memchr(arg, ' ', an)) {
 		REPLY(out, "501 5.5.4 Syntax: XFORWARD IDENT=value");
 		return;
