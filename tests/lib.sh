@@ -361,6 +361,25 @@ require_root() {
 	[ "$(id -u)" = 0 ] || tap_skip_all "needs root (private Postfix instances)"
 }
 
+# system_lock: for the tests that change the machine's own state (install
+# and purge the tlsrelay packages, make or remove /var/lib/tlsrelay, the
+# user _tlsrelay): one at a time on the whole machine, whatever build tree
+# they run from. An exclusive flock on descriptor 9, held until the test
+# exits (an exec, such as the re-execution in a mount namespace, keeps it;
+# the processes the test starts inherit it and are stopped at its exit).
+# Idempotent. Two of these tests running at once under make -j2 removed
+# each other's /var/lib/tlsrelay (the README quick starts, 2026-12-07).
+system_lock() {
+	[ "${TR_SYSTEM_LOCKED:-}" = "$$" ] && return 0
+	require_cmd flock
+	local f=/run/lock/tlsrelay-tests.system.lock
+	[ -d /run/lock ] || f=/tmp/tlsrelay-tests.system.lock
+	exec 9>>"$f" || tap_bail "cannot open $f"
+	flock -w 1800 9 || tap_bail "another test held $f for 30 minutes"
+	TR_SYSTEM_LOCKED=$$
+	export TR_SYSTEM_LOCKED
+}
+
 as_nobody() {	# as_nobody CMD...: run CMD as user nobody
 	if command -v runuser >/dev/null 2>&1; then
 		runuser -u nobody -- "$@"

@@ -97,6 +97,7 @@ for m in /usr/local:"$T/usrlocal" "$EXIM_DIR/etc":"$T/eximetc" "$EXIM_DIR/spool"
 	 "$EXIM_MODULE_DIR":"$T/modules"; do
 	mount --bind "${m#*:}" "${m%%:*}" || tap_bail "mount --bind ${m#*:} ${m%%:*} failed"
 done
+system_lock	# /var/lib/tlsrelay below is the machine's (tests/lib.sh)
 if [ -d /var/lib/tlsrelay ]; then
 	mkdir -p "$T/varlib" && mount --bind "$T/varlib" /var/lib/tlsrelay ||
 		tap_bail "cannot bind over /var/lib/tlsrelay"

@@ -5,9 +5,12 @@
 #
 #   debs_gate        skip the test unless CI=true or TR_TEST_PACKAGES=yes,
 #                    as root, with no tlsrelay package installed already
-#   debs_lock        serialise the package tests of this build tree (they
-#                    install and purge the same packages): an exclusive
-#                    flock held until the test exits
+#                    (checked under the lock below, so that another package
+#                    test's own install is waited for, not a reason to skip)
+#   debs_lock        serialise the tests that install and purge the
+#                    packages, and every other test that changes the
+#                    machine (tests/lib.sh system_lock: one lock for the
+#                    machine, not per build tree: dpkg is the machine's)
 #   debs_build       build once per source state: copy the tree, hash the
 #                    copy, and reuse $top_builddir/tests/pkg/debs.HASH/ if a
 #                    build of the same sources succeeded there. Sets
@@ -33,6 +36,7 @@ debs_gate() {
 	esac
 	require_root
 	require_cmd dpkg-buildpackage dpkg flock
+	debs_lock
 	local p
 	for p in $DEBS_PACKAGES; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' &&
@@ -42,9 +46,7 @@ debs_gate() {
 }
 
 debs_lock() {
-	mkdir -p "$top_builddir/tests/pkg" || tap_bail "cannot create $top_builddir/tests/pkg"
-	exec 9> "$top_builddir/tests/pkg/.debs.lock"
-	flock -w 1800 9 || tap_bail "another package test holds $top_builddir/tests/pkg/.debs.lock"
+	system_lock
 }
 
 debs_build() {
