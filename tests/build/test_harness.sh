@@ -9,8 +9,9 @@
 #      check is in the plan;
 #   b. tests/unit/tap.h the same way (tests/build/tap_selftest);
 #   c. every test file of the tree is in TESTS (mk/tests.mk), every test
-#      declares its checks (tap_plan or tap_expect), and no shell test
-#      passes an exit status to tap_ok.
+#      declares its checks (tap_plan or tap_expect), no shell test
+#      passes an exit status to tap_ok, and every test that changes the
+#      machine (packages, /var/lib/tlsrelay) takes system_lock.
 # Each case is a table row; the plan comes from the tables.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
@@ -94,7 +95,7 @@ C_TESTS=$(cd "$top_srcdir" && ls tests/unit/test_*.c | sort)
 
 n() { grep -c . <<< "$1"; }
 tap_plan $(($(n "$SH_CASES") + $(n "$SAN_CASES") + $(n "$C_CASES") + 1 + $(n "$FILES") \
-	+ $(n "$SH_TESTS") + $(n "$C_TESTS") + 2))
+	+ $(n "$SH_TESTS") + $(n "$C_TESTS") + 3))
 
 run_sh_cases() {	# run_sh_cases TABLE [ENV...]: one check a row
 	local table=$1 name rest body want; shift
@@ -145,4 +146,15 @@ tap_is "$bad" "" "no shell test passes an exit status to tap_ok"
 printf 'cmd; tap_ok $? "x"\ntap_ok "$(test -f x; echo $?)" y\n' > "$T/lint.sh"
 tap_is "$(grep -cE '(^|[^_[:alnum:]])tap_ok[[:space:]]+("?\$\?|"?\$\{?(rc|RC|st|status|ret|DEBS_RC)\b|"\$\(.*echo \$\?\))' "$T/lint.sh")" 2 \
 	"the tap_ok linter finds exit statuses"
+
+# a test that changes the machine (makes or removes /var/lib/tlsrelay,
+# installs or purges packages) takes tests/lib.sh's system_lock (itself or
+# through tests/pkg/debs.sh's debs_gate/debs_lock): two of them at once
+# under make -j2 undid each other's work (2026-12-07)
+unlocked=$(cd "$top_srcdir" && for f in tests/*/*.sh; do
+	[ "$f" = tests/build/test_harness.sh ] && continue
+	grep -qE 'rm -rf /var/lib/tlsrelay|apt(-get)? install \./|dpkg (-i|--install|--purge|-P)' "$f" &&
+		! grep -qE '(^|[[:space:]])(system_lock|debs_gate|debs_lock)([[:space:]]|$)' "$f" && echo "$f"
+done)
+tap_is "$unlocked" "" "every test that changes the machine's packages or /var/lib/tlsrelay takes system_lock"
 tap_done
