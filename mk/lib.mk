@@ -95,7 +95,8 @@ lib_libtlsrelay_la_SOURCES += \
 lib_libtlsrelay_la_SOURCES += \
 	lib/daemon_client.c lib/daemon_client.h \
 	lib/rcpt_result.c lib/rcpt_result.h \
-	lib/lmtp_server.c lib/lmtp_server.h
+	lib/lmtp_server.c lib/lmtp_server.h \
+	lib/dsn.c lib/dsn.h
 
 # delivery and the questions about it: routing (deliver), tlsrelay -q
 # (query), the probe, the Exim object's policy lookup (policy_api)
