@@ -497,15 +497,16 @@ static int notify_ok(const char *v)
 	return strspn(v, "NEVRSUCFAILDY,") == strlen(v) && strlen(v) <= 64;
 }
 
-/* Each recipient's own NOTIFY (the same rule as the request's, and
- * lib/dsn.h's word list) and ORCPT (lib/dsn.h: the LMTP listener's
+/* Each recipient's own NOTIFY ("" is none for it; else the same rule as
+ * the request's, and lib/dsn.h's word list) and ORCPT (lib/dsn.h: the LMTP listener's
  * rule, at most 500 characters). */
 static tlsrelay_cat check_rcpt_dsn(const tlsrelay_request *q, tlsrelay_status *st)
 {
 	for (size_t i = 0; i < q->nrcpts; i++) {
 		const tlsrelay_rcpt *r = &q->rcpts[i];
 
-		if (r->notify && (!notify_ok(r->notify) || !tr_dsn_notify_ok(r->notify, strlen(r->notify))))
+		if (r->notify && *r->notify &&
+		    (!notify_ok(r->notify) || !tr_dsn_notify_ok(r->notify, strlen(r->notify))))
 			return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad DSN NOTIFY value \"%.40s\" of recipient %zu",
 			                     r->notify, i + 1);
 		if (r->orcpt && !tr_dsn_orcpt_ok(r->orcpt, strlen(r->orcpt)))

@@ -251,7 +251,7 @@ typedef struct tlsrelay_rcpt {
 	const char *addr;          /* in: recipient address, no angle brackets */
 	tlsrelay_status status;    /* out: this recipient's outcome */
 	const char *notify;        /* in: DSN NOTIFY of this recipient; NULL =
-	                            * the request's notify */
+	                            * the request's notify, "" = none for it */
 	const char *orcpt;         /* in: DSN ORCPT as sent, addr-type ";" xtext
 	                            * ("rfc822;joe+2Bx@example.com"); NULL = none */
 } tlsrelay_rcpt;

@@ -47,24 +47,40 @@ static const struct {
 	{ "NOTIFY trailing comma", "SUCCESS,", 0, 0 },
 };
 
+#define X10 "xxxxxxxxxx"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
+#define ORCPT_500 "rfc822;" X100 X100 X100 X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 "xxx"
+#define L60 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+/* 512 bytes, the longest address: a local part of 263 ("." between four
+ * runs of 60 and 18 more), "@", a domain of 248 (four labels of 60 and
+ * "test") */
+#define LONG_ADDR L60 "." L60 "." L60 "." L60 ".ccccccccccccccccccc@" L60 "." L60 "." L60 "." L60 ".test"
+#define NOTIFY_63 "SUCCESS,FAILURE,DELAY,SUCCESS,FAILURE,DELAY,FAILURE,DELAY,DELAY"
+
 /* A full request against a peer. */
 static const struct {
 	const char *name;
 	int dsn;                   /* the peer announces DSN */
 	const char *notify;        /* the request's */
 	const char *n1, *o1, *n2, *o2;   /* the recipients' */
+	const char *addr2;         /* the second's address; NULL: b@example.test */
 	const char *want1, *want2; /* the RCPT lines the peer saw */
 } peer_cases[] = {
 	{ "DSN announced: own NOTIFY and ORCPT, the request's NOTIFY for the other", 1, "FAILURE,DELAY",
-	  "SUCCESS", "rfc822;a+2Bx@example.test", NULL, NULL,
+	  "SUCCESS", "rfc822;a+2Bx@example.test", NULL, NULL, NULL,
 	  "RCPT TO:<a@example.test> NOTIFY=SUCCESS ORCPT=rfc822;a+2Bx@example.test",
 	  "RCPT TO:<b@example.test> NOTIFY=FAILURE,DELAY" },
 	{ "DSN announced: different NOTIFY, ORCPT on both, no default", 1, NULL,
-	  "NEVER", "rfc822;a@example.test", "SUCCESS,FAILURE", "rfc822;B@example.test",
+	  "NEVER", "rfc822;a@example.test", "SUCCESS,FAILURE", "rfc822;B@example.test", NULL,
 	  "RCPT TO:<a@example.test> NOTIFY=NEVER ORCPT=rfc822;a@example.test",
 	  "RCPT TO:<b@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;B@example.test" },
+	{ "DSN announced: \"\" is no NOTIFY for this recipient, the request's for the other", 1, "FAILURE",
+	  "", NULL, NULL, NULL, NULL, "RCPT TO:<a@example.test>", "RCPT TO:<b@example.test> NOTIFY=FAILURE" },
+	{ "DSN announced: the longest RCPT (512-byte address, NOTIFY of 63, ORCPT of 500)", 1, NULL,
+	  NULL, NULL, NOTIFY_63, ORCPT_500, LONG_ADDR, "RCPT TO:<a@example.test>",
+	  "RCPT TO:<" LONG_ADDR "> NOTIFY=" NOTIFY_63 " ORCPT=" ORCPT_500 },
 	{ "DSN not announced: no NOTIFY, no ORCPT", 0, "FAILURE",
-	  "SUCCESS", "rfc822;a@example.test", NULL, "rfc822;b@example.test",
+	  "SUCCESS", "rfc822;a@example.test", NULL, "rfc822;b@example.test", NULL,
 	  "RCPT TO:<a@example.test>", "RCPT TO:<b@example.test>" },
 };
 
@@ -186,7 +202,8 @@ static void test_peer(const char *spool, const char *recfile)
 	tap_expect(NROWS(peer_cases) * 4);
 	for (size_t c = 0; c < NROWS(peer_cases); c++) {
 		tlsrelay_rcpt r[2] = { { .addr = "a@example.test", .notify = peer_cases[c].n1, .orcpt = peer_cases[c].o1 },
-		                       { .addr = "b@example.test", .notify = peer_cases[c].n2, .orcpt = peer_cases[c].o2 } };
+		                       { .addr = peer_cases[c].addr2 ? peer_cases[c].addr2 : "b@example.test",
+		                         .notify = peer_cases[c].n2, .orcpt = peer_cases[c].o2 } };
 		tlsrelay_request req = { .sender = "s@example.test", .notify = peer_cases[c].notify,
 		                         .rcpts = r, .nrcpts = 2 };
 		tlsrelay_status st;
