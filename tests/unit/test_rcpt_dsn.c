@@ -136,6 +136,8 @@ static void peer(int lfd, int dsn, FILE *rec)
 
 /* One check named "CASE: WHAT", its diagnostic a format. */
 static void check(int pass, const char *c, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void check(int pass, const char *c, const char *what, const char *fmt, ...)
 {
 	char name[300], diag[2200];
 	va_list ap;
