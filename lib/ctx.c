@@ -148,6 +148,13 @@ const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx)
 	return ctx->cfg.metrics_listen;
 }
 
+unsigned long long tlsrelay_ctx_message_size_limit(const tlsrelay_ctx *ctx)
+{
+	unsigned long long v = ctx->cfg.message_size_limit > 0 ? (unsigned long long)ctx->cfg.message_size_limit : 0;
+
+	return v == 0 || v > TLSRELAY_MESSAGE_SIZE_HARD ? TLSRELAY_MESSAGE_SIZE_HARD : v;
+}
+
 int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx)
 {
 	return ctx->cfg.use_syslog;

@@ -45,6 +45,7 @@
 #include "buf.h"
 #include "ctx.h"
 #include "dane.h"
+#include "dsn.h"
 #include "deliver.h"
 #include "demand.h"
 #include "dns.h"
@@ -489,6 +490,33 @@ static void log_rcpt(route *r, size_t i, long long started)
 
 /* ------------------------------------------------------------ request */
 
+/* The rule of tlsrelay_request's NOTIFY (tlsrelay -N), kept as it was:
+ * the letters of NEVER, SUCCESS, FAILURE, DELAY and commas, at most 64. */
+static int notify_ok(const char *v)
+{
+	return strspn(v, "NEVRSUCFAILDY,") == strlen(v) && strlen(v) <= 64;
+}
+
+/* Each recipient's own NOTIFY ("" is none for it; else the same rule as
+ * the request's, and lib/dsn.h's word list) and ORCPT (lib/dsn.h: the LMTP listener's
+ * rule, at most 500 characters). */
+static tlsrelay_cat check_rcpt_dsn(const tlsrelay_request *q, tlsrelay_status *st)
+{
+	for (size_t i = 0; i < q->nrcpts; i++) {
+		const tlsrelay_rcpt *r = &q->rcpts[i];
+
+		if (r->notify && *r->notify &&
+		    (!notify_ok(r->notify) || !tr_dsn_notify_ok(r->notify, strlen(r->notify))))
+			return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad DSN NOTIFY value \"%.40s\" of recipient %zu",
+			                     r->notify, i + 1);
+		if (r->orcpt && !tr_dsn_orcpt_ok(r->orcpt, strlen(r->orcpt)))
+			return tr_status_set(st, TLSRELAY_USAGE, "5.5.4",
+			                     "bad DSN ORCPT value \"%.40s\" of recipient %zu: want addr-type;xtext, "
+			                     "at most 500 characters", r->orcpt, i + 1);
+	}
+	return tr_status_ok(st);
+}
+
 static tlsrelay_cat check_request(const tlsrelay_request *q, tlsrelay_status *st)
 {
 	if (q->nrcpts == 0 || q->rcpts == NULL)
@@ -500,12 +528,11 @@ static tlsrelay_cat check_request(const tlsrelay_request *q, tlsrelay_status *st
 			return st->cat;
 	if (q->ret && strcmp(q->ret, "FULL") != 0 && strcmp(q->ret, "HDRS") != 0)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad DSN RET value \"%.20s\": use FULL or HDRS", q->ret);
-	if (q->notify && (strspn(q->notify, "NEVRSUCFAILDY,") != strlen(q->notify) ||
-	                  strlen(q->notify) > 64))
+	if (q->notify && !notify_ok(q->notify))
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad DSN NOTIFY value \"%.40s\"", q->notify);
 	if (q->envid && strlen(q->envid) > 100)
 		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "DSN ENVID longer than 100 bytes");
-	return tr_status_ok(st);
+	return check_rcpt_dsn(q, st);
 }
 
 /* Length of the UTF-8 sequence at s (RFC 3629: no overlong forms, no

@@ -23,12 +23,14 @@
  * - XFORWARD (Postfix's lmtp_send_xforward_command) is offered with IDENT
  *   only; an IDENT usable as a log ID (tlsrelay_ctx_set_log_id's
  *   characters) is kept for the transaction, any other value ignored.
- * - ORCPT is checked (addr-type ";" xtext) and kept; NOTIFY per recipient
- *   is kept: the caller groups recipients by it (the library takes one
- *   NOTIFY a delivery).
+ * - NOTIFY and ORCPT are checked with lib/dsn.h's rules (the library's
+ *   own, so that the delivery never refuses what was accepted here:
+ *   ORCPT at most 500 characters, addr-type ";" xtext) and kept per
+ *   recipient; the caller passes both on (tlsrelay_rcpt's notify, orcpt).
  */
 #include "config.h"
 #include "lmtp_server.h"
+#include "dsn.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -98,64 +100,6 @@ void tr_lmtp_timeout(tr_lmtp *s, tr_buf *out)
 
 /* ------------------------------------------------------------ parameters */
 
-/* xtext (RFC 3461) decoded into out (cap); 0, or -1 for bad xtext, a
- * decoded byte outside 0x21-0x7e... as printable ASCII requires, or no
- * room. */
-static int xtext_decode(const char *in, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == '+') {
-			unsigned v = 0;
-			for (int k = 1; k <= 2; k++) {
-				char h = i + k < n ? in[i + k] : 0;
-				if (!((h >= '0' && h <= '9') || (h >= 'A' && h <= 'F')))
-					return -1;
-				v = v * 16 + (unsigned)(h <= '9' ? h - '0' : h - 'A' + 10);
-			}
-			c = (unsigned char)v;
-			i += 2;
-			if (c < 0x20 || c > 0x7e)
-				return -1;
-		} else if (c < 0x21 || c > 0x7e || c == '=') {
-			return -1;
-		}
-		if (o + 1 >= cap)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-/* NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY (RFC 3461). */
-static int notify_ok(const char *v, size_t n)
-{
-	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY" };
-
-	if (n == 5 && strncasecmp(v, "NEVER", 5) == 0)
-		return 1;
-	while (n > 0) {
-		size_t w = 0, k;
-		while (w < n && v[w] != ',')
-			w++;
-		for (k = 0; k < 3; k++)
-			if (strlen(words[k]) == w && strncasecmp(v, words[k], w) == 0)
-				break;
-		if (k == 3)
-			return 0;
-		if (w == n)
-			return 1;
-		v += w + 1;
-		n -= w + 1;
-		if (n == 0)
-			return 0;
-	}
-	return 0;
-}
-
 /* One "KEY=VALUE" or "KEY" parameter of MAIL (rcpt NULL) or RCPT (the
  * recipient being made). 0, or the reply line (static). */
 static const char *mail_param(tr_lmtp *s, const char *k, size_t kn, const char *v, size_t vn)
@@ -187,7 +131,7 @@ static const char *mail_param(tr_lmtp *s, const char *k, size_t kn, const char *
 		return NULL;
 	}
 	if (kn == 5 && strncasecmp(k, "ENVID", 5) == 0 && v) {
-		if (vn == 0 || xtext_decode(v, vn, s->envid, sizeof s->envid) != 0)
+		if (vn == 0 || tr_dsn_xtext_decode(v, vn, s->envid, sizeof s->envid) != 0)
 			return s->envid[0] = '\0', "501 5.5.4 Bad ENVID value";
 		return NULL;
 	}
@@ -198,10 +142,8 @@ static const char *mail_param(tr_lmtp *s, const char *k, size_t kn, const char *
 
 static const char *rcpt_param(tr_lmtp_rcpt *r, const char *k, size_t kn, const char *v, size_t vn)
 {
-	char tmp[TR_LMTP_LINE_MAX];
-
 	if (kn == 6 && strncasecmp(k, "NOTIFY", 6) == 0 && v) {
-		if (vn >= sizeof r->notify || !notify_ok(v, vn))
+		if (vn >= sizeof r->notify || !tr_dsn_notify_ok(v, vn))
 			return "501 5.5.4 Bad NOTIFY value";
 		for (size_t i = 0; i < vn; i++)
 			r->notify[i] = (char)toupper((unsigned char)v[i]);
@@ -209,13 +151,8 @@ static const char *rcpt_param(tr_lmtp_rcpt *r, const char *k, size_t kn, const c
 		return NULL;
 	}
 	if (kn == 5 && strncasecmp(k, "ORCPT", 5) == 0 && v) {
-		const char *semi = memchr(v, ';', vn);
-		if (!semi || semi == v || xtext_decode(semi + 1, vn - (size_t)(semi + 1 - v), tmp, sizeof tmp) != 0 ||
-		    r->orcpt)
+		if (r->orcpt || !tr_dsn_orcpt_ok(v, vn))
 			return "501 5.5.4 Bad ORCPT value";
-		for (const char *c = v; c < semi; c++)
-			if (!isalnum((unsigned char)*c) && *c != '-')
-				return "501 5.5.4 Bad ORCPT value";
 		if (!(r->orcpt = strndup(v, vn)))
 			return "452 4.3.0 Insufficient system resources";
 		return NULL;
@@ -418,7 +355,7 @@ static void cmd_xforward(tr_lmtp *s, const char *arg, size_t an, tr_buf *out)
 		return;
 	}
 	s->ident[0] = '\0';
-	if (xtext_decode(arg + 6, an - 6, v, sizeof v) == 0 && strlen(v) <= TR_LMTP_IDENT_MAX &&
+	if (tr_dsn_xtext_decode(arg + 6, an - 6, v, sizeof v) == 0 && strlen(v) <= TR_LMTP_IDENT_MAX &&
 	    v[0] != '-' && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	                             "0123456789._-") == strlen(v))
 		memcpy(s->ident, v, strlen(v) + 1);

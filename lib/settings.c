@@ -123,6 +123,9 @@ static const struct setting settings[] = {
 	{ "shared_store_ca_file", K_STRING, AT(shared_store_ca_file), NULL, 0, 0, tr_check_path },
 	{ "shared_store_timeout", K_INT, AT(shared_store_timeout), "50", 5, 2000, NULL },
 	{ "shared_store_lease", K_TIME, AT(shared_store_lease), "600s", 5, 86400, NULL },
+	/* h-dsn: tlsrelayd's LMTP listener (plugin/daemon/lmtp.c); the maximum
+	 * is TLSRELAY_MESSAGE_SIZE_HARD */
+	{ "message_size_limit", K_INT, AT(message_size_limit), "10240000", 0, 1073741824, NULL },
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -109,6 +109,11 @@
  *                       Redis, connecting included
  *   shared_store_lease  time 5s..1d, default 600s: how long one host
  *                       holds the sending of a TLS-RPT report
+ *   message_size_limit  tlsrelayd's LMTP listener only: integer
+ *                       0..1073741824 (bytes), default 10240000 (Postfix's
+ *                       default): the largest message it takes (LHLO
+ *                       announces it as SIZE); 0: no limit of its own, which
+ *                       is TLSRELAY_MESSAGE_SIZE_HARD (1 GiB)
  * Paths must be absolute; whether they exist is checked where they are used.
  * An empty value unsets a string key (back to NULL); for other keys it is a
  * bad value. Control bytes are never accepted in a value.
@@ -184,6 +189,8 @@ typedef struct tr_config {
 	char *shared_store_ca_file;
 	int shared_store_timeout; /* ms, default 50 */
 	int shared_store_lease;   /* seconds, default 600 */
+	/* h-dsn: tlsrelayd's LMTP listener */
+	int message_size_limit;   /* bytes, default 10240000; 0 = the hard bound */
 	/* Where each value came from, by the key's index in the table:
 	 * "FILE:LINE" of the line that set it last, "-o" (tr_config_set
 	 * without where: -o, tlsrelay_ctx_set), NULL = the default. Owned. */

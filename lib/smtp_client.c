@@ -99,7 +99,9 @@ void tr_sess_emit_reply(const tr_session *s, const char *label)
 
 tr_io_res tr_sess_send(tr_session *s, int masked, const char *fmt, ...)
 {
-	char cmd[1024];
+	/* the longest: RCPT TO:<512-byte address> NOTIFY=<64> ORCPT=<500>,
+	 * 1101 bytes (RFC 3461 lets ORCPT lengthen the command line) */
+	char cmd[1200];
 	va_list ap;
 	tr_io_res r;
 	int n;

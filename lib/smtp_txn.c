@@ -51,8 +51,11 @@
  *   makes the delivery fail permanently with 5.6.7 (RFC 6531).
  * - BODY=8BITMIME is declared when the body has 8-bit bytes and the server
  *   offers 8BITMIME; without the extension the body is sent as it is.
- * - DSN parameters (RET, ENVID, NOTIFY) are sent only when the server
- *   offers DSN; otherwise they are dropped.
+ * - DSN parameters (RET, ENVID, NOTIFY, ORCPT) are sent only when the
+ *   server offers DSN; otherwise they are dropped. NOTIFY and ORCPT are
+ *   per recipient (tlsrelay_rcpt; NOTIFY NULL: the request's), each on
+ *   its own RCPT line, all in the one transaction: the first flight on a
+ *   reused connection is unchanged (only its RCPT lines are longer).
  * - A lost connection after the end of data was sent but before its reply
  *   is a temporary failure: the message may arrive twice, never be lost.
  * - Bytes received after the 354 reply to DATA (before the body was sent)
@@ -67,6 +70,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "buf.h"
+#include "dsn.h"
 #include "ctx.h"
 #include "log.h"
 #include "message.h"
@@ -189,14 +193,22 @@ static int stale(const tr_session *s)
 	        s->reply.code == 421 || s->rset_refused);
 }
 
+/* RCPT with recipient i's DSN parameters (see Decisions): NOTIFY its own
+ * or the request's, ORCPT its own; checked by deliver.c before. */
 static void send_rcpt(tr_session *s, size_t i)
 {
 	const tlsrelay_request *q = s->req;
+	const tlsrelay_rcpt *r = &q->rcpts[i];
+	const char *notify = r->notify ? r->notify : q->notify;
+	char params[TR_DSN_ORCPT_MAX + 100];
+	tr_buf b;
 
-	if ((s->c->caps.flags & TR_CAP_DSN) && q->notify && *q->notify)
-		tr_sess_send(s, 0, "RCPT TO:<%s> NOTIFY=%s", q->rcpts[i].addr, q->notify);
-	else
-		tr_sess_send(s, 0, "RCPT TO:<%s>", q->rcpts[i].addr);
+	tr_buf_fixed(&b, params, sizeof params);   /* NOTIFY <= 64, ORCPT <= 500 */
+	if ((s->c->caps.flags & TR_CAP_DSN) && notify && *notify)
+		tr_buf_printf(&b, " NOTIFY=%s", notify);
+	if ((s->c->caps.flags & TR_CAP_DSN) && r->orcpt && *r->orcpt)
+		tr_buf_printf(&b, " ORCPT=%s", r->orcpt);
+	tr_sess_send(s, 0, "RCPT TO:<%s>%s", r->addr, params);
 }
 
 /* Settle every recipient accepted in this session with *st. */

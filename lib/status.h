@@ -46,6 +46,7 @@
  *     the string settings' validations of settings_value.h:
  *     tr_check_nexthop() tr_check_helo() tr_check_path() tr_check_resolver()
  *     tr_check_syslog_name() tr_check_dns_name() tr_check_metrics_listen()
+ *     tr_dsn_xtext_decode()
  *   Bounded output: the length, or -1 when the caller's buffer is too small
  *   (a limit the caller chose, not a failure of the work):
  *     tr_demand_key() tr_tls_cache_key() tr_conn_key()

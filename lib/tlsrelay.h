@@ -137,6 +137,12 @@ int tlsrelay_ctx_use_syslog(const tlsrelay_ctx *ctx);
 /* metrics_listen (tlsrelayd): "127.0.0.1:PORT", "[::1]:PORT",
  * "unix:/PATH", or NULL. */
 const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx);
+/* message_size_limit (tlsrelayd's LMTP listener): the largest message in
+ * bytes, never 0 and never over TLSRELAY_MESSAGE_SIZE_HARD (the setting's
+ * 0, "no limit" as in Postfix, is this hard bound: a listener always has
+ * one, as disk and time are bounded). */
+#define TLSRELAY_MESSAGE_SIZE_HARD (1024ull * 1024 * 1024)
+unsigned long long tlsrelay_ctx_message_size_limit(const tlsrelay_ctx *ctx);
 
 /* The name to log as (openlog ident): syslog_name, "tlsrelay" when unset.
  * At most TLSRELAY_SYSLOG_NAME_MAX bytes; valid while ctx's settings are
@@ -244,12 +250,17 @@ unsigned long long tlsrelay_message_size(const tlsrelay_message *msg);
 typedef struct tlsrelay_rcpt {
 	const char *addr;          /* in: recipient address, no angle brackets */
 	tlsrelay_status status;    /* out: this recipient's outcome */
+	const char *notify;        /* in: DSN NOTIFY of this recipient; NULL =
+	                            * the request's notify, "" = none for it */
+	const char *orcpt;         /* in: DSN ORCPT as sent, addr-type ";" xtext
+	                            * ("rfc822;joe+2Bx@example.com"); NULL = none */
 } tlsrelay_rcpt;
 
 typedef struct tlsrelay_request {
 	const char *sender;        /* "" or "<>" = null sender; NULL = "" */
 	const char *nexthop;       /* NULL = relayhost setting, else MX lookup */
-	const char *notify;        /* DSN NOTIFY value ("SUCCESS,FAILURE") or NULL */
+	const char *notify;        /* DSN NOTIFY value ("SUCCESS,FAILURE") or NULL:
+	                            * the default of every recipient */
 	const char *ret;           /* DSN RET value ("FULL"/"HDRS") or NULL */
 	const char *envid;         /* DSN ENVID (plain text, xtext-encoded on send) */
 	tlsrelay_rcpt *rcpts;
@@ -265,6 +276,10 @@ typedef struct tlsrelay_request {
  *   PERM  - every recipient was permanently refused (dsn 5.1.1 when every
  *           one was unknown).
  * st->text names the host and the reason, for the first output line.
+ * DSN (RFC 3461): RET and ENVID with MAIL, each recipient's NOTIFY (its
+ * own, else req->notify) and ORCPT with its RCPT, all only to a server
+ * that announces DSN (dropped otherwise, as Postfix does); one
+ * transaction for all recipients whatever their NOTIFY.
  * Returns: OK, TEMP, PERM (the summary above); before anything is sent also
  * USAGE (a bad address or DSN value: 5.1.3, 5.5.4), DATAERR 5.6.0, CONFIG
  * 4.3.5, INTERNAL 4.3.0. */

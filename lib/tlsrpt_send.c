@@ -83,7 +83,7 @@ static int mail_one(send_run *r, const char *domain, const char *json, char *rcp
 {
 	FILE *f = tmpfile();
 	tlsrelay_message *msg = NULL;
-	tlsrelay_rcpt rc = { rcpt, { TLSRELAY_OK, "", "" } };
+	tlsrelay_rcpt rc = { .addr = rcpt, .status = { TLSRELAY_OK, "", "" } };
 	tlsrelay_request req = { r->job->from, NULL, NULL, NULL, NULL, &rc, 1 };
 	tlsrelay_status st;
 	int bad = 1;

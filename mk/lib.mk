@@ -91,11 +91,13 @@ lib_libtlsrelay_la_SOURCES += \
 	lib/conn_cache.c lib/conn_cache.h
 
 # handing a delivery to tlsrelayd (its client side, for the Exim transport
-# module) and each recipient's result as a line (tlsrelay -P)
+# module), each recipient's result as a line (tlsrelay -P), the LMTP server
+# and the DSN parameters' syntax it shares with deliver.c (dsn)
 lib_libtlsrelay_la_SOURCES += \
 	lib/daemon_client.c lib/daemon_client.h \
 	lib/rcpt_result.c lib/rcpt_result.h \
-	lib/lmtp_server.c lib/lmtp_server.h
+	lib/lmtp_server.c lib/lmtp_server.h \
+	lib/dsn.c lib/dsn.h
 
 # delivery and the questions about it: routing (deliver), tlsrelay -q
 # (query), the probe, the Exim object's policy lookup (policy_api)

@@ -59,6 +59,7 @@ UNIT_TESTS = \
 	tests/unit/test_no_echo \
 	tests/unit/test_policy \
 	tests/unit/test_policy_api \
+	tests/unit/test_rcpt_dsn \
 	tests/unit/test_rcpt_result \
 	tests/unit/test_reply \
 	tests/unit/test_sasl \

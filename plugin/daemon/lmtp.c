@@ -6,13 +6,16 @@
  * connection (lib/conn_cache.h), and one reply per recipient.
  *
  * Decisions:
- * - The message goes to a memfd while it is read (tlsrelay_spool_fd), is
- *   then spooled by the library as every delivery is, and is bounded by
- *   TRD_LMTP_SIZE_MAX, which LHLO announces (SIZE).
- * - Recipients with different NOTIFY values are delivered in one
- *   transaction per value (the library takes one NOTIFY a delivery), in
- *   the order of their first recipient; ORCPT is accepted and not passed
- *   on (the library has no per-recipient ORCPT).
+ * - The message goes to a memfd while it is read (tlsrelay_spool_fd), to
+ *   an unlinked file once it is over TLSRELAY_SPOOL_MEMORY_MAX (memory
+ *   stays bounded whatever the limit), is then spooled by the library as
+ *   every delivery is, and is bounded by the setting message_size_limit
+ *   (default 10240000 as Postfix's; 0: TLSRELAY_MESSAGE_SIZE_HARD, 1
+ *   GiB), which LHLO announces (SIZE); over it: 552 5.3.4 (lmtp_server.c).
+ * - Each message is delivered in ONE SMTP transaction, whatever its
+ *   recipients' NOTIFY values: each RCPT carries its recipient's own
+ *   NOTIFY and ORCPT (tlsrelay_rcpt), sent when the server announces DSN,
+ *   as Postfix's smtp(8) does.
  * - Each transaction is one of the process's uses (-r). After the last
  *   one the process ends the session itself: the replies, then "421
  *   4.3.2 ... closing" and the end of the connection, so that a client
@@ -49,14 +52,59 @@
 #include "daemon.h"
 
 #define TRD_LMTP_TIMEOUT 300
-#define TRD_LMTP_SIZE_MAX 10240000ull   /* Postfix's message_size_limit default */
 #define TRD_LMTP_READ 65536
 
 struct spool {
 	int fd;                 /* -1: none yet */
+	int in_memory;          /* fd is the first memfd */
+	unsigned long long size;
 };
 
-/* The state machine's sink: the memfd, made on the first bytes. */
+/* Write n bytes at p to fd; 0 or -1. */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The message outgrew memory: its bytes go to an unlinked file, which
+ * replaces the memfd. 0 or -1. */
+static int spool_to_disk(struct spool *sp)
+{
+	char buf[65536];
+	tlsrelay_status st;
+	int fd;
+
+	if (tlsrelay_spool_fd(NULL, -1, &fd, &st) != TLSRELAY_OK) {
+		trd_log(LOG_ERR, "LMTP: %s", st.text);
+		return -1;
+	}
+	for (off_t off = 0; (unsigned long long)off < sp->size;) {
+		ssize_t r = pread(sp->fd, buf, sizeof buf, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || write_all(fd, buf, (size_t)r) != 0) {
+			close(fd);
+			return -1;
+		}
+		off += r;
+	}
+	close(sp->fd);
+	sp->fd = fd;
+	sp->in_memory = 0;
+	return 0;
+}
+
+/* The state machine's sink: a memfd made on the first bytes, a file once
+ * the message is over TLSRELAY_SPOOL_MEMORY_MAX. */
 static int spool_sink(void *arg, const char *p, size_t n)
 {
 	struct spool *sp = arg;
@@ -66,21 +114,21 @@ static int spool_sink(void *arg, const char *p, size_t n)
 		if (sp->fd >= 0)
 			close(sp->fd);
 		sp->fd = -1;
+		sp->size = 0;
 		return 0;
 	}
-	if (sp->fd < 0 && tlsrelay_spool_fd(NULL, 0, &sp->fd, &st) != TLSRELAY_OK) {
-		trd_log(LOG_ERR, "LMTP: %s", st.text);
-		return -1;
-	}
-	while (n > 0) {
-		ssize_t w = write(sp->fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
+	if (sp->fd < 0) {
+		if (tlsrelay_spool_fd(NULL, 0, &sp->fd, &st) != TLSRELAY_OK) {
+			trd_log(LOG_ERR, "LMTP: %s", st.text);
 			return -1;
-		p += w;
-		n -= (size_t)w;
+		}
+		sp->in_memory = 1;
 	}
+	if (sp->in_memory && sp->size + n > TLSRELAY_SPOOL_MEMORY_MAX && spool_to_disk(sp) != 0)
+		return -1;
+	if (write_all(sp->fd, p, n) != 0)
+		return -1;
+	sp->size += n;
 	return 0;
 }
 
@@ -109,61 +157,49 @@ static int send_all(int conn, tr_buf *out)
 	return out->lost ? -1 : 0;
 }
 
-/* The recipients whose NOTIFY equals that of recipient first, from first
- * on, delivered in one transaction; their statuses into sts. */
-static void deliver_group(tlsrelay_ctx *ctx, const tr_lmtp *s, size_t first, int fd,
-                          tlsrelay_rcpt *r, tlsrelay_status *sts, char *done)
+/* The transaction s holds, its message in sp, delivered in one
+ * transaction with each recipient's own NOTIFY and ORCPT; one status per
+ * recipient into sts. */
+static void deliver(tlsrelay_ctx *ctx, const tr_lmtp *s, struct spool *sp, tlsrelay_status *sts)
 {
-	const char *notify = s->rcpts[first].notify;
-	tlsrelay_request req = { s->sender, NULL, notify[0] ? notify : NULL,
-	                         s->ret[0] ? s->ret : NULL, s->envid[0] ? s->envid : NULL, r, 0 };
-	size_t idx[TR_LMTP_RCPTS_MAX];
+	tlsrelay_rcpt *r = calloc(s->nrcpts, sizeof *r);
+	tlsrelay_request req = { s->sender, NULL, NULL, s->ret[0] ? s->ret : NULL,
+	                         s->envid[0] ? s->envid : NULL, r, s->nrcpts };
 	tlsrelay_message *msg;
 	tlsrelay_status st;
 
-	for (size_t i = first; i < s->nrcpts; i++)
-		if (!done[i] && strcmp(s->rcpts[i].notify, notify) == 0) {
-			idx[req.nrcpts] = i;
-			r[req.nrcpts++].addr = s->rcpts[i].addr;
-			done[i] = 1;
-		}
-	tr_rcpts_unsettled(r, req.nrcpts);
-	if (lseek(fd, 0, SEEK_SET) != 0)
+	if (sp->fd < 0)
+		(void)tlsrelay_spool_fd(NULL, 0, &sp->fd, &st);    /* an empty message */
+	if (r == NULL || sp->fd < 0) {
+		for (size_t i = 0; i < s->nrcpts; i++)
+			tr_status_set(&sts[i], TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < s->nrcpts; i++) {
+		r[i].addr = s->rcpts[i].addr;
+		r[i].notify = s->rcpts[i].notify[0] ? s->rcpts[i].notify : NULL;
+		r[i].orcpt = s->rcpts[i].orcpt;
+	}
+	(void)tlsrelay_ctx_set_log_id(ctx, s->ident[0] ? s->ident : NULL, NULL);
+	tr_rcpts_unsettled(r, s->nrcpts);
+	if (lseek(sp->fd, 0, SEEK_SET) != 0)
 		tr_status_set(&st, TLSRELAY_TEMP, "4.3.0", "cannot read the spooled message");
-	else if ((msg = tlsrelay_message_spool(ctx, fd, &st)) != NULL) {
+	else if ((msg = tlsrelay_message_spool(ctx, sp->fd, &st)) != NULL) {
 		alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);   /* the transport's last resort */
 		tlsrelay_deliver(ctx, &req, msg, &st);
 		alarm(0);
 		tlsrelay_message_free(msg);
 	}
-	tr_rcpts_settle(r, req.nrcpts, &st);
-	for (size_t k = 0; k < req.nrcpts; k++)
-		sts[idx[k]] = r[k].status;
-}
-
-/* The transaction s holds, its message in sp; one status per recipient
- * into sts. */
-static void deliver(tlsrelay_ctx *ctx, const tr_lmtp *s, struct spool *sp, tlsrelay_status *sts)
-{
-	tlsrelay_rcpt *r = calloc(s->nrcpts, sizeof *r);
-	char *done = calloc(s->nrcpts, 1);
-	tlsrelay_status st;
-
-	if (sp->fd < 0)
-		(void)tlsrelay_spool_fd(NULL, 0, &sp->fd, &st);    /* an empty message */
-	(void)tlsrelay_ctx_set_log_id(ctx, s->ident[0] ? s->ident : NULL, NULL);
-	for (size_t i = 0; i < s->nrcpts; i++) {
-		if (r == NULL || done == NULL || sp->fd < 0)
-			tr_status_set(&sts[i], TLSRELAY_INTERNAL, "4.3.0", "out of memory");
-		else if (!done[i])
-			deliver_group(ctx, s, i, sp->fd, r, sts, done);
-	}
+	tr_rcpts_settle(r, s->nrcpts, &st);
+	for (size_t i = 0; i < s->nrcpts; i++)
+		sts[i] = r[i].status;
 	(void)tlsrelay_ctx_set_log_id(ctx, NULL, NULL);
+out:
 	free(r);
-	free(done);
 	if (sp->fd >= 0)
 		close(sp->fd);
 	sp->fd = -1;
+	sp->size = 0;
 }
 
 /* Wait for the client's bytes, tending the idle SMTP connection; 1 when
@@ -246,7 +282,7 @@ static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, struct spo
 
 int trd_lmtp_run(int conn, tlsrelay_ctx *warm, int left)
 {
-	struct spool sp = { -1 };
+	struct spool sp = { -1, 0, 0 };
 	tr_buf out;
 	tr_lmtp s;
 	char host[128];
@@ -256,7 +292,7 @@ int trd_lmtp_run(int conn, tlsrelay_ctx *warm, int left)
 	if (gethostname(host, sizeof host) != 0)
 		snprintf(host, sizeof host, "localhost");
 	host[sizeof host - 1] = '\0';
-	tr_lmtp_init(&s, host, TRD_LMTP_SIZE_MAX, 0, spool_sink, &sp);
+	tr_lmtp_init(&s, host, warm ? tlsrelay_ctx_message_size_limit(warm) : 0, 0, spool_sink, &sp);
 	if (warm == NULL) {
 		tr_buf_printf(&out, "421 4.3.5 %s configuration error, see the mail log\r\n", s.host);
 		(void)send_all(conn, &out);

@@ -15,17 +15,19 @@ Cases:
   rcpts       LHLO, MAIL, 1001 RCPTs, RSET, QUIT
   size        LHLO, MAIL with SIZE=20000000, then a message of 10.5 MB
               (over the limit, Message-ID ARG), then NOOP, QUIT
+  limit       LHLO, MAIL with SIZE=LIMIT+1 (LIMIT: the next argument), then
+              a message of LIMIT+2000 bytes (Message-ID ARG), NOOP, QUIT
   nolhlo      MAIL before LHLO, HELO, EHLO, then LHLO, QUIT
   syntax      LHLO, bad MAIL, RCPT before MAIL, a NUL line, garbage,
               DATA without MAIL, NOOP, QUIT
   middata     LHLO, MAIL, RCPT, DATA, half a message (Message-ID: the
               next argument); then writes ARG (a file) and waits for the
               server's end
-  deliver     LHLO, one message with Message-ID ARG to user@example.test,
-              QUIT
+  deliver     LHLO, one message with Message-ID ARG to user@example.test
+              (of about SIZE bytes more, the next argument if given), QUIT
   notify      LHLO, one message (Message-ID ARG) from notify@sender.test to
-              user (NOTIFY=SUCCESS,FAILURE), alice (NOTIFY=NEVER) and bob
-              (NOTIFY=SUCCESS,FAILURE) at example.test, QUIT
+              user (NOTIFY=SUCCESS,FAILURE), alice (NOTIFY=NEVER, an ORCPT)
+              and bob (NOTIFY=SUCCESS,FAILURE) at example.test, QUIT
   txns        LHLO, then 3 transactions one after the other on the same
               session, each waiting for its reply (Message-IDs ARG-1..3),
               then QUIT
@@ -87,6 +89,13 @@ def main():
         time.sleep(0.5)
         s.sendall(msg(arg, 10_500_000) + b".\r\n")
         send = b"NOOP\r\nQUIT\r\n"
+    elif case == "limit":
+        limit = int(sys.argv[4])
+        s.sendall(b"LHLO c\r\nMAIL FROM:<> SIZE=%d\r\nMAIL FROM:<>\r\n"
+                  b"RCPT TO:<user@example.test>\r\nDATA\r\n" % (limit + 1))
+        time.sleep(0.5)
+        s.sendall(msg(arg, limit + 2000) + b".\r\n")
+        send = b"NOOP\r\nQUIT\r\n"
     elif case == "nolhlo":
         send = b"MAIL FROM:<>\r\nHELO x\r\nEHLO x\r\nLHLO c\r\nQUIT\r\n"
     elif case == "syntax":
@@ -100,12 +109,13 @@ def main():
         with open(arg, "w") as f:
             f.write("sent\n")
     elif case == "deliver":
+        size = int(sys.argv[4]) if len(sys.argv) > 4 else 0
         send = (b"LHLO c\r\nMAIL FROM:<sender@sender.test>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n"
-                + msg(arg) + b".\r\nQUIT\r\n")
+                + msg(arg, size) + b".\r\nQUIT\r\n")
     elif case == "notify":
         send = (b"LHLO c\r\nMAIL FROM:<notify@sender.test> RET=HDRS ENVID=n+2B1\r\n"
                 b"RCPT TO:<user@example.test> NOTIFY=SUCCESS,FAILURE\r\n"
-                b"RCPT TO:<alice@example.test> NOTIFY=NEVER\r\n"
+                b"RCPT TO:<alice@example.test> NOTIFY=NEVER ORCPT=rfc822;a+2Blist@sender.test\r\n"
                 b"RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE\r\nDATA\r\n"
                 + msg(arg) + b".\r\nQUIT\r\n")
     elif case == "txns":

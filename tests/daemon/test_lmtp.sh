@@ -28,8 +28,20 @@
 #   f. the use count, by a scripted client (-r 2): two transactions on one
 #      session answered, then 421 4.3.2 and the end; the third goes in a
 #      new session (a new process) and arrives
-#   g. recipients with different NOTIFY values: one delivery per value (the
-#      library takes one NOTIFY a transaction), replies in the client's order
+#   g. recipients with different NOTIFY values (one with an ORCPT), by a
+#      scripted client: ONE transaction at the receiver (nrcpt=3), replies
+#      in the client's order
+#   i. DSN through Postfix: a client gives the host two recipients with
+#      different NOTIFY and one an ORCPT; Postfix's lmtp(8) passes them to
+#      tlsrelayd, which relays both in ONE transaction to the receiver;
+#      the receiver holds mail from dsn@sender.test (check_sender_access
+#      HOLD) so that its queue file shows (postcat) one message with both
+#      recipients, each with its NOTIFY and ORCPT
+#   j. message_size_limit = 20000 (daemon z): LHLO announces SIZE 20000;
+#      a scripted client's SIZE= and data over it get 552 5.3.4; through
+#      Postfix, a message under it is sent and one over it bounced 5.3.4;
+#      with the default limit, a message of 3 MB (over the 1 MiB the
+#      listener keeps in memory: it moves to a file) arrives whole
 #   h. with Postfix: the delivery process killed during the transaction (its
 #      SMTP side slowed by bench/delay_relay.py, 1 s RTT): Postfix defers
 #      (lost connection), sends it again later, the receiver has it once
@@ -44,7 +56,7 @@ require_root
 require_cmd postfix postconf timeout ps python3 swaks
 make_tmpdir
 T=$TEST_TMP
-tap_plan 49
+tap_plan 62
 
 DAEMON=${TLSRELAYD_BIN:-$top_builddir/plugin/daemon/tlsrelayd}
 CLIENTPY=$top_srcdir/tests/daemon/lmtp_client.py
@@ -59,6 +71,7 @@ conf() {
 		printf 'tls_ca_file = %s\nhelo_name = client.tlsrelay.test\n' "$CERTS/ca.pem"
 		printf 'syslog = no\nconnect_timeout = 10s\ncommand_timeout = 20s\ndeadline = 60s\n'
 		printf 'spool_directory = %s\n' "$T/spool"
+		[ -z "${EXTRA_CONF:-}" ] || printf '%s\n' "$EXTRA_CONF"
 	} > "$1" && chmod 0644 "$1"
 }
 # daemon NAME PORT LEVEL [OPTION...]: tlsrelayd with -L $R/NAME.lmtp; sets DPID
@@ -78,6 +91,7 @@ hlog() { cat "$(pf_log "$HOST")"; }
 RPORT=$(free_port) && PPORT=$(free_port) && HPORT=$(free_port) && KPORT=$(free_port) || tap_bail "no free port"
 receiver_new recv "$RPORT" may || tap_bail "receiver_new failed"
 RECV=$PF_DIR
+pf_set "$RECV" "smtpd_sender_restrictions = check_sender_access inline:{ { dsn@sender.test = HOLD } }"
 receiver_new plain "$PPORT" none || tap_bail "receiver_new failed"
 PLAIN=$PF_DIR
 pf_start "$RECV" && pf_start "$PLAIN" || tap_bail "receivers did not start"
@@ -91,10 +105,12 @@ DELAY=$BG_PID
 wait_port 127.0.0.1 "$KPORT" 10 || tap_bail "delay relay not listening"
 daemon k "$KPORT" encrypt
 D4=$DPID
+EXTRA_CONF="message_size_limit = 20000" daemon z "$RPORT" encrypt
+D5=$DPID
 pf_new host "$HPORT" || tap_bail "pf_new failed"
 HOST=$PF_DIR
-pf_set "$HOST" "relay_domains = example.test, plain.test, kill.test" \
-	"transport_maps = inline:{ example.test=lmtp:unix:$R/d.lmtp, plain.test=lmtp:unix:$R/p.lmtp, kill.test=lmtp:unix:$R/k.lmtp }" \
+pf_set "$HOST" "relay_domains = example.test, plain.test, kill.test, size.test" \
+	"transport_maps = inline:{ example.test=lmtp:unix:$R/d.lmtp, plain.test=lmtp:unix:$R/p.lmtp, kill.test=lmtp:unix:$R/k.lmtp, size.test=lmtp:unix:$R/z.lmtp }" \
 	"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
 	"lmtp_destination_concurrency_limit = 1" "lmtp_send_xforward_command = yes" \
 	"lmtp_connection_cache_on_demand = yes" "defer_transports = lmtp"
@@ -212,8 +228,65 @@ tap_is "$(grep '^250 2\.0\.0 <' <<< "$out" | sed 's/^250 2\.0\.0 <\([a-z]*\)@.*/
 	"g: one 250 per recipient, in the client's order"
 wait_until 30 sh -c "[ \$(grep -rlF 'Message-ID: <notify.$$@sender.test>' '$(dirname "$RECV")/mail' | wc -l) -ge 3 ]"
 tap_is "$(grep -rlF "Message-ID: <notify.$$@sender.test>" "$(dirname "$RECV")/mail" | wc -l)" 3 "g: each recipient got it once"
-tap_is "$(grep -E 'from=<notify@sender.test>, size=[0-9]+, nrcpt=[0-9]' "$(pf_log "$RECV")" | sed 's/.*nrcpt=\([0-9]*\).*/\1/' | sort | tr '\n' ' ')" "1 2 " \
-	"g: two transactions at the receiver: SUCCESS,FAILURE (user, bob) and NEVER (alice)"
+tap_is "$(grep -E 'from=<notify@sender.test>, size=[0-9]+, nrcpt=[0-9]' "$(pf_log "$RECV")" | sed 's/.*nrcpt=\([0-9]*\).*/\1/' | tr '\n' ' ')" "3 " \
+	"g: one transaction at the receiver for the three recipients, whatever their NOTIFY"
+
+# ------------------------------------------- i. DSN through Postfix, held
+tap_diag "i. NOTIFY and ORCPT per recipient through Postfix (at $SECONDS s)"
+printf 'From: <dsn@sender.test>\r\nSubject: dsn\r\nMessage-ID: <i.%s@sender.test>\r\n\r\nBody.\r\n' "$$" > "$T/i.eml"
+out=$(timeout 60 python3 - "$HPORT" "$T/i.eml" 2>&1 <<'PY'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+s.ehlo("client.tlsrelay.test")
+s.mail("dsn@sender.test")
+r1 = s.rcpt("user@example.test", ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;first+2Blist@sender.test"])
+r2 = s.rcpt("alice@example.test", ["NOTIFY=NEVER"])
+d = s.data(open(sys.argv[2], "rb").read())
+print(r1[0], r2[0], d[0])
+s.quit()
+PY
+)
+tap_is "$out" "250 250 250" "i: the host took the message with NOTIFY and ORCPT per recipient"
+pf_flush "$HOST"
+hq=$(pf_log_wait "$HOST" "message-id=<i\.$$@sender\.test>" 30 | sed -n 's/.*: \([0-9A-F]*\): message-id=.*/\1/p' | head -n 1)
+wait_until 60 sh -c "[ \$(grep -cE '$hq: to=<(user|alice)@example.test>.*relay=.*d.lmtp.*status=sent' '$(pf_log "$HOST")') -ge 2 ]"
+tap_diag "i: host queue ID $hq: $(grep -c "$hq: to=.*status=sent" "$(pf_log "$HOST")") recipients sent"
+ids=$(pf_queue_ids "$RECV" hold)
+tap_is "$(wc -w <<< "$ids")" 1 "i: one message held at the receiver (one transaction)"
+pc=$(postcat -c "$RECV" -q "$(head -n 1 <<< "$ids")" 2>&1)
+# each recipient with the DSN records before it (postcat: "named_attribute:
+# notify_flags=N" (Postfix's NEVER 1, SUCCESS 2, FAILURE 4), "dsn_orig_rcpt=...")
+pairs=$(awk '/named_attribute: notify_flags=/ { n = $0; sub(/.*=/, "", n) }
+	/named_attribute: dsn_orig_rcpt=/ { o = $0; sub(/.*dsn_orig_rcpt=/, "", o) }
+	/^recipient: / { print $2 " notify=" n " orcpt=" o; n = ""; o = "" }' <<< "$pc")
+tap_like "$pairs" "^user@example\.test notify=6 orcpt=rfc822;first\+list@sender\.test$" \
+	"i: user arrived with its NOTIFY=SUCCESS,FAILURE and its ORCPT (the client's)"
+tap_like "$pairs" "^alice@example\.test notify=1 orcpt=rfc822;alice@example\.test$" \
+	"i: alice arrived with its NOTIFY=NEVER and its ORCPT (the one Postfix's lmtp(8) made)"
+tap_is "$(wc -l <<< "$pairs")" 2 "i: both in the one held message"
+postsuper -c "$RECV" -d ALL hold >/dev/null 2>&1
+
+# ---------------------------------------------- j. message_size_limit
+tap_diag "j. message_size_limit = 20000 (at $SECONDS s)"
+out=$(timeout 60 python3 "$CLIENTPY" "$R/z.lmtp" limit "<limit.$$@sender.test>" 20000)
+tap_like "$out" "^250-SIZE 20000$" "j: LHLO announces the setting (SIZE 20000)"
+tap_like "$out" "^552 5\.3\.4 Message size exceeds fixed limit" "j: SIZE= over it: 552 5.3.4"
+tap_like "$out" "^552 5\.3\.4 Error: message file too big" "j: data over it: 552 5.3.4"
+tap_like "$(tail -n 3 <<< "$out")" "^250 2\.0\.0 Ok" "j: still in step (NOOP)"
+printf 'From: <sender@sender.test>\nSubject: small\n\nsmall\n' > "$T/small.eml"
+{ printf 'From: <sender@sender.test>\nSubject: big\n\n'; for n in $(seq 1 300); do printf '%0100d\n' "$n"; done; } > "$T/big.eml"
+swaks_send "$HPORT" sender@sender.test small@size.test "$T/small.eml" || tap_bail "swaks small: $SWAKS_OUT"
+swaks_send "$HPORT" sender@sender.test big@size.test "$T/big.eml" || tap_bail "swaks big: $SWAKS_OUT"
+pf_flush "$HOST"
+wait_until 60 sh -c "grep -q 'to=<small@size.test>.*status=sent' '$(pf_log "$HOST")' && grep -q 'to=<big@size.test>.*status=bounced' '$(pf_log "$HOST")'"
+tap_like "$(hlog)" "to=<small@size\.test>.*relay=.*z\.lmtp.*status=sent" "j: through Postfix, a message under the limit: sent"
+tap_like "$(hlog)" "to=<big@size\.test>.*dsn=5\.3\.4, status=bounced" "j: one over it: bounced 5.3.4"
+out=$(timeout 90 python3 "$CLIENTPY" "$R/d.lmtp" deliver "<big3.$$@sender.test>" 3000000)
+tap_like "$out" "^250 2\.0\.0 <user@example\.test>" "j: a message of 3 MB (spooled to a file while read): 250"
+wait_until 30 sh -c "[ \$(grep -rlF 'Message-ID: <big3.$$@sender.test>' '$(dirname "$RECV")/mail' | wc -l) -ge 1 ]"
+f=$(grep -rlF "Message-ID: <big3.$$@sender.test>" "$(dirname "$RECV")/mail" | head -n 1)
+tap_is "$(grep -c '^y\{998\}$' "$f" 2>/dev/null)" 3000 "j: it arrived whole (3000 lines of 998 bytes)"
+stop_pid "$D5"
 
 # ----------------------------------------------- f. the use count, scripted
 tap_diag "f. the use count on one session (at $SECONDS s)"

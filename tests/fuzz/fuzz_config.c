@@ -35,6 +35,7 @@ static void check_ranges(const tr_config *c)
 	fuzz_check(c->mx_address_limit >= 1 && c->mx_address_limit <= 50, "mx_address_limit");
 	fuzz_check(c->mx_session_limit >= 1 && c->mx_session_limit <= 10, "mx_session_limit");
 	fuzz_check(c->use_syslog == 0 || c->use_syslog == 1, "syslog");
+	fuzz_check(c->message_size_limit >= 0 && c->message_size_limit <= 1073741824, "message_size_limit");
 	fuzz_check(!c->tls_ca_file || c->tls_ca_file[0] == '/', "tls_ca_file absolute");
 	fuzz_check(!c->tls_ca_path || c->tls_ca_path[0] == '/', "tls_ca_path absolute");
 	fuzz_check(!c->spool_directory || c->spool_directory[0] == '/', "spool_directory absolute");

@@ -76,6 +76,7 @@ static const struct field {
 	{ "shared_store_ca_file", F_STR, offsetof(tr_config, shared_store_ca_file) },
 	{ "shared_store_timeout", F_INT, offsetof(tr_config, shared_store_timeout) },
 	{ "shared_store_lease", F_INT,   offsetof(tr_config, shared_store_lease) },
+	{ "message_size_limit", F_INT,   offsetof(tr_config, message_size_limit) },
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
@@ -152,7 +153,7 @@ static void test_defaults(void)
 	    "tls_shadow_policy_map=(null);metrics_listen=(null);dnssec_self_test=1;"
 	    "dnssec_test_valid=(null);dnssec_test_bogus=(null);shared_store=(null);"
 	    "shared_store_password_file=(null);shared_store_ca_file=(null);"
-	    "shared_store_timeout=50;shared_store_lease=600;";
+	    "shared_store_timeout=50;shared_store_lease=600;message_size_limit=10240000;";
 	tr_config cfg;
 	char all[4096], name[128];
 	int i;
@@ -229,6 +230,8 @@ static const struct {
 	{ "mx_address_limit", NULL, "50", "50" },
 	{ "mx_address_limit", NULL, "007", "7" },
 	{ "mx_session_limit", NULL, "1", "1" },
+	{ "message_size_limit", NULL, "0", "0" },
+	{ "message_size_limit", NULL, "1073741824", "1073741824" },
 	{ "mx_session_limit", NULL, "10", "10" },
 	{ "syslog", NULL, "no", "0" },
 	{ "syslog", "no", "yes", "1" },
@@ -332,6 +335,8 @@ static const struct {
 	{ "mx_address_limit", "5x", NULL, "bad value for " MXA INT50_WHY },
 	{ "mx_address_limit", "99999999999999999999", NULL,
 	  "bad value for " MXA INT50_WHY },
+	{ "message_size_limit", "1073741825", NULL,
+	  "bad value for message_size_limit: expected a number from 0 to 1073741824" },
 	{ "mx_session_limit", "11", NULL,
 	  "bad value for mx_session_limit: expected a number from 1 to 10" },
 	{ "mx_session_limit", "", NULL,

@@ -50,8 +50,7 @@ int main(void)
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		tlsrelay_ctx *ctx = tlsrelay_ctx_new();
 		tlsrelay_status st;
-		tlsrelay_rcpt r[2] = { { "a@example.test", { TLSRELAY_OK, "", "" } },
-		                       { "b@example.test", { TLSRELAY_OK, "", "" } } };
+		tlsrelay_rcpt r[2] = { { .addr = "a@example.test" }, { .addr = "b@example.test" } };
 		int notify = cases[c].key && strcmp(cases[c].key, "NOTIFY") == 0;
 		tlsrelay_request req = { "s@example.test", cases[c].nexthop,
 		                         notify ? cases[c].value : NULL, NULL, NULL, r, 2 };

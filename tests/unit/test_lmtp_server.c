@@ -34,6 +34,13 @@ typedef struct conv {
 	tr_lmtp_act act;               /* the last act */
 } conv;
 
+/* ORCPT's bound (RFC 3461: 500 characters, the library's own, lib/dsn.h):
+ * "rfc822;" and 493 or 494 more */
+#define X10 "xxxxxxxxxx"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
+#define ORCPT_500 "rfc822;" X100 X100 X100 X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 "xxx"
+#define ORCPT_501 ORCPT_500 "x"
+
 static const conv convs[] = {
 	{ "LHLO and QUIT", "LHLO client\nQUIT\nNOOP\n", 0, { &ST_OK },
 	  GREET LHLO_OK BYE, "", TR_LMTP_CLOSE },
@@ -104,6 +111,10 @@ static const conv convs[] = {
 	  "555 5.5.4 Unsupported MAIL parameter\n250 2.1.0 Ok\n501 5.5.4 Bad NOTIFY value\n"
 	  "501 5.5.4 Bad NOTIFY value\n501 5.5.4 Bad ORCPT value\n501 5.5.4 Bad ORCPT value\n"
 	  "555 5.5.4 Unsupported RCPT parameter\n250 2.1.5 Ok\n", "", TR_LMTP_MORE },
+	{ "ORCPT of 500 characters kept, of 501 refused (the delivery's own bound)",
+	  "LHLO c\nMAIL FROM:<>\nRCPT TO:<a@b> ORCPT=" ORCPT_500 "\nRCPT TO:<c@b> ORCPT=" ORCPT_501 "\n",
+	  0, { &ST_OK }, GREET LHLO_OK "250 2.1.0 Ok\n250 2.1.5 Ok\n501 5.5.4 Bad ORCPT value\n", "",
+	  TR_LMTP_MORE },
 	{ "XFORWARD IDENT kept when usable as a log ID, for one transaction",
 	  "LHLO c\nXFORWARD IDENT=4XyZ.1_a\nXFORWARD NAME=x\nMAIL FROM:<>\nRCPT TO:<a@b>\nDATA\n.\n"
 	  "XFORWARD IDENT=-bad\nMAIL FROM:<>\nRCPT TO:<a@b>\nDATA\n.\n"

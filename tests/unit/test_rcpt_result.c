@@ -52,7 +52,7 @@ static const line_case lines[] = {
  * 0 and recipient *idx's status when it was read, -1 when refused */
 static int parse(const char *line, size_t len, size_t *idx, tlsrelay_status *st)
 {
-	tlsrelay_rcpt r[3] = { { "a@x", { 0 } }, { "b@x", { 0 } }, { "c@x", { 0 } } };
+	tlsrelay_rcpt r[3] = { { .addr = "a@x" }, { .addr = "b@x" }, { .addr = "c@x" } };
 	char out[TR_RCPT_LINE_MAX + 700];
 	tlsrelay_status sum;
 
@@ -164,7 +164,7 @@ static void test_results(void)
 {
 	for (size_t i = 0; i < NROWS(results); i++) {
 		const result_case *c = &results[i];
-		tlsrelay_rcpt r[3] = { { "a@x", { 0 } }, { "b@x", { 0 } }, { "c@x", { 0 } } };
+		tlsrelay_rcpt r[3] = { { .addr = "a@x" }, { .addr = "b@x" }, { .addr = "c@x" } };
 		tlsrelay_status st;
 		char name[200];
 		tlsrelay_cat got = tr_rcpt_results_read(c->out, strlen(c->out), c->exit_status,
@@ -183,7 +183,7 @@ static void test_results(void)
 static void test_too_much(void)
 {
 	static char big[(1 + 4) * TR_RCPT_LINE_MAX + 2];
-	tlsrelay_rcpt r[1] = { { "a@x", { 0 } } };
+	tlsrelay_rcpt r[1] = { { .addr = "a@x" } };
 	tlsrelay_status st;
 
 	memset(big, 'y', sizeof big - 1);
@@ -194,7 +194,7 @@ static void test_too_much(void)
 
 static void test_settle(void)
 {
-	tlsrelay_rcpt r[3] = { { "a@x", { 0 } }, { "b@x", { 0 } }, { "c@x", { 0 } } };
+	tlsrelay_rcpt r[3] = { { .addr = "a@x" }, { .addr = "b@x" }, { .addr = "c@x" } };
 	tlsrelay_status temp = { TLSRELAY_TEMP, "4.4.1", "connect failed" };
 	tlsrelay_status conf = { TLSRELAY_CONFIG, "4.3.5", "f:1: bad" };
 

@@ -1,0 +1,91 @@
+/*
+ * dsn.c - the syntax of the DSN parameters NOTIFY, ORCPT and of xtext
+ * (RFC 3461), shared by the delivery's request check and the LMTP server
+ * (see dsn.h).
+ *
+ * Decisions:
+ * - xtext's hex digits are upper case only, as RFC 3461 section 4 writes
+ *   them ("+" followed by two upper-case hexadecimal digits).
+ * - A decoded byte must be printable ASCII (0x20-0x7e): ENVID and ORCPT
+ *   end up in a DSN's text, where a control byte has no place.
+ * - addr-type: RFC 3461 says atom; its registered values (rfc822, utf-8,
+ *   x400, unknown) are alphanumeric with "-". Every atext character but
+ *   "=" is taken (an ESMTP parameter value cannot hold "=", RFC 5321
+ *   section 4.1.2).
+ */
+#include "config.h"
+#include "dsn.h"
+
+#include <string.h>
+#include <strings.h>
+
+int tr_dsn_xtext_decode(const char *in, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '+') {
+			unsigned v = 0;
+			for (int k = 1; k <= 2; k++) {
+				char h = i + k < n ? in[i + k] : 0;
+				if (!((h >= '0' && h <= '9') || (h >= 'A' && h <= 'F')))
+					return -1;
+				v = v * 16 + (unsigned)(h <= '9' ? h - '0' : h - 'A' + 10);
+			}
+			c = (unsigned char)v;
+			i += 2;
+			if (c < 0x20 || c > 0x7e)
+				return -1;
+		} else if (c < 0x21 || c > 0x7e || c == '=') {
+			return -1;
+		}
+		if (o + 1 >= cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	if (cap == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+int tr_dsn_notify_ok(const char *v, size_t n)
+{
+	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY" };
+
+	if (n == 5 && strncasecmp(v, "NEVER", 5) == 0)
+		return 1;
+	while (n > 0) {
+		size_t w = 0, k;
+		while (w < n && v[w] != ',')
+			w++;
+		for (k = 0; k < 3; k++)
+			if (strlen(words[k]) == w && strncasecmp(v, words[k], w) == 0)
+				break;
+		if (k == 3)
+			return 0;
+		if (w == n)
+			return 1;
+		v += w + 1;
+		n -= w + 1;
+		if (n == 0)
+			return 0;
+	}
+	return 0;
+}
+
+int tr_dsn_orcpt_ok(const char *v, size_t n)
+{
+	static const char atext[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                            "0123456789!#$%&'*+-/?^_`{|}~";
+	char tmp[TR_DSN_ORCPT_MAX + 1];
+	const char *semi = memchr(v, ';', n);
+
+	if (n > TR_DSN_ORCPT_MAX || semi == NULL || semi == v)
+		return 0;
+	for (const char *c = v; c < semi; c++)
+		if (*c == '\0' || strchr(atext, *c) == NULL)
+			return 0;
+	return tr_dsn_xtext_decode(semi + 1, n - (size_t)(semi + 1 - v), tmp, sizeof tmp) == 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * dsn.h - the syntax of the DSN parameters (RFC 3461) that are checked on
+ * two sides: the library checks what its callers give (lib/deliver.c:
+ * tlsrelay_request's NOTIFY, each tlsrelay_rcpt's NOTIFY and ORCPT) and
+ * the LMTP server checks what its client sends (lib/lmtp_server.c). One
+ * rule for both, so that a value the LMTP listener accepts is never
+ * refused later by the delivery (which would turn one bad parameter into
+ * a refusal of every recipient).
+ *
+ * Pure functions, no allocation.
+ */
+#ifndef TR_DSN_H
+#define TR_DSN_H
+
+#include <stddef.h>
+
+/* RFC 3461 section 4.2: "the ORCPT parameter MUST NOT exceed 500
+ * characters" (the whole value as sent: addr-type ";" xtext). */
+#define TR_DSN_ORCPT_MAX 500
+
+/* xtext (RFC 3461 section 4) of the n bytes at in, decoded into out (cap
+ * bytes, NUL-terminated). 0; -1 for bad xtext (a byte outside 0x21-0x7e
+ * or "=", a "+" not followed by two upper-case hex digits), a decoded
+ * byte outside 0x20-0x7e, or no room. */
+int tr_dsn_xtext_decode(const char *in, size_t n, char *out, size_t cap);
+
+/* NOTIFY: NEVER, or a comma-separated list of SUCCESS, FAILURE, DELAY
+ * (any case). 1 when v (n bytes) is one, else 0. */
+int tr_dsn_notify_ok(const char *v, size_t n);
+
+/* ORCPT as given on the wire: addr-type ";" xtext, at most
+ * TR_DSN_ORCPT_MAX bytes. addr-type is an atom (RFC 5322 atext) without
+ * "=" (which an ESMTP parameter value cannot hold); the xtext decodes to
+ * printable ASCII. 1 when v (n bytes) is one, else 0. */
+int tr_dsn_orcpt_ok(const char *v, size_t n);
+
+#endif
