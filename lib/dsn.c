@@ -12,6 +12,13 @@
  *   x400, unknown) are alphanumeric with "-". Every atext character but
  *   "=" is taken (an ESMTP parameter value cannot hold "=", RFC 5321
  *   section 4.1.2).
+ * - ORCPT's xtext is checked for its form only: "+" and two hex digits of
+ *   either case, and any octet once decoded. The value is passed on as
+ *   received, never decoded for use, and what a relay receives it must
+ *   pass on: Postfix's smtpd takes any xtext that its xtext_unquote()
+ *   decodes (both cases, 8-bit octets), and its smtp(8)/lmtp(8) quote an
+ *   8-bit original address as "+C3+A9". Refusing such a value at the LMTP
+ *   listener would be a 5xx to a good recipient: a bounce.
  */
 #include "config.h"
 #include "dsn.h"
@@ -75,17 +82,44 @@ int tr_dsn_notify_ok(const char *v, size_t n)
 	return 0;
 }
 
-int tr_dsn_orcpt_ok(const char *v, size_t n)
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+/* xtext's form (see the decisions above): 1 or 0. */
+static int xtext_form_ok(const char *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '+') {
+			if (i + 2 >= n)
+				return 0;
+			if (!is_hex(in[i + 1]) || !is_hex(in[i + 2]))
+				return 0;
+			i += 2;
+		} else if (c < 0x21 || c > 0x7e || c == '=') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int tr_dsn_orcpt_form_ok(const char *v, size_t n)
 {
 	static const char atext[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	                            "0123456789!#$%&'*+-/?^_`{|}~";
-	char tmp[TR_DSN_ORCPT_MAX + 1];
 	const char *semi = memchr(v, ';', n);
 
-	if (n > TR_DSN_ORCPT_MAX || semi == NULL || semi == v)
+	if (semi == NULL || semi == v)
 		return 0;
 	for (const char *c = v; c < semi; c++)
 		if (*c == '\0' || strchr(atext, *c) == NULL)
 			return 0;
-	return tr_dsn_xtext_decode(semi + 1, n - (size_t)(semi + 1 - v), tmp, sizeof tmp) == 0;
+	return xtext_form_ok(semi + 1, n - (size_t)(semi + 1 - v));
+}
+
+int tr_dsn_orcpt_ok(const char *v, size_t n)
+{
+	return n <= TR_DSN_ORCPT_MAX && tr_dsn_orcpt_form_ok(v, n);
 }

@@ -28,10 +28,15 @@ int tr_dsn_xtext_decode(const char *in, size_t n, char *out, size_t cap);
  * (any case). 1 when v (n bytes) is one, else 0. */
 int tr_dsn_notify_ok(const char *v, size_t n);
 
-/* ORCPT as given on the wire: addr-type ";" xtext, at most
- * TR_DSN_ORCPT_MAX bytes. addr-type is an atom (RFC 5322 atext) without
- * "=" (which an ESMTP parameter value cannot hold); the xtext decodes to
- * printable ASCII. 1 when v (n bytes) is one, else 0. */
+/* ORCPT's form as given on the wire: addr-type ";" xtext, addr-type an
+ * atom (RFC 5322 atext) without "=" (which an ESMTP parameter value
+ * cannot hold), the xtext well formed ("+" and two hex digits of either
+ * case; any octet once decoded: see dsn.c). No length bound. 1 when v (n
+ * bytes) is one, else 0. */
+int tr_dsn_orcpt_form_ok(const char *v, size_t n);
+
+/* ORCPT as the library sends it: tr_dsn_orcpt_form_ok and at most
+ * TR_DSN_ORCPT_MAX bytes. 1 or 0. */
 int tr_dsn_orcpt_ok(const char *v, size_t n);
 
 #endif

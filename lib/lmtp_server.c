@@ -24,9 +24,14 @@
  *   only; an IDENT usable as a log ID (tlsrelay_ctx_set_log_id's
  *   characters) is kept for the transaction, any other value ignored.
  * - NOTIFY and ORCPT are checked with lib/dsn.h's rules (the library's
- *   own, so that the delivery never refuses what was accepted here:
- *   ORCPT at most 500 characters, addr-type ";" xtext) and kept per
- *   recipient; the caller passes both on (tlsrelay_rcpt's notify, orcpt).
+ *   own, so that the delivery never refuses what was accepted here) and
+ *   kept per recipient; the caller passes both on (tlsrelay_rcpt's
+ *   notify, orcpt). A malformed ORCPT (not addr-type ";" xtext) is
+ *   refused 501, as Postfix's smtpd does. One longer than RFC 3461's 500
+ *   characters is well formed but more than the library sends: the
+ *   recipient is taken and the ORCPT not passed on (a 5xx would bounce a
+ *   good recipient; Postfix passes such a value on, and only the DSN's
+ *   "Original-Recipient" is lost).
  */
 #include "config.h"
 #include "lmtp_server.h"
@@ -151,8 +156,12 @@ static const char *rcpt_param(tr_lmtp_rcpt *r, const char *k, size_t kn, const c
 		return NULL;
 	}
 	if (kn == 5 && strncasecmp(k, "ORCPT", 5) == 0 && v) {
-		if (r->orcpt || !tr_dsn_orcpt_ok(v, vn))
+		if (r->orcpt || r->orcpt_dropped || !tr_dsn_orcpt_form_ok(v, vn))
 			return "501 5.5.4 Bad ORCPT value";
+		if (vn > TR_DSN_ORCPT_MAX) {	/* taken, not passed on: see the header */
+			r->orcpt_dropped = 1;
+			return NULL;
+		}
 		if (!(r->orcpt = strndup(v, vn)))
 			return "452 4.3.0 Insufficient system resources";
 		return NULL;

@@ -79,6 +79,7 @@ typedef struct tr_lmtp_rcpt {
 	char *addr;                    /* checked, no angle brackets */
 	char notify[40];               /* NOTIFY= as given (upper case), or "" */
 	char *orcpt;                   /* ORCPT= as given (xtext), or NULL */
+	int orcpt_dropped;             /* 1: an ORCPT over 500 characters was given */
 } tr_lmtp_rcpt;
 
 typedef struct tr_lmtp {
