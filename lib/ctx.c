@@ -148,6 +148,11 @@ const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx)
 	return ctx->cfg.metrics_listen;
 }
 
+const char *tlsrelay_ctx_spool_directory(const tlsrelay_ctx *ctx)
+{
+	return ctx->cfg.spool_directory;
+}
+
 unsigned long long tlsrelay_ctx_message_size_limit(const tlsrelay_ctx *ctx)
 {
 	unsigned long long v = ctx->cfg.message_size_limit > 0 ? (unsigned long long)ctx->cfg.message_size_limit : 0;

@@ -143,6 +143,10 @@ const char *tlsrelay_ctx_metrics_listen(const tlsrelay_ctx *ctx);
  * one, as disk and time are bounded). */
 #define TLSRELAY_MESSAGE_SIZE_HARD (1024ull * 1024 * 1024)
 unsigned long long tlsrelay_ctx_message_size_limit(const tlsrelay_ctx *ctx);
+/* spool_directory: where a program that receives a message itself (the
+ * LMTP listener) writes one too large for memory, as the library's own
+ * spool does; NULL when unset ($TMPDIR, else /tmp). */
+const char *tlsrelay_ctx_spool_directory(const tlsrelay_ctx *ctx);
 
 /* The name to log as (openlog ident): syslog_name, "tlsrelay" when unset.
  * At most TLSRELAY_SYSLOG_NAME_MAX bytes; valid while ctx's settings are

@@ -7,8 +7,9 @@
  *
  * Decisions:
  * - The message goes to a memfd while it is read (tlsrelay_spool_fd), to
- *   an unlinked file once it is over TLSRELAY_SPOOL_MEMORY_MAX (memory
- *   stays bounded whatever the limit), is then spooled by the library as
+ *   an unlinked file of spool_directory ($TMPDIR, else /tmp, when unset:
+ *   as the library's own spool) once it is over TLSRELAY_SPOOL_MEMORY_MAX
+ *   (memory stays bounded whatever the limit), is then spooled by the library as
  *   every delivery is, and is bounded by the setting message_size_limit
  *   (default 10240000 as Postfix's; 0: TLSRELAY_MESSAGE_SIZE_HARD, 1
  *   GiB), which LHLO announces (SIZE); over it: 552 5.3.4 (lmtp_server.c).
@@ -58,6 +59,7 @@ struct spool {
 	int fd;                 /* -1: none yet */
 	int in_memory;          /* fd is the first memfd */
 	unsigned long long size;
+	const char *dir;        /* spool_directory, NULL: $TMPDIR or /tmp */
 };
 
 /* Write n bytes at p to fd; 0 or -1. */
@@ -83,7 +85,7 @@ static int spool_to_disk(struct spool *sp)
 	tlsrelay_status st;
 	int fd;
 
-	if (tlsrelay_spool_fd(NULL, -1, &fd, &st) != TLSRELAY_OK) {
+	if (tlsrelay_spool_fd(sp->dir, -1, &fd, &st) != TLSRELAY_OK) {
 		trd_log(LOG_ERR, "LMTP: %s", st.text);
 		return -1;
 	}
@@ -118,7 +120,7 @@ static int spool_sink(void *arg, const char *p, size_t n)
 		return 0;
 	}
 	if (sp->fd < 0) {
-		if (tlsrelay_spool_fd(NULL, 0, &sp->fd, &st) != TLSRELAY_OK) {
+		if (tlsrelay_spool_fd(sp->dir, 0, &sp->fd, &st) != TLSRELAY_OK) {
 			trd_log(LOG_ERR, "LMTP: %s", st.text);
 			return -1;
 		}
@@ -169,7 +171,7 @@ static void deliver(tlsrelay_ctx *ctx, const tr_lmtp *s, struct spool *sp, tlsre
 	tlsrelay_status st;
 
 	if (sp->fd < 0)
-		(void)tlsrelay_spool_fd(NULL, 0, &sp->fd, &st);    /* an empty message */
+		(void)tlsrelay_spool_fd(sp->dir, 0, &sp->fd, &st);    /* an empty message */
 	if (r == NULL || sp->fd < 0) {
 		for (size_t i = 0; i < s->nrcpts; i++)
 			tr_status_set(&sts[i], TLSRELAY_INTERNAL, "4.3.0", "out of memory");
@@ -282,7 +284,7 @@ static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, struct spo
 
 int trd_lmtp_run(int conn, tlsrelay_ctx *warm, int left)
 {
-	struct spool sp = { -1, 0, 0 };
+	struct spool sp = { -1, 0, 0, warm ? tlsrelay_ctx_spool_directory(warm) : NULL };
 	tr_buf out;
 	tr_lmtp s;
 	char host[128];

@@ -20,9 +20,10 @@ Cases:
   nolhlo      MAIL before LHLO, HELO, EHLO, then LHLO, QUIT
   syntax      LHLO, bad MAIL, RCPT before MAIL, a NUL line, garbage,
               DATA without MAIL, NOOP, QUIT
-  middata     LHLO, MAIL, RCPT, DATA, half a message (Message-ID: the
-              next argument); then writes ARG (a file) and waits for the
-              server's end
+  middata     LHLO, MAIL, RCPT, DATA, three fifths of a message
+              (Message-ID: the next argument; of about SIZE bytes, the one
+              after it if given, else 5000); then writes ARG (a file) and
+              waits for the server's end
   deliver     LHLO, one message with Message-ID ARG to user@example.test
               (of about SIZE bytes more, the next argument if given), QUIT
   notify      LHLO, one message (Message-ID ARG) from notify@sender.test to
@@ -105,7 +106,8 @@ def main():
         s.sendall(b"LHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<user@example.test>\r\nDATA\r\n")
         buf, _ = read_all(s, until_eof=False, limit=10)
         out += lines(buf)
-        s.sendall(msg(sys.argv[4], 5000)[:3000])
+        whole = msg(sys.argv[4], int(sys.argv[5]) if len(sys.argv) > 5 else 5000)
+        s.sendall(whole[:len(whole) * 3 // 5])
         with open(arg, "w") as f:
             f.write("sent\n")
     elif case == "deliver":

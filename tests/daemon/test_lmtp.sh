@@ -56,7 +56,7 @@ require_root
 require_cmd postfix postconf timeout ps python3 swaks
 make_tmpdir
 T=$TEST_TMP
-tap_plan 62
+tap_plan 63
 
 DAEMON=${TLSRELAYD_BIN:-$top_builddir/plugin/daemon/tlsrelayd}
 CLIENTPY=$top_srcdir/tests/daemon/lmtp_client.py
@@ -206,9 +206,15 @@ tap_like "$(tail -n 3 <<< "$out")" "^250 2\.0\.0 Ok" "d: after all that still in
 # ------------------------------------------- e. killed in the middle of DATA
 tap_diag "e. delivery process killed mid-DATA (at $SECONDS s)"
 rm -f "$T/middata.flag"
-timeout 60 python3 "$CLIENTPY" "$L" middata "$T/middata.flag" "<middata.$$@sender.test>" > "$T/middata.out" &
+timeout 60 python3 "$CLIENTPY" "$L" middata "$T/middata.flag" "<middata.$$@sender.test>" 2000000 \
+	> "$T/middata.out" &
 PYPID=$!
 wait_until 20 test -s "$T/middata.flag" || tap_bail "middata client did not get to DATA"
+# 1.2 MB of the message read: past TLSRELAY_SPOOL_MEMORY_MAX it is in an
+# unlinked file of spool_directory (/proc/PID/fd: "$T/spool/#N (deleted)")
+in_spool() { local p; for p in $(children "$D1"); do ls -l "/proc/$p/fd" 2>/dev/null; done | grep -qF "$T/spool/"; }
+wait_until 20 in_spool
+tap_status $? "e: past 1 MiB the message being read is in spool_directory, not memory or /tmp"
 for p in $(children "$D1"); do kill -KILL "$p"; done
 wait "$PYPID"
 out=$(cat "$T/middata.out")
