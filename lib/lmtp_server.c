@@ -31,7 +31,10 @@
  *   characters is well formed but more than the library sends: the
  *   recipient is taken and the ORCPT not passed on (a 5xx would bounce a
  *   good recipient; Postfix passes such a value on, and only the DSN's
- *   "Original-Recipient" is lost).
+ *   "Original-Recipient" is lost). Likewise an ENVID that decodes to more
+ *   than RFC 3461's 100 characters: the MAIL is taken and the ENVID not
+ *   passed on, where a 501 would bounce the whole message (Postfix's
+ *   smtpd checks only that ENVID is printable xtext, as this does).
  */
 #include "config.h"
 #include "lmtp_server.h"
@@ -136,8 +139,14 @@ static const char *mail_param(tr_lmtp *s, const char *k, size_t kn, const char *
 		return NULL;
 	}
 	if (kn == 5 && strncasecmp(k, "ENVID", 5) == 0 && v) {
-		if (vn == 0 || tr_dsn_xtext_decode(v, vn, s->envid, sizeof s->envid) != 0)
-			return s->envid[0] = '\0', "501 5.5.4 Bad ENVID value";
+		char tmp[TR_LMTP_LINE_MAX + 1];    /* a value is shorter than its line */
+		size_t n;
+
+		s->envid[0] = '\0';
+		if (vn == 0 || tr_dsn_xtext_decode(v, vn, tmp, sizeof tmp) != 0)
+			return "501 5.5.4 Bad ENVID value";
+		if ((n = strlen(tmp)) <= TR_LMTP_ENVID_MAX)    /* longer: see the header */
+			memcpy(s->envid, tmp, n + 1);
 		return NULL;
 	}
 	if (kn == 8 && strncasecmp(k, "SMTPUTF8", 8) == 0 && !v)

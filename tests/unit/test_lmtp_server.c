@@ -111,6 +111,15 @@ static const conv convs[] = {
 	  "555 5.5.4 Unsupported MAIL parameter\n250 2.1.0 Ok\n501 5.5.4 Bad NOTIFY value\n"
 	  "501 5.5.4 Bad NOTIFY value\n501 5.5.4 Bad ORCPT value\n501 5.5.4 Bad ORCPT value\n"
 	  "555 5.5.4 Unsupported RCPT parameter\n250 2.1.5 Ok\n", "", TR_LMTP_MORE },
+	{ "ENVID of 100 characters kept; of 101 the MAIL taken, the ENVID not (RFC 3461's bound)",
+	  "LHLO c\nMAIL FROM:<> ENVID=" X100 "\nRCPT TO:<a@b>\nDATA\n.\n"
+	  "MAIL FROM:<> ENVID=" X100 "y\nRCPT TO:<a@b>\nDATA\n.\n",
+	  0, { &ST_OK },
+	  GREET LHLO_OK "250 2.1.0 Ok\n250 2.1.5 Ok\n" S354 "250 2.0.0 <a@b> delivered\n"
+	  "250 2.1.0 Ok\n250 2.1.5 Ok\n" S354 "250 2.0.0 <a@b> delivered\n",
+	  "from=<> ret= envid=" X100 " ident= body8=0 rcpt=<a@b>// data=\n"
+	  "from=<> ret= envid= ident= body8=0 rcpt=<a@b>// data=\n",
+	  TR_LMTP_MORE },
 	{ "ORCPT of 500 characters kept; of 501 the recipient taken, the ORCPT not (the delivery's bound)",
 	  "LHLO c\nMAIL FROM:<>\nRCPT TO:<a@b> ORCPT=" ORCPT_500 "\nRCPT TO:<c@b> ORCPT=" ORCPT_501 "\n"
 	  "RCPT TO:<d@b> ORCPT=rfc822;caf+C3+A9+0a@b\nDATA\n.\n",
