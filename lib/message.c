@@ -6,12 +6,14 @@
  * worst case of one read (every byte a line end).
  *
  * Speed: a run of plain bytes is found with memchr and copied with memcpy,
- * its 8-bit and NUL statistics taken eight bytes at a time, and an LF or
- * CR LF line end past the header section is written in place; only header
- * bytes' line ends, bare CRs and folds take the byte-by-byte path
- * (canon_body). Byte for byte the same output and statistics as that path
- * (tests/unit/test_message.c compares with a reference); the per-byte
- * check was a third of a warm delivery's instructions (doc/PERFORMANCE.md).
+ * the 8-bit and NUL statistics are taken from each call's whole output
+ * eight bytes at a time (the bytes emitted: a dropped "From " line's are
+ * not), and an LF or CR LF line end past the header section is written in
+ * place; only header bytes' line ends, bare CRs and folds take the
+ * byte-by-byte path (canon_body). Byte for byte the same output and
+ * statistics as that path (tests/unit/test_message.c compares with a
+ * reference); the per-byte check was a third of a warm delivery's
+ * instructions (doc/PERFORMANCE.md).
  *
  * Decisions (where RFC 5321 leaves a choice, Postfix's behaviour):
  * - Line ends: LF, CR LF and a bare CR all become CR LF; a missing final
@@ -182,7 +184,9 @@ static void canon_scan_bits(tr_canon_state *c, const char *in, size_t k)
 
 /* Fast path: copy the longest run of in[0..n) that holds no CR or LF and
  * fits in the current line without a fold, with the same statistics as
- * canon_put byte by byte. Returns its length (0: the next byte needs
+ * canon_put byte by byte but has_8bit and has_nul (tr_canon_feed takes
+ * those from its whole output at once: a CR, LF or fold SPACE it adds is
+ * neither). Returns its length (0: the next byte needs
  * canon_body). Only called when no CR is pending. */
 static size_t canon_plain_run(tr_canon_state *c, const char *in, size_t n,
                               char *out, size_t *o)
@@ -199,8 +203,6 @@ static size_t canon_plain_run(tr_canon_state *c, const char *in, size_t n,
 		k = (size_t)(cr - in);
 	if (k == 0)
 		return 0;
-	if (!c->has_8bit || !c->has_nul)
-		canon_scan_bits(c, in, k);
 	if (c->in_header) {           /* head_track for k plain bytes */
 		if (c->head_len == 0)
 			c->head_line = c->out_bytes;
@@ -303,6 +305,8 @@ size_t tr_canon_feed(tr_canon_state *c, const char *in, size_t n, char *out)
 		if (i < n)
 			canon_body(c, out, &o, in[i++]);
 	}
+	if (!c->has_8bit || !c->has_nul)
+		canon_scan_bits(c, out, o);
 	return o;
 }
 
