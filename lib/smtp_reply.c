@@ -269,7 +269,14 @@ char *tr_reply_format(const tr_reply *r, char *out, size_t cap)
 	out[0] = '\0';
 	if (r == NULL || r->nlines == 0)
 		return out;
-	snprintf(code, sizeof code, "%03d", r->code);
+	if (r->code >= 100 && r->code <= 999) {   /* always, from parse_code */
+		code[0] = (char)('0' + r->code / 100);
+		code[1] = (char)('0' + r->code / 10 % 10);
+		code[2] = (char)('0' + r->code % 10);
+		code[3] = '\0';
+	} else {
+		snprintf(code, sizeof code, "%03d", r->code);
+	}
 	pos = append(out, cap, 0, code, strlen(code));
 	for (i = 0; i < r->nlines && i < TR_REPLY_LINES_MAX; i++) {
 		if (r->line[i] == NULL || r->line[i][0] == '\0')

@@ -283,6 +283,9 @@ static const struct fmt_case {
 	{ "format cap exactly fits", IN("250 OK"), 7, "250 OK" },
 	{ "format cap one short", IN("250 OK"), 6, "250 O" },
 	{ "format truncated across lines", IN("250-abc\n250 def"), 10, "250 abc d" },
+	{ "format code 421", IN("421 4.3.0 bye"), 64, "421 4.3.0 bye" },
+	{ "format code 559", IN("559"), 64, "559" },
+	{ "format code 200", IN("200-x\n200 y"), 64, "200 x y" },
 	{ "format no lines", "", 0, 16, "" },
 };
 
