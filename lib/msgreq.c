@@ -446,7 +446,7 @@ static int remove_ranges(tlsrelay_message *msg, const range *rg, size_t n)
 tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
                             tlsrelay_status *st)
 {
-	reader *rd = calloc(1, sizeof *rd);
+	reader *rd = malloc(sizeof *rd);   /* buf: read only below len (fill) */
 	scan sc = { out, F_NONE, "", 0, 0, !msg->header_bare_cr, NULL, 0 };
 	off_t limit = (off_t)(msg->header_end < msg->size ? msg->header_end : msg->size);
 	line ln;
@@ -457,6 +457,9 @@ tlsrelay_cat tr_msgreq_take(tlsrelay_message *msg, tr_msgreq *out,
 	if (rd == NULL)
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 	rd->fd = msg->fd;
+	rd->off = 0;
+	rd->pos = rd->len = 0;
+	rd->err = 0;
 	while (more == 0 && rd->off + (off_t)rd->pos < limit && (r = next_line(rd, &ln)) > 0)
 		more = header_line(&sc, &ln);
 	if (r >= 0 && more == 0)

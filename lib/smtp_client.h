@@ -166,6 +166,8 @@ typedef struct tr_session {
 	int rset_refused;          /* RSET was answered other than 2xx */
 	int last_io;               /* TR_IO_* of the last failed read or flush */
 	tr_state state;
+	/* session_init zeroes every field but reply (tr_reply_init) and line:
+	 * a new field goes before reply or between accepted and line */
 	tr_reply reply;
 	unsigned char *accepted;   /* per recipient: 2xx to RCPT in this session */
 	unsigned char *trying;     /* per recipient: pending at session start */

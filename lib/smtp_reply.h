@@ -41,7 +41,9 @@ typedef struct tr_reply {
 /* What one fed line did (tr_reply_feed). */
 typedef enum tr_reply_res { TR_REPLY_MORE = 0, TR_REPLY_DONE = 1, TR_REPLY_BAD = -1 } tr_reply_res;
 
-/* Zero *r; also to reuse a tr_reply for the next reply. */
+/* Start *r empty; also to reuse a tr_reply for the next reply. Resets
+ * code, dsn, nlines, used, done and error; line[] and buf are not cleared
+ * (only line[0..nlines) is ever read, and store_line writes it first). */
 void tr_reply_init(tr_reply *r);
 
 /* Feed one line (len bytes, may contain NULs, no CR LF). Returns

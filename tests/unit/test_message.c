@@ -240,6 +240,21 @@ static const struct canon_case canon_cases[] = {
 	{ "8bit", B("caf\xc3\xa9\n"), B("caf\xc3\xa9\r\n"), 1, 0, 5, 1 },
 	{ "NUL", B("a\0b\n"), B("a\0b\r\n"), 0, 1, 3, 1 },
 	{ "max_line and lines", B("ab\nabcdef\r\nabc"), B("ab\r\nabcdef\r\nabc\r\n"), 0, 0, 6, 3 },
+	/* The word-at-a-time scan (8 bytes) and the in-place line ends: */
+	{ "8bit after 15 plain bytes", B("abcdefghijklmno\xe9\n"), B("abcdefghijklmno\xe9\r\n"), 1, 0, 16, 1 },
+	{ "8bit as the 8th byte", B("abcdefg\x80\n"), B("abcdefg\x80\r\n"), 1, 0, 8, 1 },
+	{ "NUL as the 9th byte", B("abcdefgh\0ij\n"), B("abcdefgh\0ij\r\n"), 0, 1, 11, 1 },
+	{ "NUL as the 8th byte", B("abcdefg\0\n"), B("abcdefg\0\r\n"), 0, 1, 8, 1 },
+	{ "NUL alone", B("\0"), B("\0\r\n"), 0, 1, 1, 1 },
+	{ "0x01 and 0xff are no NUL", B("\x01\xff\x01\xff\x01\xff\x01\xff\x01\n"),
+	  B("\x01\xff\x01\xff\x01\xff\x01\xff\x01\r\n"), 1, 0, 9, 1 },
+	{ "8bit and NUL in one run", B("0123456789\xff" "0123456789\0x\n"),
+	  B("0123456789\xff" "0123456789\0x\r\n"), 1, 1, 23, 1 },
+	{ "body line ends LF, CR LF, bare CR", B("H: v\r\n\r\na\r\nbb\nc\rd\r\n\n"),
+	  B("H: v\r\n\r\na\r\nbb\r\nc\r\nd\r\n\r\n"), 0, 0, 4, 7 },
+	{ "body ends in CR", B("\nab\r"), B("\r\nab\r\n"), 0, 0, 2, 2 },
+	{ "body CR CR LF", B("\na\r\r\nb\n"), B("\r\na\r\n\r\nb\r\n"), 0, 0, 1, 4 },
+	{ "body bare dots", B("\n.\n.\r\n..\r"), B("\r\n.\r\n.\r\n..\r\n"), 0, 0, 2, 4 },
 };
 
 static void test_canon_case(const struct canon_case *t)

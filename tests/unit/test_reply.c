@@ -283,6 +283,9 @@ static const struct fmt_case {
 	{ "format cap exactly fits", IN("250 OK"), 7, "250 OK" },
 	{ "format cap one short", IN("250 OK"), 6, "250 O" },
 	{ "format truncated across lines", IN("250-abc\n250 def"), 10, "250 abc d" },
+	{ "format code 421", IN("421 4.3.0 bye"), 64, "421 4.3.0 bye" },
+	{ "format code 559", IN("559"), 64, "559" },
+	{ "format code 200", IN("200-x\n200 y"), 64, "200 x y" },
 	{ "format no lines", "", 0, 16, "" },
 };
 
@@ -460,6 +463,47 @@ static void test_reinit(void)
 	TAP_STR(r.error, "", "reinit: error cleared");
 }
 
+/* tr_reply_init resets only the counters, code, dsn and error: a reply
+ * fed into a struct full of garbage (or of a longer earlier reply) reads
+ * the same as one fed into a zeroed struct: format, caps, code, dsn, lines. */
+static const struct dirty_case {
+	const char *name;
+	const char *in;
+	size_t len;
+} dirty_cases[] = {
+	{ "one line", IN("250 2.0.0 OK") },
+	{ "code only", IN("250") },
+	{ "empty texts", IN("250-\n250-\n250 x") },
+	{ "EHLO", IN("250-mx.test\n250-PIPELINING\n250-SIZE 100\n250 CHUNKING") },
+	{ "bad after a line", IN("250-a\n251 b") },
+	{ "first line bad", IN("2x0 no") },
+};
+
+static void test_dirty_case(const struct dirty_case *c)
+{
+	static tr_reply clean, dirty;
+	tr_caps cc, cd;
+	char a[256], b[256], rcs[16], rcs2[16], name[256];
+
+	tap_expect(3);
+	memset(&clean, 0, sizeof clean);
+	feed_all(&clean, c->in, c->len, rcs, sizeof rcs);
+	memset(&dirty, 0xa5, sizeof dirty);
+	feed_all(&dirty, IN("220-x\n220-y\n220-zzzzzzzzzzzzzzzzzzzzzzz\n220 w"), rcs2, sizeof rcs2);
+	feed_all(&dirty, c->in, c->len, rcs2, sizeof rcs2);
+	check(c->name, "dirty struct: same results", name, sizeof name);
+	TAP_STR(rcs2, rcs, name);
+	check(c->name, "dirty struct: same text", name, sizeof name);
+	TAP_STR(tr_reply_format(&dirty, b, sizeof b), tr_reply_format(&clean, a, sizeof a), name);
+	tr_caps_parse(&clean, &cc);
+	tr_caps_parse(&dirty, &cd);
+	check(c->name, "dirty struct: same fields and caps", name, sizeof name);
+	tap_ok(clean.code == dirty.code && strcmp(clean.dsn, dirty.dsn) == 0 &&
+	       clean.nlines == dirty.nlines && clean.used == dirty.used && clean.done == dirty.done &&
+	       strcmp(clean.error, dirty.error) == 0 && cc.flags == cd.flags &&
+	       cc.size_max == cd.size_max && cc.auth == cd.auth, name, NULL);
+}
+
 /* Defensive handling of NULL arguments: no crash, a defined result. */
 static void test_null_args(void)
 {
@@ -499,6 +543,8 @@ int main(void)
 		test_caps_fmt_case(&caps_fmt_cases[i]);
 	test_caps_fmt_cap0();
 	test_reinit();
+	for (i = 0; i < sizeof dirty_cases / sizeof dirty_cases[0]; i++)
+		test_dirty_case(&dirty_cases[i]);
 	test_null_args();
 	return tap_done();
 }

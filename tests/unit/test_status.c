@@ -159,6 +159,40 @@ static void test_status_text(void)
 	TAP_STR(tlsrelay_cat_name((tlsrelay_cat)42), "unknown", "unknown category name");
 }
 
+/* The DSN field (copied, truncated to TLSRELAY_DSN_MAX - 1 as snprintf
+ * would) and tr_status_ok over a status that held something else. */
+static void test_status_fields(void)
+{
+	static const struct {
+		const char *name, *dsn, *want;
+	} cases[] = {
+		{ "dsn copied", "4.7.5", "4.7.5" },
+		{ "NULL dsn empty", NULL, "" },
+		{ "empty dsn", "", "" },
+		{ "dsn of 15 bytes kept", "5.123.456789012", "5.123.456789012" },
+		{ "dsn over 15 bytes truncated", "5.123.4567890123456", "5.123.456789012" },
+	};
+	tlsrelay_status st;
+	char name[128];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tap_expect(1);
+		memset(&st, 'z', sizeof st);
+		tr_status_set(&st, TLSRELAY_TEMP, cases[i].dsn, "t");
+		snprintf(name, sizeof name, "status: %s", cases[i].name);
+		TAP_STR(st.dsn, cases[i].want, name);
+	}
+	tap_expect(4);
+	memset(&st, 'z', sizeof st);
+	tr_status_set(&st, TLSRELAY_PERM, "5.1.1", "user unknown");
+	TAP_INT(tr_status_ok(&st), TLSRELAY_OK, "status ok: returns OK");
+	tap_ok(st.cat == TLSRELAY_OK, "status ok: category ok", NULL);
+	TAP_STR(st.dsn, "2.0.0", "status ok: dsn 2.0.0");
+	TAP_STR(st.text, "", "status ok: text empty");
+	tap_expect(1);
+	TAP_INT(tr_status_ok(NULL), TLSRELAY_OK, "status ok: NULL status");
+}
+
 /* Summary: a row gives each recipient's (cat, dsn). */
 #define MAXR 4
 static void test_summary(void)
@@ -302,6 +336,7 @@ int main(void)
 	test_exit_flags();
 	test_panic();
 	test_status_text();
+	test_status_fields();
 	test_summary();
 	test_summary_lists();
 	test_addresses();
