@@ -272,6 +272,8 @@ static int session_init(tr_session *s, struct tlsrelay_ctx *ctx,
 	/* Every field but reply and line (11 KB, zeroed per message before):
 	 * tr_reply_init starts the reply, and line holds only what
 	 * tr_io_readline wrote. */
+	_Static_assert(offsetof(tr_session, line) + sizeof s->line + _Alignof(tr_session) > sizeof(tr_session),
+	               "tr_session: line must stay the last field (it is not zeroed, nor what follows it)");
 	memset(s, 0, offsetof(tr_session, reply));
 	tr_reply_init(&s->reply);
 	memset(&s->accepted, 0, offsetof(tr_session, line) - offsetof(tr_session, accepted));
