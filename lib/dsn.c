@@ -19,10 +19,18 @@
  *   decodes (both cases, 8-bit octets), and its smtp(8)/lmtp(8) quote an
  *   8-bit original address as "+C3+A9". Refusing such a value at the LMTP
  *   listener would be a 5xx to a good recipient: a bounce.
+ * - tr_dsn_rcpt_params (tlsrelay -D): the RCPT line's own syntax, so that
+ *   the value reads as what is sent; NOTIFY is upper-cased (the
+ *   library's rule for tlsrelay_request's NOTIFY takes upper case only,
+ *   as -N upper-cases its value); a word that is neither, a repeated
+ *   one, or a value the library would refuse is refused here, before
+ *   any message is read.
  */
 #include "config.h"
 #include "dsn.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -122,4 +130,65 @@ int tr_dsn_orcpt_form_ok(const char *v, size_t n)
 int tr_dsn_orcpt_ok(const char *v, size_t n)
 {
 	return n <= TR_DSN_ORCPT_MAX && tr_dsn_orcpt_form_ok(v, n);
+}
+
+/* One word of tr_dsn_rcpt_params: 0 or -1 with why. */
+static int rcpt_param(char *w, const char **notify, const char **orcpt, char *why, size_t cap)
+{
+	char *v = strchr(w, '=');
+	size_t n;
+
+	if (v == NULL || (v - w != 6 && v - w != 5) ||
+	    (strncasecmp(w, "NOTIFY=", 7) != 0 && strncasecmp(w, "ORCPT=", 6) != 0)) {
+		snprintf(why, cap, "\"%.40s\" is not NOTIFY=value or ORCPT=value", w);
+		return -1;
+	}
+	n = strlen(++v);
+	if (v - w == 7) {
+		if (*notify != NULL) {
+			snprintf(why, cap, "NOTIFY given twice");
+			return -1;
+		}
+		for (char *c = v; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (n > 64 || !tr_dsn_notify_ok(v, n)) {
+			snprintf(why, cap, "bad NOTIFY \"%.40s\": NEVER, or a list of SUCCESS, "
+			         "FAILURE, DELAY", v);
+			return -1;
+		}
+		*notify = v;
+		return 0;
+	}
+	if (*orcpt != NULL) {
+		snprintf(why, cap, "ORCPT given twice");
+		return -1;
+	}
+	if (!tr_dsn_orcpt_ok(v, n)) {
+		snprintf(why, cap, "bad ORCPT \"%.40s\": want addr-type;xtext, at most %d "
+		         "characters", v, TR_DSN_ORCPT_MAX);
+		return -1;
+	}
+	*orcpt = v;
+	return 0;
+}
+
+int tr_dsn_rcpt_params(char *p, const char **notify, const char **orcpt,
+                       char *why, size_t cap)
+{
+	*notify = *orcpt = NULL;
+	while (*p) {
+		char *w = p;
+
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		while (*p && *p != ' ')
+			p++;
+		if (*p)
+			*p++ = '\0';
+		if (rcpt_param(w, notify, orcpt, why, cap) < 0)
+			return -1;
+	}
+	return 0;
 }

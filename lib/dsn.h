@@ -39,4 +39,15 @@ int tr_dsn_orcpt_form_ok(const char *v, size_t n);
  * TR_DSN_ORCPT_MAX bytes. 1 or 0. */
 int tr_dsn_orcpt_ok(const char *v, size_t n);
 
+/* One recipient's DSN parameters as on its RCPT line (tlsrelay -D, which
+ * the Exim module gives tlsrelayd: plugin/transport/transport.c): words
+ * separated by spaces, "NOTIFY=value" and "ORCPT=value" (the keyword in
+ * any case), each at most once; "" is none. Parsed in place: p is cut
+ * into its words, the NOTIFY value upper-cased; *notify and *orcpt point
+ * into p, NULL when absent. The values must pass the library's check
+ * (tr_dsn_notify_ok and at most 64 bytes, tr_dsn_orcpt_ok). 0, or -1
+ * with the reason in why (cap bytes, one line naming the bad word). */
+int tr_dsn_rcpt_params(char *p, const char **notify, const char **orcpt,
+                       char *why, size_t cap);
+
 #endif

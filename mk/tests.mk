@@ -60,6 +60,7 @@ UNIT_TESTS = \
 	tests/unit/test_policy \
 	tests/unit/test_policy_api \
 	tests/unit/test_rcpt_dsn \
+	tests/unit/test_dsn_params \
 	tests/unit/test_rcpt_result \
 	tests/unit/test_reply \
 	tests/unit/test_sasl \
