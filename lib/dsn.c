@@ -28,9 +28,9 @@
  */
 #include "config.h"
 #include "dsn.h"
+#include "status.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -132,48 +132,40 @@ int tr_dsn_orcpt_ok(const char *v, size_t n)
 	return n <= TR_DSN_ORCPT_MAX && tr_dsn_orcpt_form_ok(v, n);
 }
 
-/* One word of tr_dsn_rcpt_params: 0 or -1 with why. */
-static int rcpt_param(char *w, const char **notify, const char **orcpt, char *why, size_t cap)
+/* One word of tr_dsn_rcpt_params. Returns: OK, USAGE 5.5.4. */
+static tlsrelay_cat rcpt_param(char *w, const char **notify, const char **orcpt,
+                               tlsrelay_status *st)
 {
 	char *v = strchr(w, '=');
 	size_t n;
 
 	if (v == NULL || (v - w != 6 && v - w != 5) ||
-	    (strncasecmp(w, "NOTIFY=", 7) != 0 && strncasecmp(w, "ORCPT=", 6) != 0)) {
-		snprintf(why, cap, "\"%.40s\" is not NOTIFY=value or ORCPT=value", w);
-		return -1;
-	}
+	    (strncasecmp(w, "NOTIFY=", 7) != 0 && strncasecmp(w, "ORCPT=", 6) != 0))
+		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4",
+		                     "\"%.40s\" is not NOTIFY=value or ORCPT=value", w);
 	n = strlen(++v);
 	if (v - w == 7) {
-		if (*notify != NULL) {
-			snprintf(why, cap, "NOTIFY given twice");
-			return -1;
-		}
+		if (*notify != NULL)
+			return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "NOTIFY given twice");
 		for (char *c = v; *c; c++)
 			*c = (char)toupper((unsigned char)*c);
-		if (n > 64 || !tr_dsn_notify_ok(v, n)) {
-			snprintf(why, cap, "bad NOTIFY \"%.40s\": NEVER, or a list of SUCCESS, "
-			         "FAILURE, DELAY", v);
-			return -1;
-		}
+		if (n > 64 || !tr_dsn_notify_ok(v, n))
+			return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad NOTIFY \"%.40s\": NEVER, "
+			                     "or a list of SUCCESS, FAILURE, DELAY", v);
 		*notify = v;
-		return 0;
+		return tr_status_ok(st);
 	}
-	if (*orcpt != NULL) {
-		snprintf(why, cap, "ORCPT given twice");
-		return -1;
-	}
-	if (!tr_dsn_orcpt_ok(v, n)) {
-		snprintf(why, cap, "bad ORCPT \"%.40s\": want addr-type;xtext, at most %d "
-		         "characters", v, TR_DSN_ORCPT_MAX);
-		return -1;
-	}
+	if (*orcpt != NULL)
+		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "ORCPT given twice");
+	if (!tr_dsn_orcpt_ok(v, n))
+		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad ORCPT \"%.40s\": want "
+		                     "addr-type;xtext, at most %d characters", v, TR_DSN_ORCPT_MAX);
 	*orcpt = v;
-	return 0;
+	return tr_status_ok(st);
 }
 
-int tr_dsn_rcpt_params(char *p, const char **notify, const char **orcpt,
-                       char *why, size_t cap)
+tlsrelay_cat tr_dsn_rcpt_params(char *p, const char **notify, const char **orcpt,
+                                tlsrelay_status *st)
 {
 	*notify = *orcpt = NULL;
 	while (*p) {
@@ -187,8 +179,8 @@ int tr_dsn_rcpt_params(char *p, const char **notify, const char **orcpt,
 			p++;
 		if (*p)
 			*p++ = '\0';
-		if (rcpt_param(w, notify, orcpt, why, cap) < 0)
-			return -1;
+		if (rcpt_param(w, notify, orcpt, st) != TLSRELAY_OK)
+			return st->cat;
 	}
-	return 0;
+	return tr_status_ok(st);
 }

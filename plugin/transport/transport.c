@@ -132,7 +132,7 @@ struct opts {
 	struct rcpt_dsn { const char *notify, *orcpt; } *dsn;  /* -D, argc slots */
 	int ndsn;
 	int dsn_bad;                  /* -D number (1..) of the first bad value */
-	char dsn_why[160];            /* and why */
+	char dsn_why[TLSRELAY_TEXT_MAX];   /* and why */
 };
 
 struct logsink {
@@ -235,11 +235,11 @@ static unsigned exit_flags(int argc, char **argv)
 static void rcpt_dsn_arg(struct opts *o, char *value)
 {
 	struct rcpt_dsn *d = &o->dsn[o->ndsn++];
-	char why[sizeof o->dsn_why - 40];
+	tlsrelay_status st;
 
-	if (tr_dsn_rcpt_params(value, &d->notify, &d->orcpt, why, sizeof why) < 0 && !o->dsn_bad) {
+	if (tr_dsn_rcpt_params(value, &d->notify, &d->orcpt, &st) != TLSRELAY_OK && !o->dsn_bad) {
 		o->dsn_bad = o->ndsn;
-		snprintf(o->dsn_why, sizeof o->dsn_why, "%s", why);
+		snprintf(o->dsn_why, sizeof o->dsn_why, "%s", st.text);
 	}
 }
 
