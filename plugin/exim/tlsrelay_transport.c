@@ -73,8 +73,14 @@
  *   characters, not addr-type;xtext: Exim stores what its client sent,
  *   unchecked) is not sent for that address, which is delivered anyway,
  *   and a line in the main log says so ("tlsrelay: <ADDR>: DSN ORCPT ...
- *   not sent"): a refusal would fail a good address. Through tlsrelayd
- *   the same values go as tlsrelay -D, once per recipient.
+ *   not sent"): a refusal would fail a good address (so is a NOTIFY of
+ *   NEVER with another value, which Exim's SMTP input never takes).
+ *   Through tlsrelayd the same values go as tlsrelay -D, once per
+ *   recipient.
+ * - Not done (unlike Exim's smtp transport): addr->dsn_aware is not set,
+ *   the library does not say whether the server announced DSN; Exim then
+ *   sends its own success notice for NOTIFY=SUCCESS ("relayed to
+ *   non-DSN-aware mailer"), besides the one a DSN-aware server sends.
  * - The context: when config is not expanded, the configuration is read
  *   and prepared (tlsrelay_ctx_prepare: TLS context, CA file, maps) at
  *   driver initialisation, in every Exim process that reads Exim's
@@ -344,10 +350,11 @@ int tr_exim_write_message(job *j, tlsrelay_status *st)
 
 /* addr's DSN parameters into r, as Exim's smtp transport sends them
  * (build_rcptcmd_options): none at the last hop; NOTIFY from its flags
- * (NULL: none), ORCPT as Exim received it (xtext, passed on as is). An
- * ORCPT the library would refuse (over 500 characters, not addr-type;
- * xtext) is dropped for this address, with a line in the main log: a
- * refusal would fail a good address. */
+ * (NULL: none), ORCPT as Exim received it (xtext, passed on as is). A
+ * value the library would refuse (an ORCPT over 500 characters or not
+ * addr-type;xtext, NEVER with another NOTIFY) is dropped for this
+ * address, with a line in the main log: a refusal would fail a good
+ * address, and the library's request check every address of the batch. */
 static void rcpt_dsn(const address_item *addr, tlsrelay_rcpt *r)
 {
 	static const struct { int flag; const char *name; } names[] = {
@@ -364,6 +371,13 @@ static void rcpt_dsn(const address_item *addr, tlsrelay_rcpt *r)
 		if (addr->dsn_flags & names[i].flag)
 			g = string_append_listele(g, ',', US names[i].name);
 	r->notify = g ? CS string_from_gstring(g) : NULL;
+	if (r->notify != NULL && !tr_dsn_notify_ok(r->notify, strlen(r->notify))) {
+		/* NEVER with another (Exim's SMTP input refuses it: not from a
+		 * client) would be refused by the library: not sent either */
+		log_write(LOG_MAIN, "tlsrelay: <%s>: DSN NOTIFY \"%s\" not sent: NEVER "
+		          "cannot go with another value", addr->address, r->notify);
+		r->notify = NULL;
+	}
 	if (o != NULL && tr_dsn_orcpt_ok(o, strlen(o)))
 		r->orcpt = o;
 	else if (o != NULL)

@@ -639,6 +639,8 @@ static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 	st->cat = TLSRELAY_CONFIG;
 	if ((first = parse_args(argc, argv, &o)) >= 0)
 		rc = run_opts(argc, argv, &o, first, stdin_closed, warm, st);
+	else if (o.dsn == NULL)
+		st->cat = TLSRELAY_INTERNAL;     /* its "out of memory" */
 	free(o.dsn);
 	return rc;
 }
