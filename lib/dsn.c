@@ -19,10 +19,18 @@
  *   decodes (both cases, 8-bit octets), and its smtp(8)/lmtp(8) quote an
  *   8-bit original address as "+C3+A9". Refusing such a value at the LMTP
  *   listener would be a 5xx to a good recipient: a bounce.
+ * - tr_dsn_rcpt_params (tlsrelay -D): the RCPT line's own syntax, so that
+ *   the value reads as what is sent; NOTIFY is upper-cased (the
+ *   library's rule for tlsrelay_request's NOTIFY takes upper case only,
+ *   as -N upper-cases its value); a word that is neither, a repeated
+ *   one, or a value the library would refuse is refused here, before
+ *   any message is read.
  */
 #include "config.h"
 #include "dsn.h"
+#include "status.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -122,4 +130,57 @@ int tr_dsn_orcpt_form_ok(const char *v, size_t n)
 int tr_dsn_orcpt_ok(const char *v, size_t n)
 {
 	return n <= TR_DSN_ORCPT_MAX && tr_dsn_orcpt_form_ok(v, n);
+}
+
+/* One word of tr_dsn_rcpt_params. Returns: OK, USAGE 5.5.4. */
+static tlsrelay_cat rcpt_param(char *w, const char **notify, const char **orcpt,
+                               tlsrelay_status *st)
+{
+	char *v = strchr(w, '=');
+	size_t n;
+
+	if (v == NULL || (v - w != 6 && v - w != 5) ||
+	    (strncasecmp(w, "NOTIFY=", 7) != 0 && strncasecmp(w, "ORCPT=", 6) != 0))
+		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4",
+		                     "\"%.40s\" is not NOTIFY=value or ORCPT=value", w);
+	n = strlen(++v);
+	if (v - w == 7) {
+		if (*notify != NULL)
+			return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "NOTIFY given twice");
+		for (char *c = v; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (n > 64 || !tr_dsn_notify_ok(v, n))
+			return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad NOTIFY \"%.40s\": NEVER, "
+			                     "or a list of SUCCESS, FAILURE, DELAY", v);
+		*notify = v;
+		return tr_status_ok(st);
+	}
+	if (*orcpt != NULL)
+		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "ORCPT given twice");
+	if (!tr_dsn_orcpt_ok(v, n))
+		return tr_status_set(st, TLSRELAY_USAGE, "5.5.4", "bad ORCPT \"%.40s\": want "
+		                     "addr-type;xtext, at most %d characters", v, TR_DSN_ORCPT_MAX);
+	*orcpt = v;
+	return tr_status_ok(st);
+}
+
+tlsrelay_cat tr_dsn_rcpt_params(char *p, const char **notify, const char **orcpt,
+                                tlsrelay_status *st)
+{
+	*notify = *orcpt = NULL;
+	while (*p) {
+		char *w = p;
+
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		while (*p && *p != ' ')
+			p++;
+		if (*p)
+			*p++ = '\0';
+		if (rcpt_param(w, notify, orcpt, st) != TLSRELAY_OK)
+			return st->cat;
+	}
+	return tr_status_ok(st);
 }

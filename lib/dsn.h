@@ -13,6 +13,7 @@
 #define TR_DSN_H
 
 #include <stddef.h>
+#include "tlsrelay.h"
 
 /* RFC 3461 section 4.2: "the ORCPT parameter MUST NOT exceed 500
  * characters" (the whole value as sent: addr-type ";" xtext). */
@@ -38,5 +39,16 @@ int tr_dsn_orcpt_form_ok(const char *v, size_t n);
 /* ORCPT as the library sends it: tr_dsn_orcpt_form_ok and at most
  * TR_DSN_ORCPT_MAX bytes. 1 or 0. */
 int tr_dsn_orcpt_ok(const char *v, size_t n);
+
+/* One recipient's DSN parameters as on its RCPT line (tlsrelay -D, which
+ * the Exim module gives tlsrelayd: plugin/transport/transport.c): words
+ * separated by spaces, "NOTIFY=value" and "ORCPT=value" (the keyword in
+ * any case), each at most once; "" is none. Parsed in place: p is cut
+ * into its words, the NOTIFY value upper-cased; *notify and *orcpt point
+ * into p, NULL when absent. The values must pass the library's check
+ * (tr_dsn_notify_ok and at most 64 bytes, tr_dsn_orcpt_ok).
+ * Returns: OK; USAGE 5.5.4 with the reason naming the bad word. */
+tlsrelay_cat tr_dsn_rcpt_params(char *p, const char **notify, const char **orcpt,
+                                tlsrelay_status *st);
 
 #endif

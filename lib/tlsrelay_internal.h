@@ -26,7 +26,9 @@
  *   (plugin/exim/)                   (daemon_client.h) and reading each
  *                                    recipient's result back, the rule
  *                                    that settles every recipient
- *                                    (rcpt_result.h)
+ *                                    (rcpt_result.h), the DSN
+ *                                    parameters' syntax (dsn.h, also
+ *                                    tlsrelay -D)
  * A program that needs a new part of the library adds the header here,
  * with a line above, rather than including it itself.
  *
@@ -55,6 +57,7 @@
  * (also tlsrelay -P, plugin/transport/transport.c) */
 #include "daemon_client.h"
 #include "rcpt_result.h"
+#include "dsn.h"
 /* tlsrelayd's LMTP listener (plugin/daemon/lmtp.c) */
 #include "lmtp_server.h"
 

@@ -24,6 +24,7 @@ if ENABLE_EXIM_MODULE
 eximmoduledir = $(EXIM_MODULE_INSTALLDIR)
 eximmodule_LTLIBRARIES = plugin/exim/tlsrelay_transport.la
 plugin_exim_tlsrelay_transport_la_SOURCES = plugin/exim/tlsrelay_transport.c \
+	plugin/exim/transport_daemon.c plugin/exim/transport_job.h \
 	plugin/exim/exim_api.h plugin/exim/transport_result.h
 plugin_exim_tlsrelay_transport_la_CPPFLAGS = -I$(top_srcdir)/lib $(EXIM_MODULE_CPPFLAGS)
 plugin_exim_tlsrelay_transport_la_CFLAGS = $(WARN_CFLAGS) $(EXIM_MODULE_CFLAGS)

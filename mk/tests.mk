@@ -60,6 +60,7 @@ UNIT_TESTS = \
 	tests/unit/test_policy \
 	tests/unit/test_policy_api \
 	tests/unit/test_rcpt_dsn \
+	tests/unit/test_dsn_params \
 	tests/unit/test_rcpt_result \
 	tests/unit/test_reply \
 	tests/unit/test_sasl \
@@ -209,7 +210,8 @@ SHELL_TESTS += tests/milter/test_milter.sh tests/milter/test_milter_rewrite.sh \
 # deliveries handed to tlsrelayd: daemon_socket)
 SHELL_TESTS += tests/exim/test_exim.sh tests/exim/test_exim_dlfunc.sh \
 	tests/exim-module/test_module.sh tests/exim-module/test_configure.sh \
-	tests/exim-module/test_quickstart.sh tests/exim-module/test_daemon.sh
+	tests/exim-module/test_quickstart.sh tests/exim-module/test_daemon.sh \
+	tests/exim-module/test_dsn.sh
 # what is linked (no libcurl, SQLite, libtlsrelay.so...); the session memo
 # of tlsrelayd's delivery processes
 SHELL_TESTS += tests/perf/test_linked.sh tests/perf/test_cache_memo.sh

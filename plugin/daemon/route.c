@@ -18,10 +18,13 @@
  *   unusual (a bad magic, a first recipient beyond the first TRD_PEEK_MAX
  *   bytes or the first write of the client) instead of handling it.
  * - The command line is scanned as the transport's getopt reads it
- *   ("+c:f:r:N:R:V:o:q:Q:u:vindtTP", plugin/transport/transport.c): options
+ *   ("+c:f:r:N:R:V:D:o:q:Q:u:vindtTP", plugin/transport/transport.c): options
  *   until "--" or the first argument that is not one; an option that takes
  *   a value takes the rest of its word or the next word. Requests the
- *   daemon does not serve get a label too; it does not matter.
+ *   daemon does not serve get a label too; it does not matter. -D
+ *   (a recipient's DSN parameters, once per recipient: the Exim module's
+ *   requests) comes before the recipients: with many long ORCPTs the
+ *   first recipient may lie past TRD_PEEK_MAX, which costs the hint only.
  * - A client that connected but sent nothing yet is waited for by
  *   serve.c, at most TRD_ROUTE_WAIT_MS, without blocking the daemon.
  */
@@ -64,7 +67,7 @@ static const char *first_rcpt(const char *p, const char *end, uint32_t argc, int
 			continue;
 		}
 		for (const char *o = arg + 1; *o; o++)
-			if (strchr("cfrNRVoqQu", *o)) {
+			if (strchr("cfrNRVDoqQu", *o)) {
 				if (o[1] == '\0')
 					want_value = arg;
 				break;

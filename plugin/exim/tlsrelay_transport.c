@@ -40,7 +40,7 @@
  *               per call and per SMTP transaction.
  *   multi_domain  generic (default true): several domains per call.
  *
- * Decisions:
+ * Decisions (daemon_socket's: transport_daemon.c):
  * - The router decides THAT mail goes to tlsrelay, tlsrelay decides WHERE
  *   (its relayhost, or the MX hosts it looks up itself: DANE needs its
  *   DNSSEC-validated answers, MTA-STS matches MX names to the recipient
@@ -62,9 +62,25 @@
  *   library's own spool function), which tlsrelay_message_spool()
  *   copies into tlsrelay's spool (CR LF, its checks, the X-TLSRelay-Require
  *   header read and removed). One write per SMTP transaction: a group larger
- *   than max_rcpt, or with recipients of different DSN NOTIFY values, is
- *   sent as several transactions, each from a fresh copy (the library
- *   removes the milter's header from the copy it sends).
+ *   than max_rcpt is sent as several transactions, each from a fresh copy
+ *   (the library removes the milter's header from the copy it sends).
+ * - DSN (RFC 3461) as Exim's smtp transport sends it, to a server that
+ *   announces DSN (the library drops it otherwise): each address's own
+ *   NOTIFY (its dsn_flags) and ORCPT (dsn_orcpt, as Exim received it) on
+ *   its RCPT, all addresses in one transaction whatever their NOTIFY;
+ *   none for an address at the last hop (rf_dsnlasthop); RET and ENVID
+ *   unless every address is. An ORCPT the library would refuse (over 500
+ *   characters, not addr-type;xtext: Exim stores what its client sent,
+ *   unchecked) is not sent for that address, which is delivered anyway,
+ *   and a line in the main log says so ("tlsrelay: <ADDR>: DSN ORCPT ...
+ *   not sent"): a refusal would fail a good address (so is a NOTIFY of
+ *   NEVER with another value, which Exim's SMTP input never takes).
+ *   Through tlsrelayd the same values go as tlsrelay -D, once per
+ *   recipient.
+ * - Not done (unlike Exim's smtp transport): addr->dsn_aware is not set,
+ *   the library does not say whether the server announced DSN; Exim then
+ *   sends its own success notice for NOTIFY=SUCCESS ("relayed to
+ *   non-DSN-aware mailer"), besides the one a DSN-aware server sends.
  * - The context: when config is not expanded, the configuration is read
  *   and prepared (tlsrelay_ctx_prepare: TLS context, CA file, maps) at
  *   driver initialisation, in every Exim process that reads Exim's
@@ -83,53 +99,14 @@
  *   library's "ID: " prefix is not repeated.
  * - Built for one Exim version: initialisation refuses to run in another
  *   (a structure may have moved), naming both versions.
- * - daemon_socket (issue 17): the transaction goes to tlsrelayd as
- *   tlsrelayc's would (lib/daemon_client.h, plugin/daemon/proto.h): the
- *   command line "tlsrelay -P [-c CONFIG] -Q MSGID -f SENDER [-N -R -V]
- *   -- RCPT...", the message (written as for an in-process delivery, at
- *   offset 0) as descriptor 0, a memory file for the result as 1,
- *   /dev/null as 2. -P makes the delivery write one line per recipient
- *   (lib/rcpt_result.h), read back into the same statuses an in-process
- *   delivery gives and settled by the same code (transport_result.c):
- *   =>, == and ** with the same texts and retry items. The daemon serves
- *   only its own configuration file; a client cannot lower anything.
- * - When the daemon ran nothing (no socket, refused, nothing accepted, or
- *   "not served": another config, relayhost or an explicit helo_data,
- *   sent as -r / -o, which the daemon does not take from a client), the
- *   transaction is delivered in this process as without daemon_socket,
- *   and so is the rest of the call; one line in the main log says why
- *   ("tlsrelay: tlsrelayd at SOCK: ...: delivering in this process"). A
- *   missing daemon never holds mail back.
- * - Once the request is sent, any doubt defers every address of the
- *   transaction (no reply: the daemon and its delivery process killed,
- *   no reply within twice the deadline plus a minute, an unreadable or
- *   malformed reply, the daemon's own reply for a dead delivery process):
- *   at worst sent twice, never lost, never delivered again in this
- *   process.
- * - Through the daemon, the EHLO name is the daemon's (its tlsrelay.conf
- *   helo_name, else its host name): helo_data's default
- *   ($primary_hostname) is not sent; a helo_data set in the transport is
- *   (and makes the delivery run here). tlsrelay's own log lines are the
- *   daemon's (its syslog, with Exim's message ID as the queue ID); Exim's
- *   main log has each address's result.
  */
-#include "exim_api.h"
-#include "tlsrelay.h"
-#include "tlsrelay_internal.h"
+#include "transport_job.h"
 #include "transport_result.h"
-#include <fcntl.h>
 
 #define DRIVER "tlsrelay"
 
 /* ------------------------------------------------------------ options */
 
-typedef struct {
-	uschar *config;
-	uschar *daemon_socket;
-	uschar *relayhost;
-	uschar *helo_data;
-	void *warm;                 /* struct warm: not an option */
-} tlsrelay_transport_options_block;
 
 #define LOFF(field) OPT_OFF(tlsrelay_transport_options_block, field)
 
@@ -157,23 +134,9 @@ static tlsrelay_transport_options_block tlsrelay_transport_option_defaults = {
 /* The version this module was built against (checked at initialisation). */
 static const char built_for[] = EXIM_VERSION_STR;
 
-/* A status made here, not by the library (the texts are in doc/
- * TROUBLESHOOTING.md: tests/docs/errors.py reads this function's calls). */
-static void exim_status_set(tlsrelay_status *st, tlsrelay_cat cat, const char *dsn,
-                            const char *text)
-{
-	st->cat = cat;
-	snprintf(st->dsn, sizeof st->dsn, "%s", dsn);
-	snprintf(st->text, sizeof st->text, "%s", text);
-}
 
 /* ------------------------------------------------------------ context */
 
-/* The context read at initialisation, for the deliveries forked later. */
-struct warm {
-	tlsrelay_ctx *ctx;
-	int used;                   /* given to a delivery in this process */
-};
 
 static void log_line(void *arg, int priority, const char *line)
 {
@@ -267,18 +230,6 @@ static void tlsrelay_transport_init(driver_instance *d)
 
 /* --------------------------------------------------------- the group */
 
-typedef struct job {
-	transport_instance *tblock;
-	tlsrelay_transport_options_block *ob;
-	address_item *addrlist;
-	address_item **addr;        /* the group as an array */
-	int n;
-	int max_rcpt;
-	tlsrelay_ctx *ctx;          /* NULL until an in-process delivery needs it */
-	const uschar *config, *relayhost, *helo, *sock;   /* the options, expanded */
-	int helo_set;               /* helo_data set in the transport block */
-	int in_process;             /* tlsrelayd not used (any more) in this call */
-} job;
 
 /* Settle one address with a status. */
 static void settle(address_item *addr, const tlsrelay_status *st)
@@ -361,7 +312,7 @@ static int expand_opt(job *j, const char *name, const uschar *opt, const uschar 
 
 /* The message as this transport's options make it, in memory or in an
  * unlinked file, at offset 0. -1 with *st on failure. */
-static int write_message(job *j, tlsrelay_status *st)
+int tr_exim_write_message(job *j, tlsrelay_status *st)
 {
 	transport_instance *tb = j->tblock;
 	transport_ctx tctx = {
@@ -397,31 +348,57 @@ static int write_message(job *j, tlsrelay_status *st)
 
 /* ---------------------------------------------------------- delivery */
 
-/* The DSN NOTIFY value for addr, NULL for none (also at the last hop). */
-static const char *notify_of(const address_item *addr)
+/* addr's DSN parameters into r, as Exim's smtp transport sends them
+ * (build_rcptcmd_options): none at the last hop; NOTIFY from its flags
+ * (NULL: none), ORCPT as Exim received it (xtext, passed on as is). A
+ * value the library would refuse (an ORCPT over 500 characters or not
+ * addr-type;xtext, NEVER with another NOTIFY) is dropped for this
+ * address, with a line in the main log: a refusal would fail a good
+ * address, and the library's request check every address of the batch. */
+static void rcpt_dsn(const address_item *addr, tlsrelay_rcpt *r)
 {
 	static const struct { int flag; const char *name; } names[] = {
 		{ rf_notify_never, "NEVER" }, { rf_notify_success, "SUCCESS" },
 		{ rf_notify_failure, "FAILURE" }, { rf_notify_delay, "DELAY" },
 	};
 	gstring *g = NULL;
+	const char *o = CCS addr->dsn_orcpt;
 
+	r->notify = r->orcpt = NULL;
 	if (addr->dsn_flags & rf_dsnlasthop)
-		return NULL;
+		return;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (addr->dsn_flags & names[i].flag)
 			g = string_append_listele(g, ',', US names[i].name);
-	return g ? CS string_from_gstring(g) : NULL;
+	r->notify = g ? CS string_from_gstring(g) : NULL;
+	if (r->notify != NULL && !tr_dsn_notify_ok(r->notify, strlen(r->notify))) {
+		/* NEVER with another (Exim's SMTP input refuses it: not from a
+		 * client) would be refused by the library: not sent either */
+		log_write(LOG_MAIN, "tlsrelay: <%s>: DSN NOTIFY \"%s\" not sent: NEVER "
+		          "cannot go with another value", addr->address, r->notify);
+		r->notify = NULL;
+	}
+	if (o != NULL && tr_dsn_orcpt_ok(o, strlen(o)))
+		r->orcpt = o;
+	else if (o != NULL)
+		log_write(LOG_MAIN, "tlsrelay: <%s>: DSN ORCPT \"%.40s\"%s not sent: not "
+		          "addr-type;xtext of at most 500 characters", addr->address,
+		          string_printing(US o), Ustrlen(o) > 40 ? "..." : "");
 }
 
-static int same_notify(const char *a, const char *b)
+/* Whether RET and ENVID go with MAIL: unless every recipient is at the
+ * last hop (Exim's smtp transport, dsn_all_lasthop). */
+static int dsn_any(const job *j, const int *idx, int k)
 {
-	return a == b || (a && b && strcmp(a, b) == 0);
+	for (int i = 0; i < k; i++)
+		if (!(j->addr[idx[i]]->dsn_flags & rf_dsnlasthop))
+			return 1;
+	return 0;
 }
 
 /* ENVID decoded from Exim's xtext, if usable (printable ASCII, at most
  * 100 bytes, as the library requires); else NULL. */
-static const char *envid_plain(void)
+const char *tr_exim_envid_plain(void)
 {
 	uschar *plain = NULL;
 	int n;
@@ -473,25 +450,25 @@ static void settle_batch(job *j, const int *idx, int k, const tlsrelay_rcpt *rcp
 	}
 }
 
-/* One SMTP transaction in this process: the recipients rcpts[0..k). */
-static void deliver_here(job *j, tlsrelay_rcpt *rcpts, int k, const char *notify)
+/* One SMTP transaction in this process: the recipients rcpts[0..k),
+ * each with its DSN parameters; dsn: RET and ENVID too (dsn_any). */
+static void deliver_here(job *j, tlsrelay_rcpt *rcpts, int k, int dsn)
 {
 	tlsrelay_request req = { 0 };
 	tlsrelay_status st;
 	tlsrelay_message *msg;
-	int fd, dsn = notify != NULL;
+	int fd;
 
 	tr_rcpts_unsettled(rcpts, (size_t)k);
-	if (job_ctx(j, &st) < 0 || (fd = write_message(j, &st)) < 0)
+	if (job_ctx(j, &st) < 0 || (fd = tr_exim_write_message(j, &st)) < 0)
 		goto out;
 	msg = tlsrelay_message_spool(j->ctx, fd, &st);
 	close(fd);
 	if (msg == NULL)
 		goto out;
 	req.sender = CS return_path;
-	req.notify = notify;
 	req.ret = !dsn ? NULL : dsn_ret == dsn_ret_hdrs ? "HDRS" : dsn_ret == dsn_ret_full ? "FULL" : NULL;
-	req.envid = dsn ? envid_plain() : NULL;
+	req.envid = dsn ? tr_exim_envid_plain() : NULL;
 	req.rcpts = rcpts;
 	req.nrcpts = (size_t)k;
 	tlsrelay_deliver(j->ctx, &req, msg, &st);
@@ -503,170 +480,39 @@ out:
 	tr_rcpts_settle(rcpts, (size_t)k, &st);
 }
 
-/* ------------------------------------------------ through tlsrelayd */
-
-/* tlsrelay's command line for the recipients rcpts[0..k) (tlsrelay(8)):
- * -P (a result line per recipient), the configuration, Exim's message ID,
- * the envelope; relayhost and an explicit helo_data as -r and -o, which
- * the daemon does not serve (the delivery then runs here, with them). */
-static char **daemon_argv(job *j, const tlsrelay_rcpt *rcpts, int k, const char *notify,
-                          int *argc)
-{
-	char **v = store_get((k + 24) * sizeof *v, GET_UNTAINTED);
-	int n = 0, dsn = notify != NULL;
-	const char *envid = dsn ? envid_plain() : NULL;
-
-	v[n++] = "tlsrelay";
-	v[n++] = "-P";
-	if (j->config != NULL)
-		v[n++] = "-c", v[n++] = CS j->config;
-	if (message_id != NULL && *message_id)
-		v[n++] = "-Q", v[n++] = CS message_id;
-	v[n++] = "-f", v[n++] = return_path && *return_path ? CS return_path : "<>";
-	if (dsn)
-		v[n++] = "-N", v[n++] = (char *)notify;
-	if (dsn && (dsn_ret == dsn_ret_hdrs || dsn_ret == dsn_ret_full))
-		v[n++] = "-R", v[n++] = dsn_ret == dsn_ret_hdrs ? "HDRS" : "FULL";
-	if (envid != NULL)
-		v[n++] = "-V", v[n++] = (char *)envid;
-	if (j->relayhost != NULL)
-		v[n++] = "-r", v[n++] = CS j->relayhost;
-	if (j->helo != NULL && j->helo_set)
-		v[n++] = "-o", v[n++] = CS string_sprintf("helo_name=%s", j->helo);
-	v[n++] = "--";
-	for (int i = 0; i < k; i++)
-		v[n++] = (char *)rcpts[i].addr;
-	v[n] = NULL;
-	*argc = n;
-	return v;
-}
-
-/* How long to wait for tlsrelayd's reply: the delivery's own deadline
- * (the prepared context's, else tlsrelay's default 600 s) twice, for a
- * wait in the daemon's queue, plus a minute. */
-static int daemon_wait(const job *j)
-{
-	const struct warm *w = j->ob->warm;
-
-	return 2 * (w != NULL ? tlsrelay_ctx_deadline(w->ctx) : 600) + 60;
-}
-
-/* The result descriptor's content (what the delivery printed) into *out;
- * its length, or -1 (then *out is unchanged). */
-static ssize_t read_result(int fd, int k, char **out)
-{
-	size_t cap = (size_t)(k + 4) * TR_RCPT_LINE_MAX + 1, have = 0;
-	char *buf = store_get(cap, GET_UNTAINTED);
-	ssize_t n;
-
-	if (lseek(fd, 0, SEEK_SET) != 0)
-		return -1;
-	while (have < cap && (n = read(fd, buf + have, cap - have)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		have += (size_t)n;
-	}
-	*out = buf;
-	return (ssize_t)have;
-}
-
-/* Once per call: why the delivery runs in this process after all. */
-static void fall_back(job *j, const tlsrelay_status *st)
-{
-	log_write(LOG_MAIN, "tlsrelay: %s: delivering in this process", st->text);
-	j->in_process = 1;
-}
-
-/* The recipients rcpts[0..k) through tlsrelayd at daemon_socket: 1 when
- * each has its status (from the delivery, or TEMP when the outcome is
- * unknown), 0 when the daemon ran nothing (none, refused, not served):
- * the caller delivers here. */
-static int deliver_via_daemon(job *j, tlsrelay_rcpt *rcpts, int k, const char *notify)
-{
-	int fds[3] = { -1, -1, -1 }, argc, settled = 1;
-	char **argv = daemon_argv(j, rcpts, k, notify, &argc), *out = NULL;
-	tr_daemon_reply reply;
-	tlsrelay_status st;
-	ssize_t len;
-
-	if ((fds[0] = write_message(j, &st)) < 0 ||
-	    tlsrelay_spool_fd(CS spool_directory, 0, &fds[1], &st) != TLSRELAY_OK ||
-	    (fds[2] = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
-		if (fds[0] >= 0 && fds[1] >= 0)
-			exim_status_set(&st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf(
-			                "cannot open /dev/null: %s", strerror(errno)));
-		tr_rcpts_unsettled(rcpts, (size_t)k);
-		tr_rcpts_settle(rcpts, (size_t)k, &st);
-		goto out;
-	}
-	DEBUG(transport) debug_printf("tlsrelay: handing %d recipient(s) to tlsrelayd at %s\n",
-	                              k, j->sock);
-	switch (tr_daemon_deliver(CCS j->sock, argc, argv, fds, daemon_wait(j), &reply, &st)) {
-	case TR_DAEMON_UNREACHABLE:
-	case TR_DAEMON_NOT_SERVED:
-		fall_back(j, &st);
-		settled = 0;
-		break;
-	case TR_DAEMON_LOST:
-		tr_rcpts_unsettled(rcpts, (size_t)k);
-		tr_rcpts_settle(rcpts, (size_t)k, &st);
-		break;
-	case TR_DAEMON_REPLIED:
-		if ((len = read_result(fds[1], k, &out)) < 0) {
-			exim_status_set(&st, TLSRELAY_TEMP, "4.3.0", CS string_sprintf("cannot read "
-			                "the result of tlsrelayd's delivery: %s: delivery status unknown",
-			                strerror(errno)));
-			tr_rcpts_unsettled(rcpts, (size_t)k);
-			tr_rcpts_settle(rcpts, (size_t)k, &st);
-			break;
-		}
-		if (tr_rcpt_results_read(out, (size_t)len, reply.status, reply.line, rcpts,
-		                         (size_t)k, &st) != TLSRELAY_OK)
-			log_write(LOG_MAIN, "tlsrelay: %s", st.text);
-		DEBUG(transport) debug_printf("tlsrelay: tlsrelayd: exit status %d%s%s\n",
-		                              reply.status, reply.line[0] ? ", " : "", reply.line);
-		break;
-	}
-out:
-	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	return settled;
-}
-
-/* One SMTP transaction: the addresses at idx[0..k), through tlsrelayd
- * when daemon_socket says so (deliver_via_daemon), else here. */
-static void deliver_batch(job *j, const int *idx, int k, const char *notify)
+/* One SMTP transaction: the addresses at idx[0..k), each with its DSN
+ * parameters, through tlsrelayd when daemon_socket says so
+ * (deliver_via_daemon), else here. */
+static void deliver_batch(job *j, const int *idx, int k)
 {
 	tlsrelay_rcpt *rcpts = store_get(k * sizeof *rcpts, GET_UNTAINTED);
+	int dsn = dsn_any(j, idx, k);
 
-	for (int i = 0; i < k; i++)
+	for (int i = 0; i < k; i++) {
 		rcpts[i].addr = CS transport_rcpt_address(j->addr[idx[i]],
 		                                          j->tblock->rcpt_include_affixes);
-	if (j->in_process || !deliver_via_daemon(j, rcpts, k, notify))
-		deliver_here(j, rcpts, k, notify);
+		rcpt_dsn(j->addr[idx[i]], &rcpts[i]);
+	}
+	if (j->in_process || !tr_exim_deliver_via_daemon(j, rcpts, k, dsn))
+		deliver_here(j, rcpts, k, dsn);
 	settle_batch(j, idx, k, rcpts);
 }
 
 /* Every address not yet settled, in transactions of at most max_rcpt
- * recipients with the same DSN NOTIFY. */
+ * recipients (whatever their DSN parameters: each RCPT has its own). */
 static void deliver_all(job *j)
 {
 	int *idx = store_get(j->n * sizeof *idx, GET_UNTAINTED);
 
 	for (int first = 0; first < j->n; first++) {
-		const char *notify;
 		int k = 0;
 
 		if (j->addr[first] == NULL)
 			continue;
-		notify = notify_of(j->addr[first]);
 		for (int i = first; i < j->n && k < j->max_rcpt; i++)
-			if (j->addr[i] != NULL && same_notify(notify, notify_of(j->addr[i])))
+			if (j->addr[i] != NULL)
 				idx[k++] = i;
-		deliver_batch(j, idx, k, notify);
+		deliver_batch(j, idx, k);
 	}
 }
 

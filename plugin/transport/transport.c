@@ -4,8 +4,8 @@
  * the same code in the process it forks for a delivery.
  *
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... [-f SENDER] [-r NEXTHOP]
- *            [-N NOTIFY] [-R RET] [-V ENVID] [-Q QUEUE_ID] [-P] [-v] [-i] [--]
- *            RECIPIENT...
+ *            [-N NOTIFY] [-R RET] [-V ENVID] [-D RCPT_DSN]... [-Q QUEUE_ID]
+ *            [-P] [-v] [-i] [--] RECIPIENT...
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -q [--explain] DESTINATION
  *   tlsrelay [-c CONFIG] [-o KEY=VALUE]... -n | -d | -t [-u USER]
  *   tlsrelay --help | --version
@@ -83,6 +83,19 @@
  *   host, so a nexthop chosen by a socket client ([127.0.0.1]:PORT where
  *   it listens) could collect them. The file read is always the daemon's
  *   path, never the client's (a link it could change meanwhile).
+ * - -D RCPT_DSN (per recipient DSN, RFC 3461): the DSN parameters of one
+ *   recipient as on its RCPT line, "NOTIFY=value ORCPT=addr-type;xtext"
+ *   (either or both, or "" for none), given once per recipient in the
+ *   recipients' order, or not at all (then -N is every recipient's, as
+ *   before). A recipient's NOTIFY overrides -N; without one it has -N's.
+ *   All recipients stay in one transaction whatever their NOTIFY (Exim's
+ *   per-address flags, the Exim module through tlsrelayd). Parsed by
+ *   lib/dsn.h's tr_dsn_rcpt_params, the library's own rules: a bad value
+ *   is 5.5.4 and exit 64, as a bad -N (the library's check), printed
+ *   before any message is read; a -D count that is not the recipients'
+ *   is the transport's command line, 4.3.5 and 78. tlsrelayd serves -D
+ *   (it changes what is sent for DSN, nothing of the policy); its
+ *   routing label skips -D's value (plugin/daemon/route.c).
  */
 #include "config.h"
 #include <ctype.h>
@@ -116,6 +129,10 @@ struct opts {
 	int noverrides;
 	int verbose;
 	int per_rcpt;                 /* -P: one result line per recipient */
+	struct rcpt_dsn { const char *notify, *orcpt; } *dsn;  /* -D, argc slots */
+	int ndsn;
+	int dsn_bad;                  /* -D number (1..) of the first bad value */
+	char dsn_why[TLSRELAY_TEXT_MAX];   /* and why */
 };
 
 struct logsink {
@@ -124,7 +141,8 @@ struct logsink {
 
 static const char synopsis[] =
 	"usage: tlsrelay [-c config] [-o key=value] [-f sender] [-r nexthop] "
-	"[-N notify] [-R ret] [-V envid] [-Q queue_id] [-P] [-v] [-i] [-T] [--] recipient...\n"
+	"[-N notify] [-R ret] [-V envid] [-D rcpt_dsn]... [-Q queue_id] [-P] [-v] [-i] [-T]\n"
+	"                [--] recipient...\n"
 	"       tlsrelay [-c config] [-o key=value] -q [--explain] destination\n"
 	"       tlsrelay [-c config] [-o key=value] -n | -d | -t [-u user]\n"
 	"       tlsrelay --help | --version";
@@ -212,16 +230,33 @@ static unsigned exit_flags(int argc, char **argv)
 	return 0;
 }
 
+/* -D VALUE, the next recipient's DSN parameters; the first bad one is
+ * kept in o->dsn_bad (reported as a usage error after parsing). */
+static void rcpt_dsn_arg(struct opts *o, char *value)
+{
+	struct rcpt_dsn *d = &o->dsn[o->ndsn++];
+	tlsrelay_status st;
+
+	if (tr_dsn_rcpt_params(value, &d->notify, &d->orcpt, &st) != TLSRELAY_OK && !o->dsn_bad) {
+		o->dsn_bad = o->ndsn;
+		snprintf(o->dsn_why, sizeof o->dsn_why, "%s", st.text);
+	}
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	int c;
 
 	memset(o, 0, sizeof *o);
+	if ((o->dsn = calloc((size_t)argc + 1, sizeof *o->dsn)) == NULL) {
+		printf("4.3.0 tlsrelay: out of memory\n");
+		return -1;
+	}
 	opterr = 0;
 	/* glibc: 0 makes getopt start afresh, reading the "+" again (in
 	 * tlsrelayd's child the daemon's own getopt has run before). */
 	optind = 0;
-	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:o:q:Q:u:vindtTP")) != -1) {
+	while ((c = getopt(argc, argv, "+c:f:r:N:R:V:D:o:q:Q:u:vindtTP")) != -1) {
 		switch (c) {
 		case 'n': o->show = 1; break;
 		case 'd': o->show = 2; break;
@@ -235,6 +270,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'N': o->notify = upcase(optarg); break;
 		case 'R': o->ret = upcase(optarg); break;
 		case 'V': o->envid = optarg; break;
+		case 'D': rcpt_dsn_arg(o, optarg); break;
 		case 'v': o->verbose++; break;
 		case 'i': break;
 		case 'P': o->per_rcpt = 1; break;
@@ -416,8 +452,13 @@ static void deliver(tlsrelay_ctx *ctx, const struct opts *o, int nrcpt, char **r
 		st->cat = TLSRELAY_TEMP;
 		return;
 	}
-	for (int i = 0; i < nrcpt; i++)
+	for (int i = 0; i < nrcpt; i++) {
 		rcpts[i].addr = rcpt[i];
+		if (o->ndsn > 0) {       /* -D: check_rcpt_dsn made it one each */
+			rcpts[i].notify = o->dsn[i].notify;
+			rcpts[i].orcpt = o->dsn[i].orcpt;
+		}
+	}
 	tr_rcpts_unsettled(rcpts, (size_t)nrcpt);
 	if ((msg = tlsrelay_message_spool(ctx, STDIN_FILENO, st)) != NULL) {
 		/* Re-arm: the library's deadline starts now, after the input. */
@@ -531,14 +572,60 @@ static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
 	fflush(stdout);
 }
 
+/* -D against the recipients (a delivery's only): OK; CONFIG 4.3.5 for a
+ * count that is not theirs, USAGE 5.5.4 for a bad value. Prints why. */
+static tlsrelay_cat check_rcpt_dsn(const struct opts *o, int nrcpt)
+{
+	if (o->ndsn == 0 || o->query || o->explain || o->show || o->check)
+		return TLSRELAY_OK;
+	if (o->ndsn != nrcpt) {
+		printf("4.3.5 tlsrelay: -D given %d time%s for %d recipient%s: give it once per "
+		       "recipient, in their order\n", o->ndsn, o->ndsn == 1 ? "" : "s", nrcpt,
+		       nrcpt == 1 ? "" : "s");
+		return TLSRELAY_CONFIG;
+	}
+	if (o->dsn_bad) {
+		printf("5.5.4 tlsrelay: bad -D of recipient %d: %s\n", o->dsn_bad, o->dsn_why);
+		return TLSRELAY_USAGE;
+	}
+	return TLSRELAY_OK;
+}
+
+/* The run (see run()) with the command line parsed into o; first is the
+ * index of the first recipient. */
+static int run_opts(int argc, char **argv, struct opts *o, int first, int stdin_closed,
+                    struct tr_warm *warm, tlsrelay_status *st)
+{
+	struct logsink sink = { 0, 0 };
+	tlsrelay_ctx *ctx;
+
+	if (warm != NULL && (warm->not_served = not_served(warm, o)) != NULL)
+		return TR_EXIT_NOT_SERVED;
+	if ((st->cat = check_rcpt_dsn(o, argc - first)) != TLSRELAY_OK)
+		return 0;
+	if (warm != NULL && o->config != NULL)
+		o->config = warm->config;    /* the same file, by the daemon's path */
+	if (warm_ctx(warm) != NULL)
+		ctx = warm->ctx;
+	else if ((ctx = tlsrelay_ctx_new()) == NULL) {
+		printf("4.3.0 tlsrelay: out of memory\n");
+		st->cat = TLSRELAY_INTERNAL;
+		return 0;
+	}
+	if (o->check)
+		st->cat = o->user && become(o->user) != TLSRELAY_OK ? TLSRELAY_CONFIG : check_all(ctx, o);
+	else if (ctx == warm_ctx(warm) || (st->cat = configure(ctx, o)) == TLSRELAY_OK)
+		act(ctx, o, argc - first, argv + first, stdin_closed, &sink, st);
+	release(ctx, warm);
+	return 0;
+}
+
 /* The run; its outcome in *st (category and, from the library, DSN).
  * Returns 0, or TR_EXIT_NOT_SERVED (nothing done). */
 static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 {
 	struct opts o;
-	struct logsink sink = { 0, 0 };
-	tlsrelay_ctx *ctx;
-	int first, stdin_closed;
+	int first, stdin_closed, rc = 0;
 
 	st->cat = TLSRELAY_TEMP;    /* nowhere to print: 0-2 cannot be made valid */
 	if (std_fds(&stdin_closed) < 0)
@@ -550,25 +637,12 @@ static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 	 * Exim (which reads only the exit status) defers too, as Postfix does
 	 * on the 4.3.5 DSN. */
 	st->cat = TLSRELAY_CONFIG;
-	if ((first = parse_args(argc, argv, &o)) < 0)
-		return 0;
-	if (warm != NULL && (warm->not_served = not_served(warm, &o)) != NULL)
-		return TR_EXIT_NOT_SERVED;
-	if (warm != NULL && o.config != NULL)
-		o.config = warm->config;     /* the same file, by the daemon's path */
-	if (warm_ctx(warm) != NULL)
-		ctx = warm->ctx;
-	else if ((ctx = tlsrelay_ctx_new()) == NULL) {
-		printf("4.3.0 tlsrelay: out of memory\n");
-		st->cat = TLSRELAY_INTERNAL;
-		return 0;
-	}
-	if (o.check)
-		st->cat = o.user && become(o.user) != TLSRELAY_OK ? TLSRELAY_CONFIG : check_all(ctx, &o);
-	else if (ctx == warm_ctx(warm) || (st->cat = configure(ctx, &o)) == TLSRELAY_OK)
-		act(ctx, &o, argc - first, argv + first, stdin_closed, &sink, st);
-	release(ctx, warm);
-	return 0;
+	if ((first = parse_args(argc, argv, &o)) >= 0)
+		rc = run_opts(argc, argv, &o, first, stdin_closed, warm, st);
+	else if (o.dsn == NULL)
+		st->cat = TLSRELAY_INTERNAL;     /* its "out of memory" */
+	free(o.dsn);
+	return rc;
 }
 
 int tr_transport_main(int argc, char **argv, struct tr_warm *warm)

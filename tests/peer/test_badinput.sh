@@ -108,6 +108,21 @@ bad bad-sender         64 '^5\.1\.3 bad address "s s@example\.test": white space
 bad bad-notify         64 '^5\.5\.4 bad DSN NOTIFY value "BOGUS"$' - -c "$CONF" -N bogus -- $R
 bad bad-ret            64 '^5\.5\.4 bad DSN RET value "BOGUS": use FULL or HDRS$' - -c "$CONF" -R bogus -- $R
 bad long-envid         64 '^5\.5\.4 DSN ENVID longer than 100 bytes$' - -c "$CONF" -V "$(printf '%0101d' 0)" -- $R
+# -D (a recipient's DSN parameters): the library's rules, checked before
+# the message is read; a count that is not the recipients' is the
+# transport's command line (78)
+bad D-bad-notify       64 '^5\.5\.4 tlsrelay: bad -D of recipient 1: bad NOTIFY "BOGUS": NEVER, or a list of SUCCESS, FAILURE, DELAY$' \
+	- -c "$CONF" -D NOTIFY=bogus -- $R
+bad D-bad-orcpt        64 '^5\.5\.4 tlsrelay: bad -D of recipient 1: bad ORCPT "rfc822;a\+2Gb@example\.test": want addr-type;xtext, at most 500 characters$' \
+	- -c "$CONF" -D 'ORCPT=rfc822;a+2Gb@example.test' -- $R
+bad D-long-orcpt       64 '^5\.5\.4 tlsrelay: bad -D of recipient 1: bad ORCPT "rfc822;0+": want addr-type;xtext, at most 500 characters$' \
+	- -c "$CONF" -D "ORCPT=rfc822;$(printf '%0494d' 0)" -- $R
+bad D-unknown-word     64 '^5\.5\.4 tlsrelay: bad -D of recipient 1: "RET=FULL" is not NOTIFY=value or ORCPT=value$' \
+	- -c "$CONF" -D RET=FULL -- $R
+bad D-second-bad       64 '^5\.5\.4 tlsrelay: bad -D of recipient 2: NOTIFY given twice$' \
+	- -c "$CONF" -D NOTIFY=SUCCESS -D 'NOTIFY=DELAY NOTIFY=NEVER' -- $R r2@example.test
+bad D-count            78 '^4\.3\.5 tlsrelay: -D given 1 time for 2 recipients: give it once per recipient, in their order$' \
+	- -c "$CONF" -D NOTIFY=SUCCESS -- $R r2@example.test
 # A quoted local part with a space is a good address: it is delivered.
 mkdir -p "$T/cases/quoted"
 CONNS0=$(conns)
