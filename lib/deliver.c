@@ -717,6 +717,8 @@ tlsrelay_cat tr_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req, tlsrelay_messa
 
 	if (opts == NULL)
 		opts = &none;
+	for (size_t i = 0; req && req->rcpts && i < req->nrcpts; i++)
+		req->rcpts[i].dsn_aware = 0;     /* set when a server accepts it */
 	if (check_request(req, st) != TLSRELAY_OK) {
 		for (size_t i = 0; req->rcpts && i < req->nrcpts; i++)   /* every status is set */
 			tr_status_copy(&req->rcpts[i].status, st);

@@ -18,6 +18,7 @@ void tr_rcpts_unsettled(tlsrelay_rcpt *r, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		memset(&r[i].status, 0, sizeof r[i].status);
 		r[i].status.cat = UNSETTLED;
+		r[i].dsn_aware = 0;
 	}
 }
 
@@ -27,13 +28,17 @@ void tr_rcpts_settle(tlsrelay_rcpt *r, size_t n, const tlsrelay_status *summary)
 	            summary->cat != TLSRELAY_PERM;
 
 	for (size_t i = 0; i < n; i++)
-		if (r[i].status.cat == UNSETTLED || (whole && r[i].status.cat != TLSRELAY_OK))
+		if (r[i].status.cat == UNSETTLED || (whole && r[i].status.cat != TLSRELAY_OK)) {
 			tr_status_copy(&r[i].status, summary);
+			r[i].dsn_aware = 0;
+		}
 }
 
-size_t tr_rcpt_line_format(char *buf, size_t cap, size_t index, const tlsrelay_status *st)
+size_t tr_rcpt_line_format(char *buf, size_t cap, size_t index, const tlsrelay_status *st,
+                           int dsn_aware)
 {
-	int n = snprintf(buf, cap, TR_RCPT_LINE_TAG "%zu %s %s ", index, tlsrelay_cat_name(st->cat),
+	int n = snprintf(buf, cap, TR_RCPT_LINE_TAG "%zu %s%s %s ", index, tlsrelay_cat_name(st->cat),
+	                 st->cat == TLSRELAY_OK && dsn_aware ? TR_RCPT_DSN_AWARE : "",
 	                 st->dsn[0] ? st->dsn : "-");
 	size_t len = n < 0 ? 0 : (size_t)n;
 
@@ -75,8 +80,17 @@ static int parse_index(const char *w, size_t len, size_t n, size_t *index)
 	return 0;
 }
 
-static int parse_cat(const char *w, size_t len, tlsrelay_cat *cat)
+/* CATEGORY, or "ok" TR_RCPT_DSN_AWARE (*dsn_aware 1). */
+static int parse_cat(const char *w, size_t len, tlsrelay_cat *cat, int *dsn_aware)
 {
+	size_t m = sizeof TR_RCPT_DSN_AWARE - 1;
+
+	*dsn_aware = 0;
+	if (len == 2 + m && memcmp(w, "ok" TR_RCPT_DSN_AWARE, len) == 0) {
+		*cat = TLSRELAY_OK;
+		*dsn_aware = 1;
+		return 0;
+	}
 	for (int c = TLSRELAY_OK; c <= TLSRELAY_INTERNAL; c++) {
 		const char *name = tlsrelay_cat_name((tlsrelay_cat)c);
 		if (strlen(name) == len && memcmp(name, w, len) == 0) {
@@ -115,10 +129,10 @@ static int parse_dsn(const char *w, size_t len, char *dsn)
 	return 0;
 }
 
-/* One line (without its LF) into *index and *st; 0, or -1 if it is not
- * exactly the form of rcpt_result.h or index >= n. */
+/* One line (without its LF) into *index, *st and *dsn_aware; 0, or -1 if
+ * it is not exactly the form of rcpt_result.h or index >= n. */
 static int line_parse(const char *line, size_t len, size_t n, size_t *index,
-                      tlsrelay_status *st)
+                      tlsrelay_status *st, int *dsn_aware)
 {
 	const char *p = line, *end = line + len, *w;
 	size_t wl, tl;
@@ -129,7 +143,7 @@ static int line_parse(const char *line, size_t len, size_t n, size_t *index,
 	p += sizeof TR_RCPT_LINE_TAG - 1;
 	memset(st, 0, sizeof *st);
 	if ((wl = word(&p, end, &w)) == 0 || parse_index(w, wl, n, index) < 0 ||
-	    (wl = word(&p, end, &w)) == 0 || parse_cat(w, wl, &st->cat) < 0 ||
+	    (wl = word(&p, end, &w)) == 0 || parse_cat(w, wl, &st->cat, dsn_aware) < 0 ||
 	    (wl = word(&p, end, &w)) == 0 || parse_dsn(w, wl, st->dsn) < 0)
 		return -1;
 	if ((tl = (size_t)(end - p)) >= TLSRELAY_TEXT_MAX)
@@ -145,8 +159,10 @@ static int line_parse(const char *line, size_t len, size_t n, size_t *index,
 /* Every recipient TEMP with the reason; TEMP. */
 static tlsrelay_cat defer_all(tlsrelay_rcpt *r, size_t n, tlsrelay_status *st)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		tr_status_copy(&r[i].status, st);
+		r[i].dsn_aware = 0;
+	}
 	return TLSRELAY_TEMP;
 }
 
@@ -171,6 +187,7 @@ tlsrelay_cat tr_rcpt_results_read(const char *out, size_t len, int exit_status,
 	const char *p = out, *end = out + len, *summary = NULL;
 	size_t slen = 0, idx;
 	tlsrelay_status one;
+	int aware;
 
 	if (daemon_line != NULL && daemon_line[0]) {
 		summary_of(daemon_line, strlen(daemon_line), TLSRELAY_TEMP, st);
@@ -184,10 +201,11 @@ tlsrelay_cat tr_rcpt_results_read(const char *out, size_t len, int exit_status,
 		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
 		if (ll >= sizeof TR_RCPT_LINE_TAG - 1 && memcmp(p, TR_RCPT_LINE_TAG, sizeof TR_RCPT_LINE_TAG - 1) == 0) {
-			if (nl == NULL || line_parse(p, ll, n, &idx, &one) < 0 ||
+			if (nl == NULL || line_parse(p, ll, n, &idx, &one, &aware) < 0 ||
 			    r[idx].status.cat != UNSETTLED)
 				goto malformed;
 			r[idx].status = one;
+			r[idx].dsn_aware = aware;
 		} else if (summary == NULL && ll > 0) {
 			summary = p;
 			slen = ll;

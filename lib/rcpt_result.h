@@ -10,7 +10,8 @@
  *   INDEX     the recipient's position, 0-based, decimal, no sign or zero
  *             padding
  *   CATEGORY  tlsrelay_cat_name(): ok, temporary, permanent, usage, data,
- *             config, internal
+ *             config, internal; "ok+dsn" is ok with dsn_aware set (the
+ *             server that accepted it announced DSN), "ok" has it 0
  *   DSN       the RFC 3463 code ("4.2.0") or "-" for none
  *   TEXT      the status text (may be empty): bytes 0x20-0x7e and >= 0x80
  *             only (a control byte is written as '?'), at most
@@ -28,6 +29,12 @@
  *   for exit 75 (EX_TEMPFAIL), CONFIG otherwise (deferred; the reason,
  *   which may name local files, is not passed to the sender), with the
  *   text of the first other output line ("X.Y.Z reason").
+ * - dsn_aware rides on the category word ("ok+dsn"), the one word whose
+ *   values are exact: a line without it (an older tlsrelay) reads as
+ *   dsn_aware 0, and no status text can be mistaken for it. Only "ok"
+ *   takes it ("permanent+dsn" is malformed): dsn_aware is 0 for any other
+ *   status. An older reader takes "ok+dsn" as malformed (every recipient
+ *   deferred, never lost): the module and tlsrelay come from one build.
  * - The daemon's own reply line (the delivery process died or never ran:
  *   plugin/daemon/proto.h) makes every recipient TEMP with that line.
  */
@@ -39,6 +46,7 @@
 
 #define TR_RCPT_LINE_TAG "rcpt "
 #define TR_RCPT_LINE_MAX (TLSRELAY_TEXT_MAX + TLSRELAY_DSN_MAX + 64)
+#define TR_RCPT_DSN_AWARE "+dsn"     /* after "ok": dsn_aware 1 */
 
 /* Before tlsrelay_deliver(): every recipient "not settled" (a status the
  * library never sets). */
@@ -50,9 +58,10 @@ void tr_rcpts_unsettled(tlsrelay_rcpt *r, size_t n);
  * memory, spool, a bad address), takes the summary. Never fails. */
 void tr_rcpts_settle(tlsrelay_rcpt *r, size_t n, const tlsrelay_status *summary);
 
-/* The line of recipient index with status st into buf (cap >=
- * TR_RCPT_LINE_MAX); its length. */
-size_t tr_rcpt_line_format(char *buf, size_t cap, size_t index, const tlsrelay_status *st);
+/* The line of recipient index with status st (and dsn_aware, written only
+ * with OK) into buf (cap >= TR_RCPT_LINE_MAX); its length. */
+size_t tr_rcpt_line_format(char *buf, size_t cap, size_t index, const tlsrelay_status *st,
+                           int dsn_aware);
 
 /* The whole result of a delivery run for the n recipients r[] (their
  * status set, every one): out/len what the run printed on standard

@@ -204,6 +204,7 @@ void tr_sess_settle(tr_session *s, size_t i, const tlsrelay_status *st)
 	tr_event ev;
 
 	tr_status_copy(&s->req->rcpts[i].status, st);
+	s->req->rcpts[i].dsn_aware = st->cat == TLSRELAY_OK && c && (c->caps.flags & TR_CAP_DSN);
 	snprintf(t->relay, sizeof t->relay, "%s", s->relay);
 	t->conn_use = c ? c->uses : 0;
 	if (c && c->tls_active)

@@ -258,6 +258,11 @@ typedef struct tlsrelay_rcpt {
 	                            * the request's notify, "" = none for it */
 	const char *orcpt;         /* in: DSN ORCPT as sent, addr-type ";" xtext
 	                            * ("rfc822;joe+2Bx@example.com"); NULL = none */
+	int dsn_aware;             /* out: 1 if status is OK and the server that
+	                            * accepted this recipient announced DSN (it
+	                            * got NOTIFY/ORCPT and answers for them), else
+	                            * 0 (as Exim's dsn_aware: an MTA may then send
+	                            * its own "relayed" notice for NOTIFY=SUCCESS) */
 } tlsrelay_rcpt;
 
 typedef struct tlsrelay_request {
@@ -283,7 +288,8 @@ typedef struct tlsrelay_request {
  * DSN (RFC 3461): RET and ENVID with MAIL, each recipient's NOTIFY (its
  * own, else req->notify) and ORCPT with its RCPT, all only to a server
  * that announces DSN (dropped otherwise, as Postfix does); one
- * transaction for all recipients whatever their NOTIFY.
+ * transaction for all recipients whatever their NOTIFY. Each recipient's
+ * dsn_aware says whether the server that accepted it announced DSN.
  * Returns: OK, TEMP, PERM (the summary above); before anything is sent also
  * USAGE (a bad address or DSN value: 5.1.3, 5.5.4), DATAERR 5.6.0, CONFIG
  * 4.3.5, INTERNAL 4.3.0. */

@@ -426,7 +426,7 @@ static void print_rcpts(tlsrelay_rcpt *rcpts, size_t n, const tlsrelay_status *s
 
 	tr_rcpts_settle(rcpts, n, st);
 	for (size_t i = 0; i < n; i++) {
-		tr_rcpt_line_format(line, sizeof line, i, &rcpts[i].status);
+		tr_rcpt_line_format(line, sizeof line, i, &rcpts[i].status, rcpts[i].dsn_aware);
 		fputs(line, stdout);
 	}
 }

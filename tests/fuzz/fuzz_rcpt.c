@@ -15,8 +15,11 @@
  * - a refusal (TEMP) defers every recipient and says why, printably;
  * - a daemon's own line defers every recipient;
  * - exit status 0 is never read as anything but OK for every recipient;
+ * - dsn_aware is 0 or 1, and 1 only for an OK recipient (0 for every one
+ *   of a refusal);
  * - an accepted result, written again line by line (tr_rcpt_line_format)
- *   with exit status 0 or 75, reads back to the same statuses.
+ *   with exit status 0 or 75, reads back to the same statuses and
+ *   dsn_aware flags.
  */
 #include "config.h"
 #include "fuzz.h"
@@ -45,7 +48,7 @@ static void round_trip(const tlsrelay_rcpt *r, size_t n)
 	int all_ok = 1;
 
 	for (size_t i = 0; i < n; i++) {
-		len += tr_rcpt_line_format(out + len, sizeof out - len, i, &r[i].status);
+		len += tr_rcpt_line_format(out + len, sizeof out - len, i, &r[i].status, r[i].dsn_aware);
 		all_ok &= r[i].status.cat == TLSRELAY_OK;
 		again[i].addr = r[i].addr;
 	}
@@ -54,8 +57,9 @@ static void round_trip(const tlsrelay_rcpt *r, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fuzz_check(again[i].status.cat == r[i].status.cat &&
 		           strcmp(again[i].status.dsn, r[i].status.dsn) == 0 &&
-		           strcmp(again[i].status.text, r[i].status.text) == 0,
-		           "each recipient's status survives the round trip");
+		           strcmp(again[i].status.text, r[i].status.text) == 0 &&
+		           again[i].dsn_aware == r[i].dsn_aware,
+		           "each recipient's status and dsn_aware survive the round trip");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -79,15 +83,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < n; i++) {
 		r[i].addr = addrs[i];
 		memset(&r[i].status, 0xa5, sizeof r[i].status);   /* whatever was there */
+		r[i].dsn_aware = 0x5a;
 	}
 	cat = tr_rcpt_results_read((const char *)data + 3, size - 3, status, daemon_line, r, n, &st);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		check_status(&r[i].status);
+		fuzz_check(r[i].dsn_aware == 0 || (r[i].dsn_aware == 1 && r[i].status.cat == TLSRELAY_OK),
+		           "dsn_aware is 0, or 1 for an OK recipient");
+	}
 	if (cat != TLSRELAY_OK) {
 		fuzz_check(cat == TLSRELAY_TEMP, "a refusal is TEMP");
 		fuzz_check(st.text[0] != '\0' && fuzz_printable(st.text), "a refusal says why, printably");
 		for (size_t i = 0; i < n; i++)
-			fuzz_check(r[i].status.cat == TLSRELAY_TEMP, "a refusal defers every recipient");
+			fuzz_check(r[i].status.cat == TLSRELAY_TEMP && r[i].dsn_aware == 0,
+			           "a refusal defers every recipient");
 		return 0;
 	}
 	fuzz_check(daemon_line == NULL, "the daemon's own line is never an accepted result");

@@ -4,7 +4,9 @@
  * cases: lines that parse and lines that do not (hostile or damaged
  * output of another process), whole results (exit status, the daemon's
  * line, missing and duplicate recipients, too much output), the settling
- * rule, and format -> parse giving the same status back.
+ * rule, and format -> parse giving the same status back; dsn_aware
+ * ("ok+dsn") read, written and read back, a line without it (an older
+ * tlsrelay) read as 0.
  */
 #include "config.h"
 #include <stdio.h>
@@ -20,37 +22,47 @@ typedef struct line_case {
 	size_t index;
 	tlsrelay_cat cat;
 	const char *dsn, *text;
+	int aware;              /* dsn_aware read */
 } line_case;
 
 static const line_case lines[] = {
-	{ "ok line", "rcpt 0 ok 2.0.0 250 2.0.0 Ok", 1, 0, TLSRELAY_OK, "2.0.0", "250 2.0.0 Ok" },
-	{ "temporary, no DSN, empty text", "rcpt 2 temporary - ", 1, 2, TLSRELAY_TEMP, "", "" },
+	{ "ok line", "rcpt 0 ok 2.0.0 250 2.0.0 Ok", 1, 0, TLSRELAY_OK, "2.0.0", "250 2.0.0 Ok", 0 },
+	{ "temporary, no DSN, empty text", "rcpt 2 temporary - ", 1, 2, TLSRELAY_TEMP, "", "", 0 },
 	{ "permanent 5.1.1", "rcpt 1 permanent 5.1.1 host h said: 550 5.1.1 no", 1, 1,
-	  TLSRELAY_PERM, "5.1.1", "host h said: 550 5.1.1 no" },
-	{ "config 4.3.5", "rcpt 0 config 4.3.5 f:1: bad", 1, 0, TLSRELAY_CONFIG, "4.3.5", "f:1: bad" },
-	{ "8-bit text passes", "rcpt 0 temporary 4.0.0 caf\xc3\xa9", 1, 0, TLSRELAY_TEMP, "4.0.0", "caf\xc3\xa9" },
-	{ "index out of range", "rcpt 3 ok 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "no tag", "cpt 0 ok 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "index with a sign", "rcpt +1 ok 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "index zero-padded", "rcpt 01 ok 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "index huge", "rcpt 99999999999999999999 ok 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "unknown category", "rcpt 0 fine 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "category prefix", "rcpt 0 o 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "bad DSN class", "rcpt 0 ok 3.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "DSN with letters", "rcpt 0 ok 2.a.0 x", 0, 0, 0, NULL, NULL },
-	{ "DSN too long", "rcpt 0 ok 2.1234.0 x", 0, 0, 0, NULL, NULL },
-	{ "DSN with 4 parts", "rcpt 0 ok 2.0.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "no text separator", "rcpt 0 ok 2.0.0", 0, 0, 0, NULL, NULL },
-	{ "control byte in text", "rcpt 0 ok 2.0.0 a\tb", 0, 0, 0, NULL, NULL },
-	{ "double space", "rcpt  0 ok 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "other tag", "rcpts 0 ok 2.0.0 x", 0, 0, 0, NULL, NULL },
-	{ "empty", "", 0, 0, 0, NULL, NULL },
+	  TLSRELAY_PERM, "5.1.1", "host h said: 550 5.1.1 no", 0 },
+	{ "config 4.3.5", "rcpt 0 config 4.3.5 f:1: bad", 1, 0, TLSRELAY_CONFIG, "4.3.5", "f:1: bad", 0 },
+	{ "8-bit text passes", "rcpt 0 temporary 4.0.0 caf\xc3\xa9", 1, 0, TLSRELAY_TEMP, "4.0.0", "caf\xc3\xa9", 0 },
+	{ "index out of range", "rcpt 3 ok 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "no tag", "cpt 0 ok 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "index with a sign", "rcpt +1 ok 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "index zero-padded", "rcpt 01 ok 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "index huge", "rcpt 99999999999999999999 ok 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "unknown category", "rcpt 0 fine 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "category prefix", "rcpt 0 o 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "bad DSN class", "rcpt 0 ok 3.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "DSN with letters", "rcpt 0 ok 2.a.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "DSN too long", "rcpt 0 ok 2.1234.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "DSN with 4 parts", "rcpt 0 ok 2.0.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "no text separator", "rcpt 0 ok 2.0.0", 0, 0, 0, NULL, NULL, 0 },
+	{ "control byte in text", "rcpt 0 ok 2.0.0 a\tb", 0, 0, 0, NULL, NULL, 0 },
+	{ "double space", "rcpt  0 ok 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "other tag", "rcpts 0 ok 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "empty", "", 0, 0, 0, NULL, NULL, 0 },
+	{ "ok+dsn: dsn_aware", "rcpt 1 ok+dsn 2.0.0 host h said: 250 Ok", 1, 1, TLSRELAY_OK, "2.0.0",
+	  "host h said: 250 Ok", 1 },
+	{ "ok without +dsn (older tlsrelay): dsn_aware 0", "rcpt 1 ok 2.0.0 250 Ok", 1, 1, TLSRELAY_OK,
+	  "2.0.0", "250 Ok", 0 },
+	{ "+dsn in the text is text", "rcpt 0 ok 2.0.0 +dsn x", 1, 0, TLSRELAY_OK, "2.0.0", "+dsn x", 0 },
+	{ "+dsn after a category other than ok", "rcpt 0 temporary+dsn 4.2.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "+dsn as its own word", "rcpt 0 ok +dsn 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "+DSN in capitals", "rcpt 0 ok+DSN 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
+	{ "+dsn with more after it", "rcpt 0 ok+dsnx 2.0.0 x", 0, 0, 0, NULL, NULL, 0 },
 };
 
 /* line (len bytes) after a summary line, as the output of a run (exit 75)
  * for 3 recipients:
  * 0 and recipient *idx's status when it was read, -1 when refused */
-static int parse(const char *line, size_t len, size_t *idx, tlsrelay_status *st)
+static int parse(const char *line, size_t len, size_t *idx, tlsrelay_status *st, int *aware)
 {
 	tlsrelay_rcpt r[3] = { { .addr = "a@x" }, { .addr = "b@x" }, { .addr = "c@x" } };
 	char out[TR_RCPT_LINE_MAX + 700];
@@ -66,6 +78,7 @@ static int parse(const char *line, size_t len, size_t *idx, tlsrelay_status *st)
 		if (strcmp(r[i].status.text, "SUMMARY") != 0) {
 			*idx = i;
 			*st = r[i].status;
+			*aware = r[i].dsn_aware;
 			return 0;
 		}
 	return -1;
@@ -78,7 +91,7 @@ static void test_lines(void)
 		tlsrelay_status st;
 		size_t idx = 99;
 		char name[160];
-		int r = parse(c->line, strlen(c->line), &idx, &st);
+		int aware = -1, r = parse(c->line, strlen(c->line), &idx, &st, &aware);
 
 		snprintf(name, sizeof name, "line: %s: %s", c->name, c->ok ? "parses" : "refused");
 		tap_ok((r == 0) == c->ok, name, c->line);
@@ -87,7 +100,7 @@ static void test_lines(void)
 			tap_ok(1, name, NULL);
 		else
 			tap_ok(idx == c->index && st.cat == c->cat && strcmp(st.dsn, c->dsn) == 0 &&
-			       strcmp(st.text, c->text) == 0, name, st.text);
+			       strcmp(st.text, c->text) == 0 && aware == c->aware, name, st.text);
 	}
 }
 
@@ -96,12 +109,13 @@ static void test_long_text(void)
 	char line[TR_RCPT_LINE_MAX + 600];
 	tlsrelay_status st;
 	size_t idx;
+	int aware;
 
 	memcpy(line, "rcpt 0 ok 2.0.0 ", 16);
 	memset(line + 16, 'x', TLSRELAY_TEXT_MAX);
-	tap_ok(parse(line, 16 + TLSRELAY_TEXT_MAX, &idx, &st) < 0,
+	tap_ok(parse(line, 16 + TLSRELAY_TEXT_MAX, &idx, &st, &aware) < 0,
 	       "line: a text of TLSRELAY_TEXT_MAX bytes is refused", NULL);
-	tap_ok(parse(line, 16 + TLSRELAY_TEXT_MAX - 1, &idx, &st) == 0,
+	tap_ok(parse(line, 16 + TLSRELAY_TEXT_MAX - 1, &idx, &st, &aware) == 0,
 	       "line: one byte less parses", NULL);
 }
 
@@ -109,13 +123,22 @@ static void test_roundtrip(void)
 {
 	tlsrelay_status in = { TLSRELAY_TEMP, "4.2.0", "host [h]:25 said: 450 4.2.0 \x01 later" }, out;
 	char buf[TR_RCPT_LINE_MAX];
-	size_t len = tr_rcpt_line_format(buf, sizeof buf, 2, &in), idx = 0;
+	tlsrelay_status ok = { TLSRELAY_OK, "2.0.0", "host [h]:25 said: 250 2.0.0 Ok" };
+	size_t len = tr_rcpt_line_format(buf, sizeof buf, 2, &in, 1), idx = 0;
+	int aware = -1;
 
 	tap_ok(len > 0 && buf[len - 1] == '\n', "format: one line ending with LF", buf);
-	tap_ok(parse(buf, len - 1, &idx, &out) == 0 && idx == 2 &&
+	tap_ok(parse(buf, len - 1, &idx, &out, &aware) == 0 && idx == 2 &&
 	       out.cat == TLSRELAY_TEMP && strcmp(out.dsn, "4.2.0") == 0 &&
-	       strcmp(out.text, "host [h]:25 said: 450 4.2.0 ? later") == 0,
-	       "format -> parse: the same status (a control byte as '?')", buf);
+	       strcmp(out.text, "host [h]:25 said: 450 4.2.0 ? later") == 0 && aware == 0,
+	       "format -> parse: the same status (a control byte as '?'), dsn_aware only with ok", buf);
+	for (int want = 0; want <= 1; want++) {
+		len = tr_rcpt_line_format(buf, sizeof buf, 1, &ok, want);
+		tap_ok(parse(buf, len - 1, &idx, &out, &aware) == 0 && idx == 1 &&
+		       out.cat == TLSRELAY_OK && strcmp(out.text, ok.text) == 0 && aware == want,
+		       want ? "format -> parse: ok with dsn_aware 1 (\"ok+dsn\")"
+		            : "format -> parse: ok with dsn_aware 0 (\"ok\")", buf);
+	}
 }
 
 typedef struct result_case {
@@ -180,6 +203,36 @@ static void test_results(void)
 	}
 }
 
+/* dsn_aware of each recipient after a whole result */
+static void test_results_aware(void)
+{
+	static const struct {
+		const char *name, *out;
+		int exit_status;
+		int aware[3];
+	} cases[] = {
+		{ "per recipient", "rcpt 0 ok+dsn 2.0.0 a\nrcpt 1 ok 2.0.0 b\nrcpt 2 ok+dsn 2.0.0 c\n", 0,
+		  { 1, 0, 1 } },
+		{ "older tlsrelay: none", "rcpt 0 ok 2.0.0 a\nrcpt 1 ok 2.0.0 b\nrcpt 2 ok 2.0.0 c\n", 0,
+		  { 0, 0, 0 } },
+		{ "malformed: none", "rcpt 0 ok+dsn 2.0.0 a\nrcpt 1 ok+dsn 2.0.0 b\nrcpt 2 temporary+dsn 4.0.0 c\n",
+		  75, { 0, 0, 0 } },
+		{ "missing lines: none for them", "4.4.2 deadline\nrcpt 1 ok+dsn 2.0.0 b\n", 75, { 0, 1, 0 } },
+	};
+
+	for (size_t i = 0; i < NROWS(cases); i++) {
+		tlsrelay_rcpt r[3] = { { .addr = "a@x", .dsn_aware = 7 }, { .addr = "b@x", .dsn_aware = 7 },
+		                       { .addr = "c@x", .dsn_aware = 7 } };
+		tlsrelay_status st;
+		char name[200];
+
+		tr_rcpt_results_read(cases[i].out, strlen(cases[i].out), cases[i].exit_status, "", r, 3, &st);
+		snprintf(name, sizeof name, "result dsn_aware: %s", cases[i].name);
+		tap_ok(r[0].dsn_aware == cases[i].aware[0] && r[1].dsn_aware == cases[i].aware[1] &&
+		       r[2].dsn_aware == cases[i].aware[2], name, st.text);
+	}
+}
+
 static void test_too_much(void)
 {
 	static char big[(1 + 4) * TR_RCPT_LINE_MAX + 2];
@@ -198,8 +251,11 @@ static void test_settle(void)
 	tlsrelay_status temp = { TLSRELAY_TEMP, "4.4.1", "connect failed" };
 	tlsrelay_status conf = { TLSRELAY_CONFIG, "4.3.5", "f:1: bad" };
 
+	r[1].dsn_aware = 1;
 	tr_rcpts_unsettled(r, 3);
+	tap_ok(r[1].dsn_aware == 0, "unsettled: dsn_aware 0", NULL);
 	r[0].status.cat = TLSRELAY_OK;
+	r[0].dsn_aware = 1;
 	r[1].status.cat = TLSRELAY_PERM;
 	tr_rcpts_settle(r, 3, &temp);
 	tap_ok(r[0].status.cat == TLSRELAY_OK && r[1].status.cat == TLSRELAY_PERM &&
@@ -207,17 +263,19 @@ static void test_settle(void)
 	       "settle: a TEMP summary fills only the unsettled", NULL);
 	tr_rcpts_settle(r, 3, &conf);
 	tap_ok(r[0].status.cat == TLSRELAY_OK && r[1].status.cat == TLSRELAY_CONFIG &&
-	       r[2].status.cat == TLSRELAY_CONFIG,
-	       "settle: a failure of the whole request replaces every one not OK", NULL);
+	       r[2].status.cat == TLSRELAY_CONFIG && r[0].dsn_aware == 1 && r[2].dsn_aware == 0,
+	       "settle: a failure of the whole request replaces every one not OK "
+	       "(an OK one keeps its dsn_aware)", NULL);
 }
 
 int main(void)
 {
-	tap_plan((int)(NROWS(lines) * 2 + 2 + 2 + NROWS(results) * 3 + 1 + 2));
+	tap_plan((int)(NROWS(lines) * 2 + 2 + 4 + NROWS(results) * 3 + 4 + 1 + 3));
 	test_lines();
 	test_long_text();
 	test_roundtrip();
 	test_results();
+	test_results_aware();
 	test_too_much();
 	test_settle();
 	return tap_done();
