@@ -77,10 +77,14 @@
  *   NEVER with another value, which Exim's SMTP input never takes).
  *   Through tlsrelayd the same values go as tlsrelay -D, once per
  *   recipient.
- * - Not done (unlike Exim's smtp transport): addr->dsn_aware is not set,
- *   the library does not say whether the server announced DSN; Exim then
- *   sends its own success notice for NOTIFY=SUCCESS ("relayed to
- *   non-DSN-aware mailer"), besides the one a DSN-aware server sends.
+ * - addr->dsn_aware as Exim's smtp transport sets it: dsn_support_yes when
+ *   the server that accepted the address announced DSN (the library's
+ *   tlsrelay_rcpt.dsn_aware; through tlsrelayd the "ok+dsn" of its result
+ *   line), dsn_support_no otherwise. Exim then sends its own success
+ *   notice for NOTIFY=SUCCESS ("relayed to non-DSN-aware mailer") only
+ *   when the server did not take the request; a DSN-aware server answers
+ *   for it itself. An address at the last hop (rf_dsnlasthop) gets Exim's
+ *   notice whatever dsn_aware says (deliver.c).
  * - The context: when config is not expanded, the configuration is read
  *   and prepared (tlsrelay_ctx_prepare: TLS context, CA file, maps) at
  *   driver initialisation, in every Exim process that reads Exim's
@@ -231,8 +235,10 @@ static void tlsrelay_transport_init(driver_instance *d)
 /* --------------------------------------------------------- the group */
 
 
-/* Settle one address with a status. */
-static void settle(address_item *addr, const tlsrelay_status *st)
+/* Settle one address with a status; dsn_aware: the server that accepted
+ * it announced DSN (tlsrelay_rcpt.dsn_aware), -1: nothing was sent for it
+ * (addr->dsn_aware left unknown, as Exim's smtp transport leaves it). */
+static void settle(address_item *addr, const tlsrelay_status *st, int dsn_aware)
 {
 	tr_exim_result r;
 
@@ -242,6 +248,10 @@ static void settle(address_item *addr, const tlsrelay_status *st)
 	              : string_sprintf("%s %s", st->dsn, st->text);
 	addr->basic_errno = 0;
 	addr->more_errno = 0;
+	/* as Exim's smtp transport: Exim sends its own "relayed" notice for
+	 * NOTIFY=SUCCESS unless the server took the DSN request */
+	if (dsn_aware >= 0)
+		addr->dsn_aware = dsn_aware ? dsn_support_yes : dsn_support_no;
 	if (r.pass)
 		setflag(addr, af_pass_message);
 	switch (r.rc) {
@@ -280,7 +290,7 @@ static void settle_all(job *j, const tlsrelay_status *st)
 {
 	for (int i = 0; i < j->n; i++)
 		if (j->addr[i] != NULL) {
-			settle(j->addr[i], st);
+			settle(j->addr[i], st, -1);
 			j->addr[i] = NULL;
 		}
 }
@@ -441,7 +451,7 @@ static int job_ctx(job *j, tlsrelay_status *st)
 static void settle_batch(job *j, const int *idx, int k, const tlsrelay_rcpt *rcpts)
 {
 	for (int i = 0, delivered = 0; i < k; i++) {
-		settle(j->addr[idx[i]], &rcpts[i].status);
+		settle(j->addr[idx[i]], &rcpts[i].status, rcpts[i].dsn_aware);
 		/* Exim logs "=>" for the first address of a transaction that was
 		 * delivered, "->" for the others */
 		if (j->addr[idx[i]]->transport_return == OK && delivered++ > 0)
@@ -537,7 +547,7 @@ static void refuse_unsendable(job *j)
 		} else if (tlsrelay_check_address(CS transport_rcpt_address(a,
 		           j->tblock->rcpt_include_affixes), 0, &st) == TLSRELAY_OK)
 			continue;
-		settle(a, &st);
+		settle(a, &st, -1);
 		j->addr[i] = NULL;
 	}
 }

@@ -29,6 +29,15 @@
 # delivery's own lines in Exim's main log, or none there and no fallback); one held message at the receiver; each recipient's
 # notify_flags and dsn_orig_rcpt there; RET and ENVID; the main log's
 # line for each dropped ORCPT.
+#
+# addr->dsn_aware (as Exim's smtp transport sets it): user asked
+# NOTIFY=SUCCESS, and a DSN-aware server took it, so Exim sends no
+# success notice of its own: no message from <> for the delivery in
+# Exim's main log ("<= <> R=ID"). The same for both paths to a second
+# receiver that does not announce DSN (smtpd_discard_ehlo_keywords = dsn,
+# its own tlsrelay.conf and tlsrelayd; messages from nodsn-*@sender.test):
+# there Exim does send its "relayed to non-DSN-aware mailer" notice
+# (dsn_support_no), exactly one.
 # Every wait is a bounded poll; no timing is asserted.
 
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -45,21 +54,31 @@ module_dir_setup || tap_bail "cannot bind-mount $T/modules over $EXIM_MODULE_DIR
 DAEMON=${TLSRELAYD_BIN:-$top_builddir/plugin/daemon/tlsrelayd}
 [ -x "$DAEMON" ] || tap_bail "$DAEMON not built"
 
-RPORT=$(free_port) && HPORT=$(free_port) || tap_bail "no free port"
+RPORT=$(free_port) && HPORT=$(free_port) && NPORT=$(free_port) || tap_bail "no free port"
 CONF=$T/tlsrelay.conf
 mkdir -p "$T/trspool" "$T/run" &&
 	chown Debian-exim "$T/trspool" "$T/run" && chmod 0700 "$T/trspool" || tap_bail "mkdir failed"
 relay_conf "$CONF" "$RPORT" encrypt "$T/trspool"
+NCONF=$T/tlsrelay-nodsn.conf
+relay_conf "$NCONF" "$NPORT" encrypt "$T/trspool"
 
 receiver_new receiver "$RPORT" may || tap_bail "receiver_new failed"
 RECV=$PF_DIR
 pf_set "$RECV" "smtpd_sender_restrictions = check_sender_access inline:{ { dsn-inproc@sender.test = HOLD }, { dsn-daemon@sender.test = HOLD } }"
 pf_start "$RECV" || tap_bail "receiver Postfix did not start"
 wait_port 127.0.0.1 "$RPORT" 15 || tap_bail "receiver not listening on $RPORT"
+receiver_new nodsn "$NPORT" may || tap_bail "receiver_new nodsn failed"
+NRECV=$PF_DIR
+pf_set "$NRECV" "smtpd_discard_ehlo_keywords = dsn"
+pf_start "$NRECV" || tap_bail "receiver Postfix nodsn did not start"
+wait_port 127.0.0.1 "$NPORT" 15 || tap_bail "receiver nodsn not listening on $NPORT"
 
 start_bg dsn-d "$DAEMON" -v -u Debian-exim -c "$CONF" -s "$T/run/d.sock" -n 2
 DPID=$BG_PID
 wait_until 15 grep -q "ready on" "$T/dsn-d.out" || tap_bail "tlsrelayd not ready: $(cat "$T/dsn-d.out")"
+start_bg nodsn-d "$DAEMON" -v -u Debian-exim -c "$NCONF" -s "$T/run/n.sock" -n 2
+NDPID=$BG_PID
+wait_until 15 grep -q "ready on" "$T/nodsn-d.out" || tap_bail "tlsrelayd nodsn not ready: $(cat "$T/nodsn-d.out")"
 
 exim_new exim-host "$HPORT" || tap_bail "exim_new failed"
 HOST=$EX_DIR
@@ -74,6 +93,14 @@ acl_check_rcpt:
   deny   message = relay not permitted
 
 begin routers
+nodsnd:
+  driver = accept
+  senders = nodsn-daemon@sender.test
+  transport = nodsn_d
+nodsni:
+  driver = accept
+  senders = nodsn-inproc@sender.test
+  transport = nodsn_inproc
 viad:
   driver = accept
   senders = dsn-daemon@sender.test
@@ -91,13 +118,20 @@ tlsrelay_d:
 tlsrelay_inproc:
   driver = tlsrelay
   config = $CONF
+nodsn_d:
+  driver = tlsrelay
+  config = $NCONF
+  daemon_socket = $T/run/n.sock
+nodsn_inproc:
+  driver = tlsrelay
+  config = $NCONF
 
 begin retry
 *  *  F,1d,1d
 EOF
 
 CASES=(inproc daemon)
-tap_plan $((14 * ${#CASES[@]}))
+tap_plan $(((15 + 3) * ${#CASES[@]}))
 exim_check_start "$HOST"
 tap_diag "receiver 127.0.0.1:$RPORT, Exim 127.0.0.1:$HPORT ($HOST), tlsrelayd $T/run/d.sock"
 
@@ -180,9 +214,43 @@ for c in "${CASES[@]}"; do
 		"$c: dave without NOTIFY (none sent)" "$h"
 	tap_like "$h" "named_attribute: envelope_id=env-$c" "$c: ENVID passed on" "$h"
 	tap_like "$h" "named_attribute: ret_flags=2" "$c: RET=HDRS passed on" "$h"
+	exim_log_wait "$HOST" "$id Completed" 30 >/dev/null
+	lines=$(grep -F "$id" "$(exim_log "$HOST")")
+	tap_unlike "$lines" "<= <> R=$id " \
+		"$c: DSN-aware server took user's NOTIFY=SUCCESS: no success notice from Exim (dsn_support_yes)" "$lines"
 	postsuper -c "$RECV" -d ALL hold >/dev/null 2>&1
+done
+
+# send_nodsn NAME: from nodsn-NAME@sender.test to user (NOTIFY=SUCCESS)
+# and dave (nothing); prints the client's replies
+send_nodsn() {
+	printf 'From: <nodsn-%s@sender.test>\r\nSubject: nodsn %s\r\n\r\nBody.\r\n' "$1" "$1" > "$T/n$1.eml"
+	timeout 60 python3 - "$HPORT" "$T/n$1.eml" "$1" <<'PY'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+s.ehlo("client.tlsrelay.test")
+m = s.mail("nodsn-%s@sender.test" % sys.argv[3])
+r = [s.rcpt("user@example.test", ["NOTIFY=SUCCESS"]), s.rcpt("dave@example.test")]
+d = s.data(open(sys.argv[2], "rb").read())
+print(m[0], *(x[0] for x in r), d[0], d[1].decode())
+s.quit()
+PY
+}
+
+for c in "${CASES[@]}"; do
+	if [ "$c" = inproc ]; then rt="R=nodsni T=nodsn_inproc"; else rt="R=nodsnd T=nodsn_d"; fi
+	out=$(send_nodsn "$c" 2>&1)
+	id=$(sed -n 's/.* OK id=\([-0-9A-Za-z]*\).*/\1/p' <<< "$out")
+	tap_like "$out" "^250 250 250 250 OK id=" "$c, server without DSN: Exim took the message" "$out"
+	exim_log_wait "$HOST" "$id Completed" 60 >/dev/null
+	lines=$(grep -F "$id" "$(exim_log "$HOST")")
+	tap_is "$(grep -cE "$id (=>|->) (user|dave)@example\.test $rt" <<< "$lines")" 2 \
+		"$c, server without DSN: both delivered ($rt)" "$lines"
+	tap_is "$(grep -cF "<= <> R=$id " <<< "$lines")" 1 \
+		"$c, server without DSN: Exim sends its own success notice for user (dsn_support_no)" "$lines"
 done
 
 exim_stop "$HOST"
 stop_pid "$DPID"
+stop_pid "$NDPID"
 tap_done
