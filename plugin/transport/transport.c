@@ -63,7 +63,8 @@
  * - SIGXFSZ is ignored: a spool file over RLIMIT_FSIZE is then a write
  *   error (4.3.0, exit 75) instead of a killed process.
  * - -P (per recipient): after the delivery, one line per recipient on
- *   standard output, "rcpt INDEX CATEGORY DSN TEXT" (lib/rcpt_result.h),
+ *   standard output, "rcpt INDEX CATEGORY DSN TEXT" (lib/rcpt_result.h;
+ *   "ok+dsn" for a recipient whose server announced DSN: its dsn_aware),
  *   after the usual first line: for a client that has the delivery run by
  *   another process and maps each recipient's result itself (the Exim
  *   module through tlsrelayd, which serves it: it changes what is printed,
