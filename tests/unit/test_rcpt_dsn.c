@@ -5,10 +5,12 @@
  * - a scripted SMTP peer (a child process on 127.0.0.1, the kernel's
  *   random port) that records every command: with DSN announced, each
  *   RCPT carries its own NOTIFY (or the request's) and ORCPT, all in ONE
- *   transaction (one MAIL); without DSN, none of them;
+ *   transaction (one MAIL); without DSN, none of them; each delivered
+ *   recipient's dsn_aware says whether the peer announced DSN;
  * - a bad per-recipient NOTIFY or ORCPT is USAGE 5.5.4 for every
  *   recipient before anything is sent: the listening socket has no
- *   connection waiting (a non-blocking accept finds none).
+ *   connection waiting (a non-blocking accept finds none), and no
+ *   recipient is dsn_aware.
  */
 #include "config.h"
 #include <errno.h>
@@ -204,11 +206,12 @@ static void test_syntax(void)
 
 static void test_peer(const char *spool, const char *recfile)
 {
-	tap_expect(NROWS(peer_cases) * 4);
+	tap_expect(NROWS(peer_cases) * 5);
 	for (size_t c = 0; c < NROWS(peer_cases); c++) {
-		tlsrelay_rcpt r[2] = { { .addr = "a@example.test", .notify = peer_cases[c].n1, .orcpt = peer_cases[c].o1 },
+		tlsrelay_rcpt r[2] = { { .addr = "a@example.test", .notify = peer_cases[c].n1, .orcpt = peer_cases[c].o1,
+		                         .dsn_aware = 7 },
 		                       { .addr = peer_cases[c].addr2 ? peer_cases[c].addr2 : "b@example.test",
-		                         .notify = peer_cases[c].n2, .orcpt = peer_cases[c].o2 } };
+		                         .notify = peer_cases[c].n2, .orcpt = peer_cases[c].o2, .dsn_aware = 7 } };
 		tlsrelay_request req = { .sender = "s@example.test", .notify = peer_cases[c].notify,
 		                         .rcpts = r, .nrcpts = 2 };
 		tlsrelay_status st;
@@ -238,6 +241,9 @@ static void test_peer(const char *spool, const char *recfile)
 		      "got \"%s\"", rcpt[0]);
 		check(strcmp(rcpt[1], peer_cases[c].want2) == 0, peer_cases[c].name, "second RCPT",
 		      "got \"%s\"", rcpt[1]);
+		check(r[0].dsn_aware == peer_cases[c].dsn && r[1].dsn_aware == peer_cases[c].dsn,
+		      peer_cases[c].name, peer_cases[c].dsn ? "both dsn_aware" : "neither dsn_aware",
+		      "dsn_aware %d %d", r[0].dsn_aware, r[1].dsn_aware);
 	}
 }
 
@@ -247,11 +253,12 @@ static void test_bad(const char *spool)
 
 	memcpy(long_orcpt, "rfc822;", 7);
 	memset(long_orcpt + 7, 'x', TR_DSN_ORCPT_MAX + 1 - 7);    /* 501 characters */
-	tap_expect(NROWS(bad_cases) * 4);
+	tap_expect(NROWS(bad_cases) * 5);
 	for (size_t c = 0; c < NROWS(bad_cases); c++) {
 		const char *o2 = bad_cases[c].o2 ? bad_cases[c].o2 : bad_cases[c].n2 ? NULL : long_orcpt;
-		tlsrelay_rcpt r[2] = { { .addr = "a@example.test", .orcpt = "rfc822;a@example.test" },
-		                       { .addr = "b@example.test", .notify = bad_cases[c].n2, .orcpt = o2 } };
+		tlsrelay_rcpt r[2] = { { .addr = "a@example.test", .orcpt = "rfc822;a@example.test", .dsn_aware = 1 },
+		                       { .addr = "b@example.test", .notify = bad_cases[c].n2, .orcpt = o2,
+		                         .dsn_aware = 1 } };
 		tlsrelay_request req = { .sender = "s@example.test", .rcpts = r, .nrcpts = 2 };
 		tlsrelay_status st;
 		int port, lfd = listen_local(&port), conn;
@@ -266,6 +273,8 @@ static void test_bad(const char *spool)
 		check(r[0].status.cat == TLSRELAY_USAGE && r[1].status.cat == TLSRELAY_USAGE,
 		      bad_cases[c].name, "every recipient has the status", "%s / %s",
 		      r[0].status.text, r[1].status.text);
+		check(r[0].dsn_aware == 0 && r[1].dsn_aware == 0, bad_cases[c].name, "no recipient dsn_aware",
+		      "dsn_aware %d %d", r[0].dsn_aware, r[1].dsn_aware);
 		fcntl(lfd, F_SETFL, O_NONBLOCK);
 		conn = accept(lfd, NULL, NULL);
 		check(conn < 0 && (errno == EAGAIN || errno == EWOULDBLOCK), bad_cases[c].name,
