@@ -473,28 +473,38 @@ typedef struct spool_to {
 	int in_memory;
 } spool_to;
 
-/* The spool outgrew memory: its bytes go to a file in to->dir, which
- * replaces the memfd. 0, or -1 with errno. */
-static int spool_to_disk(struct tlsrelay_message *msg, spool_to *to, char *buf, size_t cap)
+/* A spool of size bytes in the memfd *fd outgrew memory: its bytes go to
+ * a file in dir, which replaces *fd. buf: cap bytes of scratch space. 0,
+ * or -1 with errno (*fd unchanged). */
+static int spool_move_to_disk(int *fd, unsigned long long size, const char *dir, char *buf,
+                              size_t cap)
 {
-	int fd = spool_open(to->dir), saved;
+	int to = spool_open(dir), saved;
 	off_t off = 0;
 
-	if (fd < 0)
+	if (to < 0)
 		return -1;
-	while ((unsigned long long)off < msg->size) {
-		ssize_t r = pread(msg->fd, buf, cap, off);
+	while ((unsigned long long)off < size) {
+		ssize_t r = pread(*fd, buf, cap, off);
 
-		if (r <= 0 || write_all(fd, buf, (size_t)r) != 0) {
+		if (r <= 0 || write_all(to, buf, (size_t)r) != 0) {
 			saved = r == 0 ? EIO : errno;
-			close(fd);
+			close(to);
 			errno = saved;
 			return -1;
 		}
 		off += r;
 	}
-	close(msg->fd);
-	msg->fd = fd;
+	close(*fd);
+	*fd = to;
+	return 0;
+}
+
+/* The library's spool outgrew memory (spool_move_to_disk). */
+static int spool_to_disk(struct tlsrelay_message *msg, spool_to *to, char *buf, size_t cap)
+{
+	if (spool_move_to_disk(&msg->fd, msg->size, to->dir, buf, cap) != 0)
+		return -1;
 	to->in_memory = 0;
 	return 0;
 }
@@ -633,6 +643,33 @@ tlsrelay_cat tlsrelay_spool_fd(const char *dir, long long size, int *fd,
 	if (*fd < 0)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot create spool file in %s: %s",
 		                     dir, strerror(errno));
+	return tr_status_ok(st);
+}
+
+tlsrelay_cat tlsrelay_spool_write(tlsrelay_spool *sp, const char *p, size_t n,
+                                  tlsrelay_status *st)
+{
+	const char *dir = spool_dir(sp->dir);
+
+	if (sp->fd < 0) {
+		sp->fd = spool_create(dir, 1, &sp->in_memory);
+		sp->size = 0;
+		if (sp->fd < 0)
+			return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot create spool file in %s: %s",
+			                     dir, strerror(errno));
+	}
+	if (sp->in_memory && sp->size + n > TLSRELAY_SPOOL_MEMORY_MAX) {
+		char buf[SPOOL_READ_SIZE];
+
+		if (spool_move_to_disk(&sp->fd, sp->size, dir, buf, sizeof buf) != 0)
+			return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot create spool file in %s: %s",
+			                     dir, strerror(errno));
+		sp->in_memory = 0;
+	}
+	if (n > 0 && write_all(sp->fd, p, n) != 0)
+		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "cannot write spool file in %s: %s",
+		                     dir, strerror(errno));
+	sp->size += n;
 	return tr_status_ok(st);
 }
 

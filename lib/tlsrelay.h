@@ -246,6 +246,25 @@ void tlsrelay_message_free(tlsrelay_message *msg);
 tlsrelay_cat tlsrelay_spool_fd(const char *dir, long long size, int *fd,
                               tlsrelay_status *st);
 
+/* A spool a caller writes as it receives the message (tlsrelayd's LMTP
+ * listener), kept as the library keeps its own: a memfd while it is at
+ * most TLSRELAY_SPOOL_MEMORY_MAX bytes, then an unlinked file in dir
+ * (NULL: $TMPDIR, else /tmp), so that memory stays bounded. Start with
+ * { .fd = -1, .dir = ... }; the bytes are stored as given. fd is the
+ * caller's to close (then set it to -1 to start again). */
+typedef struct tlsrelay_spool {
+	int fd;                      /* -1: nothing yet */
+	int in_memory;               /* fd is a memfd */
+	unsigned long long size;     /* bytes written */
+	const char *dir;             /* spool_directory, or NULL */
+} tlsrelay_spool;
+
+/* Append n bytes at p to sp (n may be 0: the spool is made if need be).
+ * Returns: OK; TEMP 4.3.0 ("cannot create spool file in DIR: REASON",
+ * "cannot write spool file in DIR: REASON"). */
+tlsrelay_cat tlsrelay_spool_write(tlsrelay_spool *sp, const char *p, size_t n,
+                                  tlsrelay_status *st);
+
 /* Size in bytes of the message as sent (CRLF, before dot-stuffing). */
 unsigned long long tlsrelay_message_size(const tlsrelay_message *msg);
 

@@ -6,7 +6,7 @@
  * connection (lib/conn_cache.h), and one reply per recipient.
  *
  * Decisions:
- * - The message goes to a memfd while it is read (tlsrelay_spool_fd), to
+ * - The message goes to a memfd while it is read (tlsrelay_spool_write), to
  *   an unlinked file of spool_directory ($TMPDIR, else /tmp, when unset:
  *   as the library's own spool) once it is over TLSRELAY_SPOOL_MEMORY_MAX
  *   (memory stays bounded whatever the limit), is then spooled by the library as
@@ -55,61 +55,12 @@
 #define TRD_LMTP_TIMEOUT 300
 #define TRD_LMTP_READ 65536
 
-struct spool {
-	int fd;                 /* -1: none yet */
-	int in_memory;          /* fd is the first memfd */
-	unsigned long long size;
-	const char *dir;        /* spool_directory, NULL: $TMPDIR or /tmp */
-};
-
-/* Write n bytes at p to fd; 0 or -1. */
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* The message outgrew memory: its bytes go to an unlinked file, which
- * replaces the memfd. 0 or -1. */
-static int spool_to_disk(struct spool *sp)
-{
-	char buf[65536];
-	tlsrelay_status st;
-	int fd;
-
-	if (tlsrelay_spool_fd(sp->dir, -1, &fd, &st) != TLSRELAY_OK) {
-		trd_log(LOG_ERR, "LMTP: %s", st.text);
-		return -1;
-	}
-	for (off_t off = 0; (unsigned long long)off < sp->size;) {
-		ssize_t r = pread(sp->fd, buf, sizeof buf, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || write_all(fd, buf, (size_t)r) != 0) {
-			close(fd);
-			return -1;
-		}
-		off += r;
-	}
-	close(sp->fd);
-	sp->fd = fd;
-	sp->in_memory = 0;
-	return 0;
-}
-
-/* The state machine's sink: a memfd made on the first bytes, a file once
- * the message is over TLSRELAY_SPOOL_MEMORY_MAX. */
+/* The state machine's sink: the message into the spool (a memfd, a file
+ * once it is over TLSRELAY_SPOOL_MEMORY_MAX: tlsrelay_spool_write); p
+ * NULL: the transaction's message is dropped. */
 static int spool_sink(void *arg, const char *p, size_t n)
 {
-	struct spool *sp = arg;
+	tlsrelay_spool *sp = arg;
 	tlsrelay_status st;
 
 	if (p == NULL) {
@@ -119,18 +70,10 @@ static int spool_sink(void *arg, const char *p, size_t n)
 		sp->size = 0;
 		return 0;
 	}
-	if (sp->fd < 0) {
-		if (tlsrelay_spool_fd(sp->dir, 0, &sp->fd, &st) != TLSRELAY_OK) {
-			trd_log(LOG_ERR, "LMTP: %s", st.text);
-			return -1;
-		}
-		sp->in_memory = 1;
+	if (tlsrelay_spool_write(sp, p, n, &st) != TLSRELAY_OK) {
+		trd_log(LOG_ERR, "LMTP: %s", st.text);
+		return -1;
 	}
-	if (sp->in_memory && sp->size + n > TLSRELAY_SPOOL_MEMORY_MAX && spool_to_disk(sp) != 0)
-		return -1;
-	if (write_all(sp->fd, p, n) != 0)
-		return -1;
-	sp->size += n;
 	return 0;
 }
 
@@ -162,7 +105,7 @@ static int send_all(int conn, tr_buf *out)
 /* The transaction s holds, its message in sp, delivered in one
  * transaction with each recipient's own NOTIFY and ORCPT; one status per
  * recipient into sts. */
-static void deliver(tlsrelay_ctx *ctx, const tr_lmtp *s, struct spool *sp, tlsrelay_status *sts)
+static void deliver(tlsrelay_ctx *ctx, const tr_lmtp *s, tlsrelay_spool *sp, tlsrelay_status *sts)
 {
 	tlsrelay_rcpt *r = calloc(s->nrcpts, sizeof *r);
 	tlsrelay_request req = { s->sender, NULL, NULL, s->ret[0] ? s->ret : NULL,
@@ -170,8 +113,7 @@ static void deliver(tlsrelay_ctx *ctx, const tr_lmtp *s, struct spool *sp, tlsre
 	tlsrelay_message *msg;
 	tlsrelay_status st;
 
-	if (sp->fd < 0)
-		(void)tlsrelay_spool_fd(sp->dir, 0, &sp->fd, &st);    /* an empty message */
+	(void)tlsrelay_spool_write(sp, "", 0, &st);    /* an empty message: the spool made */
 	if (r == NULL || sp->fd < 0) {
 		for (size_t i = 0; i < s->nrcpts; i++)
 			tr_status_set(&sts[i], TLSRELAY_INTERNAL, "4.3.0", "out of memory");
@@ -238,7 +180,7 @@ static void logger(void *arg, int priority, const char *line)
 }
 
 /* The session's loop: read, feed, reply, deliver; the transactions done. */
-static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, struct spool *sp, tr_buf *out)
+static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, tlsrelay_spool *sp, tr_buf *out)
 {
 	static char in[TR_LMTP_LINE_MAX + 2 + TRD_LMTP_READ];
 	static tlsrelay_status sts[TR_LMTP_RCPTS_MAX];
@@ -284,7 +226,7 @@ static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, struct spo
 
 int trd_lmtp_run(int conn, tlsrelay_ctx *warm, int left)
 {
-	struct spool sp = { -1, 0, 0, warm ? tlsrelay_ctx_spool_directory(warm) : NULL };
+	tlsrelay_spool sp = { .fd = -1, .dir = warm ? tlsrelay_ctx_spool_directory(warm) : NULL };
 	tr_buf out;
 	tr_lmtp s;
 	char host[128];
