@@ -158,19 +158,29 @@ static int route(struct trd_server *srv, int conn, int final)
  * changed, the processes of the old generation are retired, and with all
  * max_procs slots theirs until they are reaped the client waits in the
  * listen queue (taken once a slot is free) instead of being refused. */
-static void accept_one(struct trd_server *srv)
+/* A client of the listening socket fd, once a process could take it: the
+ * configuration checked and the old generation out first. -1: none now
+ * (what says why: "" or " (LMTP)"). */
+static int accept_client(struct trd_server *srv, int fd, const char *what)
 {
 	int conn;
 
 	warm_check(srv);
 	trd_pool_expire(srv, time(NULL));   /* old generation out first */
 	if (!trd_pool_can_take(srv))
+		return -1;
+	if ((conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) < 0 &&
+	    errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		trd_log(LOG_ERR, "accept%s: %s", what, strerror(errno));
+	return conn;
+}
+
+static void accept_one(struct trd_server *srv)
+{
+	int conn = accept_client(srv, srv->lfd, "");
+
+	if (conn < 0)
 		return;
-	if ((conn = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			trd_log(LOG_ERR, "accept: %s", strerror(errno));
-		return;
-	}
 	if (route(srv, conn, 0))
 		return;
 	srv->pend[srv->npend++] = (struct trd_pending){ conn, now_ms() + TRD_ROUTE_WAIT_MS };
@@ -183,17 +193,10 @@ static void accept_one(struct trd_server *srv)
 static void accept_lmtp(struct trd_server *srv)
 {
 	char label[TRD_LABEL_MAX] = "";
-	int conn;
+	int conn = accept_client(srv, srv->lmfd, " (LMTP)");
 
-	warm_check(srv);
-	trd_pool_expire(srv, time(NULL));
-	if (!trd_pool_can_take(srv))
+	if (conn < 0)
 		return;
-	if ((conn = accept4(srv->lmfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			trd_log(LOG_ERR, "accept (LMTP): %s", strerror(errno));
-		return;
-	}
 	if (srv->warm)
 		tr_conn_route_label(srv->warm, "postmaster", label, sizeof label);
 	trd_pool_dispatch(srv, conn, label, 1);
