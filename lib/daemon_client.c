@@ -1,9 +1,9 @@
 /*
  * daemon_client.c - one delivery handed to tlsrelayd (daemon_client.h).
  * The protocol's bytes and the client's steps are those of
- * plugin/daemon/proto.h and client.h, which tlsrelayc uses too: the
- * protocol has one definition, next to its server; this file adds the
- * outcomes and their statuses.
+ * trd_proto.h and trd_client.h, which tlsrelayc and tlsrelayd use too:
+ * the protocol has one definition, in lib/ (the library includes nothing
+ * of plugin/); this file adds the outcomes and their statuses.
  */
 #include "config.h"
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "daemon_client.h"
 #include "status.h"
-#include "../plugin/daemon/client.h"
+#include "trd_client.h"
 
 _Static_assert(TR_DAEMON_LINE_MAX >= TRD_REPLY_MAX, "a reply line must fit");
 

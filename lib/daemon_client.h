@@ -1,9 +1,9 @@
 /*
- * daemon_client.h - the client side of tlsrelayd's protocol (plugin/
- * daemon/proto.h): one delivery handed to the daemon, its reply read.
+ * daemon_client.h - the client side of tlsrelayd's protocol
+ * (trd_proto.h): one delivery handed to the daemon, its reply read.
  * Used by the Exim transport module (daemon_socket). The steps themselves
- * (connect, request, send, reply) are plugin/daemon/client.h, shared with
- * tlsrelayc, which links no library (a header, as fdpass.h).
+ * (connect, request, send, reply) are trd_client.h, shared with
+ * tlsrelayc, which links no library (a header, as trd_fdpass.h).
  *
  * Decisions:
  * - The outcome says what the caller may do next, which is all a client

@@ -301,8 +301,7 @@ static int mx_lookup(const tr_dns *d, const char *domain, tr_mx *out, int *ad,
                      tlsrelay_status *st)
 {
 	char name[TR_HOSTNAME_MAX];
-	struct __res_state rs;
-	tr_dns_answer ans;
+	tr_dns_resolver res;
 	tr_dns_res r;
 	int n;
 
@@ -314,25 +313,24 @@ static int mx_lookup(const tr_dns *d, const char *domain, tr_mx *out, int *ad,
 	if (tr_dns_norm_name(domain, name, sizeof name) < 0)
 		return mx_fail(st, TLSRELAY_PERM, "5.1.2",
 		               domain ? domain : "(none)", "is not a valid domain name");
-	ans.buf = malloc(TR_DNS_BUFSIZE);
-	if (ans.buf == NULL) {
+	switch (tr_dns_resolver_open(d, &res)) {
+	case TR_DNS_OPEN_NOMEM:
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return -1;
-	}
-	if (tr_dns_res_open(d, &rs) < 0) {
-		free(ans.buf);
+	case TR_DNS_OPEN_RESOLVER:
 		return mx_fail(st, TLSRELAY_TEMP, "4.4.3", name,
 		               "cannot initialise the resolver");
+	case TR_DNS_OPEN_OK:
+		break;
 	}
-	r = tr_dns_query(&rs, name, ns_t_mx, &ans);
-	res_nclose(&rs);
-	*ad = ans.ad;
+	r = tr_dns_query(&res.rs, name, ns_t_mx, &res.ans);
+	*ad = res.ans.ad;
 	switch (r) {
 	case TR_DNS_NXDOMAIN:
 		n = mx_fail(st, TLSRELAY_PERM, "5.1.2", name, "does not exist");
 		break;
 	case TR_DNS_TEMP:
-		n = mx_fail(st, TLSRELAY_TEMP, "4.4.3", name, tr_dns_temp_reason(&ans));
+		n = mx_fail(st, TLSRELAY_TEMP, "4.4.3", name, tr_dns_temp_reason(&res.ans));
 		break;
 	case TR_DNS_NODATA:                        /* implicit MX */
 		snprintf(out[0].host, sizeof out[0].host, "%s", name);
@@ -342,10 +340,10 @@ static int mx_lookup(const tr_dns *d, const char *domain, tr_mx *out, int *ad,
 		break;
 	case TR_DNS_OK:
 	default:
-		n = mx_answer(&ans, name, out, st);
+		n = mx_answer(&res.ans, name, out, st);
 		break;
 	}
-	free(ans.buf);
+	tr_dns_resolver_close(&res);
 	return n;
 }
 
@@ -476,25 +474,23 @@ static tr_dns_res addr_query(res_state rs, const char *name, int type,
 static int addrs_dns(const tr_dns *d, const char *name, addr_acc *a,
                      tlsrelay_status *st)
 {
-	struct __res_state rs;
-	tr_dns_answer ans;
+	tr_dns_resolver res;
 	tr_dns_res r6, r4 = TR_DNS_NODATA;
 	const char *why = NULL;
 
-	ans.buf = malloc(TR_DNS_BUFSIZE);
-	if (ans.buf == NULL) {
+	switch (tr_dns_resolver_open(d, &res)) {
+	case TR_DNS_OPEN_NOMEM:
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return -1;
-	}
-	if (tr_dns_res_open(d, &rs) < 0) {
-		free(ans.buf);
+	case TR_DNS_OPEN_RESOLVER:
 		return addr_fail(st, TLSRELAY_TEMP, name, "cannot initialise the resolver");
+	case TR_DNS_OPEN_OK:
+		break;
 	}
-	r6 = addr_query(&rs, name, ns_t_aaaa, &ans, a, &why);
+	r6 = addr_query(&res.rs, name, ns_t_aaaa, &res.ans, a, &why);
 	if (r6 != TR_DNS_NXDOMAIN)
-		r4 = addr_query(&rs, name, ns_t_a, &ans, a, &why);
-	res_nclose(&rs);
-	free(ans.buf);
+		r4 = addr_query(&res.rs, name, ns_t_a, &res.ans, a, &why);
+	tr_dns_resolver_close(&res);
 	if (r6 == TR_DNS_TEMP || r4 == TR_DNS_TEMP)
 		a->insecure = 1;        /* one RRset unknown: not all secure */
 	if (a->n > 0) {

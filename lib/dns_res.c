@@ -3,7 +3,8 @@
  * that dns_tlsa.c can share it.
  *
  * Every lookup uses a private struct __res_state (res_ninit ... res_nclose),
- * so the process-wide _res is never touched. When a resolver is configured
+ * so the process-wide _res is never touched; it is opened and closed with
+ * its answer buffer, as one tr_dns_resolver, in one place (below). When a resolver is configured
  * (tr_dns.server) the state's name server list is replaced by that one
  * server before any query: the servers of /etc/resolv.conf are never used
  * for such a lookup, and the resolv.conf options that change answers
@@ -233,7 +234,9 @@ static int use_server(const tr_dns *d, res_state rs)
 	return -1;
 }
 
-int tr_dns_res_open(const tr_dns *d, res_state rs)
+/* Initialise the private state rs for one lookup (tr_dns_resolver_open).
+ * 0 ok; on failure (-1) nothing needs to be released. */
+static int res_open(const tr_dns *d, res_state rs)
 {
 	int timeout = d->timeout, attempts = d->attempts;
 
@@ -260,6 +263,26 @@ int tr_dns_res_open(const tr_dns *d, res_state rs)
 		rs->options &= ~(unsigned long)(RES_DEFNAMES | RES_DNSRCH);
 	}
 	return 0;
+}
+
+tr_dns_open_res tr_dns_resolver_open(const tr_dns *d, tr_dns_resolver *r)
+{
+	memset(&r->ans, 0, sizeof r->ans);
+	if ((r->ans.buf = malloc(TR_DNS_BUFSIZE)) == NULL)
+		return TR_DNS_OPEN_NOMEM;
+	if (res_open(d, &r->rs) < 0) {
+		free(r->ans.buf);
+		r->ans.buf = NULL;
+		return TR_DNS_OPEN_RESOLVER;
+	}
+	return TR_DNS_OPEN_OK;
+}
+
+void tr_dns_resolver_close(tr_dns_resolver *r)
+{
+	res_nclose(&r->rs);
+	free(r->ans.buf);
+	r->ans.buf = NULL;
 }
 
 /* The AD bit of the message in buf (n bytes; n < 0: unknown length, the

@@ -70,10 +70,32 @@ typedef enum tr_resolver_where {
  * glibc); remote: cap bytes. Sends no query. */
 tr_resolver_where tr_dns_system_resolver_remote(const char *path, char *remote, size_t cap);
 
-/* Initialise the private state rs for one lookup with d's server,
- * timeout, attempts; RES_TRUSTAD always, EDNS0 + DO when d->dnssec. 0 ok;
- * on failure (-1) nothing needs to be released. Release with res_nclose. */
-int tr_dns_res_open(const tr_dns *d, res_state rs);
+/* What one lookup holds: a private resolver state and the buffer its
+ * answers are read into (TR_DNS_BUFSIZE bytes, in ans.buf). Every lookup
+ * (MX, addresses, TLSA, TXT, the DNSSEC self-test) opens one, queries it
+ * (tr_dns_query(&r.rs, ..., &r.ans)) once or more, and closes it. */
+typedef struct tr_dns_resolver {
+	struct __res_state rs;
+	tr_dns_answer ans;
+} tr_dns_resolver;
+
+/* How tr_dns_resolver_open failed. The caller words the failure itself
+ * (a status with the name it looked up, TLSA's why line, a warning): the
+ * texts differ, the two cases do not. */
+typedef enum tr_dns_open_res {
+	TR_DNS_OPEN_OK = 0,
+	TR_DNS_OPEN_NOMEM,      /* the answer buffer: "out of memory" */
+	TR_DNS_OPEN_RESOLVER    /* res_ninit failed or d's server is unusable:
+	                         * "cannot initialise the resolver" */
+} tr_dns_open_res;
+
+/* Open r for one lookup: the answer buffer allocated, the private state
+ * initialised with d's server, timeout, attempts; RES_TRUSTAD always,
+ * EDNS0 + DO when d->dnssec. On failure nothing is held (no close). */
+tr_dns_open_res tr_dns_resolver_open(const tr_dns *d, tr_dns_resolver *r);
+
+/* Release what an open r holds (res_nclose, the buffer). */
+void tr_dns_resolver_close(tr_dns_resolver *r);
 
 /* One query of name/type into ans (ans->buf must be TR_DNS_BUFSIZE
  * bytes); classifies the outcome and records the AD bit. */

@@ -105,8 +105,7 @@ tr_tlsa_res tr_dns_tlsa(const tr_dns *d, int port, const char *host,
                         tr_tlsa_set *out, char *why, size_t whysz)
 {
 	char name[TR_HOSTNAME_MAX];
-	struct __res_state rs;
-	tr_dns_answer ans;
+	tr_dns_resolver r;
 	tr_dns dd;
 	tr_tlsa_res res = TR_TLSA_TEMP;
 
@@ -121,34 +120,34 @@ tr_tlsa_res tr_dns_tlsa(const tr_dns *d, int port, const char *host,
 	snprintf(out->owner, sizeof out->owner, "_%d._tcp.%s", port, name);
 	dd = *d;
 	dd.dnssec = 1;
-	if ((ans.buf = malloc(TR_DNS_BUFSIZE)) == NULL) {
+	switch (tr_dns_resolver_open(&dd, &r)) {
+	case TR_DNS_OPEN_NOMEM:
 		snprintf(why, whysz, "TLSA lookup for %s: out of memory", out->owner);
 		return TR_TLSA_TEMP;
-	}
-	if (tr_dns_res_open(&dd, &rs) < 0) {
-		free(ans.buf);
+	case TR_DNS_OPEN_RESOLVER:
 		snprintf(why, whysz, "TLSA lookup for %s failed: cannot initialise the resolver",
 		         out->owner);
 		return TR_TLSA_TEMP;
+	case TR_DNS_OPEN_OK:
+		break;
 	}
-	switch (tr_dns_query(&rs, out->owner, ns_t_tlsa, &ans)) {
+	switch (tr_dns_query(&r.rs, out->owner, ns_t_tlsa, &r.ans)) {
 	case TR_DNS_OK:
-		res = tlsa_answer(&ans, out, why, whysz);
+		res = tlsa_answer(&r.ans, out, why, whysz);
 		break;
 	case TR_DNS_NODATA:
 	case TR_DNS_NXDOMAIN:
 		snprintf(why, whysz, "no TLSA records at %s%s", out->owner,
-		         ans.ad ? "" : " (insecure answer)");
+		         r.ans.ad ? "" : " (insecure answer)");
 		res = TR_TLSA_NONE;
 		break;
 	case TR_DNS_TEMP:
 	default:
 		snprintf(why, whysz, "TLSA lookup for %s failed: %s", out->owner,
-		         tr_dns_temp_reason(&ans));
+		         tr_dns_temp_reason(&r.ans));
 		res = TR_TLSA_TEMP;
 		break;
 	}
-	res_nclose(&rs);
-	free(ans.buf);
+	tr_dns_resolver_close(&r);
 	return res;
 }

@@ -57,20 +57,21 @@ static int txt_add(ns_msg *msg, ns_rr *rr, void *arg)
 tlsrelay_cat tr_dns_txt(const tr_dns *d, const char *name,
                         char out[][TR_DNS_TXT_MAX], int max, int *n, tlsrelay_status *st)
 {
-	struct __res_state rs;
-	tr_dns_answer ans;
+	tr_dns_resolver r;
 	txt_acc a = { out, max, 0 };
 
 	*n = 0;
-	if ((ans.buf = malloc(TR_DNS_BUFSIZE)) == NULL)
+	switch (tr_dns_resolver_open(d, &r)) {
+	case TR_DNS_OPEN_NOMEM:
 		return tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
-	if (tr_dns_res_open(d, &rs) < 0) {
-		free(ans.buf);
+	case TR_DNS_OPEN_RESOLVER:
 		return tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "cannot initialise the resolver");
+	case TR_DNS_OPEN_OK:
+		break;
 	}
-	switch (tr_dns_query(&rs, name, ns_t_txt, &ans)) {
+	switch (tr_dns_query(&r.rs, name, ns_t_txt, &r.ans)) {
 	case TR_DNS_OK:
-		if (tr_dns_walk(&ans.msg, name, ns_t_txt, txt_add, &a, NULL, 0) < 0) {
+		if (tr_dns_walk(&r.ans.msg, name, ns_t_txt, txt_add, &a, NULL, 0) < 0) {
 			tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "malformed DNS answer");
 		} else {
 			*n = a.n;
@@ -84,10 +85,9 @@ tlsrelay_cat tr_dns_txt(const tr_dns *d, const char *name,
 	case TR_DNS_TEMP:
 	default:
 		tr_status_set(st, TLSRELAY_TEMP, "4.4.3", "TXT lookup of %s: %s", name,
-		              tr_dns_temp_reason(&ans));
+		              tr_dns_temp_reason(&r.ans));
 		break;
 	}
-	res_nclose(&rs);
-	free(ans.buf);
+	tr_dns_resolver_close(&r);
 	return st->cat;
 }

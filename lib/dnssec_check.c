@@ -91,33 +91,31 @@ static int servfail(const tr_dns_answer *ans)
 	return (ans->buf[2] & 0x80) && (ans->buf[3] & 0x0f) == ns_r_servfail;
 }
 
-static void check_valid(struct out *o, res_state rs, const char *who, const char *name)
+static void check_valid(struct out *o, tr_dns_resolver *res, const char *who, const char *name)
 {
-	static unsigned char buf[TR_DNS_BUFSIZE];
-	tr_dns_answer ans = { .buf = buf };
-	tr_dns_res r = tr_dns_query(rs, name, ns_t_soa, &ans);
+	tr_dns_res r = tr_dns_query(&res->rs, name, ns_t_soa, &res->ans);
+	const tr_dns_answer *ans = &res->ans;
 
-	if (r == TR_DNS_TEMP && !servfail(&ans))
+	if (r == TR_DNS_TEMP && !servfail(ans))
 		say(o, 0, "the resolver %s did not answer for %s (%s): cannot tell whether it "
-		    "validates DNSSEC", who, name, tr_dns_temp_reason(&ans));
+		    "validates DNSSEC", who, name, tr_dns_temp_reason(ans));
 	else if (r == TR_DNS_TEMP)
 		say(o, 1, "the resolver %s fails (SERVFAIL) for %s, a signed name that must "
 		    "validate: its DNSSEC validation is broken (trust anchor, clock?)", who, name);
-	else if (!ans.ad)
+	else if (!ans->ad)
 		say(o, 1, "the resolver %s does not validate DNSSEC: its answer for %s (signed) has "
 		    "no AD bit, so every TLSA record looks insecure: destinations at level dane "
 		    "fall back to may, dane-only ones are deferred", who, name);
 }
 
-static void check_bogus(struct out *o, res_state rs, const char *who, const char *name)
+static void check_bogus(struct out *o, tr_dns_resolver *res, const char *who, const char *name)
 {
-	static unsigned char buf[TR_DNS_BUFSIZE];
-	tr_dns_answer ans = { .buf = buf };
-	tr_dns_res r = tr_dns_query(rs, name, ns_t_a, &ans);
+	tr_dns_res r = tr_dns_query(&res->rs, name, ns_t_a, &res->ans);
+	const tr_dns_answer *ans = &res->ans;
 
-	if (r == TR_DNS_TEMP && !servfail(&ans))
+	if (r == TR_DNS_TEMP && !servfail(ans))
 		say(o, 0, "the resolver %s did not answer for %s (%s): cannot tell whether it "
-		    "refuses broken signatures", who, name, tr_dns_temp_reason(&ans));
+		    "refuses broken signatures", who, name, tr_dns_temp_reason(ans));
 	else if (r == TR_DNS_NXDOMAIN)
 		say(o, 0, "dnssec_test_bogus %s does not exist: set it to a name whose DNSSEC "
 		    "signatures are broken on purpose", name);
@@ -134,7 +132,7 @@ int tr_dnssec_check(const tr_config *cfg, tlsrelay_report_fn problem,
 	const char *valid = cfg->dnssec_test_valid ? cfg->dnssec_test_valid : ".";
 	const char *bogus = cfg->dnssec_test_bogus ? cfg->dnssec_test_bogus : "dnssec-failed.org";
 	char what[600], who[128];
-	struct __res_state rs;
+	tr_dns_resolver res;
 	tr_dns d;
 
 	if (!cfg->dnssec_self_test || !wanted(cfg, what, sizeof what))
@@ -145,15 +143,15 @@ int tr_dnssec_check(const tr_config *cfg, tlsrelay_report_fn problem,
 	}
 	d.dnssec = 1;
 	d.attempts = 1;
-	if (tr_dns_res_open(&d, &rs) < 0) {
+	if (tr_dns_resolver_open(&d, &res) != TR_DNS_OPEN_OK) {
 		say(&o, 0, "cannot set up the resolver to check DNSSEC validation");
 		return 0;
 	}
 	snprintf(who, sizeof who, "%s", cfg->dns_resolver ? cfg->dns_resolver
 	                                                  : "of /etc/resolv.conf");
-	check_valid(&o, &rs, who, valid);
-	check_bogus(&o, &rs, who, bogus);
-	res_nclose(&rs);
+	check_valid(&o, &res, who, valid);
+	check_bogus(&o, &res, who, bogus);
+	tr_dns_resolver_close(&res);
 	if (o.n > 0)
 		say(&o, 0, "DNSSEC validation is needed by %s; see DANE.md (\"a validating "
 		    "resolver\") or set dnssec_self_test = no", what);

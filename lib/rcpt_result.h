@@ -36,7 +36,7 @@
  *   status. An older reader takes "ok+dsn" as malformed (every recipient
  *   deferred, never lost): the module and tlsrelay come from one build.
  * - The daemon's own reply line (the delivery process died or never ran:
- *   plugin/daemon/proto.h) makes every recipient TEMP with that line.
+ *   lib/trd_proto.h) makes every recipient TEMP with that line.
  */
 #ifndef TR_RCPT_RESULT_H
 #define TR_RCPT_RESULT_H

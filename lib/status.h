@@ -59,9 +59,10 @@
  *   done ("lost connection with H while sending RCPT TO"):
  *     tr_io_connect() tr_io_readline() tr_io_write() tr_io_flush()
  *     tr_io_wait()
- *   The resolver core: 0 or -1 (res_ninit failed); each lookup (MX,
- *   addresses, TLSA, TXT) gives its own status, with the name it looked up:
- *     tr_dns_res_open()
+ *   The resolver core: which of two failures (out of memory, the resolver
+ *   cannot be initialised); each lookup (MX, addresses, TLSA, TXT, the
+ *   DNSSEC self-test) words its own status, with the name it looked up:
+ *     tr_dns_resolver_open()
  *   Degrading, never failing its caller: NULL when the MTA-STS cache cannot
  *   be used, logged once (a cache problem never stops mail):
  *     tr_sts_run_store()

@@ -60,5 +60,9 @@
 #include "dsn.h"
 /* tlsrelayd's LMTP listener (plugin/daemon/lmtp.c) */
 #include "lmtp_server.h"
+/* tlsrelayd: the wire protocol with tlsrelayc and the descriptors it
+ * passes (header-only; tlsrelayc includes trd_client.h, which has both) */
+#include "trd_proto.h"
+#include "trd_fdpass.h"
 
 #endif

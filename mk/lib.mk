@@ -94,7 +94,7 @@ lib_libtlsrelay_la_SOURCES += \
 # module), each recipient's result as a line (tlsrelay -P), the LMTP server
 # and the DSN parameters' syntax it shares with deliver.c (dsn)
 lib_libtlsrelay_la_SOURCES += \
-	lib/daemon_client.c lib/daemon_client.h \
+	lib/daemon_client.c lib/daemon_client.h lib/trd_client.h lib/trd_proto.h lib/trd_fdpass.h \
 	lib/rcpt_result.c lib/rcpt_result.h \
 	lib/lmtp_server.c lib/lmtp_server.h \
 	lib/dsn.c lib/dsn.h

@@ -51,7 +51,9 @@ man_MANS += doc/tlsrelay-sts.8
 # route.c); metrics.c is its metrics listener. tlsrelayc, the thin
 # transport that hands each delivery to it, links nothing but libc, never
 # the library: static where the toolchain can (ac/programs.ac), built by
-# musl-gcc where installed (doc/PERFORMANCE.md). doc/tlsrelayd.8 and
+# musl-gcc where installed (doc/PERFORMANCE.md). The protocol both speak
+# is lib/trd_proto.h (header-only, with trd_client.h and trd_fdpass.h; in
+# the library's sources too, which lib/daemon_client.c shares). doc/tlsrelayd.8 and
 # doc/tlsrelayc.8 (a .so link; dh_installman makes it a symlink).
 # tlsrelayc's exits are the library's translation, compiled from the
 # header-only lib/status_exit.h (the one declared exception of
@@ -60,10 +62,10 @@ sbin_PROGRAMS += plugin/daemon/tlsrelayd plugin/transport/tlsrelayc
 plugin_daemon_tlsrelayd_SOURCES = plugin/daemon/main.c plugin/daemon/serve.c \
 	plugin/daemon/route.c plugin/daemon/pool.c plugin/daemon/worker.c \
 	plugin/daemon/request.c plugin/daemon/metrics.c plugin/daemon/lmtp.c \
-	plugin/daemon/daemon.h plugin/daemon/proto.h plugin/daemon/fdpass.h \
+	plugin/daemon/daemon.h \
 	plugin/transport/transport.c plugin/transport/transport.h plugin/cli.h
 plugin_daemon_tlsrelayd_CPPFLAGS = $(AM_CPPFLAGS) -DRUNSTATEDIR='"$(runstatedir)"'
-TLSRELAYC_SRC = plugin/transport/tlsrelayc.c plugin/daemon/client.h plugin/daemon/proto.h plugin/daemon/fdpass.h plugin/cli.h
+TLSRELAYC_SRC = plugin/transport/tlsrelayc.c lib/trd_client.h lib/trd_proto.h lib/trd_fdpass.h plugin/cli.h
 EXTRA_DIST += $(TLSRELAYC_SRC)
 plugin_transport_tlsrelayc_LDADD =
 if TLSRELAYC_MUSL

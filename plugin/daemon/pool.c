@@ -23,7 +23,7 @@
  * - When the warm context is remade (a file changed, SIGHUP), idle
  *   processes of the old generation are retired at once and busy ones
  *   after their delivery: a delivery never starts with stale settings.
- * - A request the daemon does not serve (proto.h) is answered
+ * - A request the daemon does not serve (trd_proto.h) is answered
  *   TRD_REPLY_NOT_SERVED; the process goes on serving.
  * - The result goes to the client from the delivery process itself
  *   (worker.c), so that it arrives when the daemon was killed or restarted
@@ -45,9 +45,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "tlsrelay_internal.h"
 #include "daemon.h"
-#include "fdpass.h"
-#include "proto.h"
 
 static unsigned long idle_seq;     /* order in which processes became idle */
 

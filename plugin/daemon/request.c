@@ -1,5 +1,5 @@
 /*
- * request.c - one delivery process of tlsrelayd: the request of proto.h,
+ * request.c - one delivery process of tlsrelayd: the request of trd_proto.h,
  * then the transport (plugin/transport/transport.c) run as the program
  * would run, with the client's descriptors as 0, 1 and 2.
  *
@@ -31,8 +31,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include "tlsrelay_internal.h"
 #include "daemon.h"
-#include "proto.h"
 #include "../transport/transport.h"
 
 #define TRD_REQUEST_TIMEOUT 10

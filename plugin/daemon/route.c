@@ -3,7 +3,7 @@
  * hands the client to a delivery process (pool.c routes it to the process
  * whose idle SMTP connection serves that label: lib/conn_cache.h).
  *
- * The request (proto.h) is peeked (MSG_PEEK, no control buffer): its
+ * The request (trd_proto.h) is peeked (MSG_PEEK, no control buffer): its
  * bytes and descriptors stay queued for the delivery process, which reads
  * and checks them as it always did. The label is the delivery's nexthop:
  * the configuration's relayhost, else the domain of the first recipient
@@ -35,7 +35,6 @@
 #include <sys/socket.h>
 #include "tlsrelay_internal.h"
 #include "daemon.h"
-#include "proto.h"
 
 #define TRD_PEEK_MAX 8192
 

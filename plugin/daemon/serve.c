@@ -44,7 +44,6 @@
 #include <unistd.h>
 #include "tlsrelay_internal.h"
 #include "daemon.h"
-#include "proto.h"
 
 #define TRD_RETRY 5
 #define TRD_TICK 5      /* seconds between checks for idle processes */

@@ -9,7 +9,7 @@
  * the transport, then puts /dev/null back on 0-2 (so that the MTA's pipe
  * is held by the client alone and ends with it), tells the daemon
  * (TRD_REPORT_DONE, with its idle connection's label), writes the result
- * to the client (proto.h) and closes the client's connection.
+ * to the client (trd_proto.h) and closes the client's connection.
  *
  * Between deliveries the process keeps at most one idle SMTP connection
  * (lib/conn_cache.h, on the warm context: none without one). It waits on
@@ -59,7 +59,6 @@
 #include <unistd.h>
 #include "tlsrelay_internal.h"
 #include "daemon.h"
-#include "proto.h"
 
 _Static_assert(TRD_LABEL_MAX >= TR_CONN_LABEL_MAX, "a label must fit in a report");
 
@@ -146,7 +145,7 @@ static void release_std(int null)
 		close(mine);
 }
 
-/* The result for the client (proto.h). */
+/* The result for the client (trd_proto.h). */
 static void reply(int conn, int rc)
 {
 	char line[TRD_REPLY_MAX];

@@ -7,7 +7,7 @@
  *
  * Decisions:
  * - daemon_socket (issue 17): the transaction goes to tlsrelayd as
- *   tlsrelayc's would (lib/daemon_client.h, plugin/daemon/proto.h): the
+ *   tlsrelayc's would (lib/daemon_client.h, lib/trd_proto.h): the
  *   command line "tlsrelay -P [-c CONFIG] -Q MSGID -f SENDER [-D ...]
  *   [-R -V] -- RCPT...", the message (written as for an in-process delivery, at
  *   offset 0) as descriptor 0, a memory file for the result as 1,

@@ -11,7 +11,7 @@
  * be the first argument), waits for the delivery process to end and exits
  * with its status. The delivery process reads the message from the MTA's
  * pipe, writes the result line itself, and sends the status on this
- * connection. Protocol: plugin/daemon/proto.h.
+ * connection. Protocol: lib/trd_proto.h (its steps: lib/trd_client.h).
  *
  * Why: this program links nothing but libc and does not load OpenSSL;
  * the daemon forks each delivery from a process where the TLS context,
@@ -27,7 +27,7 @@
  *   warning), not printed: the MTA reads the output as the result.
  * - Once the request is sent the daemon may be delivering: from then on
  *   any doubt (an error, no reply) is 4.3.0 and exit 75, never 0.
- * - The one exception is the daemon's "not-served" reply (proto.h): it
+ * - The one exception is the daemon's "not-served" reply (trd_proto.h): it
  *   runs only deliveries with its own configuration, and this command
  *   line was something else (-o, -t, -n, -d, -q, -r, another -c). It ran
  *   nothing of it and did not touch descriptors 0-2, so tlsrelayc runs
@@ -56,7 +56,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "../daemon/client.h"
+#include "../../lib/trd_client.h"
 #include "../../lib/status_exit.h"
 #include "../cli.h"
 
@@ -110,7 +110,7 @@ static int std_fds_open(void)
 static char small_request[8192];
 
 /* The reply: the exit status, after printing its line if any; -1 for
- * "not-served" (proto.h). No timeout of its own (the file header). */
+ * "not-served" (trd_proto.h). No timeout of its own (the file header). */
 static int read_reply(int s)
 {
 	char line[TRD_REPLY_MAX + 1];

@@ -5,7 +5,9 @@
 # (no "ctx.h", no <sts.h>, no "../../lib/dns.h"). Headers of plugin/ itself
 # (a program's own, the daemon's protocol shared with tlsrelayc) and
 # config.h are fine. lib/tlsrelay.h includes no other header of lib/, and
-# tlsrelay_internal.h only headers of lib/.
+# tlsrelay_internal.h only headers of lib/. The other way round, no file of
+# lib/ includes anything of plugin/ (the library depends on no adapter: the
+# daemon's protocol, which lib/daemon_client.c speaks too, is lib/trd_*.h).
 #
 # A program that needs more of the library adds the header to
 # lib/tlsrelay_internal.h (and, the first time, its directory to INTERNAL
@@ -23,6 +25,10 @@ EXCEPTIONS=$(grep -v '^#' <<'EOF'
 # tlsrelayc links no library (it may be one static musl file): its exits are
 # the library's translation compiled from this header-only file
 plugin/transport/tlsrelayc.c ../../lib/status_exit.h
+# ... and the daemon's protocol from the header-only lib/trd_client.h (which
+# includes trd_proto.h and trd_fdpass.h beside it): musl-gcc compiles the
+# one file with no -I of lib/, and tlsrelay_internal.h needs OpenSSL's headers
+plugin/transport/tlsrelayc.c ../../lib/trd_client.h
 # the Exim transport module is compiled against the Exim source tree
 # (-iquote BUILD_DIR, ac/exim_module.ac): Exim's own headers
 plugin/exim/exim_api.h exim.h
@@ -70,11 +76,26 @@ violations() {
 	done < <(includes "$file")
 }
 
+# lib_violations FILE: one line per include of FILE (a file of lib/, or one
+# checked as if it were) that names plugin/ or resolves outside lib/
+lib_violations() {
+	local file=$1 kind name
+	while read -r kind name; do
+		case $name in
+		*plugin/*) echo "$name: the library includes an adapter's header" ; continue ;;
+		esac
+		[ "$kind" = q ] && [ "$name" != config.h ] && [ ! -f "$top_srcdir/lib/$name" ] &&
+			echo "$name: not a header of lib/"
+	done < <(includes "$file")
+}
+
 FILES=$(cd "$top_srcdir" && find plugin -name '*.[ch]' | sort)
 [ -n "$FILES" ] || tap_bail "no sources in $top_srcdir/plugin"
-# the checker 5, each file 1, the two headers 2, INTERNAL's entries 1 each,
-# EXCEPTIONS' rows 1 each
-tap_plan $((5 + $(grep -c . <<< "$FILES") + 2 + $(wc -w <<< "$INTERNAL") + $(grep -c . <<< "$EXCEPTIONS")))
+LIB_FILES=$(cd "$top_srcdir" && find lib -name '*.[ch]' | sort)
+[ -n "$LIB_FILES" ] || tap_bail "no sources in $top_srcdir/lib"
+# the checker 5 + 3, each file 1, the two headers 2, lib/ 1, INTERNAL's
+# entries 1 each, EXCEPTIONS' rows 1 each
+tap_plan $((8 + $(grep -c . <<< "$FILES") + 2 + 1 + $(wc -w <<< "$INTERNAL") + $(grep -c . <<< "$EXCEPTIONS")))
 
 # ------------------------------------------------------------- the checker
 cat > "$T/bad.c" <<'EOF'
@@ -95,11 +116,31 @@ tap_like "$out" '^\.\./\.\./lib/dns_txt\.h: a header outside plugin/' "checker: 
 tap_like "$out" '^tlsrelay_internal\.h: only the programs of INTERNAL' "checker: the internal interface outside INTERNAL is found"
 tap_is "$(grep -c . <<< "$out")" 4 "checker: config.h, <stdio.h>, tlsrelay.h, the program's own header and plugin/cli.h pass"
 
+cat > "$T/badlib.c" <<'EOF'
+#include "config.h"
+#include <stdio.h>
+#include "status.h"
+#include "../plugin/daemon/daemon.h"
+#include <plugin/cli.h>
+#include "nosuch.h"
+EOF
+out=$(lib_violations "$T/badlib.c")
+tap_like "$out" '^\.\./plugin/daemon/daemon\.h: the library includes an adapter' "checker: lib/ including a header of plugin/ is found"
+tap_like "$out" '^nosuch\.h: not a header of lib/' "checker: lib/ including a quoted header from elsewhere is found"
+tap_is "$(grep -c . <<< "$out")" 3 "checker: config.h, <stdio.h> and a header of lib/ pass in lib/"
+
 # --------------------------------------------------------------- the programs
 while read -r f; do
 	out=$(cd "$top_srcdir" && violations "$f" "$(dirname "$f")")
 	tap_is "$out" "" "$f: of lib/, only tlsrelay.h$(case " $INTERNAL " in *" $(dirname "$f") "*) echo ' and tlsrelay_internal.h' ;; esac)"
 done <<< "$FILES"
+
+# ------------------------------------------------- the library, the other way
+out=""
+while read -r f; do
+	out="$out$(cd "$top_srcdir" && lib_violations "$f" | sed "s|^|$f: |")"
+done <<< "$LIB_FILES"
+tap_is "$out" "" "lib/: no file includes anything of plugin/ or from outside lib/"
 
 # ---------------------------------------------------------------- the headers
 tap_is "$(includes "$top_srcdir/lib/tlsrelay.h" | awk '$1 == "q"')" "" \

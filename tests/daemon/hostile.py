@@ -24,7 +24,7 @@ or "stdin read" (the message is still in the pipe, or not all of it),
 "output none" or "output <text>" (what the daemon's process wrote to 1 or
 2), "fds closed" or "fds held".
 
-Protocol: plugin/daemon/proto.h. Standard library only; the socket is a
+Protocol: lib/trd_proto.h. Standard library only; the socket is a
 unix socket in the test's directory.
 """
 

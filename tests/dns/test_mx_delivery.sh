@@ -15,7 +15,10 @@
 # (deferred, never bounced); mx_address_limit (2, and the default 5) counted
 # by listeners that accept and close at once (each accept is one connection
 # in the peer's transcript); mx_session_limit (the default 2, then 3) with
-# servers answering 451 to MAIL FROM.
+# servers answering 451 to MAIL FROM; DSN-awareness (tlsrelay -P's
+# "ok+dsn", tlsrelay_rcpt.dsn_aware) and DSN parameters when the delivery
+# falls back from a server that announces DSN to one that does not, the
+# reverse, and two recipients split between them.
 #
 # Needs root (port 25), python3, unbound and the built tlsrelay
 # ($TLSRELAY_BIN, else $top_builddir/plugin/transport/tlsrelay); without
@@ -71,8 +74,8 @@ mx_unbound "$ZONE"
 mx_conf
 # first MX down 3, 421 greeting 3, IPv6 3, equal preferences 2, implicit MX
 # 2, DNS failures 4, resolver timeout 2, all MX down 3, relayhost 2,
-# mx_address_limit 4, mx_session_limit 4
-tap_plan 32
+# mx_address_limit 4, mx_session_limit 4, DSN-awareness with fallback 14
+tap_plan 46
 
 # ---------------------------------------------------------------- peers
 # peers, stop_peers, fact, send, why, result, delivered, tried, connects:
@@ -233,5 +236,105 @@ send sess3 -o mx_session_limit=3 -- user@sess.test
 stop_peers
 result "mx_session_limit=3: exit 0" 0 -
 delivered "mx_session_limit=3: the third MX got the message" sess3 127.0.0.39
+
+# -- 13: DSN-awareness with MX fallback (tlsrelay_rcpt.dsn_aware, -P's
+# "ok+dsn"): it is the server that ACCEPTED the recipient that counts, not
+# the first one tried. greet421.test: busy (127.0.0.24, preference 10),
+# then ok (127.0.0.25). Every run asks for DSN (-N, -R, -V and the
+# recipient's own NOTIFY and ORCPT, -D); a server that does not announce
+# DSN must get none of it.
+nodsn_caps='["PIPELINING", "SIZE 10240000", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME"]'
+printf '{ "comment": "no DSN; everything accepted", "ehlo_caps": %s }\n' "$nodsn_caps" \
+	> "$T/nodsn_good.json"
+printf '{ "comment": "no DSN; MAIL answered 451", "ehlo_caps": %s,
+  "replies": { "MAIL": "451 4.3.0 Error: try again later" } }\n' "$nodsn_caps" > "$T/nodsn_mail_451.json"
+printf '%s\n' '{ "comment": "DSN; every RCPT answered 450",' \
+	'  "replies": { "RCPT": "450 4.2.0 <x>: Recipient address rejected: try later" } }' \
+	> "$T/dsn_rcpt_450.json"
+printf '%s\n' '{ "comment": "DSN; RCPT for two@ answered 450, the others accepted",' \
+	'  "rcpt_replies": { "two@": "450 4.2.0 <two@greet421.test>: mailbox busy" } }' \
+	> "$T/dsn_rcpt_450_two.json"
+
+# cmds NAME ADDR VERB: the VERB command lines the stopped peer received, one a line
+cmds() {
+	"$PY" - "$T/$1/$2/transcript.jsonl" "$3" <<'EOF'
+import json, sys
+for l in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(l)
+    if r.get("verb") == sys.argv[2] and "line" in r:
+        print(r["line"])
+EOF
+}
+# rcpt_line INDEX: tlsrelay -P's line for recipient INDEX (from 0), without its text
+rcpt_line() {
+	printf '%s\n' "$OUT" | sed -n "s/^\\(rcpt $1 [^ ]* [^ ]*\\) .*/\\1/p"
+}
+DSN_ARGS=(-P -N 'SUCCESS,FAILURE' -R HDRS -V env13)
+ORCPT1='rfc822;user@greet421.test'
+WANT_DSN_RCPT="RCPT TO:<user@greet421.test> NOTIFY=SUCCESS ORCPT=$ORCPT1"
+
+# dsn_case NAME: the common checks of one recipient's fallback case; the
+# first server's own check follows in the case
+dsn_case() {	# NAME LABEL WANT_P WANT_RCPT_AT_25 WANT_MAIL_PARAMS_AT_25
+	local mail25
+	[ "$RC" = 0 ] && [ "$(rcpt_line 0)" = "$3" ]
+	tap_status $? "$2: exit 0, -P says \"$3\"" "$(why)"
+	delivered "$2: the second MX (127.0.0.25) got the message" "$1" 127.0.0.25
+	mail25=$(cmds "$1" 127.0.0.25 MAIL)
+	case $5:$mail25 in
+	yes:*' RET=HDRS'*' ENVID=env13'*|yes:*' ENVID=env13'*' RET=HDRS'*) ;;
+	no:*RET=*|no:*ENVID=*|*:) mail25="unexpected: $mail25" ;;
+	no:*) ;;
+	*) mail25="unexpected: $mail25" ;;
+	esac
+	[ "$(cmds "$1" 127.0.0.25 RCPT)" = "$4" ] && [ "${mail25#unexpected}" = "$mail25" ]
+	tap_status $? "$2: the second MX got RCPT \"$4\" and DSN in MAIL: $5" \
+		"MAIL: $mail25; RCPT: $(cmds "$1" 127.0.0.25 RCPT)"
+}
+
+# (a) the first server announces DSN and answers 451 to MAIL; the second
+# does not announce DSN and accepts: dsn_aware 0, no NOTIFY/ORCPT to it.
+peers dsn_a 127.0.0.24:mail_451 "127.0.0.25:$T/nodsn_good.json"
+send dsn_a "${DSN_ARGS[@]}" -D "NOTIFY=SUCCESS ORCPT=$ORCPT1" -- user@greet421.test
+stop_peers
+dsn_case dsn_a "DSN first, 451 to MAIL, no DSN second" "rcpt 0 ok 2.0.0" "RCPT TO:<user@greet421.test>" no
+mail24=$(cmds dsn_a 127.0.0.24 MAIL)
+# (its RCPT, pipelined behind the MAIL, carried NOTIFY and ORCPT too)
+case $mail24 in *' RET=HDRS'*' ENVID=env13'*|*' ENVID=env13'*' RET=HDRS'*) true ;; *) false ;; esac
+tap_status $? "DSN first, 451 to MAIL: the first MX announced DSN (RET and ENVID in its MAIL)" \
+	"MAIL: $mail24; RCPT: $(cmds dsn_a 127.0.0.24 RCPT)"
+
+# (a') the same, the first server refusing the RCPT itself (450) after its
+# NOTIFY and ORCPT: the refusal must not leave dsn_aware set.
+peers dsn_a2 "127.0.0.24:$T/dsn_rcpt_450.json" "127.0.0.25:$T/nodsn_good.json"
+send dsn_a2 "${DSN_ARGS[@]}" -D "NOTIFY=SUCCESS ORCPT=$ORCPT1" -- user@greet421.test
+stop_peers
+dsn_case dsn_a2 "DSN first, 450 to RCPT, no DSN second" "rcpt 0 ok 2.0.0" "RCPT TO:<user@greet421.test>" no
+tap_is "$(cmds dsn_a2 127.0.0.24 RCPT)" "$WANT_DSN_RCPT" \
+	"DSN first, 450 to RCPT: the first MX got NOTIFY and ORCPT"
+
+# (b) the reverse: the first does not announce DSN and answers 451 to MAIL,
+# the second announces DSN and accepts: dsn_aware 1, NOTIFY and ORCPT sent.
+peers dsn_b "127.0.0.24:$T/nodsn_mail_451.json" 127.0.0.25:good
+send dsn_b "${DSN_ARGS[@]}" -D "NOTIFY=SUCCESS ORCPT=$ORCPT1" -- user@greet421.test
+stop_peers
+dsn_case dsn_b "no DSN first, 451 to MAIL, DSN second" "rcpt 0 ok+dsn 2.0.0" "$WANT_DSN_RCPT" yes
+mail24=$(cmds dsn_b 127.0.0.24 MAIL)
+case $mail24 in *RET=*|*ENVID=*|'') false ;; esac
+tap_status $? "no DSN first, 451 to MAIL: no DSN parameter in its MAIL" "MAIL: $mail24"
+
+# (c) two recipients split between the servers: the first (DSN) accepts
+# one@ and answers 450 for two@, the second (no DSN) accepts two@: each
+# recipient has its own server's answer.
+peers dsn_c "127.0.0.24:$T/dsn_rcpt_450_two.json" "127.0.0.25:$T/nodsn_good.json"
+send dsn_c "${DSN_ARGS[@]}" -D "NOTIFY=SUCCESS" -D "NOTIFY=DELAY" -- one@greet421.test two@greet421.test
+stop_peers
+[ "$RC" = 0 ] && [ "$(rcpt_line 0)" = "rcpt 0 ok+dsn 2.0.0" ] && [ "$(rcpt_line 1)" = "rcpt 1 ok 2.0.0" ]
+tap_status $? "split: exit 0, one@ ok+dsn (the DSN server), two@ ok (the other)" "$(why)"
+[ "$(cmds dsn_c 127.0.0.24 RCPT | tr '\n' '|')" = \
+  "RCPT TO:<one@greet421.test> NOTIFY=SUCCESS|RCPT TO:<two@greet421.test> NOTIFY=DELAY|" ] &&
+	[ "$(cmds dsn_c 127.0.0.25 RCPT)" = "RCPT TO:<two@greet421.test>" ]
+tap_status $? "split: the second MX got two@ alone, without NOTIFY" \
+	"first: $(cmds dsn_c 127.0.0.24 RCPT | tr '\n' '|'); second: $(cmds dsn_c 127.0.0.25 RCPT)"
 
 tap_done

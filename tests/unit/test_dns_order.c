@@ -1,7 +1,8 @@
 /*
  * test_dns_order.c - tr_mx_order with a deterministic random source,
  * tr_dns_init parsing, and the lookups that need no DNS (numeric hosts,
- * invalid names). TAP output. No network is used.
+ * invalid names, a resolver that cannot be initialised: each lookup's own
+ * status). TAP output. No network is used.
  */
 #include "config.h"
 
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "dns.h"
+#include "dns_tlsa.h"
+#include "dns_txt.h"
 #include "status.h"
 #include "tap.h"
 
@@ -389,6 +392,89 @@ static void test_bad_domains(void)
 	}
 }
 
+/* ------------------------------------------ a resolver that cannot open */
+
+/* Each lookup words the failure of tr_dns_resolver_open (dns_res.c) its
+ * own way; the texts are documented (TROUBLESHOOTING.md). A server that
+ * is no address (tr_dns_init refuses it; set here directly) fails there,
+ * before any query. */
+typedef enum open_kind { K_MX, K_MX_SEC, K_ADDRS, K_ADDRS_SEC, K_TXT, K_TLSA } open_kind;
+
+typedef struct open_case {
+	const char *name;
+	open_kind kind;
+	const char *arg;
+	const char *text;       /* the status text (TLSA: its why line) */
+} open_case;
+
+static const open_case open_cases[] = {
+	{ "mx", K_MX, "example.test",
+	  "MX lookup for example.test failed: cannot initialise the resolver" },
+	{ "mx (DNSSEC)", K_MX_SEC, "example.test",
+	  "MX lookup for example.test failed: cannot initialise the resolver" },
+	{ "addresses", K_ADDRS, "mx.example.test",
+	  "address lookup for mx.example.test failed: cannot initialise the resolver" },
+	{ "addresses (DNSSEC)", K_ADDRS_SEC, "mx.example.test",
+	  "address lookup for mx.example.test failed: cannot initialise the resolver" },
+	{ "txt", K_TXT, "_mta-sts.example.test", "cannot initialise the resolver" },
+	{ "tlsa", K_TLSA, "mx.example.test",
+	  "TLSA lookup for _25._tcp.mx.example.test failed: cannot initialise the resolver" },
+};
+
+static void test_resolver_open_fails(void)
+{
+	tr_dns d;
+	tr_mx mx[TR_DNS_MAX_HOSTS];
+	tr_addr a[4];
+	char txt[2][TR_DNS_TXT_MAX];
+	tr_tlsa_set tlsa;
+
+	tap_expect(NROWS(open_cases) * 2);
+	tr_dns_init(&d, "127.0.0.1:1", 1);
+	snprintf(d.server, sizeof d.server, "%s", "no-address");
+	for (size_t c = 0; c < NROWS(open_cases); c++) {
+		const open_case *oc = &open_cases[c];
+		tlsrelay_status st;
+		char name[200], why[300] = "";
+		int n = -1, ok;
+		tr_dns_sec sec;
+
+		memset(&st, 0, sizeof st);
+		switch (oc->kind) {
+		case K_MX:
+			ok = tr_dns_mx(&d, oc->arg, mx, &n, &st) == TLSRELAY_TEMP;
+			break;
+		case K_MX_SEC:
+			ok = tr_dns_mx_sec(&d, oc->arg, mx, &n, &sec, &st) == TLSRELAY_TEMP;
+			break;
+		case K_ADDRS:
+			ok = tr_dns_addrs(&d, oc->arg, 25, a, 4, &n, &st) == TLSRELAY_TEMP;
+			break;
+		case K_ADDRS_SEC:
+			ok = tr_dns_addrs_sec(&d, oc->arg, 25, a, 4, &n, &sec, &st) == TLSRELAY_TEMP;
+			break;
+		case K_TXT:
+			ok = tr_dns_txt(&d, oc->arg, txt, 2, &n, &st) == TLSRELAY_TEMP;
+			break;
+		case K_TLSA:
+		default:
+			ok = tr_dns_tlsa(&d, 25, oc->arg, &tlsa, why, sizeof why) == TR_TLSA_TEMP;
+			tr_tlsa_free(&tlsa);
+			st.cat = TLSRELAY_TEMP;
+			snprintf(st.dsn, sizeof st.dsn, "4.4.3");
+			snprintf(st.text, sizeof st.text, "%s", why);
+			n = 0;
+			break;
+		}
+		snprintf(name, sizeof name, "resolver cannot open: %s -> temporary 4.4.3, nothing found",
+		         oc->name);
+		tap_ok(ok && st.cat == TLSRELAY_TEMP && strcmp(st.dsn, "4.4.3") == 0 && n <= 0,
+		       name, st.text);
+		snprintf(name, sizeof name, "resolver cannot open: %s -> its own text", oc->name);
+		TAP_STR(st.text, oc->text, name);
+	}
+}
+
 int main(void)
 {
 	test_order_table();
@@ -397,5 +483,6 @@ int main(void)
 	test_init_table();
 	test_numeric_addrs();
 	test_bad_domains();
+	test_resolver_open_fails();
 	return tap_done();
 }

@@ -11,6 +11,9 @@
  *   recipient before anything is sent: the listening socket has no
  *   connection waiting (a non-blocking accept finds none), and no
  *   recipient is dsn_aware.
+ * With MX fallback (the server that accepted a recipient decides, not the
+ * first one tried; DSN parameters only to a server that announced DSN):
+ * tests/dns/test_mx_delivery.sh, case 13 (two servers need the test zone).
  */
 #include "config.h"
 #include <errno.h>

@@ -1,6 +1,10 @@
 /*
- * proto.h - what tlsrelayc (plugin/transport/tlsrelayc.c) and tlsrelayd
+ * trd_proto.h - what tlsrelayc (plugin/transport/tlsrelayc.c) and tlsrelayd
  * (plugin/daemon) say to each other over the daemon's unix stream socket.
+ * In lib/ because the library's lib/daemon_client.c speaks it too (the
+ * library includes nothing of plugin/); internal, never installed; the
+ * daemon gets it through tlsrelay_internal.h, tlsrelayc through
+ * trd_client.h. Header-only: tlsrelayc links nothing but libc.
  *
  * Request, client to daemon, once per connection:
  *   magic     TRD_MAGIC, TRD_MAGIC_LEN bytes (with its NUL)

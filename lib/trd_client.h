@@ -1,11 +1,13 @@
 /*
- * client.h - the client's steps of tlsrelayd's protocol (proto.h): connect,
- * build and send the request with its descriptors, read and parse the reply
- * line. Shared by tlsrelayc (plugin/transport/tlsrelayc.c, which links
- * nothing but libc and is built by musl-gcc from its one file: hence a
- * header, as fdpass.h) and the library's lib/daemon_client.c (the Exim
- * transport module's daemon_socket). What each does with an outcome (fall
- * back, print, defer) stays with it.
+ * trd_client.h - the client's steps of tlsrelayd's protocol (trd_proto.h):
+ * connect, build and send the request with its descriptors, read and parse
+ * the reply line. Shared by tlsrelayc (plugin/transport/tlsrelayc.c, which
+ * links nothing but libc and is built by musl-gcc from its one file: hence
+ * a header, as trd_fdpass.h) and the library's lib/daemon_client.c (the
+ * Exim transport module's daemon_socket). What each does with an outcome
+ * (fall back, print, defer) stays with it. Internal, never installed; it
+ * includes only libc and its two siblings, by paths relative to this file,
+ * so that musl-gcc compiles tlsrelayc.c with no -I of lib/.
  */
 #ifndef TRD_CLIENT_H
 #define TRD_CLIENT_H
@@ -20,8 +22,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include "fdpass.h"
-#include "proto.h"
+#include "trd_fdpass.h"
+#include "trd_proto.h"
 
 /* A connected unix stream socket to path (close-on-exec), or -1 with errno. */
 static inline int trd_client_connect(const char *path)
@@ -47,7 +49,7 @@ static inline int trd_client_connect(const char *path)
 	return s;
 }
 
-/* The request of proto.h for argv[0..argc) and the working directory, in
+/* The request of trd_proto.h for argv[0..argc) and the working directory, in
  * small (small_len bytes) when it fits, else malloc'd (the caller frees it
  * when it is not small); *len its bytes. NULL when over the protocol's
  * limits or out of memory. */

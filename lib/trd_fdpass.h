@@ -1,6 +1,8 @@
 /*
- * fdpass.h - sending descriptors over a unix socket (SCM_RIGHTS), shared
- * by tlsrelayc (which links nothing but libc: hence a header) and tlsrelayd.
+ * trd_fdpass.h - sending descriptors over a unix socket (SCM_RIGHTS),
+ * shared by tlsrelayc (which links nothing but libc: hence a header; it
+ * gets it through trd_client.h), lib/daemon_client.c and tlsrelayd
+ * (through tlsrelay_internal.h). Internal, never installed.
  */
 #ifndef TRD_FDPASS_H
 #define TRD_FDPASS_H
