@@ -202,7 +202,8 @@ SHELL_TESTS += tests/ops/test_history.sh tests/ops/test_shadow.sh tests/ops/test
 # the fleet store: a real redis-server on loopback and three tlsrelay hosts
 # (tests/fleet/fleet.sh; tlsrelayd for one)
 SHELL_TESTS += tests/fleet/test_fleet_sts.sh tests/fleet/test_fleet_rpt.sh \
-	tests/fleet/test_fleet_show.sh tests/fleet/test_fleet_tls.sh
+	tests/fleet/test_fleet_show.sh tests/fleet/test_fleet_tls.sh \
+	tests/fleet/test_fleet_cluster.sh
 # the lock that makes the fleet tests take turns on 127.0.0.180-189:25
 CLEANFILES += tests/fleet/.port25.lock
 # the milter (with Postfix) and sendmail 8 (scripts/prepare.d/milter.sh)
