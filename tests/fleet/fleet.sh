@@ -116,6 +116,8 @@ if [ "${FLEET_CLUSTER:-0}" = 1 ]; then
 	# 127.0.0.1:$CP1..3 (bus ports from free_port too), the same password;
 	# shared_store names the first node ($RP). rcli follows redirections
 	# (-c); ncli PORT ARGS asks one node only.
+	# shared_store_timeout = 2000 (the hosts' tlsrelay.conf): room for redirections on a
+	# loaded test machine (the bound is checked by counting, never by time).
 	CP1=$(free_port) && CP2=$(free_port) && CP3=$(free_port) || tap_bail "no free port"
 	declare -A CPID=()
 	node_start() {	# node_start PORT: one cluster node (its PID in CPID[PORT])
@@ -169,6 +171,7 @@ tls_history = $T/$h/history.db
 shared_store = redis://127.0.0.1:$RP/0
 shared_store_password_file = $T/$h/redis-pw
 shared_store_lease = 5s
+$([ "${FLEET_CLUSTER:-0}" = 1 ] && echo "shared_store_timeout = 2000")
 EOF
 done
 chown -R nobody "$T/C" || tap_bail "cannot give host C's files to nobody"

@@ -16,7 +16,10 @@
 #     the ASK is followed (ASKING first), the write lands;
 #   - redirection bounds: a fake node sending every command to itself, and
 #     two sending each other: exactly 1 + 3 tries per command, then the
-#     store is "unavailable" and the mail is delivered;
+#     store is "unavailable" and the mail is delivered; the redirected node
+#     gets AUTH; with a TLS seed (fake, tests/certs/server.pem) the node it
+#     names gets TLS, and a redirection to a plaintext port is tried with
+#     TLS only (fails: an outage, the mail is delivered);
 #   - a dead node: the store is unavailable, the delivery is not affected.
 # Needs root (port 25 on 127.0.0.180-189), unbound, python3, redis-server 7.
 
@@ -24,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "${top_srcdir:-$(cd "$here/../.." && pwd)}/tests/lib.sh"
 FLEET_CLUSTER=1
 . "$top_srcdir/tests/fleet/fleet.sh"
-tap_plan 25
+tap_plan 28
 
 slot_of() { ncli "$RP" CLUSTER KEYSLOT "$1" | tr -d '\r'; }
 node_of() {	# node_of KEY: the port of every node that holds KEY
@@ -140,8 +143,10 @@ tap_is "$(hsum "$key")" "$((before + 1))" "A's session was counted on the import
 
 # ---------------------------------------------------------------- bounds
 F1=$(free_port) && F2=$(free_port) && F3=$(free_port) || tap_bail "no free port"
+F4=$(free_port) && F5=$(free_port) || tap_bail "no free port"
 start_bg fake "$PY" "$top_srcdir/tests/fleet/redirect_node.py" --port "$F1:$F1" \
-	--port "$F2:$F3" --port "$F3:$F2" --log "$T/fake.log" --pidfile "$T/fake.pid"
+	--port "$F2:$F3" --port "$F3:$F2" --tls-port "$F4:$F5" --tls-port "$F5:$F1" \
+	--cert "$CERTS/server.pem" --key "$CERTS/server.key" --log "$T/fake.log" --pidfile "$T/fake.pid"
 wait_until 10 test -s "$T/fake.pid" || tap_bail "the fake node did not start"
 touch "$T/fake.log"
 deliver A user@d3.test -o "shared_store=redis://127.0.0.1:$F1/0"
@@ -152,6 +157,16 @@ tap_like "$LOG" "shared store unavailable: .*MOVED 4242" "the last MOVED is the 
 deliver A user@d3.test -o "shared_store=redis://127.0.0.1:$F2/0"
 tap_is "$RC $(grep -c "HMGET" "$T/fake.log") $(cut -d' ' -f1 "$T/fake.log" | sort -u | wc -l)" "0 4 2" \
 	"two nodes redirecting to each other: 1 + 3 tries over both, then delivered"
+tap_is "$(grep -c "^$F3 AUTH" "$T/fake.log")" 1 "the redirected node got the seed's AUTH (password file)"
+# TLS seed: the node it names is reached by TLS too ($F5, verified), and
+# one it sends on to a plaintext port ($F1) is never spoken to in clear
+: > "$T/fake.log"
+deliver A user@d3.test -o "shared_store=rediss://127.0.0.1:$F4/0" -o "shared_store_ca_file=$CERTS/ca.pem"
+tap_is "$RC $(cut -d' ' -f1,2 "$T/fake.log" | sort | uniq -c | awk '{ printf "%s:%s:%s ", $2 == F4 ? "seed" : $2 == F5 ? "tls" : $2, $3, $1 }' F4="$F4" F5="$F5")" \
+	"0 seed:AUTH:1 seed:HMGET:1 tls:AUTH:1 tls:HMGET:1 " \
+	"TLS seed: the redirected node got TLS, AUTH and the command; nothing to the plaintext node"
+tap_like "$LOG" "shared store (still )?unavailable: redis 127\.0\.0\.1 \(TLS\):$F1: TLS handshake failed" \
+	"... whose address was tried with TLS only (handshake failed: an outage, mail delivered)"
 
 # ---------------------------------------------------------------- dead node
 n=$(accepted mx)
