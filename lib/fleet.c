@@ -97,7 +97,7 @@ void tr_fleet_outage(tr_fleet *f, const char *why)
 	char marker[4096 + 32];
 	int fd;
 
-	tr_redis_close(f->r);
+	tr_rcl_close(f->r);
 	f->r = NULL;
 	f->down_until = tr_now_ms() + DOWN_MS;
 	f->failures++;
@@ -128,20 +128,25 @@ static void recovered(tr_fleet *f)
 	}
 }
 
+/* tr_rcl_secret_fn: the password file, read at each connection to any
+ * node (it may have been rotated). */
+static int fleet_secret(void *arg, char *pw, size_t cap, char *why, size_t wcap)
+{
+	const tr_fleet *f = arg;
+	const char *path = f->ctx->cfg.shared_store_password_file;
+
+	if (path == NULL)
+		return 0;
+	return read_password(path, pw, cap, why, wcap) < 0 ? -1 : 1;
+}
+
 static int fleet_connect(tr_fleet *f)
 {
 	const tr_config *cfg = &f->ctx->cfg;
-	char pw[512], why[TLSRELAY_TEXT_MAX];
 	tlsrelay_status st;
 
-	if (cfg->shared_store_password_file &&
-	    read_password(cfg->shared_store_password_file, pw, sizeof pw, why, sizeof why) < 0) {
-		tr_fleet_outage(f, why);
-		return -1;
-	}
-	f->r = tr_redis_connect(&f->addr, cfg->shared_store_password_file ? pw : NULL,
-	                        cfg->shared_store_ca_file, cfg->shared_store_timeout, &st);
-	explicit_bzero(pw, sizeof pw);
+	f->r = tr_rcl_connect(&f->addr, fleet_secret, f, cfg->shared_store_ca_file,
+	                      cfg->shared_store_timeout, &st);
 	if (f->r == NULL) {
 		tr_fleet_outage(f, st.text);
 		return -1;
@@ -190,10 +195,10 @@ tr_fleet *tr_fleet_use(struct tlsrelay_ctx *ctx)
 
 	if (f == NULL)
 		return NULL;
-	if (f->r && tr_redis_closed(f->r)) {    /* closed by the server while idle */
+	if (f->r && tr_rcl_closed(f->r)) {      /* closed by the server while idle */
 		tr_vlog(ctx, 1, "shared store %s closed the connection: connecting again",
 		        ctx->cfg.shared_store);
-		tr_redis_close(f->r);
+		tr_rcl_close(f->r);
 		f->r = NULL;
 	}
 	if (f->r)
@@ -248,7 +253,7 @@ void tr_fleet_free(struct tlsrelay_ctx *ctx)
 		return;
 	tr_fleet_flush(ctx);
 	if (f->pid == getpid()) {
-		tr_redis_close(f->r);
+		tr_rcl_close(f->r);
 		tr_redis_batch_free(&f->pend);
 	}
 	free(f);
@@ -278,7 +283,7 @@ int tr_fleet_call_batch(tr_fleet *f, const tr_redis_batch *b, void **rep)
 
 	if (f->r == NULL)
 		return -1;
-	if (tr_redis_call_batch(f->r, b, rep, f->ctx->cfg.shared_store_timeout, &st)
+	if (tr_rcl_call_batch(f->r, b, rep, f->ctx->cfg.shared_store_timeout, &st)
 	    != TLSRELAY_OK) {
 		tr_fleet_outage(f, st.text);
 		return -1;
@@ -527,54 +532,57 @@ static const char LEASE_END[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end\n"
 	"return 0\n";
 
-static void lease_keys(const char *day, const char *domain, char *lk, char *sk, size_t cap)
-{
-	snprintf(lk, cap, "tlsrelay:rptlease:%s:%s", day, domain);
-	snprintf(sk, cap, "tlsrelay:rptsent:%s:%s", day, domain);
-}
-
 tlsrelay_cat tr_fleet_lease(tr_fleet *f, const char *day, const char *domain, int seconds,
                             char token[64], tr_lease_res *res, char *by, size_t bycap,
                             tlsrelay_status *st)
 {
-	char lk[TR_HOSTNAME_MAX + 64], sk[TR_HOSTNAME_MAX + 64], secs[16], host[64] = "";
-	const char *argv[] = { "EVAL", LEASE, "2", lk, sk, token, secs };
-	tr_redis_cmd c;
-	void *rep[1];
-	redisReply *x;
+	char lk[TR_HOSTNAME_MAX + 64], sk[TR_HOSTNAME_MAX + 64], ok[TR_HOSTNAME_MAX + 64];
+	char secs[16], host[64] = "";
+	const char *get[] = { "GET", ok }, *argv[] = { "EVAL", LEASE, "2", lk, sk, token, secs };
+	tr_redis_cmd c[2];
+	void *rep[2];
+	redisReply *x, *old;
 
 	gethostname(host, sizeof host - 1);
 	snprintf(token, 64, "%.40s pid %ld at %lld", host, (long)getpid(), (long long)time(NULL));
 	snprintf(secs, sizeof secs, "%d", seconds);
-	lease_keys(day, domain, lk, sk, sizeof lk);
-	tr_redis_cmdv(&c, 7, argv);
-	if (tr_fleet_call(f, &c, 1, rep) < 0)
+	tr_fleet_lease_keys(day, domain, lk, sk, ok, sizeof lk);
+	tr_redis_cmdv(&c[0], 2, get);       /* a "sent" marker of before the hash tags */
+	tr_redis_cmdv(&c[1], 7, argv);
+	if (tr_fleet_call(f, c, 2, rep) < 0)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "shared store %s unavailable: "
 		                     "no lease to send the report", f->ctx->cfg.shared_store);
-	x = rep[0];
+	old = rep[0];
+	x = rep[1];
 	*res = TR_LEASE_HELD;
 	snprintf(by, bycap, "?");
-	if (x->type == REDIS_REPLY_ARRAY && x->elements == 2 &&
-	    x->element[0]->type == REDIS_REPLY_STRING && x->element[1]->type == REDIS_REPLY_STRING) {
+	if (old->type == REDIS_REPLY_STRING) {  /* sent by an older version: the lease we may
+	                                           have taken expires (nobody needs it) */
+		*res = TR_LEASE_SENT;
+		snprintf(by, bycap, "%s", old->str);
+	} else if (x->type == REDIS_REPLY_ARRAY && x->elements == 2 &&
+	           x->element[0]->type == REDIS_REPLY_STRING &&
+	           x->element[1]->type == REDIS_REPLY_STRING) {
 		*res = strcmp(x->element[0]->str, "got") == 0 ? TR_LEASE_GOT
 		       : strcmp(x->element[0]->str, "sent") == 0 ? TR_LEASE_SENT : TR_LEASE_HELD;
 		snprintf(by, bycap, "%s", x->element[1]->str);
 	}
-	tr_redis_free_replies(rep, 1);
+	tr_redis_free_replies(rep, 2);
 	return tr_status_ok(st);
 }
 
 tlsrelay_cat tr_fleet_lease_end(tr_fleet *f, const char *day, const char *domain,
                                 const char *token, int sent, tlsrelay_status *st)
 {
-	char lk[TR_HOSTNAME_MAX + 64], sk[TR_HOSTNAME_MAX + 64], keep[16];
+	char lk[TR_HOSTNAME_MAX + 64], sk[TR_HOSTNAME_MAX + 64], ok[TR_HOSTNAME_MAX + 64];
+	char keep[16];
 	const char *argv[] = { "EVAL", LEASE_END, "2", lk, sk, token, sent ? "1" : "0", token,
 	                       keep };
 	tr_redis_cmd c;
 	void *rep[1];
 
 	snprintf(keep, sizeof keep, "%d", RPT_KEEP);
-	lease_keys(day, domain, lk, sk, sizeof lk);
+	tr_fleet_lease_keys(day, domain, lk, sk, ok, sizeof lk);
 	tr_redis_cmdv(&c, 9, argv);
 	if (tr_fleet_call(f, &c, 1, rep) < 0)
 		return tr_status_set(st, TLSRELAY_TEMP, "4.4.1", "shared store %s unavailable: "

@@ -24,11 +24,16 @@
  *   sts:DOMAIN               hash id, fetched, expires, policy; EXPIREAT expires
  *   rpt:DAY                  set of the policy domains with results on DAY
  *   rpt:DAY:DOMAIN           hash ROW -> sessions (ROW: tr_fleet_rpt_field)
- *   rptlease:DAY:DOMAIN      the sending host's token, SET NX EX lease
- *   rptsent:DAY:DOMAIN       "HOST TIME" once the report was delivered
+ *   rptlease:{DAY:DOMAIN}    the sending host's token, SET NX EX lease
+ *   rptsent:{DAY:DOMAIN}     "HOST TIME" once the report was delivered
  *   hist:DAY                 hash KIND ROW -> count (tr_fleet_hist_field)
  *   Every key expires: sts with its policy, rpt* after TR_STS_KEEP_DAYS,
  *   hist after tls_history_days.
+ *   REDIS CLUSTER: a command or script uses one key, but the lease
+ *   scripts: their two keys share the hash tag {DAY:DOMAIN}, so one slot
+ *   (tr_fleet_lease_keys). Before 2026-12 they were rptlease:DAY:DOMAIN
+ *   and rptsent:DAY:DOMAIN: the old "sent" marker is still read (its GET
+ *   rides with the lease script) until it ages out (TR_STS_KEEP_DAYS).
  *
  * ROUND TRIPS. Reads that a delivery needs now (a policy) are one call
  * each; writes (a fetched policy, TLS-RPT results, the history) are
@@ -76,6 +81,12 @@ int tr_fleet_parse_url(const char *url, tr_redis_addr *out, char *why, size_t ca
 
 /* Fields join with 0x1f; a 0x1f inside a value becomes '?'. Returns the
  * length written (cut at cap - 1). */
+/* The lease script's two keys of (day, domain), hash tag {DAY:DOMAIN}
+ * (one cluster slot), and the pre-cluster "sent" key (legacy, read only);
+ * each buffer has cap bytes. */
+void tr_fleet_lease_keys(const char *day, const char *domain, char *lease, char *sent,
+                         char *legacy_sent, size_t cap);
+
 size_t tr_fleet_join(char *out, size_t cap, const char *const *v, int n);
 
 /* Split in (len bytes) at 0x1f into at most max parts (pointers into a

@@ -8,11 +8,12 @@
 #include <sys/types.h>
 #include "fleet.h"
 #include "redis.h"
+#include "redis_cluster.h"
 
 struct tr_fleet {
 	struct tlsrelay_ctx *ctx;  /* the owner: its settings, its log */
 	tr_redis_addr addr;        /* shared_store parsed */
-	tr_redis *r;               /* NULL: not connected */
+	tr_rcl *r;                 /* NULL: not connected (one server or a cluster) */
 	pid_t pid;                 /* the process r belongs to */
 	int bad;                   /* shared_store unusable (logged) */
 	int logged;                /* this process logged an outage (no marker file) */

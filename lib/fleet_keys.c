@@ -109,6 +109,14 @@ int tr_fleet_parse_url(const char *url, tr_redis_addr *out, char *why, size_t ca
 	return -1;
 }
 
+void tr_fleet_lease_keys(const char *day, const char *domain, char *lease, char *sent,
+                         char *legacy_sent, size_t cap)
+{
+	snprintf(lease, cap, "tlsrelay:rptlease:{%s:%s}", day, domain);
+	snprintf(sent, cap, "tlsrelay:rptsent:{%s:%s}", day, domain);
+	snprintf(legacy_sent, cap, "tlsrelay:rptsent:%s:%s", day, domain);
+}
+
 size_t tr_fleet_join(char *out, size_t cap, const char *const *v, int n)
 {
 	size_t k = 0;

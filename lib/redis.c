@@ -37,6 +37,7 @@
 #include "io.h"
 #include "log.h"
 #include "redis.h"
+#include "redis_slot.h"
 
 struct tr_redis {
 	int fd;
@@ -204,45 +205,84 @@ void tr_redis_free_replies(void **replies, int n)
 	}
 }
 
+/* Room for one more command and len more bytes; 0, or -1 (out of memory). */
+static int batch_grow(tr_redis_batch *b, size_t len)
+{
+	if (b->n + 1 > b->ncap) {
+		int ncap = b->ncap ? b->ncap * 2 : 8;
+		size_t *off = realloc(b->off, (size_t)ncap * sizeof *off);
+		int *slot;
+
+		if (off == NULL)
+			return -1;
+		b->off = off;
+		if ((slot = realloc(b->slot, (size_t)ncap * sizeof *slot)) == NULL)
+			return -1;
+		b->slot = slot;
+		b->ncap = ncap;
+	}
+	if (b->len + len > b->cap) {
+		size_t cap = (b->len + len) * 2;
+		char *grown = malloc(cap);
+
+		if (grown == NULL)
+			return -1;
+		if (b->buf) {
+			memcpy(grown, b->buf, b->len);
+			explicit_bzero(b->buf, b->cap);     /* it may hold AUTH's password */
+			free(b->buf);
+		}
+		b->buf = grown;
+		b->cap = cap;
+	}
+	return 0;
+}
+
+/* One formatted command (len bytes, its slot) at the end of b. */
+static int batch_put(tr_redis_batch *b, const char *cmd, size_t len, int slot)
+{
+	if (batch_grow(b, len) < 0)
+		return -1;
+	memcpy(b->buf + b->len, cmd, len);
+	b->off[b->n] = b->len;
+	b->slot[b->n] = slot;
+	b->len += len;
+	b->n++;
+	return 0;
+}
+
 int tr_redis_batch_add(tr_redis_batch *b, const tr_redis_cmd *cmds, int n)
 {
 	size_t len0 = b->len;
+	int n0 = b->n;
 
 	for (int i = 0; i < n; i++) {
 		char *one = NULL;
 		const char *argv[TR_REDIS_ARGS_MAX];    /* hiredis 0.14 wants it non-const */
-		int l;
+		int l, rc;
 
 		memcpy(argv, cmds[i].argv, sizeof argv);
 		l = redisFormatCommandArgv(&one, cmds[i].argc, argv, cmds[i].len);
 		if (l < 0)
 			goto oom;
-		if (b->len + (size_t)l > b->cap) {
-			size_t cap = (b->len + (size_t)l) * 2;
-			char *grown = malloc(cap);
-
-			if (grown == NULL) {
-				redisFreeCommand(one);
-				goto oom;
-			}
-			if (b->buf) {
-				memcpy(grown, b->buf, b->len);
-				explicit_bzero(b->buf, b->cap);     /* it may hold AUTH's password */
-				free(b->buf);
-			}
-			b->buf = grown;
-			b->cap = cap;
-		}
-		memcpy(b->buf + b->len, one, (size_t)l);
-		b->len += (size_t)l;
+		rc = batch_put(b, one, (size_t)l, tr_redis_cmd_slot(&cmds[i]));
 		explicit_bzero(one, (size_t)l);
 		redisFreeCommand(one);
+		if (rc < 0)
+			goto oom;
 	}
-	b->n += n;
 	return 0;
 oom:
 	b->len = len0;
+	b->n = n0;
 	return -1;
+}
+
+int tr_redis_batch_copy(tr_redis_batch *dst, const tr_redis_batch *src, int i)
+{
+	size_t end = i + 1 < src->n ? src->off[i + 1] : src->len;
+
+	return batch_put(dst, src->buf + src->off[i], end - src->off[i], src->slot[i]);
 }
 
 void tr_redis_batch_free(tr_redis_batch *b)
@@ -250,6 +290,8 @@ void tr_redis_batch_free(tr_redis_batch *b)
 	if (b->buf)
 		explicit_bzero(b->buf, b->cap);
 	free(b->buf);
+	free(b->off);
+	free(b->slot);
 	*b = (tr_redis_batch){ 0 };
 }
 

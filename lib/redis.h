@@ -63,10 +63,17 @@ typedef struct tr_redis_batch {
 	char *buf;                 /* the commands in Redis's wire format */
 	size_t len, cap;
 	int n;                     /* commands */
+	size_t *off;               /* off[i]: where command i starts in buf */
+	int *slot;                 /* slot[i]: its key's hash slot, -1: no key */
+	int ncap;                  /* room in off[] and slot[] */
 } tr_redis_batch;
 
 /* Append n commands; 0, or -1 (out of memory: the batch is unchanged). */
 int tr_redis_batch_add(tr_redis_batch *b, const tr_redis_cmd *cmds, int n);
+
+/* Append command i of src (its bytes and slot); 0, or -1 (out of memory:
+ * dst is unchanged). */
+int tr_redis_batch_copy(tr_redis_batch *dst, const tr_redis_batch *src, int i);
 
 /* Empty the batch and free its memory (the buffer is wiped first). */
 void tr_redis_batch_free(tr_redis_batch *b);

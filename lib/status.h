@@ -75,7 +75,7 @@
  *   delivery goes on); redis.h's batch grows or says -1 (out of memory):
  *     tr_fleet_parse_url() tr_fleet_split() tr_fleet_sts_put()
  *     tr_fleet_rpt_add() tr_fleet_hist_add() tr_fleet_queue()
- *     tr_redis_batch_add()
+ *     tr_redis_batch_add() tr_redis_batch_copy()
  *   The SQLite stores' file set-up: 0, or -1 with the reason in the
  *   caller's err; each store reports it as its own failure to open:
  *     tr_sqlite_create_for_owner()

@@ -123,13 +123,16 @@ lib_libtlsrelay_la_SOURCES += \
 # the fleet store on Redis (shared_store, doc/FLEET.md): optional
 # (ac/lib.ac, hiredis); without hiredis, fleet_none.c answers "not built in"
 lib_libtlsrelay_la_SOURCES += \
-	lib/fleet.h lib/fleet_keys.c lib/fleet_check.c lib/redis.h
+	lib/fleet.h lib/fleet_keys.c lib/fleet_check.c lib/redis.h \
+	lib/redis_slot.c lib/redis_slot.h lib/redis_cluster.h
 if HAVE_HIREDIS
-lib_libtlsrelay_la_SOURCES += lib/fleet.c lib/fleet_hist.c lib/fleet_int.h lib/redis.c
+lib_libtlsrelay_la_SOURCES += lib/fleet.c lib/fleet_hist.c lib/fleet_int.h lib/redis.c \
+	lib/redis_cluster.c
 else
 lib_libtlsrelay_la_SOURCES += lib/fleet_none.c
 endif
-EXTRA_DIST += lib/fleet.c lib/fleet_hist.c lib/fleet_int.h lib/redis.c lib/fleet_none.c
+EXTRA_DIST += lib/fleet.c lib/fleet_hist.c lib/fleet_int.h lib/redis.c lib/fleet_none.c \
+	lib/redis_cluster.c
 
 # libcurl, SQLite and zlib: only their headers at build time for the first
 # two (ac/lib.ac). The flags are the library's own: programs that include

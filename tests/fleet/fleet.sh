@@ -111,7 +111,42 @@ redis_start() {
 }
 redis_stop() { [ -n "$REDIS_PID" ] && stop_pid "$REDIS_PID"; REDIS_PID=; }
 rcli() { REDISCLI_AUTH=$(cat "$T/redis/pw") timeout 5 redis-cli -p "$RP" --no-auth-warning "$@"; }
-redis_start || tap_bail "redis-server did not start: $(cat "$T/redis.out")"
+if [ "${FLEET_CLUSTER:-0}" = 1 ]; then
+	# FLEET_CLUSTER=1: a Redis Cluster of three primaries (no replicas) on
+	# 127.0.0.1:$CP1..3 (bus ports from free_port too), the same password;
+	# shared_store names the first node ($RP). rcli follows redirections
+	# (-c); ncli PORT ARGS asks one node only.
+	# shared_store_timeout = 2000 (the hosts' tlsrelay.conf): room for redirections on a
+	# loaded test machine (the bound is checked by counting, never by time).
+	CP1=$(free_port) && CP2=$(free_port) && CP3=$(free_port) || tap_bail "no free port"
+	declare -A CPID=()
+	node_start() {	# node_start PORT: one cluster node (its PID in CPID[PORT])
+		local bus
+		bus=$(free_port) || return 1
+		mkdir -p "$T/redis/$1"
+		start_bg "redis-$1" redis-server --port "$1" --cluster-port "$bus" --bind 127.0.0.1 \
+			--save '' --appendonly no --dir "$T/redis/$1" --daemonize no \
+			--cluster-enabled yes --cluster-config-file "$T/redis/$1/nodes.conf" \
+			--cluster-node-timeout 3000 --requirepass "$(cat "$T/redis/pw")" \
+			--masterauth "$(cat "$T/redis/pw")"
+		CPID[$1]=$BG_PID
+		wait_until 10 ncli "$1" PING > /dev/null 2>&1
+	}
+	ncli() { local p=$1; shift; REDISCLI_AUTH=$(cat "$T/redis/pw") timeout 5 redis-cli -p "$p" --no-auth-warning "$@"; }
+	rcli() { ncli "$RP" -c "$@"; }
+	cluster_ok() { [ "$(ncli "$1" CLUSTER INFO | tr -d '\r' | grep -c '^cluster_state:ok')" = 1 ]; }
+	redis_start() {
+		local p
+		for p in "$CP1" "$CP2" "$CP3"; do node_start "$p" || return 1; done
+		REDISCLI_AUTH=$(cat "$T/redis/pw") timeout 30 redis-cli --no-auth-warning --cluster create \
+			"127.0.0.1:$CP1" "127.0.0.1:$CP2" "127.0.0.1:$CP3" --cluster-replicas 0 \
+			--cluster-yes > "$T/redis/create.out" 2>&1 || return 1
+		for p in "$CP1" "$CP2" "$CP3"; do wait_until 30 cluster_ok "$p" || return 1; done
+	}
+	redis_stop() { local p; for p in "${!CPID[@]}"; do stop_pid "${CPID[$p]}"; done; CPID=(); }
+	RP=$CP1
+fi
+redis_start || tap_bail "redis-server did not start: $(cat "$T"/redis*.out "$T/redis/create.out" 2>/dev/null)"
 
 # ---------------------------------------------------------------- hosts
 CLOSED=$(free_port) || tap_bail "no free port"
@@ -136,6 +171,7 @@ tls_history = $T/$h/history.db
 shared_store = redis://127.0.0.1:$RP/0
 shared_store_password_file = $T/$h/redis-pw
 shared_store_lease = 5s
+$([ "${FLEET_CLUSTER:-0}" = 1 ] && echo "shared_store_timeout = 2000")
 EOF
 done
 chown -R nobody "$T/C" || tap_bail "cannot give host C's files to nobody"

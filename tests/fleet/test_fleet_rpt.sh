@@ -81,5 +81,5 @@ tap_unlike "$OUT" "report sent to" "B again: nothing sent twice"
 doms=$(grep -h '^TLS-Report-Domain:' "$T"/rpt/*.eml | tr -d '\r' | sort | tr '\n' ' ')
 tap_is "$doms" "TLS-Report-Domain: d1.test TLS-Report-Domain: d2.test TLS-Report-Domain: d3.test " \
 	"exactly one report per policy domain"
-tap_is "$(rcli EXISTS "tlsrelay:rptlease:$DAY:d1.test")" 0 "no lease left behind"
+tap_is "$(rcli EXISTS "tlsrelay:rptlease:{$DAY:d1.test}")" 0 "no lease left behind"
 tap_done
