@@ -50,9 +50,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "history_journal.h"
 #include "history_sqlite_int.h"
 #include "history_store.h"
 #include "policy.h"
@@ -283,8 +285,14 @@ tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return NULL;
 	}
+	s->jfd = -1;
 	if (lim)
 		s->lim = *lim;
+	if ((s->jpath = tr_hj_path(path)) == NULL) {
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		free(s);
+		return NULL;
+	}
 	if (tr_sqlite_load(st) != TLSRELAY_OK)
 		snprintf(s->err, sizeof s->err, "%s", st->text);
 	if (s->err[0] || (create && tr_sqlite_create_for_owner(path, 0640, s->err, sizeof s->err) < 0) ||
@@ -305,6 +313,11 @@ tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *
 	for (int i = 0; create && i < S_COUNT; i++)
 		if (tr_sq.prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
 			s->st[i] = NULL;
+	/* a reader that may write takes in what is pending, so that the
+	 * report and the metrics count every delivery (busy: left as it is) */
+	if (!create && tr_sq.db_readonly(s->db, "main") == 0)
+		(void)tr_hist_import(s, st);
+	tr_status_ok(st);
 	return s;
 }
 
@@ -317,6 +330,9 @@ void tr_hist_close(tr_hist_store *s)
 			tr_sq.finalize(s->st[i]);
 	if (s->db)
 		tr_sq.close(s->db);
+	if (s->jfd >= 0)
+		close(s->jfd);
+	free(s->jpath);
 	free(s);
 }
 
@@ -573,6 +589,83 @@ static int prune_rows(tr_hist_store *s, long long now)
 	return n + tr_sq.changes(s->db);
 }
 
+/* ------------------------------------------------------------ pending */
+
+/* Inside a write transaction: the pending journal's records written
+ * (oldest first, no STARTTLS-loss detection: see the header), its file
+ * kept open and locked in s->jfd until the transaction ends
+ * (pending_end). Nothing pending, or an appender at work: nothing done.
+ * Returns: the SQLite result code of the writes. */
+static int pending_import(tr_hist_store *s)
+{
+	tr_hj_cursor cur = { 0, 0, 0 };
+	tr_hj_record *r = NULL;
+	unsigned char *buf = NULL;
+	struct stat sb;
+	ssize_t got = 0;
+	int rc = SQLITE_OK;
+
+	if (stat(s->jpath, &sb) < 0 || sb.st_size == 0)
+		return SQLITE_OK;            /* the usual case: one stat */
+	s->jfd = open(s->jpath, O_RDWR | O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0));
+	if (s->jfd < 0)
+		return SQLITE_OK;
+	if (fstat(s->jfd, &sb) < 0 || !S_ISREG(sb.st_mode) || flock(s->jfd, LOCK_EX | LOCK_NB) < 0 ||
+	    (r = malloc(sizeof *r)) == NULL || (buf = malloc(TR_HJ_CAP + TR_HJ_REC_MAX)) == NULL ||
+	    (got = read(s->jfd, buf, TR_HJ_CAP + TR_HJ_REC_MAX)) <= 0) {
+		close(s->jfd);               /* left for the next writer */
+		s->jfd = -1;
+		got = 0;
+	}
+	while (rc == SQLITE_OK && tr_hj_next(buf, (size_t)got, &cur, r))
+		rc = write_all(s, r->a, r->n, r->c, r->nc, NULL, r->now);
+	free(buf);
+	free(r);
+	return rc;
+}
+
+/* The transaction that imported the journal ended: committed, its
+ * records are in the store and the file is emptied; else it is kept. */
+static void pending_end(tr_hist_store *s, int committed)
+{
+	if (s->jfd < 0)
+		return;
+	if (committed)
+		(void)ftruncate(s->jfd, 0);
+	close(s->jfd);                   /* and its flock */
+	s->jfd = -1;
+}
+
+tlsrelay_cat tr_hist_import(tr_hist_store *s, tlsrelay_status *st)
+{
+	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		tr_hsq_fail(s, "import");
+		return tr_hsq_failed(s, st);
+	}
+	if (pending_import(s) != SQLITE_OK || exec(s, "COMMIT") != SQLITE_OK) {
+		tr_hsq_fail(s, "import");
+		(void)exec(s, "ROLLBACK");
+		pending_end(s, 0);
+		return tr_hsq_failed(s, st);
+	}
+	pending_end(s, 1);
+	wal_trim(s);
+	return tr_status_ok(st);
+}
+
+/* The write lock was busy: the delivery into the pending journal.
+ * Returns: OK, or TEMP with both reasons. */
+static tlsrelay_cat pend(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
+                         const tr_hist_count *c, size_t nc, long long now, tlsrelay_status *st)
+{
+	char why[200];
+
+	if (tr_hj_append(s->jpath, a, n, c, nc, now, why, sizeof why) == 0)
+		return tr_status_ok(st);
+	tr_hsq_fail(s, "cannot record");
+	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%.300s; %s", s->err, why);
+}
+
 tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
                             const tr_hist_count *c, size_t nc, tr_hist_strip *sp,
                             long long now, tlsrelay_status *st)
@@ -583,10 +676,14 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 		memset(sp->lost, 0, sizeof sp->lost), sp->alert = 0;
 	for (int tries = 0; tries < 2; tries++) {
 		if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK) {
+			if ((rc & 0xff) == SQLITE_BUSY)
+				return pend(s, a, n, c, nc, now, st);
 			tr_hsq_fail(s, "cannot record");
 			return tr_hsq_failed(s, st);
 		}
-		rc = write_all(s, a, n, c, nc, sp, now);
+		rc = pending_import(s);
+		if (rc == SQLITE_OK)
+			rc = write_all(s, a, n, c, nc, sp, now);
 		/* the shared mark is read at most once an hour per connection */
 		if (rc == SQLITE_OK && s->pruned < now - 3600 &&
 		    (s->pruned = mark_get(s, "prune")) < now - 3600) {
@@ -595,11 +692,13 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 			s->pruned = now;
 		}
 		if (rc == SQLITE_OK && (rc = exec(s, "COMMIT")) == SQLITE_OK) {
+			pending_end(s, 1);
 			wal_trim(s);
 			return tr_status_ok(st);
 		}
 		tr_hsq_fail(s, "cannot record");
 		(void)exec(s, "ROLLBACK");
+		pending_end(s, 0);
 		if ((rc & 0xff) != SQLITE_FULL)
 			break;
 		make_room(s);
