@@ -14,9 +14,24 @@
  *   last deliveries' rows, never the database), one BEGIN IMMEDIATE
  *   transaction per delivery, and a busy handler that gives up after
  *   HIST_BUSY_MS (the default handler sleeps in growing steps up to the
- *   whole timeout; this one polls every 250 us). A write that cannot get
- *   the lock in that time is lost and reported; the delivery goes on.
- *   20 transports writing at once each wait at most that long.
+ *   whole timeout; this one polls every 250 us). 20 transports writing
+ *   at once each wait at most that long.
+ * - A write that cannot get the lock in that time is not lost (it was,
+ *   until 2026-12-07: a checkpoint's fsync on a loaded machine, or a
+ *   reader's long write, dropped rows that the report then missed): the
+ *   delivery is appended to the pending journal STORE-pending
+ *   (history_journal.h: one O_APPEND write, no wait on the store) and the
+ *   next writer that holds the lock imports it in its own transaction,
+ *   before its own rows, and empties it after its commit (a crash between
+ *   the two imports those records twice: rare, and counted rather than
+ *   lost). A reader that may write (tlsrelay-report, the metrics) imports
+ *   too when it opens the store. Imported records have no STARTTLS-loss
+ *   detection (their deliveries are over; the rows and counters are
+ *   written as they were). Why not a longer busy wait: the delivery
+ *   would wait for it (the MTA waits for the transport's exit); why not
+ *   a queue in a daemon: the standalone transport has none. The journal
+ *   is bounded (TR_HJ_CAP): past it a write is lost and reported, as
+ *   before.
  * - Size: PRAGMA max_page_count from the limit. A write that finds the
  *   store full (SQLITE_FULL) rolls back, drops the oldest tenth of the
  *   attempts (or, when none are left, the oldest day) and tries once more.

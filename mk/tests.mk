@@ -50,6 +50,7 @@ UNIT_TESTS = \
 	tests/unit/test_exim_result \
 	tests/unit/test_fleet \
 	tests/unit/test_history \
+	tests/unit/test_history_journal \
 	tests/unit/test_io \
 	tests/unit/test_lmtp_server \
 	tests/unit/test_message \
