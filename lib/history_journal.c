@@ -7,10 +7,14 @@
  *   never interleave on a local file system; a short write (disk full, a
  *   crash) leaves a torn record, which the parser's checksum and length
  *   checks skip (the records after it are found again by their magic).
- * - The shared flock an appender takes is polled (250 us steps) for at
- *   most TR_HJ_LOCK_MS: an importer holds the exclusive one only for its
- *   import and commit (bounded by TR_HJ_CAP), but a delivery never waits
- *   on a process it does not know to be quick.
+ * - The importer holds the exclusive flock only to rename the file away
+ *   (microseconds), then reads and imports the renamed file at leisure:
+ *   a first version held it across its import and commit, and under
+ *   AddressSanitizer 80 concurrent deliveries lost one row to an appender
+ *   that gave up waiting. The shared flock an appender takes is polled
+ *   (250 us steps) for at most TR_HJ_LOCK_MS; an appender that opened the
+ *   file before it was renamed sees that (the path names another inode,
+ *   or none) and opens the new one.
  * - Strings are stored with their NUL so that a decoded record points
  *   into the buffer read: no copy, no allocation in the parser.
  */
@@ -72,13 +76,13 @@ static uint32_t fnv1a(const unsigned char *p, size_t n)
 	return h;
 }
 
-char *tr_hj_path(const char *store_path)
+char *tr_hj_path(const char *store_path, const char *suffix)
 {
-	size_t n = strlen(store_path);
-	char *p = malloc(n + sizeof "-pending");
+	size_t n = strlen(store_path), k = strlen(suffix);
+	char *p = malloc(n + k + 1);
 
 	if (p)
-		memcpy(p, store_path, n), memcpy(p + n, "-pending", sizeof "-pending");
+		memcpy(p, store_path, n), memcpy(p + n, suffix, k + 1);
 	return p;
 }
 
@@ -198,6 +202,39 @@ static int lock_briefly(int fd, int how)
 	return -1;
 }
 
+/* path opened for appending, flocked shared, and still the file at path
+ * (an importer renames it away under its exclusive flock: an appender
+ * that opened it before must not write to what was taken): the fd, or
+ * -1 with err. */
+static int open_current(const char *path, char *err, size_t cap)
+{
+	struct stat sb, now;
+	int fd;
+
+	for (int tries = 0; tries < 4; tries++) {
+		if (tr_sqlite_create_for_owner(path, 0640, err, cap) < 0)
+			return -1;
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		          (geteuid() == 0 ? O_NOFOLLOW : 0), 0640);
+		if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			snprintf(err, cap, "pending journal: %s", fd < 0 ? strerror(errno) : "not a regular file");
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		if (lock_briefly(fd, LOCK_SH) < 0) {
+			snprintf(err, cap, "pending journal: busy");
+			close(fd);
+			return -1;
+		}
+		if (lstat(path, &now) == 0 && now.st_dev == sb.st_dev && now.st_ino == sb.st_ino)
+			return fd;
+		close(fd);                   /* taken meanwhile: a new one */
+	}
+	snprintf(err, cap, "pending journal: busy");
+	return -1;
+}
+
 int tr_hj_append(const char *path, const tr_hist_attempt *a, size_t n, const tr_hist_count *c,
                  size_t nc, long long now, char *err, size_t cap)
 {
@@ -205,24 +242,14 @@ int tr_hj_append(const char *path, const tr_hist_attempt *a, size_t n, const tr_
 	size_t len = tr_hj_encode(a, n, c, nc, now, &rec);
 	struct stat sb;
 	ssize_t w;
-	int fd = -1, rc = -1;
+	int fd, rc = -1;
 
 	if (len == 0) {
 		snprintf(err, cap, "pending journal: record too large");
 		return -1;
 	}
-	if (tr_sqlite_create_for_owner(path, 0640, err, cap) < 0)
+	if ((fd = open_current(path, err, cap)) < 0)
 		goto out;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	          (geteuid() == 0 ? O_NOFOLLOW : 0), 0640);
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, cap, "pending journal: %s", fd < 0 ? strerror(errno) : "not a regular file");
-		goto out;
-	}
-	if (lock_briefly(fd, LOCK_SH) < 0) {
-		snprintf(err, cap, "pending journal: busy");
-		goto out;
-	}
 	if (fstat(fd, &sb) < 0 || sb.st_size + (off_t)len > TR_HJ_CAP) {
 		snprintf(err, cap, "pending journal full (%d bytes)", TR_HJ_CAP);
 		goto out;
@@ -237,6 +264,46 @@ out:
 		close(fd);                   /* and its flock */
 	free(rec);
 	return rc;
+}
+
+int tr_hj_take(const char *path, const char *taken)
+{
+	struct stat sb;
+	int fd, rc = -1;
+
+	if (lstat(taken, &sb) == 0)
+		return 0;                    /* a failed import's: that one first */
+	if (stat(path, &sb) < 0 || sb.st_size == 0)
+		return -1;                   /* the usual case: one stat */
+	fd = open(path, O_RDONLY | O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+		rc = rename(path, taken);    /* appenders re-open path: open_current */
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
+
+unsigned char *tr_hj_read(const char *taken, size_t *len)
+{
+	unsigned char *buf = NULL;
+	struct stat sb;
+	ssize_t got = -1;
+	int fd = open(taken, O_RDONLY | O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0));
+
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (buf = malloc(TR_HJ_CAP + TR_HJ_REC_MAX)) != NULL)
+		got = read(fd, buf, TR_HJ_CAP + TR_HJ_REC_MAX);
+	close(fd);
+	if (got < 0) {
+		free(buf);
+		return NULL;
+	}
+	*len = (size_t)got;
+	return buf;
 }
 
 /* ------------------------------------------------------------ parsing */

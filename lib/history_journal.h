@@ -6,13 +6,17 @@
  * the next write transaction that gets the lock (see its header for the
  * why); this file holds the record format, the append and the parser.
  *
- * THE FILE: "STORE-pending" next to the store (not "-journal": that name
+ * THE FILES: "STORE-pending" next to the store (not "-journal": that name
  * is SQLite's rollback journal, which SQLite would take as a hot journal).
  * Records are appended with O_APPEND, one write(2) each, under a shared
- * flock(2); the importer holds an exclusive flock from its read to the
- * truncation after its commit, so no record is appended between the two.
+ * flock(2). An importer (holding the store's write lock, so one at a time)
+ * renames it to "STORE-pending-taken" under an exclusive flock, imports
+ * that in its transaction and removes it after its commit; a taken file
+ * left by a failed import (or a crash) is imported by the next importer
+ * before anything else (a crash between a commit and the removal imports
+ * those records twice: counted twice, never lost).
  * Mode 0640; a file root would make in another user's directory is made
- * for that user (as the store: tr_sqlite_create_for_owner); root opens it
+ * for that user (as the store: tr_sqlite_create_for_owner); root opens them
  * without following a symbolic link; anything but a regular file is
  * refused.
  *
@@ -53,8 +57,8 @@ typedef struct tr_hj_record {
 	tr_hist_count c[TR_HJ_MAX_COUNTERS];
 } tr_hj_record;
 
-/* The journal's path for the store at store_path (malloc'd), or NULL. */
-char *tr_hj_path(const char *store_path);
+/* store_path with suffix ("-pending", "-pending-taken"): malloc'd, or NULL. */
+char *tr_hj_path(const char *store_path, const char *suffix);
 
 /* One delivery as a record into a malloc'd buffer: its length, or 0 when
  * it is over a limit or out of memory (*out NULL). */
@@ -72,6 +76,16 @@ typedef struct tr_hj_cursor {
 	size_t skipped;            /* bytes that were no record */
 	int resyncs;               /* looks for "TRHJ" after a bad record */
 } tr_hj_cursor;
+
+/* Under the store's write lock: the pending records to import are in
+ * taken: left there by a failed import, or path renamed to it now.
+ * Returns: 0 (import taken), -1 nothing to import (none, or an appender
+ * at work: for the next writer). */
+int tr_hj_take(const char *path, const char *taken);
+
+/* The first TR_HJ_CAP + TR_HJ_REC_MAX bytes of taken (malloc'd, *len), or
+ * NULL. */
+unsigned char *tr_hj_read(const char *taken, size_t *len);
 
 /* The next whole record of buf[cur->off..len) into r; cur moves past it
  * (or to len, adding what was no record to cur->skipped).

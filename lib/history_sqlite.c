@@ -21,10 +21,11 @@
  *   reader's long write, dropped rows that the report then missed): the
  *   delivery is appended to the pending journal STORE-pending
  *   (history_journal.h: one O_APPEND write, no wait on the store) and the
- *   next writer that holds the lock imports it in its own transaction,
- *   before its own rows, and empties it after its commit (a crash between
- *   the two imports those records twice: rare, and counted rather than
- *   lost). A reader that may write (tlsrelay-report, the metrics) imports
+ *   next writer that holds the lock takes it (renamed to
+ *   STORE-pending-taken), imports it in its own transaction, before its
+ *   own rows, and removes it after its commit (a crash between the two
+ *   imports those records twice: rare, and counted rather than lost; a
+ *   rollback leaves it for the next writer). A reader that may write (tlsrelay-report, the metrics) imports
  *   too when it opens the store. Imported records have no STARTTLS-loss
  *   detection (their deliveries are over; the rows and counters are
  *   written as they were). Why not a longer busy wait: the delivery
@@ -65,7 +66,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -300,10 +300,11 @@ tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		return NULL;
 	}
-	s->jfd = -1;
 	if (lim)
 		s->lim = *lim;
-	if ((s->jpath = tr_hj_path(path)) == NULL) {
+	if ((s->jpath = tr_hj_path(path, "-pending")) == NULL ||
+	    (s->jtpath = tr_hj_path(path, "-pending-taken")) == NULL) {
+		free(s->jpath);
 		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
 		free(s);
 		return NULL;
@@ -345,9 +346,8 @@ void tr_hist_close(tr_hist_store *s)
 			tr_sq.finalize(s->st[i]);
 	if (s->db)
 		tr_sq.close(s->db);
-	if (s->jfd >= 0)
-		close(s->jfd);
 	free(s->jpath);
+	free(s->jtpath);
 	free(s);
 }
 
@@ -607,8 +607,8 @@ static int prune_rows(tr_hist_store *s, long long now)
 /* ------------------------------------------------------------ pending */
 
 /* Inside a write transaction: the pending journal's records written
- * (oldest first, no STARTTLS-loss detection: see the header), its file
- * kept open and locked in s->jfd until the transaction ends
+ * (oldest first, no STARTTLS-loss detection: see the header); s->jtaken
+ * says that STORE-pending-taken is to go when the transaction commits
  * (pending_end). Nothing pending, or an appender at work: nothing done.
  * Returns: the SQLite result code of the writes. */
 static int pending_import(tr_hist_store *s)
@@ -616,39 +616,28 @@ static int pending_import(tr_hist_store *s)
 	tr_hj_cursor cur = { 0, 0, 0 };
 	tr_hj_record *r = NULL;
 	unsigned char *buf = NULL;
-	struct stat sb;
-	ssize_t got = 0;
+	size_t len = 0;
 	int rc = SQLITE_OK;
 
-	if (stat(s->jpath, &sb) < 0 || sb.st_size == 0)
-		return SQLITE_OK;            /* the usual case: one stat */
-	s->jfd = open(s->jpath, O_RDWR | O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0));
-	if (s->jfd < 0)
+	s->jtaken = 0;
+	if (tr_hj_take(s->jpath, s->jtpath) < 0)
 		return SQLITE_OK;
-	if (fstat(s->jfd, &sb) < 0 || !S_ISREG(sb.st_mode) || flock(s->jfd, LOCK_EX | LOCK_NB) < 0 ||
-	    (r = malloc(sizeof *r)) == NULL || (buf = malloc(TR_HJ_CAP + TR_HJ_REC_MAX)) == NULL ||
-	    (got = read(s->jfd, buf, TR_HJ_CAP + TR_HJ_REC_MAX)) <= 0) {
-		close(s->jfd);               /* left for the next writer */
-		s->jfd = -1;
-		got = 0;
-	}
-	while (rc == SQLITE_OK && tr_hj_next(buf, (size_t)got, &cur, r))
-		rc = write_all(s, r->a, r->n, r->c, r->nc, NULL, r->now);
+	s->jtaken = 1;                   /* even unreadable: it goes */
+	if ((buf = tr_hj_read(s->jtpath, &len)) != NULL && (r = malloc(sizeof *r)) != NULL)
+		while (rc == SQLITE_OK && tr_hj_next(buf, len, &cur, r))
+			rc = write_all(s, r->a, r->n, r->c, r->nc, NULL, r->now);
 	free(buf);
 	free(r);
 	return rc;
 }
 
-/* The transaction that imported the journal ended: committed, its
- * records are in the store and the file is emptied; else it is kept. */
+/* The transaction that imported the taken journal ended: committed, its
+ * records are in the store and the file goes; else it stays for the next. */
 static void pending_end(tr_hist_store *s, int committed)
 {
-	if (s->jfd < 0)
-		return;
-	if (committed)
-		(void)ftruncate(s->jfd, 0);
-	close(s->jfd);                   /* and its flock */
-	s->jfd = -1;
+	if (s->jtaken && committed)
+		(void)unlink(s->jtpath);
+	s->jtaken = 0;
 }
 
 tlsrelay_cat tr_hist_import(tr_hist_store *s, tlsrelay_status *st)
