@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include "history_journal.h"
 #include "sqlite_dl.h"
+#include "status.h"
 
 #define HJ_HEAD 12                 /* magic, length, checksum */
 static const unsigned char magic[4] = { 'T', 'R', 'H', 'J' };
@@ -235,53 +236,48 @@ static int open_current(const char *path, char *err, size_t cap)
 	return -1;
 }
 
-int tr_hj_append(const char *path, const tr_hist_attempt *a, size_t n, const tr_hist_count *c,
-                 size_t nc, long long now, char *err, size_t cap)
+tlsrelay_cat tr_hj_append(const char *path, const tr_hist_attempt *a, size_t n,
+                          const tr_hist_count *c, size_t nc, long long now, tlsrelay_status *st)
 {
 	unsigned char *rec = NULL;
 	size_t len = tr_hj_encode(a, n, c, nc, now, &rec);
+	char err[300] = "";
 	struct stat sb;
 	ssize_t w;
-	int fd, rc = -1;
+	int fd = -1;
 
-	if (len == 0) {
-		snprintf(err, cap, "pending journal: record too large");
-		return -1;
-	}
-	if ((fd = open_current(path, err, cap)) < 0)
-		goto out;
-	if (fstat(fd, &sb) < 0 || sb.st_size + (off_t)len > TR_HJ_CAP) {
-		snprintf(err, cap, "pending journal full (%d bytes)", TR_HJ_CAP);
-		goto out;
-	}
-	w = write(fd, rec, len);
-	if (w != (ssize_t)len)
-		snprintf(err, cap, "pending journal: %s", w < 0 ? strerror(errno) : "short write");
-	else
-		rc = 0;
-out:
+	if (len == 0)
+		snprintf(err, sizeof err, "pending journal: record too large");
+	else if ((fd = open_current(path, err, sizeof err)) < 0)
+		;                            /* err says why */
+	else if (fstat(fd, &sb) < 0 || sb.st_size + (off_t)len > TR_HJ_CAP)
+		snprintf(err, sizeof err, "pending journal full (%d bytes)", TR_HJ_CAP);
+	else if ((w = write(fd, rec, len)) != (ssize_t)len)
+		snprintf(err, sizeof err, "pending journal: %s", w < 0 ? strerror(errno) : "short write");
 	if (fd >= 0)
 		close(fd);                   /* and its flock */
 	free(rec);
-	return rc;
+	if (err[0])
+		return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%s", err);
+	return tr_status_ok(st);
 }
 
 int tr_hj_take(const char *path, const char *taken)
 {
 	struct stat sb;
-	int fd, rc = -1;
+	int fd, took = 0;
 
 	if (lstat(taken, &sb) == 0)
-		return 0;                    /* a failed import's: that one first */
+		return 1;                    /* a failed import's: that one first */
 	if (stat(path, &sb) < 0 || sb.st_size == 0)
-		return -1;                   /* the usual case: one stat */
+		return 0;                    /* the usual case: one stat */
 	fd = open(path, O_RDONLY | O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0));
 	if (fd < 0)
-		return -1;
+		return 0;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
-		rc = rename(path, taken);    /* appenders re-open path: open_current */
+		took = rename(path, taken) == 0;   /* appenders re-open path: open_current */
 	close(fd);
-	return rc < 0 ? -1 : 0;
+	return took;
 }
 
 unsigned char *tr_hj_read(const char *taken, size_t *len)

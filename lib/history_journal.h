@@ -41,6 +41,7 @@
 
 #include <stddef.h>
 #include "history_store.h"
+#include "status.h"
 
 #define TR_HJ_CAP          (256 * 1024)   /* bytes in the file */
 #define TR_HJ_REC_MAX      (128 * 1024)   /* bytes in one record */
@@ -66,9 +67,10 @@ size_t tr_hj_encode(const tr_hist_attempt *a, size_t n, const tr_hist_count *c, 
                     long long now, unsigned char **out);
 
 /* Append one delivery to the journal at path (made when missing).
- * Returns 0, or -1 with err ("pending journal full", "...: REASON"). */
-int tr_hj_append(const char *path, const tr_hist_attempt *a, size_t n, const tr_hist_count *c,
-                 size_t nc, long long now, char *err, size_t cap);
+ * Returns: OK; TEMP 4.3.0 ("pending journal full (N bytes)", "pending
+ * journal: REASON": busy, not a regular file, record too large, errno). */
+tlsrelay_cat tr_hj_append(const char *path, const tr_hist_attempt *a, size_t n,
+                          const tr_hist_count *c, size_t nc, long long now, tlsrelay_status *st);
 
 /* Where a parse is in its buffer (start it zeroed). */
 typedef struct tr_hj_cursor {
@@ -77,10 +79,9 @@ typedef struct tr_hj_cursor {
 	int resyncs;               /* looks for "TRHJ" after a bad record */
 } tr_hj_cursor;
 
-/* Under the store's write lock: the pending records to import are in
- * taken: left there by a failed import, or path renamed to it now.
- * Returns: 0 (import taken), -1 nothing to import (none, or an appender
- * at work: for the next writer). */
+/* Under the store's write lock: is there something to import in taken
+ * (left there by a failed import, or path renamed to it now)? 1 yes; 0
+ * no (nothing pending, or an appender at work: for the next writer). */
 int tr_hj_take(const char *path, const char *taken);
 
 /* The first TR_HJ_CAP + TR_HJ_REC_MAX bytes of taken (malloc'd, *len), or

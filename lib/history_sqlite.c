@@ -25,8 +25,9 @@
  *   STORE-pending-taken), imports it in its own transaction, before its
  *   own rows, and removes it after its commit (a crash between the two
  *   imports those records twice: rare, and counted rather than lost; a
- *   rollback leaves it for the next writer). A reader that may write (tlsrelay-report, the metrics) imports
- *   too when it opens the store. Imported records have no STARTTLS-loss
+ *   rollback leaves it for the next writer). A reader that may write
+ *   (tlsrelay-report, the metrics) imports too when it opens the store
+ *   and something is pending. Imported records have no STARTTLS-loss
  *   detection (their deliveries are over; the rows and counters are
  *   written as they were). Why not a longer busy wait: the delivery
  *   would wait for it (the MTA waits for the transport's exit); why not
@@ -620,7 +621,7 @@ static int pending_import(tr_hist_store *s)
 	int rc = SQLITE_OK;
 
 	s->jtaken = 0;
-	if (tr_hj_take(s->jpath, s->jtpath) < 0)
+	if (!tr_hj_take(s->jpath, s->jtpath))
 		return SQLITE_OK;
 	s->jtaken = 1;                   /* even unreadable: it goes */
 	if ((buf = tr_hj_read(s->jtpath, &len)) != NULL && (r = malloc(sizeof *r)) != NULL)
@@ -642,6 +643,10 @@ static void pending_end(tr_hist_store *s, int committed)
 
 tlsrelay_cat tr_hist_import(tr_hist_store *s, tlsrelay_status *st)
 {
+	struct stat sb;
+
+	if ((stat(s->jpath, &sb) < 0 || sb.st_size == 0) && lstat(s->jtpath, &sb) < 0)
+		return tr_status_ok(st);     /* nothing pending: no write transaction */
 	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
 		tr_hsq_fail(s, "import");
 		return tr_hsq_failed(s, st);
@@ -662,12 +667,12 @@ tlsrelay_cat tr_hist_import(tr_hist_store *s, tlsrelay_status *st)
 static tlsrelay_cat pend(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
                          const tr_hist_count *c, size_t nc, long long now, tlsrelay_status *st)
 {
-	char why[200];
+	tlsrelay_status why;
 
-	if (tr_hj_append(s->jpath, a, n, c, nc, now, why, sizeof why) == 0)
+	if (tr_hj_append(s->jpath, a, n, c, nc, now, &why) == TLSRELAY_OK)
 		return tr_status_ok(st);
 	tr_hsq_fail(s, "cannot record");
-	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%.300s; %s", s->err, why);
+	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%.200s; %.300s", s->err, why.text);
 }
 
 tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
