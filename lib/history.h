@@ -23,7 +23,9 @@
  * a tlsrelayd delivery process writes many deliveries through one). A
  * store that cannot be opened or written is logged (LOG_WARNING, "TLS
  * history: ...") and the delivery goes on: the mail never waits for it
- * beyond the store's short lock wait.
+ * beyond the store's short lock wait. A store busy past that wait loses
+ * nothing: the delivery waits in its pending journal for the next writer
+ * (history_journal.h).
  *
  * STARTTLS STRIPPING: an attempt that shows no STARTTLS at a server
  * that offered it and verified within the retention is logged

@@ -14,9 +14,26 @@
  *   last deliveries' rows, never the database), one BEGIN IMMEDIATE
  *   transaction per delivery, and a busy handler that gives up after
  *   HIST_BUSY_MS (the default handler sleeps in growing steps up to the
- *   whole timeout; this one polls every 250 us). A write that cannot get
- *   the lock in that time is lost and reported; the delivery goes on.
- *   20 transports writing at once each wait at most that long.
+ *   whole timeout; this one polls every 250 us). 20 transports writing
+ *   at once each wait at most that long.
+ * - A write that cannot get the lock in that time is not lost (it was,
+ *   until 2026-12-07: a checkpoint's fsync on a loaded machine, or a
+ *   reader's long write, dropped rows that the report then missed): the
+ *   delivery is appended to the pending journal STORE-pending
+ *   (history_journal.h: one O_APPEND write, no wait on the store) and the
+ *   next writer that holds the lock takes it (renamed to
+ *   STORE-pending-taken), imports it in its own transaction, before its
+ *   own rows, and removes it after its commit (a crash between the two
+ *   imports those records twice: rare, and counted rather than lost; a
+ *   rollback leaves it for the next writer). A reader that may write
+ *   (tlsrelay-report, the metrics) imports too when it opens the store
+ *   and something is pending. Imported records have no STARTTLS-loss
+ *   detection (their deliveries are over; the rows and counters are
+ *   written as they were). Why not a longer busy wait: the delivery
+ *   would wait for it (the MTA waits for the transport's exit); why not
+ *   a queue in a daemon: the standalone transport has none. The journal
+ *   is bounded (TR_HJ_CAP): past it a write is lost and reported, as
+ *   before.
  * - Size: PRAGMA max_page_count from the limit. A write that finds the
  *   store full (SQLITE_FULL) rolls back, drops the oldest tenth of the
  *   attempts (or, when none are left, the oldest day) and tries once more.
@@ -53,6 +70,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "history_journal.h"
 #include "history_sqlite_int.h"
 #include "history_store.h"
 #include "policy.h"
@@ -285,6 +303,13 @@ tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *
 	}
 	if (lim)
 		s->lim = *lim;
+	if ((s->jpath = tr_hj_path(path, "-pending")) == NULL ||
+	    (s->jtpath = tr_hj_path(path, "-pending-taken")) == NULL) {
+		free(s->jpath);
+		tr_status_set(st, TLSRELAY_INTERNAL, "4.3.0", "out of memory");
+		free(s);
+		return NULL;
+	}
 	if (tr_sqlite_load(st) != TLSRELAY_OK)
 		snprintf(s->err, sizeof s->err, "%s", st->text);
 	if (s->err[0] || (create && tr_sqlite_create_for_owner(path, 0640, s->err, sizeof s->err) < 0) ||
@@ -305,6 +330,11 @@ tr_hist_store *tr_hist_open(const char *path, int create, const tr_hist_limits *
 	for (int i = 0; create && i < S_COUNT; i++)
 		if (tr_sq.prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK)
 			s->st[i] = NULL;
+	/* a reader that may write takes in what is pending, so that the
+	 * report and the metrics count every delivery (busy: left as it is) */
+	if (!create && tr_sq.db_readonly(s->db, "main") == 0)
+		(void)tr_hist_import(s, st);
+	tr_status_ok(st);
 	return s;
 }
 
@@ -317,6 +347,8 @@ void tr_hist_close(tr_hist_store *s)
 			tr_sq.finalize(s->st[i]);
 	if (s->db)
 		tr_sq.close(s->db);
+	free(s->jpath);
+	free(s->jtpath);
 	free(s);
 }
 
@@ -573,6 +605,76 @@ static int prune_rows(tr_hist_store *s, long long now)
 	return n + tr_sq.changes(s->db);
 }
 
+/* ------------------------------------------------------------ pending */
+
+/* Inside a write transaction: the pending journal's records written
+ * (oldest first, no STARTTLS-loss detection: see the header); s->jtaken
+ * says that STORE-pending-taken is to go when the transaction commits
+ * (pending_end). Nothing pending, or an appender at work: nothing done.
+ * Returns: the SQLite result code of the writes. */
+static int pending_import(tr_hist_store *s)
+{
+	tr_hj_cursor cur = { 0, 0, 0 };
+	tr_hj_record *r = NULL;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int rc = SQLITE_OK;
+
+	s->jtaken = 0;
+	if (!tr_hj_take(s->jpath, s->jtpath))
+		return SQLITE_OK;
+	s->jtaken = 1;                   /* even unreadable: it goes */
+	if ((buf = tr_hj_read(s->jtpath, &len)) != NULL && (r = malloc(sizeof *r)) != NULL)
+		while (rc == SQLITE_OK && tr_hj_next(buf, len, &cur, r))
+			rc = write_all(s, r->a, r->n, r->c, r->nc, NULL, r->now);
+	free(buf);
+	free(r);
+	return rc;
+}
+
+/* The transaction that imported the taken journal ended: committed, its
+ * records are in the store and the file goes; else it stays for the next. */
+static void pending_end(tr_hist_store *s, int committed)
+{
+	if (s->jtaken && committed)
+		(void)unlink(s->jtpath);
+	s->jtaken = 0;
+}
+
+tlsrelay_cat tr_hist_import(tr_hist_store *s, tlsrelay_status *st)
+{
+	struct stat sb;
+
+	if ((stat(s->jpath, &sb) < 0 || sb.st_size == 0) && lstat(s->jtpath, &sb) < 0)
+		return tr_status_ok(st);     /* nothing pending: no write transaction */
+	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		tr_hsq_fail(s, "import");
+		return tr_hsq_failed(s, st);
+	}
+	if (pending_import(s) != SQLITE_OK || exec(s, "COMMIT") != SQLITE_OK) {
+		tr_hsq_fail(s, "import");
+		(void)exec(s, "ROLLBACK");
+		pending_end(s, 0);
+		return tr_hsq_failed(s, st);
+	}
+	pending_end(s, 1);
+	wal_trim(s);
+	return tr_status_ok(st);
+}
+
+/* The write lock was busy: the delivery into the pending journal.
+ * Returns: OK, or TEMP with both reasons. */
+static tlsrelay_cat pend(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
+                         const tr_hist_count *c, size_t nc, long long now, tlsrelay_status *st)
+{
+	tlsrelay_status why;
+
+	if (tr_hj_append(s->jpath, a, n, c, nc, now, &why) == TLSRELAY_OK)
+		return tr_status_ok(st);
+	tr_hsq_fail(s, "cannot record");
+	return tr_status_set(st, TLSRELAY_TEMP, "4.3.0", "%.200s; %.300s", s->err, why.text);
+}
+
 tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
                             const tr_hist_count *c, size_t nc, tr_hist_strip *sp,
                             long long now, tlsrelay_status *st)
@@ -583,10 +685,14 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 		memset(sp->lost, 0, sizeof sp->lost), sp->alert = 0;
 	for (int tries = 0; tries < 2; tries++) {
 		if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK) {
+			if ((rc & 0xff) == SQLITE_BUSY)
+				return pend(s, a, n, c, nc, now, st);
 			tr_hsq_fail(s, "cannot record");
 			return tr_hsq_failed(s, st);
 		}
-		rc = write_all(s, a, n, c, nc, sp, now);
+		rc = pending_import(s);
+		if (rc == SQLITE_OK)
+			rc = write_all(s, a, n, c, nc, sp, now);
 		/* the shared mark is read at most once an hour per connection */
 		if (rc == SQLITE_OK && s->pruned < now - 3600 &&
 		    (s->pruned = mark_get(s, "prune")) < now - 3600) {
@@ -595,11 +701,13 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 			s->pruned = now;
 		}
 		if (rc == SQLITE_OK && (rc = exec(s, "COMMIT")) == SQLITE_OK) {
+			pending_end(s, 1);
 			wal_trim(s);
 			return tr_status_ok(st);
 		}
 		tr_hsq_fail(s, "cannot record");
 		(void)exec(s, "ROLLBACK");
+		pending_end(s, 0);
 		if ((rc & 0xff) != SQLITE_FULL)
 			break;
 		make_room(s);

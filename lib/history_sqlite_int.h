@@ -23,6 +23,8 @@ struct tr_hist_store {
 	long long busy_start;      /* microseconds, of the current wait */
 	long long pruned;          /* the "prune" mark last seen by this connection */
 	int wal_frames;            /* frames in the WAL after the last commit */
+	char *jpath, *jtpath;      /* the pending journal, and it taken (history_journal.h) */
+	int jtaken;                /* the transaction imports jtpath */
 	char err[512];
 };
 

@@ -30,9 +30,12 @@
  * - tr_hist_record writes one delivery's attempts, counters and the
  *   STARTTLS-loss detection in ONE transaction. It never waits more than a
  *   few milliseconds for another writer (many transports, tlsrelayd's
- *   processes write at once): a write that cannot be made is TEMP with
- *   the reason; the caller logs it and the delivery goes on. A store over its size limit drops its oldest attempts (and oldest
- *   days) and tries once more.
+ *   processes write at once): when the lock stays busy the delivery goes
+ *   to the store's pending journal (history_journal.h) and the next
+ *   writer, or a reader that may write, takes it in; a write that cannot
+ *   be made either way is TEMP with the reason; the caller logs it and
+ *   the delivery goes on. A store over its size limit drops its oldest
+ *   attempts (and oldest days) and tries once more.
  * - Strings are copied; the store keeps no pointer to the caller's data.
  *   Pointers handed to an each_* callback are valid during the call only;
  *   the callback returns non-zero to stop.
@@ -115,7 +118,8 @@ typedef struct tr_hist_strip {
 } tr_hist_strip;
 
 /* Open (create when create != 0) the store at path, or NULL with *st.
- * Reading without create never makes a file.
+ * Reading without create never makes a file; a reader that may write
+ * takes in the pending journal (tr_hist_import; busy: left for later).
  * Returns: OK; TEMP 4.3.0 ("PATH: REASON": SQLite cannot be loaded, the
  * file cannot be opened or made, is no TLS history store, or is not
  * writable by this user when create is set); INTERNAL 4.3.0 (out of
@@ -131,6 +135,11 @@ void tr_hist_close(tr_hist_store *s);
 tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n,
                             const tr_hist_count *c, size_t nc, tr_hist_strip *strip,
                             long long now, tlsrelay_status *st);
+
+/* Take the pending journal's deliveries into the store (done by every
+ * tr_hist_record, and by tr_hist_open for a reader that may write).
+ * Returns: OK, TEMP 4.3.0 ("import: REASON", e.g. "database is locked"). */
+tlsrelay_cat tr_hist_import(tr_hist_store *s, tlsrelay_status *st);
 
 /* Drop what is older than lim->days (also done now and then by
  * tr_hist_record); *removed: the rows removed.

@@ -114,7 +114,7 @@ lib_libtlsrelay_la_SOURCES += \
 lib_libtlsrelay_la_SOURCES += \
 	lib/tls_verdict.c \
 	lib/history.c lib/history.h lib/history_store.h lib/history_sqlite.c \
-	lib/history_sqlite_read.c lib/history_sqlite_int.h \
+	lib/history_sqlite_read.c lib/history_sqlite_int.h lib/history_journal.c lib/history_journal.h \
 	lib/shadow.c lib/shadow.h \
 	lib/report.c lib/report.h lib/report_agg.c lib/report_explain.c \
 	lib/report_html.c lib/report_metrics.c \

@@ -50,6 +50,7 @@ UNIT_TESTS = \
 	tests/unit/test_exim_result \
 	tests/unit/test_fleet \
 	tests/unit/test_history \
+	tests/unit/test_history_journal \
 	tests/unit/test_io \
 	tests/unit/test_lmtp_server \
 	tests/unit/test_message \
@@ -104,14 +105,14 @@ endif
 # "make fuzz" runs each libFuzzer program for FUZZ_SECONDS on a scratch copy
 # of its corpus (tests/fuzz/run.sh); FUZZ_TARGETS picks some, FUZZ_SAVE=1
 # merges new coverage back into the committed corpus.
-FUZZ_NAMES = reply ehlo config policy sasl session msgreq sts rcpt lmtp dsn redirect
+FUZZ_NAMES = reply ehlo config policy sasl session msgreq sts rcpt lmtp dsn redirect hjournal
 FUZZ_SECONDS = 60
 FUZZ_TARGETS = $(FUZZ_NAMES)
 check_PROGRAMS += \
 	tests/fuzz/replay_reply tests/fuzz/replay_ehlo tests/fuzz/replay_config \
 	tests/fuzz/replay_policy tests/fuzz/replay_sasl tests/fuzz/replay_session \
 	tests/fuzz/replay_msgreq tests/fuzz/replay_sts tests/fuzz/replay_rcpt \
-	tests/fuzz/replay_lmtp tests/fuzz/replay_dsn tests/fuzz/replay_redirect
+	tests/fuzz/replay_lmtp tests/fuzz/replay_dsn tests/fuzz/replay_redirect tests/fuzz/replay_hjournal
 tests_fuzz_replay_reply_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_reply.c
 tests_fuzz_replay_ehlo_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_ehlo.c
 tests_fuzz_replay_config_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_config.c
@@ -124,6 +125,7 @@ tests_fuzz_replay_rcpt_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_rcpt.c
 tests_fuzz_replay_lmtp_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_lmtp.c
 tests_fuzz_replay_dsn_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_dsn.c
 tests_fuzz_replay_redirect_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_redirect.c
+tests_fuzz_replay_hjournal_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_hjournal.c
 noinst_HEADERS += tests/fuzz/fuzz.h
 if TR_FUZZ
 # Same objects as the replay programs (tests/fuzz/fuzz_NAME.c is each one's
@@ -132,7 +134,7 @@ check_PROGRAMS += \
 	tests/fuzz/fuzz_reply tests/fuzz/fuzz_ehlo tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_policy tests/fuzz/fuzz_sasl tests/fuzz/fuzz_session \
 	tests/fuzz/fuzz_msgreq tests/fuzz/fuzz_sts tests/fuzz/fuzz_rcpt tests/fuzz/fuzz_lmtp \
-	tests/fuzz/fuzz_dsn tests/fuzz/fuzz_redirect
+	tests/fuzz/fuzz_dsn tests/fuzz/fuzz_redirect tests/fuzz/fuzz_hjournal
 tests_fuzz_fuzz_reply_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_ehlo_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -145,6 +147,7 @@ tests_fuzz_fuzz_rcpt_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_lmtp_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_dsn_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_redirect_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hjournal_LDFLAGS = $(FUZZ_LDFLAGS)
 
 fuzz: $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 	$(SHELL) $(top_srcdir)/tests/fuzz/run.sh -s '$(FUZZ_SECONDS)' \
@@ -199,7 +202,7 @@ SHELL_TESTS += tests/daemon/test_daemon.sh tests/daemon/test_faults_daemon.sh \
 # the operations layer: the TLS history, shadow policy, tlsrelay-report
 # (summary, explain, html), the resolver's DNSSEC self-test, the README's
 # "enforce" walk-through
-SHELL_TESTS += tests/ops/test_history.sh tests/ops/test_shadow.sh tests/ops/test_report.sh \
+SHELL_TESTS += tests/ops/test_history.sh tests/ops/test_history_busy.sh tests/ops/test_shadow.sh tests/ops/test_report.sh \
 	tests/ops/test_html.sh tests/ops/test_dnssec.sh tests/ops/test_readme_enforce.sh
 # the fleet store: a real redis-server on loopback and three tlsrelay hosts
 # (tests/fleet/fleet.sh; tlsrelayd for one)

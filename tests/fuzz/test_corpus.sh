@@ -11,7 +11,7 @@
 # again, then AUTH and the transaction as the seed's replies allow.
 . "$top_srcdir/tests/lib.sh"
 
-TARGETS="reply ehlo config policy sasl session msgreq sts rcpt lmtp dsn redirect"
+TARGETS="reply ehlo config policy sasl session msgreq sts rcpt lmtp dsn redirect hjournal"
 # seed | what the client wrote (fuzz_session.c's trace)
 AFTER_TLS=$(cat <<'EOF_T'
 after_tls_auth_plain  ehlo=1 auth=1 mail=1 dot=1
