@@ -191,6 +191,8 @@ int tr_conn_cache_idle_fd(const struct tlsrelay_ctx *ctx, int *ms)
 		return -1;
 	left = c->idle_ms + (long long)ctx->cfg.connection_cache_time_limit * 1000 - tr_now_ms();
 	*ms = left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+	if (tr_io_buffered(&c->io))
+		*ms = 0;        /* read-ahead holds what poll() cannot see: tend at once */
 	return c->io.fd;
 }
 

@@ -107,7 +107,10 @@ int tr_conn_cache_would_keep(const struct tlsrelay_ctx *ctx, const tr_conn *c);
 void tr_conn_cache_put(struct tlsrelay_ctx *ctx, tr_conn *c, const char *key);
 
 /* Between deliveries: the idle connection's socket (-1: none) and, in
- * *ms, the milliseconds until it reaches its idle time limit (>= 0). */
+ * *ms, the milliseconds until it reaches its idle time limit (>= 0); 0
+ * when its TLS layer already holds bytes from the server (read-ahead,
+ * tr_io_buffered()) that a poll() of the socket would not report: the
+ * caller tends it at once. */
 int tr_conn_cache_idle_fd(const struct tlsrelay_ctx *ctx, int *ms);
 
 /* Between deliveries, when the idle socket is readable or its time is up:

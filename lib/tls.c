@@ -93,7 +93,20 @@ static ssize_t tls_write(tr_io *io, const void *buf, size_t n, short *want)
 	return tls_map_error(io, r, want);
 }
 
-static const tr_io_ops tls_ops = { tls_read, tls_write };
+/* With read-ahead (tr_tls_start) OpenSSL reads what the socket holds, not
+ * one record's header and then its body: one read(2) instead of two per
+ * record, and several records in one. What it holds is then invisible to
+ * poll(): tr_io_unread() and tr_io_buffered() ask here. */
+static size_t tls_buffered(const tr_io *io, int any)
+{
+	int n = SSL_pending(io->tls);
+
+	if (n > 0)
+		return (size_t)n;
+	return any && SSL_has_pending(io->tls) ? 1 : 0;
+}
+
+static const tr_io_ops tls_ops = { tls_read, tls_write, tls_buffered };
 
 void tr_io_set_tls(tr_io *io, void *ssl)
 {
@@ -484,6 +497,7 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		return st->cat;
 	}
 	SSL_set_connect_state(ssl);
+	SSL_set_read_ahead(ssl, 1);     /* fewer reads: see tls_buffered() */
 	/* No session reuse under DANE: a resumed session skips the chain
 	 * check, and with it the TLSA match (tls_cache.h). */
 	if (!dane)
