@@ -305,14 +305,17 @@ int tr_io_idle_ok(tr_io *io)
 		return 0;
 	}
 	/* A few TLS records without data (session tickets) at most: a
-	 * server that keeps sending them is not idle either. */
-	for (int i = 0; i < 8; i++) {
+	 * server that keeps sending them is not idle either. Bytes the TLS
+	 * layer already holds (read-ahead) are read first: poll() cannot see
+	 * them. After a read that wants more, nothing complete is held (at
+	 * most part of a record, whose rest must come through the socket):
+	 * from then on poll() tells. */
+	for (int i = 0, look = !tr_io_buffered(io); i < 8; i++, look = 1) {
 		struct pollfd p = { io->fd, POLLIN, 0 };
 		short want = 0;
 		ssize_t r;
 
-		/* poll() cannot see records in the TLS read-ahead buffer */
-		if (!tr_io_buffered(io) && poll(&p, 1, 0) == 0)
+		if (look && poll(&p, 1, 0) == 0)
 			return 1;
 		r = io->ops->read(io, io->rbuf, sizeof io->rbuf, &want);
 		if (r > 0) {
