@@ -170,11 +170,21 @@ void tr_conn_cache_put(struct tlsrelay_ctx *ctx, tr_conn *c, const char *key)
 		tr_conn_close(ctx, c, 1);
 		return;
 	}
-	if (ctx->conn_cache->idle != NULL)
-		drop_idle(ctx, 1, "replaced by the connection to another server");
 	/* A TLS 1.3 ticket arriving while it waits must not be stored under
 	 * the key of whatever connection is active then (tls_cache.h). */
 	tr_tls_release_cache(&c->io);
+	/* What the TLS layer read ahead with the last reply (a 421 in a
+	 * record of its own, in the same segment) is invisible to the poll()
+	 * that watches an idle connection: read now. After that the socket
+	 * tells (tr_io_idle_ok). No system call when nothing is held. */
+	if (tr_io_buffered(&c->io) && !tr_io_idle_ok(&c->io)) {
+		tr_vlog(ctx, 1, "%s: not keeping the connection (conn_use=%u): %s", c->relay, c->uses,
+		        c->io.err);
+		tr_conn_close(ctx, c, 0);
+		return;
+	}
+	if (ctx->conn_cache->idle != NULL)
+		drop_idle(ctx, 1, "replaced by the connection to another server");
 	c->idle_ms = tr_now_ms();
 	ctx->conn_cache->idle = c;
 	tr_vlog(ctx, 1, "%s: connection kept for the next message (conn_use=%u)", c->relay,

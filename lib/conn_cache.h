@@ -103,11 +103,17 @@ int tr_conn_cache_would_keep(const struct tlsrelay_ctx *ctx, const tr_conn *c);
 
 /* Keep c (the cache owns it from now on) under key; the connection kept
  * before is closed with QUIT. Out of memory: c is closed with QUIT
- * instead (nothing is lost but the next message's handshake). */
+ * instead (nothing is lost but the next message's handshake). When c's
+ * TLS layer read ahead something the server sent after its last reply
+ * (tr_io_idle_ok fails on it: "421 ..."), c is closed without QUIT and
+ * the connection kept before stays. */
 void tr_conn_cache_put(struct tlsrelay_ctx *ctx, tr_conn *c, const char *key);
 
 /* Between deliveries: the idle connection's socket (-1: none) and, in
- * *ms, the milliseconds until it reaches its idle time limit (>= 0). */
+ * *ms, the milliseconds until it reaches its idle time limit (>= 0).
+ * poll() of that socket is enough: tr_conn_cache_put() and
+ * tr_conn_cache_tend() leave no complete record in its TLS layer's
+ * read-ahead buffer (tr_io_buffered). */
 int tr_conn_cache_idle_fd(const struct tlsrelay_ctx *ctx, int *ms);
 
 /* Between deliveries, when the idle socket is readable or its time is up:

@@ -48,7 +48,7 @@ static ssize_t plain_write(tr_io *io, const void *buf, size_t n, short *want)
 	return plain_result(io, send(io->fd, buf, n, MSG_NOSIGNAL), POLLOUT, want);
 }
 
-static const tr_io_ops plain_ops = { plain_read, plain_write };
+static const tr_io_ops plain_ops = { plain_read, plain_write, NULL };
 
 void tr_io_init(tr_io *io, long long deadline_ms)
 {
@@ -211,7 +211,12 @@ tr_io_res tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len)
 
 size_t tr_io_unread(const tr_io *io)
 {
-	return io->rlen - io->rpos;
+	return io->rlen - io->rpos + (io->ops->buffered ? io->ops->buffered(io, 0) : 0);
+}
+
+int tr_io_buffered(const tr_io *io)
+{
+	return io->rpos != io->rlen || (io->ops->buffered && io->ops->buffered(io, 1) != 0);
 }
 
 /* Write len bytes from buf completely. */
@@ -295,18 +300,22 @@ int tr_io_idle_ok(tr_io *io)
 		snprintf(io->err, sizeof io->err, "not connected");
 		return 0;
 	}
-	if (io->rpos != io->rlen) {
+	if (tr_io_unread(io) != 0) {
 		snprintf(io->err, sizeof io->err, "unread bytes from the server");
 		return 0;
 	}
 	/* A few TLS records without data (session tickets) at most: a
-	 * server that keeps sending them is not idle either. */
-	for (int i = 0; i < 8; i++) {
+	 * server that keeps sending them is not idle either. Bytes the TLS
+	 * layer already holds (read-ahead) are read first: poll() cannot see
+	 * them. After a read that wants more, nothing complete is held (at
+	 * most part of a record, whose rest must come through the socket):
+	 * from then on poll() tells. */
+	for (int i = 0, look = !tr_io_buffered(io); i < 8; i++, look = 1) {
 		struct pollfd p = { io->fd, POLLIN, 0 };
 		short want = 0;
 		ssize_t r;
 
-		if (poll(&p, 1, 0) == 0)
+		if (look && poll(&p, 1, 0) == 0)
 			return 1;
 		r = io->ops->read(io, io->rbuf, sizeof io->rbuf, &want);
 		if (r > 0) {

@@ -44,6 +44,11 @@ struct tr_io;
 typedef struct tr_io_ops {
 	ssize_t (*read)(struct tr_io *io, void *buf, size_t n, short *want);
 	ssize_t (*write)(struct tr_io *io, const void *buf, size_t n, short *want);
+	/* What the layer holds that poll() on fd cannot see (NULL: nothing,
+	 * the plain socket): any = 0, bytes of data ready to be read; any =
+	 * 1, nonzero when anything is buffered, a record not yet processed
+	 * included (TLS read-ahead, tls.c). */
+	size_t (*buffered)(const struct tr_io *io, int any);
 } tr_io_ops;
 
 typedef struct tr_io {
@@ -58,6 +63,8 @@ typedef struct tr_io {
 	int timeout_ms;               /* per operation; <= 0 = deadline only */
 	unsigned long long nread, nwritten;
 	unsigned reads, flushes;      /* read calls that returned data; flushes */
+	unsigned long long quickack_at; /* TLS: 1 + the bytes OpenSSL had written
+	                                   when TCP_QUICKACK was last set (tls.c) */
 	int failed;                   /* tr_io_fail: every operation fails */
 	char err[256];
 } tr_io;
@@ -79,8 +86,15 @@ void tr_io_set_timeout(tr_io *io, int timeout_ms);
  * bytes, NUL-terminated; the line may contain NULs: *len counts them). */
 tr_io_res tr_io_readline(tr_io *io, char *line, size_t cap, size_t *len);
 
-/* Bytes received but not yet consumed by the protocol. */
+/* Bytes received but not yet consumed by the protocol: in rbuf, and data
+ * bytes of a TLS record already processed (SSL_pending). */
 size_t tr_io_unread(const tr_io *io);
+
+/* Nonzero when the stream holds bytes from the server that poll() on its
+ * socket cannot see (TLS read-ahead: records read from the socket, not yet
+ * processed) or unread bytes. Whoever watches an idle connection with
+ * poll() checks this first (lib/conn_cache.c). */
+int tr_io_buffered(const tr_io *io);
 
 /* Queue bytes; full buffers are written out at once. */
 tr_io_res tr_io_write(tr_io *io, const void *buf, size_t n);
@@ -106,7 +120,8 @@ tr_io_res tr_io_wait(tr_io *io, short events);
  * session ticket, read and handled here), 0 when it sent data (a "421
  * ..." before it hangs up), closed the connection or failed: io->err says
  * what ("the server said: 421 ...", "connection closed by peer"). Never
- * waits. */
+ * waits. Records already in the TLS layer's read-ahead buffer are read
+ * too, not only what poll() reports. */
 int tr_io_idle_ok(tr_io *io);
 
 /* Close the socket (TLS is shut down by tls.c first). */

@@ -70,13 +70,22 @@ static ssize_t tls_map_error(tr_io *io, int ret, short *want)
 
 static ssize_t tls_read(tr_io *io, void *buf, size_t n, short *want)
 {
+	unsigned long long sent = BIO_number_written(SSL_get_wbio(io->tls)) + 1;
 	int one = 1, r;
 
 	/* ACK at once what arrives (TLS 1.3 session tickets after the
 	 * handshake): a server that writes the ticket and then its EHLO reply
 	 * would otherwise wait for our delayed ACK (40 ms, Nagle on its side).
-	 * Linux drops quick-ACK mode by itself, so it is set before each read. */
-	(void)setsockopt(io->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	 * Linux leaves quick-ACK mode by itself when we send data soon after
+	 * receiving (delayed, "ping-pong" ACKs: tcp_event_data_sent), so it is
+	 * set again before a read whenever OpenSSL wrote anything since the
+	 * last time (the handshake's and our own writes, alike): the replies
+	 * read one after the other without a write in between need it once,
+	 * not once a read (one setsockopt a reply less). */
+	if (io->quickack_at != sent) {
+		(void)setsockopt(io->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+		io->quickack_at = sent;
+	}
 	r = SSL_read(io->tls, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
 
 	if (r > 0)
@@ -93,7 +102,20 @@ static ssize_t tls_write(tr_io *io, const void *buf, size_t n, short *want)
 	return tls_map_error(io, r, want);
 }
 
-static const tr_io_ops tls_ops = { tls_read, tls_write };
+/* With read-ahead (tr_tls_start) OpenSSL reads what the socket holds, not
+ * one record's header and then its body: one read(2) instead of two per
+ * record, and several records in one. What it holds is then invisible to
+ * poll(): tr_io_unread() and tr_io_buffered() ask here. */
+static size_t tls_buffered(const tr_io *io, int any)
+{
+	int n = SSL_pending(io->tls);
+
+	if (n > 0)
+		return (size_t)n;
+	return any && SSL_has_pending(io->tls) ? 1 : 0;
+}
+
+static const tr_io_ops tls_ops = { tls_read, tls_write, tls_buffered };
 
 void tr_io_set_tls(tr_io *io, void *ssl)
 {
@@ -484,6 +506,7 @@ tlsrelay_cat tr_tls_start(struct tlsrelay_ctx *ctx, tr_io *io,
 		return st->cat;
 	}
 	SSL_set_connect_state(ssl);
+	SSL_set_read_ahead(ssl, 1);     /* fewer reads: see tls_buffered() */
 	/* No session reuse under DANE: a resumed session skips the chain
 	 * check, and with it the TLSA match (tls_cache.h). */
 	if (!dane)

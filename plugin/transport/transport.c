@@ -169,11 +169,15 @@ static void log_line(void *arg, int priority, const char *line)
 }
 
 /* Open /dev/null on each of fds 0-2 that is closed; *stdin_closed tells
- * whether fd 0 was. -1 if /dev/null cannot be opened. */
-static int std_fds(int *stdin_closed)
+ * whether fd 0 was. -1 if /dev/null cannot be opened. In tlsrelayd
+ * (warm) there is nothing to check: request.c has just put the client's
+ * three descriptors on 0-2 with dup2, which fails on a closed one, and
+ * tlsrelayc sends nothing when one of its own is closed (three fcntl
+ * calls per delivery less). */
+static int std_fds(int *stdin_closed, const struct tr_warm *warm)
 {
 	*stdin_closed = 0;
-	for (int fd = 0; fd <= 2; fd++) {
+	for (int fd = 0; fd <= 2 && warm == NULL; fd++) {
 		int nfd;
 
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
@@ -203,12 +207,24 @@ static void on_alarm(int sig)
 	_exit(alarm_exit);
 }
 
-static void arm_alarm(const tlsrelay_ctx *ctx)
+/* The signal dispositions of a delivery (SIGPIPE and SIGXFSZ ignored:
+ * the library sees EPIPE and EFBIG; SIGALRM: on_alarm), then the alarm.
+ * keep: tlsrelayd's delivery process, whose later runs find them set
+ * (nothing else in the process changes them): three rt_sigaction calls a
+ * delivery less. */
+static void arm_alarm(const tlsrelay_ctx *ctx, int keep)
 {
-	tlsrelay_status temp = { .cat = TLSRELAY_TEMP };
+	static int set;
 
-	alarm_exit = tlsrelay_status_exit(&temp);
-	signal(SIGALRM, on_alarm);
+	if (!set) {
+		tlsrelay_status temp = { .cat = TLSRELAY_TEMP };
+
+		alarm_exit = tlsrelay_status_exit(&temp);
+		signal(SIGPIPE, SIG_IGN);
+		signal(SIGXFSZ, SIG_IGN);
+		signal(SIGALRM, on_alarm);
+		set = keep;
+	}
 	alarm((unsigned)tlsrelay_ctx_deadline(ctx) + 15);
 }
 
@@ -540,7 +556,7 @@ static void open_syslog(tlsrelay_ctx *ctx)
  * delivery (logging to sink, which must outlive ctx's use). *st gets the
  * outcome. */
 static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
-                int stdin_closed, struct logsink *sink, tlsrelay_status *st)
+                int stdin_closed, int in_daemon, struct logsink *sink, tlsrelay_status *st)
 {
 	if (o->show) {
 		tlsrelay_config_show(ctx, o->show == 2, print_line, NULL);
@@ -566,9 +582,7 @@ static void act(tlsrelay_ctx *ctx, const struct opts *o, int argc, char **argv,
 	if (sink->to_syslog)
 		open_syslog(ctx);
 	tlsrelay_ctx_set_logger(ctx, log_line, sink, o->verbose);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);
-	arm_alarm(ctx);
+	arm_alarm(ctx, in_daemon);
 	deliver(ctx, o, argc, argv, stdin_closed, st);
 	fflush(stdout);
 }
@@ -616,7 +630,7 @@ static int run_opts(int argc, char **argv, struct opts *o, int first, int stdin_
 	if (o->check)
 		st->cat = o->user && become(o->user) != TLSRELAY_OK ? TLSRELAY_CONFIG : check_all(ctx, o);
 	else if (ctx == warm_ctx(warm) || (st->cat = configure(ctx, o)) == TLSRELAY_OK)
-		act(ctx, o, argc - first, argv + first, stdin_closed, &sink, st);
+		act(ctx, o, argc - first, argv + first, stdin_closed, warm != NULL, &sink, st);
 	release(ctx, warm);
 	return 0;
 }
@@ -629,7 +643,7 @@ static int run(int argc, char **argv, struct tr_warm *warm, tlsrelay_status *st)
 	int first, stdin_closed, rc = 0;
 
 	st->cat = TLSRELAY_TEMP;    /* nowhere to print: 0-2 cannot be made valid */
-	if (std_fds(&stdin_closed) < 0)
+	if (std_fds(&stdin_closed, warm) < 0)
 		return 0;
 	if (warm == NULL)             /* tlsrelayd did it once for its processes */
 		(void)tlsrelay_no_core_dumps();

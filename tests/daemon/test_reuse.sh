@@ -48,6 +48,12 @@
 #      certificate and the shadow's real verdict (the candidate's name
 #      check on the kept connection's certificate), 2 counted as reuses
 #      (daily rows, tlsrelay_connection_reuses_total), explain says so
+#   m. an unsolicited 421 in its own TLS record right behind the last
+#      reply, in the same TCP segment (peer.py action reply_more): with
+#      TLS read-ahead it sits in OpenSSL's buffer, where poll() does not
+#      see it; the idle process still reads it at once and closes the
+#      connection, and the next message goes on a new one (no MAIL after
+#      the 421 on the first)
 # Every wait is bounded; no timing is asserted. Routing between processes
 # by nexthop: tests/daemon/test_reuse_routing.sh; faults under load:
 # test_reuse_faults.sh; descriptors and memory: test_reuse_soak.sh.
@@ -539,5 +545,21 @@ tap_is "$(lsql "SELECT group_concat(shadow) FROM attempt")" \
 	"l: the shadow's verdict on each attempt, reused or not"
 tap_is "$(lsql "SELECT sum(attempts), sum(messages), sum(reused) FROM daily")" "4|4|2" \
 	"l: the daily rows: 4 attempts, 4 messages, 2 reused"
+
+# ------------------------------ m. a 421 behind the last reply (read-ahead)
+tap_diag "m. an unsolicited 421 right behind the last reply (at $SECONDS s)"
+tap_expect $((2 + 1 + 1 + 2 + 2 * 2))	# sent 2, the daemon's log, m2's log, is 2, once 2
+start_scen m "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": {\"actions\": {\"BDAT#1\": \"reply_more\"}}}}"
+daemon m encrypt "connection_cache_time_limit = 30s"
+send m1 && sent m1
+wait_until 10 eval 'facts; [ -n "$(fk c1.close)" ]'
+tap_status $? "m: the idle process read the 421 behind the reply and closed the connection at once" \
+	"$(cat "$DIR/facts")"
+send m2 && sent "m2 after it"
+tap_unlike "$LOG" "to=<.*conn_use=|deferred|421" "m2: a new connection, no 421 met, nothing deferred"
+end_case
+is c1.mails 1 "m: no MAIL on the first connection after its 421"
+is conns 2 "m: two connections"
+once m1 m2
 
 tap_done

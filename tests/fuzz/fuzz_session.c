@@ -159,7 +159,7 @@ static ssize_t srv_write(tr_io *io, const void *buf, size_t n, short *want)
 	return (ssize_t)n;
 }
 
-static const tr_io_ops srv_ops = { srv_read, srv_write };
+static const tr_io_ops srv_ops = { srv_read, srv_write, NULL };
 
 /* ---------------------------------------------------------- fixtures */
 

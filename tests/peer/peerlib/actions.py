@@ -96,6 +96,9 @@ class Actions:
             self.endless(reply, verb)
         if act == "trickle":
             self.trickle(reply, verb)
+        if act == "reply_more":
+            self.send_more(verb, reply)
+            return
         if act in ("drop", "silent"):
             if act == "drop":
                 self.event("dropped", at=verb, occurrence=occurrence, replied=False)
@@ -107,6 +110,23 @@ class Actions:
             raise Closed("dropped")
         if act == "reply_silent":
             self.silence(verb)
+
+    def send_more(self, verb, reply):
+        """reply_more: the reply, then the "MORE" reply (default an
+        unsolicited 421) in a TLS record of its own, both in one TCP segment
+        (TCP_CORK), so that a client reading ahead gets both in one read;
+        the connection then stays open, reading commands as usual."""
+        more = self.lookup("MORE", 1, "") or build_reply("421 4.4.2 peer.py: closing")
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            self.send(reply)
+            self.send(more)
+        finally:
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            except OSError:
+                pass
+        self.event("more", at=verb, more=printable(more, 200))
 
     def body_fault(self, act):
         """actions "BODY": a fault once the first bytes of the message have

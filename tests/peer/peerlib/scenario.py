@@ -45,7 +45,8 @@ KNOWN_VERBS = {"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA
                "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP", "XCLIENT"}
 MERGED_DICTS = ("replies", "replies_tls", "rcpt_replies", "actions")
 KNOWN_KEYS = set(DEFAULTS) | {"comment", "connections"}
-ACTIONS = ("drop", "reply_drop", "silent", "reply_silent", "reset", "endless", "reply", "trickle")
+ACTIONS = ("drop", "reply_drop", "silent", "reply_silent", "reset", "endless", "reply", "trickle",
+           "reply_more")
 TRICKLE_SECS = 0.25             # between two bytes of a "trickle" reply
 STARTTLS_ACTIONS = ("tls", "none", "garbage", "close", "reset", "silent")
 ENDLESS_MAX = 256 * 1024 * 1024     # bytes of an endless reply at most
