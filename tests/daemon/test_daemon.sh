@@ -271,8 +271,13 @@ tap_is "$(rg mail_plain)" 0 "b: TLS required, not offered: no MAIL FROM sent (bo
 tap_status "$([ "$(rg conns)" -ge 4 ]; echo $?)" "b: the peer saw both programs' connections (encrypt, -o)" \
 	"conns=$(rg conns)"
 tap_is "$(children "$DB")" "$WB" "b: all of it served by one delivery process"
-tap_is "$(ls "/proc/$WB/fd" 2>/dev/null | wc -l)" "$NFDB" \
-	"b: after the 15 other requests of b it holds as many descriptors as after the first"
+# NFDB counts the SMTP connection b-5xx left kept; it ends after
+# connection_cache_time_limit (2 s) idle, which a slow run (a sanitizer
+# build) reaches: one descriptor fewer then, never more.
+NFDB_NOW=$(ls "/proc/$WB/fd" 2>/dev/null | wc -l)
+tap_status "$([ "$NFDB_NOW" -le "$NFDB" ] && [ "$NFDB_NOW" -ge $((NFDB - 1)) ]; echo $?)" \
+	"b: after the 15 other requests of b it holds as many descriptors as after the first (or one fewer: its kept connection timed out)" \
+	"after the first: $NFDB, now: $NFDB_NOW"
 
 # ------------------------------------------------------ c. fallback
 tap_diag "c. fallback (at $SECONDS s)"
