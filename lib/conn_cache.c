@@ -145,6 +145,14 @@ tr_conn *tr_conn_cache_take(struct tlsrelay_ctx *ctx, const char *key)
 		drop_idle(ctx, 0, c->io.err);
 		return NULL;
 	}
+	/* Idle, but part of a record held (its rest still on the way): the
+	 * server is saying something (a 421 before it hangs up?). Idle may
+	 * wait for the rest (tend keeps it); a transaction may not: its first
+	 * reply would be whatever that record holds, or never come. */
+	if (tr_io_buffered(&c->io)) {
+		drop_idle(ctx, 0, "part of a TLS record from the server held");
+		return NULL;
+	}
 	if (idle_expired(ctx, c, now)) {
 		drop_idle(ctx, 1, "idle time limit");
 		return NULL;

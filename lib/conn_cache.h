@@ -45,7 +45,9 @@
  * While idle, the server may hang up (end of file, reset) or say 421 and
  * hang up: tr_conn_cache_tend() notices it (the process polls the socket
  * between deliveries) and tr_conn_cache_take() checks again; such a
- * connection is closed and a new one opened. One the server closed after
+ * connection is closed and a new one opened. Part of a TLS record (its
+ * rest still to come) keeps an idle connection (tend waits for the rest)
+ * but is not taken (take closes it). One the server closed after
  * the check, before MAIL was accepted, is replaced by the session
  * (smtp_client.h).
  *
@@ -94,7 +96,9 @@ void tr_conn_label(const tr_session_params *p, char *out, size_t cap);
 
 /* The idle connection with this key, taken out of the cache and counted
  * as used once more, when it is alive and within the limits; NULL when
- * there is none (one that is dead or over a limit is closed). */
+ * there is none (one that is dead or over a limit is closed, and so is
+ * one whose TLS layer holds part of a record: the server is sending
+ * something, and a transaction needs a connection at rest). */
 tr_conn *tr_conn_cache_take(struct tlsrelay_ctx *ctx, const char *key);
 
 /* Whether the cache would keep c after its transaction (the limits; the

@@ -14,6 +14,9 @@ prints key=value lines:
     cN.ehlo=K         EHLO commands
     cN.quit=0|1       the client sent QUIT
     cN.close=REASON   why it ended (peer.py: quit, eof, idle timeout, ...)
+    cN.split=BYTES    reply_split: the raw bytes of the split record sent first
+    cN.split_rest=WHY reply_split: why its rest was sent (time, client,
+                      stopping); "" while it is held back (or never sent)
     cN.txnK=FLIGHTS   transaction K (from MAIL to its BDAT LAST or DATA's
                       end): the number of reads ("flights") its commands and
                       its BDAT data took; 1 = one flight. A RSET right
@@ -40,11 +43,15 @@ def main():
             continue
         c = conns.setdefault(n, {"mails": 0, "auth": 0, "rset": 0, "ehlo": 0, "quit": 0,
                                  "close": "", "txns": [], "cur": None, "rset_flight": None,
-                                 "rset_with_mail": 0})
+                                 "rset_with_mail": 0, "split": "", "split_rest": ""})
         kind = r["kind"]
         if kind == "close":
             c["close"] = r.get("reason", "")
             continue
+        if kind == "event" and r.get("event") == "split":
+            c["split"] = r.get("first", "")
+        if kind == "event" and r.get("event") == "split_rest":
+            c["split_rest"] = r.get("why", "")
         if kind != "command":
             continue
         verb, flight = r.get("verb"), r.get("flight")
@@ -83,7 +90,8 @@ def main():
     print("delivered=%d" % len(msgs))
     for n in sorted(conns):
         c = conns[n]
-        for k in ("mails", "auth", "rset", "ehlo", "quit", "close", "rset_with_mail"):
+        for k in ("mails", "auth", "rset", "ehlo", "quit", "close", "rset_with_mail", "split",
+                  "split_rest"):
             print("c%d.%s=%s" % (n, k, c[k]))
         for i, t in enumerate(c["txns"], 1):
             print("c%d.txn%d=%d" % (n, i, len(t["flights"]) + t["extra"]))

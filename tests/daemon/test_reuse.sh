@@ -54,7 +54,21 @@
 #      see it; the idle process still reads it at once and closes the
 #      connection, and the next message goes on a new one (no MAIL after
 #      the 421 on the first)
-# Every wait is bounded; no timing is asserted. Routing between processes
+#   n. a 421 record split across TCP segments (peer.py reply_split: its
+#      first 3 bytes in the segment of the last reply, the rest 1 s later):
+#      the idle process neither spins (its read and poll calls counted by
+#      strace -c while the record is incomplete) nor drops the connection
+#      before the rest arrives; then it closes it, and the next message
+#      goes on a new connection without a failed attempt
+#   o. half a record (20 bytes: its header and some) and never the rest:
+#      the connection is closed at connection_cache_time_limit (QUIT),
+#      nothing spins meanwhile, the next message goes on a new connection
+#   p. the same half record met by the next message (the kept connection
+#      is taken while it is incomplete; its rest comes when the client
+#      sends or closes, or never): the message is not sent on it (no MAIL
+#      after the first), goes on a new connection, arrives once
+# Every wait is bounded; no timing is asserted (n and o count system
+# calls, not time). Routing between processes
 # by nexthop: tests/daemon/test_reuse_routing.sh; faults under load:
 # test_reuse_faults.sh; descriptors and memory: test_reuse_soak.sh.
 
@@ -561,5 +575,105 @@ end_case
 is c1.mails 1 "m: no MAIL on the first connection after its 421"
 is conns 2 "m: two connections"
 once m1 m2
+
+# ---------------------------- n, o, p. a TLS record split across segments
+# trace_idle NAME PID: strace counts PID's read and poll calls (-c) until
+# trace_calls; returns once strace is attached (TracerPid)
+# (without strace: TPID empty, the spin checks are skipped, visibly)
+trace_idle() {
+	TPID=
+	command -v strace > /dev/null || return 0
+	start_bg "$1-strace" strace -c -qq -e trace=read,poll,ppoll -o "$T/$1.strace" -p "$2"
+	TPID=$BG_PID
+	wait_until 10 eval "grep -q '^TracerPid:[[:space:]]*[1-9]' /proc/$2/status"
+}
+trace_calls() {	# trace_calls NAME: strace detached, the calls it counted
+	[ -n "$TPID" ] || return 0
+	stop_pid "$TPID"
+	# (strace -c writes nothing when it counted nothing)
+	awk 'BEGIN { n = 0 } $NF == "total" { n = $4 } END { print n }' "$T/$1.strace"
+}
+# spin NAME CALLS: a busy loop makes thousands of calls, an idle process a few
+spin() {
+	if [ -z "$TPID" ]; then
+		tap_skip "$1: the idle process does not spin" "strace not installed"
+		return
+	fi
+	tap_status "$([ -n "$2" ] && [ "$2" -le 30 ]; echo $?)" \
+		"$1: the idle process does not spin ($2 read/poll calls <= 30)" "$(cat "$T/$1.strace")"
+}
+split_scen() {	# split_scen NAME BYTES SECS: reply_split after the first message's BDAT
+	start_scen "$1" "{\"ehlo_caps\": $CAPS, \"connections\": {\"1\": {\"actions\":
+		{\"BDAT#1\": \"reply_split\"}, \"split_bytes\": $2, \"split_secs\": $3}}}"
+}
+
+tap_diag "n. a 421 record split across TCP segments, its rest 1 s later (at $SECONDS s)"
+tap_expect $((2 + 1 + 1 + 1 + 1 + 3 + 2 * 2))	# sent 2, attached, closed, spin, log, is 3, once 2
+split_scen n 3 1
+daemon n encrypt "connection_cache_time_limit = 30s"
+send n1 && sent n1
+trace_idle n "$(children "$DPID" | head -n 1)"
+r=$?
+facts
+tap_status "$([ "$r" = 0 ] && [ "$(fk c1.split)" = 3 ] && [ -z "$(fk c1.split_rest)" ] &&
+	[ -z "$(fk c1.close)" ]; echo $?)" "n: strace attached while 3 bytes of the record were held" \
+	"$(cat "$DIR/facts")"
+wait_until 15 eval 'facts; [ -n "$(fk c1.close)" ]'
+tap_status $? "n: the idle process closed the connection once the 421 was whole" "$(cat "$DIR/facts")"
+spin n "$(trace_calls n)"
+send n2 && sent "n2 after it"
+tap_unlike "$LOG" "to=<.*conn_use=|deferred|421|goes on a new connection" \
+	"n2: a new connection, no failed attempt, nothing deferred"
+end_case
+is c1.split_rest time "n: the rest of the record went after its 1 s (the client did not close first)"
+is c1.mails 1 "n: no MAIL on the first connection after its 421"
+is conns 2 "n: two connections"
+once n1 n2
+
+tap_diag "o. half a record, never its rest (at $SECONDS s)"
+tap_expect $((2 + 1 + 1 + 1 + 1 + 4 + 2 * 2))	# sent 2, attached, closed, spin, log, is 4, once 2
+split_scen o 20 0
+daemon o encrypt "connection_cache_time_limit = 3s"
+send o1 && sent o1
+trace_idle o "$(children "$DPID" | head -n 1)"
+r=$?
+facts
+tap_status "$([ "$r" = 0 ] && [ "$(fk c1.split)" = 20 ] && [ -z "$(fk c1.close)" ]; echo $?)" \
+	"o: strace attached while the connection with half a record was kept" "$(cat "$DIR/facts")"
+wait_until 20 eval 'facts; [ -n "$(fk c1.close)" ]'
+tap_status $? "o: the connection was closed" "$(cat "$DIR/facts")"
+spin o "$(trace_calls o)"
+send o2 && sent "o2 after it"
+tap_unlike "$LOG" "to=<.*conn_use=|deferred|goes on a new connection" \
+	"o2: a new connection, no failed attempt, nothing deferred"
+end_case
+is c1.quit 1 "o: closed with QUIT: by the idle time limit"
+is c1.split_rest "" "o: the rest of the record was never sent"
+is c1.mails 1 "o: one transaction on the first connection"
+is conns 2 "o: two connections"
+once o1 o2
+
+tap_diag "p. the half record met by the next message (at $SECONDS s)"
+# p_case NAME BYTES SECS REST: the second message right after the first
+# finds the kept connection with BYTES of a record; REST: why its rest went
+p_case() {
+	tap_expect $((2 + 2 + 4 + 2 * 2))	# sent 2, the log 2, is 4, once 2
+	split_scen "$1" "$2" "$3"
+	daemon "$1" encrypt "connection_cache_time_limit = 30s"
+	send "${1}1" && sent "${1}1"
+	send "${1}2" && sent "${1}2 (the kept connection holds $2 bytes of a record)"
+	tap_like "$LOG" "closing the cached connection \(conn_use=1\): part of a TLS record from the server held" \
+		"${1}2: logged: the kept connection is closed, part of a record held"
+	tap_unlike "$LOG" "to=<.*conn_use=|deferred|goes on a new connection" \
+		"${1}2: a new connection, no failed attempt, nothing deferred"
+	end_case
+	is c1.split_rest "$4" "$1: the rest of the record: ${4:-never sent}"
+	is c1.mails 1 "$1: the message was not sent on the first connection"
+	is c2.mails 1 "$1: it went on the second"
+	is conns 2 "$1: two connections"
+	once "${1}1" "${1}2"
+}
+p_case p 3 10 client
+p_case pnever 20 0 ""
 
 tap_done

@@ -1,8 +1,10 @@
 """peerlib.actions - the fault actions of a scenario ("actions": drop,
-reply_drop, silent, reply_silent, reset, endless, reply, trickle) applied
+reply_drop, silent, reply_silent, reset, endless, reply, trickle,
+reply_more, reply_split) applied
 to a reply, and the "BODY" faults in the middle of a message. A mixin of
 dialogue.Conn."""
 
+import select
 import socket
 import ssl
 import struct
@@ -99,6 +101,9 @@ class Actions:
         if act == "reply_more":
             self.send_more(verb, reply)
             return
+        if act == "reply_split":
+            self.send_split(verb, reply)
+            return
         if act in ("drop", "silent"):
             if act == "drop":
                 self.event("dropped", at=verb, occurrence=occurrence, replied=False)
@@ -127,6 +132,47 @@ class Actions:
             except OSError:
                 pass
         self.event("more", at=verb, more=printable(more, 200))
+
+    def send_split(self, verb, reply):
+        """reply_split: the reply, then the "MORE" reply (default an
+        unsolicited 421) in a TLS record of its own whose first split_bytes
+        raw bytes leave with the reply (one TCP segment) and its rest
+        split_secs later, or at once when the client sends something or
+        closes (0: never). The connection then stays open, reading commands
+        as usual. Needs the raw TLS bytes: Stream.start_tls gives such a
+        connection a BioSock. Transcript: "split" (the record's size, the
+        bytes sent first), then "split_rest" (why: time, client, stopping;
+        error: why sending the rest failed)."""
+        more = self.lookup("MORE", 1, "") or build_reply("421 4.4.2 peer.py: closing")
+        first, rec = self.sock.records(reply), self.sock.records(more)
+        k = min(self.cfg["split_bytes"], len(rec) - 1)
+        try:
+            self.sock.send_raw(first + rec[:k])
+        except OSError as e:
+            raise Closed("send failed: %s" % e)
+        secs = self.cfg["split_secs"]
+        self.event("split", at=verb, more=printable(more, 200), record=len(rec), first=k, secs=secs)
+        if secs == 0:
+            return
+        why, error = self.wait_readable(min(secs, self.server.time_left())), ""
+        try:
+            self.sock.send_raw(rec[k:])
+        except OSError as e:
+            error = str(e)          # the client has gone
+        self.event("split_rest", at=verb, why=why, bytes=len(rec) - k, error=error)
+
+    def wait_readable(self, secs):
+        """Wait until the socket is readable ("client": bytes or its end),
+        secs pass ("time") or the server stops ("stopping")."""
+        stop = time.monotonic() + secs
+        while not self.server.stopping.is_set():
+            left = stop - time.monotonic()
+            if left <= 0:
+                return "time"
+            r, _, _ = select.select([self.sock.fileno()], [], [], min(left, 0.1))
+            if r:
+                return "client"
+        return "stopping"
 
     def body_fault(self, act):
         """actions "BODY": a fault once the first bytes of the message have

@@ -36,6 +36,8 @@ DEFAULTS = {
     "store_data": True,          # False: message bytes only counted and hashed
     "accept": "yes",             # "never": a full listen queue, connects time out (top level only)
     "tls_resume": False,         # True: one TLS context for the server's life (session resumption)
+    "split_bytes": 3,            # reply_split: raw bytes of the MORE record sent with the reply
+    "split_secs": 0.3,           # reply_split: its rest after that long (0: never)
 }
 AUTH_OK = "235 2.7.0 Authentication successful"
 AUTH_FAIL = "535 5.7.8 Error: authentication failed: authentication failure"
@@ -46,7 +48,7 @@ KNOWN_VERBS = {"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA
 MERGED_DICTS = ("replies", "replies_tls", "rcpt_replies", "actions")
 KNOWN_KEYS = set(DEFAULTS) | {"comment", "connections"}
 ACTIONS = ("drop", "reply_drop", "silent", "reply_silent", "reset", "endless", "reply", "trickle",
-           "reply_more")
+           "reply_more", "reply_split")
 TRICKLE_SECS = 0.25             # between two bytes of a "trickle" reply
 STARTTLS_ACTIONS = ("tls", "none", "garbage", "close", "reset", "silent")
 ENDLESS_MAX = 256 * 1024 * 1024     # bytes of an endless reply at most
@@ -86,6 +88,11 @@ def check_scenario(sc):
             if k in ("tls_min_version", "tls_max_version") and v is not None \
                     and v not in TLS_VERSIONS:
                 raise ScenarioError("%s must be null or one of %s" % (k, ", ".join(TLS_VERSIONS)))
+            if k == "split_bytes" and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise ScenarioError("split_bytes must be a whole number >= 1")
+            if k == "split_secs" and (not isinstance(v, (int, float)) or isinstance(v, bool)
+                                      or not 0 <= v <= SILENT_MAX):
+                raise ScenarioError("split_secs must be a number from 0 to %d" % SILENT_MAX)
         if part is not sc and "connections" in part:
             raise ScenarioError("connections cannot nest")
     for n in (sc.get("connections") or {}):

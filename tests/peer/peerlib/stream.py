@@ -6,6 +6,7 @@ import os
 import socket
 import ssl
 
+from .biosock import BioSock
 from .scenario import READ_CHUNK, TLS_VERSIONS, printable
 
 
@@ -96,7 +97,10 @@ class Stream:
         try:
             ctx = self.tls_context()
             self.sock.settimeout(float(self.cfg["handshake_timeout"]))
-            s = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
+            if "reply_split" in self.cfg["actions"].values():
+                s = BioSock(ctx, self.sock)     # its raw TLS bytes in our hands
+            else:
+                s = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
             self.sock = s
             self.server.track(self, s)
             s.do_handshake()
