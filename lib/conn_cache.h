@@ -78,8 +78,9 @@ tlsrelay_cat tr_conn_cache_enable(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 tlsrelay_cat tr_ctx_delivery_process(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
 
 /* A delivery process has sent its delivery's result to its client: the
- * work left until then is done now (the TLS history's record; its lines go
- * to ctx's logger at this time). Call it after every delivery, before the
+ * work left until then is done now (the TLS history's record and the
+ * fleet's queued writes, in one flight as before; lines go to ctx's
+ * logger at this time). Call it after every delivery, before the
  * next request. Safe with nothing left and with ctx NULL. */
 void tr_ctx_after_result(struct tlsrelay_ctx *ctx);
 

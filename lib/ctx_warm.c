@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include "conn_cache.h"
 #include "ctx.h"
+#include "fleet.h"
 #include "history.h"
 #include "shadow.h"
 #include "sqlite_dl.h"
@@ -137,6 +138,8 @@ tlsrelay_cat tr_ctx_delivery_process(tlsrelay_ctx *ctx, tlsrelay_status *st)
 
 void tr_ctx_after_result(tlsrelay_ctx *ctx)
 {
-	if (ctx != NULL)
-		tr_history_flush(ctx);
+	if (ctx == NULL)
+		return;
+	tr_history_flush(ctx);        /* sends the fleet's queued writes with its own */
+	tr_fleet_flush(ctx);          /* those of a delivery with no record (deliver.c) */
 }
