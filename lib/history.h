@@ -32,9 +32,10 @@
  * (at most one; in memory); tr_history_flush() writes it, which the
  * process calls once the delivery's result has reached its client (and
  * before it takes the next request), so that neither the client nor the
- * MTA behind it ever waits for the history. The trade: a process that
- * dies between its result and the flush (a signal, a crash) loses that
- * one record; the delivery itself is done and reported. Lines logged by
+ * MTA behind it ever waits for the history (nor for the fleet's queued
+ * writes: deliver.c leaves them for tr_ctx_after_result too). The trade:
+ * a process that dies between its result and the flush (a signal, a
+ * crash) loses that one record; the delivery itself is done and reported. Lines logged by
  * the write go to the logger the context has at the flush (the daemon's
  * log: the client's standard error is closed by then).
  *
