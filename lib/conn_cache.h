@@ -73,10 +73,18 @@ tlsrelay_cat tr_conn_cache_enable(struct tlsrelay_ctx *ctx, tlsrelay_status *st)
 
 /* ctx serves a tlsrelayd delivery process (ctx_warm.c): its connection
  * cache on (tr_conn_cache_enable), messages up to TLSRELAY_SPOOL_MEMORY_MAX
- * spooled in memory (message.h).
+ * spooled in memory (message.h), the TLS history's record of each delivery
+ * kept until tr_ctx_after_result (history.h, DEFERRED).
  * Returns: OK, INTERNAL 4.3.0 (out of memory: without the connection
  * cache). */
 tlsrelay_cat tr_ctx_delivery_process(struct tlsrelay_ctx *ctx, tlsrelay_status *st);
+
+/* A delivery process has sent its delivery's result to its client: the
+ * work left until then is done now (the TLS history's record and the
+ * fleet's queued writes, in one flight as before; lines go to ctx's
+ * logger at this time). Call it after every delivery, before the
+ * next request. Safe with nothing left and with ctx NULL. */
+void tr_ctx_after_result(struct tlsrelay_ctx *ctx);
 
 /* Free the cache: the idle connection, if any, gets QUIT and is closed.
  * Safe without a cache. */

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "conn_cache.h"
 #include "ctx.h"
+#include "history.h"
 #include "history_store.h"
 #include "fleet.h"
 #include "msgrules.h"
@@ -19,6 +20,7 @@
 /* Forget everything derived from the settings (they are changing). */
 void tr_ctx_reset(tlsrelay_ctx *ctx)
 {
+	tr_history_flush(ctx);        /* a kept record: under the settings it was made */
 	tr_conn_cache_free(ctx);      /* its keys were made under the old settings */
 	tr_tls_ctx_free(ctx);
 	tr_sasl_map_free(ctx->sasl);

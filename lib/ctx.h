@@ -52,6 +52,10 @@ struct tlsrelay_ctx {
 	struct tr_policy_map *shadow_policy; /* tls_shadow_policy_map, on first use */
 	struct tr_hist_store *history; /* tls_history, opened on first use by the
 	                              * process that delivers (never across a fork) */
+	int hist_defer;               /* history written by tr_history_flush, not at
+	                              * DONE (history.h), and the fleet's queued
+	                              * writes with it: tlsrelayd's processes */
+	struct tr_hist_later *hist_later; /* the record kept meanwhile, or NULL */
 	struct tr_fleet *fleet;       /* shared_store's connection (fleet.h), on
 	                              * first use; NULL = none yet */
 	char log_id[64];              /* the MTA's queue ID: "ID: " starts each log line */

@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include "conn_cache.h"
 #include "ctx.h"
+#include "fleet.h"
+#include "history.h"
 #include "shadow.h"
 #include "sqlite_dl.h"
 #include "status.h"
@@ -130,5 +132,14 @@ const char *tlsrelay_ctx_changed(const tlsrelay_ctx *ctx)
 tlsrelay_cat tr_ctx_delivery_process(tlsrelay_ctx *ctx, tlsrelay_status *st)
 {
 	ctx->spool_memory_max = TLSRELAY_SPOOL_MEMORY_MAX;
+	tr_history_defer(ctx, 1);     /* written by tr_ctx_after_result */
 	return tr_conn_cache_enable(ctx, st);
+}
+
+void tr_ctx_after_result(tlsrelay_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	tr_history_flush(ctx);        /* sends the fleet's queued writes with its own */
+	tr_fleet_flush(ctx);          /* those of a delivery with no record (deliver.c) */
 }

@@ -742,7 +742,11 @@ tlsrelay_cat tr_deliver(tlsrelay_ctx *ctx, tlsrelay_request *req, tlsrelay_messa
 	tr_deliver_summary(req, st);
 	ev.st = st;
 	tr_emit(&r.obs, &ev);
-	tr_fleet_flush(ctx);      /* the fleet's queued writes, one flight (fleet.h) */
+	/* the fleet's queued writes, one flight (fleet.h); in a tlsrelayd
+	 * delivery process with the history's, after the result
+	 * (tr_ctx_after_result, history.h DEFERRED) */
+	if (!ctx->hist_defer)
+		tr_fleet_flush(ctx);
 	route_free(&r);
 	return st->cat;
 }

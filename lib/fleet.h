@@ -39,7 +39,8 @@
  * each; writes (a fetched policy, TLS-RPT results, the history) are
  * queued in the context and sent together, one flight, by
  * tr_fleet_flush at the end of the delivery (history's DONE, then
- * tr_deliver), after its SMTP sessions ended. A new connection's AUTH and
+ * tr_deliver; in a tlsrelayd delivery process after the client has its
+ * result: tr_ctx_after_result), after its SMTP sessions ended. A new connection's AUTH and
  * SELECT travel with its first call. tlsrelayd's delivery processes keep
  * their connection across deliveries (checked for a server's close before
  * use). So a delivery with a cached policy costs two round trips.

@@ -22,6 +22,16 @@
  * - The store is opened with create on first use by the delivering
  *   process and kept in the context (ctx->history), closed when the
  *   settings change (tr_ctx_reset) or the process ends.
+ * - Deferred writing (a tlsrelayd delivery process, ctx->hist_defer): at
+ *   DONE the delivery's attempts (heap arrays of the tr_history) move to
+ *   one record kept in the context (ctx->hist_later) with the queue ID of
+ *   the delivery (the context's log ID is the next one's by the time the
+ *   record is written); tr_history_flush() writes it as DONE would have.
+ *   A record still kept at the next DONE (the caller did not flush) is
+ *   written first: at most one is ever kept. Out of memory for it: written
+ *   at DONE, as without deferral. The shadow's verdicts and the DANE facts
+ *   were copied into the attempts at their events: the record points to
+ *   nothing of the delivery's route.
  */
 #include "config.h"
 #include <stdarg.h>
@@ -60,6 +70,12 @@ struct tr_hist_rec_attempt {
 /* The destinations of the delivery, for the attempts' dest fields. */
 struct tr_hist_dest {
 	char dest[TR_NEXTHOP_TEXT_MAX], nexthop[TR_NEXTHOP_TEXT_MAX], domain[256];
+};
+
+/* A delivery's record kept for tr_history_flush (ctx->hist_later). */
+struct tr_hist_later {
+	tr_history h;                /* its attempts and destinations (heap) */
+	char log_id[sizeof ((struct tlsrelay_ctx *)0)->log_id];  /* the delivery's */
 };
 
 char *tr_history_dest(const tr_nexthop *nh, char *out, size_t cap)
@@ -481,6 +497,55 @@ void tr_history_end(tr_history *h)
 	h->n = h->cap = h->ndest = h->dcap = 0;
 }
 
+/* DONE in a deferring context: h's arrays move into ctx->hist_later (h
+ * keeps none). 0 when there is nothing to keep or no memory (write now). */
+static int keep(tr_history *h)
+{
+	struct tlsrelay_ctx *ctx = h->ctx;
+	struct tr_hist_later *l;
+
+	if (h->n == 0)
+		return 0;
+	tr_history_flush(ctx);       /* one not flushed: written first, in order */
+	if ((l = malloc(sizeof *l)) == NULL)
+		return 0;
+	l->h = *h;
+	l->h.shadow = NULL;          /* the route's: gone after DONE */
+	l->h.facts = NULL;
+	l->h.cur = -1;
+	memcpy(l->log_id, ctx->log_id, sizeof l->log_id);
+	h->a = NULL;
+	h->dests = NULL;
+	h->n = h->cap = h->ndest = h->dcap = h->dropped = 0;
+	ctx->hist_later = l;
+	return 1;
+}
+
+void tr_history_defer(struct tlsrelay_ctx *ctx, int on)
+{
+	if (!on)
+		tr_history_flush(ctx);
+	ctx->hist_defer = on;
+}
+
+void tr_history_flush(struct tlsrelay_ctx *ctx)
+{
+	struct tr_hist_later *l = ctx ? ctx->hist_later : NULL;
+	char id[sizeof ctx->log_id];
+
+	if (l == NULL)
+		return;
+	ctx->hist_later = NULL;
+	/* its lines and its rows carry the delivery's queue ID */
+	memcpy(id, ctx->log_id, sizeof id);
+	memcpy(ctx->log_id, l->log_id, sizeof id);
+	l->h.ctx = ctx;
+	write_delivery(&l->h);
+	memcpy(ctx->log_id, id, sizeof id);
+	tr_history_end(&l->h);
+	free(l);
+}
+
 void tr_history_observe(void *arg, const tr_event *ev)
 {
 	tr_history *h = arg;
@@ -505,7 +570,8 @@ void tr_history_observe(void *arg, const tr_event *ev)
 		on_end(h, ev);
 		break;
 	case TR_EV_DONE:
-		write_delivery(h);
+		if (!h->ctx->hist_defer || !keep(h))
+			write_delivery(h);
 		break;
 	default:
 		break;

@@ -27,6 +27,18 @@
  * nothing: the delivery waits in its pending journal for the next writer
  * (history_journal.h).
  *
+ * DEFERRED (tr_history_defer; a tlsrelayd delivery process, turned on by
+ * tr_ctx_delivery_process): at DONE the record is only kept in the context
+ * (at most one; in memory); tr_history_flush() writes it, which the
+ * process calls once the delivery's result has reached its client (and
+ * before it takes the next request), so that neither the client nor the
+ * MTA behind it ever waits for the history (nor for the fleet's queued
+ * writes: deliver.c leaves them for tr_ctx_after_result too). The trade:
+ * a process that dies between its result and the flush (a signal, a
+ * crash) loses that one record; the delivery itself is done and reported. Lines logged by
+ * the write go to the logger the context has at the flush (the daemon's
+ * log: the client's standard error is closed by then).
+ *
  * STARTTLS STRIPPING: an attempt that shows no STARTTLS at a server
  * that offered it and verified within the retention is logged
  * (LOG_WARNING "STARTTLS missing at ...: it offered STARTTLS and verified
@@ -72,6 +84,14 @@ void tr_history_end(tr_history *h);
 
 /* The observer (observe.h); arg: a tr_history. Writes at DONE. */
 void tr_history_observe(void *arg, const tr_event *ev);
+
+/* Defer the writes of ctx's deliveries (on), or write at DONE again
+ * (off: a kept record is written now). */
+void tr_history_defer(struct tlsrelay_ctx *ctx, int on);
+
+/* Write the record kept at DONE, if any (its lines carry the delivery's
+ * queue ID), and forget it. Safe with none kept and with ctx NULL. */
+void tr_history_flush(struct tlsrelay_ctx *ctx);
 
 /* The destination key of nh: the form a tls_policy_map key takes
  * ("example.com", "example.com:587", "[relay.example]", "[::1]:2525"). */

@@ -34,6 +34,14 @@
  *   a queue in a daemon: the standalone transport has none. The journal
  *   is bounded (TR_HJ_CAP): past it a write is lost and reported, as
  *   before.
+ * - The same for a store being made by many processes at once (until
+ *   2026-12-07 an open that lost the table-creation race could fail after
+ *   the busy wait, and its row was lost): a writer's open that finds the
+ *   lock busy while it makes the schema (or reads user_version) succeeds
+ *   without it (s->ready 0); its first write tries the schema again and,
+ *   busy still, goes to the pending journal. A commit that meets a lock
+ *   (SQLITE_BUSY, SQLITE_LOCKED at any step) is pended too. The journal's
+ *   records are imported by the first writer after the schema is made.
  * - Size: PRAGMA max_page_count from the limit. A write that finds the
  *   store full (SQLITE_FULL) rolls back, drops the oldest tenth of the
  *   attempts (or, when none are left, the oldest day) and tries once more.
@@ -113,7 +121,7 @@ static const char *const stmt_sql[S_COUNT] = {
 		" ON CONFLICT DO UPDATE SET t = excluded.t",
 };
 
-static const char schema[] =
+static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS attempt(id INTEGER PRIMARY KEY, t INTEGER NOT NULL,"
 	" dest TEXT NOT NULL, nexthop TEXT, policy_domain TEXT, mx TEXT, addr TEXT,"
 	" offered INTEGER, posture TEXT, verified_by TEXT, verify_detail TEXT, sts TEXT,"
@@ -214,30 +222,62 @@ static long long int_query(tr_hist_store *s, const char *sql, long long dflt)
 
 /* ------------------------------------------------------------ open */
 
-/* The schema, made by the first writer (user_version says it is). */
+/* Another connection holds a lock SQLite would need (rc extended or not). */
+static int is_busy(int rc)
+{
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+/* The schema, made by the first writer (user_version says it is; s->ready
+ * once it is). 0 made or there, 1 busy (create only: another writer holds
+ * the lock past the busy wait, typically the one making it; the caller's
+ * write goes to the pending journal), -1 another failure (s->err). */
+static int schema(tr_hist_store *s, int create)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+	long long v = -1;
+
+	if ((rc = tr_sq.prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL)) == SQLITE_OK &&
+	    (rc = tr_sq.step(q)) == SQLITE_ROW)
+		v = tr_sq.column_int64(q, 0);
+	tr_sq.finalize(q);
+	if (v == HIST_SCHEMA) {
+		s->ready = 1;
+		return 0;
+	}
+	if (!create) {
+		if (rc != SQLITE_ROW)
+			tr_hsq_fail(s, "open");
+		else
+			snprintf(s->err, sizeof s->err, "not a TLS history store (no tables)");
+		return -1;
+	}
+	/* WAL is a property of the file: switched once, outside a
+	 * transaction (a concurrent opener may hold it: then it does) */
+	(void)exec(s, "PRAGMA journal_mode=WAL");
+	if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK) {
+		tr_hsq_fail(s, "create tables");
+		return is_busy(rc) ? 1 : -1;
+	}
+	if ((rc = exec(s, schema_sql)) != SQLITE_OK || (rc = exec(s, "COMMIT")) != SQLITE_OK) {
+		tr_hsq_fail(s, "create tables");
+		(void)exec(s, "ROLLBACK");
+		return is_busy(rc) ? 1 : -1;
+	}
+	s->ready = 1;
+	return 0;
+}
+
+/* The schema (busy: left for the first write, s->ready 0), then the
+ * connection's settings. 0, or -1 (s->err). */
 static int setup(tr_hist_store *s, int create)
 {
 	char sql[96];
 	long long pages, psize;
 
-	if (int_query(s, "PRAGMA user_version", -1) != HIST_SCHEMA) {
-		if (!create) {
-			snprintf(s->err, sizeof s->err, "not a TLS history store (no tables)");
-			return -1;
-		}
-		/* WAL is a property of the file: switched once, outside a
-		 * transaction (a concurrent opener may hold it: then it does) */
-		(void)exec(s, "PRAGMA journal_mode=WAL");
-		if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
-			tr_hsq_fail(s, "create tables");
-			return -1;
-		}
-		if (exec(s, schema) != SQLITE_OK || exec(s, "COMMIT") != SQLITE_OK) {
-			tr_hsq_fail(s, "create tables");
-			(void)exec(s, "ROLLBACK");
-			return -1;
-		}
-	}
+	if (schema(s, create) < 0)
+		return -1;
 	(void)exec(s, "PRAGMA synchronous=NORMAL");
 	/* the WAL's length after each commit, for wal_trim (replaces
 	 * SQLite's automatic passive checkpoint: see the header) */
@@ -683,9 +723,11 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 
 	if (sp)
 		memset(sp->lost, 0, sizeof sp->lost), sp->alert = 0;
+	if (!s->ready && (rc = schema(s, 1)) != 0)   /* busy at the open: again */
+		return rc > 0 ? pend(s, a, n, c, nc, now, st) : tr_hsq_failed(s, st);
 	for (int tries = 0; tries < 2; tries++) {
 		if ((rc = exec(s, "BEGIN IMMEDIATE")) != SQLITE_OK) {
-			if ((rc & 0xff) == SQLITE_BUSY)
+			if (is_busy(rc))
 				return pend(s, a, n, c, nc, now, st);
 			tr_hsq_fail(s, "cannot record");
 			return tr_hsq_failed(s, st);
@@ -708,6 +750,8 @@ tlsrelay_cat tr_hist_record(tr_hist_store *s, const tr_hist_attempt *a, size_t n
 		tr_hsq_fail(s, "cannot record");
 		(void)exec(s, "ROLLBACK");
 		pending_end(s, 0);
+		if (is_busy(rc))         /* a commit that met a lock: not lost either */
+			return pend(s, a, n, c, nc, now, st);
 		if ((rc & 0xff) != SQLITE_FULL)
 			break;
 		make_room(s);

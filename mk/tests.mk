@@ -202,7 +202,7 @@ SHELL_TESTS += tests/daemon/test_daemon.sh tests/daemon/test_faults_daemon.sh \
 # the operations layer: the TLS history, shadow policy, tlsrelay-report
 # (summary, explain, html), the resolver's DNSSEC self-test, the README's
 # "enforce" walk-through
-SHELL_TESTS += tests/ops/test_history.sh tests/ops/test_history_busy.sh tests/ops/test_shadow.sh tests/ops/test_report.sh \
+SHELL_TESTS += tests/ops/test_history.sh tests/ops/test_history_busy.sh tests/ops/test_history_daemon.sh tests/ops/test_shadow.sh tests/ops/test_report.sh \
 	tests/ops/test_html.sh tests/ops/test_dnssec.sh tests/ops/test_readme_enforce.sh
 # the fleet store: a real redis-server on loopback and three tlsrelay hosts
 # (tests/fleet/fleet.sh; tlsrelayd for one)

@@ -112,6 +112,11 @@ void trd_resolver_check(struct trd_server *srv);
 void trd_log(int priority, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The library's lines into trd_log (a tlsrelay_log_fn; arg unused): the
+ * logger of a delivery process's LMTP sessions and of the work it does
+ * after a result (tr_ctx_after_result). */
+void trd_lib_log(void *arg, int priority, const char *line);
+
 /* The loop, until SIGTERM or SIGINT (then it waits for the running
  * deliveries); lfd is the listening socket. Returns: OK (stopped),
  * INTERNAL (cannot start: memory, signals). */

@@ -32,6 +32,10 @@
  * - Without a warm context (a configuration error), the session is
  *   refused at once: 421 4.3.5, logged by the daemon already; the client
  *   (Postfix) defers and tries again.
+ * - The replies of a transaction are sent before the TLS history's record
+ *   of its delivery is written (tr_ctx_after_result), so that the client
+ *   never waits for the history store; the record is lost if the process
+ *   dies in between (lib/history.h, DEFERRED).
  * - A process killed during a transaction: the client sees the
  *   connection end before its replies and defers every recipient (the
  *   daemon only closes its copy). Exactly as for tlsrelayc, a 2xx reply
@@ -171,21 +175,13 @@ static int wait_client(int conn, tlsrelay_ctx *ctx)
 	}
 }
 
-/* The library's lines: the daemon's log (syslog as tlsrelayd, and its
- * standard error with -v). */
-static void logger(void *arg, int priority, const char *line)
-{
-	(void)arg;
-	trd_log(priority, "%s", line);
-}
-
 /* The session's loop: read, feed, reply, deliver; the transactions done. */
 static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, tlsrelay_spool *sp, tr_buf *out)
 {
 	static char in[TR_LMTP_LINE_MAX + 2 + TRD_LMTP_READ];
 	static tlsrelay_status sts[TR_LMTP_RCPTS_MAX];
 	size_t have = 0, used;
-	int done = 0;
+	int done = 0, sent;
 
 	for (;;) {
 		tr_lmtp_act act = tr_lmtp_input(s, in, have, &used, out);
@@ -197,7 +193,12 @@ static int session(int conn, tlsrelay_ctx *ctx, int left, tr_lmtp *s, tlsrelay_s
 				return done;
 			deliver(ctx, s, sp, sts);
 			tr_lmtp_results(s, sts, out);
-			if (++done >= left || tlsrelay_ctx_changed(ctx) != NULL) {
+			done++;
+			sent = send_all(conn, out);
+			tr_ctx_after_result(ctx);    /* the history, once the replies are out */
+			if (sent < 0)
+				return done;
+			if (done >= left || tlsrelay_ctx_changed(ctx) != NULL) {
 				tr_buf_printf(out, "421 4.3.2 %s closing: the delivery process retires\r\n", s->host);
 				(void)send_all(conn, out);
 				return done;
@@ -243,7 +244,7 @@ int trd_lmtp_run(int conn, tlsrelay_ctx *warm, int left)
 		tr_buf_free(&out);
 		return 0;
 	}
-	tlsrelay_ctx_set_logger(warm, logger, NULL, 0);
+	tlsrelay_ctx_set_logger(warm, trd_lib_log, NULL, 0);   /* the daemon's log */
 	tr_lmtp_greeting(&s, &out);
 	done = session(conn, warm, left > 0 ? left : 1, &s, &sp, &out);
 	tlsrelay_ctx_set_logger(warm, NULL, NULL, 0);

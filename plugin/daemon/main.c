@@ -93,6 +93,12 @@ void trd_log(int priority, const char *fmt, ...)
 	(void)!write(log_fd, line, len);   /* one write: lines of several processes do not mix */
 }
 
+void trd_lib_log(void *arg, int priority, const char *line)
+{
+	(void)arg;
+	trd_log(priority, "%s", line);
+}
+
 static const char synopsis[] =
 	"usage: tlsrelayd [-c config] [-s socket] [-L lmtpsocket] [-u user] [-m mode]"
 	" [-n maxprocs] [-r maxuse] [-i maxidle] [-v]\n"

@@ -9,7 +9,10 @@
  * the transport, then puts /dev/null back on 0-2 (so that the MTA's pipe
  * is held by the client alone and ends with it), tells the daemon
  * (TRD_REPORT_DONE, with its idle connection's label), writes the result
- * to the client (trd_proto.h) and closes the client's connection.
+ * to the client (trd_proto.h), closes the client's connection, and only
+ * then writes the delivery's TLS history record (tr_ctx_after_result,
+ * lib/history.h DEFERRED; its lines to the daemon's log), before it takes
+ * the next connection.
  *
  * Between deliveries the process keeps at most one idle SMTP connection
  * (lib/conn_cache.h, on the warm context: none without one). It waits on
@@ -33,6 +36,12 @@
  *   ends): the client still gets its result, then the process closes its
  *   idle connection and exits. A control socket that ends while a client
  *   is being handed over still delivers what was queued on it.
+ * - The TLS history after the result: the client (and the MTA) never
+ *   waits for the history store (its lock wait, a pending journal's
+ *   import, the fleet's share). A next client the daemon hands over
+ *   meanwhile waits in the control socket for it. The process dying
+ *   between its result and that write loses the record (not the mail,
+ *   whose result is out).
  * - Every crash point, and what the client (the MTA) sees:
  *     daemon dies before a process took the client (accept queue, route
  *       wait, hand-over not sent): end of file -> 75, nothing was sent;
@@ -160,6 +169,16 @@ static void reply(int conn, int rc)
 	(void)!send(conn, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* The client has its result: the work left until then (the history). */
+static void after_result(tlsrelay_ctx *warm)
+{
+	if (warm == NULL)
+		return;
+	tlsrelay_ctx_set_logger(warm, trd_lib_log, NULL, 0);
+	tr_ctx_after_result(warm);
+	tlsrelay_ctx_set_logger(warm, NULL, NULL, 0);
+}
+
 void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config, int max_use)
 {
 	tlsrelay_status done = { .cat = TLSRELAY_OK }, st;
@@ -178,6 +197,7 @@ void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config, int max_use
 			uses += n > 0 ? n : 1;
 			gone = report(ctl, TRD_REPORT_DONE, 0, uses, warm) < 0;
 			close(conn);
+			after_result(warm);      /* done by the session already */
 			continue;
 		}
 		rc = trd_request_run(conn, warm, config);
@@ -187,6 +207,7 @@ void trd_worker_run(int ctl, tlsrelay_ctx *warm, const char *config, int max_use
 		gone = report(ctl, TRD_REPORT_DONE, rc, uses, warm) < 0;
 		reply(conn, rc);
 		close(conn);
+		after_result(warm);
 	}
 	tr_conn_cache_free(warm);
 	if (null >= 0)

@@ -535,6 +535,11 @@ for n in 1 2 3 4; do
 done
 tap_like "$(cat "$T/l3.err")" "the message goes on a new connection \(cached connection, conn_use=3\)" \
 	"l3: the kept connection was found closed at MAIL"
+lsql() { "$PY" -c 'import sqlite3, sys
+print("|".join(str(v) for v in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()))' \
+	"$T/l-hist/history.db" "$1" 2>&1; }
+# the process writes a delivery's record after its result (lib/history.h DEFERRED)
+wait_until 10 eval '[ "$(lsql "SELECT count(*) FROM attempt")" = 4 ]'
 OUT=$("$REPORT" -c "$CONF" metrics 2>&1)
 tap_like "$OUT" '^tlsrelay_connection_reuses_total 2$' "l: metrics: 2 attempts counted as reuses"
 tap_like "$OUT" '^tlsrelay_shadow_verdicts_total\{verdict="would-defer"\} 4$' \
@@ -545,9 +550,6 @@ tap_like "$OUT" " TLSv1\.[23] \(connection reused, conn_use=2\) delivered 2\.0\.
 	"l: explain: a recent attempt on the kept connection says so"
 end_case
 once l1 l2 l3 l4
-lsql() { "$PY" -c 'import sqlite3, sys
-print("|".join(str(v) for v in sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()))' \
-	"$T/l-hist/history.db" "$1" 2>&1; }
 tap_is "$(lsql "SELECT group_concat(conn_use) FROM (SELECT conn_use FROM attempt ORDER BY id)")" "1,2,1,2" \
 	"l: 4 attempts: a new connection, a reuse, (the stale one is none), a new one, a reuse"
 tap_is "$(lsql "SELECT count(*), count(DISTINCT posture), count(DISTINCT outcome), min(offered) FROM attempt")" \

@@ -171,6 +171,8 @@ send a sender@sender.test user@example.test
 A_ID=$EXIM_ID
 line=$(exim_log_wait "$HOST" "$A_ID (=>|\*\*|==) user@example.test" 60)
 tap_like "$line" "$A_ID => user@example.test R=viad T=tlsrelay_d" "a: \"=>\" through the transport with daemon_socket"
+# the delivery process writes its record after the result (lib/history.h DEFERRED)
+wait_until 10 eval '[ "$(hist "SELECT count(*) FROM attempt")" = 1 ]'
 tap_like "$(hist "SELECT queue_id, conn_use FROM attempt")" "^$A_ID\|1$" "a: the delivery ran (the history's attempt carries Exim's message ID: -Q)"
 tap_unlike "$(id_lines "$A_ID")" "tlsrelay: " "a: no tlsrelay line in Exim's main log: not delivered in Exim's process"
 mail=$(receiver_wait_mail "$RECV" user "$MSGID" 30)
@@ -187,6 +189,7 @@ done
 n=0
 for id in $ids; do [ "$(grep -c "$id => user@example.test R=viad T=tlsrelay_d" "$(exim_log "$HOST")")" = 1 ] && n=$((n + 1)); done
 tap_is "$n" 4 "b: four messages delivered through tlsrelayd"
+wait_until 10 eval '[ "$(hist "SELECT count(*) FROM attempt")" = 5 ]'
 tap_like "$(hist "SELECT max(conn_use) FROM attempt")" "^[2-9]$" "b: the history shows a kept connection used again (conn_use >= 2)" "$(hist "SELECT queue_id, conn_use FROM attempt")"
 # every connection so far came from the main daemon's processes (a and b)
 hs=$(handshakes)

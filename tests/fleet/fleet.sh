@@ -184,15 +184,23 @@ C_PID=$BG_PID
 wait_until 15 grep -q "ready on $CSOCK" "$T/tlsrelayd.out" ||
 	tap_bail "tlsrelayd did not start: $(cat "$T/tlsrelayd.out")"
 
+# c_rows: the attempts in C's own history (0 before it exists)
+c_rows() { python3 -c 'import sqlite3, sys
+try: print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("SELECT count(*) FROM attempt").fetchone()[0])
+except Exception: print(0)' "$T/C/history.db"; }
 # deliver HOST RCPT [ARGS...]: RC, LOG (tlsrelay's -v log; host C: the
 # daemon's log lines written during the delivery)
 deliver() {
-	local h=$1 rcpt=$2 before; shift 2
+	local h=$1 rcpt=$2 before rows; shift 2
 	if [ "$h" = C ]; then
 		before=$(wc -l < "$T/tlsrelayd.out")
+		rows=$(c_rows)
 		timeout -k 5 90 "$CLIENT" -S "$CSOCK" -c "$(conf C)" -v "$@" -f sender@example.test -- "$rcpt" \
 			< "$T/msg" > "$T/C/last.out" 2>&1
 		RC=$?
+		# its history (the fleet's share first) is written after the
+		# result (lib/history.h DEFERRED): wait for its own store's row
+		wait_until 10 eval '[ "$(c_rows)" -gt "$rows" ]'
 		LOG=$(cat "$T/C/last.out"; tail -n +"$((before + 1))" "$T/tlsrelayd.out")
 	else
 		timeout -k 5 90 "$TLSRELAY" -c "$(conf "$h")" -v "$@" -f sender@example.test -- "$rcpt" \

@@ -21,6 +21,17 @@
 #             is imported by the next writer
 #   full      a pending journal at its size limit while the lock is held:
 #             the record is lost and logged as before ("pending journal full")
+#   create    a store that does not exist yet, made by many deliveries at once
+#             (the schema is made by the first writer: an open that lost that
+#             race failed after the busy wait, and its row was lost, until
+#             2026-12-07):
+#             held: python3 makes the file (no tables) and holds its write
+#             lock while 30 deliveries run at once: every one exits 0, nothing
+#             logged, all 30 wait in the pending journal; one more delivery
+#             after the lock makes the tables and imports them: 31 rows
+#             race: 30 deliveries at once to a store that does not exist, no
+#             outside lock: every one exits 0, nothing logged as lost, and after
+#             tlsrelay-report (a reader that imports) all 30 rows are there
 #
 # Safety: only 127.0.0.1; every process is stopped by its PID.
 
@@ -175,5 +186,34 @@ tap_is "$RC" 0 "full: the delivery exits 0"
 tap_like "$ERR" 'TLS history: cannot record: database is locked; pending journal full \(262144 bytes\): not recorded \(delivery goes on\)' \
 	"full: the loss is logged"
 rm -f "$HIST-pending"
+
+# ---------------------------------------------------------------- create
+tap_expect 7
+MAIN_HIST=$HIST
+HIST=$T/create-held/history.db
+mkdir -p "$(dirname "$HIST")"
+ops_peer create-held good
+ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT"
+hold_lock create         # sqlite3.connect makes the file, without tables
+burst 30 held
+release_lock create
+tap_is "$OK" 30 "create held: 30 deliveries at once while the new store's lock is held: every one exits 0"
+tap_is "$(lost "$DIR"/err.*)" "" "create held: nothing logged as lost"
+ops_send create-held
+tap_is "$RC|$(rows "$PEER_PORT")|$(pending)" "0|31|0" \
+	"create held: the next delivery makes the tables and takes in the 30: 31 rows, nothing pending" || tap_diag "$ERR"
+
+HIST=$T/create-race/history.db
+mkdir -p "$(dirname "$HIST")"
+ops_peer create-race good
+ops_conf "$DIR/tlsrelay.conf" "$PEER_PORT"
+burst 30 race
+tap_is "$OK" 30 "create race: 30 deliveries at once to a store that does not exist: every one exits 0"
+tap_is "$(lost "$DIR"/err.*)" "" "create race: nothing logged as lost"
+ops_conf "$T/race.conf" 1
+"$REPORT" -c "$T/race.conf" summary --days 7 > "$T/race.report" 2>&1
+tap_is "$(rows "$PEER_PORT")" 30 "create race: after tlsrelay-report (which takes in what is pending) all 30 rows"
+tap_is "$(pending)" 0 "create race: nothing is left pending"
+HIST=$MAIN_HIST
 
 tap_done

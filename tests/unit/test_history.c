@@ -4,7 +4,9 @@
  * detection and its once-per-window alert, pruning by age, the size
  * limit (a full store drops its oldest attempts and goes on), a store
  * locked by another writer (the write, bounded, goes to the pending
- * journal and the next takes it in), reading never
+ * journal and the next takes it in), a store being made while another
+ * process holds its lock (the open succeeds, the write goes to the pending
+ * journal, the first write after makes the tables and takes it in), reading never
  * creates a file, a store that cannot be made.
  */
 #include "config.h"
@@ -277,6 +279,48 @@ static void t_locked(void)
 	tr_hist_close(s);
 }
 
+/* A new store (a file without tables) whose write lock another process
+ * holds: the open that must make the schema does not fail (until
+ * 2026-12-07 it did after the busy wait, and the delivery's row was lost). */
+static void t_new_locked(void)
+{
+	tr_hist_attempt a = att("new.example", "mx", "verified", 1, "delivered", NOW);
+	tr_hist_store *s;
+	int p[2], status, n = 0;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(p) < 0) {
+		tap_ok(0, "pipe", "");
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		sqlite3 *db = NULL;
+		char path[128];
+
+		snprintf(path, sizeof path, "%s/new.db", dir);
+		if (tr_sq.open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK &&
+		    tr_sq.exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+			(void)!write(p[1], "L", 1);
+		sleep(2);
+		_exit(0);
+	}
+	(void)!read(p[0], &c, 1);
+	s = open_at("new.db", 1, 0);
+	tap_ok(c == 'L' && s != NULL, "a store being made, its lock held by another: the open succeeds", "");
+	TAP_INT(s ? (int)tr_hist_record(s, &a, 1, NULL, 0, NULL, NOW, &gst) : -1, TLSRELAY_OK,
+	        "... its write goes to the pending journal");
+	waitpid(pid, &status, 0);
+	TAP_INT(s ? (int)tr_hist_record(s, &a, 1, NULL, 0, NULL, NOW, &gst) : -1, TLSRELAY_OK,
+	        "once free, the next write makes the tables");
+	if (s)
+		tr_hist_each_attempt(s, NULL, 0, 100, count_att, &n, &gst);
+	TAP_INT(n, 2, "... and takes the pending one in with its own");
+	tr_hist_close(s);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void t_open_errors(void)
 {
 	char path[128];
@@ -290,7 +334,7 @@ static void t_open_errors(void)
 
 int main(void)
 {
-	tap_plan(33);
+	tap_plan(37);
 	snprintf(dir, sizeof dir, "/tmp/tlsrelay-hist.XXXXXX");
 	if (mkdtemp(dir) == NULL || tr_sqlite_load(&gst) != TLSRELAY_OK) {
 		printf("Bail out! no temporary directory or no SQLite\n");
@@ -302,6 +346,7 @@ int main(void)
 	t_prune();
 	t_full();
 	t_locked();
+	t_new_locked();
 	t_open_errors();
 	{
 		char cmd[128];
