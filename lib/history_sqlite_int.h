@@ -25,6 +25,7 @@ struct tr_hist_store {
 	int wal_frames;            /* frames in the WAL after the last commit */
 	char *jpath, *jtpath;      /* the pending journal, and it taken (history_journal.h) */
 	int jtaken;                /* the transaction imports jtpath */
+	int jheld;                 /* its import lock (tr_hj_take), or -1 */
 	char err[512];
 };
 
