@@ -262,22 +262,76 @@ tlsrelay_cat tr_hj_append(const char *path, const tr_hist_attempt *a, size_t n,
 	return tr_status_ok(st);
 }
 
-int tr_hj_take(const char *path, const char *taken)
+/* f opened for the import lock: read-write, or read-only for a user who
+ * may only read it (then without the lock, as before it existed). */
+static int open_for_import(const char *f, int flags)
+{
+	int fd = open(f, O_RDWR | flags);
+
+	return fd < 0 && errno == EACCES ? open(f, O_RDONLY | flags) : fd;
+}
+
+/* The import lock on fd: an OFD write lock on its first byte (fcntl, so
+ * independent of the appenders' flock on the same inode; the kernel drops
+ * it with the last close, a crash included). 0 (or a read-only fd: no
+ * lock), or -1 (held by another importer). */
+static int import_lock(int fd)
+{
+	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+
+	return fcntl(fd, F_OFD_SETLK, &l) == 0 || errno == EBADF ? 0 : -1;
+}
+
+/* taken exists: 1 with *held locked on it (or -1 when it cannot be opened:
+ * imported as nothing and removed, as a damaged one); 0 when another
+ * importer holds it (it committed and is removing it) or it went. */
+static int take_left(const char *taken, int *held)
+{
+	struct stat a, b;
+	int fd = open_for_import(taken, O_CLOEXEC | O_NONBLOCK | (geteuid() == 0 ? O_NOFOLLOW : 0));
+
+	if (fd < 0)
+		return errno != ENOENT;
+	if (import_lock(fd) < 0 || fstat(fd, &a) < 0 || lstat(taken, &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(fd);               /* being removed, or removed meanwhile */
+		return 0;
+	}
+	*held = fd;
+	return 1;
+}
+
+int tr_hj_take(const char *path, const char *taken, int *held)
 {
 	struct stat sb;
 	int fd, took = 0;
 
+	*held = -1;
 	if (lstat(taken, &sb) == 0)
-		return 1;                    /* a failed import's: that one first */
+		return take_left(taken, held);   /* a failed import's: that one first */
 	if (stat(path, &sb) < 0 || sb.st_size == 0)
 		return 0;                    /* the usual case: one stat */
-	fd = open(path, O_RDONLY | O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0));
+	fd = open_for_import(path, O_CLOEXEC | (geteuid() == 0 ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && import_lock(fd) == 0 &&
+	    flock(fd, LOCK_EX | LOCK_NB) == 0)
 		took = rename(path, taken) == 0;   /* appenders re-open path: open_current */
-	close(fd);
-	return took;
+	if (!took) {
+		close(fd);
+		return 0;
+	}
+	(void)flock(fd, LOCK_UN);            /* appenders waiting on it see the rename now */
+	*held = fd;
+	return 1;
+}
+
+void tr_hj_done(const char *taken, int held, int committed)
+{
+	if (committed)
+		(void)unlink(taken);
+	if (held >= 0)
+		close(held);
 }
 
 unsigned char *tr_hj_read(const char *taken, size_t *len)

@@ -11,7 +11,11 @@
  * Records are appended with O_APPEND, one write(2) each, under a shared
  * flock(2). An importer (holding the store's write lock, so one at a time)
  * renames it to "STORE-pending-taken" under an exclusive flock, imports
- * that in its transaction and removes it after its commit; a taken file
+ * that in its transaction and removes it after its commit, holding an
+ * OFD write lock (fcntl, independent of the appenders' flock) on it from
+ * the take to the removal: the next importer, which may get the store's
+ * lock between that commit and the removal, leaves a locked taken file
+ * alone instead of importing it a second time; a taken file
  * left by a failed import (or a crash) is imported by the next importer
  * before anything else (a crash between a commit and the removal imports
  * those records twice: counted twice, never lost).
@@ -80,9 +84,17 @@ typedef struct tr_hj_cursor {
 } tr_hj_cursor;
 
 /* Under the store's write lock: is there something to import in taken
- * (left there by a failed import, or path renamed to it now)? 1 yes; 0
- * no (nothing pending, or an appender at work: for the next writer). */
-int tr_hj_take(const char *path, const char *taken);
+ * (left there by a failed import, or path renamed to it now)? 1 yes,
+ * *held an fd on taken holding its import lock (no descriptor, a negative
+ * one, when taken cannot be opened: it goes all the same); 0 no (nothing pending, an appender at
+ * work, or the importer before is still removing taken after its commit:
+ * for the next writer). The caller imports in its transaction, then
+ * calls tr_hj_done. */
+int tr_hj_take(const char *path, const char *taken, int *held);
+
+/* The import of tr_hj_take's taken ended: committed, taken is removed
+ * while its import lock is still held; then held is closed (if any). */
+void tr_hj_done(const char *taken, int held, int committed);
 
 /* The first TR_HJ_CAP + TR_HJ_REC_MAX bytes of taken (malloc'd, *len), or
  * NULL. */

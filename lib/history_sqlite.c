@@ -650,7 +650,10 @@ static int prune_rows(tr_hist_store *s, long long now)
 /* Inside a write transaction: the pending journal's records written
  * (oldest first, no STARTTLS-loss detection: see the header); s->jtaken
  * says that STORE-pending-taken is to go when the transaction commits
- * (pending_end). Nothing pending, or an appender at work: nothing done.
+ * (pending_end), s->jheld holds its import lock until then (so that the
+ * next writer, which may get the store's lock between our commit and the
+ * removal, does not import it again). Nothing pending, an appender at
+ * work or an importer removing it: nothing done.
  * Returns: the SQLite result code of the writes. */
 static int pending_import(tr_hist_store *s)
 {
@@ -661,7 +664,7 @@ static int pending_import(tr_hist_store *s)
 	int rc = SQLITE_OK;
 
 	s->jtaken = 0;
-	if (!tr_hj_take(s->jpath, s->jtpath))
+	if (!tr_hj_take(s->jpath, s->jtpath, &s->jheld))
 		return SQLITE_OK;
 	s->jtaken = 1;                   /* even unreadable: it goes */
 	if ((buf = tr_hj_read(s->jtpath, &len)) != NULL && (r = malloc(sizeof *r)) != NULL)
@@ -673,12 +676,14 @@ static int pending_import(tr_hist_store *s)
 }
 
 /* The transaction that imported the taken journal ended: committed, its
- * records are in the store and the file goes; else it stays for the next. */
+ * records are in the store and the file goes (its lock held until it is
+ * gone); else it stays for the next. */
 static void pending_end(tr_hist_store *s, int committed)
 {
-	if (s->jtaken && committed)
-		(void)unlink(s->jtpath);
+	if (s->jtaken)
+		tr_hj_done(s->jtpath, s->jheld, committed);
 	s->jtaken = 0;
+	s->jheld = -1;
 }
 
 tlsrelay_cat tr_hist_import(tr_hist_store *s, tlsrelay_status *st)

@@ -26,6 +26,7 @@ struct tr_hist_store {
 	char *jpath, *jtpath;      /* the pending journal, and it taken (history_journal.h) */
 	int jtaken;                /* the transaction imports jtpath */
 	int ready;                 /* the schema is there (busy at the open: 0) */
+	int jheld;                 /* its import lock (tr_hj_take), or -1 */
 	char err[512];
 };
 

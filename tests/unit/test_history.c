@@ -4,12 +4,15 @@
  * detection and its once-per-window alert, pruning by age, the size
  * limit (a full store drops its oldest attempts and goes on), a store
  * locked by another writer (the write, bounded, goes to the pending
- * journal and the next takes it in), a store being made while another
+ * journal and the next takes it in; a writer that gets the lock between
+ * that commit and the removal of the taken journal does not import it a
+ * second time), a store being made while another
  * process holds its lock (the open succeeds, the write goes to the pending
  * journal, the first write after makes the tables and takes it in), reading never
  * creates a file, a store that cannot be made.
  */
 #include "config.h"
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +324,75 @@ static void t_new_locked(void)
 	close(p[1]);
 }
 
+/* unlink(2) seen by the library (this definition interposes libc's): when
+ * race_b is set and the taken journal is about to go, writer race_b
+ * records one delivery first: it is the writer that gets the store's lock
+ * right after the importer's commit and before its removal. */
+static tr_hist_store *race_b;
+static tlsrelay_cat race_rc = TLSRELAY_INTERNAL;
+
+int unlink(const char *path)
+{
+	static const char suffix[] = "-pending-taken";
+	size_t n = strlen(path), k = sizeof suffix - 1;
+
+	if (race_b && n >= k && strcmp(path + n - k, suffix) == 0) {
+		tr_hist_store *b = race_b;
+		tr_hist_attempt x = att("b.example", "mx", "verified", 1, "delivered", NOW);
+
+		race_b = NULL;
+		race_rc = tr_hist_record(b, &x, 1, NULL, 0, NULL, NOW, &gst);
+	}
+	return unlinkat(AT_FDCWD, path, 0);
+}
+
+/* One delivery pending (the lock held by another process); then writer A
+ * imports it with its own, and writer B gets the lock between A's commit
+ * and A's removal of the taken journal: 3 rows, not 4 (B must not import
+ * the file A has already committed). */
+static void t_taken_race(void)
+{
+	tr_hist_store *a = open_at("race.db", 1, 0), *b = open_at("race.db", 1, 0);
+	tr_hist_attempt p = att("p.example", "mx", "verified", 1, "delivered", NOW);
+	tr_hist_attempt x = att("a.example", "mx", "verified", 1, "delivered", NOW);
+	int go[2], held[2], status, n = 0;
+	char c;
+	pid_t pid;
+
+	if (a == NULL || b == NULL || pipe(go) < 0 || pipe(held) < 0) {
+		tap_ok(0, "race stores", "");
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		sqlite3 *db = NULL;
+		char path[128];
+
+		close(go[1]);
+		snprintf(path, sizeof path, "%s/race.db", dir);
+		if (tr_sq.open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+		    tr_sq.exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+			(void)!write(held[1], "L", 1);
+		(void)!read(go[0], &c, 1);      /* until the parent says (or exits) */
+		_exit(0);
+	}
+	close(go[0]);
+	close(held[1]);
+	(void)!read(held[0], &c, 1);
+	TAP_INT(tr_hist_record(a, &p, 1, NULL, 0, NULL, NOW, &gst), TLSRELAY_OK,
+	        "race: a delivery while another process holds the lock goes to the journal");
+	close(go[1]);
+	waitpid(pid, &status, 0);
+	race_b = b;
+	TAP_INT(tr_hist_record(a, &x, 1, NULL, 0, NULL, NOW, &gst), TLSRELAY_OK,
+	        "race: writer A imports the journal with its own delivery");
+	TAP_INT(race_rc, TLSRELAY_OK, "race: writer B, between A's commit and its removal, records");
+	tr_hist_each_attempt(a, NULL, 0, 100, count_att, &n, &gst);
+	TAP_INT(n, 3, "race: 3 rows (the pending one imported once, not again by B)");
+	tr_hist_close(a);
+	tr_hist_close(b);
+	close(held[0]);
+}
+
 static void t_open_errors(void)
 {
 	char path[128];
@@ -334,7 +406,7 @@ static void t_open_errors(void)
 
 int main(void)
 {
-	tap_plan(37);
+	tap_plan(41);
 	snprintf(dir, sizeof dir, "/tmp/tlsrelay-hist.XXXXXX");
 	if (mkdtemp(dir) == NULL || tr_sqlite_load(&gst) != TLSRELAY_OK) {
 		printf("Bail out! no temporary directory or no SQLite\n");
@@ -347,6 +419,7 @@ int main(void)
 	t_full();
 	t_locked();
 	t_new_locked();
+	t_taken_race();
 	t_open_errors();
 	{
 		char cmd[128];
