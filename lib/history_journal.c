@@ -215,7 +215,10 @@ static int open_current(const char *path, char *err, size_t cap)
 	for (int tries = 0; tries < 4; tries++) {
 		if (tr_sqlite_create_for_owner(path, 0640, err, cap) < 0)
 			return -1;
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		/* O_NONBLOCK: a FIFO planted here fails at once (ENXIO, no
+		 * reader) instead of holding the delivery; a regular file's
+		 * writes ignore it. */
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK |
 		          (geteuid() == 0 ? O_NOFOLLOW : 0), 0640);
 		if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 			snprintf(err, cap, "pending journal: %s", fd < 0 ? strerror(errno) : "not a regular file");

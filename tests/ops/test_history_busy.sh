@@ -156,6 +156,17 @@ tap_is "$RC" 0 "hostile: a directory in the journal's place: the delivery exits 
 tap_like "$ERR" 'TLS history: cannot record: database is locked; pending journal: Is a directory: not recorded' \
 	"hostile: a directory in the journal's place: the loss is logged"
 rmdir "$HIST-pending"
+# a FIFO in the journal's place (whoever may write the store's directory):
+# the append's open must not wait for a reader
+tap_expect 2
+mkfifo "$HIST-pending"
+hold_lock fifo
+ops_case hostile-fifo good
+release_lock fifo
+tap_is "$RC" 0 "hostile: a FIFO in the journal's place: the delivery exits 0 (the open does not wait for a reader)"
+tap_like "$ERR" 'TLS history: cannot record: database is locked; pending journal: .*: not recorded' \
+	"hostile: a FIFO in the journal's place: the loss is logged"
+rm -f "$HIST-pending"
 if [ "$(id -u)" = 0 ]; then
 	echo keep > "$T/victim"
 	ln -s "$T/victim" "$HIST-pending"
