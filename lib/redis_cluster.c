@@ -120,8 +120,10 @@ static int node_at(tr_rcl *c, const char *host, int port)
 	for (k = 0; k < TR_RCL_NODES; k++) {
 		struct node *nd = &c->node[k];
 
-		if (nd->live && nd->addr.port == port && strcmp(nd->addr.host, host) == 0)
+		if (nd->live && nd->addr.port == port && strcmp(nd->addr.host, host) == 0) {
+			nd->used = c->calls;   /* in use by this call: never the one freed */
 			return k;
+		}
 		if (!nd->live && free_k < 0)
 			free_k = k;
 		if (k > 0 && nd->live && nd->used < c->calls &&
@@ -245,6 +247,9 @@ tlsrelay_cat tr_rcl_call_batch(tr_rcl *c, const tr_redis_batch *b, void **replie
 		int s = b->slot[i];
 
 		rt[i] = (struct route){ s >= 0 && c->map[s] ? c->map[s] - 1 : 0, 0, 0, 1 };
+		/* a node this call will send to is never the one node_at frees
+		 * for another command's redirection */
+		c->node[rt[i].node].used = c->calls;
 	}
 	tr_status_ok(st);
 	while (more) {
