@@ -63,8 +63,6 @@ typedef struct tr_io {
 	int timeout_ms;               /* per operation; <= 0 = deadline only */
 	unsigned long long nread, nwritten;
 	unsigned reads, flushes;      /* read calls that returned data; flushes */
-	unsigned long long quickack_at; /* TLS: 1 + the bytes OpenSSL had written
-	                                   when TCP_QUICKACK was last set (tls.c) */
 	int failed;                   /* tr_io_fail: every operation fails */
 	char err[256];
 } tr_io;

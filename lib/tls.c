@@ -70,22 +70,13 @@ static ssize_t tls_map_error(tr_io *io, int ret, short *want)
 
 static ssize_t tls_read(tr_io *io, void *buf, size_t n, short *want)
 {
-	unsigned long long sent = BIO_number_written(SSL_get_wbio(io->tls)) + 1;
 	int one = 1, r;
 
 	/* ACK at once what arrives (TLS 1.3 session tickets after the
 	 * handshake): a server that writes the ticket and then its EHLO reply
 	 * would otherwise wait for our delayed ACK (40 ms, Nagle on its side).
-	 * Linux leaves quick-ACK mode by itself when we send data soon after
-	 * receiving (delayed, "ping-pong" ACKs: tcp_event_data_sent), so it is
-	 * set again before a read whenever OpenSSL wrote anything since the
-	 * last time (the handshake's and our own writes, alike): the replies
-	 * read one after the other without a write in between need it once,
-	 * not once a read (one setsockopt a reply less). */
-	if (io->quickack_at != sent) {
-		(void)setsockopt(io->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-		io->quickack_at = sent;
-	}
+	 * Linux drops quick-ACK mode by itself, so it is set before each read. */
+	(void)setsockopt(io->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 	r = SSL_read(io->tls, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
 
 	if (r > 0)
