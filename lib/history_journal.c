@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "buf.h"
 #include "history_journal.h"
 #include "sqlite_dl.h"
 #include "status.h"
@@ -89,37 +90,13 @@ char *tr_hj_path(const char *store_path, const char *suffix)
 
 /* ------------------------------------------------------------ encoding */
 
-/* A growing record (bounded by TR_HJ_REC_MAX: ok = 0 past it). */
-typedef struct out {
-	unsigned char *b;
-	size_t n, cap;
-	int ok;
-} out;
-
-static void put(out *o, const void *p, size_t n)
+/* A record is built in a tr_buf bounded by TR_HJ_REC_MAX: lost past it. */
+static void put(tr_buf *o, const void *p, size_t n)
 {
-	if (!o->ok)
-		return;
-	if (o->n + n > TR_HJ_REC_MAX) {
-		o->ok = 0;
-		return;
-	}
-	if (o->n + n > o->cap) {
-		size_t cap = o->cap ? o->cap : 1024;
-		unsigned char *b;
-		while (cap < o->n + n)
-			cap *= 2;
-		if ((b = realloc(o->b, cap)) == NULL) {
-			o->ok = 0;
-			return;
-		}
-		o->b = b, o->cap = cap;
-	}
-	memcpy(o->b + o->n, p, n);
-	o->n += n;
+	tr_buf_add(o, p, n);
 }
 
-static void put_u(out *o, unsigned long long v, size_t bytes)
+static void put_u(tr_buf *o, unsigned long long v, size_t bytes)
 {
 	unsigned char b[8];
 
@@ -128,12 +105,12 @@ static void put_u(out *o, unsigned long long v, size_t bytes)
 	put(o, b, bytes);
 }
 
-static void put_str(out *o, const char *s)
+static void put_str(tr_buf *o, const char *s)
 {
 	size_t n = strlen(s) + 1;
 
 	if (n > 0xffff) {
-		o->ok = 0;
+		o->lost = 1;
 		return;
 	}
 	put_u(o, n, 2);
@@ -143,12 +120,14 @@ static void put_str(out *o, const char *s)
 size_t tr_hj_encode(const tr_hist_attempt *a, size_t n, const tr_hist_count *c, size_t nc,
                     long long now, unsigned char **res)
 {
-	out o = { NULL, 0, 0, 1 };
+	tr_buf o;
+	unsigned char *b;
 	uint32_t len, sum;
 
 	*res = NULL;
 	if (n > TR_HJ_MAX_ATTEMPTS || nc > TR_HJ_MAX_COUNTERS)
 		return 0;
+	tr_buf_init(&o, TR_HJ_REC_MAX);
 	put(&o, magic, 4);
 	put_u(&o, 0, 8);                     /* length and checksum: below */
 	put_u(&o, (unsigned long long)now, 8);
@@ -167,18 +146,20 @@ size_t tr_hj_encode(const tr_hist_attempt *a, size_t n, const tr_hist_count *c, 
 		put_str(&o, c[i].name ? c[i].name : "");
 		put_str(&o, c[i].labels ? c[i].labels : "");
 	}
-	if (!o.ok) {
-		free(o.b);
+	if (o.lost) {
+		tr_buf_free(&o);
 		return 0;
 	}
-	len = (uint32_t)(o.n - HJ_HEAD);
-	sum = fnv1a(o.b + HJ_HEAD, len);
+	b = (unsigned char *)o.s;
+	len = (uint32_t)(o.len - HJ_HEAD);
+	sum = fnv1a(b + HJ_HEAD, len);
 	for (int i = 0; i < 4; i++) {
-		o.b[4 + i] = (unsigned char)(len >> (8 * i));
-		o.b[8 + i] = (unsigned char)(sum >> (8 * i));
+		b[4 + i] = (unsigned char)(len >> (8 * i));
+		b[8 + i] = (unsigned char)(sum >> (8 * i));
 	}
-	*res = o.b;
-	return o.n;
+	len = (uint32_t)o.len;
+	*res = (unsigned char *)tr_buf_take(&o);
+	return *res ? len : 0;
 }
 
 /* ------------------------------------------------------------ appending */
